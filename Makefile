@@ -1,0 +1,47 @@
+# One entry point for people and CI. `make demo` and `make test` set everything up first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup js js-test lint pytest test demo clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test,e2e]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+js/node_modules/.package-lock.json: js/package-lock.json
+	cd js && npm ci --no-audit --no-fund
+	touch $@
+
+# Rebuild the frontend bundle shipped in optiml_widgets/static/ (committed, so that
+# `pip install` never needs node).
+js: js/node_modules/.package-lock.json
+	cd js && npm run build
+
+js-test: js/node_modules/.package-lock.json
+	cd js && npm run typecheck && npm test
+
+lint: setup
+	$(BIN)/ruff check optiml_widgets tests bench examples
+	$(BIN)/ruff format --check optiml_widgets tests bench examples
+
+pytest: setup
+	$(BIN)/python -m pytest
+
+# The whole test suite: lint, frontend unit tests, the built bundle is fresh, Python tests.
+test: setup js-test lint
+	cd js && npm run build
+	git diff --exit-code --stat -- optiml_widgets/static || \
+		(echo "optiml_widgets/static is stale: run 'make js' and commit it" && exit 1)
+	$(BIN)/python -m pytest
+
+demo: setup
+	$(BIN)/python -m optiml_widgets.demo $(if $(HEADLESS),--headless,)
+
+clean:
+	rm -rf $(VENV) js/node_modules

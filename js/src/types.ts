@@ -1,0 +1,128 @@
+// The payloads Python syncs to the frontend. Mirrors optiml_widgets/session.py and
+// optiml_widgets/widget.py: change both sides together.
+
+export type FeatureKind = "numeric" | "integer" | "categorical" | "boolean";
+export type Value = number | string | boolean | null;
+
+export interface FeatureInfo {
+  name: string;
+  kind: FeatureKind;
+  /** Data range of numeric/integer features; null for categorical/boolean. */
+  min: number | null;
+  max: number | null;
+  /** [probability, value] pairs, e.g. [[0, 1.2], [0.05, 2.0], …, [1, 9.9]]. */
+  quantiles: [number, number][];
+  /** Categories as display strings (categorical and boolean: ["False", "True"]). */
+  categories: string[] | null;
+  counts: number[] | null;
+  /** Share of missing values in X, 0..1. */
+  missing: number;
+}
+
+export interface Schema {
+  features: FeatureInfo[];
+  task: "binary" | "multiclass" | "regression";
+  /** Class labels as display strings; null for regression. */
+  classes: string[] | null;
+  /** Names of the explainable outputs: the classes, or ["prediction"]. */
+  targets: string[];
+  n_rows: number;
+  has_y: boolean;
+  /** Human-readable name of the SHAP algorithm that ran, e.g. "TreeSHAP (interventional, probability)". */
+  shap_algorithm: string;
+  /** Subset of ["shap", "lime", "surrogate"] that is enabled. */
+  explainers: string[];
+}
+
+export interface Condition {
+  feature: string;
+  op: "<=" | ">" | "==" | "!=" | "in";
+  value: number | string | boolean | string[];
+  /** Ready-to-show text in original units, e.g. "income > 52000" or "city in {Paris, Lyon}". */
+  text: string;
+}
+
+export interface RuleInfo {
+  id: number;
+  conditions: Condition[];
+  prediction: number | string;
+  coverage: number;
+  samples: number;
+  /** "IF … THEN …" line. */
+  text: string;
+}
+
+export interface SurrogateInfo {
+  rules: RuleInfo[];
+  /** Held-out agreement with the model: accuracy (classification) or R² (regression). */
+  fidelity: number;
+  metric: "accuracy" | "r2";
+  complexity: number;
+  /** Numeric thresholds the rules use, per feature (slider ticks). */
+  thresholds: Record<string, number[]>;
+  family: string;
+}
+
+export interface LimeInfo {
+  /** Aligned with schema.features. */
+  weights: number[];
+  /** LIME's condition text per feature ("age <= 35.00"), aligned with schema.features. */
+  conditions: (string | null)[];
+  intercept: number;
+  /** R² of LIME's local model. */
+  score: number;
+}
+
+export interface Agreement {
+  /** Spearman rank correlation of |SHAP| and |LIME| over the top features (null if undefined). */
+  spearman: number | null;
+  top_k: number;
+  /** Share of the top_k SHAP features that are also in LIME's top_k. */
+  top_overlap: number;
+  /** Share of the top_k SHAP features whose SHAP and LIME signs agree. */
+  sign_agreement: number;
+}
+
+export interface View {
+  /** Sequence number of the request this view answers (or a Python-side bump). */
+  seq: number;
+  index: number;
+  target: string;
+  /** "fast" = estimate shown during a drag (fewer LIME samples); "exact" = full explanation. */
+  quality: "exact" | "fast";
+  instance: Record<string, Value>;
+  original: Record<string, Value>;
+  edited: string[];
+  prediction: number;
+  predicted_label: string | null;
+  probabilities: Record<string, number> | null;
+  y: Value;
+  base_value: number;
+  /** Aligned with schema.features; empty when SHAP is disabled. */
+  shap: number[];
+  lime: LimeInfo | null;
+  agreement: Agreement | null;
+  /** The surrogate rule that fires and, per condition, whether the current values meet it. */
+  rule: { id: number; met: boolean[] } | null;
+  compute_ms: number;
+}
+
+/** Synced traits of ExplainerWidget. */
+export interface WidgetModel {
+  _schema: Schema;
+  _surrogate: SurrogateInfo | null;
+  _view: View;
+  index: number;
+  target: string;
+  error: string | null;
+}
+
+/** The one message the frontend sends: the whole wanted state, newest wins. */
+export interface RequestMessage {
+  type: "request";
+  seq: number;
+  index: number;
+  target: string;
+  edits: Record<string, Value>;
+  fast: boolean;
+}

@@ -1,0 +1,81 @@
+"""optiml_widgets: understand a model in the notebook with linked SHAP, LIME and rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .data import Feature, FeatureSchema
+from .explainers.surrogate import Condition, Rule, Surrogate
+from .explanation import LocalExplanation
+from .model import ModelAdapter
+from .session import EXPLAINERS, ExplanationSession
+from .widget import ExplainerWidget
+
+__version__ = "0.1.0"
+
+
+def explain_widget(
+    model: Any,
+    X: Any,
+    y: Any = None,
+    *,
+    feature_names: Sequence[str] | None = None,
+    class_names: Sequence[Any] | None = None,
+    categorical_features: Iterable[str] | None = None,
+    task: str = "auto",
+    explainers: Iterable[str] = EXPLAINERS,
+    background: Any = None,
+    random_state: int = 0,
+) -> ExplainerWidget:
+    """A live panel explaining ``model`` on the rows of ``X``.
+
+    Parameters
+    ----------
+    model : a fitted scikit-learn estimator or Pipeline, an XGBoost/LightGBM sklearn-API
+        model, or any callable ``f(DataFrame) -> array`` (probabilities or values).
+    X : pandas DataFrame (preferred) or 2-D numpy array: the rows to explore.
+    y : optional true targets, shown beside the predictions.
+    feature_names : names for the columns of a numpy ``X``.
+    class_names : labels of the classifier's outputs, in the order of ``model.classes_``.
+    categorical_features : names of categorical columns; default: category, object,
+        string and bool columns.
+    task : "classification", "regression" or "auto".
+    explainers : any of "shap", "lime", "surrogate".
+    background : rows for the SHAP/LIME background; default: a sample of 100 rows of X.
+    random_state : same seed, same explanations.
+
+    Returns
+    -------
+    ExplainerWidget
+        Show it as the last expression of a cell; use ``w.set_features(...)``,
+        ``w.explanation`` and ``w.surrogate`` without a browser too.
+    """
+    session = ExplanationSession(
+        model,
+        X,
+        y,
+        feature_names=feature_names,
+        class_names=class_names,
+        categorical_features=categorical_features,
+        task=task,
+        explainers=explainers,
+        background=background,
+        random_state=random_state,
+    )
+    return ExplainerWidget(session)
+
+
+__all__ = [
+    "Condition",
+    "ExplainerWidget",
+    "ExplanationSession",
+    "Feature",
+    "FeatureSchema",
+    "LocalExplanation",
+    "ModelAdapter",
+    "Rule",
+    "Surrogate",
+    "__version__",
+    "explain_widget",
+]

@@ -1,0 +1,121 @@
+"""LIME tabular over the original columns: categories encoded for LIME, decoded for the model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from lime.lime_tabular import LimeTabularExplainer
+
+from ..data import FeatureSchema
+from ..model import ModelAdapter
+
+# lime's own default; a drag uses a tenth of it for a quick estimate.
+FULL_SAMPLES = 5000
+FAST_SAMPLES = 500
+
+
+@dataclass(frozen=True)
+class LimeResult:
+    """LIME's local linear model for one row and one output, keyed by feature position."""
+
+    weights: np.ndarray
+    conditions: list[str | None]
+    intercept: float
+    score: float
+
+
+class LimeExplainer:
+    """Runs ``lime.lime_tabular`` with the same seed for every row, so results repeat."""
+
+    def __init__(
+        self,
+        adapter: ModelAdapter,
+        schema: FeatureSchema,
+        training: np.ndarray,
+        *,
+        random_state: int = 0,
+    ) -> None:
+        self.adapter = adapter
+        self.schema = schema
+        self.random_state = random_state
+        self.training = training
+        self.fills = _fill_values(training, schema.discrete_indices)
+        self.explainer = LimeTabularExplainer(
+            **self.lime_arguments(schema, adapter, training, random_state)
+        )
+
+    @staticmethod
+    def lime_arguments(
+        schema: FeatureSchema, adapter: ModelAdapter, training: np.ndarray, random_state: int
+    ) -> dict:
+        """The arguments we give ``LimeTabularExplainer`` (tests build lime's own with them)."""
+        discrete = schema.discrete_indices
+        return {
+            "training_data": _fill_missing(training, _fill_values(training, discrete)),
+            "mode": "classification" if adapter.is_classifier else "regression",
+            "feature_names": schema.names,
+            "categorical_features": discrete,
+            "categorical_names": {
+                i: [str(c) for c in schema.features[i].categories] for i in discrete
+            },
+            "class_names": adapter.output_names if adapter.is_classifier else None,
+            "discretize_continuous": True,
+            "random_state": random_state,
+        }
+
+    def predict_fn(self, encoded: np.ndarray) -> np.ndarray:
+        """What LIME calls: encoded samples -> probabilities (n, k) or values (n,)."""
+        out = self.adapter.predict(self.schema.decode(encoded))
+        return out if self.adapter.is_classifier else out[:, 0]
+
+    def explain(self, encoded_row: np.ndarray, output: int, *, fast: bool = False) -> LimeResult:
+        """LIME weights of one encoded row for output ``output`` (class index, 0 for regression)."""
+        # lime shares one RandomState between explainer, discretizer and base; a fresh one
+        # per call makes every explanation equal to that of a newly built explainer.
+        rng = np.random.RandomState(self.random_state)
+        self.explainer.random_state = rng
+        self.explainer.base.random_state = rng
+        if self.explainer.discretizer is not None:
+            self.explainer.discretizer.random_state = rng
+        row = _fill_missing(np.asarray(encoded_row, dtype=float)[None, :], self.fills)[0]
+        label = output if self.adapter.is_classifier else 1
+        explanation = self.explainer.explain_instance(
+            row,
+            self.predict_fn,
+            labels=(label,),
+            num_features=len(self.schema),
+            num_samples=FAST_SAMPLES if fast else FULL_SAMPLES,
+        )
+        weights = np.zeros(len(self.schema))
+        conditions: list[str | None] = [None] * len(self.schema)
+        pairs = explanation.as_map()[label]
+        texts = explanation.as_list(label=label)
+        for (index, weight), (text, _) in zip(pairs, texts):
+            weights[index] = weight
+            conditions[index] = text
+        return LimeResult(
+            weights=weights,
+            conditions=conditions,
+            intercept=float(explanation.intercept[label]),
+            score=float(explanation.score),
+        )
+
+
+def _fill_values(data: np.ndarray, discrete: list[int]) -> np.ndarray:
+    """Per column: the median (numeric) or most common code (discrete), ignoring NaN."""
+    fills = np.zeros(data.shape[1])
+    for j in range(data.shape[1]):
+        column = data[~np.isnan(data[:, j]), j]
+        if column.size and j in discrete:
+            values, counts = np.unique(column, return_counts=True)
+            fills[j] = values[np.argmax(counts)]
+        elif column.size:
+            fills[j] = float(np.median(column))
+    return fills
+
+
+def _fill_missing(data: np.ndarray, fills: np.ndarray) -> np.ndarray:
+    """LIME cannot sample around NaN: fill gaps with the column's typical value."""
+    gaps = np.isnan(data)
+    return np.where(gaps, fills[None, :], data) if gaps.any() else data

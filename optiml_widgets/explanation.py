@@ -1,0 +1,52 @@
+"""LocalExplanation: everything known about one instance, for one explained output."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .explainers.surrogate import Rule
+
+
+@dataclass(frozen=True)
+class LocalExplanation:
+    """SHAP, LIME and the covering surrogate rule of one instance, for ``target``.
+
+    ``base_value + sum(shap.values()) == prediction`` (within 1e-6 relative for the exact
+    algorithms). ``prediction`` is a probability for classifiers and a value for regressors.
+    """
+
+    target: Any
+    prediction: float
+    base_value: float
+    shap: dict[str, float]
+    lime: dict[str, float]
+    lime_intercept: float
+    lime_score: float
+    rule: Rule | None
+    instance: dict[str, Any]
+    lime_conditions: dict[str, str] = field(default_factory=dict)
+    algorithm: str = ""
+    quality: str = "exact"
+
+    def to_shap(self) -> Any:
+        """This explanation as a ``shap.Explanation``, for shap's own plots."""
+        import shap
+
+        names = list(self.shap)
+        data = np.array([self.instance[name] for name in names], dtype=object)
+        with contextlib.suppress(TypeError, ValueError):  # categories stay labels
+            data = data.astype(float)
+        return shap.Explanation(
+            values=np.array([self.shap[name] for name in names]),
+            base_values=self.base_value,
+            data=data,
+            feature_names=names,
+        )
+
+    def top_features(self, k: int = 5) -> list[str]:
+        """The ``k`` features with the largest |SHAP|."""
+        return sorted(self.shap, key=lambda name: -abs(self.shap[name]))[:k]

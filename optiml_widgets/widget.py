@@ -1,0 +1,205 @@
+"""ExplainerWidget: the anywidget shell over an ExplanationSession.
+
+The frontend sends one kind of message, the whole wanted state (row, target, edits) with a
+sequence number. Messages are coalesced: a background worker always computes the NEWEST
+request and drops the ones it overtook, so a drag never queues stale work. Each result is
+one ``_view`` trait update carrying the sequence number it answers; the frontend never
+lets an older view replace a newer one. Calls from Python (``set_features``, ``index = 3``)
+compute at once and bump the sequence number, so the panel follows a notebook cell.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from .explainers.surrogate import Surrogate
+from .explanation import LocalExplanation
+from .session import ExplanationSession
+
+STATIC = Path(__file__).parent / "static"
+
+
+class ExplainerWidget(anywidget.AnyWidget):
+    """A live panel explaining one model: SHAP, LIME, surrogate rules and what-if sliders."""
+
+    _esm = STATIC / "widget.js"
+    _css = STATIC / "widget.css"
+
+    _schema = traitlets.Dict().tag(sync=True)
+    _surrogate = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    _view = traitlets.Dict().tag(sync=True)
+    index = traitlets.Int(0).tag(sync=True)
+    target = traitlets.Any(None).tag(sync=True)
+    error = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+
+    def __init__(self, session: ExplanationSession, **kwargs: Any) -> None:
+        self._session = session
+        self._lock = threading.RLock()
+        self._seq = 0
+        self._applying = False
+        self._pending: dict[str, Any] | None = None
+        self._wake = threading.Condition()
+        self._worker: threading.Thread | None = None
+        self._idle = threading.Event()
+        self._idle.set()
+        self.recomputations = 0  # views computed (tests check that bursts coalesce)
+        self._applying = True  # the initial trait values need no recomputation
+        super().__init__(
+            _schema=session.schema_payload(),
+            _surrogate=session.surrogate.to_payload() if session.surrogate else None,
+            index=session.index,
+            target=session.target,
+            **kwargs,
+        )
+        self._applying = False
+        self._refresh()
+        self.on_msg(self._on_frontend_message)
+
+    # -- the public API (shared/API.md) ------------------------------------------
+    @property
+    def instance(self) -> dict[str, Any]:
+        """Feature -> current value: the selected row plus its what-if edits."""
+        return self._session.instance()
+
+    @property
+    def explanation(self) -> LocalExplanation:
+        """The exact LocalExplanation of the current instance for ``target``."""
+        with self._lock:
+            return self._session.local_explanation()
+
+    @property
+    def surrogate(self) -> Surrogate | None:
+        """The global rule surrogate (None when disabled with ``explainers=``)."""
+        return self._session.surrogate
+
+    @property
+    def session(self) -> ExplanationSession:
+        """The underlying ExplanationSession (data, model adapter, explainers)."""
+        return self._session
+
+    def set_features(self, mapping: Mapping[str, Any] | None = None, **values: Any) -> None:
+        """What-if edit of the current row, e.g. ``w.set_features(age=40)``.
+
+        Raises KeyError for an unknown feature and ValueError for an invalid value; nothing
+        changes then. A value the model itself rejects is kept, shown in ``w.error`` and the
+        last good view stays.
+        """
+        changes = {**(mapping or {}), **values}
+        with self._lock:
+            edits = self._session.check_edits(changes)
+            self._session.edits_by_row[self._session.index] = edits
+            self._refresh()
+
+    def reset(self) -> None:
+        """Drop every what-if edit of the current row."""
+        with self._lock:
+            self._session.edits_by_row.pop(self._session.index, None)
+            self._refresh()
+
+    # -- traits set from Python ----------------------------------------------------
+    @traitlets.validate("index")
+    def _valid_index(self, proposal: dict) -> int:
+        return self._session.check_index(proposal["value"])
+
+    @traitlets.validate("target")
+    def _valid_target(self, proposal: dict) -> Any:
+        position = self._session.check_target(proposal["value"])
+        classes = self._session.adapter.classes
+        return classes[position] if classes is not None else "prediction"
+
+    @traitlets.observe("index", "target")
+    def _on_state_trait(self, change: dict) -> None:
+        if self._applying:
+            return
+        with self._lock:
+            self._session.index = self.index
+            self._session.target_index = self._session.check_target(self.target)
+            self._refresh()
+
+    # -- the live loop -------------------------------------------------------------
+    def _on_frontend_message(self, _widget: Any, content: dict, _buffers: list) -> None:
+        if not isinstance(content, dict) or content.get("type") != "request":
+            return
+        with self._wake:
+            self._pending = content  # newer requests simply replace older waiting ones
+            self._idle.clear()
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(
+                    target=self._work, name="optiml-widgets", daemon=True
+                )
+                self._worker.start()
+            self._wake.notify()
+
+    def _work(self) -> None:
+        while True:
+            with self._wake:
+                if self._pending is None:
+                    self._idle.set()
+                    self._wake.wait(timeout=30)
+                    if self._pending is None:
+                        self._worker = None
+                        return
+                request, self._pending = self._pending, None
+            self._apply_request(request)
+
+    def _apply_request(self, request: dict) -> None:
+        seq = int(request.get("seq", 0))
+        with self._lock:
+            self._seq = max(self._seq, seq)
+            session = self._session
+            try:
+                index = session.check_index(int(request.get("index", session.index)))
+                target_index = session.check_target(request.get("target", session.target))
+                session.index = index
+                edits = session.check_edits(
+                    {**self._session.original(index), **(request.get("edits") or {})}, index
+                )
+            except (KeyError, ValueError, TypeError) as exc:
+                self.error = _message(exc)
+                return
+            session.edits_by_row[index] = edits
+            session.target_index = target_index
+            self._refresh(seq=seq, fast=bool(request.get("fast")))
+
+    def _refresh(self, *, seq: int | None = None, fast: bool = False) -> None:
+        """Recompute the current view; on failure keep the last good one and set ``error``."""
+        if seq is None:
+            self._seq += 1
+            seq = self._seq
+        session = self._session
+        try:
+            view = session.view(seq, fast=fast)
+        except Exception as exc:
+            message = _message(exc)
+            self.error = message
+            if not self._applying:
+                warnings.warn(f"optiml_widgets: {message}", RuntimeWarning, stacklevel=3)
+            traceback.clear_frames(exc.__traceback__)
+            return
+        self.recomputations += 1
+        self._applying = True
+        try:
+            with self.hold_sync():
+                self.index = session.index
+                self.target = session.target
+                self.error = None
+                self._view = view
+        finally:
+            self._applying = False
+
+    def _wait_idle(self, timeout: float = 60) -> bool:
+        """Block until the worker has answered every frontend request (for tests and scripts)."""
+        return self._idle.wait(timeout)
+
+
+def _message(exc: BaseException) -> str:
+    text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    return f"{type(exc).__name__}: {text}"

@@ -1,0 +1,217 @@
+"""Our explanations against shap's and lime's own outputs, for every kind of model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shap
+from conftest import case, session_for
+from lime.lime_tabular import LimeTabularExplainer
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+from optiml_widgets import ExplanationSession
+from optiml_widgets.explainers.lime import FULL_SAMPLES, LimeExplainer
+from optiml_widgets.explainers.surrogate import surrogate_samples
+
+ROWS = (0, 7)
+
+EXPECTED_ALGORITHM = {
+    "gbc_breast_cancer": "tree",
+    "rf_diabetes": "tree",
+    "logistic_pipeline": "permutation",
+    "rf_wine_multiclass": "tree",
+    "onehot_pipeline": "permutation",
+    "callable": "permutation",
+    "xgboost": "tree",
+    "lightgbm": "tree",
+}
+
+
+def shaps_own(session: ExplanationSession, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """shap's own values, (rows, features, outputs), for the algorithm the session chose."""
+    explainer = session.shap_explainer
+    adapter = session.adapter
+    if explainer.algorithm == "tree":
+        interventional = explainer.perturbation == "interventional"
+        raw_is_probability = type(adapter.model).__name__ in (
+            "RandomForestClassifier",
+            "ExtraTreesClassifier",
+            "DecisionTreeClassifier",
+        )
+        own = shap.TreeExplainer(
+            adapter.model,
+            data=session.background if interventional else None,
+            feature_perturbation="interventional" if interventional else "tree_path_dependent",
+            model_output="probability"
+            if adapter.is_classifier and not raw_is_probability
+            else "raw",
+        )
+        values = np.asarray(own.shap_values(rows, check_additivity=False))
+        base = np.atleast_1d(own.expected_value)
+        if values.ndim == 2:
+            values = values[..., None]
+        return values, base
+    assert explainer.algorithm == "permutation"
+
+    def f(encoded: np.ndarray) -> np.ndarray:
+        return adapter.predict(session.schema.decode(encoded))
+
+    masker = shap.maskers.Independent(session.background, max_samples=len(session.background))
+    values, base = [], None
+    for row in rows:  # each row on its own, seeded like a fresh explainer
+        own = shap.PermutationExplainer(f, masker, seed=0)
+        result = own(row[None, :], max_evals=explainer.max_evals(fast=False), silent=True)
+        values.append(np.asarray(result.values)[0])
+        base = np.atleast_1d(np.asarray(result.base_values)[0])
+    values = np.asarray(values)
+    if values.ndim == 2:
+        values = values[..., None]
+    return values, base
+
+
+def test_the_algorithm_fits_the_model(case_name):
+    assert session_for(case_name).shap_explainer.algorithm == EXPECTED_ALGORITHM[case_name]
+
+
+def test_shap_equals_shaps_own_output_and_is_additive(case_name):
+    session = session_for(case_name)
+    rows = session.encoded_X[list(ROWS)]
+    own_values, own_base = shaps_own(session, rows)
+    for i, row in enumerate(ROWS):
+        for target in range(len(session.adapter.output_names)):
+            ours = session.local_explanation(row, {}, target)
+            values = np.array([ours.shap[name] for name in session.schema.names])
+            if own_values.shape[2] == 1 and len(session.adapter.output_names) == 2:
+                # shap explains P(positive) of a binary classifier; class 0 is its mirror.
+                sign = 1 if target == 1 else -1
+                expected, expected_base = (
+                    sign * own_values[i, :, 0],
+                    (own_base[0] if sign > 0 else 1 - own_base[0]),
+                )
+            else:
+                expected, expected_base = own_values[i, :, target], own_base[target]
+            np.testing.assert_allclose(values, expected, rtol=1e-6, atol=1e-9)
+            assert ours.base_value == pytest.approx(expected_base, rel=1e-6, abs=1e-9)
+            assert ours.base_value + values.sum() == pytest.approx(
+                ours.prediction, rel=1e-6, abs=1e-8
+            )
+
+
+def test_prediction_is_the_models_own(case_name):
+    c = case(case_name)
+    session = session_for(case_name)
+    ours = session.local_explanation(3, {}, session.target_index)
+    row = c.X.iloc[[3]]
+    if session.adapter.is_classifier:
+        expected = c.model.predict_proba(row)[0, session.target_index]
+    else:
+        expected = np.ravel(
+            c.model(row)
+            if callable(c.model) and not hasattr(c.model, "predict")
+            else c.model.predict(row)
+        )[0]
+    assert ours.prediction == pytest.approx(float(expected), rel=1e-9)
+
+
+def test_lime_equals_limes_own_output(case_name):
+    session = session_for(case_name)
+    arguments = LimeExplainer.lime_arguments(
+        session.schema, session.adapter, session.lime_explainer.training, random_state=0
+    )
+    own = LimeTabularExplainer(**arguments)
+    row = 5
+    target = session.target_index
+    label = target if session.adapter.is_classifier else 1
+    explanation = own.explain_instance(
+        session.encoded_X[row],
+        session.lime_explainer.predict_fn,
+        labels=(label,),
+        num_features=len(session.schema),
+        num_samples=FULL_SAMPLES,
+    )
+    expected = dict(explanation.as_map()[label])
+    ours = session.local_explanation(row, {}, target)
+    for position, name in enumerate(session.schema.names):
+        assert ours.lime[name] == pytest.approx(expected.get(position, 0.0), rel=1e-9, abs=1e-12)
+    assert ours.lime_intercept == pytest.approx(explanation.intercept[label], rel=1e-9)
+    assert ours.lime_score == pytest.approx(explanation.score, rel=1e-9)
+    conditions = dict(explanation.as_list(label=label))
+    assert set(ours.lime_conditions.values()) == set(conditions)
+
+
+def test_lime_keeps_its_condition_text_and_decodes_categories():
+    session = session_for("onehot_pipeline")
+    ours = session.local_explanation(0, {}, 1)
+    city = session.original(0)["city"]
+    assert ours.lime_conditions["city"] == f"city={city}"
+    assert any("<=" in text or "<" in text for text in ours.lime_conditions.values())
+
+
+def test_one_contribution_per_original_column_for_a_one_hot_pipeline():
+    session = session_for("onehot_pipeline")
+    ours = session.local_explanation(2, {}, 1)
+    assert list(ours.shap) == ["income", "age", "debt", "score", "city"]
+    assert list(ours.lime) == list(ours.shap)
+
+
+def test_same_seed_same_numbers(case_name):
+    c = case(case_name)
+    first = ExplanationSession(c.model, c.X, random_state=0).local_explanation(4, {}, None)
+    again = ExplanationSession(c.model, c.X, random_state=0).local_explanation(4, {}, None)
+    assert first.shap == again.shap
+    assert first.lime == again.lime
+    assert first.rule.text() == again.rule.text()
+
+
+def test_surrogate_beats_a_depth_3_tree_on_held_out_rows(case_name):
+    session = session_for(case_name)
+    surrogate = session.surrogate
+    data = surrogate_samples(session.adapter, session.schema, session.encoded_X, random_state=0)
+    encoder = surrogate.encoder
+    classify = session.adapter.is_classifier
+    tree = (DecisionTreeClassifier if classify else DecisionTreeRegressor)(
+        max_depth=3, random_state=0
+    )
+    tree.fit(encoder.transform(data.train_X), data.train_y)
+    score = accuracy_score if classify else r2_score
+    baseline = score(data.test_y, tree.predict(encoder.transform(data.test_X)))
+    ours = score(data.test_y, surrogate.tree.predict(encoder.transform(data.test_X)))
+    assert surrogate.fidelity == pytest.approx(ours)
+    assert surrogate.fidelity >= baseline
+    assert 1 <= surrogate.complexity <= 32
+
+
+def test_the_rule_for_a_row_is_the_one_whose_conditions_it_meets(case_name):
+    session = session_for(case_name)
+    surrogate = session.surrogate
+    for index in range(0, session.n_rows, max(1, session.n_rows // 40)):
+        row = session.original(index)
+        rule = surrogate.rule_for(row)
+        assert rule.covers(row), (rule.text(), row)
+        assert [r.id for r in surrogate.rules if r.covers(row)] == [rule.id]
+
+
+def test_rules_read_in_original_units():
+    surrogate = session_for("onehot_pipeline").surrogate
+    texts = surrogate.text()
+    assert texts.startswith("IF ")
+    city_conditions = [c for r in surrogate.rules for c in r.conditions if c.feature == "city"]
+    for condition in city_conditions:
+        assert condition.op in ("==", "!=", "in")
+        values = condition.value if condition.op == "in" else (condition.value,)
+        assert set(values) <= {"Paris", "Lyon", "Nice", "Lille"}
+    assert sum(rule.coverage for rule in surrogate.rules) == pytest.approx(1.0)
+    assert all(rule.samples > 0 for rule in surrogate.rules)
+
+
+def test_to_shap_works_with_shaps_own_plots():
+    explanation = session_for("gbc_breast_cancer").local_explanation(0, {}, 1)
+    exp = explanation.to_shap()
+    assert isinstance(exp, shap.Explanation)
+    assert exp.values.shape == (30,)
+    assert exp.base_values + exp.values.sum() == pytest.approx(explanation.prediction, abs=1e-8)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    shap.plots.waterfall(exp, show=False)

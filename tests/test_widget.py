@@ -1,0 +1,205 @@
+"""The widget's Python API (shared/API.md) and its live loop, with no browser."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import breast_cancer, case, wine
+from sklearn.ensemble import GradientBoostingClassifier
+
+from optiml_widgets import ExplainerWidget, LocalExplanation, Surrogate, explain_widget
+
+
+@pytest.fixture(scope="module")
+def gbc():
+    X, y = breast_cancer()
+    model = GradientBoostingClassifier(n_estimators=50, random_state=0).fit(X, y)
+    return model, X.head(120), y.head(120)
+
+
+@pytest.fixture
+def widget(gbc):
+    model, X, y = gbc
+    return explain_widget(model, X, y, class_names=["malignant", "benign"])
+
+
+def test_the_headless_api(widget, gbc):
+    model, X, _ = gbc
+    assert isinstance(widget, ExplainerWidget)
+    assert widget.index == 0
+    assert widget.instance == {k: float(v) for k, v in X.iloc[0].items()}
+    assert widget.target == "benign"
+    assert isinstance(widget.explanation, LocalExplanation)
+    assert isinstance(widget.surrogate, Surrogate)
+    assert widget.error is None
+    assert widget.explanation.prediction == pytest.approx(model.predict_proba(X.iloc[[0]])[0, 1])
+
+
+def test_index_selects_a_row_and_syncs_the_view(widget, gbc):
+    model, X, _ = gbc
+    widget.index = 5
+    assert widget.instance["mean radius"] == X.iloc[5]["mean radius"]
+    assert widget._view["index"] == 5
+    assert widget._view["prediction"] == pytest.approx(model.predict_proba(X.iloc[[5]])[0, 1])
+    with pytest.raises(Exception, match="out of range"):
+        widget.index = 1000
+    assert widget.index == 5
+
+
+def test_a_what_if_edit_gives_the_models_own_prediction(widget, gbc):
+    model, X, _ = gbc
+    widget.set_features({"worst area": 2500.0}, **{"mean texture": 30})
+    edited = X.iloc[[0]].copy()
+    edited["worst area"] = 2500.0
+    edited["mean texture"] = 30.0
+    assert widget.explanation.prediction == pytest.approx(model.predict_proba(edited)[0, 1])
+    assert widget.instance["worst area"] == 2500.0
+    assert widget._view["edited"] == ["mean texture", "worst area"]
+    assert widget._view["original"]["worst area"] == X.iloc[0]["worst area"]
+    widget.reset()
+    assert widget.instance == {k: float(v) for k, v in X.iloc[0].items()}
+    assert widget._view["edited"] == []
+
+
+def test_python_edits_bump_the_sequence_so_the_panel_follows(widget):
+    before = widget._view["seq"]
+    widget.set_features(**{"worst area": 1000.0})
+    assert widget._view["seq"] > before
+    assert widget._view["instance"]["worst area"] == 1000.0
+
+
+def test_bad_edits_raise_and_change_nothing(widget):
+    widget.set_features(**{"mean radius": 15.0})
+    view = widget._view
+    with pytest.raises(
+        KeyError, match="Unknown feature 'mean radiuss'.*Did you mean 'mean radius'"
+    ):
+        widget.set_features(**{"mean radiuss": 1.0, "worst area": 900.0})
+    with pytest.raises(ValueError, match="Invalid value 'big' for numeric feature 'worst area'"):
+        widget.set_features(**{"worst area": "big"})
+    with pytest.raises(ValueError, match="finite"):
+        widget.set_features(**{"worst area": float("inf")})
+    assert widget.instance["mean radius"] == 15.0
+    assert widget.instance["worst area"] != 900.0
+    assert widget._view == view
+
+
+def test_edits_are_kept_per_row(widget):
+    widget.set_features(**{"mean radius": 20.0})
+    widget.index = 3
+    assert widget._view["edited"] == []
+    widget.index = 0
+    assert widget.instance["mean radius"] == 20.0
+
+
+def test_target_switches_the_explained_class():
+    X, y = wine()
+    model = GradientBoostingClassifier(n_estimators=20, random_state=0).fit(X, y)
+    w = explain_widget(
+        model, X, y, class_names=["c0", "c1", "c2"], explainers=("shap", "surrogate")
+    )
+    probabilities = model.predict_proba(X.iloc[[0]])[0]
+    assert w.target == "c0"  # the predicted class of the first row
+    w.target = "c2"
+    assert w.explanation.prediction == pytest.approx(probabilities[2])
+    assert w._view["target"] == "c2"
+    assert sum(w.explanation.shap.values()) + w.explanation.base_value == pytest.approx(
+        probabilities[2]
+    )
+    with pytest.raises(Exception, match="Unknown target 'c9'"):
+        w.target = "c9"
+
+
+def request(w, seq, **state):
+    message = {
+        "type": "request",
+        "seq": seq,
+        "index": w.index,
+        "target": str(w.target),
+        "edits": {},
+        "fast": False,
+    }
+    message.update(state)
+    w._handle_custom_msg(message, [])
+
+
+def test_frontend_requests_are_answered_with_their_sequence_number(widget, gbc):
+    model, X, _ = gbc
+    request(widget, 10, edits={"worst area": 1800.0}, fast=True)
+    assert widget._wait_idle()
+    assert widget._view["seq"] == 10
+    assert widget.instance["worst area"] == 1800.0
+    edited = X.iloc[[0]].assign(**{"worst area": 1800.0})
+    assert widget._view["prediction"] == pytest.approx(model.predict_proba(edited)[0, 1])
+    request(widget, 11, index=4)
+    assert widget._wait_idle()
+    assert widget.index == 4 and widget._view["seq"] == 11 and widget._view["quality"] == "exact"
+
+
+def test_a_burst_of_edits_ends_in_the_last_edits_view_with_few_recomputations(widget, gbc):
+    model, X, _ = gbc
+    start = widget.recomputations
+    values = np.linspace(500.0, 2500.0, 100)
+    for seq, value in enumerate(values, start=100):
+        request(widget, seq, edits={"worst area": float(value)}, fast=True)
+    assert widget._wait_idle()
+    assert widget._view["seq"] == 199
+    assert widget._view["instance"]["worst area"] == values[-1]
+    edited = X.iloc[[0]].assign(**{"worst area": values[-1]})
+    assert widget._view["prediction"] == pytest.approx(model.predict_proba(edited)[0, 1])
+    assert widget.recomputations - start < 30
+
+
+def test_a_model_failure_while_live_keeps_the_last_good_view():
+    X = pd.DataFrame({"a": np.linspace(-1, 1, 60), "b": np.linspace(0, 2, 60)})
+
+    def picky(df):
+        if (df["a"] > 5).any():
+            raise ValueError("a is too large for this model")
+        return df["a"].to_numpy() * 2 + df["b"].to_numpy()
+
+    w = explain_widget(picky, X, explainers=("shap", "lime"))
+    good = w._view
+    request(w, 50, edits={"a": 9.0})
+    assert w._wait_idle()
+    assert "a is too large" in w.error
+    assert w._view == good
+    with pytest.warns(RuntimeWarning, match="a is too large"):
+        w.set_features(a=7.0)
+    assert w.instance["a"] == 7.0  # the user's edit is kept
+    assert w._view == good
+    w.set_features(a=0.5)
+    assert w.error is None
+    assert w.explanation.prediction == pytest.approx(0.5 * 2 + X["b"][0])
+
+
+def test_an_invalid_value_from_the_frontend_shows_an_error(widget):
+    request(widget, 300, edits={"worst area": "oops"})
+    assert widget._wait_idle()
+    assert "Invalid value 'oops'" in widget.error
+
+
+def test_categorical_edit_through_the_frontend_uses_the_category_text():
+    c = case("onehot_pipeline")
+    w = explain_widget(c.model, c.X, explainers=("shap", "surrogate"))
+    other = "Nice" if w.instance["city"] != "Nice" else "Lille"
+    request(w, 5, edits={"city": other})
+    assert w._wait_idle()
+    assert w.instance["city"] == other
+    expected = c.model.predict_proba(c.X.iloc[[0]].assign(city=other))[0, 1]
+    assert w.explanation.prediction == pytest.approx(expected)
+    with pytest.raises(ValueError, match="'Rome' is not a category of feature 'city'"):
+        w.set_features(city="Rome")
+
+
+def test_the_view_is_json_and_matches_the_schema(widget):
+    import json
+
+    view = json.loads(json.dumps(widget._view))
+    names = [f["name"] for f in widget._schema["features"]]
+    assert len(view["shap"]) == len(names) == len(view["lime"]["weights"])
+    assert view["rule"]["id"] in {r["id"] for r in widget._surrogate["rules"]}
+    assert view["probabilities"].keys() == {"malignant", "benign"}
+    assert view["y"] in (0, 1)
+    assert widget._schema["shap_algorithm"].startswith("TreeSHAP")
