@@ -27,8 +27,8 @@ js-test: js/node_modules/.package-lock.json
 	cd js && npm run typecheck && npm test
 
 lint: setup
-	$(BIN)/ruff check optiml_widgets tests bench examples
-	$(BIN)/ruff format --check optiml_widgets tests bench examples
+	$(BIN)/ruff check optiml_widgets tests bench examples scripts
+	$(BIN)/ruff format --check optiml_widgets tests bench examples scripts
 
 pytest: setup
 	$(BIN)/python -m pytest
@@ -41,7 +41,7 @@ test: setup js-test lint
 	$(BIN)/python -m pytest
 
 demo: setup
-	$(BIN)/python -m optiml_widgets.demo $(if $(HEADLESS),--headless,)
+	$(BIN)/python scripts/demo.py $(if $(HEADLESS),--headless,)
 
 clean:
 	rm -rf $(VENV) js/node_modules

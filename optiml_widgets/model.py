@@ -56,6 +56,7 @@ class ModelAdapter:
                 "with predict/predict_proba, or a function f(DataFrame) -> array."
             )
         self._use_proba = False
+        self.model_classes: list[Any] | None = None  # labels as the model knows them
         self.name = (
             type(model).__name__ if self.is_estimator else getattr(model, "__name__", "function")
         )
@@ -105,10 +106,14 @@ class ModelAdapter:
         """Model outputs, shape (n_rows, n_outputs): probabilities or values."""
         return self._normalise(self._raw_predict(frame), len(frame))
 
-    def predict_labels(self, outputs: np.ndarray) -> list[Any]:
-        """Class labels for rows of probabilities (classification only)."""
-        assert self.classes is not None
-        return [self.classes[i] for i in np.argmax(outputs, axis=1)]
+    def display_label(self, label: Any) -> Any:
+        """A true label (as in y) shown with the class name the user gave, if any."""
+        if self.classes is None or self.model_classes is None:
+            return label
+        for model_label, shown in zip(self.model_classes, self.classes):
+            if model_label == label or str(model_label) == str(label):
+                return shown
+        return label
 
     # -- internals ----------------------------------------------------------
     def _raw_predict(self, frame: pd.DataFrame) -> np.ndarray:
@@ -213,6 +218,7 @@ class ModelAdapter:
     def _classes(
         self, n_classes: int, labels: list[Any], class_names: Sequence[Any] | None
     ) -> tuple[Task, list[Any]]:
+        self.model_classes = [c.item() if isinstance(c, np.generic) else c for c in labels]
         if class_names is not None:
             if len(class_names) != n_classes:
                 raise ValueError(

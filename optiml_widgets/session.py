@@ -288,7 +288,11 @@ class ExplanationSession:
             "probabilities": {str(c): float(p) for c, p in zip(classes, result.outputs)}
             if classes
             else None,
-            "y": _json_scalar(self.y[self.index]) if self.y is not None else None,
+            "y": (
+                _json_scalar(self.adapter.display_label(self.y[self.index]))
+                if self.y is not None
+                else None
+            ),
             "base_value": _finite_or_none(explanation.base_value),
             "shap": [explanation.shap[n] for n in names] if explanation.shap else [],
             "lime": (

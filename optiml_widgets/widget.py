@@ -158,10 +158,11 @@ class ExplainerWidget(anywidget.AnyWidget):
             try:
                 index = session.check_index(int(request.get("index", session.index)))
                 target_index = session.check_target(request.get("target", session.target))
+                if request.get("edits") is None:  # a row change: keep that row's own edits
+                    edits = session.edits_by_row.get(index, {})
+                else:
+                    edits = session.check_edits({**session.original(index), **request["edits"]}, index)
                 session.index = index
-                edits = session.check_edits(
-                    {**self._session.original(index), **(request.get("edits") or {})}, index
-                )
             except (KeyError, ValueError, TypeError) as exc:
                 self.error = _message(exc)
                 return

@@ -123,6 +123,7 @@ export interface RequestMessage {
   seq: number;
   index: number;
   target: string;
-  edits: Record<string, Value>;
+  /** The row's what-if edits; absent when changing rows (Python keeps each row's edits). */
+  edits?: Record<string, Value>;
   fast: boolean;
 }

@@ -1,0 +1,108 @@
+"""Writes the example notebooks; a cell starting with "#" is markdown (kept as code here so they stay reviewable and in sync).
+
+Run: python examples/make_notebooks.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).parent
+
+NOTEBOOKS = {
+    "quickstart": [
+        "# Quick start: why does the model call this tumour benign?\n\n"
+        "A gradient-boosted classifier on scikit-learn's breast-cancer data. The panel shows, "
+        "for the selected row, the SHAP force plot, LIME's weights, the global surrogate's "
+        "rules and a slider per feature. Drag a slider and every view updates.",
+        "from sklearn.datasets import load_breast_cancer\n"
+        "from sklearn.ensemble import GradientBoostingClassifier\n"
+        "from sklearn.model_selection import train_test_split\n\n"
+        "from optiml_widgets import explain_widget\n\n"
+        "data = load_breast_cancer(as_frame=True)\n"
+        "X_train, X_test, y_train, y_test = train_test_split(\n"
+        "    data.data, data.target, test_size=0.3, random_state=0\n"
+        ")\n"
+        "model = GradientBoostingClassifier(random_state=0).fit(X_train, y_train)",
+        "w = explain_widget(model, X_test, y_test, class_names=list(data.target_names))\nw",
+        "## The same numbers without a browser",
+        "explanation = w.explanation\n"
+        'print(f"P({w.target}) = {explanation.prediction:.3f}")\n'
+        'print("top features:", explanation.top_features(3))\n'
+        'print(f"surrogate: {w.surrogate.complexity} rules, held-out fidelity {w.surrogate.fidelity:.3f}")\n'
+        "print(explanation.rule.text())",
+        'w.set_features({"worst concave points": 0.05, "worst area": 600.0})  # the sliders move too\n'
+        'print(f"P({w.target}) after the edit = {w.explanation.prediction:.3f}")',
+    ],
+    "regression": [
+        "# Regression: disease progression on scikit-learn's diabetes data",
+        "from sklearn.datasets import load_diabetes\n"
+        "from sklearn.ensemble import RandomForestRegressor\n\n"
+        "from optiml_widgets import explain_widget\n\n"
+        "data = load_diabetes(as_frame=True)\n"
+        "model = RandomForestRegressor(n_estimators=200, random_state=0).fit(data.data, data.target)",
+        "w = explain_widget(model, data.data, data.target)\nw",
+        "print(w.surrogate.text())",
+        "w.set_features(bmi=0.1)\nprint(round(w.explanation.prediction, 1), w.explanation.top_features(3))",
+    ],
+    "pipeline_categorical": [
+        "# A Pipeline with a string column\n\n"
+        "The model one-hot encodes `city` inside a `ColumnTransformer`; every explanation "
+        "still has ONE contribution for `city`, in the original columns.",
+        "import numpy as np\n"
+        "import pandas as pd\n"
+        "from sklearn.compose import ColumnTransformer\n"
+        "from sklearn.datasets import make_classification\n"
+        "from sklearn.ensemble import GradientBoostingClassifier\n"
+        "from sklearn.pipeline import Pipeline\n"
+        "from sklearn.preprocessing import OneHotEncoder\n\n"
+        "from optiml_widgets import explain_widget\n\n"
+        "X, y = make_classification(1000, 4, n_informative=3, n_redundant=0, random_state=0)\n"
+        'X = pd.DataFrame(X, columns=["income", "age", "debt", "score"])\n'
+        "rng = np.random.default_rng(0)\n"
+        'X["city"] = rng.choice(["Paris", "Lyon", "Nice", "Lille"], len(X))\n'
+        'y = np.where(X["city"].isin(["Paris", "Lyon"]) & (rng.random(len(X)) < 0.35), 1 - y, y)\n'
+        "model = Pipeline([\n"
+        '    ("encode", ColumnTransformer([("city", OneHotEncoder(), ["city"])], remainder="passthrough")),\n'
+        '    ("classify", GradientBoostingClassifier(random_state=0)),\n'
+        "]).fit(X, y)",
+        'w = explain_widget(model, X, y, class_names=["rejected", "approved"])\nw',
+        'print(w.explanation.shap["city"], w.explanation.lime_conditions["city"])\n'
+        'w.set_features(city="Nice")\nprint(round(w.explanation.prediction, 3))',
+    ],
+    "multiclass": [
+        "# Multiclass: three wine cultivars\n\nSwitch the explained class in the panel's header (or with `w.target`).",
+        "from sklearn.datasets import load_wine\n"
+        "from sklearn.ensemble import RandomForestClassifier\n\n"
+        "from optiml_widgets import explain_widget\n\n"
+        "data = load_wine(as_frame=True)\n"
+        "model = RandomForestClassifier(n_estimators=200, random_state=0).fit(data.data, data.target)",
+        "w = explain_widget(model, data.data, data.target, class_names=list(data.target_names))\nw",
+        'w.target = "class_2"\nprint(w.target, round(w.explanation.prediction, 3))\nprint(w.surrogate.text())',
+    ],
+}
+
+
+def build(cells: list[str]) -> nbformat.NotebookNode:
+    notebook = new_notebook()
+    notebook.cells = [
+        new_markdown_cell(src) if src.startswith("#") else new_code_cell(src) for src in cells
+    ]
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    return notebook
+
+
+def main() -> None:
+    for name, cells in NOTEBOOKS.items():
+        nbformat.write(build(cells), HERE / f"{name}.ipynb")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+// Tiny DOM helpers. Data (feature names, classes, values) only ever goes in as text or
+// attributes, never as markup.
+
+type Attrs = Record<string, string | number | boolean | null | undefined>;
+
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: (Node | string | null | undefined)[]
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  setAttrs(el, attrs);
+  for (const child of children) if (child != null) el.append(child);
+  return el;
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+export function s<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: (Node | string | null | undefined)[]
+): SVGElementTagNameMap[K] {
+  const el = document.createElementNS(SVG_NS, tag);
+  setAttrs(el, attrs);
+  for (const child of children) if (child != null) el.append(child);
+  return el;
+}
+
+function setAttrs(el: Element, attrs: Attrs): void {
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") el.setAttribute("class", String(value));
+    else el.setAttribute(key, value === true ? "" : String(value));
+  }
+}
+
+let counter = 0;
+/** A unique id for label/input pairs (several widgets may share a page). */
+export function uid(prefix: string): string {
+  counter += 1;
+  return `${prefix}-${counter}`;
+}

@@ -1,0 +1,98 @@
+// The panel: wires the views to the model (a live kernel, or the export's in-page model).
+import { h } from "./dom";
+import { ForcePlot } from "./forceplot";
+import { Header } from "./header";
+import { LimeView } from "./lime";
+import { Linker } from "./link";
+import { RequestLoop } from "./requests";
+import { RuleTable } from "./rules";
+import { Sliders } from "./sliders";
+import type { RequestMessage, Value, View, WidgetModel } from "./types";
+
+/** The part of anywidget's model the panel uses (the export page provides the same). */
+export interface PanelModel {
+  get<K extends keyof WidgetModel>(key: K): WidgetModel[K];
+  on(event: string, callback: () => void): void;
+  off(event: string, callback: () => void): void;
+  send(message: RequestMessage): void;
+}
+
+function editsOf(view: View): Record<string, Value> {
+  return Object.fromEntries(view.edited.map((name) => [name, view.instance[name]]));
+}
+
+export function renderPanel(model: PanelModel, el: HTMLElement): () => void {
+  const schema = model.get("_schema");
+  const surrogate = model.get("_surrogate");
+  let view = model.get("_view");
+  let edits = editsOf(view);
+  const loop = new RequestLoop({ send: (message) => model.send(message) });
+  loop.accept(view);
+
+  const header = new Header(schema, {
+    selectRow: (index) => loop.requestExact(index, view.target),
+    selectTarget: (target) => loop.requestExact(view.index, target, edits),
+  });
+  const force = new ForcePlot(schema);
+  const lime = new LimeView(schema);
+  const rules = surrogate ? new RuleTable(surrogate) : null;
+  const sliders = new Sliders(schema, surrogate, {
+    edit(feature, value, phase) {
+      if (value === view.original[feature]) delete edits[feature];
+      else edits[feature] = value;
+      if (phase === "drag") loop.requestFast(view.index, view.target, edits);
+      else loop.requestExact(view.index, view.target, edits);
+      header.setBusy(loop.busy);
+    },
+    reset(feature) {
+      if (feature === null) edits = {};
+      else delete edits[feature];
+      loop.requestExact(view.index, view.target, edits);
+      header.setBusy(loop.busy);
+    },
+  });
+
+  const root = h(
+    "div",
+    { class: "optiml-widget" },
+    header.el,
+    force.el,
+    h("div", { class: "ow-row" }, lime.el, rules?.el ?? null),
+    sliders.el,
+  );
+  const linker = new Linker(root);
+
+  const show = () => {
+    header.update(view, loop.busy);
+    force.update(view);
+    lime.update(view);
+    rules?.update(view);
+    sliders.update(view, view.quality === "exact" && !sliders.dragging);
+    root.dataset.seq = String(view.seq);
+    root.dataset.quality = view.quality;
+    linker.apply();
+  };
+  const onView = () => {
+    const next = model.get("_view");
+    if (!loop.accept(next)) return;
+    view = next;
+    // While a newer request is in flight the user's own edits are the truth.
+    if (!loop.busy) edits = editsOf(view);
+    show();
+  };
+  const onError = () => {
+    const error = model.get("error");
+    if (error) loop.settle();
+    header.setError(error);
+    header.setBusy(loop.busy);
+  };
+  model.on("change:_view", onView);
+  model.on("change:error", onError);
+  show();
+  onError();
+  el.replaceChildren(root);
+  return () => {
+    model.off("change:_view", onView);
+    model.off("change:error", onError);
+  };
+}

@@ -1,0 +1,70 @@
+// The live loop: the frontend asks for a whole state (row, target, edits); the newest
+// request wins; an older view never replaces a newer one.
+import type { RequestMessage, Value, View } from "./types";
+
+export interface Sender {
+  send(message: RequestMessage): void;
+}
+
+export interface Scheduler {
+  (callback: () => void): void;
+}
+
+const nextFrame: Scheduler = (cb) =>
+  typeof requestAnimationFrame === "function" ? requestAnimationFrame(() => cb()) : setTimeout(cb, 16);
+
+export class RequestLoop {
+  /** Sequence number of the view on screen. */
+  shownSeq = -1;
+  /** Sequence number of the newest request sent. */
+  lastSentSeq = -1;
+  private nextSeq = 0;
+  private queued: Omit<RequestMessage, "type" | "seq"> | null = null;
+  private frameScheduled = false;
+
+  constructor(
+    private readonly sender: Sender,
+    private readonly schedule: Scheduler = nextFrame,
+  ) {}
+
+  get busy(): boolean {
+    return this.lastSentSeq > this.shownSeq;
+  }
+
+  /** Whether a view from Python should be shown (never one older than the one shown). */
+  accept(view: View): boolean {
+    this.nextSeq = Math.max(this.nextSeq, view.seq + 1);
+    if (view.seq < this.shownSeq) return false;
+    this.shownSeq = view.seq;
+    return true;
+  }
+
+  /** During a drag: at most one request per animation frame, carrying the newest state. */
+  requestFast(index: number, target: string, edits: Record<string, Value>): void {
+    this.queued = { index, target, edits: { ...edits }, fast: true };
+    if (this.frameScheduled) return;
+    this.frameScheduled = true;
+    this.schedule(() => {
+      this.frameScheduled = false;
+      if (this.queued) this.flush(this.queued);
+    });
+  }
+
+  /** A finished edit (release, typed value, select): sent at once, exact. */
+  requestExact(index: number, target: string, edits?: Record<string, Value>): void {
+    this.queued = null;
+    this.flush(edits ? { index, target, edits: { ...edits }, fast: false } : { index, target, fast: false });
+  }
+
+  /** A request failed in Python (no view will answer it): stop waiting for it. */
+  settle(): void {
+    this.shownSeq = Math.max(this.shownSeq, this.lastSentSeq);
+  }
+
+  private flush(state: Omit<RequestMessage, "type" | "seq">): void {
+    this.queued = null;
+    const seq = this.nextSeq++;
+    this.lastSentSeq = seq;
+    this.sender.send({ type: "request", seq, ...state });
+  }
+}
