@@ -26,13 +26,17 @@ export function renderPanel(model: PanelModel, el: HTMLElement): () => void {
   const surrogate = model.get("_surrogate");
   let view = model.get("_view");
   let edits = editsOf(view);
-  const loop = new RequestLoop({ send: (message) => model.send(message) });
-  loop.accept(view);
-
-  const header = new Header(schema, {
+  const header: Header = new Header(schema, {
     selectRow: (index) => loop.requestExact(index, view.target),
     selectTarget: (target) => loop.requestExact(view.index, target, edits),
   });
+  const loop = new RequestLoop({
+    send(message) {
+      model.send(message);
+      header.setBusy(true);
+    },
+  });
+  loop.accept(view);
   const force = new ForcePlot(schema);
   const lime = new LimeView(schema);
   const rules = surrogate ? new RuleTable(surrogate) : null;
@@ -42,13 +46,11 @@ export function renderPanel(model: PanelModel, el: HTMLElement): () => void {
       else edits[feature] = value;
       if (phase === "drag") loop.requestFast(view.index, view.target, edits);
       else loop.requestExact(view.index, view.target, edits);
-      header.setBusy(loop.busy);
     },
     reset(feature) {
       if (feature === null) edits = {};
       else delete edits[feature];
       loop.requestExact(view.index, view.target, edits);
-      header.setBusy(loop.busy);
     },
   });
 

@@ -1,0 +1,112 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { renderPanel } from "../src/panel";
+import { RequestLoop } from "../src/requests";
+import type { RequestMessage } from "../src/types";
+import { model, schema, view } from "./fixtures";
+
+const q = (el: Element, id: string) => el.querySelector(`[data-testid="${id}"]`) as HTMLElement;
+
+afterEach(() => document.body.replaceChildren());
+
+function manualFrames() {
+  const pending: (() => void)[] = [];
+  return { schedule: (cb: () => void) => pending.push(cb), run: () => pending.splice(0).forEach((cb) => cb()) };
+}
+
+describe("request loop", () => {
+  it("sends one fast request per frame with the newest value, then an exact one", () => {
+    const sent: RequestMessage[] = [];
+    const frames = manualFrames();
+    const loop = new RequestLoop({ send: (m) => sent.push(m) }, frames.schedule);
+    for (let v = 1; v <= 10; v++) loop.requestFast(0, "yes", { f0: v });
+    expect(sent).toHaveLength(0);
+    frames.run();
+    expect(sent).toEqual([{ type: "request", seq: 0, index: 0, target: "yes", edits: { f0: 10 }, fast: true }]);
+    loop.requestExact(0, "yes", { f0: 11 });
+    expect(sent[1]).toMatchObject({ seq: 1, edits: { f0: 11 }, fast: false });
+    expect(loop.busy).toBe(true);
+  });
+
+  it("an exact request cancels a fast one waiting for its frame", () => {
+    const sent: RequestMessage[] = [];
+    const frames = manualFrames();
+    const loop = new RequestLoop({ send: (m) => sent.push(m) }, frames.schedule);
+    loop.requestFast(0, "yes", { f0: 1 });
+    loop.requestExact(0, "yes", { f0: 2 });
+    frames.run();
+    expect(sent).toHaveLength(1);
+    expect(sent[0].fast).toBe(false);
+  });
+
+  it("never lets an older view replace a newer one", () => {
+    const loop = new RequestLoop({ send: () => {} });
+    const s = schema();
+    expect(loop.accept(view(s, { seq: 5 }))).toBe(true);
+    expect(loop.accept(view(s, { seq: 3 }))).toBe(false);
+    expect(loop.accept(view(s, { seq: 5 }))).toBe(true);
+  });
+});
+
+describe("the panel's live loop", () => {
+  it("keeps showing the newest view when a stale one arrives", () => {
+    const s = schema();
+    const m = model(s);
+    const el = document.createElement("div");
+    renderPanel(m, el);
+    m.set("_view", view(s, { seq: 5, prediction: 0.8 }));
+    m.set("_view", view(s, { seq: 3, prediction: 0.1 }));
+    expect(q(el, "ow-prediction").textContent).toBe("P(yes) = 0.8");
+  });
+
+  it("a slider drag sends fast requests, the release an exact one", async () => {
+    const s = schema();
+    const m = model(s);
+    const el = document.createElement("div");
+    renderPanel(m, el);
+    const range = q(el, "ow-sliders").querySelector('[data-feature="f0"] input[type=range]') as HTMLInputElement;
+    for (const v of ["20", "30", "40"]) {
+      range.value = v;
+      range.dispatchEvent(new Event("input"));
+    }
+    await new Promise((r) => setTimeout(r, 40));
+    expect(m.sent).toHaveLength(1);
+    expect(m.sent[0]).toMatchObject({ fast: true, edits: { f0: 40 } });
+    expect(el.querySelector(".ow-busy")?.textContent).toBe("updating…");
+    range.dispatchEvent(new Event("change"));
+    expect(m.sent[1]).toMatchObject({ fast: false, edits: { f0: 40 }, seq: m.sent[0].seq + 1 });
+    expect(m.sent[0].seq).toBeGreaterThan(0); // newer than the view on screen
+  });
+
+  it("a view bumped by Python moves the slider and later requests are newer", () => {
+    const s = schema();
+    const m = model(s);
+    const el = document.createElement("div");
+    renderPanel(m, el);
+    const instance = { ...view(s).instance, f0: 64 };
+    m.set("_view", view(s, { seq: 7, instance, edited: ["f0"] }));
+    const range = q(el, "ow-sliders").querySelector('[data-feature="f0"] input[type=range]') as HTMLInputElement;
+    expect(range.value).toBe("64");
+    const number = q(el, "ow-sliders").querySelector('[data-feature="f0"] input[type=number]') as HTMLInputElement;
+    number.value = "12";
+    number.dispatchEvent(new Event("change"));
+    expect(m.sent.at(-1)).toMatchObject({ seq: 8, edits: { f0: 12 } });
+  });
+
+  it("an error shows a banner and keeps the user's slider and the last good view", () => {
+    const s = schema();
+    const m = model(s);
+    const el = document.createElement("div");
+    renderPanel(m, el);
+    const range = q(el, "ow-sliders").querySelector('[data-feature="f0"] input[type=range]') as HTMLInputElement;
+    range.value = "90";
+    range.dispatchEvent(new Event("change"));
+    m.set("error", "ValueError: the model rejects f0 = 90");
+    expect(q(el, "ow-error").hidden).toBe(false);
+    expect(q(el, "ow-error").textContent).toContain("the model rejects f0 = 90");
+    expect(range.value).toBe("90");
+    expect(q(el, "ow-prediction").textContent).toBe("P(yes) = 0.52");
+    expect(el.querySelector(".ow-busy")?.textContent).toBe("");
+    m.set("error", null);
+    expect(q(el, "ow-error").hidden).toBe(true);
+  });
+});
