@@ -10,6 +10,7 @@ saw. Each leaf becomes a rule in original units.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -70,6 +71,7 @@ class Rule:
     prediction: Any
     coverage: float
     samples: int
+    outcome: str = "prediction"  # "class" for classifiers: reads "THEN class = benign"
 
     def covers(self, row: Mapping[str, Any] | pd.Series) -> bool:
         """Whether a row (dict or Series of feature values) meets every condition."""
@@ -79,13 +81,13 @@ class Rule:
         """Per condition, whether the row meets it."""
         return [c.holds(row[c.feature]) for c in self.conditions]
 
-    def text(self, outcome: str = "prediction") -> str:
+    def text(self) -> str:
         """``IF a > 1 AND b in {x, y} THEN prediction = 3.2``."""
         when = " AND ".join(c.text for c in self.conditions) or "always"
         then = (
             format_number(self.prediction) if _is_number(self.prediction) else str(self.prediction)
         )
-        return f"IF {when} THEN {outcome} = {then}"
+        return f"IF {when} THEN {self.outcome} = {then}"
 
 
 @dataclass
@@ -114,7 +116,6 @@ class Surrogate:
     tree: Any = field(repr=False)
     encoder: _TreeEncoder = field(repr=False)
     leaf_rules: dict[int, Rule] = field(repr=False)
-    outcome: str = "prediction"
 
     @property
     def complexity(self) -> int:
@@ -133,9 +134,7 @@ class Surrogate:
 
     def text(self) -> str:
         """All rules as IF … THEN … lines, with coverage."""
-        return "\n".join(
-            f"{rule.text(self.outcome)}  [coverage {rule.coverage:.0%}]" for rule in self.rules
-        )
+        return "\n".join(f"{rule.text()}  [coverage {rule.coverage:.0%}]" for rule in self.rules)
 
     def thresholds(self) -> dict[str, list[float]]:
         """Numeric thresholds per feature (where a rule would change)."""
@@ -164,7 +163,7 @@ class Surrogate:
                     "prediction": _json_value(rule.prediction),
                     "coverage": rule.coverage,
                     "samples": rule.samples,
-                    "text": rule.text(self.outcome),
+                    "text": rule.text(),
                 }
                 for rule in self.rules
             ],
@@ -324,12 +323,11 @@ def fit_surrogate(
         tree=final,
         encoder=encoder,
         leaf_rules=leaf_rules,
-        outcome="class" if classify else "prediction",
     )
 
 
 def _with_id(rule: Rule, new_id: int) -> Rule:
-    return Rule(new_id, rule.conditions, rule.prediction, rule.coverage, rule.samples)
+    return dataclasses.replace(rule, id=new_id)
 
 
 def _labeller(adapter: ModelAdapter, schema: FeatureSchema) -> Any:
@@ -388,6 +386,7 @@ def _rules_from_tree(
                 prediction=prediction,
                 coverage=leaf_share.get(node, 0.0),
                 samples=int(t.n_node_samples[node]),
+                outcome="class" if adapter.is_classifier else "prediction",
             )
             return
         j, threshold = int(t.feature[node]), float(t.threshold[node])
