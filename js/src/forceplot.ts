@@ -46,6 +46,12 @@ export function segments(schema: Schema, view: View, top = TOP_FEATURES): Segmen
   return out;
 }
 
+/** Keeps a marker's text inside the plot near either edge. */
+function anchor(px: number): string {
+  if (px < 90) return "start";
+  return px > WIDTH - 90 ? "end" : "middle";
+}
+
 export class ForcePlot {
   readonly el: HTMLElement;
 
@@ -91,7 +97,7 @@ export class ForcePlot {
     const marker = (value: number, text: string, y: number, cls: string) => {
       svg.append(
         s("line", { x1: x(value), x2: x(value), y1: BAR_Y - 6, y2: BAR_Y + BAR_H + 6, class: cls }),
-        s("text", { x: x(value), y, "text-anchor": "middle", class: `${cls}-text` }, text),
+        s("text", { x: x(value), y, "text-anchor": anchor(x(value)), class: `${cls}-text` }, text),
       );
     };
     marker(view.base_value, `base value ${fmt(view.base_value)}`, BAR_Y + BAR_H + 22, "ow-base");
