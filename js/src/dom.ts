@@ -41,3 +41,19 @@ export function uid(prefix: string): string {
   counter += 1;
   return `${prefix}-${counter}`;
 }
+
+/** Calls `commit` when a typed value is done: on Enter and on change, once per value. */
+export function onCommit(input: HTMLInputElement, commit: () => void): void {
+  let committed: string | null = null;
+  const run = () => {
+    if (input.value === committed) return;
+    committed = input.value;
+    commit();
+  };
+  input.addEventListener("change", run);
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") run();
+  });
+  // A value shown by the program is not the user's: forget what was committed.
+  input.addEventListener("focus", () => (committed = input.value));
+}

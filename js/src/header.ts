@@ -1,5 +1,5 @@
 // Header: prediction, predicted/true class, target switcher, row picker, algorithm, status.
-import { h, uid } from "./dom";
+import { h, onCommit, uid } from "./dom";
 import { fmt } from "./format";
 import type { Schema, View } from "./types";
 
@@ -35,7 +35,7 @@ export class Header {
     const go = (index: number) => {
       if (Number.isInteger(index) && index >= 0 && index < schema.n_rows) actions.selectRow(index);
     };
-    this.rowInput.addEventListener("change", () => go(Number(this.rowInput.value)));
+    onCommit(this.rowInput, () => go(Number(this.rowInput.value)));
     const prev = h("button", { type: "button", class: "ow-button", "aria-label": "Previous row" }, "‹");
     const next = h("button", { type: "button", class: "ow-button", "aria-label": "Next row" }, "›");
     prev.addEventListener("click", () => go(Number(this.rowInput.value) - 1));

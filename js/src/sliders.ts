@@ -1,7 +1,7 @@
 // Feature sliders: one control per feature, ordered by |SHAP|, with a search box. Numeric
 // sliders carry quantile ticks and the surrogate's thresholds (where the firing rule would
 // change); an edited feature shows its original value and its own reset.
-import { h, uid } from "./dom";
+import { h, onCommit, uid } from "./dom";
 import { fmtValue } from "./format";
 import type { FeatureInfo, Schema, SurrogateInfo, Value, View } from "./types";
 
@@ -70,7 +70,7 @@ class SliderRow {
         this.dragging = false;
         actions.edit(name, Number(range.value), "done");
       });
-      number.addEventListener("change", () => {
+      onCommit(number, () => {
         if (number.value !== "" && Number.isFinite(Number(number.value))) actions.edit(name, Number(number.value), "done");
       });
       const ticks = h("div", { class: "ow-ticks", "aria-hidden": "true" });

@@ -194,3 +194,14 @@ it("cleanup stops listening to the model", () => {
   m.set("_view", view(schema(), { seq: 5, prediction: 0.99 }));
   expect(q(el, "ow-prediction").textContent).toBe("P(yes) = 0.52");
 });
+
+it("Enter in a number box applies the value once", () => {
+  const { el, m } = mount();
+  const number = q(el, "ow-sliders").querySelector('[data-feature="f0"] input[type=number]') as HTMLInputElement;
+  number.dispatchEvent(new FocusEvent("focus"));
+  number.value = "42";
+  number.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+  number.dispatchEvent(new Event("change"));
+  expect(m.sent).toHaveLength(1);
+  expect(m.sent[0]).toMatchObject({ edits: { f0: 42 }, fast: false });
+});
