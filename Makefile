@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup js js-test lint pytest test demo clean
+.PHONY: setup browser js js-test lint pytest test demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Debian's chromium for the browser tests (installed only when missing).
+browser:
+	scripts/install-chromium
 
 js/node_modules/.package-lock.json: js/package-lock.json
 	cd js && npm ci --no-audit --no-fund
@@ -34,7 +38,7 @@ pytest: setup
 	$(BIN)/python -m pytest
 
 # The whole test suite: lint, frontend unit tests, the built bundle is fresh, Python tests.
-test: setup js-test lint
+test: setup browser js-test lint
 	cd js && npm run build
 	git diff --exit-code --stat -- optiml_widgets/static || \
 		(echo "optiml_widgets/static is stale: run 'make js' and commit it" && exit 1)
