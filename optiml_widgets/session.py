@@ -267,29 +267,38 @@ class ExplanationSession:
             "explainers": list(self.explainers),
         }
 
-    def view(self, seq: int, *, fast: bool = False) -> dict[str, Any]:
-        """The current instance's view (js/src/types.ts View)."""
+    def view(
+        self,
+        seq: int,
+        *,
+        fast: bool = False,
+        index: int | None = None,
+        edits: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The view of an instance, by default the current one (js/src/types.ts View)."""
         started = time.perf_counter()
-        explanation = self.local_explanation(fast=fast)
+        index = self.index if index is None else index
+        edits = self.edits_by_row.get(index, {}) if edits is None else edits
+        explanation = self.local_explanation(index, edits, fast=fast)
         names = self.schema.names
-        result = self.result(self.index, self.edits_by_row.get(self.index, {}))
+        result = self.result(index, edits)
         lime = _best_lime(result.lime, self.target_index, explanation.quality)
         classes = self.adapter.classes
         return {
             "seq": seq,
-            "index": self.index,
+            "index": index,
             "target": str(explanation.target),
             "quality": explanation.quality,
             "instance": self._json_row(explanation.instance),
-            "original": self._json_row(self.original()),
-            "edited": sorted(self.edits, key=names.index),
+            "original": self._json_row(self.original(index)),
+            "edited": sorted(edits, key=names.index),
             "prediction": explanation.prediction,
             "predicted_label": str(classes[int(np.argmax(result.outputs))]) if classes else None,
             "probabilities": {str(c): float(p) for c, p in zip(classes, result.outputs)}
             if classes
             else None,
             "y": (
-                _json_scalar(self.adapter.display_label(self.y[self.index]))
+                _json_scalar(self.adapter.display_label(self.y[index]))
                 if self.y is not None
                 else None
             ),

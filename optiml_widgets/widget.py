@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import traceback
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +104,39 @@ class ExplainerWidget(anywidget.AnyWidget):
             self._session.edits_by_row.pop(self._session.index, None)
             self._refresh()
 
+    def to_html(
+        self,
+        path: str | Path | None = None,
+        *,
+        rows: Sequence[int] | None = None,
+        include_data: bool = True,
+    ) -> str:
+        """A standalone HTML page of this panel that opens with no network and no kernel.
+
+        It holds the current row and up to 49 more (``rows=`` picks others), their
+        explanations, the surrogate, and for every exported row each feature's slider grid
+        with the model's exact output, SHAP values and rule (one feature changed at a time).
+        Changing two or more features shows a labelled estimate. ``include_data=False``
+        leaves the feature values of the rows out (and with them the sliders' what-ifs).
+        Returns the HTML; also writes it when ``path`` is given.
+        """
+        from .export import to_html
+
+        with self._lock:
+            return to_html(self._session, path, rows=rows, include_data=include_data)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        from .export import static_picture
+
+        data, metadata = bundle
+        # Where widgets cannot run (GitHub, nbconvert without widget state) this shows instead.
+        with self._lock:
+            data["text/html"] = static_picture(self._session)
+        return data, metadata
+
     # -- traits set from Python ----------------------------------------------------
     @traitlets.validate("index")
     def _valid_index(self, proposal: dict) -> int:
@@ -161,7 +194,9 @@ class ExplainerWidget(anywidget.AnyWidget):
                 if request.get("edits") is None:  # a row change: keep that row's own edits
                     edits = session.edits_by_row.get(index, {})
                 else:
-                    edits = session.check_edits({**session.original(index), **request["edits"]}, index)
+                    edits = session.check_edits(
+                        {**session.original(index), **request["edits"]}, index
+                    )
                 session.index = index
             except (KeyError, ValueError, TypeError) as exc:
                 self.error = _message(exc)

@@ -16,6 +16,7 @@ export class Header {
   private readonly targetSelect: HTMLSelectElement | null = null;
   private readonly quality = h("span", { class: "ow-badge", "data-testid": "ow-quality" });
   private readonly busy = h("span", { class: "ow-busy", "aria-live": "polite" });
+  private readonly notice = h("div", { class: "ow-notice", "data-testid": "ow-notice", hidden: true });
   private readonly error = h("div", { class: "ow-error", role: "alert", "data-testid": "ow-error", hidden: true });
 
   constructor(
@@ -69,6 +70,7 @@ export class Header {
       { class: "ow-header" },
       h("div", { class: "ow-headline" }, this.prediction, this.detail),
       controls,
+      this.notice,
       this.error,
     );
   }
@@ -81,10 +83,14 @@ export class Header {
     if (view.predicted_label !== null) parts.push(`predicted: ${view.predicted_label}`);
     if (this.schema.has_y && view.y !== null) parts.push(`true: ${view.y}`);
     if (view.edited.length) parts.push(`${view.edited.length} edited`);
+    if (view.label) parts.push(view.label);
+    this.notice.hidden = !view.notice;
+    this.notice.textContent = view.notice ?? "";
     this.detail.textContent = parts.join(" · ");
     if (document.activeElement !== this.rowInput) this.rowInput.value = String(view.index);
     if (this.targetSelect) this.targetSelect.value = view.target;
-    this.quality.textContent = view.quality === "exact" ? "exact" : "estimate (dragging)";
+    this.quality.textContent =
+      view.quality === "exact" ? "exact" : view.quality === "fast" ? "estimate (dragging)" : "estimate";
     this.quality.classList.toggle("ow-estimate", view.quality !== "exact");
     this.setBusy(busy);
   }

@@ -27,7 +27,8 @@ export class LimeView {
     this.el.replaceChildren(h("h3", {}, "LIME"));
     const lime = view.lime;
     if (!lime) {
-      this.el.append(h("p", { class: "ow-muted" }, "LIME is turned off."));
+      const on = this.schema.explainers.includes("lime");
+      this.el.append(h("p", { class: "ow-muted" }, on ? "LIME is not available for this what-if in an exported file." : "LIME is turned off."));
       return;
     }
     const order = lime.weights

@@ -88,8 +88,11 @@ export interface View {
   seq: number;
   index: number;
   target: string;
-  /** "fast" = estimate shown during a drag (fewer LIME samples); "exact" = full explanation. */
-  quality: "exact" | "fast";
+  /**
+   * "exact" = full explanation; "fast" = quick estimate shown during a drag (fewer LIME
+   * samples); "estimate" = an export's composition of one-feature what-ifs, not the model's output.
+   */
+  quality: "exact" | "fast" | "estimate";
   instance: Record<string, Value>;
   original: Record<string, Value>;
   edited: string[];
@@ -105,6 +108,10 @@ export interface View {
   /** The surrogate rule that fires and, per condition, whether the current values meet it. */
   rule: { id: number; met: boolean[] } | null;
   compute_ms: number;
+  /** Shown above the panel when set (e.g. what an exported view is made of). */
+  notice?: string;
+  /** How to name the row when `index` is not a row of X (an export renumbers its rows). */
+  label?: string;
 }
 
 /** Synced traits of ExplainerWidget. */
@@ -126,4 +133,33 @@ export interface RequestMessage {
   /** The row's what-if edits; absent when changing rows (Python keeps each row's edits). */
   edits?: Record<string, Value>;
   fast: boolean;
+}
+
+/** What an HTML export carries (optiml_widgets/export.py). */
+export interface PackedArray {
+  dtype: "float32" | "int16";
+  shape: number[];
+  /** base64 of gzip of the raw little-endian bytes. */
+  data: string;
+}
+
+export interface ExportGrids {
+  /** Start of each feature's grid points within a row's block; last entry = block size. */
+  offsets: number[];
+  /** Grid values per feature, as the sliders show them. */
+  values: Value[][];
+  prediction: PackedArray;
+  shap: PackedArray;
+  shap_scale: PackedArray;
+  rule: PackedArray;
+}
+
+export interface ExportData {
+  schema: Schema;
+  surrogate: SurrogateInfo | null;
+  views: View[];
+  rows: number[];
+  start: number;
+  include_data: boolean;
+  grids: ExportGrids | null;
 }

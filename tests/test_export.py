@@ -1,0 +1,149 @@
+"""The standalone HTML export and the static picture, checked without a browser."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.model_selection import train_test_split
+
+from optiml_widgets import explain_widget
+from optiml_widgets.export import export_data
+
+
+@pytest.fixture(scope="module")
+def quickstart():
+    data = load_breast_cancer(as_frame=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        data.data, data.target, test_size=0.3, random_state=0
+    )
+    model = GradientBoostingClassifier(random_state=0).fit(X_train, y_train)
+    return model, X_test, explain_widget(model, X_test, y_test, class_names=list(data.target_names))
+
+
+def page_data(page: str) -> dict:
+    text = re.search(
+        r'<script type="application/json" id="optiml-data">(.*?)</script>', page, re.S
+    ).group(1)
+    return json.loads(text)
+
+
+def unpack(packed: dict) -> np.ndarray:
+    raw = gzip.decompress(base64.b64decode(packed["data"]))
+    return np.frombuffer(raw, dtype=packed["dtype"]).reshape(packed["shape"])
+
+
+def test_default_export_of_the_quickstart_fits_the_budget(quickstart, tmp_path: Path):
+    _, _, w = quickstart
+    page = w.to_html(tmp_path / "report.html")
+    assert (tmp_path / "report.html").read_text(encoding="utf-8") == page
+    assert len(page.encode()) <= 3 * 1024 * 1024
+    data = page_data(page)
+    assert data["rows"][0] == w.index and len(data["rows"]) == 50
+    assert len(data["views"]) == 50
+    # No address of any kind for a browser to fetch.
+    assert not re.search(r"(src|href)=\"https?:", page)
+    assert "https://" not in page.split('id="optiml-esm"')[0]
+
+
+def test_grids_hold_the_models_own_outputs(quickstart):
+    model, X_test, w = quickstart
+    data = export_data(w.session, rows=[3, 8])
+    grids = data["grids"]
+    names = [f["name"] for f in data["schema"]["features"]]
+    predictions = unpack(grids["prediction"])
+    shap_values = unpack(grids["shap"]).astype(float) * unpack(grids["shap_scale"])[:, None, None]
+    block = grids["offsets"][-1]
+    j = names.index("worst area")
+    for r, index in enumerate([3, 8]):
+        for k, value in enumerate(grids["values"][j]):
+            at = r * block + grids["offsets"][j] + k
+            row = X_test.iloc[[index]].assign(**{"worst area": value})
+            assert predictions[at] == pytest.approx(
+                model.predict_proba(row)[0, 1], rel=1e-5, abs=1e-6
+            )
+            explained = w.session.local_explanation(index, {"worst area": value}, 1)
+            np.testing.assert_allclose(
+                shap_values[r, grids["offsets"][j] + k],
+                [explained.shap[n] for n in names],
+                atol=2e-4 * max(1, np.abs(shap_values[r]).max()),
+            )
+
+
+def test_rows_and_include_data(quickstart):
+    _, X_test, w = quickstart
+    assert export_data(w.session, rows=[5, 2])["rows"] == [5, 2]
+    with pytest.raises(ValueError, match="out of range"):
+        w.to_html(rows=[10_000])
+    private = w.to_html(rows=[4], include_data=False)
+    value = repr(float(X_test.iloc[4]["worst area"]))
+    assert value not in private
+    data = page_data(private)
+    assert data["grids"] is None
+    assert all(v is None for v in data["views"][0]["instance"].values())
+
+
+def test_names_and_values_are_data_not_markup():
+    evil_feature = '<img src=x onerror="window.__pwned=1">'
+    evil_class = "</script><script>window.__pwned=1</script>"
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {evil_feature: rng.normal(size=120), "kind": rng.choice(['a "quoted" <b>', "plain"], 120)}
+    )
+
+    def model(df):
+        p = 1 / (1 + np.exp(-df[evil_feature].to_numpy()))
+        return np.column_stack([1 - p, p])
+
+    w = explain_widget(model, X, class_names=["ok", evil_class])
+    page = w.to_html(rows=[0, 1])
+    assert evil_class not in page and evil_feature not in page
+    assert page.count("</script>") == 3  # only the page's own three scripts close
+    data = page_data(page)
+    assert data["schema"]["classes"][1] == evil_class
+    assert data["schema"]["features"][0]["name"] == evil_feature
+    picture = w._repr_mimebundle_()[0]["text/html"]
+    assert "<img" not in picture and "<script" not in picture
+    assert "&lt;img src=x" in picture
+
+
+def test_static_picture_is_small_and_script_free(quickstart):
+    _, _, w = quickstart
+    data, _ = w._repr_mimebundle_()
+    picture = data["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert len(picture.encode()) <= 100 * 1024
+    assert "<script" not in picture and "<svg" in picture
+    assert w.surrogate.rules[0].text() in picture.replace("&gt;", ">").replace("&lt;", "<")
+
+
+def test_nbconvert_shows_the_static_picture(tmp_path: Path):
+    import nbformat
+    from nbclient import NotebookClient
+
+    # Executed and saved as JupyterLab does by default: outputs, no widget state.
+    notebook = nbformat.read(
+        Path(__file__).parent.parent / "examples" / "regression.ipynb", as_version=4
+    )
+    NotebookClient(notebook, timeout=600, kernel_name="python3", store_widget_state=False).execute()
+    executed = tmp_path / "regression.ipynb"
+    nbformat.write(notebook, executed)
+    subprocess.run(
+        [sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(executed)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    page = (tmp_path / "regression.html").read_text(encoding="utf-8")
+    assert "optiml-static" in page
+    assert "held-out fidelity" in page
