@@ -256,10 +256,8 @@ def static_picture(session: ExplanationSession) -> str:
     if view["shap"]:
         order = sorted(range(len(names)), key=lambda i: -abs(view["shap"][i]))[:8]
         biggest = max(abs(view["shap"][i]) for i in order) or 1.0
-        parts.append(
-            '<svg width="900" height="%d" role="img" aria-label="SHAP values">'
-            % (22 * len(order) + 4)
-        )
+        height = 22 * len(order) + 4
+        parts.append(f'<svg width="900" height="{height}" role="img" aria-label="SHAP values">')
         for row, i in enumerate(order):
             value = view["shap"][i]
             width = abs(value) / biggest * 300
