@@ -52,6 +52,7 @@ export function renderPanel(model: PanelModel, el: HTMLElement): () => void {
       else delete edits[feature];
       loop.requestExact(view.index, view.target, edits);
     },
+    pending: () => edits,
   });
 
   const root = h(

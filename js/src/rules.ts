@@ -9,6 +9,9 @@ export class RuleTable {
   private readonly rows = new Map<number, HTMLTableRowElement>();
   private readonly conditionCells = new Map<number, HTMLElement[]>();
   private readonly scroller: HTMLElement;
+  /** The rule last scrolled into view. */
+  private revealed: number | null = null;
+  private active: number | null = null;
 
   constructor(private readonly surrogate: SurrogateInfo) {
     const metric = surrogate.metric === "r2" ? "R²" : "accuracy";
@@ -55,12 +58,30 @@ export class RuleTable {
         mark.textContent = met === undefined ? "" : met ? "✓ " : "✗ ";
       });
     }
-    const active = view.rule ? this.rows.get(view.rule.id) : undefined;
-    if (active) {
-      const top = active.offsetTop;
-      if (top < this.scroller.scrollTop || top > this.scroller.scrollTop + this.scroller.clientHeight - active.offsetHeight) {
-        this.scroller.scrollTop = Math.max(0, top - 30);
+    // Scroll the firing rule into view when it changes (not on every view: the user may
+    // be reading other rules), within the table's own box, never the page.
+    const id = view.rule?.id ?? null;
+    if (id !== this.revealed) {
+      const row = id === null ? undefined : this.rows.get(id);
+      if (!row || this.reveal(row)) this.revealed = id;
+      else if (typeof requestAnimationFrame === "function") {
+        // Not on the page yet (first render): try again once it has been laid out.
+        requestAnimationFrame(() => {
+          if (this.active === id && this.revealed !== id && this.reveal(row)) this.revealed = id;
+        });
       }
     }
+    this.active = id;
+  }
+
+  /** Scrolls `row` into the table's box; false when not laid out yet (retried next view). */
+  private reveal(row: HTMLElement): boolean {
+    const box = this.scroller.getBoundingClientRect();
+    if (!this.scroller.isConnected || box.height === 0) return false;
+    const r = row.getBoundingClientRect();
+    if (r.top < box.top || r.bottom > box.bottom) {
+      this.scroller.scrollTop += r.top - box.top - Math.max(0, (box.height - r.height) / 2);
+    }
+    return true;
   }
 }

@@ -11,6 +11,8 @@ export interface SliderActions {
   /** "drag" while a slider moves, "done" when an edit is complete. */
   edit(feature: string, value: Value, phase: "drag" | "done"): void;
   reset(feature: string | null): void;
+  /** The user's wanted edits of the row (ahead of the view while a request is in flight). */
+  pending(): Record<string, Value>;
 }
 
 /** Where a value sits on a feature's track, in percent. */
@@ -25,6 +27,11 @@ export function sliderStep(feature: FeatureInfo): number {
   return span > 0 ? span / 200 : 1;
 }
 
+/** A boolean feature's value as a checkbox state (tolerates "True"/1 from other producers). */
+function isOn(value: Value): boolean {
+  return value === true || value === 1 || value === "True" || value === "true";
+}
+
 class SliderRow {
   readonly el: HTMLElement;
   private readonly range: HTMLInputElement | null = null;
@@ -33,7 +40,10 @@ class SliderRow {
   private readonly checkbox: HTMLInputElement | null = null;
   private readonly original = h("span", { class: "ow-original" });
   private readonly resetButton: HTMLButtonElement;
+  /** True while the user holds a range thumb: views must not move it under the pointer. */
   dragging = false;
+  /** A drag sent fast requests that no exact one has followed yet. */
+  private unsettled = false;
 
   constructor(
     readonly feature: FeatureInfo,
@@ -61,15 +71,29 @@ class SliderRow {
       const step = sliderStep(feature);
       const range = h("input", { id, type: "range", min: feature.min ?? 0, max: feature.max ?? 1, step: step });
       const number = h("input", { type: "number", step: feature.kind === "integer" ? 1 : "any", class: "ow-number", "aria-label": `${name} value` });
+      const done = () => {
+        this.dragging = false;
+        this.unsettled = false;
+        actions.edit(name, Number(range.value), "done");
+      };
+      // A release that leaves the value where the drag started fires no `change`: end the
+      // drag anyway, and ask for the exact view if fast ones were sent.
+      const release = () => {
+        if (!this.dragging) return;
+        this.dragging = false;
+        setTimeout(() => {
+          if (this.unsettled && !this.dragging) done();
+        }, 0);
+      };
       range.addEventListener("pointerdown", () => (this.dragging = true));
       range.addEventListener("input", () => {
+        this.dragging = true;
+        this.unsettled = true;
         number.value = range.value;
         actions.edit(name, Number(range.value), "drag");
       });
-      range.addEventListener("change", () => {
-        this.dragging = false;
-        actions.edit(name, Number(range.value), "done");
-      });
+      range.addEventListener("change", done);
+      for (const type of ["pointerup", "pointercancel", "blur"]) range.addEventListener(type, release);
       onCommit(number, () => {
         if (number.value !== "" && Number.isFinite(Number(number.value))) actions.edit(name, Number(number.value), "done");
       });
@@ -101,7 +125,7 @@ class SliderRow {
     } else if (this.select) {
       this.select.value = value === null ? "" : String(value);
     } else if (this.checkbox) {
-      this.checkbox.checked = value === true;
+      this.checkbox.checked = isOn(value);
     }
     this.el.classList.toggle("ow-edited", edited);
     this.original.textContent = edited ? `was ${fmtValue(original, this.feature)}` : "";
@@ -136,7 +160,10 @@ export class Sliders {
     this.search = h("input", { id: searchId, type: "search", placeholder: "feature name", class: "ow-search" });
     this.search.addEventListener("input", () => this.layout());
     const resetAll = h("button", { type: "button", class: "ow-button" }, "Reset all");
-    resetAll.addEventListener("click", () => actions.reset(null));
+    resetAll.addEventListener("click", () => {
+      actions.reset(null);
+      this.layout();
+    });
     this.more = h("button", { type: "button", class: "ow-button ow-more" });
     this.more.addEventListener("click", () => {
       this.showAll = !this.showAll;
@@ -173,7 +200,13 @@ export class Sliders {
     let row = this.rows.get(name);
     if (!row) {
       const feature = this.schema.features.find((f) => f.name === name) as FeatureInfo;
-      row = new SliderRow(feature, this.surrogate?.thresholds[name] ?? [], this.actions);
+      row = new SliderRow(feature, this.surrogate?.thresholds[name] ?? [], {
+        ...this.actions,
+        reset: (feature) => {
+          this.actions.reset(feature);
+          this.layout();
+        },
+      });
       this.rows.set(name, row);
     }
     return row;
@@ -184,10 +217,17 @@ export class Sliders {
     const matching = this.order.filter((name) => name.toLowerCase().includes(query));
     const shown = this.showAll ? matching : matching.slice(0, VISIBLE_ROWS);
     const view = this.last;
+    // Controls show what the user asked for: the view's values, overlaid with edits not
+    // answered yet (or refused by an error), so no edit of the user's is ever reverted.
+    const pending = this.actions.pending();
     this.list.replaceChildren(
       ...shown.map((name) => {
         const row = this.rowFor(name);
-        if (view) row.show(view.instance[name] ?? null, view.original[name] ?? null, view.edited.includes(name));
+        if (view) {
+          const edited = Object.prototype.hasOwnProperty.call(pending, name);
+          const value = edited ? pending[name] : view.edited.includes(name) ? view.original[name] : view.instance[name];
+          row.show(value ?? null, view.original[name] ?? null, edited);
+        }
         return row.el;
       }),
     );

@@ -100,7 +100,7 @@ export interface View {
   predicted_label: string | null;
   probabilities: Record<string, number> | null;
   y: Value;
-  base_value: number;
+  base_value: number | null;
   /** Aligned with schema.features; empty when SHAP is disabled. */
   shap: number[];
   lime: LimeInfo | null;

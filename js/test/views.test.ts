@@ -184,7 +184,25 @@ describe("security", () => {
     expect(el.querySelector("script")).toBeNull();
     expect(q(el, "ow-prediction").textContent).toContain(evilClass);
     expect(q(el, "ow-sliders").textContent).toContain(evil);
+    expect(q(el, "ow-forceplot").querySelector(`g[data-feature]`)?.getAttribute("data-feature")).toBe(evil);
+    expect(q(el, "ow-forceplot").textContent).toContain(`${evil} = 10`);
+    expect(q(el, "ow-lime").textContent).toContain(`${evil} <= 50.00`);
+    expect(q(el, "ow-rules").textContent).toContain(`${evil} <= 40`);
+    const options = [...(el.querySelector("select.ow-target") as HTMLSelectElement).options].map((o) => o.textContent);
+    expect(options).toEqual(["safe", evilClass]);
     expect((window as unknown as { __pwned?: number }).__pwned).toBeUndefined();
+  });
+
+  it("renders category values as text too", () => {
+    const evil = '<img src=x onerror="window.__pwned=1">';
+    const s = mixedSchema();
+    s.features[2].categories = ["Lyon", evil];
+    const v = view(s, { instance: { ...view(s).instance, city: evil } });
+    const { el } = mount(model(s, v));
+    expect(el.querySelector("img")).toBeNull();
+    const select = q(el, "ow-sliders").querySelector('[data-feature="city"] select') as HTMLSelectElement;
+    expect(select.options[1].textContent).toBe(evil);
+    expect(select.value).toBe(evil);
   });
 });
 
