@@ -29,6 +29,7 @@ EXPLAINERS = ("shap", "lime", "surrogate")
 BACKGROUND_ROWS = 100
 LIME_TRAINING_ROWS = 10_000
 AGREEMENT_TOP_K = 5
+CURVE_POINTS = 24
 _CACHE_SIZE = 256
 
 
@@ -321,6 +322,32 @@ class ExplanationSession:
                 else None
             ),
             "compute_ms": round((time.perf_counter() - started) * 1000, 1),
+        }
+
+    def curves(self, seq: int, points: int = CURVE_POINTS) -> dict[str, Any]:
+        """The model's output along each numeric feature's slider, the rest of the current
+        instance fixed (js/src/types.ts Curves): the frontend's instant estimate while a
+        slider is dragged, replaced by Python's own view when it arrives."""
+        index, edits = self.index, self.edits_by_row.get(self.index, {})
+        encoded = self.result(index, edits).encoded
+        features, grids = [], []
+        for j, feature in enumerate(self.schema.features):
+            if feature.is_discrete or feature.min is None or feature.max is None:
+                continue
+            grid = np.linspace(feature.min, feature.max, points)
+            grids.append(np.unique(np.rint(grid)) if feature.kind == "integer" else grid)
+            features.append(j)
+        rows = np.repeat(encoded[None, :], sum(len(g) for g in grids), axis=0)
+        offsets = np.cumsum([0] + [len(g) for g in grids])
+        for j, grid, start in zip(features, grids, offsets):
+            rows[start : start + len(grid), j] = grid
+        outputs = self.adapter.predict(self.schema.decode(rows))[:, self.target_index] if len(rows) else np.zeros(0)
+        return {
+            "seq": seq,
+            "features": [self.schema.names[j] for j in features],
+            "offsets": offsets.tolist(),
+            "values": np.concatenate(grids).tolist() if grids else [],
+            "prediction": np.ascontiguousarray(outputs, dtype=np.float32).tobytes(),
         }
 
     def _json_row(self, row: Mapping[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,7 @@ class ExplainerWidget(anywidget.AnyWidget):
     _schema = traitlets.Dict().tag(sync=True)
     _surrogate = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     _view = traitlets.Dict().tag(sync=True)
+    _curves = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     index = traitlets.Int(0).tag(sync=True)
     target = traitlets.Any(None).tag(sync=True)
     error = traitlets.Unicode(None, allow_none=True).tag(sync=True)
@@ -228,6 +229,12 @@ class ExplainerWidget(anywidget.AnyWidget):
                 self.target = session.target
                 self.error = None
                 self._view = view
+            if not fast and self._pending is None:
+                # Sent after the view, so they never delay it; a newer request skips them.
+                self._curves = session.curves(seq)
+        except Exception as exc:  # noqa: BLE001 - curves are a nicety; never fail the view
+            self._curves = None
+            warnings.warn(f"optiml_widgets: no drag estimates ({exc})", RuntimeWarning, stacklevel=2)
         finally:
             self._applying = False
 

@@ -203,3 +203,17 @@ def test_the_view_is_json_and_matches_the_schema(widget):
     assert view["probabilities"].keys() == {"malignant", "benign"}
     assert view["y"] in ("malignant", "benign")
     assert widget._schema["shap_algorithm"].startswith("TreeSHAP")
+
+
+def test_curves_give_the_models_output_along_each_slider(widget, gbc):
+    model, X, _ = gbc
+    curves = widget._curves
+    assert curves["seq"] == widget._view["seq"]
+    j = curves["features"].index("worst area")
+    start, end = curves["offsets"][j], curves["offsets"][j + 1]
+    predictions = np.frombuffer(curves["prediction"], dtype=np.float32)
+    for value, prediction in zip(curves["values"][start:end], predictions[start:end]):
+        row = X.iloc[[0]].assign(**{"worst area": value})
+        assert prediction == pytest.approx(model.predict_proba(row)[0, 1], rel=1e-5, abs=1e-6)
+    widget.set_features(**{"mean radius": 25.0})
+    assert widget._curves["seq"] == widget._view["seq"]

@@ -1,5 +1,6 @@
 // The in-page model of an HTML export: it serves the panel the same interface as a live
 // kernel, answering requests from data precomputed at export time (no network, no kernel).
+import { ruleFor } from "./estimate";
 import { renderPanel } from "./panel";
 import type { ExportData, ExportGrids, PackedArray, RequestMessage, Value, View, WidgetModel } from "./types";
 
@@ -77,7 +78,7 @@ export class ExportAnswers {
     const common = { ...base, seq: request.seq, instance, edited, lime: null, agreement: null };
     if (points.length === 1) {
       const at = points[0].at;
-      const rule = this.ruleFor(instance, g.rule[at]);
+      const rule = ruleFor(this.data.surrogate, instance, g.rule[at]);
       return {
         ...common,
         prediction: g.prediction[at],
@@ -101,36 +102,12 @@ export class ExportAnswers {
       ...common,
       prediction,
       shap,
-      rule: this.ruleFor(instance, null),
+      rule: ruleFor(this.data.surrogate, instance),
       probabilities: null,
       predicted_label: null,
       quality: "estimate",
       notice: `Estimate, not the model's output: ${points.length} features changed, composed from one-feature what-ifs precomputed at export time.`,
     };
-  }
-
-  /** The surrogate rule covering an instance, with its conditions met or not. */
-  private ruleFor(instance: Record<string, Value>, known: number | null): View["rule"] {
-    const surrogate = this.data.surrogate;
-    if (!surrogate) return null;
-    const holds = (c: (typeof surrogate.rules)[number]["conditions"][number]) => {
-      const v = instance[c.feature];
-      if (v === null) return false;
-      switch (c.op) {
-        case "<=":
-          return (v as number) <= (c.value as number);
-        case ">":
-          return (v as number) > (c.value as number);
-        case "==":
-          return String(v) === String(c.value);
-        case "!=":
-          return String(v) !== String(c.value);
-        default:
-          return (c.value as string[]).includes(String(v));
-      }
-    };
-    const rule = surrogate.rules.find((r) => (known !== null && known >= 0 ? r.id === known : r.conditions.every(holds)));
-    return rule ? { id: rule.id, met: rule.conditions.map(holds) } : null;
   }
 }
 

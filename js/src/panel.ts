@@ -1,5 +1,6 @@
 // The panel: wires the views to the model (a live kernel, or the export's in-page model).
 import { h } from "./dom";
+import { dragEstimate } from "./estimate";
 import { ForcePlot } from "./forceplot";
 import { Header } from "./header";
 import { LimeView } from "./lime";
@@ -44,8 +45,13 @@ export function renderPanel(model: PanelModel, el: HTMLElement): () => void {
     edit(feature, value, phase) {
       if (value === view.original[feature]) delete edits[feature];
       else edits[feature] = value;
-      if (phase === "drag") loop.requestFast(view.index, view.target, edits);
-      else loop.requestExact(view.index, view.target, edits);
+      if (phase === "drag") {
+        loop.requestFast(view.index, view.target, edits);
+        // Instant feedback from the model's precomputed curves; Python's view replaces it.
+        const classification = schema.task !== "regression";
+        const estimate = dragEstimate(view, model.get("_curves"), surrogate, { ...view.original, ...edits }, classification);
+        if (estimate) showEstimate(estimate);
+      } else loop.requestExact(view.index, view.target, edits);
     },
     reset(feature) {
       if (feature === null) edits = {};
@@ -73,6 +79,15 @@ export function renderPanel(model: PanelModel, el: HTMLElement): () => void {
     sliders.update(view, view.quality === "exact" && !sliders.dragging);
     root.dataset.seq = String(view.seq);
     root.dataset.quality = view.quality;
+    linker.apply();
+  };
+  let estimates = 0;
+  const showEstimate = (estimate: View) => {
+    header.update(estimate, true);
+    force.update(estimate);
+    rules?.update(estimate);
+    root.dataset.quality = "fast";
+    root.dataset.estimate = String(++estimates);
     linker.apply();
   };
   const onView = () => {

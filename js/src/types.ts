@@ -114,11 +114,26 @@ export interface View {
   label?: string;
 }
 
+/**
+ * The model's output along each numeric feature's slider, the rest of the instance of view
+ * `seq` fixed: the frontend's instant estimate while a slider is dragged.
+ */
+export interface Curves {
+  seq: number;
+  features: string[];
+  /** Start of each feature's points in `values`/`prediction`; last entry = total. */
+  offsets: number[];
+  values: number[];
+  /** float32 little-endian, the explained target's output at each point. */
+  prediction: DataView;
+}
+
 /** Synced traits of ExplainerWidget. */
 export interface WidgetModel {
   _schema: Schema;
   _surrogate: SurrogateInfo | null;
   _view: View;
+  _curves?: Curves | null;
   index: number;
   target: string;
   error: string | null;

@@ -110,3 +110,46 @@ describe("the panel's live loop", () => {
     expect(q(el, "ow-error").hidden).toBe(true);
   });
 });
+
+describe("drag estimates from the model's curves", () => {
+  function curves(seq: number) {
+    // f0 moves the prediction by +0.01 per unit on [0, 100]; points every 10.
+    const values = Array.from({ length: 11 }, (_, i) => i * 10);
+    const prediction = new Float32Array(values.map((v) => 0.2 + 0.01 * v));
+    return { seq, features: ["f0"], offsets: [0, 11], values, prediction: new DataView(prediction.buffer) };
+  }
+
+  it("shows the curve's value at once while Python is asked, keeping SHAP additive", () => {
+    const s = schema();
+    const v = view(s, { seq: 4 });
+    const m = model(s, v);
+    m.set("_curves", curves(4));
+    const el = document.createElement("div");
+    renderPanel(m, el);
+    const range = q(el, "ow-sliders").querySelector('[data-feature="f0"] input[type=range]') as HTMLInputElement;
+    range.value = "35";
+    range.dispatchEvent(new Event("input"));
+    // f0 goes 10 -> 35: +0.25 on the curve
+    const expected = v.prediction + 0.25;
+    expect(Number(q(el, "ow-prediction").dataset.value)).toBeCloseTo(expected, 5);
+    expect(q(el, "ow-quality").textContent).toBe("estimate (dragging)");
+    const title = q(el, "ow-forceplot").querySelector('g[data-feature="f0"] title')?.textContent ?? "";
+    expect(title).toContain("f0 = 35");
+    expect(el.querySelector(".optiml-widget")?.getAttribute("data-estimate")).toBe("1");
+    // Python's own view (newer) replaces the estimate.
+    m.set("_view", view(s, { seq: 6, prediction: 0.77 }));
+    expect(q(el, "ow-prediction").textContent).toBe("P(yes) = 0.77");
+  });
+
+  it("makes no estimate from curves of another view", () => {
+    const s = schema();
+    const m = model(s, view(s, { seq: 4 }));
+    m.set("_curves", curves(3));
+    const el = document.createElement("div");
+    renderPanel(m, el);
+    const range = q(el, "ow-sliders").querySelector('[data-feature="f0"] input[type=range]') as HTMLInputElement;
+    range.value = "35";
+    range.dispatchEvent(new Event("input"));
+    expect(q(el, "ow-prediction").textContent).toBe("P(yes) = 0.52");
+  });
+});
