@@ -341,7 +341,11 @@ class ExplanationSession:
         offsets = np.cumsum([0] + [len(g) for g in grids])
         for j, grid, start in zip(features, grids, offsets):
             rows[start : start + len(grid), j] = grid
-        outputs = self.adapter.predict(self.schema.decode(rows))[:, self.target_index] if len(rows) else np.zeros(0)
+        outputs = (
+            self.adapter.predict(self.schema.decode(rows))[:, self.target_index]
+            if len(rows)
+            else np.zeros(0)
+        )
         return {
             "seq": seq,
             "features": [self.schema.names[j] for j in features],

@@ -232,9 +232,11 @@ class ExplainerWidget(anywidget.AnyWidget):
             if not fast and self._pending is None:
                 # Sent after the view, so they never delay it; a newer request skips them.
                 self._curves = session.curves(seq)
-        except Exception as exc:  # noqa: BLE001 - curves are a nicety; never fail the view
+        except Exception as exc:  # curves are a nicety: never fail the view for them
             self._curves = None
-            warnings.warn(f"optiml_widgets: no drag estimates ({exc})", RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"optiml_widgets: no drag estimates ({exc})", RuntimeWarning, stacklevel=2
+            )
         finally:
             self._applying = False
 

@@ -61,9 +61,10 @@ export function renderPanel(model: PanelModel, el: HTMLElement): () => void {
     pending: () => edits,
   });
 
+  // data-lm-suppress-shortcuts: JupyterLab's command-mode keys must not steal our controls' keys.
   const root = h(
     "div",
-    { class: "optiml-widget" },
+    { class: "optiml-widget", "data-lm-suppress-shortcuts": "true" },
     header.el,
     force.el,
     h("div", { class: "ow-row" }, lime.el, rules?.el ?? null),

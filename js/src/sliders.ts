@@ -220,17 +220,19 @@ export class Sliders {
     // Controls show what the user asked for: the view's values, overlaid with edits not
     // answered yet (or refused by an error), so no edit of the user's is ever reverted.
     const pending = this.actions.pending();
-    this.list.replaceChildren(
-      ...shown.map((name) => {
-        const row = this.rowFor(name);
-        if (view) {
-          const edited = Object.prototype.hasOwnProperty.call(pending, name);
-          const value = edited ? pending[name] : view.edited.includes(name) ? view.original[name] : view.instance[name];
-          row.show(value ?? null, view.original[name] ?? null, edited);
-        }
-        return row.el;
-      }),
-    );
+    const rows = shown.map((name) => {
+      const row = this.rowFor(name);
+      if (view) {
+        const edited = Object.prototype.hasOwnProperty.call(pending, name);
+        const value = edited ? pending[name] : view.edited.includes(name) ? view.original[name] : view.instance[name];
+        row.show(value ?? null, view.original[name] ?? null, edited);
+      }
+      return row.el;
+    });
+    // Re-insert rows only when the list changes: taking a row out of the page ends a drag
+    // on its slider and takes the focus off its number box.
+    const current = this.list.children;
+    if (current.length !== rows.length || rows.some((el, i) => current[i] !== el)) this.list.replaceChildren(...rows);
     this.more.hidden = matching.length <= VISIBLE_ROWS;
     this.more.textContent = this.showAll ? "Show fewer" : `Show all ${matching.length} features`;
   }
