@@ -71,6 +71,11 @@ export function renderPanel(model: PanelModel, el: HTMLElement): () => void {
     sliders.el,
   );
   const linker = new Linker(root);
+  // Keys typed into the panel's controls are theirs: the notebook around it must not move
+  // between cells on an arrow key.
+  root.addEventListener("keydown", (event) => {
+    if ((event.target as Element).matches("input, select, textarea, button")) event.stopPropagation();
+  });
 
   const show = () => {
     header.update(view, loop.busy);
