@@ -1,8 +1,11 @@
 """ExplainerWidget: the anywidget shell over an ExplanationSession.
 
 The frontend sends one kind of message, the whole wanted state (row, target, edits) with a
-sequence number. Messages are coalesced: a background worker always computes the NEWEST
-request and drops the ones it overtook, so a drag never queues stale work. Each result is
+sequence number. Drag messages are coalesced: a background worker always computes the
+NEWEST request and drops the ones it overtook, so a drag never queues stale work. A release
+(or a typed value) with nothing else under way is answered at once in the kernel's own
+thread, which is faster than the hop to the worker; a request older than one already
+answered is dropped. Each result is
 one ``_view`` trait update carrying the sequence number it answers; the frontend never
 lets an older view replace a newer one. Calls from Python (``set_features``, ``index = 3``)
 compute at once and bump the sequence number, so the panel follows a notebook cell.
@@ -44,7 +47,8 @@ class ExplainerWidget(anywidget.AnyWidget):
     def __init__(self, session: ExplanationSession, **kwargs: Any) -> None:
         self._session = session
         self._lock = threading.RLock()
-        self._seq = 0
+        self._seq = 0  # newest sequence number seen or given out (views carry it)
+        self._request_seq = -1  # newest frontend request applied
         self._applying = False
         self._pending: dict[str, Any] | None = None
         self._wake = threading.Condition()
@@ -162,6 +166,11 @@ class ExplainerWidget(anywidget.AnyWidget):
     def _on_frontend_message(self, _widget: Any, content: dict, _buffers: list) -> None:
         if not isinstance(content, dict) or content.get("type") != "request":
             return
+        if not content.get("fast") and (self._worker is None or self._idle.is_set()):
+            # A release or a typed value, with nothing else under way: answer it right here,
+            # without the hop to the worker thread (drags still go through the worker).
+            self._apply_request(content)
+            return
         with self._wake:
             self._pending = content  # newer requests simply replace older waiting ones
             self._idle.clear()
@@ -187,6 +196,9 @@ class ExplainerWidget(anywidget.AnyWidget):
     def _apply_request(self, request: dict) -> None:
         seq = int(request.get("seq", 0))
         with self._lock:
+            if seq < self._request_seq:
+                return  # overtaken by a newer request of the frontend, already answered
+            self._request_seq = seq
             self._seq = max(self._seq, seq)
             session = self._session
             try:
@@ -208,7 +220,8 @@ class ExplainerWidget(anywidget.AnyWidget):
 
     def _refresh(self, *, seq: int | None = None, fast: bool = False) -> None:
         """Recompute the current view; on failure keep the last good one and set ``error``."""
-        if seq is None:
+        from_python = seq is None
+        if from_python:
             self._seq += 1
             seq = self._seq
         session = self._session
@@ -217,7 +230,7 @@ class ExplainerWidget(anywidget.AnyWidget):
         except Exception as exc:
             message = _message(exc)
             self.error = message
-            if not self._applying:
+            if from_python:  # the panel shows the banner; a notebook call also warns
                 warnings.warn(f"optiml_widgets: {message}", RuntimeWarning, stacklevel=3)
             traceback.clear_frames(exc.__traceback__)
             return

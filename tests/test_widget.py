@@ -217,3 +217,12 @@ def test_curves_give_the_models_output_along_each_slider(widget, gbc):
         assert prediction == pytest.approx(model.predict_proba(row)[0, 1], rel=1e-5, abs=1e-6)
     widget.set_features(**{"mean radius": 25.0})
     assert widget._curves["seq"] == widget._view["seq"]
+
+
+def test_an_exact_request_is_answered_at_once_and_an_older_one_is_dropped(widget):
+    request(widget, 400, edits={"worst area": 900.0})
+    assert widget._view["seq"] == 400  # no worker needed: answered before the call returns
+    request(widget, 399, edits={"worst area": 100.0})
+    assert widget._wait_idle()
+    assert widget._view["seq"] == 400
+    assert widget.instance["worst area"] == 900.0
