@@ -28,6 +28,7 @@ from .explanation import LocalExplanation
 from .session import ExplanationSession
 
 STATIC = Path(__file__).parent / "static"
+EXPORT_FILENAME = "optiml_widgets_export.html"
 
 
 class ExplainerWidget(anywidget.AnyWidget):
@@ -164,6 +165,12 @@ class ExplainerWidget(anywidget.AnyWidget):
 
     # -- the live loop -------------------------------------------------------------
     def _on_frontend_message(self, _widget: Any, content: dict, _buffers: list) -> None:
+        if isinstance(content, dict) and content.get("type") == "export":
+            # Minutes on a big model: a thread keeps the kernel answering meanwhile.
+            threading.Thread(
+                target=self._export_to_frontend, name="optiml-export", daemon=True
+            ).start()
+            return
         if not isinstance(content, dict) or content.get("type") != "request":
             return
         if not content.get("fast") and (self._worker is None or self._idle.is_set()):
@@ -252,6 +259,16 @@ class ExplainerWidget(anywidget.AnyWidget):
             )
         finally:
             self._applying = False
+
+    def _export_to_frontend(self) -> None:
+        """The panel's "Export HTML" button: the file goes back as a message buffer."""
+        reply: dict[str, Any] = {"type": "export", "filename": EXPORT_FILENAME}
+        try:
+            page = self.to_html().encode("utf-8")
+        except Exception as exc:  # the button must not take the kernel down either
+            self.send({**reply, "error": _message(exc)})
+            return
+        self.send(reply, buffers=[page])
 
     def _wait_idle(self, timeout: float = 60) -> bool:
         """Block until the worker has answered every frontend request (for tests and scripts)."""

@@ -226,3 +226,20 @@ def test_an_exact_request_is_answered_at_once_and_an_older_one_is_dropped(widget
     assert widget._wait_idle()
     assert widget._view["seq"] == 400
     assert widget.instance["worst area"] == 900.0
+
+
+def test_the_export_button_sends_the_file_back(widget, monkeypatch):
+    sent = []
+    monkeypatch.setattr(
+        widget, "send", lambda content, buffers=None: sent.append((content, buffers))
+    )
+    widget._handle_custom_msg({"type": "export"}, [])
+    import time
+
+    deadline = time.monotonic() + 120
+    while not sent and time.monotonic() < deadline:
+        time.sleep(0.1)
+    content, buffers = sent[0]
+    assert content == {"type": "export", "filename": "optiml_widgets_export.html"}
+    page = buffers[0].decode()
+    assert page.startswith("<!doctype html>") and 'id="optiml-data"' in page

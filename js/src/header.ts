@@ -6,6 +6,8 @@ import type { Schema, View } from "./types";
 export interface HeaderActions {
   selectRow(index: number): void;
   selectTarget(target: string): void;
+  /** Present where an export can be made (a live kernel), absent inside an export. */
+  exportHtml?: () => void;
 }
 
 export class Header {
@@ -16,6 +18,7 @@ export class Header {
   private readonly targetSelect: HTMLSelectElement | null = null;
   private readonly quality = h("span", { class: "ow-badge", "data-testid": "ow-quality" });
   private readonly busy = h("span", { class: "ow-busy", "aria-live": "polite" });
+  private exportButton: HTMLButtonElement | null = null;
   private readonly notice = h("div", { class: "ow-notice", "data-testid": "ow-notice", hidden: true });
   private readonly error = h("div", { class: "ow-error", role: "alert", "data-testid": "ow-error", hidden: true });
 
@@ -65,6 +68,15 @@ export class Header {
       schema.shap_algorithm || "SHAP off",
     );
     controls.append(algorithm, this.quality, this.busy);
+    if (actions.exportHtml) {
+      const run = actions.exportHtml;
+      this.exportButton = h("button", { type: "button", class: "ow-button ow-export", title: "One HTML file that opens offline, without Python" }, "Export HTML");
+      this.exportButton.addEventListener("click", () => {
+        this.setExporting(true);
+        run();
+      });
+      controls.append(this.exportButton);
+    }
     this.el = h(
       "div",
       { class: "ow-header" },
@@ -93,6 +105,12 @@ export class Header {
       view.quality === "exact" ? "exact" : view.quality === "fast" ? "estimate (dragging)" : "estimate";
     this.quality.classList.toggle("ow-estimate", view.quality !== "exact");
     this.setBusy(busy);
+  }
+
+  setExporting(exporting: boolean): void {
+    if (!this.exportButton) return;
+    this.exportButton.disabled = exporting;
+    this.exportButton.textContent = exporting ? "Exporting…" : "Export HTML";
   }
 
   setBusy(busy: boolean): void {

@@ -5,6 +5,6 @@ export { renderExport } from "./host";
 
 export default {
   render({ model, el }: { model: PanelModel; el: HTMLElement }) {
-    return renderPanel(model, el);
+    return renderPanel(model, el, { canExport: true });
   },
 };

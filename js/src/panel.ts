@@ -8,21 +8,38 @@ import { Linker } from "./link";
 import { RequestLoop } from "./requests";
 import { RuleTable } from "./rules";
 import { Sliders } from "./sliders";
-import type { RequestMessage, Value, View, WidgetModel } from "./types";
+import type { ExportReply, ExportRequest, RequestMessage, Value, View, WidgetModel } from "./types";
 
 /** The part of anywidget's model the panel uses (the export page provides the same). */
 export interface PanelModel {
   get<K extends keyof WidgetModel>(key: K): WidgetModel[K];
-  on(event: string, callback: () => void): void;
-  off(event: string, callback: () => void): void;
-  send(message: RequestMessage): void;
+  // anywidget's callbacks take event-specific arguments (msg:custom: content, buffers).
+  on(event: string, callback: (...args: any[]) => void): void;
+  off(event: string, callback: (...args: any[]) => void): void;
+  send(message: RequestMessage | ExportRequest): void;
+}
+
+export interface PanelOptions {
+  /** Offer the "Export HTML" button (a live kernel can make the file; an export cannot). */
+  canExport?: boolean;
+}
+
+/** Saves bytes as a file through the browser's download. */
+function download(filename: string, data: DataView): void {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+  const url = URL.createObjectURL(new Blob([bytes], { type: "text/html" }));
+  const link = h("a", { href: url, download: filename });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 function editsOf(view: View): Record<string, Value> {
   return Object.fromEntries(view.edited.map((name) => [name, view.instance[name]]));
 }
 
-export function renderPanel(model: PanelModel, el: HTMLElement): () => void {
+export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOptions = {}): () => void {
   const schema = model.get("_schema");
   const surrogate = model.get("_surrogate");
   let view = model.get("_view");
@@ -30,6 +47,7 @@ export function renderPanel(model: PanelModel, el: HTMLElement): () => void {
   const header: Header = new Header(schema, {
     selectRow: (index) => loop.requestExact(index, view.target),
     selectTarget: (target) => loop.requestExact(view.index, target, edits),
+    exportHtml: options.canExport ? () => model.send({ type: "export" }) : undefined,
   });
   const loop = new RequestLoop({
     send(message) {
@@ -110,13 +128,21 @@ export function renderPanel(model: PanelModel, el: HTMLElement): () => void {
     header.setError(error);
     header.setBusy(loop.busy);
   };
+  const onMessage = (message: ExportReply, buffers?: DataView[]) => {
+    if (message?.type !== "export") return;
+    header.setExporting(false);
+    if (message.error) header.setError(message.error);
+    else if (buffers?.length) download(message.filename, buffers[0]);
+  };
   model.on("change:_view", onView);
   model.on("change:error", onError);
+  model.on("msg:custom", onMessage);
   show();
   onError();
   el.replaceChildren(root);
   return () => {
     model.off("change:_view", onView);
     model.off("change:error", onError);
+    model.off("msg:custom", onMessage);
   };
 }

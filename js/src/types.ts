@@ -139,7 +139,19 @@ export interface WidgetModel {
   error: string | null;
 }
 
-/** The one message the frontend sends: the whole wanted state, newest wins. */
+/** Asks Python for the standalone HTML export; the answer is a custom message with the file as a buffer. */
+export interface ExportRequest {
+  type: "export";
+}
+
+/** Python's answer to an ExportRequest (the HTML travels in the message's first buffer). */
+export interface ExportReply {
+  type: "export";
+  filename: string;
+  error?: string;
+}
+
+/** The message the frontend sends most: the whole wanted state, newest wins. */
 export interface RequestMessage {
   type: "request";
   seq: number;

@@ -223,3 +223,32 @@ it("Enter in a number box applies the value once", () => {
   expect(m.sent).toHaveLength(1);
   expect(m.sent[0]).toMatchObject({ edits: { f0: 42 }, fast: false });
 });
+
+it("the Export HTML button asks Python and saves the file it sends back", () => {
+  const m = model(schema());
+  const el = document.createElement("div");
+  document.body.append(el);
+  const listeners: ((...args: unknown[]) => void)[] = [];
+  const on = m.on.bind(m);
+  m.on = (event: string, cb: (...args: any[]) => void) => (event === "msg:custom" ? listeners.push(cb) : on(event, cb));
+  renderPanel(m, el, { canExport: true });
+  const button = el.querySelector(".ow-export") as HTMLButtonElement;
+  button.click();
+  expect(m.sent.at(-1)).toEqual({ type: "export" });
+  expect(button.disabled).toBe(true);
+  const clicked: string[] = [];
+  const original = HTMLAnchorElement.prototype.click;
+  HTMLAnchorElement.prototype.click = function () {
+    clicked.push(this.download);
+  };
+  listeners[0]({ type: "export", filename: "report.html" }, [new DataView(new TextEncoder().encode("<html></html>").buffer)]);
+  HTMLAnchorElement.prototype.click = original;
+  expect(clicked).toEqual(["report.html"]);
+  expect(button.disabled).toBe(false);
+  expect(renderPanel(model(schema()), document.createElement("div")) && true).toBe(true);
+});
+
+it("an export page has no Export button", () => {
+  const { el } = mount();
+  expect(el.querySelector(".ow-export")).toBeNull();
+});

@@ -510,3 +510,16 @@ def test_arrow_keys_move_a_focused_slider(quickstart: Any) -> None:
 
 def test_no_console_errors(quickstart: Any) -> None:
     assert quickstart.errors == [], "\n".join(quickstart.errors)
+
+
+def test_export_button_downloads_a_standalone_file(quickstart: Any, tmp_path: Path) -> None:
+    page = quickstart
+    button = page.locator(f"{WIDGET} .ow-export")
+    with page.expect_download(timeout=180_000) as download:
+        button.click()
+    path = tmp_path / "export.html"
+    download.value.save_as(path)
+    assert download.value.suggested_filename == "optiml_widgets_export.html"
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("<!doctype html>") and 'id="optiml-data"' in text
+    assert button.inner_text() == "Export HTML" and button.is_enabled()
