@@ -1,4 +1,4 @@
-"""The quickstart in a real JupyterLab: the panel renders, sliders drive the model, views link."""
+"""Edge cases in a real JupyterLab: a model that fails while live, names that look like markup."""
 
 from __future__ import annotations
 
@@ -6,21 +6,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import load_breast_cancer
-from sklearn.ensemble import GradientBoostingClassifier
-from sklearn.model_selection import train_test_split
 
 WIDGET = ".optiml-widget"
 TIMEOUT = 120_000
-
-
-def quickstart_model():
-    """The quickstart's model, rebuilt here with the same data and seeds."""
-    data = load_breast_cancer(as_frame=True)
-    X_train, X_test, y_train, _ = train_test_split(
-        data.data, data.target, test_size=0.3, random_state=0
-    )
-    return GradientBoostingClassifier(random_state=0).fit(X_train, y_train), X_test
 
 
 def open_and_run(page, lab, notebook: str) -> None:
@@ -41,16 +29,6 @@ def open_and_run(page, lab, notebook: str) -> None:
     page.locator(f"{WIDGET} [data-testid=ow-forceplot] svg").wait_for(timeout=TIMEOUT)
 
 
-def run_in_kernel(page, code: str) -> None:
-    page.evaluate(
-        """async (code) => {
-            const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-            await kernel.requestExecute({ code }).done;
-        }""",
-        code,
-    )
-
-
 def kernel_print(page, code: str) -> str:
     """What a piece of code prints in the notebook's kernel."""
     return page.evaluate(
@@ -69,55 +47,34 @@ def kernel_print(page, code: str) -> str:
     )
 
 
-def shown_instance(page) -> dict[str, float]:
-    """The feature values the panel shows (every slider's number box)."""
-    values = page.eval_on_selector_all(
-        f"{WIDGET} [data-testid=ow-sliders] .ow-slider",
-        "rows => rows.map(r => [r.dataset.feature, r.querySelector('input[type=number]').value])",
-    )
-    return {name: float(value) for name, value in values}
-
-
-def wait_for_exact_view_after(page, seq: int) -> None:
-    page.wait_for_function(
-        """(seq) => {
-            const root = document.querySelector('.optiml-widget');
-            return Number(root.dataset.seq) > seq && root.dataset.quality === 'exact'
-                && !document.querySelector('.optiml-widget .ow-busy').textContent;
-        }""",
-        arg=seq,
-        timeout=TIMEOUT,
-    )
-
-
-def seq_of(page) -> int:
-    return int(page.get_attribute(WIDGET, "data-seq"))
-
-
-def test_a_live_failure_shows_a_banner_and_keeps_the_kernel(page, lab, artifacts: Path):
+def write_notebook(lab, name: str, code: str) -> None:
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
     notebook = new_notebook()
-    notebook.cells = [
-        new_code_cell(
-            "import numpy as np, pandas as pd\n"
-            "from optiml_widgets import explain_widget\n"
-            "X = pd.DataFrame({'a': np.linspace(-1, 1, 80), 'b': np.linspace(0, 2, 80)})\n"
-            "def picky(df):\n"
-            "    if (df['a'] > 1.5).any():\n"
-            "        raise ValueError('a above 1.5 is out of this model\\'s domain')\n"
-            "    return df['a'].to_numpy() * 2 + df['b'].to_numpy()\n"
-            "w = explain_widget(picky, X, explainers=('shap', 'lime', 'surrogate'))\n"
-            "w"
-        )
-    ]
+    notebook.cells = [new_code_cell(code)]
     notebook.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
         "language": "python",
     }
-    nbformat.write(notebook, Path(lab["root"]) / "failure.ipynb")
+    nbformat.write(notebook, Path(lab["root"]) / name)
+
+
+def test_a_live_failure_shows_a_banner_and_keeps_the_kernel(page, lab, artifacts: Path):
+    write_notebook(
+        lab,
+        "failure.ipynb",
+        "import numpy as np, pandas as pd\n"
+        "from optiml_widgets import explain_widget\n"
+        "X = pd.DataFrame({'a': np.linspace(-1, 1, 80), 'b': np.linspace(0, 2, 80)})\n"
+        "def picky(df):\n"
+        "    if (df['a'] > 1.5).any():\n"
+        "        raise ValueError('a above 1.5 is out of this model\\'s domain')\n"
+        "    return df['a'].to_numpy() * 2 + df['b'].to_numpy()\n"
+        "w = explain_widget(picky, X, explainers=('shap', 'lime', 'surrogate'))\n"
+        "w",
+    )
     open_and_run(page, lab, "failure.ipynb")
     panel = page.locator(WIDGET)
     good = panel.locator("[data-testid=ow-prediction]").inner_text()
@@ -141,4 +98,30 @@ def test_a_live_failure_shows_a_banner_and_keeps_the_kernel(page, lab, artifacts
         float(panel.locator("[data-testid=ow-prediction]").get_attribute("data-value")),
         0.5 * 2 + 0.0,
     )
+    assert page.errors == [], json.dumps(page.errors, indent=1)
+
+
+def test_hostile_names_render_as_text_in_jupyterlab(page, lab, artifacts: Path):
+    write_notebook(
+        lab,
+        "hostile.ipynb",
+        "import numpy as np, pandas as pd\n"
+        "from optiml_widgets import explain_widget\n"
+        "evil = '<img src=x onerror=\"window.__pwned=1\">'\n"
+        "rng = np.random.default_rng(0)\n"
+        "X = pd.DataFrame({evil: rng.normal(size=120), 'kind': rng.choice(['a \"quoted\" <b>', 'plain'], 120)})\n"
+        "def model(df):\n"
+        "    p = 1 / (1 + np.exp(-df[evil].to_numpy() - (df['kind'] == 'plain').to_numpy()))\n"
+        "    return np.column_stack([1 - p, p])\n"
+        "w = explain_widget(model, X, class_names=['ok', '</script><script>window.__pwned=1</script>'])\n"
+        "w",
+    )
+    open_and_run(page, lab, "hostile.ipynb")
+    panel = page.locator(WIDGET)
+    text = panel.inner_text()
+    assert '<img src=x onerror="window.__pwned=1">' in text
+    assert "</script><script>window.__pwned=1</script>" in text
+    assert panel.locator("img").count() == 0
+    assert page.evaluate("() => window.__pwned") is None
+    panel.screenshot(path=str(artifacts / "panel-hostile.png"))
     assert page.errors == [], json.dumps(page.errors, indent=1)
