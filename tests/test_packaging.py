@@ -1,0 +1,36 @@
+"""The wheel carries the built frontend, so installing never needs node."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_wheel_ships_the_built_frontend(tmp_path: Path):
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    (wheel,) = tmp_path.glob("optiml_widgets-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for built in ("optiml_widgets/static/widget.js", "optiml_widgets/static/widget.css"):
+        assert built in names
+        shipped = zipfile.ZipFile(wheel).read(built)
+        assert shipped == (ROOT / built).read_bytes()
+    assert not any(name.startswith("js/") for name in names)
