@@ -112,6 +112,8 @@ def precompute(
     scale[scale == 0] = 1.0
     quantised = np.rint(shap_rows / scale[:, None, None]).astype(np.int16)
     return {
+        # The permutation algorithm runs with its cheaper setting here; the file says so.
+        "shap_exact": session.shap_explainer is None or not session.shap_explainer.approximate,
         "offsets": offsets.tolist(),
         "values": [_grid_display(session, j, g) for j, g in enumerate(grids)],
         "prediction": _pack(predictions),

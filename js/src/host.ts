@@ -87,7 +87,9 @@ export class ExportAnswers {
         probabilities: null,
         predicted_label: null,
         quality: "exact",
-        notice: "Precomputed when this file was exported: the model's own output and SHAP values for this one-feature change. LIME is shown for the rows as they are.",
+        notice: this.data.grids?.shap_exact
+          ? "Precomputed when this file was exported: the model's own output and SHAP values for this one-feature change. LIME is shown for the rows as they are."
+          : "Precomputed when this file was exported: the model's own output for this one-feature change; its SHAP values are a cheaper permutation estimate. LIME is shown for the rows as they are.",
       };
     }
     // Two or more changes: add up each change's effect on its own.

@@ -171,6 +171,8 @@ export interface PackedArray {
 }
 
 export interface ExportGrids {
+  /** False when the grid's SHAP values come from the permutation explainer's cheaper setting. */
+  shap_exact: boolean;
   /** Start of each feature's grid points within a row's block; last entry = block size. */
   offsets: number[];
   /** Grid values per feature, as the sliders show them. */
