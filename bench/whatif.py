@@ -23,22 +23,16 @@ Writes (replaces) the "whatif" section of bench/RESULTS.md (bench/results.py).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import os
 import platform
 import re
-import secrets
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -46,18 +40,11 @@ from typing import Any
 import numpy as np
 from results import write_section  # bench/results.py: one section per benchmark
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+from jupyter_lab import CHROMIUM, launch_chromium, start_lab, stop_lab
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "RESULTS.md"  # written through results.write_section
-CHROMIUM = Path(os.environ.get("OPTIML_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SECTION = "## What-if round trip (bench/whatif.py)"
 DRAG_TARGET_MS = 50.0
 FLOOR_REPEATS = 20
@@ -207,60 +194,6 @@ def floor(repeats: int = FLOOR_REPEATS) -> dict[str, float]:
 
 
 # -- JupyterLab and Chromium -----------------------------------------------------------------
-
-
-def start_lab(root: Path) -> tuple[subprocess.Popen, str, str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    token = secrets.token_hex(16)
-    settings = root.parent / "settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False})
-    )
-    (root.parent / "workspaces").mkdir()
-    command = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
-        "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.expose_app_in_browser=True",
-        f"--LabApp.user_settings_dir={root.parent / 'settings'}",
-        f"--LabApp.workspaces_dir={root.parent / 'workspaces'}",
-    ]  # fmt: skip
-    log = (root.parent / "jupyter-lab.log").open("wb")
-    process = subprocess.Popen(
-        command, cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited: see {log.name}")
-        try:
-            with urllib.request.urlopen(f"{url}/api?token={token}", timeout=2) as response:
-                if response.status == 200:
-                    return process, url, token
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.25)
-    stop_lab(process)
-    raise RuntimeError("jupyter lab did not answer on /api within 60 s")
-
-
-def stop_lab(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-    # kernels left in the server's own process group
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
 
 
 def write_notebook(path: Path) -> None:
@@ -450,12 +383,11 @@ def main() -> None:
         root = Path(tmp) / "root"
         root.mkdir()
         write_notebook(root / "whatif.ipynb")
-        process, url, token = start_lab(root)
+        server = start_lab(root, log=Path(tmp) / "jupyter-lab.log")
+        url, token = server.url, server.token
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-                )
+                browser = launch_chromium(playwright, CHROMIUM)
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 errors: list[str] = []
                 page.on("pageerror", lambda e: errors.append(str(e)))
@@ -475,7 +407,7 @@ def main() -> None:
                 if errors:
                     print("page errors:", *errors, sep="\n  ")
         finally:
-            stop_lab(process)
+            stop_lab(server)
     section = report(drag, exact, base, kernel, args.n, info)
     print()
     print(section)

@@ -1,57 +1,27 @@
 """End-to-end fixtures: a real JupyterLab server and Debian's headless Chromium.
 
-The server runs from this Python (``sys.executable -m jupyter lab``) on a free port with a
-random token, in a temporary root holding the notebooks under test, with its own user
-settings (no news toast, no update check) and workspaces, so nothing in ~/.jupyter leaks in.
-Chromium is ``/usr/bin/chromium`` (``scripts/install-chromium``); ``playwright install`` is
-never used. Without Chromium the tests skip, except in CI (``CI`` set), where they fail.
+The server and browser plumbing is in jupyter_lab.py (bench/ uses it too). Without
+Chromium the tests skip, except in CI (``CI`` set), where they fail.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import secrets
 import shutil
 import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .jupyter_lab import CHROMIUM, LabServer, launch_chromium, start_lab, stop_lab
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 ARTIFACTS = REPO / "artifacts" / "e2e"
-CHROMIUM = Path(os.environ.get("OPTIML_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SERVER_START_TIMEOUT = 60  # seconds until /api answers
 TEST_TIMEOUT = int(os.environ.get("OPTIML_E2E_TEST_TIMEOUT", "180"))  # hard limit per test
-
-# JupyterLab user settings written for the test server: no "Jupyter news" toast, no
-# request to check for updates.
-LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false",
-        "checkForUpdates": False,
-    },
-}
 
 
 def chromium_or_skip() -> Path:
@@ -63,119 +33,6 @@ def chromium_or_skip() -> Path:
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
     raise AssertionError  # unreachable; pytest.skip raises
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class LabServer:
-    """A running JupyterLab: its base URL, token and root directory."""
-
-    url: str
-    token: str
-    root: Path
-    process: subprocess.Popen = field(repr=False)
-    log: Path
-
-    def lab_url(self, notebook: str) -> str:
-        return f"{self.url}/lab/tree/{notebook}?token={self.token}"
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-def start_lab(root: Path, *, log: Path) -> LabServer:
-    """Starts JupyterLab serving ``root``; returns once ``/api`` answers."""
-    settings = root.parent / "lab-user-settings"
-    for name, values in LAB_SETTINGS.items():
-        path = settings / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(values))
-    workspaces = root.parent / "lab-workspaces"
-    workspaces.mkdir(exist_ok=True)
-    port = free_port()
-    token = secrets.token_hex(16)
-    command = [
-        sys.executable,
-        "-m",
-        "jupyter",
-        "lab",
-        "--no-browser",
-        "--allow-root",
-        "--ip=127.0.0.1",
-        f"--port={port}",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.expose_app_in_browser=True",
-        "--JupyterNotebookApp.expose_app_in_browser=True",
-        f"--LabApp.user_settings_dir={settings}",
-        f"--LabApp.workspaces_dir={workspaces}",
-    ]
-    env = {**os.environ, "JUPYTER_PLATFORM_DIRS": "1", "PYTHONUNBUFFERED": "1"}
-    # Kernels must not write into the repository or pick up a stale matplotlib backend.
-    env.pop("MPLBACKEND", None)
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=root,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,  # its own process group: stopped with its kernels
-        )
-    server = LabServer(f"http://127.0.0.1:{port}", token, root, process, log)
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"jupyter lab exited with code {process.returncode}:\n{server.log_tail()}"
-            )
-        try:
-            with urllib.request.urlopen(f"{server.url}/api?token={token}", timeout=2) as r:
-                if r.status == 200 and "version" in json.loads(r.read()):
-                    return server
-        except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError):
-            pass
-        time.sleep(0.25)
-    stop_lab(server)
-    raise RuntimeError(
-        f"jupyter lab did not answer on {server.url}/api within {SERVER_START_TIMEOUT} s:\n"
-        f"{server.log_tail()}"
-    )
-
-
-def stop_lab(server: LabServer) -> None:
-    """Stops the server (it shuts its kernels down), then anything left in its group."""
-    process = server.process
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-    # kernels the server failed to shut down (same process group, id = server pid)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-def launch_chromium(playwright: Any, executable: Path) -> Any:
-    return playwright.chromium.launch(
-        executable_path=str(executable), headless=True, args=CHROMIUM_ARGS
-    )
-
-
-# -- fixtures ----------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
