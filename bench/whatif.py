@@ -41,7 +41,15 @@ import numpy as np
 from results import write_section  # bench/results.py: one section per benchmark
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
-from jupyter_lab import CHROMIUM, launch_chromium, start_lab, stop_lab
+from jupyter_lab import (
+    CHROMIUM,
+    kernel_print,
+    launch_chromium,
+    open_notebook,
+    run_all_cells,
+    start_lab,
+    stop_lab,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "RESULTS.md"  # written through results.write_section
@@ -129,20 +137,6 @@ with w._lock:
 print("OW-BENCH " + json.dumps({"fast": statistics.median(_fast), "exact": statistics.median(_exact)}))
 """
 
-RUN_IN_KERNEL_JS = """
-async (code) => {
-  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-  let out = '';
-  const future = kernel.requestExecute({ code });
-  future.onIOPub = (msg) => {
-    if (msg.header.msg_type === 'stream') out += msg.content.text;
-    if (msg.header.msg_type === 'error') out += msg.content.ename + ': ' + msg.content.evalue;
-  };
-  await future.done;
-  return out;
-}
-"""
-
 QUIET_JS = """
 () => {
   const root = document.querySelector('.optiml-widget');
@@ -211,18 +205,8 @@ def write_notebook(path: Path) -> None:
 
 
 def open_and_run(page: Any, url: str, token: str) -> None:
-    page.goto(f"{url}/lab/tree/whatif.ipynb?token={token}")
-    # Keys or commands sent before the kernel is idle are lost (shared/PITFALLS.md).
-    page.wait_for_function(
-        """() => {
-          const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-          const kernel = panel && panel.sessionContext && panel.sessionContext.session
-            && panel.sessionContext.session.kernel;
-          return kernel && kernel.status === 'idle';
-        }""",
-        timeout=120_000,
-    )
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    open_notebook(page, f"{url}/lab/tree/whatif.ipynb?token={token}")
+    run_all_cells(page)
     page.locator(".optiml-widget [data-testid=ow-forceplot] svg").wait_for(timeout=300_000)
     page.wait_for_function(QUIET_JS, timeout=60_000)
 
@@ -398,7 +382,7 @@ def main() -> None:
                 drag, exact, info = measure(page, args.n)
                 info["load"] = load_at_start
                 code = KERNEL_TIMING.replace("REPEATS", str(FLOOR_REPEATS))
-                out = page.evaluate(RUN_IN_KERNEL_JS, code)
+                out = kernel_print(page, code)
                 line = next((x for x in out.splitlines() if x.startswith("OW-BENCH ")), None)
                 if line is None:
                     raise RuntimeError(f"kernel timing failed: {out}")

@@ -108,6 +108,7 @@ class ExplanationSession:
         self.index = 0
         self.edits_by_row: dict[int, dict[str, Any]] = {}
         self._cache: OrderedDict[tuple, RowResult] = OrderedDict()
+        self._originals: dict[int, dict[str, Any]] = {}
         self.target_index = self._default_target()
 
     # -- the current instance -------------------------------------------------
@@ -129,9 +130,13 @@ class ExplanationSession:
         return self.adapter.classes[self.target_index]
 
     def original(self, index: int | None = None) -> dict[str, Any]:
-        """The row of X as a dict of plain Python values."""
-        row = self.frame.iloc[self.index if index is None else index]
-        return {name: _plain(row[name]) for name in self.schema.names}
+        """The row of X as a dict of plain Python values (a fresh copy)."""
+        index = self.index if index is None else index
+        row = self._originals.get(index)
+        if row is None:  # read once: every view of the slider loop needs it twice
+            values = self.frame.iloc[index]
+            row = self._originals[index] = {n: _plain(values[n]) for n in self.schema.names}
+        return dict(row)
 
     def instance(
         self, index: int | None = None, edits: Mapping[str, Any] | None = None

@@ -156,3 +156,44 @@ def launch_chromium(playwright: Any, executable: Path) -> Any:
 
 
 # -- fixtures ----------------------------------------------------------------------------
+
+
+# -- driving a notebook in the page ----------------------------------------------------------
+
+KERNEL_IDLE_JS = """
+() => {
+  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const kernel = panel && panel.sessionContext && panel.sessionContext.session
+    && panel.sessionContext.session.kernel;
+  return !!(panel && panel.content && kernel && kernel.status === 'idle');
+}
+"""
+
+
+def open_notebook(page: Any, url: str, timeout: int = 240_000) -> None:
+    """Opens a notebook URL (JupyterLab or Notebook 7) and waits until its kernel is idle:
+    cells or keys sent earlier are lost (shared/PITFALLS.md)."""
+    page.goto(url, timeout=timeout)
+    page.wait_for_function(KERNEL_IDLE_JS, timeout=timeout)
+
+
+def run_all_cells(page: Any) -> None:
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+def kernel_print(page: Any, code: str) -> str:
+    """What a piece of code prints (or raises) in the open notebook's kernel."""
+    return page.evaluate(
+        """async (code) => {
+            const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+            let out = '';
+            const future = kernel.requestExecute({ code });
+            future.onIOPub = (msg) => {
+                if (msg.header.msg_type === 'stream') out += msg.content.text;
+                if (msg.header.msg_type === 'error') out += msg.content.ename + ': ' + msg.content.evalue;
+            };
+            await future.done;
+            return out;
+        }""",
+        code,
+    )

@@ -7,44 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
+from .jupyter_lab import kernel_print, open_notebook, run_all_cells
+
 WIDGET = ".optiml-widget"
 TIMEOUT = 120_000
 
 
 def open_and_run(page, lab, notebook: str) -> None:
-    page.goto(f"{lab['url']}/lab/tree/{notebook}?token={lab['token']}")
-    page.wait_for_function(
-        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget", timeout=TIMEOUT
-    )
-    # Cells sent before the kernel is idle are lost (see shared pitfalls): wait for it.
-    page.wait_for_function(
-        """() => {
-            const w = window.jupyterapp.shell.currentWidget;
-            const kernel = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-            return kernel && kernel.status === 'idle';
-        }""",
-        timeout=TIMEOUT,
-    )
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    open_notebook(page, f"{lab['url']}/lab/tree/{notebook}?token={lab['token']}")
+    run_all_cells(page)
     page.locator(f"{WIDGET} [data-testid=ow-forceplot] svg").wait_for(timeout=TIMEOUT)
-
-
-def kernel_print(page, code: str) -> str:
-    """What a piece of code prints in the notebook's kernel."""
-    return page.evaluate(
-        """async (code) => {
-            const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-            let out = '';
-            const future = kernel.requestExecute({ code });
-            future.onIOPub = (msg) => {
-                if (msg.header.msg_type === 'stream') out += msg.content.text;
-                if (msg.header.msg_type === 'error') out += msg.content.ename + ': ' + msg.content.evalue;
-            };
-            await future.done;
-            return out;
-        }""",
-        code,
-    )
 
 
 def write_notebook(lab, name: str, code: str) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .jupyter_lab import open_notebook, run_all_cells
+
 WIDGET = ".optiml-widget"
 TIMEOUT = 120_000
 
@@ -26,17 +28,8 @@ def test_quickstart_in_notebook_7(page: Any, lab: dict[str, Any]) -> None:
             and ours.append(e.stack)
         ),
     )
-    page.goto(f"{lab['url']}/notebooks/quickstart.ipynb?token={lab['token']}")
-    page.wait_for_function(
-        """() => {
-            const app = window.jupyterapp;
-            const w = app && app.shell.currentWidget;
-            const kernel = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-            return kernel && kernel.status === 'idle';
-        }""",
-        timeout=TIMEOUT,
-    )
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    open_notebook(page, f"{lab['url']}/notebooks/quickstart.ipynb?token={lab['token']}")
+    run_all_cells(page)
     panel = page.locator(WIDGET)
     panel.locator("[data-testid=ow-forceplot] svg").wait_for(timeout=TIMEOUT)
     for part in ("ow-prediction", "ow-forceplot", "ow-lime", "ow-rules", "ow-sliders"):

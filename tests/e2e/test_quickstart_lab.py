@@ -24,6 +24,8 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.model_selection import train_test_split
 
+from .jupyter_lab import open_notebook, run_all_cells
+
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,20 +76,6 @@ class Quickstart:
         )
 
 
-def open_notebook(page: Any, lab: Any, notebook: str) -> None:
-    """Opens a notebook and waits until its kernel is idle (keys sent earlier are lost)."""
-    page.goto(lab.lab_url(notebook), timeout=WAIT)
-    page.wait_for_function(
-        """() => {
-          const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-          const kernel = panel && panel.sessionContext && panel.sessionContext.session
-            && panel.sessionContext.session.kernel;
-          return !!(panel && panel.content && kernel && kernel.status === 'idle');
-        }""",
-        timeout=WAIT * 2,
-    )
-
-
 CELLS_DONE = """
 () => {
   const panel = window.jupyterapp.shell.currentWidget;
@@ -107,7 +95,7 @@ CELL_ERRORS = """
 
 
 def run_all(page: Any) -> None:
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    run_all_cells(page)
     page.wait_for_function(CELLS_DONE, timeout=RUN_ALL_WAIT)
     errors = page.evaluate(CELL_ERRORS)
     assert not errors, "the notebook raised:\n" + "\n".join(errors)
@@ -219,7 +207,7 @@ def model() -> Quickstart:
 def quickstart(page_factory: Any, lab_server: Any) -> Any:
     """A page with examples/quickstart.ipynb opened and all its cells run."""
     page = page_factory()
-    open_notebook(page, lab_server, "quickstart.ipynb")
+    open_notebook(page, lab_server.lab_url("quickstart.ipynb"))
     run_all(page)
     expect(page.locator(f"{WIDGET} [data-testid=ow-forceplot] svg")).to_be_visible(timeout=WAIT)
     wait_settled(page)
