@@ -8,6 +8,7 @@ from typing import Any
 from .data import Feature, FeatureSchema
 from .explainers.surrogate import Condition, Rule, Surrogate
 from .explanation import LocalExplanation
+from .global_explanation import GlobalExplanation
 from .model import ModelAdapter
 from .session import EXPLAINERS, ExplanationSession
 from .widget import ExplainerWidget
@@ -27,6 +28,7 @@ def explain_widget(
     explainers: Iterable[str] = EXPLAINERS,
     background: Any = None,
     random_state: int = 0,
+    global_rows: int | None = None,
 ) -> ExplainerWidget:
     """A live panel explaining ``model`` on the rows of ``X``.
 
@@ -44,6 +46,8 @@ def explain_widget(
     explainers : any of "shap", "lime", "surrogate".
     background : rows for the SHAP/LIME background; default: a sample of 100 rows of X.
     random_state : same seed, same explanations.
+    global_rows : how many rows of X the global views explain; default: all up to 1,000
+        (200 for model-agnostic permutation SHAP), a seeded random sample beyond.
 
     Returns
     -------
@@ -62,6 +66,7 @@ def explain_widget(
         explainers=explainers,
         background=background,
         random_state=random_state,
+        global_rows=global_rows,
     )
     return ExplainerWidget(session)
 
@@ -72,6 +77,7 @@ __all__ = [
     "ExplanationSession",
     "Feature",
     "FeatureSchema",
+    "GlobalExplanation",
     "LocalExplanation",
     "ModelAdapter",
     "Rule",

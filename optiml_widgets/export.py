@@ -165,6 +165,28 @@ def export_data(
         "start": rows.index(session.index) if session.index in rows else 0,
         "include_data": include_data,
         "grids": precompute(session, rows, points) if include_data else None,
+        "global": global_payload(session, include_data=include_data),
+    }
+
+
+def global_payload(session: ExplanationSession, *, include_data: bool) -> dict[str, Any] | None:
+    """The global views of the current target; without data, no feature values in them."""
+    if session.shap_explainer is None:
+        return None
+    from .charts import charts_payload
+
+    explanation = session.global_explanation()
+    charts = session.global_charts(include_values=include_data)
+    return {
+        "state": "ready",
+        "done": len(explanation.rows),
+        "total": len(explanation.rows),
+        "message": (
+            f"SHAP values of {explanation.sample_text} ({explanation.algorithm}); "
+            f"output: {session.target}. Clicking a point opens its row when it is in this file."
+        ),
+        "target": str(session.target),
+        **charts_payload(charts),
     }
 
 
@@ -207,13 +229,16 @@ body {{ margin: 16px; background: #ffffff; }}
 <body>
 <div id="optiml-export"></div>
 <script type="text/plain" id="optiml-esm">{esm}</script>
+<script type="text/plain" id="optiml-charts">{charts}</script>
 <script type="application/json" id="optiml-data">{data}</script>
 <script type="module">
 const text = (id) => document.getElementById(id).textContent;
-const bytes = Uint8Array.from(atob(text("optiml-esm")), (c) => c.charCodeAt(0));
-const url = URL.createObjectURL(new Blob([bytes], {{ type: "text/javascript" }}));
-const module = await import(url);
-await module.renderExport(document.getElementById("optiml-export"), JSON.parse(text("optiml-data")));
+const bytes = (id) => Uint8Array.from(atob(text(id)), (c) => c.charCodeAt(0));
+const load = async (data) => import(URL.createObjectURL(new Blob([data], {{ type: "text/javascript" }})));
+// The chart engine travels gzipped; the browser unpacks it when the charts are drawn.
+const charts = async () => load(await new Response(new Blob([bytes("optiml-charts")]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
+const module = await load(bytes("optiml-esm"));
+await module.renderExport(document.getElementById("optiml-export"), JSON.parse(text("optiml-data")), charts);
 </script>
 </body>
 </html>
@@ -235,11 +260,18 @@ def to_html(
         title=html.escape(title),
         css=(STATIC / "widget.css").read_text(),
         esm=base64.b64encode(esm).decode(),
+        charts=_chart_engine() if data["global"] else "",
         data=_script_json(data),
     )
     if path is not None:
         Path(path).write_text(page, encoding="utf-8")
     return page
+
+
+def _chart_engine() -> str:
+    """The chart engine module (static/vega.js) as base64 of its gzip: a third of its size."""
+    engine = (STATIC / "vega.js").read_bytes()
+    return base64.b64encode(gzip.compress(engine, compresslevel=9, mtime=0)).decode()
 
 
 def static_picture(session: ExplanationSession) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,6 +24,7 @@ from .explainers.lime import LimeExplainer, LimeResult
 from .explainers.shap import ShapExplainer, ShapValues
 from .explainers.surrogate import Rule, Surrogate, fit_surrogate
 from .explanation import LocalExplanation
+from .global_explanation import GlobalExplanation, Progress, compute_global, global_rows
 from .model import ModelAdapter, align_columns
 
 EXPLAINERS = ("shap", "lime", "surrogate")
@@ -60,6 +62,7 @@ class ExplanationSession:
         explainers: Iterable[str] = EXPLAINERS,
         background: Any = None,
         random_state: int = 0,
+        global_rows: int | None = None,
     ) -> None:
         self.explainers = _check_explainers(explainers)
         numpy_input = not isinstance(X, pd.DataFrame)
@@ -105,6 +108,10 @@ class ExplanationSession:
             if "surrogate" in self.explainers
             else None
         )
+        self.global_rows = _check_global_rows(global_rows)
+        self._global: GlobalExplanation | None = None
+        self._global_lock = threading.Lock()  # computed once, whoever asks first
+        self._global_position: dict[int, int] = {}
         self.index = 0
         self.edits_by_row: dict[int, dict[str, Any]] = {}
         self._cache: OrderedDict[tuple, RowResult] = OrderedDict()
@@ -209,6 +216,12 @@ class ExplanationSession:
         result = self.result(index, edits)
         want = "fast" if fast else "exact"
         shap, lime = self.shap_explainer, self.lime_explainer
+        if shap is not None and not result.shap and not edits and self._global is not None:
+            # A row of the global views: the very values its point shows, no recomputation.
+            k = self._global_position.get(index)
+            if k is not None:
+                g = self._global
+                result.shap["exact"] = ShapValues(g.values[k : k + 1], g.base_values)
         if shap is not None and "exact" not in result.shap:
             # Only the permutation algorithm has a cheaper estimate; the others are exact anyway.
             key = want if shap.approximate else "exact"
@@ -258,6 +271,89 @@ class ExplanationSession:
             algorithm=self.shap_explainer.description if self.shap_explainer else "",
             quality=quality,
         )
+
+    # -- the global views ---------------------------------------------------------------
+    @property
+    def has_global(self) -> bool:
+        """Whether global SHAP values are computed (they are cached for the session)."""
+        return self._global is not None
+
+    def global_explanation(
+        self,
+        progress: Progress | None = None,
+        lock: contextlib.AbstractContextManager | None = None,
+    ) -> GlobalExplanation:
+        """SHAP values over X (or a seeded sample of ``global_rows`` rows), computed once.
+
+        ``progress(done, total)`` is called after each chunk of rows; ``lock`` is held while
+        a chunk is computed, so live requests of the panel get their turn in between.
+        """
+        with self._global_lock:
+            if self._global is None:
+                self._global = self._compute_global(progress, lock)
+                self._global_position = {int(r): k for k, r in enumerate(self._global.rows)}
+            return self._global
+
+    def _compute_global(
+        self, progress: Progress | None, lock: contextlib.AbstractContextManager | None
+    ) -> GlobalExplanation:
+        explainer = self.shap_explainer
+        if explainer is None:
+            raise ValueError(
+                'The global views need SHAP: create the widget with "shap" in explainers.'
+            )
+        guard = lock if lock is not None else contextlib.nullcontext()
+
+        def explain(rows: np.ndarray) -> ShapValues:
+            with guard:
+                if not explainer.approximate:
+                    return explainer.explain(rows)
+                # Permutation SHAP draws its permutations per call: one row per call gives
+                # each row the very values the local panel computes for it on its own.
+                each = [explainer.explain(row[None, :]) for row in rows]
+                return ShapValues(np.concatenate([e.values for e in each]), each[0].base_values)
+
+        n = global_rows(self.n_rows, permutation=explainer.approximate, limit=self.global_rows)
+        return compute_global(
+            explain,
+            self.encoded_X,
+            n_rows=n,
+            feature_names=self.schema.names,
+            output_names=[str(name) for name in self.adapter.output_names],
+            algorithm=explainer.description,
+            random_state=self.random_state,
+            progress=progress,
+        )
+
+    def global_charts(
+        self, feature: str | None = None, *, include_values: bool = True
+    ) -> dict[str, Any]:
+        """The Altair charts of the global views for the current target (charts.py)."""
+        from .charts import global_charts
+
+        explanation = self.global_explanation()
+        names = self.schema.names
+        j = names.index(feature) if feature is not None else self.top_feature()
+        current: tuple[float | None, float | None] = (None, None)
+        if include_values:
+            local = self.local_explanation()
+            value = self.result(self.index, self.edits).encoded[j]
+            current = (float(value), local.shap.get(names[j]))
+        return global_charts(
+            explanation,
+            self.schema,
+            self.surrogate,
+            self.target_index,
+            feature=j,
+            row=self.index if self.index in self._global_position else -1,
+            current=current,
+            include_values=include_values,
+        )
+
+    def top_feature(self) -> int:
+        """Position of the feature with the largest mean |SHAP| for the current target."""
+        importance = self.global_explanation().importance(self.target_index)
+        return self.schema.names.index(importance.index[0])
 
     # -- payloads for the frontend --------------------------------------------------
     def schema_payload(self) -> dict[str, Any]:
@@ -415,6 +511,16 @@ def _check_explainers(explainers: Iterable[str]) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"Unknown explainers {unknown}: choose from {list(EXPLAINERS)}.")
     return chosen
+
+
+def _check_global_rows(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"global_rows must be an int number of rows or None, not {value!r}.")
+    if value < 1:
+        raise ValueError(f"global_rows must be at least 1, not {value}.")
+    return int(value)
 
 
 def _check_y(y: Any, n_rows: int) -> list[Any] | None:

@@ -14,21 +14,27 @@ compute at once and bump the sequence number, so the panel follows a notebook ce
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
 
 from .explainers.surrogate import Surrogate
 from .explanation import LocalExplanation
+from .global_explanation import GlobalExplanation
 from .session import ExplanationSession
+
+if TYPE_CHECKING:
+    import altair as alt
 
 STATIC = Path(__file__).parent / "static"
 EXPORT_FILENAME = "optiml_widgets_export.html"
+PROGRESS_EVERY = 0.1  # seconds between progress updates of the global views
 
 
 class ExplainerWidget(anywidget.AnyWidget):
@@ -41,6 +47,8 @@ class ExplainerWidget(anywidget.AnyWidget):
     _surrogate = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     _view = traitlets.Dict().tag(sync=True)
     _curves = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    _global = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    feature = traitlets.Unicode(None, allow_none=True).tag(sync=True)
     index = traitlets.Int(0).tag(sync=True)
     target = traitlets.Any(None).tag(sync=True)
     error = traitlets.Unicode(None, allow_none=True).tag(sync=True)
@@ -57,6 +65,7 @@ class ExplainerWidget(anywidget.AnyWidget):
         self._idle = threading.Event()
         self._idle.set()
         self.recomputations = 0  # views computed (tests check that bursts coalesce)
+        self._global_thread: threading.Thread | None = None
         self._applying = True  # the initial trait values need no recomputation
         super().__init__(
             _schema=session.schema_payload(),
@@ -85,6 +94,20 @@ class ExplainerWidget(anywidget.AnyWidget):
     def surrogate(self) -> Surrogate | None:
         """The global rule surrogate (None when disabled with ``explainers=``)."""
         return self._session.surrogate
+
+    @property
+    def global_explanation(self) -> GlobalExplanation:
+        """SHAP values over X (or a documented sample of it), computed once and cached."""
+        return self._session.global_explanation(lock=self._lock)
+
+    @property
+    def charts(self) -> dict[str, alt.Chart]:
+        """The global views as Altair charts, to save or restyle with Altair's own API:
+        ``"importance"``, ``"beeswarm"``, ``"dependence"`` (of ``feature``) and, with a
+        surrogate, ``"fidelity"``."""
+        self.global_explanation  # noqa: B018 -- computed outside the lock, chunk by chunk
+        with self._lock:
+            return self._session.global_charts(self.feature)
 
     @property
     def session(self) -> ExplanationSession:
@@ -148,6 +171,13 @@ class ExplainerWidget(anywidget.AnyWidget):
     def _valid_index(self, proposal: dict) -> int:
         return self._session.check_index(proposal["value"])
 
+    @traitlets.validate("feature")
+    def _valid_feature(self, proposal: dict) -> str | None:
+        name = proposal["value"]
+        if name is not None and name not in self._session.schema.names:
+            raise KeyError(self._session.schema.unknown_feature_message(name))
+        return name
+
     @traitlets.validate("target")
     def _valid_target(self, proposal: dict) -> Any:
         position = self._session.check_target(proposal["value"])
@@ -165,6 +195,13 @@ class ExplainerWidget(anywidget.AnyWidget):
 
     # -- the live loop -------------------------------------------------------------
     def _on_frontend_message(self, _widget: Any, content: dict, _buffers: list) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "global":
+            self._start_global()
+            return
+        if kind == "charts-engine":
+            self.send({"type": "charts-engine"}, buffers=[(STATIC / "vega.js").read_bytes()])
+            return
         if isinstance(content, dict) and content.get("type") == "export":
             # Minutes on a big model: a thread keeps the kernel answering meanwhile.
             threading.Thread(
@@ -252,6 +289,12 @@ class ExplainerWidget(anywidget.AnyWidget):
             if not fast and self._pending is None:
                 # Sent after the view, so they never delay it; a newer request skips them.
                 self._curves = session.curves(seq)
+                if (
+                    session.has_global
+                    and self._global
+                    and self._global.get("target") not in (None, str(session.target))
+                ):
+                    self._global = self._global_payload()  # the charts of the new target
         except Exception as exc:  # curves are a nicety: never fail the view for them
             self._curves = None
             warnings.warn(
@@ -259,6 +302,55 @@ class ExplainerWidget(anywidget.AnyWidget):
             )
         finally:
             self._applying = False
+
+    # -- the global views -----------------------------------------------------------
+    def _start_global(self) -> None:
+        """Global SHAP in a thread, its progress shown in the panel; once per widget."""
+        if self._global_thread is not None:
+            return
+        if self._session.shap_explainer is None:
+            self._global = {"state": "error", "done": 0, "total": 0, "message": "SHAP is off"}
+            return
+        self._global_thread = threading.Thread(
+            target=self._compute_global, name="optiml-global", daemon=True
+        )
+        self._global_thread.start()
+
+    def _compute_global(self) -> None:
+        last = 0.0
+
+        def progress(done: int, total: int) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if done < total and now - last < PROGRESS_EVERY:
+                return
+            last = now
+            self._global = {"state": "running", "done": done, "total": total, "message": None}
+
+        try:
+            self._session.global_explanation(progress=progress, lock=self._lock)
+            with self._lock:
+                self._global = self._global_payload()
+        except Exception as exc:  # the local panel goes on working without the charts
+            self._global = {"state": "error", "done": 0, "total": 0, "message": _message(exc)}
+
+    def _global_payload(self) -> dict[str, Any]:
+        from .charts import charts_payload
+
+        session = self._session
+        explanation = session.global_explanation()
+        charts = session.global_charts(self.feature)
+        return {
+            "state": "ready",
+            "done": len(explanation.rows),
+            "total": len(explanation.rows),
+            "message": (
+                f"SHAP values of {explanation.sample_text} ({explanation.algorithm}), "
+                f"computed in {explanation.seconds:.1f} s; output: {session.target}"
+            ),
+            "target": str(session.target),
+            **charts_payload(charts),
+        }
 
     def _export_to_frontend(self) -> None:
         """The panel's "Export HTML" button: the file goes back as a message buffer."""

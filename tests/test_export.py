@@ -108,7 +108,7 @@ def test_names_and_values_are_data_not_markup():
     w = explain_widget(model, X, class_names=["ok", evil_class])
     page = w.to_html(rows=[0, 1])
     assert evil_class not in page and evil_feature not in page
-    assert page.count("</script>") == 3  # only the page's own three scripts close
+    assert page.count("</script>") == 4  # only the page's own four scripts close
     data = page_data(page)
     assert data["schema"]["classes"][1] == evil_class
     assert data["schema"]["features"][0]["name"] == evil_feature

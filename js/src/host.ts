@@ -1,5 +1,6 @@
 // The in-page model of an HTML export: it serves the panel the same interface as a live
 // kernel, answering requests from data precomputed at export time (no network, no kernel).
+import type { LoadEngine } from "./charts";
 import { ruleFor } from "./estimate";
 import { renderPanel } from "./panel";
 import type { ExportData, ExportGrids, PackedArray, RequestMessage, Value, View, WidgetModel } from "./types";
@@ -114,11 +115,20 @@ export class ExportAnswers {
 }
 
 /** Renders an export page: the same panel, with an in-page model instead of a kernel. */
-export async function renderExport(el: HTMLElement, data: ExportData): Promise<() => void> {
+export async function renderExport(el: HTMLElement, data: ExportData, loadEngine?: LoadEngine): Promise<() => void> {
   const grids = data.grids ? await decodeGrids(data.grids) : null;
   const answers = new ExportAnswers(data, grids);
   const start = data.views[data.start];
-  const state: WidgetModel = { _schema: data.schema, _surrogate: data.surrogate, _view: start, index: start.index, target: start.target, error: null };
+  const state: WidgetModel = {
+    _schema: data.schema,
+    _surrogate: data.surrogate,
+    _view: start,
+    _global: data.global,
+    feature: null,
+    index: start.index,
+    target: start.target,
+    error: null,
+  };
   const listeners = new Map<string, Set<() => void>>();
   const emit = (key: string) => listeners.get(`change:${key}`)?.forEach((cb) => cb());
   const model = {
@@ -128,14 +138,18 @@ export async function renderExport(el: HTMLElement, data: ExportData): Promise<(
       listeners.get(event)?.add(cb);
     },
     off: (event: string, cb: () => void) => listeners.get(event)?.delete(cb),
-    send: (message: RequestMessage) => {
+    set: <K extends keyof WidgetModel>(key: K, value: WidgetModel[K]) => {
+      state[key] = value;
+    },
+    send: (message: RequestMessage | { type: string }) => {
+      if (message.type !== "request") return; // nothing else to ask: it is all in the file
       // Answer asynchronously, as a kernel would.
       queueMicrotask(() => {
-        state._view = answers.answer(message);
+        state._view = answers.answer(message as RequestMessage);
         emit("_view");
       });
     },
   };
   if (!data.include_data) el.dataset.noData = "true";
-  return renderPanel(model, el);
+  return renderPanel(model, el, { loadEngine, rowNumbers: data.rows });
 }

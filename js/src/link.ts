@@ -1,12 +1,21 @@
 // Linking: hovering or focusing a feature anywhere highlights it in every view.
 
 export const LINKED = "ow-linked";
+export const SELECTED = "ow-selected";
 
 export class Linker {
   private current: string | null = null;
+  private chosen: string | null = null;
 
-  constructor(private readonly root: HTMLElement) {
-    const enter = (event: Event) => this.set(featureOf(event.target));
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly onChange: (feature: string | null) => void = () => {},
+  ) {
+    // Only elements that name a feature take the highlight; the charts set it themselves.
+    const enter = (event: Event) => {
+      const feature = featureOf(event.target);
+      if (feature !== null) this.set(feature);
+    };
     const leave = (event: Event) => {
       if (featureOf(event.target) === this.current) this.set(null);
     };
@@ -21,7 +30,15 @@ export class Linker {
   }
 
   set(feature: string | null): void {
+    if (feature === this.current) return;
     this.current = feature;
+    this.apply();
+    this.onChange(feature);
+  }
+
+  /** Marks the feature selected in the global views (until another is selected). */
+  select(feature: string | null): void {
+    this.chosen = feature;
     this.apply();
   }
 
@@ -29,6 +46,7 @@ export class Linker {
   apply(): void {
     for (const el of this.root.querySelectorAll<HTMLElement | SVGElement>("[data-feature]")) {
       el.classList.toggle(LINKED, this.current !== null && el.dataset.feature === this.current);
+      el.classList.toggle(SELECTED, this.chosen !== null && el.dataset.feature === this.chosen);
     }
   }
 }

@@ -1,4 +1,5 @@
 // The panel: wires the views to the model (a live kernel, or the export's in-page model).
+import { type ChartEngine, GlobalViews, type LoadEngine } from "./charts";
 import { h } from "./dom";
 import { dragEstimate } from "./estimate";
 import { ForcePlot } from "./forceplot";
@@ -8,7 +9,7 @@ import { Linker } from "./link";
 import { RequestLoop } from "./requests";
 import { RuleTable } from "./rules";
 import { Sliders } from "./sliders";
-import type { ExportReply, ExportRequest, RequestMessage, Value, View, WidgetModel } from "./types";
+import type { ExportReply, ExportRequest, GlobalRequest, RequestMessage, Value, View, WidgetModel } from "./types";
 
 /** The part of anywidget's model the panel uses (the export page provides the same). */
 export interface PanelModel {
@@ -16,12 +17,39 @@ export interface PanelModel {
   // anywidget's callbacks take event-specific arguments (msg:custom: content, buffers).
   on(event: string, callback: (...args: any[]) => void): void;
   off(event: string, callback: (...args: any[]) => void): void;
-  send(message: RequestMessage | ExportRequest): void;
+  send(message: RequestMessage | ExportRequest | GlobalRequest): void;
+  set?<K extends keyof WidgetModel>(key: K, value: WidgetModel[K]): void;
+  save_changes?(): void;
 }
 
 export interface PanelOptions {
   /** Offer the "Export HTML" button (a live kernel can make the file; an export cannot). */
   canExport?: boolean;
+  /** Loads the chart engine; by default it is asked from the kernel on first use. */
+  loadEngine?: LoadEngine;
+  /** The row of X of each row the panel knows (an export renumbers them); default: the same. */
+  rowNumbers?: number[];
+}
+
+/** The chart engine, sent by the kernel as a message buffer the first time it is asked for. */
+function engineFromKernel(model: PanelModel): LoadEngine {
+  let loading: Promise<ChartEngine> | null = null;
+  return () => {
+    loading ??= new Promise<ChartEngine>((resolve, reject) => {
+      const onMessage = (message: { type?: string; error?: string }, buffers?: DataView[]) => {
+        if (message?.type !== "charts-engine") return;
+        model.off("msg:custom", onMessage);
+        if (!buffers?.length) return reject(new Error(message.error ?? "no chart engine"));
+        const code = buffers[0];
+        const bytes = new Uint8Array(code.buffer, code.byteOffset, code.byteLength).slice();
+        const url = URL.createObjectURL(new Blob([bytes], { type: "text/javascript" }));
+        import(/* webpackIgnore: true */ url).then(resolve, reject).finally(() => URL.revokeObjectURL(url));
+      };
+      model.on("msg:custom", onMessage);
+      model.send({ type: "charts-engine" });
+    });
+    return loading;
+  };
 }
 
 /** Saves bytes as a file through the browser's download. */
@@ -79,16 +107,61 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
     pending: () => edits,
   });
 
+  const names = schema.features.map((f) => f.name);
+  const rowNumbers = options.rowNumbers;
+  const rowOf = (index: number) => (rowNumbers ? (rowNumbers[index] ?? -1) : index);
+  let selected: string | null = model.get("feature") ?? null;
+  const global = schema.explainers.includes("shap")
+    ? new GlobalViews(schema, options.loadEngine ?? engineFromKernel(model), {
+        selectFeature: (name) => selectFeature(name, true),
+        selectRow(row) {
+          const index = rowNumbers ? rowNumbers.indexOf(row) : row;
+          if (index < 0) header.setError(`Row ${row} of X is not in this file: export it with rows=[…, ${row}].`);
+          else if (index !== view.index) loop.requestExact(index, view.target);
+        },
+        hover: (name) => linker.set(name),
+      })
+    : null;
+
   // data-lm-suppress-shortcuts: JupyterLab's command-mode keys must not steal our controls' keys.
   const root = h(
     "div",
     { class: "optiml-widget", "data-lm-suppress-shortcuts": "true" },
     header.el,
+    global?.el ?? null,
     force.el,
     h("div", { class: "ow-row" }, lime.el, rules?.el ?? null),
     sliders.el,
   );
-  const linker = new Linker(root);
+  const linker = new Linker(root, (name) => void global?.set({ hover: name === null ? -1 : names.indexOf(name) }));
+  /** The feature of the dependence plot; from a bar click it also takes the slider's focus. */
+  const selectFeature = (name: string | null, fromChart: boolean) => {
+    selected = name;
+    linker.select(name);
+    if (name === null || !global) return;
+    const k = names.indexOf(name);
+    void global.set({ feature: k, ...GlobalViews.current(schema, k, view.instance, view.shap) });
+    if (fromChart) {
+      model.set?.("feature", name);
+      model.save_changes?.();
+      const slider = [...root.querySelectorAll<HTMLElement>(".ow-slider[data-feature]")].find((el) => el.dataset.feature === name);
+      slider?.scrollIntoView({ block: "nearest" });
+      slider?.querySelector<HTMLElement>("input, select")?.focus({ preventScroll: true });
+    }
+  };
+  const showGlobal = () => {
+    const info = model.get("_global") ?? null;
+    if (!global) return;
+    if (!info || info.state === "idle") model.send({ type: "global" });
+    void global.update(info).then(() => {
+      if (selected === null && info?.state === "ready") {
+        // Python picks the most important feature first; the charts say which.
+        const spec = info.specs?.dependence as { params?: { name: string; value: unknown }[] } | undefined;
+        const k = spec?.params?.find((p) => p.name === "feature")?.value;
+        if (typeof k === "number") selectFeature(names[k], false);
+      }
+    });
+  };
   // Keys typed into the panel's controls are theirs: the notebook around it must not move
   // between cells on an arrow key.
   root.addEventListener("keydown", (event) => {
@@ -104,6 +177,10 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
     root.dataset.seq = String(view.seq);
     root.dataset.quality = view.quality;
     linker.apply();
+    if (global) {
+      const k = selected === null ? -1 : names.indexOf(selected);
+      void global.set({ row: rowOf(view.index), ...(k >= 0 ? GlobalViews.current(schema, k, view.instance, view.shap) : {}) });
+    }
   };
   let estimates = 0;
   const showEstimate = (estimate: View) => {
@@ -134,15 +211,22 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
     if (message.error) header.setError(message.error);
     else if (buffers?.length) download(message.filename, buffers[0]);
   };
+  const onFeature = () => selectFeature(model.get("feature") ?? null, false);
   model.on("change:_view", onView);
   model.on("change:error", onError);
   model.on("msg:custom", onMessage);
+  model.on("change:_global", showGlobal);
+  model.on("change:feature", onFeature);
   show();
   onError();
   el.replaceChildren(root);
+  showGlobal();
   return () => {
     model.off("change:_view", onView);
     model.off("change:error", onError);
     model.off("msg:custom", onMessage);
+    model.off("change:_global", showGlobal);
+    model.off("change:feature", onFeature);
+    global?.finalize();
   };
 }

@@ -128,12 +128,35 @@ export interface Curves {
   prediction: DataView;
 }
 
+/** The global views (optiml_widgets/charts.py): computed once, in the background. */
+export interface GlobalInfo {
+  state: "idle" | "running" | "ready" | "error";
+  /** Rows explained so far, of `total`. */
+  done: number;
+  total: number;
+  /** What the charts show ("SHAP over a random sample of 1,000 of 100,000 rows"), or the error. */
+  message: string | null;
+  target?: string;
+  /** Vega-Lite specs by chart name: importance, beeswarm, dependence, fidelity. */
+  specs?: Record<string, object>;
+  /** The specs' datasets, sent once however many charts use them. */
+  datasets?: Record<string, unknown[]>;
+}
+
+/** Asks Python to compute the global views, or for the chart engine (js/src/vega.ts). */
+export interface GlobalRequest {
+  type: "global" | "charts-engine";
+}
+
 /** Synced traits of ExplainerWidget. */
 export interface WidgetModel {
   _schema: Schema;
   _surrogate: SurrogateInfo | null;
   _view: View;
   _curves?: Curves | null;
+  _global?: GlobalInfo | null;
+  /** The feature selected in the global views (its dependence plot is shown). */
+  feature?: string | null;
   index: number;
   target: string;
   error: string | null;
@@ -191,4 +214,6 @@ export interface ExportData {
   start: number;
   include_data: boolean;
   grids: ExportGrids | null;
+  /** The global views for the exported target; rows are rows of X (see `rows`). */
+  global: GlobalInfo | null;
 }

@@ -93,6 +93,8 @@ export function view(s: Schema, patch: Partial<View> = {}): View {
 /** A stand-in for anywidget's model: get/on/off/send, with `set` to play Python's part. */
 export class FakeModel implements PanelModel {
   sent: RequestMessage[] = [];
+  /** What the panel asked for besides views: "global", "charts-engine". */
+  asked: string[] = [];
   private listeners = new Map<string, Set<() => void>>();
 
   constructor(private state: WidgetModel) {}
@@ -115,8 +117,9 @@ export class FakeModel implements PanelModel {
     this.listeners.get(event)?.delete(cb);
   }
 
-  send(message: RequestMessage): void {
-    this.sent.push(message);
+  send(message: RequestMessage | { type: string }): void {
+    if (message.type === "request" || message.type === "export") this.sent.push(message as RequestMessage);
+    else this.asked.push(message.type);
   }
 }
 

@@ -242,7 +242,7 @@ describe("anywidget module (AFM)", () => {
     const el = document.createElement("div");
     const cleanup = widget.render({ model: minimal, el });
     expect(el.querySelector(".optiml-widget")).not.toBeNull();
-    expect([...listeners.keys()].sort()).toEqual(["change:_view", "change:error", "msg:custom"]);
+    expect([...listeners.keys()].sort()).toEqual(["change:_global", "change:_view", "change:error", "change:feature", "msg:custom"]);
     expect(typeof cleanup).toBe("function");
     cleanup();
     expect(listeners.size).toBe(0);

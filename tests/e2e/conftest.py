@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 from collections.abc import Iterator
@@ -139,6 +140,15 @@ def new_page(browser: Any) -> tuple[Any, Any]:
     context.route("**/lab/api/workspaces/**", _blank_workspace)
     page = context.new_page()
     page.errors = []
+    # No network beyond the local Jupyter server: the panel, its charts and exports must
+    # work offline. Anything else is refused and counted.
+    page.blocked = []
+
+    def offline(route: Any) -> None:
+        page.blocked.append(route.request.url)
+        route.abort()
+
+    context.route(re.compile(r"^https?://(?!(127\.0\.0\.1|localhost)[:/])"), offline)
 
     def on_console(message: Any) -> None:
         if message.type == "error" and not _ignored(message.text):

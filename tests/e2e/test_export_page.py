@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from playwright.sync_api import expect
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.model_selection import train_test_split
@@ -124,6 +125,53 @@ def test_the_export_works_offline_and_sliders_show_the_models_output(
         context.close()
 
 
+def test_the_exports_global_views_work_offline_and_link(browser, quickstart_export):
+    model, X_test, path = quickstart_export
+    context, page = open_offline(browser, path)
+    try:
+        for name in ("importance", "beeswarm", "dependence", "fidelity"):
+            box = page.locator(f'{WIDGET} .ow-chart[data-chart="{name}"]')
+            expect(box).to_have_attribute("data-ready", "true", timeout=30_000)
+        status = page.locator(f"{WIDGET} .ow-global-status")
+        expect(status).to_contain_text(f"all {len(X_test)} rows")
+        # Exported rows are the first 50 of X (the current row first): click one of them.
+        page.locator(f'{WIDGET} .ow-chart[data-chart="beeswarm"]').scroll_into_view_if_needed()
+        found = page.evaluate(
+            """() => {
+              const box = document.querySelector('.optiml-widget .ow-chart[data-chart="beeswarm"]');
+              for (const el of box.querySelectorAll('[aria-label^="row "]')) {
+                const row = Number(el.getAttribute('aria-label').match(/^row (\\d+) /)[1]);
+                const r = el.getBoundingClientRect();
+                const [x, y] = [r.x + r.width / 2, r.y + r.height / 2];
+                if (row > 0 && row < 50 && document.elementFromPoint(x, y) === el) return [row, x, y];
+              }
+              return null;
+            }"""
+        )
+        assert found, "no uncovered point of an exported row"
+        row, x, y = found
+        force_before = page.inner_text(f"{WIDGET} [data-testid=ow-forceplot]")
+        page.mouse.click(x, y)
+        expect(page.locator(f"{WIDGET} [data-testid=ow-row-input]")).to_have_value(str(row))
+        prediction, _ = shown(page)
+        assert prediction == pytest.approx(model.predict_proba(X_test.iloc[[row]])[0, 1], abs=1e-6)
+        assert page.inner_text(f"{WIDGET} [data-testid=ow-forceplot]") != force_before
+        # A bar: the dependence plot shows that feature.
+        bar = page.locator(
+            f'{WIDGET} .ow-chart[data-chart="importance"] [aria-roledescription="bar"]'
+        ).nth(3)
+        feature = bar.get_attribute("aria-label").split(": mean |SHAP| ")[0]
+        bar.click()
+        title = page.locator(
+            f'{WIDGET} .ow-chart[data-chart="dependence"] text', has_text="Dependence:"
+        )
+        expect(title).to_have_text(f"Dependence: {feature}")
+        assert page.blocked == []
+        assert page.errors == [], json.dumps(page.errors, indent=1)
+    finally:
+        context.close()
+
+
 def test_hostile_names_stay_text_in_the_export(browser, tmp_path: Path):
     evil_feature = '<img src=x onerror="window.__pwned=1">'
     evil_class = "</script><script>window.__pwned=1</script>"
@@ -145,6 +193,14 @@ def test_hostile_names_stay_text_in_the_export(browser, tmp_path: Path):
         assert evil_feature in text
         assert 'a "quoted" <b>' in text or "plain" in text
         assert page.locator(f"{WIDGET} img").count() == 0
+        # The charts draw the names as text too (SVG <text>, aria-labels), never as markup.
+        charts = page.locator(f"{WIDGET} .ow-chart[data-ready=true]")
+        expect(charts).to_have_count(4, timeout=30_000)
+        labels = page.locator(f'{WIDGET} .ow-chart[data-chart="importance"] svg text')
+        # (a long axis label is cut with an ellipsis)
+        assert any(t.startswith("<img src=x onerror=") for t in labels.all_text_contents())
+        assert page.locator(f"{WIDGET} .ow-global img").count() == 0
+        assert page.evaluate("() => window.__pwned") is None
         assert page.blocked == []
         assert page.errors == [], json.dumps(page.errors, indent=1)
     finally:

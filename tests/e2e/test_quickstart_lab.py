@@ -496,6 +496,118 @@ def test_arrow_keys_move_a_focused_slider(quickstart: Any) -> None:
     assert rng.evaluate("(el) => el === document.activeElement")
 
 
+def chart(page: Any, name: str) -> Any:
+    return page.locator(f'{WIDGET} .ow-chart[data-chart="{name}"]')
+
+
+def test_global_views_render_with_the_network_blocked(quickstart: Any, model: Quickstart) -> None:
+    page = quickstart
+    section = page.locator(f"{WIDGET} .ow-global")
+    expect(section).to_have_attribute("data-state", "ready", timeout=WAIT)
+    for name in ("importance", "beeswarm", "dependence", "fidelity"):
+        expect(chart(page, name)).to_have_attribute("data-ready", "true", timeout=WAIT)
+        expect(chart(page, name).locator("svg")).to_be_visible()
+    n = len(model.X_test)
+    expect(section.locator(".ow-global-status")).to_contain_text(f"all {n} rows")
+    # One bar per feature (up to 20), one point per row and shown feature in the beeswarm.
+    bars = chart(page, "importance").locator('[aria-roledescription="bar"]')
+    expect(bars).to_have_count(min(20, model.X_test.shape[1]))
+    points = chart(page, "beeswarm").locator('[aria-label^="row "]')
+    expect(points).to_have_count(n * 12)
+    assert page.blocked == [], page.blocked  # nothing was fetched from the network
+
+
+def topmost_point(page: Any, name: str, exclude: int) -> tuple[int, float, float]:
+    """A point of a chart that no other point covers (points overlap): row and centre."""
+    found = page.evaluate(
+        """([name, exclude]) => {
+          const box = document.querySelector(`.optiml-widget .ow-chart[data-chart="${name}"]`);
+          for (const el of box.querySelectorAll('[aria-label^="row "]')) {
+            const row = Number(el.getAttribute('aria-label').match(/^row (\\d+) /)[1]);
+            const r = el.getBoundingClientRect();
+            const [x, y] = [r.x + r.width / 2, r.y + r.height / 2];
+            if (row !== exclude && r.width > 0 && document.elementFromPoint(x, y) === el) return [row, x, y];
+          }
+          return null;
+        }""",
+        [name, exclude],
+    )
+    assert found, f"no uncovered point in the {name} chart"
+    return int(found[0]), float(found[1]), float(found[2])
+
+
+def force_text(page: Any) -> str:
+    return page.locator(f"{WIDGET} [data-testid=ow-forceplot]").inner_text()
+
+
+def test_clicking_a_beeswarm_point_selects_its_row(quickstart: Any, model: Quickstart) -> None:
+    page = quickstart
+    before = wait_settled(page)
+    force_before = force_text(page)
+    feature = model.X_test.columns[0]
+    chart(page, "beeswarm").scroll_into_view_if_needed()
+    row, x, y = topmost_point(page, "beeswarm", exclude=int(before["row"]))
+    page.mouse.click(x, y)
+    state = wait_settled(page, before["seq"])
+    assert state["row"] == str(row)
+    target = target_of(state["text"])
+    assert state["text"] == f"P({target}) = {fmt(model.probability(target, row))}"
+    assert force_text(page) != force_before
+    assert (
+        state["values"][feature]
+        == page.locator(
+            f'{WIDGET} .ow-slider[data-feature="{feature}"] input[type=number]'
+        ).input_value()
+    )
+    # The selected row is marked (bigger, outlined) in the beeswarm.
+    marked = chart(page, "beeswarm").locator(f'[aria-label^="row {row} of X: "]').first
+    expect(marked).to_have_attribute("stroke", "black")
+
+
+def test_clicking_an_importance_bar_changes_the_dependence_plot(quickstart: Any) -> None:
+    page = quickstart
+    bars = chart(page, "importance").locator('[aria-roledescription="bar"]')
+    label = bars.nth(2).get_attribute("aria-label")
+    feature = label.split(": mean |SHAP| ")[0]
+    title = chart(page, "dependence").locator("text", has_text="Dependence:")
+    assert feature not in title.text_content()
+    bars.nth(2).click()
+    expect(title).to_have_text(f"Dependence: {feature}")
+    # The slider of that feature takes the focus; the force plot marks the feature.
+    focused = page.evaluate(
+        "() => document.activeElement.closest('.ow-slider')?.dataset.feature ?? null"
+    )
+    assert focused == feature
+    expect(page.locator(f'{WIDGET} .ow-slider[data-feature="{feature}"]')).to_have_class(
+        re.compile(r"\bow-selected\b")
+    )
+    # Python knows the selection: w.charts shows the same feature.
+    result = run_cell(
+        page,
+        "import json\nprint('OW-RESULT ' + json.dumps(w.feature))",
+    )
+    assert result == feature
+
+
+def test_hovering_a_chart_links_the_panel(quickstart: Any) -> None:
+    page = quickstart
+    bar = chart(page, "importance").locator('[aria-roledescription="bar"]').nth(1)
+    feature = bar.get_attribute("aria-label").split(": mean |SHAP| ")[0]
+    bar.hover()
+    expect(page.locator(f'{WIDGET} .ow-slider[data-feature="{feature}"]')).to_have_class(LINKED)
+    # And the other way: hovering a slider fades the other bars.
+    page.mouse.move(2, 2)
+    other = page.locator(f"{WIDGET} .ow-slider").nth(5)
+    name = other.get_attribute("data-feature")
+    other.hover()
+    faded = chart(page, "importance").locator('[aria-roledescription="bar"][opacity="0.35"]')
+    expect(faded).not_to_have_count(0)
+    lit = chart(page, "importance").locator(f'[aria-label^="{name}: "]')
+    if lit.count():
+        expect(lit).to_have_attribute("opacity", "1")
+    page.mouse.move(2, 2)
+
+
 def test_no_console_errors(quickstart: Any) -> None:
     assert quickstart.errors == [], "\n".join(quickstart.errors)
 

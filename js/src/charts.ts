@@ -1,0 +1,175 @@
+// The global views: Altair's Vega-Lite specs rendered by the bundled vega-embed, linked to
+// the local panel through the charts' named parameters (optiml_widgets/charts.py):
+// `feature`, `row`, `hover`, `current_x`, `current_y`.
+import { h } from "./dom";
+import type { GlobalInfo, Schema } from "./types";
+
+/** The subset of a Vega view the panel uses. */
+export interface ChartView {
+  signal(name: string, value?: unknown): unknown;
+  runAsync(): Promise<unknown>;
+  addEventListener(type: string, handler: (event: Event, item: { datum?: Record<string, unknown> } | null | undefined) => void): unknown;
+  finalize(): void;
+}
+
+/** The chart engine module (js/src/vega.ts), loaded on first use. */
+export interface ChartEngine {
+  embed(el: HTMLElement, spec: object, options: object): Promise<{ view: ChartView; finalize(): void }>;
+  expressionInterpreter: unknown;
+}
+
+export type LoadEngine = () => Promise<ChartEngine>;
+
+export interface GlobalHooks {
+  /** A bar of the importance chart was clicked. */
+  selectFeature(name: string): void;
+  /** A point (a row of X) was clicked. */
+  selectRow(row: number): void;
+  /** The pointer is over a feature in a chart (null: left it). */
+  hover(name: string | null): void;
+}
+
+const ORDER = ["importance", "beeswarm", "dependence", "fidelity"] as const;
+
+/** The "what does the model rely on overall" section of the panel. */
+export class GlobalViews {
+  readonly el: HTMLElement;
+  private readonly status = h("div", { class: "ow-global-status", role: "status" });
+  private readonly bar = h("progress", { class: "ow-global-progress", max: 1, value: 0 });
+  private readonly grid = h("div", { class: "ow-charts" });
+  private views = new Map<string, ChartView>();
+  private shown: GlobalInfo | null = null;
+  private rendering = 0;
+  private signals: Record<string, unknown> = { feature: 0, row: -1, hover: -1, current_x: null, current_y: null };
+
+  constructor(
+    private readonly schema: Schema,
+    private readonly load: LoadEngine,
+    private readonly hooks: GlobalHooks,
+  ) {
+    this.el = h("section", { class: "ow-global", "aria-label": "Global views" }, h("h3", {}, "Global view"), this.status, this.bar, this.grid);
+  }
+
+  /** Shows the state of the global computation, and the charts once they are there. */
+  async update(info: GlobalInfo | null): Promise<void> {
+    const state = info?.state ?? "idle";
+    this.el.dataset.state = state;
+    this.bar.hidden = state !== "running";
+    if (state === "running" && info) {
+      this.bar.max = Math.max(1, info.total);
+      this.bar.value = info.done;
+      this.status.textContent = `Computing SHAP values over ${info.total.toLocaleString("en-US")} rows: ${info.done.toLocaleString("en-US")} done`;
+    } else if (state === "error") {
+      this.status.textContent = `The global views failed: ${info?.message ?? "unknown error"}`;
+    } else if (state === "idle") {
+      this.status.textContent = "Waiting for the kernel…";
+    } else if (info) {
+      this.status.textContent = info.message ?? "";
+    }
+    if (state !== "ready" || !info?.specs || info === this.shown) return;
+    this.shown = info;
+    await this.render(info);
+  }
+
+  private async render(info: GlobalInfo): Promise<void> {
+    const ticket = ++this.rendering;
+    const engine = await this.load();
+    if (ticket !== this.rendering) return;
+    this.finalize();
+    this.grid.replaceChildren();
+    const style = getComputedStyle(this.el);
+    const ink = style.getPropertyValue("--jp-ui-font-color1").trim() || "#333333";
+    const faint = style.getPropertyValue("--jp-border-color2").trim() || "#dddddd";
+    const config = {
+      background: null,
+      title: { color: ink, subtitleColor: ink, anchor: "start", fontSize: 13 },
+      axis: { labelColor: ink, titleColor: ink, gridColor: faint, domainColor: faint, tickColor: faint },
+      legend: { labelColor: ink, titleColor: ink },
+      view: { stroke: null },
+    };
+    for (const name of ORDER) {
+      const spec = info.specs?.[name];
+      if (!spec) continue;
+      const box = h("div", { class: "ow-chart", "data-chart": name });
+      this.grid.append(box);
+      const full = { ...spec, datasets: info.datasets };
+      // SVG: crisp, and every mark carries an aria-label (screen readers, tests).
+      const result = await engine.embed(box, full, {
+        renderer: "svg",
+        actions: false,
+        ast: true,
+        expr: engine.expressionInterpreter,
+        config,
+        tooltip: { theme: "custom" },
+      });
+      if (ticket !== this.rendering) {
+        result.finalize();
+        return;
+      }
+      this.views.set(name, result.view);
+      this.listen(name, result.view);
+      box.dataset.ready = "true";
+    }
+    await this.push();
+    this.el.dataset.rendered = String(this.rendering);
+  }
+
+  private listen(name: string, view: ChartView): void {
+    const names = this.schema.features.map((f) => f.name);
+    view.addEventListener("click", (_event, item) => {
+      const datum = item?.datum;
+      if (!datum) return;
+      if (typeof datum.row === "number") this.hooks.selectRow(datum.row);
+      else if (name === "importance" && typeof datum.k === "number") this.hooks.selectFeature(names[datum.k]);
+    });
+    view.addEventListener("mouseover", (_event, item) => {
+      const k = item?.datum?.k;
+      if (typeof k === "number") this.hooks.hover(names[k]);
+    });
+    view.addEventListener("mouseout", (_event, item) => {
+      if (typeof item?.datum?.k === "number") this.hooks.hover(null);
+    });
+  }
+
+  /** Sets the linked parameters (only where a chart has them) and redraws. */
+  async set(values: Record<string, unknown>): Promise<void> {
+    Object.assign(this.signals, values);
+    await this.push(Object.keys(values));
+  }
+
+  private async push(keys: string[] = Object.keys(this.signals)): Promise<void> {
+    const runs: Promise<unknown>[] = [];
+    for (const view of this.views.values()) {
+      let changed = false;
+      for (const key of keys) {
+        try {
+          if (view.signal(key) === this.signals[key]) continue;
+          view.signal(key, this.signals[key]);
+          changed = true;
+        } catch {
+          // This chart has no such parameter.
+        }
+      }
+      if (changed) runs.push(view.runAsync());
+    }
+    await Promise.all(runs);
+  }
+
+  /** The selected feature's value (a category's code) and SHAP value in the current instance. */
+  static current(schema: Schema, feature: number, instance: Record<string, unknown>, shap: number[]): { current_x: number | null; current_y: number | null } {
+    const info = schema.features[feature];
+    const value = instance[info.name];
+    let x: number | null = null;
+    if (info.categories) {
+      const code = info.categories.indexOf(String(value));
+      x = code >= 0 ? code : null;
+    } else if (typeof value === "number" && Number.isFinite(value)) x = value;
+    const y = shap[feature];
+    return { current_x: x, current_y: typeof y === "number" && Number.isFinite(y) ? y : null };
+  }
+
+  finalize(): void {
+    for (const view of this.views.values()) view.finalize();
+    this.views.clear();
+  }
+}

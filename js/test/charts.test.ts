@@ -1,0 +1,175 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { type ChartEngine, type ChartView, GlobalViews } from "../src/charts";
+import { renderPanel } from "../src/panel";
+import type { GlobalInfo } from "../src/types";
+import { model, schema, view } from "./fixtures";
+
+type Handler = (event: Event, item: { datum?: Record<string, unknown> } | null) => void;
+
+/** A stand-in for a Vega view: named signals, event handlers, and what was run. */
+class FakeView implements ChartView {
+  handlers = new Map<string, Handler[]>();
+  runs = 0;
+  finalized = false;
+  constructor(public signals: Record<string, unknown>) {}
+  signal(name: string, value?: unknown): unknown {
+    if (!(name in this.signals)) throw new Error(`Unrecognized signal name: ${name}`);
+    if (arguments.length === 1) return this.signals[name];
+    this.signals[name] = value;
+    return this;
+  }
+  async runAsync() {
+    this.runs++;
+    return this;
+  }
+  addEventListener(type: string, handler: Handler) {
+    this.handlers.set(type, [...(this.handlers.get(type) ?? []), handler]);
+    return this;
+  }
+  fire(type: string, datum: Record<string, unknown>) {
+    for (const handler of this.handlers.get(type) ?? []) handler(new Event(type), { datum });
+  }
+  finalize() {
+    this.finalized = true;
+  }
+}
+
+function fakeEngine() {
+  const views = new Map<string, FakeView>();
+  const specs: Record<string, object> = {};
+  let loads = 0;
+  const engine: ChartEngine = {
+    expressionInterpreter: {},
+    async embed(el, spec) {
+      const name = el.dataset.chart as string;
+      specs[name] = spec;
+      const params = ((spec as { params?: { name: string; value: unknown }[] }).params ?? []).map((p) => [p.name, p.value]);
+      const v = new FakeView(Object.fromEntries(params));
+      views.set(name, v);
+      return { view: v, finalize: () => v.finalize() };
+    },
+  };
+  return { views, specs, load: async () => (loads++, engine), loads: () => loads };
+}
+
+const param = (name: string, value: unknown) => ({ name, value });
+
+function ready(): GlobalInfo {
+  return {
+    state: "ready",
+    done: 10,
+    total: 10,
+    message: "SHAP values of all 10 rows",
+    target: "yes",
+    specs: {
+      importance: { data: { name: "bars" }, params: [param("feature", 1), param("hover", -1)] },
+      beeswarm: { data: { name: "rows" }, params: [param("feature", 1), param("row", -1), param("hover", -1)] },
+      dependence: { layer: [], params: [param("feature", 1), param("current_x", null), param("current_y", null)] },
+    },
+    datasets: { rows: [{ row: 0 }], bars: [{ k: 1 }] },
+  };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+afterEach(() => document.body.replaceChildren());
+
+describe("global views", () => {
+  it("asks the kernel once, shows progress, then draws every chart with the shared datasets", async () => {
+    const s = schema();
+    const m = model(s);
+    const engine = fakeEngine();
+    const el = document.createElement("div");
+    renderPanel(m, el, { loadEngine: engine.load });
+    expect(m.asked).toEqual(["global"]);
+    m.set("_global", { state: "running", done: 3, total: 10, message: null });
+    const section = el.querySelector(".ow-global") as HTMLElement;
+    expect(section.dataset.state).toBe("running");
+    expect((section.querySelector("progress") as HTMLProgressElement).value).toBe(3);
+    expect(section.textContent).toContain("3 done");
+    expect(engine.loads()).toBe(0); // the engine travels only when there is something to draw
+    m.set("_global", ready());
+    await settle();
+    expect(engine.loads()).toBe(1);
+    expect([...engine.views.keys()]).toEqual(["importance", "beeswarm", "dependence"]);
+    expect((engine.specs.beeswarm as { datasets: object }).datasets).toEqual(ready().datasets);
+    expect(section.querySelector("progress")?.hidden).toBe(true);
+  });
+
+  it("links: a bar selects the feature, a point selects the row, hover goes both ways", async () => {
+    const s = schema();
+    const m = model(s);
+    const engine = fakeEngine();
+    const el = document.createElement("div");
+    document.body.append(el);
+    renderPanel(m, el, { loadEngine: engine.load });
+    m.set("_global", ready());
+    await settle();
+    const names = s.features.map((f) => f.name);
+    // Python's first feature (the most important) is selected and marked in the panel.
+    expect(engine.views.get("dependence")?.signals.feature).toBe(1);
+    // A click on a bar: the dependence plot follows, the slider takes the focus.
+    engine.views.get("importance")?.fire("click", { k: 2, feature: names[2] });
+    await settle();
+    expect(engine.views.get("dependence")?.signals.feature).toBe(2);
+    expect(engine.views.get("beeswarm")?.signals.feature).toBe(2);
+    const v = view(s);
+    expect(engine.views.get("dependence")?.signals.current_x).toBe(v.instance[names[2]]);
+    expect(engine.views.get("dependence")?.signals.current_y).toBe(v.shap[2]);
+    expect(m.get("feature")).toBe(names[2]);
+    expect((document.activeElement?.closest(".ow-slider") as HTMLElement)?.dataset.feature).toBe(names[2]);
+    expect(el.querySelector(`.ow-slider.ow-selected`)?.getAttribute("data-feature")).toBe(names[2]);
+    // A click on a point: that row is asked for.
+    engine.views.get("beeswarm")?.fire("click", { row: 7, k: 0, s: 0.1 });
+    expect(m.sent.at(-1)).toMatchObject({ type: "request", index: 7, fast: false });
+    // The new view marks its row in the beeswarm.
+    m.set("_view", view(s, { seq: 99, index: 7 }));
+    await settle();
+    expect(engine.views.get("beeswarm")?.signals.row).toBe(7);
+    // Hovering a point lights its feature up in the panel; hovering the panel, in the charts.
+    engine.views.get("beeswarm")?.fire("mouseover", { row: 7, k: 3 });
+    expect(el.querySelector(".ow-slider.ow-linked")?.getAttribute("data-feature")).toBe(names[3]);
+    await settle();
+    expect(engine.views.get("importance")?.signals.hover).toBe(3);
+    engine.views.get("beeswarm")?.fire("mouseout", { row: 7, k: 3 });
+    await settle();
+    expect(engine.views.get("importance")?.signals.hover).toBe(-1);
+    const sliderRow = el.querySelector(`.ow-slider[data-feature="${names[0]}"]`) as HTMLElement;
+    sliderRow.dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
+    await settle();
+    expect(engine.views.get("beeswarm")?.signals.hover).toBe(0);
+  });
+
+  it("in an export, a point of a row that is not in the file says so", async () => {
+    const s = schema();
+    const m = model(s);
+    const engine = fakeEngine();
+    const el = document.createElement("div");
+    renderPanel(m, el, { loadEngine: engine.load, rowNumbers: [40, 41, 42] });
+    m.set("_global", ready());
+    await settle();
+    engine.views.get("beeswarm")?.fire("click", { row: 42 });
+    expect(m.sent.at(-1)).toMatchObject({ type: "request", index: 2 });
+    const before = m.sent.length;
+    engine.views.get("beeswarm")?.fire("click", { row: 5 });
+    expect(m.sent.length).toBe(before);
+    expect(el.querySelector("[data-testid=ow-error]")?.textContent).toContain("Row 5 of X is not in this file");
+  });
+
+  it("a failure is shown and the local panel goes on", async () => {
+    const s = schema();
+    const m = model(s);
+    const el = document.createElement("div");
+    renderPanel(m, el, { loadEngine: fakeEngine().load });
+    m.set("_global", { state: "error", done: 0, total: 0, message: "ValueError: boom" });
+    expect(el.querySelector(".ow-global-status")?.textContent).toBe("The global views failed: ValueError: boom");
+    expect(el.querySelector("[data-testid=ow-forceplot]")).not.toBeNull();
+  });
+
+  it("reads a category's code and skips missing values for the instance marker", () => {
+    const s = schema();
+    s.features[1] = { ...s.features[1], kind: "categorical", categories: ["a", "b"], min: null, max: null };
+    expect(GlobalViews.current(s, 1, { [s.features[1].name]: "b" }, [0, 0.25])).toEqual({ current_x: 1, current_y: 0.25 });
+    expect(GlobalViews.current(s, 0, { [s.features[0].name]: null }, [Number.NaN])).toEqual({ current_x: null, current_y: null });
+  });
+});
