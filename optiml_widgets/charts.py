@@ -34,6 +34,7 @@ BEESWARM_FEATURES = 12  # shap's beeswarm shows 10 by default; a few more fit th
 IMPORTANCE_FEATURES = 20
 NEGATIVE, POSITIVE = "#008bfb", "#ff0051"  # shap's colours: low / high feature value
 BAR, SELECTED = "#7f8c9a", "#ff0051"
+SELECTED_ROW = "#ffb300"  # the panel's linking colour: visible on light and dark themes
 WIDTH = 360
 
 
@@ -194,7 +195,8 @@ def beeswarm_chart(
             color=color,
             size=alt.condition("datum.row == row", alt.value(90), alt.value(12)),
             description=alt.Description("about:N"),
-            stroke=alt.condition("datum.row == row", alt.value("black"), alt.value(None)),
+            stroke=alt.condition("datum.row == row", alt.value(SELECTED_ROW), alt.value(None)),
+            strokeWidth=alt.condition("datum.row == row", alt.value(2), alt.value(0)),
             opacity=alt.condition("hover < 0 || datum.k == hover", alt.value(0.8), alt.value(0.15)),
             tooltip=[
                 alt.Tooltip("row:Q", title="row of X"),

@@ -77,22 +77,17 @@ export class GlobalViews {
     if (ticket !== this.rendering) return;
     this.finalize();
     this.grid.replaceChildren();
-    const style = getComputedStyle(this.el);
-    const ink = style.getPropertyValue("--jp-ui-font-color1").trim() || "#333333";
-    const faint = style.getPropertyValue("--jp-border-color2").trim() || "#dddddd";
-    const config = {
-      background: null,
-      title: { color: ink, subtitleColor: ink, anchor: "start", fontSize: 13 },
-      axis: { labelColor: ink, titleColor: ink, gridColor: faint, domainColor: faint, tickColor: faint },
-      legend: { labelColor: ink, titleColor: ink },
-      view: { stroke: null },
-    };
-    for (const name of ORDER) {
-      const spec = info.specs?.[name];
-      if (!spec) continue;
-      const box = h("div", { class: "ow-chart", "data-chart": name });
-      this.grid.append(box);
-      const full = { ...spec, datasets: info.datasets };
+    // Colours come from the page's theme through CSS (widget.css), so a theme switch
+    // recolours drawn charts too.
+    const config = { background: null, view: { stroke: null }, title: { anchor: "start", fontSize: 13 } };
+    // Every box first: each chart then measures its final column width.
+    const boxes = ORDER.filter((name) => info.specs?.[name]).map((name) => h("div", { class: "ow-chart", "data-chart": name }));
+    this.grid.append(...boxes);
+    for (const box of boxes) {
+      const name = box.dataset.chart as string;
+      const spec = info.specs?.[name] as object;
+      // As wide as the panel's column (Python's fixed width suits a saved chart instead).
+      const full = { ...spec, width: "container", autosize: { type: "fit-x", contains: "padding" }, datasets: info.datasets };
       // SVG: crisp, and every mark carries an aria-label (screen readers, tests).
       const result = await engine.embed(box, full, {
         renderer: "svg",

@@ -561,7 +561,7 @@ def test_clicking_a_beeswarm_point_selects_its_row(quickstart: Any, model: Quick
     )
     # The selected row is marked (bigger, outlined) in the beeswarm.
     marked = chart(page, "beeswarm").locator(f'[aria-label^="row {row} of X: "]').first
-    expect(marked).to_have_attribute("stroke", "black")
+    expect(marked).to_have_attribute("stroke", "#ffb300")
 
 
 def test_clicking_an_importance_bar_changes_the_dependence_plot(quickstart: Any) -> None:
