@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import warnings
+from pathlib import Path
 
 import altair as alt
 import numpy as np
@@ -12,6 +14,7 @@ import pytest
 import shap
 from conftest import breast_cancer, case, city_data
 from sklearn.base import clone
+from sklearn.ensemble import RandomForestClassifier
 
 from optiml_widgets import ExplanationSession, explain_widget
 from optiml_widgets.charts import charts_payload
@@ -204,3 +207,45 @@ def test_shap_explanation_of_the_global_values():
 def _gbc():
     c = case("gbc_breast_cancer")
     return c.model, c.X, c.y
+
+
+FRONTEND_FIXTURE = Path(__file__).resolve().parents[1] / "js" / "test" / "global.json"
+
+
+def frontend_fixture() -> dict:
+    """The payload js/test/vega.test.ts draws with the real chart engine."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(40, 4)), columns=["f0", "f1", "f2", "f3"])
+    y = (X.f0 + X.f1 > 0).astype(int)
+    model = RandomForestClassifier(10, max_depth=3, random_state=0).fit(X, y)
+    session = ExplanationSession(model, X, y, class_names=["no", "yes"])
+    session.global_explanation(progress=lambda *_: None)
+    payload = charts_payload(session.global_charts())
+    return {
+        **payload,
+        "state": "ready",
+        "done": 40,
+        "total": 40,
+        "message": "SHAP values of all 40 rows",
+        "target": "yes",
+    }
+
+
+def _shape(spec):
+    """A spec without its numbers and texts: what must match between Python and the fixture."""
+    if isinstance(spec, dict):
+        skip = {"datasets", "title", "sort", "value", "subtitle", "name"}
+        return {k: _shape(v) for k, v in spec.items() if k not in skip}
+    if isinstance(spec, list):
+        return [_shape(v) for v in spec]
+    return spec
+
+
+def test_the_frontend_fixture_has_the_specs_python_builds():
+    fresh_payload = frontend_fixture()
+    if os.environ.get("OPTIML_UPDATE_FIXTURE"):
+        FRONTEND_FIXTURE.write_text(json.dumps(fresh_payload, separators=(",", ":")))
+    stored = json.loads(FRONTEND_FIXTURE.read_text())
+    assert _shape(stored["specs"]) == _shape(fresh_payload["specs"]), (
+        "js/test/global.json is stale: rerun this test with OPTIML_UPDATE_FIXTURE=1"
+    )

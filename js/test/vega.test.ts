@@ -1,0 +1,27 @@
+import info from "./global.json";
+import { describe, expect, it } from "vitest";
+import { GlobalViews } from "../src/charts";
+import * as engine from "../src/vega";
+import type { GlobalInfo } from "../src/types";
+import { schema } from "./fixtures";
+
+
+describe("the real chart engine", () => {
+  it("draws the specs Python builds, and the parameters move the marks", async () => {
+    const hooks = { selected: [] as number[], selectFeature() {}, selectRow(row: number) { this.selected.push(row); }, hover() {} };
+    const views = new GlobalViews(schema(4, ["f0", "f1", "f2", "f3"]), async () => engine, hooks);
+    document.body.append(views.el);
+    await views.update(info as GlobalInfo);
+    const charts = views.el.querySelectorAll(".ow-chart[data-ready=true]");
+    expect([...charts].map((c) => (c as HTMLElement).dataset.chart)).toEqual(["importance", "beeswarm", "dependence", "fidelity"]);
+    const bars = views.el.querySelectorAll('[data-chart="importance"] [aria-roledescription="bar"]');
+    expect(bars).toHaveLength(4);
+    expect(views.el.querySelectorAll('[data-chart="beeswarm"] [aria-label^="row "]')).toHaveLength(40 * 4);
+    const title = () => [...views.el.querySelectorAll('[data-chart="dependence"] text')].map((t) => t.textContent).find((t) => t?.startsWith("Dependence:"));
+    await views.set({ feature: 2 });
+    expect(title()).toBe("Dependence: f2");
+    await views.set({ row: 5 });
+    const marked = views.el.querySelector('[data-chart="beeswarm"] [aria-label^="row 5 of X"]');
+    expect(marked?.getAttribute("stroke")).toBe("#ffb300");
+  });
+});
