@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .counterfactual import Counterfactual
 from .data import Feature, FeatureSchema
-from .explainers.surrogate import Condition, Rule, Surrogate
+from .explainers.surrogate import Condition, LinearTerm, Rule, Surrogate
 from .explanation import LocalExplanation
 from .global_explanation import GlobalExplanation
 from .model import ModelAdapter
@@ -73,11 +74,13 @@ def explain_widget(
 
 __all__ = [
     "Condition",
+    "Counterfactual",
     "ExplainerWidget",
     "ExplanationSession",
     "Feature",
     "FeatureSchema",
     "GlobalExplanation",
+    "LinearTerm",
     "LocalExplanation",
     "ModelAdapter",
     "Rule",

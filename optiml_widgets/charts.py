@@ -307,9 +307,7 @@ def dependence_chart(
 
 def fidelity_chart(surrogate: Surrogate) -> alt.Chart:
     """Held-out fidelity of the surrogate against its number of rules, the chosen size marked."""
-    curve = pd.DataFrame(surrogate.curve)
-    if "family" not in curve.columns:
-        curve["family"] = surrogate.family
+    curve = pd.DataFrame(surrogate.curve)[["family", "rules", "fidelity"]]
     metric = "R²" if surrogate.metric == "r2" else "accuracy"
     chosen = pd.DataFrame(
         {"rules": [surrogate.complexity], "fidelity": [surrogate.fidelity], "family": ["chosen"]}

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from .counterfactual import Counterfactual, find_counterfactual
 from .data import FeatureSchema, as_frame, build_schema
 from .explainers.lime import LimeExplainer, LimeResult
 from .explainers.shap import ShapExplainer, ShapValues
@@ -111,6 +112,7 @@ class ExplanationSession:
         self.global_rows = _check_global_rows(global_rows)
         self._global: GlobalExplanation | None = None
         self._global_lock = threading.Lock()  # computed once, whoever asks first
+        self._median_output: float | None = None
         self._global_position: dict[int, int] = {}
         self.index = 0
         self.edits_by_row: dict[int, dict[str, Any]] = {}
@@ -272,6 +274,29 @@ class ExplanationSession:
             quality=quality,
         )
 
+    # -- counterfactual hints -----------------------------------------------------------
+    def counterfactual(
+        self, index: int | None = None, edits: Mapping[str, Any] | None = None
+    ) -> Counterfactual | None:
+        """The smallest change of an instance (default: the current one) that reaches a rule
+        with another outcome, checked with the model (counterfactual.py); None without a
+        surrogate or when no rule has another outcome."""
+        if self.surrogate is None:
+            return None
+        index = self.index if index is None else index
+        edits = self.edits_by_row.get(index, {}) if edits is None else edits
+        if self.adapter.classes is None and self._median_output is None:
+            rows = self.frame.iloc[: min(self.n_rows, LIME_TRAINING_ROWS)]
+            self._median_output = float(np.median(self.adapter.predict(rows)[:, 0]))
+        return find_counterfactual(
+            self.adapter,
+            self.schema,
+            self.surrogate,
+            self.instance(index, edits),
+            target_index=self.target_index,
+            median_output=self._median_output,
+        )
+
     # -- the global views ---------------------------------------------------------------
     @property
     def has_global(self) -> bool:
@@ -422,8 +447,20 @@ class ExplanationSession:
                 if explanation.rule
                 else None
             ),
+            "counterfactual": self._counterfactual_payload(index, edits, fast),
             "compute_ms": round((time.perf_counter() - started) * 1000, 1),
         }
+
+    def _counterfactual_payload(
+        self, index: int, edits: Mapping[str, Any], fast: bool
+    ) -> dict[str, Any] | None:
+        if fast or self.surrogate is None:
+            return None  # a drag does not wait for it; the exact view after it has it
+        try:
+            found = self.counterfactual(index, edits)
+        except Exception:  # a hint: never fail the view for it
+            return None
+        return found.to_payload() if found is not None else None
 
     def curves(self, seq: int, points: int = CURVE_POINTS) -> dict[str, Any]:
         """The model's output along each numeric feature's slider, the rest of the current

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
+from .counterfactual import Counterfactual
 from .explainers.surrogate import Surrogate
 from .explanation import LocalExplanation
 from .global_explanation import GlobalExplanation
@@ -94,6 +95,14 @@ class ExplainerWidget(anywidget.AnyWidget):
     def surrogate(self) -> Surrogate | None:
         """The global rule surrogate (None when disabled with ``explainers=``)."""
         return self._session.surrogate
+
+    def counterfactual(self) -> Counterfactual | None:
+        """The smallest change of the current instance that reaches a surrogate rule with
+        another outcome, checked with the model: ``.changes``, ``.prediction``,
+        ``.model_agrees``, ``.text()``. None without a surrogate or another outcome. Apply
+        it with ``w.set_features(w.counterfactual().changes)``."""
+        with self._lock:
+            return self._session.counterfactual()
 
     @property
     def global_explanation(self) -> GlobalExplanation:

@@ -86,7 +86,14 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
   loop.accept(view);
   const force = new ForcePlot(schema);
   const lime = new LimeView(schema);
-  const rules = surrogate ? new RuleTable(surrogate) : null;
+  const rules = surrogate
+    ? new RuleTable(surrogate, (changes) => {
+        // One click: the hint's changes become what-if edits, the sliders follow.
+        edits = { ...edits, ...changes };
+        for (const [name, value] of Object.entries(changes)) if (value === view.original[name]) delete edits[name];
+        loop.requestExact(view.index, view.target, edits);
+      })
+    : null;
   const sliders = new Sliders(schema, surrogate, {
     edit(feature, value, phase) {
       if (value === view.original[feature]) delete edits[feature];

@@ -2,7 +2,7 @@
 // the current row, and which of that rule's conditions the current values meet.
 import { h } from "./dom";
 import { fmt, percent } from "./format";
-import type { SurrogateInfo, View } from "./types";
+import type { CounterfactualInfo, SurrogateInfo, Value, View } from "./types";
 
 export class RuleTable {
   readonly el: HTMLElement;
@@ -13,7 +13,14 @@ export class RuleTable {
   private revealed: number | null = null;
   private active: number | null = null;
 
-  constructor(private readonly surrogate: SurrogateInfo) {
+  private readonly hint = h("div", { class: "ow-counterfactual", "data-testid": "ow-counterfactual", "aria-live": "polite" });
+  private shownHint: CounterfactualInfo | null = null;
+
+  /** `apply` takes a counterfactual's changes as what-if edits (the "Try it" button). */
+  constructor(
+    private readonly surrogate: SurrogateInfo,
+    private readonly apply: (changes: Record<string, Value>) => void = () => {},
+  ) {
     const metric = surrogate.metric === "r2" ? "R²" : "accuracy";
     const caption = `${surrogate.family}, ${surrogate.complexity} rules, held-out fidelity (${metric}) ${fmt(surrogate.fidelity, 3)}`;
     const body = h("tbody");
@@ -27,8 +34,13 @@ export class RuleTable {
         when.append(cell);
       });
       if (!cells.length) when.append("always");
-      const then = typeof rule.prediction === "number" ? fmt(rule.prediction) : rule.prediction;
-      const row = h("tr", { "data-rule": rule.id }, h("td", {}, String(rule.id + 1)), when, h("td", {}, String(then)), h("td", {}, percent(rule.coverage)));
+      const value = typeof rule.prediction === "number" ? fmt(rule.prediction) : rule.prediction;
+      const then = h("td", {}, String(value));
+      for (const term of rule.terms ?? []) {
+        // "+0.8 per 1000 of income": each linear term reads on its own line.
+        then.append(h("div", { class: "ow-term", "data-feature": term.feature }, term.text));
+      }
+      const row = h("tr", { "data-rule": rule.id }, h("td", {}, String(rule.id + 1)), when, then, h("td", {}, percent(rule.coverage)));
       this.rows.set(rule.id, row);
       this.conditionCells.set(rule.id, cells);
       body.append(row);
@@ -41,10 +53,33 @@ export class RuleTable {
       body,
     );
     this.scroller = h("div", { class: "ow-rules-scroll" }, table);
-    this.el = h("div", { class: "ow-card ow-rules", "data-testid": "ow-rules" }, h("h3", {}, "Rules"), this.scroller);
+    this.hint.hidden = true;
+    this.el = h("div", { class: "ow-card ow-rules", "data-testid": "ow-rules" }, h("h3", {}, "Rules"), this.scroller, this.hint);
+  }
+
+  /** The counterfactual hint of an exact view (kept while a drag shows estimates). */
+  private showHint(view: View): void {
+    if (view.counterfactual === undefined || view.quality !== "exact") return;
+    const hint = view.counterfactual;
+    if (hint === this.shownHint) return;
+    this.shownHint = hint;
+    this.hint.hidden = !hint;
+    if (!hint) return this.hint.replaceChildren();
+    const button = h("button", { type: "button", class: "ow-try" }, "Try it");
+    button.addEventListener("click", () => this.apply(hint.changes));
+    const outcome = `${String(hint.outcome_before)} → ${String(hint.outcome_after)}`;
+    this.hint.replaceChildren(
+      h("span", { class: "ow-hint-title" }, `Smallest change to another outcome (${outcome}, rule ${hint.rule + 1}): `),
+      hint.text,
+      hint.model_agrees ? "" : h("span", { class: "ow-muted" }, " The rule's outcome is not the model's here."),
+      " ",
+      button,
+    );
+    this.hint.classList.toggle("ow-disagree", !hint.model_agrees);
   }
 
   update(view: View): void {
+    this.showHint(view);
     for (const [id, row] of this.rows) {
       const active = view.rule?.id === id;
       row.classList.toggle("ow-rule-active", active);

@@ -42,10 +42,22 @@ export interface Condition {
   text: string;
 }
 
+/** A linear term of a rule (regression): adds `weight * (x[feature] - center) / per`. */
+export interface LinearTermInfo {
+  feature: string;
+  weight: number;
+  per: number;
+  center: number;
+  /** "+0.8 per 1000 of income". */
+  text: string;
+}
+
 export interface RuleInfo {
   id: number;
   conditions: Condition[];
+  /** A class, or a value (with terms: the value at the rule's average row). */
   prediction: number | string;
+  terms: LinearTermInfo[];
   coverage: number;
   samples: number;
   /** "IF … THEN …" line. */
@@ -61,6 +73,21 @@ export interface SurrogateInfo {
   /** Numeric thresholds the rules use, per feature (slider ticks). */
   thresholds: Record<string, number[]>;
   family: string;
+  /** Held-out fidelity for every family and number of rules tried; `chosen` marks the rule set. */
+  curve: { family: string; rules: number; fidelity: number; between: number | null; validation: number; chosen: boolean }[];
+}
+
+/** The smallest change to another outcome, checked with the model (optiml_widgets/counterfactual.py). */
+export interface CounterfactualInfo {
+  changes: Record<string, Value>;
+  rule: number;
+  outcome_before: Value;
+  outcome_after: Value;
+  prediction: number;
+  predicted_label: string | null;
+  /** Whether the real model gives the other outcome too. */
+  model_agrees: boolean;
+  text: string;
 }
 
 export interface LimeInfo {
@@ -107,6 +134,8 @@ export interface View {
   agreement: Agreement | null;
   /** The surrogate rule that fires and, per condition, whether the current values meet it. */
   rule: { id: number; met: boolean[] } | null;
+  /** Exact views only: the smallest change to another outcome, or null. */
+  counterfactual?: CounterfactualInfo | null;
   compute_ms: number;
   /** Shown above the panel when set (e.g. what an exported view is made of). */
   notice?: string;

@@ -37,7 +37,7 @@ export function surrogate(s: Schema): SurrogateInfo {
   const f0 = s.features[0].name;
   return {
     rules: [
-      { id: 0, conditions: [{ feature: f0, op: "<=", value: 40, text: `${f0} <= 40` }], prediction: "no", coverage: 0.6, samples: 60, text: "" },
+      { id: 0, conditions: [{ feature: f0, op: "<=", value: 40, text: `${f0} <= 40` }], prediction: "no", terms: [], coverage: 0.6, samples: 60, text: "" },
       {
         id: 1,
         conditions: [
@@ -45,6 +45,7 @@ export function surrogate(s: Schema): SurrogateInfo {
           { feature: s.features[1].name, op: "<=", value: 20, text: `${s.features[1].name} <= 20` },
         ],
         prediction: "yes",
+        terms: [],
         coverage: 0.4,
         samples: 40,
         text: "",
@@ -55,6 +56,10 @@ export function surrogate(s: Schema): SurrogateInfo {
     complexity: 2,
     thresholds: { [f0]: [40], [s.features[1].name]: [20] },
     family: "decision tree",
+    curve: [
+      { family: "decision tree", rules: 2, fidelity: 0.93, between: 0.9, validation: 0.92, chosen: true },
+      { family: "decision tree", rules: 3, fidelity: 0.94, between: 0.9, validation: 0.92, chosen: false },
+    ],
   };
 }
 

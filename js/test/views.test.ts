@@ -252,3 +252,45 @@ it("an export page has no Export button", () => {
   const { el } = mount();
   expect(el.querySelector(".ow-export")).toBeNull();
 });
+
+describe("surrogate rules: linear terms and the counterfactual hint", () => {
+  it("shows each linear term and applies the hint's changes in one click", () => {
+    const s = schema();
+    const m = model(s);
+    const sur = m.get("_surrogate");
+    if (!sur) throw new Error("no surrogate");
+    const f0 = s.features[0].name;
+    sur.rules[1].terms = [{ feature: f0, weight: 0.8, per: 1000, center: 50, text: `+0.8 per 1000 of ${f0}` }];
+    const v = view(s, {
+      counterfactual: {
+        changes: { [f0]: 12 },
+        rule: 0,
+        outcome_before: "yes",
+        outcome_after: "no",
+        prediction: 0.2,
+        predicted_label: "no",
+        model_agrees: true,
+        text: `${f0} → 12: the model says no.`,
+      },
+    });
+    m.set("_view", v);
+    const { el } = mount(m);
+    const term = el.querySelector('[data-testid="ow-rules"] .ow-term') as HTMLElement;
+    expect(term.textContent).toBe(`+0.8 per 1000 of ${f0}`);
+    expect(term.dataset.feature).toBe(f0);
+    const hint = q(el, "ow-counterfactual");
+    expect(hint.hidden).toBe(false);
+    expect(hint.textContent).toContain("yes → no");
+    expect(hint.textContent).toContain(`${f0} → 12: the model says no.`);
+    (hint.querySelector("button") as HTMLButtonElement).click();
+    expect(m.sent.at(-1)).toMatchObject({ type: "request", index: v.index, fast: false, edits: { [f0]: 12 } });
+  });
+
+  it("hides the hint when there is none, and escapes names", () => {
+    const s = schema(4, ['<img src=x onerror="alert(1)">', "b", "c", "d"]);
+    const m = model(s, view(s, { counterfactual: null }));
+    const { el } = mount(m);
+    expect(q(el, "ow-counterfactual").hidden).toBe(true);
+    expect(el.querySelector("img")).toBeNull();
+  });
+});

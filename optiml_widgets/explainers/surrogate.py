@@ -1,11 +1,20 @@
 """A global surrogate: readable rules that mimic the model, with held-out fidelity.
 
-A decision tree is fit to the model's OWN outputs (its predicted class, or its predicted
-value) over X plus samples drawn near X, so the rules also hold between the rows. Its size
-is picked by cross-validation over the real rows: the fewest rules whose fidelity is within
-one point of the best size tried (at most 32 rules). Fidelity is then measured on held-out
-rows (30% of X and samples drawn near them) that neither the fit nor the choice of size
-saw. Each leaf becomes a rule in original units.
+Every row is covered by exactly one rule. Two families are fit to the model's OWN outputs
+(its predicted class, or its predicted value) over X plus samples drawn near X, so the
+rules also hold between the rows:
+
+- a decision tree: each leaf is a rule "IF conditions THEN class/prediction = c";
+- for regressors, a tree with linear leaves: each leaf's prediction is its average plus a
+  few linear terms ("+0.8 per 1000 of income"), picked by the lasso path. Smooth models
+  (forests on a linear signal, for instance) read far better this way than as steps.
+
+What a person must read is the number of rules: leaves plus linear terms (as RuleFit
+counts its linear terms). The family and size are picked by cross-validation over the real
+rows: the fewest rules whose fidelity is within one point of the best one tried (at most
+32). Fidelity (accuracy, or R² for regression) is then measured on held-out real rows (30%
+of X) that neither the fit nor the choice saw; ``curve`` holds it for every family and size
+tried, with how well the rules also hold on samples drawn near those rows.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LinearRegression, lars_path
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import KFold, train_test_split
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
@@ -28,7 +38,13 @@ from ..model import ModelAdapter
 MAX_RULES = 32
 RULE_SIZES = (2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32)
 TOLERANCE = 0.01  # "within one point" of the best validation fidelity
+LEAF_SIZES = (1, 2, 3, 4)  # leaves of trees with linear leaves (regression)
+MAX_TERMS = 8  # linear terms per leaf
+TREE = "decision tree"
+LINEAR_TREE = "tree with linear leaves"
 MAX_REAL_ROWS = 20_000
+NEAR_PER_ROW = 4  # samples drawn near each training row: rules must hold between rows
+MAX_NEAR = 40_000
 TEST_SHARE = 0.3
 
 
@@ -62,9 +78,34 @@ class Condition(NamedTuple):
         return f"{self.feature} {self.op} {value}"
 
 
+class LinearTerm(NamedTuple):
+    """``weight`` per ``per`` units of ``feature``, counted from ``center`` (the leaf's mean)."""
+
+    feature: str
+    weight: float
+    per: float
+    center: float
+
+    @property
+    def text(self) -> str:
+        """``+0.8 per 1000 of income``."""
+        sign = "+" if self.weight >= 0 else "\u2212"
+        return f"{sign}{format_number(abs(self.weight))} per {format_number(self.per)} of {self.feature}"
+
+    def effect(self, value: Any) -> float:
+        """What this term adds for a feature value."""
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return 0.0
+        return self.weight * (float(value) - self.center) / self.per
+
+
 @dataclass(frozen=True)
 class Rule:
-    """IF all ``conditions`` hold THEN the surrogate predicts ``prediction``."""
+    """IF all ``conditions`` hold THEN the surrogate predicts ``prediction``.
+
+    With linear ``terms`` (regression), ``prediction`` is the value at the leaf's average
+    row, and a row gets ``prediction + sum(term.effect(row[term.feature]))``.
+    """
 
     id: int
     conditions: list[Condition]
@@ -72,6 +113,13 @@ class Rule:
     coverage: float
     samples: int
     outcome: str = "prediction"  # "class" for classifiers: reads "THEN class = benign"
+    terms: tuple[LinearTerm, ...] = ()
+
+    def predict(self, row: Mapping[str, Any] | pd.Series) -> Any:
+        """The rule's prediction for a row it covers (its terms applied)."""
+        if not self.terms:
+            return self.prediction
+        return float(self.prediction) + sum(t.effect(row[t.feature]) for t in self.terms)
 
     def covers(self, row: Mapping[str, Any] | pd.Series) -> bool:
         """Whether a row (dict or Series of feature values) meets every condition."""
@@ -87,6 +135,8 @@ class Rule:
         then = (
             format_number(self.prediction) if _is_number(self.prediction) else str(self.prediction)
         )
+        if self.terms:
+            then += " at the rule's average row, " + " ".join(t.text for t in self.terms)
         return f"IF {when} THEN {self.outcome} = {then}"
 
 
@@ -96,11 +146,12 @@ class SurrogateData:
 
     train_X: np.ndarray
     train_y: np.ndarray
-    test_X: np.ndarray
+    test_X: np.ndarray  # held-out real rows, then samples drawn near them
     test_y: np.ndarray
     # Per training sample: the real row it is (or was drawn near), and whether it is real.
     train_source: np.ndarray
     train_is_real: np.ndarray
+    test_is_real: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
 
 @dataclass
@@ -111,16 +162,17 @@ class Surrogate:
     fidelity: float
     metric: str
     family: str
-    curve: list[dict[str, float]]
+    curve: list[dict[str, Any]]
     schema: FeatureSchema = field(repr=False)
-    tree: Any = field(repr=False)
+    model: _RuleModel = field(repr=False)
     encoder: _TreeEncoder = field(repr=False)
     leaf_rules: dict[int, Rule] = field(repr=False)
+    classes: list[Any] | None = field(default=None, repr=False)
 
     @property
     def complexity(self) -> int:
-        """The number of rules a person has to read."""
-        return len(self.rules)
+        """The number of rules a person has to read: rules plus their linear terms."""
+        return sum(1 + len(rule.terms) for rule in self.rules)
 
     def rule_for(self, row: Mapping[str, Any] | pd.Series) -> Rule:
         """The rule that covers a row (a dict or Series of original feature values)."""
@@ -129,8 +181,17 @@ class Surrogate:
 
     def rules_for_encoded(self, encoded: np.ndarray) -> list[Rule]:
         """The covering rule of each encoded row."""
-        leaves = self.tree.apply(self.encoder.transform(np.atleast_2d(encoded)))
+        leaves = self.model.apply(self.encoder.transform(np.atleast_2d(encoded)))
         return [self.leaf_rules[int(leaf)] for leaf in leaves]
+
+    def predict_encoded(self, encoded: np.ndarray) -> np.ndarray:
+        """The surrogate's output for encoded rows: class positions, or values."""
+        return self.model.predict(self.encoder.transform(np.atleast_2d(encoded)))
+
+    @property
+    def chosen(self) -> dict[str, Any]:
+        """The point of ``curve`` that was chosen."""
+        return next(point for point in self.curve if point["chosen"])
 
     def text(self) -> str:
         """All rules as IF … THEN … lines, with coverage."""
@@ -161,6 +222,16 @@ class Surrogate:
                         for c in rule.conditions
                     ],
                     "prediction": _json_value(rule.prediction),
+                    "terms": [
+                        {
+                            "feature": t.feature,
+                            "weight": t.weight,
+                            "per": t.per,
+                            "center": t.center,
+                            "text": t.text,
+                        }
+                        for t in rule.terms
+                    ],
                     "coverage": rule.coverage,
                     "samples": rule.samples,
                     "text": rule.text(),
@@ -172,7 +243,155 @@ class Surrogate:
             "complexity": self.complexity,
             "thresholds": self.thresholds(),
             "family": self.family,
+            "curve": self.curve,
         }
+
+
+class _RuleModel:
+    """A fitted surrogate: the leaf (rule) that covers each row, and what it predicts."""
+
+    family: str
+    complexity: int
+
+    def apply(self, T: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict(self, T: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class _TreeRules(_RuleModel):
+    family = TREE
+
+    def __init__(self, tree: DecisionTreeClassifier | DecisionTreeRegressor) -> None:
+        self.tree = tree
+        self.complexity = int(tree.get_n_leaves())
+
+    def apply(self, T: np.ndarray) -> np.ndarray:
+        return self.tree.apply(T)
+
+    def predict(self, T: np.ndarray) -> np.ndarray:
+        return self.tree.predict(T)
+
+
+class _GrownTree:
+    """A best-first tree and, for any smaller number of leaves, the tree it grew through.
+
+    scikit-learn grows ``max_leaf_nodes`` trees best-first, numbering nodes as they are
+    made: the tree with k leaves is the first k - 1 splits of a bigger one. Predicting with
+    every size from one fit is ~10x cheaper than fitting each size.
+    """
+
+    def __init__(
+        self, tree: DecisionTreeClassifier | DecisionTreeRegressor, classify: bool
+    ) -> None:
+        self.tree = tree
+        t = tree.tree_
+        internal = np.flatnonzero(t.children_left != -1)
+        self.rank = np.full(t.node_count, np.iinfo(np.int64).max)
+        self.rank[internal[np.argsort(t.children_left[internal])]] = np.arange(len(internal))
+        values = t.value[:, 0, :]
+        self.node_output = tree.classes_[np.argmax(values, axis=1)] if classify else values[:, 0]
+
+    def paths(self, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's nodes from the root down (node ids grow with depth), CSR-style."""
+        paths = self.tree.decision_path(T).tocsr()
+        paths.sort_indices()
+        return paths.indices, paths.indptr
+
+    def predict(self, T: np.ndarray, leaves: int, paths: tuple | None = None) -> np.ndarray:
+        nodes, starts = paths if paths is not None else self.paths(T)
+        grown = (self.rank[nodes] < leaves - 1).astype(np.int64)
+        depth = np.add.reduceat(grown, starts[:-1]) if len(T) else np.zeros(0, int)
+        return self.node_output[nodes[starts[:-1] + depth]]
+
+
+class _TreePrefix(_RuleModel):
+    """The ``leaves``-leaf tree inside a grown one (for choosing a size, not for rules)."""
+
+    family = TREE
+
+    def __init__(self, grown: _GrownTree, leaves: int) -> None:
+        self.grown = grown
+        self.leaves = leaves
+        self.complexity = min(leaves, int(grown.tree.get_n_leaves()))
+
+    def predict(self, T: np.ndarray) -> np.ndarray:
+        # Sizes share one walk down the tree per matrix.
+        cache = self.grown.__dict__.setdefault("_paths", {})
+        if id(T) not in cache:
+            cache.clear()
+            cache[id(T)] = self.grown.paths(T)
+        return self.grown.predict(T, self.leaves, cache[id(T)])
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    """A leaf's linear model: ``mean + (T[:, columns] - center) @ coef``."""
+
+    mean: float
+    columns: tuple[int, ...] = ()
+    coef: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    center: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+class _LinearLeaves(_RuleModel):
+    family = LINEAR_TREE
+
+    def __init__(self, tree: DecisionTreeRegressor | None, leaves: dict[int, _Leaf]) -> None:
+        self.tree = tree
+        self.leaves = leaves
+        self.complexity = len(leaves) + sum(len(leaf.columns) for leaf in leaves.values())
+
+    def apply(self, T: np.ndarray) -> np.ndarray:
+        return self.tree.apply(T) if self.tree is not None else np.zeros(len(T), dtype=int)
+
+    def predict(self, T: np.ndarray) -> np.ndarray:
+        ids = self.apply(T)
+        out = np.empty(len(T))
+        for node, leaf in self.leaves.items():
+            hit = ids == node
+            out[hit] = leaf.mean + (T[hit][:, list(leaf.columns)] - leaf.center) @ leaf.coef
+        return out
+
+
+def _linear_leaf_models(
+    T: np.ndarray, y: np.ndarray, n_leaves: int, numeric: list[int], random_state: int
+) -> list[_LinearLeaves]:
+    """Trees with ``n_leaves`` linear leaves, with 0..MAX_TERMS terms per leaf (in that order).
+
+    The terms of a leaf enter in the order of its lasso path; each size is refit by least
+    squares on its terms.
+    """
+    tree = None
+    ids = np.zeros(len(T), dtype=int)
+    if n_leaves > 1:
+        tree = DecisionTreeRegressor(
+            max_leaf_nodes=n_leaves,
+            min_samples_leaf=max(20, len(T) // 20),  # leaves big enough for a linear fit
+            random_state=random_state,
+        ).fit(T, y)
+        ids = tree.apply(T)
+    by_size: list[dict[int, _Leaf]] = [{} for _ in range(MAX_TERMS + 1)]
+    for node in np.unique(ids):
+        X, target = T[ids == node][:, numeric], y[ids == node]
+        center, mean = X.mean(axis=0), float(target.mean())
+        order: list[int] = []
+        if len(target) > 2 and np.ptp(target) > 0 and len(numeric):
+            _, active, _ = lars_path(
+                X - center, target - mean, method="lasso", max_iter=2 * MAX_TERMS
+            )
+            order = list(dict.fromkeys(int(a) for a in active))[:MAX_TERMS]
+        for m in range(MAX_TERMS + 1):
+            chosen = order[:m]
+            coef = np.zeros(0)
+            if chosen:
+                fit = LinearRegression().fit(X[:, chosen] - center[chosen], target - mean)
+                coef = fit.coef_
+            by_size[m][int(node)] = _Leaf(
+                mean, tuple(numeric[c] for c in chosen), coef, center[chosen]
+            )
+    return [_LinearLeaves(tree, leaves) for leaves in by_size]
 
 
 class _TreeEncoder:
@@ -231,7 +450,7 @@ def surrogate_samples(
     else:
         train_real, test_real = real, real[:0]
     near, source = _near_samples(
-        train_real, schema, rng, n=int(np.clip(2 * len(train_real), 1000, 20_000))
+        train_real, schema, rng, n=int(np.clip(NEAR_PER_ROW * len(train_real), 1000, MAX_NEAR))
     )
     # Held out: the test rows and samples drawn near them, so that fidelity is judged on
     # enough rows to be stable and also between the rows, where the rules must hold too.
@@ -249,6 +468,7 @@ def surrogate_samples(
         test_y=label(test_X),
         train_source=np.concatenate([np.arange(len(train_real)), source]),
         train_is_real=np.arange(len(train_X)) < len(train_real),
+        test_is_real=np.arange(len(test_X)) < len(test_real),
     )
 
 
@@ -260,69 +480,97 @@ def fit_surrogate(
     random_state: int = 0,
     max_rules: int = MAX_RULES,
 ) -> Surrogate:
-    """Fit the rule surrogate; see the module docstring for how its size is chosen."""
+    """Fit the rule surrogate; see the module docstring for how it is chosen."""
     data = surrogate_samples(adapter, schema, encoded_X, random_state=random_state)
     classify = adapter.is_classifier
     score = accuracy_score if classify else r2_score
-    target_for_order = data.train_y.astype(float)
-    encoder = _TreeEncoder(schema, data.train_X, target_for_order)
+    encoder = _TreeEncoder(schema, data.train_X, data.train_y.astype(float))
     train_T = encoder.transform(data.train_X)
-    sizes = [k for k in RULE_SIZES if k <= max_rules]
+    numeric = [j for j, f in enumerate(schema.features) if not f.is_discrete]
 
-    def tree(k: int) -> DecisionTreeClassifier | DecisionTreeRegressor:
+    def tree(leaves: int) -> DecisionTreeClassifier | DecisionTreeRegressor:
         cls = DecisionTreeClassifier if classify else DecisionTreeRegressor
-        return cls(max_leaf_nodes=k, random_state=random_state)
+        return cls(max_leaf_nodes=leaves, random_state=random_state)
+
+    def candidates(T: np.ndarray, y: np.ndarray) -> dict[tuple, _RuleModel]:
+        """Every family and size tried, keyed by (family, leaves, terms per leaf)."""
+        found: dict[tuple, _RuleModel] = {}
+        sizes = [k for k in RULE_SIZES if k <= max_rules]
+        grown = _GrownTree(tree(max(sizes)).fit(T, y), classify)
+        for k in sizes:
+            found[(TREE, k, 0)] = _TreePrefix(grown, k)
+        if not classify and numeric:
+            for n_leaves in LEAF_SIZES:
+                for m, model in enumerate(
+                    _linear_leaf_models(T, y, n_leaves, numeric, random_state)
+                ):
+                    if m and model.complexity <= max_rules:
+                        found[(LINEAR_TREE, n_leaves, m)] = model
+        return found
 
     # Cross-validate over real rows: a fold's rows and the samples drawn near them are left
-    # out of the fit and judged, as the held-out rows are at the end.
+    # out of the fit; the fold's real rows are judged, as the held-out rows are at the end.
     n_real = int(data.train_is_real.sum())
     folds = KFold(
         n_splits=min(5 if n_real < 5000 else 3, n_real), shuffle=True, random_state=random_state
     )
-    validation = dict.fromkeys(sizes, 0.0)
+    validation: dict[tuple, float] = {}
     for _, held in folds.split(np.arange(n_real)):
         out = np.isin(data.train_source, held)
-        judge = out
-        for k in sizes:
-            model = tree(k).fit(train_T[~out], data.train_y[~out])
-            validation[k] += (
-                score(data.train_y[judge], model.predict(train_T[judge])) / folds.n_splits
-            )
+        judge = out & data.train_is_real
+        for key, model in candidates(train_T[~out], data.train_y[~out]).items():
+            fold_score = score(data.train_y[judge], model.predict(train_T[judge]))
+            validation[key] = validation.get(key, 0.0) + fold_score / folds.n_splits
+    final = {
+        key: model for key, model in candidates(train_T, data.train_y).items() if key in validation
+    }
     best = max(validation.values())
-    chosen = min(k for k in sizes if validation[k] >= best - TOLERANCE)
+    chosen_key = min(
+        (key for key in final if validation[key] >= best - TOLERANCE),
+        key=lambda key: (final[key].complexity, -validation[key]),
+    )
     test_T = encoder.transform(data.test_X)
-    curve = []
-    final = None
-    for k in sizes:
-        model = tree(k).fit(train_T, data.train_y)
-        fidelity = float(score(data.test_y, model.predict(test_T)))
-        curve.append(
-            {
-                "rules": model.get_n_leaves(),
-                "fidelity": fidelity,
-                "validation": float(validation[k]),
-            }
-        )
-        if k == chosen:
-            final, final_fidelity = model, fidelity
-    assert final is not None
-    leaf_rules = _rules_from_tree(final, encoder, schema, adapter, encoded_X)
+    real, near = data.test_is_real, ~data.test_is_real
+    curve: dict[tuple[str, int], dict[str, Any]] = {}
+    for key, model in final.items():
+        predicted = model.predict(test_T)
+        point = {
+            "family": key[0],
+            "rules": model.complexity,
+            "fidelity": float(score(data.test_y[real], predicted[real])),
+            "between": float(score(data.test_y[near], predicted[near])) if near.any() else None,
+            "validation": float(validation[key]),
+            "chosen": key == chosen_key,
+        }
+        # One point per family and number of rules: the one cross-validation liked best.
+        slot = (key[0], model.complexity)
+        kept = curve.get(slot)
+        if kept is None or (
+            not kept["chosen"] and (point["chosen"] or point["validation"] > kept["validation"])
+        ):
+            curve[slot] = point
+    model = final[chosen_key]
+    if isinstance(model, _TreePrefix):  # the rules come from a tree of exactly that size
+        model = _TreeRules(tree(model.leaves).fit(train_T, data.train_y))
+    leaf_rules = _leaf_rules(model, encoder, schema, adapter, encoded_X)
     # Number rules by coverage, the most common first.
     leaves = sorted(
         leaf_rules, key=lambda leaf: (-leaf_rules[leaf].coverage, -leaf_rules[leaf].samples)
     )
     leaf_rules = {leaf: _with_id(leaf_rules[leaf], i) for i, leaf in enumerate(leaves)}
     rules = sorted(leaf_rules.values(), key=lambda r: r.id)
+    points = sorted(curve.values(), key=lambda p: (p["family"], p["rules"]))
     return Surrogate(
         rules=rules,
-        fidelity=final_fidelity,
+        fidelity=next(p["fidelity"] for p in points if p["chosen"]),
         metric="accuracy" if classify else "r2",
-        family="decision tree",
-        curve=curve,
+        family=model.family,
+        curve=points,
         schema=schema,
-        tree=final,
+        model=model,
         encoder=encoder,
         leaf_rules=leaf_rules,
+        classes=list(adapter.classes) if classify else None,
     )
 
 
@@ -359,35 +607,39 @@ def _near_samples(
     return out, source
 
 
-def _rules_from_tree(
-    tree: DecisionTreeClassifier | DecisionTreeRegressor,
+def _leaf_rules(
+    model: _RuleModel,
     encoder: _TreeEncoder,
     schema: FeatureSchema,
     adapter: ModelAdapter,
     encoded_X: np.ndarray,
 ) -> dict[int, Rule]:
+    """One rule per leaf, in original units, with its coverage of X."""
+    covered = model.apply(encoder.transform(encoded_X))
+    share = {int(leaf): float(np.mean(covered == leaf)) for leaf in np.unique(covered)}
+    outcome = "class" if adapter.is_classifier else "prediction"
+    if isinstance(model, _LinearLeaves) and model.tree is None:
+        leaf = model.leaves[0]
+        return {0: _linear_rule(0, [], leaf, len(encoded_X), 1.0, schema, outcome)}
+    tree = model.tree
     t = tree.tree_
-    coverage_leaves = tree.apply(encoder.transform(encoded_X))
-    leaf_share = {
-        int(leaf): float(np.mean(coverage_leaves == leaf)) for leaf in np.unique(coverage_leaves)
-    }
     rules: dict[int, Rule] = {}
 
     def walk(node: int, path: list[tuple[int, bool, float]]) -> None:
         if t.children_left[node] == -1:
+            conditions = _merge(path, encoder, schema)
+            samples, coverage = int(t.n_node_samples[node]), share.get(node, 0.0)
+            if isinstance(model, _LinearLeaves):
+                rules[node] = _linear_rule(
+                    node, conditions, model.leaves[node], samples, coverage, schema, outcome
+                )
+                return
             value = t.value[node][0]
             if adapter.is_classifier:
                 prediction = adapter.classes[int(tree.classes_[int(np.argmax(value))])]
             else:
                 prediction = float(value[0])
-            rules[node] = Rule(
-                id=node,
-                conditions=_merge(path, encoder, schema),
-                prediction=prediction,
-                coverage=leaf_share.get(node, 0.0),
-                samples=int(t.n_node_samples[node]),
-                outcome="class" if adapter.is_classifier else "prediction",
-            )
+            rules[node] = Rule(node, conditions, prediction, coverage, samples, outcome)
             return
         j, threshold = int(t.feature[node]), float(t.threshold[node])
         walk(int(t.children_left[node]), [*path, (j, True, threshold)])
@@ -395,6 +647,45 @@ def _rules_from_tree(
 
     walk(0, [])
     return rules
+
+
+def _linear_rule(
+    node: int,
+    conditions: list[Condition],
+    leaf: _Leaf,
+    samples: int,
+    coverage: float,
+    schema: FeatureSchema,
+    outcome: str,
+) -> Rule:
+    terms = []
+    for j, coef, center in zip(leaf.columns, leaf.coef, leaf.center):
+        feature = schema.features[j]
+        per = _round_unit(feature)
+        terms.append(LinearTerm(feature.name, float(coef) * per, per, float(center)))
+    # The largest effects first: that is how the rule is read.
+    terms.sort(key=lambda term: -abs(term.weight) * _spread(schema, term.feature) / term.per)
+    return Rule(node, conditions, leaf.mean, coverage, samples, outcome, tuple(terms))
+
+
+def _round_unit(feature: Feature) -> float:
+    """A round power of ten near a feature's typical spread: "per 1000 of income"."""
+    spread = _feature_spread(feature)
+    return float(10.0 ** np.floor(np.log10(spread))) if spread > 0 else 1.0
+
+
+def _feature_spread(feature: Feature) -> float:
+    quantiles = dict(feature.quantiles)
+    low, high = quantiles.get(0.25), quantiles.get(0.75)
+    if low is not None and high is not None and high > low:
+        return float(high - low)
+    if feature.min is not None and feature.max is not None:
+        return float(feature.max - feature.min)
+    return 0.0
+
+
+def _spread(schema: FeatureSchema, name: str) -> float:
+    return _feature_spread(schema[name]) or 1.0
 
 
 def _merge(

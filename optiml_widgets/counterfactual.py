@@ -1,0 +1,250 @@
+"""Counterfactual hints: the smallest change that lands an instance in a rule with another
+outcome, checked by calling the real model on the changed instance.
+
+"Another outcome" is another class for classifiers (the model's own predicted class before
+and after). For regressors it is the other side of the median of the model's outputs over
+X: a high prediction becomes a low one and the other way round.
+
+Smallest means the fewest features changed first, then the smallest moves, each measured
+in the feature's spread (its interquartile range). A move goes just past the rule's
+threshold and never outside the data's range. Candidates are tried cheapest first and the
+first one the model agrees with is returned; if the model agrees with none, the cheapest
+one is returned with ``model_agrees=False``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .data import FeatureSchema
+from .explainers.surrogate import Condition, Rule, Surrogate, _feature_spread
+from .format import format_number
+from .model import ModelAdapter
+
+CHECKED = 48  # candidates checked with the real model, cheapest first
+STEP = 1e-3  # past a threshold by this share of the feature's spread
+# How deep into a rule's range a move goes: just past the threshold first, then further
+# towards the inside of the data (the model's boundary need not sit on the rule's).
+DEPTHS = (0.0, 0.25, 0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class Counterfactual:
+    """What to change, where it lands, and what the real model says about it."""
+
+    changes: dict[str, Any]
+    rule: Rule
+    outcome_before: Any
+    outcome_after: Any
+    prediction: float  # the model's output for the explained target after the change
+    predicted_label: Any  # the model's class after the change (None for regressors)
+    model_agrees: bool
+
+    def text(self) -> str:
+        """``worst area 900 → 700, worst texture 30 → 21: the model says benign (P = 0.93).``"""
+        moves = ", ".join(
+            f"{name} → {format_number(v) if isinstance(v, float) else v}"
+            for name, v in self.changes.items()
+        )
+        said = (
+            f"the model says {self.predicted_label}"
+            if self.predicted_label is not None
+            else f"the model predicts {format_number(self.prediction)}"
+        )
+        verdict = "" if self.model_agrees else " (the model does not agree with the rule)"
+        return f"{moves}: {said}{verdict}."
+
+    def to_payload(self) -> dict[str, Any]:
+        """JSON for the panel (js/src/types.ts CounterfactualInfo)."""
+        return {
+            "changes": {k: _json(v) for k, v in self.changes.items()},
+            "rule": self.rule.id,
+            "outcome_before": _json(self.outcome_before),
+            "outcome_after": _json(self.outcome_after),
+            "prediction": self.prediction,
+            "predicted_label": _json(self.predicted_label),
+            "model_agrees": self.model_agrees,
+            "text": self.text(),
+        }
+
+
+def find_counterfactual(
+    adapter: ModelAdapter,
+    schema: FeatureSchema,
+    surrogate: Surrogate,
+    instance: Mapping[str, Any],
+    *,
+    target_index: int,
+    median_output: float | None = None,
+) -> Counterfactual | None:
+    """The smallest change to ``instance`` with another outcome (module docstring), or
+    None when no rule has another outcome."""
+    outputs = adapter.predict(schema.row_frame(instance))[0]
+    before = _outcome(adapter, outputs, median_output)
+    candidates = []
+    for rule in surrogate.rules:
+        for depth in DEPTHS:
+            moved = _move_into(rule, instance, schema, depth)
+            if moved is None:
+                break
+            changes, cost = moved
+            landed = {**instance, **changes}
+            if adapter.classes is None and median_output is not None:
+                # A linear rule also moves along its terms: cross the median on one of them.
+                for term in rule.terms:
+                    slid = _slide(term, landed, float(rule.predict(landed)), median_output, schema)
+                    if (
+                        slid is not None
+                        and term.feature not in changes
+                        and rule.covers({**landed, term.feature: slid})  # still inside
+                    ):
+                        extra = abs(slid - float(landed[term.feature])) / _spread(schema, term)
+                        more = {**changes, term.feature: slid}
+                        candidates.append((len(more), cost + extra, rule.id, rule, more))
+            if not changes or _rule_outcome(adapter, rule, landed, median_output) == before:
+                continue
+            candidates.append((len(changes), cost, rule.id, rule, changes))
+    if not candidates:
+        return None
+    candidates.sort(key=lambda c: c[:3])
+    checked = candidates[:CHECKED]
+    rows = schema.decode(
+        np.vstack([schema.encode(schema.row_frame({**instance, **c[4]})) for c in checked])
+    )
+    predicted = adapter.predict(rows)
+    outcomes = [_outcome(adapter, out, median_output) for out in predicted]
+    agreed = [i for i, outcome in enumerate(outcomes) if outcome != before]
+    pick = agreed[0] if agreed else 0
+    _, _, _, rule, changes = checked[pick]
+    classes = adapter.classes
+    return Counterfactual(
+        changes=changes,
+        rule=rule,
+        outcome_before=before,
+        outcome_after=outcomes[pick],
+        prediction=float(predicted[pick][target_index]),
+        predicted_label=(classes[int(np.argmax(predicted[pick]))] if classes is not None else None),
+        model_agrees=bool(agreed),
+    )
+
+
+def _slide(
+    term: Any, row: Mapping[str, Any], predicted: float, median: float, schema: FeatureSchema
+) -> float | None:
+    """The value of a term's feature that takes a linear rule's prediction 10% past the
+    median, within the data's range; None when that is out of range."""
+    feature = schema[term.feature]
+    current = _finite(row[term.feature])
+    if current is None or term.weight == 0:
+        return None
+    new = current + 1.1 * (median - predicted) * term.per / term.weight
+    if feature.min is None or feature.max is None or not feature.min <= new <= feature.max:
+        return None
+    return float(np.round(new)) if feature.kind == "integer" else float(new)
+
+
+def _spread(schema: FeatureSchema, term: Any) -> float:
+    return _feature_spread(schema[term.feature]) or 1.0
+
+
+def _outcome(adapter: ModelAdapter, outputs: np.ndarray, median: float | None) -> Any:
+    if adapter.classes is not None:
+        return adapter.classes[int(np.argmax(outputs))]
+    return "high" if float(outputs[0]) > (median or 0.0) else "low"
+
+
+def _rule_outcome(
+    adapter: ModelAdapter, rule: Rule, row: Mapping[str, Any], median: float | None
+) -> Any:
+    if adapter.classes is not None:
+        return rule.prediction
+    return "high" if float(rule.predict(row)) > (median or 0.0) else "low"
+
+
+def _move_into(
+    rule: Rule, instance: Mapping[str, Any], schema: FeatureSchema, depth: float = 0.0
+) -> tuple[dict[str, Any], float] | None:
+    """The smallest moves that make ``instance`` meet every condition of ``rule`` (and
+    their total size in spreads), or None when the data's range does not allow it."""
+    changes: dict[str, Any] = {}
+    cost = 0.0
+    for name in dict.fromkeys(c.feature for c in rule.conditions):
+        conditions = [c for c in rule.conditions if c.feature == name]
+        value = instance[name]
+        if all(c.holds(value) for c in conditions):
+            continue
+        feature = schema[name]
+        if feature.is_discrete:
+            allowed = [v for v in feature.categories if all(c.holds(v) for c in conditions)]
+            if not allowed:
+                return None
+            counts = dict(zip(feature.categories, feature.counts or [0] * len(allowed)))
+            changes[name] = max(allowed, key=lambda v: counts.get(v, 0))  # the commonest
+            cost += 1.0
+            continue
+        new = _numeric_move(conditions, feature, value, depth)
+        if new is None:
+            return None
+        spread = _feature_spread(feature) or 1.0
+        current = _finite(value)
+        cost += abs(new - current) / spread if current is not None else 1.0
+        changes[name] = int(new) if feature.kind == "integer" else new
+    return changes, cost
+
+
+def _numeric_move(
+    conditions: list[Condition], feature: Any, value: Any, depth: float
+) -> float | None:
+    low, high = -np.inf, np.inf
+    for c in conditions:
+        if c.op == "<=":
+            high = min(high, float(c.value))
+        elif c.op == ">":
+            low = max(low, float(c.value))
+    step = STEP * (_feature_spread(feature) or 1.0)
+    if feature.kind == "integer":
+        low_ok, high_ok = (np.floor(low) + 1 if np.isfinite(low) else -np.inf), np.floor(high)
+    else:
+        low_ok, high_ok = low + step, high
+    current = _finite(value)
+    if current is not None and low < current <= high:
+        return current
+    if current is None:
+        new = low_ok if np.isfinite(low_ok) else high_ok
+    else:
+        new = low_ok if current <= low else high_ok
+    quantiles = dict(feature.quantiles)
+    inside = (
+        min(high, quantiles.get(0.95, high))
+        if new == low_ok
+        else max(low, quantiles.get(0.05, low))
+    )
+    if depth and np.isfinite(inside) and np.isfinite(new):
+        new = new + depth * (inside - new)
+        if feature.kind == "integer":
+            new = float(np.floor(new) if new > low_ok else np.ceil(new))
+    lo = feature.min if feature.min is not None else -np.inf
+    hi = feature.max if feature.max is not None else np.inf
+    if not np.isfinite(new) or new < lo or new > hi or new <= low or new > high:
+        return None
+    return float(new)
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
