@@ -6,10 +6,8 @@ python bench/export.py      # writes the "export" section of bench/RESULTS.md
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
 
@@ -19,9 +17,7 @@ import shap
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_notebooks import NOTEBOOKS
-from results import versions, write_section
-
-REPEATS = 3
+from results import REPEATS, median_time, versions, write_section
 
 
 def build_widget(example: str):
@@ -34,15 +30,6 @@ def build_widget(example: str):
         if "w" in namespace:
             return namespace["w"]
     raise RuntimeError(f"{example} makes no widget")
-
-
-def median_time(run) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def shap_force_html(w, rows: list[int], path: Path) -> None:

@@ -16,7 +16,6 @@ What is timed (medians of REPEATS runs, the model already fitted):
 from __future__ import annotations
 
 import io
-import statistics
 import sys
 import time
 import warnings
@@ -34,22 +33,12 @@ from sklearn.datasets import make_classification
 from sklearn.ensemble import GradientBoostingClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results import versions, write_section
+from results import REPEATS, median_time, versions, write_section
 
 from optiml_widgets import explain_widget
 from optiml_widgets.charts import charts_payload
 
-REPEATS = 3
 ROWS, FEATURES = 100_000, 30
-
-
-def median_time(run) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def main() -> None:

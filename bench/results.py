@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import platform
 import re
+import statistics
+import time
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "RESULTS.md"
+REPEATS = 3
+
+
+def median_time(run: Callable[[], object], repeats: int = REPEATS) -> tuple[float, object]:
+    """Median wall time of ``repeats`` calls, and the last call's result."""
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
 
 
 def versions(*packages: str) -> str:

@@ -608,6 +608,21 @@ def test_hovering_a_chart_links_the_panel(quickstart: Any) -> None:
     page.mouse.move(2, 2)
 
 
+def test_the_counterfactual_hint_is_a_one_click_what_if(quickstart: Any, model: Quickstart) -> None:
+    page = quickstart
+    before = wait_settled(page)
+    hint = page.locator(f"{WIDGET} [data-testid=ow-counterfactual]")
+    expect(hint).to_be_visible()
+    expect(hint).to_contain_text("Smallest change to another outcome")
+    hint.locator("button", has_text="Try it").click()
+    state = wait_settled(page, before["seq"])
+    assert state["edited"], "the hint's changes became what-if edits"
+    edits = {name: float(state["values"][name]) for name in state["edited"]}
+    target = target_of(state["text"])
+    expected = model.probability(target, int(state["row"]), **edits)
+    assert state["text"] == f"P({target}) = {fmt(expected)}"
+
+
 def test_no_console_errors(quickstart: Any) -> None:
     assert quickstart.errors == [], "\n".join(quickstart.errors)
 
