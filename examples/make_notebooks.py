@@ -16,8 +16,9 @@ NOTEBOOKS = {
     "quickstart": [
         "# Quick start: why does the model call this tumour benign?\n\n"
         "A gradient-boosted classifier on scikit-learn's breast-cancer data. The panel shows, "
-        "for the selected row, the SHAP force plot, LIME's weights, the global surrogate's "
-        "rules and a slider per feature. Drag a slider and every view updates.",
+        "what the model relies on overall (click a bar or a point), then for the selected row "
+        "the SHAP force plot, LIME's weights, the global surrogate's rules and a slider per "
+        "feature. Drag a slider and every view updates.",
         "from sklearn.datasets import load_breast_cancer\n"
         "from sklearn.ensemble import GradientBoostingClassifier\n"
         "from sklearn.model_selection import train_test_split\n\n"
@@ -36,6 +37,16 @@ NOTEBOOKS = {
         "print(explanation.rule.text())",
         'w.set_features({"worst concave points": 0.05, "worst area": 600.0})  # the sliders move too\n'
         'print(f"P({w.target}) after the edit = {w.explanation.prediction:.3f}")',
+        "## Overall, and what would change the answer\n\n"
+        "The global views at the top of the panel are computed once over X_test. The same numbers "
+        "are here, and `w.charts` holds the Altair charts to save or restyle. The counterfactual "
+        "hint is the smallest change that lands in a surrogate rule with another outcome, checked "
+        "with the model itself.",
+        "importance = w.global_explanation.importance(w.session.target_index)\n"
+        'print("mean |SHAP| over X_test:")\n'
+        "print(importance.head(5).round(4).to_string())\n"
+        "hint = w.counterfactual()\n"
+        'print("counterfactual:", hint.text() if hint else "none")',
     ],
     "regression": [
         "# Regression: disease progression on scikit-learn's diabetes data",

@@ -99,8 +99,8 @@ def compute_global(
         rows = np.arange(total)
     parts, base = [], None
     bar = None
-    if progress is None:  # a plain console or a notebook cell: tqdm's own bar
-        from tqdm.auto import tqdm
+    if progress is None:  # a console or a notebook cell: a text bar (no extra widget)
+        from tqdm import tqdm
 
         bar = tqdm(total=len(rows), desc="Global SHAP", unit="row", leave=False)
         progress = lambda done, _total: bar.update(done - bar.n)  # noqa: E731

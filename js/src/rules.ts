@@ -22,7 +22,9 @@ export class RuleTable {
     private readonly apply: (changes: Record<string, Value>) => void = () => {},
   ) {
     const metric = surrogate.metric === "r2" ? "R²" : "accuracy";
-    const caption = `${surrogate.family}, ${surrogate.complexity} rules, held-out fidelity (${metric}) ${fmt(surrogate.fidelity, 3)}`;
+    const terms = surrogate.rules.reduce((n, r) => n + (r.terms?.length ?? 0), 0);
+    const size = terms ? `${surrogate.rules.length} rules with ${terms} linear term${terms === 1 ? "" : "s"}` : `${surrogate.rules.length} rules`;
+    const caption = `${surrogate.family}, ${size}, held-out fidelity (${metric}) ${fmt(surrogate.fidelity, 3)}`;
     const body = h("tbody");
     for (const rule of surrogate.rules) {
       const cells = rule.conditions.map((c) =>

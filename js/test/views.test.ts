@@ -278,6 +278,7 @@ describe("surrogate rules: linear terms and the counterfactual hint", () => {
     const term = el.querySelector('[data-testid="ow-rules"] .ow-term') as HTMLElement;
     expect(term.textContent).toBe(`+0.8 per 1000 of ${f0}`);
     expect(term.dataset.feature).toBe(f0);
+    expect(el.querySelector(".ow-rules caption")?.textContent).toContain("2 rules with 1 linear term,");
     const hint = q(el, "ow-counterfactual");
     expect(hint.hidden).toBe(false);
     expect(hint.textContent).toContain("yes → no");
