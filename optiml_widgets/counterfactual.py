@@ -43,6 +43,7 @@ class Counterfactual:
     prediction: float  # the model's output for the explained target after the change
     predicted_label: Any  # the model's class after the change (None for regressors)
     model_agrees: bool
+    median: float | None = None  # regressors: the median prediction that splits high/low
 
     def text(self) -> str:
         """``worst area 900 → 700, worst texture 30 → 21: the model says benign (P = 0.93).``"""
@@ -53,7 +54,9 @@ class Counterfactual:
         said = (
             f"the model says {self.predicted_label}"
             if self.predicted_label is not None
-            else f"the model predicts {format_number(self.prediction)}"
+            else f"the model predicts {format_number(self.prediction)}, "
+            f"{'above' if self.outcome_after == 'high' else 'below'} the median "
+            f"{format_number(self.median or 0.0)}"
         )
         verdict = "" if self.model_agrees else " (the model does not agree with the rule)"
         return f"{moves}: {said}{verdict}."
@@ -68,6 +71,7 @@ class Counterfactual:
             "prediction": self.prediction,
             "predicted_label": _json(self.predicted_label),
             "model_agrees": self.model_agrees,
+            "median": self.median,
             "text": self.text(),
         }
 
@@ -129,6 +133,7 @@ def find_counterfactual(
         prediction=float(predicted[pick][target_index]),
         predicted_label=(classes[int(np.argmax(predicted[pick]))] if classes is not None else None),
         model_agrees=bool(agreed),
+        median=median_output if classes is None else None,
     )
 
 

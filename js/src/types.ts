@@ -87,6 +87,8 @@ export interface CounterfactualInfo {
   predicted_label: string | null;
   /** Whether the real model gives the other outcome too. */
   model_agrees: boolean;
+  /** Regressors: the median prediction over X that splits "high" from "low". */
+  median?: number | null;
   text: string;
 }
 
