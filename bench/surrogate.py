@@ -42,9 +42,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import versions, write_section
 
 from optiml_widgets import ExplanationSession
-from optiml_widgets.explainers.surrogate import surrogate_samples
+from optiml_widgets.explainers.surrogate import fit_surrogate, surrogate_samples
 
 SIZES = (4, 8, 12, 16, 24, 32)
+TARGETS = {"W1": 0.96, "W2": 0.90}  # issue 6: held-out fidelity at <= 16 rules
 
 
 def workloads(rows: int) -> dict:
@@ -98,16 +99,29 @@ def rules_of(name: str, model) -> int:
     return round(getattr(model, "complexity_", 0))
 
 
+def _target_line(title: str, ours) -> list[str]:
+    target = TARGETS.get(title.split(":")[0])
+    if target is None:
+        return []
+    metric = "accuracy" if ours.metric == "accuracy" else "R²"
+    met = ours.complexity <= 16 and ours.fidelity >= target
+    return [
+        "",
+        f"Target: {metric} ≥ {target} at ≤ 16 rules; the chosen surrogate has "
+        f"{ours.complexity} rules and {ours.fidelity:.3f}: **{'met' if met else 'not met'}**.",
+    ]
+
+
 def run(sizes, rows: int) -> str:
     sections = []
     for title, (model, X, y) in workloads(rows).items():
         model.fit(X, y)
+        session = ExplanationSession(model, X, explainers=())
         started = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            session = ExplanationSession(model, X, explainers=("surrogate",))
+            ours = fit_surrogate(session.adapter, session.schema, session.encoded_X)
         seconds = time.perf_counter() - started
-        ours = session.surrogate
         data = surrogate_samples(session.adapter, session.schema, session.encoded_X)
         classify = session.adapter.is_classifier
         score = accuracy_score if classify else r2_score
@@ -120,16 +134,18 @@ def run(sizes, rows: int) -> str:
             f"{len(X):,} rows; ours chose **{ours.family}, {ours.complexity} rules, "
             f"{'accuracy' if classify else 'R²'} {ours.fidelity:.3f}** "
             f"(fit and choice took {seconds:.1f} s).",
+            *_target_line(title, ours),
             "",
             "| method | " + " | ".join(f"≤{s} rules" for s in sizes) + " |",
             "| --- | " + " | ".join("---:" for _ in sizes) + " |",
         ]
         row = []
         for size in sizes:
+            # Picked as ours picks: by cross-validation, never by the held-out rows.
             inside = [p for p in ours.curve if p["rules"] <= size]
-            best = max(inside, key=lambda p: p["fidelity"]) if inside else None
+            best = max(inside, key=lambda p: p["validation"]) if inside else None
             row.append(f"{best['fidelity']:.3f} ({best['rules']})" if best else "-")
-        lines.append("| ours (best of the curve) | " + " | ".join(row) + " |")
+        lines.append("| ours (curve, by validation) | " + " | ".join(row) + " |")
         results: dict[str, list[str]] = {}
         for size in sizes:
             for name, peer in peers(classify, size).items():
@@ -162,8 +178,10 @@ Held-out fidelity (accuracy against the model's class, or R² against its value)
 the real rows that no method trained on; every method trains on the same samples (the other
 70% and samples drawn near them, labelled by the model). Each cell: fidelity (rules read).
 The peers get ``max_rules`` / ``max_leaf_nodes`` = the column's size; their own count is in
-brackets. Ours: the best point of our curve with at most that many rules (leaves plus
-linear terms).
+brackets. Ours: of the points of our curve with at most that many rules (leaves plus
+linear terms), the one cross-validation on the training rows rates best, as the surrogate
+itself chooses (the held-out rows pick nothing). Fit times: the whole surrogate (samples,
+every family and size, cross-validation, rules) on 2 cores.
 
 {run(sizes, rows)}
 """

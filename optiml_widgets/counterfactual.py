@@ -44,15 +44,17 @@ class Counterfactual:
     predicted_label: Any  # the model's class after the change (None for regressors)
     model_agrees: bool
     median: float | None = None  # regressors: the median prediction that splits high/low
+    probability: float | None = None  # classifiers: the model's probability of its class
 
     def text(self) -> str:
-        """``worst area 900 → 700, worst texture 30 → 21: the model says benign (P = 0.93).``"""
+        """``worst area → 700, worst texture → 21: the model says benign (P = 0.93).``"""
         moves = ", ".join(
             f"{name} → {format_number(v) if isinstance(v, float) else v}"
             for name, v in self.changes.items()
         )
+        sure = f" (P = {self.probability:.2f})" if self.probability is not None else ""
         said = (
-            f"the model says {self.predicted_label}"
+            f"the model says {self.predicted_label}{sure}"
             if self.predicted_label is not None
             else f"the model predicts {format_number(self.prediction)}, "
             f"{'above' if self.outcome_after == 'high' else 'below'} the median "
@@ -72,6 +74,7 @@ class Counterfactual:
             "predicted_label": _json(self.predicted_label),
             "model_agrees": self.model_agrees,
             "median": self.median,
+            "probability": self.probability,
             "text": self.text(),
         }
 
@@ -134,6 +137,7 @@ def find_counterfactual(
         predicted_label=(classes[int(np.argmax(predicted[pick]))] if classes is not None else None),
         model_agrees=bool(agreed),
         median=median_output if classes is None else None,
+        probability=float(np.max(predicted[pick])) if classes is not None else None,
     )
 
 

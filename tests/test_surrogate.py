@@ -4,6 +4,7 @@ and counterfactual hints checked against the real model."""
 from __future__ import annotations
 
 import functools
+import json
 import re
 
 import numpy as np
@@ -11,10 +12,15 @@ import pandas as pd
 import pytest
 from conftest import case, session_for
 from sklearn.datasets import make_classification, make_regression
-from sklearn.ensemble import GradientBoostingClassifier, RandomForestRegressor
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestRegressor,
+)
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from optiml_widgets import ExplanationSession, explain_widget
-from optiml_widgets.explainers.surrogate import LINEAR_TREE, surrogate_samples
+from optiml_widgets.explainers.surrogate import LINEAR_TREE, _GrownTree, surrogate_samples
 
 ROWS = 4000  # the issue's workloads use 10000 rows: bench/surrogate.py runs them in full
 
@@ -82,7 +88,8 @@ def test_the_curve_has_every_size_and_the_chosen_one():
     assert chosen["validation"] >= best - 0.01  # the fewest rules within one point of the best
     assert all(p["between"] is None or 0 <= p["between"] <= 1 for p in surrogate.curve)
     payload = surrogate.to_payload()
-    assert payload["curve"] == surrogate.curve
+    assert payload["curve"] == surrogate.curve and payload["chosen"] == chosen
+    json.dumps(payload, allow_nan=False)  # strict JSON: the browser parses it
 
 
 def test_linear_terms_read_in_original_units():
@@ -94,6 +101,9 @@ def test_linear_terms_read_in_original_units():
         assert np.log10(term.per) == round(np.log10(term.per))  # a round power of ten
     rule = surrogate.rules[0]
     assert all(t.text in rule.text() for t in rule.terms)
+    keys = {"feature", "weight", "per", "center", "fill", "text"}
+    assert [set(t) for t in surrogate.to_payload()["rules"][0]["terms"]] == [keys] * len(rule.terms)
+    json.dumps(surrogate.to_payload(), allow_nan=False)
     # The rule's own prediction for a row = its value at the average row + each term.
     session = w2()
     row = session.original(3)
@@ -149,6 +159,9 @@ def test_a_counterfactual_is_checked_with_the_real_model(name):
         if session.adapter.classes is not None:
             label = session.adapter.classes[int(np.argmax(outputs))]
             assert hint.predicted_label == label
+            assert hint.probability == pytest.approx(outputs.max())
+            assert f"says {label} (P = {hint.probability:.2f})" in hint.text()
+            assert hint.to_payload()["probability"] == hint.probability
             before_label = session.adapter.classes[
                 int(np.argmax(session.adapter.predict(session.schema.row_frame(before))[0]))
             ]
@@ -173,3 +186,74 @@ def test_one_click_what_if_gives_the_model_its_hint():
     assert hint is not None and hint["text"]
     w.set_features(hint["changes"])  # what the panel's "Try it" button sends
     assert w.explanation.prediction == pytest.approx(hint["prediction"])
+
+
+def test_linear_leaves_split_where_the_line_bends():
+    # 3a - 2b² + ac: linear in a, bent in b. A plain tree needs steps everywhere; linear
+    # leaves split on b (where one line stops fitting) and read a as a term.
+    surrogate = session_for("callable").surrogate
+    linear = [p for p in surrogate.curve if p["family"] == LINEAR_TREE and p["rules"] <= 12]
+    trees = [p for p in surrogate.curve if p["family"] == "decision tree" and p["rules"] <= 16]
+    assert max(p["fidelity"] for p in linear) >= 0.85
+    assert max(p["fidelity"] for p in trees) < 0.7
+    assert surrogate.family == LINEAR_TREE and surrogate.complexity <= 12
+    assert {c.feature for rule in surrogate.rules for c in rule.conditions} == {"b"}
+    assert any(t.feature == "a" for rule in surrogate.rules for t in rule.terms)
+
+
+@pytest.mark.parametrize("name", ["callable", "rf_diabetes"])
+def test_a_rule_predicts_what_the_surrogate_predicts(name):
+    session = session_for(name)
+    surrogate = session.surrogate
+    payload = {rule["id"]: rule for rule in surrogate.to_payload()["rules"]}
+    predicted = surrogate.predict_encoded(session.encoded_X)
+    for index in range(0, session.n_rows, 7):
+        row = session.original(index)
+        rule = surrogate.rule_for(row)
+        assert rule.predict(row) == pytest.approx(predicted[index])
+        # The formula documented for the frontend, from the JSON alone.
+        sent = payload[rule.id]
+        by_formula = sent["prediction"] + sum(
+            t["weight"] * (row[t["feature"]] - t["center"]) / t["per"] for t in sent["terms"]
+        )
+        assert by_formula == pytest.approx(predicted[index])
+
+
+def test_a_missing_value_in_a_linear_term_counts_as_the_fill():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(600, 3)), columns=["a", "b", "c"])
+    y = 4 * X["a"] + X["b"] + 0.1 * rng.normal(size=600)
+    X.loc[::10, "a"] = np.nan
+    model = HistGradientBoostingRegressor(random_state=0).fit(X, y)
+    session = ExplanationSession(model, X, explainers=("surrogate",))
+    surrogate = session.surrogate
+    assert any(t.feature == "a" for rule in surrogate.rules for t in rule.terms)
+    predicted = surrogate.predict_encoded(session.encoded_X)
+    for index in (0, 10, 20):  # rows with a missing
+        row = session.original(index)
+        assert pd.isna(row["a"])
+        assert surrogate.rule_for(row).predict(row) == pytest.approx(predicted[index])
+
+
+def test_a_tiny_x_is_judged_on_the_samples_near_it():
+    X = pd.DataFrame({"a": np.arange(6.0), "b": np.arange(6.0)[::-1]})
+    model = DecisionTreeClassifier(random_state=0).fit(X, X["a"] > 2)
+    surrogate = ExplanationSession(model, X, explainers=("surrogate",)).surrogate
+    assert np.isfinite(surrogate.fidelity) and surrogate.complexity >= 1
+
+
+@pytest.mark.parametrize("name", ["gbc_breast_cancer", "rf_diabetes"])
+def test_every_size_is_the_tree_grown_to_that_size(name):
+    # The curve reads every size off one best-first tree: each must be the tree that
+    # max_leaf_nodes = size would grow, so the rules shown are the rules judged.
+    session = session_for(name)
+    data = surrogate_samples(session.adapter, session.schema, session.encoded_X)
+    T = session.surrogate.encoder.transform(data.train_X)
+    test_T = session.surrogate.encoder.transform(data.test_X)
+    cls = DecisionTreeClassifier if session.adapter.is_classifier else DecisionTreeRegressor
+    grown = _GrownTree.of(cls(max_leaf_nodes=32, random_state=0).fit(T, data.train_y), None)
+    for size in (2, 5, 12, 20):
+        alone = cls(max_leaf_nodes=size, random_state=0).fit(T, data.train_y).apply(test_T)
+        ours = grown.apply(test_T, size)
+        pairs = set(zip(ours.tolist(), alone.tolist()))
+        assert len(pairs) == len(set(ours.tolist())) == len(set(alone.tolist())) == size
