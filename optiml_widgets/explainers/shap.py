@@ -99,6 +99,10 @@ class ShapExplainer:
             )
         return self._explain_permutation(encoded, fast=fast)
 
+    def values(self, encoded: np.ndarray, *, fast: bool = False) -> ShapValues:
+        """SHAP values of a batch of encoded rows (all outputs)."""
+        return self.explain(encoded, fast=fast)
+
     def max_evals(self, *, fast: bool) -> int:
         """Model-call budget of the permutation explainer: about 10 permutations, 2 when fast."""
         one_pass = 2 * len(self.schema) + 1
