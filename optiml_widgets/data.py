@@ -15,10 +15,15 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 FeatureKind = Literal["numeric", "integer", "categorical", "boolean"]
 
 QUANTILE_LEVELS = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
+
+# A sparse X is densified up to this many cells (40 MB as float64): the explainers need
+# dense rows and copy X a few times (encoded, background, LIME's training rows).
+SPARSE_MAX_CELLS = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -156,36 +161,24 @@ class FeatureSchema:
                     for v in column.tolist()
                 ]
             else:
-                out[:, j] = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+                out[:, j] = _as_floats(column)
         return out
 
     def decode(self, matrix: np.ndarray) -> pd.DataFrame:
-        """Float matrix -> DataFrame with the original column types, for the model."""
+        """Float matrix -> DataFrame with the original column types, for the model.
+
+        Every column comes back in the dtype it had in X (nullable pandas dtypes included,
+        with NaN codes as their missing value), so the model sees what it was fit on.
+        """
         matrix = np.atleast_2d(np.asarray(matrix, dtype=float))
         columns: dict[str, Any] = {}
         for j, feature in enumerate(self.features):
             values = matrix[:, j]
             dtype = self.dtypes.get(feature.name)
             if feature.is_discrete:
-                codes = np.where(np.isnan(values), -1, np.rint(values)).astype(int)
-                codes = np.clip(codes, -1, len(feature.categories) - 1)
-                if isinstance(dtype, pd.CategoricalDtype):
-                    columns[feature.name] = pd.Categorical.from_codes(codes, dtype=dtype)
-                else:
-                    cats = np.array([*feature.categories, None], dtype=object)
-                    decoded = cats[codes]
-                    if feature.kind == "boolean" and not (codes < 0).any():
-                        decoded = decoded.astype(bool)
-                    columns[feature.name] = pd.Series(decoded, dtype=_series_dtype(dtype, decoded))
-            elif (
-                feature.kind == "integer"
-                and dtype is not None
-                and np.issubdtype(np.dtype(dtype), np.integer)
-                and not np.isnan(values).any()
-            ):
-                columns[feature.name] = np.rint(values).astype(dtype)
+                columns[feature.name] = _decode_codes(feature, dtype, values)
             else:
-                columns[feature.name] = values
+                columns[feature.name] = _decode_numbers(feature, dtype, values)
         return pd.DataFrame(columns)
 
     def row_frame(self, instance: Mapping[str, Any]) -> pd.DataFrame:
@@ -204,12 +197,51 @@ class FeatureSchema:
         return [f.to_payload() for f in self.features]
 
 
-def _series_dtype(dtype: Any, decoded: np.ndarray) -> Any:
-    if dtype is None or decoded.dtype == bool:
-        return None
-    if pd.api.types.is_bool_dtype(dtype):
-        return object
-    return dtype if pd.api.types.is_string_dtype(dtype) else object
+def _decode_codes(feature: Feature, dtype: Any, values: np.ndarray) -> Any:
+    """Category codes (NaN for missing) -> the column's values in its own dtype."""
+    codes = np.where(np.isnan(values), -1, np.rint(values)).astype(int)
+    codes = np.clip(codes, -1, len(feature.categories) - 1)
+    if isinstance(dtype, pd.CategoricalDtype):
+        return pd.Categorical.from_codes(codes, dtype=dtype)
+    decoded = np.array([*feature.categories, None], dtype=object)[codes]
+    if dtype is None or pd.api.types.is_object_dtype(dtype):
+        return decoded
+    has_missing = bool((codes < 0).any())
+    if isinstance(dtype, np.dtype):
+        # A numpy bool or int column has no missing value: object keeps None as missing.
+        if has_missing and dtype.kind != "f":
+            return decoded
+        with contextlib.suppress(TypeError, ValueError):
+            return decoded.astype(dtype)
+        return decoded
+    # pandas extension dtypes (boolean, string, str, Int64, ...) take None as their NA.
+    with contextlib.suppress(TypeError, ValueError):
+        return pd.array(decoded, dtype=dtype)
+    return decoded
+
+
+def _decode_numbers(feature: Feature, dtype: Any, values: np.ndarray) -> Any:
+    """Floats (NaN for missing) -> the column's numbers in its own dtype."""
+    if dtype is None:
+        return values
+    if isinstance(dtype, np.dtype):
+        if dtype.kind == "f":
+            return values.astype(dtype, copy=False)
+        if dtype.kind in "iu" and not np.isnan(values).any():
+            limits = np.iinfo(dtype)
+            return np.clip(np.rint(values), limits.min, limits.max).astype(dtype)
+        return values  # an int column with a missing value: floats keep NaN
+    # pandas extension dtypes (Int64, Float64, int64[pyarrow], ...): NaN becomes their NA.
+    if feature.kind == "integer" and pd.api.types.is_integer_dtype(dtype):
+        values = np.rint(values)
+    with contextlib.suppress(TypeError, ValueError):
+        return pd.array(values, dtype=dtype)
+    return values
+
+
+def _as_floats(column: pd.Series) -> np.ndarray:
+    """A numeric column as float64 with NaN for missing (pd.NA included)."""
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _key(value: Any) -> Any:
@@ -226,36 +258,18 @@ def _is_missing(value: Any) -> bool:
 
 
 def as_frame(X: Any, feature_names: Sequence[str] | None = None) -> pd.DataFrame:
-    """X as a DataFrame with unique string column names, or a clear error."""
-    if isinstance(X, pd.Series):
-        raise ValueError(
-            "X must be 2-D (rows x features) but got a pandas Series. For one row pass "
-            "X.to_frame().T; for one feature pass X.to_frame()."
-        )
-    if isinstance(X, pd.DataFrame):
-        frame = X
-        if feature_names is not None:
-            _check_names_length(feature_names, frame.shape[1])
-            frame = frame.set_axis([str(n) for n in feature_names], axis=1)
-    else:
-        if not hasattr(X, "shape") and not isinstance(X, (list, tuple)):
-            raise TypeError(
-                f"X must be a pandas DataFrame or a 2-D numpy array, not {type(X).__name__}."
-            )
-        array = np.asarray(X)
-        if array.ndim != 2:
-            raise ValueError(
-                f"X must be 2-D (rows x features) but got an array of shape {array.shape}. "
-                "For a single row use X.reshape(1, -1); for a single feature X.reshape(-1, 1)."
-            )
-        if feature_names is None:
-            names = [f"x{i}" for i in range(array.shape[1])]
-        else:
-            _check_names_length(feature_names, array.shape[1])
-            names = [str(n) for n in feature_names]
-        frame = pd.DataFrame(array, columns=names)
-        if array.dtype == object:
-            frame = frame.infer_objects()
+    """X as a DataFrame with unique string column names, or a clear error.
+
+    Takes a pandas DataFrame, any DataFrame that speaks the Arrow PyCapsule or dataframe
+    interchange protocol (polars, pyarrow, ...), a 2-D array or list of rows, or a scipy
+    sparse matrix of at most ``SPARSE_MAX_CELLS`` cells. Columns the explainers cannot vary
+    (dates, durations, complex numbers, unhashable objects) and infinite values are
+    rejected here, before the model is called.
+    """
+    frame = _to_pandas(X)
+    if feature_names is not None:
+        _check_names_length(feature_names, frame.shape[1])
+        frame = frame.set_axis([str(n) for n in feature_names], axis=1)
     if frame.shape[0] == 0:
         raise ValueError("X is empty (0 rows): pass at least one row to explain.")
     if frame.shape[1] == 0:
@@ -269,7 +283,263 @@ def as_frame(X: Any, feature_names: Sequence[str] | None = None) -> pd.DataFrame
         )
     if list(frame.columns) != names:
         frame = frame.set_axis(names, axis=1)
+    frame = _dense_columns(frame)
+    check_columns(frame)
     return frame.reset_index(drop=True)
+
+
+# Lazy frames of other libraries: how to bring their rows into memory.
+_LAZY_FRAMES = {
+    ("polars", "LazyFrame"): "X.collect() (or X.head(n).collect() for the first n rows)",
+    ("dask", "DataFrame"): "X.compute() (or X.head(n) for the first n rows)",
+    ("pyspark", "DataFrame"): "X.toPandas() (or X.limit(n).toPandas() for n rows)",
+}
+
+
+def _to_pandas(X: Any) -> pd.DataFrame:
+    """Any supported 2-D input as a pandas DataFrame (column names not yet checked)."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    library = type(X).__module__.split(".")[0]
+    if isinstance(X, pd.Series) or (library == "polars" and type(X).__name__ == "Series"):
+        raise ValueError(
+            f"X must be 2-D (rows x features) but got a {library} Series. For one feature "
+            "pass X.to_frame(); for one row of a pandas Series pass X.to_frame().T."
+        )
+    fix = _LAZY_FRAMES.get((library, type(X).__name__))
+    if fix is not None:
+        raise TypeError(
+            f"X is a lazy {library} {type(X).__name__}: the explainers need its rows in "
+            f"memory. Pass {fix}."
+        )
+    if hasattr(X, "__arrow_c_stream__") or hasattr(X, "__dataframe__"):
+        # polars, pyarrow and others: pandas' own converter (through Arrow when installed).
+        return pd.api.interchange.from_dataframe(X)
+    if sparse.issparse(X):
+        X = _densified(X)
+    if isinstance(X, np.ndarray) and X.dtype.names:
+        return pd.DataFrame(X)  # a structured array: its fields are the columns
+    if not hasattr(X, "shape") and not isinstance(X, (list, tuple)):
+        raise TypeError(
+            f"X must be a pandas DataFrame or a 2-D numpy array, not {type(X).__name__}."
+        )
+    try:
+        array = np.asarray(X)
+    except ValueError as exc:
+        raise ValueError(
+            f"X could not be read as a 2-D array ({exc}): pass a DataFrame, or rows that "
+            "all have the same number of values."
+        ) from exc
+    if array.ndim != 2:
+        raise ValueError(
+            f"X must be 2-D (rows x features) but got an array of shape {array.shape}. "
+            "For a single row use X.reshape(1, -1); for a single feature X.reshape(-1, 1)."
+        )
+    frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+    return frame.infer_objects() if array.dtype == object else frame
+
+
+def _densified(matrix: Any) -> np.ndarray:
+    """A scipy sparse matrix as a dense array, when it is small enough to be safe."""
+    if len(matrix.shape) != 2:
+        raise ValueError(
+            f"X must be 2-D (rows x features) but got a sparse array of shape {matrix.shape}."
+        )
+    rows, columns = matrix.shape
+    if rows * columns > SPARSE_MAX_CELLS:
+        fits = max(1, SPARSE_MAX_CELLS // max(columns, 1))
+        raise ValueError(
+            f"X is a scipy sparse matrix of {rows:,} x {columns:,} = {rows * columns:,} cells; "
+            f"the explainers need dense rows and densify at most {SPARSE_MAX_CELLS:,} cells. "
+            f"Pass fewer rows, e.g. X[:{fits:,}], or fewer columns (select the features the "
+            "model uses)."
+        )
+    return np.asarray(matrix.toarray())
+
+
+def _dense_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """pandas sparse columns as dense ones, under the same size limit as a scipy matrix."""
+    sparse_names = [n for n in frame.columns if isinstance(frame[n].dtype, pd.SparseDtype)]
+    if not sparse_names:
+        return frame
+    if frame.shape[0] * len(sparse_names) > SPARSE_MAX_CELLS:
+        raise ValueError(
+            f"X has {len(sparse_names)} sparse columns of {frame.shape[0]:,} rows; the "
+            f"explainers need dense rows and densify at most {SPARSE_MAX_CELLS:,} cells. "
+            "Pass fewer rows, e.g. X.head(1000)."
+        )
+    return frame.assign(**{n: frame[n].to_numpy() for n in sparse_names})
+
+
+# Column contents the explainers cannot vary, with the fix for each (by pandas'
+# inferred type of an object column, or by dtype).
+_UNSUPPORTED = {
+    "date": (
+        "dates or times",
+        "convert each to a number, e.g. X[c] = (X[c] - X[c].min()).dt.days (days since "
+        "the first date)",
+    ),
+    "duration": (
+        "durations",
+        "convert each to a number, e.g. X[c] = X[c].dt.total_seconds() / 86400 (days)",
+    ),
+    "complex": ("complex numbers", "split each into two real columns (X[c].real, X[c].imag)"),
+    "interval": ("intervals", "replace each by a number, e.g. its midpoint X[c].array.mid"),
+    "unhashable": (
+        "lists, dicts or other unhashable values",
+        "make one column per item, or convert them to strings",
+    ),
+}
+_INFERRED = {
+    "datetime": "date",
+    "datetime64": "date",
+    "date": "date",
+    "time": "date",
+    "period": "date",
+    "timedelta": "duration",
+    "timedelta64": "duration",
+    "complex": "complex",
+    "interval": "interval",
+}
+
+
+def check_columns(frame: pd.DataFrame) -> None:
+    """Raise a ValueError naming every column the explainers cannot use, and the fix.
+
+    Dates, durations, complex numbers, intervals and unhashable objects have no scale the
+    explainers can vary; infinite numbers have no place on a slider and break every
+    explainer's arithmetic. Checked once, before the model is called.
+    """
+    found: dict[str, list[str]] = {}
+    for name in frame.columns:
+        problem = _unsupported(frame[name])
+        if problem is not None:
+            found.setdefault(problem, []).append(str(name))
+    if found:
+        lines = [
+            f"X has columns of {_UNSUPPORTED[p][0]}: {names[:10]}; {_UNSUPPORTED[p][1]}, and "
+            "give the model the same numbers (or drop them)."
+            for p, names in found.items()
+        ]
+        raise ValueError(
+            " ".join(lines) + " The explainers vary each feature along a numeric scale or "
+            "over its categories, which these values do not have."
+        )
+    infinite = {
+        str(name): count
+        for name in frame.columns
+        if pd.api.types.is_float_dtype(frame[name].dtype)
+        and (count := int(np.isinf(_as_floats(frame[name])).sum()))
+    }
+    if infinite:
+        shown = ", ".join(
+            f"{n!r} ({c} cell{'s' if c > 1 else ''})" for n, c in list(infinite.items())[:10]
+        )
+        raise ValueError(
+            f"X has infinite values in {shown}: explanations need finite numbers. Replace "
+            "them, e.g. X = X.replace([np.inf, -np.inf], np.nan) if the model accepts "
+            "missing values, or clip them to a finite value."
+        )
+
+
+def _unsupported(column: pd.Series) -> str | None:
+    """The key in _UNSUPPORTED of a column's contents, or None when they are fine."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return None
+    if isinstance(dtype, pd.PeriodDtype):
+        return "date"
+    if isinstance(dtype, pd.IntervalDtype):
+        return "interval"
+    kind = getattr(dtype, "kind", "O")
+    if kind == "M":
+        return "date"
+    if kind == "m":
+        return "duration"
+    if kind == "c":
+        return "complex"
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        return "date" if pa.types.is_temporal(dtype.pyarrow_dtype) else None
+    if not pd.api.types.is_object_dtype(dtype):
+        return None
+    inferred = pd.api.types.infer_dtype(column, skipna=True)
+    if inferred in _INFERRED:
+        return _INFERRED[inferred]
+    if inferred.startswith("mixed"):
+        try:
+            pd.unique(column)
+        except TypeError:
+            return "unhashable"
+    return None
+
+
+def check_y(y: Any, X: Any) -> list[Any] | None:
+    """y as one plain Python value per row of X (missing values as None), or a clear error.
+
+    ``X`` is the X the user passed. When both are pandas, y is matched to X's rows by index
+    (the same labels in any order, or a y that covers X's rows); otherwise by position.
+    """
+    if y is None:
+        return None
+    n_rows = int(X.shape[0]) if hasattr(X, "shape") else len(X)
+    if isinstance(y, pd.DataFrame):
+        if y.shape[1] != 1:
+            raise ValueError(
+                f"y has {y.shape[1]} columns: pass one target per row (a Series or 1-D array)."
+            )
+        y = y.iloc[:, 0]
+    if isinstance(y, pd.Series):
+        if isinstance(X, pd.DataFrame):
+            y = _aligned(y, X.index)
+        values = y.tolist()
+    else:
+        if isinstance(y, (str, bytes)) or not (hasattr(y, "__len__") or hasattr(y, "__array__")):
+            raise TypeError(
+                f"y must hold one target per row of X (a Series, array or list), "
+                f"not {type(y).__name__}."
+            )
+        array = np.asarray(y, dtype=object) if isinstance(y, (list, tuple)) else np.asarray(y)
+        if array.ndim == 2 and array.shape[1] == 1:
+            array = array[:, 0]
+        if array.ndim != 1:
+            raise ValueError(
+                f"y must be 1-D (one target per row) but has shape {array.shape}: pass "
+                "one column, e.g. y[:, 0]."
+            )
+        values = array.tolist()
+    if len(values) != n_rows:
+        raise ValueError(
+            f"y has {len(values)} values but X has {n_rows} rows: pass one target per row."
+        )
+    return [None if _is_missing(v) else _key(v) for v in values]
+
+
+def _aligned(y: pd.Series, index: pd.Index) -> pd.Series:
+    """y in the order of X's index, or a ValueError saying how the two differ."""
+    if y.index.equals(index):
+        return y
+    if y.index.is_unique and index.is_unique:
+        absent = index[~index.isin(y.index)]
+        if len(absent) == 0:
+            return y.loc[index]
+        raise ValueError(
+            f"y's index does not match X's: {len(absent)} of X's {len(index)} row labels are "
+            f"not in y (e.g. {list(absent[:3])}). Pass y with X's index (y.loc[X.index] when "
+            "y covers X's rows), or y.to_numpy() when y is already in X's row order."
+        )
+    if len(y) == len(index) and y.index.sort_values().equals(index.sort_values()):
+        raise ValueError(
+            "y has X's row labels in another order, but the labels repeat, so rows cannot "
+            "be matched by label. Put y in X's row order and pass y.to_numpy(), or give X "
+            "and y a unique index (X.reset_index(drop=True) and the same for y)."
+        )
+    raise ValueError(
+        "y's index does not match X's, and one of them repeats labels, so rows cannot be "
+        "matched by label. Pass y in X's row order as y.to_numpy(), or give X and y the "
+        "same unique index."
+    )
 
 
 def _check_names_length(feature_names: Sequence[str], n_columns: int) -> None:
@@ -314,7 +584,7 @@ def build_schema(
         ):
             features.append(_discrete(name, "categorical", column, _categories(values), missing))
         else:
-            numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+            numbers = _as_floats(column)
             finite = numbers[np.isfinite(numbers)]
             if finite.size == 0:
                 raise ValueError(

@@ -23,9 +23,14 @@ _TREE_CLASSES = {
     "ExtraTreesRegressor",
     "GradientBoostingClassifier",
     "GradientBoostingRegressor",
+    "HistGradientBoostingClassifier",
+    "HistGradientBoostingRegressor",
     "IsolationForest",
 }
 _TREE_MODULES = ("xgboost", "lightgbm", "catboost")
+
+# How far class probabilities may stray from [0, 1] and from summing to 1 (float32 models).
+_PROBABILITY_TOLERANCE = 1e-4
 
 
 class ModelAdapter:
@@ -49,12 +54,8 @@ class ModelAdapter:
                 f"task must be 'auto', 'classification' or 'regression', not {task!r}."
             )
         self.model = model
+        _check_predictor(model)
         self.is_estimator = hasattr(model, "predict") or hasattr(model, "predict_proba")
-        if not self.is_estimator and not callable(model):
-            raise TypeError(
-                f"model ({type(model).__name__}) has no usable predict: pass a fitted estimator "
-                "with predict/predict_proba, or a function f(DataFrame) -> array."
-            )
         self._use_proba = False
         self.model_classes: list[Any] | None = None  # labels as the model knows them
         self.name = (
@@ -63,8 +64,14 @@ class ModelAdapter:
         if self.is_estimator:
             _check_fitted(model, self.name)
             self.feature_names_in = _feature_names_in(model)
-            # Models fit without column names want arrays: avoid sklearn's feature-name warning.
-            self.wants_frame = self.feature_names_in is not None or not numpy_input
+            # A model fit on an array gets an array (sklearn warns on every call when a model
+            # fit without column names is given a DataFrame); one fit on names gets a frame.
+            fit_on_array = (
+                self.feature_names_in is None and getattr(model, "n_features_in_", None) is not None
+            )
+            self.wants_frame = self.feature_names_in is not None or not (
+                numpy_input or fit_on_array
+            )
         else:
             self.feature_names_in = None
             self.wants_frame = True
@@ -99,12 +106,25 @@ class ModelAdapter:
         return "other"
 
     def model_input(self, frame: pd.DataFrame) -> Any:
-        """What the wrapped model's predict expects: the DataFrame or its values."""
-        return frame if self.wants_frame else frame.to_numpy()
+        """What the wrapped model's predict expects: the DataFrame or its values.
+
+        Values of an all-numeric frame are floats with NaN for missing (pandas' NA has no
+        float form a model fit on an array could read); other frames give an object array.
+        """
+        if self.wants_frame:
+            return frame
+        if all(_is_number_column(dtype) for dtype in frame.dtypes):
+            return frame.to_numpy(dtype=float, na_value=np.nan)
+        return frame.to_numpy()
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """Model outputs, shape (n_rows, n_outputs): probabilities or values."""
-        return self._normalise(self._raw_predict(frame), len(frame))
+        """Model outputs, shape (n_rows, n_outputs): probabilities or values.
+
+        Raises a ValueError naming the rows when the model returns NaN or infinity.
+        """
+        out = self._normalise(self._raw_predict(frame), len(frame))
+        _check_finite(out, f"{len(out)} rows")
+        return out
 
     def display_label(self, label: Any) -> Any:
         """A true label (as in y) shown with the class name the user gave, if any."""
@@ -125,7 +145,7 @@ class ModelAdapter:
         return np.asarray(self.model.predict(data))
 
     def _normalise(self, out: np.ndarray, n: int) -> np.ndarray:
-        out = np.asarray(out, dtype=float)
+        out = _as_numbers(out)
         if out.ndim == 1:
             out = out.reshape(-1, 1)
         if out.ndim != 2 or out.shape[0] != n:
@@ -173,6 +193,14 @@ class ModelAdapter:
             if classify:
                 n_classes = out.shape[1] if out.ndim == 2 else 2
                 labels = list(getattr(self.model, "classes_", range(n_classes)))
+                if n_classes < 2 or len(labels) < 2:
+                    raise ValueError(
+                        f"{self.name} was fit on a single class "
+                        f"({[_plain(c) for c in labels[:1]]}): its "
+                        "probability is 1 for every row, so there is nothing to explain. Fit "
+                        "it on data with at least two classes."
+                    )
+                _check_probabilities(out, f"{self.name}.predict_proba")
                 return self._classes(n_classes, labels, class_names)
             if out.ndim == 2 and out.shape[1] > 1:
                 raise ValueError(
@@ -189,24 +217,20 @@ class ModelAdapter:
                     "row: return one value per row."
                 )
             return "regression", None
-        if task == "auto":
-            looks_like_proba = (
-                np.all(out >= -1e-9)
-                and np.all(out <= 1 + 1e-9)
-                and np.allclose(out.sum(axis=1), 1, atol=1e-6)
+        if task == "auto" and _probability_problem(out) is not None:
+            raise ValueError(
+                f"The function returns {out.shape[1]} values per row that are not class "
+                "probabilities: pass task='regression' with one output, or return "
+                "probabilities that sum to 1."
             )
-            if not looks_like_proba:
-                raise ValueError(
-                    f"The function returns {out.shape[1]} values per row that are not class "
-                    "probabilities: pass task='regression' with one output, or return "
-                    "probabilities that sum to 1."
-                )
+        _check_probabilities(out, "The function")
         n_classes = out.shape[1] if out.ndim == 2 and out.shape[1] > 1 else 2
         return self._classes(n_classes, list(range(n_classes)), class_names)
 
     def _call_for_probe(self, probe: pd.DataFrame) -> np.ndarray:
+        """The model's output on the first rows of X: fails fast, before any long work."""
         try:
-            return np.asarray(self._raw_predict(probe))
+            raw = self._raw_predict(probe)
         except NotFittedError as exc:
             raise _not_fitted(self.name) from exc
         except Exception as exc:
@@ -214,11 +238,19 @@ class ModelAdapter:
                 f"Calling the model on the first rows of X failed ({type(exc).__name__}: {exc}). "
                 "Check that X has the columns and types the model was trained on."
             ) from exc
+        out = _as_numbers(raw)
+        if out.ndim == 0 or out.shape[0] != len(probe):
+            raise ValueError(
+                f"The model returned an array of shape {out.shape} for {len(probe)} rows: it "
+                "must return one value (or one probability per class) per row."
+            )
+        _check_finite(out, f"the first {len(probe)} rows of X")
+        return out
 
     def _classes(
         self, n_classes: int, labels: list[Any], class_names: Sequence[Any] | None
     ) -> tuple[Task, list[Any]]:
-        self.model_classes = [c.item() if isinstance(c, np.generic) else c for c in labels]
+        self.model_classes = [_plain(c) for c in labels]
         if class_names is not None:
             if len(class_names) != n_classes:
                 raise ValueError(
@@ -226,8 +258,113 @@ class ModelAdapter:
                     "classes: pass one name per class, in the order of model.classes_."
                 )
             labels = list(class_names)
-        labels = [c.item() if isinstance(c, np.generic) else c for c in labels]
+        labels = [_plain(c) for c in labels]
         return ("binary" if n_classes == 2 else "multiclass"), labels
+
+
+def _check_predictor(model: Any) -> None:
+    """Reject what cannot be explained (a class, a clusterer, a transformer) with the fix."""
+    if isinstance(model, type):
+        raise TypeError(
+            f"model is the class {model.__name__}, not a fitted model: pass an instance "
+            f"fitted on your data, e.g. {model.__name__}().fit(X, y)."
+        )
+    name = type(model).__name__
+    fit_predict_only = hasattr(model, "fit_predict") and not (
+        hasattr(model, "predict") or hasattr(model, "predict_proba")
+    )
+    if fit_predict_only or _estimator_type(model) == "clusterer":
+        raise TypeError(
+            f"{name} is a clustering model: it groups rows instead of predicting a target, "
+            "so there is no prediction to explain. Pass a classifier or regressor; to explain "
+            "its clusters, fit a classifier on its labels and pass that, e.g. "
+            "RandomForestClassifier().fit(X, model.labels_)."
+        )
+    if not (hasattr(model, "predict") or hasattr(model, "predict_proba") or callable(model)):
+        hint = (
+            f" {name} transforms data (it has transform): put it in a Pipeline that ends in a "
+            "model, e.g. make_pipeline(transformer, LogisticRegression()).fit(X, y)."
+            if hasattr(model, "transform")
+            else ""
+        )
+        raise TypeError(
+            f"model ({name}) has no usable predict: pass a fitted estimator with "
+            f"predict/predict_proba, or a function f(DataFrame) -> array.{hint}"
+        )
+
+
+def _estimator_type(model: Any) -> str | None:
+    """sklearn's estimator type ("classifier", "clusterer", ...) of a model, if it says."""
+    final = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    if hasattr(final, "__sklearn_tags__"):
+        with contextlib.suppress(Exception):
+            from sklearn.utils import get_tags
+
+            return get_tags(final).estimator_type
+    return getattr(final, "_estimator_type", None)
+
+
+def _as_numbers(out: Any) -> np.ndarray:
+    """The model's output as floats, or an error saying what it returned instead."""
+    array = np.asarray(out)
+    if array.dtype.kind in "biuf":
+        return array.astype(float, copy=False)
+    try:
+        return array.astype(float)
+    except (TypeError, ValueError):
+        example = array.ravel()[:1].tolist() if array.size else []
+        raise ValueError(
+            f"The model returned values that are not numbers (e.g. {example}): return class "
+            "probabilities or numbers; for a classifier pass one with predict_proba."
+        ) from None
+
+
+def _check_finite(out: np.ndarray, rows_called: str) -> None:
+    """A ValueError naming NaN or infinite model outputs (and the rows) when there are any."""
+    bad = ~np.isfinite(out)
+    if not bad.any():
+        return
+    rows = np.flatnonzero(bad.reshape(len(out), -1).any(axis=1))
+    what = "NaN" if np.isnan(out).any() else "infinite values"
+    raise ValueError(
+        f"The model returned {what} for {len(rows)} of {rows_called} (rows "
+        f"{rows[:5].tolist()}): explanations need a finite output for every row. Fill or "
+        "drop the missing values the model cannot handle (X.isna().sum() shows where they "
+        "are), or fix the model so it returns a number for every row."
+    )
+
+
+def _probability_problem(out: np.ndarray) -> str | None:
+    """What makes an output not class probabilities, or None."""
+    if out.ndim != 2:
+        return None
+    if out.min() < -_PROBABILITY_TOLERANCE or out.max() > 1 + _PROBABILITY_TOLERANCE:
+        return f"values outside [0, 1] (e.g. {float(out.flat[np.argmax(np.abs(out - 0.5))]):g})"
+    if out.shape[1] > 1:
+        sums = out.sum(axis=1)
+        worst = int(np.argmax(np.abs(sums - 1)))
+        if abs(sums[worst] - 1) > _PROBABILITY_TOLERANCE:
+            return f"rows that do not sum to 1 (row {worst} sums to {sums[worst]:.6g})"
+    return None
+
+
+def _check_probabilities(out: np.ndarray, source: str) -> None:
+    problem = _probability_problem(out)
+    if problem is not None:
+        raise ValueError(
+            f"{source} returns {problem}: explanations of a classifier are in probability "
+            "space, so each row must hold class probabilities in [0, 1] that sum to 1. "
+            "Calibrate or normalise the model (e.g. CalibratedClassifierCV), or explain a "
+            "score instead with task='regression' and f(X) -> one value per row."
+        )
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _is_number_column(dtype: Any) -> bool:
+    return pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype)
 
 
 def _sklearn_is_classifier(estimator: Any) -> bool:
@@ -248,14 +385,15 @@ def _not_fitted(name: str) -> NotFittedError:
 
 
 def _check_fitted(model: Any, name: str) -> None:
-    if not hasattr(model, "fit"):
+    # Only sklearn-style estimators can be asked; for any other model the probe call tells.
+    if not hasattr(model, "fit") or not hasattr(model, "__sklearn_tags__"):
         return
     try:
         check_is_fitted(model)
     except NotFittedError as exc:
         raise _not_fitted(name) from exc
-    except TypeError:
-        pass  # not an sklearn-style estimator: the probe call will tell
+    except (TypeError, AttributeError):
+        pass
 
 
 def align_columns(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
@@ -270,10 +408,14 @@ def align_columns(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
                 parts.append(f"X has columns the model did not see in fit: {extra[:10]}")
             if missing:
                 parts.append(f"X lacks columns the model was fit on: {missing[:10]}")
-            raise ValueError(
-                "; ".join(parts)
-                + ". Pass X with exactly the model's columns, e.g. X[model.feature_names_in_]."
+            unnamed = list(frame.columns) == [f"x{i}" for i in range(frame.shape[1])]
+            fix = (
+                "X has no column names (an array): pass feature_names=list("
+                "model.feature_names_in_), or a DataFrame with the model's columns."
+                if unnamed and len(fitted_names) == frame.shape[1]
+                else "Pass X with exactly the model's columns, e.g. X[model.feature_names_in_]."
             )
+            raise ValueError("; ".join(parts) + ". " + fix)
         return frame[fitted_names]
     n_in = getattr(model, "n_features_in_", None) if hasattr(model, "predict") else None
     if n_in is not None and n_in != frame.shape[1]:
