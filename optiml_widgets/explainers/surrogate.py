@@ -2,35 +2,43 @@
 
 Every row is covered by exactly one rule. The rules are fit to the model's OWN outputs
 (its predicted class, or its predicted value) over X plus samples drawn near X, so they
-also hold between the rows. Two families:
+also hold between the rows. Families, each tried at every size up to ``max_rules``:
 
-- a decision tree: each leaf is a rule "IF conditions THEN class/prediction = c";
+- a decision tree grown best first (scikit-learn), once on all samples and once with the
+  real rows weighted as much as all the samples drawn near them (near samples fill the
+  space between rows; real rows say where the data lives: small trees do better on them);
+- an optimal tree (STreeD, explainers/optimal_trees.py) with 2 to 8 leaves: the tree
+  of that size that agrees with the model on the most samples, not one split at a time;
 - for regressors, a tree with linear leaves (1 to 4 of them): each leaf's prediction is its
   average plus a few linear terms ("+0.8 per 1000 of income"). Its splits are where one
   linear fit stops fitting (not where the mean changes, as a plain tree splits), and terms
   are added one at a time where they cut the error most, in the order of each leaf's lasso
-  path. Smooth models (forests on a linear signal, for instance) read far better this way
-  than as steps.
-
-For classifiers a tree on the model's probabilities, and linear leaves on the probability
-or its logit, were tried too: over breast cancer, wine, iris and the test pipelines they
-chose as many rules for the same held-out accuracy (and did worse on the issue's W1), so
-the tree on the model's classes is the one family there.
+  path. Smooth models read far better this way than as steps.
 
 What a person must read is the number of rules: leaves plus linear terms (as RuleFit
-counts its linear terms). The family and size are picked by cross-validation over the real
-rows: the fewest rules whose fidelity is within one point of the best one tried (at most
-32). Fidelity (accuracy, or R² for regression) is then measured on held-out real rows (30%
-of X) that neither the fit nor the choice saw; ``curve`` holds it for every family and size
-tried, with how well the rules also hold on samples drawn near those rows.
+counts its linear terms). A leaf no real row reaches is merged away (its split only served
+samples drawn near the rows), and thresholds are rounded to the fewest digits that keep
+every real row on its side ("bill_length_mm <= 43.3", not 43.2946).
+
+The size is chosen by repeated cross-validation over the real rows: the fewest rules whose
+mean fidelity is within one standard error of the best one tried (the standard error of
+each point's difference to the best, paired over the same folds), or within 0.002 when
+that error is smaller. Fidelity (accuracy, or R² for regression) is then measured on
+held-out real rows (30% of X) that neither the fit nor the choice saw; ``curve`` holds it
+for every family and size, with its cross-validated mean and standard error and how well
+the rules also hold on samples drawn near the held-out rows. ``with_size(k)`` gives the
+surrogate of another point of the curve without fitting again.
+
+With many features (more than 40) the families see the 30 the model relies on most: by
+the importance the caller passes (e.g. mean |SHAP|), else by a quick tree's importance.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -38,26 +46,42 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import lars_path
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.model_selection import KFold, train_test_split
+from sklearn.model_selection import KFold, RepeatedKFold, train_test_split
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from ..data import Feature, FeatureSchema
 from ..format import format_number
+from ..jobs import NEVER, Stop, no_progress
 from ..model import ModelAdapter
+from .optimal_trees import OptimalTreeArrays, fit_optimal_trees, quantile_cuts
 
 MAX_RULES = 32
 RULE_SIZES = (2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32)
-TOLERANCE = 0.01  # "within one point" of the best validation fidelity
+# Greedy trees also grow past max_rules: merging the leaves no real row reaches often
+# brings them back under it (a 48-leaf tree may show 30 rules).
+GROWN_PAST = (40, 48, 64)
+OPTIMAL_SIZES = (3, 4, 5, 6, 7, 8)  # optimal trees: depth 2 and 3 (a 2-leaf tree is greedy's)
+OPTIMAL_FEATURES = 8  # the greedy tree's most used features, for the optimal search
+OPTIMAL_CUTS = 6  # thresholds per feature, at quantiles
+OPTIMAL_ROWS = 3000  # real rows and as many near samples (an even sample above this)
+NEGLIGIBLE = 0.002  # a smaller loss of fidelity is not worth a rule, however sure
 MAX_LINEAR_LEAVES = 4  # trees with linear leaves (regression) have 1..4 leaves
 MAX_TERMS = 16  # linear terms per leaf
 SPLIT_TERMS = 10  # features whose linear fit a split of a linear tree is judged by
 SPLIT_ROWS = 8000  # rows that judge a split of a linear tree
 TREE = "decision tree"
+OPTIMAL_TREE = "optimal tree"
 LINEAR_TREE = "tree with linear leaves"
 MAX_REAL_ROWS = 20_000
 NEAR_PER_ROW = 4  # samples drawn near each training row: rules must hold between rows
 MAX_NEAR = 40_000
 TEST_SHARE = 0.3
+MIN_CV_ROWS = 10  # fewer real rows: cross-validate over the samples drawn near them
+SCREEN_ABOVE = 40  # more features than this: the families see the most important ones
+SCREEN_KEEP = 30
+SCREEN_ROWS = 5000  # samples the quick screening tree learns from
+
+Key = tuple[str, int, int]  # (how it was fit, leaves, linear terms)
 
 
 class Condition(NamedTuple):
@@ -154,7 +178,11 @@ class Rule:
             format_number(self.prediction) if _is_number(self.prediction) else str(self.prediction)
         )
         if self.terms:
-            then += " at the rule's average row, " + " ".join(t.text for t in self.terms)
+            # The average row is printed so that the rule can be applied by hand.
+            centre = ", ".join(f"{t.feature} = {format_number(t.center)}" for t in self.terms)
+            then += f" at the rule's average row ({centre}), " + " ".join(
+                t.text for t in self.terms
+            )
         return f"IF {when} THEN {self.outcome} = {then}"
 
 
@@ -174,7 +202,14 @@ class SurrogateData:
 
 @dataclass
 class Surrogate:
-    """The fitted global surrogate: rules, held-out fidelity, and the size trade-off."""
+    """The fitted global surrogate: rules, held-out fidelity, and the size trade-off.
+
+    ``curve`` has one point per family and number of rules: ``{family, rules, fidelity
+    (held-out real rows), between (samples drawn near them), validation (mean over the
+    cross-validation folds), validation_se (its standard error), near_best (within one
+    standard error of the best), recommended (the point cross-validation chose), chosen
+    (the point these rules are)}``. ``reason`` says in words why this size was chosen.
+    """
 
     rules: list[Rule]
     fidelity: float
@@ -186,11 +221,22 @@ class Surrogate:
     encoder: _TreeEncoder = field(repr=False)
     leaf_rules: dict[int, Rule] = field(repr=False)
     classes: list[Any] | None = field(default=None, repr=False)
+    reason: str = ""
+    # Every point of the curve's model, by (family, rules): what with_size() reads.
+    alternatives: dict[tuple[str, int], _RuleModel] = field(default_factory=dict, repr=False)
+    # The rows coverage is measured on (X, encoded).
+    encoded_X: np.ndarray | None = field(default=None, repr=False)
+    screened: list[str] | None = field(default=None, repr=False)  # features the fit saw
 
     @property
     def complexity(self) -> int:
         """The number of rules a person has to read: rules plus their linear terms."""
         return sum(1 + len(rule.terms) for rule in self.rules)
+
+    @property
+    def size(self) -> int:
+        """The number of rules read (``complexity``): what ``with_size`` takes."""
+        return self.complexity
 
     def rule_for(self, row: Mapping[str, Any] | pd.Series) -> Rule:
         """The rule that covers a row (a dict or Series of original feature values)."""
@@ -208,8 +254,55 @@ class Surrogate:
 
     @property
     def chosen(self) -> dict[str, Any]:
-        """The point of ``curve`` that was chosen."""
+        """The point of ``curve`` these rules are."""
         return next(point for point in self.curve if point["chosen"])
+
+    @property
+    def recommended(self) -> dict[str, Any]:
+        """The point of ``curve`` that cross-validation chose."""
+        return next(point for point in self.curve if point.get("recommended"))
+
+    @property
+    def sizes(self) -> list[int]:
+        """Every number of rules on the curve, ascending (what ``with_size`` can give)."""
+        return sorted({int(point["rules"]) for point in self.curve})
+
+    def with_size(self, rules: int) -> Surrogate:
+        """The surrogate of another point of the curve, read off what the fit kept.
+
+        The point with ``rules`` rules (leaves plus linear terms) or, when the curve has
+        no such point, the nearest size tried (the smaller one on a tie); of several
+        families of that size, the current one, else the one cross-validation rated best.
+        Nothing is fitted again: the rules, their coverage and thresholds follow.
+        """
+        if isinstance(rules, bool) or not isinstance(rules, (int, np.integer)) or rules < 1:
+            raise ValueError(f"with_size takes a number of rules >= 1, got {rules!r}")
+        nearest = min(abs(int(p["rules"]) - int(rules)) for p in self.curve)
+        at = [p for p in self.curve if abs(int(p["rules"]) - int(rules)) == nearest]
+        smallest = min(int(p["rules"]) for p in at)
+        at = [p for p in at if int(p["rules"]) == smallest]
+        point = max(at, key=lambda p: (p["family"] == self.family, p["validation"]))
+        if point["chosen"]:
+            return self
+        model = self.alternatives[(point["family"], int(point["rules"]))]
+        leaf_rules = _numbered_rules(model, self.encoder, self.schema, self.classes, self.encoded_X)
+        recommended = self.recommended
+        reason = (
+            f"{point['rules']} rules picked by hand ({point['family']}, cross-validated "
+            f"{point['validation']:.3f} ± {point['validation_se']:.3f}); cross-validation "
+            f"recommends {recommended['rules']} ({recommended['family']}, "
+            f"{recommended['validation']:.3f} ± {recommended['validation_se']:.3f})"
+        )
+        return dataclasses.replace(
+            self,
+            rules=sorted(leaf_rules.values(), key=lambda r: r.id),
+            fidelity=float(point["fidelity"]),
+            family=point["family"],
+            curve=[{**p, "chosen": p is point} for p in self.curve],
+            model=model,
+            leaf_rules=leaf_rules,
+            reason=reason,
+        )
 
     def text(self) -> str:
         """All rules as IF … THEN … lines, with coverage."""
@@ -327,6 +420,27 @@ class _GrownTree:
         t = tree.tree_
         children = (t.children_left, t.children_right)
         return cls(children, t.feature, t.threshold, t.n_node_samples, node_output, True)
+
+    @classmethod
+    def from_arrays(cls, arrays: OptimalTreeArrays, classify: bool) -> _GrownTree:
+        output = np.nan_to_num(np.asarray(arrays.output, dtype=float))
+        return cls(
+            (np.asarray(arrays.children_left), np.asarray(arrays.children_right)),
+            np.asarray(arrays.feature),
+            np.asarray(arrays.threshold, dtype=float),
+            np.asarray(arrays.samples),
+            np.rint(output).astype(np.int64) if classify else output,
+        )
+
+    def remapped(self, columns: Sequence[int]) -> _GrownTree:
+        """The same tree reading column ``columns[j]`` where it read column ``j``."""
+        internal = self.children_left != -1
+        feature = self.feature.copy()
+        feature[internal] = np.asarray(columns)[feature[internal]]
+        children = (self.children_left, self.children_right)
+        return _GrownTree(
+            children, feature, self.threshold, self.samples, self.node_output, self.float32
+        )
 
     def n_leaves(self, leaves: int) -> int:
         return min(leaves, int(np.sum(self.children_left == -1)))
@@ -537,37 +651,236 @@ def _sse(gram: np.ndarray, moment: np.ndarray, square: float) -> float:
     return float(square - coef @ moment)
 
 
-def _remap(leaf: _Leaf, numeric: list[int]) -> _Leaf:
-    """Columns of the numeric block -> columns of the whole matrix."""
-    return dataclasses.replace(leaf, columns=tuple(numeric[c] for c in leaf.columns))
+def _remap(leaf: _Leaf, columns: Sequence[int]) -> _Leaf:
+    """Columns of a block of the matrix (``columns``) -> columns of the whole matrix."""
+    return dataclasses.replace(leaf, columns=tuple(int(columns[c]) for c in leaf.columns))
 
 
 def _candidates(
     T: np.ndarray,
     y: np.ndarray,
+    is_real: np.ndarray,
     classify: bool,
     numeric: list[int],
     random_state: int,
     max_rules: int,
-) -> dict[tuple, _RuleModel]:
-    """Every family and size tried, keyed by (family, leaves, terms)."""
-    sizes = [k for k in RULE_SIZES if k <= max_rules]
-    found: dict[tuple, _RuleModel] = {}
-    if classify:
-        tree = DecisionTreeClassifier(max_leaf_nodes=max(sizes), random_state=random_state)
-        tree.fit(T, y)
-        grown = _GrownTree.of(tree, tree.classes_[np.argmax(tree.tree_.value[:, 0, :], axis=1)])
-    else:
-        tree = DecisionTreeRegressor(max_leaf_nodes=max(sizes), random_state=random_state)
-        tree.fit(T, y)
-        grown = _GrownTree.of(tree, tree.tree_.value[:, 0, 0])
-    for k in sizes:
-        found[(TREE, k, 0)] = _ConstantLeaves(grown, k, TREE)
+    stop: Stop = NEVER,
+) -> dict[Key, _RuleModel]:
+    """Every family and size tried, keyed by (how it was fit, leaves, terms)."""
+    sizes = [k for k in RULE_SIZES if k <= max_rules] or [1]
+    sizes += [k for k in GROWN_PAST if max_rules < k <= 2 * max_rules]
+    found: dict[Key, _RuleModel] = {}
+    n_real = int(is_real.sum())
+    n_near = len(y) - n_real
+    # Real rows weighted as much as all the near samples: where the data lives counts.
+    weightings: dict[str, np.ndarray | None] = {"tree": None}
+    if n_real and n_near:
+        weightings["tree-real"] = np.where(is_real, n_near / n_real, 1.0)
+    importance = np.zeros(T.shape[1])
+    for name, weight in weightings.items():
+        stop.check()
+        tree = _greedy_tree(T, y, weight, classify, max(2, max(sizes)), random_state)
+        importance = importance + tree.feature_importances_
+        if classify:
+            output = tree.classes_[np.argmax(tree.tree_.value[:, 0, :], axis=1)]
+        else:
+            output = tree.tree_.value[:, 0, 0]
+        grown = _GrownTree.of(tree, output)
+        for k in sizes:
+            found[(name, k, 0)] = _ConstantLeaves(grown, k, TREE)
+    stop.check()
+    for size, arrays in _optimal_trees(
+        T, y, is_real, classify, importance, max_rules, random_state
+    ).items():
+        found[("optimal", size, 0)] = _ConstantLeaves(
+            _GrownTree.from_arrays(arrays, classify), size, OPTIMAL_TREE
+        )
     if not classify and numeric:
+        stop.check()
         for model in _linear_leaf_models(T, y, numeric, max_rules):
             terms = model.complexity - len(model.fits)
-            found[(LINEAR_TREE, len(model.fits), terms)] = model
+            found[("linear", len(model.fits), terms)] = model
     return found
+
+
+def _greedy_tree(
+    T: np.ndarray,
+    y: np.ndarray,
+    weight: np.ndarray | None,
+    classify: bool,
+    leaves: int,
+    random_state: int,
+) -> DecisionTreeClassifier | DecisionTreeRegressor:
+    cls = DecisionTreeClassifier if classify else DecisionTreeRegressor
+    return cls(max_leaf_nodes=leaves, random_state=random_state).fit(T, y, sample_weight=weight)
+
+
+def _optimal_trees(
+    T: np.ndarray,
+    y: np.ndarray,
+    is_real: np.ndarray,
+    classify: bool,
+    importance: np.ndarray,
+    max_rules: int,
+    random_state: int,
+) -> dict[int, OptimalTreeArrays]:
+    """Optimal trees of OPTIMAL_SIZES leaves on the real rows and as many near samples,
+    over the features the greedy trees used most."""
+    sizes = [k for k in OPTIMAL_SIZES if k <= max_rules]
+    if not sizes or len(y) < 20 or len(np.unique(y)) < 2:
+        return {}
+    rng = np.random.default_rng(random_state)
+    real, near = np.flatnonzero(is_real), np.flatnonzero(~is_real)
+    half = OPTIMAL_ROWS // 2
+    if len(real) > half:
+        real = rng.choice(real, half, replace=False)
+    near = rng.choice(near, min(len(near), max(len(real), OPTIMAL_ROWS - len(real))), replace=False)
+    rows = np.sort(np.concatenate([real, near]))
+    columns = [int(j) for j in np.argsort(-importance, kind="stable")[:OPTIMAL_FEATURES]]
+    columns = [j for j in columns if importance[j] > 0] or columns[:1]
+    cuts = quantile_cuts(T[rows], columns, OPTIMAL_CUTS)
+    return fit_optimal_trees(
+        T[rows],
+        y[rows],
+        classify=classify,
+        cuts=cuts,
+        sizes=sizes,
+        min_leaf=max(1, len(rows) // 100),  # a leaf of 1% of the samples at least
+        random_state=random_state,
+    )
+
+
+def _in_columns(model: _RuleModel, columns: list[int]) -> _RuleModel:
+    """A model fit on ``T[:, columns]`` -> the same model on the whole matrix ``T``."""
+    if isinstance(model, _ConstantLeaves):
+        return _ConstantLeaves(model.grown.remapped(columns), model.leaves, model.family)
+    if isinstance(model, _LinearLeaves):
+        grown = model.grown.remapped(columns) if model.grown is not None else None
+        fits = {node: _remap(leaf, columns) for node, leaf in model.fits.items()}
+        return _LinearLeaves(grown, model.leaves, fits)
+    raise TypeError(f"unknown surrogate model {type(model).__name__}")
+
+
+def _finalised(model: _RuleModel, real_T: np.ndarray, train_T: np.ndarray) -> _RuleModel:
+    """The model as its rules are shown: leaves no real row reaches merged away (their
+    parent's other side takes their samples), thresholds rounded to the fewest digits that
+    keep every real row on its side, and each leaf's training samples counted again."""
+    if isinstance(model, _LinearLeaves) and model.grown is None:
+        return model
+    grown: _GrownTree = model.grown  # type: ignore[attr-defined]
+    leaves: int = model.leaves  # type: ignore[attr-defined]
+    values = real_T.astype(np.float32) if grown.float32 else real_T
+
+    def build(node: int, rows: np.ndarray) -> tuple | None:
+        if grown.is_leaf(node, leaves):
+            return ("leaf", node) if len(rows) else None
+        j, t = int(grown.feature[node]), float(grown.threshold[node])
+        left = values[rows, j] <= t
+        low = build(int(grown.children_left[node]), rows[left])
+        high = build(int(grown.children_right[node]), rows[~left])
+        if low is None or high is None:
+            return low if high is None else high
+        cut = _round_between(
+            float(real_T[rows[left], j].max()), float(real_T[rows[~left], j].min()), t
+        )
+        return ("split", node, j, cut, low, high)
+
+    root = build(0, np.arange(len(real_T)))
+    if root is None:  # no real row at all: nothing to merge
+        return model
+    children_left: list[int] = []
+    children_right: list[int] = []
+    feature: list[int] = []
+    threshold: list[float] = []
+    old: list[int] = []
+    queue = [root]
+    while queue:  # breadth first: node 0 is the root, every split before its children
+        item = queue.pop(0)
+        position = len(old)
+        old.append(item[1])
+        if item[0] == "leaf":
+            children_left.append(-1)
+            children_right.append(-1)
+            feature.append(-2)
+            threshold.append(-2.0)
+            continue
+        child = position + len(queue) + 1
+        children_left.append(child)
+        children_right.append(child + 1)
+        feature.append(item[2])
+        threshold.append(item[3])
+        queue.extend([item[4], item[5]])
+    output = grown.node_output[old] if grown.node_output is not None else None
+    shaped = _GrownTree(
+        (np.array(children_left), np.array(children_right)),
+        feature,
+        threshold,
+        np.zeros(len(old), np.int64),
+        output,
+    )
+    reached = shaped.apply(train_T, len(old))
+    samples = np.bincount(reached, minlength=len(old))
+    for node in range(len(old) - 1, -1, -1):
+        if children_left[node] != -1:
+            samples[node] = samples[children_left[node]] + samples[children_right[node]]
+    shaped.samples = samples
+    n_leaves = shaped.n_leaves(len(old))
+    if isinstance(model, _LinearLeaves):
+        fits = {
+            node: model.fits[old[node]] for node in range(len(old)) if children_left[node] == -1
+        }
+        return _LinearLeaves(shaped, n_leaves, fits)
+    return _ConstantLeaves(shaped, n_leaves, model.family)
+
+
+def _round_between(low: float, high: float, threshold: float) -> float:
+    """The number with the fewest significant digits in ``[low, high)`` (the largest real
+    value at or below ``threshold`` and the smallest above it), nearest the threshold:
+    the same rows on each side, read more easily."""
+    if not (np.isfinite(low) and np.isfinite(high)) or high <= low:
+        return threshold
+    magnitude = int(np.floor(np.log10(max(abs(low), abs(high)) or 1.0)))
+    for digits in range(1, 17):
+        step = 10.0 ** (magnitude - digits + 1)
+        first, last = int(np.ceil(low / step)), int(np.ceil(high / step)) - 1
+        for k in sorted(range(first, last + 1), key=lambda k: abs(k * step - threshold))[:3]:
+            value = float(f"{k * step:.{digits + 2}g}")
+            if low <= value < high:
+                return value
+    return threshold
+
+
+def _screened_columns(
+    T: np.ndarray,
+    y: np.ndarray,
+    classify: bool,
+    importance: np.ndarray | None,
+    random_state: int,
+) -> list[int]:
+    """The columns the families see: all of them, or with many features the SCREEN_KEEP
+    the model relies on most (by ``importance``, else by a quick tree's importance)."""
+    n = T.shape[1]
+    if n <= SCREEN_ABOVE:
+        return list(range(n))
+    if importance is not None:
+        importance = np.asarray(importance, dtype=float).ravel()
+        if importance.shape != (n,):
+            raise ValueError(
+                f"importance has {importance.size} values but X has {n} features: pass one "
+                "value per feature (e.g. the mean |SHAP| of each column), or None"
+            )
+        score = np.nan_to_num(np.abs(importance))
+    else:
+        rng = np.random.default_rng(random_state)
+        rows = rng.choice(len(T), min(len(T), SCREEN_ROWS), replace=False)
+        tree = _greedy_tree(T[rows], y[rows], None, classify, 4 * MAX_RULES, random_state)
+        # Ties (features the tree never used) go to the most correlated with the output.
+        spread = T[rows].std(axis=0)
+        target = y[rows].astype(float)
+        centred = (T[rows] - T[rows].mean(axis=0)) * (target - target.mean())[:, None]
+        correlation = np.abs(centred.mean(axis=0)) / np.where(spread > 0, spread, np.inf)
+        score = tree.feature_importances_ + 1e-9 * correlation / (correlation.max() or 1.0)
+    return sorted(int(j) for j in np.argsort(-score, kind="stable")[:SCREEN_KEEP])
 
 
 class _TreeEncoder:
@@ -657,64 +970,89 @@ def fit_surrogate(
     *,
     random_state: int = 0,
     max_rules: int = MAX_RULES,
+    progress: Callable[[int, int], None] | None = None,
+    stop: Stop | None = None,
+    importance: np.ndarray | None = None,
 ) -> Surrogate:
-    """Fit the rule surrogate; see the module docstring for how it is chosen."""
+    """Fit the rule surrogate; see the module docstring for how it is chosen.
+
+    ``progress(done, total)`` is called as the folds and the final fit finish; ``stop``
+    is checked between steps (``stop.check()`` raises ``Cancelled``); ``importance`` (one
+    value per feature, e.g. mean |SHAP|) picks the features a wide X is screened to.
+    """
+    stop = stop if stop is not None else NEVER
+    report = progress if progress is not None else no_progress
+    if max_rules < 1:
+        raise ValueError(f"max_rules must be at least 1 (one rule for every row), got {max_rules}")
     data = surrogate_samples(adapter, schema, encoded_X, random_state=random_state)
+    stop.check()
     classify = adapter.is_classifier
+    classes = list(adapter.classes) if classify else None
     score = accuracy_score if classify else r2_score
     encoder = _TreeEncoder(schema, data.train_X, data.train_y.astype(float))
     train_T = encoder.transform(data.train_X)
-    numeric = [j for j, f in enumerate(schema.features) if not f.is_discrete]
+    test_T = encoder.transform(data.test_X)
+    real_T = np.vstack([train_T[data.train_is_real], test_T[data.test_is_real]])
+    y, is_real = data.train_y, data.train_is_real
+    if len(np.unique(y)) == 1 and len(np.unique(data.test_y)) <= 1:
+        report(1, 1)
+        return _one_rule(data, schema, encoder, classes, encoded_X, test_T, score)
+    columns = _screened_columns(train_T, y, classify, importance, random_state)
+    T = train_T[:, columns]
+    numeric = [i for i, j in enumerate(columns) if not schema.features[j].is_discrete]
+    folds = _folds(data, random_state)
+    total = len(folds) + 2
+    halt = Stop(stop)  # also set when one step fails, so that the others stop early
 
-    def candidates(keep: np.ndarray | slice) -> dict[tuple, _RuleModel]:
+    def candidates(rows: np.ndarray | slice) -> dict[Key, _RuleModel]:
+        halt.check()
         return _candidates(
-            train_T[keep], data.train_y[keep], classify, numeric, random_state, max_rules
+            T[rows], y[rows], is_real[rows], classify, numeric, random_state, max_rules, halt
         )
 
-    # Cross-validate over real rows: a fold's rows and the samples drawn near them are left
-    # out of the fit; the fold's real rows are judged, as the held-out rows are at the end.
-    n_real = int(data.train_is_real.sum())
-    folds = KFold(
-        n_splits=max(2, min(5 if n_real < 5000 else 3, n_real)),
-        shuffle=True,
-        random_state=random_state,
-    )
-
-    def fold(held: np.ndarray) -> dict[tuple, float]:
-        out = np.isin(data.train_source, held)
-        judge = out & data.train_is_real
-        judged_T = train_T[judge]
+    def fold(fit: np.ndarray, judge: np.ndarray) -> dict[Key, float]:
+        judged_T, truth = T[judge], y[judge]
         return {
-            key: _score(score, data.train_y[judge], model.predict(judged_T))
-            for key, model in candidates(~out).items()
+            key: _score(score, truth, model.predict(judged_T))
+            for key, model in candidates(fit).items()
         }
 
-    # The folds and the final fit are independent: tree building releases the GIL, so
-    # threads use every core.
-    splits = [held for _, held in folds.split(np.arange(n_real))] if n_real >= 2 else []
-    with ThreadPoolExecutor(max_workers=max(1, min(len(splits) + 1, os.cpu_count() or 1))) as pool:
+    # Folds and the final fit are independent: tree building releases the GIL, so threads
+    # use every core.
+    workers = max(1, min(len(folds) + 1, os.cpu_count() or 1))
+    scores: list[dict[Key, float]] = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         final_job = pool.submit(candidates, slice(None))
-        scores = list(pool.map(fold, splits))
-        final = final_job.result()
-    validation = {
-        key: _mean([s[key] for s in scores if key in s])
-        for key in final
-        if not scores or any(key in s for s in scores)
+        jobs = [pool.submit(fold, fit, judge) for fit, judge in folds]
+        try:
+            for job in as_completed(jobs):
+                scores.append(job.result())
+                report(len(scores), total)
+                stop.check()
+            final = final_job.result()
+        except BaseException:
+            halt.set()
+            for job in jobs:
+                job.cancel()
+            raise
+    report(len(folds) + 1, total)
+    stop.check()
+    by_fold = {key: np.array([s.get(key, np.nan) for s in scores], dtype=float) for key in final}
+    finalised = {
+        key: _finalised(_in_columns(model, columns), real_T, train_T)
+        for key, model in final.items()
+        if np.isfinite(by_fold[key]).any()
     }
-    final = {key: model for key, model in final.items() if key in validation}
-    best = max(validation.values())
-    chosen_key = min(
-        (key for key in final if validation[key] >= best - TOLERANCE),
-        key=lambda key: (final[key].complexity, -validation[key]),
+    models = {key: m for key, m in finalised.items() if m.complexity <= max_rules}
+    curve, chosen_key, reason = _curve_and_choice(
+        models, by_fold, data, test_T, score, "accuracy" if classify else "R²", len(folds)
     )
-    curve = _curve(final, validation, chosen_key, data, encoder.transform(data.test_X), score)
-    model = final[chosen_key]
-    leaf_rules = _leaf_rules(model, encoder, schema, adapter, encoded_X)
-    # Number rules by coverage, the most common first.
-    leaves = sorted(
-        leaf_rules, key=lambda leaf: (-leaf_rules[leaf].coverage, -leaf_rules[leaf].samples)
-    )
-    leaf_rules = {leaf: _with_id(leaf_rules[leaf], i) for i, leaf in enumerate(leaves)}
+    alternatives = {(p["family"], int(p["rules"])): models[p["key"]] for p in curve}
+    for p in curve:
+        del p["key"]
+    model = models[chosen_key]
+    leaf_rules = _numbered_rules(model, encoder, schema, classes, encoded_X)
+    report(total, total)
     return Surrogate(
         rules=sorted(leaf_rules.values(), key=lambda r: r.id),
         fidelity=next(p["fidelity"] for p in curve if p["chosen"]),
@@ -725,41 +1063,167 @@ def fit_surrogate(
         model=model,
         encoder=encoder,
         leaf_rules=leaf_rules,
-        classes=list(adapter.classes) if classify else None,
+        classes=classes,
+        reason=reason,
+        alternatives=alternatives,
+        encoded_X=encoded_X,
+        screened=[schema.features[j].name for j in columns] if len(columns) < len(schema) else None,
     )
 
 
-def _curve(
-    models: dict[tuple, _RuleModel],
-    validation: dict[tuple, float],
-    chosen_key: tuple,
+def _folds(data: SurrogateData, random_state: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(fit, judge)`` masks over the training samples, one pair per fold.
+
+    Repeated k-fold over the real rows: a fold's rows and the samples drawn near them are
+    left out of the fit and its real rows judged, as the held-out rows are at the end.
+    With fewer than MIN_CV_ROWS real rows no row can be left out: the folds are then of
+    the samples, and the samples judge.
+    """
+    n_real = int(data.train_is_real.sum())
+    n = len(data.train_y)
+    if n_real < MIN_CV_ROWS:
+        splits = KFold(n_splits=min(5, n), shuffle=True, random_state=random_state)
+        out = []
+        for _, held in splits.split(np.arange(n)):
+            judge = np.zeros(n, bool)
+            judge[held] = True
+            out.append((~judge, judge))
+        return out
+    n_splits, repeats = (5, 2) if n_real < 4000 else (3, 2)
+    splits = RepeatedKFold(n_splits=n_splits, n_repeats=repeats, random_state=random_state)
+    out = []
+    for _, held in splits.split(np.arange(n_real)):
+        left_out = np.isin(data.train_source, held)
+        out.append((~left_out, left_out & data.train_is_real))
+    return out
+
+
+def _curve_and_choice(
+    models: dict[Key, _RuleModel],
+    by_fold: dict[Key, np.ndarray],
     data: SurrogateData,
     test_T: np.ndarray,
     score: Any,
-) -> list[dict[str, Any]]:
-    """Held-out fidelity per family and number of rules (the size cross-validation liked
-    best where several have that many rules), on real rows and between them."""
+    metric: str,
+    n_folds: int,
+) -> tuple[list[dict[str, Any]], Key, str]:
+    """Per family and number of rules, held-out fidelity and cross-validated mean ± error;
+    the chosen point (fewest rules within one standard error of the best) and why."""
     near = ~data.test_is_real
     # Fewer than 10 rows leave no real row out: then only the samples near them judge.
     real = data.test_is_real if data.test_is_real.any() else near
-    curve: dict[tuple[str, int], dict[str, Any]] = {}
+    points: dict[Key, dict[str, Any]] = {}
     for key, model in models.items():
+        folds = by_fold[key]
+        known = folds[np.isfinite(folds)]
         predicted = model.predict(test_T)
-        point = {
+        points[key] = {
+            "key": key,
             "family": model.family,
-            "rules": model.complexity,
+            "rules": int(model.complexity),
             "fidelity": _score(score, data.test_y[real], predicted[real]),
             "between": _score(score, data.test_y[near], predicted[near]) if near.any() else None,
-            "validation": float(validation[key]),
-            "chosen": key == chosen_key,
+            "validation": float(known.mean()),
+            "validation_se": _standard_error(known),
         }
-        slot = (model.family, model.complexity)
+    best_key = max(points, key=lambda k: (points[k]["validation"], -points[k]["rules"]))
+    best = points[best_key]
+    for key, point in points.items():
+        # The error of the difference, paired over the same folds: two sizes share most of
+        # a fold's luck, so this is the noise that matters when telling them apart.
+        both = np.isfinite(by_fold[key]) & np.isfinite(by_fold[best_key])
+        error = _standard_error(by_fold[key][both] - by_fold[best_key][both])
+        point["near_best"] = bool(
+            point["validation"] >= best["validation"] - max(error, NEGLIGIBLE)
+        )
+    chosen_key = min(
+        (key for key, p in points.items() if p["near_best"]),
+        key=lambda key: (points[key]["rules"], -points[key]["validation"]),
+    )
+    chosen = points[chosen_key]
+    # One point per family and number of rules: the chosen one, else the best validated.
+    curve: dict[tuple[str, int], dict[str, Any]] = {}
+    for key, point in points.items():
+        slot = (point["family"], point["rules"])
         kept = curve.get(slot)
         if kept is None or (
-            not kept["chosen"] and (point["chosen"] or point["validation"] > kept["validation"])
+            kept["key"] != chosen_key
+            and (key == chosen_key or point["validation"] > kept["validation"])
         ):
             curve[slot] = point
-    return sorted(curve.values(), key=lambda p: (p["family"], p["rules"]))
+    for point in curve.values():
+        point["chosen"] = point["recommended"] = point["key"] == chosen_key
+    folds_text = f"{n_folds} cross-validation folds over the training rows"
+    if chosen_key == best_key:
+        reason = (
+            f"the best cross-validated {metric} ({chosen['validation']:.3f} ± "
+            f"{chosen['validation_se']:.3f} at {chosen['rules']} rules, {chosen['family']}); "
+            f"no smaller surrogate came within one standard error of it ({folds_text})"
+        )
+    else:
+        reason = (
+            f"the fewest rules whose cross-validated {metric} is within one standard error "
+            f"of the best ({best['validation']:.3f} ± {best['validation_se']:.3f} at "
+            f"{best['rules']} rules, {best['family']}): {chosen['rules']} rules "
+            f"({chosen['family']}) reach {chosen['validation']:.3f} ± "
+            f"{chosen['validation_se']:.3f} ({folds_text})"
+        )
+    return sorted(curve.values(), key=lambda p: (p["family"], p["rules"])), chosen_key, reason
+
+
+def _standard_error(values: np.ndarray) -> float:
+    return float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
+
+
+def _one_rule(
+    data: SurrogateData,
+    schema: FeatureSchema,
+    encoder: _TreeEncoder,
+    classes: list[Any] | None,
+    encoded_X: np.ndarray,
+    test_T: np.ndarray,
+    score: Any,
+) -> Surrogate:
+    """The model gives one output on every row and sample: one rule says it all."""
+    value = data.train_y[0]
+    grown = _GrownTree(
+        (np.array([-1]), np.array([-1])), [-2], [-2.0], [len(data.train_y)], np.array([value])
+    )
+    model = _ConstantLeaves(grown, 1, TREE)
+    near = ~data.test_is_real
+    real = data.test_is_real if data.test_is_real.any() else near
+    predicted = model.predict(test_T)
+    fidelity = _score(score, data.test_y[real], predicted[real]) if real.any() else 1.0
+    fidelity = fidelity if np.isfinite(fidelity) else 1.0
+    said = f"class {classes[int(value)]}" if classes is not None else f"{format_number(value)}"
+    point = {
+        "family": TREE,
+        "rules": 1,
+        "fidelity": fidelity,
+        "between": None,
+        "validation": 1.0,
+        "validation_se": 0.0,
+        "near_best": True,
+        "chosen": True,
+        "recommended": True,
+    }
+    leaf_rules = _numbered_rules(model, encoder, schema, classes, encoded_X)
+    return Surrogate(
+        rules=list(leaf_rules.values()),
+        fidelity=fidelity,
+        metric="accuracy" if classes is not None else "r2",
+        family=TREE,
+        curve=[point],
+        schema=schema,
+        model=model,
+        encoder=encoder,
+        leaf_rules=leaf_rules,
+        classes=classes,
+        reason=f"the model gives {said} on every row and every sample drawn near them: "
+        "one rule says it",
+        alternatives={(TREE, 1): model},
+        encoded_X=encoded_X,
+    )
 
 
 def _score(score: Any, truth: np.ndarray, predicted: np.ndarray) -> float:
@@ -767,9 +1231,20 @@ def _score(score: Any, truth: np.ndarray, predicted: np.ndarray) -> float:
     return float(score(truth, predicted)) if len(truth) > 1 else float("nan")
 
 
-def _mean(scores: list[float]) -> float:
-    known = [s for s in scores if np.isfinite(s)]
-    return float(np.mean(known)) if known else 0.0
+def _numbered_rules(
+    model: _RuleModel,
+    encoder: _TreeEncoder,
+    schema: FeatureSchema,
+    classes: list[Any] | None,
+    encoded_X: np.ndarray | None,
+) -> dict[int, Rule]:
+    """Per leaf its rule, numbered by coverage (the most common first)."""
+    rows = encoded_X if encoded_X is not None else np.zeros((0, len(schema)))
+    leaf_rules = _leaf_rules(model, encoder, schema, classes, rows)
+    leaves = sorted(
+        leaf_rules, key=lambda leaf: (-leaf_rules[leaf].coverage, -leaf_rules[leaf].samples)
+    )
+    return {leaf: _with_id(leaf_rules[leaf], i) for i, leaf in enumerate(leaves)}
 
 
 def _with_id(rule: Rule, new_id: int) -> Rule:
@@ -799,13 +1274,13 @@ def _leaf_rules(
     model: _RuleModel,
     encoder: _TreeEncoder,
     schema: FeatureSchema,
-    adapter: ModelAdapter,
+    classes: list[Any] | None,
     encoded_X: np.ndarray,
 ) -> dict[int, Rule]:
     """One rule per leaf, in original units, with its coverage of X."""
-    covered = model.apply(encoder.transform(encoded_X))
+    covered = model.apply(encoder.transform(encoded_X)) if len(encoded_X) else np.zeros(0, int)
     share = {int(leaf): float(np.mean(covered == leaf)) for leaf in np.unique(covered)}
-    outcome = "class" if adapter.is_classifier else "prediction"
+    outcome = "class" if classes is not None else "prediction"
     if isinstance(model, _LinearLeaves) and model.grown is None:
         leaf = model.fits[0]
         return {0: _linear_rule(0, [], leaf, len(encoded_X), 1.0, encoder, outcome)}
@@ -821,8 +1296,8 @@ def _leaf_rules(
                 rules[node] = _linear_rule(
                     node, conditions, leaf, samples, coverage, encoder, outcome
                 )
-            elif adapter.is_classifier:
-                prediction = adapter.classes[int(grown.node_output[node])]
+            elif classes is not None:
+                prediction = classes[int(grown.node_output[node])]
                 rules[node] = Rule(node, conditions, prediction, coverage, samples, outcome)
             else:
                 prediction = float(grown.node_output[node])
