@@ -87,15 +87,23 @@ def find_counterfactual(
     *,
     target_index: int,
     median_output: float | None = None,
+    outputs: np.ndarray | None = None,
 ) -> Counterfactual | None:
     """The smallest change to ``instance`` with another outcome (module docstring), or
-    None when no rule has another outcome."""
-    outputs = adapter.predict(schema.row_frame(instance))[0]
+    None when no rule has another outcome. ``outputs``: the model's outputs for the
+    instance, when already known (saves a call).
+
+    Candidates are built on the encoded instance and checked with ONE model call.
+    """
+    encoded = schema.encode(schema.row_frame(instance))[0]
+    if outputs is None:
+        outputs = adapter.predict(schema.decode(encoded[None, :]))[0]
     before = _outcome(adapter, outputs, median_output)
+    allowed = _AllowedCategories(schema)
     candidates = []
     for rule in surrogate.rules:
         for depth in DEPTHS:
-            moved = _move_into(rule, instance, schema, depth)
+            moved = _move_into(rule, instance, schema, depth, allowed)
             if moved is None:
                 break
             changes, cost = moved
@@ -119,10 +127,15 @@ def find_counterfactual(
         return None
     candidates.sort(key=lambda c: c[:3])
     checked = candidates[:CHECKED]
-    rows = schema.decode(
-        np.vstack([schema.encode(schema.row_frame({**instance, **c[4]})) for c in checked])
-    )
-    predicted = adapter.predict(rows)
+    rows = np.repeat(encoded[None, :], len(checked), axis=0)
+    position = {name: j for j, name in enumerate(schema.names)}
+    for k, candidate in enumerate(checked):
+        for name, value in candidate[4].items():
+            feature = schema.features[position[name]]
+            rows[k, position[name]] = (
+                feature.category_code(value) if feature.is_discrete else float(value)
+            )
+    predicted = adapter.predict(schema.decode(rows))
     outcomes = [_outcome(adapter, out, median_output) for out in predicted]
     agreed = [i for i, outcome in enumerate(outcomes) if outcome != before]
     pick = agreed[0] if agreed else 0
@@ -139,6 +152,30 @@ def find_counterfactual(
         median=median_output if classes is None else None,
         probability=float(np.max(predicted[pick])) if classes is not None else None,
     )
+
+
+class _AllowedCategories:
+    """The categories meeting a rule's conditions on a feature, by set lookups (a rule on a
+    5,000-category column must not test every category against every listed value)."""
+
+    def __init__(self, schema: FeatureSchema) -> None:
+        self.schema = schema
+        self._texts: dict[str, list[str]] = {}
+
+    def __call__(self, name: str, conditions: list[Condition]) -> list[Any]:
+        feature = self.schema[name]
+        texts = self._texts.get(name)
+        if texts is None:
+            texts = self._texts[name] = [str(c) for c in feature.categories]
+        keep = np.ones(len(texts), dtype=bool)
+        for c in conditions:
+            if c.op in ("==", "!=", "in"):
+                listed = {str(v) for v in (c.value if c.op == "in" else [c.value])}
+                hit = np.fromiter((t in listed for t in texts), bool, len(texts))
+                keep &= ~hit if c.op == "!=" else hit
+            else:  # a numeric test on a boolean's 0/1
+                keep &= np.array([c.holds(v) for v in feature.categories], dtype=bool)
+        return [feature.categories[i] for i in np.flatnonzero(keep)]
 
 
 def _slide(
@@ -175,7 +212,11 @@ def _rule_outcome(
 
 
 def _move_into(
-    rule: Rule, instance: Mapping[str, Any], schema: FeatureSchema, depth: float = 0.0
+    rule: Rule,
+    instance: Mapping[str, Any],
+    schema: FeatureSchema,
+    depth: float,
+    allowed_categories: _AllowedCategories,
 ) -> tuple[dict[str, Any], float] | None:
     """The smallest moves that make ``instance`` meet every condition of ``rule`` (and
     their total size in spreads), or None when the data's range does not allow it."""
@@ -188,7 +229,7 @@ def _move_into(
             continue
         feature = schema[name]
         if feature.is_discrete:
-            allowed = [v for v in feature.categories if all(c.holds(v) for c in conditions)]
+            allowed = allowed_categories(name, conditions)
             if not allowed:
                 return None
             counts = dict(zip(feature.categories, feature.counts or [0] * len(allowed)))

@@ -8,12 +8,17 @@ from typing import Any
 
 import numpy as np
 
+from .explainers.base import Attribution
 from .explainers.surrogate import Rule
 
 
 @dataclass(frozen=True)
 class LocalExplanation:
     """SHAP, LIME and the covering surrogate rule of one instance, for ``target``.
+
+    ``attributions`` holds every chosen explainer's result by name (``shap`` and ``lime``
+    are the same numbers keyed by feature); ``algorithm`` names the SHAP algorithm that ran
+    and ``fallback`` why a faster one did not.
 
     ``base_value + sum(shap.values()) == prediction`` (within 1e-6 relative for the exact
     algorithms). ``prediction`` is a probability for classifiers and a value for regressors.
@@ -31,6 +36,8 @@ class LocalExplanation:
     lime_conditions: dict[str, str] = field(default_factory=dict)
     algorithm: str = ""
     quality: str = "exact"
+    fallback: str | None = None  # why a faster SHAP algorithm did not run
+    attributions: dict[str, Attribution] = field(default_factory=dict)  # every explainer's
 
     def to_shap(self) -> Any:
         """This explanation as a ``shap.Explanation``, for shap's own plots."""

@@ -13,40 +13,125 @@ import base64
 import gzip
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import payloads
 from .format import format_number
+from .jobs import NEVER, Progress, Stop, no_progress
+from .progress import progress_bar
 from .session import ExplanationSession
+from .sweeps import Sweep
 
 STATIC = Path(__file__).parent / "static"
 DEFAULT_ROWS = 50
-GRID_POINTS = 12
-MAX_CATEGORIES = 40
-_CHUNK = 2000
+MAX_ROWS = 500  # each row carries every feature's what-if grid: beyond this, export a selection
 
 
-def grid_values(
-    session: ExplanationSession, feature_index: int, points: int = GRID_POINTS
-) -> np.ndarray:
-    """Encoded values a feature's slider can take in the export.
+def precompute(
+    session: ExplanationSession,
+    rows: Sequence[int],
+    *,
+    stop: Stop = NEVER,
+    progress: Progress = no_progress,
+) -> dict[str, Any]:
+    """One-feature what-if grids of the exported rows: output, SHAP and rule per grid point.
 
-    Numeric features: quantiles of X (so points sit where the data is); integers rounded;
-    categories and booleans: every code (the most common first, at most 40).
+    The model's outputs come from the session's sweeps (the same the drag curves use); the
+    SHAP values of a row's whole grid are one batched call.
     """
-    feature = session.schema.features[feature_index]
-    column = session.encoded_X[:, feature_index]
-    column = column[~np.isnan(column)]
-    if feature.is_discrete:
-        order = np.argsort(-np.asarray(feature.counts), kind="stable")
-        return np.sort(order[:MAX_CATEGORIES]).astype(float)
-    values = np.quantile(column, np.linspace(0, 1, points))
-    if feature.kind == "integer":
-        values = np.rint(values)
-    return np.unique(values)
+    target = session.target_index
+    shap = session.shap_explainer
+    surrogate = session.surrogate
+    n_features = len(session.schema)
+    predictions, shap_rows, rules = [], [], []
+    offsets: list[int] = []
+    values: list[list[Any]] = []
+    splits = shap.split_points() if shap is not None else None
+    for done, index in enumerate(rows):
+        stop.check()
+        edits = session.edits_by_row.get(index, {})
+        sweep = session.sweep(index, edits)
+        offsets, values = sweep.offsets, sweep.display
+        predictions.append(sweep.outputs[:, target].astype(np.float32))
+        if shap is not None:
+            own = session.attribution(index, edits, "shap", target)
+            assert own is not None
+            shap_rows.append(_sweep_shap(session, shap, sweep, own.values, splits, target))
+        else:
+            shap_rows.append(np.zeros((len(sweep.rows), n_features), dtype=np.float32))
+        if surrogate is not None:
+            rules.append(np.array([r.id for r in surrogate.rules_for_encoded(sweep.rows)]))
+        else:
+            rules.append(np.full(len(sweep.rows), -1))
+        progress(done + 1, len(rows))
+    # SHAP values as int16 with one scale per row: half the bytes of float32, error < 1e-4 of the largest.
+    stacked = np.stack(shap_rows)
+    scale = np.abs(stacked).reshape(len(rows), -1).max(axis=1) / 32767.0
+    scale[scale == 0] = 1.0
+    quantised = np.rint(stacked / scale[:, None, None]).astype(np.int16)
+    return {
+        # The permutation algorithm runs with its cheaper setting here; the file says so.
+        "shap_exact": shap is None or not shap.approximate,
+        "offsets": list(offsets),
+        "values": values,
+        "prediction": _pack(np.concatenate(predictions)),
+        "shap": _pack(quantised),
+        "shap_scale": _pack(scale.astype(np.float32)),
+        "rule": _pack(np.concatenate(rules).astype(np.int16)),
+    }
+
+
+def _sweep_shap(
+    session: ExplanationSession,
+    shap: Any,
+    sweep: Sweep,
+    own: np.ndarray,
+    splits: dict[int, np.ndarray] | None,
+    target: int,
+) -> np.ndarray:
+    """SHAP values of a row's sweep in one batched call. With TreeSHAP, grid points in the
+    same interval between the trees' thresholds as another (or as the row itself) have the
+    same values, so each interval is explained once."""
+    n_rows, n_features = sweep.rows.shape
+    out = np.empty((n_rows, n_features), dtype=np.float32)
+    todo: list[int] = []
+    source = np.arange(n_rows)  # the grid row whose values each row takes
+    for j in range(n_features):
+        block = range(sweep.offsets[j], sweep.offsets[j + 1])
+        if splits is None:
+            todo.extend(block)
+            continue
+        cuts = splits.get(j, np.zeros(0))
+        column = sweep.rows[list(block), j]
+        signature = np.searchsorted(cuts, column, "left") * (len(cuts) + 1) + np.searchsorted(
+            cuts, column, "right"
+        )
+        value = sweep.base[j]
+        mine = np.searchsorted(cuts, [value], "left")[0] * (len(cuts) + 1)
+        mine += np.searchsorted(cuts, [value], "right")[0]
+        first: dict[int, int] = {}
+        for k, sig in zip(block, signature.tolist()):
+            if sig == mine and not np.isnan(value):
+                source[k] = -1  # the row's own interval: the row's own values
+            elif sig in first:
+                source[k] = first[sig]
+            else:
+                first[sig] = k
+                todo.append(k)
+    if todo:
+        with session.gate.hold():  # one row's sweep at a time: live edits go in between
+            found = shap.values(sweep.rows[todo], fast=shap.approximate)
+        out[todo] = found.values[:, :, target]
+    for k in range(n_rows):
+        if source[k] == -1:
+            out[k] = own
+        elif source[k] != k:
+            out[k] = out[source[k]]
+    return out
 
 
 def _pack(array: np.ndarray) -> dict[str, Any]:
@@ -59,92 +144,28 @@ def _pack(array: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _progress(total: int, label: str) -> Any:
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm comes with shap
-        return None
-    return tqdm(total=total, desc=label, leave=False)
-
-
-def precompute(
-    session: ExplanationSession, rows: Sequence[int], points: int = GRID_POINTS
-) -> dict[str, Any]:
-    """One-feature what-if grids of the exported rows: output, SHAP and rule per grid point."""
-    target = session.target_index
-    grids = [grid_values(session, j, points) for j in range(len(session.schema))]
-    offsets = np.cumsum([0] + [len(g) for g in grids])
-    per_row = int(offsets[-1])
-    encoded = np.repeat(session.encoded_X[list(rows)], per_row, axis=0)
-    for r, index in enumerate(rows):
-        block = encoded[r * per_row : (r + 1) * per_row]
-        edits = session.edits_by_row.get(index)
-        if edits:  # a row edited in the notebook is exported as edited
-            block[:] = session.result(index, edits).encoded
-        for j, grid in enumerate(grids):
-            block[offsets[j] : offsets[j + 1], j] = grid
-    n = len(encoded)
-    predictions = np.empty(n, dtype=np.float32)
-    shap_values = np.zeros((n, len(session.schema)), dtype=np.float32)
-    rules = np.full(n, -1, dtype=np.int16)
-    bar = _progress(n, "optiml_widgets export")
-    for start in range(0, n, _CHUNK):
-        chunk = encoded[start : start + _CHUNK]
-        predictions[start : start + len(chunk)] = session.adapter.predict(
-            session.schema.decode(chunk)
-        )[:, target]
-        if session.shap_explainer is not None:
-            explained = session.shap_explainer.explain(
-                chunk, fast=session.shap_explainer.approximate
-            )
-            shap_values[start : start + len(chunk)] = explained.values[:, :, target]
-        if session.surrogate is not None:
-            rules[start : start + len(chunk)] = [
-                r.id for r in session.surrogate.rules_for_encoded(chunk)
-            ]
-        if bar is not None:
-            bar.update(len(chunk))
-    if bar is not None:
-        bar.close()
-    # SHAP values as int16 with one scale per row: half the bytes of float32, error < 1e-4 of the largest.
-    shap_rows = shap_values.reshape(len(rows), per_row, -1)
-    scale = np.abs(shap_rows).reshape(len(rows), -1).max(axis=1) / 32767.0
-    scale[scale == 0] = 1.0
-    quantised = np.rint(shap_rows / scale[:, None, None]).astype(np.int16)
-    return {
-        # The permutation algorithm runs with its cheaper setting here; the file says so.
-        "shap_exact": session.shap_explainer is None or not session.shap_explainer.approximate,
-        "offsets": offsets.tolist(),
-        "values": [_grid_display(session, j, g) for j, g in enumerate(grids)],
-        "prediction": _pack(predictions),
-        "shap": _pack(quantised),
-        "shap_scale": _pack(scale.astype(np.float32)),
-        "rule": _pack(rules),
-    }
-
-
-def _grid_display(session: ExplanationSession, j: int, grid: np.ndarray) -> list[Any]:
-    """Grid values as the frontend shows and sends them (category text, bools, numbers)."""
-    feature = session.schema.features[j]
-    if feature.kind == "boolean":
-        return [bool(feature.categories[int(c)]) for c in grid]
-    if feature.kind == "categorical":
-        return [str(feature.categories[int(c)]) for c in grid]
-    if feature.kind == "integer":
-        return [int(v) for v in grid]
-    return [float(v) for v in grid]
-
-
 def export_data(
     session: ExplanationSession,
     rows: Sequence[int] | None = None,
     *,
     include_data: bool = True,
-    points: int = GRID_POINTS,
+    stop: Stop = NEVER,
+    progress: Progress = no_progress,
 ) -> dict[str, Any]:
-    """Everything the export page needs, as JSON-able data."""
-    rows = _choose_rows(session, rows)
-    schema = session.schema_payload()
+    """Everything the export page needs, as JSON-able data (js/src/types.ts ExportData)."""
+    rows = choose_rows(session, rows)
+    # Steps: the surrogate, each row's view, each row's grids, the global views.
+    total = 1 + len(rows) + (len(rows) if include_data else 0) + 1
+    step = [0]
+
+    def advance(count: int = 1) -> None:
+        stop.check()
+        step[0] += count
+        progress(step[0], total)
+
+    surrogate = session.surrogate
+    advance()
+    schema = payloads.schema(session)
     schema["targets"] = [str(session.target)]
     schema["n_rows"] = len(rows)
     views = []
@@ -152,52 +173,98 @@ def export_data(
         view = session.view(0, index=index)
         view["index"] = position
         view["label"] = f"row {index} of X"
-        if not include_data:
-            view["instance"] = dict.fromkeys(view["instance"])
-            view["original"] = dict.fromkeys(view["original"])
-            view["y"] = None
-        views.append(view)
+        views.append(view if include_data else _without_data(view))
+        advance()
+    grids = None
+    if include_data:
+        start = step[0]
+        grids = precompute(
+            session, rows, stop=stop, progress=lambda done, _n: progress(start + done, total)
+        )
+        step[0] = start + len(rows)
+    global_views = (
+        payloads.global_views(session, None, include_data=include_data, live=False)
+        if session.shap_explainer is not None
+        else None
+    )
+    advance()
+    surrogate_info = payloads.surrogate(surrogate) if surrogate is not None else None
+    if not include_data:
+        schema["features"] = [_feature_without_data(f) for f in schema["features"]]
+        if surrogate_info is not None:
+            surrogate_info = _surrogate_without_categories(surrogate_info)
     return {
         "schema": schema,
-        "surrogate": session.surrogate.to_payload() if session.surrogate else None,
+        "surrogate": surrogate_info,
         "views": views,
         "rows": list(rows),
         "start": rows.index(session.index) if session.index in rows else 0,
         "include_data": include_data,
-        "grids": precompute(session, rows, points) if include_data else None,
-        "global": global_payload(session, include_data=include_data),
+        "grids": grids,
+        "global": global_views,
     }
 
 
-def global_payload(session: ExplanationSession, *, include_data: bool) -> dict[str, Any] | None:
-    """The global views of the current target; without data, no feature values in them."""
-    if session.shap_explainer is None:
-        return None
-    from .charts import charts_payload
-
-    explanation = session.global_explanation()
-    charts = session.global_charts(include_values=include_data)
-    return {
-        "state": "ready",
-        "done": len(explanation.rows),
-        "total": len(explanation.rows),
-        "message": (
-            f"SHAP values of {explanation.sample_text} ({explanation.algorithm}); "
-            f"output: {session.target}. Clicking a point opens its row when it is in this file."
-        ),
-        "target": str(session.target),
-        **charts_payload(charts),
-    }
+def _without_data(view: payloads.View) -> payloads.View:
+    """A view with no raw value of its row: values, LIME's condition texts (they quote
+    the row's bins), the true label and the counterfactual's moves are left out."""
+    out = dict(view)
+    out["values"] = [None] * len(view["values"])
+    out["original"] = [None] * len(view["original"])
+    out["y"] = None
+    out["counterfactual"] = None
+    out["attributions"] = [
+        None if a is None else {**a, "details": {**a["details"], "conditions": None}}
+        for a in view["attributions"]
+    ]
+    return out  # type: ignore[return-value]
 
 
-def _choose_rows(session: ExplanationSession, rows: Sequence[int] | None) -> list[int]:
+def _feature_without_data(feature: payloads.FeatureInfo) -> payloads.FeatureInfo:
+    """A feature's name and kind only: its range, quantiles and categories are raw values."""
+    return {**feature, "min": None, "max": None, "quantiles": [], "categories": None, "counts": None}
+
+
+def _surrogate_without_categories(info: payloads.SurrogateInfo) -> payloads.SurrogateInfo:
+    """Rules keep their numeric thresholds (midpoints the rules learned, not rows' values)
+    but not the categories they test, which are raw values of the data."""
+    rules = []
+    for rule in info["rules"]:
+        conditions = []
+        for c in rule["conditions"]:
+            if c["op"] in ("==", "!=", "in"):
+                n = len(c["value"]) if isinstance(c["value"], list) else 1
+                text = f"{c['feature']}: {n} hidden categor{'y' if n == 1 else 'ies'}"
+                c = {**c, "value": None, "text": text}
+            conditions.append(c)
+        prediction = rule["prediction"]
+        rules.append({**rule, "conditions": conditions, "text": "", "prediction": prediction})
+    return {**info, "rules": rules}  # type: ignore[typeddict-item]
+
+
+def choose_rows(session: ExplanationSession, rows: Sequence[int] | None) -> list[int]:
+    """The exported rows: the current one and the next ones by default, or ``rows``."""
     if rows is None:
         others = [i for i in range(session.n_rows) if i != session.index][: DEFAULT_ROWS - 1]
         return [session.index, *others]
-    chosen = [session.check_index(int(i)) for i in rows]
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, Iterable):
+        raise TypeError(f"rows must be a list of row numbers, not {type(rows).__name__}.")
+    chosen = []
+    for i in rows:
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+            raise TypeError(
+                f"rows must hold int row numbers of X, not {i!r} ({type(i).__name__})."
+            )
+        chosen.append(session.check_index(int(i)))
     if not chosen:
         raise ValueError("rows is empty: pass at least one row number to export.")
-    return list(dict.fromkeys(chosen))
+    chosen = list(dict.fromkeys(chosen))
+    if len(chosen) > MAX_ROWS:
+        raise ValueError(
+            f"rows has {len(chosen)} rows; an export holds at most {MAX_ROWS} (each carries "
+            "every feature's what-if grid). Export a selection, e.g. rows=range(200)."
+        )
+    return chosen
 
 
 def _script_json(data: Any) -> str:
@@ -252,9 +319,25 @@ def to_html(
     rows: Sequence[int] | None = None,
     include_data: bool = True,
     title: str = "optiml_widgets export",
+    stop: Stop = NEVER,
+    progress: Progress | None = None,
 ) -> str:
-    """The standalone HTML page; written to ``path`` when given."""
-    data = export_data(session, rows, include_data=include_data)
+    """The standalone HTML page; written to ``path`` when given. ``progress(done, total)``
+    is called as it goes; without it (a call from code) a progress bar shows."""
+    bar = progress_bar("Export") if progress is None else None
+    if bar is not None:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+    try:
+        data = export_data(
+            session, rows, include_data=include_data, stop=stop, progress=progress
+        )
+    finally:
+        if bar is not None:
+            bar.close()
     esm = (STATIC / "widget.js").read_bytes()
     page = PAGE.format(
         title=html.escape(title),
@@ -274,38 +357,61 @@ def _chart_engine() -> str:
     return base64.b64encode(gzip.compress(engine, compresslevel=9, mtime=0)).decode()
 
 
-def static_picture(session: ExplanationSession) -> str:
+def static_picture(session: ExplanationSession, view: payloads.View | None = None) -> str:
     """A small script-free picture of the panel (force plot and rules) for places where
-    widgets cannot run: GitHub's notebook view, ``jupyter nbconvert --to html``."""
-    view = session.view(0)
+    widgets cannot run: GitHub's notebook view, ``jupyter nbconvert --to html``.
+
+    The names sit in a column of their own left of the bars, so no label ever lies under a
+    bar (negative bars grow left from the axis, positive ones right).
+    """
+    view = view if view is not None else session.view(0, wait=False)
     esc = html.escape
     names = session.schema.names
     what = "prediction" if session.adapter.task == "regression" else f"P({view['target']})"
+    shap = next(
+        (
+            a
+            for cls, a in zip(session.local_explainers(), view["attributions"])
+            if cls.view == "force" and a is not None
+        ),
+        None,
+    )
+    algorithm = shap["algorithm"] if shap is not None else "off"
     parts = [
         '<div class="optiml-static" style="font-family:system-ui,sans-serif;font-size:13px;max-width:900px">',
         f'<p><b style="font-size:1.3em">{esc(what)} = {esc(format_number(view["prediction"], 4))}</b>'
-        f" &nbsp;row {view['index']} · SHAP: {esc(session.shap_explainer.description if session.shap_explainer else 'off')}"
+        f" &nbsp;row {view['index']} · SHAP: {esc(str(algorithm))}"
         " · <i>static picture: run the notebook for the live panel</i></p>",
     ]
-    if view["shap"]:
-        order = sorted(range(len(names)), key=lambda i: -abs(view["shap"][i]))[:8]
-        biggest = max(abs(view["shap"][i]) for i in order) or 1.0
+    if shap is not None:
+        values = shap["values"]
+        order = sorted(range(len(names)), key=lambda i: -abs(values[i]))[:8]
+        biggest = max(abs(values[i]) for i in order) or 1.0
+        label_end, axis, half, value_end = 340, 570, 210, 896
         height = 22 * len(order) + 4
-        parts.append(f'<svg width="900" height="{height}" role="img" aria-label="SHAP values">')
+        parts.append(
+            f'<svg width="900" height="{height}" role="img" aria-label="SHAP values" '
+            'style="font-size:12px">'
+            f'<line x1="{axis}" x2="{axis}" y1="0" y2="{height}" stroke="#999"/>'
+        )
         for row, i in enumerate(order):
-            value = view["shap"][i]
-            width = abs(value) / biggest * 300
-            x = 560 if value >= 0 else 560 - width
+            value = values[i]
+            width = max(abs(value) / biggest * half, 1.0)
+            x = axis if value >= 0 else axis - width
             colour = "#e5484d" if value > 0 else "#3e7bfa"
-            label = f"{names[i]} = {view['instance'][names[i]]}"
+            label = f"{names[i]} = {view['values'][i]}"
+            if len(label) > 52:
+                label = label[:51] + "…"
             parts.append(
-                f'<text x="550" y="{22 * row + 16}" text-anchor="end">{esc(label)}</text>'
-                f'<rect x="{x:.1f}" y="{22 * row + 4}" width="{max(width, 1):.1f}" height="16" fill="{colour}"/>'
-                f'<text x="{870}" y="{22 * row + 16}" text-anchor="end">{esc(format_number(value, 3))}</text>'
+                f'<text x="{label_end}" y="{22 * row + 16}" text-anchor="end">'
+                f"<title>{esc(names[i])}</title>{esc(label)}</text>"
+                f'<rect x="{x:.1f}" y="{22 * row + 4}" width="{width:.1f}" height="16" fill="{colour}"/>'
+                f'<text x="{value_end}" y="{22 * row + 16}" text-anchor="end">'
+                f"{esc(format_number(value, 3))}</text>"
             )
         parts.append("</svg>")
-    if session.surrogate is not None:
-        surrogate = session.surrogate
+    surrogate = session.ready_surrogate()
+    if surrogate is not None:
         active = view["rule"]["id"] if view["rule"] else None
         metric = "R²" if surrogate.metric == "r2" else "accuracy"
         parts.append(

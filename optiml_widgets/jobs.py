@@ -1,4 +1,5 @@
-"""Background work of one widget: each job runs once, reports progress, and stops when told.
+"""Background work of one widget: each job runs once, reports progress, stops when told, and
+lets the live panel go first.
 
 A job is a function ``fn(stop, progress)``: it calls ``stop.check()`` between steps (which
 raises ``Cancelled`` once the widget is closed or the job cancelled) and ``progress(done,
@@ -9,8 +10,9 @@ weak reference to their widget, so a forgotten widget is collected and stops too
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future
 from typing import Any, TypeVar
 
@@ -54,6 +56,70 @@ def no_progress(done: int, total: int) -> None:
     """A progress callback that shows nothing."""
 
 
+_thread = threading.local()
+
+
+def in_background() -> bool:
+    """Whether the calling thread runs a background job (it yields to the live panel)."""
+    return getattr(_thread, "background", False)
+
+
+def mark_background(background: bool = True) -> None:
+    """Give the calling thread background priority at the gate (or take it back)."""
+    _thread.background = background
+
+
+class Gate:
+    """The one lock around the explainers' and the model's calls, with priority for the live
+    panel: a background step waits while a live request waits, and takes the lock only
+    between such requests, so an edit never queues behind an export or the global views.
+
+    Hold it only around a computation, never while waiting for a job: the job may need it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._waiting = 0
+        self._changed = threading.Condition()
+        self._owner: int | None = None
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Hold the gate, with the calling thread's priority (live unless in a job)."""
+        if self._owner == threading.get_ident():  # already held here: re-enter at once
+            with self._lock:
+                yield
+            return
+        if in_background():
+            with self._changed:
+                while self._waiting:
+                    self._changed.wait(0.05)
+            with self._lock, self._owning():
+                yield
+            return
+        with self._changed:
+            self._waiting += 1
+        try:
+            self._lock.acquire()
+        finally:
+            with self._changed:
+                self._waiting -= 1
+                self._changed.notify_all()
+        try:
+            with self._owning():
+                yield
+        finally:
+            self._lock.release()
+
+    @contextlib.contextmanager
+    def _owning(self) -> Iterator[None]:
+        previous, self._owner = self._owner, threading.get_ident()
+        try:
+            yield
+        finally:
+            self._owner = previous
+
+
 class Jobs:
     """Named background jobs of one owner (a widget), each computed once."""
 
@@ -91,6 +157,7 @@ class Jobs:
         def run() -> None:
             if not future.set_running_or_notify_cancel():
                 return
+            _thread.background = True
             try:
                 stop.check()
                 result = fn(stop, progress)

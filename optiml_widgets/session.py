@@ -2,49 +2,57 @@
 
 No widget code here: the widget is a thin shell over this class, and tests of the whole
 explanation loop need no Jupyter.
+
+Everything an instance needs is computed once (memo.py), keyed by the instance (row and
+edits), the explainer, the output and the quality: a view shown before costs no model call.
+Slow work streams: the explainers marked ``streamed`` (LIME), the surrogate, the
+counterfactual and the global views are built in background jobs (jobs.py), and a view asked
+for with ``wait=False`` lists what is still coming in ``pending`` instead of waiting for it.
+Every explainer call holds the session's gate, which lets live requests go first.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
+from . import payloads
 from .counterfactual import Counterfactual, find_counterfactual
 from .data import FeatureSchema, as_frame, build_schema
-from .explainers.lime import LimeExplainer, LimeResult
+from .explainers import REGISTRY, Attribution, Explainer, Surrogate, TableContext, fit_surrogate
+from .explainers.base import build, check_names
+from .explainers.lime import LimeExplainer
 from .explainers.shap import ShapExplainer, ShapValues
-from .explainers.surrogate import Rule, Surrogate, fit_surrogate
 from .explanation import LocalExplanation
-from .global_explanation import GlobalExplanation, Progress, compute_global, global_rows
+from .global_explanation import GlobalExplanation, compute_global, global_rows
+from .jobs import Gate, Jobs, Progress, Stop
+from .memo import Memo
 from .model import ModelAdapter, align_columns
+from .progress import wait_for
+from .sweeps import Sweep, display_values, grid_values, sweep_rows
 
-EXPLAINERS = ("shap", "lime", "surrogate")
+SURROGATE = "surrogate"
+EXPLAINERS = ("shap", "lime", SURROGATE)
 BACKGROUND_ROWS = 100
 LIME_TRAINING_ROWS = 10_000
-AGREEMENT_TOP_K = 5
-CURVE_POINTS = 24
-_CACHE_SIZE = 256
+PENDING = object()  # a streamed result that is not there yet
 
 
-@dataclass
-class RowResult:
-    """Everything computed for one instance; filled lazily per quality and output."""
+@dataclass(frozen=True)
+class Row:
+    """An instance (a row of X with what-if edits), encoded, with the model's outputs."""
 
+    index: int
+    key: tuple
     encoded: np.ndarray
     outputs: np.ndarray
-    rule: Rule | None
-    shap: dict[str, ShapValues] = field(default_factory=dict)  # quality -> values
-    lime: dict[tuple[int, str], LimeResult] = field(default_factory=dict)  # (output, quality)
 
 
 class ExplanationSession:
@@ -65,7 +73,7 @@ class ExplanationSession:
         random_state: int = 0,
         global_rows: int | None = None,
     ) -> None:
-        self.explainers = _check_explainers(explainers)
+        self.explainer_names = check_names(explainers)
         numpy_input = not isinstance(X, pd.DataFrame)
         frame = as_frame(X, feature_names)
         if hasattr(model, "predict") or hasattr(model, "predict_proba"):
@@ -80,6 +88,7 @@ class ExplanationSession:
             model, frame, task=task, class_names=class_names, numpy_input=numpy_input
         )
         self.random_state = random_state
+        self.global_rows = _check_global_rows(global_rows)
         self.encoded_X = self.schema.encode(frame)
         rng = np.random.default_rng(random_state)
         if background_frame is not None:
@@ -89,36 +98,34 @@ class ExplanationSession:
                 rng.choice(len(frame), min(BACKGROUND_ROWS, len(frame)), replace=False)
             )
             self.background = self.encoded_X[picked]
-        self.shap_explainer = (
-            ShapExplainer(self.adapter, self.schema, self.background, random_state=random_state)
-            if "shap" in self.explainers
-            else None
-        )
         training = self.encoded_X
         if len(training) > LIME_TRAINING_ROWS:
-            training = training[
-                np.sort(rng.choice(len(training), LIME_TRAINING_ROWS, replace=False))
-            ]
-        self.lime_explainer = (
-            LimeExplainer(self.adapter, self.schema, training, random_state=random_state)
-            if "lime" in self.explainers
-            else None
+            picked = np.sort(rng.choice(len(training), LIME_TRAINING_ROWS, replace=False))
+            training = training[picked]
+        self.context = TableContext(
+            self.adapter, self.schema, self.background, training, random_state
         )
-        self.surrogate: Surrogate | None = (
-            fit_surrogate(self.adapter, self.schema, self.encoded_X, random_state=random_state)
-            if "surrogate" in self.explainers
-            else None
-        )
-        self.global_rows = _check_global_rows(global_rows)
-        self._global: GlobalExplanation | None = None
-        self._global_lock = threading.Lock()  # computed once, whoever asks first
-        self._median_output: float | None = None
-        self._global_position: dict[int, int] = {}
+        self.jobs = Jobs()
+        self.gate = Gate()
+        self.memo = Memo()
         self.index = 0
         self.edits_by_row: dict[int, dict[str, Any]] = {}
-        self._cache: OrderedDict[tuple, RowResult] = OrderedDict()
         self._originals: dict[int, dict[str, Any]] = {}
+        self._surrogate_size: Surrogate | None = None  # another size the user picked
         self.target_index = self._default_target()
+
+    # -- lifecycle -------------------------------------------------------------------
+    def start(self, on_progress: Mapping[str, Progress] | None = None) -> None:
+        """Start the slow work in the background: streamed explainers, then the surrogate."""
+        for name in self.local_names:
+            if REGISTRY[name].streamed:
+                self.jobs.submit(f"explainer:{name}", lambda _s, _p, n=name: self.explainer(n))
+        if self.surrogate_enabled:
+            self._surrogate_job((on_progress or {}).get(SURROGATE))
+
+    def close(self) -> None:
+        """Stop every background job at once."""
+        self.jobs.close()
 
     # -- the current instance -------------------------------------------------
     @property
@@ -193,51 +200,203 @@ class ExplanationSession:
             return 0
         raise ValueError(f"Unknown target {target!r}: choose one of {names}.")
 
-    # -- computing ----------------------------------------------------------------
-    def result(self, index: int, edits: Mapping[str, Any]) -> RowResult:
-        """Prediction and covering rule of an instance (cached); explanations are added lazily."""
-        key = (index, tuple(sorted((k, repr(v)) for k, v in edits.items())))
-        cached = self._cache.get(key)
-        if cached is not None:
-            self._cache.move_to_end(key)
-            return cached
-        frame = self.schema.row_frame(self.instance(index, edits))
-        encoded = self.schema.encode(frame)[0]
-        outputs = self.adapter.predict(frame)[0]
-        rule = self.surrogate.rules_for_encoded(encoded[None, :])[0] if self.surrogate else None
-        result = RowResult(encoded=encoded, outputs=outputs, rule=rule)
-        self._cache[key] = result
-        if len(self._cache) > _CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return result
+    # -- explainers --------------------------------------------------------------------
+    @property
+    def local_names(self) -> list[str]:
+        """The chosen local explainers, in the registry's order."""
+        return [name for name in REGISTRY if name in self.explainer_names]
 
-    def explain(
-        self, index: int, edits: Mapping[str, Any], target_index: int, *, fast: bool = False
-    ) -> tuple[RowResult, str]:
-        """Fill SHAP and LIME of an instance for one output; returns the result and its quality."""
-        result = self.result(index, edits)
-        want = "fast" if fast else "exact"
-        shap, lime = self.shap_explainer, self.lime_explainer
-        if shap is not None and not result.shap and not edits and self._global is not None:
-            # A row of the global views: the very values its point shows, no recomputation.
-            k = self._global_position.get(index)
-            if k is not None:
-                g = self._global
-                result.shap["exact"] = ShapValues(g.values[k : k + 1], g.base_values)
-        if shap is not None and "exact" not in result.shap:
-            # Only the permutation algorithm has a cheaper estimate; the others are exact anyway.
-            key = want if shap.approximate else "exact"
-            if key not in result.shap:
-                result.shap[key] = shap.explain(result.encoded[None, :], fast=key == "fast")
-        if lime is not None and _best_lime(result.lime, target_index, want) is None:
-            result.lime[(target_index, want)] = lime.explain(
-                result.encoded, target_index, fast=fast
+    def explainer(self, name: str, *, wait: bool = True) -> Explainer | None:
+        """A chosen explainer, built once; with ``wait=False`` None while it is being built."""
+        key = ("explainer", name)
+        if wait:
+            return self.memo.get(key, lambda: build(name, self.context))
+        found = self.memo.peek(key)
+        if found is None:
+            self.jobs.submit(f"explainer:{name}", lambda _s, _p: self.explainer(name))
+        return found
+
+    def local_explainers(self) -> list[type[Explainer]]:
+        """The classes of the chosen local explainers (what the panel draws)."""
+        return [REGISTRY[name] for name in self.local_names]
+
+    @property
+    def shap_explainer(self) -> ShapExplainer | None:
+        """The SHAP explainer (None when turned off)."""
+        found = self.explainer("shap") if "shap" in self.explainer_names else None
+        return found if isinstance(found, ShapExplainer) else None
+
+    @property
+    def lime_explainer(self) -> LimeExplainer | None:
+        """The LIME explainer (None when turned off)."""
+        found = self.explainer("lime") if "lime" in self.explainer_names else None
+        return found if isinstance(found, LimeExplainer) else None
+
+    # -- the surrogate -----------------------------------------------------------------
+    @property
+    def surrogate_enabled(self) -> bool:
+        """Whether a surrogate is fit (``"surrogate"`` in ``explainers``)."""
+        return SURROGATE in self.explainer_names
+
+    @property
+    def surrogate(self) -> Surrogate | None:
+        """The global rule surrogate, waiting for its fit (with progress) if needed."""
+        if not self.surrogate_enabled:
+            return None
+        if self._surrogate_size is not None:
+            return self._surrogate_size
+        job = self._surrogate_job()
+        return wait_for(job, lambda: self.jobs.progress(SURROGATE), "Fitting the surrogate")
+
+    def ready_surrogate(self) -> Surrogate | None:
+        """The surrogate if its fit has finished (never waits); None otherwise."""
+        if self._surrogate_size is not None:
+            return self._surrogate_size
+        job = self.jobs.get(SURROGATE)
+        if job is None or not job.done() or job.cancelled() or job.exception() is not None:
+            return None
+        return job.result()
+
+    def surrogate_error(self) -> str | None:
+        """Why the surrogate's fit failed, or None."""
+        job = self.jobs.get(SURROGATE)
+        if job is None or not job.done() or job.cancelled() or job.exception() is None:
+            return None
+        exc = job.exception()
+        return f"{type(exc).__name__}: {exc}"
+
+    def _surrogate_job(self, on_progress: Progress | None = None) -> Any:
+        def fit(stop: Stop, progress: Progress) -> Surrogate:
+            return fit_surrogate(
+                self.adapter, self.schema, self.encoded_X, random_state=self.random_state
             )
-        exact = (shap is None or "exact" in result.shap) and (
-            lime is None or (target_index, "exact") in result.lime
-        )
-        return result, "exact" if exact else "fast"
 
+        return self.jobs.submit(SURROGATE, fit, on_progress=on_progress)
+
+    # -- computing ----------------------------------------------------------------
+    def row(self, index: int, edits: Mapping[str, Any]) -> Row:
+        """An instance with the model's outputs for it (cached)."""
+        key = (index, tuple(sorted((k, repr(v)) for k, v in edits.items())))
+
+        def compute() -> Row:
+            frame = self.schema.row_frame(self.instance(index, edits))
+            encoded = self.encoded_X[index] if not edits else self.schema.encode(frame)[0]
+            with self.gate.hold():
+                outputs = self.adapter.predict(frame)[0]
+            return Row(index, key, encoded, outputs)
+
+        return self.memo.get(("row", key), compute)
+
+    def attribution(
+        self,
+        index: int,
+        edits: Mapping[str, Any],
+        name: str,
+        output: int,
+        *,
+        fast: bool = False,
+        wait: bool = True,
+    ) -> Attribution | None:
+        """One explainer's attribution of an instance for one output (cached). An exact result
+        serves a fast request too. With ``wait=False``: only what is already there."""
+        explainer = self.explainer(name, wait=wait)
+        if explainer is None:
+            return None
+        row = self.row(index, edits)
+        # SHAP explains every output in one call: cache them together.
+        slot = None if explainer.view == "force" else output
+        exact_key = ("attribution", row.key, name, slot, "exact")
+        fast_key = ("attribution", row.key, name, slot, "fast")
+        found = self.memo.peek(exact_key)
+        if found is None and fast and explainer.has_fast:
+            found = self.memo.peek(fast_key)
+        if found is None:
+            if not wait:
+                return None
+            quick = fast and explainer.has_fast
+            found = self.memo.get(
+                fast_key if quick else exact_key,
+                lambda: self._explain(explainer, row, slot, fast=quick),
+            )
+        return found[output] if slot is None else found
+
+    def _explain(
+        self, explainer: Explainer, row: Row, slot: int | None, *, fast: bool
+    ) -> Any:
+        outputs = list(range(len(self.adapter.output_names))) if slot is None else [slot]
+        reused = self._global_attributions(explainer, row) if not fast else None
+        if reused is not None:
+            return reused
+        with self.gate.hold():
+            found = explainer.explain(row.encoded[None, :], outputs, fast=fast)[0]
+        return found if slot is None else found[slot]
+
+    def _global_attributions(self, explainer: Explainer, row: Row) -> dict | None:
+        """A row of the global views keeps the SHAP values its point shows."""
+        job = self.jobs.get("global")
+        if explainer.name != "shap" or row.key[1] or job is None or not job.done():
+            return None
+        if job.cancelled() or job.exception() is not None:
+            return None
+        found: GlobalExplanation = job.result()
+        position = np.flatnonzero(found.rows == row.index)
+        if not len(position):
+            return None
+        k = int(position[0])
+        return {
+            output: Attribution(
+                values=found.values[k, :, output],
+                base=float(found.base_values[output]),
+                quality="exact",
+            )
+            for output in range(found.values.shape[2])
+        }
+
+    def counterfactual(
+        self, index: int | None = None, edits: Mapping[str, Any] | None = None, *, wait: bool = True
+    ) -> Any:
+        """The smallest change of an instance (default: the current one) that reaches a rule
+        with another outcome, checked with the model (counterfactual.py); None without a
+        surrogate or when no rule has another outcome. With ``wait=False``: ``PENDING``
+        while the surrogate or the search is not done."""
+        surrogate = self.surrogate if wait else self.ready_surrogate()
+        if surrogate is None:
+            return None if wait or not self.surrogate_enabled else PENDING
+        index = self.index if index is None else index
+        edits = self.edits_by_row.get(index, {}) if edits is None else edits
+        row = self.row(index, edits)
+        key = ("counterfactual", row.key, self.target_index, id(surrogate))
+        if not wait:
+            return self.memo.peek(key, PENDING)
+        target = self.target_index
+
+        def search() -> Counterfactual | None:
+            with self.gate.hold():
+                return find_counterfactual(
+                    self.adapter,
+                    self.schema,
+                    surrogate,
+                    self.instance(index, edits),
+                    target_index=target,
+                    median_output=self.median_output(),
+                    outputs=row.outputs,
+                )
+
+        return self.memo.get(key, search)
+
+    def median_output(self) -> float | None:
+        """Regressors: the median prediction over X, which splits high from low outcomes."""
+        if self.adapter.classes is not None:
+            return None
+
+        def compute() -> float:
+            rows = self.frame.iloc[: min(self.n_rows, LIME_TRAINING_ROWS)]
+            with self.gate.hold():
+                return float(np.median(self.adapter.predict(rows)[:, 0]))
+
+        return self.memo.get(("median",), compute)
+
+    # -- what the Python API returns ------------------------------------------------------
     def local_explanation(
         self,
         index: int | None = None,
@@ -250,93 +409,199 @@ class ExplanationSession:
         index = self.index if index is None else index
         edits = self.edits_by_row.get(index, {}) if edits is None else edits
         target_index = self.target_index if target_index is None else target_index
-        result, quality = self.explain(index, edits, target_index, fast=fast)
+        row = self.row(index, edits)
+        found: dict[str, Attribution] = {}
+        for name in self.local_names:
+            attribution = self.attribution(index, edits, name, target_index, fast=fast)
+            if attribution is not None:
+                found[name] = attribution
+        surrogate = self.surrogate
         names = self.schema.names
-        shap_values = _best(result.shap, quality)
-        lime = _best_lime(result.lime, target_index, quality)
-        shap_map = (
-            {n: float(v) for n, v in zip(names, shap_values.values[0, :, target_index])}
-            if shap_values is not None
-            else {}
-        )
+        shap, lime = found.get("shap"), found.get("lime")
+        explainer = self.shap_explainer
         return LocalExplanation(
             target=self.adapter.classes[target_index] if self.adapter.classes else "prediction",
-            prediction=float(result.outputs[target_index]),
-            base_value=float(shap_values.base_values[target_index]) if shap_values else math.nan,
-            shap=shap_map,
-            lime={n: float(w) for n, w in zip(names, lime.weights)} if lime else {},
-            lime_intercept=lime.intercept if lime else math.nan,
-            lime_score=lime.score if lime else math.nan,
-            lime_conditions={n: c for n, c in zip(names, lime.conditions) if c} if lime else {},
-            rule=result.rule,
+            prediction=float(row.outputs[target_index]),
+            base_value=shap.base if shap is not None and shap.base is not None else math.nan,
+            shap=dict(zip(names, map(float, shap.values))) if shap is not None else {},
+            lime=dict(zip(names, map(float, lime.values))) if lime is not None else {},
+            lime_intercept=float(lime.details["intercept"]) if lime is not None else math.nan,
+            lime_score=float(lime.details["score"]) if lime is not None else math.nan,
+            lime_conditions=(
+                {n: c for n, c in zip(names, lime.details["conditions"]) if c}
+                if lime is not None
+                else {}
+            ),
+            rule=surrogate.rules_for_encoded(row.encoded[None, :])[0] if surrogate else None,
             instance=self.instance(index, edits),
-            algorithm=self.shap_explainer.description if self.shap_explainer else "",
-            quality=quality,
+            algorithm=explainer.algorithm if explainer is not None else "",
+            fallback=explainer.fallback if explainer is not None else None,
+            quality="fast" if any(a.quality == "fast" for a in found.values()) else "exact",
+            attributions=found,
         )
 
-    # -- counterfactual hints -----------------------------------------------------------
-    def counterfactual(
-        self, index: int | None = None, edits: Mapping[str, Any] | None = None
-    ) -> Counterfactual | None:
-        """The smallest change of an instance (default: the current one) that reaches a rule
-        with another outcome, checked with the model (counterfactual.py); None without a
-        surrogate or when no rule has another outcome."""
-        if self.surrogate is None:
-            return None
+    # -- the view the panel shows ---------------------------------------------------------
+    def view(
+        self,
+        seq: int,
+        *,
+        fast: bool = False,
+        index: int | None = None,
+        edits: Mapping[str, Any] | None = None,
+        complete: bool = True,
+        wait: bool = True,
+    ) -> payloads.View:
+        """The view of an instance, by default the current one (js/src/types.ts View).
+
+        ``fast``: a drag's view (cheap estimates; streamed explainers are not computed).
+        ``complete=False``: only what the first view needs (the streamed explainers and the
+        counterfactual only if they are already there). ``wait=False``: never wait for the
+        surrogate's fit. What is left out is named in ``pending``.
+        """
+        started = time.perf_counter()
         index = self.index if index is None else index
-        edits = self.edits_by_row.get(index, {}) if edits is None else edits
-        if self.adapter.classes is None and self._median_output is None:
-            rows = self.frame.iloc[: min(self.n_rows, LIME_TRAINING_ROWS)]
-            self._median_output = float(np.median(self.adapter.predict(rows)[:, 0]))
-        return find_counterfactual(
-            self.adapter,
-            self.schema,
-            self.surrogate,
-            self.instance(index, edits),
-            target_index=self.target_index,
-            median_output=self._median_output,
+        edits = dict(self.edits_by_row.get(index, {}) if edits is None else edits)
+        target = self.target_index
+        row = self.row(index, edits)
+        names = self.schema.names
+        pending: list[str] = []
+        attributions: list[payloads.AttributionInfo | None] = []
+        found: list[tuple[str, Attribution]] = []
+        for name in self.local_names:
+            compute = not REGISTRY[name].streamed or (complete and not fast)
+            attribution = self.attribution(index, edits, name, target, fast=fast, wait=compute)
+            if attribution is None:
+                pending.append(name)
+                attributions.append(None)
+                continue
+            explainer = self.explainer(name)
+            assert explainer is not None
+            attributions.append(payloads.attribution(attribution, explainer))
+            found.append((name, attribution))
+        surrogate = self.surrogate if wait and not fast else self.ready_surrogate()
+        if surrogate is None and self.surrogate_enabled:
+            pending.append(SURROGATE)
+        rule = surrogate.rules_for_encoded(row.encoded[None, :])[0] if surrogate else None
+        instance = self.instance(index, edits)
+        view: payloads.View = {
+            "seq": seq,
+            "index": index,
+            "target": str(self.target),
+            "quality": "fast" if any(a.quality == "fast" for _, a in found) else "exact",
+            "values": payloads.row_values(self.schema, instance),
+            "original": payloads.row_values(self.schema, self.original(index)),
+            "edited": sorted(names.index(name) for name in edits),
+            "prediction": float(row.outputs[target]),
+            "predicted_label": (
+                str(self.adapter.classes[int(np.argmax(row.outputs))])
+                if self.adapter.classes
+                else None
+            ),
+            "probabilities": (
+                [float(p) for p in row.outputs] if self.adapter.classes is not None else None
+            ),
+            "y": (
+                payloads.json_value(self.adapter.display_label(self.y[index]))
+                if self.y is not None
+                else None
+            ),
+            "attributions": attributions,
+            "agreement": _agreements(found, self.local_explainers()),
+            "rule": {"id": rule.id, "met": rule.met(instance)} if rule is not None else None,
+            "pending": pending,
+        }
+        if not fast and surrogate is not None:
+            hint = self.counterfactual(index, edits, wait=complete)
+            if hint is PENDING:
+                pending.append("counterfactual")
+            else:
+                view["counterfactual"] = (
+                    payloads.counterfactual(hint, self.schema) if hint is not None else None
+                )
+        view["compute_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        return view
+
+    def sweep(self, index: int, edits: Mapping[str, Any]) -> Sweep:
+        """An instance with each feature moved along its slider's grid, and the model's
+        outputs there (sweeps.py): one batched model call, cached."""
+        row = self.row(index, edits)
+
+        def compute() -> Sweep:
+            grids = self._grids()
+            rows, offsets = sweep_rows(row.encoded, grids)
+            with self.gate.hold():
+                outputs = (
+                    self.adapter.predict(self.schema.decode(rows))
+                    if len(rows)
+                    else np.zeros((0, len(self.adapter.output_names)))
+                )
+            display = [display_values(self.schema, j, g) for j, g in enumerate(grids)]
+            return Sweep(row.encoded, rows, outputs, offsets, display)
+
+        return self.memo.get(("sweep", row.key), compute)
+
+    def _grids(self) -> list[np.ndarray]:
+        return self.memo.get(
+            ("grids",),
+            lambda: [grid_values(self.schema, self.encoded_X, j) for j in range(len(self.schema))],
         )
+
+    def curves(self, seq: int) -> payloads.Curves:
+        """The model's output along each numeric feature's slider, the rest of the current
+        instance fixed (js/src/types.ts Curves): the frontend's instant estimate while a
+        slider is dragged, replaced by Python's own view when it arrives."""
+        sweep = self.sweep(self.index, self.edits_by_row.get(self.index, {}))
+        target = self.target_index
+        features, values, predictions, offsets = [], [], [], [0]
+        for j, feature in enumerate(self.schema.features):
+            start, end = sweep.offsets[j], sweep.offsets[j + 1]
+            if feature.is_discrete or end - start < 2:
+                continue
+            features.append(j)
+            values.extend(float(v) for v in sweep.rows[start:end, j])
+            predictions.append(sweep.outputs[start:end, target])
+            offsets.append(offsets[-1] + end - start)
+        prediction = np.concatenate(predictions) if predictions else np.zeros(0)
+        return {
+            "seq": seq,
+            "features": features,
+            "offsets": offsets,
+            "values": values,
+            "prediction": np.ascontiguousarray(prediction, dtype=np.float32).tobytes(),
+        }
 
     # -- the global views ---------------------------------------------------------------
     @property
     def has_global(self) -> bool:
         """Whether global SHAP values are computed (they are cached for the session)."""
-        return self._global is not None
+        return self.jobs.done("global") and self.jobs.get("global").exception() is None  # type: ignore[union-attr]
 
-    def global_explanation(
-        self,
-        progress: Progress | None = None,
-        lock: contextlib.AbstractContextManager | None = None,
-    ) -> GlobalExplanation:
-        """SHAP values over X (or a seeded sample of ``global_rows`` rows), computed once.
+    def global_job(self, on_progress: Progress | None = None) -> Any:
+        """The background job of the global views (started once)."""
+        return self.jobs.submit("global", self._compute_global, on_progress=on_progress)
 
-        ``progress(done, total)`` is called after each chunk of rows; ``lock`` is held while
-        a chunk is computed, so live requests of the panel get their turn in between.
-        """
-        with self._global_lock:
-            if self._global is None:
-                self._global = self._compute_global(progress, lock)
-                self._global_position = {int(r): k for k, r in enumerate(self._global.rows)}
-            return self._global
+    def global_explanation(self) -> GlobalExplanation:
+        """SHAP values over X (or a seeded sample of ``global_rows`` rows), computed once,
+        waited for with progress."""
+        job = self.global_job()
+        return wait_for(job, lambda: self.jobs.progress("global"), "Global SHAP")
 
-    def _compute_global(
-        self, progress: Progress | None, lock: contextlib.AbstractContextManager | None
-    ) -> GlobalExplanation:
+    def _compute_global(self, stop: Stop, progress: Progress) -> GlobalExplanation:
         explainer = self.shap_explainer
         if explainer is None:
             raise ValueError(
                 'The global views need SHAP: create the widget with "shap" in explainers.'
             )
-        guard = lock if lock is not None else contextlib.nullcontext()
 
         def explain(rows: np.ndarray) -> ShapValues:
-            with guard:
+            stop.check()
+            with self.gate.hold():
                 if not explainer.approximate:
-                    return explainer.explain(rows)
+                    return explainer.values(rows)
                 # Permutation SHAP draws its permutations per call: one row per call gives
                 # each row the very values the local panel computes for it on its own.
-                each = [explainer.explain(row[None, :]) for row in rows]
-                return ShapValues(np.concatenate([e.values for e in each]), each[0].base_values)
+                each = [explainer.values(row[None, :]) for row in rows]
+            return ShapValues(np.concatenate([e.values for e in each]), each[0].base_values)
 
         n = global_rows(self.n_rows, permutation=explainer.approximate, limit=self.global_rows)
         return compute_global(
@@ -345,7 +610,7 @@ class ExplanationSession:
             n_rows=n,
             feature_names=self.schema.names,
             output_names=[str(name) for name in self.adapter.output_names],
-            algorithm=explainer.description,
+            algorithm=explainer.algorithm,
             random_state=self.random_state,
             progress=progress,
         )
@@ -361,16 +626,20 @@ class ExplanationSession:
         j = names.index(feature) if feature is not None else self.top_feature()
         current: tuple[float | None, float | None] = (None, None)
         if include_values:
-            local = self.local_explanation()
-            value = self.result(self.index, self.edits).encoded[j]
-            current = (float(value), local.shap.get(names[j]))
+            row = self.row(self.index, self.edits)
+            shap = self.attribution(self.index, self.edits, "shap", self.target_index)
+            current = (
+                float(row.encoded[j]),
+                float(shap.values[j]) if shap is not None else None,
+            )
+        in_sample = np.flatnonzero(explanation.rows == self.index)
         return global_charts(
             explanation,
             self.schema,
             self.surrogate,
             self.target_index,
             feature=j,
-            row=self.index if self.index in self._global_position else -1,
+            row=self.index if len(in_sample) else -1,
             current=current,
             include_values=include_values,
         )
@@ -380,174 +649,23 @@ class ExplanationSession:
         importance = self.global_explanation().importance(self.target_index)
         return self.schema.names.index(importance.index[0])
 
-    # -- payloads for the frontend --------------------------------------------------
-    def schema_payload(self) -> dict[str, Any]:
-        """Set once: features, task, classes (js/src/types.ts Schema)."""
-        return {
-            "features": self.schema.to_payload(),
-            "task": self.adapter.task,
-            "classes": self.adapter.output_names if self.adapter.classes is not None else None,
-            "targets": self.adapter.output_names,
-            "n_rows": self.n_rows,
-            "has_y": self.y is not None,
-            "shap_algorithm": self.shap_explainer.description if self.shap_explainer else "",
-            "explainers": list(self.explainers),
-        }
-
-    def view(
-        self,
-        seq: int,
-        *,
-        fast: bool = False,
-        index: int | None = None,
-        edits: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """The view of an instance, by default the current one (js/src/types.ts View)."""
-        started = time.perf_counter()
-        index = self.index if index is None else index
-        edits = self.edits_by_row.get(index, {}) if edits is None else edits
-        explanation = self.local_explanation(index, edits, fast=fast)
-        names = self.schema.names
-        result = self.result(index, edits)
-        lime = _best_lime(result.lime, self.target_index, explanation.quality)
-        classes = self.adapter.classes
-        return {
-            "seq": seq,
-            "index": index,
-            "target": str(explanation.target),
-            "quality": explanation.quality,
-            "instance": self._json_row(explanation.instance),
-            "original": self._json_row(self.original(index)),
-            "edited": sorted(edits, key=names.index),
-            "prediction": explanation.prediction,
-            "predicted_label": str(classes[int(np.argmax(result.outputs))]) if classes else None,
-            "probabilities": {str(c): float(p) for c, p in zip(classes, result.outputs)}
-            if classes
-            else None,
-            "y": (
-                _json_scalar(self.adapter.display_label(self.y[index]))
-                if self.y is not None
-                else None
-            ),
-            "base_value": _finite_or_none(explanation.base_value),
-            "shap": [explanation.shap[n] for n in names] if explanation.shap else [],
-            "lime": (
-                {
-                    "weights": [float(w) for w in lime.weights],
-                    "conditions": list(lime.conditions),
-                    "intercept": lime.intercept,
-                    "score": lime.score,
-                }
-                if lime
-                else None
-            ),
-            "agreement": agreement(explanation) if explanation.shap and explanation.lime else None,
-            "rule": (
-                {"id": explanation.rule.id, "met": explanation.rule.met(explanation.instance)}
-                if explanation.rule
-                else None
-            ),
-            "counterfactual": self._counterfactual_payload(index, edits, fast),
-            "compute_ms": round((time.perf_counter() - started) * 1000, 1),
-        }
-
-    def _counterfactual_payload(
-        self, index: int, edits: Mapping[str, Any], fast: bool
-    ) -> dict[str, Any] | None:
-        if fast or self.surrogate is None:
-            return None  # a drag does not wait for it; the exact view after it has it
-        try:
-            found = self.counterfactual(index, edits)
-        except Exception:  # a hint: never fail the view for it
-            return None
-        return found.to_payload() if found is not None else None
-
-    def curves(self, seq: int, points: int = CURVE_POINTS) -> dict[str, Any]:
-        """The model's output along each numeric feature's slider, the rest of the current
-        instance fixed (js/src/types.ts Curves): the frontend's instant estimate while a
-        slider is dragged, replaced by Python's own view when it arrives."""
-        index, edits = self.index, self.edits_by_row.get(self.index, {})
-        encoded = self.result(index, edits).encoded
-        features, grids = [], []
-        for j, feature in enumerate(self.schema.features):
-            if feature.is_discrete or feature.min is None or feature.max is None:
-                continue
-            grid = np.linspace(feature.min, feature.max, points)
-            grids.append(np.unique(np.rint(grid)) if feature.kind == "integer" else grid)
-            features.append(j)
-        rows = np.repeat(encoded[None, :], sum(len(g) for g in grids), axis=0)
-        offsets = np.cumsum([0] + [len(g) for g in grids])
-        for j, grid, start in zip(features, grids, offsets):
-            rows[start : start + len(grid), j] = grid
-        outputs = (
-            self.adapter.predict(self.schema.decode(rows))[:, self.target_index]
-            if len(rows)
-            else np.zeros(0)
-        )
-        return {
-            "seq": seq,
-            "features": [self.schema.names[j] for j in features],
-            "offsets": offsets.tolist(),
-            "values": np.concatenate(grids).tolist() if grids else [],
-            "prediction": np.ascontiguousarray(outputs, dtype=np.float32).tobytes(),
-        }
-
-    def _json_row(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        out = {}
-        for feature in self.schema.features:
-            value = row[feature.name]
-            if feature.kind == "categorical" and not _missing(value):
-                out[feature.name] = str(value)
-            else:
-                out[feature.name] = _json_scalar(value)
-        return out
-
     def _default_target(self) -> int:
         if self.adapter.task == "binary":
             return 1
         if self.adapter.task == "multiclass":
-            return int(np.argmax(self.result(0, {}).outputs))
+            return int(np.argmax(self.row(0, {}).outputs))
         return 0
 
 
-def agreement(explanation: LocalExplanation, k: int = AGREEMENT_TOP_K) -> dict[str, Any]:
-    """How far SHAP and LIME agree on this instance's most important features."""
-    k = min(k, len(explanation.shap))
-    top_shap = explanation.top_features(k)
-    top_lime = sorted(explanation.lime, key=lambda n: -abs(explanation.lime[n]))[:k]
-    union = list(dict.fromkeys(top_shap + top_lime))
-    shap_values = [explanation.shap[n] for n in union]
-    lime_values = [explanation.lime[n] for n in union]
-    rho = None
-    if len(union) > 2 and np.ptp(shap_values) > 0 and np.ptp(lime_values) > 0:
-        rho = float(spearmanr(shap_values, lime_values).statistic)
-    signs = [np.sign(explanation.shap[n]) == np.sign(explanation.lime[n]) for n in top_shap]
-    return {
-        "spearman": rho if rho is None or math.isfinite(rho) else None,
-        "top_k": k,
-        "top_overlap": len(set(top_shap) & set(top_lime)) / k if k else 1.0,
-        "sign_agreement": float(np.mean(signs)) if signs else 1.0,
-    }
-
-
-def _best(by_quality: Mapping[str, ShapValues], quality: str) -> ShapValues | None:
-    return by_quality.get("exact") or by_quality.get(quality)
-
-
-def _best_lime(
-    by_key: Mapping[tuple[int, str], LimeResult], output: int, quality: str
-) -> LimeResult | None:
-    return by_key.get((output, "exact")) or by_key.get((output, quality))
-
-
-def _check_explainers(explainers: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(explainers, str):
-        explainers = (explainers,)
-    chosen = tuple(dict.fromkeys(explainers))
-    unknown = [e for e in chosen if e not in EXPLAINERS]
-    if unknown:
-        raise ValueError(f"Unknown explainers {unknown}: choose from {list(EXPLAINERS)}.")
-    return chosen
+def _agreements(
+    found: list[tuple[str, Attribution]], classes: list[type[Explainer]]
+) -> list[payloads.Agreement]:
+    """Each explainer against the first additive one (SHAP), on the same features."""
+    additive = {cls.name for cls in classes if cls.view == "force"}
+    reference = next((pair for pair in found if pair[0] in additive), None)
+    if reference is None:
+        return []
+    return [payloads.agreement(reference, pair) for pair in found if pair is not reference]
 
 
 def _check_global_rows(value: Any) -> int | None:
@@ -597,21 +715,6 @@ def _plain(value: Any) -> Any:
 
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _json_scalar(value: Any) -> Any:
-    value = _plain(value)
-    if _missing(value):
-        return None
-    if isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    return str(value)
-
-
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None
 
 
 def _same_value(a: Any, b: Any) -> bool:

@@ -1,41 +1,46 @@
 """ExplainerWidget: the anywidget shell over an ExplanationSession.
 
 The frontend sends one kind of message, the whole wanted state (row, target, edits) with a
-sequence number. Drag messages are coalesced: a background worker always computes the
-NEWEST request and drops the ones it overtook, so a drag never queues stale work. A release
-(or a typed value) with nothing else under way is answered at once in the kernel's own
-thread, which is faster than the hop to the worker; a request older than one already
-answered is dropped. Each result is
-one ``_view`` trait update carrying the sequence number it answers; the frontend never
-lets an older view replace a newer one. Calls from Python (``set_features``, ``index = 3``)
+sequence number; live.py answers the newest one and drops those it overtook. Each answer is
+one ``_view`` trait update carrying the sequence number it answers; the frontend never lets
+an older view replace a newer one. Calls from Python (``set_features``, ``index = 3``)
 compute at once and bump the sequence number, so the panel follows a notebook cell.
+
+The first view is what one row needs (prediction and SHAP); LIME, the surrogate, the
+counterfactual, the drag curves and the global views stream in afterwards, and ``_progress``
+tells the panel how far the long jobs are. ``close()`` (or the widget being collected)
+stops every thread and model call.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 import traceback
 import warnings
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
 
+from . import payloads
 from .counterfactual import Counterfactual
 from .explainers.surrogate import Surrogate
 from .explanation import LocalExplanation
 from .global_explanation import GlobalExplanation
-from .session import ExplanationSession
+from .jobs import Cancelled
+from .live import LiveLoop
+from .session import SURROGATE, ExplanationSession
 
 if TYPE_CHECKING:
     import altair as alt
 
 STATIC = Path(__file__).parent / "static"
 EXPORT_FILENAME = "optiml_widgets_export.html"
-PROGRESS_EVERY = 0.1  # seconds between progress updates of the global views
+PROGRESS_EVERY = 0.1  # seconds between progress updates sent to the panel
 
 
 class ExplainerWidget(anywidget.AnyWidget):
@@ -49,6 +54,7 @@ class ExplainerWidget(anywidget.AnyWidget):
     _view = traitlets.Dict().tag(sync=True)
     _curves = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     _global = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    _progress = traitlets.Dict().tag(sync=True)
     feature = traitlets.Unicode(None, allow_none=True).tag(sync=True)
     index = traitlets.Int(0).tag(sync=True)
     target = traitlets.Any(None).tag(sync=True)
@@ -56,28 +62,32 @@ class ExplainerWidget(anywidget.AnyWidget):
 
     def __init__(self, session: ExplanationSession, **kwargs: Any) -> None:
         self._session = session
-        self._lock = threading.RLock()
+        self._state = threading.RLock()  # the session's current row, target and edits
         self._seq = 0  # newest sequence number seen or given out (views carry it)
         self._request_seq = -1  # newest frontend request applied
-        self._applying = False
-        self._pending: dict[str, Any] | None = None
-        self._wake = threading.Condition()
-        self._worker: threading.Thread | None = None
-        self._idle = threading.Event()
-        self._idle.set()
-        self.recomputations = 0  # views computed (tests check that bursts coalesce)
-        self._global_thread: threading.Thread | None = None
         self._applying = True  # the initial trait values need no recomputation
+        self.recomputations = 0  # views computed (tests check that bursts coalesce)
+        first = session.view(0, complete=False)
         super().__init__(
-            _schema=session.schema_payload(),
-            _surrogate=session.surrogate.to_payload() if session.surrogate else None,
+            _schema=payloads.schema(session),
+            _view=first,
+            _progress={},
             index=session.index,
             target=session.target,
             **kwargs,
         )
         self._applying = False
-        self._refresh()
+        self._loop = LiveLoop(self, "_answer")
         self.on_msg(self._on_frontend_message)
+        # Threads hold the widget weakly; when it is collected, its work stops too.
+        weakref.finalize(self, _shut_down, self._loop, session)
+        me = weakref.ref(self)
+        session.start({SURROGATE: _weakly(me, lambda w, d, t: w._job_progress(SURROGATE, d, t))})
+        if session.surrogate_enabled:
+            job = session.jobs.get(SURROGATE)
+            assert job is not None
+            job.add_done_callback(_weakly(me, lambda w, f: w._surrogate_done(f)))
+        self._loop.follow_up(self._completion(0))
 
     # -- the public API (shared/API.md) ------------------------------------------
     @property
@@ -87,13 +97,14 @@ class ExplainerWidget(anywidget.AnyWidget):
 
     @property
     def explanation(self) -> LocalExplanation:
-        """The exact LocalExplanation of the current instance for ``target``."""
-        with self._lock:
-            return self._session.local_explanation()
+        """The exact LocalExplanation of the current instance for ``target`` (it waits for
+        the streamed explainers and the surrogate)."""
+        return self._session.local_explanation()
 
     @property
     def surrogate(self) -> Surrogate | None:
-        """The global rule surrogate (None when disabled with ``explainers=``)."""
+        """The global rule surrogate (None when disabled with ``explainers=``); waits for
+        its fit with a progress bar if it is still running."""
         return self._session.surrogate
 
     def counterfactual(self) -> Counterfactual | None:
@@ -101,22 +112,21 @@ class ExplainerWidget(anywidget.AnyWidget):
         another outcome, checked with the model: ``.changes``, ``.prediction``,
         ``.model_agrees``, ``.text()``. None without a surrogate or another outcome. Apply
         it with ``w.set_features(w.counterfactual().changes)``."""
-        with self._lock:
-            return self._session.counterfactual()
+        return self._session.counterfactual()
 
     @property
     def global_explanation(self) -> GlobalExplanation:
         """SHAP values over X (or a documented sample of it), computed once and cached."""
-        return self._session.global_explanation(lock=self._lock)
+        self._start_global()
+        return self._session.global_explanation()
 
     @property
     def charts(self) -> dict[str, alt.Chart]:
         """The global views as Altair charts, to save or restyle with Altair's own API:
         ``"importance"``, ``"beeswarm"``, ``"dependence"`` (of ``feature``) and, with a
         surrogate, ``"fidelity"``."""
-        self.global_explanation  # noqa: B018 -- computed outside the lock, chunk by chunk
-        with self._lock:
-            return self._session.global_charts(self.feature)
+        self.global_explanation  # noqa: B018 -- waited for with progress first
+        return self._session.global_charts(self.feature)
 
     @property
     def session(self) -> ExplanationSession:
@@ -131,16 +141,16 @@ class ExplainerWidget(anywidget.AnyWidget):
         last good view stays.
         """
         changes = {**(mapping or {}), **values}
-        with self._lock:
+        with self._state:
             edits = self._session.check_edits(changes)
             self._session.edits_by_row[self._session.index] = edits
-            self._refresh()
+        self._refresh()
 
     def reset(self) -> None:
         """Drop every what-if edit of the current row."""
-        with self._lock:
+        with self._state:
             self._session.edits_by_row.pop(self._session.index, None)
-            self._refresh()
+        self._refresh()
 
     def to_html(
         self,
@@ -155,13 +165,17 @@ class ExplainerWidget(anywidget.AnyWidget):
         explanations, the surrogate, and for every exported row each feature's slider grid
         with the model's exact output, SHAP values and rule (one feature changed at a time).
         Changing two or more features shows a labelled estimate. ``include_data=False``
-        leaves the feature values of the rows out (and with them the sliders' what-ifs).
-        Returns the HTML; also writes it when ``path`` is given.
+        leaves every raw value of the rows out. Returns the HTML; also writes it when
+        ``path`` is given.
         """
         from .export import to_html
 
-        with self._lock:
-            return to_html(self._session, path, rows=rows, include_data=include_data)
+        return to_html(self._session, path, rows=rows, include_data=include_data)
+
+    def close(self) -> None:
+        """Stop every thread and model call of the widget, then close it."""
+        _shut_down(self._loop, self._session)
+        super().close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
         bundle = super()._repr_mimebundle_(**kwargs)
@@ -171,8 +185,7 @@ class ExplainerWidget(anywidget.AnyWidget):
 
         data, metadata = bundle
         # Where widgets cannot run (GitHub, nbconvert without widget state) this shows instead.
-        with self._lock:
-            data["text/html"] = static_picture(self._session)
+        data["text/html"] = static_picture(self._session, self._view)
         return data, metadata
 
     # -- traits set from Python ----------------------------------------------------
@@ -197,183 +210,250 @@ class ExplainerWidget(anywidget.AnyWidget):
     def _on_state_trait(self, change: dict) -> None:
         if self._applying:
             return
-        with self._lock:
+        with self._state:
             self._session.index = self.index
             self._session.target_index = self._session.check_target(self.target)
-            self._refresh()
+        self._refresh()
 
     # -- the live loop -------------------------------------------------------------
-    def _on_frontend_message(self, _widget: Any, content: dict, _buffers: list) -> None:
+    def _on_frontend_message(self, _widget: Any, content: Any, _buffers: list) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
-        if kind == "global":
+        if kind == "request":
+            self._loop.submit(content)
+        elif kind == "global":
             self._start_global()
-            return
-        if kind == "charts-engine":
+        elif kind == "charts-engine":
             self.send({"type": "charts-engine"}, buffers=[(STATIC / "vega.js").read_bytes()])
-            return
-        if isinstance(content, dict) and content.get("type") == "export":
-            # Minutes on a big model: a thread keeps the kernel answering meanwhile.
-            threading.Thread(
-                target=self._export_to_frontend, name="optiml-export", daemon=True
-            ).start()
-            return
-        if not isinstance(content, dict) or content.get("type") != "request":
-            return
-        if not content.get("fast") and (self._worker is None or self._idle.is_set()):
-            # A release or a typed value, with nothing else under way: answer it right here,
-            # without the hop to the worker thread (drags still go through the worker).
-            self._apply_request(content)
-            return
-        with self._wake:
-            self._pending = content  # newer requests simply replace older waiting ones
-            self._idle.clear()
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(
-                    target=self._work, name="optiml-widgets", daemon=True
-                )
-                self._worker.start()
-            self._wake.notify()
+        elif kind == "export":
+            self._export_to_frontend()
 
-    def _work(self) -> None:
-        while True:
-            with self._wake:
-                if self._pending is None:
-                    self._idle.set()
-                    self._wake.wait(timeout=30)
-                    if self._pending is None:
-                        self._worker = None
-                        return
-                request, self._pending = self._pending, None
-            self._apply_request(request)
-
-    def _apply_request(self, request: dict) -> None:
-        seq = int(request.get("seq", 0))
-        with self._lock:
-            if seq < self._request_seq:
-                return  # overtaken by a newer request of the frontend, already answered
-            self._request_seq = seq
-            self._seq = max(self._seq, seq)
-            session = self._session
-            try:
-                index = session.check_index(int(request.get("index", session.index)))
-                target_index = session.check_target(request.get("target", session.target))
-                if request.get("edits") is None:  # a row change: keep that row's own edits
-                    edits = session.edits_by_row.get(index, {})
-                else:
-                    edits = session.check_edits(
-                        {**session.original(index), **request["edits"]}, index
-                    )
-                session.index = index
-            except (KeyError, ValueError, TypeError) as exc:
-                self.error = _message(exc)
-                return
-            session.edits_by_row[index] = edits
-            session.target_index = target_index
-            self._refresh(seq=seq, fast=bool(request.get("fast")))
-
-    def _refresh(self, *, seq: int | None = None, fast: bool = False) -> None:
-        """Recompute the current view; on failure keep the last good one and set ``error``."""
-        from_python = seq is None
-        if from_python:
+    def _refresh(self) -> None:
+        """Recompute the current view after a change made from Python."""
+        with self._state:
             self._seq += 1
             seq = self._seq
+        self._loop.answer_now({"type": "python", "seq": seq})
+
+    def _answer(self, request: dict) -> Callable[[], None] | None:
+        """Apply a request and publish its view; returns what is left to stream in."""
+        seq = int(request.get("seq", 0))
+        session = self._session
+        from_python = request.get("type") == "python"
+        fast = bool(request.get("fast"))
+        with self._state:
+            if not from_python:
+                if seq < self._request_seq:
+                    return None  # overtaken by a newer request of the frontend, already answered
+                self._request_seq = seq
+                self._seq = max(self._seq, seq)
+                try:
+                    index = session.check_index(int(request.get("index", session.index)))
+                    target_index = session.check_target(request.get("target", session.target))
+                    if request.get("edits") is None:  # a row change: keep that row's own edits
+                        edits = session.edits_by_row.get(index, {})
+                    else:
+                        edits = session.check_edits(
+                            {**session.original(index), **_named(session, request["edits"])},
+                            index,
+                        )
+                except (KeyError, ValueError, TypeError) as exc:
+                    self.error = _message(exc)
+                    return None
+                session.index = index
+                session.edits_by_row[index] = edits
+                session.target_index = target_index
+        if not self._publish(seq, fast=fast, complete=False, warn=from_python):
+            return None
+        return None if fast else self._completion(seq)
+
+    def _publish(self, seq: int, *, fast: bool, complete: bool, warn: bool = False) -> bool:
+        """Compute and show the current view; on failure keep the last good one and say why."""
         session = self._session
         try:
-            view = session.view(seq, fast=fast)
+            view = session.view(seq, fast=fast, complete=complete)
+        except Cancelled:
+            return False
         except Exception as exc:
-            message = _message(exc)
-            self.error = message
-            if from_python:  # the panel shows the banner; a notebook call also warns
-                warnings.warn(f"optiml_widgets: {message}", RuntimeWarning, stacklevel=3)
+            self.error = _message(exc)
+            if warn:  # the panel shows the banner; a notebook call also warns
+                warnings.warn(f"optiml_widgets: {self.error}", RuntimeWarning, stacklevel=5)
             traceback.clear_frames(exc.__traceback__)
-            return
-        self.recomputations += 1
-        self._applying = True
-        try:
-            with self.hold_sync():
-                self.index = session.index
-                self.target = session.target
-                self.error = None
-                self._view = view
-            if not fast and self._pending is None:
-                # Sent after the view, so they never delay it; a newer request skips them.
-                self._curves = session.curves(seq)
-                if (
-                    session.has_global
-                    and self._global
-                    and self._global.get("target") not in (None, str(session.target))
-                ):
-                    self._global = self._global_payload()  # the charts of the new target
-        except Exception as exc:  # curves are a nicety: never fail the view for them
-            self._curves = None
-            warnings.warn(
-                f"optiml_widgets: no drag estimates ({exc})", RuntimeWarning, stacklevel=2
-            )
-        finally:
-            self._applying = False
+            return False
+        with self._state:
+            if seq < self._view.get("seq", -1):
+                return False  # a newer view is already on screen
+            self.recomputations += 1
+            self._applying = True
+            try:
+                with self.hold_sync():
+                    self.index = session.index
+                    self.target = session.target
+                    self.error = None
+                    self._view = view
+            finally:
+                self._applying = False
+        return True
 
-    # -- the global views -----------------------------------------------------------
-    def _start_global(self) -> None:
-        """Global SHAP in a thread, its progress shown in the panel; once per widget."""
-        if self._global_thread is not None:
-            return
-        if self._session.shap_explainer is None:
-            self._global = {"state": "error", "done": 0, "total": 0, "message": "SHAP is off"}
-            return
-        self._global_thread = threading.Thread(
-            target=self._compute_global, name="optiml-global", daemon=True
-        )
-        self._global_thread.start()
+    def _completion(self, seq: int) -> Callable[[], None]:
+        """What follows view ``seq`` in the background: its streamed parts, then the curves."""
+        me = weakref.ref(self)
 
-    def _compute_global(self) -> None:
-        last = 0.0
-
-        def progress(done: int, total: int) -> None:
-            nonlocal last
-            now = time.monotonic()
-            if done < total and now - last < PROGRESS_EVERY:
+        def complete() -> None:
+            w = me()
+            if w is None or w._view.get("seq") != seq:
                 return
-            last = now
-            self._global = {"state": "running", "done": done, "total": total, "message": None}
+            if w._view.get("pending") and not w._publish(seq, fast=False, complete=True):
+                return
+            if w._view.get("seq") == seq and not w._view.get("quality") == "fast":
+                try:
+                    w._curves = w._session.curves(seq)
+                except Exception as exc:  # curves are a nicety: never fail the view for them
+                    w._curves = None
+                    warnings.warn(
+                        f"optiml_widgets: no drag estimates ({exc})", RuntimeWarning, stacklevel=2
+                    )
+            if (
+                w._session.has_global
+                and w._global
+                and w._global.get("target") not in (None, str(w._session.target))
+            ):
+                w._global = w._global_payload()  # the charts of the new target
 
-        try:
-            self._session.global_explanation(progress=progress, lock=self._lock)
-            with self._lock:
-                self._global = self._global_payload()
-        except Exception as exc:  # the local panel goes on working without the charts
-            self._global = {"state": "error", "done": 0, "total": 0, "message": _message(exc)}
+        return complete
 
-    def _global_payload(self) -> dict[str, Any]:
-        from .charts import charts_payload
-
-        session = self._session
-        explanation = session.global_explanation()
-        charts = session.global_charts(self.feature)
-        return {
-            "state": "ready",
-            "done": len(explanation.rows),
-            "total": len(explanation.rows),
-            "message": (
-                f"SHAP values of {explanation.sample_text} ({explanation.algorithm}), "
-                f"computed in {explanation.seconds:.1f} s; output: {session.target}"
-            ),
-            "target": str(session.target),
-            **charts_payload(charts),
+    # -- background jobs -------------------------------------------------------------
+    def _job_progress(self, name: str, done: int, total: int) -> None:
+        self._progress = {
+            **self._progress,
+            name: {"state": "running", "done": done, "total": total, "message": None},
         }
 
-    def _export_to_frontend(self) -> None:
-        """The panel's "Export HTML" button: the file goes back as a message buffer."""
-        reply: dict[str, Any] = {"type": "export", "filename": EXPORT_FILENAME}
-        try:
-            page = self.to_html().encode("utf-8")
-        except Exception as exc:  # the button must not take the kernel down either
-            self.send({**reply, "error": _message(exc)})
+    def _surrogate_done(self, job: Future) -> None:
+        """The fit finished: show the rules, then the current view with its rule."""
+        if job.cancelled():
             return
-        self.send(reply, buffers=[page])
+        error = job.exception()
+        state: payloads.JobState
+        if error is not None:
+            if isinstance(error, Cancelled):
+                return
+            message = _message(error)
+            state = {"state": "error", "done": 0, "total": 0, "message": message}
+            self._progress = {**self._progress, SURROGATE: state}
+            return
+        surrogate = job.result()
+        state = {"state": "ready", "done": 1, "total": 1, "message": None}
+        with self.hold_sync():
+            self._surrogate = payloads.surrogate(surrogate)
+            self._progress = {**self._progress, SURROGATE: state}
+        self._loop.follow_up(self._completion(self._view.get("seq", 0)))
+
+    def _start_global(self) -> None:
+        """Global SHAP in a job, its progress shown in the panel; once per widget."""
+        session = self._session
+        if session.shap_explainer is None:
+            self._global = {"state": "error", "done": 0, "total": 0, "message": "SHAP is off"}
+            return
+        if session.jobs.get("global") is not None:
+            return
+        me = weakref.ref(self)
+        last = [0.0]
+
+        def progress(w: ExplainerWidget, done: int, total: int) -> None:
+            import time
+
+            now = time.monotonic()
+            if done < total and now - last[0] < PROGRESS_EVERY:
+                return
+            last[0] = now
+            w._global = {"state": "running", "done": done, "total": total, "message": None}
+
+        job = session.global_job(on_progress=_weakly(me, progress))
+        job.add_done_callback(_weakly(me, lambda w, f: w._global_done(f)))
+
+    def _global_done(self, job: Future) -> None:
+        if job.cancelled() or isinstance(job.exception(), Cancelled):
+            return
+        error = job.exception()
+        if error is not None:  # the local panel goes on working without the charts
+            self._global = {"state": "error", "done": 0, "total": 0, "message": _message(error)}
+            return
+        # The charts need the surrogate's thresholds and the current row: build them off
+        # the job's thread, where waiting for the surrogate cannot hold anything up.
+        self._loop.follow_up(lambda: setattr(self, "_global", self._global_payload()))
+
+    def _global_payload(self) -> dict[str, Any]:
+        return payloads.global_views(self._session, self.feature, include_data=True, live=True)
+
+    def _export_to_frontend(self) -> None:
+        """The panel's "Export HTML" button: made in a job (live edits go first), with its
+        progress in ``_progress``; the file goes back as a message buffer."""
+        from .export import to_html
+
+        session = self._session
+        me = weakref.ref(self)
+        session.jobs.cancel("export")  # a second click starts afresh
+
+        def export(stop: Any, progress: Any) -> bytes:
+            return to_html(session, stop=stop, progress=progress).encode("utf-8")
+
+        def done(w: ExplainerWidget, job: Future) -> None:
+            reply: dict[str, Any] = {"type": "export", "filename": EXPORT_FILENAME}
+            if job.cancelled() or isinstance(job.exception(), Cancelled):
+                return
+            error = job.exception()
+            if error is not None:  # the button must not take the kernel down either
+                w._progress = {**w._progress, "export": _state("error", _message(error))}
+                w.send({**reply, "error": _message(error)})
+                return
+            page = job.result()
+            w._progress = {**w._progress, "export": _state("ready", None)}
+            w.send({**reply, "bytes": len(page)}, buffers=[page])
+
+        job = session.jobs.submit(
+            "export",
+            export,
+            on_progress=_weakly(me, lambda w, d, t: w._job_progress("export", d, t)),
+        )
+        job.add_done_callback(_weakly(me, done))
 
     def _wait_idle(self, timeout: float = 60) -> bool:
-        """Block until the worker has answered every frontend request (for tests and scripts)."""
-        return self._idle.wait(timeout)
+        """Block until every request and what follows it is answered (tests and scripts)."""
+        return self._loop.wait_idle(timeout)
+
+
+def _named(session: ExplanationSession, pairs: Any) -> dict[str, Any]:
+    """The frontend's ``[feature position, value]`` edits as ``{name: value}``."""
+    names = session.schema.names
+    out = {}
+    for pair in pairs:
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise ValueError(f"An edit must be a [feature position, value] pair, not {pair!r}.")
+        j, value = pair
+        if isinstance(j, bool) or not isinstance(j, int) or not 0 <= j < len(names):
+            raise KeyError(f"No feature at position {j!r}: X has {len(names)} features.")
+        out[names[j]] = value
+    return out
+
+
+def _state(state: str, message: str | None) -> payloads.JobState:
+    return {"state": state, "done": 1, "total": 1, "message": message}  # type: ignore[typeddict-item]
+
+
+def _weakly(ref: weakref.ref, call: Callable[..., Any]) -> Callable[..., None]:
+    """A callback that holds the widget weakly and does nothing once it is gone."""
+
+    def callback(*args: Any) -> None:
+        widget = ref()
+        if widget is not None:
+            call(widget, *args)
+
+    return callback
+
+
+def _shut_down(loop: LiveLoop, session: ExplanationSession) -> None:
+    loop.close()
+    session.close()
 
 
 def _message(exc: BaseException) -> str:

@@ -1,5 +1,9 @@
-// The payloads Python syncs to the frontend. Mirrors optiml_widgets/session.py and
-// optiml_widgets/widget.py: change both sides together.
+// The payloads Python syncs to the frontend: optiml_widgets/payloads.py builds every one of
+// them. tests/test_contract.py writes real payloads into a TypeScript file that tsc checks
+// against these types, so a field added, removed or renamed on one side fails the tests.
+//
+// Names of features, classes and categories are data: features are addressed by their
+// position in `Schema.features` (lists aligned with it), never as keys of a plain object.
 
 export type FeatureKind = "numeric" | "integer" | "categorical" | "boolean";
 export type Value = number | string | boolean | null;
@@ -7,16 +11,44 @@ export type Value = number | string | boolean | null;
 export interface FeatureInfo {
   name: string;
   kind: FeatureKind;
-  /** Data range of numeric/integer features; null for categorical/boolean. */
+  /** Data range of numeric/integer features; null for categorical/boolean (and in an export without data). */
   min: number | null;
   max: number | null;
   /** [probability, value] pairs, e.g. [[0, 1.2], [0.05, 2.0], …, [1, 9.9]]. */
-  quantiles: [number, number][];
+  quantiles: number[][];
   /** Categories as display strings (categorical and boolean: ["False", "True"]). */
   categories: string[] | null;
   counts: number[] | null;
   /** Share of missing values in X, 0..1. */
   missing: number;
+  /**
+   * True when only the name and kind were sent (wide data: the range, quantiles and
+   * categories of features not shown yet); ask for the rest with a FeatureRequest.
+   */
+  partial?: boolean;
+}
+
+/** Asks Python for the full FeatureInfo of some features (wide data: a slider about to show). */
+export interface FeatureRequest {
+  type: "features";
+  features: number[];
+}
+
+/** Python's answer: [position, FeatureInfo] pairs. */
+export interface FeatureReply {
+  type: "features";
+  features: [number, FeatureInfo][];
+}
+
+/** How the panel draws one local explainer (optiml_widgets/explainers/base.py). */
+export interface ExplainerInfo {
+  /** Registry name, as in `explainers=`: "shap", "lime", … */
+  name: string;
+  /** Shown in the panel: "SHAP". */
+  title: string;
+  /** "force": additive values from a base to the prediction; "weights": signed bars of a local model. */
+  view: "force" | "weights";
+  unit: "feature" | "token";
 }
 
 export interface Schema {
@@ -28,26 +60,30 @@ export interface Schema {
   targets: string[];
   n_rows: number;
   has_y: boolean;
-  /** Human-readable name of the SHAP algorithm that ran, e.g. "TreeSHAP (interventional, probability)". */
-  shap_algorithm: string;
-  /** Subset of ["shap", "lime", "surrogate"] that is enabled. */
-  explainers: string[];
+  /** The chosen local explainers, in the order the panel shows them. */
+  explainers: ExplainerInfo[];
+  /** Whether a global surrogate is (being) fit. */
+  surrogate: boolean;
 }
 
 export interface Condition {
   feature: string;
+  /** Position of the feature in Schema.features. */
+  j: number;
   op: "<=" | ">" | "==" | "!=" | "in";
-  value: number | string | boolean | string[];
+  value: number | string | boolean | (number | string | boolean | null)[] | null;
   /** Ready-to-show text in original units, e.g. "income > 52000" or "city in {Paris, Lyon}". */
   text: string;
 }
 
-/** A linear term of a rule (regression): adds `weight * (x[feature] - center) / per`. */
+/** A linear term of a rule (regression): adds `weight * (x[j] - center) / per`, `fill` for a missing x[j]. */
 export interface LinearTermInfo {
   feature: string;
+  j: number;
   weight: number;
   per: number;
   center: number;
+  fill: number;
   /** "+0.8 per 1000 of income". */
   text: string;
 }
@@ -56,12 +92,23 @@ export interface RuleInfo {
   id: number;
   conditions: Condition[];
   /** A class, or a value (with terms: the value at the rule's average row). */
-  prediction: number | string;
+  prediction: number | string | boolean | null;
   terms: LinearTermInfo[];
   coverage: number;
   samples: number;
   /** "IF … THEN …" line. */
   text: string;
+}
+
+export interface CurvePoint {
+  family: string;
+  rules: number;
+  /** Held-out fidelity on real rows. */
+  fidelity: number;
+  /** Held-out fidelity on samples drawn near those rows. */
+  between: number | null;
+  validation: number;
+  chosen: boolean;
 }
 
 export interface SurrogateInfo {
@@ -70,16 +117,17 @@ export interface SurrogateInfo {
   fidelity: number;
   metric: "accuracy" | "r2";
   complexity: number;
-  /** Numeric thresholds the rules use, per feature (slider ticks). */
-  thresholds: Record<string, number[]>;
+  /** Numeric thresholds the rules use, per feature position (slider ticks). */
+  thresholds: number[][];
   family: string;
   /** Held-out fidelity for every family and number of rules tried; `chosen` marks the rule set. */
-  curve: { family: string; rules: number; fidelity: number; between: number | null; validation: number; chosen: boolean }[];
+  curve: CurvePoint[];
 }
 
 /** The smallest change to another outcome, checked with the model (optiml_widgets/counterfactual.py). */
 export interface CounterfactualInfo {
-  changes: Record<string, Value>;
+  /** [feature position, new value] pairs. */
+  changes: [number, Value][];
   rule: number;
   outcome_before: Value;
   outcome_after: Value;
@@ -88,28 +136,58 @@ export interface CounterfactualInfo {
   /** Whether the real model gives the other outcome too. */
   model_agrees: boolean;
   /** Regressors: the median prediction over X that splits "high" from "low". */
-  median?: number | null;
+  median: number | null;
+  /** Classifiers: the model's probability of its class after the change. */
+  probability: number | null;
   text: string;
 }
 
-export interface LimeInfo {
-  /** Aligned with schema.features. */
-  weights: number[];
-  /** LIME's condition text per feature ("age <= 35.00"), aligned with schema.features. */
-  conditions: (string | null)[];
-  intercept: number;
-  /** R² of LIME's local model. */
-  score: number;
+/** What an explainer knows beyond its values (LIME: its local linear model). */
+export interface AttributionDetails {
+  /** LIME: the local model's intercept and R². */
+  intercept?: number | null;
+  score?: number | null;
+  /** LIME's condition text per feature ("age <= 35.00"), aligned with Schema.features; null in an export without data. */
+  conditions?: (string | null)[] | null;
+  /** Features whose missing value was filled before explaining (LIME cannot sample around a gap). */
+  filled?: string[];
+}
+
+/** One explainer's attribution of the explained output, aligned with Schema.features. */
+export interface AttributionInfo {
+  values: number[];
+  /** Where additive values start (SHAP's base value); null for a local model's weights. */
+  base: number | null;
+  quality: "exact" | "fast";
+  /** What ran: "TreeSHAP (interventional, probability)". */
+  algorithm: string;
+  /** Why a faster algorithm did not run, or null. */
+  fallback: string | null;
+  details: AttributionDetails;
 }
 
 export interface Agreement {
-  /** Spearman rank correlation of |SHAP| and |LIME| over the top features (null if undefined). */
+  /** The additive explainer compared against (SHAP). */
+  reference: string;
+  other: string;
+  /** Spearman rank correlation over the union of both top-k (null if undefined). */
   spearman: number | null;
   top_k: number;
-  /** Share of the top_k SHAP features that are also in LIME's top_k. */
+  /** Share of the reference's top_k features also in the other's top_k. */
   top_overlap: number;
-  /** Share of the top_k SHAP features whose SHAP and LIME signs agree. */
+  /** Share of the reference's top_k features whose signs agree. */
   sign_agreement: number;
+  /** The other explainer's own local fit (LIME's R²), when it has one. */
+  local_fit: number | null;
+  verdict: "agree" | "disagree" | "unreliable";
+  /** The verdict in words, local fit included. */
+  text: string;
+}
+
+export interface RuleMatch {
+  id: number;
+  /** Per condition of the rule, whether the current values meet it. */
+  met: boolean[];
 }
 
 export interface View {
@@ -118,27 +196,32 @@ export interface View {
   index: number;
   target: string;
   /**
-   * "exact" = full explanation; "fast" = quick estimate shown during a drag (fewer LIME
-   * samples); "estimate" = an export's composition of one-feature what-ifs, not the model's output.
+   * "exact" = full explanation; "fast" = quick estimate shown during a drag; "estimate" = an
+   * export's composition of one-feature what-ifs, not the model's output.
    */
   quality: "exact" | "fast" | "estimate";
-  instance: Record<string, Value>;
-  original: Record<string, Value>;
-  edited: string[];
+  /** The instance (the row plus edits), aligned with Schema.features. */
+  values: Value[];
+  /** The row of X as it is, aligned with Schema.features. */
+  original: Value[];
+  /** Positions of the edited features. */
+  edited: number[];
   prediction: number;
   predicted_label: string | null;
-  probabilities: Record<string, number> | null;
+  /** Class probabilities aligned with Schema.targets; null for regression. */
+  probabilities: number[] | null;
   y: Value;
-  base_value: number | null;
-  /** Aligned with schema.features; empty when SHAP is disabled. */
-  shap: number[];
-  lime: LimeInfo | null;
-  agreement: Agreement | null;
-  /** The surrogate rule that fires and, per condition, whether the current values meet it. */
-  rule: { id: number; met: boolean[] } | null;
-  /** Exact views only: the smallest change to another outcome, or null. */
+  /** Aligned with Schema.explainers; null while that explainer's result is still coming. */
+  attributions: (AttributionInfo | null)[];
+  /** Each other explainer against the additive one. */
+  agreement: Agreement[];
+  /** The surrogate rule that fires, null while the surrogate is being fit. */
+  rule: RuleMatch | null;
+  /** Exact views: the smallest change to another outcome (null: none); absent while it is coming. */
   counterfactual?: CounterfactualInfo | null;
-  compute_ms: number;
+  /** What is still streaming in for this view: explainer names, "surrogate", "counterfactual". */
+  pending: string[];
+  compute_ms?: number;
   /** Shown above the panel when set (e.g. what an exported view is made of). */
   notice?: string;
   /** How to name the row when `index` is not a row of X (an export renumbers its rows). */
@@ -146,17 +229,32 @@ export interface View {
 }
 
 /**
- * The model's output along each numeric feature's slider, the rest of the instance of view
- * `seq` fixed: the frontend's instant estimate while a slider is dragged.
+ * The model's output along each numeric feature's slider (its sweep), the rest of the
+ * instance of view `seq` fixed: the frontend's instant estimate while a slider is dragged.
  */
 export interface Curves {
   seq: number;
-  features: string[];
+  /** Feature positions. */
+  features: number[];
   /** Start of each feature's points in `values`/`prediction`; last entry = total. */
   offsets: number[];
   values: number[];
   /** float32 little-endian, the explained target's output at each point. */
   prediction: DataView;
+}
+
+/** A long job's state, as the panel shows it (the surrogate's fit, an export). */
+export interface JobState {
+  state: "running" | "ready" | "error" | "cancelled";
+  done: number;
+  total: number;
+  message: string | null;
+}
+
+/** Progress of the long jobs, by job name ("surrogate", "export"). */
+export interface Progress {
+  surrogate?: JobState;
+  export?: JobState;
 }
 
 /** The global views (optiml_widgets/charts.py): computed once, in the background. */
@@ -182,10 +280,12 @@ export interface GlobalRequest {
 /** Synced traits of ExplainerWidget. */
 export interface WidgetModel {
   _schema: Schema;
+  /** Null until the surrogate's fit is done (its progress is in `_progress`). */
   _surrogate: SurrogateInfo | null;
   _view: View;
   _curves?: Curves | null;
   _global?: GlobalInfo | null;
+  _progress?: Progress;
   /** The feature selected in the global views (its dependence plot is shown). */
   feature?: string | null;
   index: number;
@@ -202,6 +302,8 @@ export interface ExportRequest {
 export interface ExportReply {
   type: "export";
   filename: string;
+  /** Size of the file in bytes. */
+  bytes?: number;
   error?: string;
 }
 
@@ -211,8 +313,8 @@ export interface RequestMessage {
   seq: number;
   index: number;
   target: string;
-  /** The row's what-if edits; absent when changing rows (Python keeps each row's edits). */
-  edits?: Record<string, Value>;
+  /** The row's what-if edits as [feature position, value] pairs; absent when changing rows (Python keeps each row's edits). */
+  edits?: [number, Value][];
   fast: boolean;
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,6 +11,8 @@ from lime.lime_tabular import LimeTabularExplainer
 
 from ..data import FeatureSchema
 from ..model import ModelAdapter
+from .base import Attribution, Explainer, register
+from .table import TableContext
 
 # lime's own default; a drag uses a tenth of it for a quick estimate.
 FULL_SAMPLES = 5000
@@ -25,25 +29,68 @@ class LimeResult:
     score: float
 
 
-class LimeExplainer:
-    """Runs ``lime.lime_tabular`` with the same seed for every row, so results repeat."""
+@register
+class LimeExplainer(Explainer):
+    """Runs ``lime.lime_tabular`` with the same seed for every row, so results repeat.
 
-    def __init__(
-        self,
-        adapter: ModelAdapter,
-        schema: FeatureSchema,
-        training: np.ndarray,
-        *,
-        random_state: int = 0,
-    ) -> None:
+    ``details`` of its attributions: ``intercept`` and ``score`` (R²) of LIME's local
+    linear model, LIME's own condition text per feature (``conditions``), and ``filled``:
+    the features whose missing value LIME replaced with the column's typical value (it
+    cannot sample around a gap), so the panel can say it explains a filled row.
+    """
+
+    name = "lime"
+    title = "LIME"
+    view = "weights"
+    streamed = True
+
+    def __init__(self, context: TableContext) -> None:
+        adapter, schema, training = context.adapter, context.schema, context.training
         self.adapter = adapter
         self.schema = schema
-        self.random_state = random_state
+        self.random_state = context.random_state
         self.training = training
         self.fills = _fill_values(training, schema.discrete_indices)
         self.explainer = LimeTabularExplainer(
-            **self.lime_arguments(schema, adapter, training, random_state)
+            **self.lime_arguments(schema, adapter, training, context.random_state)
         )
+        self._lock = threading.Lock()  # lime keeps its random state on the explainer
+
+    @property
+    def algorithm(self) -> str:
+        """What runs: LIME's sampling and its local model."""
+        return f"LIME (tabular, {FULL_SAMPLES:,} samples, quartile bins)"
+
+    @property
+    def has_fast(self) -> bool:
+        """A drag may use a tenth of the samples."""
+        return True
+
+    def explain(
+        self, instances: np.ndarray, outputs: Sequence[int], *, fast: bool = False
+    ) -> list[dict[int, Attribution]]:
+        """LIME's weights per encoded row and requested output."""
+        found = []
+        for row in np.atleast_2d(instances):
+            per_output = {}
+            for k in outputs:
+                result = self.explain_row(row, k, fast=fast)
+                filled = [
+                    self.schema.names[j] for j in np.flatnonzero(np.isnan(np.asarray(row, float)))
+                ]
+                per_output[k] = Attribution(
+                    values=result.weights,
+                    base=None,
+                    quality="fast" if fast else "exact",
+                    details={
+                        "intercept": result.intercept,
+                        "score": result.score,
+                        "conditions": result.conditions,
+                        "filled": filled,
+                    },
+                )
+            found.append(per_output)
+        return found
 
     @staticmethod
     def lime_arguments(
@@ -69,24 +116,25 @@ class LimeExplainer:
         out = self.adapter.predict(self.schema.decode(encoded))
         return out if self.adapter.is_classifier else out[:, 0]
 
-    def explain(self, encoded_row: np.ndarray, output: int, *, fast: bool = False) -> LimeResult:
+    def explain_row(self, encoded_row: np.ndarray, output: int, *, fast: bool = False) -> LimeResult:
         """LIME weights of one encoded row for output ``output`` (class index, 0 for regression)."""
-        # lime shares one RandomState between explainer, discretizer and base; a fresh one
-        # per call makes every explanation equal to that of a newly built explainer.
-        rng = np.random.RandomState(self.random_state)
-        self.explainer.random_state = rng
-        self.explainer.base.random_state = rng
-        if self.explainer.discretizer is not None:
-            self.explainer.discretizer.random_state = rng
         row = _fill_missing(np.asarray(encoded_row, dtype=float)[None, :], self.fills)[0]
         label = output if self.adapter.is_classifier else 1
-        explanation = self.explainer.explain_instance(
-            row,
-            self.predict_fn,
-            labels=(label,),
-            num_features=len(self.schema),
-            num_samples=FAST_SAMPLES if fast else FULL_SAMPLES,
-        )
+        with self._lock:
+            # lime shares one RandomState between explainer, discretizer and base; a fresh
+            # one per call makes every explanation equal to that of a newly built explainer.
+            rng = np.random.RandomState(self.random_state)
+            self.explainer.random_state = rng
+            self.explainer.base.random_state = rng
+            if self.explainer.discretizer is not None:
+                self.explainer.discretizer.random_state = rng
+            explanation = self.explainer.explain_instance(
+                row,
+                self.predict_fn,
+                labels=(label,),
+                num_features=len(self.schema),
+                num_samples=FAST_SAMPLES if fast else FULL_SAMPLES,
+            )
         weights = np.zeros(len(self.schema))
         conditions: list[str | None] = [None] * len(self.schema)
         pairs = explanation.as_map()[label]

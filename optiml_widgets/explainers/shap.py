@@ -3,25 +3,30 @@
 Tree ensembles get TreeSHAP, linear regressors the linear explainer, everything else
 (Pipelines, callables, other models) shap's permutation explainer over the encoded
 original columns with a sampled background. Classifiers are explained in probability
-space. Every algorithm here is additive: base_value + sum(values) == model output.
+space. Every algorithm here is additive: base_value + sum(values) == model output, and the
+first rows explained are checked for it; when a fast algorithm fails that check (or cannot
+be built), the next one runs and ``fallback`` says why.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import shap
 
-from ..data import FeatureSchema
-from ..model import ModelAdapter
+from .base import Attribution, Explainer, register
+from .table import TableContext
 
 # Relative tolerance of the additivity self-check that decides whether a fast
 # algorithm may be used for this model.
 _ADDITIVITY_TOLERANCE = 1e-6
+# Forests average leaf class shares, so their raw output already is a probability.
+_AVERAGED_PROBABILITIES = {"RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier"}
 
 
 @dataclass(frozen=True)
@@ -32,66 +37,169 @@ class ShapValues:
     base_values: np.ndarray
 
 
-class ShapExplainer:
+@register
+class ShapExplainer(Explainer):
     """Chooses and runs the SHAP algorithm for a model; see the module docstring."""
 
-    def __init__(
-        self,
-        adapter: ModelAdapter,
-        schema: FeatureSchema,
-        background: np.ndarray,
-        *,
-        random_state: int = 0,
-    ) -> None:
-        self.adapter = adapter
-        self.schema = schema
-        self.background = background
-        self.random_state = random_state
-        self.masker = shap.maskers.Independent(background, max_samples=len(background))
+    name = "shap"
+    title = "SHAP"
+    view = "force"
+
+    def __init__(self, context: TableContext) -> None:
+        self.context = context
+        self.adapter, self.schema = context.adapter, context.schema
+        self.background = context.background
+        self.random_state = context.random_state
+        self.masker = shap.maskers.Independent(self.background, max_samples=len(self.background))
         self._tree: shap.TreeExplainer | None = None
         self._linear: shap.LinearExplainer | None = None
         self.perturbation = "interventional"
-        self.algorithm = "permutation"
-        self.fallback_reason: str | None = None
-        family = adapter.family
-        has_categories = bool(schema.discrete_indices) and any(
-            f.kind == "categorical" for f in schema.features
-        )
-        if family == "tree" and not has_categories:
+        self.algorithm_kind = "permutation"
+        self._reasons: list[str] = []
+        self._verified = False
+        self._verify_lock = threading.Lock()
+        # Fast algorithms in order of preference; each is checked for additivity on the
+        # first rows it explains, and the next one takes over when it fails.
+        self._plan: list[tuple[str, Callable[[], None]]] = []
+        family = self.adapter.family
+        categories = [f.name for f in self.schema.features if f.kind == "categorical"]
+        if family == "tree" and categories:
+            self._reasons.append(
+                "TreeSHAP needs the model's own numeric inputs, but X has text categories "
+                f"({', '.join(categories[:3])}{'…' if len(categories) > 3 else ''})"
+            )
+        elif family == "tree":
             # Interventional first (it uses the background); shap's path-dependent variant
             # where interventional is not additive (seen for random-forest regressors).
-            self._try(lambda: self._init_tree("interventional")) or self._try(
-                lambda: self._init_tree("tree_path_dependent")
-            )
+            self._plan = [
+                ("interventional TreeSHAP", lambda: self._init_tree("interventional")),
+                ("path-dependent TreeSHAP", lambda: self._init_tree("tree_path_dependent")),
+            ]
         elif family == "linear":
-            self._try(self._init_linear)
+            self._plan = [("linear SHAP", self._init_linear)]
+        self._next_algorithm()
 
+    # -- the seam ------------------------------------------------------------------
     @property
-    def description(self) -> str:
+    def algorithm(self) -> str:
         """Human-readable name of the algorithm, shown in the widget."""
         space = "probability" if self.adapter.is_classifier else "raw output"
-        if self.algorithm == "tree":
+        if self.algorithm_kind == "tree":
             kind = "interventional" if self.perturbation == "interventional" else "path-dependent"
             return f"TreeSHAP ({kind}, {space})"
-        if self.algorithm == "linear":
+        if self.algorithm_kind == "linear":
             return "Linear SHAP (interventional)"
         return f"Permutation SHAP (model-agnostic, {len(self.background)}-row background, {space})"
+
+    description = algorithm
+
+    @property
+    def fallback(self) -> str | None:
+        """Why a faster algorithm did not run, or None."""
+        return "; ".join(self._reasons) or None
+
+    @property
+    def has_fast(self) -> bool:
+        """Only the permutation algorithm has a cheaper estimate; the others are exact anyway."""
+        return self.algorithm_kind == "permutation"
 
     @property
     def approximate(self) -> bool:
         """Whether fewer model calls give a cheaper estimate (only the permutation algorithm)."""
-        return self.algorithm == "permutation"
+        return self.has_fast
+
+    def explain(
+        self, instances: np.ndarray, outputs: Sequence[int], *, fast: bool = False
+    ) -> list[dict[int, Attribution]]:
+        """Per encoded row, the attribution of each requested output (one call for all)."""
+        result = self.values(instances, fast=fast)
+        quality = "fast" if fast and self.has_fast else "exact"
+        return [
+            {
+                k: Attribution(
+                    values=result.values[i, :, k],
+                    base=float(result.base_values[k]),
+                    quality=quality,
+                )
+                for k in outputs
+            }
+            for i in range(len(result.values))
+        ]
+
+    # -- batches --------------------------------------------------------------------
+    def values(self, encoded: np.ndarray, *, fast: bool = False) -> ShapValues:
+        """SHAP values of a batch of encoded rows (n, features); all outputs at once."""
+        encoded = np.atleast_2d(encoded)
+        if not self._verified:
+            with self._verify_lock:
+                while not self._verified:
+                    result = self._values(encoded, fast=fast)
+                    if self._additive(encoded, result):
+                        self._verified = True
+                        return result
+        return self._values(encoded, fast=fast)
+
+    def split_points(self) -> dict[int, np.ndarray] | None:
+        """For TreeSHAP, every threshold the trees test per feature (sorted); None for the
+        other algorithms. Two rows that differ only in feature j, with no threshold of j
+        between their values, get identical SHAP values: sweeps need each interval once."""
+        if self.algorithm_kind != "tree" or self._tree is None:
+            return None
+        trees = self._tree.model
+        found: dict[int, set[float]] = {}
+        for features, thresholds in zip(trees.features, trees.thresholds):
+            for j, t in zip(features, thresholds):
+                if j >= 0:
+                    found.setdefault(int(j), set()).add(float(t))
+        return {j: np.array(sorted(ts)) for j, ts in found.items()}
+
+    def max_evals(self, *, fast: bool) -> int:
+        """Model-call budget of the permutation explainer: about 10 permutations, 2 when fast."""
+        one_pass = 2 * len(self.schema) + 1
+        return one_pass * (2 if fast else 10)
 
     def model_output(self, encoded: np.ndarray) -> np.ndarray:
         """The model's outputs for encoded rows (the function every masker-based explainer calls)."""
-        return self.adapter.predict(self.schema.decode(encoded))
+        return self.context.model_output(encoded)
 
-    def explain(self, encoded: np.ndarray, *, fast: bool = False) -> ShapValues:
-        """SHAP values for encoded rows (n, n_features); all outputs at once."""
-        encoded = np.atleast_2d(encoded)
-        if self.algorithm == "tree":
+    # -- algorithms ---------------------------------------------------------
+    def _next_algorithm(self) -> None:
+        """Build the next fast algorithm of the plan, or settle on permutation SHAP."""
+        self._tree = self._linear = None
+        self.algorithm_kind = "permutation"
+        while self._plan:
+            label, init = self._plan.pop(0)
+            try:
+                init()
+                return
+            except Exception as exc:
+                self._tree = self._linear = None
+                self.algorithm_kind = "permutation"
+                self._reasons.append(f"{label} could not be built ({type(exc).__name__}: {exc})")
+
+    def _additive(self, encoded: np.ndarray, result: ShapValues) -> bool:
+        """Whether base + sum(values) is the model's output on these rows (the permutation
+        algorithm is additive by construction); if not, move on to the next algorithm."""
+        if self.algorithm_kind == "permutation":
+            return True
+        expected = self.model_output(encoded)
+        total = result.base_values[None, :] + result.values.sum(axis=1)
+        if np.allclose(total, expected, rtol=_ADDITIVITY_TOLERANCE, atol=1e-8):
+            return True
+        error = float(np.max(np.abs(total - expected)))
+        kind = "interventional" if self.perturbation == "interventional" else "path-dependent"
+        label = "linear SHAP" if self.algorithm_kind == "linear" else f"{kind} TreeSHAP"
+        self._reasons.append(
+            f"{label} is not additive for this model (base value + sum of values misses the "
+            f"model's output by up to {error:.3g})"
+        )
+        self._next_algorithm()
+        return False
+
+    def _values(self, encoded: np.ndarray, *, fast: bool) -> ShapValues:
+        if self.algorithm_kind == "tree":
             return self._explain_tree(encoded)
-        if self.algorithm == "linear":
+        if self.algorithm_kind == "linear":
             assert self._linear is not None
             values = np.asarray(self._linear.shap_values(encoded))[..., None]
             return ShapValues(
@@ -99,40 +207,10 @@ class ShapExplainer:
             )
         return self._explain_permutation(encoded, fast=fast)
 
-    def values(self, encoded: np.ndarray, *, fast: bool = False) -> ShapValues:
-        """SHAP values of a batch of encoded rows (all outputs)."""
-        return self.explain(encoded, fast=fast)
-
-    def max_evals(self, *, fast: bool) -> int:
-        """Model-call budget of the permutation explainer: about 10 permutations, 2 when fast."""
-        one_pass = 2 * len(self.schema) + 1
-        return one_pass * (2 if fast else 10)
-
-    # -- algorithms ---------------------------------------------------------
-    def _try(self, init: Callable[[], None]) -> bool:
-        try:
-            init()
-            self._check_additivity()
-        except Exception as exc:
-            self.algorithm = "permutation"
-            self._tree = self._linear = None
-            self.fallback_reason = f"{type(exc).__name__}: {exc}"
-            return False
-        self.fallback_reason = None
-        return True
-
     def _init_tree(self, perturbation: str) -> None:
         model = self.adapter.model
-        kind = type(model).__name__
-        averaged_probabilities = self.adapter.is_classifier and kind in {
-            "RandomForestClassifier",
-            "ExtraTreesClassifier",
-            "DecisionTreeClassifier",
-        }
-        # Forests average leaf class shares, so their raw output already is a probability.
-        output = (
-            "probability" if self.adapter.is_classifier and not averaged_probabilities else "raw"
-        )
+        averaged = self.adapter.is_classifier and type(model).__name__ in _AVERAGED_PROBABILITIES
+        output = "probability" if self.adapter.is_classifier and not averaged else "raw"
         if perturbation == "tree_path_dependent" and output != "raw":
             raise ValueError("path-dependent TreeSHAP cannot explain probabilities")
         with warnings.catch_warnings():
@@ -144,27 +222,15 @@ class ShapExplainer:
                 feature_perturbation=perturbation,
             )
         self.perturbation = perturbation
-        self.algorithm = "tree"
+        self.algorithm_kind = "tree"
 
     def _init_linear(self) -> None:
         self._linear = shap.LinearExplainer(self.adapter.model, self.masker)
-        self.algorithm = "linear"
-
-    def _check_additivity(self) -> None:
-        rows = self.background[: min(3, len(self.background))]
-        result = self.explain(rows)
-        expected = self.model_output(rows)
-        total = result.base_values[None, :] + result.values.sum(axis=1)
-        if not np.allclose(total, expected, rtol=_ADDITIVITY_TOLERANCE, atol=1e-8):
-            raise ValueError(f"{self.algorithm} SHAP is not additive for this model")
+        self.algorithm_kind = "linear"
 
     def _explain_tree(self, encoded: np.ndarray) -> ShapValues:
         assert self._tree is not None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            values = np.asarray(
-                self._tree.shap_values(encoded, check_additivity=False), dtype=float
-            )
+        values = np.asarray(self._tree.shap_values(encoded, check_additivity=False), dtype=float)
         base = np.atleast_1d(np.asarray(self._tree.expected_value, dtype=float))
         if values.ndim == 2:
             values = values[..., None]

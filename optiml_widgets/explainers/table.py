@@ -1,0 +1,29 @@
+"""What a table explainer is built on: the model, the schema, and rows in the encoded space."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..data import FeatureSchema
+from ..model import ModelAdapter
+
+
+@dataclass(frozen=True)
+class TableContext:
+    """The domain context of explainers over the features of a table row.
+
+    ``background`` rows are where SHAP's attributions start from; ``training`` rows give
+    LIME its feature statistics. Both are encoded (``schema.encode``).
+    """
+
+    adapter: ModelAdapter
+    schema: FeatureSchema
+    background: np.ndarray
+    training: np.ndarray
+    random_state: int = 0
+
+    def model_output(self, encoded: np.ndarray) -> np.ndarray:
+        """The model's outputs (n, outputs) for encoded rows: what every explainer calls."""
+        return self.adapter.predict(self.schema.decode(encoded))

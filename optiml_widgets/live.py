@@ -1,0 +1,119 @@
+"""The live loop between a panel and Python: the newest request wins, and what streams in
+later never delays an answer.
+
+The frontend sends the whole wanted state with a sequence number. A finished edit with
+nothing else under way is answered at once in the calling (kernel) thread; drag requests go
+to a worker that always takes the newest one and drops those it overtook. An answer may
+leave work behind (the streamed explainers, the counterfactual, the drag curves): that
+follow-up runs in a second thread at background priority, and a newer follow-up replaces
+it. The threads hold the owner only weakly, so a widget nobody references is collected.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from .jobs import mark_background
+
+Answer = Callable[[dict], Callable[[], None] | None]
+
+
+class _Slot:
+    """One thread with a single-slot queue: putting work replaces what waits there."""
+
+    def __init__(self, name: str, *, background: bool) -> None:
+        self.name = name
+        self.background = background
+        self._work: Callable[[], None] | None = None
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self.idle = threading.Event()
+        self.idle.set()
+
+    def put(self, work: Callable[[], None]) -> None:
+        with self._wake:
+            if self._closed:
+                return
+            self._work = work
+            self.idle.clear()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def drop(self) -> None:
+        """Forget the waiting work (a newer request made it pointless)."""
+        with self._wake:
+            self._work = None
+
+    def close(self) -> None:
+        with self._wake:
+            self._closed = True
+            self._work = None
+            self._wake.notify()
+
+    def _run(self) -> None:
+        mark_background(self.background)  # the gate lets live requests go first
+        while True:
+            with self._wake:
+                if self._work is None:
+                    self.idle.set()
+                    self._wake.wait(timeout=30)
+                    if self._work is None or self._closed:
+                        self._thread = None
+                        self.idle.set()
+                        return
+                work, self._work = self._work, None
+            try:
+                work()
+            except Exception:  # the owner reports its own errors; the loop must live on
+                pass
+
+
+class LiveLoop:
+    """Requests in, views out: see the module docstring. ``answer(request)`` publishes the
+    answer and returns the follow-up work, if any."""
+
+    def __init__(self, owner: Any, answer: str) -> None:
+        self._owner = weakref.ref(owner)
+        self._answer_name = answer
+        self._worker = _Slot("optiml-live", background=False)
+        self._streamer = _Slot("optiml-stream", background=True)
+
+    def submit(self, request: dict) -> None:
+        """A request from the frontend (called in the kernel's thread)."""
+        if not request.get("fast") and self._worker.idle.is_set():
+            self._run(request)  # a release or a typed value: no hop to the worker
+            return
+        self._worker.put(lambda: self._run(request))
+
+    def answer_now(self, request: dict) -> None:
+        """A request from Python code: answered in the caller's thread."""
+        self._run(request)
+
+    def follow_up(self, work: Callable[[], None]) -> None:
+        """Background work to run when nothing newer is asked for."""
+        self._streamer.put(work)
+
+    def wait_idle(self, timeout: float = 60) -> bool:
+        """Block until both threads have nothing left to do (for tests and scripts)."""
+        return self._worker.idle.wait(timeout) and self._streamer.idle.wait(timeout)
+
+    def close(self) -> None:
+        """Stop taking work; what runs finishes its step and the threads end."""
+        self._worker.close()
+        self._streamer.close()
+
+    def _run(self, request: dict) -> None:
+        owner = self._owner()
+        if owner is None:
+            return
+        self._streamer.drop()  # whatever followed an older answer is stale now
+        follow = getattr(owner, self._answer_name)(request)
+        del owner
+        if follow is not None:
+            self._streamer.put(follow)

@@ -1,0 +1,449 @@
+"""Every payload the frontend reads, built here and typed here.
+
+``js/src/types.ts`` declares the same shapes; tests/test_contract.py writes real payloads
+from these functions into a TypeScript file that ``tsc`` checks against those types, so the
+two sides cannot drift apart unnoticed.
+
+Names of features, classes and categories are data: the frontend receives them in lists
+and addresses features by position, never as keys of an object (a feature called
+``constructor`` or ``__proto__`` is just a name).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
+
+import numpy as np
+import pandas as pd
+
+from .explainers.base import Attribution, Explainer
+
+if TYPE_CHECKING:
+    from .counterfactual import Counterfactual
+    from .data import Feature, FeatureSchema
+    from .explainers.surrogate import Rule, Surrogate
+    from .session import ExplanationSession
+
+Value = float | int | str | bool | None
+
+
+class FeatureInfo(TypedDict, total=False):
+    name: str
+    kind: str
+    min: float | None
+    max: float | None
+    quantiles: list[list[float]]
+    categories: list[str] | None
+    counts: list[int] | None
+    missing: float
+    partial: bool
+
+
+class ExplainerInfo(TypedDict):
+    name: str
+    title: str
+    view: str
+    unit: str
+
+
+class Schema(TypedDict):
+    features: list[FeatureInfo]
+    task: str
+    classes: list[str] | None
+    targets: list[str]
+    n_rows: int
+    has_y: bool
+    explainers: list[ExplainerInfo]
+    surrogate: bool
+
+
+class ConditionInfo(TypedDict):
+    feature: str
+    j: int
+    op: str
+    value: Any
+    text: str
+
+
+class TermInfo(TypedDict):
+    feature: str
+    j: int
+    weight: float
+    per: float
+    center: float
+    fill: float
+    text: str
+
+
+class RuleInfo(TypedDict):
+    id: int
+    conditions: list[ConditionInfo]
+    prediction: float | str
+    terms: list[TermInfo]
+    coverage: float
+    samples: int
+    text: str
+
+
+class CurvePoint(TypedDict):
+    family: str
+    rules: int
+    fidelity: float
+    between: float | None
+    validation: float
+    chosen: bool
+
+
+class SurrogateInfo(TypedDict):
+    rules: list[RuleInfo]
+    fidelity: float
+    metric: str
+    complexity: int
+    thresholds: list[list[float]]
+    family: str
+    curve: list[CurvePoint]
+
+
+class CounterfactualInfo(TypedDict):
+    changes: list[list[Any]]
+    rule: int
+    outcome_before: Value
+    outcome_after: Value
+    prediction: float
+    predicted_label: str | None
+    model_agrees: bool
+    median: float | None
+    probability: float | None
+    text: str
+
+
+class AttributionInfo(TypedDict):
+    values: list[float]
+    base: float | None
+    quality: str
+    algorithm: str
+    fallback: str | None
+    details: dict[str, Any]
+
+
+class Agreement(TypedDict):
+    reference: str
+    other: str
+    spearman: float | None
+    top_k: int
+    top_overlap: float
+    sign_agreement: float
+    local_fit: float | None
+    verdict: Literal["agree", "disagree", "unreliable"]
+    text: str
+
+
+class RuleMatch(TypedDict):
+    id: int
+    met: list[bool]
+
+
+class View(TypedDict, total=False):
+    seq: int
+    index: int
+    target: str
+    quality: str
+    values: list[Value]
+    original: list[Value]
+    edited: list[int]
+    prediction: float
+    predicted_label: str | None
+    probabilities: list[float] | None
+    y: Value
+    attributions: list[AttributionInfo | None]
+    agreement: list[Agreement]
+    rule: RuleMatch | None
+    counterfactual: CounterfactualInfo | None
+    pending: list[str]
+    compute_ms: float
+    notice: str
+    label: str
+
+
+class Curves(TypedDict):
+    seq: int
+    features: list[int]
+    offsets: list[int]
+    values: list[float]
+    prediction: bytes
+
+
+class JobState(TypedDict):
+    state: Literal["running", "ready", "error", "cancelled"]
+    done: int
+    total: int
+    message: str | None
+
+
+AGREEMENT_TOP_K = 5
+LOCAL_FIT_FLOOR = 0.5  # LIME's local R² below this: its weights describe a poor local model
+
+
+# -- builders ---------------------------------------------------------------------------
+def feature_info(feature: Feature) -> FeatureInfo:
+    """One feature's summary (slider range, ticks, categories)."""
+    return {
+        "name": feature.name,
+        "kind": feature.kind,
+        "min": feature.min,
+        "max": feature.max,
+        "quantiles": [[q, v] for q, v in feature.quantiles],
+        "categories": [str(c) for c in feature.categories] if feature.is_discrete else None,
+        "counts": list(feature.counts) if feature.is_discrete else None,
+        "missing": feature.missing,
+    }
+
+
+def explainer_info(explainer: type[Explainer]) -> ExplainerInfo:
+    """How the panel draws an explainer (what ran, and any fallback, travel with each
+    attribution: an explainer built later, or one that falls back, says so there)."""
+    return {
+        "name": explainer.name,
+        "title": explainer.title,
+        "view": explainer.view,
+        "unit": explainer.unit,
+    }
+
+
+def schema(session: ExplanationSession) -> Schema:
+    """Set once: features, task, classes and the explainers."""
+    adapter = session.adapter
+    return {
+        "features": [feature_info(f) for f in session.schema.features],
+        "task": adapter.task,
+        "classes": adapter.output_names if adapter.classes is not None else None,
+        "targets": adapter.output_names,
+        "n_rows": session.n_rows,
+        "has_y": session.y is not None,
+        "explainers": [explainer_info(e) for e in session.local_explainers()],
+        "surrogate": session.surrogate_enabled,
+    }
+
+
+def attribution(found: Attribution, explainer: Explainer) -> AttributionInfo:
+    """An attribution in the common form, strict JSON (no NaN), with what computed it."""
+    return {
+        "values": [_finite(v) or 0.0 for v in np.asarray(found.values, dtype=float).tolist()],
+        "base": _finite(found.base),
+        "quality": found.quality,
+        "algorithm": explainer.algorithm,
+        "fallback": explainer.fallback,
+        "details": _json_details(found.details),
+    }
+
+
+def surrogate(found: Surrogate) -> SurrogateInfo:
+    """The rule set (js/src/types.ts SurrogateInfo).
+
+    ``rules[].prediction`` is the rule's class, or its value; with ``terms`` that value is
+    at the rule's average row, and a row x the rule covers gets
+    ``prediction + sum(weight * (x[j] - center) / per)`` (``fill`` for a missing x[j]).
+    ``curve`` has one point per family and number of rules, ``chosen`` marking this one.
+    """
+    names = found.schema.names
+    position = {name: j for j, name in enumerate(names)}
+    by_feature = found.thresholds()
+    return {
+        "rules": [_rule(rule, position) for rule in found.rules],
+        "fidelity": float(found.fidelity),
+        "metric": found.metric,
+        "complexity": found.complexity,
+        "thresholds": [by_feature.get(name, []) for name in names],
+        "family": found.family,
+        "curve": [
+            {
+                "family": str(p["family"]),
+                "rules": int(p["rules"]),
+                "fidelity": float(p["fidelity"]),
+                "between": _finite(p.get("between")),
+                "validation": float(p["validation"]),
+                "chosen": bool(p["chosen"]),
+            }
+            for p in found.curve
+        ],
+    }
+
+
+def _rule(rule: Rule, position: Mapping[str, int]) -> RuleInfo:
+    return {
+        "id": rule.id,
+        "conditions": [
+            {
+                "feature": c.feature,
+                "j": position[c.feature],
+                "op": c.op,
+                "value": json_value(c.value),
+                "text": c.text,
+            }
+            for c in rule.conditions
+        ],
+        "prediction": json_value(rule.prediction),
+        "terms": [
+            {
+                "feature": t.feature,
+                "j": position[t.feature],
+                "weight": t.weight,
+                "per": t.per,
+                "center": t.center,
+                "fill": t.fill if math.isfinite(t.fill) else t.center,
+                "text": t.text,
+            }
+            for t in rule.terms
+        ],
+        "coverage": rule.coverage,
+        "samples": rule.samples,
+        "text": rule.text(),
+    }
+
+
+def counterfactual(found: Counterfactual, schema: FeatureSchema) -> CounterfactualInfo:
+    """A counterfactual hint; its changes as ``[feature position, value]`` pairs."""
+    names = schema.names
+    return {
+        "changes": [[names.index(k), json_value(v)] for k, v in found.changes.items()],
+        "rule": found.rule.id,
+        "outcome_before": json_value(found.outcome_before),
+        "outcome_after": json_value(found.outcome_after),
+        "prediction": found.prediction,
+        "predicted_label": None if found.predicted_label is None else str(found.predicted_label),
+        "model_agrees": found.model_agrees,
+        "median": found.median,
+        "probability": found.probability,
+        "text": found.text(),
+    }
+
+
+def agreement(
+    reference: tuple[str, Attribution], other: tuple[str, Attribution], k: int = AGREEMENT_TOP_K
+) -> Agreement:
+    """How far two explainers agree on an instance's most important features, read with the
+    other's own local fit (a LIME model with a low R² agrees with nothing reliably)."""
+    from scipy.stats import spearmanr
+
+    (ref_name, ref), (other_name, oth) = reference, other
+    a, b = np.asarray(ref.values, float), np.asarray(oth.values, float)
+    k = min(k, len(a))
+    top_a = list(np.argsort(-np.abs(a), kind="stable")[:k])
+    top_b = list(np.argsort(-np.abs(b), kind="stable")[:k])
+    union = list(dict.fromkeys(top_a + top_b))
+    rho = None
+    if len(union) > 2 and np.ptp(a[union]) > 0 and np.ptp(b[union]) > 0:
+        rho = _finite(float(spearmanr(a[union], b[union]).statistic))
+    signs = [np.sign(a[j]) == np.sign(b[j]) for j in top_a]
+    overlap = len(set(top_a) & set(top_b)) / k if k else 1.0
+    same_sign = float(np.mean(signs)) if signs else 1.0
+    fit = _finite(oth.details.get("score"))
+    titles = f"{ref_name.upper()} and {other_name.upper()}"
+    verdict: Literal["agree", "disagree", "unreliable"]
+    if fit is not None and fit < LOCAL_FIT_FLOOR:
+        verdict = "unreliable"
+        text = (
+            f"{other_name.upper()}'s local model fits poorly here (R² {fit:.2f}): "
+            f"read its weights as rough, and trust {ref_name.upper()} for this row"
+        )
+    elif (rho is None or rho >= 0.5) and overlap >= 0.5 and same_sign >= 0.8:
+        verdict, text = "agree", f"{titles} agree on this row"
+    else:
+        verdict, text = "disagree", f"{titles} disagree on this row: read both with care"
+    return {
+        "reference": ref_name,
+        "other": other_name,
+        "spearman": rho,
+        "top_k": k,
+        "top_overlap": overlap,
+        "sign_agreement": same_sign,
+        "local_fit": fit,
+        "verdict": verdict,
+        "text": text,
+    }
+
+
+def row_values(schema: FeatureSchema, row: Mapping[str, Any]) -> list[Value]:
+    """An instance's values in feature order (categories as their text)."""
+    out: list[Value] = []
+    for feature in schema.features:
+        value = row[feature.name]
+        if feature.kind == "categorical" and not _missing(value):
+            out.append(str(value))
+        else:
+            out.append(json_value(value))
+    return out
+
+
+def json_value(value: Any) -> Value:
+    """A scalar as strict JSON: numpy to Python, NaN/inf/missing to None, others as text."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if _missing(value):
+        return None
+    if isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [json_value(v) for v in value]  # type: ignore[return-value]
+    return str(value)
+
+
+def _json_details(details: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in details.items():
+        if isinstance(value, (list, tuple, np.ndarray)):
+            out[key] = [json_value(v) for v in value]
+        else:
+            out[key] = json_value(value)
+    return out
+
+
+def _finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))  # None, NaN, pd.NA, NaT
+    except (TypeError, ValueError):  # list-likes
+        return False
+
+
+def finite_list(values: Sequence[float]) -> list[float | None]:
+    """Floats as strict JSON."""
+    return [_finite(v) for v in values]
+
+
+def global_views(
+    session: ExplanationSession, feature: str | None, *, include_data: bool, live: bool
+) -> dict[str, Any]:
+    """The global views of the current target (js/src/types.ts GlobalInfo): the chart specs
+    and what they show. ``include_data=False`` leaves the rows' feature values out;
+    ``live=False`` words it for an export, where only the exported rows can be opened."""
+    from .charts import charts_payload
+
+    explanation = session.global_explanation()
+    charts = session.global_charts(feature, include_values=include_data)
+    how = (
+        f"computed in {explanation.seconds:.1f} s"
+        if live
+        else "clicking a point opens its row when it is in this file"
+    )
+    return {
+        "state": "ready",
+        "done": len(explanation.rows),
+        "total": len(explanation.rows),
+        "message": (
+            f"SHAP values of {explanation.sample_text} ({explanation.algorithm}); "
+            f"output: {session.target}; {how}."
+        ),
+        "target": str(session.target),
+        **charts_payload(charts),
+    }
