@@ -204,20 +204,22 @@ def _decode_codes(feature: Feature, dtype: Any, values: np.ndarray) -> Any:
     if isinstance(dtype, pd.CategoricalDtype):
         return pd.Categorical.from_codes(codes, dtype=dtype)
     decoded = np.array([*feature.categories, None], dtype=object)[codes]
+    # An object Series stays object (from an array, a DataFrame infers a string dtype).
+    as_objects = pd.Series(decoded, dtype=object)
     if dtype is None or pd.api.types.is_object_dtype(dtype):
-        return decoded
+        return as_objects
     has_missing = bool((codes < 0).any())
     if isinstance(dtype, np.dtype):
         # A numpy bool or int column has no missing value: object keeps None as missing.
         if has_missing and dtype.kind != "f":
-            return decoded
+            return as_objects
         with contextlib.suppress(TypeError, ValueError):
             return decoded.astype(dtype)
-        return decoded
+        return as_objects
     # pandas extension dtypes (boolean, string, str, Int64, ...) take None as their NA.
     with contextlib.suppress(TypeError, ValueError):
         return pd.array(decoded, dtype=dtype)
-    return decoded
+    return as_objects
 
 
 def _decode_numbers(feature: Feature, dtype: Any, values: np.ndarray) -> Any:

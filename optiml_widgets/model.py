@@ -336,7 +336,9 @@ def _check_finite(out: np.ndarray, rows_called: str) -> None:
 
 def _probability_problem(out: np.ndarray) -> str | None:
     """What makes an output not class probabilities, or None."""
-    if out.ndim != 2:
+    if out.ndim == 1:
+        out = out[:, None]  # P(positive class) of a binary task
+    if out.ndim != 2 or out.size == 0:
         return None
     if out.min() < -_PROBABILITY_TOLERANCE or out.max() > 1 + _PROBABILITY_TOLERANCE:
         return f"values outside [0, 1] (e.g. {float(out.flat[np.argmax(np.abs(out - 0.5))]):g})"

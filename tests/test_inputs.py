@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
 
 from optiml_widgets import explain_widget
-from optiml_widgets.data import as_frame, build_schema
+from optiml_widgets.data import as_frame, build_schema, check_y
 from optiml_widgets.model import ModelAdapter
 
 
@@ -198,3 +198,245 @@ def _literal(text: str) -> str:
     import re
 
     return re.escape(text)
+
+
+# -- nullable and Arrow dtypes -----------------------------------------------------------
+
+
+def nullable_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "count": pd.array([3, None, 7, 1, 3], dtype="Int64"),
+            "share": pd.array([0.5, 0.25, None, 1.5, 0.75], dtype="Float64"),
+            "member": pd.array([True, None, False, True, False], dtype="boolean"),
+            "code": pd.array(["a", "b", None, "a", "c"], dtype="string"),
+            "city": pd.Series(["Paris", "Lyon", None, "Nice", "Paris"], dtype="str"),
+            "small": pd.Series([1, 2, 3, 4, 5], dtype="uint8"),
+            "single": pd.Series([0.5, 1.5, 2.25, 3.0, 4.0], dtype="float32"),
+        }
+    )
+
+
+def test_nullable_dtypes_round_trip_in_their_own_dtype():
+    frame = nullable_frame()
+    schema = build_schema(frame)
+    kinds = {f.name: f.kind for f in schema.features}
+    assert kinds == {
+        "count": "integer",
+        "share": "numeric",
+        "member": "boolean",
+        "code": "categorical",
+        "city": "categorical",
+        "small": "integer",
+        "single": "numeric",
+    }
+    assert schema["count"].missing == pytest.approx(0.2)
+    decoded = schema.decode(schema.encode(frame))
+    pd.testing.assert_frame_equal(decoded, frame)
+
+
+def test_arrow_dtypes_round_trip_in_their_own_dtype():
+    pytest.importorskip("pyarrow")
+    frame = nullable_frame().convert_dtypes(dtype_backend="pyarrow")
+    schema = build_schema(frame)
+    pd.testing.assert_frame_equal(schema.decode(schema.encode(frame)), frame)
+
+
+def test_a_missing_code_decodes_to_the_dtypes_own_missing_value():
+    frame = nullable_frame()
+    schema = build_schema(frame)
+    decoded = schema.decode(np.full((1, len(schema)), np.nan))
+    for name in ("count", "share", "member", "code"):
+        assert decoded[name].dtype == frame[name].dtype
+        assert decoded[name].iloc[0] is pd.NA
+    assert decoded["city"].isna().iloc[0] and decoded["city"].dtype == frame["city"].dtype
+
+
+def test_a_categorical_integer_column_goes_back_to_the_model_as_integers():
+    frame = mixed_frame()
+    schema = build_schema(frame, categorical_features=["children"])
+    assert schema.decode(schema.encode(frame))["children"].dtype == np.int64
+
+
+def test_nullable_columns_end_to_end_reach_the_model_in_their_dtypes():
+    frame = nullable_frame().drop(columns="small")
+    expected = frame.dtypes.to_dict()
+    seen: list[dict] = []
+
+    def model(df: pd.DataFrame) -> np.ndarray:
+        seen.append(df.dtypes.to_dict())
+        count = df["count"].astype("Float64").fillna(0).to_numpy(dtype=float)
+        member = df["member"].fillna(False).to_numpy(dtype=float)
+        return count + 2.0 * member + (df["code"] == "a").fillna(False).to_numpy(dtype=float)
+
+    w = explain_widget(model, frame, explainers=("shap",))
+    w.set_features(count=5, member=True)
+    assert seen and all(dtypes == expected for dtypes in seen)
+    assert w.explanation.prediction == pytest.approx(5 + 2 + 1)
+
+
+# -- other frame libraries and sparse matrices ------------------------------------------
+
+
+def test_a_polars_frame_is_converted_by_pandas_own_converter():
+    pl = pytest.importorskip("polars")
+    frame = nullable_frame()[["share", "city", "small"]].dropna().reset_index(drop=True)
+    converted = as_frame(pl.from_pandas(frame))
+    assert list(converted.columns) == list(frame.columns)
+    np.testing.assert_allclose(converted["share"].to_numpy(dtype=float), [0.5, 0.25, 1.5, 0.75])
+    assert converted["city"].tolist() == ["Paris", "Lyon", "Nice", "Paris"]
+    assert converted["small"].tolist() == [1, 2, 4, 5]
+
+
+def test_a_polars_model_input_explains_like_pandas():
+    pl = pytest.importorskip("polars")
+    X, y = diabetes()
+    model = RandomForestRegressor(10, random_state=0).fit(X, y)
+    w = explain_widget(model, pl.from_pandas(X.head(40)), explainers=("shap",))
+    assert w.explanation.prediction == pytest.approx(model.predict(X.head(1))[0])
+
+
+def test_a_polars_series_and_a_lazy_frame_get_a_clear_error():
+    pl = pytest.importorskip("polars")
+    frame = pl.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]})
+    with pytest.raises(ValueError, match=_literal("got a polars Series. For one feature pass")):
+        as_frame(frame["a"])
+    with pytest.raises(TypeError, match=_literal("lazy polars LazyFrame") + ".*X.collect()"):
+        as_frame(frame.lazy())
+
+
+def test_a_small_sparse_matrix_is_densified():
+    from scipy import sparse
+
+    dense = np.array([[0.0, 1.5, 0.0], [2.0, 0.0, 0.0]])
+    frame = as_frame(sparse.csr_matrix(dense))
+    assert list(frame.columns) == ["x0", "x1", "x2"]
+    np.testing.assert_array_equal(frame.to_numpy(), dense)
+    assert as_frame(sparse.csr_array(dense), feature_names=["a", "b", "c"]).shape == (2, 3)
+
+
+def test_a_large_sparse_matrix_gets_a_clear_error():
+    from scipy import sparse
+
+    from optiml_widgets.data import SPARSE_MAX_CELLS
+
+    big = sparse.random(SPARSE_MAX_CELLS // 100 + 1, 100, density=1e-5, format="csr")
+    with pytest.raises(ValueError, match="scipy sparse matrix of .* Pass fewer rows, e.g. X"):
+        as_frame(big)
+
+
+def test_pandas_sparse_columns_are_densified():
+    frame = pd.DataFrame({"a": pd.arrays.SparseArray([0.0, 0.0, 1.0]), "b": [1.0, 2.0, 3.0]})
+    assert as_frame(frame).dtypes.tolist() == [np.dtype("float64")] * 2
+
+
+# -- values the explainers cannot vary ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        (pd.date_range("2020-01-01", periods=3), "dates or times: ['when']"),
+        (pd.date_range("2020-01-01", periods=3, tz="UTC"), "dates or times: ['when']"),
+        (pd.period_range("2020-01", periods=3, freq="M"), "dates or times: ['when']"),
+        (
+            pd.Series([pd.Timestamp("2020-01-01"), None, pd.Timestamp("2021-01-01")], dtype=object),
+            "dates or times: ['when']",
+        ),
+        (pd.to_timedelta([1, 2, 3], unit="D"), "durations: ['when']"),
+        (np.array([1 + 1j, 2, 3j]), "complex numbers: ['when']"),
+        (pd.Series([[1], [2], [3]], dtype=object), "unhashable values: ['when']"),
+        (pd.interval_range(0, 3), "intervals: ['when']"),
+    ],
+)
+def test_columns_without_a_scale_are_named_with_the_fix(column, message):
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "when": column})
+    with pytest.raises(ValueError, match=_literal(message)) as error:
+        as_frame(frame)
+    assert "give the model the same numbers" in str(error.value)
+
+
+def test_arrow_timestamps_are_dates():
+    pa = pytest.importorskip("pyarrow")
+    when = pd.Series([1, 2, 3], dtype=pd.ArrowDtype(pa.timestamp("s")))
+    with pytest.raises(ValueError, match=_literal("dates or times: ['when']")):
+        as_frame(pd.DataFrame({"x": [1.0, 2.0, 3.0], "when": when}))
+
+
+def test_infinite_values_are_named_by_column():
+    frame = pd.DataFrame(
+        {
+            "a": [1.0, np.inf, -np.inf],
+            "b": [1.0, 2.0, 3.0],
+            "c": pd.array([np.inf, 1.0, None], dtype="Float64"),
+        }
+    )
+    with pytest.raises(
+        ValueError, match=_literal("infinite values in 'a' (2 cells), 'c' (1 cell)")
+    ):
+        as_frame(frame)
+    with pytest.raises(ValueError, match="X.replace"):
+        as_frame(frame.to_numpy())
+
+
+def test_ragged_rows_and_structured_arrays():
+    with pytest.raises(ValueError, match="could not be read as a 2-D array"):
+        as_frame([[1.0, 2.0], [3.0]])
+    structured = np.array([(1, 2.5), (2, 3.5)], dtype=[("n", "i8"), ("v", "f8")])
+    assert list(as_frame(structured).columns) == ["n", "v"]
+
+
+def test_a_numpy_x_for_a_model_fit_on_names_says_to_pass_feature_names():
+    X, y = diabetes()
+    model = RandomForestRegressor(5, random_state=0).fit(X, y)
+    with pytest.raises(
+        ValueError, match=_literal("pass feature_names=list(model.feature_names_in_)")
+    ):
+        explain_widget(model, X.to_numpy()[:20])
+
+
+# -- y, matched to X's rows ----------------------------------------------------------------
+
+
+def test_y_with_x_index_in_another_order_is_matched_by_label():
+    X = pd.DataFrame({"a": np.arange(6.0)}, index=[10, 11, 12, 13, 14, 15])
+    y = pd.Series([100, 110, 120, 130, 140, 150], index=X.index)
+    shuffled = y.sample(frac=1, random_state=0)
+    assert check_y(shuffled, X) == [100, 110, 120, 130, 140, 150]
+    assert check_y(y, X.iloc[[3, 1]]) == [130, 110]  # a y that covers X's rows
+    assert check_y(shuffled.to_frame(), X) == [100, 110, 120, 130, 140, 150]
+
+
+def test_y_whose_index_does_not_match_x_gets_a_clear_error():
+    X = pd.DataFrame({"a": np.arange(3.0)}, index=[5, 6, 7])
+    with pytest.raises(ValueError, match=_literal("3 of X's 3 row labels are not in y")) as error:
+        check_y(pd.Series([1, 2, 3]), X)
+    assert "y.to_numpy()" in str(error.value)
+    repeated = pd.DataFrame({"a": np.arange(3.0)}, index=[1, 1, 2])
+    with pytest.raises(ValueError, match="the labels repeat"):
+        check_y(pd.Series([1, 2, 3], index=[2, 1, 1]), repeated)
+
+
+def test_y_arrays_and_lists_go_by_position_as_plain_values():
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0]}, index=[7, 8, 9])
+    values = check_y(np.array([1, 0, 1]), X)
+    assert values == [1, 0, 1] and all(type(v) is int for v in values)
+    assert check_y(["yes", 2, None], X) == ["yes", 2, None]
+    assert check_y(pd.Series([1.5, np.nan, 2.0]), X.to_numpy()) == [1.5, None, 2.0]
+    assert check_y(pd.array([1, None, 3], dtype="Int64"), X) == [1, None, 3]
+    assert check_y(np.array([[1.0], [2.0], [3.0]]), X) == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    ("y", "error", "message"),
+    [
+        ([1, 2], ValueError, "y has 2 values but X has 3 rows"),
+        (np.zeros((3, 2)), ValueError, "y must be 1-D"),
+        (pd.DataFrame({"a": [1, 2, 3], "b": [1, 2, 3]}), ValueError, "y has 2 columns"),
+        ("label", TypeError, "y must hold one target per row"),
+        (3, TypeError, "y must hold one target per row"),
+    ],
+)
+def test_bad_y_gets_a_clear_error(y, error, message):
+    with pytest.raises(error, match=_literal(message)):
+        check_y(y, pd.DataFrame({"a": [1.0, 2.0, 3.0]}))

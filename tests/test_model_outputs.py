@@ -1,0 +1,203 @@
+"""Models that are not what explanations need, and outputs that are not numbers: each named
+at the first call with the fix, before any long work."""
+
+from __future__ import annotations
+
+import re
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import breast_cancer, diabetes
+from sklearn.cluster import DBSCAN, AgglomerativeClustering, KMeans
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LinearRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+
+from optiml_widgets import explain_widget
+from optiml_widgets.model import ModelAdapter
+
+
+class PlainRegressor:
+    """fit/predict like scikit-learn, but no scikit-learn base class (no __sklearn_tags__)."""
+
+    def fit(self, X, y):
+        self.coef_ = np.linalg.lstsq(np.asarray(X, dtype=float), np.asarray(y), rcond=None)[0]
+        return self
+
+    def predict(self, X):
+        return np.asarray(X, dtype=float) @ self.coef_
+
+
+class FixedProbabilities:
+    """A classifier-like object whose predict_proba returns the rows it was given."""
+
+    _estimator_type = "classifier"
+
+    def __init__(self, row, classes=(0, 1)):
+        self.row = np.asarray(row, dtype=float)
+        self.classes_ = np.asarray(classes)
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X))
+
+    def predict_proba(self, X):
+        return np.tile(self.row, (len(X), 1))
+
+
+def small_regression() -> tuple[pd.DataFrame, pd.Series]:
+    X, y = diabetes()
+    return X.head(60), y.head(60)
+
+
+def test_a_plain_fit_predict_object_is_explained():
+    X, y = small_regression()
+    model = PlainRegressor().fit(X, y)
+    w = explain_widget(model, X, explainers=("shap",))
+    assert w.explanation.prediction == pytest.approx(model.predict(X.head(1))[0])
+
+
+@pytest.mark.parametrize(
+    "model",
+    [KMeans(3, n_init=1, random_state=0), DBSCAN(), AgglomerativeClustering(2)],
+    ids=["kmeans", "dbscan", "agglomerative"],
+)
+def test_a_clusterer_is_rejected_with_what_to_pass_instead(model):
+    X, _ = small_regression()
+    model.fit(X)
+    with pytest.raises(TypeError, match="is a clustering model") as error:
+        explain_widget(model, X)
+    assert "RandomForestClassifier().fit(X, model.labels_)" in str(error.value)
+    with pytest.raises(TypeError, match="is a clustering model"):
+        explain_widget(make_pipeline(StandardScaler(), model).fit(X), X)
+
+
+def test_a_transformer_and_a_class_are_rejected_with_the_fix():
+    X, _ = small_regression()
+    with pytest.raises(TypeError, match="has no usable predict.*put it in a Pipeline"):
+        explain_widget(StandardScaler().fit(X), X)
+    with pytest.raises(TypeError, match=re.escape("pass an instance fitted on your data")):
+        explain_widget(RandomForestRegressor, X)
+
+
+def test_a_single_class_classifier_gets_a_clear_error():
+    X, _ = breast_cancer()
+    model = DecisionTreeClassifier().fit(X.head(40), np.zeros(40, dtype=int))
+    with pytest.raises(ValueError, match=re.escape("was fit on a single class ([0])")):
+        explain_widget(model, X.head(40))
+
+
+def test_probabilities_that_do_not_sum_to_one_are_named():
+    X, _ = breast_cancer()
+    with pytest.raises(ValueError, match=re.escape("row 0 sums to 1.23")) as error:
+        explain_widget(FixedProbabilities([0.615, 0.615]), X.head(20))
+    assert "CalibratedClassifierCV" in str(error.value)
+    with pytest.raises(ValueError, match=re.escape("values outside [0, 1]")):
+        explain_widget(FixedProbabilities([-0.5, 1.5]), X.head(20))
+    with pytest.raises(ValueError, match=re.escape("values outside [0, 1]")):
+        explain_widget(lambda df: np.full(len(df), 2.0), X.head(20), task="classification")
+
+
+def test_a_model_that_returns_nan_fails_at_the_start():
+    X, _ = small_regression()
+    with pytest.raises(ValueError, match=re.escape("returned NaN for 5 of the first 5 rows")):
+        explain_widget(lambda df: np.full(len(df), np.nan), X)
+    with pytest.raises(ValueError, match="returned infinite values"):
+        explain_widget(lambda df: np.full(len(df), np.inf), X)
+
+
+def test_nan_later_is_a_value_error_naming_nan():
+    X, _ = small_regression()
+
+    def model(df: pd.DataFrame) -> np.ndarray:
+        return np.where(df["bmi"] > 0.1, np.nan, df["bmi"].to_numpy())
+
+    adapter = ModelAdapter(model, X.head(5))
+    assert adapter.predict(X.head(5)).shape == (5, 1)
+    with pytest.raises(ValueError, match=re.escape("returned NaN for 1 of 2 rows (rows [1])")):
+        adapter.predict(pd.DataFrame({**X.head(2).to_dict("list"), "bmi": [0.0, 0.2]}))
+
+
+def test_a_model_that_returns_labels_is_told_to_return_numbers():
+    X, _ = small_regression()
+    with pytest.raises(ValueError, match=re.escape("not numbers (e.g. ['yes'])")):
+        explain_widget(lambda df: np.array(["yes"] * len(df)), X)
+
+
+def test_a_model_fit_on_an_array_is_given_arrays_and_warns_nothing():
+    X, y = small_regression()
+    model = RandomForestRegressor(10, random_state=0).fit(X.to_numpy(), y)
+    adapter = ModelAdapter(model, X)
+    assert not adapter.wants_frame
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # sklearn's "X has feature names" warning fails here
+        np.testing.assert_allclose(adapter.predict(X)[:, 0], model.predict(X.to_numpy()))
+        w = explain_widget(model, X, explainers=("shap", "lime"))
+        w.set_features(bmi=0.05)
+        w.set_features(bp=0.02)
+        w.set_features(age=-0.01)
+    assert w.explanation.prediction == pytest.approx(
+        model.predict(X.head(1).assign(bmi=0.05, bp=0.02, age=-0.01).to_numpy())[0]
+    )
+
+
+def test_an_array_of_a_nullable_frame_has_nan_for_missing():
+    X = pd.DataFrame({"a": pd.array([1, None, 3], dtype="Int64"), "b": [0.5, 1.0, 1.5]})
+    model = HistGradientBoostingRegressor(max_iter=5).fit(
+        X.to_numpy(dtype=float, na_value=np.nan), [1.0, 2.0, 3.0]
+    )
+    adapter = ModelAdapter(model, X)
+    np.testing.assert_array_equal(adapter.model_input(X)[1], [np.nan, 1.0])
+    assert adapter.predict(X).shape == (3, 1)
+
+
+def test_a_model_fit_on_names_is_given_the_frame():
+    X, y = small_regression()
+    assert ModelAdapter(LinearRegression().fit(X, y), X).wants_frame
+
+
+def test_hist_gradient_boosting_is_a_tree_model():
+    X, y = breast_cancer()
+    classifier = HistGradientBoostingClassifier(max_iter=10).fit(X, y)
+    assert ModelAdapter(classifier, X.head(10)).family == "tree"
+    Xr, yr = small_regression()
+    regressor = HistGradientBoostingRegressor(max_iter=10).fit(Xr, yr)
+    assert ModelAdapter(regressor, Xr.head(10)).family == "tree"
+
+
+class SlowModel:
+    """A regressor that takes 0.3 s per call, counting its calls."""
+
+    def __init__(self, output: float) -> None:
+        self.output = output
+        self.calls = 0
+
+    def predict(self, X):
+        self.calls += 1
+        time.sleep(0.3)
+        return np.full(len(X), self.output)
+
+
+def test_bad_input_fails_before_a_slow_model_does_any_long_work():
+    X, _ = small_regression()
+    model = SlowModel(np.nan)
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match="NaN"):
+        explain_widget(model, X)
+    assert model.calls == 1 and time.perf_counter() - started < 1.0
+    dated = X.assign(when=pd.date_range("2020", periods=len(X)))
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match="dates"):
+        explain_widget(model, dated)
+    assert model.calls == 1 and time.perf_counter() - started < 0.5
