@@ -1,21 +1,98 @@
-"""Numbers as people read them, the same in rules, labels and exports."""
+"""Numbers as people read them, the same in rules, labels, exports and the panel.
+
+js/src/format.ts ``formatNumber`` is the same function: tests/test_format.py and
+js/test/format.test.ts hold both to the same table (js/test/format-cases.json).
+
+The rule: ``digits`` significant digits of the number's scale, no exponent for everyday
+magnitudes, trailing zeros dropped. The scale is the number itself unless one is given: a
+feature's values are written with the decimals its largest magnitude needs
+(``feature_scale``), so 0.0291 and 0.156 of one feature read alike, and 844 and 862 of
+another do not carry decimals that mean nothing. Ties round away from zero on the exact
+binary value, as JavaScript's ``toFixed`` does.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+import math
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+MISSING = "\u2013"  # en dash: no value
+SMALLEST_FIXED = 1e-4  # below this scale, and from LARGEST_FIXED up, numbers get an exponent
+LARGEST_FIXED = 1e9
+LARGEST_VALUE_FIXED = 1e15  # a value this large never gets decimals written out
+MAX_DECIMALS = 20
 
 
-def format_number(value: float | int, digits: int = 6) -> str:
-    """Up to ``digits`` significant digits, no exponent for everyday magnitudes.
+def format_number(value: float | int | None, digits: int = 4, scale: float | None = None) -> str:
+    """``digits`` significant digits of ``scale`` (default: of the value itself).
 
-    >>> format_number(52013.5), format_number(0.0123456), format_number(3)
-    ('52013.5', '0.0123456', '3')
+    >>> format_number(862.63), format_number(0.156012), format_number(0.0817243)
+    ('862.6', '0.156', '0.08172')
+    >>> format_number(862.63, scale=4254.0), format_number(0.0291, scale=0.291)
+    ('863', '0.0291')
+    >>> format_number(52013.5), format_number(3), format_number(12345678901.0)
+    ('52014', '3', '1.235e+10')
     """
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return str(int(value))
+    if value is None:
+        return MISSING
     number = float(value)
-    if number == 0 or not np.isfinite(number):
-        return str(number if number else 0)
-    if 1e-4 <= abs(number) < 1e9:
-        return np.format_float_positional(number, precision=digits, fractional=False, trim="-")
-    return np.format_float_scientific(number, precision=digits - 1, trim="-")
+    if math.isnan(number):
+        return "NaN"
+    if math.isinf(number):
+        return "inf" if number > 0 else "-inf"
+    if number == 0:
+        return "0"
+    digits = max(1, int(digits))
+    size = abs(float(scale)) if _usable(scale) else abs(number)
+    if size < SMALLEST_FIXED or size >= LARGEST_FIXED or abs(number) >= LARGEST_VALUE_FIXED:
+        return _scientific(number, digits)
+    decimals = min(MAX_DECIMALS, max(0, digits - 1 - _exponent(size)))
+    text = _trim(_fixed(number, decimals))
+    return "0" if text == "-0" else text
+
+
+def feature_scale(low: float | None, high: float | None) -> float | None:
+    """The scale a feature's values are written at: its largest magnitude (None if unknown)."""
+    ends = [abs(float(v)) for v in (low, high) if v is not None and math.isfinite(float(v))]
+    biggest = max(ends, default=0.0)
+    return biggest if biggest > 0 else None
+
+
+def _usable(scale: float | None) -> bool:
+    return scale is not None and math.isfinite(float(scale)) and float(scale) != 0
+
+
+def _exponent(size: float) -> int:
+    """floor(log10(size)) of the shortest decimal that reads back as ``size`` (JavaScript's
+    ``toExponential()`` gives the same digits, so both sides agree at powers of ten)."""
+    return Decimal(repr(abs(size))).adjusted()
+
+
+def _fixed(number: float, decimals: int) -> str:
+    with localcontext() as context:
+        context.prec = 60
+        rounded = Decimal(number).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+        return f"{rounded:f}"
+
+
+def _scientific(number: float, digits: int) -> str:
+    """``1.235e+10``: JavaScript's ``toExponential(digits - 1)``, trailing zeros dropped."""
+    exact = abs(Decimal(number))
+    exponent = exact.adjusted()
+    with localcontext() as context:
+        context.prec = 60
+        mantissa = int(exact.scaleb(digits - 1 - exponent).quantize(1, rounding=ROUND_HALF_UP))
+    if mantissa >= 10**digits:  # 9.9996e5 rounds up to 1.000e6
+        mantissa //= 10
+        exponent += 1
+    text = str(mantissa)
+    text = _trim(text[0] + "." + text[1:]) if len(text) > 1 else text
+    sign = "-" if number < 0 else ""
+    return f"{sign}{text}e{'+' if exponent >= 0 else '-'}{abs(exponent)}"
+
+
+def _trim(text: str) -> str:
+    """Trailing zeros after the decimal point dropped (and the point, if nothing follows)."""
+    if "." not in text:
+        return text
+    return text.rstrip("0").rstrip(".")

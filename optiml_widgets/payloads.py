@@ -104,6 +104,7 @@ class SurrogateInfo(TypedDict):
     thresholds: list[list[float]]
     family: str
     curve: list[CurvePoint]
+    reason: str
 
 
 class CounterfactualInfo(TypedDict):
@@ -268,6 +269,7 @@ def surrogate(found: Surrogate) -> SurrogateInfo:
             }
             for p in found.curve
         ],
+        "reason": found.reason,
     }
 
 

@@ -1,28 +1,76 @@
+// Numbers as people read them. optiml_widgets/format.py `format_number` is the same function:
+// js/test/format.test.ts and tests/test_format.py hold both to one table
+// (js/test/format-cases.json), so a number reads the same in the rules Python wrote and in
+// the labels drawn here.
 import type { FeatureInfo, Value } from "./types";
 
-/** A number with about 4 significant digits, no exponent for everyday magnitudes. */
-export function fmt(value: number | null | undefined, digits = 4): string {
-  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+export const MISSING = "–";
+const SMALLEST_FIXED = 1e-4;
+const LARGEST_FIXED = 1e9;
+const LARGEST_VALUE_FIXED = 1e15;
+const MAX_DECIMALS = 20;
+
+/** floor(log10(size)) of the shortest decimal that reads back as `size` (as Python's repr). */
+function exponentOf(size: number): number {
+  const text = Math.abs(size).toExponential();
+  return Number(text.slice(text.indexOf("e") + 1));
+}
+
+function trim(text: string): string {
+  return text.includes(".") ? text.replace(/\.?0+$/, "") : text;
+}
+
+/**
+ * `digits` significant digits of `scale` (default: of the value itself), no exponent for
+ * everyday magnitudes, trailing zeros dropped: 862.63 → "862.6", 0.0817243 → "0.08172";
+ * with a feature's scale 4254, 862.63 → "863".
+ */
+export function formatNumber(value: number | null | undefined, digits = 4, scale: number | null = null): string {
+  if (value === null || value === undefined) return MISSING;
+  if (Number.isNaN(value)) return "NaN";
+  if (!Number.isFinite(value)) return value > 0 ? "inf" : "-inf";
   if (value === 0) return "0";
-  const abs = Math.abs(value);
-  if (abs >= 1e-3 && abs < 1e7) {
-    const decimals = Math.max(0, digits - 1 - Math.floor(Math.log10(abs)));
-    return Number(value.toFixed(Math.min(decimals, 8))).toString();
+  const precision = Math.max(1, Math.floor(digits));
+  const size = scale !== null && Number.isFinite(scale) && scale !== 0 ? Math.abs(scale) : Math.abs(value);
+  if (size < SMALLEST_FIXED || size >= LARGEST_FIXED || Math.abs(value) >= LARGEST_VALUE_FIXED) {
+    const [mantissa, exponent] = value.toExponential(precision - 1).split("e");
+    return `${trim(mantissa)}e${exponent}`;
   }
-  return value.toExponential(digits - 1);
+  const decimals = Math.min(MAX_DECIMALS, Math.max(0, precision - 1 - exponentOf(size)));
+  const text = trim(value.toFixed(decimals));
+  return text === "-0" ? "0" : text;
 }
 
-/** A signed contribution: "+0.123" / "−0.045". */
-export function signed(value: number): string {
-  return (value >= 0 ? "+" : "−") + fmt(Math.abs(value), 3);
+/** The scale a feature's values are written at: its largest magnitude (null if unknown). */
+export function featureScale(feature: Pick<FeatureInfo, "min" | "max"> | undefined): number | null {
+  if (!feature) return null;
+  const ends = [feature.min, feature.max].filter((v): v is number => typeof v === "number" && Number.isFinite(v));
+  const biggest = Math.max(0, ...ends.map(Math.abs));
+  return biggest > 0 ? biggest : null;
 }
 
-export function fmtValue(value: Value, feature?: FeatureInfo): string {
+/** A signed contribution: "+0.123" / "−0.045" (a true minus sign, aligned with the plus). */
+export function signed(value: number, digits = 3): string {
+  return (value >= 0 ? "+" : "−") + formatNumber(Math.abs(value), digits);
+}
+
+/** A feature's value as its slider and labels write it. */
+export function formatValue(value: Value | undefined, feature?: FeatureInfo): string {
   if (value === null || value === undefined) return "missing";
-  if (typeof value === "number") return feature?.kind === "integer" ? String(Math.round(value)) : fmt(value);
+  if (typeof value === "number") {
+    if (feature?.kind === "integer" && Number.isInteger(value)) return String(value);
+    return formatNumber(value, 4, featureScale(feature));
+  }
   return String(value);
 }
 
 export function percent(share: number): string {
   return `${(share * 100).toFixed(share < 0.1 ? 1 : 0)}%`;
+}
+
+/** A file size: "1.2 MB", "830 kB". */
+export function fileSize(bytes: number): string {
+  if (bytes >= 1e6) return `${formatNumber(bytes / 1e6, 2)} MB`;
+  if (bytes >= 1e3) return `${formatNumber(bytes / 1e3, 2)} kB`;
+  return `${bytes} bytes`;
 }

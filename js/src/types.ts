@@ -122,6 +122,8 @@ export interface SurrogateInfo {
   family: string;
   /** Held-out fidelity for every family and number of rules tried; `chosen` marks the rule set. */
   curve: CurvePoint[];
+  /** Why this number of rules, in words ("the fewest rules whose cross-validated accuracy …"). */
+  reason: string;
 }
 
 /** The smallest change to another outcome, checked with the model (optiml_widgets/counterfactual.py). */

@@ -1,0 +1,43 @@
+// The same table as tests/test_format.py: Python and TypeScript write every number alike.
+import { describe, expect, it } from "vitest";
+import { featureScale, fileSize, formatNumber, formatValue, signed } from "../src/format";
+import cases from "./format-cases.json";
+
+type Encoded = number | string | null;
+
+/** JSON has no NaN or infinity: the table spells them. */
+function decode(value: Encoded): number | null {
+  if (value === "NaN") return Number.NaN;
+  if (value === "inf") return Number.POSITIVE_INFINITY;
+  if (value === "-inf") return Number.NEGATIVE_INFINITY;
+  return value as number | null;
+}
+
+describe("formatNumber", () => {
+  it("agrees with Python's format_number on every row of the shared table", () => {
+    expect(cases.length).toBeGreaterThan(40);
+    const wrong = (cases as { value: Encoded; digits: number; scale: Encoded; text: string }[])
+      .map((c) => ({ ...c, got: formatNumber(decode(c.value), c.digits, decode(c.scale)) }))
+      .filter((c) => c.got !== c.text);
+    expect(wrong).toEqual([]);
+  });
+
+  it("writes a feature's values at the feature's scale", () => {
+    const area = { name: "worst area", kind: "numeric" as const, min: 185.2, max: 4254, quantiles: [], categories: null, counts: null, missing: 0 };
+    expect(featureScale(area)).toBe(4254);
+    expect(formatValue(862.63, area)).toBe("863");
+    expect(formatValue(862.63)).toBe("862.6");
+    expect(formatValue(7, { ...area, kind: "integer" })).toBe("7");
+    expect(formatValue(null, area)).toBe("missing");
+    expect(featureScale({ min: null, max: null })).toBeNull();
+    expect(featureScale({ min: -3, max: 2 })).toBe(3);
+  });
+
+  it("signs contributions with a true minus and sizes files", () => {
+    expect(signed(-0.0463)).toBe("−0.0463");
+    expect(signed(0.107)).toBe("+0.107");
+    expect(fileSize(1_234_567)).toBe("1.2 MB");
+    expect(fileSize(830_400)).toBe("830 kB");
+    expect(fileSize(512)).toBe("512 bytes");
+  });
+});

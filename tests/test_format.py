@@ -1,0 +1,53 @@
+"""Python's number format against the table js/test/format.test.ts checks TypeScript with:
+the panel, the rules Python writes and the export write every number alike."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from optiml_widgets.format import feature_scale, format_number
+
+CASES = json.loads(
+    (Path(__file__).resolve().parent.parent / "js" / "test" / "format-cases.json").read_text()
+)
+
+
+def decode(value: float | str | None) -> float | None:
+    """JSON has no NaN or infinity: the table spells them."""
+    return {"NaN": math.nan, "inf": math.inf, "-inf": -math.inf}.get(value, value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "case", CASES, ids=[f"{c['value']}|{c['digits']}|{c['scale']}" for c in CASES]
+)
+def test_format_number_matches_the_shared_table(case):
+    got = format_number(decode(case["value"]), case["digits"], decode(case["scale"]))
+    assert got == case["text"]
+
+
+def test_the_table_covers_ties_exponents_scales_and_missing_values():
+    texts = {c["text"] for c in CASES}
+    assert len(CASES) > 40
+    assert {"3", "-3", "0.13"} <= texts  # ties away from zero
+    assert any("e+" in t for t in texts) and any("e-" in t for t in texts)
+    assert any(c["scale"] is not None for c in CASES)
+    assert {"\u2013", "NaN", "inf", "-inf"} <= texts
+
+
+def test_feature_scale_is_the_largest_magnitude():
+    assert feature_scale(185.2, 4254.0) == 4254.0
+    assert feature_scale(-3.0, 2.0) == 3.0
+    assert feature_scale(None, None) is None
+    assert feature_scale(0.0, 0.0) is None
+    assert format_number(862.63, scale=feature_scale(185.2, 4254.0)) == "863"
+
+
+def test_integers_and_numpy_scalars_read_like_floats():
+    np = pytest.importorskip("numpy")
+    assert format_number(np.int64(52013)) == "52013"
+    assert format_number(np.float32(0.5)) == "0.5"
+    assert format_number(7) == "7"
