@@ -1,4 +1,5 @@
-"""The global views as Altair charts: importance, beeswarm, dependence and surrogate fidelity.
+"""The global views as Altair charts: importance, beeswarm, dependence and surrogate fidelity
+(and, over ``global_data``, the model's prediction distribution).
 
 Each chart is an ordinary ``alt.Chart`` the user can save or restyle with Altair's own API.
 The panel renders the same specs with a bundled vega-embed and links them through a few
@@ -11,9 +12,14 @@ named parameters, which it sets and the charts read:
 - ``current_x``, ``current_y``: the current instance's value and SHAP value of the selected
   feature (what-if edits included), marked in the dependence plot.
 
-Every point carries ``row`` and every bar ``k`` (the feature position), which is how a
-click in a chart becomes a selection in the panel. Feature names travel as data, never
-as field names, so any name (dots, brackets, markup) is safe.
+Every point of X carries ``row`` and every bar ``k`` (the feature position), which is how a
+click in a chart becomes a selection in the panel; points of ``global_data`` carry ``n``
+(their row number in that data) instead, so a click on them selects nothing. Feature names
+travel as data, never as field names, so any name (dots, brackets, markup) is safe.
+
+Wide data: beyond ``ALL_FEATURES_UP_TO`` features the specs carry the ``CHART_FEATURES``
+with the largest mean |SHAP| (and the selected one) and say so; every feature stays in
+``w.global_explanation``.
 """
 
 from __future__ import annotations
@@ -32,6 +38,10 @@ from .global_explanation import GlobalExplanation
 
 BEESWARM_FEATURES = 12  # shap's beeswarm shows 10 by default; a few more fit the panel
 IMPORTANCE_FEATURES = 20
+# Features whose values travel in the specs: all of them up to ALL_FEATURES_UP_TO, else the
+# CHART_FEATURES largest by mean |SHAP| (the rest stay available from Python).
+ALL_FEATURES_UP_TO = 30
+CHART_FEATURES = 20
 NEGATIVE, POSITIVE = "#008bfb", "#ff0051"  # shap's colours: low / high feature value
 BAR, SELECTED = "#7f8c9a", "#ff0051"
 SELECTED_ROW = "#ffb300"  # the panel's linking colour: visible on light and dark themes
@@ -67,33 +77,64 @@ def _round(values: np.ndarray, digits: int = 4) -> list[float | None]:
     return out
 
 
+def chart_features(
+    explanation: GlobalExplanation, output: int, feature: int | None = None
+) -> list[int]:
+    """Positions of the features the specs carry, largest mean |SHAP| for ``output`` first:
+    all of them, or beyond ``ALL_FEATURES_UP_TO`` the ``CHART_FEATURES`` largest plus the
+    selected ``feature``."""
+    names = explanation.feature_names
+    top = len(names) if len(names) <= ALL_FEATURES_UP_TO else CHART_FEATURES
+    order = [names.index(n) for n in explanation.importance(output).index[:top]]
+    if feature is not None and feature not in order:
+        order.append(int(feature))
+    return order
+
+
 def rows_frame(
-    explanation: GlobalExplanation, schema: FeatureSchema, output: int, *, include_values: bool
+    explanation: GlobalExplanation,
+    schema: FeatureSchema,
+    output: int,
+    *,
+    include_values: bool,
+    features: Sequence[int] | None = None,
 ) -> pd.DataFrame:
-    """One record per explained row: SHAP values ``s``, encoded values ``v`` and colour ``c``
-    (the value's position between the feature's 5th and 95th percentile, as shap colours)."""
-    encoded = explanation.encoded
-    colour = np.full(encoded.shape, 0.5)
-    for j, feature in enumerate(schema.features):
-        column = encoded[:, j]
-        if feature.is_discrete or np.isnan(column).all():
-            continue
-        low, high = np.nanpercentile(column, [5, 95])
-        if high <= low:
-            low, high = np.nanmin(column), np.nanmax(column)
-        if high > low:
-            colour[:, j] = np.clip((column - low) / (high - low), 0, 1)
-        colour[np.isnan(column), j] = 0.5
-    positions = list(range(len(schema)))
+    """One record per explained row: the SHAP values ``s`` and encoded values ``v`` of the
+    carried ``features`` (all by default; the charts get their positions as the ``carried``
+    parameter), and the row's number: ``row`` for a row of X, ``n`` for a row of
+    ``global_data``."""
+    carried = list(range(len(schema))) if features is None else list(features)
+    values = explanation.output_values(output)[:, carried]
+    key = "row" if explanation.rows_are_X else "n"
     records: dict[str, list[Any]] = {
-        "row": explanation.rows.tolist(),
-        "k": [positions] * len(explanation.rows),
-        "s": [_round(r) for r in explanation.values[:, :, output]],
+        key: explanation.rows.tolist(),
+        "s": [_round(r) for r in values],
     }
     if include_values:
-        records["v"] = [_round(r, 6) for r in encoded]
-        records["c"] = [_round(r, 2) for r in colour]
+        records["v"] = [_round(r) for r in explanation.encoded[:, carried]]
     return pd.DataFrame(records)
+
+
+def _colour_ranges(
+    explanation: GlobalExplanation, schema: FeatureSchema
+) -> tuple[list[float | None], list[float | None]]:
+    """Per feature, the values that colour blue and red (its 5th and 95th percentile in the
+    explained rows, as shap colours); None for discrete features (drawn in the middle)."""
+    low: list[float | None] = []
+    high: list[float | None] = []
+    for j, feature in enumerate(schema.features):
+        column = explanation.encoded[:, j]
+        finite = column[np.isfinite(column)]
+        if feature.is_discrete or not len(finite):
+            low.append(None)
+            high.append(None)
+            continue
+        a, b = np.percentile(finite, [5, 95])
+        if b <= a:
+            a, b = finite.min(), finite.max()
+        low.append(_round(np.array([a]))[0] if b > a else None)
+        high.append(_round(np.array([b]))[0] if b > a else None)
+    return low, high
 
 
 def importance_chart(
@@ -115,9 +156,9 @@ def importance_chart(
         }
     )
     params = _params(feature, -1, (None, None))
-    subtitle = [f"mean |SHAP value| over {explanation.sample_text}"]
+    subtitle = [f"mean |SHAP value| over {explanation.importance_text}"]
     if len(importance) > top:
-        subtitle.append(f"the {top} largest of {len(importance)} features")
+        subtitle.append(f"the {top} largest of {len(importance):,} features")
     return (
         alt.Chart(frame, title=alt.Title("What the model relies on", subtitle=subtitle))
         .transform_calculate(
@@ -145,19 +186,45 @@ def beeswarm_chart(
     rows: pd.DataFrame,
     output: int,
     *,
+    carried: Sequence[int],
     feature: int = 0,
     row: int = -1,
     top: int = BEESWARM_FEATURES,
+    colours: tuple[list[float | None], list[float | None]] | None = None,
 ) -> alt.Chart:
-    """SHAP value per row for the ``top`` features, coloured by the feature's value."""
+    """SHAP value per row for the ``top`` features, coloured by the feature's value; ``rows``
+    hold the values of the ``carried`` features, in that order."""
     order = list(explanation.importance(output).index[:top])
     names = explanation.feature_names
     features = pd.DataFrame({"k": [names.index(n) for n in order], "feature": order})
     params = _params(feature, row, (None, None))
-    coloured = "c" in rows.columns
-    flatten = ["s", "k", "c"] if coloured else ["s", "k"]
-    color: Any = (
-        alt.Color(
+    coloured = "v" in rows.columns and colours is not None
+    key = "row" if "row" in rows.columns else "n"
+    of = "of X" if key == "row" else "of the data"
+    subtitle = [explanation.sample_text + ("; click a point to explain it" if key == "row" else "")]
+    if len(names) > top:
+        subtitle.append(f"the {top} features with the largest mean |SHAP| of {len(names):,}")
+    # Each row's arrays become one record per carried feature, with its position k.
+    chart = (
+        alt.Chart(rows, title=alt.Title("Impact per row", subtitle=subtitle))
+        .transform_calculate(k="carried")
+        .transform_flatten(["s", "k", "v"] if coloured else ["s", "k"])
+    )
+    color: Any = alt.value(BAR)
+    extra_params = []
+    if coloured:
+        assert colours is not None
+        low = alt.param(name="colour_low", value=colours[0])
+        high = alt.param(name="colour_high", value=colours[1])
+        extra_params = [low, high]
+        # The value's place between the feature's 5th and 95th percentile (shap's colours);
+        # discrete features and missing values sit in the middle.
+        chart = chart.transform_calculate(
+            c="isValid(colour_low[datum.k]) && isValid(datum.v) ? "
+            "clamp((datum.v - colour_low[datum.k]) / "
+            "(colour_high[datum.k] - colour_low[datum.k]), 0, 1) : 0.5"
+        )
+        color = alt.Color(
             "c:Q",
             scale=alt.Scale(domain=[0, 1], range=[NEGATIVE, POSITIVE]),
             legend=alt.Legend(
@@ -167,67 +234,59 @@ def beeswarm_chart(
                 gradientLength=80,
             ),
         )
-        if coloured
-        else alt.value(BAR)
-    )
     return (
-        alt.Chart(
-            rows,
-            title=alt.Title(
-                "Impact per row",
-                subtitle=[f"{explanation.sample_text}; click a point to explain it"],
-            ),
-        )
-        .transform_flatten(flatten)
-        .transform_filter(alt.FieldOneOfPredicate(field="k", oneOf=features["k"].tolist()))
+        chart.transform_filter(alt.FieldOneOfPredicate(field="k", oneOf=features["k"].tolist()))
         .transform_lookup(lookup="k", from_=alt.LookupData(features, "k", ["feature"]))
         # A fixed pseudo-random spread (same picture every time) instead of random().
         .transform_calculate(
-            jitter="((datum.row * 7919) % 997) / 997 - 0.5",
+            jitter=f"((datum.{key} * 7919) % 997) / 997 - 0.5",
             # What a screen reader (and a test) reads for each point.
-            about="'row ' + datum.row + ' of X: ' + datum.feature + ', SHAP ' + format(datum.s, '.3g')",
+            about=f"'row ' + datum.{key} + ' {of}: ' + datum.feature + ', SHAP ' + format(datum.s, '.3g')",
         )
-        .mark_circle(cursor="pointer")
+        .mark_circle(cursor="pointer" if key == "row" else "default")
         .encode(
             x=alt.X("s:Q", title="SHAP value (impact on the output)"),
             y=alt.Y("feature:N", sort=order, title=None),
             yOffset=alt.YOffset("jitter:Q", scale=alt.Scale(domain=[-0.6, 0.6])),
             color=color,
-            size=alt.condition("datum.row == row", alt.value(90), alt.value(12)),
+            size=alt.condition(f"datum.{key} == row", alt.value(90), alt.value(12)),
             description=alt.Description("about:N"),
-            stroke=alt.condition("datum.row == row", alt.value(SELECTED_ROW), alt.value(None)),
-            strokeWidth=alt.condition("datum.row == row", alt.value(2), alt.value(0)),
+            stroke=alt.condition(f"datum.{key} == row", alt.value(SELECTED_ROW), alt.value(None)),
+            strokeWidth=alt.condition(f"datum.{key} == row", alt.value(2), alt.value(0)),
             opacity=alt.condition("hover < 0 || datum.k == hover", alt.value(0.8), alt.value(0.15)),
             tooltip=[
-                alt.Tooltip("row:Q", title="row of X"),
+                alt.Tooltip(f"{key}:Q", title=f"row {of}"),
                 alt.Tooltip("feature:N"),
                 alt.Tooltip("s:Q", title="SHAP value", format=".4g"),
             ],
         )
-        .add_params(params["feature"], params["row"], params["hover"])
+        .add_params(
+            params["feature"],
+            params["row"],
+            params["hover"],
+            alt.param(name="carried", value=list(carried)),
+            *extra_params,
+        )
         .properties(width=WIDTH, height=alt.Step(26))
     )
 
 
-def dependence_chart(
-    explanation: GlobalExplanation,
-    rows: pd.DataFrame,
-    schema: FeatureSchema,
-    output: int,
-    *,
-    feature: int = 0,
-    current: tuple[float | None, float | None] = (None, None),
-    thresholds: Mapping[str, Sequence[float]] | None = None,
-) -> alt.Chart:
-    """SHAP value of the selected feature against its value, the current instance and the
-    surrogate's thresholds (where a rule changes) marked."""
-    names = explanation.feature_names
-    params = _params(feature, -1, current)
+def _categories_param(schema: FeatureSchema) -> alt.Parameter:
     categories = [
         [str(c) for c in f.categories] if f.is_discrete else None for f in schema.features
     ]
-    names_param = alt.param(name="names", value=list(names))
-    categories_param = alt.param(name="categories", value=categories)
+    return alt.param(name="categories", value=categories)
+
+
+def _x_axis() -> alt.Axis:
+    return alt.Axis(
+        labelExpr="categories[feature] ? (categories[feature][datum.value] || '') : datum.label"
+    )
+
+
+def _cuts_and_marker(
+    names: list[str], thresholds: Mapping[str, Sequence[float]] | None
+) -> tuple[alt.Chart, alt.Chart]:
     cut_frame = pd.DataFrame(
         [
             {"k": names.index(name), "t": float(t)}
@@ -235,38 +294,6 @@ def dependence_chart(
             for t in cuts
         ],
         columns=["k", "t"],
-    )
-    # Categories sit at their codes, spread a little so the points of one code show.
-    x_value = (
-        "datum.v[feature] + (categories[feature] ? ((datum.row * 7919) % 997) / 2491 - 0.2 : 0)"
-    )
-    points = (
-        alt.Chart(rows)
-        .transform_calculate(
-            x=x_value,
-            y="datum.s[feature]",
-            about="'row ' + datum.row + ' of X: SHAP ' + format(datum.s[feature], '.3g')",
-        )
-        .mark_circle(size=14, opacity=0.5, color=BAR, cursor="pointer")
-        .encode(
-            x=alt.X(
-                "x:Q",
-                title="feature value",
-                scale=alt.Scale(zero=False),
-                axis=alt.Axis(
-                    labelExpr=(
-                        "categories[feature] ? (categories[feature][datum.value] || '') "
-                        ": datum.label"
-                    )
-                ),
-            ),
-            y=alt.Y("y:Q", title="SHAP value"),
-            description=alt.Description("about:N"),
-            tooltip=[
-                alt.Tooltip("row:Q", title="row of X"),
-                alt.Tooltip("y:Q", title="SHAP value", format=".4g"),
-            ],
-        )
     )
     cuts = (
         alt.Chart(cut_frame)
@@ -283,30 +310,194 @@ def dependence_chart(
             y=alt.YDatum(alt.ExprRef(expr="current_y"), type="quantitative"),
         )
     )
+    return cuts, marker
+
+
+def _dependence_title(carried: Sequence[int], total: int, subtitle: str) -> alt.Title:
+    missing = (
+        f" + (indexof(carried, feature) < 0 ? ' (not among the {len(carried)} features drawn: "
+        "see w.global_explanation)' : '')"
+        if len(carried) < total
+        else ""
+    )
+    return alt.Title(
+        alt.ExprRef(expr="'Dependence: ' + names[feature]" + missing), subtitle=[subtitle]
+    )
+
+
+def dependence_chart(
+    explanation: GlobalExplanation,
+    rows: pd.DataFrame,
+    schema: FeatureSchema,
+    output: int,
+    *,
+    carried: Sequence[int],
+    feature: int = 0,
+    current: tuple[float | None, float | None] = (None, None),
+    thresholds: Mapping[str, Sequence[float]] | None = None,
+) -> alt.Chart:
+    """SHAP value of the selected feature against its value, the current instance and the
+    surrogate's thresholds (where a rule changes) marked. ``rows`` hold the values of the
+    ``carried`` features; the others show an empty plot that says where to find them."""
+    names = explanation.feature_names
+    carried = list(carried)
+    params = _params(feature, -1, current)
+    key = "row" if "row" in rows.columns else "n"
+    of = "of X" if key == "row" else "of the data"
+    # Categories sit at their codes, spread a little so the points of one code show.
+    x_value = (
+        f"datum.v[datum.slot] + (categories[feature] ? ((datum.{key} * 7919) % 997) / 2491 - 0.2 : 0)"
+    )
+    points = (
+        alt.Chart(rows)
+        .transform_calculate(slot="indexof(carried, feature)")
+        .transform_filter("datum.slot >= 0")
+        .transform_calculate(
+            x=x_value,
+            y="datum.s[datum.slot]",
+            about=f"'row ' + datum.{key} + ' {of}: SHAP ' + format(datum.s[datum.slot], '.3g')",
+        )
+        .mark_circle(
+            size=14, opacity=0.5, color=BAR, cursor="pointer" if key == "row" else "default"
+        )
+        .encode(
+            x=alt.X("x:Q", title="feature value", scale=alt.Scale(zero=False), axis=_x_axis()),
+            y=alt.Y("y:Q", title="SHAP value"),
+            description=alt.Description("about:N"),
+            tooltip=[
+                alt.Tooltip(f"{key}:Q", title=f"row {of}"),
+                alt.Tooltip("y:Q", title="SHAP value", format=".4g"),
+            ],
+        )
+    )
+    cuts, marker = _cuts_and_marker(names, thresholds)
     return (
         alt.layer(points, cuts, marker)
         .add_params(
             params["feature"],
             params["current_x"],
             params["current_y"],
-            names_param,
-            categories_param,
+            alt.param(name="names", value=list(names)),
+            alt.param(name="carried", value=carried),
+            _categories_param(schema),
         )
         .properties(
             width=WIDTH,
             height=220,
-            title=alt.Title(
-                alt.ExprRef(expr="'Dependence: ' + names[feature]"),
-                subtitle=[
-                    f"{explanation.sample_text}; ◆ the current instance, dashed: surrogate thresholds"
-                ],
+            title=_dependence_title(
+                carried,
+                len(names),
+                f"{explanation.sample_text}; ◆ the current instance, dashed: surrogate thresholds",
             ),
         )
     )
 
 
-def fidelity_chart(surrogate: Surrogate) -> alt.Chart:
-    """Held-out fidelity of the surrogate against its number of rules, the chosen size marked."""
+def binned_dependence_frame(
+    explanation: GlobalExplanation, output: int, features: Sequence[int]
+) -> pd.DataFrame:
+    """One record per value bin of the given features, over every row of ``global_data``:
+    ``k``, ``x`` (the bin's mean value, or the category code), ``m`` and ``sd`` (mean and
+    standard deviation of the SHAP value), ``n`` (rows) and ``bin`` (its label)."""
+    summary = explanation.summary
+    assert summary is not None
+    d = summary.dependence
+    o = summary.position(output)
+    records = []
+    for j in features:
+        labels = d.labels[j]
+        discrete = d.edges[j] is None
+        for b, label in enumerate(labels[:-1]):  # the last bin: missing values, no position
+            if not d.count[j, b]:
+                continue
+            x = float(b) if discrete else float(d.value_mean[j, b])
+            mean, spread = float(d.shap_mean[j, b, o]), float(d.shap_std[j, b, o])
+            records.append(
+                {
+                    "k": j,
+                    "x": _round(np.array([x]), 6)[0],
+                    "m": _round(np.array([mean]))[0],
+                    "sd": _round(np.array([spread]))[0],
+                    "n": int(d.count[j, b]),
+                    "bin": label,
+                }
+            )
+    return pd.DataFrame(records, columns=["k", "x", "m", "sd", "n", "bin"])
+
+
+def binned_dependence_chart(
+    explanation: GlobalExplanation,
+    schema: FeatureSchema,
+    output: int,
+    *,
+    feature: int = 0,
+    current: tuple[float | None, float | None] = (None, None),
+    thresholds: Mapping[str, Sequence[float]] | None = None,
+) -> alt.Chart:
+    """Over every row of ``global_data``: the mean SHAP value of the selected feature per value
+    bin, a band of one standard deviation around it, points sized by the bin's rows."""
+    summary = explanation.summary
+    assert summary is not None
+    names = explanation.feature_names
+    carried = chart_features(explanation, output, feature)
+    frame = binned_dependence_frame(explanation, output, carried)
+    params = _params(feature, -1, current)
+    base = (
+        alt.Chart(frame)
+        .transform_filter("datum.k == feature")
+        .transform_calculate(low="datum.m - datum.sd", high="datum.m + datum.sd")
+    )
+    x = alt.X("x:Q", title="feature value (bin mean)", scale=alt.Scale(zero=False), axis=_x_axis())
+    band = base.mark_area(opacity=0.25, color=BAR).encode(
+        x=x, y=alt.Y("low:Q", title="SHAP value"), y2="high:Q"
+    )
+    line = base.mark_line(color=BAR).encode(x=x, y="m:Q")
+    points = (
+        base.transform_calculate(
+            about="datum.bin + ': mean SHAP ' + format(datum.m, '.3g') + ' over ' "
+            "+ format(datum.n, ',') + ' rows'"
+        )
+        .mark_circle(color=BAR, opacity=0.9)
+        .encode(
+            x=x,
+            y="m:Q",
+            size=alt.Size("n:Q", legend=None, scale=alt.Scale(range=[15, 150])),
+            description=alt.Description("about:N"),
+            tooltip=[
+                alt.Tooltip("bin:N", title="value bin"),
+                alt.Tooltip("n:Q", title="rows", format=","),
+                alt.Tooltip("m:Q", title="mean SHAP", format=".4g"),
+                alt.Tooltip("sd:Q", title="standard deviation", format=".3g"),
+            ],
+        )
+    )
+    cuts, marker = _cuts_and_marker(names, thresholds)
+    return (
+        alt.layer(band, line, points, cuts, marker)
+        .add_params(
+            params["feature"],
+            params["current_x"],
+            params["current_y"],
+            alt.param(name="names", value=list(names)),
+            alt.param(name="carried", value=carried),
+            _categories_param(schema),
+        )
+        .properties(
+            width=WIDTH,
+            height=220,
+            title=_dependence_title(
+                carried,
+                len(names),
+                f"mean SHAP per value bin over {summary.coverage_text}, band: ± 1 standard "
+                "deviation; ◆ the current instance, dashed: surrogate thresholds",
+            ),
+        )
+    )
+
+
+def fidelity_chart(surrogate: Surrogate, explanation: GlobalExplanation | None = None) -> alt.Chart:
+    """Held-out fidelity of the surrogate against its number of rules, the chosen size marked;
+    over ``global_data`` also its fidelity on every row of it."""
     curve = pd.DataFrame(surrogate.curve)[["family", "rules", "fidelity"]]
     metric = "R²" if surrogate.metric == "r2" else "accuracy"
     chosen = pd.DataFrame(
@@ -340,13 +531,61 @@ def fidelity_chart(surrogate: Surrogate) -> alt.Chart:
             ],
         )
     )
-    return alt.layer(lines, mark).properties(
+    layers: list[alt.Chart] = [lines, mark]
+    subtitle = [f"chosen: {surrogate.complexity} rules, {metric} {surrogate.fidelity:.3f}"]
+    summary = explanation.summary if explanation is not None else None
+    if summary is not None and summary.fidelity is not None:
+        value = summary.fidelity.value
+        everywhere = pd.DataFrame(
+            {"rules": [surrogate.complexity], "fidelity": [value], "rows": [summary.n_rows]}
+        )
+        layers.append(
+            alt.Chart(everywhere)
+            .mark_point(shape="diamond", size=140, filled=True, color="black")
+            .encode(
+                x="rules:Q",
+                y="fidelity:Q",
+                tooltip=[
+                    alt.Tooltip("fidelity:Q", title=f"{metric} over the global data", format=".3f"),
+                    alt.Tooltip("rows:Q", title="rows", format=","),
+                ],
+            )
+        )
+        subtitle.append(f"◆ {metric} {value:.3f} over {summary.coverage_text} of the global data")
+    return alt.layer(*layers).properties(
         width=WIDTH,
         height=180,
-        title=alt.Title(
-            "Surrogate: fidelity against size",
-            subtitle=[f"chosen: {surrogate.complexity} rules, {metric} {surrogate.fidelity:.3f}"],
-        ),
+        title=alt.Title("Surrogate: fidelity against size", subtitle=subtitle),
+    )
+
+
+def prediction_chart(explanation: GlobalExplanation, output: int) -> alt.Chart:
+    """How the model's output for ``output`` is distributed over every row of ``global_data``."""
+    summary = explanation.summary
+    assert summary is not None
+    frame = summary.prediction_histogram(output)
+    frame = frame.assign(low=_round(frame["low"].to_numpy()), high=_round(frame["high"].to_numpy()))
+    name = explanation.output_names[output]
+    return (
+        alt.Chart(
+            frame,
+            title=alt.Title(
+                "What the model predicts",
+                subtitle=[f"{name}: over {summary.coverage_text} of the global data"],
+            ),
+        )
+        .mark_bar(color=BAR)
+        .encode(
+            x=alt.X("low:Q", bin="binned", title=f"model output ({name})"),
+            x2="high:Q",
+            y=alt.Y("rows:Q", title="rows"),
+            tooltip=[
+                alt.Tooltip("low:Q", format=".4g"),
+                alt.Tooltip("high:Q", format=".4g"),
+                alt.Tooltip("rows:Q", format=","),
+            ],
+        )
+        .properties(width=WIDTH, height=160)
     )
 
 
@@ -362,24 +601,54 @@ def global_charts(
     include_values: bool = True,
 ) -> dict[str, alt.Chart]:
     """All global charts for one output. Without values (an export with
-    ``include_data=False``) the beeswarm is not coloured and there is no dependence plot."""
-    rows = rows_frame(explanation, schema, output, include_values=include_values)
+    ``include_data=False``) the beeswarm is not coloured and there is no dependence plot.
+
+    Over ``global_data`` the importance covers every row, the dependence plot is binned over
+    every row, the beeswarm shows the uniform sample, and a "predictions" chart is added.
+    """
+    explanation.output_values(output)  # a clear error when this output was not explained
+    carried = chart_features(explanation, output, feature)
+    rows = rows_frame(explanation, schema, output, include_values=include_values, features=carried)
+    if not explanation.rows_are_X:
+        row = -1  # the sample's rows are not rows of X
     charts = {
         "importance": importance_chart(explanation, output, feature=feature),
-        "beeswarm": beeswarm_chart(explanation, rows, output, feature=feature, row=row),
-    }
-    if include_values:
-        charts["dependence"] = dependence_chart(
+        "beeswarm": beeswarm_chart(
             explanation,
             rows,
-            schema,
             output,
+            carried=carried,
             feature=feature,
-            current=current,
-            thresholds=surrogate.thresholds() if surrogate else None,
-        )
+            row=row,
+            colours=_colour_ranges(explanation, schema) if include_values else None,
+        ),
+    }
+    thresholds = surrogate.thresholds() if surrogate else None
+    if include_values:
+        if explanation.summary is not None:
+            charts["dependence"] = binned_dependence_chart(
+                explanation,
+                schema,
+                output,
+                feature=feature,
+                current=current,
+                thresholds=thresholds,
+            )
+        else:
+            charts["dependence"] = dependence_chart(
+                explanation,
+                rows,
+                schema,
+                output,
+                carried=carried,
+                feature=feature,
+                current=current,
+                thresholds=thresholds,
+            )
     if surrogate is not None:
-        charts["fidelity"] = fidelity_chart(surrogate)
+        charts["fidelity"] = fidelity_chart(surrogate, explanation)
+    if explanation.summary is not None and output in explanation.summary.outputs:
+        charts["predictions"] = prediction_chart(explanation, output)
     return charts
 
 

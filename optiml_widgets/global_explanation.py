@@ -1,31 +1,209 @@
-"""Global SHAP: the SHAP values of many rows of X at once, computed once and cached.
+"""Global SHAP: the SHAP values of many rows at once, computed once and cached.
 
-A large X is explained on a random sample (``GLOBAL_ROWS``; fewer for the model-agnostic
-permutation algorithm, which calls the model thousands of times per row). The charts say
-how many rows they show. The values are the same the local panel shows for those rows: the
-same explainer, the same background; the session reuses them when such a row is selected.
+Over X (``compute_global``): a large X is explained on a random sample (``GLOBAL_ROWS``;
+fewer for the model-agnostic permutation algorithm, which calls the model thousands of
+times per row, and for models with many outputs, where TreeSHAP's cost grows with each
+output). The charts say how many rows they show. The values are the same the local panel
+shows for those rows: the same explainer, the same background.
+
+Over ``global_data`` (global_data.py): every row is explained partition by partition and
+only reductions come back, kept in a ``GlobalDataSummary`` (mean |SHAP| over every row,
+binned dependence, the prediction distribution, the surrogate's fidelity over every row,
+the features' quantiles and categories, the parts that failed); the explanation's rows
+and values are then a stated uniform sample of the data for the beeswarm.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .compute import InProcess, PartFailure, Selected
+from .data import Feature
+from .jobs import Stop
+
 GLOBAL_ROWS = 1000  # rows explained for the global views (tree and linear SHAP)
 GLOBAL_ROWS_PERMUTATION = 200  # the model-agnostic algorithm: ~10 permutations per row
+# TreeSHAP's cost grows with the model's outputs (60 classes: ~50x a binary model's), so the
+# default sample keeps rows x outputs within this budget, and at least MIN_GLOBAL_ROWS rows.
+ROW_OUTPUT_BUDGET = 2 * GLOBAL_ROWS
+MIN_GLOBAL_ROWS = 100
 CHUNK_ROWS = 50  # rows per step: the progress bar moves and live requests slip in between
 
 Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
+class Dependence:
+    """Binned dependence of every feature: SHAP per value bin, over every row.
+
+    Bin ``b`` of a numeric feature holds the values in ``(edges[b-1], edges[b]]`` (the first
+    bin everything up to ``edges[0]``, the last everything above the last edge); a discrete
+    feature has one bin per category code. The last bin of every feature holds its missing
+    (and, for a category, unseen) values. Arrays are ``[feature, bin]`` and
+    ``[feature, bin, output]``; bins a feature does not have hold zero rows.
+    """
+
+    edges: list[np.ndarray | None]  # inner edges per numeric feature, None for discrete
+    labels: list[list[str]]  # per feature, one label per bin it has
+    count: np.ndarray  # [feature, bin] rows
+    value_mean: np.ndarray  # [feature, bin] mean encoded value
+    shap_mean: np.ndarray  # [feature, bin, output position]
+    shap_std: np.ndarray  # [feature, bin, output position]
+
+
+@dataclass(frozen=True)
+class PredictionDistribution:
+    """Histogram of the model's output over every row, per explained output.
+
+    ``counts[o]`` has one count below ``edges[0]``, one per bin, one above ``edges[-1]``.
+    """
+
+    edges: np.ndarray
+    counts: np.ndarray  # [output position, bin + 2]
+    mean: np.ndarray  # [output position]
+    std: np.ndarray
+    minimum: np.ndarray
+    maximum: np.ndarray
+    class_counts: np.ndarray | None  # rows per predicted class (classifiers)
+
+
+@dataclass(frozen=True)
+class SurrogateFidelity:
+    """The surrogate against the model on every row: overall, and per rule."""
+
+    metric: str  # "accuracy" (the model's class) or "r2" (the model's value)
+    value: float
+    rule_ids: np.ndarray
+    rule_rows: np.ndarray  # rows each rule covers
+    # Per rule: the share of its rows where the model predicts the rule's class, or for
+    # regression the mean |model - rule| over its rows.
+    rule_agreement: np.ndarray
+
+    def rules(self) -> pd.DataFrame:
+        """One row per rule: its id, the rows it covers, their share and its agreement."""
+        total = max(1, int(self.rule_rows.sum()))
+        name = "agreement" if self.metric == "accuracy" else "mean |model - rule|"
+        return pd.DataFrame(
+            {
+                "rule": self.rule_ids,
+                "rows": self.rule_rows,
+                "coverage": self.rule_rows / total,
+                name: self.rule_agreement,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class GlobalDataSummary:
+    """What every row of ``global_data`` says, reduced partition by partition.
+
+    ``mean_abs_shap`` and ``mean_shap`` are ``[feature, output]`` for every output; the
+    dependence, the prediction histogram and the sample's SHAP values are for ``outputs``.
+    """
+
+    n_rows: int
+    parts: int
+    failures: list[PartFailure]
+    source: str
+    backend: str
+    algorithm: str
+    feature_names: list[str]
+    output_names: list[str]
+    outputs: tuple[int, ...]
+    base_values: np.ndarray
+    mean_abs_shap: np.ndarray
+    mean_shap: np.ndarray
+    dependence: Dependence
+    predictions: PredictionDistribution
+    fidelity: SurrogateFidelity | None
+    features: list[Feature]  # quantiles, ranges and category counts over every row
+    unseen_categories: dict[str, tuple[int, list[Any]]]  # name -> (rows, a few examples)
+    additivity_error: float  # max |base + sum(SHAP) - output| over every row
+    seconds: float
+    sample_rows: int
+    random_state: int
+
+    @property
+    def coverage_text(self) -> str:
+        """``all 2,000,000 rows`` or ``1,950,000 rows (1 of 40 parts failed)``."""
+        if not self.failures:
+            return f"all {self.n_rows:,} rows"
+        return f"{self.n_rows:,} rows ({len(self.failures)} of {self.parts} parts failed)"
+
+    def importance(self, output: int = 0) -> pd.Series:
+        """Mean |SHAP| per feature over every row, largest first."""
+        series = pd.Series(
+            self.mean_abs_shap[:, output], index=self.feature_names, name="mean |SHAP|"
+        )
+        return series.sort_values(ascending=False, kind="stable")
+
+    def position(self, output: int) -> int:
+        """Where ``output`` sits among the explained outputs, or a clear error."""
+        if output not in self.outputs:
+            shown = [self.output_names[k] for k in self.outputs]
+            raise ValueError(
+                f"The binned views were computed for outputs {shown}, not "
+                f"{self.output_names[output]!r}: explain the data again with "
+                f"outputs=[{output}]."
+            )
+        return self.outputs.index(output)
+
+    def dependence_frame(self, feature: str | int, output: int = 0) -> pd.DataFrame:
+        """The binned dependence of one feature: per bin its label, rows, mean value, and
+        the mean and standard deviation of the feature's SHAP value."""
+        j = feature if isinstance(feature, int) else self.feature_names.index(feature)
+        o = self.position(output)
+        d = self.dependence
+        n_bins = len(d.labels[j])
+        return pd.DataFrame(
+            {
+                "bin": d.labels[j],
+                "rows": d.count[j, :n_bins],
+                "value": d.value_mean[j, :n_bins],
+                "shap_mean": d.shap_mean[j, :n_bins, o],
+                "shap_std": d.shap_std[j, :n_bins, o],
+            }
+        )
+
+    def prediction_histogram(self, output: int = 0) -> pd.DataFrame:
+        """Rows per bin of the model's output (with the rows below and above the bins)."""
+        p = self.predictions
+        o = self.position(output)
+        low = np.concatenate([[p.minimum[o]], p.edges])
+        high = np.concatenate([p.edges, [p.maximum[o]]])
+        frame = pd.DataFrame({"low": low, "high": high, "rows": p.counts[o]})
+        # The cells below and above the bins only when rows fall there.
+        outside = frame.index.isin([0, len(frame) - 1]) & (frame["rows"] == 0)
+        return frame[~outside].reset_index(drop=True)
+
+    def text(self) -> str:
+        """A sentence for the panel's status line."""
+        parts = [
+            f"SHAP values of {self.coverage_text} of {self.source}, computed {self.backend} "
+            f"in {self.seconds:.1f} s ({self.algorithm})"
+        ]
+        if self.fidelity is not None:
+            metric = "accuracy" if self.fidelity.metric == "accuracy" else "R²"
+            parts.append(f"surrogate {metric} over these rows {self.fidelity.value:.3f}")
+        parts.extend(f.text() for f in self.failures[:3])
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
 class GlobalExplanation:
-    """SHAP values of ``rows`` of X: ``values[row, feature, output]``, ``base_values[output]``."""
+    """SHAP values of ``rows``: ``values[row, feature, output]``, ``base_values[output]``.
+
+    Over X, ``rows`` are rows of X and ``values`` has every output. Over ``global_data``
+    (``summary`` is set), ``rows`` are row numbers of that data (a uniform sample, in the
+    order of its partitions), ``values[:, :, i]`` is output ``outputs[i]``, and
+    ``importance()`` covers every row.
+    """
 
     rows: np.ndarray
     values: np.ndarray
@@ -36,10 +214,17 @@ class GlobalExplanation:
     total_rows: int
     algorithm: str
     seconds: float
+    outputs: tuple[int, ...] | None = None  # None: every output, in order
+    summary: GlobalDataSummary | None = field(default=None, repr=False)
+
+    @property
+    def rows_are_X(self) -> bool:
+        """Whether ``rows`` are rows of X (False: rows of ``global_data``)."""
+        return self.summary is None
 
     @property
     def sampled(self) -> bool:
-        """Whether the rows are a sample of X rather than all of it."""
+        """Whether the rows are a sample rather than all of them."""
         return len(self.rows) < self.total_rows
 
     @property
@@ -47,30 +232,63 @@ class GlobalExplanation:
         """ "all 569 rows" or "a random sample of 1,000 of 100,000 rows"."""
         if not self.sampled:
             return f"all {self.total_rows:,} rows"
-        return f"a random sample of {len(self.rows):,} of {self.total_rows:,} rows"
+        kind = "uniform random sample" if self.summary is not None else "random sample"
+        return f"a {kind} of {len(self.rows):,} of {self.total_rows:,} rows"
+
+    @property
+    def importance_text(self) -> str:
+        """Which rows ``importance()`` covers, for a chart's subtitle."""
+        if self.summary is not None:
+            return f"{self.summary.coverage_text} of the global data"
+        return self.sample_text
+
+    def has_output(self, output: int) -> bool:
+        """Whether ``values`` holds this output."""
+        return self.outputs is None or output in self.outputs
+
+    def output_values(self, output: int) -> np.ndarray:
+        """``values`` of one output, ``[row, feature]``; a clear error when not computed."""
+        if self.outputs is None:
+            return self.values[:, :, output]
+        if output not in self.outputs:
+            shown = [self.output_names[k] for k in self.outputs]
+            raise ValueError(
+                f"SHAP values were computed for outputs {shown}, not "
+                f"{self.output_names[output]!r}: explain the data again with outputs=[{output}]."
+            )
+        return self.values[:, :, self.outputs.index(output)]
 
     def importance(self, output: int = 0) -> pd.Series:
-        """Mean |SHAP| per feature for one output, largest first."""
-        mean_abs = np.abs(self.values[:, :, output]).mean(axis=0)
+        """Mean |SHAP| per feature for one output, largest first (over every row of
+        ``global_data`` when there is one)."""
+        if self.summary is not None:
+            return self.summary.importance(output)
+        mean_abs = np.abs(self.output_values(output)).mean(axis=0)
         series = pd.Series(mean_abs, index=self.feature_names, name="mean |SHAP|")
         return series.sort_values(ascending=False, kind="stable")
 
     def to_shap(self, output: int = 0, data: pd.DataFrame | None = None) -> Any:
-        """One output's values as a ``shap.Explanation`` (for shap's own plots)."""
+        """One output's values of ``rows`` as a ``shap.Explanation`` (for shap's own plots)."""
         import shap
 
+        base = self.base_values[output]
         return shap.Explanation(
-            values=self.values[:, :, output],
-            base_values=np.full(len(self.rows), self.base_values[output]),
+            values=self.output_values(output),
+            base_values=np.full(len(self.rows), base),
             data=data.to_numpy() if data is not None else self.encoded,
             feature_names=self.feature_names,
         )
 
 
-def global_rows(n_rows: int, *, permutation: bool, limit: int | None = None) -> int:
-    """How many rows the global views explain."""
+def global_rows(
+    n_rows: int, *, permutation: bool, limit: int | None = None, outputs: int = 1
+) -> int:
+    """How many rows the global views explain (``limit`` when given)."""
     if limit is None:
-        limit = GLOBAL_ROWS_PERMUTATION if permutation else GLOBAL_ROWS
+        if permutation:
+            limit = GLOBAL_ROWS_PERMUTATION
+        else:
+            limit = max(MIN_GLOBAL_ROWS, min(GLOBAL_ROWS, ROW_OUTPUT_BUDGET // max(1, outputs)))
     return min(n_rows, limit)
 
 
@@ -84,11 +302,12 @@ def compute_global(
     algorithm: str,
     random_state: int = 0,
     progress: Progress | None = None,
+    stop: Stop | None = None,
 ) -> GlobalExplanation:
     """SHAP values of ``n_rows`` rows of ``encoded_X`` (all of them, or a seeded sample).
 
-    ``explain(encoded_rows) -> ShapValues`` is called chunk by chunk; ``progress(done, total)``
-    after each chunk.
+    ``explain(encoded_rows) -> ShapValues`` is called chunk by chunk, in process (the compute
+    seam's in-process backend); ``progress(done rows, total rows)`` after each chunk.
     """
     started = time.perf_counter()
     total = len(encoded_X)
@@ -97,27 +316,43 @@ def compute_global(
         rows = np.sort(rng.choice(total, n_rows, replace=False))
     else:
         rows = np.arange(total)
-    parts, base = [], None
     bar = None
     if progress is None:  # a console or a notebook cell: a text bar (no extra widget)
         from tqdm import tqdm
 
         bar = tqdm(total=len(rows), desc="Global SHAP", unit="row", leave=False)
         progress = lambda done, _total: bar.update(done - bar.n)  # noqa: E731
-    progress(0, len(rows))
-    for start in range(0, len(rows), CHUNK_ROWS):
-        chunk = rows[start : start + CHUNK_ROWS]
-        result = explain(encoded_X[chunk])
-        parts.append(np.asarray(result.values, dtype=float))
-        base = np.asarray(result.base_values, dtype=float)
-        progress(min(start + CHUNK_ROWS, len(rows)), len(rows))
-    if bar is not None:
-        bar.close()
-    values = np.concatenate(parts) if parts else np.zeros((0, len(feature_names), 1))
+    parts = Selected(encoded_X, rows, CHUNK_ROWS)
+
+    def chunk_values(chunk: np.ndarray, _part: int) -> list[Any]:
+        return [explain(chunk)]
+
+    def append(done: list[Any], more: list[Any]) -> list[Any]:
+        done.extend(more)
+        return done
+
+    def rows_done(parts_done: int, _parts: int) -> None:
+        progress(min(parts_done * CHUNK_ROWS, len(rows)), len(rows))
+
+    try:
+        reduced = InProcess(fail_fast=True).map_reduce(
+            chunk_values, parts, append, progress=rows_done, stop=stop
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    reduced.raise_first_failure()
+    results = reduced.value or []
+    if results:
+        values = np.concatenate([np.asarray(r.values, dtype=float) for r in results])
+        base = np.asarray(results[-1].base_values, dtype=float)
+    else:
+        values = np.zeros((0, len(feature_names), len(output_names)))
+        base = np.zeros(len(output_names))
     return GlobalExplanation(
         rows=rows,
         values=values,
-        base_values=base if base is not None else np.zeros(len(output_names)),
+        base_values=base,
         encoded=encoded_X[rows],
         feature_names=feature_names,
         output_names=output_names,

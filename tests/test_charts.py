@@ -46,7 +46,7 @@ def test_every_chart_is_valid_vega_lite(name):
 
 def test_mean_abs_shap_matches_shaps_own_tree_explainer():
     session = fresh("gbc_breast_cancer")
-    explanation = session.global_explanation(progress=lambda *_: None)
+    explanation = session.global_explanation()
     X, _ = breast_cancer()
     assert not explanation.sampled and len(explanation.rows) == len(X)
     with warnings.catch_warnings():
@@ -70,9 +70,8 @@ def test_mean_abs_shap_matches_shaps_own_tree_explainer():
 def test_a_large_x_is_sampled_and_the_charts_say_so():
     session = fresh("gbc_breast_cancer", global_rows=100)
     seen = []
-    explanation = session.global_explanation(
-        progress=lambda done, total: seen.append((done, total))
-    )
+    explanation = session.global_job(on_progress=lambda done, total: seen.append((done, total)))
+    explanation = explanation.result(timeout=120)
     assert explanation.sampled and len(explanation.rows) == 100
     assert len(set(explanation.rows)) == 100 and explanation.rows.max() < session.n_rows
     assert seen[0] == (0, 100) and seen[-1] == (100, 100)
@@ -84,14 +83,14 @@ def test_a_large_x_is_sampled_and_the_charts_say_so():
             assert text in json.dumps(chart.to_dict()["title"]), name
     # Same seed, same sample; computed once and cached.
     assert session.global_explanation() is explanation
-    again = fresh("gbc_breast_cancer", global_rows=100).global_explanation(lambda *_: None)
+    again = fresh("gbc_breast_cancer", global_rows=100).global_explanation()
     np.testing.assert_array_equal(again.rows, explanation.rows)
 
 
 def test_a_selected_point_shows_the_same_shap_values_as_the_chart():
     # Permutation SHAP (a Pipeline): global values are computed per row as the panel does.
     session = fresh("logistic_pipeline", global_rows=6)
-    explanation = session.global_explanation(progress=lambda *_: None)
+    explanation = session.global_explanation()
     row, k = int(explanation.rows[3]), 3
     seeded = session.local_explanation(row, {})
     expected = fresh("logistic_pipeline").local_explanation(row, {})
@@ -135,7 +134,7 @@ def test_without_data_no_feature_values_travel():
     assert "dependence" not in charts
     payload = charts_payload(charts)
     rows = next(v for v in payload["datasets"].values() if v and "row" in v[0])
-    assert set(rows[0]) == {"row", "k", "s"}
+    assert set(rows[0]) == {"row", "s"}
 
 
 def test_hostile_feature_names_are_data_not_fields():
@@ -195,7 +194,7 @@ def test_global_views_need_shap_and_a_valid_sample_size():
 
 def test_shap_explanation_of_the_global_values():
     session = fresh("rf_diabetes", global_rows=40)
-    explanation = session.global_explanation(progress=lambda *_: None)
+    explanation = session.global_explanation()
     exp = explanation.to_shap(0, session.frame.iloc[explanation.rows])
     assert exp.values.shape == (40, session.frame.shape[1])
     assert isinstance(explanation.importance(0), pd.Series)
@@ -219,7 +218,7 @@ def frontend_fixture() -> dict:
     y = (X.f0 + X.f1 > 0).astype(int)
     model = RandomForestClassifier(10, max_depth=3, random_state=0).fit(X, y)
     session = ExplanationSession(model, X, y, class_names=["no", "yes"])
-    session.global_explanation(progress=lambda *_: None)
+    session.global_explanation()
     payload = charts_payload(session.global_charts())
     return {
         **payload,

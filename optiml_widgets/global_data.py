@@ -1,0 +1,1086 @@
+"""Global explanations over data that does not fit: read ``global_data``, reduce every row.
+
+``explain_global_data(session, global_data)`` explains every row of ``global_data`` (a
+pandas DataFrame, a Dask DataFrame, or the path/glob of Parquet files, read with Dask)
+partition by partition through the compute seam (compute.py): on the cluster of an active
+(or given) ``dask.distributed`` Client, in process otherwise. Each partition is reduced
+where it is read, and only the reductions travel back:
+
+- the features' quantiles, ranges and category counts (for the sliders' ticks);
+- mean |SHAP| per feature and output, and each feature's binned dependence (mean and
+  standard deviation of its SHAP value per value bin, for the explained outputs);
+- the model's prediction distribution, and the surrogate's fidelity on every row (with each
+  rule's coverage and agreement);
+- a uniform random sample of ``sample_rows`` rows with their SHAP values (the beeswarm):
+  every row gets a random key from (``random_state``, partition), each partition keeps its
+  smallest keys, and the merge keeps the smallest overall, so the sample is uniform over
+  all rows whatever the partitioning;
+- the largest additivity error (base value + sum of SHAP values against the output) over
+  every row.
+
+Bins and grids come from X (the session's rows), so no pass over the data is needed before
+the one that explains it, and the reductions are sums (exact merges) whatever the order
+the partitions finish in. The payload size does not grow with the rows.
+
+SHAP values are the panel's own algorithm (``algorithm="panel"``), or, for XGBoost and
+LightGBM models, the model's own ``pred_contribs`` (path-dependent TreeSHAP of the raw
+output; ``algorithm="native"``); ``"auto"`` takes the native ones only where they are the
+panel's algorithm too (path-dependent TreeSHAP of the raw output).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .compute import (
+    Backend,
+    Chunks,
+    DaskCluster,
+    DaskPartitions,
+    Parts,
+    Progress,
+    Reduced,
+    choose_backend,
+)
+from .data import QUANTILE_LEVELS, Feature, FeatureSchema
+from .format import format_number
+from .global_explanation import (
+    Dependence,
+    GlobalDataSummary,
+    GlobalExplanation,
+    PredictionDistribution,
+    SurrogateFidelity,
+)
+from .jobs import NEVER, Stop
+
+Algorithm = Literal["auto", "panel", "native"]
+
+SAMPLE_ROWS = 1000  # rows of the beeswarm's uniform sample
+DEPENDENCE_BINS = 20  # value bins per numeric feature (at X's quantiles)
+SKETCH_CELLS = 256  # cells of the quantile sketch per numeric feature (at X's quantiles)
+PREDICTION_BINS = 20
+IN_PROCESS_ROWS = 10_000  # rows per part when a pandas global_data is reduced in process
+CLUSTER_ROWS = 50_000  # rows per partition when a pandas global_data goes to a cluster
+FLOATS_PER_STEP = 4_000_000  # SHAP values held at once (rows x features x outputs): 32 MB
+UNSEEN_EXAMPLES = 5
+DASK_MISSING = (
+    "Reading {what} needs Dask: pip install 'optiml-widgets[dask]' "
+    "(it installs dask[dataframe,distributed] and pyarrow)."
+)
+
+
+# -- reading global_data ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Source:
+    """``global_data`` in parts, with what it is in words."""
+
+    parts: Parts
+    description: str
+    is_dask: bool
+
+
+def read_global_data(
+    global_data: Any,
+    schema: FeatureSchema,
+    *,
+    partition_rows: int,
+) -> Source:
+    """Check ``global_data`` against X's columns (a clear error before any long work) and
+    cut it into parts: pandas into chunks, Dask DataFrames by partition, Parquet with Dask."""
+    names = schema.names
+    if isinstance(global_data, pd.DataFrame):
+        _check_columns(list(map(str, global_data.columns)), dict(global_data.dtypes), schema)
+        if len(global_data) == 0:
+            raise ValueError("global_data is empty (0 rows): pass the rows to explain.")
+        frame = global_data.set_axis(list(map(str, global_data.columns)), axis=1)[names]
+        return Source(
+            Chunks(frame, partition_rows), f"a pandas DataFrame of {len(frame):,} rows", False
+        )
+    if _is_dask_frame(global_data):
+        columns = list(map(str, global_data.columns))
+        _check_columns(columns, dict(global_data.dtypes), schema)
+        frame = global_data[names]
+        return Source(
+            DaskPartitions(frame),
+            f"a Dask DataFrame of {frame.npartitions:,} partitions",
+            True,
+        )
+    if isinstance(global_data, (str, os.PathLike)) or (
+        isinstance(global_data, (list, tuple))
+        and global_data
+        and all(isinstance(p, (str, os.PathLike)) for p in global_data)
+    ):
+        try:
+            import dask.dataframe as dd
+        except ImportError as exc:
+            raise ImportError(DASK_MISSING.format(what="Parquet files")) from exc
+        paths = (
+            os.fspath(global_data)
+            if isinstance(global_data, (str, os.PathLike))
+            else [os.fspath(p) for p in global_data]
+        )
+        try:
+            frame = dd.read_parquet(paths)
+        except (FileNotFoundError, OSError, ValueError) as exc:
+            raise ValueError(
+                f"global_data {paths!r} could not be read as Parquet ({type(exc).__name__}: "
+                f"{exc}). Pass the path or glob of Parquet files, e.g. 'data/*.parquet'."
+            ) from exc
+        _check_columns(list(map(str, frame.columns)), dict(frame.dtypes), schema)
+        frame = frame[names]
+        shown = paths if isinstance(paths, str) else f"{len(paths)} paths"
+        return Source(
+            DaskPartitions(frame),
+            f"the Parquet data {shown} ({frame.npartitions:,} partitions)",
+            True,
+        )
+    raise TypeError(
+        "global_data must be a pandas DataFrame, a Dask DataFrame or the path (or glob) of "
+        f"Parquet files, not {type(global_data).__name__}."
+    )
+
+
+def _is_dask_frame(value: Any) -> bool:
+    return type(value).__module__.split(".")[0] == "dask" and hasattr(value, "npartitions")
+
+
+def _check_columns(columns: list[str], dtypes: dict[Any, Any], schema: FeatureSchema) -> None:
+    names = schema.names
+    missing = [n for n in names if n not in columns]
+    extra = [c for c in columns if c not in names]
+    duplicates = sorted({c for c in columns if columns.count(c) > 1})
+    problems = []
+    if missing:
+        problems.append(f"it lacks columns of X: {missing[:10]}")
+    if extra:
+        problems.append(f"it has columns X does not have: {extra[:10]}")
+    if duplicates:
+        problems.append(f"it has duplicate columns: {duplicates[:10]}")
+    if problems:
+        raise ValueError(
+            "global_data must have exactly X's columns, but "
+            + "; ".join(problems)
+            + ". Select them, e.g. big[list(X.columns)], or for Parquet "
+            "dd.read_parquet(path, columns=list(X.columns))."
+        )
+    by_name = {str(k): v for k, v in dtypes.items()}
+    for feature in schema.features:
+        dtype = by_name[feature.name]
+        if not feature.is_discrete and not (
+            pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+        ):
+            raise ValueError(
+                f"Column {feature.name!r} holds {dtype} values in global_data but numbers in "
+                "X: give it the dtype it has in X (e.g. with astype)."
+            )
+
+
+# -- SHAP values of a partition -----------------------------------------------------------------
+class Contributions:
+    """SHAP values of a partition: ``(values[row, feature, output], base[output],
+    expected[row, output])`` where ``base + values.sum(features)`` should equal ``expected``
+    (the model's output in the space the values explain)."""
+
+    description: str
+    live_rows: int  # rows per step in process, so the live panel gets its turn in between
+
+    def __call__(
+        self, model_input: Any, encoded: np.ndarray, outputs: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def prepare_to_ship(self) -> None:
+        """Make sure this pickles to a Dask worker (or say exactly why it cannot)."""
+
+
+class PanelShap(Contributions):
+    """The panel's own SHAP explainer (session.shap_explainer), batch by batch.
+
+    Sent to a worker as it is when it pickles; otherwise rebuilt there from its context
+    (its class and the model, schema and background it was built on), and the worker
+    checks it chose the panel's algorithm.
+    """
+
+    live_rows = 100
+
+    def __init__(self, explainer: Any) -> None:
+        self.explainer: Any = explainer
+        self.description = str(explainer.description)
+        self._recipe: tuple[type, Any] | None = None
+        self.why_rebuilt: str | None = None
+
+    def prepare_to_ship(self) -> None:
+        import cloudpickle
+
+        try:
+            cloudpickle.dumps(self.explainer)
+        except Exception as exc:
+            context = getattr(self.explainer, "context", None)
+            if context is None:
+                raise TypeError(
+                    "The SHAP explainer cannot be sent to the Dask workers "
+                    f"({type(exc).__name__}: {exc}) and has no context to rebuild it from: "
+                    "run without a cluster, or with algorithm='native' for XGBoost/LightGBM."
+                ) from exc
+            self._recipe = (type(self.explainer), context)
+            self.why_rebuilt = f"{type(exc).__name__}: {exc}"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if self._recipe is not None:
+            state["explainer"] = None  # rebuilt on the worker, once
+        return state
+
+    def __call__(
+        self, model_input: Any, encoded: np.ndarray, outputs: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self.explainer is None:
+            assert self._recipe is not None
+            cls, context = self._recipe
+            self.explainer = cls(context)
+        result = self.explainer.values(encoded)
+        if self.explainer.description != self.description:
+            raise RuntimeError(
+                f"The SHAP explainer rebuilt on this worker runs {self.explainer.description}, "
+                f"the panel {self.description}: the values would not be comparable."
+            )
+        return (
+            np.asarray(result.values, dtype=float),
+            np.asarray(result.base_values, dtype=float),
+            outputs,
+        )
+
+
+class NativeContributions(Contributions):
+    """XGBoost's ``pred_contribs`` / LightGBM's ``pred_contrib``: path-dependent TreeSHAP of
+    the raw output (log-odds for binary classifiers), computed by the model's own library."""
+
+    live_rows = 2000
+
+    def __init__(self, model: Any, library: str, n_outputs: int, binary: bool) -> None:
+        self.model = model
+        self.library = library
+        self.n_outputs = n_outputs
+        self.binary = binary
+        if binary:
+            space = "log-odds"
+        elif n_outputs > 1:
+            space = "raw class scores"
+        else:
+            space = "raw output"
+        argument = "pred_contribs" if library == "XGBoost" else "pred_contrib"
+        self.description = f"TreeSHAP (path-dependent, {space}; {library}'s own {argument})"
+
+    @staticmethod
+    def library_of(model: Any) -> str | None:
+        """ "XGBoost", "LightGBM", or None for a model without native contributions."""
+        package = type(model).__module__.split(".")[0]
+        if package == "xgboost" and hasattr(model, "get_booster"):
+            return "XGBoost"
+        if package == "lightgbm" and hasattr(model, "booster_"):
+            return "LightGBM"
+        return None
+
+    def __call__(
+        self, model_input: Any, encoded: np.ndarray, outputs: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n = len(encoded)
+        if self.library == "LightGBM":
+            booster = self.model.booster_
+            contributions = np.asarray(booster.predict(model_input, pred_contrib=True))
+            raw = np.asarray(booster.predict(model_input, raw_score=True), dtype=float)
+        else:
+            import xgboost
+
+            booster = self.model.get_booster()
+            matrix = xgboost.DMatrix(model_input, enable_categorical=True)
+            options = {"iteration_range": _xgboost_iterations(self.model)}
+            contributions = np.asarray(booster.predict(matrix, pred_contribs=True, **options))
+            raw = np.asarray(booster.predict(matrix, output_margin=True, **options), dtype=float)
+        n_raw = 1 if self.binary else self.n_outputs
+        per_output = contributions.reshape(n, n_raw, -1).astype(float)  # [row, output, F + 1]
+        values = per_output[:, :, :-1].transpose(0, 2, 1)
+        base = per_output[0, :, -1]
+        raw = raw.reshape(n, n_raw)
+        if self.binary:  # the negative class's log-odds mirror the positive class's
+            values = np.concatenate([-values, values], axis=2)
+            base = np.array([-base[0], base[0]])
+            raw = np.hstack([-raw, raw])
+        return values, base, raw
+
+
+def _xgboost_iterations(model: Any) -> tuple[int, int]:
+    """The trees the sklearn wrapper predicts with (up to the best iteration, if any)."""
+    try:
+        best = model.best_iteration
+    except AttributeError:
+        return (0, 0)
+    return (0, int(best) + 1) if best is not None else (0, 0)
+
+
+def choose_contributions(session: Any, algorithm: Algorithm) -> Contributions:
+    """The SHAP algorithm for ``global_data``; see the module docstring."""
+    if algorithm not in ("auto", "panel", "native"):
+        raise ValueError(f"algorithm must be 'auto', 'panel' or 'native', not {algorithm!r}.")
+    adapter, explainer = session.adapter, session.shap_explainer
+    library = NativeContributions.library_of(adapter.model)
+
+    def native() -> NativeContributions:
+        return NativeContributions(
+            adapter.model, str(library), len(adapter.output_names), adapter.task == "binary"
+        )
+
+    if algorithm == "native":
+        if library is None:
+            raise ValueError(
+                f"algorithm='native' needs an XGBoost or LightGBM model with its own SHAP "
+                f"values (pred_contribs); {adapter.name} has none: use algorithm='panel'."
+            )
+        return native()
+    if explainer is None:
+        if algorithm == "auto" and library is not None:
+            return native()
+        raise ValueError('The global views need SHAP: create the widget with "shap" in explainers.')
+    same_mode = str(explainer.description).startswith("TreeSHAP (path-dependent")
+    if algorithm == "auto" and library is not None and same_mode:
+        return native()
+    return PanelShap(explainer)
+
+
+# -- what every partition reduces to -----------------------------------------------------------------
+@dataclass(frozen=True)
+class Plan:
+    """Everything fixed before the pass: bins and grids from X, outputs, the sample."""
+
+    names: list[str]
+    n_outputs: int
+    outputs: tuple[int, ...]
+    classify: bool
+    discrete: list[bool]
+    n_categories: list[int]
+    dependence_edges: list[np.ndarray | None]
+    sketch_grids: list[np.ndarray | None]
+    prediction_edges: np.ndarray
+    n_rules: int
+    sample_rows: int
+    random_state: int
+
+    @property
+    def n_bins(self) -> int:
+        """Bins per feature in the dependence arrays (the widest feature's, missing included)."""
+        widths = [
+            (self.n_categories[j] + 1) if self.discrete[j] else (len(e) + 2)  # type: ignore[arg-type]
+            for j, e in enumerate(self.dependence_edges)
+        ]
+        return max(widths) if widths else 1
+
+
+def make_plan(
+    session: Any,
+    *,
+    outputs: Sequence[int] | None,
+    sample_rows: int,
+    random_state: int,
+) -> Plan:
+    """Bins, grids and outputs from the session's X and model."""
+    schema: FeatureSchema = session.schema
+    adapter = session.adapter
+    n_outputs = len(adapter.output_names)
+    if outputs is None:
+        chosen = tuple(range(n_outputs)) if n_outputs <= 2 else (int(session.target_index),)
+    else:
+        chosen = tuple(dict.fromkeys(int(k) for k in outputs))
+        bad = [k for k in chosen if not 0 <= k < n_outputs]
+        if bad or not chosen:
+            raise ValueError(
+                f"outputs must be positions of the model's outputs 0..{n_outputs - 1}, "
+                f"not {list(outputs)}."
+            )
+    encoded = session.encoded_X
+    dependence_edges: list[np.ndarray | None] = []
+    sketch_grids: list[np.ndarray | None] = []
+    for j, feature in enumerate(schema.features):
+        column = encoded[:, j]
+        finite = column[np.isfinite(column)]
+        if feature.is_discrete or not len(finite):
+            dependence_edges.append(None)
+            sketch_grids.append(None if feature.is_discrete else np.zeros(0))
+            continue
+        inner = np.linspace(0, 1, DEPENDENCE_BINS + 1)[1:-1]
+        dependence_edges.append(np.unique(np.quantile(finite, inner)))
+        sketch_grids.append(np.unique(np.quantile(finite, np.linspace(0, 1, SKETCH_CELLS + 1))))
+    if adapter.is_classifier:
+        prediction_edges = np.linspace(0.0, 1.0, PREDICTION_BINS + 1)
+    else:
+        rows = session.frame.iloc[: min(len(session.frame), 10_000)]
+        predicted = adapter.predict(rows)[:, 0]
+        low, high = float(np.nanmin(predicted)), float(np.nanmax(predicted))
+        if not high > low:
+            low, high = low - 0.5, high + 0.5
+        prediction_edges = np.linspace(low, high, PREDICTION_BINS + 1)
+    surrogate = session.surrogate
+    return Plan(
+        names=list(schema.names),
+        n_outputs=n_outputs,
+        outputs=chosen,
+        classify=adapter.is_classifier,
+        discrete=[f.is_discrete for f in schema.features],
+        n_categories=[len(f.categories) for f in schema.features],
+        dependence_edges=dependence_edges,
+        sketch_grids=sketch_grids,
+        prediction_edges=prediction_edges,
+        n_rules=len(surrogate.rules) if surrogate is not None else 0,
+        sample_rows=sample_rows,
+        random_state=random_state,
+    )
+
+
+@dataclass
+class Partial:
+    """The reduction of some rows; ``merge`` two of them in any order.
+
+    Means and spreads are kept as (count, mean, sum of squared deviations) and merged with
+    Chan's formula, so they stay accurate over billions of rows.
+    """
+
+    rows: int
+    part_rows: dict[int, int]
+    abs_sum: np.ndarray  # [feature, output]
+    sum: np.ndarray  # [feature, output]
+    bin_count: np.ndarray  # [feature, bin]
+    bin_value_sum: np.ndarray  # [feature, bin]
+    bin_mean: np.ndarray  # [feature, bin, output position]
+    bin_m2: np.ndarray
+    prediction_counts: np.ndarray  # [output position, bin + 2]
+    prediction_mean: np.ndarray  # [output position]
+    prediction_m2: np.ndarray
+    prediction_min: np.ndarray
+    prediction_max: np.ndarray
+    class_counts: np.ndarray  # [output] rows per predicted class (zeros for regression)
+    agree: float  # classification: rows where the surrogate's class is the model's
+    squared_error: float  # regression: sum of (model - surrogate)^2
+    rule_rows: np.ndarray  # [rule]
+    rule_agree: np.ndarray  # [rule]: agreeing rows, or the sum of |model - rule|
+    sketch: list[np.ndarray | None]  # per numeric feature: rows per grid cell (+ below/above)
+    minimum: np.ndarray  # [feature] over finite values
+    maximum: np.ndarray
+    missing: np.ndarray  # [feature]
+    category_counts: list[np.ndarray | None]  # per discrete feature, rows per category
+    unseen: np.ndarray  # [feature] rows with a category X does not have
+    unseen_examples: dict[int, list[Any]]
+    sample_key: np.ndarray  # [sample row]
+    sample_part: np.ndarray
+    sample_position: np.ndarray
+    sample_encoded: np.ndarray  # [sample row, feature]
+    sample_values: np.ndarray  # [sample row, feature, output position]
+    base_values: np.ndarray
+    additivity_error: float
+    sample_limit: int
+    algorithms: set[str] = field(default_factory=set)
+
+
+def merge(a: Partial, b: Partial) -> Partial:
+    """The reduction of the rows of ``a`` and ``b`` together (reuses ``a``'s arrays)."""
+    na, nb = a.bin_count, b.bin_count
+    bin_mean, bin_m2 = _chan(
+        na[..., None], a.bin_mean, a.bin_m2, nb[..., None], b.bin_mean, b.bin_m2
+    )
+    pa, pb = np.full(len(a.prediction_mean), a.rows), np.full(len(b.prediction_mean), b.rows)
+    prediction_mean, prediction_m2 = _chan(
+        pa, a.prediction_mean, a.prediction_m2, pb, b.prediction_mean, b.prediction_m2
+    )
+    keys = np.concatenate([a.sample_key, b.sample_key])
+    keep = np.argsort(keys, kind="stable")[: a.sample_limit]  # the smallest keys
+    examples = dict(a.unseen_examples)
+    for j, values in b.unseen_examples.items():
+        merged = examples.setdefault(j, [])
+        merged.extend(v for v in values if v not in merged)
+        del merged[UNSEEN_EXAMPLES:]
+    return Partial(
+        rows=a.rows + b.rows,
+        part_rows={**a.part_rows, **_added(a.part_rows, b.part_rows)},
+        abs_sum=a.abs_sum + b.abs_sum,
+        sum=a.sum + b.sum,
+        bin_count=na + nb,
+        bin_value_sum=a.bin_value_sum + b.bin_value_sum,
+        bin_mean=bin_mean,
+        bin_m2=bin_m2,
+        prediction_counts=a.prediction_counts + b.prediction_counts,
+        prediction_mean=prediction_mean,
+        prediction_m2=prediction_m2,
+        prediction_min=np.fmin(a.prediction_min, b.prediction_min),
+        prediction_max=np.fmax(a.prediction_max, b.prediction_max),
+        class_counts=a.class_counts + b.class_counts,
+        agree=a.agree + b.agree,
+        squared_error=a.squared_error + b.squared_error,
+        rule_rows=a.rule_rows + b.rule_rows,
+        rule_agree=a.rule_agree + b.rule_agree,
+        sketch=[x if x is None or y is None else x + y for x, y in zip(a.sketch, b.sketch)],
+        minimum=np.fmin(a.minimum, b.minimum),
+        maximum=np.fmax(a.maximum, b.maximum),
+        missing=a.missing + b.missing,
+        category_counts=[
+            x if x is None or y is None else x + y
+            for x, y in zip(a.category_counts, b.category_counts)
+        ],
+        unseen=a.unseen + b.unseen,
+        unseen_examples=examples,
+        sample_key=keys[keep],
+        sample_part=np.concatenate([a.sample_part, b.sample_part])[keep],
+        sample_position=np.concatenate([a.sample_position, b.sample_position])[keep],
+        sample_encoded=np.concatenate([a.sample_encoded, b.sample_encoded])[keep],
+        sample_values=np.concatenate([a.sample_values, b.sample_values])[keep],
+        base_values=a.base_values if a.rows else b.base_values,
+        additivity_error=max(a.additivity_error, b.additivity_error),
+        sample_limit=a.sample_limit,
+        algorithms=a.algorithms | b.algorithms,
+    )
+
+
+def _added(a: dict[int, int], b: dict[int, int]) -> dict[int, int]:
+    return {part: a.get(part, 0) + rows for part, rows in b.items()}
+
+
+def _chan(
+    n_a: np.ndarray, mean_a: np.ndarray, m2_a: np.ndarray,
+    n_b: np.ndarray, mean_b: np.ndarray, m2_b: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Merge (count, mean, M2) of two groups (Chan et al.); empty groups are harmless."""
+    n = n_a + n_b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share_b = np.where(n > 0, n_b / np.where(n > 0, n, 1), 0.0)
+    delta = mean_b - mean_a
+    mean = mean_a + delta * share_b
+    m2 = m2_a + m2_b + delta**2 * n_a * share_b
+    return mean, m2
+
+
+class PartitionWork:
+    """What a worker does with one partition: explain every row and reduce (a ``Partial``).
+
+    Picklable: the session's model adapter, schema and surrogate travel to each worker once.
+    ``hold`` and ``stop`` are for the in-process backend only (the live panel's gate, the
+    widget's stop flag) and stay behind.
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        schema: FeatureSchema,
+        adapter: Any,
+        contributions: Contributions,
+        surrogate: Any,
+        *,
+        hold: Callable[[], contextlib.AbstractContextManager] | None = None,
+        stop: Stop | None = None,
+    ) -> None:
+        self.plan = plan
+        self.schema = schema
+        self.adapter = adapter
+        self.contributions = contributions
+        self.surrogate = surrogate
+        self.hold = hold
+        self.stop = stop
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "hold": None, "stop": None}
+
+    def __call__(self, frame: pd.DataFrame, part: int) -> Partial:
+        plan = self.plan
+        frame = frame[plan.names].reset_index(drop=True)
+        n = len(frame)
+        keys = np.random.default_rng([plan.random_state, part]).random(n)
+        # The rows of this part that can be in the sample: its sample_rows smallest keys.
+        cut = (
+            np.partition(keys, plan.sample_rows - 1)[plan.sample_rows - 1]
+            if n > plan.sample_rows
+            else np.inf
+        )
+        step = self._step_rows()
+        total = self.empty()
+        for start in range(0, n, step):
+            (self.stop or NEVER).check()
+            rows = frame.iloc[start : start + step]
+            hold = self.hold() if self.hold is not None else contextlib.nullcontext()
+            with hold:
+                piece = self._reduce(rows, part, keys[start : start + step], start, cut)
+            total = merge(total, piece)
+        total.part_rows = {part: n}
+        return total
+
+    def _step_rows(self) -> int:
+        plan = self.plan
+        per_row = max(1, len(plan.names) * plan.n_outputs)
+        rows = max(1, FLOATS_PER_STEP // per_row)
+        if self.hold is not None:
+            rows = min(rows, self.contributions.live_rows)
+        return rows
+
+    def _for_model(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows with X's dtypes where theirs differ (Parquet may widen integers or turn
+        text into categories): the model gets what it was fit on."""
+        changed = {}
+        for name, dtype in self.schema.dtypes.items():
+            if frame[name].dtype != dtype:
+                with contextlib.suppress(TypeError, ValueError):
+                    changed[name] = frame[name].astype(dtype)
+        return frame.assign(**changed) if changed else frame
+
+    def empty(self) -> Partial:
+        """The reduction of no rows."""
+        plan = self.plan
+        F, K, B = len(plan.names), plan.n_outputs, plan.n_bins
+        n_explained, cells = len(plan.outputs), len(plan.prediction_edges) + 1
+        return Partial(
+            rows=0,
+            part_rows={},
+            abs_sum=np.zeros((F, K)),
+            sum=np.zeros((F, K)),
+            bin_count=np.zeros((F, B)),
+            bin_value_sum=np.zeros((F, B)),
+            bin_mean=np.zeros((F, B, n_explained)),
+            bin_m2=np.zeros((F, B, n_explained)),
+            prediction_counts=np.zeros((n_explained, cells)),
+            prediction_mean=np.zeros(n_explained),
+            prediction_m2=np.zeros(n_explained),
+            prediction_min=np.full(n_explained, np.nan),
+            prediction_max=np.full(n_explained, np.nan),
+            class_counts=np.zeros(K),
+            agree=0.0,
+            squared_error=0.0,
+            rule_rows=np.zeros(plan.n_rules),
+            rule_agree=np.zeros(plan.n_rules),
+            sketch=[None if g is None else np.zeros(len(g) + 1) for g in plan.sketch_grids],
+            minimum=np.full(F, np.nan),
+            maximum=np.full(F, np.nan),
+            missing=np.zeros(F),
+            category_counts=[
+                np.zeros(c) if d else None for c, d in zip(plan.n_categories, plan.discrete)
+            ],
+            unseen=np.zeros(F),
+            unseen_examples={},
+            sample_key=np.zeros(0),
+            sample_part=np.zeros(0, dtype=np.int64),
+            sample_position=np.zeros(0, dtype=np.int64),
+            sample_encoded=np.zeros((0, F)),
+            sample_values=np.zeros((0, F, n_explained)),
+            base_values=np.zeros(K),
+            additivity_error=0.0,
+            sample_limit=plan.sample_rows,
+        )
+
+    def _reduce(
+        self, frame: pd.DataFrame, part: int, keys: np.ndarray, start: int, cut: float
+    ) -> Partial:
+        plan = self.plan
+        outputs_at = list(plan.outputs)
+        # Codes from the rows as they are (a category X lacks is counted as unseen), the
+        # model's calls with X's dtypes.
+        encoded = self.schema.encode(frame)
+        model_frame = self._for_model(frame)
+        predicted = self.adapter.predict(model_frame)
+        values, base, expected = self.contributions(
+            self.adapter.model_input(model_frame), encoded, predicted
+        )
+        explained = values[:, :, outputs_at]  # [row, feature, output position]
+        result = self.empty()
+        n = len(frame)
+        result.rows = n
+        result.abs_sum = np.abs(values).sum(axis=0)
+        result.sum = values.sum(axis=0)
+        result.base_values = base
+        result.algorithms = {self.contributions.description}
+        error = np.abs(base[None, :] + values.sum(axis=1) - expected)
+        result.additivity_error = float(np.nanmax(error)) if error.size else 0.0
+        self._dependence(result, encoded, explained)
+        self._predictions(result, predicted)
+        self._fidelity(result, encoded, predicted)
+        self._features(result, frame, encoded)
+        chosen = np.flatnonzero(keys <= cut)
+        result.sample_key = keys[chosen]
+        result.sample_part = np.full(len(chosen), part, dtype=np.int64)
+        result.sample_position = (start + chosen).astype(np.int64)
+        result.sample_encoded = encoded[chosen]
+        result.sample_values = explained[chosen]
+        return result
+
+    def _bins(self, encoded: np.ndarray) -> np.ndarray:
+        """Dependence bin of every value, [row, feature]; the last bin is 'missing'."""
+        plan = self.plan
+        bins = np.empty(encoded.shape, dtype=np.int64)
+        for j, edges in enumerate(plan.dependence_edges):
+            column = encoded[:, j]
+            missing = ~np.isfinite(column)
+            if edges is None:  # discrete: the category code; unseen or missing last
+                last = plan.n_categories[j]
+                codes = np.where(missing, last, column).astype(np.int64)
+            else:
+                last = len(edges) + 1
+                codes = np.searchsorted(edges, np.where(missing, 0.0, column), side="left")
+                codes = np.where(missing, last, codes)
+            bins[:, j] = codes
+        return bins
+
+    def _dependence(self, result: Partial, encoded: np.ndarray, explained: np.ndarray) -> None:
+        F, B = result.bin_count.shape
+        flat = (self._bins(encoded) + np.arange(F)[None, :] * B).ravel()
+        count = np.bincount(flat, minlength=F * B).astype(float)
+        safe = np.where(count > 0, count, 1.0)
+        values = np.nan_to_num(encoded, nan=0.0).ravel()
+        result.bin_count = count.reshape(F, B)
+        result.bin_value_sum = np.bincount(flat, weights=values, minlength=F * B).reshape(F, B)
+        for o in range(explained.shape[2]):
+            s = explained[:, :, o].ravel()
+            mean = np.bincount(flat, weights=s, minlength=F * B) / safe
+            m2 = np.bincount(flat, weights=(s - mean[flat]) ** 2, minlength=F * B)
+            result.bin_mean[:, :, o] = mean.reshape(F, B)
+            result.bin_m2[:, :, o] = m2.reshape(F, B)
+
+    def _predictions(self, result: Partial, predicted: np.ndarray) -> None:
+        plan = self.plan
+        edges = plan.prediction_edges
+        for o, k in enumerate(plan.outputs):
+            column = predicted[:, k]
+            finite = column[np.isfinite(column)]
+            # Cell 0 below edges[0], cell i in (edges[i-1], edges[i]], the last above.
+            cells = np.searchsorted(edges, finite, side="left")
+            cells = np.where(finite == edges[0], 1, cells)  # the lowest edge opens bin 1
+            result.prediction_counts[o] = np.bincount(cells, minlength=len(edges) + 1)
+            if len(finite):
+                result.prediction_mean[o] = finite.mean()
+                result.prediction_m2[o] = ((finite - finite.mean()) ** 2).sum()
+                result.prediction_min[o], result.prediction_max[o] = finite.min(), finite.max()
+        if plan.classify:
+            result.class_counts = np.bincount(
+                np.argmax(predicted, axis=1), minlength=plan.n_outputs
+            ).astype(float)
+
+    def _fidelity(self, result: Partial, encoded: np.ndarray, predicted: np.ndarray) -> None:
+        if self.surrogate is None:
+            return
+        plan = self.plan
+        rule_ids = np.fromiter(
+            (rule.id for rule in self.surrogate.rules_for_encoded(encoded)),
+            dtype=np.int64,
+            count=len(encoded),
+        )
+        surrogate = np.asarray(self.surrogate.predict_encoded(encoded))
+        if plan.classify:
+            agree = (np.argmax(predicted, axis=1) == surrogate.astype(np.int64)).astype(float)
+            result.agree = float(agree.sum())
+            result.rule_agree = np.bincount(rule_ids, weights=agree, minlength=plan.n_rules)
+        else:
+            gap = predicted[:, 0] - surrogate.astype(float)
+            result.squared_error = float((gap**2).sum())
+            result.rule_agree = np.bincount(rule_ids, weights=np.abs(gap), minlength=plan.n_rules)
+        result.rule_rows = np.bincount(rule_ids, minlength=plan.n_rules).astype(float)
+
+    def _features(self, result: Partial, frame: pd.DataFrame, encoded: np.ndarray) -> None:
+        plan = self.plan
+        for j, grid in enumerate(plan.sketch_grids):
+            column = encoded[:, j]
+            finite = np.isfinite(column)
+            if plan.discrete[j]:
+                raw_missing = frame.iloc[:, j].isna().to_numpy()
+                unseen = ~finite & ~raw_missing
+                result.missing[j] = raw_missing.sum()
+                result.unseen[j] = unseen.sum()
+                codes = column[finite].astype(np.int64)
+                result.category_counts[j] = np.bincount(
+                    codes, minlength=plan.n_categories[j]
+                ).astype(float)
+                if unseen.any():
+                    examples = pd.unique(frame.iloc[:, j][unseen])[:UNSEEN_EXAMPLES]
+                    result.unseen_examples[j] = [_plain(v) for v in examples]
+                continue
+            values = column[finite]
+            result.missing[j] = (~finite).sum()
+            if len(values):
+                result.minimum[j], result.maximum[j] = values.min(), values.max()
+            assert grid is not None
+            cells = np.searchsorted(grid, values, side="right")
+            result.sketch[j] = np.bincount(cells, minlength=len(grid) + 1).astype(float)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+# -- from the merged reduction to the summary -----------------------------------------------------
+def summarise(
+    reduced: Reduced,
+    plan: Plan,
+    schema: FeatureSchema,
+    *,
+    session: Any,
+    source: Source,
+    backend: Backend,
+    algorithm: str,
+) -> GlobalDataSummary:
+    """The GlobalDataSummary of the merged reduction of every part that succeeded."""
+    total: Partial = reduced.value
+    n = total.rows
+    F = len(plan.names)
+    count = total.bin_count
+    safe = np.where(count > 0, count, 1.0)
+    labels = [_bin_labels(schema.features[j], plan, j) for j in range(F)]
+    value_mean = np.where(count > 0, total.bin_value_sum / safe, np.nan)
+    for j, texts in enumerate(labels):
+        value_mean[j, len(texts) - 1] = np.nan  # the missing values' bin has no value
+    dependence = Dependence(
+        edges=list(plan.dependence_edges),
+        labels=labels,
+        count=count,
+        value_mean=value_mean,
+        shap_mean=np.where(count[..., None] > 0, total.bin_mean, np.nan),
+        shap_std=np.where(count[..., None] > 0, np.sqrt(total.bin_m2 / safe[..., None]), np.nan),
+    )
+    predictions = PredictionDistribution(
+        edges=plan.prediction_edges,
+        counts=total.prediction_counts.astype(np.int64),
+        mean=total.prediction_mean,
+        std=np.sqrt(total.prediction_m2 / max(n, 1)),
+        minimum=total.prediction_min,
+        maximum=total.prediction_max,
+        class_counts=total.class_counts.astype(np.int64) if plan.classify else None,
+    )
+    fidelity = None
+    surrogate = session.surrogate
+    if surrogate is not None and n:
+        if plan.classify:
+            value = total.agree / n
+        else:  # R² of the surrogate against the model's value (output 0 of a regressor)
+            spread = total.prediction_m2[plan.outputs.index(0)]
+            value = 1.0 - total.squared_error / spread if spread > 0 else float("nan")
+        per_rule = total.rule_agree / np.where(total.rule_rows > 0, total.rule_rows, 1)
+        fidelity = SurrogateFidelity(
+            metric="accuracy" if plan.classify else "r2",
+            value=float(value),
+            rule_ids=np.arange(plan.n_rules),
+            rule_rows=total.rule_rows.astype(np.int64),
+            rule_agreement=np.where(total.rule_rows > 0, per_rule, np.nan),
+        )
+    features, unseen = _feature_summaries(total, plan, schema)
+    return GlobalDataSummary(
+        n_rows=n,
+        parts=reduced.parts,
+        failures=list(reduced.failures),
+        source=source.description,
+        backend=backend.description,
+        algorithm=algorithm,
+        feature_names=list(plan.names),
+        output_names=[str(name) for name in session.adapter.output_names],
+        outputs=plan.outputs,
+        base_values=total.base_values,
+        mean_abs_shap=total.abs_sum / max(n, 1),
+        mean_shap=total.sum / max(n, 1),
+        dependence=dependence,
+        predictions=predictions,
+        fidelity=fidelity,
+        features=features,
+        unseen_categories=unseen,
+        additivity_error=total.additivity_error,
+        seconds=reduced.seconds,
+        sample_rows=plan.sample_rows,
+        random_state=plan.random_state,
+    )
+
+
+def _bin_labels(feature: Feature, plan: Plan, j: int) -> list[str]:
+    edges = plan.dependence_edges[j]
+    if edges is None:
+        return [str(c) for c in feature.categories] + ["missing or unseen"]
+    texts = [format_number(float(e), 4) for e in edges]
+    if not texts:
+        return ["all values", "missing"]
+    middle = [f"({a}, {b}]" for a, b in itertools.pairwise(texts)]
+    return [f"≤ {texts[0]}", *middle, f"> {texts[-1]}", "missing"]
+
+
+def _feature_summaries(
+    total: Partial, plan: Plan, schema: FeatureSchema
+) -> tuple[list[Feature], dict[str, tuple[int, list[Any]]]]:
+    """Each feature over every row: quantiles from the sketch, exact ranges and counts."""
+    n = max(total.rows, 1)
+    features, unseen = [], {}
+    for j, feature in enumerate(schema.features):
+        if plan.discrete[j]:
+            counts = total.category_counts[j]
+            assert counts is not None
+            features.append(
+                Feature(
+                    name=feature.name,
+                    kind=feature.kind,
+                    dtype=feature.dtype,
+                    categories=feature.categories,
+                    counts=tuple(int(c) for c in counts),
+                    missing=float(total.missing[j] / n),
+                )
+            )
+            if total.unseen[j]:
+                unseen[feature.name] = (int(total.unseen[j]), total.unseen_examples.get(j, []))
+            continue
+        grid, cells = plan.sketch_grids[j], total.sketch[j]
+        assert grid is not None and cells is not None
+        low, high = float(total.minimum[j]), float(total.maximum[j])
+        quantiles: tuple[tuple[float, float], ...] = ()
+        if np.isfinite(low):
+            levels = [(q, _sketch_quantile(q, grid, cells, low, high)) for q in QUANTILE_LEVELS]
+            if feature.kind == "integer":
+                levels = [(q, float(np.rint(v))) for q, v in levels]
+            quantiles = tuple(levels)
+        features.append(
+            Feature(
+                name=feature.name,
+                kind=feature.kind,
+                dtype=feature.dtype,
+                min=low if np.isfinite(low) else None,
+                max=high if np.isfinite(high) else None,
+                quantiles=quantiles,
+                missing=float(total.missing[j] / n),
+            )
+        )
+    return features, unseen
+
+
+def _sketch_quantile(
+    q: float, grid: np.ndarray, cells: np.ndarray, low: float, high: float
+) -> float:
+    """Quantile ``q`` from rows per cell of ``grid`` (below, between the points, above),
+    interpolated linearly within its cell: exact at 0 and 1, otherwise within one cell."""
+    if q <= 0:
+        return low
+    if q >= 1:
+        return high
+    bounds = np.concatenate([[low], grid, [high]])
+    lows, highs = np.maximum(bounds[:-1], low), np.minimum(bounds[1:], high)
+    total = cells.sum()
+    target = q * total
+    cumulative = np.cumsum(cells)
+    c = int(np.searchsorted(cumulative, target, side="left"))
+    c = min(c, len(cells) - 1)
+    before = cumulative[c] - cells[c]
+    share = (target - before) / cells[c] if cells[c] else 0.0
+    return float(lows[c] + (highs[c] - lows[c]) * min(max(share, 0.0), 1.0))
+
+
+# -- the entry point ---------------------------------------------------------------------------------
+def explain_global_data(
+    session: Any,
+    global_data: Any,
+    *,
+    client: Any = None,
+    progress: Progress | None = None,
+    stop: Stop | None = None,
+    sample_rows: int = SAMPLE_ROWS,
+    algorithm: Algorithm = "auto",
+    outputs: Sequence[int] | None = None,
+    partition_rows: int | None = None,
+    retries: int = 2,
+) -> GlobalExplanation:
+    """SHAP values over every row of ``global_data``, reduced (see the module docstring).
+
+    ``global_data`` has exactly the columns of the session's X; it is checked before any
+    long work. The work runs on ``client``'s cluster, or the active ``dask.distributed``
+    Client's, otherwise in this process (holding the session's gate between steps, so the
+    live panel goes first). ``progress(parts done, parts)`` follows the cluster's tasks;
+    ``stop`` (set by ``w.close()`` or a newer computation) cancels them. A part that fails
+    (after Dask's ``retries``) is reported in ``summary.failures`` and the results say how
+    many rows they cover; when every part fails, the first error is raised.
+
+    ``outputs``: the outputs whose binned dependence, prediction histogram and sample SHAP
+    values are kept (default: every output of a binary classifier or regressor, the
+    session's target class otherwise); mean |SHAP| is kept for every output.
+    """
+    started = time.perf_counter()
+    if isinstance(sample_rows, bool) or not isinstance(sample_rows, (int, np.integer)):
+        raise TypeError(f"sample_rows must be an int number of rows, not {sample_rows!r}.")
+    if sample_rows < 1:
+        raise ValueError(f"sample_rows must be at least 1, not {sample_rows}.")
+    stop = stop or NEVER
+    backend = choose_backend(client, retries=retries)
+    on_cluster = isinstance(backend, DaskCluster)
+    rows = partition_rows or (CLUSTER_ROWS if on_cluster else IN_PROCESS_ROWS)
+    source = read_global_data(global_data, session.schema, partition_rows=rows)
+    contributions = choose_contributions(session, algorithm)
+    if on_cluster:
+        contributions.prepare_to_ship()
+    plan = make_plan(
+        session, outputs=outputs, sample_rows=int(sample_rows), random_state=session.random_state
+    )
+    gate = getattr(session, "gate", None)
+    work = PartitionWork(
+        plan,
+        session.schema,
+        session.adapter,
+        contributions,
+        session.surrogate,
+        hold=gate.hold if gate is not None and not on_cluster else None,
+        stop=stop,
+    )
+    bar = None
+    if progress is None:
+        from tqdm import tqdm
+
+        bar = tqdm(desc="Global SHAP over global_data", unit="part", leave=False)
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+    try:
+        reduced = backend.map_reduce(work, source.parts, merge, progress=progress, stop=stop)
+    finally:
+        if bar is not None:
+            bar.close()
+    if reduced.value is None or reduced.value.rows == 0:
+        if reduced.failures:
+            first = reduced.failures[0]
+            raise RuntimeError(
+                f"Every part of global_data failed; the first: {first.text()}"
+            ) from first.exception
+        raise ValueError("global_data has no rows: pass the rows to explain.")
+    total: Partial = reduced.value
+    chosen = sorted(total.algorithms)
+    if len(chosen) > 1:
+        raise RuntimeError(f"The parts were explained with different algorithms: {chosen}.")
+    summary = summarise(
+        reduced,
+        plan,
+        session.schema,
+        session=session,
+        source=source,
+        backend=backend,
+        algorithm=chosen[0],
+    )
+    # The sample in data order, each row numbered by its place among the covered rows.
+    offsets, at = {}, 0
+    for part in sorted(total.part_rows):
+        offsets[part] = at
+        at += total.part_rows[part]
+    numbers = np.array(
+        [offsets[p] + i for p, i in zip(total.sample_part, total.sample_position)], dtype=np.int64
+    )
+    order = np.argsort(numbers, kind="stable")
+    return GlobalExplanation(
+        rows=numbers[order],
+        values=total.sample_values[order],
+        base_values=total.base_values,
+        encoded=total.sample_encoded[order],
+        feature_names=list(plan.names),
+        output_names=summary.output_names,
+        total_rows=summary.n_rows,
+        algorithm=chosen[0],
+        seconds=time.perf_counter() - started,
+        outputs=plan.outputs,
+        summary=summary,
+    )

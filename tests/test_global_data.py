@@ -1,0 +1,322 @@
+"""Global explanations over global_data, in process: every row reduced, equal to the
+in-memory numbers on the same rows, checked before any long work, stoppable; the compute
+seam; the base package without Dask."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import shap
+from sklearn.datasets import make_classification, make_regression
+from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
+
+from optiml_widgets import ExplanationSession
+from optiml_widgets.compute import Chunks, InProcess
+from optiml_widgets.global_data import explain_global_data
+from optiml_widgets.global_explanation import compute_global
+from optiml_widgets.jobs import Cancelled, Stop
+
+lightgbm = pytest.importorskip("lightgbm")
+
+
+def classification_data(
+    rows: int, features: int = 6, seed: int = 0
+) -> tuple[pd.DataFrame, np.ndarray]:
+    X, y = make_classification(rows, features, n_informative=4, random_state=seed)
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(features)]), y
+
+
+@pytest.fixture(scope="module")
+def gbc_session():
+    """A GradientBoostingClassifier (interventional TreeSHAP in the panel), X of 300 rows
+    and global_data of 2,500 rows."""
+    X, y = classification_data(2800)
+    model = GradientBoostingClassifier(n_estimators=30, max_depth=3, random_state=0).fit(X, y)
+    session = ExplanationSession(model, X.iloc[:300])
+    return session, X.iloc[300:].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def lgbm_session():
+    """A LightGBM classifier (the panel: interventional TreeSHAP; native: pred_contrib)."""
+    X, y = classification_data(30_000, features=8, seed=1)
+    model = lightgbm.LGBMClassifier(n_estimators=25, num_leaves=12, random_state=0, verbose=-1).fit(
+        X, y
+    )
+    return ExplanationSession(model, X.iloc[:500]), X
+
+
+def in_memory(session, frame):
+    """The in-memory SHAP values of every row of ``frame`` (compute_global, the panel's own)."""
+    encoded = session.schema.encode(frame)
+    explainer = session.shap_explainer
+    return compute_global(
+        explainer.values,
+        encoded,
+        n_rows=len(encoded),
+        feature_names=session.schema.names,
+        output_names=session.adapter.output_names,
+        algorithm=explainer.description,
+        progress=lambda *_: None,
+    ), encoded
+
+
+def test_every_row_equals_the_in_memory_results_on_the_same_rows(gbc_session):
+    session, data = gbc_session
+    seen = []
+    explanation = explain_global_data(
+        session,
+        data,
+        progress=lambda done, total: seen.append((done, total)),
+        sample_rows=400,
+        partition_rows=700,
+    )
+    summary = explanation.summary
+    reference, encoded = in_memory(session, data)
+    values = reference.values  # [row, feature, output]
+    assert summary.n_rows == len(data) and not summary.failures
+    assert explanation.algorithm == session.shap_explainer.description
+    assert summary.backend == "in process"
+    # Mean |SHAP| over every row, for every output.
+    np.testing.assert_allclose(summary.mean_abs_shap, np.abs(values).mean(axis=0), rtol=1e-9)
+    np.testing.assert_allclose(summary.mean_shap, values.mean(axis=0), rtol=1e-9, atol=1e-15)
+    importance = explanation.importance(1)
+    assert (
+        importance.index[0] == session.schema.names[int(np.abs(values[:, :, 1]).mean(0).argmax())]
+    )
+    # Binned dependence, bin by bin, against the same bins computed by hand.
+    j = 2
+    edges = summary.dependence.edges[j]
+    bins = np.searchsorted(edges, encoded[:, j], side="left")
+    frame = summary.dependence_frame(j, output=1)
+    for b in range(len(edges) + 1):
+        shap_in_bin = values[bins == b, j, 1]
+        assert frame["rows"][b] == len(shap_in_bin)
+        if len(shap_in_bin):
+            assert frame["shap_mean"][b] == pytest.approx(shap_in_bin.mean(), rel=1e-9, abs=1e-15)
+            assert frame["shap_std"][b] == pytest.approx(shap_in_bin.std(), rel=1e-6, abs=1e-12)
+            assert frame["value"][b] == pytest.approx(encoded[bins == b, j].mean(), rel=1e-9)
+    assert frame["rows"].iloc[-1] == 0 and frame["bin"].iloc[-1] == "missing"
+    # The surrogate's agreement on every row, overall and per rule.
+    surrogate = session.surrogate
+    model_class = np.argmax(session.adapter.predict(data), axis=1)
+    agrees = surrogate.predict_encoded(encoded).astype(int) == model_class
+    assert summary.fidelity.value == pytest.approx(agrees.mean(), rel=1e-12)
+    ids = np.array([r.id for r in surrogate.rules_for_encoded(encoded)])
+    rules = summary.fidelity.rules()
+    assert rules["rows"].sum() == len(data)
+    for rule in rules.itertuples():
+        if rule.rows:
+            assert rule.agreement == pytest.approx(agrees[ids == rule.rule].mean())
+    # The prediction distribution and the additivity over every row.
+    histogram = summary.prediction_histogram(1)
+    probabilities = session.adapter.predict(data)[:, 1]
+    assert histogram["rows"].sum() == len(data)
+    inside = (probabilities > 0.25) & (probabilities <= 0.3)
+    assert histogram.loc[np.isclose(histogram["high"], 0.3), "rows"].item() == inside.sum()
+    assert summary.additivity_error < 1e-6
+    # The uniform sample: its rows' values are the in-memory values of the same rows.
+    assert len(explanation.rows) == 400 and explanation.sampled
+    assert np.all(np.diff(explanation.rows) > 0)
+    np.testing.assert_allclose(explanation.values, values[explanation.rows], rtol=1e-9)
+    np.testing.assert_allclose(explanation.encoded, encoded[explanation.rows])
+    assert "uniform random sample of 400 of 2,500 rows" in explanation.sample_text
+    # Progress: parts of 700 rows.
+    assert seen[0] == (0, 4) and seen[-1] == (4, 4)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_feature_quantiles_and_ranges_cover_every_row(gbc_session):
+    session, data = gbc_session
+    summary = explain_global_data(session, data, progress=lambda *_: None).summary
+    for j, feature in enumerate(summary.features):
+        column = data.iloc[:, j].to_numpy()
+        assert feature.min == column.min() and feature.max == column.max()
+        # Each quantile lies within the grid cell (from X's quantiles) holding the exact one.
+        grid = np.quantile(session.encoded_X[:, j], np.linspace(0, 1, 257))
+        for level, value in feature.quantiles:
+            exact = np.quantile(column, level)
+            cell = np.searchsorted(grid, exact)
+            low = grid[cell - 1] if cell > 0 else column.min()
+            high = grid[cell] if cell < len(grid) else column.max()
+            assert low - 1e-12 <= value <= high + 1e-12, (feature.name, level)
+
+
+def test_a_regressor_reports_r2_over_every_row():
+    X, y = make_regression(3000, 5, noise=5.0, random_state=0)
+    X = pd.DataFrame(X, columns=list("abcde"))
+    model = GradientBoostingRegressor(n_estimators=40, max_depth=3, random_state=0).fit(X, y)
+    session = ExplanationSession(model, X.iloc[:400])
+    explanation = explain_global_data(session, X, progress=lambda *_: None)
+    summary = explanation.summary
+    surrogate = session.surrogate
+    encoded = session.schema.encode(X)
+    predicted = session.adapter.predict(X)[:, 0]
+    by_rule = surrogate.predict_encoded(encoded)
+    r2 = 1 - ((predicted - by_rule) ** 2).sum() / ((predicted - predicted.mean()) ** 2).sum()
+    assert summary.fidelity.metric == "r2"
+    assert summary.fidelity.value == pytest.approx(r2, rel=1e-9)
+    assert summary.predictions.mean[0] == pytest.approx(predicted.mean())
+    assert summary.predictions.std[0] == pytest.approx(predicted.std())
+    assert summary.prediction_histogram(0)["rows"].sum() == len(X)
+    assert summary.outputs == (0,) and explanation.values.shape == (1000, 5, 1)
+
+
+def test_native_contributions_are_shaps_path_dependent_values(lgbm_session):
+    session, data = lgbm_session
+    explanation = explain_global_data(
+        session, data, algorithm="native", sample_rows=300, progress=lambda *_: None
+    )
+    assert explanation.algorithm == (
+        "TreeSHAP (path-dependent, log-odds; LightGBM's own pred_contrib)"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        own = np.asarray(
+            shap.TreeExplainer(
+                session.adapter.model, feature_perturbation="tree_path_dependent"
+            ).shap_values(data.to_numpy())
+        )
+    own = own if own.ndim == 2 else own[:, :, 1]  # log-odds of the positive class
+    summary = explanation.summary
+    np.testing.assert_allclose(summary.mean_abs_shap[:, 1], np.abs(own).mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(summary.mean_abs_shap[:, 0], summary.mean_abs_shap[:, 1])
+    np.testing.assert_allclose(
+        explanation.output_values(1), own[explanation.rows], rtol=1e-6, atol=1e-9
+    )
+    assert summary.additivity_error < 1e-6
+    # "auto" keeps the panel's algorithm (interventional, probabilities) for this model.
+    auto = explain_global_data(session, data.iloc[:600], progress=lambda *_: None)
+    assert auto.algorithm == session.shap_explainer.description
+
+
+def test_global_data_is_checked_before_any_long_work(gbc_session):
+    session, data = gbc_session
+    calls = []
+
+    def progress(done, total):
+        calls.append(done)
+
+    with pytest.raises(ValueError, match=r"lacks columns of X: \['x5'\].*X\.columns"):
+        explain_global_data(session, data.drop(columns="x5"), progress=progress)
+    with pytest.raises(ValueError, match=r"columns X does not have: \['label'\]"):
+        explain_global_data(session, data.assign(label=1), progress=progress)
+    with pytest.raises(ValueError, match="'x1' holds .* values in global_data but numbers in X"):
+        explain_global_data(session, data.assign(x1="text"), progress=progress)
+    with pytest.raises(ValueError, match="global_data is empty"):
+        explain_global_data(session, data.iloc[:0], progress=progress)
+    with pytest.raises(TypeError, match="pandas DataFrame, a Dask DataFrame or the path"):
+        explain_global_data(session, data.to_numpy(), progress=progress)
+    with pytest.raises(ValueError, match="algorithm must be 'auto', 'panel' or 'native'"):
+        explain_global_data(session, data, algorithm="fast", progress=progress)
+    with pytest.raises(ValueError, match="algorithm='native' needs an XGBoost or LightGBM"):
+        explain_global_data(session, data, algorithm="native", progress=progress)
+    with pytest.raises(ValueError, match="sample_rows must be at least 1"):
+        explain_global_data(session, data, sample_rows=0, progress=progress)
+    with pytest.raises(ValueError, match="outputs must be positions"):
+        explain_global_data(session, data, outputs=[5], progress=progress)
+    assert calls == []  # nothing started
+
+
+def test_stop_cancels_between_steps(gbc_session):
+    session, data = gbc_session
+    stop = Stop()
+    seen = []
+
+    def progress(done, total):
+        seen.append(done)
+        if done == 1:
+            stop.set()
+
+    with pytest.raises(Cancelled):
+        explain_global_data(session, data, stop=stop, progress=progress, partition_rows=500)
+    assert seen == [0, 1]
+
+
+def test_many_classes_keep_only_the_explained_class_per_bin():
+    X, y = make_classification(1500, 5, n_informative=4, n_redundant=0, n_classes=4, random_state=0)
+    X = pd.DataFrame(X, columns=list("abcde"))
+    model = lightgbm.LGBMClassifier(n_estimators=10, num_leaves=6, verbose=-1).fit(X, y)
+    session = ExplanationSession(model, X.iloc[:300])
+    session.target_index = 2
+    explanation = explain_global_data(session, X, algorithm="native", progress=lambda *_: None)
+    summary = explanation.summary
+    assert summary.outputs == (2,) and explanation.outputs == (2,)
+    assert summary.mean_abs_shap.shape == (5, 4)  # mean |SHAP| for every class
+    assert explanation.values.shape == (1000, 5, 1)
+    assert explanation.importance(0).shape == (5,)
+    assert summary.dependence.shap_mean.shape[2] == 1
+    with pytest.raises(ValueError, match=r"outputs=\[0\]"):
+        explanation.output_values(0)
+    with pytest.raises(ValueError, match=r"outputs=\[3\]"):
+        summary.dependence_frame("a", output=3)
+    assert summary.predictions.class_counts.sum() == len(X)
+
+
+def test_unseen_categories_are_counted_not_hidden():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {
+            "size": rng.normal(size=1200),
+            "city": pd.Categorical(rng.choice(["Lyon", "Nice", "Paris"], 1200)),
+        }
+    )
+    y = (X["size"] + (X["city"] == "Nice") > 0.5).astype(int)
+    model = lightgbm.LGBMClassifier(n_estimators=10, num_leaves=4, verbose=-1).fit(X, y)
+    session = ExplanationSession(model, X.iloc[:400], explainers=("shap",))
+    data = X.iloc[400:].copy()
+    data["city"] = data["city"].cat.add_categories(["Rome"])
+    data.iloc[:30, 1] = "Rome"
+    data.iloc[30:40, 1] = None
+    summary = explain_global_data(
+        session, data, algorithm="native", progress=lambda *_: None
+    ).summary
+    assert summary.unseen_categories == {"city": (30, ["Rome"])}
+    city = summary.features[1]
+    assert city.categories == ("Lyon", "Nice", "Paris")
+    assert sum(city.counts) == len(data) - 40 and city.missing == pytest.approx(10 / len(data))
+    frame = summary.dependence_frame("city", output=1)
+    assert frame["bin"].tolist() == ["Lyon", "Nice", "Paris", "missing or unseen"]
+    assert frame["rows"].iloc[-1] == 40
+    assert summary.fidelity is None  # no surrogate in this session
+
+
+def test_the_in_process_backend_reports_a_failing_part_and_goes_on():
+    def work(chunk, part):
+        if part == 1:
+            raise ValueError("bad rows")
+        return len(chunk)
+
+    seen = []
+    reduced = InProcess().map_reduce(
+        work,
+        Chunks(np.zeros(25), 10),
+        lambda a, b: a + b,
+        progress=lambda d, t: seen.append((d, t)),
+    )
+    assert reduced.value == 15 and reduced.parts == 3 and reduced.succeeded == 2
+    (failure,) = reduced.failures
+    assert failure.part == 1 and failure.attempts == 1
+    assert failure.text() == "part 1 failed after 1 attempt: ValueError: bad rows"
+    assert seen == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    with pytest.raises(ValueError, match="bad rows"):
+        InProcess(fail_fast=True).map_reduce(work, Chunks(np.zeros(25), 10), lambda a, b: a + b)
+
+
+def test_the_base_package_does_not_import_dask(gbc_session):
+    code = (
+        "import sys, numpy as np, pandas as pd\n"
+        "import optiml_widgets, optiml_widgets.global_data, optiml_widgets.compute\n"
+        "from sklearn.tree import DecisionTreeClassifier\n"
+        "X = pd.DataFrame(np.random.default_rng(0).normal(size=(200, 3)), columns=list('abc'))\n"
+        "model = DecisionTreeClassifier(max_depth=3).fit(X, X.a > 0)\n"
+        "session = optiml_widgets.ExplanationSession(model, X, explainers=('shap',))\n"
+        "optiml_widgets.global_data.explain_global_data(session, X, progress=lambda *_: None)\n"
+        "assert 'dask' not in sys.modules and 'distributed' not in sys.modules, 'dask imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
