@@ -79,13 +79,17 @@ def test_fidelity_is_measured_on_held_out_real_rows():
 
 def test_the_curve_has_every_size_and_the_chosen_one():
     surrogate = w1().surrogate
+    # Leaves no real row reaches are merged away, so a tree grown to k leaves may show
+    # fewer rules: the curve has one point per number of rules actually read, up to 32.
     sizes = [p["rules"] for p in surrogate.curve if p["family"] == "decision tree"]
-    assert sizes == [2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32]
+    assert sizes == sorted(set(sizes)) and sizes[0] == 2 and 28 <= sizes[-1] <= 32
+    assert {2, 3, 4, 5, 6, 7, 8} <= set(sizes)
     (chosen,) = [p for p in surrogate.curve if p["chosen"]]
     assert chosen == surrogate.chosen
     assert chosen["rules"] == surrogate.complexity and chosen["fidelity"] == surrogate.fidelity
-    best = max(p["validation"] for p in surrogate.curve)
-    assert chosen["validation"] >= best - 0.01  # the fewest rules within one point of the best
+    # The fewest rules within one standard error of the best cross-validated point.
+    assert chosen["near_best"]
+    assert chosen["rules"] == min(p["rules"] for p in surrogate.curve if p["near_best"])
     assert all(p["between"] is None or 0 <= p["between"] <= 1 for p in surrogate.curve)
     payload = surrogate.to_payload()
     assert payload["curve"] == surrogate.curve and payload["chosen"] == chosen

@@ -44,6 +44,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from sklearn.linear_model import lars_path
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import KFold, RepeatedKFold, train_test_split
@@ -397,10 +398,10 @@ class _GrownTree:
 
     def __init__(
         self,
-        children: tuple[np.ndarray, np.ndarray],
-        feature: np.ndarray,
-        threshold: np.ndarray,
-        samples: np.ndarray,
+        children: tuple[ArrayLike, ArrayLike],
+        feature: ArrayLike,
+        threshold: ArrayLike,
+        samples: ArrayLike,
         node_output: np.ndarray | None = None,
         float32: bool = False,
     ) -> None:
@@ -474,6 +475,7 @@ class _ConstantLeaves(_RuleModel):
         return self.grown.apply(T, self.leaves)
 
     def predict(self, T: np.ndarray) -> np.ndarray:
+        assert self.grown.node_output is not None, "a tree of constant leaves has outputs"
         return self.grown.node_output[self.apply(T)]
 
 
@@ -524,12 +526,16 @@ def _leaf_path(X: np.ndarray, y: np.ndarray) -> tuple[list[_Leaf], list[float]]:
             Xc[:, usable] / scale[usable], yc, method="lasso", max_iter=2 * MAX_TERMS
         )
         order = [int(usable[a]) for a in dict.fromkeys(active)][:MAX_TERMS]
+    # Every size solves the normal equations of its terms: one Gram matrix serves them all.
+    gram = Xc[:, order].T @ Xc[:, order]
+    moment = Xc[:, order].T @ yc
+    total = float(yc @ yc)
     fits, errors = [], []
     for m in range(len(order) + 1):
         chosen = order[:m]
-        coef = np.linalg.lstsq(Xc[:, chosen], yc, rcond=None)[0] if chosen else np.zeros(0)
+        coef = np.linalg.lstsq(gram[:m, :m], moment[:m], rcond=None)[0] if m else np.zeros(0)
         fits.append(_Leaf(mean, tuple(chosen), coef, center[chosen]))
-        errors.append(float(np.sum((yc - Xc[:, chosen] @ coef) ** 2)))
+        errors.append(max(0.0, total - float(coef @ moment[:m])))
     return fits, errors
 
 
@@ -987,7 +993,7 @@ def fit_surrogate(
     data = surrogate_samples(adapter, schema, encoded_X, random_state=random_state)
     stop.check()
     classify = adapter.is_classifier
-    classes = list(adapter.classes) if classify else None
+    classes = list(adapter.classes or []) if classify else None
     score = accuracy_score if classify else r2_score
     encoder = _TreeEncoder(schema, data.train_X, data.train_y.astype(float))
     train_T = encoder.transform(data.train_X)
@@ -1089,7 +1095,8 @@ def _folds(data: SurrogateData, random_state: int) -> list[tuple[np.ndarray, np.
             judge[held] = True
             out.append((~judge, judge))
         return out
-    n_splits, repeats = (5, 2) if n_real < 4000 else (3, 2)
+    # Many rows: halves are large enough to fit on, and half the work of more folds.
+    n_splits, repeats = (5, 2) if n_real < 4000 else (2, 2)
     splits = RepeatedKFold(n_splits=n_splits, n_repeats=repeats, random_state=random_state)
     out = []
     for _, held in splits.split(np.arange(n_real)):
@@ -1284,6 +1291,7 @@ def _leaf_rules(
     if isinstance(model, _LinearLeaves) and model.grown is None:
         leaf = model.fits[0]
         return {0: _linear_rule(0, [], leaf, len(encoded_X), 1.0, encoder, outcome)}
+    assert isinstance(model, (_ConstantLeaves, _LinearLeaves)) and model.grown is not None
     grown = model.grown
     rules: dict[int, Rule] = {}
 
@@ -1296,11 +1304,10 @@ def _leaf_rules(
                 rules[node] = _linear_rule(
                     node, conditions, leaf, samples, coverage, encoder, outcome
                 )
-            elif classes is not None:
-                prediction = classes[int(grown.node_output[node])]
-                rules[node] = Rule(node, conditions, prediction, coverage, samples, outcome)
             else:
-                prediction = float(grown.node_output[node])
+                assert grown.node_output is not None
+                value = grown.node_output[node]
+                prediction = classes[int(value)] if classes is not None else float(value)
                 rules[node] = Rule(node, conditions, prediction, coverage, samples, outcome)
             return
         j, threshold = int(grown.feature[node]), float(grown.threshold[node])
