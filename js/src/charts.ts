@@ -2,7 +2,8 @@
 // the local panel through the charts' named parameters (optiml_widgets/charts.py):
 // `feature`, `row`, `hover`, `current_x`, `current_y`.
 import { h } from "./dom";
-import type { GlobalInfo, Schema } from "./types";
+import { legend } from "./legend";
+import type { GlobalInfo, Value } from "./types";
 
 /** The subset of a Vega view the panel uses. */
 export interface ChartView {
@@ -21,12 +22,12 @@ export interface ChartEngine {
 export type LoadEngine = () => Promise<ChartEngine>;
 
 export interface GlobalHooks {
-  /** A bar of the importance chart was clicked. */
-  selectFeature(name: string): void;
+  /** A bar of the importance chart was clicked: the feature's position. */
+  selectFeature(j: number): void;
   /** A point (a row of X) was clicked. */
   selectRow(row: number): void;
-  /** The pointer is over a feature in a chart (null: left it). */
-  hover(name: string | null): void;
+  /** The pointer is over a feature in a chart (its position; null: left it). */
+  hover(j: number | null): void;
 }
 
 const ORDER = ["importance", "beeswarm", "dependence", "fidelity"] as const;
@@ -43,11 +44,23 @@ export class GlobalViews {
   private signals: Record<string, unknown> = { feature: 0, row: -1, hover: -1, current_x: null, current_y: null };
 
   constructor(
-    private readonly schema: Schema,
     private readonly load: LoadEngine,
     private readonly hooks: GlobalHooks,
   ) {
-    this.el = h("section", { class: "ow-global", "aria-label": "Global views" }, h("h3", {}, "Global view"), this.status, this.bar, this.grid);
+    this.el = h(
+      "section",
+      { class: "ow-global", "aria-label": "Global views" },
+      h("h3", {}, "The model overall"),
+      this.status,
+      this.bar,
+      this.grid,
+      legend("charts", [
+        { mark: "ow-key-current", text: "ringed point: the current row" },
+        { mark: "ow-key-selected-bar", text: "highlighted: the selected feature (its dependence plot)" },
+        { mark: "ow-key-threshold-line", text: "dashed lines: the surrogate's thresholds" },
+        { mark: "ow-key-instance", text: "diamond: the current row in the dependence plot" },
+      ]),
+    );
   }
 
   /** Shows the state of the global computation, and the charts once they are there. */
@@ -110,16 +123,15 @@ export class GlobalViews {
   }
 
   private listen(name: string, view: ChartView): void {
-    const names = this.schema.features.map((f) => f.name);
     view.addEventListener("click", (_event, item) => {
       const datum = item?.datum;
       if (!datum) return;
       if (typeof datum.row === "number") this.hooks.selectRow(datum.row);
-      else if (name === "importance" && typeof datum.k === "number") this.hooks.selectFeature(names[datum.k]);
+      else if (name === "importance" && typeof datum.k === "number") this.hooks.selectFeature(datum.k);
     });
     view.addEventListener("mouseover", (_event, item) => {
       const k = item?.datum?.k;
-      if (typeof k === "number") this.hooks.hover(names[k]);
+      if (typeof k === "number") this.hooks.hover(k);
     });
     view.addEventListener("mouseout", (_event, item) => {
       if (typeof item?.datum?.k === "number") this.hooks.hover(null);
@@ -150,16 +162,14 @@ export class GlobalViews {
     await Promise.all(runs);
   }
 
-  /** The selected feature's value (a category's code) and SHAP value in the current instance. */
-  static current(schema: Schema, feature: number, instance: Record<string, unknown>, shap: number[]): { current_x: number | null; current_y: number | null } {
-    const info = schema.features[feature];
-    const value = instance[info.name];
+  /** The selected feature's value (a category's code) and attribution in the current instance. */
+  static current(categories: string[] | null, value: Value | undefined, attribution: number | undefined): { current_x: number | null; current_y: number | null } {
     let x: number | null = null;
-    if (info.categories) {
-      const code = info.categories.indexOf(String(value));
+    if (categories) {
+      const code = categories.indexOf(String(value));
       x = code >= 0 ? code : null;
     } else if (typeof value === "number" && Number.isFinite(value)) x = value;
-    const y = shap[feature];
+    const y = attribution;
     return { current_x: x, current_y: typeof y === "number" && Number.isFinite(y) ? y : null };
   }
 

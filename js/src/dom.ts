@@ -57,3 +57,17 @@ export function onCommit(input: HTMLInputElement, commit: () => void): void {
   // A value shown by the program is not the user's: forget what was committed.
   input.addEventListener("focus", () => (committed = input.value));
 }
+
+/** The focused element of the document or shadow root `node` lives in (marimo renders
+ * widgets in a shadow root, where `document.activeElement` is the host). */
+export function focusedIn(node: Node): Element | null {
+  const root = node.getRootNode() as Document | ShadowRoot;
+  return "activeElement" in root ? root.activeElement : document.activeElement;
+}
+
+/** A button of the panel: always type=button and styled by the panel (hosts such as marimo
+ * reset the page's button styles). */
+export function button(text: string, attrs: Attrs = {}): HTMLButtonElement {
+  const cls = attrs.class ? `ow-button ${attrs.class}` : "ow-button";
+  return h("button", { ...attrs, type: "button", class: cls }, text);
+}

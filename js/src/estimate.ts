@@ -1,10 +1,8 @@
 // Estimates the frontend can make on its own: the surrogate rule that covers an instance,
 // and, while a slider is dragged, the model's output read off the precomputed curves.
-import type { Curves, SurrogateInfo, Value, View } from "./types";
+import type { Condition, Curves, SurrogateInfo, Value, View } from "./types";
 
-type Condition = SurrogateInfo["rules"][number]["conditions"][number];
-
-export function holds(condition: Condition, value: Value): boolean {
+export function holds(condition: Condition, value: Value | undefined): boolean {
   if (value === null || value === undefined) return false;
   switch (condition.op) {
     case "<=":
@@ -16,14 +14,14 @@ export function holds(condition: Condition, value: Value): boolean {
     case "!=":
       return String(value) !== String(condition.value);
     default:
-      return (condition.value as string[]).includes(String(value));
+      return Array.isArray(condition.value) && condition.value.some((v) => String(v) === String(value));
   }
 }
 
 /** The surrogate rule covering an instance (or the rule with a known id), conditions marked. */
-export function ruleFor(surrogate: SurrogateInfo | null, instance: Record<string, Value>, known: number | null = null): View["rule"] {
+export function ruleFor(surrogate: SurrogateInfo | null, values: Value[], known: number | null = null): View["rule"] {
   if (!surrogate) return null;
-  const met = (rule: SurrogateInfo["rules"][number]) => rule.conditions.map((c) => holds(c, instance[c.feature]));
+  const met = (rule: SurrogateInfo["rules"][number]) => rule.conditions.map((c) => holds(c, values[c.j]));
   const rule = surrogate.rules.find((r) => (known !== null && known >= 0 ? r.id === known : met(r).every(Boolean)));
   return rule ? { id: rule.id, met: met(rule) } : null;
 }
@@ -39,47 +37,57 @@ export function interpolate(xs: ArrayLike<number>, ys: ArrayLike<number>, x: num
   return ys[i - 1] + t * (ys[i] - ys[i - 1]);
 }
 
+/** Positions whose value differs between two instances. */
+export function changedPositions(a: Value[], b: Value[]): number[] {
+  const out: number[] = [];
+  a.forEach((value, j) => {
+    if (value !== b[j]) out.push(j);
+  });
+  return out;
+}
+
 /**
  * The view the user is dragging towards, estimated in the browser: each changed numeric
- * feature moves the prediction along its curve and its SHAP value takes up that change (so
- * base value + sum of SHAP still equals the prediction). Null when the curves do not belong
- * to the view or a change is not on a curve (Python's answer is then awaited).
+ * feature moves the prediction along its curve, and the additive explainer at `additive`
+ * (the force plot's) takes up that change, so base + sum of values still equals the
+ * prediction. Null when the curves do not belong to the view or a change is not on a curve
+ * (Python's answer is then awaited).
  */
 export function dragEstimate(
   view: View,
   curves: Curves | null | undefined,
   surrogate: SurrogateInfo | null,
-  wanted: Record<string, Value>,
+  wanted: Value[],
   classification: boolean,
+  additive: number,
 ): View | null {
   if (!curves || curves.seq !== view.seq) return null;
-  const names = Object.keys(view.instance);
-  const changed = names.filter((n) => n in wanted && wanted[n] !== view.instance[n]);
+  const changed = changedPositions(wanted, view.values);
   if (!changed.length) return null;
   const prediction = new Float32Array(curves.prediction.buffer, curves.prediction.byteOffset, curves.prediction.byteLength / 4);
   let estimate = view.prediction;
-  const shap = [...view.shap];
-  for (const name of changed) {
-    const k = curves.features.indexOf(name);
-    const value = wanted[name];
-    if (k < 0 || typeof value !== "number") return null;
+  const attribution = additive >= 0 ? view.attributions[additive] : null;
+  const values = attribution ? [...attribution.values] : null;
+  for (const j of changed) {
+    const k = curves.features.indexOf(j);
+    const value = wanted[j];
+    const here = view.values[j];
+    if (k < 0 || typeof value !== "number" || typeof here !== "number") return null;
     const [a, b] = [curves.offsets[k], curves.offsets[k + 1]];
-    const at = interpolate(curves.values.slice(a, b), prediction.subarray(a, b), value);
-    const here = interpolate(curves.values.slice(a, b), prediction.subarray(a, b), view.instance[name] as number);
-    const delta = at - here;
+    const xs = curves.values.slice(a, b);
+    const delta = interpolate(xs, prediction.subarray(a, b), value) - interpolate(xs, prediction.subarray(a, b), here);
     estimate += delta;
-    const j = names.indexOf(name);
-    if (shap.length) shap[j] += delta;
+    if (values) values[j] += delta;
   }
   if (classification) estimate = Math.min(1, Math.max(0, estimate));
-  const instance = { ...view.instance, ...Object.fromEntries(changed.map((n) => [n, wanted[n]])) };
+  const attributions = view.attributions.map((a, i) => (i === additive && a && values ? { ...a, values, quality: "fast" as const } : a));
   return {
     ...view,
-    instance,
-    edited: names.filter((n) => instance[n] !== view.original[n]),
+    values: [...wanted],
+    edited: changedPositions(wanted, view.original),
     prediction: estimate,
-    shap,
-    rule: ruleFor(surrogate, instance),
+    attributions,
+    rule: ruleFor(surrogate, wanted),
     quality: "fast",
   };
 }

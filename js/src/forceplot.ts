@@ -1,35 +1,42 @@
-// Force plot: from the base value to the prediction, pushes up in one colour, down in the other.
-import { s, h } from "./dom";
-import { fmt, fmtValue, signed } from "./format";
-import type { Schema, View } from "./types";
+// Force plot: additive values from a base to the prediction, pushes up in one colour, down in
+// the other. A compact bar (kept in view in the panel's header while sliders move) and the
+// contributions as a list whose labels hold every name in full.
+import { type BarItem, TOP_BARS, barList, topPositions } from "./bars";
+import { h, s } from "./dom";
+import type { Features } from "./features";
+import { formatNumber, formatValue, signed } from "./format";
+import { legend } from "./legend";
+import type { AttributionInfo, View } from "./types";
 
-export const TOP_FEATURES = 8;
 const WIDTH = 720;
-const BAR_Y = 34;
-const BAR_H = 26;
+const BAR_Y = 15;
+const BAR_H = 20;
+const HEIGHT = 50;
+const CHAR_WIDTH = 6.2; // of the 11 px segment labels, to cut a name that does not fit
 
 export interface Segment {
-  feature: string | null; // null for the folded "N other features"
+  /** Feature position; null for the folded "N other features". */
+  j: number | null;
   label: string;
   value: number;
-  start: number; // in output units
+  /** In output units. */
+  start: number;
   end: number;
 }
 
-/** Top features by |SHAP| as their own segments, the rest folded into one. */
-export function segments(schema: Schema, view: View, top = TOP_FEATURES): Segment[] {
-  const order = view.shap
-    .map((value, i) => ({ value, i }))
-    .sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
-  const shown = order.slice(0, top);
-  const rest = order.slice(top);
-  const items: { feature: string | null; label: string; value: number }[] = shown.map(({ value, i }) => {
-    const f = schema.features[i];
-    return { feature: f.name, label: `${f.name} = ${fmtValue(view.instance[f.name], f)}`, value };
-  });
-  if (rest.length) {
-    const value = rest.reduce((sum, r) => sum + r.value, 0);
-    items.push({ feature: null, label: `${rest.length} other features`, value });
+/** The top features of the row by |value| as their own segments, the rest folded into one. */
+export function segments(features: Features, attribution: AttributionInfo, view: View, top = TOP_BARS): Segment[] {
+  const shown = topPositions(attribution.values, top);
+  const rest = attribution.values.length - shown.length;
+  const items: Omit<Segment, "start" | "end">[] = shown.map((j) => ({
+    j,
+    label: `${features.names[j]} = ${formatValue(view.values[j], features.at(j))}`,
+    value: attribution.values[j],
+  }));
+  if (rest > 0) {
+    const chosen = new Set(shown);
+    const value = attribution.values.reduce((sum, v, j) => (chosen.has(j) ? sum : sum + v), 0);
+    items.push({ j: null, label: `${rest} other feature${rest === 1 ? "" : "s"}`, value });
   }
   // Pushes up end at the prediction from the left; pushes down start there, to the right.
   const out: Segment[] = [];
@@ -52,70 +59,66 @@ function anchor(px: number): string {
   return px > WIDTH - 90 ? "end" : "middle";
 }
 
-export class ForcePlot {
-  readonly el: HTMLElement;
-
-  constructor(private readonly schema: Schema) {
-    this.el = h("div", { class: "ow-card ow-force", "data-testid": "ow-forceplot" });
+/** The compact bar: one row of segments between the base value and the prediction. */
+export function forceBar(features: Features, attribution: AttributionInfo, view: View, title: string): SVGSVGElement {
+  const base = attribution.base ?? 0;
+  const segs = segments(features, attribution, view);
+  const lo = Math.min(base, view.prediction, ...segs.map((x) => x.start));
+  const hi = Math.max(base, view.prediction, ...segs.map((x) => x.end));
+  const span = hi - lo || 1;
+  const x = (v: number) => 10 + ((v - lo) / span) * (WIDTH - 20);
+  const svg = s("svg", {
+    viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
+    class: "ow-force-svg",
+    role: "img",
+    "aria-label": `${title}: from the base value ${formatNumber(base)} to the prediction ${formatNumber(view.prediction)}`,
+  });
+  for (const seg of segs) {
+    const x0 = x(seg.start);
+    const w = Math.max(x(seg.end) - x0, 1);
+    const tip = `${seg.label}: ${signed(seg.value)}`;
+    const g = s("g", { class: `ow-seg ${seg.value > 0 ? "ow-pos" : "ow-neg"}`, "data-j": seg.j ?? undefined, "aria-label": tip });
+    g.append(s("title", {}, tip), s("rect", { x: x0, y: BAR_Y, width: w, height: BAR_H, rx: 2 }));
+    if (w > 46) {
+      const fits = Math.floor((w - 8) / CHAR_WIDTH);
+      const name = seg.j === null ? seg.label : features.names[seg.j];
+      const text = name.length > fits ? `${name.slice(0, Math.max(1, fits - 1))}…` : name;
+      g.append(s("text", { x: x0 + w / 2, y: BAR_Y + 14, "text-anchor": "middle", class: "ow-seg-label" }, text));
+    }
+    svg.append(g);
   }
+  const marker = (value: number, text: string, y: number, cls: string) => {
+    svg.append(
+      s("line", { x1: x(value), x2: x(value), y1: BAR_Y - 4, y2: BAR_Y + BAR_H + 4, class: cls }),
+      s("text", { x: x(value), y, "text-anchor": anchor(x(value)), class: `${cls}-text` }, text),
+    );
+  };
+  marker(base, `base value ${formatNumber(base)}`, HEIGHT - 2, "ow-base");
+  marker(view.prediction, `f(x) = ${formatNumber(view.prediction)}`, 10, "ow-fx");
+  return svg;
+}
 
-  update(view: View): void {
-    this.el.replaceChildren(h("h3", {}, "SHAP force plot"));
-    if (!view.shap.length || view.base_value === null) {
-      this.el.append(h("p", { class: "ow-muted" }, "SHAP is turned off."));
-      return;
-    }
-    const segs = segments(this.schema, view);
-    const lo = Math.min(view.base_value, view.prediction, ...segs.map((x) => x.start));
-    const hi = Math.max(view.base_value, view.prediction, ...segs.map((x) => x.end));
-    const span = hi - lo || 1;
-    const x = (v: number) => 10 + ((v - lo) / span) * (WIDTH - 20);
-    const svg = s("svg", {
-      viewBox: `0 0 ${WIDTH} 96`,
-      class: "ow-force-svg",
-      role: "img",
-      "aria-label": `Prediction ${fmt(view.prediction)} from base value ${fmt(view.base_value)}`,
-    });
-    for (const seg of segs) {
-      const x0 = x(seg.start);
-      const w = Math.max(x(seg.end) - x0, 1);
-      const positive = seg.value > 0;
-      const tip = `${seg.label}: ${signed(seg.value)} (SHAP ${seg.value})`;
-      const g = s("g", {
-        class: `ow-seg ${positive ? "ow-pos" : "ow-neg"}`,
-        "data-feature": seg.feature ?? undefined,
-        tabindex: 0,
-        "aria-label": tip,
-      });
-      g.append(s("title", {}, tip), s("rect", { x: x0, y: BAR_Y, width: w, height: BAR_H, rx: 2 }));
-      if (w > 70) {
-        const name = seg.label.length * 6.2 > w - 8 ? `${seg.label.slice(0, Math.floor((w - 8) / 6.2) - 1)}…` : seg.label;
-        g.append(s("text", { x: x0 + w / 2, y: BAR_Y + 17, "text-anchor": "middle", class: "ow-seg-label" }, name));
-      }
-      svg.append(g);
-    }
-    const marker = (value: number, text: string, y: number, cls: string) => {
-      svg.append(
-        s("line", { x1: x(value), x2: x(value), y1: BAR_Y - 6, y2: BAR_Y + BAR_H + 6, class: cls }),
-        s("text", { x: x(value), y, "text-anchor": anchor(x(value)), class: `${cls}-text` }, text),
-      );
-    };
-    marker(view.base_value, `base value ${fmt(view.base_value)}`, BAR_Y + BAR_H + 22, "ow-base");
-    marker(view.prediction, `f(x) = ${fmt(view.prediction)}`, 20, "ow-fx");
-    this.el.append(svg);
-    // A readable list under the bar: narrow segments cannot hold their labels.
-    const legend = h("ul", { class: "ow-force-legend" });
-    for (const seg of segs) {
-      legend.append(
-        h(
-          "li",
-          { class: seg.value > 0 ? "ow-pos" : "ow-neg", "data-feature": seg.feature ?? undefined, tabindex: seg.feature ? 0 : undefined },
-          h("span", { class: "ow-swatch" }),
-          `${seg.label} `,
-          h("b", {}, signed(seg.value)),
-        ),
-      );
-    }
-    this.el.append(legend);
-  }
+export function forceLegend(): HTMLElement {
+  return legend("force plot", [
+    { mark: "ow-key-pos", text: "raises the output" },
+    { mark: "ow-key-neg", text: "lowers it" },
+    { mark: "ow-key-base", text: "base value: the average output" },
+    { mark: "ow-key-fx", text: "f(x): this row's output" },
+    { mark: "ow-key-linked", text: "feature under the pointer" },
+    { mark: "ow-key-selected", text: "feature selected in the charts" },
+  ]);
+}
+
+/** The card's body: the contributions as a list, and how they add up. */
+export function forceBody(features: Features, attribution: AttributionInfo, view: View): HTMLElement[] {
+  const segs = segments(features, attribution, view);
+  const items: BarItem[] = [...segs].sort((a, b) => {
+    if (a.j === null) return 1;
+    if (b.j === null) return -1;
+    return Math.abs(b.value) - Math.abs(a.value);
+  });
+  const base = attribution.base ?? 0;
+  const sum = attribution.values.reduce((a, b) => a + b, 0);
+  const facts = `base value ${formatNumber(base)} ${signed(sum, 4)} (all contributions) = ${formatNumber(base + sum)}`;
+  return [barList(items), h("p", { class: "ow-muted ow-facts" }, facts)];
 }

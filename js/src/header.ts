@@ -1,7 +1,9 @@
-// Header: prediction, predicted/true class, target switcher, row picker, algorithm, status.
-import { h, onCommit, uid } from "./dom";
-import { fmt } from "./format";
-import type { Schema, View } from "./types";
+// Header: prediction, predicted/true class, quality, row picker, target switcher, the export
+// button with its progress, and one status line (notice, error, where the export went). Its
+// height never changes with what it says, so nothing below it moves.
+import { button, focusedIn, h, onCommit, uid } from "./dom";
+import { fileSize, formatNumber } from "./format";
+import type { JobState, Schema, View } from "./types";
 
 export interface HeaderActions {
   selectRow(index: number): void;
@@ -18,42 +20,34 @@ export class Header {
   private readonly targetSelect: HTMLSelectElement | null = null;
   private readonly quality = h("span", { class: "ow-badge", "data-testid": "ow-quality" });
   private readonly busy = h("span", { class: "ow-busy", "aria-live": "polite" });
-  private exportButton: HTMLButtonElement | null = null;
-  private readonly notice = h("div", { class: "ow-notice", "data-testid": "ow-notice", hidden: true });
-  private readonly error = h("div", { class: "ow-error", role: "alert", "data-testid": "ow-error", hidden: true });
+  private readonly exportButton: HTMLButtonElement | null = null;
+  private readonly notice = h("span", { class: "ow-notice", "data-testid": "ow-notice" });
+  private readonly exported = h("span", { class: "ow-exported", "data-testid": "ow-export-status" });
+  private readonly error = h("span", { class: "ow-error", role: "alert", "data-testid": "ow-error", hidden: true });
+  private exporting = false;
 
   constructor(
     private readonly schema: Schema,
     actions: HeaderActions,
+    /** The compact force bar, shown under the headline (kept in view with the header). */
+    bar: HTMLElement | null,
+    barLegend: HTMLElement | null,
   ) {
     const rowId = uid("ow-row");
-    this.rowInput = h("input", {
-      id: rowId,
-      type: "number",
-      min: 0,
-      max: schema.n_rows - 1,
-      step: 1,
-      class: "ow-row-input",
-      "data-testid": "ow-row-input",
-    });
+    this.rowInput = h("input", { id: rowId, type: "number", min: 0, max: schema.n_rows - 1, step: 1, class: "ow-row-input", "data-testid": "ow-row-input" });
     const go = (index: number) => {
       if (Number.isInteger(index) && index >= 0 && index < schema.n_rows) actions.selectRow(index);
     };
     onCommit(this.rowInput, () => go(Number(this.rowInput.value)));
-    const prev = h("button", { type: "button", class: "ow-button", "aria-label": "Previous row" }, "‹");
-    const next = h("button", { type: "button", class: "ow-button", "aria-label": "Next row" }, "›");
+    const prev = button("‹", { "aria-label": "Previous row" });
+    const next = button("›", { "aria-label": "Next row" });
     prev.addEventListener("click", () => go(Number(this.rowInput.value) - 1));
     next.addEventListener("click", () => go(Number(this.rowInput.value) + 1));
-    const picker = h(
-      "span",
-      { class: "ow-row-picker" },
-      h("label", { for: rowId }, "Row"),
-      prev,
-      this.rowInput,
-      next,
-      h("span", { class: "ow-muted" }, `of ${schema.n_rows}`),
+    const controls = h(
+      "div",
+      { class: "ow-header-controls" },
+      h("span", { class: "ow-row-picker" }, h("label", { for: rowId }, "Row"), prev, this.rowInput, next, h("span", { class: "ow-muted" }, `of ${schema.n_rows}`)),
     );
-    const controls = h("div", { class: "ow-header-controls" }, picker);
     if (schema.task !== "regression") {
       const targetId = uid("ow-target");
       const select = h("select", { id: targetId, class: "ow-target" });
@@ -62,55 +56,63 @@ export class Header {
       this.targetSelect = select;
       controls.append(h("span", {}, h("label", { for: targetId }, "Explain class"), select));
     }
-    const algorithm = h(
-      "span",
-      { class: "ow-badge ow-algorithm", "data-testid": "ow-algorithm", title: "SHAP algorithm" },
-      schema.shap_algorithm || "SHAP off",
-    );
-    controls.append(algorithm, this.quality, this.busy);
     if (actions.exportHtml) {
       const run = actions.exportHtml;
-      this.exportButton = h("button", { type: "button", class: "ow-button ow-export", title: "One HTML file that opens offline, without Python" }, "Export HTML");
+      this.exportButton = button("Export HTML", { class: "ow-export", title: "One HTML file that opens offline, without Python" });
       this.exportButton.addEventListener("click", () => {
-        this.setExporting(true);
+        this.setExport({ state: "running", done: 0, total: 0, message: null });
         run();
       });
       controls.append(this.exportButton);
     }
-    this.el = h(
-      "div",
-      { class: "ow-header" },
-      h("div", { class: "ow-headline" }, this.prediction, this.detail),
-      controls,
-      this.notice,
-      this.error,
-    );
+    controls.append(h("div", { class: "ow-status" }, this.error, this.exported, this.notice));
+    this.el = h("div", { class: "ow-header" }, h("div", { class: "ow-headline" }, this.prediction, this.quality, this.busy, this.detail), controls, bar, barLegend);
   }
 
   update(view: View, busy: boolean): void {
     const what = this.schema.task === "regression" ? "prediction" : `P(${view.target})`;
-    this.prediction.textContent = `${what} = ${fmt(view.prediction)}`;
+    this.prediction.textContent = `${what} = ${formatNumber(view.prediction)}`;
     this.prediction.dataset.value = String(view.prediction);
     const parts: string[] = [];
     if (view.predicted_label !== null) parts.push(`predicted: ${view.predicted_label}`);
     if (this.schema.has_y && view.y !== null) parts.push(`true: ${view.y}`);
     if (view.edited.length) parts.push(`${view.edited.length} edited`);
     if (view.label) parts.push(view.label);
-    this.notice.hidden = !view.notice;
-    this.notice.textContent = view.notice ?? "";
     this.detail.textContent = parts.join(" · ");
-    if (document.activeElement !== this.rowInput) this.rowInput.value = String(view.index);
+    this.notice.textContent = view.notice ?? "";
+    if (focusedIn(this.rowInput) !== this.rowInput) this.rowInput.value = String(view.index);
     if (this.targetSelect) this.targetSelect.value = view.target;
-    this.quality.textContent =
-      view.quality === "exact" ? "exact" : view.quality === "fast" ? "estimate (dragging)" : "estimate";
+    this.quality.textContent = view.quality === "exact" ? "exact" : view.quality === "fast" ? "estimate (dragging)" : "estimate";
     this.quality.classList.toggle("ow-estimate", view.quality !== "exact");
     this.setBusy(busy);
   }
 
-  setExporting(exporting: boolean): void {
+  /** The export's progress on the button; its error on the status line. */
+  setExport(job: JobState | null | undefined): void {
     if (!this.exportButton) return;
-    this.exportButton.disabled = exporting;
-    this.exportButton.textContent = exporting ? "Exporting…" : "Export HTML";
+    const running = job?.state === "running";
+    if (running) {
+      this.exporting = true;
+      const share = job.total > 0 ? Math.floor((100 * job.done) / job.total) : 0;
+      this.exportButton.textContent = `Exporting… ${share}%`;
+      this.exportButton.disabled = true;
+      this.exported.textContent = "";
+      return;
+    }
+    this.exporting = false;
+    this.exportButton.textContent = "Export HTML";
+    this.exportButton.disabled = false;
+    if (job?.state === "error") this.exported.textContent = `The export failed: ${job.message ?? "unknown error"}`;
+  }
+
+  /** The file is made: where it went. */
+  exportDone(filename: string, bytes: number): void {
+    this.setExport(null);
+    this.exported.textContent = `Saved ${filename} (${fileSize(bytes)}) to your downloads.`;
+  }
+
+  get isExporting(): boolean {
+    return this.exporting;
   }
 
   setBusy(busy: boolean): void {
@@ -122,3 +124,4 @@ export class Header {
     this.error.textContent = message ? `The last change failed; showing the last good result. ${message}` : "";
   }
 }
+

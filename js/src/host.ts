@@ -1,9 +1,9 @@
 // The in-page model of an HTML export: it serves the panel the same interface as a live
 // kernel, answering requests from data precomputed at export time (no network, no kernel).
 import type { LoadEngine } from "./charts";
-import { ruleFor } from "./estimate";
-import { renderPanel } from "./panel";
-import type { ExportData, ExportGrids, PackedArray, RequestMessage, Value, View, WidgetModel } from "./types";
+import { changedPositions, ruleFor } from "./estimate";
+import { type PanelMessage, renderPanel } from "./panel";
+import type { AttributionInfo, ExportData, ExportGrids, PackedArray, RequestMessage, Value, View, WidgetModel } from "./types";
 
 interface Grids {
   offsets: number[];
@@ -20,13 +20,8 @@ async function unpack(packed: PackedArray): Promise<ArrayBuffer> {
   return new Response(stream).arrayBuffer();
 }
 
-async function decodeGrids(grids: ExportGrids): Promise<Grids> {
-  const [prediction, shap, scale, rule] = await Promise.all([
-    unpack(grids.prediction),
-    unpack(grids.shap),
-    unpack(grids.shap_scale),
-    unpack(grids.rule),
-  ]);
+export async function decodeGrids(grids: ExportGrids): Promise<Grids> {
+  const [prediction, shap, scale, rule] = await Promise.all([unpack(grids.prediction), unpack(grids.shap), unpack(grids.shap_scale), unpack(grids.rule)]);
   return {
     offsets: grids.offsets,
     values: grids.values,
@@ -49,65 +44,80 @@ export function nearestPoint(values: Value[], value: Value): number {
 
 /** Answers what-if requests the way the kernel would, from the export's data. */
 export class ExportAnswers {
-  private readonly edits = new Map<number, Record<string, Value>>();
+  /** Each row's edits, by the row's place in the file. */
+  private readonly edits = new Map<number, [number, Value][]>();
+  /** Where the grids' additive values go: the first "force" explainer. */
+  private readonly additive: number;
 
   constructor(
     private readonly data: ExportData,
     private readonly grids: Grids | null,
-  ) {}
+  ) {
+    this.additive = data.schema.explainers.findIndex((e) => e.view === "force");
+  }
 
   answer(request: RequestMessage): View {
     const base = this.data.views[request.index];
     if (request.edits) this.edits.set(request.index, request.edits);
-    const rowEdits = this.edits.get(request.index) ?? Object.fromEntries(base.edited.map((n) => [n, base.instance[n]]));
-    const wanted = { ...base.original, ...rowEdits };
-    const names = this.data.schema.features.map((f) => f.name);
-    const changed = names.filter((n) => wanted[n] !== base.instance[n]);
+    const wanted = [...base.original];
+    const rowEdits = this.edits.get(request.index) ?? base.edited.map((j): [number, Value] => [j, base.values[j]]);
+    for (const [j, value] of rowEdits) if (j >= 0 && j < wanted.length) wanted[j] = value;
+    const changed = changedPositions(wanted, base.values);
     if (!changed.length || !this.grids) return { ...base, seq: request.seq };
     const g = this.grids;
+    const n = this.data.schema.features.length;
     const block = g.offsets[g.offsets.length - 1];
-    const points = changed.map((name) => {
-      const j = names.indexOf(name);
-      const k = nearestPoint(g.values[j], wanted[name]);
-      return { name, j, at: request.index * block + g.offsets[j] + k, value: g.values[j][k] };
+    const points = changed.map((j) => {
+      const k = nearestPoint(g.values[j], wanted[j]);
+      return { j, at: request.index * block + g.offsets[j] + k, value: g.values[j][k] };
     });
     const scale = g.scale[request.index];
-    const shapAt = (at: number) => names.map((_, i) => g.shap[at * names.length + i] * scale);
-    const instance = { ...base.instance };
-    for (const p of points) instance[p.name] = p.value;
-    const edited = names.filter((n) => instance[n] !== base.original[n]);
-    const common = { ...base, seq: request.seq, instance, edited, lime: null, agreement: null };
+    const shapAt = (at: number) => Array.from({ length: n }, (_, i) => g.shap[at * n + i] * scale);
+    const values = [...base.values];
+    for (const p of points) values[p.j] = p.value;
+    const titles = this.data.schema.explainers.filter((_, i) => i !== this.additive).map((e) => e.title);
+    const others = titles.length ? ` ${titles.join(" and ")} ${titles.length === 1 ? "is" : "are"} shown for the rows as they are.` : "";
+    // Only the additive explainer has precomputed what-ifs; the others stay out of them.
+    const attributions = (additive: number[]) =>
+      base.attributions.map((a, i): AttributionInfo | null => (i === this.additive && a ? { ...a, values: additive } : null));
+    const common = {
+      ...base,
+      seq: request.seq,
+      values,
+      edited: changedPositions(values, base.original),
+      agreement: [],
+      counterfactual: undefined,
+      pending: [],
+      probabilities: null,
+      predicted_label: null,
+    };
     if (points.length === 1) {
       const at = points[0].at;
-      const rule = ruleFor(this.data.surrogate, instance, g.rule[at]);
       return {
         ...common,
         prediction: g.prediction[at],
-        shap: shapAt(at),
-        rule,
-        probabilities: null,
-        predicted_label: null,
+        attributions: attributions(shapAt(at)),
+        rule: ruleFor(this.data.surrogate, values, g.rule[at]),
         quality: "exact",
         notice: this.data.grids?.shap_exact
-          ? "Precomputed when this file was exported: the model's own output and SHAP values for this one-feature change. LIME is shown for the rows as they are."
-          : "Precomputed when this file was exported: the model's own output for this one-feature change; its SHAP values are a cheaper permutation estimate. LIME is shown for the rows as they are.",
+          ? `Precomputed when this file was exported: the model's own output and SHAP values for this one-feature change.${others}`
+          : `Precomputed when this file was exported: the model's own output for this one-feature change; its SHAP values are a cheaper permutation estimate.${others}`,
       };
     }
     // Two or more changes: add up each change's effect on its own.
+    const own = this.additive >= 0 ? base.attributions[this.additive] : null;
     let prediction = base.prediction;
-    const shap = [...base.shap];
+    const additive = own ? [...own.values] : new Array<number>(n).fill(0);
     for (const p of points) {
       prediction += g.prediction[p.at] - base.prediction;
-      shapAt(p.at).forEach((v, i) => (shap[i] += v - base.shap[i]));
+      shapAt(p.at).forEach((v, i) => (additive[i] += v - (own?.values[i] ?? 0)));
     }
     if (this.data.schema.task !== "regression") prediction = Math.min(1, Math.max(0, prediction));
     return {
       ...common,
       prediction,
-      shap,
-      rule: ruleFor(this.data.surrogate, instance),
-      probabilities: null,
-      predicted_label: null,
+      attributions: attributions(additive),
+      rule: ruleFor(this.data.surrogate, values),
       quality: "estimate",
       notice: `Estimate, not the model's output: ${points.length} features changed, composed from one-feature what-ifs precomputed at export time.`,
     };
@@ -124,6 +134,7 @@ export async function renderExport(el: HTMLElement, data: ExportData, loadEngine
     _surrogate: data.surrogate,
     _view: start,
     _global: data.global,
+    _progress: {},
     feature: null,
     index: start.index,
     target: start.target,
@@ -141,11 +152,11 @@ export async function renderExport(el: HTMLElement, data: ExportData, loadEngine
     set: <K extends keyof WidgetModel>(key: K, value: WidgetModel[K]) => {
       state[key] = value;
     },
-    send: (message: RequestMessage | { type: string }) => {
+    send: (message: PanelMessage) => {
       if (message.type !== "request") return; // nothing else to ask: it is all in the file
       // Answer asynchronously, as a kernel would.
       queueMicrotask(() => {
-        state._view = answers.answer(message as RequestMessage);
+        state._view = answers.answer(message);
         emit("_view");
       });
     },

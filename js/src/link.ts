@@ -1,15 +1,16 @@
-// Linking: hovering or focusing a feature anywhere highlights it in every view.
+// Linking: hovering or focusing a feature anywhere highlights it in every view. Elements
+// name their feature by position (`data-j`), never by its name.
 
 export const LINKED = "ow-linked";
 export const SELECTED = "ow-selected";
 
 export class Linker {
-  private current: string | null = null;
-  private chosen: string | null = null;
+  private current: number | null = null;
+  private chosen: number | null = null;
 
   constructor(
     private readonly root: HTMLElement,
-    private readonly onChange: (feature: string | null) => void = () => {},
+    private readonly onChange: (feature: number | null) => void = () => {},
   ) {
     // Only elements that name a feature take the highlight; the charts set it themselves.
     const enter = (event: Event) => {
@@ -25,11 +26,11 @@ export class Linker {
     root.addEventListener("focusout", leave);
   }
 
-  get feature(): string | null {
+  get feature(): number | null {
     return this.current;
   }
 
-  set(feature: string | null): void {
+  set(feature: number | null): void {
     if (feature === this.current) return;
     this.current = feature;
     this.apply();
@@ -37,21 +38,23 @@ export class Linker {
   }
 
   /** Marks the feature selected in the global views (until another is selected). */
-  select(feature: string | null): void {
+  select(feature: number | null): void {
     this.chosen = feature;
     this.apply();
   }
 
   /** Re-applies the highlight after a view re-rendered its elements. */
   apply(): void {
-    for (const el of this.root.querySelectorAll<HTMLElement | SVGElement>("[data-feature]")) {
-      el.classList.toggle(LINKED, this.current !== null && el.dataset.feature === this.current);
-      el.classList.toggle(SELECTED, this.chosen !== null && el.dataset.feature === this.chosen);
+    for (const el of this.root.querySelectorAll<HTMLElement | SVGElement>("[data-j]")) {
+      const j = Number(el.dataset.j);
+      el.classList.toggle(LINKED, j === this.current);
+      el.classList.toggle(SELECTED, j === this.chosen);
     }
   }
 }
 
-function featureOf(target: EventTarget | null): string | null {
-  const el = target instanceof Element ? target.closest<HTMLElement | SVGElement>("[data-feature]") : null;
-  return el?.dataset.feature ?? null;
+function featureOf(target: EventTarget | null): number | null {
+  const el = target instanceof Element ? target.closest<HTMLElement | SVGElement>("[data-j]") : null;
+  const j = el?.dataset.j;
+  return j === undefined || j === "" ? null : Number(j);
 }

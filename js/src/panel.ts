@@ -1,15 +1,33 @@
 // The panel: wires the views to the model (a live kernel, or the export's in-page model).
+// Layout, top to bottom: the header (prediction, compact force plot; kept in view while the
+// panel scrolls), one card per local explainer beside the rules, the sliders, the global
+// views. Nothing above the sliders changes height as results stream in.
+import { ExplainerCard } from "./attributions";
 import { type ChartEngine, GlobalViews, type LoadEngine } from "./charts";
 import { h } from "./dom";
 import { dragEstimate } from "./estimate";
-import { ForcePlot } from "./forceplot";
+import { Features } from "./features";
+import { forceLegend } from "./forceplot";
 import { Header } from "./header";
-import { LimeView } from "./lime";
 import { Linker } from "./link";
-import { RequestLoop } from "./requests";
-import { RuleTable } from "./rules";
-import { Sliders } from "./sliders";
-import type { ExportReply, ExportRequest, GlobalRequest, RequestMessage, Value, View, WidgetModel } from "./types";
+import { type Edits, RequestLoop } from "./requests";
+import { RulesCard } from "./rules";
+import { Sliders, impactOrder } from "./sliders";
+import { keepInView } from "./sticky";
+import type {
+  ExportReply,
+  ExportRequest,
+  FeatureReply,
+  FeatureRequest,
+  GlobalRequest,
+  RequestMessage,
+  Value,
+  View,
+  WidgetModel,
+} from "./types";
+
+/** Every message the panel sends. */
+export type PanelMessage = RequestMessage | ExportRequest | GlobalRequest | FeatureRequest;
 
 /** The part of anywidget's model the panel uses (the export page provides the same). */
 export interface PanelModel {
@@ -17,7 +35,7 @@ export interface PanelModel {
   // anywidget's callbacks take event-specific arguments (msg:custom: content, buffers).
   on(event: string, callback: (...args: any[]) => void): void;
   off(event: string, callback: (...args: any[]) => void): void;
-  send(message: RequestMessage | ExportRequest | GlobalRequest): void;
+  send(message: PanelMessage): void;
   set?<K extends keyof WidgetModel>(key: K, value: WidgetModel[K]): void;
   save_changes?(): void;
 }
@@ -63,20 +81,34 @@ function download(filename: string, data: DataView): void {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-function editsOf(view: View): Record<string, Value> {
-  return Object.fromEntries(view.edited.map((name) => [name, view.instance[name]]));
+/** The edits a view reports (its edited positions and their values). */
+function editsOf(view: View): Edits {
+  return new Map(view.edited.map((j): [number, Value] => [j, view.values[j]]));
 }
 
 export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOptions = {}): () => void {
   const schema = model.get("_schema");
-  const surrogate = model.get("_surrogate");
+  const features = new Features(schema, (request) => model.send(request));
+  let surrogate = model.get("_surrogate") ?? null;
   let view = model.get("_view");
   let edits = editsOf(view);
-  const header: Header = new Header(schema, {
-    selectRow: (index) => loop.requestExact(index, view.target),
-    selectTarget: (target) => loop.requestExact(view.index, target, edits),
-    exportHtml: options.canExport ? () => model.send({ type: "export" }) : undefined,
-  });
+  const classification = schema.task !== "regression";
+  const titleOf = (name: string) => schema.explainers.find((e) => e.name === name)?.title ?? name;
+  // The first additive explainer draws the header's force bar and orders the sliders.
+  const primary = schema.explainers.findIndex((e) => e.view === "force");
+  const cards = schema.explainers.map((info, i) => new ExplainerCard(info, i, features, titleOf, { barOutside: i === primary }));
+  const primaryValues = (v: View) => (primary >= 0 ? (v.attributions[primary]?.values ?? null) : null);
+
+  const header: Header = new Header(
+    schema,
+    {
+      selectRow: (index) => loop.requestExact(index, view.target),
+      selectTarget: (target) => loop.requestExact(view.index, target, edits),
+      exportHtml: options.canExport ? () => model.send({ type: "export" }) : undefined,
+    },
+    primary >= 0 ? cards[primary].bar : null,
+    primary >= 0 ? forceLegend() : null,
+  );
   const loop = new RequestLoop({
     send(message) {
       model.send(message);
@@ -84,76 +116,81 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
     },
   });
   loop.accept(view);
-  const force = new ForcePlot(schema);
-  const lime = new LimeView(schema);
-  const rules = surrogate
-    ? new RuleTable(surrogate, (changes) => {
+  const rules = schema.surrogate
+    ? new RulesCard(features, (changes) => {
         // One click: the hint's changes become what-if edits, the sliders follow.
-        edits = { ...edits, ...changes };
-        for (const [name, value] of Object.entries(changes)) if (value === view.original[name]) delete edits[name];
+        for (const [j, value] of changes) {
+          if (value === view.original[j]) edits.delete(j);
+          else edits.set(j, value);
+        }
         loop.requestExact(view.index, view.target, edits);
       })
     : null;
-  const sliders = new Sliders(schema, surrogate, {
-    edit(feature, value, phase) {
-      if (value === view.original[feature]) delete edits[feature];
-      else edits[feature] = value;
-      if (phase === "drag") {
-        loop.requestFast(view.index, view.target, edits);
-        // Instant feedback from the model's precomputed curves; Python's view replaces it.
-        const classification = schema.task !== "regression";
-        const estimate = dragEstimate(view, model.get("_curves"), surrogate, { ...view.original, ...edits }, classification);
-        if (estimate) showEstimate(estimate);
-      } else loop.requestExact(view.index, view.target, edits);
+  const sliders = new Sliders(features, {
+    edit(j, value, phase) {
+      if (value === view.original[j]) edits.delete(j);
+      else edits.set(j, value);
+      if (phase === "done") return loop.requestExact(view.index, view.target, edits);
+      loop.requestFast(view.index, view.target, edits);
+      // Instant feedback from the model's precomputed curves; Python's view replaces it.
+      const wanted = view.original.map((v, k) => (edits.has(k) ? (edits.get(k) ?? null) : v));
+      const estimate = dragEstimate(view, model.get("_curves"), surrogate, wanted, classification, primary);
+      showEstimate(estimate ?? view, estimate !== null);
     },
-    reset(feature) {
-      if (feature === null) edits = {};
-      else delete edits[feature];
+    reset(j) {
+      if (j === null) edits = new Map();
+      else edits.delete(j);
       loop.requestExact(view.index, view.target, edits);
     },
     pending: () => edits,
+    impactOrder: () => {
+      const values = primaryValues(view);
+      return values ? impactOrder(values) : null;
+    },
   });
+  /** The row whose |impact| ordered the sliders: a new row orders them afresh. */
+  let orderedRow: number | null = null;
 
-  const names = schema.features.map((f) => f.name);
   const rowNumbers = options.rowNumbers;
   const rowOf = (index: number) => (rowNumbers ? (rowNumbers[index] ?? -1) : index);
-  let selected: string | null = model.get("feature") ?? null;
-  const global = schema.explainers.includes("shap")
-    ? new GlobalViews(schema, options.loadEngine ?? engineFromKernel(model), {
-        selectFeature: (name) => selectFeature(name, true),
-        selectRow(row) {
-          const index = rowNumbers ? rowNumbers.indexOf(row) : row;
-          if (index < 0) header.setError(`Row ${row} of X is not in this file: export it with rows=[…, ${row}].`);
-          else if (index !== view.index) loop.requestExact(index, view.target);
-        },
-        hover: (name) => linker.set(name),
-      })
-    : null;
+  let selected: number | null = null;
+  const global =
+    primary >= 0
+      ? new GlobalViews(options.loadEngine ?? engineFromKernel(model), {
+          selectFeature: (j) => selectFeature(j, true),
+          selectRow(row) {
+            const index = rowNumbers ? rowNumbers.indexOf(row) : row;
+            if (index < 0) header.setError(`Row ${row} of X is not in this file: export it with rows=[…, ${row}].`);
+            else if (index !== view.index) loop.requestExact(index, view.target);
+          },
+          hover: (j) => linker.set(j),
+        })
+      : null;
 
+  const top = h("div", { class: "ow-top" }, header.el);
   // data-lm-suppress-shortcuts: JupyterLab's command-mode keys must not steal our controls' keys.
   const root = h(
     "div",
     { class: "optiml-widget", "data-lm-suppress-shortcuts": "true" },
-    header.el,
-    global?.el ?? null,
-    force.el,
-    h("div", { class: "ow-row" }, lime.el, rules?.el ?? null),
+    top,
+    h("div", { class: "ow-explain" }, ...cards.map((card) => card.el), rules?.el ?? null),
     sliders.el,
+    global?.el ?? null,
   );
-  const linker = new Linker(root, (name) => void global?.set({ hover: name === null ? -1 : names.indexOf(name) }));
+  const linker = new Linker(root, (j) => void global?.set({ hover: j === null ? -1 : j }));
+  const current = (j: number, v: View) => GlobalViews.current(features.at(j).categories, v.values[j], primaryValues(v)?.[j]);
   /** The feature of the dependence plot; from a bar click it also takes the slider's focus. */
-  const selectFeature = (name: string | null, fromChart: boolean) => {
-    selected = name;
-    linker.select(name);
-    if (name === null || !global) return;
-    const k = names.indexOf(name);
-    void global.set({ feature: k, ...GlobalViews.current(schema, k, view.instance, view.shap) });
+  const selectFeature = (j: number | null, fromChart: boolean) => {
+    selected = j;
+    linker.select(j);
+    if (j === null || !global) return;
+    void global.set({ feature: j, ...current(j, view) });
     if (fromChart) {
-      model.set?.("feature", name);
+      model.set?.("feature", features.names[j]);
       model.save_changes?.();
-      const slider = [...root.querySelectorAll<HTMLElement>(".ow-slider[data-feature]")].find((el) => el.dataset.feature === name);
-      slider?.scrollIntoView({ block: "nearest" });
-      slider?.querySelector<HTMLElement>("input, select")?.focus({ preventScroll: true });
+      const row = sliders.reveal(j);
+      row?.scrollIntoView({ block: "nearest" });
+      row?.querySelector<HTMLElement>("input, select")?.focus({ preventScroll: true });
     }
   };
   const showGlobal = () => {
@@ -165,75 +202,112 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
         // Python picks the most important feature first; the charts say which.
         const spec = info.specs?.dependence as { params?: { name: string; value: unknown }[] } | undefined;
         const k = spec?.params?.find((p) => p.name === "feature")?.value;
-        if (typeof k === "number") selectFeature(names[k], false);
+        if (typeof k === "number" && k >= 0 && k < features.count) selectFeature(k, false);
       }
     });
   };
   // Keys typed into the panel's controls are theirs: the notebook around it must not move
   // between cells on an arrow key.
   root.addEventListener("keydown", (event) => {
-    if ((event.target as Element).matches("input, select, textarea, button")) event.stopPropagation();
+    if ((event.target as Element).matches("input, select, textarea, button, summary")) event.stopPropagation();
   });
 
   const show = () => {
     header.update(view, loop.busy);
-    force.update(view);
-    lime.update(view);
-    rules?.update(view);
-    sliders.update(view, view.quality === "exact" && !sliders.dragging);
+    for (const card of cards) card.update(view, false);
+    rules?.update(view, view.quality !== "exact");
+    sliders.update(view);
+    const values = primaryValues(view);
+    if (values && orderedRow !== view.index) {
+      orderedRow = view.index;
+      sliders.setOrder(impactOrder(values), "impact");
+    }
     root.dataset.seq = String(view.seq);
     root.dataset.quality = view.quality;
+    root.dataset.pending = view.pending.join(" ");
     linker.apply();
-    if (global) {
-      const k = selected === null ? -1 : names.indexOf(selected);
-      void global.set({ row: rowOf(view.index), ...(k >= 0 ? GlobalViews.current(schema, k, view.instance, view.shap) : {}) });
-    }
+    if (global) void global.set({ row: rowOf(view.index), ...(selected !== null ? current(selected, view) : {}) });
   };
   let estimates = 0;
-  const showEstimate = (estimate: View) => {
-    header.update(estimate, true);
-    force.update(estimate);
-    rules?.update(estimate);
+  /** While a slider moves: the browser's estimate, or the last view marked as behind. */
+  const showEstimate = (shown: View, estimated: boolean) => {
+    header.update(shown, true);
+    cards.forEach((card, i) => card.update(shown, !(estimated && i === primary)));
+    rules?.update(shown, true);
     root.dataset.quality = "fast";
-    root.dataset.estimate = String(++estimates);
+    if (estimated) root.dataset.estimate = String(++estimates);
     linker.apply();
   };
   const onView = () => {
     const next = model.get("_view");
     if (!loop.accept(next)) return;
+    const fillIn = next.seq === view.seq;
     view = next;
+    // A late part of a view the user has already moved on from: the newer answer shows it.
+    if (fillIn && loop.busy) return;
     // While a newer request is in flight the user's own edits are the truth.
     if (!loop.busy) edits = editsOf(view);
     show();
   };
+  const onSurrogate = () => {
+    surrogate = model.get("_surrogate") ?? null;
+    rules?.setSurrogate(surrogate, model.get("_progress")?.surrogate);
+    sliders.setThresholds(surrogate?.thresholds ?? null);
+    rules?.update(view, view.quality !== "exact");
+    linker.apply();
+  };
+  const onProgress = () => {
+    const progress = model.get("_progress") ?? {};
+    if (!surrogate) rules?.setSurrogate(null, progress.surrogate);
+    if (header.isExporting) header.setExport(progress.export);
+  };
   const onError = () => {
     const error = model.get("error");
-    if (error) loop.settle();
     header.setError(error);
+    if (error && loop.busy) {
+      loop.settle();
+      show();
+    }
     header.setBusy(loop.busy);
   };
-  const onMessage = (message: ExportReply, buffers?: DataView[]) => {
+  const onMessage = (message: ExportReply | FeatureReply, buffers?: DataView[]) => {
+    if (message?.type === "features") return features.receive(message);
     if (message?.type !== "export") return;
-    header.setExporting(false);
-    if (message.error) header.setError(message.error);
-    else if (buffers?.length) download(message.filename, buffers[0]);
+    if (message.error) {
+      header.setExport({ state: "error", done: 0, total: 0, message: message.error });
+    } else if (buffers?.length) {
+      download(message.filename, buffers[0]);
+      header.exportDone(message.filename, message.bytes ?? buffers[0].byteLength);
+    }
   };
-  const onFeature = () => selectFeature(model.get("feature") ?? null, false);
+  const onFeature = () => {
+    const name = model.get("feature") ?? null;
+    const j = name === null ? -1 : features.position(name);
+    selectFeature(j >= 0 ? j : null, false);
+  };
   model.on("change:_view", onView);
+  model.on("change:_surrogate", onSurrogate);
+  model.on("change:_progress", onProgress);
   model.on("change:error", onError);
   model.on("msg:custom", onMessage);
   model.on("change:_global", showGlobal);
   model.on("change:feature", onFeature);
+  rules?.setSurrogate(surrogate, model.get("_progress")?.surrogate);
+  sliders.setThresholds(surrogate?.thresholds ?? null);
   show();
   onError();
   el.replaceChildren(root);
+  const unstick = keepInView(root, top);
   showGlobal();
   return () => {
     model.off("change:_view", onView);
+    model.off("change:_surrogate", onSurrogate);
+    model.off("change:_progress", onProgress);
     model.off("change:error", onError);
     model.off("msg:custom", onMessage);
     model.off("change:_global", showGlobal);
     model.off("change:feature", onFeature);
+    unstick();
     global?.finalize();
   };
 }

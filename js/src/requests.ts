@@ -1,6 +1,10 @@
 // The live loop: the frontend asks for a whole state (row, target, edits); the newest
-// request wins; an older view never replaces a newer one.
+// request wins; an older view never replaces a newer one (a later update of the view on
+// screen, with the same sequence number, fills in what was still streaming).
 import type { RequestMessage, Value, View } from "./types";
+
+/** A row's what-if edits by feature position. */
+export type Edits = Map<number, Value>;
 
 export interface Sender {
   send(message: RequestMessage): void;
@@ -12,6 +16,11 @@ export interface Scheduler {
 
 const nextFrame: Scheduler = (cb) =>
   typeof requestAnimationFrame === "function" ? requestAnimationFrame(() => cb()) : setTimeout(cb, 16);
+
+/** Edits as the message carries them: [position, value] pairs in position order. */
+export function editPairs(edits: Edits): [number, Value][] {
+  return [...edits.entries()].sort((a, b) => a[0] - b[0]);
+}
 
 export class RequestLoop {
   /** Sequence number of the view on screen. */
@@ -31,7 +40,7 @@ export class RequestLoop {
     return this.lastSentSeq > this.shownSeq;
   }
 
-  /** Whether a view from Python should be shown (never one older than the one shown). */
+  /** Whether a view from Python should be shown: never one older than the one shown. */
   accept(view: View): boolean {
     this.nextSeq = Math.max(this.nextSeq, view.seq + 1);
     if (view.seq < this.shownSeq) return false;
@@ -40,8 +49,8 @@ export class RequestLoop {
   }
 
   /** During a drag: at most one request per animation frame, carrying the newest state. */
-  requestFast(index: number, target: string, edits: Record<string, Value>): void {
-    this.queued = { index, target, edits: { ...edits }, fast: true };
+  requestFast(index: number, target: string, edits: Edits): void {
+    this.queued = { index, target, edits: editPairs(edits), fast: true };
     if (this.frameScheduled) return;
     this.frameScheduled = true;
     this.schedule(() => {
@@ -50,10 +59,11 @@ export class RequestLoop {
     });
   }
 
-  /** A finished edit (release, typed value, select): sent at once, exact. */
-  requestExact(index: number, target: string, edits?: Record<string, Value>): void {
+  /** A finished edit (release, typed value, select): sent at once, exact. Without edits,
+   * a change of row (Python keeps each row's own edits). */
+  requestExact(index: number, target: string, edits?: Edits): void {
     this.queued = null;
-    this.flush(edits ? { index, target, edits: { ...edits }, fast: false } : { index, target, fast: false });
+    this.flush(edits ? { index, target, edits: editPairs(edits), fast: false } : { index, target, fast: false });
   }
 
   /** A request failed in Python (no view will answer it): stop waiting for it. */

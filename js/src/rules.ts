@@ -1,34 +1,36 @@
-// Rule table: the global surrogate's rules, its held-out fidelity, the rule that fires for
-// the current row, and which of that rule's conditions the current values meet.
-import { h } from "./dom";
-import { fmt, percent } from "./format";
-import type { CounterfactualInfo, SurrogateInfo, Value, View } from "./types";
+// Rules: the global surrogate's rule table (its held-out fidelity and why it has this many
+// rules), the rule that fires for the current row, which of its conditions the current values
+// meet, and the counterfactual hint. Until the surrogate is fit, its progress.
+import { button, h } from "./dom";
+import type { Features } from "./features";
+import { formatNumber, percent } from "./format";
+import { legend } from "./legend";
+import { placeholder } from "./pending";
+import type { CounterfactualInfo, JobState, SurrogateInfo, Value, View } from "./types";
 
-export class RuleTable {
+export type ApplyChanges = (changes: [number, Value][]) => void;
+
+/** The caption's words: "decision tree, 3 rules, held-out accuracy 0.942". */
+export function caption(surrogate: SurrogateInfo): string {
+  const metric = surrogate.metric === "r2" ? "R²" : "accuracy";
+  const terms = surrogate.rules.reduce((n, r) => n + (r.terms?.length ?? 0), 0);
+  const n = surrogate.rules.length;
+  const size = `${n} rule${n === 1 ? "" : "s"}${terms ? ` with ${terms} linear term${terms === 1 ? "" : "s"}` : ""}`;
+  return `${surrogate.family}, ${size}, held-out ${metric} ${formatNumber(surrogate.fidelity, 3)}`;
+}
+
+class RuleTable {
   readonly el: HTMLElement;
   private readonly rows = new Map<number, HTMLTableRowElement>();
   private readonly conditionCells = new Map<number, HTMLElement[]>();
   private readonly scroller: HTMLElement;
-  /** The rule last scrolled into view. */
   private revealed: number | null = null;
-  private active: number | null = null;
 
-  private readonly hint = h("div", { class: "ow-counterfactual", "data-testid": "ow-counterfactual", "aria-live": "polite" });
-  private shownHint: CounterfactualInfo | null = null;
-
-  /** `apply` takes a counterfactual's changes as what-if edits (the "Try it" button). */
-  constructor(
-    private readonly surrogate: SurrogateInfo,
-    private readonly apply: (changes: Record<string, Value>) => void = () => {},
-  ) {
-    const metric = surrogate.metric === "r2" ? "R²" : "accuracy";
-    const terms = surrogate.rules.reduce((n, r) => n + (r.terms?.length ?? 0), 0);
-    const size = terms ? `${surrogate.rules.length} rules with ${terms} linear term${terms === 1 ? "" : "s"}` : `${surrogate.rules.length} rules`;
-    const caption = `${surrogate.family}, ${size}, held-out fidelity (${metric}) ${fmt(surrogate.fidelity, 3)}`;
+  constructor(surrogate: SurrogateInfo) {
     const body = h("tbody");
     for (const rule of surrogate.rules) {
       const cells = rule.conditions.map((c) =>
-        h("span", { class: "ow-cond", "data-feature": c.feature, tabindex: 0 }, h("span", { class: "ow-mark", "aria-hidden": "true" }), c.text),
+        h("span", { class: "ow-cond", "data-j": c.j, tabindex: 0 }, h("span", { class: "ow-mark", "aria-hidden": "true" }), c.text),
       );
       const when = h("td", { class: "ow-when" });
       cells.forEach((cell, i) => {
@@ -36,12 +38,10 @@ export class RuleTable {
         when.append(cell);
       });
       if (!cells.length) when.append("always");
-      const value = typeof rule.prediction === "number" ? fmt(rule.prediction) : rule.prediction;
-      const then = h("td", {}, String(value));
-      for (const term of rule.terms ?? []) {
-        // "+0.8 per 1000 of income": each linear term reads on its own line.
-        then.append(h("div", { class: "ow-term", "data-feature": term.feature }, term.text));
-      }
+      const value = typeof rule.prediction === "number" ? formatNumber(rule.prediction) : String(rule.prediction);
+      const then = h("td", { class: "ow-then" }, value);
+      // "+0.8 per 1000 of income": each linear term reads on its own line.
+      for (const term of rule.terms ?? []) then.append(h("div", { class: "ow-term", "data-j": term.j }, term.text));
       const row = h("tr", { "data-rule": rule.id }, h("td", {}, String(rule.id + 1)), when, then, h("td", {}, percent(rule.coverage)));
       this.rows.set(rule.id, row);
       this.conditionCells.set(rule.id, cells);
@@ -50,38 +50,26 @@ export class RuleTable {
     const table = h(
       "table",
       { class: "ow-rules-table" },
-      h("caption", {}, `Global surrogate: ${caption}`),
-      h("thead", {}, h("tr", {}, h("th", {}, "#"), h("th", {}, "IF"), h("th", {}, "THEN"), h("th", {}, "coverage"))),
+      h("thead", {}, h("tr", {}, h("th", {}, "#"), h("th", {}, "IF"), h("th", {}, "THEN"), h("th", { title: "share of rows the rule covers" }, "rows"))),
       body,
     );
     this.scroller = h("div", { class: "ow-rules-scroll" }, table);
-    this.hint.hidden = true;
-    this.el = h("div", { class: "ow-card ow-rules", "data-testid": "ow-rules" }, h("h3", {}, "Rules"), this.scroller, this.hint);
-  }
-
-  /** The counterfactual hint of an exact view (kept while a drag shows estimates). */
-  private showHint(view: View): void {
-    if (view.counterfactual === undefined || view.quality !== "exact") return;
-    const hint = view.counterfactual;
-    if (hint === this.shownHint) return;
-    this.shownHint = hint;
-    this.hint.hidden = !hint;
-    if (!hint) return this.hint.replaceChildren();
-    const button = h("button", { type: "button", class: "ow-try" }, "Try it");
-    button.addEventListener("click", () => this.apply(hint.changes));
-    const outcome = `${String(hint.outcome_before)} → ${String(hint.outcome_after)}`;
-    this.hint.replaceChildren(
-      h("span", { class: "ow-hint-title" }, `Smallest change to another outcome (${outcome}, rule ${hint.rule + 1}): `),
-      hint.text,
-      hint.model_agrees ? "" : h("span", { class: "ow-muted" }, " The rule's outcome is not the model's here."),
-      " ",
-      button,
+    const n = surrogate.rules.length;
+    this.el = h(
+      "div",
+      { class: "ow-rules-body" },
+      h("p", { class: "ow-caption", "data-testid": "ow-rules-caption" }, `Global surrogate: ${caption(surrogate)}.`),
+      surrogate.reason ? h("p", { class: "ow-muted ow-reason", "data-testid": "ow-rules-reason" }, `Why ${n} rule${n === 1 ? "" : "s"}: ${surrogate.reason}.`) : null,
+      this.scroller,
+      legend("rules", [
+        { mark: "ow-key-rule", text: "the rule that fires for this row" },
+        { mark: "ow-key-met", text: "condition met" },
+        { mark: "ow-key-unmet", text: "not met by the values now" },
+      ]),
     );
-    this.hint.classList.toggle("ow-disagree", !hint.model_agrees);
   }
 
   update(view: View): void {
-    this.showHint(view);
     for (const [id, row] of this.rows) {
       const active = view.rule?.id === id;
       row.classList.toggle("ow-rule-active", active);
@@ -91,34 +79,125 @@ export class RuleTable {
         const met = active ? view.rule?.met[i] : undefined;
         cell.classList.toggle("ow-met", met === true);
         cell.classList.toggle("ow-unmet", met === false);
-        const mark = cell.firstChild as HTMLElement;
-        mark.textContent = met === undefined ? "" : met ? "✓ " : "✗ ";
+        (cell.firstChild as HTMLElement).textContent = met === undefined ? "" : met ? "✓ " : "✗ ";
       });
     }
-    // Scroll the firing rule into view when it changes (not on every view: the user may
-    // be reading other rules), within the table's own box, never the page.
+    // Scroll the firing rule into view when it changes, within the table's own box (never
+    // the page): the user may be reading other rules.
     const id = view.rule?.id ?? null;
-    if (id !== this.revealed) {
-      const row = id === null ? undefined : this.rows.get(id);
-      if (!row || this.reveal(row)) this.revealed = id;
-      else if (typeof requestAnimationFrame === "function") {
-        // Not on the page yet (first render): try again once it has been laid out.
-        requestAnimationFrame(() => {
-          if (this.active === id && this.revealed !== id && this.reveal(row)) this.revealed = id;
-        });
-      }
+    if (id === this.revealed) return;
+    const row = id === null ? undefined : this.rows.get(id);
+    if (!row || this.reveal(row)) this.revealed = id;
+    else if (typeof requestAnimationFrame === "function") {
+      requestAnimationFrame(() => {
+        if (this.revealed !== id && this.reveal(row)) this.revealed = id;
+      });
     }
-    this.active = id;
   }
 
-  /** Scrolls `row` into the table's box; false when not laid out yet (retried next view). */
+  /** Scrolls `row` into the table's box; false when not laid out yet. */
   private reveal(row: HTMLElement): boolean {
     const box = this.scroller.getBoundingClientRect();
     if (!this.scroller.isConnected || box.height === 0) return false;
     const r = row.getBoundingClientRect();
-    if (r.top < box.top || r.bottom > box.bottom) {
-      this.scroller.scrollTop += r.top - box.top - Math.max(0, (box.height - r.height) / 2);
-    }
+    if (r.top < box.top || r.bottom > box.bottom) this.scroller.scrollTop += r.top - box.top - Math.max(0, (box.height - r.height) / 2);
     return true;
+  }
+}
+
+/** The counterfactual hint: Python's words, the outcome it reaches, a one-click what-if. */
+class Hint {
+  readonly el = h("div", { class: "ow-counterfactual", "data-testid": "ow-counterfactual", "aria-live": "polite", hidden: true });
+  private shown: { index: number; hint: CounterfactualInfo | null } | null = null;
+  private tryIt: HTMLButtonElement | null = null;
+
+  constructor(private readonly apply: ApplyChanges) {}
+
+  update(view: View, stale: boolean): void {
+    const hint = view.counterfactual;
+    if (hint !== undefined && !stale) {
+      if (hint !== this.shown?.hint) this.draw(hint);
+      this.shown = { index: view.index, hint };
+      this.setStale(false);
+      return;
+    }
+    if (this.shown && this.shown.index === view.index) {
+      // The same row's hint stays, marked as being for the values before this change.
+      this.setStale(true);
+      return;
+    }
+    this.shown = null;
+    const coming = view.pending.includes("counterfactual");
+    this.el.hidden = !coming;
+    this.el.replaceChildren(...(coming ? [placeholder("Looking for the smallest change to another outcome…")] : []));
+  }
+
+  private draw(hint: CounterfactualInfo | null): void {
+    this.el.hidden = false;
+    this.el.classList.remove("ow-no-follow");
+    if (!hint) {
+      this.tryIt = null;
+      this.el.replaceChildren(h("p", { class: "ow-muted" }, "No small change of this row reaches another outcome of the rules."));
+      return;
+    }
+    const moved = hint.outcome_before !== hint.outcome_after;
+    const outcome = moved ? ` (${String(hint.outcome_before)} → ${String(hint.outcome_after)})` : "";
+    const title = hint.model_agrees
+      ? `Smallest change to another outcome${outcome}: `
+      : `The rules point to a change (rule ${hint.rule + 1}) that the model does not follow: `;
+    this.tryIt = button("Try it", { class: "ow-try", title: "Apply these changes as what-if edits" });
+    this.tryIt.addEventListener("click", () => this.apply(hint.changes));
+    this.el.classList.toggle("ow-no-follow", !hint.model_agrees);
+    this.el.replaceChildren(
+      h("span", { class: "ow-hint-title" }, title),
+      hint.text,
+      " ",
+      this.tryIt,
+      h("span", { class: "ow-stale-note" }, " For the values before this change."),
+    );
+  }
+
+  private setStale(stale: boolean): void {
+    this.el.classList.toggle("ow-stale", stale);
+    if (this.tryIt) this.tryIt.disabled = stale;
+  }
+}
+
+/** The rules card: a placeholder with the fit's progress until the surrogate arrives. */
+export class RulesCard {
+  readonly el: HTMLElement;
+  private readonly content = h("div", { class: "ow-card-body" });
+  private readonly hint: Hint;
+  private table: RuleTable | null = null;
+  private last: { view: View; stale: boolean } | null = null;
+
+  constructor(
+    readonly features: Features,
+    apply: ApplyChanges,
+  ) {
+    this.hint = new Hint(apply);
+    this.el = h("section", { class: "ow-card ow-rules", "data-testid": "ow-rules", "aria-label": "Rules" }, h("h3", {}, "Rules"), this.content, this.hint.el);
+  }
+
+  /** The surrogate (null while it is fit) and its job's progress. */
+  setSurrogate(surrogate: SurrogateInfo | null, job?: JobState | null): void {
+    if (surrogate) {
+      if (!this.table) {
+        this.table = new RuleTable(surrogate);
+        this.content.replaceChildren(this.table.el);
+        if (this.last) this.update(this.last.view, this.last.stale);
+      }
+      return;
+    }
+    this.table = null;
+    if (job?.state === "error") this.content.replaceChildren(h("p", { class: "ow-error-text" }, `The surrogate could not be fit: ${job.message ?? "unknown error"}`));
+    else if (job?.state === "cancelled") this.content.replaceChildren(h("p", { class: "ow-muted" }, "The surrogate's fit was stopped."));
+    else this.content.replaceChildren(placeholder("Fitting the global surrogate (a small rule model that mimics this one)…", job));
+  }
+
+  update(view: View, stale: boolean): void {
+    this.last = { view, stale };
+    this.table?.update(view);
+    this.hint.update(view, stale);
   }
 }

@@ -1,18 +1,28 @@
-// Feature sliders: one control per feature, ordered by |SHAP|, with a search box. Numeric
-// sliders carry quantile ticks and the surrogate's thresholds (where the firing rule would
-// change); an edited feature shows its original value and its own reset.
-import { h, onCommit, uid } from "./dom";
-import { fmtValue } from "./format";
-import type { FeatureInfo, Schema, SurrogateInfo, Value, View } from "./types";
+// Feature sliders: one control per feature, in columns, with a search box. The order is the
+// row's |impact| when the row is first shown, and changes only on a new row or when the user
+// asks ("Order by impact"); the control in use never moves. Rows have a fixed shape, so a
+// value, an edit or a rule arriving never moves a control under the pointer either.
+// Numeric sliders carry percentile ticks and the surrogate's thresholds.
+import { button, focusedIn, h, onCommit, uid } from "./dom";
+import type { Features } from "./features";
+import { formatNumber, formatValue } from "./format";
+import { legend } from "./legend";
+import type { Edits } from "./requests";
+import type { FeatureInfo, Value, View } from "./types";
 
-export const VISIBLE_ROWS = 30;
+/** Sliders shown before "Show more": the row's most important features. */
+export const TOP_SLIDERS = 16;
+/** How many more each "Show more" adds. */
+export const MORE_SLIDERS = 32;
 
 export interface SliderActions {
   /** "drag" while a slider moves, "done" when an edit is complete. */
-  edit(feature: string, value: Value, phase: "drag" | "done"): void;
-  reset(feature: string | null): void;
+  edit(j: number, value: Value, phase: "drag" | "done"): void;
+  reset(j: number | null): void;
   /** The user's wanted edits of the row (ahead of the view while a request is in flight). */
-  pending(): Record<string, Value>;
+  pending(): Edits;
+  /** The order by the current view's impact, for "Order by impact" (null: none known). */
+  impactOrder(): number[] | null;
 }
 
 /** Where a value sits on a feature's track, in percent. */
@@ -27,6 +37,21 @@ export function sliderStep(feature: FeatureInfo): number {
   return span > 0 ? span / 200 : 1;
 }
 
+/** Positions ordered by |values|, largest first (ties in schema order). */
+export function impactOrder(values: number[]): number[] {
+  return values
+    .map((value, j) => ({ size: Math.abs(value), j }))
+    .sort((a, b) => b.size - a.size || a.j - b.j)
+    .map((x) => x.j);
+}
+
+/** `order` with `j` moved back to `index`: a re-sort never moves the control in use. */
+export function keepAt(order: number[], j: number, index: number): number[] {
+  const rest = order.filter((k) => k !== j);
+  rest.splice(Math.min(index, rest.length), 0, j);
+  return rest;
+}
+
 /** A boolean feature's value as a checkbox state (tolerates "True"/1 from other producers). */
 function isOn(value: Value): boolean {
   return value === true || value === 1 || value === "True" || value === "true";
@@ -38,7 +63,7 @@ class SliderRow {
   private readonly number: HTMLInputElement | null = null;
   private readonly select: HTMLSelectElement | null = null;
   private readonly checkbox: HTMLInputElement | null = null;
-  private readonly original = h("span", { class: "ow-original" });
+  private readonly ticks: HTMLElement | null = null;
   private readonly resetButton: HTMLButtonElement;
   /** True while the user holds a range thumb: views must not move it under the pointer. */
   dragging = false;
@@ -46,35 +71,35 @@ class SliderRow {
   private unsettled = false;
 
   constructor(
+    readonly j: number,
     readonly feature: FeatureInfo,
     thresholds: number[],
     actions: SliderActions,
   ) {
     const id = uid("ow-f");
     const name = feature.name;
-    const label = h("label", { for: id, class: "ow-slider-name", title: name }, name);
-    this.resetButton = h("button", { type: "button", class: "ow-button ow-reset", "aria-label": `Reset ${name}`, title: "Back to the original value", hidden: true }, "↺");
-    this.resetButton.addEventListener("click", () => actions.reset(name));
+    const label = h("label", { for: id, class: "ow-slider-name" }, name);
+    this.resetButton = button("", { class: "ow-reset", title: "Back to this row's own value" });
+    this.resetButton.addEventListener("click", () => actions.reset(j));
     let control: HTMLElement;
     if (feature.kind === "categorical") {
       const select = h("select", { id });
       for (const c of feature.categories ?? []) select.append(h("option", { value: c }, c));
-      select.addEventListener("change", () => actions.edit(name, select.value, "done"));
+      select.addEventListener("change", () => actions.edit(j, select.value, "done"));
       this.select = select;
       control = select;
     } else if (feature.kind === "boolean") {
       const box = h("input", { id, type: "checkbox", class: "ow-toggle" });
-      box.addEventListener("change", () => actions.edit(name, box.checked, "done"));
+      box.addEventListener("change", () => actions.edit(j, box.checked, "done"));
       this.checkbox = box;
-      control = box;
+      control = h("span", { class: "ow-toggle-box" }, box);
     } else {
-      const step = sliderStep(feature);
-      const range = h("input", { id, type: "range", min: feature.min ?? 0, max: feature.max ?? 1, step: step });
+      const range = h("input", { id, type: "range", min: feature.min ?? 0, max: feature.max ?? 1, step: sliderStep(feature) });
       const number = h("input", { type: "number", step: feature.kind === "integer" ? 1 : "any", class: "ow-number", "aria-label": `${name} value` });
       const done = () => {
         this.dragging = false;
         this.unsettled = false;
-        actions.edit(name, Number(range.value), "done");
+        actions.edit(j, Number(range.value), "done");
       };
       // A release that leaves the value where the drag started fires no `change`: end the
       // drag anyway, and ask for the exact view if fast ones were sent.
@@ -89,92 +114,156 @@ class SliderRow {
       range.addEventListener("input", () => {
         this.dragging = true;
         this.unsettled = true;
-        number.value = range.value;
-        actions.edit(name, Number(range.value), "drag");
+        number.value = formatValue(Number(range.value), feature);
+        actions.edit(j, Number(range.value), "drag");
       });
       range.addEventListener("change", done);
       for (const type of ["pointerup", "pointercancel", "blur"]) range.addEventListener(type, release);
       onCommit(number, () => {
-        if (number.value !== "" && Number.isFinite(Number(number.value))) actions.edit(name, Number(number.value), "done");
+        if (number.value !== "" && Number.isFinite(Number(number.value))) actions.edit(j, Number(number.value), "done");
       });
-      const ticks = h("div", { class: "ow-ticks", "aria-hidden": "true" });
-      for (const [q, v] of feature.quantiles) {
+      const ticks = h("span", { class: "ow-ticks", "aria-hidden": "true" });
+      for (const [q, v] of feature.quantiles ?? []) {
         if (q === 0 || q === 1) continue;
-        const tick = h("span", { class: "ow-quantile-tick", title: `${Math.round(q * 100)}th percentile: ${fmtValue(v, feature)}` });
+        const tick = h("span", { class: "ow-quantile-tick", title: `${Math.round(q * 100)}th percentile: ${formatValue(v, feature)}` });
         tick.style.left = `${trackPercent(feature, v)}%`;
         ticks.append(tick);
       }
-      for (const t of thresholds) {
-        const tick = h("span", { class: "ow-threshold-tick", title: `rule threshold: ${fmtValue(t, feature)}`, "data-value": t });
-        tick.style.left = `${trackPercent(feature, t)}%`;
-        ticks.append(tick);
-      }
+      this.ticks = ticks;
       this.range = range;
       this.number = number;
+      this.setThresholds(thresholds);
       control = h("span", { class: "ow-track" }, range, ticks);
-      control = h("span", { class: "ow-numeric" }, control, number);
     }
-    this.el = h("div", { class: "ow-slider", "data-feature": name }, label, control, this.original, this.resetButton);
+    this.el = h(
+      "div",
+      { class: "ow-slider", "data-j": j, "data-name": name },
+      label,
+      control,
+      this.number ?? h("span", { class: "ow-number-slot" }),
+      this.resetButton,
+    );
+  }
+
+  /** The surrogate's thresholds on this track: where the firing rule would change. */
+  setThresholds(thresholds: number[]): void {
+    if (!this.ticks) return;
+    for (const old of this.ticks.querySelectorAll(".ow-threshold-tick")) old.remove();
+    for (const t of thresholds) {
+      const tick = h("span", { class: "ow-threshold-tick", title: `rule threshold: ${formatNumber(t)}`, "data-value": t });
+      tick.style.left = `${trackPercent(this.feature, t)}%`;
+      this.ticks.append(tick);
+    }
   }
 
   show(value: Value, original: Value, edited: boolean): void {
     if (this.range && this.number) {
       const number = typeof value === "number" ? value : null;
       if (!this.dragging && number !== null) this.range.value = String(number);
-      if (document.activeElement !== this.number) this.number.value = number === null ? "" : String(number);
+      if (focusedIn(this.number) !== this.number) this.number.value = number === null ? "" : formatValue(number, this.feature);
     } else if (this.select) {
       this.select.value = value === null ? "" : String(value);
     } else if (this.checkbox) {
       this.checkbox.checked = isOn(value);
     }
     this.el.classList.toggle("ow-edited", edited);
-    this.original.textContent = edited ? `was ${fmtValue(original, this.feature)}` : "";
-    this.resetButton.hidden = !edited;
+    const was = formatValue(original, this.feature);
+    // The reset button keeps its place when hidden: nothing beside it moves.
+    this.resetButton.textContent = `↺ ${was}`;
+    this.resetButton.setAttribute("aria-label", `Reset ${this.feature.name} to ${was}`);
+    this.resetButton.classList.toggle("ow-invisible", !edited);
+    this.resetButton.disabled = !edited;
   }
 
-  /** The value the control shows, for tests and the export host. */
-  get value(): Value {
-    if (this.range) return Number(this.range.value);
-    if (this.select) return this.select.value;
-    return this.checkbox?.checked ?? null;
+  /** Whether the pointer holds this slider or the keyboard is on one of its controls. */
+  get inUse(): boolean {
+    const focused = focusedIn(this.el);
+    return this.dragging || (focused !== null && this.el.contains(focused));
   }
+}
+
+/** A feature whose range has not arrived yet (wide data): its name, and that it is coming. */
+function loadingRow(j: number, name: string): HTMLElement {
+  return h(
+    "div",
+    { class: "ow-slider ow-slider-loading", "data-j": j, "data-name": name },
+    h("span", { class: "ow-slider-name" }, name),
+    h("span", { class: "ow-muted" }, "loading its range…"),
+  );
 }
 
 export class Sliders {
   readonly el: HTMLElement;
-  private readonly rows = new Map<string, SliderRow>();
+  private readonly rows = new Map<number, SliderRow>();
+  private readonly loading = new Map<number, HTMLElement>();
   private readonly list = h("div", { class: "ow-slider-list" });
   private readonly more: HTMLButtonElement;
+  private readonly fewer: HTMLButtonElement;
+  private readonly count = h("span", { class: "ow-muted ow-slider-count", "data-testid": "ow-slider-count" });
   private readonly search: HTMLInputElement;
-  private order: string[];
-  private showAll = false;
+  private thresholds: number[][] | null = null;
+  private order: number[];
+  private orderedBy = "feature order";
+  private limit = TOP_SLIDERS;
   private last: View | null = null;
+  /** Features asked for from elsewhere (a chart): shown after the top ones. */
+  private readonly revealed = new Set<number>();
 
   constructor(
-    private readonly schema: Schema,
-    private readonly surrogate: SurrogateInfo | null,
+    private readonly features: Features,
     private readonly actions: SliderActions,
   ) {
-    this.order = schema.features.map((f) => f.name);
+    this.order = features.names.map((_, j) => j);
     const searchId = uid("ow-search");
-    this.search = h("input", { id: searchId, type: "search", placeholder: "feature name", class: "ow-search" });
-    this.search.addEventListener("input", () => this.layout());
-    const resetAll = h("button", { type: "button", class: "ow-button" }, "Reset all");
+    this.search = h("input", { id: searchId, type: "search", placeholder: `any of ${features.count} features`, class: "ow-search" });
+    this.search.addEventListener("input", () => {
+      this.limit = TOP_SLIDERS;
+      this.layout();
+    });
+    const sort = button("Order by impact", { class: "ow-sort", title: "Put the features that move this row's output most first" });
+    sort.addEventListener("click", () => {
+      const order = actions.impactOrder();
+      if (order) this.setOrder(order, "impact");
+    });
+    const resetAll = button("Reset all");
     resetAll.addEventListener("click", () => {
       actions.reset(null);
       this.layout();
     });
-    this.more = h("button", { type: "button", class: "ow-button ow-more" });
+    this.more = button("", { class: "ow-more" });
     this.more.addEventListener("click", () => {
-      this.showAll = !this.showAll;
+      this.limit += MORE_SLIDERS;
+      this.layout();
+    });
+    this.fewer = button("Show fewer", { class: "ow-more" });
+    this.fewer.addEventListener("click", () => {
+      this.limit = TOP_SLIDERS;
+      this.layout();
+    });
+    features.onArrive((positions) => {
+      for (const j of positions) this.loading.delete(j);
       this.layout();
     });
     this.el = h(
-      "div",
-      { class: "ow-card ow-sliders", "data-testid": "ow-sliders" },
-      h("div", { class: "ow-sliders-head" }, h("h3", {}, "What if?"), h("label", { for: searchId }, "Search"), this.search, resetAll),
+      "section",
+      { class: "ow-card ow-sliders", "data-testid": "ow-sliders", "aria-label": "What if?" },
+      h(
+        "div",
+        { class: "ow-sliders-head" },
+        h("h3", {}, "What if?"),
+        this.count,
+        h("label", { for: searchId }, "Search"),
+        this.search,
+        sort,
+        resetAll,
+      ),
+      legend("sliders", [
+        { mark: "ow-key-quantile", text: "5th, 25th, 50th, 75th, 95th percentiles of X" },
+        { mark: "ow-key-threshold", text: "rule thresholds: the firing rule changes there" },
+        { mark: "ow-key-edited", text: "edited (↺ goes back to the row's value)" },
+      ]),
       this.list,
-      this.more,
+      h("div", { class: "ow-more-row" }, this.more, this.fewer),
     );
   }
 
@@ -183,57 +272,104 @@ export class Sliders {
     return false;
   }
 
-  /** Shows a view; the order by |SHAP| changes only when asked (not during a drag). */
-  update(view: View, reorder: boolean): void {
-    this.last = view;
-    if (reorder && view.shap.length) {
-      const names = this.schema.features.map((f) => f.name);
-      this.order = names
-        .map((name, i) => ({ name, size: Math.abs(view.shap[i]) }))
-        .sort((a, b) => b.size - a.size)
-        .map((x) => x.name);
+  /** The surrogate's thresholds per feature position (they arrive with the surrogate). */
+  setThresholds(thresholds: number[][] | null): void {
+    this.thresholds = thresholds;
+    for (const [j, row] of this.rows) row.setThresholds(thresholds?.[j] ?? []);
+  }
+
+  /** A new order (a new row, or "Order by impact"); the control in use keeps its place. */
+  setOrder(order: number[], by: "impact" | "feature order"): void {
+    let next = order.length === this.features.count ? order : this.order;
+    for (const [j, row] of this.rows) {
+      const index = this.order.indexOf(j);
+      if (row.inUse && index >= 0) next = keepAt(next, j, index);
     }
+    this.order = next;
+    this.orderedBy = by;
     this.layout();
   }
 
-  rowFor(name: string): SliderRow {
-    let row = this.rows.get(name);
+  update(view: View): void {
+    this.last = view;
+    this.layout();
+  }
+
+  /** The positions shown now. */
+  visible(): number[] {
+    const query = this.search.value.trim();
+    if (query) {
+      const rank = new Map(this.order.map((j, i) => [j, i]));
+      const found = this.features.search(query).sort((a, b) => (rank.get(a) ?? 0) - (rank.get(b) ?? 0));
+      return found.slice(0, this.limit);
+    }
+    const shown = this.order.slice(0, this.limit);
+    // Edited features (and revealed ones) stay in sight even when they are not among the top ones.
+    const edited = new Set([...(this.last?.edited ?? []), ...this.actions.pending().keys(), ...this.revealed]);
+    const extra = this.order.slice(this.limit).filter((j) => edited.has(j));
+    return [...shown, ...extra];
+  }
+
+  private rowEl(j: number): HTMLElement {
+    if (this.features.isPartial(j)) {
+      let el = this.loading.get(j);
+      if (!el) {
+        el = loadingRow(j, this.features.names[j]);
+        this.loading.set(j, el);
+      }
+      return el;
+    }
+    let row = this.rows.get(j);
     if (!row) {
-      const feature = this.schema.features.find((f) => f.name === name) as FeatureInfo;
-      row = new SliderRow(feature, this.surrogate?.thresholds[name] ?? [], {
+      row = new SliderRow(j, this.features.at(j), this.thresholds?.[j] ?? [], {
         ...this.actions,
         reset: (feature) => {
           this.actions.reset(feature);
           this.layout();
         },
       });
-      this.rows.set(name, row);
+      this.rows.set(j, row);
     }
-    return row;
+    return row.el;
   }
 
   private layout(): void {
-    const query = this.search.value.trim().toLowerCase();
-    const matching = this.order.filter((name) => name.toLowerCase().includes(query));
-    const shown = this.showAll ? matching : matching.slice(0, VISIBLE_ROWS);
+    const shown = this.visible();
+    this.features.need(shown);
     const view = this.last;
     // Controls show what the user asked for: the view's values, overlaid with edits not
     // answered yet (or refused by an error), so no edit of the user's is ever reverted.
     const pending = this.actions.pending();
-    const rows = shown.map((name) => {
-      const row = this.rowFor(name);
-      if (view) {
-        const edited = Object.prototype.hasOwnProperty.call(pending, name);
-        const value = edited ? pending[name] : view.edited.includes(name) ? view.original[name] : view.instance[name];
-        row.show(value ?? null, view.original[name] ?? null, edited);
+    const els = shown.map((j) => {
+      const el = this.rowEl(j);
+      const row = this.rows.get(j);
+      if (view && row && el === row.el) {
+        const edited = pending.has(j);
+        const value = edited ? (pending.get(j) ?? null) : view.edited.includes(j) ? view.original[j] : view.values[j];
+        row.show(value ?? null, view.original[j] ?? null, edited);
       }
-      return row.el;
+      return el;
     });
     // Re-insert rows only when the list changes: taking a row out of the page ends a drag
     // on its slider and takes the focus off its number box.
     const current = this.list.children;
-    if (current.length !== rows.length || rows.some((el, i) => current[i] !== el)) this.list.replaceChildren(...rows);
-    this.more.hidden = matching.length <= VISIBLE_ROWS;
-    this.more.textContent = this.showAll ? "Show fewer" : `Show all ${matching.length} features`;
+    if (current.length !== els.length || els.some((el, i) => current[i] !== el)) this.list.replaceChildren(...els);
+    const query = this.search.value.trim();
+    const total = query ? this.features.search(query).length : this.features.count;
+    const hidden = Math.max(0, total - Math.min(this.limit, total));
+    this.more.hidden = hidden === 0;
+    this.more.textContent = hidden <= MORE_SLIDERS ? `Show the other ${hidden}` : `Show ${MORE_SLIDERS} more (${hidden} not shown)`;
+    this.fewer.hidden = this.limit <= TOP_SLIDERS;
+    const what = query ? `${total} match${total === 1 ? "" : "es"} for “${query}”` : `${total} features`;
+    this.count.textContent = `${Math.min(total, this.limit)} of ${what}, ordered by ${this.orderedBy === "impact" ? "impact on this row" : "position in X"}`;
+  }
+
+  /** Brings a feature's slider into the list (a bar clicked in the charts); its element. */
+  reveal(j: number): HTMLElement | null {
+    if (!this.visible().includes(j)) {
+      this.revealed.add(j);
+      this.layout();
+    }
+    return this.list.querySelector<HTMLElement>(`.ow-slider[data-j="${j}"]`);
   }
 }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { type ChartEngine, type ChartView, GlobalViews } from "../src/charts";
 import { renderPanel } from "../src/panel";
 import type { GlobalInfo } from "../src/types";
-import { model, schema, view } from "./fixtures";
+import { model, panel, schema, shapOf, view } from "./fixtures";
 
 type Handler = (event: Event, item: { datum?: Record<string, unknown> } | null) => void;
 
@@ -106,6 +106,7 @@ describe("global views", () => {
     m.set("_global", ready());
     await settle();
     const names = s.features.map((f) => f.name);
+    const v = view(s);
     // Python's first feature (the most important) is selected and marked in the panel.
     expect(engine.views.get("dependence")?.signals.feature).toBe(1);
     // A click on a bar: the dependence plot follows, the slider takes the focus.
@@ -113,12 +114,11 @@ describe("global views", () => {
     await settle();
     expect(engine.views.get("dependence")?.signals.feature).toBe(2);
     expect(engine.views.get("beeswarm")?.signals.feature).toBe(2);
-    const v = view(s);
-    expect(engine.views.get("dependence")?.signals.current_x).toBe(v.instance[names[2]]);
-    expect(engine.views.get("dependence")?.signals.current_y).toBe(v.shap[2]);
+    expect(engine.views.get("dependence")?.signals.current_x).toBe(v.values[2]);
+    expect(engine.views.get("dependence")?.signals.current_y).toBe(shapOf(s).values[2]);
     expect(m.get("feature")).toBe(names[2]);
-    expect((document.activeElement?.closest(".ow-slider") as HTMLElement)?.dataset.feature).toBe(names[2]);
-    expect(el.querySelector(`.ow-slider.ow-selected`)?.getAttribute("data-feature")).toBe(names[2]);
+    expect((document.activeElement?.closest(".ow-slider") as HTMLElement)?.dataset.j).toBe("2");
+    expect(el.querySelector(`.ow-slider.ow-selected`)?.getAttribute("data-j")).toBe("2");
     // A click on a point: that row is asked for.
     engine.views.get("beeswarm")?.fire("click", { row: 7, k: 0, s: 0.1 });
     expect(m.sent.at(-1)).toMatchObject({ type: "request", index: 7, fast: false });
@@ -128,13 +128,13 @@ describe("global views", () => {
     expect(engine.views.get("beeswarm")?.signals.row).toBe(7);
     // Hovering a point lights its feature up in the panel; hovering the panel, in the charts.
     engine.views.get("beeswarm")?.fire("mouseover", { row: 7, k: 3 });
-    expect(el.querySelector(".ow-slider.ow-linked")?.getAttribute("data-feature")).toBe(names[3]);
+    expect(el.querySelector(".ow-slider.ow-linked")?.getAttribute("data-j")).toBe("3");
     await settle();
     expect(engine.views.get("importance")?.signals.hover).toBe(3);
     engine.views.get("beeswarm")?.fire("mouseout", { row: 7, k: 3 });
     await settle();
     expect(engine.views.get("importance")?.signals.hover).toBe(-1);
-    const sliderRow = el.querySelector(`.ow-slider[data-feature="${names[0]}"]`) as HTMLElement;
+    const sliderRow = panel.slider(el, 0);
     sliderRow.dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
     await settle();
     expect(engine.views.get("beeswarm")?.signals.hover).toBe(0);
@@ -163,13 +163,20 @@ describe("global views", () => {
     renderPanel(m, el, { loadEngine: fakeEngine().load });
     m.set("_global", { state: "error", done: 0, total: 0, message: "ValueError: boom" });
     expect(el.querySelector(".ow-global-status")?.textContent).toBe("The global views failed: ValueError: boom");
-    expect(el.querySelector("[data-testid=ow-forceplot]")).not.toBeNull();
+    expect(el.querySelector("[data-testid=ow-forcebar]")).not.toBeNull();
   });
 
   it("reads a category's code and skips missing values for the instance marker", () => {
-    const s = schema();
-    s.features[1] = { ...s.features[1], kind: "categorical", categories: ["a", "b"], min: null, max: null };
-    expect(GlobalViews.current(s, 1, { [s.features[1].name]: "b" }, [0, 0.25])).toEqual({ current_x: 1, current_y: 0.25 });
-    expect(GlobalViews.current(s, 0, { [s.features[0].name]: null }, [Number.NaN])).toEqual({ current_x: null, current_y: null });
+    expect(GlobalViews.current(["a", "b"], "b", 0.25)).toEqual({ current_x: 1, current_y: 0.25 });
+    expect(GlobalViews.current(null, null, Number.NaN)).toEqual({ current_x: null, current_y: null });
+    expect(GlobalViews.current(null, 3.5, undefined)).toEqual({ current_x: 3.5, current_y: null });
+  });
+
+  it("has a legend for the marks the charts draw", () => {
+    const views = new GlobalViews(fakeEngine().load, { selectFeature() {}, selectRow() {}, hover() {} });
+    const text = views.el.querySelector("[data-testid=ow-legend]")?.textContent ?? "";
+    expect(text).toContain("ringed point: the current row");
+    expect(text).toContain("the selected feature");
+    expect(text).toContain("surrogate's thresholds");
   });
 });

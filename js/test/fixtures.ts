@@ -1,5 +1,9 @@
-import type { PanelModel } from "../src/panel";
-import type { RequestMessage, Schema, SurrogateInfo, View, WidgetModel } from "../src/types";
+// Small hand-made payloads for unit tests (payloads.fixture.ts holds real ones from Python).
+import type { PanelMessage, PanelModel } from "../src/panel";
+import type { AttributionInfo, ExplainerInfo, RequestMessage, Schema, SurrogateInfo, Value, View, WidgetModel } from "../src/types";
+
+export const SHAP: ExplainerInfo = { name: "shap", title: "SHAP", view: "force", unit: "feature" };
+export const LIME: ExplainerInfo = { name: "lime", title: "LIME", view: "weights", unit: "feature" };
 
 export function schema(nFeatures = 4, names?: string[]): Schema {
   const featureNames = names ?? Array.from({ length: nFeatures }, (_, i) => `f${i}`);
@@ -19,8 +23,8 @@ export function schema(nFeatures = 4, names?: string[]): Schema {
     targets: ["no", "yes"],
     n_rows: 10,
     has_y: true,
-    shap_algorithm: "TreeSHAP (interventional, probability)",
-    explainers: ["shap", "lime", "surrogate"],
+    explainers: [SHAP, LIME],
+    surrogate: true,
   };
 }
 
@@ -34,15 +38,18 @@ export function mixedSchema(): Schema {
 }
 
 export function surrogate(s: Schema): SurrogateInfo {
-  const f0 = s.features[0].name;
+  const [f0, f1] = [s.features[0].name, s.features[1].name];
+  const thresholds = s.features.map(() => [] as number[]);
+  thresholds[0] = [40];
+  thresholds[1] = [20];
   return {
     rules: [
-      { id: 0, conditions: [{ feature: f0, op: "<=", value: 40, text: `${f0} <= 40` }], prediction: "no", terms: [], coverage: 0.6, samples: 60, text: "" },
+      { id: 0, conditions: [{ feature: f0, j: 0, op: "<=", value: 40, text: `${f0} <= 40` }], prediction: "no", terms: [], coverage: 0.6, samples: 60, text: "" },
       {
         id: 1,
         conditions: [
-          { feature: f0, op: ">", value: 40, text: `${f0} > 40` },
-          { feature: s.features[1].name, op: "<=", value: 20, text: `${s.features[1].name} <= 20` },
+          { feature: f0, j: 0, op: ">", value: 40, text: `${f0} > 40` },
+          { feature: f1, j: 1, op: "<=", value: 20, text: `${f1} <= 20` },
         ],
         prediction: "yes",
         terms: [],
@@ -54,42 +61,77 @@ export function surrogate(s: Schema): SurrogateInfo {
     fidelity: 0.93,
     metric: "accuracy",
     complexity: 2,
-    thresholds: { [f0]: [40], [s.features[1].name]: [20] },
+    thresholds,
     family: "decision tree",
     curve: [
       { family: "decision tree", rules: 2, fidelity: 0.93, between: 0.9, validation: 0.92, chosen: true },
       { family: "decision tree", rules: 3, fidelity: 0.94, between: 0.9, validation: 0.92, chosen: false },
     ],
+    reason: "the fewest rules whose cross-validated accuracy is within one standard error of the best",
   };
 }
 
-export function view(s: Schema, patch: Partial<View> = {}): View {
+/** SHAP values alternating in sign and shrinking: f0 largest. */
+export function shapOf(s: Schema, values?: number[]): AttributionInfo {
   const n = s.features.length;
-  const instance = Object.fromEntries(s.features.map((f, i) => [f.name, f.kind === "categorical" ? "Paris" : f.kind === "boolean" ? true : 10 * (i + 1)]));
-  const shap = s.features.map((_, i) => (i % 2 ? -1 : 1) * (n - i) * 0.01);
-  const sum = shap.reduce((a, b) => a + b, 0);
+  return {
+    values: values ?? s.features.map((_, i) => (i % 2 ? -1 : 1) * (n - i) * 0.01),
+    base: 0.5,
+    quality: "exact",
+    algorithm: "TreeSHAP (interventional, probability)",
+    fallback: null,
+    details: {},
+  };
+}
+
+export function limeOf(s: Schema): AttributionInfo {
+  return {
+    values: s.features.map((_, i) => (i % 2 ? -1 : 1) * 0.02 * (i + 1)),
+    base: null,
+    quality: "exact",
+    algorithm: "LIME (tabular, 5,000 samples, quartile bins)",
+    fallback: null,
+    details: { intercept: 0.4, score: 0.61, conditions: s.features.map((f) => `${f.name} <= 50.00`), filled: [] },
+  };
+}
+
+export function valuesOf(s: Schema): Value[] {
+  return s.features.map((f, i) => (f.kind === "categorical" ? "Paris" : f.kind === "boolean" ? true : 10 * (i + 1)));
+}
+
+export function view(s: Schema, patch: Partial<View> = {}): View {
+  const values = valuesOf(s);
+  const shap = shapOf(s, undefined);
+  const sum = shap.values.reduce((a, b) => a + b, 0);
   return {
     seq: 0,
     index: 0,
     target: "yes",
     quality: "exact",
-    instance,
-    original: { ...instance },
+    values,
+    original: [...values],
     edited: [],
     prediction: 0.5 + sum,
     predicted_label: "yes",
-    probabilities: { no: 0.5 - sum, yes: 0.5 + sum },
+    probabilities: [0.5 - sum, 0.5 + sum],
     y: "yes",
-    base_value: 0.5,
-    shap,
-    lime: {
-      weights: s.features.map((_, i) => (i % 2 ? -1 : 1) * 0.02 * (i + 1)),
-      conditions: s.features.map((f) => `${f.name} <= 50.00`),
-      intercept: 0.4,
-      score: 0.61,
-    },
-    agreement: { spearman: 0.9, top_k: 4, top_overlap: 1, sign_agreement: 1 },
+    attributions: [shap, limeOf(s)],
+    agreement: [
+      {
+        reference: "shap",
+        other: "lime",
+        spearman: 0.9,
+        top_k: 4,
+        top_overlap: 1,
+        sign_agreement: 1,
+        local_fit: 0.61,
+        verdict: "agree",
+        text: "SHAP and LIME agree on this row",
+      },
+    ],
     rule: { id: 1, met: [false, true] },
+    counterfactual: null,
+    pending: [],
     compute_ms: 3,
     ...patch,
   };
@@ -97,10 +139,13 @@ export function view(s: Schema, patch: Partial<View> = {}): View {
 
 /** A stand-in for anywidget's model: get/on/off/send, with `set` to play Python's part. */
 export class FakeModel implements PanelModel {
+  /** Requests and export requests, in order. */
   sent: RequestMessage[] = [];
-  /** What the panel asked for besides views: "global", "charts-engine". */
+  /** Every message, in order. */
+  messages: PanelMessage[] = [];
+  /** What the panel asked for besides views: "global", "charts-engine", "features". */
   asked: string[] = [];
-  private listeners = new Map<string, Set<() => void>>();
+  private listeners = new Map<string, Set<(...args: any[]) => void>>();
 
   constructor(private state: WidgetModel) {}
 
@@ -113,21 +158,38 @@ export class FakeModel implements PanelModel {
     for (const cb of this.listeners.get(`change:${key}`) ?? []) cb();
   }
 
-  on(event: string, cb: () => void): void {
+  /** A custom message from Python. */
+  message(content: unknown, buffers?: DataView[]): void {
+    for (const cb of this.listeners.get("msg:custom") ?? []) cb(content, buffers);
+  }
+
+  on(event: string, cb: (...args: any[]) => void): void {
     if (!this.listeners.has(event)) this.listeners.set(event, new Set());
     this.listeners.get(event)?.add(cb);
   }
 
-  off(event: string, cb: () => void): void {
+  off(event: string, cb: (...args: any[]) => void): void {
     this.listeners.get(event)?.delete(cb);
   }
 
-  send(message: RequestMessage | { type: string }): void {
+  send(message: PanelMessage): void {
+    this.messages.push(message);
     if (message.type === "request" || message.type === "export") this.sent.push(message as RequestMessage);
     else this.asked.push(message.type);
   }
 }
 
 export function model(s: Schema, v: View = view(s), withSurrogate = true): FakeModel {
-  return new FakeModel({ _schema: s, _surrogate: withSurrogate ? surrogate(s) : null, _view: v, index: v.index, target: v.target, error: null });
+  return new FakeModel({ _schema: s, _surrogate: withSurrogate ? surrogate(s) : null, _view: v, _progress: {}, index: v.index, target: v.target, error: null });
 }
+
+const q = (el: Element, id: string) => el.querySelector(`[data-testid="${id}"]`) as HTMLElement;
+
+/** Test helpers over a rendered panel. */
+export const panel = {
+  q,
+  card: (el: Element, name: string) => el.querySelector(`[data-testid="ow-explainer"][data-explainer="${name}"]`) as HTMLElement,
+  slider: (el: Element, j: number) => q(el, "ow-sliders").querySelector(`.ow-slider[data-j="${j}"]`) as HTMLElement,
+  range: (el: Element, j: number) => q(el, "ow-sliders").querySelector(`.ow-slider[data-j="${j}"] input[type=range]`) as HTMLInputElement,
+  order: (el: Element) => [...q(el, "ow-sliders").querySelectorAll<HTMLElement>(".ow-slider")].map((r) => Number(r.dataset.j)),
+};

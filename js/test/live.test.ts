@@ -1,15 +1,14 @@
-// The live loop as the user meets it: drags, releases, errors, Python-side bumps, the AFM.
+// The live loop as the user meets it: drags, releases, a stable slider order, errors,
+// Python-side bumps, wide data fetched on demand, the AFM.
 import type { AnyModel } from "@anywidget/types";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import widget from "../src/index";
 import { type PanelModel, renderPanel } from "../src/panel";
-import type { WidgetModel } from "../src/types";
-import { mixedSchema, model, schema, view } from "./fixtures";
+import { keepAt } from "../src/sliders";
+import type { FeatureInfo, WidgetModel } from "../src/types";
+import { limeOf, mixedSchema, model, panel, schema, shapOf, view } from "./fixtures";
 
-const q = (el: Element, id: string) => el.querySelector(`[data-testid="${id}"]`) as HTMLElement;
-const rowOf = (el: Element, name: string) =>
-  [...q(el, "ow-sliders").querySelectorAll<HTMLElement>(".ow-slider")].find((r) => r.dataset.feature === name) as HTMLElement;
-const rangeOf = (el: Element, name: string) => rowOf(el, name).querySelector("input[type=range]") as HTMLInputElement;
+const { q, card } = panel;
 
 // Animation frames run only when the test says so.
 let frames: FrameRequestCallback[] = [];
@@ -18,6 +17,7 @@ const runFrame = () => frames.splice(0).forEach((cb) => cb(0));
 beforeEach(() => {
   frames = [];
   vi.stubGlobal("requestAnimationFrame", (cb: FrameRequestCallback) => frames.push(cb));
+  vi.stubGlobal("cancelAnimationFrame", () => {});
 });
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -42,61 +42,85 @@ function drag(range: HTMLInputElement, values: number[]) {
 describe("slider drag", () => {
   it("sends one fast request per frame with the last of 10 values, the release an exact one", () => {
     const { el, m } = mount(model(schema(), view(schema(), { seq: 4 })));
-    const range = rangeOf(el, "f0");
+    const range = panel.range(el, 0);
     drag(range, [11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
     expect(m.sent).toHaveLength(0); // nothing before the frame
     runFrame();
-    expect(m.sent).toEqual([{ type: "request", seq: 5, index: 0, target: "yes", edits: { f0: 20 }, fast: true }]);
+    expect(m.sent).toEqual([{ type: "request", seq: 5, index: 0, target: "yes", edits: [[0, 20]], fast: true }]);
     runFrame();
     expect(m.sent).toHaveLength(1); // no frame, no repeat
     expect(el.querySelector(".ow-busy")?.textContent).toBe("updating…");
     range.dispatchEvent(new Event("change"));
     expect(m.sent).toHaveLength(2);
-    expect(m.sent[1]).toEqual({ type: "request", seq: 6, index: 0, target: "yes", edits: { f0: 20 }, fast: false });
+    expect(m.sent[1]).toEqual({ type: "request", seq: 6, index: 0, target: "yes", edits: [[0, 20]], fast: false });
   });
 
-  it("a fast view neither moves the dragged slider nor reorders the rows", () => {
+  it("after a release the slider order stays as it was: the slider under the pointer is the one dragged", () => {
     const s = schema();
     const { el, m } = mount(model(s, view(s, { seq: 0 })));
-    const order = () => [...q(el, "ow-sliders").querySelectorAll<HTMLElement>(".ow-slider")].map((r) => r.dataset.feature);
-    const before = order();
-    const range = rangeOf(el, "f0");
+    const before = panel.order(el);
+    expect(before).toEqual([0, 1, 2, 3]); // by |SHAP| of the row
+    const range = panel.range(el, 2);
     drag(range, [30]);
     runFrame();
     drag(range, [35]);
-    // The answer to the first drag request arrives while the thumb is at 35.
-    const fast = view(s, {
-      seq: 1,
-      quality: "fast",
-      instance: { ...view(s).instance, f0: 30 },
-      edited: ["f0"],
-      shap: [0.001, 0.002, 0.003, 0.9],
-      prediction: 0.61,
-    });
+    // The answer to the first drag request arrives while the thumb is at 35, with SHAP
+    // values that would sort f3 first.
+    const moved = shapOf(s, [0.001, 0.002, 0.003, 0.9]);
+    const fast = view(s, { seq: 1, quality: "fast", values: [10, 20, 30, 40], edited: [2], attributions: [moved, null], pending: ["lime"], prediction: 0.61 });
     m.set("_view", fast);
     expect(q(el, "ow-prediction").textContent).toBe("P(yes) = 0.61");
     expect(q(el, "ow-quality").textContent).toBe("estimate (dragging)");
     expect(range.value).toBe("35");
-    expect(order()).toEqual(before);
-    // Release: the exact answer reorders by |SHAP| and the slider shows its value.
+    expect(panel.order(el)).toEqual(before);
     range.dispatchEvent(new Event("change"));
-    expect(m.sent.at(-1)).toMatchObject({ fast: false, edits: { f0: 35 } });
-    m.set("_view", { ...fast, seq: m.sent.at(-1)?.seq as number, quality: "exact", instance: { ...fast.instance, f0: 35 } });
+    expect(m.sent.at(-1)).toMatchObject({ fast: false, edits: [[2, 35]] });
+    const exact = { ...fast, seq: m.sent.at(-1)?.seq as number, quality: "exact" as const, values: [10, 20, 35, 40] };
+    m.set("_view", exact);
+    m.set("_view", { ...exact, attributions: [moved, limeOf(s)], pending: [] }); // LIME streams in
     expect(q(el, "ow-quality").textContent).toBe("exact");
-    expect(order()[0]).toBe("f3");
+    expect(panel.order(el)).toEqual(before);
     expect(range.value).toBe("35");
     expect(el.querySelector(".ow-busy")?.textContent).toBe("");
+    // "Order by impact" re-sorts on request; a new row does too.
+    (q(el, "ow-sliders").querySelector(".ow-sort") as HTMLButtonElement).click();
+    expect(panel.order(el)).toEqual([3, 2, 1, 0]);
+    m.set("_view", view(s, { seq: 20, index: 1 }));
+    expect(panel.order(el)).toEqual([0, 1, 2, 3]);
+  });
+
+  it("a re-sort never moves the control in use", () => {
+    const s = schema();
+    const { el, m } = mount(model(s, view(s, { seq: 0 })));
+    panel.range(el, 1).focus();
+    m.set("_view", view(s, { seq: 5, index: 2, attributions: [shapOf(s, [0.001, 0.002, 0.003, 0.9]), limeOf(s)] }));
+    expect(panel.order(el)[1]).toBe(1);
+    expect(panel.order(el)[0]).toBe(3);
+    expect(keepAt([3, 2, 1, 0], 1, 0)).toEqual([1, 3, 2, 0]);
+  });
+
+  it("while a drag is estimated, the other explanations and the hint are marked as behind", () => {
+    const s = schema();
+    const hint = { changes: [[0, 70]] as [number, number][], rule: 1, outcome_before: "no", outcome_after: "yes", prediction: 0.8, predicted_label: "yes", model_agrees: true, median: null, probability: 0.8, text: "f0 → 70: the model says yes." };
+    const { el } = mount(model(s, view(s, { counterfactual: hint })));
+    const box = q(el, "ow-counterfactual");
+    expect(box.classList.contains("ow-stale")).toBe(false);
+    drag(panel.range(el, 0), [55]);
+    expect(box.classList.contains("ow-stale")).toBe(true);
+    expect((box.querySelector("button.ow-try") as HTMLButtonElement).disabled).toBe(true);
+    expect(card(el, "lime").classList.contains("ow-stale")).toBe(true);
+    expect(card(el, "lime").textContent).toContain("For the values before this change");
   });
 
   it("a release that fires no change still asks for the exact view", async () => {
     const { el, m } = mount();
-    const range = rangeOf(el, "f0");
+    const range = panel.range(el, 0);
     drag(range, [50]);
     runFrame();
     range.dispatchEvent(new Event("pointerup"));
     await new Promise((r) => setTimeout(r, 5));
     expect(m.sent.map((x) => x.fast)).toEqual([true, false]);
-    expect(m.sent[1].edits).toEqual({ f0: 50 });
+    expect(m.sent[1].edits).toEqual([[0, 50]]);
   });
 });
 
@@ -104,35 +128,35 @@ describe("edits", () => {
   it("select and checkbox send exact requests with the new value", () => {
     const s = mixedSchema();
     const { el, m } = mount(model(s, view(s)));
-    const select = rowOf(el, "city").querySelector("select") as HTMLSelectElement;
+    const select = panel.slider(el, 2).querySelector("select") as HTMLSelectElement;
     select.value = "Lyon";
     select.dispatchEvent(new Event("change"));
-    expect(m.sent.at(-1)).toMatchObject({ fast: false, edits: { city: "Lyon" } });
-    const box = rowOf(el, "owner").querySelector("input[type=checkbox]") as HTMLInputElement;
+    expect(m.sent.at(-1)).toMatchObject({ fast: false, edits: [[2, "Lyon"]] });
+    const box = panel.slider(el, 3).querySelector("input[type=checkbox]") as HTMLInputElement;
     box.checked = false;
     box.dispatchEvent(new Event("change"));
-    expect(m.sent.at(-1)).toMatchObject({ fast: false, edits: { city: "Lyon", owner: false } });
+    expect(m.sent.at(-1)).toMatchObject({ fast: false, edits: [[2, "Lyon"], [3, false]] });
   });
 
   it("a reset moves the slider back at once and drops only that edit", () => {
     const s = schema();
-    const v = view(s, { edited: ["f0", "f2"], instance: { ...view(s).instance, f0: 70, f2: 77 } });
+    const v = view(s, { edited: [0, 2], values: [70, 20, 77, 40] });
     const { el, m } = mount(model(s, v));
-    expect(rangeOf(el, "f0").value).toBe("70");
-    (rowOf(el, "f0").querySelector(".ow-reset") as HTMLButtonElement).click();
-    expect(m.sent.at(-1)).toMatchObject({ fast: false, edits: { f2: 77 } });
-    expect(rangeOf(el, "f0").value).toBe("10");
-    expect(rowOf(el, "f0").classList.contains("ow-edited")).toBe(false);
-    expect(rowOf(el, "f2").classList.contains("ow-edited")).toBe(true);
+    expect(panel.range(el, 0).value).toBe("70");
+    (panel.slider(el, 0).querySelector(".ow-reset") as HTMLButtonElement).click();
+    expect(m.sent.at(-1)).toMatchObject({ fast: false, edits: [[2, 77]] });
+    expect(panel.range(el, 0).value).toBe("10");
+    expect(panel.slider(el, 0).classList.contains("ow-edited")).toBe(false);
+    expect(panel.slider(el, 2).classList.contains("ow-edited")).toBe(true);
     const resetAll = [...q(el, "ow-sliders").querySelectorAll("button")].find((b) => b.textContent === "Reset all") as HTMLButtonElement;
     resetAll.click();
-    expect(m.sent.at(-1)).toMatchObject({ edits: {} });
-    expect(rangeOf(el, "f2").value).toBe("30");
+    expect(m.sent.at(-1)).toMatchObject({ edits: [] });
+    expect(panel.range(el, 2).value).toBe("30");
   });
 
   it("after an error, filtering the sliders does not revert the user's value", () => {
     const { el, m } = mount();
-    const range = rangeOf(el, "f0");
+    const range = panel.range(el, 0);
     range.value = "90";
     range.dispatchEvent(new Event("input"));
     range.dispatchEvent(new Event("change"));
@@ -142,14 +166,17 @@ describe("edits", () => {
     const search = q(el, "ow-sliders").querySelector("input[type=search]") as HTMLInputElement;
     search.value = "f";
     search.dispatchEvent(new Event("input"));
-    expect(rangeOf(el, "f0").value).toBe("90");
-    expect((rowOf(el, "f0").querySelector("input[type=number]") as HTMLInputElement).value).toBe("90");
+    expect(panel.range(el, 0).value).toBe("90");
+    expect((panel.slider(el, 0).querySelector("input[type=number]") as HTMLInputElement).value).toBe("90");
     expect(q(el, "ow-prediction").textContent).toBe("P(yes) = 0.52");
+    expect(el.querySelector(".ow-busy")?.textContent).toBe("");
     // The next edit still carries the refused one: nothing of the user's is lost.
-    const f1 = rangeOf(el, "f1");
+    const f1 = panel.range(el, 1);
     f1.value = "5";
     f1.dispatchEvent(new Event("change"));
-    expect(m.sent.at(-1)?.edits).toEqual({ f0: 90, f1: 5 });
+    expect(m.sent.at(-1)?.edits).toEqual([[0, 90], [1, 5]]);
+    m.set("error", null);
+    expect(q(el, "ow-error").hidden).toBe(true);
   });
 
   it("a new row starts from the edits its view reports", () => {
@@ -157,14 +184,13 @@ describe("edits", () => {
     const { el, m } = mount(model(s, view(s, { seq: 2 })));
     (el.querySelector('[aria-label="Next row"]') as HTMLButtonElement).click();
     expect(m.sent.at(-1)).toEqual({ type: "request", seq: 3, index: 1, target: "yes", fast: false });
-    const instance = { ...view(s).instance, f3: 5 };
-    m.set("_view", view(s, { seq: 3, index: 1, instance, edited: ["f3"] }));
+    m.set("_view", view(s, { seq: 3, index: 1, values: [10, 20, 30, 5], edited: [3] }));
     expect((q(el, "ow-row-input") as HTMLInputElement).value).toBe("1");
-    expect(rangeOf(el, "f3").value).toBe("5");
-    const f0 = rangeOf(el, "f0");
+    expect(panel.range(el, 3).value).toBe("5");
+    const f0 = panel.range(el, 0);
     f0.value = "60";
     f0.dispatchEvent(new Event("change"));
-    expect(m.sent.at(-1)).toEqual({ type: "request", seq: 4, index: 1, target: "yes", edits: { f3: 5, f0: 60 }, fast: false });
+    expect(m.sent.at(-1)).toEqual({ type: "request", seq: 4, index: 1, target: "yes", edits: [[0, 60], [3, 5]], fast: false });
   });
 
   it("an out-of-range or half-typed row number sends nothing", () => {
@@ -184,12 +210,19 @@ describe("edits", () => {
 describe("optional views", () => {
   it("no LIME and no surrogate: no bars, no rule table, no threshold ticks", () => {
     const s = schema();
-    const { el } = mount(model(s, view(s, { lime: null, agreement: null, rule: null }), false));
-    expect(q(el, "ow-lime").querySelectorAll("li")).toHaveLength(0);
-    expect(q(el, "ow-lime").textContent).toContain("LIME");
+    s.explainers = [s.explainers[0]];
+    s.surrogate = false;
+    const { el } = mount(model(s, view(s, { attributions: [shapOf(s)], agreement: [], rule: null }), false));
+    expect(card(el, "lime")).toBeNull();
     expect(q(el, "ow-rules")).toBeNull();
     expect(el.querySelectorAll(".ow-threshold-tick")).toHaveLength(0);
-    expect(q(el, "ow-forceplot").querySelectorAll("g.ow-seg")).toHaveLength(4);
+    expect(q(el, "ow-forcebar").querySelectorAll("g.ow-seg")).toHaveLength(4);
+  });
+
+  it("an explainer with no result for this view and none coming says so", () => {
+    const s = schema();
+    const { el } = mount(model(s, view(s, { attributions: [shapOf(s), null], agreement: [] })));
+    expect(card(el, "lime").textContent).toContain("LIME is not available for this view.");
   });
 
   it("regression: a value, no class switcher", () => {
@@ -202,27 +235,37 @@ describe("optional views", () => {
     expect(el.querySelector("select.ow-target")).toBeNull();
     expect(el.querySelector(".ow-detail")?.textContent).toBe("true: 1200");
   });
-
-  it("a disagreeing LIME says so", () => {
-    const s = schema();
-    const { el } = mount(model(s, view(s, { agreement: { spearman: 0.2, top_k: 4, top_overlap: 0.25, sign_agreement: 0.5 } })));
-    expect(q(el, "ow-lime").querySelector(".ow-verdict")?.textContent).toContain("disagree on this row");
-  });
 });
 
-describe("linking with awkward names", () => {
-  it('matches names with quotes, brackets and backslashes ("a\\"]b")', () => {
-    const odd = 'a"] b\\[c';
-    const s = schema(3, [odd, "x", "y"]);
-    const { el } = mount(model(s, view(s)));
-    const cond = [...q(el, "ow-rules").querySelectorAll<HTMLElement>(".ow-cond")].find((c) => c.dataset.feature === odd) as HTMLElement;
-    cond.dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
-    expect(rowOf(el, odd).classList.contains("ow-linked")).toBe(true);
-    const limeRow = [...q(el, "ow-lime").querySelectorAll<HTMLElement>("li")].find((r) => r.dataset.feature === odd) as HTMLElement;
-    expect(limeRow.classList.contains("ow-linked")).toBe(true);
-    expect(rowOf(el, "x").classList.contains("ow-linked")).toBe(false);
-    cond.dispatchEvent(new FocusEvent("focusout", { bubbles: true }));
-    expect(el.querySelectorAll(".ow-linked")).toHaveLength(0);
+describe("wide data", () => {
+  function wide(n: number) {
+    const s = schema(n);
+    // Only the row's top features arrive whole; the others are named, their range asked for.
+    s.features = s.features.map((f, j): FeatureInfo => (j < 20 ? f : { name: f.name, kind: f.kind, min: null, max: null, quantiles: [], categories: null, counts: null, missing: 0, partial: true }));
+    const values = s.features.map((_, j) => (j < 20 ? 0.05 / (j + 1) : 0));
+    return { s, v: view(s, { attributions: [shapOf(s, values), limeOf(s)] }) };
+  }
+
+  it("shows the row's top features, and fetches a feature found by search before its slider shows", () => {
+    const { s, v } = wide(1000);
+    const { el, m } = mount(model(s, v));
+    expect(q(el, "ow-sliders").querySelectorAll(".ow-slider")).toHaveLength(16);
+    expect(m.asked.filter((t) => t === "features")).toHaveLength(0);
+    expect(q(el, "ow-forcebar").querySelectorAll("g.ow-seg")).toHaveLength(9);
+    const search = q(el, "ow-sliders").querySelector("input[type=search]") as HTMLInputElement;
+    search.value = "f777";
+    search.dispatchEvent(new Event("input"));
+    expect(m.messages.at(-1)).toEqual({ type: "features", features: [777] });
+    expect(panel.slider(el, 777).textContent).toContain("loading its range");
+    search.dispatchEvent(new Event("input")); // asked once only
+    expect(m.messages.filter((x) => x.type === "features")).toHaveLength(1);
+    m.message({ type: "features", features: [[777, { ...s.features[0], name: "ignored", min: -5, max: 5 }]] });
+    const range = panel.range(el, 777);
+    expect(range.min).toBe("-5");
+    expect(panel.slider(el, 777).querySelector("label")?.textContent).toBe("f777");
+    range.value = "2.5";
+    range.dispatchEvent(new Event("change"));
+    expect(m.sent.at(-1)).toMatchObject({ fast: false, edits: [[777, 2.5]] });
   });
 });
 
@@ -242,7 +285,15 @@ describe("anywidget module (AFM)", () => {
     const el = document.createElement("div");
     const cleanup = widget.render({ model: minimal, el });
     expect(el.querySelector(".optiml-widget")).not.toBeNull();
-    expect([...listeners.keys()].sort()).toEqual(["change:_global", "change:_view", "change:error", "change:feature", "msg:custom"]);
+    expect([...listeners.keys()].sort()).toEqual([
+      "change:_global",
+      "change:_progress",
+      "change:_surrogate",
+      "change:_view",
+      "change:error",
+      "change:feature",
+      "msg:custom",
+    ]);
     expect(typeof cleanup).toBe("function");
     cleanup();
     expect(listeners.size).toBe(0);

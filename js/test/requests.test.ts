@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { renderPanel } from "../src/panel";
 import { RequestLoop } from "../src/requests";
-import type { RequestMessage } from "../src/types";
-import { model, schema, view } from "./fixtures";
+import type { RequestMessage, Value } from "../src/types";
+import { model, panel, schema, shapOf, view } from "./fixtures";
 
-const q = (el: Element, id: string) => el.querySelector(`[data-testid="${id}"]`) as HTMLElement;
+const { q } = panel;
+const range = (el: Element, j: number) => panel.range(el, j);
 
 afterEach(() => document.body.replaceChildren());
 
@@ -18,12 +19,12 @@ describe("request loop", () => {
     const sent: RequestMessage[] = [];
     const frames = manualFrames();
     const loop = new RequestLoop({ send: (m) => sent.push(m) }, frames.schedule);
-    for (let v = 1; v <= 10; v++) loop.requestFast(0, "yes", { f0: v });
+    for (let v = 1; v <= 10; v++) loop.requestFast(0, "yes", new Map([[0, v]]));
     expect(sent).toHaveLength(0);
     frames.run();
-    expect(sent).toEqual([{ type: "request", seq: 0, index: 0, target: "yes", edits: { f0: 10 }, fast: true }]);
-    loop.requestExact(0, "yes", { f0: 11 });
-    expect(sent[1]).toMatchObject({ seq: 1, edits: { f0: 11 }, fast: false });
+    expect(sent).toEqual([{ type: "request", seq: 0, index: 0, target: "yes", edits: [[0, 10]], fast: true }]);
+    loop.requestExact(0, "yes", new Map<number, Value>([[3, "x"], [0, 11]]));
+    expect(sent[1]).toMatchObject({ seq: 1, edits: [[0, 11], [3, "x"]], fast: false });
     expect(loop.busy).toBe(true);
   });
 
@@ -31,8 +32,8 @@ describe("request loop", () => {
     const sent: RequestMessage[] = [];
     const frames = manualFrames();
     const loop = new RequestLoop({ send: (m) => sent.push(m) }, frames.schedule);
-    loop.requestFast(0, "yes", { f0: 1 });
-    loop.requestExact(0, "yes", { f0: 2 });
+    loop.requestFast(0, "yes", new Map([[0, 1]]));
+    loop.requestExact(0, "yes", new Map([[0, 2]]));
     frames.run();
     expect(sent).toHaveLength(1);
     expect(sent[0].fast).toBe(false);
@@ -43,7 +44,7 @@ describe("request loop", () => {
     const s = schema();
     expect(loop.accept(view(s, { seq: 5 }))).toBe(true);
     expect(loop.accept(view(s, { seq: 3 }))).toBe(false);
-    expect(loop.accept(view(s, { seq: 5 }))).toBe(true);
+    expect(loop.accept(view(s, { seq: 5 }))).toBe(true); // a later part of the same view
   });
 });
 
@@ -63,17 +64,17 @@ describe("the panel's live loop", () => {
     const m = model(s);
     const el = document.createElement("div");
     renderPanel(m, el);
-    const range = q(el, "ow-sliders").querySelector('[data-feature="f0"] input[type=range]') as HTMLInputElement;
+    const f0 = range(el, 0);
     for (const v of ["20", "30", "40"]) {
-      range.value = v;
-      range.dispatchEvent(new Event("input"));
+      f0.value = v;
+      f0.dispatchEvent(new Event("input"));
     }
     await new Promise((r) => setTimeout(r, 40));
     expect(m.sent).toHaveLength(1);
-    expect(m.sent[0]).toMatchObject({ fast: true, edits: { f0: 40 } });
+    expect(m.sent[0]).toMatchObject({ fast: true, edits: [[0, 40]] });
     expect(el.querySelector(".ow-busy")?.textContent).toBe("updating…");
-    range.dispatchEvent(new Event("change"));
-    expect(m.sent[1]).toMatchObject({ fast: false, edits: { f0: 40 }, seq: m.sent[0].seq + 1 });
+    f0.dispatchEvent(new Event("change"));
+    expect(m.sent[1]).toMatchObject({ fast: false, edits: [[0, 40]], seq: m.sent[0].seq + 1 });
     expect(m.sent[0].seq).toBeGreaterThan(0); // newer than the view on screen
   });
 
@@ -82,14 +83,12 @@ describe("the panel's live loop", () => {
     const m = model(s);
     const el = document.createElement("div");
     renderPanel(m, el);
-    const instance = { ...view(s).instance, f0: 64 };
-    m.set("_view", view(s, { seq: 7, instance, edited: ["f0"] }));
-    const range = q(el, "ow-sliders").querySelector('[data-feature="f0"] input[type=range]') as HTMLInputElement;
-    expect(range.value).toBe("64");
-    const number = q(el, "ow-sliders").querySelector('[data-feature="f0"] input[type=number]') as HTMLInputElement;
+    m.set("_view", view(s, { seq: 7, values: [64, 20, 30, 40], edited: [0] }));
+    expect(range(el, 0).value).toBe("64");
+    const number = panel.slider(el, 0).querySelector("input[type=number]") as HTMLInputElement;
     number.value = "12";
     number.dispatchEvent(new Event("change"));
-    expect(m.sent.at(-1)).toMatchObject({ seq: 8, edits: { f0: 12 } });
+    expect(m.sent.at(-1)).toMatchObject({ seq: 8, edits: [[0, 12]] });
   });
 
   it("an error shows a banner and keeps the user's slider and the last good view", () => {
@@ -97,13 +96,13 @@ describe("the panel's live loop", () => {
     const m = model(s);
     const el = document.createElement("div");
     renderPanel(m, el);
-    const range = q(el, "ow-sliders").querySelector('[data-feature="f0"] input[type=range]') as HTMLInputElement;
-    range.value = "90";
-    range.dispatchEvent(new Event("change"));
+    const f0 = range(el, 0);
+    f0.value = "90";
+    f0.dispatchEvent(new Event("change"));
     m.set("error", "ValueError: the model rejects f0 = 90");
     expect(q(el, "ow-error").hidden).toBe(false);
     expect(q(el, "ow-error").textContent).toContain("the model rejects f0 = 90");
-    expect(range.value).toBe("90");
+    expect(f0.value).toBe("90");
     expect(q(el, "ow-prediction").textContent).toBe("P(yes) = 0.52");
     expect(el.querySelector(".ow-busy")?.textContent).toBe("");
     m.set("error", null);
@@ -116,7 +115,7 @@ describe("drag estimates from the model's curves", () => {
     // f0 moves the prediction by +0.01 per unit on [0, 100]; points every 10.
     const values = Array.from({ length: 11 }, (_, i) => i * 10);
     const prediction = new Float32Array(values.map((v) => 0.2 + 0.01 * v));
-    return { seq, features: ["f0"], offsets: [0, 11], values, prediction: new DataView(prediction.buffer) };
+    return { seq, features: [0], offsets: [0, 11], values, prediction: new DataView(prediction.buffer) };
   }
 
   it("shows the curve's value at once while Python is asked, keeping SHAP additive", () => {
@@ -126,15 +125,17 @@ describe("drag estimates from the model's curves", () => {
     m.set("_curves", curves(4));
     const el = document.createElement("div");
     renderPanel(m, el);
-    const range = q(el, "ow-sliders").querySelector('[data-feature="f0"] input[type=range]') as HTMLInputElement;
-    range.value = "35";
-    range.dispatchEvent(new Event("input"));
-    // f0 goes 10 -> 35: +0.25 on the curve
+    const f0 = range(el, 0);
+    f0.value = "35";
+    f0.dispatchEvent(new Event("input"));
+    // f0 goes 10 -> 35: +0.25 on the curve, and SHAP's f0 takes it up (still additive)
     const expected = v.prediction + 0.25;
     expect(Number(q(el, "ow-prediction").dataset.value)).toBeCloseTo(expected, 5);
     expect(q(el, "ow-quality").textContent).toBe("estimate (dragging)");
-    const title = q(el, "ow-forceplot").querySelector('g[data-feature="f0"] title')?.textContent ?? "";
+    const title = q(el, "ow-forcebar").querySelector('g[data-j="0"] title')?.textContent ?? "";
     expect(title).toContain("f0 = 35");
+    expect(title).toContain(`+${(shapOf(s).values[0] + 0.25).toFixed(2)}`);
+    expect(q(el, "ow-forcebar").classList.contains("ow-stale")).toBe(false);
     expect(el.querySelector(".optiml-widget")?.getAttribute("data-estimate")).toBe("1");
     // Python's own view (newer) replaces the estimate.
     m.set("_view", view(s, { seq: 6, prediction: 0.77 }));
@@ -147,9 +148,11 @@ describe("drag estimates from the model's curves", () => {
     m.set("_curves", curves(3));
     const el = document.createElement("div");
     renderPanel(m, el);
-    const range = q(el, "ow-sliders").querySelector('[data-feature="f0"] input[type=range]') as HTMLInputElement;
-    range.value = "35";
-    range.dispatchEvent(new Event("input"));
+    const f0 = range(el, 0);
+    f0.value = "35";
+    f0.dispatchEvent(new Event("input"));
     expect(q(el, "ow-prediction").textContent).toBe("P(yes) = 0.52");
+    // No estimate: the force plot says it is behind the slider.
+    expect(q(el, "ow-forcebar").classList.contains("ow-stale")).toBe(true);
   });
 });

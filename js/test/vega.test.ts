@@ -3,13 +3,12 @@ import { describe, expect, it } from "vitest";
 import { GlobalViews } from "../src/charts";
 import * as engine from "../src/vega";
 import type { GlobalInfo } from "../src/types";
-import { schema } from "./fixtures";
 
 
 describe("the real chart engine", () => {
   it("draws the specs Python builds, and the parameters move the marks", async () => {
     const hooks = { selected: [] as number[], selectFeature() {}, selectRow(row: number) { this.selected.push(row); }, hover() {} };
-    const views = new GlobalViews(schema(4, ["f0", "f1", "f2", "f3"]), async () => engine, hooks);
+    const views = new GlobalViews(async () => engine, hooks);
     document.body.append(views.el);
     await views.update(info as GlobalInfo);
     const charts = views.el.querySelectorAll(".ow-chart[data-ready=true]");

@@ -1,9 +1,13 @@
+// What each part of the panel shows, from hand-made payloads of the contract (types.ts).
 import { afterEach, describe, expect, it } from "vitest";
+import { Features } from "../src/features";
 import { segments } from "../src/forceplot";
-import { verdict } from "../src/lime";
 import { renderPanel } from "../src/panel";
 import { sliderStep, trackPercent } from "../src/sliders";
-import { mixedSchema, model, schema, view } from "./fixtures";
+import type { ExplainerInfo } from "../src/types";
+import { LIME, SHAP, limeOf, mixedSchema, model, panel, schema, shapOf, view } from "./fixtures";
+
+const { q, card } = panel;
 
 function mount(m = model(schema())) {
   const el = document.createElement("div");
@@ -12,16 +16,13 @@ function mount(m = model(schema())) {
   return { el, m, cleanup };
 }
 
-const q = (el: Element, id: string) => el.querySelector(`[data-testid="${id}"]`) as HTMLElement;
-
 afterEach(() => document.body.replaceChildren());
 
 describe("header", () => {
-  it("shows the prediction, the classes, the algorithm and the row", () => {
+  it("shows the prediction, the classes, the quality and the row", () => {
     const { el } = mount();
     expect(q(el, "ow-prediction").textContent).toBe("P(yes) = 0.52");
     expect(el.querySelector(".ow-detail")?.textContent).toBe("predicted: yes · true: yes");
-    expect(q(el, "ow-algorithm").textContent).toContain("TreeSHAP");
     expect((q(el, "ow-row-input") as HTMLInputElement).value).toBe("0");
     expect(q(el, "ow-quality").textContent).toBe("exact");
     const select = el.querySelector("select.ow-target") as HTMLSelectElement;
@@ -37,17 +38,65 @@ describe("header", () => {
     const select = el.querySelector("select.ow-target") as HTMLSelectElement;
     select.value = "no";
     select.dispatchEvent(new Event("change"));
-    expect(m.sent.at(-1)).toMatchObject({ index: 0, target: "no", edits: {} });
+    expect(m.sent.at(-1)).toMatchObject({ index: 0, target: "no", edits: [] });
+  });
+
+  it("keeps the compact force plot and its legend in the header", () => {
+    const { el } = mount();
+    const header = el.querySelector(".ow-top") as HTMLElement;
+    expect(header.querySelector("[data-testid=ow-forcebar] svg")).not.toBeNull();
+    expect(header.querySelector("[data-testid=ow-prediction]")).not.toBeNull();
+    const legend = header.querySelector("[data-testid=ow-legend]") as HTMLElement;
+    expect(legend.textContent).toContain("raises the output");
+    expect(legend.textContent).toContain("base value");
+    expect(legend.textContent).toContain("feature selected in the charts");
+  });
+});
+
+describe("one card per explainer, drawn by its kind", () => {
+  it("draws the schema's explainers in order: SHAP as a force plot, LIME as weights", () => {
+    const { el } = mount();
+    const cards = [...el.querySelectorAll<HTMLElement>("[data-testid=ow-explainer]")];
+    expect(cards.map((c) => c.dataset.explainer)).toEqual(["shap", "lime"]);
+    expect(card(el, "shap").querySelector("h3")?.textContent).toBe("SHAP");
+    expect(card(el, "shap").querySelector("[data-testid=ow-algorithm]")?.textContent).toContain("TreeSHAP");
+    expect(card(el, "lime").querySelector("[data-testid=ow-algorithm]")?.textContent).toContain("LIME (tabular");
+  });
+
+  it("a third explainer appears with no frontend change, with the view of its kind", () => {
+    const ig: ExplainerInfo = { name: "ig", title: "Integrated gradients", view: "force", unit: "feature" };
+    const s = schema();
+    s.explainers = [SHAP, LIME, ig];
+    const third = { ...shapOf(s, [0.2, -0.1, 0.05, 0.01]), algorithm: "IG (32 steps)" };
+    const { el } = mount(model(s, view(s, { attributions: [shapOf(s), limeOf(s), third] })));
+    const igCard = card(el, "ig");
+    expect(igCard.querySelector("h3")?.textContent).toBe("Integrated gradients");
+    expect(igCard.querySelector("[data-testid=ow-algorithm]")?.textContent).toBe("IG (32 steps)");
+    // A second additive explainer draws its force bar in its own card; the header keeps SHAP's.
+    expect(igCard.querySelectorAll("svg g.ow-seg")).toHaveLength(4);
+    expect(igCard.querySelector(".ow-bars li")?.textContent).toContain("f0 = 10");
+    expect(el.querySelectorAll(".ow-top [data-testid=ow-forcebar]")).toHaveLength(1);
+    expect(card(el, "shap").querySelector("[data-testid=ow-forcebar]")).toBeNull();
+  });
+
+  it("a weights explainer listed first still gets its card, and no force bar is made up", () => {
+    const s = schema();
+    s.explainers = [LIME];
+    const { el } = mount(model(s, view(s, { attributions: [limeOf(s)], agreement: [] })));
+    expect(card(el, "lime").querySelectorAll(".ow-bars li")).toHaveLength(4);
+    expect(el.querySelector("[data-testid=ow-forcebar]")).toBeNull();
+    expect(el.querySelector(".ow-global")).toBeNull(); // the global views need additive values
   });
 });
 
 describe("force plot", () => {
-  it("draws the top 8 features and folds the rest into one segment", () => {
+  it("draws the row's top 8 features and folds the rest into one segment", () => {
     const s = schema(20);
-    const v = view(s);
-    const segs = segments(s, v);
+    const v = view(s, { attributions: [shapOf(s), limeOf(s)] });
+    const features = new Features(s);
+    const segs = segments(features, v.attributions[0]!, v);
     expect(segs).toHaveLength(9);
-    expect(segs.filter((x) => x.feature === null)[0].label).toBe("12 other features");
+    expect(segs.filter((x) => x.j === null)[0].label).toBe("12 other features");
     // the segments tile the axis from base value to prediction
     const lo = Math.min(...segs.map((x) => x.start));
     const hi = Math.max(...segs.map((x) => x.end));
@@ -55,31 +104,113 @@ describe("force plot", () => {
     expect(lo).toBeCloseTo(v.prediction - pos);
     expect(hi - lo).toBeCloseTo(segs.reduce((a, x) => a + Math.abs(x.value), 0));
     const { el } = mount(model(s, v));
-    const drawn = q(el, "ow-forceplot").querySelectorAll("g.ow-seg");
+    const drawn = q(el, "ow-forcebar").querySelectorAll("g.ow-seg");
     expect(drawn).toHaveLength(9);
-    expect(q(el, "ow-forceplot").querySelectorAll("g.ow-seg.ow-pos").length).toBeGreaterThan(0);
-    expect(q(el, "ow-forceplot").querySelectorAll("g.ow-seg.ow-neg").length).toBeGreaterThan(0);
-    expect(drawn[0].getAttribute("data-feature")).toBe("f0");
+    expect(q(el, "ow-forcebar").querySelectorAll("g.ow-seg.ow-pos").length).toBeGreaterThan(0);
+    expect(q(el, "ow-forcebar").querySelectorAll("g.ow-seg.ow-neg").length).toBeGreaterThan(0);
+    expect(drawn[0].getAttribute("data-j")).toBe("0");
     expect(drawn[0].querySelector("title")?.textContent).toContain("f0 = 10");
-    expect(q(el, "ow-forceplot").textContent).toContain("base value 0.5");
+    expect(q(el, "ow-forcebar").textContent).toContain("base value 0.5");
+    // The card lists the same contributions, every name in full, the folded rest last.
+    const items = [...card(el, "shap").querySelectorAll(".ow-bars li")].map((li) => li.textContent);
+    expect(items).toHaveLength(9);
+    expect(items[0]).toContain("f0 = 10");
+    expect(items[8]).toContain("12 other features");
+  });
+
+  it("names a fallback in words", () => {
+    const s = schema();
+    const shap = { ...shapOf(s), algorithm: "TreeSHAP (path-dependent, raw output)", fallback: "interventional TreeSHAP is not additive for this model" };
+    const { el } = mount(model(s, view(s, { attributions: [shap, limeOf(s)] })));
+    expect(card(el, "shap").querySelector(".ow-fallback")?.textContent).toBe("Why not a faster algorithm: interventional TreeSHAP is not additive for this model.");
   });
 });
 
-describe("LIME view", () => {
-  it("shows LIME's conditions, its R² and the agreement verdict", () => {
+describe("weights view (LIME)", () => {
+  it("shows LIME's conditions, its local fit, and Python's verdict in Python's words", () => {
     const { el } = mount();
-    const rows = q(el, "ow-lime").querySelectorAll("li");
+    const rows = card(el, "lime").querySelectorAll(".ow-bars li");
     expect(rows).toHaveLength(4);
     expect(rows[0].textContent).toContain("f3 <= 50.00");
-    expect(q(el, "ow-lime").textContent).toContain("local R² 0.61");
-    expect(q(el, "ow-lime").textContent).toContain("SHAP and LIME agree");
-    expect(verdict({ spearman: 0.1, top_k: 5, top_overlap: 0.8, sign_agreement: 1 }).agree).toBe(false);
-    expect(verdict({ spearman: 0.9, top_k: 5, top_overlap: 0.2, sign_agreement: 1 }).agree).toBe(false);
+    expect(card(el, "lime").textContent).toContain("local fit R² 0.61");
+    const verdict = card(el, "lime").querySelector("[data-testid=ow-verdict]") as HTMLElement;
+    expect(verdict.textContent).toBe("SHAP and LIME agree on this row");
+    expect(verdict.classList.contains("ow-agree")).toBe(true);
+  });
+
+  it("a poor local fit reads as unreliable, never as a green agreement", () => {
+    const s = schema();
+    const agreement = {
+      ...view(s).agreement[0],
+      local_fit: 0.18,
+      verdict: "unreliable" as const,
+      text: "LIME's local model fits poorly here (R² 0.18): read its weights as rough, and trust SHAP for this row",
+    };
+    const lime = { ...limeOf(s), details: { ...limeOf(s).details, score: 0.18 } };
+    const { el } = mount(model(s, view(s, { attributions: [shapOf(s), lime], agreement: [agreement] })));
+    const verdict = card(el, "lime").querySelector("[data-testid=ow-verdict]") as HTMLElement;
+    expect(verdict.textContent).toContain("fits poorly here (R² 0.18)");
+    expect(verdict.classList.contains("ow-unreliable")).toBe(true);
+    expect(card(el, "lime").querySelector(".ow-agree")).toBeNull();
+    expect(card(el, "lime").textContent).toContain("local fit R² 0.18");
+  });
+
+  it("says which missing values LIME filled", () => {
+    const s = schema();
+    const lime = { ...limeOf(s), details: { ...limeOf(s).details, filled: ["f2"] } };
+    const { el } = mount(model(s, view(s, { attributions: [shapOf(s), lime] })));
+    expect(card(el, "lime").querySelector("[data-testid=ow-filled]")?.textContent).toContain("Missing values filled before explaining");
+    expect(card(el, "lime").querySelector("[data-testid=ow-filled]")?.textContent).toContain("f2");
+  });
+});
+
+describe("streaming", () => {
+  it("a pending explainer is a labelled placeholder with progress, then its result fills in", () => {
+    const s = schema();
+    const m = model(s, view(s, { seq: 3, attributions: [shapOf(s), null], agreement: [], pending: ["lime", "counterfactual"], counterfactual: undefined }));
+    const { el } = mount(m);
+    const pending = card(el, "lime").querySelector("[data-testid=ow-pending]") as HTMLElement;
+    expect(pending.textContent).toContain("Computing LIME for this row…");
+    expect(pending.querySelector("progress")).not.toBeNull();
+    expect(q(el, "ow-counterfactual").textContent).toContain("Looking for the smallest change");
+    // The same seq again, filled in: accepted and shown.
+    m.set("_view", view(s, { seq: 3 }));
+    expect(card(el, "lime").querySelector("[data-testid=ow-pending]")).toBeNull();
+    expect(card(el, "lime").querySelectorAll(".ow-bars li")).toHaveLength(4);
+    expect(q(el, "ow-counterfactual").textContent).toContain("No small change");
+  });
+
+  it("the rules, their thresholds and the rule highlight appear when the surrogate arrives", () => {
+    const s = schema();
+    const m = model(s, view(s, { rule: null, pending: ["surrogate"] }), false);
+    m.set("_progress", { surrogate: { state: "running", done: 3, total: 10, message: "(cross-validating 12 sizes)" } });
+    const { el } = mount(m);
+    const rules = q(el, "ow-rules");
+    const bar = rules.querySelector("[data-testid=ow-pending] progress") as HTMLProgressElement;
+    expect(rules.textContent).toContain("Fitting the global surrogate");
+    expect(rules.textContent).toContain("(cross-validating 12 sizes)");
+    expect([bar.value, bar.max]).toEqual([3, 10]);
+    expect(el.querySelectorAll(".ow-threshold-tick")).toHaveLength(0);
+    m.set("_progress", { surrogate: { state: "running", done: 7, total: 10, message: null } });
+    expect((rules.querySelector("progress") as HTMLProgressElement).value).toBe(7);
+    m.set("_surrogate", model(s).get("_surrogate"));
+    expect(rules.querySelector("table")).not.toBeNull();
+    expect(panel.slider(el, 0).querySelector(".ow-threshold-tick")?.getAttribute("style")).toContain("left: 40%");
+    m.set("_view", view(s, { seq: 1 }));
+    expect(rules.querySelector("tr.ow-rule-active")?.getAttribute("data-rule")).toBe("1");
+  });
+
+  it("a failed fit says so instead of spinning", () => {
+    const s = schema();
+    const m = model(s, view(s, { rule: null }), false);
+    m.set("_progress", { surrogate: { state: "error", done: 0, total: 0, message: "MemoryError: too big" } });
+    const { el } = mount(m);
+    expect(q(el, "ow-rules").textContent).toContain("The surrogate could not be fit: MemoryError: too big");
   });
 });
 
 describe("rule table", () => {
-  it("highlights the firing rule and marks its conditions", () => {
+  it("highlights the firing rule, marks its conditions and says why it has this many rules", () => {
     const { el } = mount();
     const active = q(el, "ow-rules").querySelector("tr.ow-rule-active") as HTMLElement;
     expect(active.dataset.rule).toBe("1");
@@ -88,90 +219,148 @@ describe("rule table", () => {
     expect(conditions[0].classList.contains("ow-unmet")).toBe(true);
     expect(conditions[0].textContent).toBe("✗ f0 > 40");
     expect(conditions[1].classList.contains("ow-met")).toBe(true);
-    expect(q(el, "ow-rules").textContent).toContain("held-out fidelity (accuracy) 0.93");
+    expect(q(el, "ow-rules-caption").textContent).toBe("Global surrogate: decision tree, 2 rules, held-out accuracy 0.93.");
+    expect(q(el, "ow-rules-reason").textContent).toBe(
+      "Why 2 rules: the fewest rules whose cross-validated accuracy is within one standard error of the best.",
+    );
+    expect(q(el, "ow-rules").querySelector("[data-testid=ow-legend]")?.textContent).toContain("the rule that fires for this row");
+  });
+});
+
+describe("counterfactual hint", () => {
+  const hint = {
+    changes: [[0, 70]] as [number, number][],
+    rule: 1,
+    outcome_before: "no",
+    outcome_after: "yes",
+    prediction: 0.8,
+    predicted_label: "yes",
+    model_agrees: true,
+    median: null,
+    probability: 0.8,
+    text: "f0 → 70: the model says yes (P = 0.80).",
+  };
+
+  it("offers the change as a one-click what-if", () => {
+    const s = schema();
+    const { el, m } = mount(model(s, view(s, { counterfactual: hint })));
+    const box = q(el, "ow-counterfactual");
+    expect(box.textContent).toContain("Smallest change to another outcome (no → yes): f0 → 70: the model says yes (P = 0.80).");
+    (box.querySelector("button.ow-try") as HTMLButtonElement).click();
+    expect(m.sent.at(-1)).toMatchObject({ fast: false, edits: [[0, 70]] });
+  });
+
+  it("when the model does not follow the rules it says so plainly, with no arrow between equal outcomes", () => {
+    const s = schema();
+    const odd = { ...hint, outcome_before: 0, outcome_after: 0, model_agrees: false, text: "f0 → 70: the model says 0 (P = 0.9) (the model does not agree with the rule)." };
+    const { el } = mount(model(s, view(s, { counterfactual: odd })));
+    const box = q(el, "ow-counterfactual");
+    expect(box.textContent).toContain("The rules point to a change (rule 2) that the model does not follow");
+    expect(box.textContent).not.toContain("0 → 0");
+    expect(box.classList.contains("ow-no-follow")).toBe(true);
+    expect(box.classList.contains("ow-disagree")).toBe(false);
   });
 });
 
 describe("sliders", () => {
-  it("gives every kind its labelled control", () => {
+  it("gives every kind its labelled control, and a legend for the ticks", () => {
     const s = mixedSchema();
     const { el } = mount(model(s, view(s)));
     const sliders = q(el, "ow-sliders");
-    for (const f of s.features) {
-      const row = [...sliders.querySelectorAll<HTMLElement>(".ow-slider")].find((r) => r.dataset.feature === f.name) as HTMLElement;
-      const label = row.querySelector("label") as HTMLLabelElement;
+    s.features.forEach((f, j) => {
+      const label = panel.slider(el, j).querySelector("label") as HTMLLabelElement;
       expect(label.textContent).toBe(f.name);
       expect(sliders.querySelector(`#${label.htmlFor}`)).not.toBeNull();
-    }
-    const integer = sliders.querySelector('[data-feature="f1"] input[type=range]') as HTMLInputElement;
-    expect(integer.step).toBe("1");
-    expect((sliders.querySelector('[data-feature="city"] select') as HTMLSelectElement).value).toBe("Paris");
-    expect((sliders.querySelector('[data-feature="owner"] input[type=checkbox]') as HTMLInputElement).checked).toBe(true);
+    });
+    expect(panel.range(el, 1).step).toBe("1");
+    expect((panel.slider(el, 2).querySelector("select") as HTMLSelectElement).value).toBe("Paris");
+    expect((panel.slider(el, 3).querySelector("input[type=checkbox]") as HTMLInputElement).checked).toBe(true);
     expect(sliderStep(s.features[0])).toBe(0.5);
+    const legend = sliders.querySelector("[data-testid=ow-legend]")?.textContent ?? "";
+    expect(legend).toContain("percentiles");
+    expect(legend).toContain("rule thresholds");
   });
 
-  it("draws the surrogate's thresholds on the track", () => {
+  it("draws the surrogate's thresholds and the percentiles on the track", () => {
     const { el } = mount();
-    const tick = q(el, "ow-sliders").querySelector('[data-feature="f0"] .ow-threshold-tick') as HTMLElement;
+    const tick = panel.slider(el, 0).querySelector(".ow-threshold-tick") as HTMLElement;
     expect(tick.style.left).toBe("40%");
+    expect(tick.title).toBe("rule threshold: 40");
     expect(trackPercent(schema().features[0], 25)).toBe(25);
-    expect(q(el, "ow-sliders").querySelectorAll('[data-feature="f0"] .ow-quantile-tick')).toHaveLength(5);
+    expect(panel.slider(el, 0).querySelectorAll(".ow-quantile-tick")).toHaveLength(5);
   });
 
-  it("orders by |SHAP| and filters by search", () => {
-    const s = schema(5, ["alpha", "beta", "gamma", "delta", "epsilon"]);
-    const v = view(s, { shap: [0.01, -0.5, 0.2, 0, 0.03] });
-    const { el } = mount(model(s, v));
-    const names = () => [...q(el, "ow-sliders").querySelectorAll<HTMLElement>(".ow-slider")].map((r) => r.dataset.feature);
-    expect(names()).toEqual(["beta", "gamma", "epsilon", "alpha", "delta"]);
-    const search = q(el, "ow-sliders").querySelector("input[type=search]") as HTMLInputElement;
-    search.value = "ta";
-    search.dispatchEvent(new Event("input"));
-    expect(names()).toEqual(["beta", "delta"]);
-  });
-
-  it("renders only the first 30 of many features until asked", () => {
-    const s = schema(200);
-    const { el } = mount(model(s, view(s)));
-    expect(q(el, "ow-sliders").querySelectorAll(".ow-slider")).toHaveLength(30);
-    (q(el, "ow-sliders").querySelector(".ow-more") as HTMLButtonElement).click();
-    expect(q(el, "ow-sliders").querySelectorAll(".ow-slider")).toHaveLength(200);
-  });
-
-  it("shows an edited feature's original value and its reset", () => {
+  it("writes values at the feature's scale", () => {
     const s = schema();
-    const v = view(s, { edited: ["f2"], instance: { ...view(s).instance, f2: 77 } });
-    const { el, m } = mount(model(s, v));
-    const row = q(el, "ow-sliders").querySelector('[data-feature="f2"]') as HTMLElement;
+    s.features[0] = { ...s.features[0], min: 185.2, max: 4254 };
+    const values = [862.63, 20, 30, 40];
+    const { el } = mount(model(s, view(s, { values, original: values })));
+    expect((panel.slider(el, 0).querySelector("input[type=number]") as HTMLInputElement).value).toBe("863");
+    expect(panel.range(el, 0).value).toBe("862.63");
+  });
+
+  it("shows an edited feature's reset in a place that never moves", () => {
+    const s = schema();
+    const values = [10, 20, 77, 40];
+    const { el, m } = mount(model(s, view(s, { edited: [2], values })));
+    const row = panel.slider(el, 2);
+    const reset = row.querySelector(".ow-reset") as HTMLButtonElement;
     expect(row.classList.contains("ow-edited")).toBe(true);
-    expect(row.querySelector(".ow-original")?.textContent).toBe("was 30");
-    (row.querySelector(".ow-reset") as HTMLButtonElement).click();
-    expect(m.sent.at(-1)).toMatchObject({ edits: {}, fast: false });
+    expect(reset.textContent).toBe("↺ 30");
+    expect(reset.getAttribute("aria-label")).toBe("Reset f2 to 30");
+    // An unedited row keeps the button's place, invisible.
+    const other = panel.slider(el, 0).querySelector(".ow-reset") as HTMLButtonElement;
+    expect(other.hidden).toBe(false);
+    expect(other.classList.contains("ow-invisible")).toBe(true);
+    reset.click();
+    expect(m.sent.at(-1)).toMatchObject({ edits: [], fast: false });
+  });
+
+  it("folds all but the row's top features, keeps edited ones in sight, and search reaches every one", () => {
+    const s = schema(40);
+    const values = s.features.map((_, j) => (j === 39 ? 0.5 : 0.01 / (j + 1)));
+    const { el, m } = mount(model(s, view(s, { attributions: [shapOf(s, values), limeOf(s)] })));
+    expect(panel.order(el)).toEqual([39, ...Array.from({ length: 15 }, (_, j) => j)]);
+    expect(q(el, "ow-slider-count").textContent).toBe("16 of 40 features, ordered by impact on this row");
+    const more = q(el, "ow-sliders").querySelector(".ow-more") as HTMLButtonElement;
+    expect(more.textContent).toBe("Show the other 24");
+    const search = q(el, "ow-sliders").querySelector("input[type=search]") as HTMLInputElement;
+    search.value = "f33";
+    search.dispatchEvent(new Event("input"));
+    expect(panel.order(el)).toEqual([33]);
+    const range = panel.range(el, 33);
+    range.value = "60";
+    range.dispatchEvent(new Event("change"));
+    expect(m.sent.at(-1)).toMatchObject({ edits: [[33, 60]] });
+    search.value = "";
+    search.dispatchEvent(new Event("input"));
+    expect(panel.order(el)).toContain(33);
+    more.click();
+    expect(panel.order(el)).toHaveLength(40);
   });
 });
 
 describe("linking", () => {
   it("hovering a force segment lights the feature up in every view", () => {
     const { el } = mount();
-    const segment = q(el, "ow-forceplot").querySelector('g[data-feature="f0"]') as SVGElement;
+    const segment = q(el, "ow-forcebar").querySelector('g[data-j="0"]') as SVGElement;
     segment.dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
     const lit = [...el.querySelectorAll<HTMLElement>(".ow-linked")];
-    const where = new Set(lit.map((x) => x.closest("[data-testid]")?.getAttribute("data-testid")));
-    expect(where).toEqual(new Set(["ow-forceplot", "ow-lime", "ow-rules", "ow-sliders"]));
-    expect(lit.every((x) => x.dataset.feature === "f0")).toBe(true);
+    const where = new Set(lit.map((x) => x.closest("[data-testid=ow-explainer], [data-testid=ow-rules], [data-testid=ow-sliders], .ow-top")?.getAttribute("data-explainer") ?? x.closest("[data-testid]")?.getAttribute("data-testid")));
+    expect(where).toEqual(new Set(["ow-forcebar", "shap", "lime", "ow-rules", "ow-sliders"]));
+    expect(lit.every((x) => x.dataset.j === "0")).toBe(true);
     segment.dispatchEvent(new MouseEvent("mouseout", { bubbles: true }));
     expect(el.querySelectorAll(".ow-linked")).toHaveLength(0);
   });
 
   it("focusing a slider lights the feature up too", () => {
     const { el } = mount();
-    const range = q(el, "ow-sliders").querySelector('[data-feature="f1"] input[type=range]') as HTMLInputElement;
-    range.dispatchEvent(new FocusEvent("focusin", { bubbles: true }));
-    expect(q(el, "ow-lime").querySelector('[data-feature="f1"]')?.classList.contains("ow-linked")).toBe(true);
+    panel.range(el, 1).dispatchEvent(new FocusEvent("focusin", { bubbles: true }));
+    expect(card(el, "lime").querySelector('[data-j="1"]')?.classList.contains("ow-linked")).toBe(true);
   });
 });
 
-describe("security", () => {
+describe("names are data", () => {
   it("renders names and classes as text, never as markup", () => {
     const evil = '<img src=x onerror="window.__pwned=1">';
     const evilClass = "</script><script>window.__pwned=1</script>";
@@ -184,114 +373,82 @@ describe("security", () => {
     expect(el.querySelector("script")).toBeNull();
     expect(q(el, "ow-prediction").textContent).toContain(evilClass);
     expect(q(el, "ow-sliders").textContent).toContain(evil);
-    expect(q(el, "ow-forceplot").querySelector(`g[data-feature]`)?.getAttribute("data-feature")).toBe(evil);
-    expect(q(el, "ow-forceplot").textContent).toContain(`${evil} = 10`);
-    expect(q(el, "ow-lime").textContent).toContain(`${evil} <= 50.00`);
+    expect(q(el, "ow-forcebar").querySelector("g[data-j] title")?.textContent).toContain(`${evil} = 10`);
+    expect(card(el, "lime").textContent).toContain(`${evil} <= 50.00`);
     expect(q(el, "ow-rules").textContent).toContain(`${evil} <= 40`);
     const options = [...(el.querySelector("select.ow-target") as HTMLSelectElement).options].map((o) => o.textContent);
     expect(options).toEqual(["safe", evilClass]);
     expect((window as unknown as { __pwned?: number }).__pwned).toBeUndefined();
   });
 
+  it("features called constructor, __proto__ and toString are ordinary features", () => {
+    const names = ["constructor", "__proto__", "toString", "hasOwnProperty"];
+    const s = schema(4, names);
+    const { el, m } = mount(model(s, view(s)));
+    expect([...q(el, "ow-sliders").querySelectorAll(".ow-slider label")].map((l) => l.textContent).sort()).toEqual([...names].sort());
+    const range = panel.range(el, 1);
+    range.value = "64";
+    range.dispatchEvent(new Event("change"));
+    expect(m.sent.at(-1)).toMatchObject({ edits: [[1, 64]] });
+    panel.slider(el, 1).dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
+    expect(card(el, "lime").querySelector('[data-j="1"]')?.classList.contains("ow-linked")).toBe(true);
+    expect(card(el, "shap").textContent).toContain("__proto__ = 20");
+    expect(new Features(s).position("__proto__")).toBe(1);
+    expect(new Features(s).position("valueOf")).toBe(-1);
+  });
+
   it("renders category values as text too", () => {
     const evil = '<img src=x onerror="window.__pwned=1">';
     const s = mixedSchema();
     s.features[2].categories = ["Lyon", evil];
-    const v = view(s, { instance: { ...view(s).instance, city: evil } });
-    const { el } = mount(model(s, v));
+    const values = [10, 20, evil, true];
+    const { el } = mount(model(s, view(s, { values, original: values })));
     expect(el.querySelector("img")).toBeNull();
-    const select = q(el, "ow-sliders").querySelector('[data-feature="city"] select') as HTMLSelectElement;
-    expect(select.options[1].textContent).toBe(evil);
+    const select = panel.slider(el, 2).querySelector("select") as HTMLSelectElement;
     expect(select.value).toBe(evil);
+    expect([...select.options].map((o) => o.textContent)).toEqual(["Lyon", evil]);
   });
 });
 
-it("cleanup stops listening to the model", () => {
-  const { el, m, cleanup } = mount();
-  cleanup();
-  m.set("_view", view(schema(), { seq: 5, prediction: 0.99 }));
-  expect(q(el, "ow-prediction").textContent).toBe("P(yes) = 0.52");
-});
-
-it("Enter in a number box applies the value once", () => {
-  const { el, m } = mount();
-  const number = q(el, "ow-sliders").querySelector('[data-feature="f0"] input[type=number]') as HTMLInputElement;
-  number.dispatchEvent(new FocusEvent("focus"));
-  number.value = "42";
-  number.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
-  number.dispatchEvent(new Event("change"));
-  expect(m.sent).toHaveLength(1);
-  expect(m.sent[0]).toMatchObject({ edits: { f0: 42 }, fast: false });
-});
-
-it("the Export HTML button asks Python and saves the file it sends back", () => {
-  const m = model(schema());
-  const el = document.createElement("div");
-  document.body.append(el);
-  const listeners: ((...args: unknown[]) => void)[] = [];
-  const on = m.on.bind(m);
-  m.on = (event: string, cb: (...args: any[]) => void) => (event === "msg:custom" ? listeners.push(cb) : on(event, cb));
-  renderPanel(m, el, { canExport: true });
-  const button = el.querySelector(".ow-export") as HTMLButtonElement;
-  button.click();
-  expect(m.sent.at(-1)).toEqual({ type: "export" });
-  expect(button.disabled).toBe(true);
-  const clicked: string[] = [];
-  const original = HTMLAnchorElement.prototype.click;
-  HTMLAnchorElement.prototype.click = function () {
-    clicked.push(this.download);
-  };
-  listeners[0]({ type: "export", filename: "report.html" }, [new DataView(new TextEncoder().encode("<html></html>").buffer)]);
-  HTMLAnchorElement.prototype.click = original;
-  expect(clicked).toEqual(["report.html"]);
-  expect(button.disabled).toBe(false);
-  expect(renderPanel(model(schema()), document.createElement("div")) && true).toBe(true);
-});
-
-it("an export page has no Export button", () => {
-  const { el } = mount();
-  expect(el.querySelector(".ow-export")).toBeNull();
-});
-
-describe("surrogate rules: linear terms and the counterfactual hint", () => {
-  it("shows each linear term and applies the hint's changes in one click", () => {
+describe("the export button", () => {
+  it("shows the export's progress, then where the file went", () => {
     const s = schema();
     const m = model(s);
-    const sur = m.get("_surrogate");
-    if (!sur) throw new Error("no surrogate");
-    const f0 = s.features[0].name;
-    sur.rules[1].terms = [{ feature: f0, weight: 0.8, per: 1000, center: 50, text: `+0.8 per 1000 of ${f0}` }];
-    const v = view(s, {
-      counterfactual: {
-        changes: { [f0]: 12 },
-        rule: 0,
-        outcome_before: "yes",
-        outcome_after: "no",
-        prediction: 0.2,
-        predicted_label: "no",
-        model_agrees: true,
-        text: `${f0} → 12: the model says no.`,
-      },
-    });
-    m.set("_view", v);
-    const { el } = mount(m);
-    const term = el.querySelector('[data-testid="ow-rules"] .ow-term') as HTMLElement;
-    expect(term.textContent).toBe(`+0.8 per 1000 of ${f0}`);
-    expect(term.dataset.feature).toBe(f0);
-    expect(el.querySelector(".ow-rules caption")?.textContent).toContain("2 rules with 1 linear term,");
-    const hint = q(el, "ow-counterfactual");
-    expect(hint.hidden).toBe(false);
-    expect(hint.textContent).toContain("yes → no");
-    expect(hint.textContent).toContain(`${f0} → 12: the model says no.`);
-    (hint.querySelector("button") as HTMLButtonElement).click();
-    expect(m.sent.at(-1)).toMatchObject({ type: "request", index: v.index, fast: false, edits: { [f0]: 12 } });
+    const el = document.createElement("div");
+    document.body.append(el);
+    renderPanel(m, el, { canExport: true });
+    const button = el.querySelector(".ow-export") as HTMLButtonElement;
+    button.click();
+    expect(m.sent.at(-1)).toEqual({ type: "export" });
+    expect(button.textContent).toBe("Exporting… 0%");
+    expect(button.disabled).toBe(true);
+    m.set("_progress", { export: { state: "running", done: 21, total: 50, message: null } });
+    expect(button.textContent).toBe("Exporting… 42%");
+    const clicks: string[] = [];
+    const click = HTMLAnchorElement.prototype.click;
+    HTMLAnchorElement.prototype.click = function () {
+      clicks.push(this.download);
+    };
+    try {
+      m.set("_progress", { export: { state: "ready", done: 1, total: 1, message: null } });
+      m.message({ type: "export", filename: "optiml_widgets_export.html", bytes: 1_234_567 }, [new DataView(new ArrayBuffer(8))]);
+    } finally {
+      HTMLAnchorElement.prototype.click = click;
+    }
+    expect(clicks).toEqual(["optiml_widgets_export.html"]);
+    expect(button.textContent).toBe("Export HTML");
+    expect(button.disabled).toBe(false);
+    expect(q(el, "ow-export-status").textContent).toBe("Saved optiml_widgets_export.html (1.2 MB) to your downloads.");
   });
 
-  it("hides the hint when there is none, and escapes names", () => {
-    const s = schema(4, ['<img src=x onerror="alert(1)">', "b", "c", "d"]);
-    const m = model(s, view(s, { counterfactual: null }));
-    const { el } = mount(m);
-    expect(q(el, "ow-counterfactual").hidden).toBe(true);
-    expect(el.querySelector("img")).toBeNull();
+  it("a failed export says why", () => {
+    const s = schema();
+    const m = model(s);
+    const el = document.createElement("div");
+    renderPanel(m, el, { canExport: true });
+    (el.querySelector(".ow-export") as HTMLButtonElement).click();
+    m.message({ type: "export", filename: "x.html", error: "MemoryError: no room" });
+    expect(q(el, "ow-export-status").textContent).toBe("The export failed: MemoryError: no room");
+    expect((el.querySelector(".ow-export") as HTMLButtonElement).textContent).toBe("Export HTML");
   });
 });

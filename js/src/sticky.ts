@@ -1,0 +1,49 @@
+// Keeps the panel's header (prediction and compact force plot) in view while the panel is
+// scrolled, so a slider far down is never dragged blind. CSS `position: sticky` cannot do it
+// in a notebook: the output areas around the panel clip (overflow: hidden), and a fixed
+// element would be clipped by their containment too. The header is moved with a transform
+// instead, within the panel's own box, from the scroll position of whatever scrolls it.
+
+/** Elements that scroll the panel (innermost first), across shadow roots. */
+function scrollers(el: Element): Element[] {
+  const out: Element[] = [];
+  let node: Node | null = el.parentNode;
+  while (node) {
+    if (node instanceof Element) {
+      const style = getComputedStyle(node);
+      if (/(auto|scroll|overlay)/.test(style.overflowY) && node.scrollHeight > node.clientHeight + 1) out.push(node);
+    }
+    node = node instanceof ShadowRoot ? node.host : node.parentNode;
+  }
+  return out;
+}
+
+/** How far the header must move down to stay at the top of what is visible of the panel. */
+export function stickyOffset(panelTop: number, panelHeight: number, headerHeight: number, visibleTop: number): number {
+  return Math.max(0, Math.min(visibleTop - panelTop, panelHeight - headerHeight));
+}
+
+export function keepInView(panel: HTMLElement, header: HTMLElement): () => void {
+  let frame = 0;
+  const place = () => {
+    frame = 0;
+    if (!panel.isConnected) return;
+    const visibleTop = Math.max(0, ...scrollers(panel).map((s) => s.getBoundingClientRect().top));
+    const box = panel.getBoundingClientRect();
+    const offset = stickyOffset(box.top, box.height, header.offsetHeight, visibleTop);
+    header.style.transform = offset > 0 ? `translateY(${offset}px)` : "";
+    header.classList.toggle("ow-stuck", offset > 0);
+  };
+  const schedule = () => {
+    if (!frame) frame = requestAnimationFrame(place);
+  };
+  // Scroll events do not bubble, but a capturing listener on the document sees every one.
+  document.addEventListener("scroll", schedule, { capture: true, passive: true });
+  window.addEventListener("resize", schedule, { passive: true });
+  schedule();
+  return () => {
+    document.removeEventListener("scroll", schedule, { capture: true });
+    window.removeEventListener("resize", schedule);
+    if (frame) cancelAnimationFrame(frame);
+  };
+}

@@ -1,0 +1,118 @@
+"""Writes js/test/payloads.fixture.ts: real payloads from optiml_widgets, typed, for vitest.
+
+    .venv/bin/python js/test/make_fixtures.py
+
+The file declares every payload with its type from js/src/types.ts, so `npm run typecheck`
+fails as soon as the contract and these fixtures part ways: rerun this script then. Numbers
+that change from run to run (timings) are left out, so a rerun on the same code rewrites
+the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestRegressor
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))
+
+from optiml_widgets import explain_widget  # noqa: E402
+from optiml_widgets.export import export_data  # noqa: E402
+
+OUT = HERE / "payloads.fixture.ts"
+ROWS = 120
+
+
+def breast_cancer() -> tuple[Any, pd.DataFrame, pd.Series]:
+    data = load_breast_cancer(as_frame=True)
+    X, y = data.data.iloc[:ROWS], data.target.iloc[:ROWS]
+    model = GradientBoostingClassifier(n_estimators=30, random_state=0).fit(data.data, data.target)
+    return model, X, y.map(dict(enumerate(data.target_names)))
+
+
+def diabetes() -> tuple[Any, pd.DataFrame, pd.Series]:
+    data = load_diabetes(as_frame=True)
+    model = RandomForestRegressor(30, random_state=0).fit(data.data, data.target)
+    return model, data.data.iloc[:ROWS], data.target.iloc[:ROWS]
+
+
+def cities() -> tuple[Any, pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(ROWS, 3)), columns=["income", "age", "debt"])
+    X["city"] = rng.choice(["Paris", "Lyon", "Nice"], ROWS)
+    y = ((X["income"] + (X["city"] == "Paris")) > 0.5).astype(int).to_numpy()
+    pre = ColumnTransformer([("city", OneHotEncoder(), ["city"])], remainder="passthrough")
+    model = Pipeline([("pre", pre), ("clf", GradientBoostingClassifier(n_estimators=30))])
+    return model.fit(X, y), X, y
+
+
+def without_timings(payload: Any) -> Any:
+    if isinstance(payload, dict):
+        return {k: without_timings(v) for k, v in payload.items() if k != "compute_ms"}
+    if isinstance(payload, list):
+        return [without_timings(v) for v in payload]
+    return payload
+
+
+def payloads(name: str, model: Any, X: pd.DataFrame, y: Any, **options: Any) -> dict[str, Any]:
+    """The first (streaming) view, the complete one, a fast one after an edit, the rules."""
+    w = explain_widget(model, X, y, **options)
+    session = w.session
+    first = session.view(1, complete=False, wait=False)
+    complete = session.view(2)
+    numeric = next(j for j, f in enumerate(session.schema.features) if not f.is_discrete)
+    feature = session.schema.features[numeric]
+    w.set_features({feature.name: feature.max})
+    fast = session.view(3, fast=True)
+    edited = session.view(4)
+    w._wait_idle()
+    found = {
+        "schema": ("Schema", w._schema),
+        "first": ("View", first),
+        "complete": ("View", complete),
+        "fast": ("View", fast),
+        "edited": ("View", edited),
+        "surrogate": ("SurrogateInfo", w._surrogate),
+        "progress": ("Progress", w._progress),
+    }
+    if name == "cities":
+        found["export"] = ("ExportData", {**export_data(session, rows=[0, 1]), "global": None})
+    w.close()
+    return {f"{name}_{key}": value for key, value in found.items()}
+
+
+def main() -> None:
+    warnings.simplefilter("ignore")
+    found: dict[str, tuple[str, Any]] = {}
+    for name, (model, X, y) in {
+        "cancer": breast_cancer(),
+        "diabetes": diabetes(),
+        "cities": cities(),
+    }.items():
+        found.update(payloads(name, model, X, y))
+    types = sorted({t for t, _ in found.values()})
+    lines = [
+        "// Written by js/test/make_fixtures.py from real payloads; rerun it when typecheck fails here.",
+        f'import type {{ {", ".join(types)} }} from "../src/types";',
+        "",
+    ]
+    for key, (ts_type, value) in found.items():
+        text = json.dumps(without_timings(value), allow_nan=False, separators=(",", ":"))
+        lines.append(f"export const {key}: {ts_type} = {text};")
+    OUT.write_text("\n".join(lines) + "\n")
+    print(f"wrote {OUT.relative_to(HERE.parent.parent)} ({OUT.stat().st_size:,} bytes)")
+
+
+if __name__ == "__main__":
+    main()

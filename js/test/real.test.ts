@@ -1,0 +1,107 @@
+// The panel and the export's in-page model on real payloads from Python
+// (payloads.fixture.ts, written by make_fixtures.py and checked against types.ts by tsc).
+import { afterEach, describe, expect, it } from "vitest";
+import { ExportAnswers, decodeGrids, nearestPoint, renderExport } from "../src/host";
+import { renderPanel } from "../src/panel";
+import type { WidgetModel } from "../src/types";
+import { FakeModel, panel } from "./fixtures";
+import * as real from "./payloads.fixture";
+
+const { q, card } = panel;
+
+afterEach(() => document.body.replaceChildren());
+
+function mount(state: Partial<WidgetModel> & Pick<WidgetModel, "_schema" | "_view">) {
+  const m = new FakeModel({ _surrogate: null, _progress: {}, index: state._view.index, target: state._view.target, error: null, ...state });
+  const el = document.createElement("div");
+  document.body.append(el);
+  renderPanel(m, el);
+  return { el, m };
+}
+
+describe("a classifier's first view, then what streams in", () => {
+  it("shows what is coming as such, and fills it in without moving a slider", () => {
+    const { el, m } = mount({ _schema: real.cancer_schema, _view: real.cancer_first });
+    expect(card(el, "lime").querySelector("[data-testid=ow-pending]")?.textContent).toContain("Computing LIME for this row");
+    expect(q(el, "ow-rules").textContent).toContain("Fitting the global surrogate");
+    const order = panel.order(el);
+    expect(order).toHaveLength(16);
+    m.set("_surrogate", real.cancer_surrogate);
+    m.set("_view", { ...real.cancer_complete, seq: real.cancer_first.seq });
+    expect(panel.order(el)).toEqual(order);
+    const verdict = card(el, "lime").querySelector("[data-testid=ow-verdict]") as HTMLElement;
+    expect(verdict.textContent).toBe(real.cancer_complete.agreement[0].text);
+    expect(verdict.dataset.verdict).toBe(real.cancer_complete.agreement[0].verdict);
+    expect(q(el, "ow-rules-reason").textContent).toContain(real.cancer_surrogate.reason);
+    expect(q(el, "ow-counterfactual").textContent).toContain(real.cancer_complete.counterfactual?.text ?? "?");
+    expect(q(el, "ow-rules").querySelector("tr.ow-rule-active")).not.toBeNull();
+    // The surrogate's thresholds are on the sliders of the features its rules use.
+    const used = new Set(real.cancer_surrogate.rules.flatMap((r) => r.conditions.map((c) => c.j)));
+    const shown = [...used].filter((j) => panel.slider(el, j));
+    expect(shown.length).toBeGreaterThan(0);
+    for (const j of shown) expect(panel.slider(el, j).querySelectorAll(".ow-threshold-tick").length).toBeGreaterThan(0);
+  });
+
+  it("a regressor's fallback is named, and its numbers read like Python's", () => {
+    const { el } = mount({ _schema: real.diabetes_schema, _view: real.diabetes_complete, _surrogate: real.diabetes_surrogate });
+    const fallback = real.diabetes_complete.attributions[0]?.fallback ?? "";
+    expect(fallback).not.toBe("");
+    expect(card(el, "shap").querySelector(".ow-fallback")?.textContent).toContain(fallback);
+    expect(q(el, "ow-prediction").textContent).toMatch(/^prediction = \d+(\.\d)?$/);
+  });
+});
+
+describe("the export's in-page model", () => {
+  const data = real.cities_export;
+  const numeric = data.schema.features.findIndex((f) => f.kind === "numeric");
+
+  it("answers a one-feature change from the precomputed grid, two changes with a labelled estimate", async () => {
+    const grids = await decodeGrids(data.grids!);
+    const answers = new ExportAnswers(data, grids);
+    const base = data.views[0];
+    const same = answers.answer({ type: "request", seq: 7, index: 0, target: base.target, fast: false });
+    expect(same.seq).toBe(7);
+    expect(same.prediction).toBe(base.prediction);
+    // One feature moved to a grid point: the model's own output there, SHAP alone computed.
+    const k = 3;
+    const value = grids.values[numeric][k] as number;
+    const one = answers.answer({ type: "request", seq: 8, index: 0, target: base.target, edits: [[numeric, value]], fast: false });
+    const block = grids.offsets[grids.offsets.length - 1];
+    expect(one.quality).toBe("exact");
+    expect(one.prediction).toBe(grids.prediction[0 * block + grids.offsets[numeric] + k]);
+    expect(one.values[numeric]).toBe(value);
+    expect(one.edited).toEqual([numeric]);
+    expect(one.attributions.map((a) => a !== null)).toEqual([true, false]);
+    expect(one.pending).toEqual([]);
+    expect(one.notice).toContain("LIME is shown for the rows as they are");
+    // Two features: an estimate, and the view says so.
+    const other = data.schema.features.findIndex((f, j) => j !== numeric && f.kind === "numeric");
+    const two = answers.answer({
+      type: "request",
+      seq: 9,
+      index: 0,
+      target: base.target,
+      edits: [[numeric, value], [other, grids.values[other][1]]],
+      fast: false,
+    });
+    expect(two.quality).toBe("estimate");
+    expect(two.notice).toContain("Estimate, not the model's output");
+    expect(nearestPoint([0, 1, 2, 3], 2.2)).toBe(2);
+    expect(nearestPoint(["Paris", "Lyon"], "Lyon")).toBe(1);
+  });
+
+  it("renders the file's panel: a slider edit is answered, LIME says it is not in the file for what-ifs", async () => {
+    const el = document.createElement("div");
+    document.body.append(el);
+    await renderExport(el, data);
+    expect(el.querySelector(".ow-export")).toBeNull(); // no kernel: no export button
+    const before = q(el, "ow-prediction").dataset.value;
+    const range = panel.range(el, numeric);
+    range.value = String(Number(range.max) * 0.9);
+    range.dispatchEvent(new Event("change"));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(q(el, "ow-prediction").dataset.value).not.toBe(before);
+    expect(card(el, "lime").textContent).toContain("LIME is not available for this view.");
+    expect(q(el, "ow-notice").textContent).toContain("Precomputed when this file was exported");
+  });
+});
