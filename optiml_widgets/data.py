@@ -246,6 +246,14 @@ def _as_floats(column: pd.Series) -> np.ndarray:
     return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
+def plain_value(value: Any) -> Any:
+    """A cell as a plain Python value: numpy scalars as Python ones, pandas' NA and NaT
+    (of nullable and datetime dtypes) as None; float NaN stays NaN."""
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _key(value: Any) -> Any:
     if isinstance(value, np.generic):
         value = value.item()
