@@ -249,6 +249,12 @@ def choose_rows(session: ExplanationSession, rows: Sequence[int] | None) -> list
         return [session.index, *others]
     if isinstance(rows, (str, bytes)) or not isinstance(rows, Iterable):
         raise TypeError(f"rows must be a list of row numbers, not {type(rows).__name__}.")
+    rows = list(rows)
+    if len(rows) > MAX_ROWS:
+        raise ValueError(
+            f"rows has {len(rows)} rows; an export holds at most {MAX_ROWS} (each carries "
+            "every feature's what-if grid). Export a selection, e.g. rows=range(200)."
+        )
     chosen = []
     for i in rows:
         if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
@@ -258,13 +264,7 @@ def choose_rows(session: ExplanationSession, rows: Sequence[int] | None) -> list
         chosen.append(session.check_index(int(i)))
     if not chosen:
         raise ValueError("rows is empty: pass at least one row number to export.")
-    chosen = list(dict.fromkeys(chosen))
-    if len(chosen) > MAX_ROWS:
-        raise ValueError(
-            f"rows has {len(chosen)} rows; an export holds at most {MAX_ROWS} (each carries "
-            "every feature's what-if grid). Export a selection, e.g. rows=range(200)."
-        )
-    return chosen
+    return list(dict.fromkeys(chosen))
 
 
 def _script_json(data: Any) -> str:

@@ -69,6 +69,25 @@ def mark_background(background: bool = True) -> None:
     _thread.background = background
 
 
+@contextlib.contextmanager
+def stopping_with(stop: Stop) -> Iterator[None]:
+    """Model calls made in this block raise ``Cancelled`` once ``stop`` is set (see
+    ``check_stopped``): a job stops between two model calls even deep inside a library."""
+    previous = getattr(_thread, "stop", None)
+    _thread.stop = stop
+    try:
+        yield
+    finally:
+        _thread.stop = previous
+
+
+def check_stopped() -> None:
+    """Raise ``Cancelled`` if the work running in this thread was told to stop."""
+    stop = getattr(_thread, "stop", None)
+    if stop is not None:
+        stop.check()
+
+
 class Gate:
     """The one lock around the explainers' and the model's calls, with priority for the live
     panel: a background step waits while a live request waits, and takes the lock only
@@ -91,11 +110,19 @@ class Gate:
                 yield
             return
         if in_background():
-            with self._changed:
-                while self._waiting:
-                    self._changed.wait(0.05)
-            with self._lock, self._owning():
-                yield
+            while True:  # a live request that came while this step waited goes first
+                with self._changed:
+                    while self._waiting:
+                        self._changed.wait(0.05)
+                self._lock.acquire()
+                if not self._waiting:
+                    break
+                self._lock.release()
+            try:
+                with self._owning():
+                    yield
+            finally:
+                self._lock.release()
             return
         with self._changed:
             self._waiting += 1
@@ -160,7 +187,8 @@ class Jobs:
             _thread.background = True
             try:
                 stop.check()
-                result = fn(stop, progress)
+                with stopping_with(stop):
+                    result = fn(stop, progress)
             except BaseException as exc:  # the waiter gets the error, the thread ends quietly
                 future.set_exception(exc)
             else:

@@ -16,7 +16,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from .jobs import mark_background
+from .jobs import Stop, mark_background, stopping_with
 
 Answer = Callable[[dict], Callable[[], None] | None]
 
@@ -24,9 +24,10 @@ Answer = Callable[[dict], Callable[[], None] | None]
 class _Slot:
     """One thread with a single-slot queue: putting work replaces what waits there."""
 
-    def __init__(self, name: str, *, background: bool) -> None:
+    def __init__(self, name: str, *, background: bool, stop: Stop) -> None:
         self.name = name
         self.background = background
+        self.stop = stop
         self._work: Callable[[], None] | None = None
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -60,16 +61,17 @@ class _Slot:
         mark_background(self.background)  # the gate lets live requests go first
         while True:
             with self._wake:
-                if self._work is None:
+                if self._work is None and not self._closed:
                     self.idle.set()
                     self._wake.wait(timeout=30)
-                    if self._work is None or self._closed:
-                        self._thread = None
-                        self.idle.set()
-                        return
+                if self._work is None or self._closed:
+                    self._thread = None
+                    self.idle.set()
+                    return
                 work, self._work = self._work, None
             try:
-                work()
+                with stopping_with(self.stop):
+                    work()
             except Exception:  # the owner reports its own errors; the loop must live on
                 pass
 
@@ -78,11 +80,11 @@ class LiveLoop:
     """Requests in, views out: see the module docstring. ``answer(request)`` publishes the
     answer and returns the follow-up work, if any."""
 
-    def __init__(self, owner: Any, answer: str) -> None:
+    def __init__(self, owner: Any, answer: str, stop: Stop) -> None:
         self._owner = weakref.ref(owner)
         self._answer_name = answer
-        self._worker = _Slot("optiml-live", background=False)
-        self._streamer = _Slot("optiml-stream", background=True)
+        self._worker = _Slot("optiml-live", background=False, stop=stop)
+        self._streamer = _Slot("optiml-stream", background=True, stop=stop)
 
     def submit(self, request: dict) -> None:
         """A request from the frontend (called in the kernel's thread)."""

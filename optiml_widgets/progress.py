@@ -34,7 +34,9 @@ def wait_for(
                 done, total = progress()
                 if total and bar.total != total:
                     bar.total = total
-                bar.update(max(0, done - bar.n))
+                    bar.refresh()
+                if done > bar.n:
+                    bar.update(done - bar.n)
     finally:
         bar.close()
 

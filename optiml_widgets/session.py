@@ -32,7 +32,7 @@ from .explainers.lime import LimeExplainer
 from .explainers.shap import ShapExplainer, ShapValues
 from .explanation import LocalExplanation
 from .global_explanation import GlobalExplanation, compute_global, global_rows
-from .jobs import Gate, Jobs, Progress, Stop
+from .jobs import Gate, Jobs, Progress, Stop, check_stopped
 from .memo import Memo
 from .model import ModelAdapter, align_columns
 from .progress import wait_for
@@ -268,12 +268,23 @@ class ExplanationSession:
     def _surrogate_job(self, on_progress: Progress | None = None) -> Any:
         def fit(stop: Stop, progress: Progress) -> Surrogate:
             return fit_surrogate(
-                self.adapter, self.schema, self.encoded_X, random_state=self.random_state
+                self.adapter,
+                self.schema,
+                self.encoded_X,
+                random_state=self.random_state,
+                progress=progress,
+                stop=stop,
             )
 
         return self.jobs.submit(SURROGATE, fit, on_progress=on_progress)
 
     # -- computing ----------------------------------------------------------------
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """The model's outputs for rows in X's columns, under the gate; stopped work ends here."""
+        check_stopped()
+        with self.gate.hold():
+            return self.adapter.predict(frame)
+
     def row(self, index: int, edits: Mapping[str, Any]) -> Row:
         """An instance with the model's outputs for it (cached)."""
         key = (index, tuple(sorted((k, repr(v)) for k, v in edits.items())))
@@ -281,9 +292,7 @@ class ExplanationSession:
         def compute() -> Row:
             frame = self.schema.row_frame(self.instance(index, edits))
             encoded = self.encoded_X[index] if not edits else self.schema.encode(frame)[0]
-            with self.gate.hold():
-                outputs = self.adapter.predict(frame)[0]
-            return Row(index, key, encoded, outputs)
+            return Row(index, key, encoded, self.predict(frame)[0])
 
         return self.memo.get(("row", key), compute)
 
@@ -391,8 +400,7 @@ class ExplanationSession:
 
         def compute() -> float:
             rows = self.frame.iloc[: min(self.n_rows, LIME_TRAINING_ROWS)]
-            with self.gate.hold():
-                return float(np.median(self.adapter.predict(rows)[:, 0]))
+            return float(np.median(self.predict(rows)[:, 0]))
 
         return self.memo.get(("median",), compute)
 
@@ -529,12 +537,11 @@ class ExplanationSession:
         def compute() -> Sweep:
             grids = self._grids()
             rows, offsets = sweep_rows(row.encoded, grids)
-            with self.gate.hold():
-                outputs = (
-                    self.adapter.predict(self.schema.decode(rows))
-                    if len(rows)
-                    else np.zeros((0, len(self.adapter.output_names)))
-                )
+            outputs = (
+                self.predict(self.schema.decode(rows))
+                if len(rows)
+                else np.zeros((0, len(self.adapter.output_names)))
+            )
             display = [display_values(self.schema, j, g) for j, g in enumerate(grids)]
             return Sweep(row.encoded, rows, outputs, offsets, display)
 

@@ -46,8 +46,10 @@ PROGRESS_EVERY = 0.1  # seconds between progress updates sent to the panel
 class ExplainerWidget(anywidget.AnyWidget):
     """A live panel explaining one model: SHAP, LIME, surrogate rules and what-if sliders."""
 
-    _esm = STATIC / "widget.js"
-    _css = STATIC / "widget.css"
+    # Text, not paths: anywidget watches a path for hot reloading and its watcher keeps
+    # every widget alive.
+    _esm = (STATIC / "widget.js").read_text(encoding="utf-8")
+    _css = (STATIC / "widget.css").read_text(encoding="utf-8")
 
     _schema = traitlets.Dict().tag(sync=True)
     _surrogate = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
@@ -65,9 +67,10 @@ class ExplainerWidget(anywidget.AnyWidget):
         self._state = threading.RLock()  # the session's current row, target and edits
         self._seq = 0  # newest sequence number seen or given out (views carry it)
         self._request_seq = -1  # newest frontend request applied
+        self._failed_seq = -1  # newest request that failed: an older view keeps its error
         self._applying = True  # the initial trait values need no recomputation
         self.recomputations = 0  # views computed (tests check that bursts coalesce)
-        first = session.view(0, complete=False)
+        first = session.view(0, complete=False, wait=False)
         super().__init__(
             _schema=payloads.schema(session),
             _view=first,
@@ -77,7 +80,7 @@ class ExplainerWidget(anywidget.AnyWidget):
             **kwargs,
         )
         self._applying = False
-        self._loop = LiveLoop(self, "_answer")
+        self._loop = LiveLoop(self, "_answer", session.jobs.stop)
         self.on_msg(self._on_frontend_message)
         # Threads hold the widget weakly; when it is collected, its work stops too.
         weakref.finalize(self, _shut_down, self._loop, session)
@@ -257,6 +260,7 @@ class ExplainerWidget(anywidget.AnyWidget):
                             index,
                         )
                 except (KeyError, ValueError, TypeError) as exc:
+                    self._failed_seq = seq
                     self.error = _message(exc)
                     return None
                 session.index = index
@@ -270,10 +274,11 @@ class ExplainerWidget(anywidget.AnyWidget):
         """Compute and show the current view; on failure keep the last good one and say why."""
         session = self._session
         try:
-            view = session.view(seq, fast=fast, complete=complete)
+            view = session.view(seq, fast=fast, complete=complete, wait=False)
         except Cancelled:
             return False
         except Exception as exc:
+            self._failed_seq = max(self._failed_seq, seq)
             self.error = _message(exc)
             if warn:  # the panel shows the banner; a notebook call also warns
                 warnings.warn(f"optiml_widgets: {self.error}", RuntimeWarning, stacklevel=5)
@@ -288,7 +293,8 @@ class ExplainerWidget(anywidget.AnyWidget):
                 with self.hold_sync():
                     self.index = session.index
                     self.target = session.target
-                    self.error = None
+                    if seq >= self._failed_seq:
+                        self.error = None
                     self._view = view
             finally:
                 self._applying = False

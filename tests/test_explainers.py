@@ -32,7 +32,8 @@ def shaps_own(session: ExplanationSession, rows: np.ndarray) -> tuple[np.ndarray
     """shap's own values, (rows, features, outputs), for the algorithm the session chose."""
     explainer = session.shap_explainer
     adapter = session.adapter
-    if explainer.algorithm == "tree":
+    explainer.values(rows[:1])  # the first rows explained settle the algorithm (additivity)
+    if explainer.algorithm_kind == "tree":
         interventional = explainer.perturbation == "interventional"
         raw_is_probability = type(adapter.model).__name__ in (
             "RandomForestClassifier",
@@ -52,7 +53,7 @@ def shaps_own(session: ExplanationSession, rows: np.ndarray) -> tuple[np.ndarray
         if values.ndim == 2:
             values = values[..., None]
         return values, base
-    assert explainer.algorithm == "permutation"
+    assert explainer.algorithm_kind == "permutation"
 
     def f(encoded: np.ndarray) -> np.ndarray:
         return adapter.predict(session.schema.decode(encoded))
@@ -71,7 +72,31 @@ def shaps_own(session: ExplanationSession, rows: np.ndarray) -> tuple[np.ndarray
 
 
 def test_the_algorithm_fits_the_model(case_name):
-    assert session_for(case_name).shap_explainer.algorithm == EXPECTED_ALGORITHM[case_name]
+    session = session_for(case_name)
+    session.shap_explainer.values(session.encoded_X[:1])
+    assert session.shap_explainer.algorithm_kind == EXPECTED_ALGORITHM[case_name]
+
+
+def test_a_fallback_says_which_algorithm_and_why():
+    """shap's interventional TreeSHAP is not additive for random-forest regressors: the
+    session falls back to path-dependent TreeSHAP and every view and explanation says so."""
+    session = session_for("rf_diabetes")
+    explanation = session.local_explanation(0, {})
+    assert explanation.algorithm == "TreeSHAP (path-dependent, raw output)"
+    assert "interventional TreeSHAP is not additive" in explanation.fallback
+    shap = session.view(1)["attributions"][0]
+    assert shap["algorithm"] == explanation.algorithm and shap["fallback"] == explanation.fallback
+    assert explanation.base_value + sum(explanation.shap.values()) == pytest.approx(
+        explanation.prediction, rel=1e-6
+    )
+
+
+def test_categories_the_model_encodes_itself_are_named_as_the_reason_for_permutation():
+    session = session_for("onehot_pipeline")
+    explanation = session.local_explanation(0, {})
+    assert explanation.algorithm.startswith("Permutation SHAP")
+    # A Pipeline is not a tree model as given: no faster algorithm was tried, none is named.
+    assert explanation.fallback is None
 
 
 def test_shap_equals_shaps_own_output_and_is_additive(case_name):

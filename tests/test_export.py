@@ -19,6 +19,7 @@ from sklearn.model_selection import train_test_split
 
 from optiml_widgets import explain_widget
 from optiml_widgets.export import export_data
+from optiml_widgets.format import format_number
 
 
 @pytest.fixture(scope="module")
@@ -80,17 +81,55 @@ def test_grids_hold_the_models_own_outputs(quickstart):
             )
 
 
-def test_rows_and_include_data(quickstart):
-    _, X_test, w = quickstart
+def test_rows_are_checked_before_any_work(quickstart):
+    _, _, w = quickstart
     assert export_data(w.session, rows=[5, 2])["rows"] == [5, 2]
     with pytest.raises(ValueError, match="out of range"):
         w.to_html(rows=[10_000])
-    private = w.to_html(rows=[4], include_data=False)
-    value = repr(float(X_test.iloc[4]["worst area"]))
-    assert value not in private
-    data = page_data(private)
-    assert data["grids"] is None
-    assert all(v is None for v in data["views"][0]["instance"].values())
+    for bad in ([1.7], [True], ["2"], "12"):
+        with pytest.raises(TypeError, match="row numbers"):
+            w.to_html(rows=bad)
+    with pytest.raises(ValueError, match="at most 500"):
+        w.to_html(rows=range(600))
+
+
+def test_without_data_no_raw_value_of_the_rows_is_in_the_file():
+    """Every value of the exported rows (numbers and categories) is absent from the data the
+    page carries: no instance, no schema range or categories, no LIME bins, no rule category."""
+    rng = np.random.default_rng(3)
+    n = 300
+    X = pd.DataFrame(
+        {
+            "dose": np.round(rng.uniform(10, 90, n), 4) + 0.00137,
+            "weight": rng.normal(70, 12, n).round(3) + 0.000271,
+            "patient": pd.Series([f"patient_{i:03d}" for i in rng.integers(0, 40, n)]),
+            "ward": rng.choice(["Ward Lilac", "Ward Cedar", "Ward Birch"], n),
+        }
+    )
+
+    def model(df):
+        z = 0.04 * (df["dose"] - 50) + (df["ward"] == "Ward Cedar") * 1.2
+        p = 1 / (1 + np.exp(-z.to_numpy(dtype=float)))
+        return np.column_stack([1 - p, p])
+
+    w = explain_widget(model, X, y=(X["dose"] > 50).astype(int))
+    rows = [0, 1, 2]
+    page = w.to_html(rows=rows, include_data=False)
+    data_text = re.search(
+        r'<script type="application/json" id="optiml-data">(.*?)</script>', page, re.S
+    ).group(1)
+    for index in rows:
+        for name, value in X.iloc[index].items():
+            forms = {str(value), repr(value)}
+            if isinstance(value, float):
+                forms |= {format_number(value), f"{value:.2f}", f"{value:.4f}"}
+            for form in forms:
+                assert form not in data_text, f"{name}={form} of row {index} is in the file"
+    data = json.loads(data_text)
+    assert data["grids"] is None and all(v is None for v in data["views"][0]["values"])
+    for feature in data["schema"]["features"]:
+        assert feature["categories"] is None and feature["min"] is None
+    w.close()
 
 
 def test_names_and_values_are_data_not_markup():
@@ -119,6 +158,7 @@ def test_names_and_values_are_data_not_markup():
 
 def test_static_picture_is_small_and_script_free(quickstart):
     _, _, w = quickstart
+    w.surrogate  # noqa: B018 -- the picture shows the rules once they are fit
     data, _ = w._repr_mimebundle_()
     picture = data["text/html"]
     assert "application/vnd.jupyter.widget-view+json" in data

@@ -55,8 +55,9 @@ def test_a_what_if_edit_gives_the_models_own_prediction(widget, gbc):
     edited["mean texture"] = 30.0
     assert widget.explanation.prediction == pytest.approx(model.predict_proba(edited)[0, 1])
     assert widget.instance["worst area"] == 2500.0
-    assert widget._view["edited"] == ["mean texture", "worst area"]
-    assert widget._view["original"]["worst area"] == X.iloc[0]["worst area"]
+    names = widget.session.schema.names
+    assert widget._view["edited"] == [names.index("mean texture"), names.index("worst area")]
+    assert widget._view["original"][names.index("worst area")] == X.iloc[0]["worst area"]
     widget.reset()
     assert widget.instance == {k: float(v) for k, v in X.iloc[0].items()}
     assert widget._view["edited"] == []
@@ -66,7 +67,7 @@ def test_python_edits_bump_the_sequence_so_the_panel_follows(widget):
     before = widget._view["seq"]
     widget.set_features(**{"worst area": 1000.0})
     assert widget._view["seq"] > before
-    assert widget._view["instance"]["worst area"] == 1000.0
+    assert shown(widget, "worst area") == 1000.0
 
 
 def test_bad_edits_raise_and_change_nothing(widget):
@@ -112,16 +113,25 @@ def test_target_switches_the_explained_class():
 
 
 def request(w, seq, **state):
+    """A request as the frontend sends it (edits as [feature position, value] pairs)."""
+    names = w.session.schema.names
     message = {
         "type": "request",
         "seq": seq,
         "index": w.index,
         "target": str(w.target),
-        "edits": {},
+        "edits": [],
         "fast": False,
     }
+    if "edits" in state:
+        state["edits"] = [[names.index(k), v] for k, v in state["edits"].items()]
     message.update(state)
     w._handle_custom_msg(message, [])
+
+
+def shown(w, name):
+    """A feature's value in the view on screen."""
+    return w._view["values"][w.session.schema.names.index(name)]
 
 
 def test_frontend_requests_are_answered_with_their_sequence_number(widget, gbc):
@@ -145,7 +155,7 @@ def test_a_burst_of_edits_ends_in_the_last_edits_view_with_few_recomputations(wi
         request(widget, seq, edits={"worst area": float(value)}, fast=True)
     assert widget._wait_idle()
     assert widget._view["seq"] == 199
-    assert widget._view["instance"]["worst area"] == values[-1]
+    assert shown(widget, "worst area") == values[-1]
     edited = X.iloc[[0]].assign(**{"worst area": values[-1]})
     assert widget._view["prediction"] == pytest.approx(model.predict_proba(edited)[0, 1])
     assert widget.recomputations - start < 30
@@ -160,6 +170,7 @@ def test_a_model_failure_while_live_keeps_the_last_good_view():
         return df["a"].to_numpy() * 2 + df["b"].to_numpy()
 
     w = explain_widget(picky, X, explainers=("shap", "lime"))
+    assert w._wait_idle()  # LIME streams in after the first view
     good = w._view
     request(w, 50, edits={"a": 9.0})
     assert w._wait_idle()
@@ -196,26 +207,33 @@ def test_categorical_edit_through_the_frontend_uses_the_category_text():
 def test_the_view_is_json_and_matches_the_schema(widget):
     import json
 
-    view = json.loads(json.dumps(widget._view))
+    widget.surrogate  # noqa: B018 -- the fit streams in; wait for it
+    assert widget._wait_idle()
+    view = json.loads(json.dumps(widget._view, allow_nan=False))
     names = [f["name"] for f in widget._schema["features"]]
-    assert len(view["shap"]) == len(names) == len(view["lime"]["weights"])
+    shap, lime = view["attributions"]
+    assert [e["name"] for e in widget._schema["explainers"]] == ["shap", "lime"]
+    assert len(shap["values"]) == len(names) == len(lime["values"]) == len(view["values"])
     assert view["rule"]["id"] in {r["id"] for r in widget._surrogate["rules"]}
-    assert view["probabilities"].keys() == {"malignant", "benign"}
+    assert len(view["probabilities"]) == 2 and widget._schema["targets"] == ["malignant", "benign"]
     assert view["y"] in ("malignant", "benign")
-    assert widget._schema["shap_algorithm"].startswith("TreeSHAP")
+    assert shap["algorithm"].startswith("TreeSHAP") and shap["fallback"] is None
+    assert view["pending"] == []
 
 
 def test_curves_give_the_models_output_along_each_slider(widget, gbc):
     model, X, _ = gbc
+    assert widget._wait_idle()
     curves = widget._curves
     assert curves["seq"] == widget._view["seq"]
-    j = curves["features"].index("worst area")
+    j = curves["features"].index(widget.session.schema.names.index("worst area"))
     start, end = curves["offsets"][j], curves["offsets"][j + 1]
     predictions = np.frombuffer(curves["prediction"], dtype=np.float32)
     for value, prediction in zip(curves["values"][start:end], predictions[start:end]):
         row = X.iloc[[0]].assign(**{"worst area": value})
         assert prediction == pytest.approx(model.predict_proba(row)[0, 1], rel=1e-5, abs=1e-6)
     widget.set_features(**{"mean radius": 25.0})
+    assert widget._wait_idle()
     assert widget._curves["seq"] == widget._view["seq"]
 
 
@@ -240,6 +258,8 @@ def test_the_export_button_sends_the_file_back(widget, monkeypatch):
     while not sent and time.monotonic() < deadline:
         time.sleep(0.1)
     content, buffers = sent[0]
-    assert content == {"type": "export", "filename": "optiml_widgets_export.html"}
+    assert content["type"] == "export" and content["filename"] == "optiml_widgets_export.html"
+    assert content["bytes"] == len(buffers[0])
+    assert widget._progress["export"]["state"] == "ready"
     page = buffers[0].decode()
     assert page.startswith("<!doctype html>") and 'id="optiml-data"' in page

@@ -10,6 +10,7 @@ import numpy as np
 from lime.lime_tabular import LimeTabularExplainer
 
 from ..data import FeatureSchema
+from ..jobs import check_stopped
 from ..model import ModelAdapter
 from .base import Attribution, Explainer, register
 from .table import TableContext
@@ -113,6 +114,7 @@ class LimeExplainer(Explainer):
 
     def predict_fn(self, encoded: np.ndarray) -> np.ndarray:
         """What LIME calls: encoded samples -> probabilities (n, k) or values (n,)."""
+        check_stopped()
         out = self.adapter.predict(self.schema.decode(encoded))
         return out if self.adapter.is_classifier else out[:, 0]
 

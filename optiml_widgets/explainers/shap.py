@@ -131,12 +131,14 @@ class ShapExplainer(Explainer):
         """SHAP values of a batch of encoded rows (n, features); all outputs at once."""
         encoded = np.atleast_2d(encoded)
         if not self._verified:
+            # The first rows asked for, and two background rows, decide the algorithm.
+            probe = np.vstack([encoded, self.background[:2]])
             with self._verify_lock:
                 while not self._verified:
-                    result = self._values(encoded, fast=fast)
-                    if self._additive(encoded, result):
+                    result = self._values(probe, fast=fast)
+                    if self._additive(probe, result):
                         self._verified = True
-                        return result
+                        return ShapValues(result.values[: len(encoded)], result.base_values)
         return self._values(encoded, fast=fast)
 
     def split_points(self) -> dict[int, np.ndarray] | None:

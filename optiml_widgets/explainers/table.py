@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data import FeatureSchema
+from ..jobs import check_stopped
 from ..model import ModelAdapter
 
 
@@ -25,5 +26,7 @@ class TableContext:
     random_state: int = 0
 
     def model_output(self, encoded: np.ndarray) -> np.ndarray:
-        """The model's outputs (n, outputs) for encoded rows: what every explainer calls."""
+        """The model's outputs (n, outputs) for encoded rows: what every explainer calls.
+        Stopped work (a closed widget) ends here, between two model calls."""
+        check_stopped()
         return self.adapter.predict(self.schema.decode(encoded))
