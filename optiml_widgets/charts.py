@@ -345,9 +345,7 @@ def dependence_chart(
     key = "row" if "row" in rows.columns else "n"
     of = "of X" if key == "row" else "of the data"
     # Categories sit at their codes, spread a little so the points of one code show.
-    x_value = (
-        f"datum.v[datum.slot] + (categories[feature] ? ((datum.{key} * 7919) % 997) / 2491 - 0.2 : 0)"
-    )
+    x_value = f"datum.v[datum.slot] + (categories[feature] ? ((datum.{key} * 7919) % 997) / 2491 - 0.2 : 0)"
     points = (
         alt.Chart(rows)
         .transform_calculate(slot="indexof(carried, feature)")

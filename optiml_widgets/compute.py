@@ -302,8 +302,11 @@ def _run_part(work: Work, part: Any, number: int) -> Any:
 
 def active_client(client: Any = None) -> Any:
     """The client to use: the one given, else the active ``dask.distributed`` Client, else
-    None. Looks for an active one only when distributed is already imported (a Client can
-    only exist then), so the package never imports Dask by itself."""
+    None (also for ``client=False``: in process even when a Client is active). Looks for an
+    active one only when distributed is already imported (a Client can only exist then), so
+    the package never imports Dask by itself."""
+    if client is False:
+        return None
     if client is not None:
         return client
     import sys
@@ -319,7 +322,8 @@ def active_client(client: Any = None) -> Any:
 
 
 def choose_backend(client: Any = None, *, retries: int = RETRIES) -> Backend:
-    """A Dask cluster when a Client is given or active, in process otherwise."""
+    """A Dask cluster when a Client is given or active, in process otherwise (or when
+    ``client=False``)."""
     found = active_client(client)
     return DaskCluster(found, retries=retries) if found is not None else InProcess()
 
@@ -328,4 +332,3 @@ def _error_text(exc: BaseException | None) -> str:
     if exc is None:
         return "unknown error"
     return f"{type(exc).__name__}: {exc}"
-

@@ -991,8 +991,8 @@ def explain_global_data(
 
     ``global_data`` has exactly the columns of the session's X; it is checked before any
     long work. The work runs on ``client``'s cluster, or the active ``dask.distributed``
-    Client's, otherwise in this process (holding the session's gate between steps, so the
-    live panel goes first). ``progress(parts done, parts)`` follows the cluster's tasks;
+    Client's, otherwise (or with ``client=False``) in this process, holding the session's
+    gate one step at a time so the live panel goes first. ``progress(parts done, parts)`` follows the cluster's tasks;
     ``stop`` (set by ``w.close()`` or a newer computation) cancels them. A part that fails
     (after Dask's ``retries``) is reported in ``summary.failures`` and the results say how
     many rows they cover; when every part fails, the first error is raised.

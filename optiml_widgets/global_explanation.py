@@ -164,7 +164,7 @@ class GlobalDataSummary:
         return pd.DataFrame(
             {
                 "bin": d.labels[j],
-                "rows": d.count[j, :n_bins],
+                "rows": d.count[j, :n_bins].astype(np.int64),
                 "value": d.value_mean[j, :n_bins],
                 "shap_mean": d.shap_mean[j, :n_bins, o],
                 "shap_std": d.shap_std[j, :n_bins, o],

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import time
 import warnings
 from pathlib import Path
 
@@ -14,10 +16,14 @@ import pytest
 import shap
 from conftest import breast_cancer, case, city_data
 from sklearn.base import clone
+from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier
 
-from optiml_widgets import ExplanationSession, explain_widget
-from optiml_widgets.charts import charts_payload
+from optiml_widgets import ExplanationSession, GlobalExplanation, explain_widget
+from optiml_widgets.charts import CHART_FEATURES, charts_payload, global_charts
+from optiml_widgets.data import build_schema
+from optiml_widgets.global_data import explain_global_data
+from optiml_widgets.global_explanation import global_rows
 
 
 def fresh(name: str, **kwargs) -> ExplanationSession:
@@ -155,7 +161,10 @@ def test_the_widget_computes_the_global_views_in_the_background():
     states = []
     w.observe(lambda change: states.append(change["new"]["state"]), names="_global")
     w._on_frontend_message(w, {"type": "global"}, [])
-    w._global_thread.join(60)
+    w.session.jobs.get("global").result(timeout=60)
+    deadline = time.monotonic() + 60  # the charts follow the job in the widget's own thread
+    while (w._global or {}).get("state") != "ready" and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert states[0] == "running" and states[-1] == "ready"
     payload = w._global
     assert set(payload["specs"]) == {"importance", "beeswarm", "dependence", "fidelity"}
@@ -164,8 +173,11 @@ def test_the_widget_computes_the_global_views_in_the_background():
     assert beeswarm["data"]["name"] == dependence["layer"][0]["data"]["name"]
     assert "datasets" not in beeswarm and beeswarm["data"]["name"] in payload["datasets"]
     assert "150 of 569 rows" in payload["message"]
-    # Another target: the charts follow it.
+    # Another target: the charts follow it (after the view, in the background).
     w.target = 0
+    deadline = time.monotonic() + 60
+    while w._global["target"] != "0" and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert w._global["target"] == "0" and w._global["state"] == "ready"
 
 
@@ -248,3 +260,125 @@ def test_the_frontend_fixture_has_the_specs_python_builds():
     assert _shape(stored["specs"]) == _shape(fresh_payload["specs"]), (
         "js/test/global.json is stale: rerun this test with OPTIML_UPDATE_FIXTURE=1"
     )
+
+
+def wide_explanation(features: int, rows: int = 1000):
+    """Global SHAP values of ``features`` features whose importance falls with their position."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(rows, features)), columns=[f"f{i}" for i in range(features)])
+    scale = np.linspace(1.0, 0.001, features)[None, :, None]
+    explanation = GlobalExplanation(
+        rows=np.arange(rows),
+        values=rng.normal(size=(rows, features, 2)) * scale,
+        base_values=np.zeros(2),
+        encoded=X.to_numpy(),
+        feature_names=list(X.columns),
+        output_names=["no", "yes"],
+        total_rows=rows,
+        algorithm="TreeSHAP",
+        seconds=0.0,
+    )
+    return explanation, build_schema(X)
+
+
+def test_wide_data_specs_carry_the_top_features_and_say_so():
+    explanation, schema = wide_explanation(1000)
+    selected = 700  # not among the largest: it travels too
+    charts = global_charts(explanation, schema, None, 1, feature=selected)
+    payload = charts_payload(charts)
+    assert len(json.dumps(payload)) < 500_000  # was 29.6 MB before the specs carried a subset
+    top = list(explanation.importance(1).index[:CHART_FEATURES])
+    carried = [explanation.feature_names.index(n) for n in top] + [selected]
+    rows = next(v for v in payload["datasets"].values() if v and "row" in v[0])
+    assert len(rows) == 1000 and all(len(r["s"]) == len(carried) for r in rows)
+    assert rows[5]["s"][-1] == pytest.approx(explanation.values[5, selected, 1], rel=1e-3)
+    for name in ("beeswarm", "dependence"):
+        params = {p["name"]: p["value"] for p in payload["specs"][name]["params"]}
+        assert params["carried"] == carried, name
+    importance = json.dumps(payload["specs"]["importance"]["title"])
+    assert "the 20 largest of 1,000 features" in importance
+    assert "the 12 features with the largest mean |SHAP| of 1,000" in json.dumps(
+        payload["specs"]["beeswarm"]["title"]
+    )
+    assert "not among the 21 features drawn" in json.dumps(payload["specs"]["dependence"]["title"])
+    assert len(explanation.importance(1)) == 1000  # every feature stays available from Python
+
+
+def test_up_to_30_features_every_feature_travels():
+    explanation, schema = wide_explanation(30, rows=200)
+    payload = charts_payload(global_charts(explanation, schema, None, 0, feature=3))
+    rows = next(v for v in payload["datasets"].values() if v and "row" in v[0])
+    assert all(len(r["s"]) == 30 for r in rows)
+    assert "indexof(carried" not in json.dumps(payload["specs"]["dependence"]["title"])
+
+
+def test_many_outputs_shrink_the_default_sample():
+    assert global_rows(50_000, permutation=False) == 1000
+    assert global_rows(50_000, permutation=False, outputs=2) == 1000
+    assert global_rows(50_000, permutation=False, outputs=3) == 666
+    assert global_rows(50_000, permutation=False, outputs=60) == 100
+    assert global_rows(80, permutation=False, outputs=60) == 80
+    assert global_rows(50_000, permutation=True, outputs=60) == 200
+    assert global_rows(50_000, permutation=False, outputs=60, limit=500) == 500
+
+
+def test_charts_are_built_for_the_explained_output_only():
+    explanation, schema = wide_explanation(8, rows=50)
+    only_yes = dataclasses.replace(explanation, values=explanation.values[:, :, 1:], outputs=(1,))
+    charts = global_charts(only_yes, schema, None, 1, feature=0)
+    assert set(charts) == {"importance", "beeswarm", "dependence"}
+    with pytest.raises(ValueError, match=r"computed for outputs \['yes'\].*outputs=\[0\]"):
+        global_charts(only_yes, schema, None, 0, feature=0)
+
+
+@pytest.fixture(scope="module")
+def global_data_charts():
+    lightgbm = pytest.importorskip("lightgbm")
+    X, y = make_classification(6000, 6, n_informative=4, random_state=0)
+    X = pd.DataFrame(X, columns=[f"x{i}" for i in range(6)])
+    model = lightgbm.LGBMClassifier(n_estimators=20, num_leaves=8, verbose=-1).fit(X, y)
+    session = ExplanationSession(model, X.iloc[:400])
+    explanation = explain_global_data(session, X, algorithm="native", progress=lambda *_: None)
+    charts = global_charts(
+        explanation, session.schema, session.surrogate, 1, feature=2, row=7, current=(0.1, 0.2)
+    )
+    return session, explanation, charts
+
+
+def test_global_data_charts_cover_every_row(global_data_charts):
+    _, explanation, charts = global_data_charts
+    summary = explanation.summary
+    assert set(charts) == {"importance", "beeswarm", "dependence", "fidelity", "predictions"}
+    for chart in charts.values():
+        chart.to_dict()  # valid Vega-Lite
+    bars = dataset_of(charts["importance"])
+    for bar in bars:
+        assert bar["importance"] == pytest.approx(summary.mean_abs_shap[bar["k"], 1])
+    assert "over all 6,000 rows of the global data" in json.dumps(
+        charts["importance"].to_dict()["title"]
+    )
+    # The dependence plot is binned over every row: each feature's bins hold every row.
+    spec = charts["dependence"].to_dict()
+    bins = next(v for v in spec["datasets"].values() if v and "sd" in v[0])
+    for k in range(6):
+        assert sum(b["n"] for b in bins if b["k"] == k) == 6000
+    frame = summary.dependence_frame(2, output=1)
+    first = next(b for b in bins if b["k"] == 2)
+    assert first["m"] == pytest.approx(frame["shap_mean"][0], rel=1e-3)
+    assert first["bin"] == frame["bin"][0]
+    # The fidelity chart adds the surrogate's fidelity over every row.
+    fidelity = json.dumps(charts["fidelity"].to_dict())
+    assert f"accuracy {summary.fidelity.value:.3f} over all 6,000 rows" in fidelity
+    predictions = dataset_of(charts["predictions"])
+    assert sum(p["rows"] for p in predictions) == 6000
+
+
+def test_global_data_points_are_not_rows_of_x(global_data_charts):
+    _, explanation, charts = global_data_charts
+    assert not explanation.rows_are_X and explanation.rows.max() < 6000
+    spec = charts["beeswarm"].to_dict()
+    rows = next(v for v in spec["datasets"].values() if v and "s" in v[0])
+    assert "row" not in rows[0] and "n" in rows[0]  # a click selects no row of X
+    assert {p["name"]: p["value"] for p in spec["params"]}["row"] == -1
+    assert "of the data" in json.dumps(spec)
+    assert "uniform random sample of 1,000 of 6,000 rows" in json.dumps(spec["title"])
