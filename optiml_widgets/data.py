@@ -243,6 +243,8 @@ def _decode_numbers(feature: Feature, dtype: Any, values: np.ndarray) -> Any:
 
 def _as_floats(column: pd.Series) -> np.ndarray:
     """A numeric column as float64 with NaN for missing (pd.NA included)."""
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf":
+        return column.to_numpy(dtype=float)  # the common case, without pandas' NA handling
     return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
@@ -369,7 +371,7 @@ def _densified(matrix: Any) -> np.ndarray:
 
 def _dense_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """pandas sparse columns as dense ones, under the same size limit as a scipy matrix."""
-    sparse_names = [n for n in frame.columns if isinstance(frame[n].dtype, pd.SparseDtype)]
+    sparse_names = [n for n, d in frame.dtypes.items() if isinstance(d, pd.SparseDtype)]
     if not sparse_names:
         return frame
     if frame.shape[0] * len(sparse_names) > SPARSE_MAX_CELLS:
@@ -421,8 +423,8 @@ def check_columns(frame: pd.DataFrame) -> None:
     explainer's arithmetic. Checked once, before the model is called.
     """
     found: dict[str, list[str]] = {}
-    for name in frame.columns:
-        problem = _unsupported(frame[name])
+    for name, column in frame.items():
+        problem = _unsupported(column)
         if problem is not None:
             found.setdefault(problem, []).append(str(name))
     if found:
@@ -435,11 +437,12 @@ def check_columns(frame: pd.DataFrame) -> None:
             " ".join(lines) + " The explainers vary each feature along a numeric scale or "
             "over its categories, which these values do not have."
         )
+    # Column by column: a float column is a view, where the whole block would be a copy.
     infinite = {
         str(name): count
-        for name in frame.columns
-        if pd.api.types.is_float_dtype(frame[name].dtype)
-        and (count := int(np.isinf(_as_floats(frame[name])).sum()))
+        for name, column in frame.items()
+        if pd.api.types.is_float_dtype(column.dtype)
+        and (count := int(np.isinf(_as_floats(column)).sum()))
     }
     if infinite:
         shown = ", ".join(
