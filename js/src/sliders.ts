@@ -167,6 +167,8 @@ class SliderRow {
       this.checkbox.checked = isOn(value);
     }
     this.el.classList.toggle("ow-edited", edited);
+    // The exact value (the thumb snaps to its steps, the number box rounds for reading).
+    this.el.dataset.value = value === null ? "" : String(value);
     const was = formatValue(original, this.feature);
     // The reset button keeps its place when hidden: nothing beside it moves.
     this.resetButton.textContent = `↺ ${was}`;

@@ -1,9 +1,11 @@
-"""A real JupyterLab server and Debian's headless Chromium, for the browser tests and bench/.
+"""The notebook servers and Debian's headless Chromium, for the browser tests and bench/.
 
-The server runs from this Python (``sys.executable -m jupyter lab``) on a free port with a
-random token, in a root holding the notebooks to open, with its own user settings (no news
-toast, no update check) and workspaces, so nothing in ~/.jupyter leaks in. Chromium is
-``/usr/bin/chromium`` (``scripts/install-chromium``); ``playwright install`` is never used.
+JupyterLab (and Notebook 7, served by the same server) runs from this Python
+(``sys.executable -m jupyter lab``) on a free port with a random token, in a root holding the
+notebooks to open, with its own user settings (no news toast, no update check) and
+workspaces, so nothing in ~/.jupyter leaks in. Voilà and marimo run the same way, each
+serving one notebook or app. Chromium is ``/usr/bin/chromium`` (``scripts/install-chromium``);
+``playwright install`` is never used.
 """
 
 from __future__ import annotations
@@ -136,6 +138,90 @@ def start_lab(root: Path, *, log: Path) -> LabServer:
 
 def stop_lab(server: LabServer) -> None:
     """Stops the server (it shuts its kernels down), then anything left in its group."""
+    stop_server(server)
+
+
+@dataclass
+class AppServer:
+    """A running Voilà or marimo server: the page to open, and how to stop it."""
+
+    url: str
+    process: subprocess.Popen = field(repr=False)
+    log: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        return LabServer.log_tail(self, lines)  # type: ignore[arg-type]
+
+
+def _serve(command: list[str], cwd: Path, url: str, log: Path, timeout: float) -> AppServer:
+    """Starts a server and returns once ``url`` answers."""
+    env = {**os.environ, "JUPYTER_PLATFORM_DIRS": "1", "PYTHONUNBUFFERED": "1"}
+    env.pop("MPLBACKEND", None)
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    server = AppServer(url, process, log)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"{command[2]} exited with {process.returncode}:\n{server.log_tail()}"
+            )
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.25)
+    stop_server(server)
+    raise RuntimeError(f"{url} did not answer within {timeout} s:\n{server.log_tail()}")
+
+
+# Voilà 0.5 fails to load Notebook 7's JupyterLab extension when both are installed (a
+# module-federation error in the page, and sometimes "model not found" for the first widget);
+# nothing of it is needed to show a notebook as an app.
+VOILA_DENYLIST = ["@jupyter-notebook/lab-extension"]
+
+
+def start_voila(notebook: Path, *, log: Path, timeout: float = SERVER_START_TIMEOUT) -> AppServer:
+    """Voilà serving one notebook (it runs the notebook when the page is opened)."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "voila",
+        notebook.name,
+        "--no-browser",
+        "--Voila.ip=127.0.0.1",
+        f"--port={port}",
+        f"--VoilaConfiguration.extension_denylist={json.dumps(VOILA_DENYLIST)}",
+    ]
+    return _serve(command, notebook.parent, f"http://127.0.0.1:{port}/", log, timeout)
+
+
+def start_marimo(app: Path, *, log: Path, timeout: float = SERVER_START_TIMEOUT) -> AppServer:
+    """marimo running one app file, read-only, as a user would share it."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "marimo",
+        "run",
+        app.name,
+        "--headless",
+        "--host=127.0.0.1",
+        f"--port={port}",
+        "--no-token",
+        "--no-sandbox",
+        "--no-skew-protection",
+    ]
+    return _serve(command, app.parent, f"http://127.0.0.1:{port}/", log, timeout)
+
+
+def stop_server(server: LabServer | AppServer) -> None:
+    """Stops a server (and its kernels: the same process group)."""
     process = server.process
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -144,7 +230,6 @@ def stop_lab(server: LabServer) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
-    # kernels the server failed to shut down (same process group, id = server pid)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
 

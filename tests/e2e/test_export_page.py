@@ -10,32 +10,26 @@ import numpy as np
 import pandas as pd
 import pytest
 from playwright.sync_api import expect
-from sklearn.datasets import load_breast_cancer
-from sklearn.ensemble import GradientBoostingClassifier
-from sklearn.model_selection import train_test_split
 
 from optiml_widgets import explain_widget
 
 from .conftest import new_page
-
-WIDGET = ".optiml-widget"
+from .panel import WIDGET, Quickstart, css_string, panel_state, slider, wait_settled
 
 
 @pytest.fixture(scope="module")
 def quickstart_export(tmp_path_factory: pytest.TempPathFactory):
-    data = load_breast_cancer(as_frame=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        data.data, data.target, test_size=0.3, random_state=0
-    )
-    model = GradientBoostingClassifier(random_state=0).fit(X_train, y_train)
-    w = explain_widget(model, X_test, y_test, class_names=list(data.target_names))
+    model = Quickstart()
+    w = explain_widget(model.model, model.X_test, None, class_names=model.classes)
     path = tmp_path_factory.mktemp("export") / "report.html"
     w.to_html(path)
-    return model, X_test, path
+    w.close()
+    return model, path
 
 
 def open_offline(browser, path: Path):
-    """The file in a page where every request other than file:, data: and blob: is blocked and counted."""
+    """The file in a page where every request other than file:, data: and blob: is blocked
+    and counted."""
     context, page = new_page(browser)
     page.blocked = []
 
@@ -54,45 +48,48 @@ def open_offline(browser, path: Path):
         ),
     )
     page.goto(path.as_uri())
-    page.locator(f"{WIDGET} [data-testid=ow-forceplot] svg").wait_for(timeout=30_000)
+    page.locator(f"{WIDGET} [data-testid=ow-forcebar] svg").wait_for(timeout=30_000)
     return context, page
 
 
-def shown(page) -> tuple[float, dict[str, float]]:
-    values = page.eval_on_selector_all(
-        f"{WIDGET} .ow-slider",
-        "rows => rows.map(r => [r.dataset.feature, r.querySelector('input[type=number]').value])",
-    )
-    prediction = float(page.get_attribute(f"{WIDGET} [data-testid=ow-prediction]", "data-value"))
-    return prediction, {name: float(v) for name, v in values}
+def instance(model: Quickstart, state: dict) -> pd.DataFrame:
+    """The row the panel shows: its row of X_test with the sliders' edits."""
+    row = model.row(int(state["row"]))
+    for name in state["edited"]:
+        row[name] = float(state["values"][name])
+    return row
 
 
-def move(page, feature: str, value: str) -> None:
-    before = page.get_attribute(WIDGET, "data-seq")
-    page.locator(f'{WIDGET} .ow-slider[data-feature="{feature}"] input[type=range]').fill(value)
-    page.wait_for_function(
-        "(before) => document.querySelector('.optiml-widget').dataset.seq !== before && !document.querySelector('.optiml-widget .ow-busy').textContent",
-        arg=before,
-    )
+def move(page, feature: str, value: str) -> dict:
+    before = panel_state(page)
+    slider(page, feature).locator("input[type=range]").fill(value)
+    return wait_settled(page, before["seq"])
 
 
 def test_the_export_works_offline_and_sliders_show_the_models_output(
     browser, quickstart_export, artifacts: Path
 ):
-    model, X_test, path = quickstart_export
+    model, path = quickstart_export
     context, page = open_offline(browser, path)
     try:
-        for part in ("ow-forceplot", "ow-lime", "ow-rules", "ow-sliders"):
-            assert page.locator(f"{WIDGET} [data-testid={part}]").is_visible()
+        for part in ("ow-forcebar", "ow-explainer", "ow-rules", "ow-sliders"):
+            expect(page.locator(f"{WIDGET} [data-testid={part}]").first).to_be_visible()
+        page.set_viewport_size({"width": 1000, "height": 1000})
         page.screenshot(path=str(artifacts / "export.png"), full_page=True)
 
         # One feature: the precomputed, exact output of the model for the value shown.
-        move(page, "worst area", "1500")
-        prediction, instance = shown(page)
-        row = pd.DataFrame([instance])[X_test.columns]
-        assert prediction == pytest.approx(model.predict_proba(row)[0, 1], rel=1e-5, abs=1e-6)
+        state = move(page, "worst area", "1500")
+        assert state["edited"] == ["worst area"]
+        expected = model.model.predict_proba(instance(model, state))[0, 1]
+        assert state["value"] == pytest.approx(expected, rel=1e-5, abs=1e-6)
         assert page.inner_text(f"{WIDGET} [data-testid=ow-quality]") == "exact"
-        assert "estimate" not in page.inner_text(f"{WIDGET} [data-testid=ow-notice]").lower()
+        notice = page.inner_text(f"{WIDGET} [data-testid=ow-notice]")
+        assert (
+            "estimate" not in notice.lower() and "LIME is shown for the rows as they are" in notice
+        )
+        expect(page.locator(f"{WIDGET} [data-explainer=lime]")).to_contain_text(
+            "LIME is not available for this view."
+        )
 
         # Two features: an estimate, and the panel says so.
         move(page, "worst concave points", "0.05")
@@ -104,20 +101,16 @@ def test_the_export_works_offline_and_sliders_show_the_models_output(
 
         # Another row, and hover linking, as in the notebook.
         page.click(f'{WIDGET} [aria-label="Next row"]')
-        page.wait_for_function(
-            "() => document.querySelector('.optiml-widget [data-testid=ow-row-input]').value === '1'"
-        )
-        prediction, instance = shown(page)
-        assert prediction == pytest.approx(model.predict_proba(X_test.iloc[[1]])[0, 1], rel=1e-9)
-        first = page.locator(f"{WIDGET} [data-testid=ow-forceplot] g.ow-seg[data-feature]").first
-        feature = first.get_attribute("data-feature")
+        expect(page.locator(f"{WIDGET} [data-testid=ow-row-input]")).to_have_value("1")
+        state = panel_state(page)
+        expected = model.model.predict_proba(model.X_test.iloc[[1]])[0, 1]
+        assert state["value"] == pytest.approx(expected, rel=1e-9)
+        first = page.locator(f"{WIDGET} [data-testid=ow-forcebar] g.ow-seg[data-j]").first
+        j = first.get_attribute("data-j")
         first.hover()
-        assert (
-            page.locator(
-                f'{WIDGET} [data-testid=ow-sliders] .ow-linked[data-feature="{feature}"]'
-            ).count()
-            == 1
-        )
+        expect(
+            page.locator(f'{WIDGET} [data-testid=ow-sliders] .ow-linked[data-j="{j}"]')
+        ).to_have_count(1)
 
         assert page.blocked == []
         assert page.errors == [], json.dumps(page.errors, indent=1)
@@ -126,14 +119,14 @@ def test_the_export_works_offline_and_sliders_show_the_models_output(
 
 
 def test_the_exports_global_views_work_offline_and_link(browser, quickstart_export):
-    model, X_test, path = quickstart_export
+    model, path = quickstart_export
     context, page = open_offline(browser, path)
     try:
         for name in ("importance", "beeswarm", "dependence", "fidelity"):
             box = page.locator(f'{WIDGET} .ow-chart[data-chart="{name}"]')
             expect(box).to_have_attribute("data-ready", "true", timeout=30_000)
         status = page.locator(f"{WIDGET} .ow-global-status")
-        expect(status).to_contain_text(f"all {len(X_test)} rows")
+        expect(status).to_contain_text(f"all {len(model.X_test)} rows")
         # Exported rows are the first 50 of X (the current row first): click one of them.
         page.locator(f'{WIDGET} .ow-chart[data-chart="beeswarm"]').scroll_into_view_if_needed()
         found = page.evaluate(
@@ -143,19 +136,19 @@ def test_the_exports_global_views_work_offline_and_link(browser, quickstart_expo
                 const row = Number(el.getAttribute('aria-label').match(/^row (\\d+) /)[1]);
                 const r = el.getBoundingClientRect();
                 const [x, y] = [r.x + r.width / 2, r.y + r.height / 2];
-                if (row > 0 && row < 50 && document.elementFromPoint(x, y) === el) return [row, x, y];
+                if (row > 0 && row < 50 && r.top > 200 && document.elementFromPoint(x, y) === el) return [row, x, y];
               }
               return null;
             }"""
         )
         assert found, "no uncovered point of an exported row"
         row, x, y = found
-        force_before = page.inner_text(f"{WIDGET} [data-testid=ow-forceplot]")
+        force_before = page.inner_text(f"{WIDGET} [data-explainer=shap]")
         page.mouse.click(x, y)
         expect(page.locator(f"{WIDGET} [data-testid=ow-row-input]")).to_have_value(str(row))
-        prediction, _ = shown(page)
-        assert prediction == pytest.approx(model.predict_proba(X_test.iloc[[row]])[0, 1], abs=1e-6)
-        assert page.inner_text(f"{WIDGET} [data-testid=ow-forceplot]") != force_before
+        expected = model.model.predict_proba(model.X_test.iloc[[row]])[0, 1]
+        assert panel_state(page)["value"] == pytest.approx(expected, abs=1e-6)
+        assert page.inner_text(f"{WIDGET} [data-explainer=shap]") != force_before
         # A bar: the dependence plot shows that feature.
         bar = page.locator(
             f'{WIDGET} .ow-chart[data-chart="importance"] [aria-roledescription="bar"]'
@@ -197,10 +190,64 @@ def test_hostile_names_stay_text_in_the_export(browser, tmp_path: Path):
         charts = page.locator(f"{WIDGET} .ow-chart[data-ready=true]")
         expect(charts).to_have_count(4, timeout=30_000)
         labels = page.locator(f'{WIDGET} .ow-chart[data-chart="importance"] svg text')
-        # (a long axis label is cut with an ellipsis)
         assert any(t.startswith("<img src=x onerror=") for t in labels.all_text_contents())
         assert page.locator(f"{WIDGET} .ow-global img").count() == 0
         assert page.evaluate("() => window.__pwned") is None
+        assert page.blocked == []
+        assert page.errors == [], json.dumps(page.errors, indent=1)
+    finally:
+        context.close()
+
+
+def test_names_like_constructor_and_proto_work_in_the_export(browser, tmp_path: Path, artifacts):
+    """Names that are also properties of every JavaScript object, and categories with them:
+    the panel renders, shows them as text, and edits go to the right feature."""
+    names = ["constructor", "__proto__", "toString", "hasOwnProperty"]
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({name: rng.normal(size=150) for name in names[:3]})
+    X["hasOwnProperty"] = rng.choice(["valueOf", "__proto__", "prototype"], 150)
+
+    def model(df):
+        z = 2 * df["constructor"].to_numpy() - df["__proto__"].to_numpy()
+        z = z + (df["hasOwnProperty"] == "__proto__").to_numpy() * 1.5
+        p = 1 / (1 + np.exp(-z))
+        return np.column_stack([1 - p, p])
+
+    w = explain_widget(model, X, class_names=["no", "yes"])
+    path = tmp_path / "proto.html"
+    w.to_html(path, rows=[0, 1])
+    w.close()
+    context, page = open_offline(browser, path)
+    try:
+        panel = page.locator(WIDGET)
+        for name in names:
+            expect(panel.locator(f".ow-slider[data-name={css_string(name)}] label")).to_have_text(
+                name
+            )
+        select = panel.locator('.ow-slider[data-name="hasOwnProperty"] select')
+        assert sorted(select.locator("option").all_text_contents()) == sorted(
+            ["valueOf", "__proto__", "prototype"]
+        )
+        # A numeric edit: the model's own output for the changed row.
+        before = panel_state(page)
+        target = slider(page, "__proto__").locator("input[type=range]")
+        target.fill(target.get_attribute("max"))
+        state = wait_settled(page, before["seq"])
+        assert state["edited"] == ["__proto__"]
+        row = X.iloc[[0]].copy()
+        row["__proto__"] = float(state["values"]["__proto__"])
+        assert state["value"] == pytest.approx(model(row)[0, 1], rel=1e-5, abs=1e-6)
+        # A category edit goes to that feature, with that category.
+        panel.get_by_role("button", name="Reset all").click()
+        state = wait_settled(page, state["seq"])
+        choice = next(c for c in ["valueOf", "__proto__", "prototype"] if c != select.input_value())
+        select.select_option(choice)
+        state = wait_settled(page, state["seq"])
+        assert state["edited"] == ["hasOwnProperty"]
+        row = X.iloc[[0]].copy()
+        row["hasOwnProperty"] = choice
+        assert state["value"] == pytest.approx(model(row)[0, 1], rel=1e-5, abs=1e-6)
+        page.screenshot(path=str(artifacts / "export-proto-names.png"), full_page=True)
         assert page.blocked == []
         assert page.errors == [], json.dumps(page.errors, indent=1)
     finally:

@@ -16,7 +16,7 @@ TIMEOUT = 120_000
 def open_and_run(page, lab, notebook: str) -> None:
     open_notebook(page, f"{lab['url']}/lab/tree/{notebook}?token={lab['token']}")
     run_all_cells(page)
-    page.locator(f"{WIDGET} [data-testid=ow-forceplot] svg").wait_for(timeout=TIMEOUT)
+    page.locator(f"{WIDGET} [data-testid=ow-forcebar] svg").wait_for(timeout=TIMEOUT)
 
 
 def write_notebook(lab, name: str, code: str) -> None:
@@ -50,7 +50,7 @@ def test_a_live_failure_shows_a_banner_and_keeps_the_kernel(page, lab, artifacts
     open_and_run(page, lab, "failure.ipynb")
     panel = page.locator(WIDGET)
     good = panel.locator("[data-testid=ow-prediction]").inner_text()
-    number = panel.locator('.ow-slider[data-feature="a"] input[type=number]')
+    number = panel.locator('.ow-slider[data-name="a"] input[type=number]')
     number.fill("2")
     number.press("Enter")
     assert "out of this model's domain" in kernel_print(

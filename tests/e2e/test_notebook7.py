@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from .jupyter_lab import open_notebook, run_all_cells
+from .panel import WIDGET, Quickstart, edit_slider, panel_state, prediction_text, target_of
 
-WIDGET = ".optiml-widget"
 TIMEOUT = 120_000
 
 
@@ -31,9 +31,17 @@ def test_quickstart_in_notebook_7(page: Any, lab: dict[str, Any]) -> None:
     open_notebook(page, f"{lab['url']}/notebooks/quickstart.ipynb?token={lab['token']}")
     run_all_cells(page)
     panel = page.locator(WIDGET)
-    panel.locator("[data-testid=ow-forceplot] svg").wait_for(timeout=TIMEOUT)
-    for part in ("ow-prediction", "ow-forceplot", "ow-lime", "ow-rules", "ow-sliders"):
-        assert panel.locator(f"[data-testid={part}]").is_visible(), part
-    assert panel.locator(".ow-slider").count() == 30
+    panel.locator("[data-testid=ow-forcebar] svg").wait_for(timeout=TIMEOUT)
+    for part in ("ow-prediction", "ow-forcebar", "ow-explainer", "ow-rules", "ow-sliders"):
+        assert panel.locator(f"[data-testid={part}]").first.is_visible(), part
+    assert panel.locator(".ow-slider").count() == 16
+    # One slider edit, answered with the model's own prediction.
+    model = Quickstart()
+    name = panel_state(page)["order"][0]
+    low = float(model.X_test[name].quantile(0.1))
+    state = edit_slider(page, name, low)
+    target = target_of(state["text"])
+    edits = {n: float(state["values"][n]) for n in state["edited"]}
+    assert state["text"] == prediction_text(target, model.probability(target, 0, **edits))
     console_errors = [e for e in page.errors if e.startswith("console")]
     assert ours == [] and console_errors == [], json.dumps([*ours, *console_errors], indent=1)
