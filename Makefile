@@ -9,6 +9,9 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	# torch's CPU build first (the text extra's tests need it): an unpinned torch resolves
+	# to a CUDA build of several GB.
+	$(BIN)/pip install --quiet "torch==2.13.0"
 	$(BIN)/pip install --quiet -e ".[test,e2e]"
 	touch $(STAMP)
 
@@ -33,6 +36,7 @@ js-test: js/node_modules/.package-lock.json
 lint: setup
 	$(BIN)/ruff check optiml_widgets tests bench examples scripts
 	$(BIN)/ruff format --check optiml_widgets tests bench examples scripts
+	$(BIN)/mypy optiml_widgets
 
 pytest: setup
 	$(BIN)/python -m pytest

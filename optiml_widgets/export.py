@@ -222,7 +222,14 @@ def _without_data(view: payloads.View) -> payloads.View:
 
 def _feature_without_data(feature: payloads.FeatureInfo) -> payloads.FeatureInfo:
     """A feature's name and kind only: its range, quantiles and categories are raw values."""
-    return {**feature, "min": None, "max": None, "quantiles": [], "categories": None, "counts": None}
+    return {
+        **feature,
+        "min": None,
+        "max": None,
+        "quantiles": [],
+        "categories": None,
+        "counts": None,
+    }
 
 
 def _surrogate_without_categories(info: payloads.SurrogateInfo) -> payloads.SurrogateInfo:
@@ -258,9 +265,7 @@ def choose_rows(session: ExplanationSession, rows: Sequence[int] | None) -> list
     chosen = []
     for i in rows:
         if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
-            raise TypeError(
-                f"rows must hold int row numbers of X, not {i!r} ({type(i).__name__})."
-            )
+            raise TypeError(f"rows must hold int row numbers of X, not {i!r} ({type(i).__name__}).")
         chosen.append(session.check_index(int(i)))
     if not chosen:
         raise ValueError("rows is empty: pass at least one row number to export.")
@@ -325,15 +330,19 @@ def to_html(
     """The standalone HTML page; written to ``path`` when given. ``progress(done, total)``
     is called as it goes; without it (a call from code) a progress bar shows."""
     bar = progress_bar("Export") if progress is None else None
-    if bar is not None:
 
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
+    def show(done: int, total: int) -> None:
+        assert bar is not None
+        bar.total = total
+        bar.update(done - bar.n)
 
     try:
         data = export_data(
-            session, rows, include_data=include_data, stop=stop, progress=progress
+            session,
+            rows,
+            include_data=include_data,
+            stop=stop,
+            progress=progress if progress is not None else show,
         )
     finally:
         if bar is not None:

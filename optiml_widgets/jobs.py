@@ -220,7 +220,7 @@ class Jobs:
         if stop is not None:
             stop.set()
         if future is not None and not future.done():
-            future.cancel() or future.add_done_callback(lambda _f: None)
+            future.cancel()  # a job not started yet never runs; a running one sees its stop
 
     def close(self) -> None:
         """Stop every job at once."""

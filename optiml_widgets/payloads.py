@@ -80,7 +80,7 @@ class TermInfo(TypedDict):
 class RuleInfo(TypedDict):
     id: int
     conditions: list[ConditionInfo]
-    prediction: float | str
+    prediction: Value
     terms: list[TermInfo]
     coverage: float
     samples: int

@@ -17,7 +17,11 @@ QUIET_SECONDS = 0.5
 
 
 def wait_for(
-    future: Future, progress: Callable[[], tuple[int, int]], label: str, *, quiet: float = QUIET_SECONDS
+    future: Future,
+    progress: Callable[[], tuple[int, int]],
+    label: str,
+    *,
+    quiet: float = QUIET_SECONDS,
 ) -> Any:
     """The job's result, showing ``progress() -> (done, total)`` while it takes longer than
     ``quiet`` seconds. Raises the job's own error, or ``Cancelled`` if it was stopped."""

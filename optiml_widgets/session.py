@@ -27,7 +27,7 @@ from . import payloads
 from .counterfactual import Counterfactual, find_counterfactual
 from .data import FeatureSchema, as_frame, build_schema
 from .explainers import REGISTRY, Attribution, Explainer, Surrogate, TableContext, fit_surrogate
-from .explainers.base import build, check_names
+from .explainers.base import build, check_names, registered
 from .explainers.lime import LimeExplainer
 from .explainers.shap import ShapExplainer, ShapValues
 from .explanation import LocalExplanation
@@ -119,7 +119,7 @@ class ExplanationSession:
         """Start the slow work in the background: streamed explainers, then the surrogate."""
         for name in self.local_names:
             if REGISTRY[name].streamed:
-                self.jobs.submit(f"explainer:{name}", lambda _s, _p, n=name: self.explainer(n))
+                self.explainer(name, wait=False)  # built in a job
         if self.surrogate_enabled:
             self._surrogate_job((on_progress or {}).get(SURROGATE))
 
@@ -203,8 +203,8 @@ class ExplanationSession:
     # -- explainers --------------------------------------------------------------------
     @property
     def local_names(self) -> list[str]:
-        """The chosen local explainers, in the registry's order."""
-        return [name for name in REGISTRY if name in self.explainer_names]
+        """The chosen local explainers, in the order the panel shows them."""
+        return [name for name in registered("feature") if name in self.explainer_names]
 
     def explainer(self, name: str, *, wait: bool = True) -> Explainer | None:
         """A chosen explainer, built once; with ``wait=False`` None while it is being built."""
@@ -329,9 +329,7 @@ class ExplanationSession:
             )
         return found[output] if slot is None else found
 
-    def _explain(
-        self, explainer: Explainer, row: Row, slot: int | None, *, fast: bool
-    ) -> Any:
+    def _explain(self, explainer: Explainer, row: Row, slot: int | None, *, fast: bool) -> Any:
         outputs = list(range(len(self.adapter.output_names))) if slot is None else [slot]
         reused = self._global_attributions(explainer, row) if not fast else None
         if reused is not None:
@@ -559,7 +557,10 @@ class ExplanationSession:
         slider is dragged, replaced by Python's own view when it arrives."""
         sweep = self.sweep(self.index, self.edits_by_row.get(self.index, {}))
         target = self.target_index
-        features, values, predictions, offsets = [], [], [], [0]
+        features: list[int] = []
+        values: list[float] = []
+        predictions: list[np.ndarray] = []
+        offsets = [0]
         for j, feature in enumerate(self.schema.features):
             start, end = sweep.offsets[j], sweep.offsets[j + 1]
             if feature.is_discrete or end - start < 2:

@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anywidget
 import traitlets
@@ -188,7 +188,7 @@ class ExplainerWidget(anywidget.AnyWidget):
 
         data, metadata = bundle
         # Where widgets cannot run (GitHub, nbconvert without widget state) this shows instead.
-        data["text/html"] = static_picture(self._session, self._view)
+        data["text/html"] = static_picture(self._session, cast(payloads.View, self._view))
         return data, metadata
 
     # -- traits set from Python ----------------------------------------------------
@@ -295,7 +295,7 @@ class ExplainerWidget(anywidget.AnyWidget):
                     self.target = session.target
                     if seq >= self._failed_seq:
                         self.error = None
-                    self._view = view
+                    self._view = dict(view)
             finally:
                 self._applying = False
         return True
@@ -310,11 +310,11 @@ class ExplainerWidget(anywidget.AnyWidget):
                 return
             if w._view.get("pending") and not w._publish(seq, fast=False, complete=True):
                 return
-            if w._view.get("seq") == seq and not w._view.get("quality") == "fast":
+            if w._view.get("seq") == seq and w._view.get("quality") != "fast":
                 try:
-                    w._curves = w._session.curves(seq)
+                    w._curves = dict(w._session.curves(seq))
                 except Exception as exc:  # curves are a nicety: never fail the view for them
-                    w._curves = None
+                    # (older curves stay: the panel uses curves only with their own view)
                     warnings.warn(
                         f"optiml_widgets: no drag estimates ({exc})", RuntimeWarning, stacklevel=2
                     )
@@ -350,7 +350,7 @@ class ExplainerWidget(anywidget.AnyWidget):
         surrogate = job.result()
         state = {"state": "ready", "done": 1, "total": 1, "message": None}
         with self.hold_sync():
-            self._surrogate = payloads.surrogate(surrogate)
+            self._surrogate = dict(payloads.surrogate(surrogate))
             self._progress = {**self._progress, SURROGATE: state}
         self._loop.follow_up(self._completion(self._view.get("seq", 0)))
 

@@ -76,9 +76,7 @@ def occlusion():
                 occluded[np.arange(len(row)), np.arange(len(row))] = self.typical
                 base = self.context.model_output(row[None, :])[0]
                 out = self.context.model_output(occluded)
-                found.append(
-                    {k: Attribution(base[k] - out[:, k], None, "exact") for k in outputs}
-                )
+                found.append({k: Attribution(base[k] - out[:, k], None, "exact") for k in outputs})
             return found
 
     yield Occlusion

@@ -1,9 +1,9 @@
 """The explainers: pure Python, no widget code. Importing this package registers them
-(explainers/base.py) in the order the panel shows them."""
+(explainers/base.py)."""
 
 from .base import REGISTRY, Attribution, Explainer, register
-from .shap import ShapExplainer, ShapValues  # noqa: I001 -- registration order: SHAP first
 from .lime import LimeExplainer, LimeResult
+from .shap import ShapExplainer, ShapValues
 from .surrogate import Condition, Rule, Surrogate, fit_surrogate, surrogate_samples
 from .table import TableContext
 

@@ -54,6 +54,8 @@ class Explainer(ABC):
     unit: ClassVar[Unit] = "feature"
     # Explained after the first view is on screen, not before it (slow, sampling-based).
     streamed: ClassVar[bool] = False
+    # Where the panel shows it among the others (lower first; ties: registration order).
+    order: ClassVar[int] = 100
 
     @property
     def algorithm(self) -> str:
@@ -99,8 +101,9 @@ def register(cls: type[Explainer]) -> type[Explainer]:
 
 
 def registered(unit: Unit = "feature") -> list[str]:
-    """Names of the registered explainers of a unit, in registration order."""
-    return [name for name, cls in REGISTRY.items() if cls.unit == unit]
+    """Names of the registered explainers of a unit, in the order the panel shows them."""
+    names = [name for name, cls in REGISTRY.items() if cls.unit == unit]
+    return sorted(names, key=lambda name: REGISTRY[name].order)
 
 
 def check_names(

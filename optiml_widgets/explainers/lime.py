@@ -44,6 +44,7 @@ class LimeExplainer(Explainer):
     title = "LIME"
     view = "weights"
     streamed = True
+    order = 10
 
     def __init__(self, context: TableContext) -> None:
         adapter, schema, training = context.adapter, context.schema, context.training
@@ -118,7 +119,9 @@ class LimeExplainer(Explainer):
         out = self.adapter.predict(self.schema.decode(encoded))
         return out if self.adapter.is_classifier else out[:, 0]
 
-    def explain_row(self, encoded_row: np.ndarray, output: int, *, fast: bool = False) -> LimeResult:
+    def explain_row(
+        self, encoded_row: np.ndarray, output: int, *, fast: bool = False
+    ) -> LimeResult:
         """LIME weights of one encoded row for output ``output`` (class index, 0 for regression)."""
         row = _fill_missing(np.asarray(encoded_row, dtype=float)[None, :], self.fills)[0]
         label = output if self.adapter.is_classifier else 1

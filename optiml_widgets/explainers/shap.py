@@ -19,14 +19,18 @@ from dataclasses import dataclass
 import numpy as np
 import shap
 
-from .base import Attribution, Explainer, register
+from .base import Attribution, Explainer, Quality, register
 from .table import TableContext
 
 # Relative tolerance of the additivity self-check that decides whether a fast
 # algorithm may be used for this model.
 _ADDITIVITY_TOLERANCE = 1e-6
 # Forests average leaf class shares, so their raw output already is a probability.
-_AVERAGED_PROBABILITIES = {"RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier"}
+_AVERAGED_PROBABILITIES = {
+    "RandomForestClassifier",
+    "ExtraTreesClassifier",
+    "DecisionTreeClassifier",
+}
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class ShapExplainer(Explainer):
     name = "shap"
     title = "SHAP"
     view = "force"
+    order = 0
 
     def __init__(self, context: TableContext) -> None:
         self.context = context
@@ -113,7 +118,7 @@ class ShapExplainer(Explainer):
     ) -> list[dict[int, Attribution]]:
         """Per encoded row, the attribution of each requested output (one call for all)."""
         result = self.values(instances, fast=fast)
-        quality = "fast" if fast and self.has_fast else "exact"
+        quality: Quality = "fast" if fast and self.has_fast else "exact"
         return [
             {
                 k: Attribution(
