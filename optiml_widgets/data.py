@@ -204,22 +204,18 @@ def _decode_codes(feature: Feature, dtype: Any, values: np.ndarray) -> Any:
     if isinstance(dtype, pd.CategoricalDtype):
         return pd.Categorical.from_codes(codes, dtype=dtype)
     decoded = np.array([*feature.categories, None], dtype=object)[codes]
-    # An object Series stays object (from an array, a DataFrame infers a string dtype).
-    as_objects = pd.Series(decoded, dtype=object)
-    if dtype is None or pd.api.types.is_object_dtype(dtype):
-        return as_objects
-    has_missing = bool((codes < 0).any())
-    if isinstance(dtype, np.dtype):
-        # A numpy bool or int column has no missing value: object keeps None as missing.
-        if has_missing and dtype.kind != "f":
-            return as_objects
+    typed: Any = None
+    if isinstance(dtype, np.dtype) and dtype.kind != "O":
+        # A numpy bool or int column has no missing value: those stay objects with None.
+        if dtype.kind == "f" or not (codes < 0).any():
+            with contextlib.suppress(TypeError, ValueError):
+                typed = decoded.astype(dtype)
+    elif dtype is not None and not pd.api.types.is_object_dtype(dtype):
+        # pandas extension dtypes (boolean, string, str, Int64, ...) take None as their NA.
         with contextlib.suppress(TypeError, ValueError):
-            return decoded.astype(dtype)
-        return as_objects
-    # pandas extension dtypes (boolean, string, str, Int64, ...) take None as their NA.
-    with contextlib.suppress(TypeError, ValueError):
-        return pd.array(decoded, dtype=dtype)
-    return as_objects
+            typed = pd.array(decoded, dtype=dtype)
+    # An object Series stays object (from an array, a DataFrame infers a string dtype).
+    return typed if typed is not None else pd.Series(decoded, dtype=object)
 
 
 def _decode_numbers(feature: Feature, dtype: Any, values: np.ndarray) -> Any:

@@ -296,12 +296,13 @@ def _check_predictor(model: Any) -> None:
 def _estimator_type(model: Any) -> str | None:
     """sklearn's estimator type ("classifier", "clusterer", ...) of a model, if it says."""
     final = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    declared = getattr(final, "_estimator_type", None)  # older sklearn, other libraries
     if hasattr(final, "__sklearn_tags__"):
         with contextlib.suppress(Exception):
             from sklearn.utils import get_tags
 
-            return get_tags(final).estimator_type
-    return getattr(final, "_estimator_type", None)
+            return get_tags(final).estimator_type or declared
+    return declared
 
 
 def _as_numbers(out: Any) -> np.ndarray:
