@@ -591,7 +591,13 @@ def build_schema(
             or isinstance(column.dtype, pd.CategoricalDtype)
             or not pd.api.types.is_numeric_dtype(column.dtype)
         ):
-            features.append(_discrete(name, "categorical", column, _categories(values), missing))
+            categories = _categories(values)
+            if not categories:
+                raise ValueError(
+                    f"Feature {name!r} has no values (every cell is missing): drop it or fill "
+                    "its missing values."
+                )
+            features.append(_discrete(name, "categorical", column, categories, missing))
         else:
             numbers = _as_floats(column)
             finite = numbers[np.isfinite(numbers)]

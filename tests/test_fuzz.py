@@ -258,6 +258,7 @@ OUR_ERRORS = re.compile(
     "|".join(
         [
             r"has no finite values: drop it or fill its missing values",
+            r"has no values \(every cell is missing\): drop it or fill its missing values",
             r"was fit on a single class .* Fit it on data with at least two classes",
         ]
     )

@@ -440,3 +440,11 @@ def test_y_arrays_and_lists_go_by_position_as_plain_values():
 def test_bad_y_gets_a_clear_error(y, error, message):
     with pytest.raises(error, match=_literal(message)):
         check_y(y, pd.DataFrame({"a": [1.0, 2.0, 3.0]}))
+
+
+def test_a_column_with_no_values_at_all_is_named():
+    for empty in (pd.Series([None, None], dtype=object), pd.array([None, None], dtype="string")):
+        with pytest.raises(ValueError, match=_literal("Feature 'b' has no values")):
+            build_schema(pd.DataFrame({"a": [1.0, 2.0], "b": empty}))
+    with pytest.raises(ValueError, match=_literal("Feature 'b' has no finite values")):
+        build_schema(pd.DataFrame({"a": [1.0, 2.0], "b": [np.nan, np.nan]}))
