@@ -322,14 +322,21 @@ def _to_pandas(X: Any) -> pd.DataFrame:
         )
     if hasattr(X, "__arrow_c_stream__") or hasattr(X, "__dataframe__"):
         # polars, pyarrow and others: pandas' own converter (through Arrow when installed).
-        return pd.api.interchange.from_dataframe(X)
+        try:
+            return pd.api.interchange.from_dataframe(X)
+        except (RuntimeError, TypeError, ValueError) as exc:
+            raise ValueError(
+                f"X ({type(X).__name__}) could not be read as a table ({exc}): pass a "
+                "DataFrame (rows x features) or a 2-D array."
+            ) from exc
     if sparse.issparse(X):
         X = _densified(X)
     if isinstance(X, np.ndarray) and X.dtype.names:
         return pd.DataFrame(X)  # a structured array: its fields are the columns
     if not hasattr(X, "shape") and not isinstance(X, (list, tuple)):
+        hint = " Pass pd.DataFrame(X) for a dict of columns." if isinstance(X, dict) else ""
         raise TypeError(
-            f"X must be a pandas DataFrame or a 2-D numpy array, not {type(X).__name__}."
+            f"X must be a pandas DataFrame or a 2-D numpy array, not {type(X).__name__}.{hint}"
         )
     try:
         array = np.asarray(X)

@@ -305,6 +305,16 @@ def test_a_polars_series_and_a_lazy_frame_get_a_clear_error():
         as_frame(frame.lazy())
 
 
+def test_arrow_tables_are_read_and_other_arrow_objects_get_a_clear_error():
+    pa = pytest.importorskip("pyarrow")
+    frame = as_frame(pa.table({"a": [1, 2], "b": ["x", None]}))
+    assert frame["a"].tolist() == [1, 2] and frame["b"].isna().tolist() == [False, True]
+    with pytest.raises(ValueError, match="could not be read as a table"):
+        as_frame(pa.chunked_array([[1, 2]]))
+    with pytest.raises(TypeError, match=_literal("Pass pd.DataFrame(X) for a dict")):
+        as_frame({"a": [1, 2]})
+
+
 def test_a_small_sparse_matrix_is_densified():
     from scipy import sparse
 
