@@ -48,7 +48,20 @@ test: setup browser js-test lint
 		(echo "optiml_widgets/static is stale: run 'make js' and commit it" && exit 1)
 	$(BIN)/python -m pytest
 
-demo: setup
+# The demo installs only what it needs: the package and a notebook server (the test tooling
+# stays with `make test`). The editable install skips the frontend build hook: the built
+# bundle is committed, and the hook would run npm and rewrite js/package-lock.json. Headless,
+# it also screenshots the export with Chromium. Everything it writes goes to artifacts/demo/.
+DEMO_STAMP := $(VENV)/.demo-stamp
+DEMO_PACKAGES := "jupyterlab>=4" "ipykernel>=6" "nbclient>=0.10" "nbformat>=5"
+
+$(DEMO_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	HATCH_BUILD_NO_HOOKS=true $(BIN)/pip install --quiet -e . $(DEMO_PACKAGES)
+	touch $@
+
+demo: $(DEMO_STAMP) $(if $(HEADLESS),browser,)
 	$(BIN)/python scripts/demo.py $(if $(HEADLESS),--headless,)
 
 clean:

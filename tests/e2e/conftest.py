@@ -79,18 +79,27 @@ class _TestTimeout(Exception):
     pass
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "e2e_timeout(seconds): a longer hard limit for one end-to-end test"
+    )
+
+
 @pytest.fixture(autouse=True)
 def hard_timeout(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Fails a test that runs longer than TEST_TIMEOUT seconds (SIGALRM, main thread)."""
+    """Fails a test that runs longer than TEST_TIMEOUT seconds (SIGALRM, main thread), or
+    than its own ``e2e_timeout`` mark."""
     if not hasattr(signal, "SIGALRM"):
         yield
         return
+    mark = request.node.get_closest_marker("e2e_timeout")
+    limit = max(TEST_TIMEOUT, int(mark.args[0])) if mark else TEST_TIMEOUT
 
     def expire(_signum: int, _frame: Any) -> None:
-        raise _TestTimeout(f"{request.node.nodeid} exceeded {TEST_TIMEOUT} s")
+        raise _TestTimeout(f"{request.node.nodeid} exceeded {limit} s")
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(TEST_TIMEOUT)
+    signal.alarm(limit)
     try:
         yield
     finally:

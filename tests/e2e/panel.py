@@ -70,15 +70,13 @@ def prediction_text(target: str, value: float) -> str:
 
 STATE_JS = """(root) => {
   const prediction = root.querySelector('[data-testid=ow-prediction]');
-  const values = {}, shown = {}, edited = [], order = [];
-  for (const row of root.querySelectorAll('[data-testid=ow-sliders] .ow-slider')) {
-    const name = row.dataset.name;
-    order.push(name);
-    values[name] = row.dataset.value;
+  // [name, exact value, number box, edited] per slider: a list, not an object keyed by
+  // names (a feature may be called __proto__).
+  const sliders = [...root.querySelectorAll('[data-testid=ow-sliders] .ow-slider')].map((row) => {
     const number = row.querySelector('input[type=number]');
-    if (number) shown[name] = number.value;
-    if (row.classList.contains('ow-edited')) edited.push(name);
-  }
+    return [row.dataset.name, row.dataset.value, number ? number.value : null,
+            row.classList.contains('ow-edited')];
+  });
   return {
     seq: Number(root.dataset.seq),
     quality: root.dataset.quality,
@@ -87,30 +85,43 @@ STATE_JS = """(root) => {
     text: prediction.textContent,
     value: Number(prediction.dataset.value),
     row: root.querySelector('[data-testid=ow-row-input]').value,
-    values, shown, edited, order,
+    sliders,
   };
 }"""
 
 
 def panel_state(page: Any) -> dict[str, Any]:
-    """What the panel shows now: seq, quality, busy, prediction, row, slider values."""
-    return page.locator(WIDGET).first.evaluate(STATE_JS)
+    """What the panel shows now: seq, quality, busy, prediction, row; the sliders' order,
+    exact values (``values``), number boxes (``shown``) and which are edited."""
+    state = page.locator(WIDGET).first.evaluate(STATE_JS)
+    sliders = state.pop("sliders")
+    state["order"] = [name for name, *_ in sliders]
+    state["values"] = {name: value for name, value, *_ in sliders}
+    state["shown"] = {name: shown for name, _, shown, _ in sliders if shown is not None}
+    state["edited"] = [name for name, *_, edited in sliders if edited]
+    return state
 
 
-SETTLED_JS = """([root, after, complete]) => root.dataset.quality === 'exact'
+SETTLED_JS = """([root, after, complete, exact]) => (!exact || root.dataset.quality === 'exact')
   && !root.querySelector('.ow-busy').textContent
   && (after === null || Number(root.dataset.seq) > after)
   && (!complete || !root.dataset.pending)"""
 
 
 def wait_settled(
-    page: Any, after_seq: int | None = None, *, complete: bool = False, timeout: int = WAIT
+    page: Any,
+    after_seq: int | None = None,
+    *,
+    complete: bool = False,
+    exact: bool = True,
+    timeout: int = WAIT,
 ) -> dict[str, Any]:
     """Waits for an exact view (newer than ``after_seq``) with no request in flight; with
-    ``complete``, also for everything that streams in after it (LIME, the hint...)."""
+    ``complete``, also for everything that streams in after it (LIME, the hint...); with
+    ``exact=False``, for any answer (an export's estimate)."""
     root = page.locator(WIDGET).first
     handle = root.element_handle(timeout=timeout)
-    page.wait_for_function(SETTLED_JS, arg=[handle, after_seq, complete], timeout=timeout)
+    page.wait_for_function(SETTLED_JS, arg=[handle, after_seq, complete, exact], timeout=timeout)
     return panel_state(page)
 
 

@@ -39,7 +39,7 @@ VOILA_TEMPLATE_REQUESTS = (
     "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@%5E5/css/v4-shims.min.css",
 )
 
-MARIMO_APP = '''import marimo
+MARIMO_APP = """import marimo
 
 app = marimo.App(width="full")
 
@@ -53,7 +53,7 @@ def _():
 
 if __name__ == "__main__":
     app.run()
-'''
+"""
 
 
 @pytest.fixture(scope="module")
