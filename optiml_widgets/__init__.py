@@ -12,11 +12,13 @@ from .explanation import LocalExplanation
 from .global_explanation import GlobalExplanation
 from .model import ModelAdapter
 from .session import EXPLAINERS, ExplanationSession
+from .text.dispatch import text_panel_for_texts
 from .widget import ExplainerWidget
 
 __version__ = "0.1.0"
 
 
+@text_panel_for_texts  # X a list/Series of strings: the text panel (README "Text models")
 def explain_widget(
     model: Any,
     X: Any,

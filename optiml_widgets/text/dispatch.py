@@ -1,0 +1,80 @@
+"""How ``explain_widget`` picks the text panel: X a list (or pandas Series) of strings.
+
+Kept apart from the text panel itself so that the tabular path imports nothing of it (nor
+torch, transformers or captum).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+# explain_widget's tabular-only arguments, with the defaults that mean "not given".
+TABULAR_ONLY = {
+    "feature_names": None,
+    "categorical_features": None,
+    "task": "auto",
+    "background": None,
+    "global_rows": None,
+}
+# Text-only keyword arguments and their defaults.
+TEXT_ONLY = {"tokenizer": None, "torch_threads": 1, "embedding_layer": None}
+TABULAR_DEFAULT_EXPLAINERS = ("shap", "lime", "surrogate")
+
+
+def looks_like_texts(X: Any) -> bool:
+    """Whether ``X`` is a non-empty list/tuple or pandas Series whose items are strings."""
+    if type(X).__name__ == "Series" and type(X).__module__.startswith("pandas"):
+        return len(X) > 0 and all(isinstance(v, str) for v in X.head(100))
+    return isinstance(X, (list, tuple)) and len(X) > 0 and all(isinstance(v, str) for v in X)
+
+
+def text_panel_for_texts(explain_widget: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorates ``explain_widget``: the same call with a list of strings gives the text
+    panel (with the text-only keywords ``tokenizer=``, ``torch_threads=``,
+    ``embedding_layer=``); anything else goes to the tabular panel unchanged."""
+
+    @functools.wraps(explain_widget)
+    def dispatch(model: Any, X: Any, y: Any = None, **kwargs: Any) -> Any:
+        text_options = {k: kwargs.pop(k) for k in TEXT_ONLY if k in kwargs}
+        if not looks_like_texts(X):
+            given = [k for k, v in text_options.items() if v is not TEXT_ONLY[k]]
+            if given:
+                raise TypeError(
+                    f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for text models: "
+                    "pass X as a list (or Series) of strings, or leave it out for tables."
+                )
+            return explain_widget(model, X, y, **kwargs)
+        tabular = [k for k, v in kwargs.items() if k in TABULAR_ONLY and v != TABULAR_ONLY[k]]
+        if tabular:
+            raise TypeError(
+                f"{', '.join(tabular)} {'is' if len(tabular) == 1 else 'are'} for tables, "
+                "not for a list of texts."
+            )
+        from . import explain_text_widget
+
+        explainers = kwargs.get("explainers")
+        if explainers is not None and tuple(explainers) == TABULAR_DEFAULT_EXPLAINERS:
+            explainers = None  # the default: the methods the text model supports
+        return explain_text_widget(
+            model,
+            X,
+            y,
+            class_names=kwargs.get("class_names"),
+            explainers=explainers,
+            random_state=kwargs.get("random_state", 0),
+            **text_options,
+        )
+
+    signature = inspect.signature(explain_widget)
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+        for name, default in TEXT_ONLY.items()
+        if name not in signature.parameters
+    ]
+    dispatch.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), *extra]
+    )
+    return dispatch

@@ -1,0 +1,79 @@
+"""TextExplanation: every token explainer's attribution of one text, for one class."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..explainers.base import Attribution
+
+# to_shap() hands out shap's own values when they were computed, else the first additive.
+PREFERRED = ("shap_text", "ig")
+
+
+@dataclass(frozen=True)
+class TextExplanation:
+    """One text's explanations for ``target``.
+
+    ``tokens`` are the units every method attributes to (special tokens such as ``[CLS]``
+    included, marked in ``special``; they get 0). ``attributions`` holds each method's
+    result by name ("ig", "shap_text", "lime_text"): ``values`` per token, ``base``, and
+    ``details`` (IG: ``space`` "logit", ``output``, ``baseline_output``, ``steps``, ``gap``,
+    ``converged``; SHAP: ``space`` "probability"). ``prediction`` is the probability of
+    ``target``.
+    """
+
+    text: str
+    target: Any
+    prediction: float
+    probabilities: list[float]
+    tokens: list[str]
+    special: list[bool]
+    attributions: dict[str, Attribution]
+    titles: dict[str, str] = field(default_factory=dict)
+    rule: Any = None  # the surrogate's TextRule that fires for this text
+
+    def values(self, method: str | None = None) -> np.ndarray:
+        """One method's attributions per token (default: as ``to_shap``)."""
+        return np.asarray(self.attributions[self._method(method)].values, dtype=float)
+
+    @property
+    def completeness_gap(self) -> float | None:
+        """IG's sum of attributions minus ``F(x) - F(baseline)`` (logits), or None."""
+        ig = self.attributions.get("ig")
+        return None if ig is None else float(ig.details["gap"])
+
+    def top_tokens(self, k: int = 5, method: str | None = None) -> list[str]:
+        """The ``k`` tokens pushing hardest towards ``target`` (largest attributions)."""
+        values = self.values(method)
+        order = [i for i in np.argsort(-values, kind="stable") if not self.special[i]]
+        return [self.tokens[i] for i in order[:k]]
+
+    def to_shap(self, method: str | None = None) -> Any:
+        """A ``shap.Explanation`` of this text: ``data`` are the tokens, ``values`` their
+        attributions for ``target`` (SHAP text's by default, or ``method``'s), for shap's
+        own plots (``shap.plots.text``, ``shap.plots.bar``)."""
+        import shap
+
+        name = self._method(method)
+        found = self.attributions[name]
+        return shap.Explanation(
+            values=np.asarray(found.values, dtype=float),
+            base_values=float(found.base) if found.base is not None else 0.0,
+            data=np.array(self.tokens, dtype=object),
+            feature_names=list(self.tokens),
+        )
+
+    def _method(self, method: str | None) -> str:
+        if method is not None:
+            if method not in self.attributions:
+                raise KeyError(
+                    f"No {method!r} attributions: this explanation has {sorted(self.attributions)}."
+                )
+            return method
+        for name in (*PREFERRED, *self.attributions):
+            if name in self.attributions:
+                return name
+        raise KeyError("This explanation has no attributions: every explainer is turned off.")

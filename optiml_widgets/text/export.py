@@ -1,0 +1,206 @@
+"""The text panel as one standalone HTML file: opens offline, no kernel, no request.
+
+The same frontend bundle and CSS as the notebook, inlined, with an in-page model standing in
+for the kernel (js/src/text/host.ts). It holds, for each exported text: its exact view (every
+method's attributions, the attention grid, the firing rule), every head's full attention map
+(one byte a cell, gzip), and the model's own output for each one-token mask and deletion.
+Any other edit says it is not in the file.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..jobs import NEVER, Progress, Stop, no_progress
+from ..progress import progress_bar
+from . import payloads
+from .attention import quantise
+from .session import TextSession
+from .tokens import edit_token
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+DEFAULT_TEXTS = 20
+MAX_TEXTS = 200
+HEAD_CELLS_BUDGET = 4_000_000  # bytes of head maps per text; beyond it only the grid travels
+
+
+def choose_rows(session: TextSession, rows: Sequence[int] | None) -> list[int]:
+    """The exported texts: the current one and the next ones by default, or ``rows``."""
+    if rows is None:
+        others = [i for i in range(session.n_texts) if i != session.index]
+        return [session.index, *others[: DEFAULT_TEXTS - 1]]
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, Iterable):
+        raise TypeError(f"rows must be a list of text numbers, not {type(rows).__name__}.")
+    rows = list(rows)
+    if len(rows) > MAX_TEXTS:
+        raise ValueError(
+            f"rows has {len(rows)} texts; an export holds at most {MAX_TEXTS}: pick a selection."
+        )
+    chosen = [session.check_index(i) for i in rows]
+    if not chosen:
+        raise ValueError("rows is empty: pass at least one text number to export.")
+    return list(dict.fromkeys(chosen))
+
+
+def one_token_edits(session: TextSession, index: int) -> list[payloads.TokenEditInfo]:
+    """The model's output for each word token of a text masked, and deleted (one call)."""
+    instance = session.instance(index, session.text(index))
+    tokens = instance.tokens
+    edits: list[tuple[int, str, str]] = []
+    for i in tokens.words:
+        for action in ("mask", "delete"):
+            edits.append((i, action, edit_token(tokens, i, action, session.adapter.mask_token)))  # type: ignore[arg-type]
+    if not edits:
+        return []
+    with session.gate.hold():
+        outputs = session.context.probabilities([text for _, _, text in edits])
+    target = session.target_index
+    return [
+        {
+            "token": i,
+            "action": action,  # type: ignore[typeddict-item]
+            "text": text,
+            "prediction": float(out[target]),
+            "probabilities": [float(p) for p in out],
+        }
+        for (i, action, text), out in zip(edits, outputs)
+    ]
+
+
+def head_maps(session: TextSession, index: int) -> tuple[payloads.PackedArray | None, list[float]]:
+    """Every head's map of a text as bytes (layers, heads, T, T) with one scale per head."""
+    weights = session.attention(index, session.text(index))
+    if weights is None or weights.size > HEAD_CELLS_BUDGET:
+        return None, []
+    layers, heads = weights.shape[:2]
+    cells = np.zeros(weights.shape, dtype=np.uint8)
+    scales = []
+    for layer in range(layers):
+        for head in range(heads):
+            cells[layer, head], scale = quantise(weights[layer, head])
+            scales.append(scale)
+    return payloads.pack(cells), scales
+
+
+def export_data(
+    session: TextSession,
+    rows: Sequence[int] | None = None,
+    *,
+    stop: Stop = NEVER,
+    progress: Progress = no_progress,
+) -> payloads.TextExportData:
+    """Everything the export page needs (js/src/text/types.ts TextExportData)."""
+    from .widget import schema as schema_of
+
+    rows = choose_rows(session, rows)
+    total = 1 + len(rows)
+    surrogate = session.surrogate
+    stop.check()
+    progress(1, total)
+    schema = schema_of(session)
+    schema["labels"] = [schema["labels"][i] for i in rows]
+    schema["n_texts"] = len(rows)
+    schema["targets"] = [str(session.target)]
+    views, heads, scales, edits = [], [], [], []
+    for position, index in enumerate(rows):
+        stop.check()
+        view = session.view(0, index=index)
+        view["index"] = position
+        view["label"] = f"text {index}"
+        views.append(view)
+        packed, head_scales = head_maps(session, index)
+        heads.append(packed)
+        scales.append(head_scales)
+        edits.append(one_token_edits(session, index))
+        progress(2 + position, total)
+    return {
+        "schema": schema,
+        "surrogate": payloads.surrogate_info(surrogate) if surrogate is not None else None,
+        "views": views,
+        "texts": rows,
+        "start": rows.index(session.index) if session.index in rows else 0,
+        "heads": heads,
+        "head_scales": scales,
+        "edits": edits,
+    }
+
+
+def _script_json(data: Any) -> str:
+    """JSON that is safe inside <script>: nothing in it can close or open a tag."""
+    text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' blob:; style-src 'unsafe-inline'; img-src data: blob:; connect-src data:">
+<title>{title}</title>
+<style>
+:root {{ color-scheme: light dark; }}
+body {{ margin: 16px; background: #ffffff; }}
+@media (prefers-color-scheme: dark) {{
+  body {{ background: #111111; }}
+  .optiml-widget {{
+    --jp-ui-font-color1: rgba(255,255,255,0.87); --jp-ui-font-color2: rgba(255,255,255,0.6);
+    --jp-layout-color1: #111111; --jp-layout-color2: #2a2a2a; --jp-border-color2: #3a3a3a;
+  }}
+}}
+{css}
+</style>
+</head>
+<body>
+<div id="optiml-export"></div>
+<script type="text/plain" id="optiml-esm">{esm}</script>
+<script type="application/json" id="optiml-data">{data}</script>
+<script type="module">
+const text = (id) => document.getElementById(id).textContent;
+const bytes = Uint8Array.from(atob(text("optiml-esm")), (c) => c.charCodeAt(0));
+const module = await import(URL.createObjectURL(new Blob([bytes], {{ type: "text/javascript" }})));
+await module.renderTextExport(document.getElementById("optiml-export"), JSON.parse(text("optiml-data")));
+</script>
+</body>
+</html>
+"""
+
+
+def to_html(
+    session: TextSession,
+    path: str | Path | None = None,
+    *,
+    rows: Sequence[int] | None = None,
+    title: str = "optiml_widgets text export",
+    stop: Stop = NEVER,
+    progress: Progress | None = None,
+) -> str:
+    """The standalone page; written to ``path`` when given."""
+    bar = progress_bar("Export") if progress is None else None
+    if bar is not None:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+    try:
+        data = export_data(session, rows, stop=stop, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    page = PAGE.format(
+        title=html.escape(title),
+        css=(STATIC / "widget.css").read_text(encoding="utf-8"),
+        esm=base64.b64encode((STATIC / "widget.js").read_bytes()).decode(),
+        data=_script_json(data),
+    )
+    if path is not None:
+        Path(path).write_text(page, encoding="utf-8")
+    return page

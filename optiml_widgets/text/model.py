@@ -1,0 +1,323 @@
+"""One adapter for the three kinds of text classifier: class probabilities for a list of texts.
+
+- ``"transformers"``: a transformers ``*ForSequenceClassification`` model with its tokenizer;
+- ``"torch"``: any torch module taking token ids (``module(ids) -> logits``), with a
+  transformers tokenizer that makes those ids;
+- ``"function"``: anything with ``predict_proba(list[str])`` (a scikit-learn text Pipeline)
+  or a callable ``f(list[str]) -> probabilities``.
+
+Torch models also give logits, gradients through the embedding layer (Integrated Gradients)
+and, for transformers, attention weights. Every model call checks whether its work was
+stopped (a closed widget) and runs with a fixed number of torch threads: on a machine
+whose cores are busy, more threads than free cores is many times slower.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from ..jobs import check_stopped
+from .optional import require_text
+from .tokens import Tokens, WordTokenizer, model_tokens, word_tokens
+
+Kind = Literal["transformers", "torch", "function"]
+BATCH = 64  # texts per forward pass
+_PROBABILITY_TOLERANCE = 1e-4
+
+
+def model_kind(model: Any) -> Kind:
+    """Which of the three kinds ``model`` is, or a TypeError saying what is accepted."""
+    module = type(model).__module__ or ""
+    is_torch = any(c.__module__.startswith("torch.nn") for c in type(model).__mro__)
+    if is_torch and module.startswith("transformers"):
+        return "transformers"
+    if is_torch:
+        return "torch"
+    if hasattr(model, "predict_proba") or callable(model):
+        return "function"
+    raise TypeError(
+        f"{type(model).__name__} is not a text classifier: pass a transformers "
+        "sequence-classification model with tokenizer=, a torch module taking token ids with "
+        "tokenizer=, or a function f(list[str]) -> probabilities (or a fitted Pipeline with "
+        "predict_proba)."
+    )
+
+
+class TextModelAdapter:
+    """Class probabilities (and for torch models logits) of texts, for any kind of model."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any = None,
+        *,
+        class_names: Sequence[Any] | None = None,
+        torch_threads: int | None = 1,
+        embedding_layer: Any = None,
+    ) -> None:
+        self.model = model
+        self.kind: Kind = model_kind(model)
+        self.torch_threads = torch_threads
+        if self.kind == "function":
+            if tokenizer is not None and not callable(tokenizer):
+                raise TypeError("tokenizer must be callable (or None for word tokens).")
+            self.tokenizer: Any = WordTokenizer()
+            self.mask_token = WordTokenizer.mask_token
+            self.max_length: int | None = None
+            model_classes = list(getattr(model, "classes_", [])) or None
+        else:
+            require_text(f"Explaining a {type(model).__name__}", ("torch", "transformers"))
+            if tokenizer is None:
+                raise TypeError(
+                    f"A {type(model).__name__} needs its tokenizer: "
+                    "explain_widget(model, texts, tokenizer=tokenizer)."
+                )
+            if not hasattr(tokenizer, "convert_ids_to_tokens"):
+                raise TypeError(
+                    f"tokenizer must be a transformers tokenizer, not {type(tokenizer).__name__}."
+                )
+            self.tokenizer = tokenizer
+            self.mask_token = tokenizer.mask_token or tokenizer.unk_token or "[UNK]"
+            self.max_length = _max_length(model, tokenizer)
+            model_classes = None
+            model.eval()
+        self.embedding_layer = embedding_layer
+        self.mask_id: int | None = self._mask_id()
+        self._n_outputs: int | None = None
+        names = self._class_names(class_names, model_classes)
+        self.classes: list[Any] = names
+        self.output_names = [str(c) for c in names]
+
+    # -- what the model is -------------------------------------------------------------
+    @property
+    def is_torch(self) -> bool:
+        """Whether gradients (Integrated Gradients) can be taken through the model."""
+        return self.kind != "function"
+
+    @property
+    def has_attention(self) -> bool:
+        """Whether the model returns attention weights (transformers models do)."""
+        return self.kind == "transformers"
+
+    @property
+    def task(self) -> str:
+        """ "binary" or "multiclass"."""
+        return "binary" if len(self.classes) == 2 else "multiclass"
+
+    @property
+    def description(self) -> str:
+        """What the model is, for people."""
+        kinds = {
+            "transformers": "transformers model",
+            "torch": "torch module on token ids",
+            "function": "function of texts",
+        }
+        return f"{type(self.model).__name__} ({kinds[self.kind]})"
+
+    # -- tokens ------------------------------------------------------------------------
+    def tokenize(self, text: str) -> Tokens:
+        """The units ``text`` is explained by (the model's tokens, or words)."""
+        if self.kind == "function":
+            return word_tokens(text)
+        return model_tokens(self.tokenizer, text, self.max_length)
+
+    # -- model calls -------------------------------------------------------------------
+    @contextlib.contextmanager
+    def threads(self) -> Iterator[None]:
+        """Torch's intra-op threads set to ``torch_threads`` for one call (and put back)."""
+        if not self.is_torch or self.torch_threads is None:
+            yield
+            return
+        import torch
+
+        before = torch.get_num_threads()
+        if before != self.torch_threads:
+            torch.set_num_threads(self.torch_threads)
+        try:
+            yield
+        finally:
+            if before != self.torch_threads:
+                torch.set_num_threads(before)
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities, one row per text (n, classes)."""
+        texts = [str(t) for t in texts]
+        if self.kind == "function":
+            check_stopped()
+            return self._function_outputs(texts)
+        import torch
+
+        logits = self.logits(texts)
+        return torch.softmax(torch.from_numpy(logits).double(), -1).numpy()
+
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """The torch model's logits, one row per text (n, classes)."""
+        import torch
+
+        parts = []
+        with self.threads(), torch.no_grad():
+            for start in range(0, len(texts), BATCH):
+                check_stopped()
+                batch = list(texts[start : start + BATCH])
+                encoded = self.tokenizer(
+                    batch,
+                    padding=True,
+                    truncation=self.max_length is not None,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                )
+                out = self.forward(encoded["input_ids"], encoded["attention_mask"])
+                parts.append(out.detach().double().numpy())
+        if not parts:
+            return np.zeros((0, len(self.classes)))
+        return np.concatenate(parts)
+
+    def forward(self, ids: Any, attention_mask: Any) -> Any:
+        """Logits of token ids (a torch tensor, with gradients when they are on)."""
+        if self.kind == "transformers":
+            out = self.model(input_ids=ids, attention_mask=attention_mask)
+        else:
+            out = self.model(ids)
+        logits = getattr(out, "logits", out)
+        if isinstance(logits, (tuple, list)):
+            logits = logits[0]
+        return logits
+
+    def ids(self, tokens: Tokens) -> tuple[Any, Any]:
+        """``(input_ids, attention_mask)`` tensors of one tokenized text (batch of one)."""
+        import torch
+
+        ids = torch.tensor([list(tokens.ids)], dtype=torch.long)
+        return ids, torch.ones_like(ids)
+
+    def baseline_ids(self, tokens: Tokens) -> Any:
+        """The text with every non-special token replaced by the mask token: where
+        Integrated Gradients starts (the same "absent" as SHAP's and LIME's masks)."""
+        import torch
+
+        ids = list(tokens.ids)
+        for i in tokens.words:
+            ids[i] = self.mask_id
+        return torch.tensor([ids], dtype=torch.long)
+
+    def embeddings(self) -> Any:
+        """The layer whose output Integrated Gradients interpolates (token embeddings)."""
+        if self.embedding_layer is not None:
+            return self.embedding_layer
+        if self.kind == "transformers":
+            return self.model.get_input_embeddings()
+        import torch
+
+        for module in self.model.modules():
+            if isinstance(module, torch.nn.Embedding):
+                return module
+        raise ValueError(
+            f"{type(self.model).__name__} has no torch.nn.Embedding: pass embedding_layer= "
+            "(the layer that turns token ids into vectors) for Integrated Gradients."
+        )
+
+    def attentions(self, tokens: Tokens) -> np.ndarray | None:
+        """Attention weights of every layer and head (layers, heads, T, T), or None."""
+        if not self.has_attention:
+            return None
+        import torch
+
+        check_stopped()
+        ids, mask = self.ids(tokens)
+        with self.threads(), torch.no_grad():
+            out = self.model(input_ids=ids, attention_mask=mask, output_attentions=True)
+        found = getattr(out, "attentions", None)
+        if not found or any(a is None for a in found):
+            return None
+        return np.stack([a[0].detach().float().numpy() for a in found])
+
+    # -- checks ------------------------------------------------------------------------
+    def _mask_id(self) -> int | None:
+        if self.kind == "function":
+            return None
+        tok = self.tokenizer
+        for token_id in (tok.mask_token_id, tok.unk_token_id, tok.pad_token_id):
+            if token_id is not None:
+                return int(token_id)
+        raise ValueError(
+            "The tokenizer has no mask, unknown or padding token to mask words with: set "
+            "tokenizer.mask_token."
+        )
+
+    def _class_names(
+        self, class_names: Sequence[Any] | None, model_classes: list[Any] | None
+    ) -> list[Any]:
+        n = self.n_outputs()
+        if n < 2:
+            raise ValueError(
+                f"The model gives {n} output per text: the text panel explains classifiers "
+                "(one probability or logit per class)."
+            )
+        if class_names is not None:
+            names = list(class_names)
+            if len(names) != n:
+                raise ValueError(
+                    f"class_names has {len(names)} names but the model has {n} classes."
+                )
+            return names
+        if model_classes is not None and len(model_classes) == n:
+            return model_classes
+        labels = getattr(getattr(self.model, "config", None), "id2label", None)
+        if isinstance(labels, dict) and len(labels) == n:
+            found = [labels.get(i, labels.get(str(i))) for i in range(n)]
+            if all(isinstance(x, str) for x in found):
+                return found
+        return [f"class {i}" for i in range(n)]
+
+    def n_outputs(self) -> int:
+        """How many classes the model scores (one probe call, remembered)."""
+        if self._n_outputs is None:
+            probe = self.probabilities(["probe"]) if self.kind == "function" else None
+            if probe is None:
+                probe = self.logits(["probe"])
+            self._n_outputs = int(probe.shape[1])
+        return self._n_outputs
+
+    def _function_outputs(self, texts: list[str]) -> np.ndarray:
+        model = self.model
+        call = model.predict_proba if hasattr(model, "predict_proba") else model
+        try:
+            out = call(texts)
+        except Exception as exc:
+            raise ValueError(
+                f"The model failed on a list of {len(texts)} strings ({type(exc).__name__}: "
+                f"{exc}). It must take list[str] and return class probabilities."
+            ) from exc
+        out = np.asarray(out, dtype=float)
+        if out.ndim == 1:  # f(texts) -> P(positive)
+            out = np.column_stack([1.0 - out, out])
+        if out.ndim != 2 or out.shape[0] != len(texts):
+            raise ValueError(
+                f"The model returned shape {out.shape} for {len(texts)} texts: it must return "
+                "one row of class probabilities per text."
+            )
+        if not np.all(np.isfinite(out)):
+            raise ValueError("The model returned NaN or infinite probabilities.")
+        sums = out.sum(axis=1)
+        if np.any(out < -_PROBABILITY_TOLERANCE) or np.any(np.abs(sums - 1) > 1e-3):
+            raise ValueError(
+                "The model's outputs are not probabilities (each row must be ≥ 0 and sum "
+                "to 1): pass predict_proba, or apply a softmax."
+            )
+        return out
+
+
+def _max_length(model: Any, tokenizer: Any) -> int | None:
+    """The most tokens the model takes: its position embeddings, or the tokenizer's limit."""
+    limits = []
+    positions = getattr(getattr(model, "config", None), "max_position_embeddings", None)
+    if isinstance(positions, int) and positions > 0:
+        limits.append(positions)
+    own = getattr(tokenizer, "model_max_length", None)
+    if isinstance(own, int) and 0 < own < 1_000_000:
+        limits.append(own)
+    return min(limits) if limits else None

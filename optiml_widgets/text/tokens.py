@@ -1,0 +1,140 @@
+"""Tokens: the units a text is explained by, with where each one sits in the text.
+
+A transformers model is explained by its own tokens (special ones like ``[CLS]`` included,
+so attributions and attention line up position by position); a model that takes strings
+(``f(list[str])``) by words. Either way a token is a string, a character span of the text
+(None for special tokens) and whether it is special. Edits of one token (mask, delete,
+replace) are made on the text through those spans.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+WORD = re.compile(r"\w+(?:'\w+)?|[^\w\s]")
+TokenEdit = Literal["mask", "delete", "replace"]
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """A text split into the model's units.
+
+    ``text`` is what the model sees: a text longer than the model's limit is cut after the
+    last token that fits (``truncated`` then says how many characters were left out).
+    ``ids`` are what the tokenizer returned (token ids, or the words themselves).
+    """
+
+    text: str
+    strings: tuple[str, ...]
+    spans: tuple[tuple[int, int] | None, ...]
+    special: tuple[bool, ...]
+    ids: tuple[Any, ...]
+    truncated: int = 0
+
+    def __len__(self) -> int:
+        return len(self.strings)
+
+    @property
+    def words(self) -> list[int]:
+        """Positions of the tokens that stand for a piece of the text (not special)."""
+        return [i for i, s in enumerate(self.special) if not s]
+
+    def surface(self, i: int) -> str:
+        """The piece of the text a token stands for ("" for special tokens)."""
+        span = self.spans[i]
+        return "" if span is None else self.text[span[0] : span[1]]
+
+
+class WordTokenizer:
+    """Words and punctuation marks, with their character offsets.
+
+    Called like a transformers tokenizer (``tok(text, return_offsets_mapping=True)`` gives
+    ``input_ids`` and ``offset_mapping``), so shap's text masker uses it as it is; the ids
+    are the words themselves.
+    """
+
+    mask_token = "..."
+
+    def __call__(self, s: str, return_offsets_mapping: bool = True) -> dict[str, list[Any]]:
+        matches = list(WORD.finditer(s))
+        out: dict[str, list[Any]] = {"input_ids": [m.group(0) for m in matches]}
+        if return_offsets_mapping:
+            out["offset_mapping"] = [m.span() for m in matches]
+        return out
+
+    def __repr__(self) -> str:
+        return "WordTokenizer()"
+
+
+def word_tokens(text: str) -> Tokens:
+    """A text split into words and punctuation marks."""
+    matches = list(WORD.finditer(text))
+    return Tokens(
+        text=text,
+        strings=tuple(m.group(0) for m in matches),
+        spans=tuple(m.span() for m in matches),
+        special=tuple(False for _ in matches),
+        ids=tuple(m.group(0) for m in matches),
+    )
+
+
+def model_tokens(tokenizer: Any, text: str, max_length: int | None) -> Tokens:
+    """A text split by a transformers tokenizer, with special tokens and offsets; a text
+    longer than ``max_length`` tokens is cut to what fits."""
+    encoded = tokenizer(text, return_offsets_mapping=True, add_special_tokens=True)
+    ids = list(encoded["input_ids"])
+    offsets = list(encoded["offset_mapping"])
+    special = tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True)
+    truncated = 0
+    if max_length is not None and len(ids) > max_length:
+        # Keep what fits and cut the text after the last kept token, so every explainer
+        # sees the same (shorter) text; special tokens are added again by the tokenizer.
+        n_specials = len(ids) - len(tokenizer(text, add_special_tokens=False)["input_ids"])
+        kept = [i for i, s in enumerate(special) if not s][: max(1, max_length - n_specials)]
+        cut = int(offsets[kept[-1]][1])
+        truncated = len(text) - cut
+        return _replace_truncated(model_tokens(tokenizer, text[:cut], None), truncated)
+    strings = tokenizer.convert_ids_to_tokens(ids)
+    spans: list[tuple[int, int] | None] = []
+    for (start, end), is_special in zip(offsets, special):
+        spans.append(None if is_special else (int(start), int(end)))
+    return Tokens(
+        text=text,
+        strings=tuple(str(s) for s in strings),
+        spans=tuple(spans),
+        special=tuple(bool(s) for s in special),
+        ids=tuple(int(i) for i in ids),
+        truncated=truncated,
+    )
+
+
+def _replace_truncated(tokens: Tokens, truncated: int) -> Tokens:
+    return Tokens(tokens.text, tokens.strings, tokens.spans, tokens.special, tokens.ids, truncated)
+
+
+def edit_token(
+    tokens: Tokens, i: int, action: TokenEdit, mask_token: str, replacement: str = ""
+) -> str:
+    """The text with token ``i`` masked, deleted or replaced (spaces tidied)."""
+    if not 0 <= i < len(tokens):
+        raise IndexError(f"No token {i}: the text has tokens 0..{len(tokens) - 1}.")
+    span = tokens.spans[i]
+    if span is None:
+        raise ValueError(f"Token {i} ({tokens.strings[i]!r}) is a special token: edit a word.")
+    if action == "mask":
+        new = mask_token
+    elif action == "delete":
+        new = ""
+    elif action == "replace":
+        if not isinstance(replacement, str):
+            raise TypeError(f"replacement must be a string, not {type(replacement).__name__}.")
+        new = replacement
+    else:
+        raise ValueError(f"Unknown token edit {action!r}: use 'mask', 'delete' or 'replace'.")
+    start, end = span
+    text = tokens.text[:start] + new + tokens.text[end:]
+    if not new:  # deleting leaves two spaces (or a leading one) behind
+        text = re.sub(r" {2,}", " ", text).strip()
+    return text

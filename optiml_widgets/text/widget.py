@@ -1,0 +1,450 @@
+"""TextWidget: the anywidget shell over a TextSession (the same bundle as the tabular panel).
+
+The frontend sends the whole wanted state (text number, class, edited text) with a sequence
+number; live.py answers the newest one and drops those it overtook. Every answer starts with
+what is known at once (the model's probabilities of the edited text and whatever is cached),
+then fills in: while typing, Integrated Gradients with few steps; after a pause, IG until its
+completeness gap is within tolerance, then SHAP and LIME (they stream). Each fill-in carries
+the same sequence number, and the frontend never lets an older answer replace a newer one.
+One head's attention map travels on request as a binary message.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import traceback
+import warnings
+import weakref
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import numpy as np
+import traitlets
+
+from ..jobs import Cancelled
+from ..live import LiveLoop
+from . import payloads
+from .explanation import TextExplanation
+from .session import SURROGATE, TextSession
+from .surrogate import TextSurrogate
+from .tokens import TokenEdit
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+EXPORT_FILENAME = "optiml_widgets_text_export.html"
+
+
+class TextWidget(anywidget.AnyWidget):
+    """A live panel explaining a text classifier: token attributions side by side, attention,
+    a rule-list surrogate, and a text to edit."""
+
+    _esm = (STATIC / "widget.js").read_text(encoding="utf-8")
+    _css = (STATIC / "widget.css").read_text(encoding="utf-8")
+
+    _schema = traitlets.Dict().tag(sync=True)
+    _surrogate = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    _view = traitlets.Dict().tag(sync=True)
+    _progress = traitlets.Dict().tag(sync=True)
+    index = traitlets.Int(0).tag(sync=True)
+    target = traitlets.Any(None).tag(sync=True)
+    error = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+
+    def __init__(self, session: TextSession, **kwargs: Any) -> None:
+        self._session = session
+        self._state = threading.RLock()
+        self._seq = 0
+        self._request_seq = -1
+        self._failed_seq = -1
+        self._applying = True
+        self.recomputations = 0
+        first = session.view(0, complete=False, wait=False)
+        super().__init__(
+            _schema=schema(session),
+            _view=first,
+            _progress={},
+            index=session.index,
+            target=session.target,
+            **kwargs,
+        )
+        self._applying = False
+        self._loop = LiveLoop(self, "_answer", session.jobs.stop)
+        self.on_msg(self._on_frontend_message)
+        weakref.finalize(self, _shut_down, self._loop, session)
+        me = weakref.ref(self)
+        session.start({SURROGATE: _weakly(me, lambda w, d, t: w._job_progress(SURROGATE, d, t))})
+        if session.surrogate_enabled:
+            job = session.jobs.get(SURROGATE)
+            assert job is not None
+            job.add_done_callback(_weakly(me, lambda w, f: w._surrogate_done(f)))
+        self._loop.follow_up(self._completion(0, fast=False))
+
+    # -- the public API -------------------------------------------------------------------
+    @property
+    def session(self) -> TextSession:
+        """The underlying TextSession (texts, model adapter, explainers)."""
+        return self._session
+
+    @property
+    def text(self) -> str:
+        """The current text, with its edit."""
+        return self._session.text()
+
+    @property
+    def explanation(self) -> TextExplanation:
+        """Every method's exact attributions of the current text for ``target`` (waits for
+        the streamed ones and the surrogate)."""
+        return self._session.local_explanation()
+
+    @property
+    def surrogate(self) -> TextSurrogate | None:
+        """The rule-list surrogate (waits for its fit, with progress)."""
+        return self._session.surrogate
+
+    def attention(self, layer: int, head: int) -> np.ndarray | None:
+        """One head's attention map (tokens x tokens) of the current text; ``layer=-1`` the
+        rollout. None for models without attention."""
+        return self._session.head(layer, head)
+
+    def set_text(self, text: str) -> None:
+        """Edit the current text (every view updates)."""
+        with self._state:
+            text = self._session.check_text(text)
+            self._set_edit(self._session.index, text)
+        self._refresh()
+
+    def edit_token(self, i: int, action: TokenEdit = "mask", replacement: str = "") -> None:
+        """Mask, delete or replace token ``i`` of the current text."""
+        with self._state:
+            text = self._session.edited_token_text(i, action, replacement)
+            self._set_edit(self._session.index, text)
+        self._refresh()
+
+    def reset(self) -> None:
+        """Back to the original text."""
+        with self._state:
+            self._session.edits.pop(self._session.index, None)
+        self._refresh()
+
+    def to_html(self, path: str | Path | None = None, *, rows: Sequence[int] | None = None) -> str:
+        """A standalone HTML page of this panel that opens offline with no kernel: the
+        current text and up to 19 more (``rows=`` picks others), with every method's
+        attributions, the attention grid and head maps, the rules, and the model's output
+        for each one-token mask or deletion. Other edits say they are not in the file."""
+        from .export import to_html
+
+        return to_html(self._session, path, rows=rows)
+
+    def close(self) -> None:
+        """Stop every thread and model call of the widget, then close it."""
+        _shut_down(self._loop, self._session)
+        super().close()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle
+        data["text/html"] = static_picture(self._view, self._schema)
+        return data, metadata
+
+    # -- traits set from Python ---------------------------------------------------------
+    @traitlets.validate("index")
+    def _valid_index(self, proposal: dict) -> int:
+        return self._session.check_index(proposal["value"])
+
+    @traitlets.validate("target")
+    def _valid_target(self, proposal: dict) -> Any:
+        return self._session.adapter.classes[self._session.check_target(proposal["value"])]
+
+    @traitlets.observe("index", "target")
+    def _on_state_trait(self, change: dict) -> None:
+        if self._applying:
+            return
+        with self._state:
+            self._session.index = self.index
+            self._session.target_index = self._session.check_target(self.target)
+        self._refresh()
+
+    # -- the live loop ----------------------------------------------------------------------
+    def _set_edit(self, index: int, text: str) -> None:
+        if text == self._session.texts[index]:
+            self._session.edits.pop(index, None)
+        else:
+            self._session.edits[index] = text
+
+    def _on_frontend_message(self, _widget: Any, content: Any, _buffers: list) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "request":
+            self._loop.submit(content)
+        elif kind == "head":
+            self._send_head(content)
+        elif kind == "export":
+            self._export_to_frontend()
+
+    def _refresh(self) -> None:
+        with self._state:
+            self._seq += 1
+            seq = self._seq
+        self._loop.answer_now({"type": "python", "seq": seq})
+
+    def _answer(self, request: dict) -> Callable[[], None] | None:
+        """Apply a request, publish what is known at once; returns the rest to fill in."""
+        seq = int(request.get("seq", 0))
+        session = self._session
+        from_python = request.get("type") == "python"
+        fast = bool(request.get("fast"))
+        with self._state:
+            if not from_python:
+                if seq < self._request_seq:
+                    return None
+                self._request_seq = seq
+                self._seq = max(self._seq, seq)
+                try:
+                    index = session.check_index(int(request.get("index", session.index)))
+                    target_index = session.check_target(request.get("target", session.target))
+                    edits = request.get("edits")
+                    if edits is not None:  # the panel's text travels as edit [0, text]
+                        text = _edited_text(edits, session.texts[index])
+                        session.check_text(text)
+                        self._set_edit(index, text)
+                except (KeyError, ValueError, TypeError) as exc:
+                    self._failed_seq = seq
+                    self.error = _message(exc)
+                    return None
+                session.index = index
+                session.target_index = target_index
+        if not self._publish(seq, warn=from_python, fast=fast, cached_only=True):
+            return None
+        return self._completion(seq, fast=fast)
+
+    def _publish(self, seq: int, *, warn: bool = False, **view_args: Any) -> bool:
+        session = self._session
+        try:
+            view = session.view(seq, wait=False, complete=False, **view_args)
+        except Cancelled:
+            return False
+        except Exception as exc:
+            self._failed_seq = max(self._failed_seq, seq)
+            self.error = _message(exc)
+            if warn:
+                warnings.warn(f"optiml_widgets: {self.error}", RuntimeWarning, stacklevel=5)
+            traceback.clear_frames(exc.__traceback__)
+            return False
+        with self._state:
+            if seq < self._view.get("seq", -1):
+                return False
+            self.recomputations += 1
+            self._applying = True
+            try:
+                with self.hold_sync():
+                    self.index = session.index
+                    self.target = session.target
+                    if seq >= self._failed_seq:
+                        self.error = None
+                    self._view = view
+            finally:
+                self._applying = False
+        return True
+
+    def _completion(self, seq: int, *, fast: bool) -> Callable[[], None]:
+        """What follows the first answer to request ``seq``: the fast attributions while
+        typing; else the exact ones, then the streamed methods."""
+        me = weakref.ref(self)
+
+        def complete() -> None:
+            w = me()
+            if w is None or w._view.get("seq") != seq:
+                return
+            if fast:
+                w._publish(seq, fast=True)
+                return
+            if not w._publish(seq, fast=False):
+                return
+            if w._view.get("pending"):
+                w._session_complete(seq)
+
+        return complete
+
+    def _session_complete(self, seq: int) -> None:
+        session = self._session
+        try:
+            view = session.view(seq, wait=False, complete=True)
+        except Cancelled:
+            return
+        except Exception as exc:
+            self.error = _message(exc)
+            return
+        with self._state:
+            if seq != self._view.get("seq"):
+                return
+            self.recomputations += 1
+            self._view = view
+
+    def _send_head(self, content: dict) -> None:
+        """One head's map of the text a view shows, as bytes (layer -1: the rollout)."""
+        session = self._session
+        seq = int(content.get("seq", 0))
+        layer, head = int(content.get("layer", 0)), int(content.get("head", 0))
+        try:
+            index = session.check_index(int(content.get("index", session.index)))
+            text = content.get("text")
+            text = session.text(index) if text is None else session.check_text(text)
+            weights = session.head(layer, head, index, text)
+            reply, data = payloads.head_reply(seq, layer, head, weights)
+        except Exception as exc:
+            reply, data = payloads.head_reply(seq, layer, head, None)
+            reply["error"] = _message(exc)
+        self.send(dict(reply), buffers=[data] if data else [])
+
+    # -- background jobs -----------------------------------------------------------------
+    def _job_progress(self, name: str, done: int, total: int) -> None:
+        self._progress = {
+            **self._progress,
+            name: {"state": "running", "done": done, "total": total, "message": None},
+        }
+
+    def _surrogate_done(self, job: Future) -> None:
+        if job.cancelled():
+            return
+        error = job.exception()
+        if error is not None:
+            if isinstance(error, Cancelled):
+                return
+            state = {"state": "error", "done": 0, "total": 0, "message": _message(error)}
+            self._progress = {**self._progress, SURROGATE: state}
+            return
+        with self.hold_sync():
+            self._surrogate = payloads.surrogate_info(job.result())
+            self._progress = {
+                **self._progress,
+                SURROGATE: {"state": "ready", "done": 1, "total": 1, "message": None},
+            }
+        seq = self._view.get("seq", 0)
+        self._loop.follow_up(lambda: self._session_complete(seq))
+
+    def _export_to_frontend(self) -> None:
+        """The panel's "Export HTML" button: made in a job, sent back as a message buffer."""
+        from .export import to_html
+
+        session = self._session
+        me = weakref.ref(self)
+        session.jobs.cancel("export")
+
+        def export(stop: Any, progress: Any) -> bytes:
+            return to_html(session, stop=stop, progress=progress).encode("utf-8")
+
+        def done(w: TextWidget, job: Future) -> None:
+            reply: dict[str, Any] = {"type": "export", "filename": EXPORT_FILENAME}
+            if job.cancelled() or isinstance(job.exception(), Cancelled):
+                return
+            error = job.exception()
+            if error is not None:
+                message = _message(error)
+                w._progress = {
+                    **w._progress,
+                    "export": {"state": "error", "done": 1, "total": 1, "message": message},
+                }
+                w.send({**reply, "error": message})
+                return
+            page = job.result()
+            w._progress = {
+                **w._progress,
+                "export": {"state": "ready", "done": 1, "total": 1, "message": None},
+            }
+            w.send({**reply, "bytes": len(page)}, buffers=[page])
+
+        job = session.jobs.submit(
+            "export",
+            export,
+            on_progress=_weakly(me, lambda w, d, t: w._job_progress("export", d, t)),
+        )
+        job.add_done_callback(_weakly(me, done))
+
+    def _wait_idle(self, timeout: float = 120) -> bool:
+        """Block until every request and what follows it is answered (tests and scripts)."""
+        return self._loop.wait_idle(timeout)
+
+
+def schema(session: TextSession) -> payloads.TextSchema:
+    """Set once: classes, texts' labels, the explainers and what the model offers."""
+    from ..payloads import explainer_info
+
+    adapter = session.adapter
+    return {
+        "kind": "text",
+        "task": adapter.task,
+        "classes": adapter.output_names,
+        "targets": adapter.output_names,
+        "n_texts": session.n_texts,
+        "labels": [payloads.label_of(t) for t in session.texts],
+        "has_y": session.y is not None,
+        "explainers": [explainer_info(e) for e in session.local_explainers()],
+        "surrogate": session.surrogate_enabled,
+        "attention": session.attention_enabled,
+        "mask_token": str(adapter.mask_token),
+        "model": adapter.description,
+    }
+
+
+def static_picture(view: dict, schema: dict) -> str:
+    """A script-free picture of the text panel (tokens coloured by the first method) for
+    places where widgets cannot run (GitHub, nbconvert)."""
+    esc = html.escape
+    attributions = view.get("attributions") or []
+    first = next((a for a in attributions if a is not None), None)
+    values = first["values"] if first else [0.0] * len(view["tokens"]["strings"])
+    biggest = max((abs(v) for v in values), default=0.0) or 1.0
+    parts = [
+        '<div class="optiml-static" style="font-family:system-ui,sans-serif;font-size:13px;'
+        'max-width:900px">',
+        f"<p><b>P({esc(str(view['target']))}) = {view['prediction']:.3f}</b> · "
+        f"{esc(str(first['algorithm'])) if first else 'no attributions'} · "
+        "<i>static picture: run the notebook for the live panel</i></p><p>",
+    ]
+    for token, special, value in zip(view["tokens"]["strings"], view["tokens"]["special"], values):
+        if special:
+            continue
+        share = min(abs(value) / biggest, 1.0)
+        colour = f"rgba(229,72,77,{share:.2f})" if value > 0 else f"rgba(62,123,250,{share:.2f})"
+        parts.append(
+            f'<span style="background:{colour};padding:1px 3px;margin:1px;border-radius:3px" '
+            f'title="{value:+.4f}">{esc(token)}</span> '
+        )
+    parts.append("</p></div>")
+    return "".join(parts)
+
+
+def _edited_text(edits: Any, original: str) -> str:
+    """The text a request carries as ``[[0, text]]``."""
+    if not isinstance(edits, list) or len(edits) > 1:
+        raise ValueError("A text edit travels as [[0, text]].")
+    if not edits:
+        return original
+    pair = edits[0]
+    if not isinstance(pair, (list, tuple)) or len(pair) != 2 or pair[0] != 0:
+        raise ValueError(f"A text edit must be [0, text], not {pair!r}.")
+    if not isinstance(pair[1], str):
+        raise TypeError(f"The edited text must be a string, not {type(pair[1]).__name__}.")
+    return pair[1]
+
+
+def _weakly(ref: weakref.ref, call: Callable[..., Any]) -> Callable[..., None]:
+    def callback(*args: Any) -> None:
+        widget = ref()
+        if widget is not None:
+            call(widget, *args)
+
+    return callback
+
+
+def _shut_down(loop: LiveLoop, session: TextSession) -> None:
+    loop.close()
+    session.close()
+
+
+def _message(exc: BaseException) -> str:
+    text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    return f"{type(exc).__name__}: {text}"
