@@ -47,6 +47,8 @@ BAR, SELECTED = "#7f8c9a", "#ff0051"
 SELECTED_ROW = "#ffb300"  # the panel's linking colour: visible on light and dark themes
 WIDTH = 360
 
+AnyChart = alt.TopLevelMixin  # a chart, or charts layered together
+
 
 def _params(
     feature: int, row: int, current: tuple[float | None, float | None]
@@ -66,7 +68,7 @@ def _finite(value: float | None) -> float | None:
 
 def _round(values: np.ndarray, digits: int = 4) -> list[float | None]:
     """Values rounded to ``digits`` significant digits (JSON shrinks by half), NaN -> None."""
-    out = []
+    out: list[float | None] = []
     for v in np.asarray(values, dtype=float).ravel().tolist():
         if not math.isfinite(v):
             out.append(None)
@@ -335,7 +337,7 @@ def dependence_chart(
     feature: int = 0,
     current: tuple[float | None, float | None] = (None, None),
     thresholds: Mapping[str, Sequence[float]] | None = None,
-) -> alt.Chart:
+) -> AnyChart:
     """SHAP value of the selected feature against its value, the current instance and the
     surrogate's thresholds (where a rule changes) marked. ``rows`` hold the values of the
     ``carried`` features; the others show an empty plot that says where to find them."""
@@ -431,7 +433,7 @@ def binned_dependence_chart(
     feature: int = 0,
     current: tuple[float | None, float | None] = (None, None),
     thresholds: Mapping[str, Sequence[float]] | None = None,
-) -> alt.Chart:
+) -> AnyChart:
     """Over every row of ``global_data``: the mean SHAP value of the selected feature per value
     bin, a band of one standard deviation around it, points sized by the bin's rows."""
     summary = explanation.summary
@@ -493,7 +495,7 @@ def binned_dependence_chart(
     )
 
 
-def fidelity_chart(surrogate: Surrogate, explanation: GlobalExplanation | None = None) -> alt.Chart:
+def fidelity_chart(surrogate: Surrogate, explanation: GlobalExplanation | None = None) -> AnyChart:
     """Held-out fidelity of the surrogate against its number of rules, the chosen size marked;
     over ``global_data`` also its fidelity on every row of it."""
     curve = pd.DataFrame(surrogate.curve)[["family", "rules", "fidelity"]]
@@ -597,7 +599,7 @@ def global_charts(
     row: int = -1,
     current: tuple[float | None, float | None] = (None, None),
     include_values: bool = True,
-) -> dict[str, alt.Chart]:
+) -> dict[str, AnyChart]:
     """All global charts for one output. Without values (an export with
     ``include_data=False``) the beeswarm is not coloured and there is no dependence plot.
 
@@ -609,7 +611,7 @@ def global_charts(
     rows = rows_frame(explanation, schema, output, include_values=include_values, features=carried)
     if not explanation.rows_are_X:
         row = -1  # the sample's rows are not rows of X
-    charts = {
+    charts: dict[str, AnyChart] = {
         "importance": importance_chart(explanation, output, feature=feature),
         "beeswarm": beeswarm_chart(
             explanation,
@@ -650,7 +652,7 @@ def global_charts(
     return charts
 
 
-def charts_payload(charts: Mapping[str, alt.Chart]) -> dict[str, Any]:
+def charts_payload(charts: Mapping[str, AnyChart]) -> dict[str, Any]:
     """Vega-Lite specs for the frontend, each dataset sent once however many charts use it."""
     specs, datasets = {}, {}
     for name, chart in charts.items():

@@ -170,13 +170,13 @@ class Backend(ABC):
     @abstractmethod
     def map_reduce(
         self,
-        work: Work,
+        work: Work[R],
         parts: Parts,
-        combine: Combine,
+        combine: Combine[R],
         *,
         progress: Progress | None = None,
         stop: Stop | None = None,
-    ) -> Reduced: ...
+    ) -> Reduced[R]: ...
 
 
 class InProcess(Backend):
@@ -189,13 +189,13 @@ class InProcess(Backend):
 
     def map_reduce(
         self,
-        work: Work,
+        work: Work[R],
         parts: Parts,
-        combine: Combine,
+        combine: Combine[R],
         *,
         progress: Progress | None = None,
         stop: Stop | None = None,
-    ) -> Reduced:
+    ) -> Reduced[R]:
         started = time.perf_counter()
         progress = progress or no_progress
         stop = stop or NEVER
@@ -235,13 +235,13 @@ class DaskCluster(Backend):
 
     def map_reduce(
         self,
-        work: Work,
+        work: Work[R],
         parts: Parts,
-        combine: Combine,
+        combine: Combine[R],
         *,
         progress: Progress | None = None,
         stop: Stop | None = None,
-    ) -> Reduced:
+    ) -> Reduced[R]:
         import dask
 
         started = time.perf_counter()
@@ -296,7 +296,7 @@ class DaskCluster(Backend):
         return Reduced(value, total, failures, time.perf_counter() - started)
 
 
-def _run_part(work: Work, part: Any, number: int) -> Any:
+def _run_part(work: Work[Any], part: Any, number: int) -> Any:
     return work(part, number)
 
 

@@ -85,7 +85,6 @@ class Source:
 
     parts: Parts
     description: str
-    is_dask: bool
 
 
 def read_global_data(
@@ -102,9 +101,7 @@ def read_global_data(
         if len(global_data) == 0:
             raise ValueError("global_data is empty (0 rows): pass the rows to explain.")
         frame = global_data.set_axis(list(map(str, global_data.columns)), axis=1)[names]
-        return Source(
-            Chunks(frame, partition_rows), f"a pandas DataFrame of {len(frame):,} rows", False
-        )
+        return Source(Chunks(frame, partition_rows), f"a pandas DataFrame of {len(frame):,} rows")
     if _is_dask_frame(global_data):
         columns = list(map(str, global_data.columns))
         _check_columns(columns, dict(global_data.dtypes), schema)
@@ -112,7 +109,6 @@ def read_global_data(
         return Source(
             DaskPartitions(frame),
             f"a Dask DataFrame of {frame.npartitions:,} partitions",
-            True,
         )
     if isinstance(global_data, (str, os.PathLike)) or (
         isinstance(global_data, (list, tuple))
@@ -141,7 +137,6 @@ def read_global_data(
         return Source(
             DaskPartitions(frame),
             f"the Parquet data {shown} ({frame.npartitions:,} partitions)",
-            True,
         )
     raise TypeError(
         "global_data must be a pandas DataFrame, a Dask DataFrame or the path (or glob) of "
@@ -262,7 +257,8 @@ class PanelShap(Contributions):
 
 class NativeContributions(Contributions):
     """XGBoost's ``pred_contribs`` / LightGBM's ``pred_contrib``: path-dependent TreeSHAP of
-    the raw output (log-odds for binary classifiers), computed by the model's own library."""
+    the raw output (log-odds for binary classifiers), computed by the model's own library
+    (XGBoost in float32: its values agree with shap's to about 1e-5, LightGBM's exactly)."""
 
     live_rows = 2000
 
@@ -378,8 +374,8 @@ class Plan:
     def n_bins(self) -> int:
         """Bins per feature in the dependence arrays (the widest feature's, missing included)."""
         widths = [
-            (self.n_categories[j] + 1) if self.discrete[j] else (len(e) + 2)  # type: ignore[arg-type]
-            for j, e in enumerate(self.dependence_edges)
+            count + 1 if edges is None else len(edges) + 2
+            for count, edges in zip(self.n_categories, self.dependence_edges)
         ]
         return max(widths) if widths else 1
 
@@ -411,9 +407,13 @@ def make_plan(
     for j, feature in enumerate(schema.features):
         column = encoded[:, j]
         finite = column[np.isfinite(column)]
-        if feature.is_discrete or not len(finite):
+        if feature.is_discrete:
             dependence_edges.append(None)
-            sketch_grids.append(None if feature.is_discrete else np.zeros(0))
+            sketch_grids.append(None)
+            continue
+        if not len(finite):  # one bin for every value
+            dependence_edges.append(np.zeros(0))
+            sketch_grids.append(np.zeros(0))
             continue
         inner = np.linspace(0, 1, DEPENDENCE_BINS + 1)[1:-1]
         dependence_edges.append(np.unique(np.quantile(finite, inner)))
@@ -580,7 +580,7 @@ class PartitionWork:
         contributions: Contributions,
         surrogate: Any,
         *,
-        hold: Callable[[], contextlib.AbstractContextManager] | None = None,
+        hold: Callable[[], contextlib.AbstractContextManager[Any]] | None = None,
         stop: Stop | None = None,
     ) -> None:
         self.plan = plan
@@ -817,7 +817,7 @@ def _plain(value: Any) -> Any:
 
 # -- from the merged reduction to the summary -----------------------------------------------------
 def summarise(
-    reduced: Reduced,
+    reduced: Reduced[Partial],
     plan: Plan,
     schema: FeatureSchema,
     *,
@@ -827,7 +827,8 @@ def summarise(
     algorithm: str,
 ) -> GlobalDataSummary:
     """The GlobalDataSummary of the merged reduction of every part that succeeded."""
-    total: Partial = reduced.value
+    total = reduced.value
+    assert isinstance(total, Partial)
     n = total.rows
     F = len(plan.names)
     count = total.bin_count

@@ -112,13 +112,21 @@ def test_parquet_on_the_cluster_covers_every_row_and_equals_in_memory(client, da
 def test_the_panels_explainer_runs_on_the_workers(client, data):
     session, X, _ = data
     frame = X.iloc[:3000]
-    ddf = dd.from_pandas(frame, npartitions=3)
-    on_cluster = explain_global_data(session, ddf, progress=lambda *_: None, sample_rows=200)
+    # A pandas frame goes to the active cluster in parts of 1,000 rows; the same parts as a
+    # Dask DataFrame stay in process with client=False.
+    on_cluster = explain_global_data(
+        session, frame, partition_rows=1000, progress=lambda *_: None, sample_rows=200
+    )
     in_process = explain_global_data(
-        session, ddf, client=False, progress=lambda *_: None, sample_rows=200
+        session,
+        dd.from_pandas(frame, npartitions=3),
+        client=False,
+        progress=lambda *_: None,
+        sample_rows=200,
     )
     assert on_cluster.algorithm == session.shap_explainer.description  # interventional
     assert "Dask cluster" in on_cluster.summary.backend
+    assert in_process.summary.backend == "in process" and on_cluster.summary.parts == 3
     np.testing.assert_allclose(
         on_cluster.summary.mean_abs_shap, in_process.summary.mean_abs_shap, rtol=1e-9
     )

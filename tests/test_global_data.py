@@ -320,3 +320,34 @@ def test_the_base_package_does_not_import_dask(gbc_session):
         "assert 'dask' not in sys.modules and 'distributed' not in sys.modules, 'dask imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_xgboost_native_contributions_are_its_treeshap(classes):
+    xgboost = pytest.importorskip("xgboost")
+    X, y = make_classification(
+        2000, 5, n_informative=4, n_redundant=0, n_classes=classes, random_state=0
+    )
+    X = pd.DataFrame(X, columns=list("abcde"))
+    model = xgboost.XGBClassifier(n_estimators=20, max_depth=3).fit(X, y)
+    session = ExplanationSession(model, X.iloc[:300], explainers=("shap",))
+    explanation = explain_global_data(
+        session, X, algorithm="native", outputs=range(classes), progress=lambda *_: None
+    )
+    space = "log-odds" if classes == 2 else "raw class scores"
+    assert explanation.algorithm == (
+        f"TreeSHAP (path-dependent, {space}; XGBoost's own pred_contribs)"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        own = np.asarray(
+            shap.TreeExplainer(model, feature_perturbation="tree_path_dependent").shap_values(
+                X.to_numpy()
+            )
+        )
+    own = own[:, :, None] if own.ndim == 2 else own  # binary: the positive class's log-odds
+    summary = explanation.summary
+    # XGBoost computes in float32: its values agree with shap's to about 1e-5.
+    mean_abs = summary.mean_abs_shap[:, -own.shape[2] :]
+    np.testing.assert_allclose(mean_abs, np.abs(own).mean(axis=0), rtol=1e-4)
+    assert summary.additivity_error < 1e-4
