@@ -12,6 +12,7 @@ Used by the tests, the example notebook and bench/text.py.
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import time
 from dataclasses import dataclass
@@ -217,3 +218,10 @@ def tfidf_pipeline(n_train: int = 2000, random_state: int = 0) -> Any:
         TfidfVectorizer(ngram_range=(1, 2)), LogisticRegression(C=10.0, max_iter=1000)
     )
     return model.fit([s.text for s in train], [s.label for s in train])
+
+
+@functools.cache
+def trained(steps: int = 250, random_state: int = 0) -> TrainedToy:
+    """The toy BERT trained for ``steps`` steps (the same steps every time, so the same
+    model), once per process: tests, the example and the bench share it."""
+    return train_tiny_bert(seconds=600.0, max_steps=steps, random_state=random_state)

@@ -1,0 +1,247 @@
+// The text panel: wires the views to the model (a live kernel, or the export's in-page
+// model). Top to bottom: the header (text, class, prediction, status), the editable text,
+// one card per token method side by side with their agreement, then attention and the
+// rules. Typing asks for a fast view at most once per frame and the exact one after a
+// pause; a click on a token edits it at once, with an estimate until Python answers.
+import { button, h } from "../dom";
+import { fileSize, formatNumber } from "../format";
+import { type Edits, RequestLoop } from "../requests";
+import type { ExportReply, View } from "../types";
+import { AttentionCard, type HeadMap, type LoadHead } from "./attention";
+import type { TokenLink as Link } from "./link";
+import { TokenLink } from "./link";
+import { MethodCard } from "./methods";
+import { viewBytes } from "./packed";
+import { TextRulesCard } from "./rules";
+import { TEXT_CSS } from "./style";
+import { type TokenAction, editText } from "./tokens";
+import type { HeadReply, TextModel, TextView } from "./types";
+
+/** How long typing must pause before the exact view is asked for. */
+export const PAUSE_MS = 400;
+
+export interface TextPanelOptions {
+  canExport?: boolean;
+  /** Loads one head's map; by default it is asked from the kernel. */
+  loadHead?: LoadHead;
+}
+
+/** The text as a request carries it: edit 0 is the whole text. */
+const asEdits = (text: string): Edits => new Map([[0, text]]);
+
+function headsFromKernel(model: TextModel): LoadHead {
+  return (view, layer, head) =>
+    new Promise<HeadMap>((resolve, reject) => {
+      const onMessage = (message: HeadReply, buffers?: DataView[]) => {
+        if (message?.type !== "head" || message.layer !== layer || message.head !== head || message.seq !== view.seq) return;
+        model.off("msg:custom", onMessage);
+        if (message.error || !buffers?.length) return reject(new Error(message.error ?? "no map"));
+        resolve({ size: message.size, scale: message.scale, cells: viewBytes(buffers[0]) });
+      };
+      model.on("msg:custom", onMessage);
+      model.send({ type: "head", seq: view.seq, index: view.index, text: view.text, layer, head });
+    });
+}
+
+function download(filename: string, data: DataView): void {
+  const url = URL.createObjectURL(new Blob([viewBytes(data)], { type: "text/html" }));
+  const link = h("a", { href: url, download: filename });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+export function renderTextPanel(model: TextModel, el: HTMLElement, options: TextPanelOptions = {}): () => void {
+  const schema = model.get("_schema");
+  let view = model.get("_view");
+  const link: Link = new TokenLink();
+  const loop = new RequestLoop({
+    send(message) {
+      model.send(message);
+      setBusy();
+    },
+  });
+  // RequestLoop reads only a view's sequence number.
+  const accept = (next: TextView) => loop.accept(next as unknown as View);
+  accept(view);
+
+  // -- header ------------------------------------------------------------------------
+  const picker = h("select", { "aria-label": "text", "data-testid": "ow-text-picker" });
+  schema.labels.forEach((label, i) => picker.append(h("option", { value: i }, `${i}: ${label}`)));
+  picker.addEventListener("change", () => loop.requestExact(Number(picker.value), view.target));
+  const classes = h("select", { "aria-label": "explained class" });
+  schema.targets.forEach((c) => classes.append(h("option", { value: c }, c)));
+  classes.addEventListener("change", () => loop.requestExact(view.index, classes.value, asEdits(editor.value)));
+  const prediction = h("span", { class: "ow-prediction", "data-testid": "ow-prediction" });
+  const status = h("span", { class: "ow-status", "data-testid": "ow-status" });
+  const errorLine = h("p", { class: "ow-error", role: "alert" });
+  const notice = h("p", { class: "ow-note" });
+  const exportButton = options.canExport ? button("Export HTML") : null;
+  const exportState = h("span", { class: "ow-note" });
+  exportButton?.addEventListener("click", () => {
+    exportState.textContent = "exporting…";
+    model.send({ type: "export" });
+  });
+  const header = h(
+    "div",
+    { class: "ow-text-header" },
+    h("label", {}, "Text ", picker),
+    h("label", {}, "Explain ", classes),
+    prediction,
+    status,
+    exportButton,
+    exportState,
+  );
+
+  // -- the text ----------------------------------------------------------------------
+  const editor = h("textarea", { class: "ow-editor", "aria-label": "text to explain", spellcheck: false, "data-testid": "ow-editor" });
+  const reset = button("original text");
+  let pause: ReturnType<typeof setTimeout> | null = null;
+  const exactNow = () => {
+    if (pause) clearTimeout(pause);
+    pause = null;
+    loop.requestExact(view.index, view.target, asEdits(editor.value));
+  };
+  editor.addEventListener("input", () => {
+    loop.requestFast(view.index, view.target, asEdits(editor.value));
+    if (pause) clearTimeout(pause);
+    pause = setTimeout(exactNow, PAUSE_MS);
+    status.textContent = "typing…";
+  });
+  editor.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      exactNow();
+    }
+  });
+  reset.addEventListener("click", () => {
+    editor.value = view.original;
+    exactNow();
+  });
+
+  const editToken = (i: number, action: TokenAction, replacement?: string) => {
+    const text = editText(view.text, view.tokens, i, action, schema.mask_token, replacement ?? "");
+    if (text === null) return;
+    editor.value = text;
+    showEstimate(i, action);
+    exactNow();
+  };
+
+  // -- methods, attention, rules -----------------------------------------------------
+  const cards = schema.explainers.map((info, i) => new MethodCard(info, i, link, editToken));
+  const agreement = h("p", { class: "ow-note ow-agreement", "data-testid": "ow-agreement" });
+  const attention = schema.attention ? new AttentionCard(link, options.loadHead ?? headsFromKernel(model)) : null;
+  const rules = schema.surrogate ? new TextRulesCard() : null;
+  const root = h(
+    "div",
+    { class: "optiml-widget ow-text", "data-lm-suppress-shortcuts": "true" },
+    h("style", {}, TEXT_CSS),
+    header,
+    errorLine,
+    notice,
+    h("div", { class: "ow-editor-row" }, editor, h("p", { class: "ow-note" }, `Type to edit (fast view while typing, exact after a pause or Enter); click a token to mask (${schema.mask_token}), delete or replace it. `, reset)),
+    h("div", { class: "ow-methods" }, ...cards.map((c) => c.el)),
+    agreement,
+    h("div", { class: "ow-lower" }, attention?.el ?? null, rules?.el ?? null),
+    h("p", { class: "ow-note" }, `Model: ${schema.model}.`),
+  );
+  root.addEventListener("keydown", (event) => {
+    if ((event.target as Element).matches("input, select, textarea, button")) event.stopPropagation();
+  });
+
+  function setBusy(): void {
+    root.dataset.busy = String(loop.busy);
+    if (loop.busy && status.textContent !== "typing…") status.textContent = "computing…";
+  }
+
+  function show(): void {
+    picker.value = String(view.index);
+    classes.value = view.target;
+    if (editor.value !== view.text && !(loop.busy && document.activeElement === editor)) editor.value = view.text;
+    prediction.textContent = `P(${view.target}) = ${formatNumber(view.prediction, 4)}`;
+    prediction.dataset.value = String(view.prediction);
+    prediction.title = `predicted: ${view.predicted_label}${view.y !== null ? `; true label: ${view.y}` : ""}`;
+    const streaming = view.pending.filter((p) => p !== "attention" && p !== "surrogate").length;
+    status.textContent = [
+      view.quality === "fast" ? "fast view (while typing)" : view.quality === "unavailable" ? "not in this file" : view.quality === "estimate" ? "estimate" : "exact",
+      `predicted ${view.predicted_label}`,
+      view.y !== null ? `true ${view.y}` : "",
+      streaming ? `${streaming} method${streaming > 1 ? "s" : ""} computing…` : "",
+      loop.busy ? "updating…" : "",
+    ]
+      .filter(Boolean)
+      .join(" · ");
+    notice.textContent = view.notice ?? "";
+    for (const card of cards) card.update(view, false);
+    agreement.textContent = view.agreement.map((a) => a.text).join(". ");
+    attention?.update(view);
+    rules?.update(view.rule);
+    root.dataset.seq = String(view.seq);
+    root.dataset.quality = view.quality;
+    root.dataset.pending = view.pending.join(" ");
+    root.dataset.busy = String(loop.busy);
+  }
+
+  /** A token edit's instant answer: the prediction without the token's SHAP value. */
+  function showEstimate(i: number, action: TokenAction): void {
+    const k = schema.explainers.findIndex((e, j) => e.view === "force" && view.attributions[j]?.details.space === "probability");
+    const found = k >= 0 ? view.attributions[k] : null;
+    for (const card of cards) card.update(view, true);
+    if (!found || action === "replace") {
+      status.textContent = "computing…";
+      return;
+    }
+    const estimate = Math.min(1, Math.max(0, view.prediction - found.values[i]));
+    prediction.textContent = `P(${view.target}) ≈ ${formatNumber(estimate, 4)}`;
+    status.textContent = `estimate from ${schema.explainers[k].title} without “${view.tokens.strings[i]}” · computing…`;
+    root.dataset.quality = "estimate";
+  }
+
+  const onView = () => {
+    const next = model.get("_view");
+    if (!accept(next)) return;
+    view = next;
+    show();
+  };
+  const onSurrogate = () => {
+    rules?.set(model.get("_surrogate") ?? null, model.get("_progress")?.surrogate);
+    rules?.update(view.rule);
+  };
+  const onProgress = () => {
+    if (!model.get("_surrogate")) rules?.set(null, model.get("_progress")?.surrogate);
+  };
+  const onError = () => {
+    const error = model.get("error");
+    errorLine.textContent = error ?? "";
+    if (error && loop.busy) {
+      loop.settle();
+      show();
+    }
+  };
+  const onMessage = (message: ExportReply, buffers?: DataView[]) => {
+    if (message?.type !== "export") return;
+    if (message.error) exportState.textContent = `export failed: ${message.error}`;
+    else if (buffers?.length) {
+      download(message.filename, buffers[0]);
+      exportState.textContent = `saved ${message.filename} (${fileSize(message.bytes ?? buffers[0].byteLength)})`;
+    }
+  };
+  model.on("change:_view", onView);
+  model.on("change:_surrogate", onSurrogate);
+  model.on("change:_progress", onProgress);
+  model.on("change:error", onError);
+  model.on("msg:custom", onMessage);
+  onSurrogate();
+  show();
+  onError();
+  el.replaceChildren(root);
+  return () => {
+    if (pause) clearTimeout(pause);
+    model.off("change:_view", onView);
+    model.off("change:_surrogate", onSurrogate);
+    model.off("change:_progress", onProgress);
+    model.off("change:error", onError);
+    model.off("msg:custom", onMessage);
+  };
+}

@@ -1,0 +1,76 @@
+// The text surrogate: an ordered rule list over words and word pairs, with its held-out
+// fidelity and curve; the rule that fires for the current text is highlighted, with the
+// phrases of it the text contains.
+import { h, s } from "../dom";
+import { formatNumber, percent } from "../format";
+import type { JobState } from "../types";
+import type { TextRuleMatch, TextSurrogateInfo } from "./types";
+
+export class TextRulesCard {
+  readonly el: HTMLElement;
+  private readonly list = h("ol", { class: "ow-text-rules" });
+  private readonly summary = h("p", { class: "ow-note", "data-testid": "ow-text-fidelity" }, "Fitting the rules…");
+  private readonly curve = h("div", { class: "ow-curve" });
+  private info: TextSurrogateInfo | null = null;
+
+  constructor() {
+    this.el = h("section", { class: "ow-card ow-text-surrogate", "aria-label": "Rules" }, h("h3", {}, "Rules that mimic the model"), this.summary, this.list, this.curve);
+  }
+
+  set(info: TextSurrogateInfo | null, progress?: JobState): void {
+    this.info = info;
+    if (!info) {
+      this.summary.textContent = progress?.state === "error" ? `No rules: ${progress.message}` : progress?.state === "running" && progress.total ? `Fitting the rules… ${progress.done}/${progress.total}` : "Fitting the rules…";
+      this.list.replaceChildren();
+      this.curve.replaceChildren();
+      return;
+    }
+    this.summary.textContent = `${info.complexity} rules (${info.phrases} phrases) fit to the model's own labels on ${info.n_texts} texts and ${info.n_samples - info.n_texts} perturbations; held-out fidelity ${formatNumber(info.fidelity, 3)}${info.between !== null ? `, on perturbed held-out texts ${formatNumber(info.between, 3)}` : ""}. Size: ${info.reason}.`;
+    this.curve.replaceChildren(curvePlot(info));
+  }
+
+  update(match: TextRuleMatch | null): void {
+    const info = this.info;
+    if (!info) return;
+    this.list.replaceChildren(
+      ...info.rules.map((rule) => {
+        const fired = match?.id === rule.id;
+        const said = (p: string) => h("q", { class: fired && match?.phrases.includes(p) ? "ow-said" : "" }, p);
+        const body: (Node | string)[] = [];
+        if (rule.phrases.length) {
+          body.push("IF the text contains ");
+          rule.phrases.forEach((p, k) => body.push(...(k ? [" or ", said(p)] : [said(p)])));
+          if (rule.exceptions.length) {
+            body.push(" but none of ");
+            rule.exceptions.forEach((p, k) => body.push(...(k ? [", ", h("q", {}, p)] : [h("q", {}, p)])));
+          }
+          body.push(" THEN ", h("b", {}, rule.prediction));
+        } else body.push("OTHERWISE ", h("b", {}, rule.prediction));
+        return h(
+          "li",
+          { class: fired ? "ow-fired" : "", "data-rule": rule.id, title: `decides ${percent(rule.coverage)} of the samples; the model agrees on ${percent(rule.precision)}` },
+          ...body,
+          h("span", { class: "ow-note" }, ` · ${percent(rule.coverage)}`),
+        );
+      }),
+    );
+  }
+}
+
+function curvePlot(info: TextSurrogateInfo): SVGSVGElement {
+  const points = info.curve.filter((p) => p.fidelity !== null);
+  const width = 220;
+  const height = 70;
+  const most = Math.max(2, ...points.map((p) => p.rules));
+  const x = (k: number) => 24 + ((k - 1) / (most - 1)) * (width - 34);
+  const y = (f: number) => 8 + (1 - f) * (height - 24);
+  const svg = s("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "held-out fidelity by number of rules" });
+  svg.append(s("path", { d: points.map((p, k) => `${k ? "L" : "M"}${x(p.rules)},${y(p.fidelity ?? 0)}`).join(""), class: "ow-curve-line" }));
+  for (const p of points) {
+    const dot = s("circle", { cx: x(p.rules), cy: y(p.fidelity ?? 0), r: p.chosen ? 4 : 2.5, class: p.chosen ? "ow-curve-chosen" : "ow-curve-dot" });
+    dot.append(s("title", {}, `${p.rules} rules: held-out fidelity ${formatNumber(p.fidelity, 3)}`));
+    svg.append(dot);
+  }
+  svg.append(s("text", { x: 2, y: 12, class: "ow-seg-label" }, "1.0"), s("text", { x: width / 2, y: height - 2, "text-anchor": "middle", class: "ow-seg-label" }, "rules"));
+  return svg;
+}

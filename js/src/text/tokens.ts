@@ -1,0 +1,105 @@
+// A text as a strip of tokens, each coloured by one method's attribution. Hover links the
+// token to every other view; a click opens a small menu to mask, delete or replace it.
+// Tokens are text nodes: a token "<script>" is shown, never run.
+import { button, h } from "../dom";
+import { signed } from "../format";
+import { largest, tokenColour } from "./colour";
+import type { TokenLink } from "./link";
+import type { TokensInfo } from "./types";
+
+export type TokenAction = "mask" | "delete" | "replace";
+export type EditToken = (token: number, action: TokenAction, replacement?: string) => void;
+
+export class TokenStrip {
+  readonly el = h("div", { class: "ow-tokens", role: "list" });
+  private chips: HTMLElement[] = [];
+
+  constructor(
+    private readonly link: TokenLink,
+    private readonly onEdit: EditToken | null,
+    private readonly showSpecial = true,
+  ) {
+    link.listen((token) => this.highlight(token));
+  }
+
+  /** Draw ``tokens`` coloured by ``values`` (null: uncoloured); ``marked`` get an outline. */
+  update(tokens: TokensInfo, values: readonly number[] | null, marked: readonly number[] = [], title = ""): void {
+    const top = values ? largest(values) : 0;
+    this.chips = tokens.strings.map((token, i) => {
+      const special = tokens.special[i];
+      const value = values?.[i] ?? null;
+      const chip = h(
+        "span",
+        {
+          class: `ow-token${special ? " ow-special" : ""}${marked.includes(i) ? " ow-marked" : ""}`,
+          role: "listitem",
+          tabindex: special || !this.onEdit ? null : 0,
+          "data-token": i,
+          title: value === null ? token : `${token}: ${signed(value, 3)}${title ? ` (${title})` : ""}`,
+        },
+        token,
+      );
+      if (value !== null) chip.style.background = tokenColour(value, top);
+      if (special && !this.showSpecial) chip.hidden = true;
+      chip.addEventListener("mouseenter", () => this.link.set(i));
+      chip.addEventListener("mouseleave", () => this.link.set(null));
+      if (!special && this.onEdit) {
+        const open = () => this.openMenu(chip, i);
+        chip.addEventListener("click", open);
+        chip.addEventListener("keydown", (event) => {
+          if (event.key === "Enter" || event.key === " ") {
+            event.preventDefault();
+            open();
+          }
+        });
+      }
+      return chip;
+    });
+    this.el.replaceChildren(...this.chips);
+    this.highlight(this.link.hovered);
+  }
+
+  private highlight(token: number | null): void {
+    this.chips.forEach((chip, i) => chip.classList.toggle("ow-linked", i === token));
+  }
+
+  private openMenu(chip: HTMLElement, i: number): void {
+    const edit = this.onEdit;
+    if (!edit) return;
+    this.el.querySelector(".ow-token-menu")?.remove();
+    const input = h("input", { type: "text", class: "ow-replace", "aria-label": "replacement", placeholder: "new word" });
+    const menu = h(
+      "span",
+      { class: "ow-token-menu", role: "group" },
+      button("mask", { "data-action": "mask" }),
+      button("delete", { "data-action": "delete" }),
+      input,
+      button("replace", { "data-action": "replace" }),
+    );
+    menu.addEventListener("click", (event) => {
+      event.stopPropagation();
+      const action = (event.target as HTMLElement).dataset.action as TokenAction | undefined;
+      if (!action) return;
+      menu.remove();
+      edit(i, action, action === "replace" ? input.value : undefined);
+    });
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        menu.remove();
+        edit(i, "replace", input.value);
+      } else if (event.key === "Escape") menu.remove();
+    });
+    chip.after(menu);
+    (menu.querySelector("button") as HTMLButtonElement).focus();
+  }
+}
+
+/** The text with token ``i`` masked, deleted or replaced (optiml_widgets/text/tokens.py edit_token). */
+export function editText(text: string, tokens: TokensInfo, i: number, action: TokenAction, mask: string, replacement = ""): string | null {
+  const span = tokens.spans[i];
+  if (!span) return null;
+  const put = action === "mask" ? mask : action === "delete" ? "" : replacement;
+  let out = text.slice(0, span[0]) + put + text.slice(span[1]);
+  if (!put) out = out.replace(/ {2,}/g, " ").trim();
+  return out;
+}

@@ -1,0 +1,247 @@
+"""The token explainers against the libraries' own outputs, and against the known truth.
+
+The model is the toy BERT of optiml_widgets/text/toy.py (built from a config, a local word
+vocabulary, trained for a few seconds on one thread, once per test process): its deciding
+word is known for every generated sentence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("captum")
+pytest.importorskip("transformers")
+
+import torch  # noqa: E402
+
+from optiml_widgets.text import toy  # noqa: E402
+from optiml_widgets.text.attention import pool, quantise, rollout, thumbnails  # noqa: E402
+from optiml_widgets.text.integrated_gradients import TOLERANCE  # noqa: E402
+from optiml_widgets.text.session import TextSession  # noqa: E402
+from optiml_widgets.text.tokens import edit_token, word_tokens  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return toy.trained()
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    """Generated sentences the model never saw, without negation (the deciding word is
+    unambiguous), and with it."""
+    plain = [s for s in toy.sentences(80, random_state=11) if not s.negated][:20]
+    negated = [s for s in toy.sentences(80, random_state=12) if s.negated][:8]
+    return plain, negated
+
+
+@pytest.fixture(scope="module")
+def session(trained, held_out):
+    plain, negated = held_out
+    texts = [s.text for s in plain + negated]
+    s = TextSession(trained.model, texts, tokenizer=trained.tokenizer)
+    yield s
+    s.close()
+
+
+def test_the_toy_model_learned_the_task(trained):
+    assert trained.accuracy >= 0.97
+
+
+def test_ig_equals_captums_own_layer_integrated_gradients(session, trained):
+    from captum.attr import LayerIntegratedGradients
+
+    instance = session.instance(0)
+    ours = session.attribution(0, instance.tokens.text, "ig", 1)
+    model, tok = trained.model, trained.tokenizer
+    encoded = tok(instance.tokens.text, return_tensors="pt")
+    ids, mask = encoded["input_ids"], encoded["attention_mask"]
+    special = torch.tensor(
+        tok.get_special_tokens_mask(ids[0].tolist(), already_has_special_tokens=True)
+    ).bool()
+    baseline = ids.clone()
+    baseline[0, ~special] = tok.mask_token_id
+
+    def forward(i, m):
+        return model(input_ids=i, attention_mask=m).logits
+
+    captum = LayerIntegratedGradients(forward, model.get_input_embeddings())
+    theirs = (
+        captum.attribute(
+            ids,
+            baselines=baseline,
+            additional_forward_args=(mask,),
+            target=1,
+            n_steps=ours.details["steps"],
+            method="gausslegendre",
+        )
+        .sum(-1)[0]
+        .detach()
+        .numpy()
+    )
+    np.testing.assert_allclose(ours.values, theirs, atol=1e-5)
+    with torch.no_grad():
+        both = forward(torch.cat([ids, baseline]), torch.cat([mask, mask]))[:, 1]
+    assert ours.details["output"] == pytest.approx(float(both[0]), abs=1e-5)
+    assert ours.base == pytest.approx(float(both[1]), abs=1e-5)
+
+
+def test_ig_is_complete_within_tolerance_and_says_so(session):
+    for i in range(session.n_texts):
+        text = session.texts[i]
+        found = session.attribution(i, text, "ig", 1)
+        difference = found.details["output"] - found.details["baseline_output"]
+        gap = found.values.sum() - difference
+        assert found.details["gap"] == pytest.approx(gap, abs=1e-9)
+        assert found.details["converged"] == bool(abs(gap) <= max(TOLERANCE * abs(difference), 1e-3))
+        assert found.details["converged"], (text, found.details)
+        # special tokens ([CLS], [SEP]) equal the baseline there: nothing to attribute
+        tokens = session.instance(i).tokens
+        assert np.all(found.values[np.array(tokens.special)] == 0)
+
+
+def test_ig_fast_mode_reports_its_gap_honestly(session):
+    text = "honestly the ending felt lovely today"
+    fast = session.attribution(1, text, "ig", 1, fast=True)  # a new text: nothing cached
+    assert fast.quality == "fast" and fast.details["steps"] == 16
+    difference = fast.details["output"] - fast.details["baseline_output"]
+    assert fast.details["gap"] == pytest.approx(fast.values.sum() - difference, abs=1e-9)
+
+
+def test_ig_ranks_the_deciding_word_first(session, held_out):
+    plain, _ = held_out
+    hits = 0
+    for i, sentence in enumerate(plain):
+        instance = session.instance(i)
+        predicted = int(np.argmax(instance.outputs))
+        values = session.attribution(i, sentence.text, "ig", predicted).values
+        hits += instance.tokens.strings[int(np.argmax(np.abs(values)))] == sentence.deciding
+    assert hits / len(plain) >= 0.9
+
+
+def test_shap_text_equals_shaps_own_partition_explainer(session, trained):
+    import shap
+
+    text = session.texts[2]
+    ours = session.attribution(2, text, "shap_text", 1)
+    masker = shap.maskers.Text(trained.tokenizer, mask_token=trained.tokenizer.mask_token)
+    explainer = shap.Explainer(
+        session.adapter.probabilities, masker, algorithm="partition", seed=0
+    )
+    theirs = explainer([text], max_evals=500, silent=True)
+    np.testing.assert_allclose(ours.values, theirs.values[0][:, 1], atol=1e-9)
+    assert ours.base == pytest.approx(float(theirs.base_values[0][1]))
+    # additive: base + sum = the model's probability
+    assert ours.base + ours.values.sum() == pytest.approx(
+        float(session.instance(2).outputs[1]), abs=1e-6
+    )
+
+
+def test_shap_text_ranks_the_deciding_word_first(session, held_out):
+    plain, _ = held_out
+    hits = 0
+    for i, sentence in enumerate(plain[:12]):
+        instance = session.instance(i)
+        predicted = int(np.argmax(instance.outputs))
+        values = session.attribution(i, sentence.text, "shap_text", predicted).values
+        hits += instance.tokens.strings[int(np.argmax(np.abs(values)))] == sentence.deciding
+    assert hits / 12 >= 0.9
+
+
+def test_lime_text_weights_sit_on_the_models_tokens(session, trained):
+    from lime.lime_text import LimeTextExplainer
+
+    text = session.texts[3]
+    tokens = session.instance(3).tokens
+    ours = session.attribution(3, text, "lime_text", 1)
+    assert np.all(ours.values[np.array(tokens.special)] == 0)
+    pieces = [tokens.surface(i) for i in tokens.words]
+    lime = LimeTextExplainer(
+        class_names=session.adapter.output_names,
+        split_expression=lambda _t: pieces,
+        bow=False,
+        mask_string=trained.tokenizer.mask_token,
+        random_state=0,
+    ).explain_instance(
+        text, session.adapter.probabilities, labels=(1,), num_features=len(pieces),
+        num_samples=2000,
+    )  # fmt: skip
+    theirs = dict(lime.as_map()[1])
+    np.testing.assert_allclose(
+        [ours.values[i] for i in tokens.words], [theirs[k] for k in range(len(pieces))]
+    )
+
+
+def test_attention_shapes_and_rows(session):
+    weights = session.attention(0, session.texts[0])
+    tokens = session.instance(0).tokens
+    assert weights.shape == (2, 4, len(tokens), len(tokens))
+    np.testing.assert_allclose(weights.sum(axis=-1), 1.0, atol=1e-5)
+    thumbs, side = thumbnails(weights)
+    assert thumbs.shape == (2, 4, side, side) and thumbs.dtype == np.uint8
+    assert thumbs.reshape(8, -1).max(axis=1).tolist() == [255] * 8
+
+
+def test_rollout_of_a_one_layer_model_by_hand(trained):
+    model = toy.tiny_bert(trained.tokenizer, layers=1, heads=2)
+    model.eval()
+    tokens = trained.tokenizer("the plot was great", return_tensors="pt")
+    with torch.no_grad():
+        attention = model(**tokens, output_attentions=True).attentions[0][0].numpy()
+    t = attention.shape[-1]
+    by_hand = np.zeros((t, t))
+    for i in range(t):
+        for j in range(t):
+            mean = (attention[0, i, j] + attention[1, i, j]) / 2
+            by_hand[i, j] = (mean + (i == j)) / 2  # rows of mean + I sum to 2
+    np.testing.assert_allclose(rollout(attention[None]), by_hand, atol=1e-6)
+
+
+def test_rollout_of_two_layers_multiplies_in_order():
+    rng = np.random.default_rng(0)
+    raw = rng.random((2, 3, 5, 5))
+    attention = raw / raw.sum(axis=-1, keepdims=True)
+    eye = np.eye(5)
+    a = [(attention[k].mean(axis=0) + eye) / 2 for k in range(2)]
+    np.testing.assert_allclose(rollout(attention), a[1] @ a[0])
+
+
+def test_pooling_and_quantising():
+    matrix = np.arange(40 * 40, dtype=float).reshape(40, 40)
+    pooled = pool(matrix, 16)
+    assert pooled.shape == (16, 16)
+    assert pooled.mean() == pytest.approx(matrix.mean(), rel=0.05)
+    cells, scale = quantise(matrix / matrix.max())
+    assert cells.max() == 255 and np.abs(cells * scale - matrix / matrix.max()).max() <= scale
+
+
+def test_token_edits():
+    tokens = word_tokens("the plot was not great")
+    assert tokens.strings == ("the", "plot", "was", "not", "great")
+    assert edit_token(tokens, 3, "delete", "...") == "the plot was great"
+    assert edit_token(tokens, 4, "mask", "[MASK]") == "the plot was not [MASK]"
+    assert edit_token(tokens, 0, "replace", "a", replacement="my") == "my plot was not great"
+    with pytest.raises(ValueError, match="Unknown token edit"):
+        edit_token(tokens, 0, "explode", "...")  # type: ignore[arg-type]
+    with pytest.raises(IndexError, match="No token 9"):
+        edit_token(tokens, 9, "mask", "...")
+
+
+def test_model_tokens_mark_specials_and_spans(session):
+    tokens = session.adapter.tokenize("The plot was GREAT")
+    assert tokens.strings[0] == "[CLS]" and tokens.strings[-1] == "[SEP]"
+    assert tokens.special == (True, False, False, False, False, True)
+    assert [tokens.surface(i) for i in tokens.words] == ["The", "plot", "was", "GREAT"]
+
+
+def test_long_texts_are_cut_to_what_the_model_takes(session):
+    long = " ".join(["the plot was great"] * 40)
+    tokens = session.adapter.tokenize(long)
+    assert len(tokens) <= session.adapter.max_length
+    assert tokens.truncated > 0 and long.startswith(tokens.text)
+    view = session.view(0, text=long, wait=False, complete=False)
+    assert "Only the first" in view["notice"]
