@@ -14,13 +14,13 @@ pytest.importorskip("torch")
 pytest.importorskip("captum")
 pytest.importorskip("transformers")
 
-import torch  # noqa: E402
+import torch
 
-from optiml_widgets.text import toy  # noqa: E402
-from optiml_widgets.text.attention import pool, quantise, rollout, thumbnails  # noqa: E402
-from optiml_widgets.text.integrated_gradients import TOLERANCE  # noqa: E402
-from optiml_widgets.text.session import TextSession  # noqa: E402
-from optiml_widgets.text.tokens import edit_token, word_tokens  # noqa: E402
+from optiml_widgets.text import toy
+from optiml_widgets.text.attention import pool, quantise, rollout, thumbnails
+from optiml_widgets.text.integrated_gradients import TOLERANCE
+from optiml_widgets.text.session import TextSession
+from optiml_widgets.text.tokens import edit_token, word_tokens
 
 torch.set_num_threads(1)
 
@@ -97,7 +97,9 @@ def test_ig_is_complete_within_tolerance_and_says_so(session):
         difference = found.details["output"] - found.details["baseline_output"]
         gap = found.values.sum() - difference
         assert found.details["gap"] == pytest.approx(gap, abs=1e-9)
-        assert found.details["converged"] == bool(abs(gap) <= max(TOLERANCE * abs(difference), 1e-3))
+        assert found.details["converged"] == bool(
+            abs(gap) <= max(TOLERANCE * abs(difference), 1e-3)
+        )
         assert found.details["converged"], (text, found.details)
         # special tokens ([CLS], [SEP]) equal the baseline there: nothing to attribute
         tokens = session.instance(i).tokens
@@ -129,9 +131,7 @@ def test_shap_text_equals_shaps_own_partition_explainer(session, trained):
     text = session.texts[2]
     ours = session.attribution(2, text, "shap_text", 1)
     masker = shap.maskers.Text(trained.tokenizer, mask_token=trained.tokenizer.mask_token)
-    explainer = shap.Explainer(
-        session.adapter.probabilities, masker, algorithm="partition", seed=0
-    )
+    explainer = shap.Explainer(session.adapter.probabilities, masker, algorithm="partition", seed=0)
     theirs = explainer([text], max_evals=500, silent=True)
     np.testing.assert_allclose(ours.values, theirs.values[0][:, 1], atol=1e-9)
     assert ours.base == pytest.approx(float(theirs.base_values[0][1]))
