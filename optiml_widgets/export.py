@@ -29,6 +29,9 @@ from .sweeps import Sweep
 STATIC = Path(__file__).parent / "static"
 DEFAULT_ROWS = 50
 MAX_ROWS = 500  # each row carries every feature's what-if grid: beyond this, export a selection
+# Grid points whose SHAP values are computed per exported row (the row's most important
+# features first): a fully grown forest costs ~10 ms per explained row.
+GRID_SHAP_ROWS = 48
 
 
 def precompute(
@@ -48,6 +51,7 @@ def precompute(
     surrogate = session.surrogate
     n_features = len(session.schema)
     predictions, shap_rows, rules = [], [], []
+    exact_features: list[list[int]] = []
     offsets: list[int] = []
     values: list[list[Any]] = []
     splits = shap.split_points() if shap is not None else None
@@ -60,9 +64,12 @@ def precompute(
         if shap is not None:
             own = session.attribution(index, edits, "shap", target)
             assert own is not None
-            shap_rows.append(_sweep_shap(session, shap, sweep, own.values, splits, target))
+            found, exact = _sweep_shap(session, shap, sweep, own.values, splits, target)
+            shap_rows.append(found)
+            exact_features.append(exact)
         else:
             shap_rows.append(np.zeros((len(sweep.rows), n_features), dtype=np.float32))
+            exact_features.append([])
         if surrogate is not None:
             rules.append(np.array([r.id for r in surrogate.rules_for_encoded(sweep.rows)]))
         else:
@@ -76,6 +83,7 @@ def precompute(
     return {
         # The permutation algorithm runs with its cheaper setting here; the file says so.
         "shap_exact": shap is None or not shap.approximate,
+        "shap_exact_features": exact_features,
         "offsets": list(offsets),
         "values": values,
         "prediction": _pack(np.concatenate(predictions)),
@@ -92,46 +100,65 @@ def _sweep_shap(
     own: np.ndarray,
     splits: dict[int, np.ndarray] | None,
     target: int,
-) -> np.ndarray:
-    """SHAP values of a row's sweep in one batched call. With TreeSHAP, grid points in the
-    same interval between the trees' thresholds as another (or as the row itself) have the
-    same values, so each interval is explained once."""
-    n_rows, n_features = sweep.rows.shape
-    out = np.empty((n_rows, n_features), dtype=np.float32)
+    budget: int = GRID_SHAP_ROWS,
+) -> tuple[np.ndarray, list[int]]:
+    """SHAP values of a row's sweep, in one batched call, and the features whose sweep they
+    are exact for.
+
+    With TreeSHAP, grid points in the same interval between the trees' thresholds as another
+    (or as the row itself) have the same values, so each interval is explained once. At most
+    ``budget`` points are explained, the row's most important features first; along the
+    other features' sweeps the values are an estimate that credits the output's change to
+    the moved feature (they still add up to the model's output), and the file says so.
+    """
+    n_rows = len(sweep.rows)
+    out = np.repeat(own[None, :].astype(np.float32), n_rows, axis=0)
     todo: list[int] = []
-    source = np.arange(n_rows)  # the grid row whose values each row takes
-    for j in range(n_features):
+    source = np.arange(n_rows)  # the grid row whose values each row takes (-1: the row's)
+    exact: list[int] = []
+    for j in np.argsort(-np.abs(own), kind="stable").tolist():
         block = range(sweep.offsets[j], sweep.offsets[j + 1])
-        if splits is None:
-            todo.extend(block)
-            continue
-        cuts = splits.get(j, np.zeros(0))
         column = sweep.rows[list(block), j]
-        signature = np.searchsorted(cuts, column, "left") * (len(cuts) + 1) + np.searchsorted(
-            cuts, column, "right"
-        )
-        value = sweep.base[j]
-        mine = np.searchsorted(cuts, [value], "left")[0] * (len(cuts) + 1)
-        mine += np.searchsorted(cuts, [value], "right")[0]
-        first: dict[int, int] = {}
-        for k, sig in zip(block, signature.tolist()):
-            if sig == mine and not np.isnan(value):
-                source[k] = -1  # the row's own interval: the row's own values
+        if splits is None:
+            signature = column.tolist()  # every distinct value is its own point
+            mine: Any = sweep.base[j]
+        else:
+            cuts = splits.get(j, np.zeros(0))
+            span = len(cuts) + 1
+            signature = (
+                np.searchsorted(cuts, column, "left") * span
+                + np.searchsorted(cuts, column, "right")
+            ).tolist()
+            value = sweep.base[j]
+            mine = int(
+                np.searchsorted(cuts, value, "left") * span + np.searchsorted(cuts, value, "right")
+            )
+        first: dict[Any, int] = {}
+        new: list[int] = []
+        for k, sig in zip(block, signature):
+            if sig == mine and not np.isnan(sweep.base[j]):
+                source[k] = -1
             elif sig in first:
                 source[k] = first[sig]
             else:
                 first[sig] = k
-                todo.append(k)
+                new.append(k)
+        if len(todo) + len(new) > budget:
+            # Beyond the budget: the row's own values, the change credited to feature j.
+            change = sweep.outputs[list(block), target] - sweep.base_output[target]
+            out[list(block), j] = own[j] + change
+            source[list(block)] = np.asarray(list(block))  # nothing to copy
+            continue
+        todo.extend(new)
+        exact.append(j)
     if todo:
         with session.gate.hold():  # one row's sweep at a time: live edits go in between
             found = shap.values(sweep.rows[todo], fast=shap.approximate)
         out[todo] = found.values[:, :, target]
     for k in range(n_rows):
-        if source[k] == -1:
-            out[k] = own
-        elif source[k] != k:
+        if source[k] >= 0 and source[k] != k:
             out[k] = out[source[k]]
-    return out
+    return out, sorted(exact)
 
 
 def _pack(array: np.ndarray) -> dict[str, Any]:
@@ -295,26 +322,45 @@ body {{ margin: 16px; background: #ffffff; }}
     --jp-layout-color1: #111111; --jp-layout-color2: #2a2a2a; --jp-border-color2: #3a3a3a;
   }}
 }}
-{css}
 </style>
 </head>
 <body>
-<div id="optiml-export"></div>
-<script type="text/plain" id="optiml-esm">{esm}</script>
-<script type="text/plain" id="optiml-charts">{charts}</script>
-<script type="application/json" id="optiml-data">{data}</script>
+{panel}
+</body>
+</html>
+"""
+
+# One panel: the bundle, the chart engine and the data as inert text, and a module script
+# that renders them (ids carry a suffix so that a page can hold several panels).
+PANEL = """<style>{css}</style>
+<div id="optiml-export{uid}"></div>
+<script type="text/plain" id="optiml-esm{uid}">{esm}</script>
+<script type="text/plain" id="optiml-charts{uid}">{charts}</script>
+<script type="application/json" id="optiml-data{uid}">{data}</script>
 <script type="module">
-const text = (id) => document.getElementById(id).textContent;
+const text = (id) => document.getElementById(id + "{uid}").textContent;
 const bytes = (id) => Uint8Array.from(atob(text(id)), (c) => c.charCodeAt(0));
 const load = async (data) => import(URL.createObjectURL(new Blob([data], {{ type: "text/javascript" }})));
 // The chart engine travels gzipped; the browser unpacks it when the charts are drawn.
 const charts = async () => load(await new Response(new Blob([bytes("optiml-charts")]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
 const module = await load(bytes("optiml-esm"));
-await module.renderExport(document.getElementById("optiml-export"), JSON.parse(text("optiml-data")), charts);
-</script>
-</body>
-</html>
-"""
+await module.renderExport(document.getElementById("optiml-export{uid}"), JSON.parse(text("optiml-data")), charts);
+</script>"""
+
+
+def panel_html(
+    data: dict[str, Any], *, esm: bytes | None = None, css: str | None = None, uid: str = ""
+) -> str:
+    """One offline panel (what an export page and a converted notebook embed)."""
+    return PANEL.format(
+        uid=uid,
+        css=css if css is not None else (STATIC / "widget.css").read_text(encoding="utf-8"),
+        esm=base64.b64encode(
+            esm if esm is not None else (STATIC / "widget.js").read_bytes()
+        ).decode(),
+        charts=_chart_engine() if data.get("global") else "",
+        data=_script_json(data),
+    )
 
 
 def to_html(
@@ -347,14 +393,7 @@ def to_html(
     finally:
         if bar is not None:
             bar.close()
-    esm = (STATIC / "widget.js").read_bytes()
-    page = PAGE.format(
-        title=html.escape(title),
-        css=(STATIC / "widget.css").read_text(),
-        esm=base64.b64encode(esm).decode(),
-        charts=_chart_engine() if data["global"] else "",
-        data=_script_json(data),
-    )
+    page = PAGE.format(title=html.escape(title), panel=panel_html(data))
     if path is not None:
         Path(path).write_text(page, encoding="utf-8")
     return page

@@ -541,7 +541,7 @@ class ExplanationSession:
                 else np.zeros((0, len(self.adapter.output_names)))
             )
             display = [display_values(self.schema, j, g) for j, g in enumerate(grids)]
-            return Sweep(row.encoded, rows, outputs, offsets, display)
+            return Sweep(row.encoded, row.outputs, rows, outputs, offsets, display)
 
         return self.memo.get(("sweep", row.key), compute)
 

@@ -26,6 +26,7 @@ class Sweep:
     sliders show them."""
 
     base: np.ndarray  # the instance itself, encoded
+    base_output: np.ndarray  # the model's outputs for it
     rows: np.ndarray
     outputs: np.ndarray
     offsets: list[int]

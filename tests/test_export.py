@@ -58,6 +58,9 @@ def test_default_export_of_the_quickstart_fits_the_budget(quickstart, tmp_path: 
 
 
 def test_grids_hold_the_models_own_outputs(quickstart):
+    """Every grid point has the model's own output; along the sweeps of each row's most
+    important features the exact SHAP values, along the others an estimate that credits the
+    change to the moved feature (and still adds up to the model's output)."""
     model, X_test, w = quickstart
     data = export_data(w.session, rows=[3, 8])
     grids = data["grids"]
@@ -65,20 +68,31 @@ def test_grids_hold_the_models_own_outputs(quickstart):
     predictions = unpack(grids["prediction"])
     shap_values = unpack(grids["shap"]).astype(float) * unpack(grids["shap_scale"])[:, None, None]
     block = grids["offsets"][-1]
-    j = names.index("worst area")
     for r, index in enumerate([3, 8]):
-        for k, value in enumerate(grids["values"][j]):
-            at = r * block + grids["offsets"][j] + k
-            row = X_test.iloc[[index]].assign(**{"worst area": value})
-            assert predictions[at] == pytest.approx(
-                model.predict_proba(row)[0, 1], rel=1e-5, abs=1e-6
-            )
-            explained = w.session.local_explanation(index, {"worst area": value}, 1)
-            np.testing.assert_allclose(
-                shap_values[r, grids["offsets"][j] + k],
-                [explained.shap[n] for n in names],
-                atol=2e-4 * max(1, np.abs(shap_values[r]).max()),
-            )
+        exact = grids["shap_exact_features"][r]
+        own = w.session.local_explanation(index, {}, 1)
+        assert 0 < len(exact) < len(names)
+        # The most important features of the row are the exact ones.
+        ranked = sorted(names, key=lambda n: -abs(own.shap[n]))
+        assert names.index(ranked[0]) in exact
+        for j in (exact[0], next(j for j in range(len(names)) if j not in exact)):
+            for k, value in enumerate(grids["values"][j]):
+                at = grids["offsets"][j] + k
+                row = X_test.iloc[[index]].assign(**{names[j]: value})
+                assert predictions[r * block + at] == pytest.approx(
+                    model.predict_proba(row)[0, 1], rel=1e-5, abs=1e-6
+                )
+                tolerance = 2e-4 * max(1, np.abs(shap_values[r]).max())
+                if j in exact:
+                    explained = w.session.local_explanation(index, {names[j]: value}, 1)
+                    expected = [explained.shap[n] for n in names]
+                else:
+                    expected = [own.shap[n] for n in names]
+                    expected[j] += predictions[r * block + at] - own.prediction
+                np.testing.assert_allclose(shap_values[r, at], expected, atol=tolerance)
+                assert own.base_value + shap_values[r, at].sum() == pytest.approx(
+                    predictions[r * block + at], abs=50 * tolerance
+                )
 
 
 def test_rows_are_checked_before_any_work(quickstart):
