@@ -196,9 +196,9 @@ def test_the_chosen_size_is_the_fewest_rules_within_one_standard_error():
 def test_another_size_follows_live_without_fitting_again():
     surrogate, _, schema, X = imbalanced()
     encoded = schema.encode(X)
-    started = time.perf_counter()
+    started = time.process_time()
     smaller = surrogate.with_size(4)
-    assert time.perf_counter() - started < 1.0  # read off the curve, not fitted
+    assert time.process_time() - started < 1.0  # read off the curve, not fitted
     assert smaller.complexity == 4 and smaller.chosen["rules"] == 4
     assert smaller.recommended == {**surrogate.chosen, "chosen": False}
     assert smaller.fidelity == smaller.chosen["fidelity"]
@@ -264,10 +264,11 @@ def test_wide_data_is_screened_and_beats_a_plain_tree():
     X, y = make_classification(2000, 300, n_informative=30, random_state=0)
     X = pd.DataFrame(X, columns=[f"f{i}" for i in range(300)])
     model = HistGradientBoostingClassifier(max_iter=60, random_state=0).fit(X, y)
-    started = time.perf_counter()
+    # CPU seconds of this process (all its threads): wall time on a shared machine says
+    # more about the neighbours than about the fit.
+    started = time.process_time()
     surrogate, adapter, schema = fit(model, X)
-    seconds = time.perf_counter() - started
-    assert seconds < 60
+    assert time.process_time() - started < 60
     assert surrogate.screened is not None and len(surrogate.screened) == SCREEN_KEEP
     encoded = schema.encode(X)
     data = surrogate_samples(adapter, schema, encoded, random_state=0)
@@ -292,9 +293,9 @@ def test_a_linear_pipeline_on_wide_data_fits_quickly():
     X, y = make_classification(1500, 1000, n_informative=30, random_state=0)
     X = pd.DataFrame(X, columns=[f"f{i}" for i in range(1000)])
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300)).fit(X, y)
-    started = time.perf_counter()
+    started = time.process_time()
     surrogate, *_ = fit(model, X)
-    assert time.perf_counter() - started < 60
+    assert time.process_time() - started < 60  # it took 17 minutes before screening
     assert 0.5 < surrogate.fidelity <= 1
 
 
