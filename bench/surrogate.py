@@ -505,7 +505,15 @@ def main() -> None:
         "--part", help="i/n: run every n-th dataset from the i-th (0-based), cache, no file"
     )
     parser.add_argument("--cache", type=Path, help="keep each dataset's results here")
+    parser.add_argument("--timing-only", action="store_true", help="only the fit times")
     args = parser.parse_args()
+    if args.timing_only:
+        timing = timing_section(args.quick)
+        print(timing)
+        if args.cache:
+            args.cache.mkdir(parents=True, exist_ok=True)
+            (args.cache / "timing.md").write_text(timing)
+        return
     chosen = datasets()
     if args.quick:
         chosen = dict(list(chosen.items())[:1] + list(chosen.items())[8:9])
@@ -535,7 +543,13 @@ def main() -> None:
         print(text, flush=True)
     if args.part:
         return
-    timing = timing_section(args.quick)
+    timing_file = args.cache / "timing.md" if args.cache else None
+    if timing_file is not None and timing_file.exists():
+        timing = timing_file.read_text()
+    else:
+        timing = timing_section(args.quick)
+        if timing_file is not None:
+            timing_file.write_text(timing)
     print(timing, flush=True)
     mean_gap = float(np.mean([g for g, _ in gaps])) if gaps else float("nan")
     summary = (

@@ -7,8 +7,10 @@ also hold between the rows. Families, each tried at every size up to ``max_rules
 - a decision tree grown best first (scikit-learn), once on all samples and once with the
   real rows weighted as much as all the samples drawn near them (near samples fill the
   space between rows; real rows say where the data lives: small trees do better on them);
-- an optimal tree (STreeD, explainers/optimal_trees.py) with 2 to 8 leaves: the tree
-  of that size that agrees with the model on the most samples, not one split at a time;
+- an optimal tree (STreeD, explainers/optimal_trees.py) with 3 to 8 leaves: of the trees
+  of that size over 6 quantile thresholds of the 8 features the greedy trees use most, the
+  one that agrees with the model on the most samples (the real rows and as many near
+  ones), found as a whole rather than one split at a time;
 - for regressors, a tree with linear leaves (1 to 4 of them): each leaf's prediction is its
   average plus a few linear terms ("+0.8 per 1000 of income"). Its splits are where one
   linear fit stops fitting (not where the mean changes, as a plain tree splits), and terms
