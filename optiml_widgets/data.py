@@ -182,8 +182,10 @@ class FeatureSchema:
         return pd.DataFrame(columns)
 
     def row_frame(self, instance: Mapping[str, Any]) -> pd.DataFrame:
-        """A one-row DataFrame of an instance dict, in original column types."""
-        frame = pd.DataFrame({name: [instance[name]] for name in self.names})
+        """A one-row DataFrame of an instance dict, in original column types.
+
+        A missing value may be None, NaN or pandas' NA: each becomes the column's own."""
+        frame = pd.DataFrame({name: [plain_value(instance[name])] for name in self.names})
         for name, dtype in self.dtypes.items():
             if isinstance(dtype, pd.CategoricalDtype):
                 frame[name] = pd.Categorical(frame[name], dtype=dtype)
@@ -242,6 +244,14 @@ def _as_floats(column: pd.Series) -> np.ndarray:
     if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf":
         return column.to_numpy(dtype=float)  # the common case, without pandas' NA handling
     return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def row_values(frame: pd.DataFrame, index: int) -> dict[str, Any]:
+    """Row ``index`` of ``frame`` as a dict of plain Python values (see plain_value).
+
+    Read column by column: ``frame.iloc[index]`` would cast the row to one common dtype
+    (with nullable columns, Float64: ints become floats and NaN becomes pandas' NA)."""
+    return {str(name): plain_value(column.iat[index]) for name, column in frame.items()}
 
 
 def plain_value(value: Any) -> Any:

@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
 
 from optiml_widgets import explain_widget
-from optiml_widgets.data import as_frame, build_schema, check_y
+from optiml_widgets.data import as_frame, build_schema, check_y, row_values
 from optiml_widgets.model import ModelAdapter
 
 
@@ -458,3 +458,24 @@ def test_a_column_with_no_values_at_all_is_named():
             build_schema(pd.DataFrame({"a": [1.0, 2.0], "b": empty}))
     with pytest.raises(ValueError, match=_literal("Feature 'b' has no finite values")):
         build_schema(pd.DataFrame({"a": [1.0, 2.0], "b": [np.nan, np.nan]}))
+
+
+def test_a_row_keeps_each_columns_own_values_and_goes_back_to_the_model_unchanged():
+    frame = nullable_frame()
+    schema = build_schema(frame)
+    row = row_values(frame, 2)
+    assert row == {
+        "count": 7,
+        "share": None,
+        "member": False,
+        "code": None,
+        "city": row["city"],
+        "small": 3,
+        "single": 2.25,
+    }
+    assert pd.isna(row["city"]) and type(row["count"]) is int and type(row["small"]) is int
+    pd.testing.assert_frame_equal(schema.row_frame(row), frame.iloc[[2]].reset_index(drop=True))
+    mixed = pd.DataFrame({"f": [np.nan, 1.0], "i": pd.array([None, 2], dtype="Int64")})
+    # pandas' NA (what frame.iloc gives for a float NaN here) still makes a float column.
+    back = build_schema(mixed).row_frame({"f": pd.NA, "i": pd.NA})
+    assert back.dtypes.tolist() == [np.dtype("float64"), pd.Int64Dtype()]
