@@ -1,0 +1,272 @@
+"""The text panel through explain_widget: dispatch, the live loop, the Python API, the export,
+the surrogate against a plain tree, hostile tokens, and the tabular path importing no torch."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from optiml_widgets import explain_widget
+from optiml_widgets.text import toy
+from optiml_widgets.text.surrogate import fit_text_surrogate, make_samples, phrase_matrix
+
+HOSTILE = [
+    "the plot was great <script>alert(1)</script>",
+    "constructor __proto__ toString was awful",
+    'the cast " onmouseover="x" was not bad',
+    "the ending was terrible &amp; <img src=x onerror=alert(2)>",
+]
+
+
+# First, before this module's widgets keep the cores busy.
+def test_the_tabular_path_never_imports_torch():
+    code = (
+        "import sys\n"
+        "from sklearn.datasets import load_breast_cancer\n"
+        "from sklearn.tree import DecisionTreeClassifier\n"
+        "import optiml_widgets\n"
+        "X, y = load_breast_cancer(return_X_y=True, as_frame=True)\n"
+        "w = optiml_widgets.explain_widget(DecisionTreeClassifier(max_depth=3).fit(X, y), X[:30],"
+        " explainers=('shap',))\n"
+        "w.close()\n"
+        "found = [m for m in ('torch', 'transformers', 'captum') if m in sys.modules]\n"
+        "assert not found, found\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def tfidf():
+    return toy.tfidf_pipeline()
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return toy.sentences(120, random_state=21)
+
+
+@pytest.fixture(scope="module")
+def function_widget(tfidf, corpus):
+    texts = [s.text for s in corpus[:40]] + HOSTILE
+    w = explain_widget(tfidf, texts, class_names=list(toy.CLASS_NAMES))
+    yield w
+    w.close()
+
+
+@pytest.fixture(scope="module")
+def bert_widget(corpus):
+    pytest.importorskip("torch")
+    trained = toy.trained()
+    texts = pd.Series([s.text for s in corpus[:30]] + HOSTILE)
+    w = explain_widget(trained.model, texts, tokenizer=trained.tokenizer)
+    yield w
+    w.close()
+
+
+def test_a_list_of_strings_gives_the_text_panel(function_widget):
+    from optiml_widgets.text.widget import TextWidget
+
+    assert isinstance(function_widget, TextWidget)
+    assert function_widget._schema["kind"] == "text"
+    names = [e["name"] for e in function_widget._schema["explainers"]]
+    assert names == ["shap_text", "lime_text"]  # no gradients, no attention for a pipeline
+    assert function_widget.target == "positive"
+
+
+def test_a_transformers_model_gets_every_method(bert_widget):
+    names = [e["name"] for e in bert_widget._schema["explainers"]]
+    assert names == ["ig", "shap_text", "lime_text"]
+    assert bert_widget._schema["attention"] and bert_widget._schema["surrogate"]
+    assert bert_widget._view["attention"]["layers"] == 2
+
+
+def test_bad_calls_say_what_to_do(tfidf, corpus):
+    trained = toy.trained()
+    texts = [s.text for s in corpus[:5]]
+    with pytest.raises(TypeError, match="needs its tokenizer"):
+        explain_widget(trained.model, texts)
+    with pytest.raises(TypeError, match="global_rows is for tables"):
+        explain_widget(tfidf, texts, global_rows=10)
+    with pytest.raises(TypeError, match="tokenizer is for text models"):
+        explain_widget(tfidf, pd.DataFrame({"a": [1.0, 2.0]}), tokenizer=trained.tokenizer)
+    with pytest.raises(ValueError, match="Integrated Gradients needs a torch model"):
+        explain_widget(tfidf, texts, explainers=("ig",))
+    with pytest.raises(ValueError, match="Unknown explainers"):
+        explain_widget(tfidf, texts, explainers=("occlusion",))
+    with pytest.raises(TypeError, match="texts must hold strings"):
+        from optiml_widgets.text import explain_text_widget
+
+        explain_text_widget(tfidf, ["a text", 3])
+    with pytest.raises(ValueError, match="not probabilities"):
+        explain_widget(lambda texts: np.ones((len(texts), 2)), texts)
+
+
+def test_missing_extras_are_named():
+    from optiml_widgets.text.optional import require_text
+
+    with pytest.raises(ImportError, match=r'pip install "optiml-widgets\[text\]"'):
+        require_text("This", ("a_module_that_is_not_installed",))
+
+
+def test_editing_the_text_updates_every_view(bert_widget):
+    w = bert_widget
+    w.index = 0
+    w.set_text("the movie was not great")
+    w._wait_idle()
+    view = w._view
+    assert view["text"] == "the movie was not great" and view["edited"]
+    assert view["tokens"]["strings"] == ["[CLS]", "the", "movie", "was", "not", "great", "[SEP]"]
+    assert view["predicted_label"] == "negative"
+    assert all(a is not None for a in view["attributions"]) and not view["pending"]
+    assert view["attention"]["rollout"] and len(view["attention"]["rollout"]) == 7
+    e = w.explanation
+    explanation = e.to_shap()
+    assert list(explanation.data) == view["tokens"]["strings"]
+    np.testing.assert_allclose(explanation.values, e.values("shap_text"))
+    assert explanation.base_values + explanation.values.sum() == pytest.approx(
+        e.probabilities[1], abs=1e-6
+    )
+    assert e.completeness_gap is not None
+    w.edit_token(4, "delete")  # "not"
+    assert w.text == "the movie was great"
+    w._wait_idle()
+    assert w._view["predicted_label"] == "positive"
+    w.reset()
+    assert w.text == w.session.texts[0]
+
+
+def test_the_newest_edit_wins(bert_widget):
+    w = bert_widget
+    w.index = 1
+    w._wait_idle()
+    before = w.recomputations
+    base = w._view["seq"]
+    for k, text in enumerate(["the plot", "the plot was", "the plot was awful"]):
+        w._on_frontend_message(
+            w,
+            {"type": "request", "seq": base + 1 + k, "index": 1, "target": "positive",
+             "edits": [[0, text]], "fast": True},
+            [],
+        )  # fmt: skip
+    w._on_frontend_message(
+        w,
+        {"type": "request", "seq": base + 10, "index": 1, "target": "positive",
+         "edits": [[0, "the plot was awful"]], "fast": False},
+        [],
+    )  # fmt: skip
+    assert w._wait_idle()
+    assert w._view["seq"] == base + 10 and w._view["text"] == "the plot was awful"
+    assert w._view["quality"] == "exact"
+    assert w.recomputations - before < 12  # overtaken requests were dropped, not all computed
+
+
+def test_a_head_travels_on_request_as_bytes(bert_widget):
+    w = bert_widget
+    sent = []
+    w.send = lambda content, buffers=None: sent.append((content, buffers))  # type: ignore[method-assign]
+    try:
+        view = w._view
+        w._on_frontend_message(
+            w,
+            {"type": "head", "seq": view["seq"], "index": view["index"], "text": view["text"],
+             "layer": 1, "head": 2},
+            [],
+        )  # fmt: skip
+    finally:
+        del w.send
+    reply, buffers = sent[-1]
+    t = len(view["tokens"]["strings"])
+    assert reply["error"] is None and reply["size"] == t and len(buffers[0]) == t * t
+    cells = np.frombuffer(buffers[0], dtype=np.uint8).reshape(t, t)
+    expected = w.attention(1, 2)
+    np.testing.assert_allclose(cells * reply["scale"], expected, atol=reply["scale"])
+
+
+def test_the_rule_that_fires_is_named_with_its_tokens(function_widget):
+    w = function_widget
+    w.index = 0
+    w.set_text("the acting was awful")
+    w._wait_idle()
+    surrogate = w.surrogate
+    rule = surrogate.rule_for("the acting was awful")
+    assert w._view["rule"]["id"] == rule.id
+    said = w._view["rule"]["phrases"]
+    strings = w._view["tokens"]["strings"]
+    assert all(p in rule.phrases for p in said)
+    if said:
+        assert {strings[i] for i in w._view["rule"]["tokens"]} <= {
+            word for p in said for word in p.split()
+        }
+    w.reset()
+
+
+def test_the_surrogate_beats_a_plain_tree_at_equal_rules(tfidf):
+    from sklearn.tree import DecisionTreeClassifier
+
+    texts = [s.text for s in toy.sentences(240, random_state=5)]
+    ours = fit_text_surrogate(texts, tfidf.predict_proba, list(toy.CLASS_NAMES))
+    samples = make_samples(texts, tfidf.predict_proba)
+    matrix, _names = phrase_matrix(samples)
+    X = matrix.toarray()
+    fit, test = samples.fit, samples.test & samples.real
+    tree = DecisionTreeClassifier(max_leaf_nodes=max(2, ours.complexity), random_state=0)
+    tree.fit(X[fit], samples.labels[fit])
+    tree_fidelity = float(np.mean(tree.predict(X[test]) == samples.labels[test]))
+    assert ours.fidelity >= tree_fidelity
+    assert ours.fidelity >= 0.9
+    assert ours.rules[-1].is_default and ours.complexity <= 12
+    # fidelity is what it says: agreement with the model on the held-out texts
+    held = [texts[i] for i in ours.held_out]
+    model_labels = [toy.CLASS_NAMES[k] for k in tfidf.predict_proba(held).argmax(axis=1)]
+    assert np.mean(np.array(ours.predict(held)) == np.array(model_labels)) == pytest.approx(
+        ours.fidelity
+    )
+
+
+def test_hostile_tokens_stay_data(function_widget, bert_widget):
+    for w in (function_widget, bert_widget):
+        k = w.session.texts.index(HOSTILE[0])
+        w.index = k
+        w._wait_idle()
+        assert w._view["text"] == HOSTILE[0]  # as it is, as data
+        picture = w._repr_mimebundle_()[0]["text/html"]
+        assert "<script" not in picture
+        if w is function_widget:  # word tokens; the toy BERT's vocabulary makes them [UNK]
+            assert {"script", "<", ">"} <= set(w._view["tokens"]["strings"])
+            assert "&lt;" in picture
+    k = function_widget.session.texts.index(HOSTILE[1])
+    function_widget.index = k
+    function_widget._wait_idle()
+    assert function_widget._view["tokens"]["strings"][:2] == ["constructor", "__proto__"]
+
+
+def test_the_export_is_one_offline_file(bert_widget, tmp_path):
+    w = bert_widget
+    w.index = 0
+    w._wait_idle()
+    k = w.session.texts.index(HOSTILE[0])
+    page = w.to_html(tmp_path / "text.html", rows=[0, 1, k])
+    assert (tmp_path / "text.html").read_text(encoding="utf-8") == page
+    assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", page)
+    assert "<link" not in page and "@import" not in page
+    assert "<script>alert" not in page and "<img src=x" not in page
+    data = json.loads(re.search(r'id="optiml-data">(.*?)</script>', page, re.S).group(1))
+    assert data["texts"] == [0, 1, k] and len(data["views"]) == 3
+    assert all(v["attention"] is not None for v in data["views"])
+    assert all(h is not None for h in data["heads"]) and len(data["head_scales"][0]) == 8
+    words = [i for i, s in enumerate(data["views"][0]["tokens"]["special"]) if not s]
+    assert {(e["token"], e["action"]) for e in data["edits"][0]} == {
+        (i, a) for i in words for a in ("mask", "delete")
+    }
+    edit = data["edits"][0][0]
+    expected = w.session.adapter.probabilities([edit["text"]])[0]
+    assert edit["probabilities"] == pytest.approx(list(expected))
