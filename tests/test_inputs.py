@@ -479,3 +479,28 @@ def test_a_row_keeps_each_columns_own_values_and_goes_back_to_the_model_unchange
     # pandas' NA (what frame.iloc gives for a float NaN here) still makes a float column.
     back = build_schema(mixed).row_frame({"f": pd.NA, "i": pd.NA})
     assert back.dtypes.tolist() == [np.dtype("float64"), pd.Int64Dtype()]
+
+
+def test_y_in_another_order_is_shown_beside_its_own_row():
+    X, y = diabetes()
+    X, y = X.head(40), y.head(40)
+    model = RandomForestRegressor(5, random_state=0).fit(X, y)
+    w = explain_widget(model, X, y.sample(frac=1, random_state=0), explainers=("shap",))
+    assert w.session.y == y.tolist()
+
+
+def test_what_if_on_a_row_with_missing_nullable_values():
+    frame = nullable_frame()
+
+    def model(df: pd.DataFrame) -> np.ndarray:
+        count = df["count"].astype("Float64").fillna(0).to_numpy(dtype=float)
+        return count + df["member"].fillna(False).to_numpy(dtype=float)
+
+    w = explain_widget(model, frame)
+    w.index = 1  # count and member are missing here
+    assert w.instance["count"] is None and w.instance["member"] is None
+    w.set_features(share=1.0)
+    assert w.error is None
+    assert w.explanation.prediction == pytest.approx(0.0)
+    w.set_features(member=True)
+    assert w.error is None and w.explanation.prediction == pytest.approx(1.0)
