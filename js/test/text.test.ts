@@ -1,0 +1,233 @@
+// The text panel in happy-dom with hand-made payloads: tokens stay text, typing sends one fast
+// request per frame and the exact one after a pause, a token click edits the text with an
+// estimate, a head click asks for its map, an older answer never replaces a newer one, and
+// the export's in-page model answers precomputed edits and labels the others.
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { RequestMessage } from "../src/types";
+import { TextExportAnswers } from "../src/text/host";
+import { PAUSE_MS, renderTextPanel } from "../src/text/panel";
+import { editText } from "../src/text/tokens";
+import type { TextExportData, TextMessage, TextModel, TextSchema, TextView, TextWidgetModel } from "../src/text/types";
+
+afterEach(() => {
+  document.body.replaceChildren();
+  vi.useRealTimers();
+});
+
+const TEXT = "the <script>alert(1)</script> constructor was great";
+
+export function textSchema(): TextSchema {
+  return {
+    kind: "text",
+    task: "binary",
+    classes: ["negative", "positive"],
+    targets: ["negative", "positive"],
+    n_texts: 2,
+    labels: [TEXT, "__proto__ was bad"],
+    has_y: false,
+    explainers: [
+      { name: "ig", title: "Integrated Gradients", view: "force", unit: "token" },
+      { name: "shap_text", title: "SHAP", view: "force", unit: "token" },
+      { name: "lime_text", title: "LIME", view: "weights", unit: "token" },
+    ],
+    surrogate: true,
+    attention: true,
+    mask_token: "[MASK]",
+    model: "Toy (transformers model)",
+  };
+}
+
+const STRINGS = ["[CLS]", "the", "<script>alert(1)</script>", "constructor", "was", "great", "[SEP]"];
+const SPANS: (number[] | null)[] = [null, [0, 3], [4, 29], [30, 41], [42, 45], [46, 51], null];
+
+export function textView(seq = 0, text = TEXT): TextView {
+  const n = STRINGS.length;
+  const thumbs = btoa(String.fromCharCode(...Array.from({ length: 2 * 2 * n * n }, (_, k) => k % 256)));
+  return {
+    seq,
+    index: 0,
+    target: "positive",
+    quality: "exact",
+    text,
+    original: TEXT,
+    edited: text !== TEXT,
+    tokens: { strings: STRINGS, spans: SPANS, special: STRINGS.map((s) => s.startsWith("[")), truncated: 0 },
+    prediction: 0.9,
+    predicted_label: "positive",
+    probabilities: [0.1, 0.9],
+    y: null,
+    attributions: [
+      { values: [0, 0.1, -0.2, 0.05, 0, 2.5, 0], base: -0.1, quality: "exact", algorithm: "IG", fallback: null, details: { space: "logit", output: 2.36, baseline_output: -0.1, steps: 50, gap: 0.01, gap_share: 0.004, tolerance: 0.01, converged: true } },
+      { values: [0, 0.01, -0.02, 0.01, 0, 0.4, 0], base: 0.5, quality: "exact", algorithm: "SHAP", fallback: null, details: { space: "probability" } },
+      null,
+    ],
+    agreement: [],
+    rule: { id: 0, phrases: ["great"], tokens: [5] },
+    attention: { layers: 2, heads: 2, side: n, thumbnails: thumbs, entropy: [1, 2, 3, 4], rollout: [0.5, 0.1, 0.1, 0.1, 0.1, 0.05, 0.05], rollout_map: { shape: [n, n], scale: 0.01, data: thumbs.slice(0, 4 * Math.ceil((n * n) / 3)) } },
+    pending: ["lime_text"],
+  };
+}
+
+function fakeModel(view: TextView) {
+  const state: TextWidgetModel = {
+    _schema: textSchema(),
+    _view: view,
+    _surrogate: {
+      rules: [
+        { id: 0, phrases: ["great", "constructor"], exceptions: ["not great"], prediction: "positive", coverage: 0.5, precision: 0.95, text: "" },
+        { id: 1, phrases: [], exceptions: [], prediction: "negative", coverage: 0.5, precision: 0.9, text: "" },
+      ],
+      fidelity: 0.95,
+      between: 0.9,
+      metric: "accuracy",
+      complexity: 2,
+      phrases: 3,
+      family: "rule list",
+      curve: [
+        { rules: 1, fidelity: 0.5, between: 0.5, validation: 0.5, chosen: false },
+        { rules: 2, fidelity: 0.95, between: 0.9, validation: 0.93, chosen: true },
+      ],
+      reason: "the fewest rules",
+      n_texts: 10,
+      n_samples: 90,
+    },
+    _progress: {},
+    index: 0,
+    target: "positive",
+    error: null,
+  };
+  const listeners = new Map<string, Set<(...args: any[]) => void>>();
+  const sent: TextMessage[] = [];
+  const model: TextModel & { emit(event: string, ...args: unknown[]): void; set(key: keyof TextWidgetModel, value: unknown): void } = {
+    get: (key) => state[key],
+    on: (event, cb) => {
+      if (!listeners.has(event)) listeners.set(event, new Set());
+      listeners.get(event)?.add(cb);
+    },
+    off: (event, cb) => listeners.get(event)?.delete(cb),
+    send: (message) => sent.push(message),
+    emit: (event, ...args) => listeners.get(event)?.forEach((cb) => cb(...args)),
+    set: (key, value) => {
+      (state as unknown as Record<string, unknown>)[key] = value;
+      model.emit(`change:${key}`);
+    },
+  };
+  return { model, sent };
+}
+
+describe("text panel", () => {
+  it("shows tokens as text, never as markup", () => {
+    const { model } = fakeModel(textView());
+    const el = document.createElement("div");
+    document.body.append(el);
+    renderTextPanel(model, el);
+    expect(el.querySelector("script")).toBeNull();
+    const tokens = [...el.querySelectorAll('[data-method="ig"] .ow-token')].map((t) => t.textContent);
+    expect(tokens).toContain("<script>alert(1)</script>");
+    expect(tokens).toContain("constructor");
+    expect(el.querySelector("[data-testid=ow-prediction]")?.textContent).toBe("P(positive) = 0.9");
+    expect(el.querySelector("[data-testid=ow-completeness]")?.textContent).toContain("within 1.0%");
+    expect(el.querySelector('[data-method="lime_text"]')?.getAttribute("data-state")).toBe("pending");
+    expect(el.querySelector(".ow-fired")?.textContent).toContain("great");
+    expect(el.querySelector(".ow-fired .ow-said")?.textContent).toBe("great");
+    expect(el.querySelectorAll(".ow-head[data-layer='1']")).toHaveLength(2);
+  });
+
+  it("sends one fast request per frame while typing and the exact one after a pause", async () => {
+    vi.useFakeTimers();
+    const { model, sent } = fakeModel(textView());
+    const el = document.createElement("div");
+    document.body.append(el);
+    renderTextPanel(model, el);
+    const editor = el.querySelector("textarea") as HTMLTextAreaElement;
+    for (const text of ["the", "the plot", "the plot was bad"]) {
+      editor.value = text;
+      editor.dispatchEvent(new Event("input"));
+    }
+    await vi.advanceTimersByTimeAsync(20);
+    const requests = () => sent.filter((m): m is RequestMessage => m.type === "request");
+    expect(requests()).toHaveLength(1);
+    expect(requests()[0]).toMatchObject({ fast: true, edits: [[0, "the plot was bad"]] });
+    await vi.advanceTimersByTimeAsync(PAUSE_MS + 10);
+    expect(requests()).toHaveLength(2);
+    expect(requests()[1]).toMatchObject({ fast: false, edits: [[0, "the plot was bad"]] });
+  });
+
+  it("edits a clicked token at once, with an estimate until the answer", () => {
+    const { model, sent } = fakeModel(textView());
+    const el = document.createElement("div");
+    document.body.append(el);
+    renderTextPanel(model, el);
+    (el.querySelector('[data-method="ig"] .ow-token[data-token="5"]') as HTMLElement).click();
+    (el.querySelector('.ow-token-menu [data-action="mask"]') as HTMLButtonElement).click();
+    const request = sent.at(-1) as RequestMessage;
+    expect(request).toMatchObject({ type: "request", fast: false });
+    expect(request.edits?.[0][1]).toBe("the <script>alert(1)</script> constructor was [MASK]");
+    expect(el.querySelector("[data-testid=ow-prediction]")?.textContent).toBe("P(positive) ≈ 0.5");
+    expect((el.querySelector(".optiml-widget") as HTMLElement).dataset.quality).toBe("estimate");
+  });
+
+  it("never lets an older answer replace a newer one", () => {
+    const { model } = fakeModel(textView(5));
+    const el = document.createElement("div");
+    document.body.append(el);
+    renderTextPanel(model, el);
+    model.set("_view", textView(7, "the plot was great"));
+    model.set("_view", textView(6, "an older text"));
+    expect((el.querySelector("textarea") as HTMLTextAreaElement).value).toBe("the plot was great");
+    expect((el.querySelector(".optiml-widget") as HTMLElement).dataset.seq).toBe("7");
+  });
+
+  it("asks for a clicked head's map and draws it", async () => {
+    const { model, sent } = fakeModel(textView(3));
+    const el = document.createElement("div");
+    document.body.append(el);
+    renderTextPanel(model, el);
+    (el.querySelector(".ow-head[data-layer='1'][data-head='0']") as HTMLButtonElement).click();
+    expect(sent.at(-1)).toEqual({ type: "head", seq: 3, index: 0, text: TEXT, layer: 1, head: 0 });
+    const n = STRINGS.length;
+    const bytes = new Uint8Array(n * n).fill(128);
+    model.emit("msg:custom", { type: "head", seq: 3, layer: 1, head: 0, size: n, scale: 0.004, error: null }, [new DataView(bytes.buffer)]);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(el.querySelector("[data-testid=ow-head-title]")?.textContent).toContain("Layer 2, head 1");
+    expect([...el.querySelectorAll(".ow-map-label")].map((l) => l.textContent)).toEqual(STRINGS);
+  });
+
+  it("edits text through token spans like Python does", () => {
+    const tokens = textView().tokens;
+    expect(editText(TEXT, tokens, 3, "delete", "[MASK]")).toBe("the <script>alert(1)</script> was great");
+    expect(editText(TEXT, tokens, 0, "mask", "[MASK]")).toBeNull();
+  });
+});
+
+describe("text export", () => {
+  const data = (): TextExportData => ({
+    schema: textSchema(),
+    surrogate: null,
+    views: [textView()],
+    texts: [0],
+    start: 0,
+    heads: [null],
+    head_scales: [[]],
+    edits: [[{ token: 5, action: "delete", text: "the <script>alert(1)</script> constructor was", prediction: 0.2, probabilities: [0.8, 0.2] }]],
+  });
+
+  it("answers a precomputed one-token edit with the model's own output", () => {
+    const answers = new TextExportAnswers(data());
+    const view = answers.answer({ type: "request", seq: 4, index: 0, target: "positive", edits: [[0, "the <script>alert(1)</script> constructor was"]], fast: false });
+    expect(view.prediction).toBe(0.2);
+    expect(view.predicted_label).toBe("negative");
+    expect(view.tokens.strings).not.toContain("great");
+    expect(view.notice).toContain("Precomputed");
+    expect(view.attributions.every((a) => a === null)).toBe(true);
+  });
+
+  it("labels any other edit as not in the file", () => {
+    const answers = new TextExportAnswers(data());
+    const view = answers.answer({ type: "request", seq: 5, index: 0, target: "positive", edits: [[0, "something else"]], fast: false });
+    expect(view.quality).toBe("unavailable");
+    expect(view.notice).toContain("not in the file");
+    expect(view.prediction).toBe(0.9);
+  });
+});
