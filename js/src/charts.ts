@@ -102,14 +102,22 @@ export class GlobalViews {
       // As wide as the panel's column (Python's fixed width suits a saved chart instead).
       const full = { ...spec, width: "container", autosize: { type: "fit-x", contains: "padding" }, datasets: info.datasets };
       // SVG: crisp, and every mark carries an aria-label (screen readers, tests).
-      const result = await engine.embed(box, full, {
-        renderer: "svg",
-        actions: false,
-        ast: true,
-        expr: engine.expressionInterpreter,
-        config,
-        tooltip: { theme: "custom" },
-      });
+      let result: Awaited<ReturnType<ChartEngine["embed"]>>;
+      try {
+        result = await engine.embed(box, full, {
+          renderer: "svg",
+          actions: false,
+          ast: true,
+          expr: engine.expressionInterpreter,
+          config,
+          tooltip: { theme: "custom" },
+        });
+      } catch (error) {
+        // One chart that cannot be drawn says so; the others and the panel go on.
+        box.dataset.error = "true";
+        box.replaceChildren(h("p", { class: "ow-error-text" }, `The ${name} chart could not be drawn: ${error instanceof Error ? error.message : String(error)}`));
+        continue;
+      }
       if (ticket !== this.rendering) {
         result.finalize();
         return;

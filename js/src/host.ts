@@ -56,6 +56,17 @@ export class ExportAnswers {
     this.additive = data.schema.explainers.findIndex((e) => e.view === "force");
   }
 
+  /** What the SHAP values along feature `j`'s grid of exported row `index` are. */
+  private shapWords(index: number, j: number): string {
+    const grids = this.data.grids;
+    if (grids && !grids.shap_exact) return "its SHAP values are a cheaper permutation estimate";
+    const computed = grids?.shap_exact_features?.[index];
+    if (computed && !computed.includes(j)) {
+      return "its SHAP values are estimated, the output's change credited to the moved feature (the file computed them for this row's most important features)";
+    }
+    return "its SHAP values too";
+  }
+
   answer(request: RequestMessage): View {
     const base = this.data.views[request.index];
     if (request.edits) this.edits.set(request.index, request.edits);
@@ -92,16 +103,14 @@ export class ExportAnswers {
       predicted_label: null,
     };
     if (points.length === 1) {
-      const at = points[0].at;
+      const [{ at, j }] = points;
       return {
         ...common,
         prediction: g.prediction[at],
         attributions: attributions(shapAt(at)),
         rule: ruleFor(this.data.surrogate, values, g.rule[at]),
         quality: "exact",
-        notice: this.data.grids?.shap_exact
-          ? `Precomputed when this file was exported: the model's own output and SHAP values for this one-feature change.${others}`
-          : `Precomputed when this file was exported: the model's own output for this one-feature change; its SHAP values are a cheaper permutation estimate.${others}`,
+        notice: `Precomputed when this file was exported: the model's own output for this one-feature change; ${this.shapWords(request.index, j)}.${others}`,
       };
     }
     // Two or more changes: add up each change's effect on its own.

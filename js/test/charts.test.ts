@@ -156,6 +156,32 @@ describe("global views", () => {
     expect(el.querySelector("[data-testid=ow-error]")?.textContent).toContain("Row 5 of X is not in this file");
   });
 
+  it("a chart the engine cannot draw says so, and the other charts are drawn", async () => {
+    const s = schema();
+    const m = model(s);
+    const engine = fakeEngine();
+    const broken = {
+      ...engine,
+      load: async () => {
+        const real = await engine.load();
+        return {
+          ...real,
+          embed: (el: HTMLElement, spec: object, options: object) =>
+            el.dataset.chart === "importance" ? Promise.reject(new Error("Operator not defined: undefined")) : real.embed(el, spec, options),
+        };
+      },
+    };
+    const el = document.createElement("div");
+    renderPanel(m, el, { loadEngine: broken.load });
+    m.set("_global", ready());
+    await settle();
+    await settle();
+    const box = el.querySelector('.ow-chart[data-chart="importance"]') as HTMLElement;
+    expect(box.dataset.error).toBe("true");
+    expect(box.textContent).toBe("The importance chart could not be drawn: Operator not defined: undefined");
+    expect([...engine.views.keys()]).toEqual(["beeswarm", "dependence"]);
+  });
+
   it("a failure is shown and the local panel goes on", async () => {
     const s = schema();
     const m = model(s);

@@ -74,6 +74,14 @@ describe("the export's in-page model", () => {
     expect(one.attributions.map((a) => a !== null)).toEqual([true, false]);
     expect(one.pending).toEqual([]);
     expect(one.notice).toContain("LIME is shown for the rows as they are");
+    expect(one.notice).toContain(data.grids!.shap_exact ? "its SHAP values" : "its SHAP values are a cheaper permutation estimate");
+    // Along a feature whose grid carries no computed SHAP values, the file says they are estimated.
+    const estimated = new ExportAnswers({ ...data, grids: { ...data.grids!, shap_exact: true, shap_exact_features: [[], []] } }, grids);
+    const guess = estimated.answer({ type: "request", seq: 10, index: 0, target: base.target, edits: [[numeric, value]], fast: false });
+    expect(guess.notice).toContain("its SHAP values are estimated, the output's change credited to the moved feature");
+    const computed = new ExportAnswers({ ...data, grids: { ...data.grids!, shap_exact: true, shap_exact_features: [[numeric], []] } }, grids);
+    const sure = computed.answer({ type: "request", seq: 11, index: 0, target: base.target, edits: [[numeric, value]], fast: false });
+    expect(sure.notice).toContain("the model's own output for this one-feature change; its SHAP values too.");
     // Two features: an estimate, and the view says so.
     const other = data.schema.features.findIndex((f, j) => j !== numeric && f.kind === "numeric");
     const two = answers.answer({

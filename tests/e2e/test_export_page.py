@@ -199,35 +199,42 @@ def test_hostile_names_stay_text_in_the_export(browser, tmp_path: Path):
         context.close()
 
 
-def test_names_like_constructor_and_proto_work_in_the_export(browser, tmp_path: Path, artifacts):
-    """Names that are also properties of every JavaScript object, and categories with them:
-    the panel renders, shows them as text, and edits go to the right feature."""
-    names = ["constructor", "__proto__", "toString", "hasOwnProperty"]
+NAMES = ["constructor", "__proto__", "toString", "hasOwnProperty"]
+CATEGORIES = ["valueOf", "__proto__", "prototype"]
+
+
+def proto_model(df: pd.DataFrame) -> np.ndarray:
+    z = 2 * df["constructor"].to_numpy() - df["__proto__"].to_numpy()
+    z = z + (df["hasOwnProperty"] == "__proto__").to_numpy() * 1.5
+    p = 1 / (1 + np.exp(-z))
+    return np.column_stack([1 - p, p])
+
+
+@pytest.fixture(scope="module")
+def proto_export(tmp_path_factory: pytest.TempPathFactory):
+    """Names that are also properties of every JavaScript object, and categories like them."""
     rng = np.random.default_rng(1)
-    X = pd.DataFrame({name: rng.normal(size=150) for name in names[:3]})
-    X["hasOwnProperty"] = rng.choice(["valueOf", "__proto__", "prototype"], 150)
-
-    def model(df):
-        z = 2 * df["constructor"].to_numpy() - df["__proto__"].to_numpy()
-        z = z + (df["hasOwnProperty"] == "__proto__").to_numpy() * 1.5
-        p = 1 / (1 + np.exp(-z))
-        return np.column_stack([1 - p, p])
-
-    w = explain_widget(model, X, class_names=["no", "yes"])
-    path = tmp_path / "proto.html"
+    X = pd.DataFrame({name: rng.normal(size=150) for name in NAMES[:3]})
+    X["hasOwnProperty"] = rng.choice(CATEGORIES, 150)
+    w = explain_widget(proto_model, X, class_names=["no", "yes"])
+    path = tmp_path_factory.mktemp("proto") / "proto.html"
     w.to_html(path, rows=[0, 1])
     w.close()
+    return X, path
+
+
+def test_names_like_constructor_and_proto_work_in_the_export(browser, proto_export, artifacts):
+    """The panel renders, shows the names as text, and edits go to the right feature."""
+    X, path = proto_export
     context, page = open_offline(browser, path)
     try:
         panel = page.locator(WIDGET)
-        for name in names:
+        for name in NAMES:
             expect(panel.locator(f".ow-slider[data-name={css_string(name)}] label")).to_have_text(
                 name
             )
         select = panel.locator('.ow-slider[data-name="hasOwnProperty"] select')
-        assert sorted(select.locator("option").all_text_contents()) == sorted(
-            ["valueOf", "__proto__", "prototype"]
-        )
+        assert sorted(select.locator("option").all_text_contents()) == sorted(CATEGORIES)
         # A numeric edit: the model's own output for the changed row.
         before = panel_state(page)
         target = slider(page, "__proto__").locator("input[type=range]")
@@ -236,19 +243,41 @@ def test_names_like_constructor_and_proto_work_in_the_export(browser, tmp_path: 
         assert state["edited"] == ["__proto__"]
         row = X.iloc[[0]].copy()
         row["__proto__"] = float(state["values"]["__proto__"])
-        assert state["value"] == pytest.approx(model(row)[0, 1], rel=1e-5, abs=1e-6)
+        assert state["value"] == pytest.approx(proto_model(row)[0, 1], rel=1e-5, abs=1e-6)
         # A category edit goes to that feature, with that category.
         panel.get_by_role("button", name="Reset all").click()
         state = wait_settled(page, state["seq"])
-        choice = next(c for c in ["valueOf", "__proto__", "prototype"] if c != select.input_value())
+        choice = next(c for c in CATEGORIES if c != select.input_value())
         select.select_option(choice)
         state = wait_settled(page, state["seq"])
         assert state["edited"] == ["hasOwnProperty"]
         row = X.iloc[[0]].copy()
         row["hasOwnProperty"] = choice
-        assert state["value"] == pytest.approx(model(row)[0, 1], rel=1e-5, abs=1e-6)
+        assert state["value"] == pytest.approx(proto_model(row)[0, 1], rel=1e-5, abs=1e-6)
         page.screenshot(path=str(artifacts / "export-proto-names.png"), full_page=True)
         assert page.blocked == []
+        assert page.errors == [], json.dumps(page.errors, indent=1)
+    finally:
+        context.close()
+
+
+def test_the_exports_charts_draw_features_named_like_object_properties(browser, proto_export):
+    _, path = proto_export
+    context, page = open_offline(browser, path)
+    try:
+        charts = page.locator(f"{WIDGET} .ow-chart")
+        expect(charts).to_have_count(4, timeout=30_000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.optiml-widget .ow-chart')]"
+            ".every((c) => c.dataset.ready || c.dataset.error)",
+            timeout=30_000,
+        )
+        failed = [
+            charts.nth(i).inner_text()
+            for i in range(charts.count())
+            if charts.nth(i).get_attribute("data-error")
+        ]
+        assert failed == []
         assert page.errors == [], json.dumps(page.errors, indent=1)
     finally:
         context.close()
