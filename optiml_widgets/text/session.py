@@ -36,6 +36,7 @@ FUNCTION_EXPLAINERS = ("shap_text", "lime_text", SURROGATE)
 # The tabular names mean the same methods on text.
 ALIASES = {"shap": "shap_text", "lime": "lime_text", "integrated_gradients": "ig"}
 MAX_TEXT_CHARS = 100_000
+SURROGATE_QUIET = 10.0  # seconds of waiting for the surrogate before a progress bar shows
 
 
 @dataclass(frozen=True)
@@ -300,7 +301,13 @@ class TextSession:
         if not self.surrogate_enabled:
             return None
         job = self._surrogate_job()
-        return wait_for(job, lambda: self.jobs.progress(SURROGATE), "Fitting the text surrogate")
+        # The fit takes seconds: a bar only when it is still running after SURROGATE_QUIET.
+        return wait_for(
+            job,
+            lambda: self.jobs.progress(SURROGATE),
+            "Fitting the text surrogate",
+            quiet=SURROGATE_QUIET,
+        )
 
     def ready_surrogate(self) -> TextSurrogate | None:
         """The surrogate if its fit has finished (never waits)."""
