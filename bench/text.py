@@ -37,11 +37,11 @@ from results import versions, write_section
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+import torch
 
-from optiml_widgets.text import toy  # noqa: E402
-from optiml_widgets.text.session import TextSession  # noqa: E402
-from optiml_widgets.text.surrogate import (  # noqa: E402
+from optiml_widgets.text import toy
+from optiml_widgets.text.session import TextSession
+from optiml_widgets.text.surrogate import (
     fit_text_surrogate,
     make_samples,
     phrase_matrix,
@@ -74,7 +74,9 @@ def correctness(session: TextSession, plain: list[toy.Sentence]) -> dict[str, fl
         steps.append(found.details["steps"])
         if i < N_SHAP:
             values = session.attribution(i, sentence.text, "shap_text", c).values
-            shap_hits += instance.tokens.strings[int(np.argmax(np.abs(values)))] == sentence.deciding
+            shap_hits += (
+                instance.tokens.strings[int(np.argmax(np.abs(values)))] == sentence.deciding
+            )
     n = min(N_CORRECT, len(plain))
     return {
         "ig_top1": ig_hits / n,
@@ -172,13 +174,13 @@ def surrogate_rows(predict, texts_of, label: str, seeds=(0, 1, 2)) -> list[str]:
         fit, test = samples.fit, samples.test & samples.real
         y = samples.labels
 
-        def tree_fidelity(leaves: int) -> float:
+        def tree_fidelity(leaves: int, X=X, y=y, fit=fit, test=test, seed=seed) -> float:
             tree = DecisionTreeClassifier(max_leaf_nodes=max(2, leaves), random_state=seed)
             tree.fit(X[fit], y[fit])
             return float(np.mean(tree.predict(X[test]) == y[test]))
 
         equal = tree_fidelity(ours.complexity)
-        best_leaves = max(range(2, 13), key=lambda k: (tree_fidelity(k), -k))
+        best_leaves = max(range(2, 13), key=lambda k, f=tree_fidelity: (f(k), -k))
         rows.append(
             f"| {label} | {seed} | {len(texts)} | {ours.complexity} ({ours.phrases} phrases) | "
             f"{ours.fidelity:.3f} | {equal:.3f} | {tree_fidelity(best_leaves):.3f} at "

@@ -76,7 +76,11 @@ def settled(page: Any) -> dict[str, Any]:
 def text_page(page_factory: Any, lab_server: Any) -> Any:
     notebook = new_notebook()
     notebook.cells = [new_code_cell(src) for src in CELLS]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(notebook, Path(lab_server.root) / "text_panel.ipynb")
     page = page_factory()
     open_notebook(page, lab_server.lab_url("text_panel.ipynb"))
@@ -91,7 +95,7 @@ def test_the_text_panel_renders(text_page: Any, artifacts: Path) -> None:
     shown = settled(page)
     panel = page.locator(PANEL)
     expect(panel.locator(".ow-method")).to_have_count(3)
-    assert [t for t, _ in shown["ig"]][0] == "[CLS]"
+    assert shown["ig"][0][0] == "[CLS]"
     expect(panel.get_by_test_id("ow-completeness")).to_contain_text("Completeness gap")
     expect(panel.locator(".ow-head")).to_have_count(2 * 4 + 1)  # the grid and the rollout
     expect(panel.get_by_test_id("ow-text-fidelity")).to_contain_text("held-out fidelity")
@@ -123,7 +127,9 @@ def test_typing_changes_the_attributions(text_page: Any) -> None:
     expect(page.locator(f"{PANEL} [data-testid=ow-status]")).to_contain_text("predicted negative")
 
 
-def test_clicking_a_head_shows_its_map_linked_to_the_tokens(text_page: Any, artifacts: Path) -> None:
+def test_clicking_a_head_shows_its_map_linked_to_the_tokens(
+    text_page: Any, artifacts: Path
+) -> None:
     page = text_page
     settled(page)
     panel = page.locator(PANEL)
