@@ -122,7 +122,7 @@ NOTEBOOKS = {
         "TF-IDF + logistic regression on the same corpus is explained by words with SHAP and "
         "LIME; its rules are fit to its own labels.",
         "pipeline = toy.tfidf_pipeline()\n"
-        "wt = explain_widget(pipeline, texts)\n"
+        "wt = explain_widget(pipeline, texts, class_names=list(toy.CLASS_NAMES))\n"
         'print(f"held-out fidelity {wt.surrogate.fidelity:.3f} with {wt.surrogate.complexity} rules")\n'
         "print(wt.surrogate.text())\n"
         "wt.close()",

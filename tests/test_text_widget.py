@@ -36,12 +36,15 @@ def test_the_tabular_path_never_imports_torch():
         " explainers=('shap',))\n"
         "w.close()\n"
         "found = [m for m in ('torch', 'transformers', 'captum') if m in sys.modules]\n"
-        "assert not found, found\n"
+        "print('IMPORTED', found, flush=True)\n"
+        "import os\n"
+        "os._exit(0)  # the verdict is printed; nothing else of the process is tested here\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    assert "IMPORTED []" in result.stdout, result.stdout[-2000:]
 
 
 @pytest.fixture(scope="module")

@@ -46,9 +46,9 @@ class TextExplanation:
         return None if ig is None else float(ig.details["gap"])
 
     def top_tokens(self, k: int = 5, method: str | None = None) -> list[str]:
-        """The ``k`` tokens pushing hardest towards ``target`` (largest attributions)."""
+        """The ``k`` tokens with the largest |attribution| (towards or away from ``target``)."""
         values = self.values(method)
-        order = [i for i in np.argsort(-values, kind="stable") if not self.special[i]]
+        order = [i for i in np.argsort(-np.abs(values), kind="stable") if not self.special[i]]
         return [self.tokens[i] for i in order[:k]]
 
     def to_shap(self, method: str | None = None) -> Any:

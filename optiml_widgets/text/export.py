@@ -23,11 +23,12 @@ from ..progress import progress_bar
 from . import payloads
 from .attention import quantise
 from .session import TextSession
-from .tokens import edit_token
+from .tokens import TokenEdit, edit_token
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 DEFAULT_TEXTS = 20
 MAX_TEXTS = 200
+QUIET_TEXTS = 20  # exports of up to this many texts show no progress bar
 HEAD_CELLS_BUDGET = 4_000_000  # bytes of head maps per text; beyond it only the grid travels
 
 
@@ -54,9 +55,10 @@ def one_token_edits(session: TextSession, index: int) -> list[payloads.TokenEdit
     instance = session.instance(index, session.text(index))
     tokens = instance.tokens
     edits: list[tuple[int, str, str]] = []
+    actions: tuple[TokenEdit, ...] = ("mask", "delete")
     for i in tokens.words:
-        for action in ("mask", "delete"):
-            edits.append((i, action, edit_token(tokens, i, action, session.adapter.mask_token)))  # type: ignore[arg-type]
+        for action in actions:
+            edits.append((i, action, edit_token(tokens, i, action, session.adapter.mask_token)))
     if not edits:
         return []
     with session.gate.hold():
@@ -183,15 +185,19 @@ def to_html(
     progress: Progress | None = None,
 ) -> str:
     """The standalone page; written to ``path`` when given."""
-    bar = progress_bar("Export") if progress is None else None
-    if bar is not None:
+    rows = choose_rows(session, rows)
+    # A call from code shows a bar when the export is long (many texts).
+    bar = progress_bar("Export") if progress is None and len(rows) > QUIET_TEXTS else None
 
-        def progress(done: int, total: int) -> None:
+    def report(done: int, total: int) -> None:
+        if progress is not None:
+            progress(done, total)
+        elif bar is not None:
             bar.total = total
             bar.update(done - bar.n)
 
     try:
-        data = export_data(session, rows, stop=stop, progress=progress)
+        data = export_data(session, rows, stop=stop, progress=report)
     finally:
         if bar is not None:
             bar.close()

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .surrogate import TextRule, TextSurrogate
 
 LABEL_CHARS = 60  # a text's label in the picker
+SIGNIFICANT = 0.1  # share of the largest |attribution| a token needs to be compared
 
 
 class TextSchema(TypedDict):
@@ -183,8 +184,15 @@ def agreement(
     reference: tuple[str, Attribution], other: tuple[str, Attribution], titles: dict[str, str]
 ) -> Agreement:
     """How far two token explainers agree on a text's most important tokens (the tabular
-    measure), worded with the explainers' titles."""
-    found = table_payloads.agreement(reference, other)
+    measure), worded with the explainers' titles. Only the reference's tokens that matter
+    (|value| at least ``SIGNIFICANT`` of its largest) are compared: in a short text the
+    near-zero rest is noise whose order means nothing."""
+    values = np.abs(np.asarray(reference[1].values, dtype=float))
+    top = float(values.max()) if values.size else 0.0
+    k = int(np.sum(values >= SIGNIFICANT * top)) if top > 0 else 1
+    found = table_payloads.agreement(
+        reference, other, k=max(1, min(k, table_payloads.AGREEMENT_TOP_K))
+    )
     a, b = titles[reference[0]], titles[other[0]]
     if found["verdict"] == "unreliable":
         fit = found["local_fit"]

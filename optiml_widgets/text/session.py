@@ -11,7 +11,7 @@ Every model call holds the session's gate, which lets live requests go first.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,7 +130,7 @@ class TextSession:
         """Start the slow work: streamed explainers (built and warmed up), the surrogate."""
         for name in self.local_names:
             if REGISTRY[name].streamed:
-                self.jobs.submit(f"explainer:{name}", lambda _s, _p, n=name: self.explainer(n))
+                self.jobs.submit(f"explainer:{name}", self._builder(name))
         if self.surrogate_enabled:
             self._surrogate_job((on_progress or {}).get(SURROGATE))
 
@@ -204,6 +204,14 @@ class TextSession:
         if found is None:
             self.jobs.submit(f"explainer:{name}", lambda _s, _p: self.explainer(name))
         return found
+
+    def _builder(self, name: str) -> Callable[[Stop, Progress], Explainer | None]:
+        """A job that builds explainer ``name`` in the background."""
+
+        def build_it(_stop: Stop, _progress: Progress) -> Explainer | None:
+            return self.explainer(name)
+
+        return build_it
 
     @property
     def attention_enabled(self) -> bool:

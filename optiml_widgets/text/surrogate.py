@@ -30,7 +30,9 @@ MAX_RULES = 12
 MAX_PHRASES = 8  # phrases a rule may name (and as many exceptions)
 MIN_GAIN = 0.005  # a phrase must fix this share of the samples (and at least 3) to be added
 MAX_FEATURES = 600  # phrases considered: the most frequent words and word pairs
-PERTURBATIONS = 8  # variants of each text with words dropped
+PERTURBATIONS = 8  # variants of each text with words dropped (at least)
+MAX_PERTURBATIONS = 40  # for few texts: about SAMPLES samples in all
+SAMPLES = 1600
 DROP = 0.25  # chance that a word is dropped from a variant
 HELD_OUT = 0.3
 VALIDATION = 0.25  # of the remaining texts: chooses the number of rules
@@ -169,11 +171,15 @@ def make_samples(
     predict: Callable[[list[str]], np.ndarray],
     *,
     random_state: int = 0,
-    perturbations: int = PERTURBATIONS,
+    perturbations: int | None = None,
 ) -> Samples:
     """The texts and their perturbations labelled by the model (one batched call), split
-    by input text (a text's perturbations go where the text goes)."""
+    by input text (a text's perturbations go where the text goes). By default each text has
+    ``PERTURBATIONS`` variants, more for few texts (about ``SAMPLES`` samples in all)."""
     rng = np.random.default_rng(random_state)
+    if perturbations is None:
+        wanted = -(-SAMPLES // max(len(texts), 1))
+        perturbations = int(np.clip(wanted, PERTURBATIONS, MAX_PERTURBATIONS))
     all_texts: list[str] = []
     origin: list[int] = []
     real: list[bool] = []
@@ -383,7 +389,7 @@ def fit_text_surrogate(
     progress(2, 3)
     real_test = test & samples.real
     perturbed_test = test & ~samples.real
-    curve = []
+    curve: list[dict[str, Any]] = []
     candidates: list[tuple[int, list[tuple[list[int], list[int], int]]]] = []
     for k in range(1, len(grown) + 1):
         default = _prefix_default(X[fit], y[fit], grown, k, n_classes)

@@ -108,7 +108,7 @@ def tiny_bert(
     from transformers import BertConfig, BertForSequenceClassification
 
     torch.manual_seed(random_state)
-    config = BertConfig(
+    config = BertConfig(  # type: ignore[call-arg]  # the config takes PretrainedConfig's keywords
         vocab_size=len(tok),
         hidden_size=hidden,
         num_hidden_layers=layers,

@@ -244,7 +244,7 @@ class TextWidget(anywidget.AnyWidget):
                     self.target = session.target
                     if seq >= self._failed_seq:
                         self.error = None
-                    self._view = view
+                    self._view = dict(view)
             finally:
                 self._applying = False
         return True
@@ -281,7 +281,7 @@ class TextWidget(anywidget.AnyWidget):
             if seq != self._view.get("seq"):
                 return
             self.recomputations += 1
-            self._view = view
+            self._view = dict(view)
 
     def _send_head(self, content: dict) -> None:
         """One head's map of the text a view shows, as bytes (layer -1: the rollout)."""
@@ -317,7 +317,7 @@ class TextWidget(anywidget.AnyWidget):
             self._progress = {**self._progress, SURROGATE: state}
             return
         with self.hold_sync():
-            self._surrogate = payloads.surrogate_info(job.result())
+            self._surrogate = dict(payloads.surrogate_info(job.result()))
             self._progress = {
                 **self._progress,
                 SURROGATE: {"state": "ready", "done": 1, "total": 1, "message": None},

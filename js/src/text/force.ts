@@ -9,6 +9,9 @@ const WIDTH = 560;
 const HEIGHT = 46;
 const SHOWN = 8;
 
+/** Labels near an edge grow inwards, so none is cut off. */
+const anchor = (at: number) => (at < 80 ? "start" : at > WIDTH - 80 ? "end" : "middle");
+
 export function forcePlot(found: TextAttributionInfo, tokens: TokensInfo, unit: string): SVGSVGElement {
   const base = found.base ?? 0;
   const gap = found.details.gap ?? 0;
@@ -44,8 +47,8 @@ export function forcePlot(found: TextAttributionInfo, tokens: TokensInfo, unit: 
   svg.append(
     s("line", { x1: x(base), x2: x(base), y1: 2, y2: 28, class: "ow-axis" }),
     s("line", { x1: x(output), x2: x(output), y1: 2, y2: 28, class: "ow-axis ow-axis-out" }),
-    s("text", { x: x(base), y: 40, "text-anchor": "middle", class: "ow-seg-label" }, `baseline ${formatNumber(base, 3)}`),
-    s("text", { x: x(output), y: 40, "text-anchor": x(output) > WIDTH - 60 ? "end" : "middle", class: "ow-seg-label" }, `text ${formatNumber(output, 3)}`),
+    s("text", { x: x(base), y: 40, "text-anchor": anchor(x(base)), class: "ow-seg-label" }, `baseline ${formatNumber(base, 3)}`),
+    s("text", { x: x(output), y: 40, "text-anchor": anchor(x(output)), class: "ow-seg-label" }, `text ${formatNumber(output, 3)}`),
   );
   return svg;
 }
