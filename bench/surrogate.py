@@ -563,8 +563,10 @@ def main() -> None:
     body = f"""## Surrogate fidelity against the number of rules
 
 {date.today()}, {versions("optiml_widgets", "scikit-learn", "imodels", "pystreed", "xgboost", "statsmodels", "palmerpenguins", "numpy")}.
-2 cores, 1-minute load average {load} when it started (other work shared the machine:
-compare times within a run). {__doc__.split(chr(10) + chr(10), 1)[1].strip()}
+2 cores shared with other work (1-minute load average {load} when this section was written,
+5 to 16 while the datasets ran): compare times within a table, or CPU seconds.
+
+{__doc__.split(chr(10) + chr(10), 2)[2].strip()}
 
 Each cell: mean ± sd over {seeds} seeds of held-out fidelity (mean rules read). Seconds:
 ours = one whole fit (every family and size, cross-validation, rules); a peer = its fits
