@@ -17,6 +17,7 @@ def test_there_are_examples():
         "regression",
         "pipeline_categorical",
         "multiclass",
+        "text",
     }
 
 
