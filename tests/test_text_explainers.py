@@ -245,3 +245,42 @@ def test_long_texts_are_cut_to_what_the_model_takes(session):
     assert tokens.truncated > 0 and long.startswith(tokens.text)
     view = session.view(0, text=long, wait=False, complete=False)
     assert "Only the first" in view["notice"]
+
+
+def test_any_torch_module_on_token_ids(trained):
+    """A plain module (embedding, mean, linear) with the toy tokenizer: IG on its embedding
+    layer equals captum's, it is complete, and it has no attention to show."""
+    from captum.attr import LayerIntegratedGradients
+
+    from optiml_widgets import explain_widget
+
+    class BagOfEmbeddings(torch.nn.Module):
+        def __init__(self, vocabulary: int) -> None:
+            super().__init__()
+            self.embed = torch.nn.Embedding(vocabulary, 8)
+            self.out = torch.nn.Linear(8, 2)
+
+        def forward(self, ids):
+            return self.out(torch.tanh(self.embed(ids)).mean(dim=1))
+
+    torch.manual_seed(0)
+    module = BagOfEmbeddings(len(trained.tokenizer))
+    texts = ["the plot was great", "the cast was awful today"]
+    w = explain_widget(module, texts, tokenizer=trained.tokenizer)
+    try:
+        assert [e["name"] for e in w._schema["explainers"]] == ["ig", "shap_text", "lime_text"]
+        assert not w._schema["attention"] and w._view["attention"] is None
+        tokens = w.session.instance(0).tokens
+        ours = w.session.attribution(0, texts[0], "ig", 1)
+        ids = torch.tensor([list(tokens.ids)])
+        baseline = w.session.adapter.baseline_ids(tokens)
+        captum = LayerIntegratedGradients(module, module.embed)
+        steps = ours.details["steps"]
+        found = captum.attribute(
+            ids, baselines=baseline, target=1, n_steps=steps, method="gausslegendre"
+        )
+        theirs = found.sum(-1)[0].detach().numpy()
+        np.testing.assert_allclose(ours.values, theirs, atol=1e-6)
+        assert ours.details["converged"]
+    finally:
+        w.close()

@@ -432,7 +432,7 @@ class TextSession:
             "prediction": float(outputs[target]),
             "predicted_label": str(self.adapter.classes[int(np.argmax(outputs))]),
             "probabilities": [float(p) for p in outputs],
-            "y": None if self.y is None else str(self.y[index]),
+            "y": None if self.y is None else self._label(self.y[index]),
             "attributions": attributions,
             "agreement": _agreements(found, self.local_explainers(), titles),
             "rule": (
@@ -450,6 +450,17 @@ class TextSession:
             )
         view["compute_ms"] = round((time.perf_counter() - started) * 1000, 1)
         return view
+
+    def _label(self, value: Any) -> str:
+        """A true label as the panel shows it: a class number given for named classes
+        becomes the class's name."""
+        names = self.adapter.output_names
+        if str(value) in names:
+            return str(value)
+        is_number = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+        if is_number and 0 <= int(value) < len(names):
+            return names[int(value)]
+        return str(value)
 
     def _default_target(self) -> int:
         if self.adapter.task == "binary":

@@ -15,7 +15,7 @@ export class TextExportAnswers {
 
   answer(request: RequestMessage): TextView {
     const base = this.data.views[request.index];
-    const text = request.edits?.length ? String(request.edits[0][1]) : base.original;
+    const text = request.edits?.length ? String(request.edits[0][1]) : base.text;
     const view = { ...base, seq: request.seq, target: base.target };
     if (text === base.text) return view;
     const edit = this.data.edits[request.index].find((e) => e.text === text);
