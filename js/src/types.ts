@@ -331,6 +331,12 @@ export interface PackedArray {
 export interface ExportGrids {
   /** False when the grid's SHAP values come from the permutation explainer's cheaper setting. */
   shap_exact: boolean;
+  /**
+   * Per exported row, the feature positions whose grid carries computed SHAP values; along
+   * the other features' grids the SHAP values are an estimate that credits the output's
+   * change to the moved feature (the prediction stays the model's own).
+   */
+  shap_exact_features: number[][];
   /** Start of each feature's grid points within a row's block; last entry = block size. */
   offsets: number[];
   /** Grid values per feature, as the sliders show them. */
