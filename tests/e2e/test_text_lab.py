@@ -191,12 +191,17 @@ def test_clicking_a_head_shows_its_map_linked_to_the_tokens(
     expect(labels.nth(5)).to_have_class("ow-map-label ow-linked")
     expect(panel.locator(".ow-map-col").nth(5)).to_have_class("ow-map-col ow-linked")
     panel.locator(".ow-attention").screenshot(path=str(artifacts / "text-attention.png"))
+    panel.screenshot(path=str(artifacts / "text-panel-head.png"))
 
 
 def test_a_token_click_edits_the_text(text_page: Any) -> None:
     page = text_page
-    settled(page)
     panel = page.locator(PANEL)
+    editor = panel.locator("textarea")
+    editor.fill("the movie was not great")
+    editor.press("Enter")
+    assert settled(page)["text"] == "the movie was not great"
+    expect(panel.get_by_test_id("ow-status")).to_contain_text("predicted negative")
     panel.locator("[data-method=ig] .ow-token[data-token='4']").click()  # "not"
     panel.locator(".ow-token-menu [data-action=delete]").click()
     after = settled(page)

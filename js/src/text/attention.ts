@@ -30,6 +30,7 @@ export class AttentionCard {
   private readonly rows = h("div", { class: "ow-map-rows" });
   private readonly cols = h("div", { class: "ow-map-cols" });
   private readonly hover = h("p", { class: "ow-note ow-map-hover" });
+  private readonly frame = h("div", { class: "ow-map-frame", hidden: true });
   private view: TextView | null = null;
   private selected: [number, number] | null = null;
   private map: HeadMap | null = null;
@@ -47,9 +48,10 @@ export class AttentionCard {
       this.grid,
       this.rolloutRow,
       this.mapTitle,
-      h("div", { class: "ow-map-frame" }, this.cols, h("div", { class: "ow-map-body" }, this.rows, this.canvas)),
+      this.frame,
       this.hover,
     );
+    this.frame.append(this.cols, h("div", { class: "ow-map-body" }, this.rows, this.canvas));
     link.listen(() => this.drawMap());
     this.canvas.addEventListener("mousemove", (event) => this.onHover(event));
     this.canvas.addEventListener("mouseleave", () => {
@@ -89,6 +91,7 @@ export class AttentionCard {
       this.map = map;
       this.mapTitle.textContent = layer < 0 ? "Rollout across layers (row: token attending; column: token attended to)" : `Layer ${layer + 1}, head ${head + 1} (row: token attending; column: token attended to)`;
       this.el.dataset.head = `${layer}:${head}`;
+      this.frame.hidden = false;
       this.drawLabels();
       this.drawMap();
     } catch (error) {
