@@ -194,6 +194,31 @@ describe("text panel", () => {
     expect([...el.querySelectorAll(".ow-map-label")].map((l) => l.textContent)).toEqual(STRINGS);
   });
 
+  it("keeps a long text's head map to one canvas (no node per cell or label)", async () => {
+    const n = 400;
+    const strings = Array.from({ length: n }, (_, i) => (i === 0 ? "[CLS]" : i === n - 1 ? "[SEP]" : `w${i}`));
+    const long: TextView = {
+      ...textView(9),
+      tokens: { strings, spans: strings.map((_, i) => (i === 0 || i === n - 1 ? null : [i, i + 1])), special: strings.map((s) => s.startsWith("[")), truncated: 0 },
+      attributions: [null, null, null],
+      rule: null,
+      attention: { ...(textView().attention as NonNullable<TextView["attention"]>), side: 16, thumbnails: btoa("\u0000".repeat(2 * 2 * 256)), rollout: new Array(n).fill(1 / n) },
+    };
+    const { model } = fakeModel(long);
+    const el = document.createElement("div");
+    document.body.append(el);
+    const started = performance.now();
+    renderTextPanel(model, el);
+    (el.querySelector(".ow-head[data-layer='0'][data-head='0']") as HTMLButtonElement).click();
+    model.emit("msg:custom", { type: "head", seq: 9, layer: 0, head: 0, size: n, scale: 0.004, error: null }, [new DataView(new Uint8Array(n * n).buffer)]);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(el.querySelector("[data-testid=ow-head-title]")?.textContent).toContain("Layer 1, head 1");
+    expect(el.querySelectorAll(".ow-map-label, .ow-map-col")).toHaveLength(0);
+    expect(el.querySelectorAll("canvas.ow-map")).toHaveLength(1);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
   it("edits text through token spans like Python does", () => {
     const tokens = textView().tokens;
     expect(editText(TEXT, tokens, 3, "delete", "[MASK]")).toBe("the <script>alert(1)</script> was great");
