@@ -470,5 +470,11 @@ def static_picture(session: ExplanationSession, view: payloads.View | None = Non
             style = ' style="font-weight:bold;background:#eef"' if rule.id == active else ""
             parts.append(f"<tr{style}><td>{esc(rule.text())}</td><td>{rule.coverage:.0%}</td></tr>")
         parts.append("</table>")
+    elif session.surrogate_enabled:
+        parts.append(
+            "<p><i>Surrogate rules: still being fit when this output was made (they show in "
+            "the live panel, and in <code>jupyter nbconvert --to optiml-html</code> of a "
+            "notebook saved with its widget state).</i></p>"
+        )
     parts.append("</div>")
     return "".join(parts)

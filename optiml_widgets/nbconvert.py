@@ -91,7 +91,7 @@ class OfflineHTMLExporter(HTMLExporter):
     mermaid_js_url = Unicode("").tag(config=True)
     mermaid_layout_elk_js_url = Unicode("").tag(config=True)
 
-    def from_notebook_node(
+    def from_notebook_node(  # type: ignore[override]  # HTMLExporter returns text
         self, nb: Any, resources: dict[str, Any] | None = None, **kw: Any
     ) -> tuple[str, dict[str, Any]]:
         """nbconvert's HTML of the notebook with its panels inlined."""

@@ -213,11 +213,31 @@ def explainer_info(explainer: type[Explainer]) -> ExplainerInfo:
     }
 
 
-def schema(session: ExplanationSession) -> Schema:
-    """Set once: features, task, classes and the explainers."""
-    adapter = session.adapter
+def partial_feature_info(feature: Feature) -> FeatureInfo:
+    """A feature's name and kind only (wide data: the rest is sent when it is shown)."""
     return {
-        "features": [feature_info(f) for f in session.schema.features],
+        "name": feature.name,
+        "kind": feature.kind,
+        "min": None,
+        "max": None,
+        "quantiles": [],
+        "categories": None,
+        "counts": None,
+        "missing": feature.missing,
+        "partial": True,
+    }
+
+
+def schema(session: ExplanationSession, detailed: Sequence[int] | None = None) -> Schema:
+    """Set once: features, task, classes and the explainers. With ``detailed``, only those
+    features carry their summaries (wide data); the others are partial."""
+    adapter = session.adapter
+    keep = set(range(len(session.schema)) if detailed is None else detailed)
+    return {
+        "features": [
+            feature_info(f) if j in keep else partial_feature_info(f)
+            for j, f in enumerate(session.schema.features)
+        ],
         "task": adapter.task,
         "classes": adapter.output_names if adapter.classes is not None else None,
         "targets": adapter.output_names,

@@ -6,7 +6,10 @@ console a text bar. Nothing is shown for waits shorter than half a second.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -43,6 +46,37 @@ def wait_for(
                     bar.update(done - bar.n)
     finally:
         bar.close()
+
+
+@contextlib.contextmanager
+def working(label: str, count: Callable[[], int] | None = None) -> Iterator[None]:
+    """Work of unknown length in the calling thread (a slow model's first calls): after
+    ``quiet`` seconds a bar says what is being done, with ``count()`` (model calls so far)
+    and the time it has taken, updated twice a second until the block ends."""
+    done = threading.Event()
+
+    def watch() -> None:
+        if done.wait(QUIET_SECONDS):
+            return
+        bar = progress_bar(label)
+        bar.unit = " model calls" if count is not None else "s"
+        started = time.monotonic()
+        try:
+            while not done.wait(0.5):
+                if count is not None:
+                    bar.update(max(0, count() - bar.n))
+                else:
+                    bar.update(int(time.monotonic() - started) - bar.n)
+        finally:
+            bar.close()
+
+    watcher = threading.Thread(target=watch, name="optiml-progress", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join(timeout=2)
 
 
 def progress_bar(label: str, total: int | None = None) -> Any:

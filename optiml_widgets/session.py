@@ -25,7 +25,7 @@ import pandas as pd
 
 from . import payloads
 from .counterfactual import Counterfactual, find_counterfactual
-from .data import FeatureSchema, as_frame, build_schema
+from .data import FeatureSchema, as_frame, build_schema, check_y, row_values
 from .explainers import REGISTRY, Attribution, Explainer, Surrogate, TableContext, fit_surrogate
 from .explainers.base import build, check_names, registered
 from .explainers.lime import LimeExplainer
@@ -35,7 +35,7 @@ from .global_explanation import GlobalExplanation, compute_global, global_rows
 from .jobs import Gate, Jobs, Progress, Stop, check_stopped
 from .memo import Memo
 from .model import ModelAdapter, align_columns
-from .progress import wait_for
+from .progress import wait_for, working
 from .sweeps import Sweep, display_values, grid_values, sweep_rows
 
 SURROGATE = "surrogate"
@@ -43,6 +43,9 @@ EXPLAINERS = ("shap", "lime", SURROGATE)
 BACKGROUND_ROWS = 100
 LIME_TRAINING_ROWS = 10_000
 PENDING = object()  # a streamed result that is not there yet
+SLOW_MODEL_SECONDS = 0.5
+WIDE_DATA = 64  # more features than this: payloads carry the shown ones, the rest on request
+SHOWN_FEATURES = 40
 
 
 @dataclass(frozen=True)
@@ -79,14 +82,18 @@ class ExplanationSession:
         if hasattr(model, "predict") or hasattr(model, "predict_proba"):
             frame = align_columns(model, frame)
         self.frame = frame
-        self.y = _check_y(y, len(frame))
+        self.y = check_y(y, X)
         background_frame = _background_frame(background, frame)
         self.schema: FeatureSchema = build_schema(
             frame, categorical_features, extra=background_frame
         )
-        self.adapter = ModelAdapter(
-            model, frame, task=task, class_names=class_names, numpy_input=numpy_input
-        )
+        started = time.perf_counter()
+        with working("Calling the model on the first rows of X"):
+            self.adapter = ModelAdapter(
+                model, frame, task=task, class_names=class_names, numpy_input=numpy_input
+            )
+        # A model this slow per call gets a cheaper first view; the exact one follows.
+        self.slow_model = time.perf_counter() - started > SLOW_MODEL_SECONDS
         self.random_state = random_state
         self.global_rows = _check_global_rows(global_rows)
         self.encoded_X = self.schema.encode(frame)
@@ -150,8 +157,7 @@ class ExplanationSession:
         index = self.index if index is None else index
         row = self._originals.get(index)
         if row is None:  # read once: every view of the slider loop needs it twice
-            values = self.frame.iloc[index]
-            row = self._originals[index] = {n: _plain(values[n]) for n in self.schema.names}
+            row = self._originals[index] = row_values(self.frame, index)
         return dict(row)
 
     def instance(
@@ -282,6 +288,7 @@ class ExplanationSession:
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """The model's outputs for rows in X's columns, under the gate; stopped work ends here."""
         check_stopped()
+        self.context.calls[0] += 1
         with self.gate.hold():
             return self.adapter.predict(frame)
 
@@ -527,13 +534,36 @@ class ExplanationSession:
         view["compute_ms"] = round((time.perf_counter() - started) * 1000, 1)
         return view
 
-    def sweep(self, index: int, edits: Mapping[str, Any]) -> Sweep:
-        """An instance with each feature moved along its slider's grid, and the model's
-        outputs there (sweeps.py): one batched model call, cached."""
+    def shown_features(self, index: int, edits: Mapping[str, Any]) -> list[int]:
+        """The features a person reads first for an instance: all of them, or with wide data
+        the ``SHOWN_FEATURES`` with the largest |SHAP| (their summaries and sweeps are sent;
+        the others on request)."""
+        n = len(self.schema)
+        if n <= WIDE_DATA:
+            return list(range(n))
+        found = (
+            self.attribution(index, edits, self.local_names[0], self.target_index)
+            if self.local_names
+            else None
+        )
+        if found is None:
+            return list(range(SHOWN_FEATURES))
+        ranked = np.argsort(-np.abs(np.asarray(found.values)), kind="stable")
+        return sorted(int(j) for j in ranked[:SHOWN_FEATURES])
+
+    def sweep(
+        self, index: int, edits: Mapping[str, Any], features: Sequence[int] | None = None
+    ) -> Sweep:
+        """An instance with each feature (of ``features``, by default the shown ones) moved
+        along its slider's grid, and the model's outputs there (sweeps.py): one batched
+        model call, cached."""
         row = self.row(index, edits)
+        chosen = tuple(self.shown_features(index, edits) if features is None else features)
 
         def compute() -> Sweep:
-            grids = self._grids()
+            every = self._grids()
+            keep = set(chosen)
+            grids = [g if j in keep else g[:0] for j, g in enumerate(every)]
             rows, offsets = sweep_rows(row.encoded, grids)
             outputs = (
                 self.predict(self.schema.decode(rows))
@@ -543,7 +573,7 @@ class ExplanationSession:
             display = [display_values(self.schema, j, g) for j, g in enumerate(grids)]
             return Sweep(row.encoded, row.outputs, rows, outputs, offsets, display)
 
-        return self.memo.get(("sweep", row.key), compute)
+        return self.memo.get(("sweep", row.key, chosen), compute)
 
     def _grids(self) -> list[np.ndarray]:
         return self.memo.get(
@@ -686,17 +716,6 @@ def _check_global_rows(value: Any) -> int | None:
     return int(value)
 
 
-def _check_y(y: Any, n_rows: int) -> list[Any] | None:
-    if y is None:
-        return None
-    values = list(np.asarray(y).ravel()) if not isinstance(y, pd.Series) else y.tolist()
-    if len(values) != n_rows:
-        raise ValueError(
-            f"y has {len(values)} values but X has {n_rows} rows: pass one target per row."
-        )
-    return [_plain(v) for v in values]
-
-
 def _background_frame(background: Any, frame: pd.DataFrame) -> pd.DataFrame | None:
     if background is None:
         return None
@@ -713,12 +732,6 @@ def _background_frame(background: Any, frame: pd.DataFrame) -> pd.DataFrame | No
         with contextlib.suppress(TypeError, ValueError):
             result[name] = result[name].astype(frame[name].dtype)
     return result
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _missing(value: Any) -> bool:

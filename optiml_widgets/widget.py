@@ -33,6 +33,7 @@ from .explanation import LocalExplanation
 from .global_explanation import GlobalExplanation
 from .jobs import Cancelled
 from .live import LiveLoop
+from .progress import working
 from .session import SURROGATE, ExplanationSession
 
 if TYPE_CHECKING:
@@ -70,9 +71,12 @@ class ExplainerWidget(anywidget.AnyWidget):
         self._failed_seq = -1  # newest request that failed: an older view keeps its error
         self._applying = True  # the initial trait values need no recomputation
         self.recomputations = 0  # views computed (tests check that bursts coalesce)
-        first = session.view(0, complete=False, wait=False)
+        calls = session.context.calls
+        with working("Explaining the first row (prediction and SHAP)", lambda: calls[0]):
+            first = session.view(0, fast=session.slow_model, complete=False, wait=False)
+        shown = session.shown_features(session.index, session.edits)
         super().__init__(
-            _schema=payloads.schema(session),
+            _schema=payloads.schema(session, shown),
             _view=first,
             _progress={},
             index=session.index,
@@ -229,6 +233,8 @@ class ExplainerWidget(anywidget.AnyWidget):
             self.send({"type": "charts-engine"}, buffers=[(STATIC / "vega.js").read_bytes()])
         elif kind == "export":
             self._export_to_frontend()
+        elif kind == "features":
+            self._send_features(content.get("features"))
 
     def _refresh(self) -> None:
         """Recompute the current view after a change made from Python."""
@@ -308,7 +314,8 @@ class ExplainerWidget(anywidget.AnyWidget):
             w = me()
             if w is None or w._view.get("seq") != seq:
                 return
-            if w._view.get("pending") and not w._publish(seq, fast=False, complete=True):
+            unfinished = w._view.get("pending") or w._view.get("quality") == "fast"
+            if unfinished and not w._publish(seq, fast=False, complete=True):
                 return
             if w._view.get("seq") == seq and w._view.get("quality") != "fast":
                 try:
@@ -422,6 +429,23 @@ class ExplainerWidget(anywidget.AnyWidget):
             on_progress=_weakly(me, lambda w, d, t: w._job_progress("export", d, t)),
         )
         job.add_done_callback(_weakly(me, done))
+
+    def _send_features(self, positions: Any) -> None:
+        """Wide data: the summaries of features the panel is about to show."""
+        features = self._session.schema.features
+        if not isinstance(positions, list):
+            return
+        wanted = [
+            j
+            for j in positions
+            if isinstance(j, int) and not isinstance(j, bool) and 0 <= j < len(features)
+        ][:500]
+        self.send(
+            {
+                "type": "features",
+                "features": [[j, payloads.feature_info(features[j])] for j in wanted],
+            }
+        )
 
     def _wait_idle(self, timeout: float = 60) -> bool:
         """Block until every request and what follows it is answered (tests and scripts)."""

@@ -18,6 +18,10 @@ from .table import TableContext
 # lime's own default; a drag uses a tenth of it for a quick estimate.
 FULL_SAMPLES = 5000
 FAST_SAMPLES = 500
+# With more features than this LIME's local model keeps its own choice of the strongest
+# ones (lime's "highest weights" selection): a ridge on 1,000 columns says little per weight.
+ALL_FEATURES_UP_TO = 100
+SELECTED_FEATURES = 30
 
 
 @dataclass(frozen=True)
@@ -59,9 +63,20 @@ class LimeExplainer(Explainer):
         self._lock = threading.Lock()  # lime keeps its random state on the explainer
 
     @property
+    def num_features(self) -> int:
+        """How many features LIME's local model keeps (all of them, but with wide data)."""
+        n = len(self.schema)
+        return n if n <= ALL_FEATURES_UP_TO else SELECTED_FEATURES
+
+    @property
     def algorithm(self) -> str:
         """What runs: LIME's sampling and its local model."""
-        return f"LIME (tabular, {FULL_SAMPLES:,} samples, quartile bins)"
+        kept = (
+            ""
+            if self.num_features == len(self.schema)
+            else f", its {self.num_features} strongest of {len(self.schema):,} features"
+        )
+        return f"LIME (tabular, {FULL_SAMPLES:,} samples, quartile bins{kept})"
 
     @property
     def has_fast(self) -> bool:
@@ -137,7 +152,7 @@ class LimeExplainer(Explainer):
                 row,
                 self.predict_fn,
                 labels=(label,),
-                num_features=len(self.schema),
+                num_features=self.num_features,
                 num_samples=FAST_SAMPLES if fast else FULL_SAMPLES,
             )
         weights = np.zeros(len(self.schema))

@@ -11,7 +11,9 @@ be built), the next one runs and ``fallback`` says why.
 from __future__ import annotations
 
 import contextlib
+import copy
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -25,6 +27,19 @@ from .table import TableContext
 # Relative tolerance of the additivity self-check that decides whether a fast
 # algorithm may be used for this model.
 _ADDITIVITY_TOLERANCE = 1e-6
+# Model rows one permutation SHAP explanation may cost (each evaluation runs the model on
+# every background row): wide data gets fewer permutations and a smaller background.
+MODEL_ROWS_PER_EXPLANATION = 100_000
+MIN_PERMUTATION_BACKGROUND = 20
+# A drag's view should not wait longer than this for SHAP; slower forests are explained on
+# a share of their trees while dragging (the exact values follow on release).
+LIVE_SECONDS = 0.08
+_FORESTS = {
+    "RandomForestRegressor",
+    "RandomForestClassifier",
+    "ExtraTreesRegressor",
+    "ExtraTreesClassifier",
+}
 # Forests average leaf class shares, so their raw output already is a probability.
 _AVERAGED_PROBABILITIES = {
     "RandomForestClassifier",
@@ -56,9 +71,17 @@ class ShapExplainer(Explainer):
         self.background = context.background
         self.random_state = context.random_state
         self.masker = shap.maskers.Independent(self.background, max_samples=len(self.background))
+        self.permutation_masker = shap.maskers.Independent(
+            self.permutation_background, max_samples=len(self.permutation_background)
+        )
         self._tree: shap.TreeExplainer | None = None
         self._linear: shap.LinearExplainer | None = None
         self.perturbation = "interventional"
+        self.rescaled = False  # path-dependent on the margin, rescaled to probabilities
+        self.seconds_per_row: float | None = None  # measured on the first rows explained
+        self._fast_tree: shap.TreeExplainer | None = None
+        self._fast_trees = 0
+        self._background_output: np.ndarray | None = None
         self.algorithm_kind = "permutation"
         self._reasons: list[str] = []
         self._verified = False
@@ -89,12 +112,22 @@ class ShapExplainer(Explainer):
     def algorithm(self) -> str:
         """Human-readable name of the algorithm, shown in the widget."""
         space = "probability" if self.adapter.is_classifier else "raw output"
+        if self.algorithm_kind == "tree" and self.rescaled:
+            return "TreeSHAP (path-dependent on the log-odds, rescaled to probability)"
         if self.algorithm_kind == "tree":
             kind = "interventional" if self.perturbation == "interventional" else "path-dependent"
             return f"TreeSHAP ({kind}, {space})"
         if self.algorithm_kind == "linear":
             return "Linear SHAP (interventional)"
-        return f"Permutation SHAP (model-agnostic, {len(self.background)}-row background, {space})"
+        rows = len(self.permutation_background)
+        passes = self.max_evals(fast=False) // (2 * len(self.schema) + 1)
+        budget = (
+            ""
+            if passes == 10
+            else f", {passes} permutation{'s' if passes > 1 else ''} of {len(self.schema):,} "
+            f"features within {MODEL_ROWS_PER_EXPLANATION:,} model rows"
+        )
+        return f"Permutation SHAP (model-agnostic, {rows}-row background{budget}, {space})"
 
     description = algorithm
 
@@ -105,13 +138,16 @@ class ShapExplainer(Explainer):
 
     @property
     def has_fast(self) -> bool:
-        """Only the permutation algorithm has a cheaper estimate; the others are exact anyway."""
-        return self.algorithm_kind == "permutation"
+        """A cheaper estimate for drags: fewer permutations, or a forest too slow to explain
+        live explained on a share of its trees; the other algorithms are fast and exact."""
+        if self.algorithm_kind == "permutation":
+            return True
+        return self.algorithm_kind == "tree" and self._subforest() is not None
 
     @property
     def approximate(self) -> bool:
-        """Whether fewer model calls give a cheaper estimate (only the permutation algorithm)."""
-        return self.has_fast
+        """Whether exact values need many model calls (the permutation algorithm)."""
+        return self.algorithm_kind == "permutation"
 
     def explain(
         self, instances: np.ndarray, outputs: Sequence[int], *, fast: bool = False
@@ -135,15 +171,21 @@ class ShapExplainer(Explainer):
     def values(self, encoded: np.ndarray, *, fast: bool = False) -> ShapValues:
         """SHAP values of a batch of encoded rows (n, features); all outputs at once."""
         encoded = np.atleast_2d(encoded)
+        if not self._verified and self.algorithm_kind == "permutation":
+            self._verified = True  # additive by construction: nothing to check
         if not self._verified:
             # The first rows asked for, and two background rows, decide the algorithm.
             probe = np.vstack([encoded, self.background[:2]])
             with self._verify_lock:
                 while not self._verified:
-                    result = self._values(probe, fast=fast)
+                    started = time.perf_counter()
+                    result = self._values(probe, fast=False)
+                    self.seconds_per_row = (time.perf_counter() - started) / len(probe)
                     if self._additive(probe, result):
                         self._verified = True
                         return ShapValues(result.values[: len(encoded)], result.base_values)
+        if fast and self.algorithm_kind == "tree" and self._subforest() is not None:
+            return self._explain_subforest(encoded)
         return self._values(encoded, fast=fast)
 
     def split_points(self) -> dict[int, np.ndarray] | None:
@@ -161,9 +203,20 @@ class ShapExplainer(Explainer):
         return {j: np.array(sorted(ts)) for j, ts in found.items()}
 
     def max_evals(self, *, fast: bool) -> int:
-        """Model-call budget of the permutation explainer: about 10 permutations, 2 when fast."""
+        """Evaluations of the permutation explainer: 10 permutations (2 when fast), fewer
+        when each costs more than the budget of model rows (wide data); at least one, which
+        shap needs (2 * features + 1 evaluations)."""
         one_pass = 2 * len(self.schema) + 1
-        return one_pass * (2 if fast else 10)
+        affordable = MODEL_ROWS_PER_EXPLANATION // (one_pass * len(self.permutation_background))
+        return one_pass * max(1, min(2 if fast else 10, affordable))
+
+    @property
+    def permutation_background(self) -> np.ndarray:
+        """The background of the permutation algorithm: the session's, or with wide data
+        fewer rows, so that one permutation stays within the budget of model rows."""
+        one_pass = 2 * len(self.schema) + 1
+        rows = max(MIN_PERMUTATION_BACKGROUND, MODEL_ROWS_PER_EXPLANATION // one_pass)
+        return self.background[: min(len(self.background), rows)]
 
     def model_output(self, encoded: np.ndarray) -> np.ndarray:
         """The model's outputs for encoded rows (the function every masker-based explainer calls)."""
@@ -218,8 +271,11 @@ class ShapExplainer(Explainer):
         model = self.adapter.model
         averaged = self.adapter.is_classifier and type(model).__name__ in _AVERAGED_PROBABILITIES
         output = "probability" if self.adapter.is_classifier and not averaged else "raw"
-        if perturbation == "tree_path_dependent" and output != "raw":
-            raise ValueError("path-dependent TreeSHAP cannot explain probabilities")
+        # Path-dependent TreeSHAP explains a boosted classifier's margin (log-odds), not its
+        # probability: each output's values are then rescaled to the probability's change.
+        self.rescaled = perturbation == "tree_path_dependent" and output != "raw"
+        if self.rescaled:
+            output = "raw"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self._tree = shap.TreeExplainer(
@@ -241,6 +297,8 @@ class ShapExplainer(Explainer):
         base = np.atleast_1d(np.asarray(self._tree.expected_value, dtype=float))
         if values.ndim == 2:
             values = values[..., None]
+        if self.rescaled:
+            return self._rescale(encoded, values, base)
         n_outputs = len(self.adapter.output_names)
         if values.shape[2] == 1 and n_outputs == 2:
             # Binary classifiers explain P(positive); P(negative) is its mirror image.
@@ -248,10 +306,80 @@ class ShapExplainer(Explainer):
             base = np.array([1.0 - base[0], base[0]])
         return ShapValues(values, base)
 
+    def _rescale(self, encoded: np.ndarray, values: np.ndarray, base: np.ndarray) -> ShapValues:
+        """Margin SHAP values rescaled, output by output, so that they add up from the mean
+        probability over the background to the row's probability: each feature keeps its
+        share of the margin's change (and its sign)."""
+        if self._background_output is None:
+            self._background_output = self.model_output(self.background).mean(axis=0)
+        probabilities = self.model_output(encoded)
+        mean = self._background_output
+        margins = base[None, :] + values.sum(axis=1)  # (n, margins)
+        if values.shape[2] == 1 and probabilities.shape[1] == 2:
+            # One margin for a binary classifier: P(positive); P(negative) mirrors it.
+            change = probabilities[:, 1:] - mean[None, 1:]
+        else:
+            change = probabilities - mean[None, :]
+        span = margins - base[None, :]
+        safe = np.where(np.abs(span) > 1e-12, span, 1.0)
+        scaled = values * (change / safe)[:, None, :]
+        flat = np.abs(span) <= 1e-12  # no margin change to share: split the change evenly
+        if flat.any():
+            even = np.repeat((change / values.shape[1])[:, None, :], values.shape[1], axis=1)
+            scaled = np.where(flat[:, None, :], even, scaled)
+        if scaled.shape[2] == 1 and probabilities.shape[1] == 2:
+            return ShapValues(np.concatenate([-scaled, scaled], axis=2), mean.copy())
+        return ShapValues(scaled, mean.copy())
+
+    def _subforest(self) -> shap.TreeExplainer | None:
+        """For a random forest whose exact explanation of a row costs more than a drag can
+        wait (``LIVE_SECONDS``): path-dependent TreeSHAP of a share of its trees, which is
+        sized to fit (a forest averages its trees, so a share is an unbiased estimate)."""
+        model = self.adapter.model
+        cost = self.seconds_per_row
+        if cost is None or cost <= LIVE_SECONDS or not hasattr(model, "estimators_"):
+            return None
+        if type(model).__name__ not in _FORESTS:
+            return None
+        if self._fast_tree is None:
+            trees = list(model.estimators_)
+            keep = max(1, min(len(trees) - 1, int(len(trees) * LIVE_SECONDS / cost)))
+            share = copy.copy(model)
+            share.estimators_ = trees[:keep]
+            share.n_estimators = keep
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._fast_tree = shap.TreeExplainer(
+                    share, feature_perturbation="tree_path_dependent", model_output="raw"
+                )
+            self._fast_trees = keep
+        return self._fast_tree
+
+    def _explain_subforest(self, encoded: np.ndarray) -> ShapValues:
+        """The share's SHAP values, their sum made the model's own change from the base value
+        (the gap spread over the features in proportion to |value|)."""
+        tree = self._fast_tree
+        assert tree is not None
+        values = np.asarray(tree.shap_values(encoded, check_additivity=False), dtype=float)
+        if values.ndim == 2:
+            values = values[..., None]
+        assert self._tree is not None
+        base = np.atleast_1d(np.asarray(self._tree.expected_value, dtype=float))
+        outputs = self.model_output(encoded)
+        if len(base) == 1 and outputs.shape[1] == 2:
+            base = np.array([1.0 - base[0], base[0]])
+        if values.shape[2] == 1 and outputs.shape[1] == 2:
+            values = np.concatenate([-values, values], axis=2)
+        gap = outputs - base[None, :] - values.sum(axis=1)
+        weight = np.abs(values)
+        total = weight.sum(axis=1, keepdims=True)
+        share = np.where(total > 0, weight / np.where(total > 0, total, 1.0), 1 / values.shape[1])
+        return ShapValues(values + share * gap[:, None, :], base)
+
     def _explain_permutation(self, encoded: np.ndarray, *, fast: bool) -> ShapValues:
         with _keep_global_random_state():
             explainer = shap.PermutationExplainer(
-                self.model_output, self.masker, seed=self.random_state
+                self.model_output, self.permutation_masker, seed=self.random_state
             )
             result = explainer(encoded, max_evals=self.max_evals(fast=fast), silent=True)
         values = np.asarray(result.values, dtype=float)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,9 +24,11 @@ class TableContext:
     background: np.ndarray
     training: np.ndarray
     random_state: int = 0
+    calls: list[int] = field(default_factory=lambda: [0])  # model calls made, for progress
 
     def model_output(self, encoded: np.ndarray) -> np.ndarray:
         """The model's outputs (n, outputs) for encoded rows: what every explainer calls.
         Stopped work (a closed widget) ends here, between two model calls."""
         check_stopped()
+        self.calls[0] += 1
         return self.adapter.predict(self.schema.decode(encoded))
