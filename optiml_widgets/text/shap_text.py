@@ -16,7 +16,7 @@ import numpy as np
 
 from ..explainers.base import Attribution, Explainer, register
 from .context import TextContext
-from .tokens import Tokens
+from .tokens import Tokens, WordTokenizer
 
 EVALUATIONS = 500  # shap's own default for the partition explainer
 FAST_EVALUATIONS = 100
@@ -47,6 +47,7 @@ class TextShapExplainer(Explainer):
             seed=context.random_state,
         )
         self._lock = threading.Lock()  # the masker caches the text it last tokenized
+        _warm_up(len(adapter.output_names))
 
     @property
     def algorithm(self) -> str:
@@ -99,3 +100,17 @@ class TextShapExplainer(Explainer):
         return np.asarray(explanation.values[0], float), np.asarray(
             explanation.base_values[0], float
         )
+
+
+def _warm_up(n_classes: int) -> None:
+    """Run shap's partition explainer once on a constant function: shap compiles its numba
+    kernels on first use (seconds, tens on a busy machine), and this happens here, while
+    the explainer is built in the background, not on the first text while the session's
+    gate is held and live edits wait."""
+    import shap
+
+    def constant(texts: Sequence[str]) -> np.ndarray:
+        return np.full((len(texts), n_classes), 1.0 / n_classes)
+
+    explainer = shap.Explainer(constant, shap.maskers.Text(WordTokenizer()), algorithm="partition")
+    explainer(["warm up the kernels"], max_evals=FAST_EVALUATIONS, silent=True)
