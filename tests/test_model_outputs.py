@@ -129,6 +129,21 @@ def test_nan_later_is_a_value_error_naming_nan():
         adapter.predict(pd.DataFrame({**X.head(2).to_dict("list"), "bmi": [0.0, 0.2]}))
 
 
+def test_nan_during_a_what_if_is_shown_in_the_widget():
+    X, _ = small_regression()
+    X = X[X["bmi"] < 0.1].head(30)
+
+    def model(df: pd.DataFrame) -> np.ndarray:
+        return np.where(df["bmi"] > 0.1, np.nan, df["bmi"].to_numpy())
+
+    w = explain_widget(model, X, explainers=("shap",))
+    w.set_features(bmi=0.2)
+    assert w.error is not None and "returned NaN" in w.error
+    w.set_features(bmi=0.05)
+    assert w.error is None
+    w.close()
+
+
 def test_a_model_that_returns_labels_is_told_to_return_numbers():
     X, _ = small_regression()
     with pytest.raises(ValueError, match=re.escape("not numbers (e.g. ['yes'])")):
