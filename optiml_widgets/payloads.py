@@ -105,6 +105,8 @@ class SurrogateInfo(TypedDict):
     family: str
     curve: list[CurvePoint]
     reason: str
+    sizes: list[int]
+    recommended: int
 
 
 class CounterfactualInfo(TypedDict):
@@ -290,6 +292,8 @@ def surrogate(found: Surrogate) -> SurrogateInfo:
             for p in found.curve
         ],
         "reason": found.reason,
+        "sizes": [int(k) for k in found.sizes],
+        "recommended": int(found.recommended["rules"]),
     }
 
 

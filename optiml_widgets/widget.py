@@ -114,6 +114,21 @@ class ExplainerWidget(anywidget.AnyWidget):
         its fit with a progress bar if it is still running."""
         return self._session.surrogate
 
+    @property
+    def surrogate_size(self) -> int | None:
+        """The number of rules the surrogate shows (leaves plus linear terms); set it to pick
+        another point of its fidelity curve live (the rule table and slider thresholds
+        follow), or to None for the size cross-validation chose."""
+        surrogate = self._session.surrogate
+        return surrogate.complexity if surrogate is not None else None
+
+    @surrogate_size.setter
+    def surrogate_size(self, rules: int | None) -> None:
+        surrogate = self._session.set_surrogate_size(rules)
+        if surrogate is not None:
+            self._surrogate = dict(payloads.surrogate(surrogate))
+        self._refresh()
+
     def counterfactual(self) -> Counterfactual | None:
         """The smallest change of the current instance that reaches a surrogate rule with
         another outcome, checked with the model: ``.changes``, ``.prediction``,
@@ -235,6 +250,8 @@ class ExplainerWidget(anywidget.AnyWidget):
             self._export_to_frontend()
         elif kind == "features":
             self._send_features(content.get("features"))
+        elif kind == "surrogate-size":
+            self._size_from_panel(content.get("rules"))
 
     def _refresh(self) -> None:
         """Recompute the current view after a change made from Python."""
@@ -429,6 +446,19 @@ class ExplainerWidget(anywidget.AnyWidget):
             on_progress=_weakly(me, lambda w, d, t: w._job_progress("export", d, t)),
         )
         job.add_done_callback(_weakly(me, done))
+
+    def _size_from_panel(self, rules: Any) -> None:
+        """The rule table's size control: another point of the curve, off the kernel's path."""
+        if isinstance(rules, bool) or not isinstance(rules, int):
+            return
+
+        def apply() -> None:
+            try:
+                self.surrogate_size = rules
+            except (ValueError, TypeError) as exc:
+                self.error = _message(exc)
+
+        threading.Thread(target=apply, name="optiml-surrogate-size", daemon=True).start()
 
     def _send_features(self, positions: Any) -> None:
         """Wide data: the summaries of features the panel is about to show."""

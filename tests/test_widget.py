@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -263,3 +265,32 @@ def test_the_export_button_sends_the_file_back(widget, monkeypatch):
     assert widget._progress["export"]["state"] == "ready"
     page = buffers[0].decode()
     assert page.startswith("<!doctype html>") and 'id="optiml-data"' in page
+
+
+def test_the_surrogate_size_changes_live(widget):
+    surrogate = widget.surrogate
+    assert widget._wait_idle()
+    chosen = widget.surrogate_size
+    assert chosen == surrogate.complexity
+    assert widget._surrogate["sizes"] == surrogate.sizes and chosen in surrogate.sizes
+    other = max(k for k in surrogate.sizes if k != chosen)
+    widget.surrogate_size = other
+    assert widget.surrogate_size == widget.surrogate.complexity != chosen
+    assert widget._surrogate["complexity"] == widget.surrogate.complexity
+    assert widget._surrogate["recommended"] == chosen
+    assert "picked by hand" in widget._surrogate["reason"]
+    # The view's firing rule is a rule of the new size, and the thresholds follow.
+    assert widget._view["rule"]["id"] in {r["id"] for r in widget._surrogate["rules"]}
+    names = widget.session.schema.names
+    expected = widget.surrogate.thresholds()
+    assert widget._surrogate["thresholds"] == [expected.get(n, []) for n in names]
+    # From the panel: the same, off the kernel's path.
+    widget._handle_custom_msg({"type": "surrogate-size", "rules": chosen}, [])
+    deadline = time.monotonic() + 30
+    while widget._surrogate["complexity"] != chosen and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert widget._surrogate["complexity"] == chosen
+    widget.surrogate_size = None
+    assert widget.surrogate_size == chosen
+    with pytest.raises(ValueError):
+        widget.surrogate_size = 0

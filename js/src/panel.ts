@@ -20,6 +20,7 @@ import type {
   FeatureReply,
   FeatureRequest,
   GlobalRequest,
+  SurrogateSizeRequest,
   RequestMessage,
   Value,
   View,
@@ -27,7 +28,7 @@ import type {
 } from "./types";
 
 /** Every message the panel sends. */
-export type PanelMessage = RequestMessage | ExportRequest | GlobalRequest | FeatureRequest;
+export type PanelMessage = RequestMessage | ExportRequest | GlobalRequest | FeatureRequest | SurrogateSizeRequest;
 
 /** The part of anywidget's model the panel uses (the export page provides the same). */
 export interface PanelModel {
@@ -124,7 +125,7 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
           else edits.set(j, value);
         }
         loop.requestExact(view.index, view.target, edits);
-      })
+      }, options.canExport ? (rules) => model.send({ type: "surrogate-size", rules }) : null)
     : null;
   const sliders = new Sliders(features, {
     edit(j, value, phase) {

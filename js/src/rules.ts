@@ -9,6 +9,8 @@ import { placeholder } from "./pending";
 import type { CounterfactualInfo, JobState, SurrogateInfo, Value, View } from "./types";
 
 export type ApplyChanges = (changes: [number, Value][]) => void;
+/** Asks for the surrogate of another number of rules (a live kernel only). */
+export type ChooseSize = (rules: number) => void;
 
 /** The caption's words: "decision tree, 3 rules, held-out accuracy 0.942". */
 export function caption(surrogate: SurrogateInfo): string {
@@ -19,6 +21,22 @@ export function caption(surrogate: SurrogateInfo): string {
   return `${surrogate.family}, ${size}, held-out ${metric} ${formatNumber(surrogate.fidelity, 3)}`;
 }
 
+/** A select of the curve's sizes: the user may read fewer or more rules than recommended. */
+function sizeControl(surrogate: SurrogateInfo, chooseSize: ChooseSize): HTMLElement {
+  const id = `ow-size-${Math.random().toString(36).slice(2, 9)}`;
+  const select = h("select", { id, class: "ow-size", "data-testid": "ow-rules-size" });
+  for (const k of surrogate.sizes) {
+    const label = `${k} rule${k === 1 ? "" : "s"}${k === surrogate.recommended ? " (recommended)" : ""}`;
+    select.append(h("option", { value: String(k) }, label));
+  }
+  select.value = String(surrogate.complexity);
+  select.addEventListener("change", () => {
+    select.disabled = true; // until the new rules arrive
+    chooseSize(Number(select.value));
+  });
+  return h("p", { class: "ow-size-control" }, h("label", { for: id }, "Show "), select, " (held-out fidelity for each size: the fidelity chart)");
+}
+
 class RuleTable {
   readonly el: HTMLElement;
   private readonly rows = new Map<number, HTMLTableRowElement>();
@@ -26,7 +44,7 @@ class RuleTable {
   private readonly scroller: HTMLElement;
   private revealed: number | null = null;
 
-  constructor(surrogate: SurrogateInfo) {
+  constructor(surrogate: SurrogateInfo, chooseSize: ChooseSize | null) {
     const body = h("tbody");
     for (const rule of surrogate.rules) {
       const cells = rule.conditions.map((c) =>
@@ -59,6 +77,7 @@ class RuleTable {
       "div",
       { class: "ow-rules-body" },
       h("p", { class: "ow-caption", "data-testid": "ow-rules-caption" }, `Global surrogate: ${caption(surrogate)}.`),
+      chooseSize && surrogate.sizes.length > 1 ? sizeControl(surrogate, chooseSize) : null,
       surrogate.reason ? h("p", { class: "ow-muted ow-reason", "data-testid": "ow-rules-reason" }, `Why ${n} rule${n === 1 ? "" : "s"}: ${surrogate.reason}.`) : null,
       this.scroller,
       legend("rules", [
@@ -171,9 +190,12 @@ export class RulesCard {
   private table: RuleTable | null = null;
   private last: { view: View; stale: boolean } | null = null;
 
+  private shown: SurrogateInfo | null = null;
+
   constructor(
     readonly features: Features,
     apply: ApplyChanges,
+    private readonly chooseSize: ChooseSize | null = null,
   ) {
     this.hint = new Hint(apply);
     this.el = h("section", { class: "ow-card ow-rules", "data-testid": "ow-rules", "aria-label": "Rules" }, h("h3", {}, "Rules"), this.content, this.hint.el);
@@ -182,14 +204,17 @@ export class RulesCard {
   /** The surrogate (null while it is fit) and its job's progress. */
   setSurrogate(surrogate: SurrogateInfo | null, job?: JobState | null): void {
     if (surrogate) {
-      if (!this.table) {
-        this.table = new RuleTable(surrogate);
+      if (surrogate !== this.shown) {
+        // A first fit, or another size picked: the table is drawn anew.
+        this.shown = surrogate;
+        this.table = new RuleTable(surrogate, this.chooseSize);
         this.content.replaceChildren(this.table.el);
         if (this.last) this.update(this.last.view, this.last.stale);
       }
       return;
     }
     this.table = null;
+    this.shown = null;
     if (job?.state === "error") this.content.replaceChildren(h("p", { class: "ow-error-text" }, `The surrogate could not be fit: ${job.message ?? "unknown error"}`));
     else if (job?.state === "cancelled") this.content.replaceChildren(h("p", { class: "ow-muted" }, "The surrogate's fit was stopped."));
     else this.content.replaceChildren(placeholder("Fitting the global surrogate (a small rule model that mimics this one)…", job));

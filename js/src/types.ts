@@ -124,6 +124,16 @@ export interface SurrogateInfo {
   curve: CurvePoint[];
   /** Why this number of rules, in words ("the fewest rules whose cross-validated accuracy …"). */
   reason: string;
+  /** The numbers of rules the user can pick instead (points of the curve). */
+  sizes: number[];
+  /** The number of rules cross-validation recommends. */
+  recommended: number;
+}
+
+/** Asks Python for the surrogate of another size (points of its curve); `_surrogate` follows. */
+export interface SurrogateSizeRequest {
+  type: "surrogate-size";
+  rules: number;
 }
 
 /** The smallest change to another outcome, checked with the model (optiml_widgets/counterfactual.py). */

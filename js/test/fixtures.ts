@@ -68,6 +68,8 @@ export function surrogate(s: Schema): SurrogateInfo {
       { family: "decision tree", rules: 3, fidelity: 0.94, between: 0.9, validation: 0.92, chosen: false },
     ],
     reason: "the fewest rules whose cross-validated accuracy is within one standard error of the best",
+    sizes: [2, 3],
+    recommended: 2,
   };
 }
 
