@@ -75,7 +75,7 @@ export class GlobalViews {
     } else if (state === "error") {
       this.status.textContent = `The global views failed: ${info?.message ?? "unknown error"}`;
     } else if (state === "idle") {
-      this.status.textContent = "Waiting for the kernel…";
+      this.status.textContent = info?.message ?? "Waiting for the kernel…";
     } else if (info) {
       this.status.textContent = info.message ?? "";
     }

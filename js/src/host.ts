@@ -74,7 +74,14 @@ export class ExportAnswers {
     const rowEdits = this.edits.get(request.index) ?? base.edited.map((j): [number, Value] => [j, base.values[j]]);
     for (const [j, value] of rowEdits) if (j >= 0 && j < wanted.length) wanted[j] = value;
     const changed = changedPositions(wanted, base.values);
-    if (!changed.length || !this.grids) return { ...base, seq: request.seq };
+    if (!changed.length) return { ...base, seq: request.seq };
+    if (!this.grids) {
+      // No what-ifs in this file: the row stays as it is, and the panel says why.
+      const why = this.data.include_data
+        ? "What-ifs need a kernel: run the notebook, or export with w.to_html(), which precomputes them."
+        : "This file was exported without the rows' values, so it holds no what-ifs.";
+      return { ...base, seq: request.seq, notice: why };
+    }
     const g = this.grids;
     const n = this.data.schema.features.length;
     const block = g.offsets[g.offsets.length - 1];
@@ -142,7 +149,7 @@ export async function renderExport(el: HTMLElement, data: ExportData, loadEngine
     _schema: data.schema,
     _surrogate: data.surrogate,
     _view: start,
-    _global: data.global,
+    _global: data.global ?? { state: "idle", done: 0, total: 0, message: "The global views were not computed when this file was made." },
     _progress: {},
     feature: null,
     index: start.index,

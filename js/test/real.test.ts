@@ -94,6 +94,14 @@ describe("the export's in-page model", () => {
     });
     expect(two.quality).toBe("estimate");
     expect(two.notice).toContain("Estimate, not the model's output");
+    // A file with no grids (a notebook converted offline, an export without data) says why
+    // an edit changes nothing instead of pretending.
+    const none = new ExportAnswers({ ...data, grids: null }, null);
+    const kept = none.answer({ type: "request", seq: 12, index: 0, target: base.target, edits: [[numeric, value]], fast: false });
+    expect(kept.prediction).toBe(base.prediction);
+    expect(kept.notice).toContain("What-ifs need a kernel");
+    const hidden = new ExportAnswers({ ...data, grids: null, include_data: false }, null);
+    expect(hidden.answer({ type: "request", seq: 13, index: 0, target: base.target, edits: [[numeric, value]], fast: false }).notice).toContain("without the rows' values");
     expect(nearestPoint([0, 1, 2, 3], 2.2)).toBe(2);
     expect(nearestPoint(["Paris", "Lyon"], "Lyon")).toBe(1);
   });
