@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import time
 import warnings
@@ -51,6 +52,7 @@ ROWS, FEATURES = 100_000, 30
 
 
 def main() -> None:
+    load = os.getloadavg()[0]
     X, y = make_classification(ROWS, FEATURES, random_state=0)
     X = pd.DataFrame(X, columns=[f"x{i}" for i in range(FEATURES)])
     fit_start = time.perf_counter()
@@ -119,7 +121,8 @@ def main() -> None:
     many = many_classes()
     body = f"""## Time to the first global view
 
-{date.today()}, {versions("optiml_widgets", "shap", "scikit-learn", "altair", "numpy")}.
+{date.today()}, {versions("optiml_widgets", "shap", "scikit-learn", "altair", "numpy")}; 2 cores
+shared with other work, 1-minute load average {load:.1f} when the run started.
 make_classification({ROWS:,}, {FEATURES}, random_state=0), GradientBoostingClassifier(100 trees,
 depth 3; fitting took {fit_seconds:.0f} s, not counted). Medians of {REPEATS} runs; the
 global views explain a seeded random sample of {n:,} rows (TreeSHAP, interventional,

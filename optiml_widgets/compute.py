@@ -278,8 +278,11 @@ class DaskCluster(Backend):
                 if future.status == "finished":
                     result = future.result()
                     value = result if value is None else combine(value, result)
-                elif future.status == "cancelled":
-                    raise Cancelled("the cluster cancelled the work")
+                elif future.status == "cancelled":  # not by us: we stop through ``stop``
+                    raise RuntimeError(
+                        f"The Dask cluster dropped part {number} (was the client or the "
+                        "cluster closed?): start the computation again."
+                    )
                 else:
                     exc = future.exception()
                     failures.append(PartFailure(number, _error_text(exc), self.retries + 1, exc))
