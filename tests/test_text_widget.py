@@ -273,3 +273,12 @@ def test_the_export_is_one_offline_file(bert_widget, tmp_path):
     edit = data["edits"][0][0]
     expected = w.session.adapter.probabilities([edit["text"]])[0]
     assert edit["probabilities"] == pytest.approx(list(expected))
+
+
+def test_a_model_that_returns_no_attention_says_so(bert_widget, monkeypatch):
+    session = bert_widget.session
+    monkeypatch.setattr(session.adapter, "attentions", lambda tokens: None)
+    text = "the music was lovely in the end"
+    assert "attention" in session.view(0, text=text, cached_only=True, wait=False)["pending"]
+    view = session.view(1, text=text, complete=False, wait=False)
+    assert view["attention"] is None and "attention" not in view["pending"]

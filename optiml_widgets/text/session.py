@@ -415,7 +415,8 @@ class TextSession:
             if not cached_only
             else self.memo.peek(("attention", instance.key))
         )
-        if weights is None and self.attention_enabled:
+        computed = ("attention", instance.key) in self.memo  # None there: the model gave none
+        if weights is None and self.attention_enabled and not computed:
             pending.append(ATTENTION)
         tokens = instance.tokens
         outputs = instance.outputs
