@@ -52,10 +52,14 @@ class _Slot:
             self._work = None
 
     def close(self) -> None:
-        with self._wake:
-            self._closed = True
-            self._work = None
-            self._wake.notify()
+        self._closed = True  # seen by the thread even if the lock below is not to be had
+        self._work = None
+        # Never block here: at interpreter exit the thread may be frozen holding the lock.
+        if self._wake.acquire(timeout=1):
+            try:
+                self._wake.notify()
+            finally:
+                self._wake.release()
 
     def _run(self) -> None:
         mark_background(self.background)  # the gate lets live requests go first
