@@ -295,18 +295,25 @@ class ExplainerWidget(anywidget.AnyWidget):
 
     def _publish(self, seq: int, *, fast: bool, complete: bool, warn: bool = False) -> bool:
         """Compute and show the current view; on failure keep the last good one and say why."""
-        session = self._session
         try:
-            view = session.view(seq, fast=fast, complete=complete, wait=False)
+            view = self._session.view(seq, fast=fast, complete=complete, wait=False)
         except Cancelled:
             return False
         except Exception as exc:
-            self._failed_seq = max(self._failed_seq, seq)
-            self.error = _message(exc)
-            if warn:  # the panel shows the banner; a notebook call also warns
-                warnings.warn(f"optiml_widgets: {self.error}", RuntimeWarning, stacklevel=5)
-            traceback.clear_frames(exc.__traceback__)
+            self._failed(seq, exc, warn)
             return False
+        return self._show(seq, view)
+
+    def _failed(self, seq: int, exc: Exception, warn: bool) -> None:
+        self._failed_seq = max(self._failed_seq, seq)
+        self.error = _message(exc)
+        if warn:  # the panel shows the banner; a notebook call also warns
+            warnings.warn(f"optiml_widgets: {self.error}", RuntimeWarning, stacklevel=6)
+        traceback.clear_frames(exc.__traceback__)
+
+    def _show(self, seq: int, view: payloads.View) -> bool:
+        """Publish a computed view unless a newer one is on screen."""
+        session = self._session
         with self._state:
             if seq < self._view.get("seq", -1):
                 return False  # a newer view is already on screen
@@ -326,26 +333,49 @@ class ExplainerWidget(anywidget.AnyWidget):
     def _completion(self, seq: int) -> Callable[[], None]:
         """What follows view ``seq`` in the background: its streamed parts, then the curves."""
         me = weakref.ref(self)
+        session = self._session
+
+        def current() -> ExplainerWidget | None:
+            w = me()
+            return w if w is not None and w._view.get("seq") == seq else None
 
         def complete() -> None:
-            w = me()
-            if w is None or w._view.get("seq") != seq:
+            # The widget is held only to read and to publish: the work itself needs the
+            # session alone, so a widget nobody uses any more is collected meanwhile.
+            w = current()
+            if w is None:
                 return
             unfinished = w._view.get("pending") or w._view.get("quality") == "fast"
-            if unfinished and not w._publish(seq, fast=False, complete=True):
-                return
-            if w._view.get("seq") == seq and w._view.get("quality") != "fast":
+            del w
+            if unfinished:
                 try:
-                    w._curves = dict(w._session.curves(seq))
-                except Exception as exc:  # curves are a nicety: never fail the view for them
-                    # (older curves stay: the panel uses curves only with their own view)
-                    warnings.warn(
-                        f"optiml_widgets: no drag estimates ({exc})", RuntimeWarning, stacklevel=2
-                    )
+                    view = session.view(seq, complete=True, wait=False)
+                except Cancelled:
+                    return
+                except Exception as exc:
+                    if (w := me()) is not None:
+                        w._failed(seq, exc, warn=False)
+                    return
+                if (w := current()) is None or not w._show(seq, view):
+                    return
+                del w
+            try:
+                curves = dict(session.curves(seq))
+            except Cancelled:
+                return
+            except Exception as exc:  # curves are a nicety: never fail the view for them
+                # (older curves stay: the panel uses curves only with their own view)
+                warnings.warn(
+                    f"optiml_widgets: no drag estimates ({exc})", RuntimeWarning, stacklevel=2
+                )
+                return
+            if (w := current()) is None or w._view.get("quality") == "fast":
+                return
+            w._curves = curves
             if (
-                w._session.has_global
+                session.has_global
                 and w._global
-                and w._global.get("target") not in (None, str(w._session.target))
+                and w._global.get("target") not in (None, str(session.target))
             ):
                 w._global = w._global_payload()  # the charts of the new target
 
