@@ -32,6 +32,7 @@ def explain_widget(
     background: Any = None,
     random_state: int = 0,
     global_rows: int | None = None,
+    global_data: Any = None,
 ) -> ExplainerWidget:
     """A live panel explaining ``model`` on the rows of ``X``.
 
@@ -51,6 +52,13 @@ def explain_widget(
     random_state : same seed, same explanations.
     global_rows : how many rows of X the global views explain; default: all up to 1,000
         (200 for model-agnostic permutation SHAP), a seeded random sample beyond.
+    global_data : rows for the global views instead of X, however many: a pandas
+        DataFrame, a Dask DataFrame, or a path or glob of Parquet files (with X's
+        columns). They are explained partition by partition (on the active
+        ``dask.distributed`` Client's cluster, if any) and only reductions come back:
+        importance, binned dependence, a uniform sample for the beeswarm, the surrogate's
+        fidelity and the prediction distribution over every row. Needs
+        ``pip install optiml-widgets[dask]`` for Dask frames and Parquet.
 
     Returns
     -------
@@ -70,6 +78,7 @@ def explain_widget(
         background=background,
         random_state=random_state,
         global_rows=global_rows,
+        global_data=global_data,
     )
     return ExplainerWidget(session)
 

@@ -25,6 +25,7 @@ with the largest mean |SHAP| (and the selected one) and say so; every feature st
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -155,6 +156,9 @@ def importance_chart(
             "k": [names.index(name) for name in shown.index],
             "feature": list(shown.index),
             "importance": shown.to_numpy(),
+            # Sorted by this number, never by a list of names: a name such as "__proto__"
+            # is data, and Vega would read it as a property of its sort map.
+            "rank": range(len(shown)),
         }
     )
     params = _params(feature, -1, (None, None))
@@ -169,7 +173,7 @@ def importance_chart(
         .mark_bar(cursor="pointer")
         .encode(
             x=alt.X("importance:Q", title=f"mean |SHAP| ({explanation.output_names[output]})"),
-            y=alt.Y("feature:N", sort=list(shown.index), title=None),
+            y=alt.Y("feature:N", sort=alt.EncodingSortField(field="rank", op="min"), title=None),
             color=alt.condition("datum.k == feature", alt.value(SELECTED), alt.value(BAR)),
             opacity=alt.condition("hover < 0 || datum.k == hover", alt.value(1.0), alt.value(0.35)),
             description=alt.Description("about:N"),
@@ -198,7 +202,9 @@ def beeswarm_chart(
     hold the values of the ``carried`` features, in that order."""
     order = list(explanation.importance(output).index[:top])
     names = explanation.feature_names
-    features = pd.DataFrame({"k": [names.index(n) for n in order], "feature": order})
+    features = pd.DataFrame(
+        {"k": [names.index(n) for n in order], "feature": order, "rank": range(len(order))}
+    )
     params = _params(feature, row, (None, None))
     coloured = "v" in rows.columns and colours is not None
     key = "row" if "row" in rows.columns else "n"
@@ -238,7 +244,7 @@ def beeswarm_chart(
         )
     return (
         chart.transform_filter(alt.FieldOneOfPredicate(field="k", oneOf=features["k"].tolist()))
-        .transform_lookup(lookup="k", from_=alt.LookupData(features, "k", ["feature"]))
+        .transform_lookup(lookup="k", from_=alt.LookupData(features, "k", ["feature", "rank"]))
         # A fixed pseudo-random spread (same picture every time) instead of random().
         .transform_calculate(
             jitter=f"((datum.{key} * 7919) % 997) / 997 - 0.5",
@@ -248,7 +254,7 @@ def beeswarm_chart(
         .mark_circle(cursor="pointer" if key == "row" else "default")
         .encode(
             x=alt.X("s:Q", title="SHAP value (impact on the output)"),
-            y=alt.Y("feature:N", sort=order, title=None),
+            y=alt.Y("feature:N", sort=alt.EncodingSortField(field="rank", op="min"), title=None),
             yOffset=alt.YOffset("jitter:Q", scale=alt.Scale(domain=[-0.6, 0.6])),
             color=color,
             size=alt.condition(f"datum.{key} == row", alt.value(90), alt.value(12)),
@@ -533,6 +539,8 @@ def fidelity_chart(surrogate: Surrogate, explanation: GlobalExplanation | None =
     )
     layers: list[alt.Chart] = [lines, mark]
     subtitle = [f"chosen: {surrogate.complexity} rules, {metric} {surrogate.fidelity:.3f}"]
+    if surrogate.reason:  # titles do not wrap by themselves: a line each
+        subtitle.extend(textwrap.wrap(f"why: {surrogate.reason}", 64))
     summary = explanation.summary if explanation is not None else None
     if summary is not None and summary.fidelity is not None:
         value = summary.fidelity.value

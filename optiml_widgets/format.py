@@ -43,7 +43,7 @@ def format_number(value: float | int | None, digits: int = 4, scale: float | Non
     if number == 0:
         return "0"
     digits = max(1, int(digits))
-    size = abs(float(scale)) if _usable(scale) else abs(number)
+    size = abs(float(scale)) if scale is not None and _usable(scale) else abs(number)
     if size < SMALLEST_FIXED or size >= LARGEST_FIXED or abs(number) >= LARGEST_VALUE_FIXED:
         return _scientific(number, digits)
     decimals = min(MAX_DECIMALS, max(0, digits - 1 - _exponent(size)))

@@ -462,14 +462,16 @@ def global_views(
         if live
         else "clicking a point opens its row when it is in this file"
     )
+    what = (
+        explanation.summary.text()
+        if explanation.summary is not None
+        else f"SHAP values of {explanation.sample_text} ({explanation.algorithm})"
+    )
     return {
         "state": "ready",
         "done": len(explanation.rows),
         "total": len(explanation.rows),
-        "message": (
-            f"SHAP values of {explanation.sample_text} ({explanation.algorithm}); "
-            f"output: {session.target}; {how}."
-        ),
+        "message": f"{what}; output: {session.target}; {how}.",
         "target": str(session.target),
         **charts_payload(charts),
     }

@@ -31,6 +31,7 @@ from .explainers.base import build, check_names, registered
 from .explainers.lime import LimeExplainer
 from .explainers.shap import ShapExplainer, ShapValues
 from .explanation import LocalExplanation
+from .global_data import explain_global_data, read_global_data
 from .global_explanation import GlobalExplanation, compute_global, global_rows
 from .jobs import Gate, Jobs, Progress, Stop, check_stopped
 from .memo import Memo
@@ -44,6 +45,7 @@ BACKGROUND_ROWS = 100
 LIME_TRAINING_ROWS = 10_000
 PENDING = object()  # a streamed result that is not there yet
 SLOW_MODEL_SECONDS = 0.5
+GLOBAL_DATA_PART_ROWS = 50_000
 WIDE_DATA = 64  # more features than this: payloads carry the shown ones, the rest on request
 SHOWN_FEATURES = 40
 
@@ -75,6 +77,7 @@ class ExplanationSession:
         background: Any = None,
         random_state: int = 0,
         global_rows: int | None = None,
+        global_data: Any = None,
     ) -> None:
         self.explainer_names = check_names(explainers)
         numpy_input = not isinstance(X, pd.DataFrame)
@@ -96,6 +99,10 @@ class ExplanationSession:
         self.slow_model = time.perf_counter() - started > SLOW_MODEL_SECONDS
         self.random_state = random_state
         self.global_rows = _check_global_rows(global_rows)
+        if global_data is not None:
+            # Its columns and types are checked now (metadata only), before any long work.
+            read_global_data(global_data, self.schema, partition_rows=GLOBAL_DATA_PART_ROWS)
+        self.global_data = global_data
         self.encoded_X = self.schema.encode(frame)
         rng = np.random.default_rng(random_state)
         if background_frame is not None:
@@ -367,6 +374,8 @@ class ExplanationSession:
         if job.cancelled() or job.exception() is not None:
             return None
         found: GlobalExplanation = job.result()
+        if not found.rows_are_X or found.outputs is not None:
+            return None  # rows of global_data, or not every output: nothing to reuse
         position = np.flatnonzero(found.rows == row.index)
         if not len(position):
             return None
@@ -633,10 +642,13 @@ class ExplanationSession:
         return self.jobs.submit("global", self._compute_global, on_progress=on_progress)
 
     def global_explanation(self) -> GlobalExplanation:
-        """SHAP values over X (or a seeded sample of ``global_rows`` rows), computed once,
-        waited for with progress."""
-        job = self.global_job()
-        return wait_for(job, lambda: self.jobs.progress("global"), "Global SHAP")
+        """SHAP values over X (or a seeded sample of ``global_rows`` rows, or ``global_data``),
+        computed once, waited for with progress; computed again for a class it lacks."""
+        found = wait_for(self.global_job(), lambda: self.jobs.progress("global"), "Global SHAP")
+        if not found.has_output(self.target_index):
+            self.jobs.cancel("global")
+            found = wait_for(self.global_job(), lambda: self.jobs.progress("global"), "Global SHAP")
+        return found
 
     def _compute_global(self, stop: Stop, progress: Progress) -> GlobalExplanation:
         explainer = self.shap_explainer
@@ -655,7 +667,20 @@ class ExplanationSession:
                 each = [explainer.values(row[None, :]) for row in rows]
             return ShapValues(np.concatenate([e.values for e in each]), each[0].base_values)
 
-        n = global_rows(self.n_rows, permutation=explainer.approximate, limit=self.global_rows)
+        if self.global_data is not None:
+            return explain_global_data(
+                self,
+                self.global_data,
+                progress=progress,
+                stop=stop,
+                outputs=self._global_outputs(),
+            )
+        n = global_rows(
+            self.n_rows,
+            permutation=explainer.approximate,
+            limit=self.global_rows,
+            outputs=len(self.adapter.output_names),
+        )
         return compute_global(
             explain,
             self.encoded_X,
@@ -665,7 +690,12 @@ class ExplanationSession:
             algorithm=explainer.algorithm,
             random_state=self.random_state,
             progress=progress,
+            stop=stop,
         )
+
+    def _global_outputs(self) -> list[int] | None:
+        """The outputs the global data keeps per bin: all for two or one, else the target."""
+        return None if len(self.adapter.output_names) <= 2 else [self.target_index]
 
     def global_charts(
         self, feature: str | None = None, *, include_values: bool = True
@@ -684,14 +714,14 @@ class ExplanationSession:
                 float(row.encoded[j]),
                 float(shap.values[j]) if shap is not None else None,
             )
-        in_sample = np.flatnonzero(explanation.rows == self.index)
+        in_sample = explanation.rows_are_X and bool(np.any(explanation.rows == self.index))
         return global_charts(
             explanation,
             self.schema,
             self.surrogate,
             self.target_index,
             feature=j,
-            row=self.index if len(in_sample) else -1,
+            row=self.index if in_sample else -1,
             current=current,
             include_values=include_values,
         )

@@ -426,7 +426,12 @@ class ExplainerWidget(anywidget.AnyWidget):
             if done < total and now - last[0] < PROGRESS_EVERY:
                 return
             last[0] = now
-            w._global = {"state": "running", "done": done, "total": total, "message": None}
+            what = (
+                f"Explaining global_data: {done:,} of {total:,} partitions"
+                if session.global_data is not None
+                else None
+            )
+            w._global = {"state": "running", "done": done, "total": total, "message": what}
 
         job = session.global_job(on_progress=_weakly(me, progress))
         job.add_done_callback(_weakly(me, lambda w, f: w._global_done(f)))

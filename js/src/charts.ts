@@ -30,7 +30,7 @@ export interface GlobalHooks {
   hover(j: number | null): void;
 }
 
-const ORDER = ["importance", "beeswarm", "dependence", "fidelity"] as const;
+const ORDER = ["importance", "beeswarm", "dependence", "fidelity", "predictions"] as const;
 
 /** The "what does the model rely on overall" section of the panel. */
 export class GlobalViews {
@@ -71,7 +71,8 @@ export class GlobalViews {
     if (state === "running" && info) {
       this.bar.max = Math.max(1, info.total);
       this.bar.value = info.done;
-      this.status.textContent = `Computing SHAP values over ${info.total.toLocaleString("en-US")} rows: ${info.done.toLocaleString("en-US")} done`;
+      this.status.textContent =
+        info.message ?? `Computing SHAP values over ${info.total.toLocaleString("en-US")} rows: ${info.done.toLocaleString("en-US")} done`;
     } else if (state === "error") {
       this.status.textContent = `The global views failed: ${info?.message ?? "unknown error"}`;
     } else if (state === "idle") {

@@ -17,6 +17,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shap
@@ -106,6 +107,17 @@ class ShapExplainer(Explainer):
         elif family == "linear":
             self._plan = [("linear SHAP", self._init_linear)]
         self._next_algorithm()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What travels to a Dask worker: no lock, no unbuilt plan (closures over self)."""
+        state = self.__dict__.copy()
+        state["_verify_lock"] = None
+        state["_plan"] = []
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._verify_lock = threading.Lock()
 
     # -- the seam ------------------------------------------------------------------
     @property

@@ -18,10 +18,17 @@ TABULAR_ONLY = {
     "task": "auto",
     "background": None,
     "global_rows": None,
+    "global_data": None,
 }
 # Text-only keyword arguments and their defaults.
 TEXT_ONLY = {"tokenizer": None, "torch_threads": 1, "embedding_layer": None}
 TABULAR_DEFAULT_EXPLAINERS = ("shap", "lime", "surrogate")
+
+
+def _default(value: Any, name: str) -> bool:
+    """Whether a tabular-only argument was left at its default (values may be frames)."""
+    default = TABULAR_ONLY[name]
+    return value is default or (isinstance(value, str) and value == default)
 
 
 def looks_like_texts(X: Any) -> bool:
@@ -47,7 +54,7 @@ def text_panel_for_texts(explain_widget: Callable[..., Any]) -> Callable[..., An
                     "pass X as a list (or Series) of strings, or leave it out for tables."
                 )
             return explain_widget(model, X, y, **kwargs)
-        tabular = [k for k, v in kwargs.items() if k in TABULAR_ONLY and v != TABULAR_ONLY[k]]
+        tabular = [k for k, v in kwargs.items() if k in TABULAR_ONLY and not _default(v, k)]
         if tabular:
             raise TypeError(
                 f"{', '.join(tabular)} {'is' if len(tabular) == 1 else 'are'} for tables, "
