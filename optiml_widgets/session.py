@@ -45,6 +45,7 @@ BACKGROUND_ROWS = 100
 LIME_TRAINING_ROWS = 10_000
 PENDING = object()  # a streamed result that is not there yet
 SLOW_MODEL_SECONDS = 0.5
+ADDITIVITY_TOLERANCE = 1e-6  # relative: what the API promises for the exact algorithms
 GLOBAL_DATA_PART_ROWS = 50_000
 WIDE_DATA = 64  # more features than this: payloads carry the shown ones, the rest on request
 SHOWN_FEATURES = 40
@@ -364,6 +365,22 @@ class ExplanationSession:
             return reused
         with self.gate.hold():
             found = explainer.explain(row.encoded[None, :], outputs, fast=fast)[0]
+        if not fast and explainer.view == "force":
+            # Additive values must add up to this row's output; where they do not (shap's
+            # tree algorithms on some models), the explainer moves on and says why.
+            gap = max(
+                abs((a.base or 0.0) + float(np.sum(a.values)) - float(row.outputs[k]))
+                for k, a in found.items()
+            )
+            scale = max(1.0, float(np.max(np.abs(row.outputs))))
+            if gap > ADDITIVITY_TOLERANCE * scale and getattr(explainer, "reject", None):
+                if explainer.reject(gap):  # type: ignore[attr-defined]
+                    self.memo.clear(
+                        lambda key: key[0] == "attribution" and key[2] == explainer.name
+                    )
+                    self.jobs.cancel("global")  # computed with the algorithm just dropped
+                    with self.gate.hold():
+                        found = explainer.explain(row.encoded[None, :], outputs, fast=fast)[0]
         return found if slot is None else found[slot]
 
     def _global_attributions(self, explainer: Explainer, row: Row) -> dict | None:
@@ -779,7 +796,10 @@ def _background_frame(background: Any, frame: pd.DataFrame) -> pd.DataFrame | No
 
 
 def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    try:
+        return bool(pd.isna(value))  # None, NaN, pandas' NA and NaT
+    except (TypeError, ValueError):  # list-likes
+        return False
 
 
 def _same_value(a: Any, b: Any) -> bool:

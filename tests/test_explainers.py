@@ -242,3 +242,25 @@ def test_to_shap_works_with_shaps_own_plots():
 
     matplotlib.use("Agg")
     shap.plots.waterfall(exp, show=False)
+
+
+def test_a_later_row_that_does_not_add_up_moves_shap_to_the_next_algorithm():
+    """The first rows decide the algorithm; a later row whose values miss its output (seen
+    with shap's interventional TreeSHAP on some models) moves on too, and says why."""
+    c = case("gbc_breast_cancer")
+    session = ExplanationSession(c.model, c.X.head(150), explainers=("shap",))
+    explainer = session.shap_explainer
+    first = session.local_explanation(0, {})
+    assert explainer.algorithm_kind == "tree" and first.fallback is None
+    honest = explainer._values
+
+    def off_by_a_little(encoded, *, fast):
+        found = honest(encoded, fast=fast)
+        if explainer.perturbation == "interventional":
+            return type(found)(found.values + 1e-3, found.base_values)
+        return found
+
+    explainer._values = off_by_a_little
+    later = session.local_explanation(7, {})
+    assert "not additive" in later.fallback and "on a row" in later.fallback
+    assert later.base_value + sum(later.shap.values()) == pytest.approx(later.prediction, rel=1e-6)

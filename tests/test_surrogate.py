@@ -20,7 +20,8 @@ from sklearn.ensemble import (
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from optiml_widgets import ExplanationSession, explain_widget
-from optiml_widgets.explainers.surrogate import LINEAR_TREE, _GrownTree, surrogate_samples
+from optiml_widgets.explainers.rule_models import LINEAR_TREE, GrownTree
+from optiml_widgets.explainers.surrogate import surrogate_samples
 
 ROWS = 4000  # the workloads use 10000 rows: bench/surrogate.py runs them in full
 
@@ -185,10 +186,13 @@ def test_a_counterfactual_is_checked_with_the_real_model(name):
 def test_one_click_what_if_gives_the_model_its_hint():
     c = case("gbc_breast_cancer")
     w = explain_widget(c.model, c.X, c.y, explainers=("shap", "surrogate"))
+    w.surrogate  # noqa: B018 -- the fit streams in; the hint follows it
     w.index = 5
+    assert w._wait_idle()
     hint = w._view["counterfactual"]
     assert hint is not None and hint["text"]
-    w.set_features(hint["changes"])  # what the panel's "Try it" button sends
+    names = w.session.schema.names
+    w.set_features({names[j]: v for j, v in hint["changes"]})  # what "Try it" sends
     assert w.explanation.prediction == pytest.approx(hint["prediction"])
 
 
@@ -255,7 +259,7 @@ def test_every_size_is_the_tree_grown_to_that_size(name):
     T = session.surrogate.encoder.transform(data.train_X)
     test_T = session.surrogate.encoder.transform(data.test_X)
     cls = DecisionTreeClassifier if session.adapter.is_classifier else DecisionTreeRegressor
-    grown = _GrownTree.of(cls(max_leaf_nodes=32, random_state=0).fit(T, data.train_y), None)
+    grown = GrownTree.of(cls(max_leaf_nodes=32, random_state=0).fit(T, data.train_y), None)
     for size in (2, 5, 12, 20):
         alone = cls(max_leaf_nodes=size, random_state=0).fit(T, data.train_y).apply(test_T)
         ours = grown.apply(test_T, size)

@@ -200,6 +200,24 @@ class ShapExplainer(Explainer):
             return self._explain_subforest(encoded)
         return self._values(encoded, fast=fast)
 
+    def reject(self, error: float) -> bool:
+        """A row explained later did not add up (base + sum missed the model's output by
+        ``error``): the next algorithm takes over, and says why. False when there is none
+        left (permutation SHAP adds up by construction)."""
+        with self._verify_lock:
+            if self.algorithm_kind == "permutation":
+                return False
+            kind = "interventional" if self.perturbation == "interventional" else "path-dependent"
+            label = "linear SHAP" if self.algorithm_kind == "linear" else f"{kind} TreeSHAP"
+            self._reasons.append(
+                f"{label} is not additive for this model (base value + sum of values misses "
+                f"the model's output by up to {error:.3g} on a row)"
+            )
+            self._next_algorithm()
+            self._verified = False
+            self._fast_tree = None
+            return True
+
     def split_points(self) -> dict[int, np.ndarray] | None:
         """For TreeSHAP, every threshold the trees test per feature (sorted); None for the
         other algorithms. Two rows that differ only in feature j, with no threshold of j
