@@ -373,14 +373,13 @@ class ExplanationSession:
                 for k, a in found.items()
             )
             scale = max(1.0, float(np.max(np.abs(row.outputs))))
-            if gap > ADDITIVITY_TOLERANCE * scale and getattr(explainer, "reject", None):
-                if explainer.reject(gap):  # type: ignore[attr-defined]
-                    self.memo.clear(
-                        lambda key: key[0] == "attribution" and key[2] == explainer.name
-                    )
-                    self.jobs.cancel("global")  # computed with the algorithm just dropped
-                    with self.gate.hold():
-                        found = explainer.explain(row.encoded[None, :], outputs, fast=fast)[0]
+            reject = getattr(explainer, "reject", None)
+            if gap > ADDITIVITY_TOLERANCE * scale and reject is not None and reject(gap):
+                name = explainer.name
+                self.memo.clear(lambda key: _is_attribution_of(key, name))
+                self.jobs.cancel("global")  # computed with the algorithm just dropped
+                with self.gate.hold():
+                    found = explainer.explain(row.encoded[None, :], outputs, fast=fast)[0]
         return found if slot is None else found[slot]
 
     def _global_attributions(self, explainer: Explainer, row: Row) -> dict | None:
@@ -765,6 +764,10 @@ def _agreements(
     if reference is None:
         return []
     return [payloads.agreement(reference, pair) for pair in found if pair is not reference]
+
+
+def _is_attribution_of(key: Any, name: str) -> bool:
+    return isinstance(key, tuple) and key[0] == "attribution" and key[2] == name
 
 
 def _check_global_rows(value: Any) -> int | None:
