@@ -68,7 +68,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import versions, write_section
 
 from optiml_widgets.data import build_schema
-from optiml_widgets.explainers.surrogate import fit_surrogate, surrogate_samples
+from optiml_widgets.explainers.surrogate import _TreeEncoder, fit_surrogate, surrogate_samples
 from optiml_widgets.model import ModelAdapter
 
 SIZES = (4, 8, 16, 32)
@@ -298,68 +298,148 @@ class Result:
     rows: int
     metric: str
     cells: dict[str, dict[int, Cell]]
-    ours_seconds: list[float]
+    ours_seconds: list[float]  # wall
+    ours_cpu: list[float]
     choice: list[dict[str, Any]]
 
 
-def run_dataset(title: str, make_model: Callable[[], Any], load: Callable, seeds: int) -> Result:
-    X_all, y_all = load()
-    model = make_model().fit(X_all, y_all)
-    X = X_all.sample(min(ROWS, len(X_all)), random_state=0) if len(X_all) > ROWS else X_all
-    schema = build_schema(X)
-    adapter = ModelAdapter(model, X)
-    encoded = schema.encode(X)
+class Workload:
+    """One dataset's black box and rows, built only when a seed needs computing."""
+
+    def __init__(self, make_model: Callable[[], Any], load: Callable) -> None:
+        self.make_model, self.load = make_model, load
+        self.built: tuple[Any, ...] | None = None
+
+    def get(self) -> tuple[Any, Any, np.ndarray, pd.DataFrame]:
+        if self.built is None:
+            X_all, y_all = self.load()
+            model = self.make_model().fit(X_all, y_all)
+            X = X_all.sample(min(ROWS, len(X_all)), random_state=0) if len(X_all) > ROWS else X_all
+            schema = build_schema(X)
+            self.built = (schema, ModelAdapter(model, X), schema.encode(X), X)
+        return self.built  # type: ignore[return-value]
+
+
+def run_ours(work: Workload, seed: int) -> dict[str, Any]:
+    """Ours at one seed: per size the point cross-validation rates best, the choice."""
+    schema, adapter, encoded, _ = work.get()
+    wall, cpu = time.perf_counter(), time.process_time()
+    ours = fit_surrogate(adapter, schema, encoded, random_state=seed)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    sizes = {}
+    for size in SIZES:
+        inside = [p for p in ours.curve if p["rules"] <= size]
+        best = max(inside, key=lambda p: p["validation"])
+        sizes[size] = (float(best["fidelity"]), int(best["rules"]), str(best["family"]))
+    chosen = ours.chosen
+    top = max(p["fidelity"] for p in ours.curve)
+    reaching = min(p["rules"] for p in ours.curve if p["fidelity"] >= top - CHOICE_SLACK)
+    choice = {
+        "rules": chosen["rules"],
+        "family": chosen["family"],
+        "fidelity": chosen["fidelity"],
+        "top": top,
+        "reaching": reaching,
+        "met": chosen["fidelity"] >= top - CHOICE_SLACK and chosen["rules"] <= 2 * reaching,
+    }
+    return {
+        "sizes": sizes,
+        "choice": choice,
+        "wall": wall,
+        "cpu": cpu,
+        "curve": ours.curve,
+        "folds": {f"{family}|{rules}": list(v) for (family, rules), v in ours.fold_scores.items()},
+        "rows": len(encoded),
+        "metric": "accuracy" if adapter.is_classifier else "R²",
+    }
+
+
+def run_peers(work: Workload, seed: int, skip: set[str]) -> dict[str, dict[int, Any]]:
+    """Every peer at every size on the same training and held-out rows as ours:
+    ``{peer (variant): {size: (fidelity, rules, seconds) or an error's name}}``."""
+    schema, adapter, encoded, _ = work.get()
     classify = adapter.is_classifier
     score = accuracy_score if classify else r2_score
-    cells: dict[str, dict[int, Cell]] = {}
-    ours_seconds: list[float] = []
-    choice: list[dict[str, Any]] = []
-    for seed in range(seeds):
-        started = time.perf_counter()
-        ours = fit_surrogate(adapter, schema, encoded, random_state=seed)
-        ours_seconds.append(time.perf_counter() - started)
-        data = surrogate_samples(adapter, schema, encoded, random_state=seed)
-        real = data.test_is_real
-        test_T, test_y = ours.encoder.transform(data.test_X[real]), data.test_y[real]
-        aug_T, aug_y = ours.encoder.transform(data.train_X), data.train_y
-        real_T, real_y = aug_T[data.train_is_real], aug_y[data.train_is_real]
-        for size in SIZES:
-            inside = [p for p in ours.curve if p["rules"] <= size]
-            best = max(inside, key=lambda p: p["validation"])
-            cell = cells.setdefault("ours", {}).setdefault(size, Cell())
-            cell.fidelity.append(best["fidelity"])
-            cell.rules.append(best["rules"])
-        chosen = ours.chosen
-        top = max(p["fidelity"] for p in ours.curve)
-        reaching = min(p["rules"] for p in ours.curve if p["fidelity"] >= top - CHOICE_SLACK)
-        choice.append(
-            {
-                "rules": chosen["rules"],
-                "fidelity": chosen["fidelity"],
-                "top": top,
-                "reaching": reaching,
-                "met": chosen["fidelity"] >= top - CHOICE_SLACK and chosen["rules"] <= 2 * reaching,
-            }
+    data = surrogate_samples(adapter, schema, encoded, random_state=seed)
+    # The matrix the surrogate's families see (categories ranked by the model's output).
+    encoder = _TreeEncoder(schema, data.train_X, data.train_y.astype(float))
+    real = data.test_is_real
+    test_T, test_y = encoder.transform(data.test_X[real]), data.test_y[real]
+    aug_T, aug_y = encoder.transform(data.train_X), data.train_y
+    real_T, real_y = aug_T[data.train_is_real], aug_y[data.train_is_real]
+    out: dict[str, dict[int, Any]] = {}
+    for size in SIZES:
+        for name, fit in peer_fits(classify, size).items():
+            if any(word in name for word in skip):
+                continue
+            variants = {"real": (real_T, real_y)}
+            if name in AUG_PEERS:
+                variants["aug"] = (aug_T, aug_y)
+            for variant, (T, y) in variants.items():
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        begun = time.perf_counter()
+                        fitted, rules = fit(T, y)
+                        seconds = time.perf_counter() - begun
+                        fidelity = float(score(test_y, fitted.predict(test_T)))
+                    found: Any = (fidelity, rules, seconds)
+                except Exception as exc:  # e.g. RuleFit on 3 classes
+                    found = type(exc).__name__
+                out.setdefault(f"{name} ({variant})", {})[size] = found
+    return out
+
+
+def run_dataset(
+    title: str,
+    work: Workload,
+    seeds: list[int],
+    cache: Path | None,
+    reuse_ours: bool,
+    skip: set[str],
+) -> Result:
+    """Ours and the peers at every seed; each seed's peers (and, with ``reuse_ours``, ours)
+    read from ``cache`` when there, computed and kept there otherwise."""
+    key = "".join(c if c.isalnum() else "_" for c in title)
+    cells: dict[str, dict[int, Cell]] = {"ours": {}}
+    ours_seconds, ours_cpu, choice = [], [], []
+    for seed in seeds:
+        ours_file = cache / f"{key}.s{seed}.ours.pickle" if cache else None
+        peers_file = cache / f"{key}.s{seed}.peers.pickle" if cache else None
+        if reuse_ours and ours_file is not None and ours_file.exists():
+            ours = pickle.loads(ours_file.read_bytes())
+        else:
+            ours = run_ours(work, seed)
+            if ours_file is not None:
+                ours_file.parent.mkdir(parents=True, exist_ok=True)
+                ours_file.write_bytes(pickle.dumps(ours))
+        if peers_file is not None and peers_file.exists():
+            peers = pickle.loads(peers_file.read_bytes())
+        else:
+            peers = run_peers(work, seed, skip)
+            if peers_file is not None:
+                peers_file.write_bytes(pickle.dumps(peers))
+        for size, (fidelity, rules, _) in ours["sizes"].items():
+            cell = cells["ours"].setdefault(size, Cell())
+            cell.fidelity.append(fidelity)
+            cell.rules.append(rules)
+        ours_seconds.append(ours["wall"])
+        ours_cpu.append(ours["cpu"])
+        choice.append(ours["choice"])
+        for name, by_size in peers.items():
+            for size, found in by_size.items():
+                cell = cells.setdefault(name, {}).setdefault(size, Cell())
+                if isinstance(found, str):
+                    cell.error = found
+                    continue
+                cell.fidelity.append(found[0])
+                cell.rules.append(found[1])
+                cell.seconds.append(found[2])
+        print(
+            f"  {title} seed {seed}: ours {ours['wall']:.1f} s wall, {ours['cpu']:.1f} s CPU",
+            flush=True,
         )
-        for size in SIZES:
-            for name, fit in peer_fits(classify, size).items():
-                variants = {"real": (real_T, real_y)}
-                if name in AUG_PEERS:
-                    variants["aug"] = (aug_T, aug_y)
-                for variant, (T, y) in variants.items():
-                    cell = cells.setdefault(f"{name} ({variant})", {}).setdefault(size, Cell())
-                    try:
-                        with warnings.catch_warnings():
-                            warnings.simplefilter("ignore")
-                            begun = time.perf_counter()
-                            fitted, rules = fit(T, y)
-                            cell.seconds.append(time.perf_counter() - begun)
-                            cell.fidelity.append(float(score(test_y, fitted.predict(test_T))))
-                            cell.rules.append(rules)
-                    except Exception as exc:  # e.g. RuleFit on 3 classes
-                        cell.error = type(exc).__name__
-        print(f"  {title} seed {seed}: ours {ours_seconds[-1]:.1f} s", flush=True)
-    return Result(title, len(X), "accuracy" if classify else "R²", cells, ours_seconds, choice)
+    return Result(title, ours["rows"], ours["metric"], cells, ours_seconds, ours_cpu, choice)
 
 
 def best_baseline(result: Result, size: int) -> tuple[str, Cell] | None:
@@ -375,12 +455,45 @@ def best_baseline(result: Result, size: int) -> tuple[str, Cell] | None:
     return max(found, key=lambda item: item[1].mean()) if found else None
 
 
-def report(result: Result) -> tuple[str, list[tuple[float, bool]]]:
+@dataclass
+class Gap:
+    size: int
+    gap: float  # ours minus the best peer
+    error: float  # the best peer's standard error over the seeds
+    peer: str
+
+    @property
+    def met(self) -> bool:
+        return self.gap >= -self.error
+
+    def mark(self) -> str:
+        return f"{self.gap:+.3f}" + ("" if self.met else " !")
+
+
+def gaps_of(result: Result) -> list[Gap]:
+    found = []
+    for size in SIZES:
+        best = best_baseline(result, size)
+        if best is None:
+            continue
+        name, cell = best
+        error = cell.sd() / np.sqrt(len(cell.fidelity))
+        found.append(Gap(size, result.cells["ours"][size].mean() - cell.mean(), error, name))
+    return found
+
+
+def choice_met(result: Result) -> bool:
+    """The dataset meets the size-choice target on most seeds (3 of 5)."""
+    return sum(c["met"] for c in result.choice) / len(result.choice) >= 0.6
+
+
+def report(result: Result) -> str:
     lines = [
         f"### {result.title}",
         "",
         f"{result.rows:,} rows explained, {result.metric}; ours took "
-        f"{statistics.median(result.ours_seconds):.1f} s (median of {len(result.ours_seconds)}).",
+        f"{statistics.median(result.ours_seconds):.1f} s wall, "
+        f"{statistics.median(result.ours_cpu):.1f} s CPU (medians of {len(result.ours_seconds)}).",
         "",
         "| method | " + " | ".join(f"≤{s} rules" for s in SIZES) + " | seconds (all sizes) |",
         "| --- | " + " | ".join("---:" for _ in SIZES) + " | ---: |",
@@ -393,21 +506,11 @@ def report(result: Result) -> tuple[str, list[tuple[float, bool]]]:
             per_seed = [sum(sizes[s].seconds) / max(1, len(sizes[s].seconds)) for s in SIZES]
             seconds = sum(per_seed)
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {seconds:.1f} |")
-    gaps: list[tuple[float, bool]] = []
-    verdict = []
-    for size in SIZES:
-        found = best_baseline(result, size)
-        ours = result.cells["ours"][size]
-        if found is None:
-            continue
-        name, cell = found
-        error = cell.sd() / np.sqrt(len(cell.fidelity))
-        gap = ours.mean() - cell.mean()
-        met = gap >= -error
-        gaps.append((gap, met))
-        verdict.append(
-            f"≤{size}: {gap:+.3f} against {name} (1 s.e. {error:.3f}) {'met' if met else '**not met**'}"
-        )
+    verdict = [
+        f"≤{g.size}: {g.gap:+.3f} against {g.peer} (1 s.e. {g.error:.3f}) "
+        + ("met" if g.met else "**not met**")
+        for g in gaps_of(result)
+    ]
     chosen_met = sum(c["met"] for c in result.choice)
     lines += [
         "",
@@ -421,7 +524,25 @@ def report(result: Result) -> tuple[str, list[tuple[float, bool]]]:
         )
         + f". Within {CHOICE_SLACK} and ≤ 2x those rules: {chosen_met} of {len(result.choice)}.",
     ]
-    return "\n".join(lines), gaps
+    return "\n".join(lines)
+
+
+def summary_table(results: list[Result]) -> str:
+    """Ours minus the best peer per dataset and size (`!`: below the best peer minus one
+    standard error), and whether the chosen size met its target on most seeds."""
+    lines = [
+        "| dataset | " + " | ".join(f"≤{s}" for s in SIZES) + " | size choice met |",
+        "| --- | " + " | ".join("---:" for _ in SIZES) + " | ---: |",
+    ]
+    for result in results:
+        by_size = {g.size: g.mark() for g in gaps_of(result)}
+        met = sum(c["met"] for c in result.choice)
+        lines.append(
+            f"| {result.title} | "
+            + " | ".join(by_size.get(s, "-") for s in SIZES)
+            + f" | {met} of {len(result.choice)} |"
+        )
+    return "\n".join(lines)
 
 
 # -- fit time and wide data ------------------------------------------------------------
@@ -497,6 +618,14 @@ def timing_section(quick: bool) -> str:
     return "\n".join(lines)
 
 
+def _seeds(text: str) -> list[int]:
+    """``0-4`` or ``10,11`` -> the seeds."""
+    if "-" in text:
+        first, last = (int(v) for v in text.split("-"))
+        return list(range(first, last + 1))
+    return [int(v) for v in text.split(",")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="2 datasets, 2 seeds, no file")
@@ -504,7 +633,14 @@ def main() -> None:
     parser.add_argument(
         "--part", help="i/n: run every n-th dataset from the i-th (0-based), cache, no file"
     )
-    parser.add_argument("--cache", type=Path, help="keep each dataset's results here")
+    parser.add_argument(
+        "--cache", type=Path, help="keep each seed's peers (and ours) here; peers are reused"
+    )
+    parser.add_argument(
+        "--reuse-ours", action="store_true", help="read ours from the cache too (assembling)"
+    )
+    parser.add_argument("--seeds", default=f"0-{SEEDS - 1}", help="e.g. 0-4 or 10,11")
+    parser.add_argument("--skip", default="", help="comma-separated peers left out, e.g. RuleFit")
     parser.add_argument("--timing-only", action="store_true", help="only the fit times")
     args = parser.parse_args()
     if args.timing_only:
@@ -522,26 +658,33 @@ def main() -> None:
     if args.part:
         first, every = (int(v) for v in args.part.split("/"))
         chosen = dict(list(chosen.items())[first::every])
-    seeds = 2 if args.quick else SEEDS
+    seeds = [0, 1] if args.quick else _seeds(args.seeds)
+    skip = {word for word in args.skip.split(",") if word}
     load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
-    sections, gaps, choices = [], [], []
+    sections, results = [], []
     for title, (make_model, loader) in chosen.items():
         print(title, flush=True)
-        key = "".join(c if c.isalnum() else "_" for c in title)
-        cached = args.cache / f"{key}.pickle" if args.cache else None
-        if cached is not None and cached.exists():
-            result = pickle.loads(cached.read_bytes())
-        else:
-            result = run_dataset(title, make_model, loader, seeds)
-            if cached is not None:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                cached.write_bytes(pickle.dumps(result))
-        text, found = report(result)
-        sections.append(text)
-        gaps += found
-        choices.append(sum(c["met"] for c in result.choice) / len(result.choice) >= 0.6)
-        print(text, flush=True)
-    if args.part:
+        result = run_dataset(
+            title, Workload(make_model, loader), seeds, args.cache, args.reuse_ours, skip
+        )
+        results.append(result)
+        sections.append(report(result))
+        print(sections[-1], flush=True)
+    table = summary_table(results)
+    print(table, flush=True)
+    gaps = [g for result in results for g in gaps_of(result)]
+    mean_gap = float(np.mean([g.gap for g in gaps])) if gaps else float("nan")
+    choices = [choice_met(result) for result in results]
+    summary = (
+        f"Over {len(sections)} datasets x {len(SIZES)} sizes: ours ≥ the best peer minus one "
+        f"standard error in {sum(g.met for g in gaps)} of {len(gaps)} cells (target: all); "
+        f"ours minus the best peer on average {mean_gap:+.3f} (target ≥ +0.010). The chosen "
+        f"size is within {CHOICE_SLACK} of its curve's best held-out fidelity at ≤ 2x the "
+        f"fewest rules reaching it on most seeds in {sum(choices)} of {len(choices)} "
+        "datasets (target ≥ 80%)."
+    )
+    print(summary, flush=True)
+    if args.part or args.quick or args.only or seeds != list(range(SEEDS)):
         return
     timing_file = args.cache / "timing.md" if args.cache else None
     if timing_file is not None and timing_file.exists():
@@ -551,35 +694,29 @@ def main() -> None:
         if timing_file is not None:
             timing_file.write_text(timing)
     print(timing, flush=True)
-    mean_gap = float(np.mean([g for g, _ in gaps])) if gaps else float("nan")
-    summary = (
-        f"Over {len(sections)} datasets x {len(SIZES)} sizes: ours ≥ the best peer minus one "
-        f"standard error in {sum(m for _, m in gaps)} of {len(gaps)} cells (target: all); "
-        f"ours minus the best peer on average {mean_gap:+.3f} (target ≥ +0.010). The chosen "
-        f"size is within {CHOICE_SLACK} of its curve's best held-out fidelity at ≤ 2x the "
-        f"fewest rules reaching it on most seeds in {sum(choices)} of {len(choices)} "
-        "datasets (target ≥ 80%)."
-    )
     body = f"""## Surrogate fidelity against the number of rules
 
 {date.today()}, {versions("optiml_widgets", "scikit-learn", "imodels", "pystreed", "xgboost", "statsmodels", "palmerpenguins", "numpy")}.
-2 cores shared with other work (1-minute load average {load} when this section was written,
-5 to 16 while the datasets ran): compare times within a table, or CPU seconds.
+2 cores shared with other work (1-minute load average {load} when this section was written):
+compare times within a table, or CPU seconds.
 
 {__doc__.split(chr(10) + chr(10), 2)[2].strip()}
 
-Each cell: mean ± sd over {seeds} seeds of held-out fidelity (mean rules read). Seconds:
+Each cell: mean ± sd over {len(seeds)} seeds of held-out fidelity (mean rules read). Seconds:
 ours = one whole fit (every family and size, cross-validation, rules); a peer = its fits
 at the four sizes, per seed.
 
 **{summary}**
 
+Ours minus the best peer per dataset and size (`!`: below the best peer minus one standard
+error of its mean), and the seeds whose chosen size met its target:
+
+{table}
+
 {chr(10).join(s + chr(10) for s in sections)}
 {timing}
 """
-    if not args.quick and not args.only:
-        write_section("surrogate", body)
-    print(summary)
+    write_section("surrogate", body)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ caps the rows, which keeps a fit well under a second.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from typing import Any
 
@@ -22,6 +23,9 @@ import numpy as np
 
 MAX_DEPTH = 3  # 2**3 = 8 leaves: deeper searches take seconds to minutes
 TIME_LIMIT = 10.0  # seconds per tree; past it STreeD returns the best tree found so far
+# pystreed 1.4 is not documented as thread-safe, and a process was seen to crash when two
+# solvers fit at once (the surrogate's folds run in threads): one fit at a time.
+_ONE_FIT_AT_A_TIME = threading.Lock()
 
 
 def quantile_cuts(T: np.ndarray, columns: list[int], n_cuts: int) -> list[tuple[int, float]]:
@@ -134,7 +138,7 @@ def fit_optimal_trees(
     found: dict[int, OptimalTreeArrays] = {}
     for size in sorted(s for s in set(sizes) if 2 <= s <= 2**MAX_DEPTH):
         solver.set_params(max_depth=depth_for(size), max_num_nodes=size - 1)
-        with warnings.catch_warnings():
+        with _ONE_FIT_AT_A_TIME, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             solver.fit(B, target)
         if not solver.is_fitted():

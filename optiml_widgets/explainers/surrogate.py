@@ -46,10 +46,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
-from sklearn.linear_model import lars_path
-from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import KFold, RepeatedKFold, train_test_split
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
@@ -57,7 +54,19 @@ from ..data import Feature, FeatureSchema
 from ..format import format_number
 from ..jobs import NEVER, Stop, no_progress
 from ..model import ModelAdapter
+from .linear_leaves import linear_leaf_models
 from .optimal_trees import OptimalTreeArrays, fit_optimal_trees, quantile_cuts
+from .rule_models import (
+    OPTIMAL_TREE,
+    TREE,
+    ConstantLeaves,
+    GrownTree,
+    Leaf,
+    LinearLeaves,
+    RuleModel,
+    remap,
+)
+from .shared_terms import shared_term_models
 
 MAX_RULES = 32
 RULE_SIZES = (2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32)
@@ -66,21 +75,16 @@ RULE_SIZES = (2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32)
 GROWN_PAST = (40, 48, 64)
 OPTIMAL_SIZES = (3, 4, 5, 6, 7, 8)  # optimal trees: depth 2 and 3 (a 2-leaf tree is greedy's)
 OPTIMAL_FEATURES = 8  # the greedy tree's most used features, for the optimal search
-OPTIMAL_CUTS = 6  # thresholds per feature, at quantiles
+OPTIMAL_CUTS = 6  # thresholds per feature, at quantiles (depth 3)
+OPTIMAL_WIDE_CUTS = 8  # thresholds per feature at depth 2, where every feature is searched
 OPTIMAL_ROWS = 3000  # real rows and as many near samples (an even sample above this)
 NEGLIGIBLE = 0.002  # a smaller loss of fidelity is not worth a rule, however sure
-MAX_LINEAR_LEAVES = 4  # trees with linear leaves (regression) have 1..4 leaves
-MAX_TERMS = 16  # linear terms per leaf
-SPLIT_TERMS = 10  # features whose linear fit a split of a linear tree is judged by
-SPLIT_ROWS = 8000  # rows that judge a split of a linear tree
-TREE = "decision tree"
-OPTIMAL_TREE = "optimal tree"
-LINEAR_TREE = "tree with linear leaves"
 MAX_REAL_ROWS = 20_000
 NEAR_PER_ROW = 4  # samples drawn near each training row: rules must hold between rows
-MAX_NEAR = 40_000
+MAX_NEAR = 20_000
 TEST_SHARE = 0.3
 MIN_CV_ROWS = 10  # fewer real rows: cross-validate over the samples drawn near them
+MIN_REAL_FIT = 30  # fewer real rows: no family is fit on the real rows alone
 SCREEN_ABOVE = 40  # more features than this: the families see the most important ones
 SCREEN_KEEP = 30
 SCREEN_ROWS = 2000  # samples the quick screening trees learn from
@@ -121,7 +125,8 @@ class Condition(NamedTuple):
 class LinearTerm(NamedTuple):
     """``weight`` per ``per`` units of ``feature``, counted from ``center`` (the leaf's mean).
 
-    A missing value counts as ``fill`` (the value the surrogate fills it with).
+    A missing value counts as ``fill`` (the value the surrogate fills it with). A
+    ``shared`` term is in every rule with the same weight (only its centre differs).
     """
 
     feature: str
@@ -129,14 +134,16 @@ class LinearTerm(NamedTuple):
     per: float
     center: float
     fill: float = float("nan")
+    shared: bool = False
 
     @property
     def text(self) -> str:
-        """``+0.8 per 1000 of income``."""
+        """``+0.8 per 1000 of income``, and ``(in every rule)`` for a shared term."""
         sign = "+" if self.weight >= 0 else "\u2212"
         # Three digits: the weight's size is what is read; the payload keeps every digit.
         weight = format_number(abs(self.weight), digits=3)
-        return f"{sign}{weight} per {format_number(self.per)} of {self.feature}"
+        every = " (in every rule)" if self.shared else ""
+        return f"{sign}{weight} per {format_number(self.per)} of {self.feature}{every}"
 
     def effect(self, value: Any) -> float:
         """What this term adds for a feature value."""
@@ -221,21 +228,26 @@ class Surrogate:
     family: str
     curve: list[dict[str, Any]]
     schema: FeatureSchema = field(repr=False)
-    model: _RuleModel = field(repr=False)
+    model: RuleModel = field(repr=False)
     encoder: _TreeEncoder = field(repr=False)
     leaf_rules: dict[int, Rule] = field(repr=False)
     classes: list[Any] | None = field(default=None, repr=False)
     reason: str = ""
     # Every point of the curve's model, by (family, rules): what with_size() reads.
-    alternatives: dict[tuple[str, int], _RuleModel] = field(default_factory=dict, repr=False)
+    alternatives: dict[tuple[str, int], RuleModel] = field(default_factory=dict, repr=False)
     # The rows coverage is measured on (X, encoded).
     encoded_X: np.ndarray | None = field(default=None, repr=False)
     screened: list[str] | None = field(default=None, repr=False)  # features the fit saw
+    # Per point of the curve (family, rules), its score on each cross-validation fold.
+    fold_scores: dict[tuple[str, int], np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def complexity(self) -> int:
-        """The number of rules a person has to read: rules plus their linear terms."""
-        return sum(1 + len(rule.terms) for rule in self.rules)
+        """The number of rules a person has to read: rules plus their linear terms (a term
+        shared by every rule is read once)."""
+        own = sum(1 + sum(not term.shared for term in rule.terms) for rule in self.rules)
+        shared = {term.feature for rule in self.rules for term in rule.terms if term.shared}
+        return own + len(shared)
 
     @property
     def size(self) -> int:
@@ -276,7 +288,8 @@ class Surrogate:
 
         The point with ``rules`` rules (leaves plus linear terms) or, when the curve has
         no such point, the nearest size tried (the smaller one on a tie); of several
-        families of that size, the current one, else the one cross-validation rated best.
+        families of that size, the recommended one, then the current one, else the one
+        cross-validation rated best (so going back to the recommended size gives it back).
         Nothing is fitted again: the rules, their coverage and thresholds follow.
         """
         if isinstance(rules, bool) or not isinstance(rules, (int, np.integer)) or rules < 1:
@@ -285,7 +298,10 @@ class Surrogate:
         at = [p for p in self.curve if abs(int(p["rules"]) - int(rules)) == nearest]
         smallest = min(int(p["rules"]) for p in at)
         at = [p for p in at if int(p["rules"]) == smallest]
-        point = max(at, key=lambda p: (p["family"] == self.family, p["validation"]))
+        point = max(
+            at,
+            key=lambda p: (bool(p.get("recommended")), p["family"] == self.family, p["validation"]),
+        )
         if point["chosen"]:
             return self
         model = self.alternatives[(point["family"], int(point["rules"]))]
@@ -377,294 +393,6 @@ class Surrogate:
         }
 
 
-class _RuleModel:
-    """A fitted surrogate: the leaf (rule) that covers each row, and what it predicts."""
-
-    family: str
-    complexity: int
-
-    def apply(self, T: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def predict(self, T: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-
-class _GrownTree:
-    """A best-first tree and, for any smaller number of leaves, the tree it grew through.
-
-    Nodes are numbered as they are made, and a best-first tree makes the children of its
-    k-th split before those of the next: the tree with k leaves is its first k - 1 splits.
-    Every size comes from one fit, ~10x cheaper than fitting each size. scikit-learn grows
-    ``max_leaf_nodes`` trees this way; ``_linear_tree`` grows its own.
-    """
-
-    def __init__(
-        self,
-        children: tuple[ArrayLike, ArrayLike],
-        feature: ArrayLike,
-        threshold: ArrayLike,
-        samples: ArrayLike,
-        node_output: np.ndarray | None = None,
-        float32: bool = False,
-    ) -> None:
-        self.children_left, self.children_right = (np.asarray(c) for c in children)
-        self.feature, self.threshold = np.asarray(feature), np.asarray(threshold)
-        self.samples = np.asarray(samples)  # training samples reaching each node
-        self.node_output = node_output
-        self.float32 = float32  # scikit-learn compares float32 values with its thresholds
-        internal = np.flatnonzero(self.children_left != -1)
-        self.rank = np.full(len(self.feature), np.iinfo(np.int64).max)
-        self.rank[internal[np.argsort(self.children_left[internal])]] = np.arange(len(internal))
-
-    @classmethod
-    def of(
-        cls, tree: DecisionTreeClassifier | DecisionTreeRegressor, node_output: np.ndarray
-    ) -> _GrownTree:
-        t = tree.tree_
-        children = (t.children_left, t.children_right)
-        return cls(children, t.feature, t.threshold, t.n_node_samples, node_output, True)
-
-    @classmethod
-    def from_arrays(cls, arrays: OptimalTreeArrays, classify: bool) -> _GrownTree:
-        output = np.nan_to_num(np.asarray(arrays.output, dtype=float))
-        return cls(
-            (np.asarray(arrays.children_left), np.asarray(arrays.children_right)),
-            np.asarray(arrays.feature),
-            np.asarray(arrays.threshold, dtype=float),
-            np.asarray(arrays.samples),
-            np.rint(output).astype(np.int64) if classify else output,
-        )
-
-    def remapped(self, columns: Sequence[int]) -> _GrownTree:
-        """The same tree reading column ``columns[j]`` where it read column ``j``."""
-        internal = self.children_left != -1
-        feature = self.feature.copy()
-        feature[internal] = np.asarray(columns)[feature[internal]]
-        children = (self.children_left, self.children_right)
-        return _GrownTree(
-            children, feature, self.threshold, self.samples, self.node_output, self.float32
-        )
-
-    def n_leaves(self, leaves: int) -> int:
-        return min(leaves, int(np.sum(self.children_left == -1)))
-
-    def is_leaf(self, node: int, leaves: int) -> bool:
-        """Whether ``node`` is a leaf of the tree with ``leaves`` leaves."""
-        return self.children_left[node] == -1 or self.rank[node] >= leaves - 1
-
-    def apply(self, T: np.ndarray, leaves: int) -> np.ndarray:
-        """The leaf of the ``leaves``-leaf tree that each row reaches."""
-        values = T.astype(np.float32) if self.float32 else T
-        node = np.zeros(len(T), dtype=np.int64)
-        rows = np.arange(len(T))
-        while len(rows):
-            at = node[rows]
-            split = (self.children_left[at] != -1) & (self.rank[at] < leaves - 1)
-            rows, at = rows[split], at[split]
-            left = values[rows, self.feature[at]] <= self.threshold[at]
-            node[rows] = np.where(left, self.children_left[at], self.children_right[at])
-        return node
-
-
-class _ConstantLeaves(_RuleModel):
-    """A tree whose leaves each predict one class or value."""
-
-    def __init__(self, grown: _GrownTree, leaves: int, family: str) -> None:
-        self.grown, self.leaves, self.family = grown, leaves, family
-        self.complexity = grown.n_leaves(leaves)
-
-    def apply(self, T: np.ndarray) -> np.ndarray:
-        return self.grown.apply(T, self.leaves)
-
-    def predict(self, T: np.ndarray) -> np.ndarray:
-        assert self.grown.node_output is not None, "a tree of constant leaves has outputs"
-        return self.grown.node_output[self.apply(T)]
-
-
-@dataclass(frozen=True)
-class _Leaf:
-    """A leaf's linear model: ``mean + (T[:, columns] - center) @ coef``."""
-
-    mean: float
-    columns: tuple[int, ...] = ()
-    coef: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    center: np.ndarray = field(default_factory=lambda: np.zeros(0))
-
-
-class _LinearLeaves(_RuleModel):
-    family = LINEAR_TREE
-
-    def __init__(self, grown: _GrownTree | None, leaves: int, fits: dict[int, _Leaf]) -> None:
-        self.grown, self.leaves, self.fits = grown, leaves, fits
-        self.complexity = len(fits) + sum(len(leaf.columns) for leaf in fits.values())
-
-    def apply(self, T: np.ndarray) -> np.ndarray:
-        if self.grown is None:  # one leaf: a sparse linear model
-            return np.zeros(len(T), dtype=np.int64)
-        return self.grown.apply(T, self.leaves)
-
-    def predict(self, T: np.ndarray) -> np.ndarray:
-        ids = self.apply(T)
-        out = np.empty(len(T))
-        for node, leaf in self.fits.items():
-            hit = ids == node
-            out[hit] = leaf.mean + (T[hit][:, list(leaf.columns)] - leaf.center) @ leaf.coef
-        return out
-
-
-def _leaf_path(X: np.ndarray, y: np.ndarray) -> tuple[list[_Leaf], list[float]]:
-    """A leaf's linear models with 0..MAX_TERMS terms (columns of X), and their squared error.
-
-    Terms enter in the order of the lasso path on standardised columns (so a feature's
-    unit does not decide), and each size is refit by least squares on its terms.
-    """
-    center, mean = X.mean(axis=0), float(y.mean())
-    Xc, yc = X - center, y - mean
-    order: list[int] = []
-    scale = Xc.std(axis=0)
-    usable = np.flatnonzero(scale > 0)
-    if len(y) > 2 and np.ptp(y) > 0 and len(usable):
-        _, active, _ = lars_path(
-            Xc[:, usable] / scale[usable], yc, method="lasso", max_iter=2 * MAX_TERMS
-        )
-        order = [int(usable[a]) for a in dict.fromkeys(active)][:MAX_TERMS]
-    # Every size solves the normal equations of its terms: one Gram matrix serves them all.
-    gram = Xc[:, order].T @ Xc[:, order]
-    moment = Xc[:, order].T @ yc
-    total = float(yc @ yc)
-    fits, errors = [], []
-    for m in range(len(order) + 1):
-        chosen = order[:m]
-        coef = np.linalg.lstsq(gram[:m, :m], moment[:m], rcond=None)[0] if m else np.zeros(0)
-        fits.append(_Leaf(mean, tuple(chosen), coef, center[chosen]))
-        errors.append(max(0.0, total - float(coef @ moment[:m])))
-    return fits, errors
-
-
-def _linear_leaf_models(
-    T: np.ndarray, y: np.ndarray, numeric: list[int], max_rules: int
-) -> list[_LinearLeaves]:
-    """Trees with 1..MAX_LINEAR_LEAVES linear leaves and every number of terms up to
-    ``max_rules`` rules in all.
-
-    Terms are added one at a time where they cut the squared error most, whichever leaf
-    that is: a leaf where the model is flat keeps its constant.
-    """
-    paths = {0: _leaf_path(T[:, numeric], y)}  # per node, shared by the sizes
-    # Splits judge linear fits on the features the root's lasso path picks first.
-    regressors = [numeric[c] for c in paths[0][0][-1].columns[:SPLIT_TERMS]]
-    grown = _linear_tree(T, y, regressors, MAX_LINEAR_LEAVES, min_leaf=max(20, len(T) // 20))
-    models = []
-    for leaves in range(1, (grown.n_leaves(MAX_LINEAR_LEAVES) if grown else 1) + 1):
-        ids = grown.apply(T, leaves) if grown and leaves > 1 else np.zeros(len(T), np.int64)
-        nodes = [int(node) for node in np.unique(ids)]
-        for node in nodes:
-            if node not in paths:
-                hit = ids == node
-                paths[node] = _leaf_path(T[hit][:, numeric], y[hit])
-        terms = dict.fromkeys(nodes, 0)
-        while leaves + sum(terms.values()) < max_rules:
-            gains = {
-                node: paths[node][1][m] - paths[node][1][m + 1]
-                for node, m in terms.items()
-                if m + 1 < len(paths[node][1])
-            }
-            if not gains:
-                break
-            terms[max(gains, key=lambda node: gains[node])] += 1
-            fits = {node: _remap(paths[node][0][m], numeric) for node, m in terms.items()}
-            models.append(_LinearLeaves(grown if leaves > 1 else None, leaves, fits))
-    return models
-
-
-def _linear_tree(
-    T: np.ndarray, y: np.ndarray, regressors: list[int], max_leaves: int, min_leaf: int
-) -> _GrownTree | None:
-    """A best-first tree whose splits are where one linear model stops fitting.
-
-    Each split is the one that most cuts the squared error of least-squares fits (on
-    ``regressors``) on its two sides, over ~10 quantile thresholds per feature: a split on
-    the mean, as a plain tree makes, is rarely where a curve bends.
-    """
-    design = np.column_stack([np.ones(len(T)), T[:, regressors]])
-    rows = {0: np.arange(len(T))}
-    children_left, children_right, feature, threshold = [-1], [-1], [-2], [-2.0]
-    best = {0: _best_linear_split(T, design, y, rows[0], min_leaf)}
-    while len(rows) < max_leaves:
-        found = {node: split for node, split in best.items() if split is not None}
-        if not found:
-            break
-        node = max(found, key=lambda n: found[n][0])
-        _, j, cut = found.pop(node)
-        del best[node]
-        feature[node], threshold[node] = j, cut
-        idx = rows.pop(node)
-        for side, hit in ((children_left, T[idx, j] <= cut), (children_right, T[idx, j] > cut)):
-            child = len(feature)
-            side[node] = child
-            children_left.append(-1)
-            children_right.append(-1)
-            feature.append(-2)
-            threshold.append(-2.0)
-            rows[child] = idx[hit]
-            best[child] = _best_linear_split(T, design, y, rows[child], min_leaf)
-    if len(feature) == 1:
-        return None
-    samples = np.zeros(len(feature), dtype=np.int64)
-    for node, idx in rows.items():  # leaves; an inner node holds its children's samples
-        samples[node] = len(idx)
-    for node in range(len(feature) - 1, -1, -1):
-        if children_left[node] != -1:
-            samples[node] = samples[children_left[node]] + samples[children_right[node]]
-    return _GrownTree((children_left, children_right), feature, threshold, samples)
-
-
-def _best_linear_split(
-    T: np.ndarray, design: np.ndarray, y: np.ndarray, idx: np.ndarray, min_leaf: int
-) -> tuple[float, int, float] | None:
-    """(error cut, feature, threshold) of the best split of rows ``idx``, or None."""
-    if len(idx) < 2 * min_leaf:
-        return None
-    if len(idx) > SPLIT_ROWS:  # an even subsample judges the thresholds just as well
-        min_leaf = int(min_leaf * SPLIT_ROWS / len(idx))
-        idx = idx[np.linspace(0, len(idx) - 1, SPLIT_ROWS).astype(int)]
-    A, target = design[idx], y[idx]
-    whole = _sse(A.T @ A, A.T @ target, target @ target)
-    best = None
-    for j in range(T.shape[1]):
-        order = np.argsort(T[idx, j], kind="stable")
-        x, A_j, t_j = T[idx[order], j], A[order], target[order]
-        cuts = np.unique(np.quantile(x, np.linspace(0.1, 0.9, 9)))
-        ends = np.searchsorted(x, cuts, side="right")  # rows up to ends[k] have x <= cuts[k]
-        # Running sums over the sorted rows: each threshold's two sides cost one solve.
-        starts = np.concatenate([[0], ends[:-1]])
-        gram = np.cumsum([A_j[a:b].T @ A_j[a:b] for a, b in zip(starts, ends)], axis=0)
-        moment = np.cumsum([A_j[a:b].T @ t_j[a:b] for a, b in zip(starts, ends)], axis=0)
-        square = np.cumsum([t_j[a:b] @ t_j[a:b] for a, b in zip(starts, ends)])
-        total = (A.T @ A, A.T @ target, target @ target)
-        for k, cut in enumerate(cuts):
-            if ends[k] < min_leaf or len(idx) - ends[k] < min_leaf:
-                continue
-            left = _sse(gram[k], moment[k], square[k])
-            right = _sse(total[0] - gram[k], total[1] - moment[k], total[2] - square[k])
-            gain = whole - left - right
-            if gain > 0 and (best is None or gain > best[0]):
-                best = (float(gain), j, float(cut))
-    return best
-
-
-def _sse(gram: np.ndarray, moment: np.ndarray, square: float) -> float:
-    """Squared error of the least-squares fit with these sums (a tiny ridge keeps it solvable)."""
-    coef = np.linalg.solve(gram + 1e-9 * np.trace(gram) * np.eye(len(gram)), moment)
-    return float(square - coef @ moment)
-
-
-def _remap(leaf: _Leaf, columns: Sequence[int]) -> _Leaf:
-    """Columns of a block of the matrix (``columns``) -> columns of the whole matrix."""
-    return dataclasses.replace(leaf, columns=tuple(int(columns[c]) for c in leaf.columns))
-
-
 def _candidates(
     T: np.ndarray,
     y: np.ndarray,
@@ -674,41 +402,51 @@ def _candidates(
     random_state: int,
     max_rules: int,
     stop: Stop = NEVER,
-) -> dict[Key, _RuleModel]:
+) -> dict[Key, RuleModel]:
     """Every family and size tried, keyed by (how it was fit, leaves, terms)."""
     sizes = [k for k in RULE_SIZES if k <= max_rules] or [1]
     sizes += [k for k in GROWN_PAST if max_rules < k <= 2 * max_rules]
-    found: dict[Key, _RuleModel] = {}
+    found: dict[Key, RuleModel] = {}
     n_real = int(is_real.sum())
     n_near = len(y) - n_real
-    # Real rows weighted as much as all the near samples: where the data lives counts.
-    weightings: dict[str, np.ndarray | None] = {"tree": None}
+    # Three views of the samples: all of them; the real rows weighted as much as all the
+    # near samples (where the data lives counts); the real rows alone (small trees often
+    # fit the data best where it lives, and the held-out rows are real).
+    views: dict[str, tuple[np.ndarray | slice, np.ndarray | None]] = {"tree": (slice(None), None)}
     if n_real and n_near:
-        weightings["tree-real"] = np.where(is_real, n_near / n_real, 1.0)
+        views["tree-real"] = (slice(None), np.where(is_real, n_near / n_real, 1.0))
+    if n_real >= MIN_REAL_FIT and n_near:
+        views["tree-only-real"] = (is_real, None)
     importance = np.zeros(T.shape[1])
-    for name, weight in weightings.items():
+    for name, (rows, weight) in views.items():
         stop.check()
-        tree = _greedy_tree(T, y, weight, classify, max(2, max(sizes)), random_state)
+        if len(np.unique(y[rows])) < 2:
+            continue
+        tree = _greedy_tree(T[rows], y[rows], weight, classify, max(2, max(sizes)), random_state)
         importance = importance + tree.feature_importances_
         if classify:
             output = tree.classes_[np.argmax(tree.tree_.value[:, 0, :], axis=1)]
         else:
             output = tree.tree_.value[:, 0, 0]
-        grown = _GrownTree.of(tree, output)
+        grown = GrownTree.of(tree, output)
         for k in sizes:
-            found[(name, k, 0)] = _ConstantLeaves(grown, k, TREE)
+            found[(name, k, 0)] = ConstantLeaves(grown, k, TREE)
     stop.check()
-    for size, arrays in _optimal_trees(
+    for (variant, size), arrays in _optimal_trees(
         T, y, is_real, classify, importance, max_rules, random_state
     ).items():
-        found[("optimal", size, 0)] = _ConstantLeaves(
-            _GrownTree.from_arrays(arrays, classify), size, OPTIMAL_TREE
+        found[(variant, size, 0)] = ConstantLeaves(
+            GrownTree.from_arrays(arrays, classify), size, OPTIMAL_TREE
         )
     if not classify and numeric:
         stop.check()
-        for model in _linear_leaf_models(T, y, numeric, max_rules):
+        for model in linear_leaf_models(T, y, numeric, max_rules):
             terms = model.complexity - len(model.fits)
             found[("linear", len(model.fits), terms)] = model
+        stop.check()
+        for model in shared_term_models(T, y, numeric, max_rules, random_state):
+            terms = model.complexity - len(model.fits)
+            found[("shared", len(model.fits), terms)] = model
     return found
 
 
@@ -732,51 +470,70 @@ def _optimal_trees(
     importance: np.ndarray,
     max_rules: int,
     random_state: int,
-) -> dict[int, OptimalTreeArrays]:
-    """Optimal trees of OPTIMAL_SIZES leaves on the real rows and as many near samples,
-    over the features the greedy trees used most."""
+) -> dict[tuple[str, int], OptimalTreeArrays]:
+    """Optimal trees of OPTIMAL_SIZES leaves, keyed by (rows, leaves): on the real rows and
+    as many near samples ("optimal"), and on the real rows alone ("optimal-real").
+
+    Depth 2 (3 or 4 leaves) searches every column at OPTIMAL_WIDE_CUTS thresholds; depth 3
+    only the OPTIMAL_FEATURES columns the greedy trees used most (its search grows with the
+    cube of the thresholds)."""
     sizes = [k for k in OPTIMAL_SIZES if k <= max_rules]
     if not sizes or len(y) < 20 or len(np.unique(y)) < 2:
         return {}
     rng = np.random.default_rng(random_state)
     real, near = np.flatnonzero(is_real), np.flatnonzero(~is_real)
+    variants: dict[str, np.ndarray] = {}
     half = OPTIMAL_ROWS // 2
-    if len(real) > half:
-        real = rng.choice(real, half, replace=False)
-    near = rng.choice(near, min(len(near), max(len(real), OPTIMAL_ROWS - len(real))), replace=False)
-    rows = np.sort(np.concatenate([real, near]))
-    columns = [int(j) for j in np.argsort(-importance, kind="stable")[:OPTIMAL_FEATURES]]
-    columns = [j for j in columns if importance[j] > 0] or columns[:1]
-    cuts = quantile_cuts(T[rows], columns, OPTIMAL_CUTS)
-    return fit_optimal_trees(
-        T[rows],
-        y[rows],
-        classify=classify,
-        cuts=cuts,
-        sizes=sizes,
-        min_leaf=max(1, len(rows) // 100),  # a leaf of 1% of the samples at least
-        random_state=random_state,
+    some_real = rng.choice(real, half, replace=False) if len(real) > half else real
+    some_near = rng.choice(
+        near, min(len(near), max(len(some_real), OPTIMAL_ROWS - len(some_real))), replace=False
     )
+    variants["optimal"] = np.sort(np.concatenate([some_real, some_near]))
+    if len(real) >= MIN_REAL_FIT and len(near) and len(np.unique(y[real])) > 1:
+        variants["optimal-real"] = np.sort(
+            rng.choice(real, OPTIMAL_ROWS, replace=False) if len(real) > OPTIMAL_ROWS else real
+        )
+    ranked = [int(j) for j in np.argsort(-importance, kind="stable")]
+    used = [j for j in ranked if importance[j] > 0] or ranked[:1]
+    found: dict[tuple[str, int], OptimalTreeArrays] = {}
+    for variant, rows in variants.items():
+        for depth_sizes, columns, n_cuts in (
+            ([k for k in sizes if k <= 4], used, OPTIMAL_WIDE_CUTS),
+            ([k for k in sizes if k > 4], used[:OPTIMAL_FEATURES], OPTIMAL_CUTS),
+        ):
+            if not depth_sizes:
+                continue
+            trees = fit_optimal_trees(
+                T[rows],
+                y[rows],
+                classify=classify,
+                cuts=quantile_cuts(T[rows], columns, n_cuts),
+                sizes=depth_sizes,
+                min_leaf=max(1, len(rows) // 100),  # a leaf of 1% of the rows at least
+                random_state=random_state,
+            )
+            found.update(((variant, size), arrays) for size, arrays in trees.items())
+    return found
 
 
-def _in_columns(model: _RuleModel, columns: list[int]) -> _RuleModel:
+def _in_columns(model: RuleModel, columns: list[int]) -> RuleModel:
     """A model fit on ``T[:, columns]`` -> the same model on the whole matrix ``T``."""
-    if isinstance(model, _ConstantLeaves):
-        return _ConstantLeaves(model.grown.remapped(columns), model.leaves, model.family)
-    if isinstance(model, _LinearLeaves):
+    if isinstance(model, ConstantLeaves):
+        return ConstantLeaves(model.grown.remapped(columns), model.leaves, model.family)
+    if isinstance(model, LinearLeaves):
         grown = model.grown.remapped(columns) if model.grown is not None else None
-        fits = {node: _remap(leaf, columns) for node, leaf in model.fits.items()}
-        return _LinearLeaves(grown, model.leaves, fits)
+        fits = {node: remap(leaf, columns) for node, leaf in model.fits.items()}
+        return LinearLeaves(grown, model.leaves, fits, model.shared)
     raise TypeError(f"unknown surrogate model {type(model).__name__}")
 
 
-def _finalised(model: _RuleModel, real_T: np.ndarray, train_T: np.ndarray) -> _RuleModel:
+def _finalised(model: RuleModel, real_T: np.ndarray, train_T: np.ndarray) -> RuleModel:
     """The model as its rules are shown: leaves no real row reaches merged away (their
     parent's other side takes their samples), thresholds rounded to the fewest digits that
     keep every real row on its side, and each leaf's training samples counted again."""
-    if isinstance(model, _LinearLeaves) and model.grown is None:
+    if isinstance(model, LinearLeaves) and model.grown is None:
         return model
-    grown: _GrownTree = model.grown  # type: ignore[attr-defined]
+    grown: GrownTree = model.grown  # type: ignore[attr-defined]
     leaves: int = model.leaves  # type: ignore[attr-defined]
     values = real_T.astype(np.float32) if grown.float32 else real_T
 
@@ -820,7 +577,7 @@ def _finalised(model: _RuleModel, real_T: np.ndarray, train_T: np.ndarray) -> _R
         threshold.append(item[3])
         queue.extend([item[4], item[5]])
     output = grown.node_output[old] if grown.node_output is not None else None
-    shaped = _GrownTree(
+    shaped = GrownTree(
         (np.array(children_left), np.array(children_right)),
         feature,
         threshold,
@@ -834,12 +591,12 @@ def _finalised(model: _RuleModel, real_T: np.ndarray, train_T: np.ndarray) -> _R
             samples[node] = samples[children_left[node]] + samples[children_right[node]]
     shaped.samples = samples
     n_leaves = shaped.n_leaves(len(old))
-    if isinstance(model, _LinearLeaves):
+    if isinstance(model, LinearLeaves):
         fits = {
             node: model.fits[old[node]] for node in range(len(old)) if children_left[node] == -1
         }
-        return _LinearLeaves(shaped, n_leaves, fits)
-    return _ConstantLeaves(shaped, n_leaves, model.family)
+        return LinearLeaves(shaped, n_leaves, fits, model.shared)
+    return ConstantLeaves(shaped, n_leaves, model.family)
 
 
 def _round_between(low: float, high: float, threshold: float) -> float:
@@ -998,7 +755,7 @@ def fit_surrogate(
     stop.check()
     classify = adapter.is_classifier
     classes = list(adapter.classes or []) if classify else None
-    score = accuracy_score if classify else r2_score
+    score = _accuracy if classify else _r2
     encoder = _TreeEncoder(schema, data.train_X, data.train_y.astype(float))
     train_T = encoder.transform(data.train_X)
     test_T = encoder.transform(data.test_X)
@@ -1014,7 +771,7 @@ def fit_surrogate(
     total = len(folds) + 2
     halt = Stop(stop)  # also set when one step fails, so that the others stop early
 
-    def candidates(rows: np.ndarray | slice) -> dict[Key, _RuleModel]:
+    def candidates(rows: np.ndarray | slice) -> dict[Key, RuleModel]:
         halt.check()
         return _candidates(
             T[rows], y[rows], is_real[rows], classify, numeric, random_state, max_rules, halt
@@ -1058,6 +815,7 @@ def fit_surrogate(
         models, by_fold, data, test_T, score, "accuracy" if classify else "R²", len(folds)
     )
     alternatives = {(p["family"], int(p["rules"])): models[p["key"]] for p in curve}
+    fold_scores = {(p["family"], int(p["rules"])): by_fold[p["key"]] for p in curve}
     for p in curve:
         del p["key"]
     model = models[chosen_key]
@@ -1078,6 +836,7 @@ def fit_surrogate(
         alternatives=alternatives,
         encoded_X=encoded_X,
         screened=[schema.features[j].name for j in columns] if len(columns) < len(schema) else None,
+        fold_scores=fold_scores,
     )
 
 
@@ -1110,7 +869,7 @@ def _folds(data: SurrogateData, random_state: int) -> list[tuple[np.ndarray, np.
 
 
 def _curve_and_choice(
-    models: dict[Key, _RuleModel],
+    models: dict[Key, RuleModel],
     by_fold: dict[Key, np.ndarray],
     data: SurrogateData,
     test_T: np.ndarray,
@@ -1197,10 +956,10 @@ def _one_rule(
 ) -> Surrogate:
     """The model gives one output on every row and sample: one rule says it all."""
     value = data.train_y[0]
-    grown = _GrownTree(
+    grown = GrownTree(
         (np.array([-1]), np.array([-1])), [-2], [-2.0], [len(data.train_y)], np.array([value])
     )
-    model = _ConstantLeaves(grown, 1, TREE)
+    model = ConstantLeaves(grown, 1, TREE)
     near = ~data.test_is_real
     real = data.test_is_real if data.test_is_real.any() else near
     predicted = model.predict(test_T)
@@ -1242,8 +1001,22 @@ def _score(score: Any, truth: np.ndarray, predicted: np.ndarray) -> float:
     return float(score(truth, predicted)) if len(truth) > 1 else float("nan")
 
 
+def _accuracy(truth: np.ndarray, predicted: np.ndarray) -> float:
+    return float(np.mean(truth == predicted))
+
+
+def _r2(truth: np.ndarray, predicted: np.ndarray) -> float:
+    """R² as scikit-learn gives it (1 for a constant truth met exactly, else 0), without
+    its checks: it is computed for every candidate on every fold."""
+    total = float(np.sum((truth - truth.mean()) ** 2))
+    error = float(np.sum((truth - predicted) ** 2))
+    if total == 0:
+        return 1.0 if error == 0 else 0.0
+    return 1.0 - error / total
+
+
 def _numbered_rules(
-    model: _RuleModel,
+    model: RuleModel,
     encoder: _TreeEncoder,
     schema: FeatureSchema,
     classes: list[Any] | None,
@@ -1282,7 +1055,7 @@ def _near_samples(
 
 
 def _leaf_rules(
-    model: _RuleModel,
+    model: RuleModel,
     encoder: _TreeEncoder,
     schema: FeatureSchema,
     classes: list[Any] | None,
@@ -1292,10 +1065,10 @@ def _leaf_rules(
     covered = model.apply(encoder.transform(encoded_X)) if len(encoded_X) else np.zeros(0, int)
     share = {int(leaf): float(np.mean(covered == leaf)) for leaf in np.unique(covered)}
     outcome = "class" if classes is not None else "prediction"
-    if isinstance(model, _LinearLeaves) and model.grown is None:
+    if isinstance(model, LinearLeaves) and model.grown is None:
         leaf = model.fits[0]
         return {0: _linear_rule(0, [], leaf, len(encoded_X), 1.0, encoder, outcome)}
-    assert isinstance(model, (_ConstantLeaves, _LinearLeaves)) and model.grown is not None
+    assert isinstance(model, (ConstantLeaves, LinearLeaves)) and model.grown is not None
     grown = model.grown
     rules: dict[int, Rule] = {}
 
@@ -1303,10 +1076,10 @@ def _leaf_rules(
         if grown.is_leaf(node, model.leaves):
             conditions = _merge(path, encoder, schema)
             samples, coverage = int(grown.samples[node]), share.get(node, 0.0)
-            if isinstance(model, _LinearLeaves):
+            if isinstance(model, LinearLeaves):
                 leaf = model.fits[node]
                 rules[node] = _linear_rule(
-                    node, conditions, leaf, samples, coverage, encoder, outcome
+                    node, conditions, leaf, samples, coverage, encoder, outcome, model.shared
                 )
             else:
                 assert grown.node_output is not None
@@ -1325,18 +1098,20 @@ def _leaf_rules(
 def _linear_rule(
     node: int,
     conditions: list[Condition],
-    leaf: _Leaf,
+    leaf: Leaf,
     samples: int,
     coverage: float,
     encoder: _TreeEncoder,
     outcome: str,
+    shared: bool = False,
 ) -> Rule:
     schema, terms = encoder.schema, []
     for j, coef, center in zip(leaf.columns, leaf.coef, leaf.center):
         feature = schema.features[j]
         per = _round_unit(feature)
         weight = float(coef) * per
-        terms.append(LinearTerm(feature.name, weight, per, float(center), float(encoder.fill[j])))
+        fill = float(encoder.fill[j])
+        terms.append(LinearTerm(feature.name, weight, per, float(center), fill, shared))
     # The largest effects first: that is how the rule is read.
     terms.sort(key=lambda term: -abs(term.weight) * _spread(schema, term.feature) / term.per)
     return Rule(node, conditions, leaf.mean, coverage, samples, outcome, tuple(terms))

@@ -1,0 +1,203 @@
+"""The fitted rule models of the surrogate: which leaf (rule) covers a row, and what it predicts.
+
+Every family gives one of these: a tree of constant leaves (greedy or optimal), or a tree
+whose leaves each carry a linear model (their own terms, or terms shared by every leaf).
+A row reaches exactly one leaf, so every row is covered by exactly one rule.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+from .optimal_trees import OptimalTreeArrays
+
+TREE = "decision tree"
+OPTIMAL_TREE = "optimal tree"
+LINEAR_TREE = "tree with linear leaves"
+SHARED_TREE = "tree with shared linear terms"
+
+
+class RuleModel:
+    """A fitted surrogate: the leaf (rule) that covers each row, and what it predicts."""
+
+    family: str
+    complexity: int
+
+    def apply(self, T: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict(self, T: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class GrownTree:
+    """A best-first tree and, for any smaller number of leaves, the tree it grew through.
+
+    Nodes are numbered as they are made, and a best-first tree makes the children of its
+    k-th split before those of the next: the tree with k leaves is its first k - 1 splits.
+    Every size comes from one fit, ~10x cheaper than fitting each size. scikit-learn grows
+    ``max_leaf_nodes`` trees this way; ``linear_tree`` grows its own.
+    """
+
+    def __init__(
+        self,
+        children: tuple[ArrayLike, ArrayLike],
+        feature: ArrayLike,
+        threshold: ArrayLike,
+        samples: ArrayLike,
+        node_output: np.ndarray | None = None,
+        float32: bool = False,
+    ) -> None:
+        self.children_left, self.children_right = (np.asarray(c) for c in children)
+        self.feature, self.threshold = np.asarray(feature), np.asarray(threshold)
+        self.samples = np.asarray(samples)  # training samples reaching each node
+        self.node_output = node_output
+        self.float32 = float32  # scikit-learn compares float32 values with its thresholds
+        internal = np.flatnonzero(self.children_left != -1)
+        self.rank = np.full(len(self.feature), np.iinfo(np.int64).max)
+        self.rank[internal[np.argsort(self.children_left[internal])]] = np.arange(len(internal))
+        self._holders: dict[int, np.ndarray] = {}
+        self._walks: list[tuple[weakref.ref[np.ndarray], np.ndarray]] = []
+
+    @classmethod
+    def of(
+        cls, tree: DecisionTreeClassifier | DecisionTreeRegressor, node_output: np.ndarray
+    ) -> GrownTree:
+        t = tree.tree_
+        children = (t.children_left, t.children_right)
+        return cls(children, t.feature, t.threshold, t.n_node_samples, node_output, True)
+
+    @classmethod
+    def from_arrays(cls, arrays: OptimalTreeArrays, classify: bool) -> GrownTree:
+        output = np.nan_to_num(np.asarray(arrays.output, dtype=float))
+        return cls(
+            (np.asarray(arrays.children_left), np.asarray(arrays.children_right)),
+            np.asarray(arrays.feature),
+            np.asarray(arrays.threshold, dtype=float),
+            np.asarray(arrays.samples),
+            np.rint(output).astype(np.int64) if classify else output,
+        )
+
+    def remapped(self, columns: Sequence[int]) -> GrownTree:
+        """The same tree reading column ``columns[j]`` where it read column ``j``."""
+        internal = self.children_left != -1
+        feature = self.feature.copy()
+        feature[internal] = np.asarray(columns)[feature[internal]]
+        children = (self.children_left, self.children_right)
+        return GrownTree(
+            children, feature, self.threshold, self.samples, self.node_output, self.float32
+        )
+
+    def n_leaves(self, leaves: int) -> int:
+        return min(leaves, int(np.sum(self.children_left == -1)))
+
+    def is_leaf(self, node: int, leaves: int) -> bool:
+        """Whether ``node`` is a leaf of the tree with ``leaves`` leaves."""
+        return self.children_left[node] == -1 or self.rank[node] >= leaves - 1
+
+    def ancestor_leaves(self, nodes: np.ndarray, leaves: int) -> np.ndarray:
+        """For nodes of a larger tree, the leaf of the ``leaves``-leaf tree holding each."""
+        return self._holder(leaves)[np.asarray(nodes, dtype=np.int64)]
+
+    def apply(self, T: np.ndarray, leaves: int) -> np.ndarray:
+        """The leaf of the ``leaves``-leaf tree that each row reaches."""
+        return self._holder(leaves)[self._reached(T)]
+
+    def _holder(self, leaves: int) -> np.ndarray:
+        """Per node, the leaf of the ``leaves``-leaf tree it lies in (itself if it is one)."""
+        found = self._holders.get(leaves)
+        if found is None:
+            found = np.arange(len(self.feature))
+            # Nodes are made after their parent: one pass from the root down.
+            for node in range(len(self.feature)):
+                if self.children_left[node] != -1:
+                    top = found[node] if self.is_leaf(found[node], leaves) else None
+                    for child in (self.children_left[node], self.children_right[node]):
+                        found[child] = top if top is not None else child
+            self._holders[leaves] = found
+        return found
+
+    def _reached(self, T: np.ndarray) -> np.ndarray:
+        """The leaf of the whole tree each row reaches. Every size of the tree reads the
+        same walk, so the last few matrices' walks are kept (by identity: the surrogate
+        judges all sizes of a tree on the same rows one after another)."""
+        for ref, walked in self._walks:
+            if ref() is T:
+                return walked
+        values = T.astype(np.float32) if self.float32 else T
+        node = np.zeros(len(T), dtype=np.int64)
+        rows = np.arange(len(T))
+        while len(rows):
+            at = node[rows]
+            split = self.children_left[at] != -1
+            rows, at = rows[split], at[split]
+            left = values[rows, self.feature[at]] <= self.threshold[at]
+            node[rows] = np.where(left, self.children_left[at], self.children_right[at])
+        self._walks = [(weakref.ref(T), node), *self._walks[:3]]
+        return node
+
+
+class ConstantLeaves(RuleModel):
+    """A tree whose leaves each predict one class or value."""
+
+    def __init__(self, grown: GrownTree, leaves: int, family: str) -> None:
+        self.grown, self.leaves, self.family = grown, leaves, family
+        self.complexity = grown.n_leaves(leaves)
+
+    def apply(self, T: np.ndarray) -> np.ndarray:
+        return self.grown.apply(T, self.leaves)
+
+    def predict(self, T: np.ndarray) -> np.ndarray:
+        assert self.grown.node_output is not None, "a tree of constant leaves has outputs"
+        return self.grown.node_output[self.apply(T)]
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """A leaf's linear model: ``mean + (T[:, columns] - center) @ coef``."""
+
+    mean: float
+    columns: tuple[int, ...] = ()
+    coef: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    center: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+class LinearLeaves(RuleModel):
+    """A tree whose leaves each predict ``mean + (T[:, columns] - center) @ coef``.
+
+    With ``shared``, every leaf has the same terms with the same weights (only its centre,
+    its average row, differs): a person reads those terms once, so they count once.
+    """
+
+    def __init__(
+        self, grown: GrownTree | None, leaves: int, fits: dict[int, Leaf], shared: bool = False
+    ) -> None:
+        self.grown, self.leaves, self.fits, self.shared = grown, leaves, fits, shared
+        self.family = SHARED_TREE if shared else LINEAR_TREE
+        terms = [len(leaf.columns) for leaf in fits.values()]
+        self.complexity = len(fits) + (max(terms, default=0) if shared else sum(terms))
+
+    def apply(self, T: np.ndarray) -> np.ndarray:
+        if self.grown is None:  # one leaf: a sparse linear model
+            return np.zeros(len(T), dtype=np.int64)
+        return self.grown.apply(T, self.leaves)
+
+    def predict(self, T: np.ndarray) -> np.ndarray:
+        ids = self.apply(T)
+        out = np.empty(len(T))
+        for node, leaf in self.fits.items():
+            hit = ids == node
+            out[hit] = leaf.mean + (T[hit][:, list(leaf.columns)] - leaf.center) @ leaf.coef
+        return out
+
+
+def remap(leaf: Leaf, columns: Sequence[int]) -> Leaf:
+    """Columns of a block of the matrix (``columns``) -> columns of the whole matrix."""
+    return dataclasses.replace(leaf, columns=tuple(int(columns[c]) for c in leaf.columns))

@@ -1,0 +1,260 @@
+"""Trees with linear terms shared by every rule (regression): each rule's prediction is its
+own value plus the same few linear terms ("+0.8 per 1000 of income" in every rule).
+
+An additive effect (income adds the same whatever the rest) is what a plain tree reads
+worst: it must repeat the steps of income under every other split. Here the terms carry
+the additive, smooth part once and the tree only what is left, and every row is still
+covered by exactly one rule. A person reads the leaves and, once, the terms: that is the
+count of rules (as RuleFit counts its linear terms).
+
+Fit in two passes over the samples:
+
+1. A greedy path from one leaf and no term. Each step adds whichever cuts the squared
+   error most, a split of a leaf (judged on the current residual, as a tree judges a
+   split) or a term (judged exactly, given the leaves and the terms already in), then
+   refits every leaf value and term weight together. It gives the order the terms enter.
+2. For each number m of terms (the path's first m, with the weights the path gave them),
+   a best-first tree grown on what those terms leave unexplained, read at every number
+   of leaves; each size's leaf values and term weights are then refit together by least
+   squares, from sums per leaf (one pass over the samples per m).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.tree import DecisionTreeRegressor
+
+from .rule_models import GrownTree, Leaf, LinearLeaves
+
+MAX_SHARED_TERMS = 12  # terms shared by every rule
+TERM_COUNTS = (1, 2, 3, 4, 6, 8, 12)  # numbers of shared terms tried
+PATH_ROWS = 8000  # an even sample of this many judges the path's steps
+GROW_ROWS = 5000
+
+
+def shared_term_models(
+    T: np.ndarray, y: np.ndarray, numeric: list[int], max_rules: int, random_state: int
+) -> list[LinearLeaves]:
+    """Trees with shared terms, every (leaves, terms) with at most ``max_rules`` in all and
+    at least one term (none is a plain tree, another family)."""
+    if not numeric or max_rules < 2 or len(y) < 4 or np.ptp(y) == 0:
+        return []
+    order, weights = term_path(T, y, numeric, max_rules, random_state)
+    # The trees' splits are found on an even sample (as many rows place a threshold just
+    # as well); leaf values and weights are then fit on every row.
+    grow = np.arange(len(y))
+    if len(y) > GROW_ROWS:
+        grow = np.random.default_rng(random_state).choice(len(y), GROW_ROWS, replace=False)
+    models = []
+    for m in TERM_COUNTS:
+        if m > len(order) or max_rules - m < 1:
+            break
+        columns = order[:m]
+        residual = y - T[:, columns] @ weights[m]
+        most = max_rules - m
+        grown = None
+        if most >= 2 and np.ptp(residual[grow]) > 0:
+            tree = DecisionTreeRegressor(max_leaf_nodes=most, random_state=random_state)
+            tree.fit(T[grow], residual[grow])
+            grown = GrownTree.of(tree, tree.tree_.value[:, 0, 0])
+        models.extend(_joint_fits(T, y, columns, grown, most))
+    return models
+
+
+def term_path(
+    T: np.ndarray, y: np.ndarray, numeric: list[int], max_rules: int, random_state: int
+) -> tuple[list[int], dict[int, np.ndarray]]:
+    """The order in which terms (positions in ``numeric``'s columns) enter the greedy path,
+    and per number of terms m the weights of the first m when the next one entered."""
+    if len(y) > PATH_ROWS:
+        rows = np.random.default_rng(random_state).choice(len(y), PATH_ROWS, replace=False)
+        T, y = T[rows], y[rows]
+    n = len(y)
+    min_leaf = max(5, n // 100)
+    leaf_of = np.zeros(n, dtype=np.int64)
+    n_leaves = 1
+    terms: list[int] = []  # columns of T
+    weights: dict[int, np.ndarray] = {}
+    state = _Within(T[:, numeric], y, leaf_of, n_leaves)
+    beta, residual = state.fit([])
+    orders = [np.argsort(T[:, j], kind="stable") for j in range(T.shape[1])]
+    splits = _best_splits(T, residual, leaf_of, n_leaves, min_leaf, orders)
+
+    def best_split() -> tuple[int | None, float]:
+        found = [(s[0], leaf) for leaf, s in splits.items() if s is not None]
+        gain, leaf = max(found, default=(0.0, None))
+        return leaf, gain
+
+    def add_term(term: int) -> None:
+        nonlocal beta, residual
+        weights[len(terms)] = beta
+        terms.append(term)
+        beta, residual = state.fit([numeric.index(t) for t in terms])
+
+    while n_leaves + len(terms) < max_rules:
+        split_leaf, split_gain = best_split()
+        term, term_gain = (None, 0.0)
+        if len(terms) < MAX_SHARED_TERMS:
+            term, term_gain = state.best_term([numeric.index(t) for t in terms], residual)
+            term = numeric[term] if term is not None else None
+        if split_gain <= 0 and term_gain <= 0:
+            break
+        if term is not None and term_gain > split_gain:
+            add_term(term)
+            # Every residual moved: each leaf's best split is judged again.
+            splits = _best_splits(T, residual, leaf_of, n_leaves, min_leaf, orders)
+            continue
+        assert split_leaf is not None
+        _, j, cut = splits[split_leaf]  # type: ignore[misc]
+        leaf_of[(leaf_of == split_leaf) & (T[:, j] > cut)] = n_leaves
+        n_leaves += 1
+        state = _Within(T[:, numeric], y, leaf_of, n_leaves)
+        beta, residual = state.fit([numeric.index(t) for t in terms])
+        # The new leaves are judged; the others keep their split's gain (with terms in,
+        # the refit moved their residuals a little: they are judged again at the next term).
+        changed = [split_leaf, n_leaves - 1]
+        splits.update(_best_splits(T, residual, leaf_of, n_leaves, min_leaf, orders, changed))
+    # More terms than the path took, given its leaves: larger trees of step 2 leave more
+    # for terms to explain, and a size may be better read with fewer leaves, more terms.
+    while len(terms) < MAX_SHARED_TERMS:
+        term, term_gain = state.best_term([numeric.index(t) for t in terms], residual)
+        if term is None or term_gain <= 0:
+            break
+        add_term(numeric[term])
+    weights[len(terms)] = beta
+    return terms, weights
+
+
+class _Within:
+    """The numeric columns and y centred within each leaf, and their cross-products: a
+    joint fit of leaf values and term weights is a least-squares fit of these."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, leaf_of: np.ndarray, n_leaves: int) -> None:
+        count = np.bincount(leaf_of, minlength=n_leaves).astype(float)
+        count[count == 0] = 1.0
+        means = np.stack([np.bincount(leaf_of, X[:, k], n_leaves) for k in range(X.shape[1])], 1)
+        self.X = X - (means / count[:, None])[leaf_of]
+        self.y = y - (np.bincount(leaf_of, y, n_leaves) / count)[leaf_of]
+        self.gram = self.X.T @ self.X
+        self.moment = self.X.T @ self.y
+
+    def fit(self, terms: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Weights of ``terms`` (columns of X) and the residual of the joint fit."""
+        if not terms:
+            return np.zeros(0), self.y
+        beta = np.linalg.lstsq(self.gram[np.ix_(terms, terms)], self.moment[terms], rcond=None)[0]
+        return beta, self.y - self.X[:, terms] @ beta
+
+    def best_term(self, terms: list[int], residual: np.ndarray) -> tuple[int | None, float]:
+        """The column whose term cuts the squared error most, and by how much.
+
+        The residual is already orthogonal to the terms in, so a column's gain is its
+        product with the residual squared over what of it the terms in do not explain."""
+        candidates = [j for j in range(self.X.shape[1]) if j not in terms]
+        if not candidates:
+            return None, 0.0
+        own = self.gram[candidates, candidates]
+        left = own.copy()
+        if terms:
+            cross = self.gram[np.ix_(terms, candidates)]
+            solved = np.linalg.lstsq(self.gram[np.ix_(terms, terms)], cross, rcond=None)[0]
+            left = own - np.einsum("ij,ij->j", cross, solved)
+        # A column (almost) explained by the leaves and the terms in adds nothing.
+        usable = left > 1e-9 * np.maximum(own, 1e-300)
+        product = self.X[:, candidates].T @ residual
+        gain = np.where(usable, product**2 / np.where(usable, left, 1.0), 0.0)
+        best = int(np.argmax(gain))
+        return candidates[best], float(gain[best])
+
+
+def _best_splits(
+    T: np.ndarray,
+    residual: np.ndarray,
+    leaf_of: np.ndarray,
+    n_leaves: int,
+    min_leaf: int,
+    orders: list[np.ndarray],
+    leaves: Sequence[int] | None = None,
+) -> dict[int, tuple[float, int, float] | None]:
+    """Per leaf (of ``leaves``, else all), (squared error cut, column, threshold) of the
+    best split of its residual, or None; all at once, from each column's rows sorted once
+    (``orders``)."""
+    wanted = np.arange(n_leaves) if leaves is None else np.asarray(leaves)
+    best: dict[int, tuple[float, int, float] | None] = dict.fromkeys(wanted.tolist())
+    count = np.bincount(leaf_of, minlength=n_leaves)
+    count[np.setdiff1d(np.arange(n_leaves), wanted)] = 0  # rows of other leaves are left out
+    total = np.bincount(leaf_of, residual, n_leaves)
+    starts = np.concatenate([[0], np.cumsum(count)[:-1]])
+    inside = np.isin(leaf_of, wanted)
+    for j, column_order in enumerate(orders):
+        order = column_order[inside[column_order]] if leaves is not None else column_order
+        # The rows grouped by leaf, each group in the column's order.
+        rows = order[np.argsort(leaf_of[order], kind="stable")]
+        group, x = leaf_of[rows], T[rows, j]
+        running = np.cumsum(residual[rows])
+        before = np.concatenate([[0.0], running])[starts][group]
+        left_n = np.arange(len(rows)) - starts[group] + 1
+        left_sum = running - before
+        right_n = count[group] - left_n
+        right_sum = total[group] - left_sum
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gain = left_sum**2 / left_n + right_sum**2 / right_n - total[group] ** 2 / count[group]
+        step = np.zeros(len(rows), bool)
+        step[:-1] = (group[1:] == group[:-1]) & (x[1:] > x[:-1])
+        gain = np.where(step & (left_n >= min_leaf) & (right_n >= min_leaf), gain, -np.inf)
+        # Sorted by leaf, then gain: each leaf's last row is its best split on this column.
+        ranked = np.lexsort((gain, group))
+        for leaf in wanted[count[wanted] > 0]:
+            at = ranked[starts[leaf] + count[leaf] - 1]
+            found = best[int(leaf)]
+            if gain[at] > 0 and (found is None or gain[at] > found[0]):
+                cut = float((x[at] + x[at + 1]) / 2)
+                best[int(leaf)] = (float(gain[at]), j, cut)
+    return best
+
+
+def _joint_fits(
+    T: np.ndarray, y: np.ndarray, columns: list[int], grown: GrownTree | None, most: int
+) -> list[LinearLeaves]:
+    """For 1..``most`` leaves of ``grown``, the leaf values and shared weights fit together.
+
+    Sums per leaf of the largest tree (count, x, x x', y, x y) add up to those of any
+    smaller tree it grew through, so each size costs a small solve, not a pass over rows."""
+    X = T[:, columns]
+    largest = grown.n_leaves(most) if grown is not None else 1
+    reached = grown.apply(T, largest) if grown is not None else np.zeros(len(T), np.int64)
+    nodes, at = np.unique(reached, return_inverse=True)
+    count = np.bincount(at).astype(float)
+    sum_x = np.stack([np.bincount(at, X[:, k], len(nodes)) for k in range(len(columns))], 1)
+    sum_y = np.bincount(at, y, len(nodes))
+    sum_xx = np.zeros((len(nodes), len(columns), len(columns)))
+    sum_xy = np.zeros((len(nodes), len(columns)))
+    for g in range(len(nodes)):
+        hit = at == g
+        sum_xx[g] = X[hit].T @ X[hit]
+        sum_xy[g] = X[hit].T @ y[hit]
+    models = []
+    for leaves in range(1, largest + 1):
+        # Each leaf of the largest tree belongs to one leaf of this size.
+        owner = (
+            grown.ancestor_leaves(nodes, leaves)
+            if grown is not None and leaves > 1
+            else np.zeros(len(nodes), np.int64)
+        )
+        groups, into = np.unique(owner, return_inverse=True)
+        n = np.bincount(into, count)
+        s_x = np.stack(
+            [np.bincount(into, sum_x[:, k], len(groups)) for k in range(len(columns))], 1
+        )
+        s_y = np.bincount(into, sum_y, len(groups))
+        gram = sum_xx.sum(axis=0) - np.einsum("g,gj,gk->jk", 1 / n, s_x, s_x)
+        moment = sum_xy.sum(axis=0) - (s_x * (s_y / n)[:, None]).sum(axis=0)
+        coef = np.linalg.lstsq(gram, moment, rcond=None)[0]
+        fits = {
+            int(node): Leaf(float(s_y[g] / n[g]), tuple(columns), coef, s_x[g] / n[g])
+            for g, node in enumerate(groups)
+        }
+        models.append(LinearLeaves(grown if leaves > 1 else None, leaves, fits, shared=True))
+    return models
