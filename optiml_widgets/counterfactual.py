@@ -95,7 +95,7 @@ def find_counterfactual(
 
     Candidates are built on the encoded instance and checked with ONE model call.
     """
-    encoded = schema.encode(schema.row_frame(instance))[0]
+    encoded = schema.encode_row(instance)
     if outputs is None:
         outputs = adapter.predict(schema.decode(encoded[None, :]))[0]
     before = _outcome(adapter, outputs, median_output)

@@ -319,8 +319,11 @@ class ExplanationSession:
         key = (index, tuple(sorted((k, repr(v)) for k, v in edits.items())))
 
         def compute() -> Row:
-            frame = self.schema.row_frame(self.instance(index, edits))
-            encoded = self.encoded_X[index] if not edits else self.schema.encode(frame)[0]
+            if edits:
+                encoded = self.schema.encode_row(self.instance(index, edits))
+                frame = self.schema.decode(encoded[None, :])
+            else:  # the row as it is in X, in its own dtypes
+                encoded, frame = self.encoded_X[index], self.frame.iloc[[index]]
             return Row(index, key, encoded, self.predict(frame)[0])
 
         return self.memo.get(("row", key), compute)
