@@ -10,8 +10,10 @@ weak reference to their widget, so a forgotten widget is collected and stops too
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future
 from typing import Any, TypeVar
@@ -50,6 +52,21 @@ class Stop:
 
 
 NEVER = Stop()  # for work with nobody to stop it (scripts, tests)
+EXITING = Stop()  # set when the interpreter exits: every widget's work stops
+EXIT_WAIT_SECONDS = 5.0
+
+
+@atexit.register
+def _stop_at_exit() -> None:
+    """Stop all work and let its threads end before the interpreter finalises: a daemon
+    thread still inside a native library (a tree solver, a booster) when Python frees its
+    state can abort the process ("terminate called without an active exception")."""
+    EXITING.set()
+    deadline = time.monotonic() + EXIT_WAIT_SECONDS
+    for thread in threading.enumerate():
+        native = thread.name.startswith("optiml") and thread.name != "optiml-progress"
+        if native and thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def no_progress(done: int, total: int) -> None:
@@ -151,7 +168,7 @@ class Jobs:
     """Named background jobs of one owner (a widget), each computed once."""
 
     def __init__(self) -> None:
-        self.stop = Stop()
+        self.stop = Stop(EXITING)
         self._lock = threading.Lock()
         self._futures: dict[str, Future] = {}
         self._stops: dict[str, Stop] = {}
