@@ -13,7 +13,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future
 from typing import Any, TypeVar
@@ -53,20 +52,17 @@ class Stop:
 
 NEVER = Stop()  # for work with nobody to stop it (scripts, tests)
 EXITING = Stop()  # set when the interpreter exits: every widget's work stops
-EXIT_WAIT_SECONDS = 5.0
 
 
-@atexit.register
 def _stop_at_exit() -> None:
-    """Stop all work and let its threads end before the interpreter finalises: a daemon
-    thread still inside a native library (a tree solver, a booster) when Python frees its
-    state can abort the process ("terminate called without an active exception")."""
+    """Every widget's work stops when the interpreter exits (a step under way ends first)."""
     EXITING.set()
-    deadline = time.monotonic() + EXIT_WAIT_SECONDS
-    for thread in threading.enumerate():
-        native = thread.name.startswith("optiml") and thread.name != "optiml-progress"
-        if native and thread is not threading.current_thread():
-            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+# Before Python joins the worker threads of thread pools (the surrogate's folds), so that
+# they stop at their next step instead of finishing their work; concurrent.futures waits
+# the same way. Plain atexit runs only after those joins.
+getattr(threading, "_register_atexit", atexit.register)(_stop_at_exit)
 
 
 def no_progress(done: int, total: int) -> None:

@@ -15,6 +15,7 @@ caps the rows, which keeps a fit well under a second.
 
 from __future__ import annotations
 
+import atexit
 import threading
 import warnings
 from typing import Any
@@ -26,6 +27,14 @@ TIME_LIMIT = 10.0  # seconds per tree; past it STreeD returns the best tree foun
 # pystreed 1.4 is not documented as thread-safe, and a process was seen to crash when two
 # solvers fit at once (the surrogate's folds run in threads): one fit at a time.
 _ONE_FIT_AT_A_TIME = threading.Lock()
+
+
+@atexit.register
+def _no_fit_at_exit() -> None:
+    """Let a fit under way end, and start no other, before the interpreter finalises: a
+    thread still inside the solver then aborts the process ("terminate called without an
+    active exception")."""
+    _ONE_FIT_AT_A_TIME.acquire(timeout=TIME_LIMIT + 1)
 
 
 def quantile_cuts(T: np.ndarray, columns: list[int], n_cuts: int) -> list[tuple[int, float]]:
