@@ -34,7 +34,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 rows, features, kind = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-X, y = make_classification(rows, features, n_informative=min(30, features), random_state=0)
+X, y = make_classification(rows, features, n_informative=min(30, features // 3), random_state=0)
 X = pd.DataFrame(X, columns=[f"f{i}" for i in range(features)])
 if kind == "hgb":
     model = HistGradientBoostingClassifier(random_state=0).fit(X, y)
