@@ -29,8 +29,10 @@ from .table import TableContext
 # algorithm may be used for this model.
 _ADDITIVITY_TOLERANCE = 1e-6
 # Model rows one permutation SHAP explanation may cost (each evaluation runs the model on
-# every background row): wide data gets fewer permutations and a smaller background.
+# every background row): wide data gets fewer permutations and a smaller background. shap
+# builds all of those rows at once, so on wide data the cells bound them too (320 MB).
 MODEL_ROWS_PER_EXPLANATION = 100_000
+MODEL_CELLS_PER_EXPLANATION = 40_000_000
 MIN_PERMUTATION_BACKGROUND = 20
 # A drag's view should not wait longer than this for SHAP; slower forests are explained on
 # a share of their trees while dragging (the exact values follow on release).
@@ -137,7 +139,7 @@ class ShapExplainer(Explainer):
             ""
             if passes == 10
             else f", {passes} permutation{'s' if passes > 1 else ''} of {len(self.schema):,} "
-            f"features within {MODEL_ROWS_PER_EXPLANATION:,} model rows"
+            f"features within {self.model_rows:,} model rows"
         )
         return f"Permutation SHAP (model-agnostic, {rows}-row background{budget}, {space})"
 
@@ -237,15 +239,20 @@ class ShapExplainer(Explainer):
         when each costs more than the budget of model rows (wide data); at least one, which
         shap needs (2 * features + 1 evaluations)."""
         one_pass = 2 * len(self.schema) + 1
-        affordable = MODEL_ROWS_PER_EXPLANATION // (one_pass * len(self.permutation_background))
+        affordable = self.model_rows // (one_pass * len(self.permutation_background))
         return one_pass * max(1, min(2 if fast else 10, affordable))
+
+    @property
+    def model_rows(self) -> int:
+        """Model rows one permutation explanation may cost, by rows and, on wide data, cells."""
+        return min(MODEL_ROWS_PER_EXPLANATION, MODEL_CELLS_PER_EXPLANATION // len(self.schema))
 
     @property
     def permutation_background(self) -> np.ndarray:
         """The background of the permutation algorithm: the session's, or with wide data
         fewer rows, so that one permutation stays within the budget of model rows."""
         one_pass = 2 * len(self.schema) + 1
-        rows = max(MIN_PERMUTATION_BACKGROUND, MODEL_ROWS_PER_EXPLANATION // one_pass)
+        rows = max(MIN_PERMUTATION_BACKGROUND, self.model_rows // one_pass)
         return self.background[: min(len(self.background), rows)]
 
     def model_output(self, encoded: np.ndarray) -> np.ndarray:

@@ -10,6 +10,10 @@ from ..data import FeatureSchema
 from ..jobs import check_stopped
 from ..model import ModelAdapter
 
+# Cells of one model call: larger batches go in chunks, so a model that copies its input
+# (a Pipeline's every step) holds a few of these at a time, not several copies of the batch.
+CELLS_PER_MODEL_CALL = 4_000_000
+
 
 @dataclass(frozen=True)
 class TableContext:
@@ -29,6 +33,10 @@ class TableContext:
     def model_output(self, encoded: np.ndarray) -> np.ndarray:
         """The model's outputs (n, outputs) for encoded rows: what every explainer calls.
         Stopped work (a closed widget) ends here, between two model calls."""
-        check_stopped()
-        self.calls[0] += 1
-        return self.adapter.predict(self.schema.decode(encoded))
+        step = max(1, CELLS_PER_MODEL_CALL // max(1, encoded.shape[1]))
+        outputs = []
+        for start in range(0, max(len(encoded), 1), step):
+            check_stopped()
+            self.calls[0] += 1
+            outputs.append(self.adapter.predict(self.schema.decode(encoded[start : start + step])))
+        return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
