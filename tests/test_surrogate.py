@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import pickle
 import re
 
 import numpy as np
@@ -225,6 +226,21 @@ def test_a_rule_predicts_what_the_surrogate_predicts(name):
             t["weight"] * (row[t["feature"]] - t["center"]) / t["per"] for t in sent["terms"]
         )
         assert by_formula == pytest.approx(predicted[index])
+
+
+@pytest.mark.parametrize("name", ["gbc_breast_cancer", "rf_diabetes"])
+def test_the_surrogate_pickles_for_dask_workers(name):
+    """global_data sends the surrogate to the workers: every size of it pickles (no lock,
+    weak reference or cache travels) and predicts the same there."""
+    session = session_for(name)
+    surrogate = session.surrogate
+    surrogate.predict_encoded(session.encoded_X)  # fills the per-matrix caches first
+    for size in surrogate.sizes[:: max(1, len(surrogate.sizes) // 4)]:
+        smaller = surrogate.with_size(size)
+        again = pickle.loads(pickle.dumps(smaller))
+        assert np.array_equal(
+            again.predict_encoded(session.encoded_X), smaller.predict_encoded(session.encoded_X)
+        )
 
 
 def test_a_missing_value_in_a_linear_term_counts_as_the_fill():

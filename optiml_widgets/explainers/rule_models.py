@@ -11,6 +11,7 @@ import dataclasses
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -65,6 +66,10 @@ class GrownTree:
         self.rank[internal[np.argsort(self.children_left[internal])]] = np.arange(len(internal))
         self._holders: dict[int, np.ndarray] = {}
         self._walks: list[tuple[weakref.ref[np.ndarray], np.ndarray]] = []
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What travels to a Dask worker: no cached walks (they hold weak references)."""
+        return {**self.__dict__, "_walks": []}
 
     @classmethod
     def of(
