@@ -267,6 +267,9 @@ def test_any_torch_module_on_token_ids(trained):
     module = BagOfEmbeddings(len(trained.tokenizer))
     texts = ["the plot was great", "the cast was awful today"]
     w = explain_widget(module, texts, tokenizer=trained.tokenizer)
+    # captum hooks the embedding layer while the panel's Integrated Gradients run in the
+    # background: the test calls the same module only once the panel is idle.
+    assert w._wait_idle()
     try:
         assert [e["name"] for e in w._schema["explainers"]] == ["ig", "shap_text", "lime_text"]
         assert not w._schema["attention"] and w._view["attention"] is None
