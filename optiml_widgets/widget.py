@@ -69,6 +69,7 @@ class ExplainerWidget(anywidget.AnyWidget):
         self._seq = 0  # newest sequence number seen or given out (views carry it)
         self._request_seq = -1  # newest frontend request applied
         self._failed_seq = -1  # newest request that failed: an older view keeps its error
+        self._curves_of: tuple | None = None  # the instance the synced curves were swept at
         self._applying = True  # the initial trait values need no recomputation
         self.recomputations = 0  # views computed (tests check that bursts coalesce)
         calls = session.context.calls
@@ -326,9 +327,23 @@ class ExplainerWidget(anywidget.AnyWidget):
                     if seq >= self._failed_seq:
                         self.error = None
                     self._view = dict(view)
+                    if (
+                        view["quality"] != "fast"
+                        and self._curves
+                        and self._curves_of == self._instance_key()
+                    ):
+                        # The same instance again (a release where it started, a repeated
+                        # value): its curves serve this view too, so the next drag is
+                        # estimated at once instead of after the streamed parts.
+                        self._curves = {**self._curves, "seq": seq}
             finally:
                 self._applying = False
         return True
+
+    def _instance_key(self) -> tuple:
+        session = self._session
+        edits = session.edits_by_row.get(session.index, {})
+        return session.index, session.target_index, repr(sorted(edits.items(), key=repr))
 
     def _completion(self, seq: int) -> Callable[[], None]:
         """What follows view ``seq`` in the background: its streamed parts, then the curves."""
@@ -371,7 +386,9 @@ class ExplainerWidget(anywidget.AnyWidget):
                 return
             if (w := current()) is None or w._view.get("quality") == "fast":
                 return
-            w._curves = curves
+            with w._state:
+                w._curves_of = w._instance_key()
+                w._curves = curves
             if (
                 session.has_global
                 and w._global
