@@ -135,6 +135,9 @@ class ExplanationSession:
         for name in self.local_names:
             if REGISTRY[name].streamed:
                 self.explainer(name, wait=False)  # built in a job
+        shap_explainer = self.shap_explainer if "shap" in self.local_names else None
+        if shap_explainer is not None:
+            self.jobs.submit("live-shap", lambda stop, progress: shap_explainer.prepare_live())
         if self.surrogate_enabled:
             self._surrogate_job((on_progress or {}).get(SURROGATE))
 

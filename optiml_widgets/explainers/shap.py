@@ -84,6 +84,7 @@ class ShapExplainer(Explainer):
         self.seconds_per_row: float | None = None  # measured on the first rows explained
         self._fast_tree: shap.TreeExplainer | None = None
         self._fast_trees = 0
+        self._fast_lock = threading.Lock()  # the forest share is built once, by one thread
         self._background_output: np.ndarray | None = None
         self.algorithm_kind = "permutation"
         self._reasons: list[str] = []
@@ -114,12 +115,14 @@ class ShapExplainer(Explainer):
         """What travels to a Dask worker: no lock, no unbuilt plan (closures over self)."""
         state = self.__dict__.copy()
         state["_verify_lock"] = None
+        state["_fast_lock"] = None
         state["_plan"] = []
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._verify_lock = threading.Lock()
+        self._fast_lock = threading.Lock()
 
     # -- the seam ------------------------------------------------------------------
     @property
@@ -378,19 +381,28 @@ class ShapExplainer(Explainer):
             return None
         if type(model).__name__ not in _FORESTS:
             return None
-        if self._fast_tree is None:
-            trees = list(model.estimators_)
-            keep = max(1, min(len(trees) - 1, int(len(trees) * LIVE_SECONDS / cost)))
-            share = copy.copy(model)
-            share.estimators_ = trees[:keep]
-            share.n_estimators = keep
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                self._fast_tree = shap.TreeExplainer(
-                    share, feature_perturbation="tree_path_dependent", model_output="raw"
-                )
-            self._fast_trees = keep
+        with self._fast_lock:
+            if self._fast_tree is None:
+                self._build_subforest(model, cost)
         return self._fast_tree
+
+    def prepare_live(self) -> None:
+        """Build now what a drag will need (a slow forest's share of trees): built on the
+        first drag instead, it took seconds while the panel's other work ran beside it."""
+        self._subforest()
+
+    def _build_subforest(self, model: Any, cost: float) -> None:
+        trees = list(model.estimators_)
+        keep = max(1, min(len(trees) - 1, int(len(trees) * LIVE_SECONDS / cost)))
+        share = copy.copy(model)
+        share.estimators_ = trees[:keep]
+        share.n_estimators = keep
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._fast_tree = shap.TreeExplainer(
+                share, feature_perturbation="tree_path_dependent", model_output="raw"
+            )
+        self._fast_trees = keep
 
     def _explain_subforest(self, encoded: np.ndarray) -> ShapValues:
         """The share's SHAP values, their sum made the model's own change from the base value
