@@ -212,13 +212,7 @@ class ShapExplainer(Explainer):
         with self._verify_lock:
             if self.algorithm_kind == "permutation":
                 return False
-            kind = "interventional" if self.perturbation == "interventional" else "path-dependent"
-            label = "linear SHAP" if self.algorithm_kind == "linear" else f"{kind} TreeSHAP"
-            self._reasons.append(
-                f"{label} is not additive for this model (base value + sum of values misses "
-                f"the model's output by up to {error:.3g} on a row)"
-            )
-            self._next_algorithm()
+            self._not_additive(error, " on a row")
             self._verified = False
             self._fast_tree = None
             return True
@@ -286,15 +280,18 @@ class ShapExplainer(Explainer):
         total = result.base_values[None, :] + result.values.sum(axis=1)
         if np.allclose(total, expected, rtol=_ADDITIVITY_TOLERANCE, atol=1e-8):
             return True
-        error = float(np.max(np.abs(total - expected)))
+        self._not_additive(float(np.max(np.abs(total - expected))))
+        return False
+
+    def _not_additive(self, error: float, where: str = "") -> None:
+        """Say why the current algorithm is dropped, and move on to the next one."""
         kind = "interventional" if self.perturbation == "interventional" else "path-dependent"
         label = "linear SHAP" if self.algorithm_kind == "linear" else f"{kind} TreeSHAP"
         self._reasons.append(
             f"{label} is not additive for this model (base value + sum of values misses the "
-            f"model's output by up to {error:.3g})"
+            f"model's output by up to {error:.3g}{where})"
         )
         self._next_algorithm()
-        return False
 
     def _values(self, encoded: np.ndarray, *, fast: bool) -> ShapValues:
         if self.algorithm_kind == "tree":
