@@ -152,8 +152,8 @@ def _sweep_shap(
         todo.extend(new)
         exact.append(j)
     if todo:
-        with session.gate.hold():  # one row's sweep at a time: live edits go in between
-            found = shap.values(sweep.rows[todo], fast=shap.approximate)
+        # From the Export button, in short steps: live edits go in between.
+        found = session.shap_in_steps(shap, sweep.rows[todo], fast=shap.approximate)
         out[todo] = found.values[:, :, target]
     for k in range(n_rows):
         if source[k] >= 0 and source[k] != k:

@@ -13,12 +13,22 @@ from __future__ import annotations
 import atexit
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 Progress = Callable[[int, int], None]
+
+# How long a background step lets live requests go first before it runs anyway (a live
+# request may be waiting for what that step computes).
+LIVE_PRIORITY_SECONDS = 2.0
+# Jobs wait this long after a live request: the next one of a drag comes sooner.
+IDLE_SECONDS = 0.5
+# The length of one background step of computation: a live request waits at most about
+# this long behind one (see ``Gate.steps``).
+STEP_SECONDS = 0.1
 
 
 class Cancelled(Exception):
@@ -71,15 +81,30 @@ def no_progress(done: int, total: int) -> None:
 
 _thread = threading.local()
 
+# Who goes first at the gate: a live request (an edit, a drag), then what completes its
+# answer (the streamed explainers, the drag curves), then the jobs (surrogate, global
+# views, export).
+LIVE, FOLLOW_UP, JOB = 0, 1, 2
+
+
+def priority() -> int:
+    """The calling thread's priority at the gate (``LIVE`` unless marked otherwise)."""
+    return getattr(_thread, "priority", LIVE)
+
+
+def set_priority(level: int) -> None:
+    """Give the calling thread a priority at the gate."""
+    _thread.priority = level
+
 
 def in_background() -> bool:
-    """Whether the calling thread runs a background job (it yields to the live panel)."""
-    return getattr(_thread, "background", False)
+    """Whether the calling thread runs background work (it yields to the live panel)."""
+    return priority() != LIVE
 
 
 def mark_background(background: bool = True) -> None:
-    """Give the calling thread background priority at the gate (or take it back)."""
-    _thread.background = background
+    """Give the calling thread job priority at the gate (or take it back)."""
+    set_priority(JOB if background else LIVE)
 
 
 @contextlib.contextmanager
@@ -94,6 +119,14 @@ def stopping_with(stop: Stop) -> Iterator[None]:
         _thread.stop = previous
 
 
+def pause_for_live() -> None:
+    """Between two model calls: background work that holds a gate lets waiting live work go
+    first (``Gate.pause``); nothing for live work or outside a gate."""
+    gate = getattr(_thread, "gate", None)
+    if gate is not None:
+        gate.pause()
+
+
 def check_stopped() -> None:
     """Raise ``Cancelled`` if the work running in this thread was told to stop."""
     stop = getattr(_thread, "stop", None)
@@ -102,33 +135,75 @@ def check_stopped() -> None:
 
 
 class Gate:
-    """The one lock around the explainers' and the model's calls, with priority for the live
-    panel: a background step waits while a live request waits, and takes the lock only
-    between such requests, so an edit never queues behind an export or the global views.
+    """The one lock around the explainers' and the model's calls, with priorities: a live
+    request goes first, then what completes its answer, then the jobs. A step waits while
+    work of a higher priority waits or is under way, and jobs also while the user is
+    interacting (``IDLE_SECONDS`` after a live request), so that no job takes the GIL
+    between the hops of a drag (shap's tree algorithms hold it through a whole call).
+    A step waits at most ``LIVE_PRIORITY_SECONDS``: the work it yields to may be waiting
+    for what it computes.
 
     Hold it only around a computation, never while waiting for a job: the job may need it.
     """
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._waiting = 0
+        self._waiting = 0  # live requests waiting for the lock, or under way (``live``)
+        self._following = 0  # follow-ups under way (``following``)
+        self._last_live = -float("inf")  # when the last live request ended
         self._changed = threading.Condition()
         self._owner: int | None = None
 
     @contextlib.contextmanager
+    def live(self) -> Iterator[None]:
+        """A live request under way, from start to answer: background steps wait for its
+        end, not only for its computations."""
+        with self._changed:
+            self._waiting += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._waiting -= 1
+                self._last_live = time.monotonic()
+                self._changed.notify_all()
+
+    @contextlib.contextmanager
+    def following(self) -> Iterator[None]:
+        """What completes a live answer, under way: jobs wait for its end."""
+        with self._changed:
+            self._following += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._following -= 1
+                self._changed.notify_all()
+
+    def _yields(self, level: int) -> bool:
+        """Whether a step of this priority lets other work go first now."""
+        if self._waiting:
+            return True
+        if level != JOB:
+            return False
+        return self._following > 0 or time.monotonic() - self._last_live < IDLE_SECONDS
+
+    @contextlib.contextmanager
     def hold(self) -> Iterator[None]:
-        """Hold the gate, with the calling thread's priority (live unless in a job)."""
+        """Hold the gate, with the calling thread's priority."""
         if self._owner == threading.get_ident():  # already held here: re-enter at once
             with self._lock:
                 yield
             return
-        if in_background():
-            while True:  # a live request that came while this step waited goes first
+        level = priority()
+        if level != LIVE:
+            deadline = time.monotonic() + LIVE_PRIORITY_SECONDS
+            while True:  # work that came while this step waited goes first
                 with self._changed:
-                    while self._waiting:
+                    while self._yields(level) and time.monotonic() < deadline:
                         self._changed.wait(0.05)
                 self._lock.acquire()
-                if not self._waiting:
+                if not self._yields(level) or time.monotonic() >= deadline:
                     break
                 self._lock.release()
             try:
@@ -151,13 +226,64 @@ class Gate:
         finally:
             self._lock.release()
 
+    def in_steps(
+        self,
+        fn: Callable[[Any], T],
+        rows: Any,
+        *,
+        seconds_per_row: float | None = None,
+        most: int | None = None,
+    ) -> list[T]:
+        """``fn`` over ``rows`` (anything sliced by rows), in steps of about ``STEP_SECONDS``
+        each under the gate, for background work: a live request waits at most one step.
+        Called outside a job, one call. Each step is sized by the time the previous one took per row (``most`` rows at most)."""
+        if not in_background():  # a notebook cell's call: one batch, nothing to yield to
+            with self.hold():
+                return [fn(rows)]
+        most = most or len(rows) or 1
+        size = 1 if not seconds_per_row else max(1, int(STEP_SECONDS / seconds_per_row))
+        size = min(size, most)
+        results: list[T] = []
+        start = 0
+        while start < len(rows):
+            check_stopped()
+            part = rows[start : start + size]
+            with self.hold():
+                began = time.perf_counter()
+                results.append(fn(part))
+                took = time.perf_counter() - began
+            start += len(part)
+            size = max(1, min(most, 4 * size, int(len(part) * STEP_SECONDS / max(took, 1e-6))))
+        return results
+
+    def pause(self) -> None:
+        """Between two model calls of background work that holds the gate: if a live request
+        waits or runs, give the gate up, let it go first and take the gate back. Only for
+        live work: the step may hold an explainer's own lock (LIME's), which the answer
+        being completed may need, and a live request rarely does."""
+        if priority() == LIVE or self._owner != threading.get_ident() or not self._waiting:
+            return
+        # The whole hold, however deep (as threading.Condition does with its RLock).
+        saved = self._lock._release_save()  # type: ignore[attr-defined]
+        previous, self._owner = self._owner, None
+        try:
+            deadline = time.monotonic() + LIVE_PRIORITY_SECONDS
+            with self._changed:
+                while self._waiting and time.monotonic() < deadline:
+                    self._changed.wait(0.05)
+        finally:
+            self._lock._acquire_restore(saved)  # type: ignore[attr-defined]
+            self._owner = previous
+
     @contextlib.contextmanager
     def _owning(self) -> Iterator[None]:
         previous, self._owner = self._owner, threading.get_ident()
+        held, _thread.gate = getattr(_thread, "gate", None), self
         try:
             yield
         finally:
             self._owner = previous
+            _thread.gate = held
 
 
 class Jobs:
@@ -197,7 +323,7 @@ class Jobs:
         def run() -> None:
             if not future.set_running_or_notify_cancel():
                 return
-            _thread.background = True
+            set_priority(JOB)
             try:
                 stop.check()
                 with stopping_with(stop):

@@ -16,7 +16,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from .jobs import Stop, mark_background, stopping_with
+from .jobs import FOLLOW_UP, LIVE, Gate, Stop, set_priority, stopping_with
 
 Answer = Callable[[dict], Callable[[], None] | None]
 
@@ -24,9 +24,9 @@ Answer = Callable[[dict], Callable[[], None] | None]
 class _Slot:
     """One thread with a single-slot queue: putting work replaces what waits there."""
 
-    def __init__(self, name: str, *, background: bool, stop: Stop) -> None:
+    def __init__(self, name: str, *, priority: int, stop: Stop) -> None:
         self.name = name
-        self.background = background
+        self.priority = priority
         self.stop = stop
         self._work: Callable[[], None] | None = None
         self._wake = threading.Condition()
@@ -62,7 +62,7 @@ class _Slot:
                 self._wake.release()
 
     def _run(self) -> None:
-        mark_background(self.background)  # the gate lets live requests go first
+        set_priority(self.priority)  # the gate lets live requests go first
         while True:
             with self._wake:
                 if self._work is None and not self._closed:
@@ -84,11 +84,12 @@ class LiveLoop:
     """Requests in, views out: see the module docstring. ``answer(request)`` publishes the
     answer and returns the follow-up work, if any."""
 
-    def __init__(self, owner: Any, answer: str, stop: Stop) -> None:
+    def __init__(self, owner: Any, answer: str, stop: Stop, gate: Gate) -> None:
         self._owner = weakref.ref(owner)
         self._answer_name = answer
-        self._worker = _Slot("optiml-live", background=False, stop=stop)
-        self._streamer = _Slot("optiml-stream", background=True, stop=stop)
+        self._gate = gate
+        self._worker = _Slot("optiml-live", priority=LIVE, stop=stop)
+        self._streamer = _Slot("optiml-stream", priority=FOLLOW_UP, stop=stop)
 
     def submit(self, request: dict) -> None:
         """A request from the frontend (called in the kernel's thread)."""
@@ -101,9 +102,10 @@ class LiveLoop:
         """A request from Python code: answered in the caller's thread."""
         self._run(request)
 
-    def follow_up(self, work: Callable[[], None]) -> None:
-        """Background work to run when nothing newer is asked for."""
-        self._streamer.put(work)
+    def follow_up(self, work: Callable[[], None], *, completes_answer: bool = True) -> None:
+        """Background work to run when nothing newer is asked for. Work that completes the
+        panel's answer goes before the jobs; other work (which may wait for a job) does not."""
+        self._streamer.put(self._following(work) if completes_answer else work)
 
     def wait_idle(self, timeout: float = 60) -> bool:
         """Block until both threads have nothing left to do (for tests and scripts)."""
@@ -119,7 +121,15 @@ class LiveLoop:
         if owner is None:
             return
         self._streamer.drop()  # whatever followed an older answer is stale now
-        follow = getattr(owner, self._answer_name)(request)
+        with self._gate.live():  # background steps wait until the answer is out
+            follow = getattr(owner, self._answer_name)(request)
         del owner
         if follow is not None:
-            self._streamer.put(follow)
+            self._streamer.put(self._following(follow))
+
+    def _following(self, work: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            with self._gate.following():  # jobs wait until the answer is complete
+                work()
+
+        return run

@@ -679,15 +679,13 @@ class ExplanationSession:
                 'The global views need SHAP: create the widget with "shap" in explainers.'
             )
 
+        # A slow forest's share of trees for drags first: built beside these steps it
+        # waited for the GIL between them (shap's tree algorithms hold it through a call).
+        explainer.prepare_live()
+
         def explain(rows: np.ndarray) -> ShapValues:
             stop.check()
-            with self.gate.hold():
-                if not explainer.approximate:
-                    return explainer.values(rows)
-                # Permutation SHAP draws its permutations per call: one row per call gives
-                # each row the very values the local panel computes for it on its own.
-                each = [explainer.values(row[None, :]) for row in rows]
-            return ShapValues(np.concatenate([e.values for e in each]), each[0].base_values)
+            return self.shap_in_steps(explainer, rows)
 
         if self.global_data is not None:
             return explain_global_data(
@@ -714,6 +712,20 @@ class ExplanationSession:
             progress=progress,
             stop=stop,
         )
+
+    def shap_in_steps(
+        self, explainer: ShapExplainer, rows: np.ndarray, *, fast: bool = False
+    ) -> ShapValues:
+        """SHAP values of many rows for background work, in short steps under the gate.
+        Permutation SHAP draws its permutations per call: one row per call gives each row
+        the very values the local panel computes for it on its own."""
+        each = self.gate.in_steps(
+            lambda part: explainer.values(part, fast=fast),
+            rows,
+            seconds_per_row=None if explainer.approximate else explainer.seconds_per_row,
+            most=1 if explainer.approximate else None,
+        )
+        return ShapValues(np.concatenate([e.values for e in each]), each[0].base_values)
 
     def _global_outputs(self) -> list[int] | None:
         """The outputs the global data keeps per bin: all for two or one, else the target."""

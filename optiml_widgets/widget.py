@@ -85,7 +85,7 @@ class ExplainerWidget(anywidget.AnyWidget):
             **kwargs,
         )
         self._applying = False
-        self._loop = LiveLoop(self, "_answer", session.jobs.stop)
+        self._loop = LiveLoop(self, "_answer", session.jobs.stop, session.gate)
         self.on_msg(self._on_frontend_message)
         # Threads hold the widget weakly; when it is collected, its work stops too.
         weakref.finalize(self, _shut_down, self._loop, session)
@@ -346,7 +346,8 @@ class ExplainerWidget(anywidget.AnyWidget):
         return session.index, session.target_index, repr(sorted(edits.items(), key=repr))
 
     def _completion(self, seq: int) -> Callable[[], None]:
-        """What follows view ``seq`` in the background: its streamed parts, then the curves."""
+        """What follows view ``seq`` in the background: the drag curves (cheap, and the next
+        drag is estimated from them at once) and the streamed parts."""
         me = weakref.ref(self)
         session = self._session
 
@@ -354,14 +355,35 @@ class ExplainerWidget(anywidget.AnyWidget):
             w = me()
             return w if w is not None and w._view.get("seq") == seq else None
 
+        def send_curves() -> bool:
+            try:
+                curves = dict(session.curves(seq))
+            except Cancelled:
+                return False
+            except Exception as exc:  # curves are a nicety: never fail the view for them
+                # (older curves stay: the panel uses curves only with their own view)
+                warnings.warn(
+                    f"optiml_widgets: no drag estimates ({exc})", RuntimeWarning, stacklevel=2
+                )
+                return True
+            if (w := current()) is None or w._view.get("quality") == "fast":
+                return False
+            with w._state:
+                w._curves_of = w._instance_key()
+                w._curves = curves
+            return True
+
         def complete() -> None:
             # The widget is held only to read and to publish: the work itself needs the
             # session alone, so a widget nobody uses any more is collected meanwhile.
             w = current()
             if w is None:
                 return
-            unfinished = w._view.get("pending") or w._view.get("quality") == "fast"
+            fast = w._view.get("quality") == "fast"
+            unfinished = fast or bool(w._view.get("pending"))
             del w
+            if not fast and not send_curves():
+                return
             if unfinished:
                 try:
                     view = session.view(seq, complete=True, wait=False)
@@ -374,23 +396,11 @@ class ExplainerWidget(anywidget.AnyWidget):
                 if (w := current()) is None or not w._show(seq, view):
                     return
                 del w
-            try:
-                curves = dict(session.curves(seq))
-            except Cancelled:
+            if fast and not send_curves():
                 return
-            except Exception as exc:  # curves are a nicety: never fail the view for them
-                # (older curves stay: the panel uses curves only with their own view)
-                warnings.warn(
-                    f"optiml_widgets: no drag estimates ({exc})", RuntimeWarning, stacklevel=2
-                )
-                return
-            if (w := current()) is None or w._view.get("quality") == "fast":
-                return
-            with w._state:
-                w._curves_of = w._instance_key()
-                w._curves = curves
             if (
-                session.has_global
+                (w := current()) is not None
+                and session.has_global
                 and w._global
                 and w._global.get("target") not in (None, str(session.target))
             ):
@@ -462,7 +472,9 @@ class ExplainerWidget(anywidget.AnyWidget):
             return
         # The charts need the surrogate's thresholds and the current row: build them off
         # the job's thread, where waiting for the surrogate cannot hold anything up.
-        self._loop.follow_up(lambda: setattr(self, "_global", self._global_payload()))
+        self._loop.follow_up(
+            lambda: setattr(self, "_global", self._global_payload()), completes_answer=False
+        )
 
     def _global_payload(self) -> dict[str, Any]:
         return payloads.global_views(self._session, self.feature, include_data=True, live=True)

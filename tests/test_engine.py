@@ -17,7 +17,7 @@ from sklearn.ensemble import GradientBoostingClassifier
 from optiml_widgets import explain_widget
 from optiml_widgets.explainers import REGISTRY, Attribution, Explainer, register
 from optiml_widgets.export import export_data
-from optiml_widgets.jobs import Gate, mark_background
+from optiml_widgets.jobs import Gate, mark_background, pause_for_live
 
 
 @pytest.fixture(scope="module")
@@ -259,6 +259,75 @@ def test_the_gate_lets_a_live_request_go_before_waiting_background_steps():
     for t in threads:
         t.join()
     assert order == ["bg-1", "live", "bg-2"]
+
+
+def _hold_the_cpu(seconds: float) -> None:
+    # Like shap's tree algorithms in C: busy for the whole call, nothing to yield at.
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def test_background_work_goes_in_short_steps_and_waits_for_a_live_request():
+    gate = Gate()
+    steps: list[int] = []
+    started_during_live: list[float] = []
+    live = threading.Event()
+
+    def work(rows: np.ndarray) -> int:
+        if live.is_set():
+            started_during_live.append(time.perf_counter())
+        steps.append(len(rows))
+        _hold_the_cpu(0.004 * len(rows))  # 4 ms a row: 400 rows would be 1.6 s in one call
+        return len(rows)
+
+    def background() -> None:
+        mark_background()
+        gate.in_steps(work, np.arange(400), seconds_per_row=0.004)
+
+    thread = threading.Thread(target=background)
+    thread.start()
+    time.sleep(0.3)
+    asked = time.perf_counter()
+    with gate.live():  # a live request: everything from its start to its answer
+        live.set()
+        with gate.hold():
+            waited = time.perf_counter() - asked
+        time.sleep(0.3)  # its other work: no background step starts meanwhile
+        live.clear()
+    thread.join()
+    assert sum(steps) == 400 and max(steps) <= 50, steps  # about 0.1 s of work a step
+    assert waited < 0.5, waited  # at most one step
+    assert not started_during_live
+
+
+def test_background_work_holding_the_gate_lets_a_live_request_in_between_model_calls():
+    gate = Gate()
+    inside = threading.Event()
+
+    def background() -> None:
+        mark_background()
+        with gate.hold(), gate.hold():  # held twice over, as an explainer inside a step does
+            inside.set()
+            for _ in range(20):  # 20 model calls of 0.1 s: 2 s in all
+                _hold_the_cpu(0.1)
+                pause_for_live()
+
+    thread = threading.Thread(target=background)
+    thread.start()
+    inside.wait()
+    time.sleep(0.05)
+    asked = time.perf_counter()
+    with gate.hold():
+        waited = time.perf_counter() - asked
+    thread.join()
+    assert waited < 0.5, waited
+
+
+def test_a_cell_calls_in_one_batch():
+    calls: list[int] = []
+    Gate().in_steps(lambda rows: calls.append(len(rows)), np.arange(300), seconds_per_row=0.01)
+    assert calls == [300]
 
 
 # -- lifecycle ---------------------------------------------------------------------------

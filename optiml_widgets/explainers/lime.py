@@ -10,7 +10,6 @@ import numpy as np
 from lime.lime_tabular import LimeTabularExplainer
 
 from ..data import FeatureSchema
-from ..jobs import check_stopped
 from ..model import ModelAdapter
 from .base import Attribution, Explainer, register
 from .table import TableContext
@@ -55,6 +54,7 @@ class LimeExplainer(Explainer):
         self.adapter = adapter
         self.schema = schema
         self.random_state = context.random_state
+        self.context = context
         self.training = training
         self.fills = _fill_values(training, schema.discrete_indices)
         self.explainer = LimeTabularExplainer(
@@ -130,8 +130,7 @@ class LimeExplainer(Explainer):
 
     def predict_fn(self, encoded: np.ndarray) -> np.ndarray:
         """What LIME calls: encoded samples -> probabilities (n, k) or values (n,)."""
-        check_stopped()
-        out = self.adapter.predict(self.schema.decode(encoded))
+        out = self.context.model_output(encoded)
         return out if self.adapter.is_classifier else out[:, 0]
 
     def explain_row(

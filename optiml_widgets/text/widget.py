@@ -70,7 +70,7 @@ class TextWidget(anywidget.AnyWidget):
             **kwargs,
         )
         self._applying = False
-        self._loop = LiveLoop(self, "_answer", session.jobs.stop)
+        self._loop = LiveLoop(self, "_answer", session.jobs.stop, session.gate)
         self.on_msg(self._on_frontend_message)
         weakref.finalize(self, _shut_down, self._loop, session)
         me = weakref.ref(self)
