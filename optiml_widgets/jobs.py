@@ -119,14 +119,6 @@ def stopping_with(stop: Stop) -> Iterator[None]:
         _thread.stop = previous
 
 
-def pause_for_live() -> None:
-    """Between two model calls: background work that holds a gate lets waiting live work go
-    first (``Gate.pause``); nothing for live work or outside a gate."""
-    gate = getattr(_thread, "gate", None)
-    if gate is not None:
-        gate.pause()
-
-
 def check_stopped() -> None:
     """Raise ``Cancelled`` if the work running in this thread was told to stop."""
     stop = getattr(_thread, "stop", None)
@@ -256,34 +248,13 @@ class Gate:
             size = max(1, min(most, 4 * size, int(len(part) * STEP_SECONDS / max(took, 1e-6))))
         return results
 
-    def pause(self) -> None:
-        """Between two model calls of background work that holds the gate: if a live request
-        waits or runs, give the gate up, let it go first and take the gate back. Only for
-        live work: the step may hold an explainer's own lock (LIME's), which the answer
-        being completed may need, and a live request rarely does."""
-        if priority() == LIVE or self._owner != threading.get_ident() or not self._waiting:
-            return
-        # The whole hold, however deep (as threading.Condition does with its RLock).
-        saved = self._lock._release_save()  # type: ignore[attr-defined]
-        previous, self._owner = self._owner, None
-        try:
-            deadline = time.monotonic() + LIVE_PRIORITY_SECONDS
-            with self._changed:
-                while self._waiting and time.monotonic() < deadline:
-                    self._changed.wait(0.05)
-        finally:
-            self._lock._acquire_restore(saved)  # type: ignore[attr-defined]
-            self._owner = previous
-
     @contextlib.contextmanager
     def _owning(self) -> Iterator[None]:
         previous, self._owner = self._owner, threading.get_ident()
-        held, _thread.gate = getattr(_thread, "gate", None), self
         try:
             yield
         finally:
             self._owner = previous
-            _thread.gate = held
 
 
 class Jobs:

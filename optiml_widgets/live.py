@@ -102,10 +102,10 @@ class LiveLoop:
         """A request from Python code: answered in the caller's thread."""
         self._run(request)
 
-    def follow_up(self, work: Callable[[], None], *, completes_answer: bool = True) -> None:
-        """Background work to run when nothing newer is asked for. Work that completes the
-        panel's answer goes before the jobs; other work (which may wait for a job) does not."""
-        self._streamer.put(self._following(work) if completes_answer else work)
+    def follow_up(self, work: Callable[[], None]) -> None:
+        """Work that completes the panel's answer, to run when nothing newer is asked for
+        (before the jobs)."""
+        self._streamer.put(self._following(work))
 
     def wait_idle(self, timeout: float = 60) -> bool:
         """Block until both threads have nothing left to do (for tests and scripts)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from .jobs import Gate, Jobs, Progress, Stop, check_stopped
 from .memo import Memo
 from .model import ModelAdapter, align_columns
 from .progress import wait_for, working
-from .sweeps import Sweep, display_values, grid_values, sweep_rows
+from .sweeps import GRID_POINTS, Sweep, display_values, grid_values, sweep_rows
 
 SURROGATE = "surrogate"
 EXPLAINERS = ("shap", "lime", SURROGATE)
@@ -49,6 +50,8 @@ ADDITIVITY_TOLERANCE = 1e-6  # relative: what the API promises for the exact alg
 GLOBAL_DATA_PART_ROWS = 50_000
 WIDE_DATA = 64  # more features than this: payloads carry the shown ones, the rest on request
 SHOWN_FEATURES = 40
+# Curves that cost the model at most this long are computed with an exact answer.
+CHEAP_CURVES_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -131,15 +134,21 @@ class ExplanationSession:
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self, on_progress: Mapping[str, Progress] | None = None) -> None:
-        """Start the slow work in the background: streamed explainers, then the surrogate."""
-        for name in self.local_names:
-            if REGISTRY[name].streamed:
-                self.explainer(name, wait=False)  # built in a job
-        shap_explainer = self.shap_explainer if "shap" in self.local_names else None
-        if shap_explainer is not None:
-            self.jobs.submit("live-shap", lambda stop, progress: shap_explainer.prepare_live())
+        """Start the slow work in the background: the surrogate, the streamed explainers and
+        what drags need. The jobs after the first are started from a thread of their own:
+        starting a thread waits for it to run, which takes a while once others are busy."""
         if self.surrogate_enabled:
             self._surrogate_job((on_progress or {}).get(SURROGATE))
+        shap_explainer = self.shap_explainer if "shap" in self.local_names else None
+
+        def start_the_rest() -> None:
+            for name in self.local_names:
+                if REGISTRY[name].streamed:
+                    self.explainer(name, wait=False)  # built in a job
+            if shap_explainer is not None:
+                self.jobs.submit("live-shap", lambda _s, _p: shap_explainer.prepare_live())
+
+        threading.Thread(target=start_the_rest, name="optiml-start", daemon=True).start()
 
     def close(self) -> None:
         """Stop every background job at once."""
@@ -313,9 +322,8 @@ class ExplanationSession:
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """The model's outputs for rows in X's columns, under the gate; stopped work ends here."""
         check_stopped()
-        self.context.calls[0] += 1
         with self.gate.hold():
-            return self.adapter.predict(frame)
+            return self.context.predict(frame)
 
     def row(self, index: int, edits: Mapping[str, Any]) -> Row:
         """An instance with the model's outputs for it (cached)."""
@@ -625,6 +633,14 @@ class ExplanationSession:
             ("grids",),
             lambda: [grid_values(self.schema, self.encoded_X, j) for j in range(len(self.schema))],
         )
+
+    def curves_are_cheap(self) -> bool:
+        """Whether the current instance's curves cost the model little enough
+        (``CHEAP_CURVES_SECONDS``, by its measured seconds per row) to go with an answer
+        instead of after it: the next drag is then estimated however soon it comes."""
+        per_row = self.context.seconds_per_row[0]
+        rows = GRID_POINTS * min(len(self.schema), SHOWN_FEATURES)
+        return 0 < per_row * rows <= CHEAP_CURVES_SECONDS
 
     def curves(self, seq: int) -> payloads.Curves:
         """The model's output along each numeric feature's slider, the rest of the current

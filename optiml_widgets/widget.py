@@ -292,7 +292,11 @@ class ExplainerWidget(anywidget.AnyWidget):
                 session.target_index = target_index
         if not self._publish(seq, fast=fast, complete=False, warn=from_python):
             return None
-        return None if fast else self._completion(seq)
+        if fast:
+            return None
+        if session.curves_are_cheap():  # with the answer: a drag right after is estimated
+            self._send_curves(seq)
+        return self._completion(seq)
 
     def _publish(self, seq: int, *, fast: bool, complete: bool, warn: bool = False) -> bool:
         """Compute and show the current view; on failure keep the last good one and say why."""
@@ -345,33 +349,35 @@ class ExplainerWidget(anywidget.AnyWidget):
         edits = session.edits_by_row.get(session.index, {})
         return session.index, session.target_index, repr(sorted(edits.items(), key=repr))
 
+    def _send_curves(self, seq: int) -> bool:
+        """The drag curves of view ``seq``; False when the view is gone or was stopped."""
+        try:
+            curves = dict(self._session.curves(seq))
+        except Cancelled:
+            return False
+        except Exception as exc:  # curves are a nicety: never fail the view for them
+            # (older curves stay: the panel uses curves only with their own view)
+            warnings.warn(
+                f"optiml_widgets: no drag estimates ({exc})", RuntimeWarning, stacklevel=2
+            )
+            return True
+        with self._state:
+            if self._view.get("seq") != seq or self._view.get("quality") == "fast":
+                return False
+            self._curves_of = self._instance_key()
+            self._curves = curves
+        return True
+
     def _completion(self, seq: int) -> Callable[[], None]:
         """What follows view ``seq`` in the background: the drag curves (cheap, and the next
-        drag is estimated from them at once) and the streamed parts."""
+        drag is estimated from them at once) unless they came with it, and the streamed
+        parts."""
         me = weakref.ref(self)
         session = self._session
 
         def current() -> ExplainerWidget | None:
             w = me()
             return w if w is not None and w._view.get("seq") == seq else None
-
-        def send_curves() -> bool:
-            try:
-                curves = dict(session.curves(seq))
-            except Cancelled:
-                return False
-            except Exception as exc:  # curves are a nicety: never fail the view for them
-                # (older curves stay: the panel uses curves only with their own view)
-                warnings.warn(
-                    f"optiml_widgets: no drag estimates ({exc})", RuntimeWarning, stacklevel=2
-                )
-                return True
-            if (w := current()) is None or w._view.get("quality") == "fast":
-                return False
-            with w._state:
-                w._curves_of = w._instance_key()
-                w._curves = curves
-            return True
 
         def complete() -> None:
             # The widget is held only to read and to publish: the work itself needs the
@@ -381,9 +387,9 @@ class ExplainerWidget(anywidget.AnyWidget):
                 return
             fast = w._view.get("quality") == "fast"
             unfinished = fast or bool(w._view.get("pending"))
-            del w
-            if not fast and not send_curves():
+            if not fast and (w._curves or {}).get("seq") != seq and not w._send_curves(seq):
                 return
+            del w
             if unfinished:
                 try:
                     view = session.view(seq, complete=True, wait=False)
@@ -396,7 +402,7 @@ class ExplainerWidget(anywidget.AnyWidget):
                 if (w := current()) is None or not w._show(seq, view):
                     return
                 del w
-            if fast and not send_curves():
+            if fast and ((w := current()) is None or not w._send_curves(seq)):
                 return
             if (
                 (w := current()) is not None
@@ -470,11 +476,17 @@ class ExplainerWidget(anywidget.AnyWidget):
         if error is not None:  # the local panel goes on working without the charts
             self._global = {"state": "error", "done": 0, "total": 0, "message": _message(error)}
             return
-        # The charts need the surrogate's thresholds and the current row: build them off
-        # the job's thread, where waiting for the surrogate cannot hold anything up.
-        self._loop.follow_up(
-            lambda: setattr(self, "_global", self._global_payload()), completes_answer=False
-        )
+        # The charts need the surrogate's thresholds and the current row: build them in a
+        # job of their own, where waiting for the surrogate holds nothing up (the live
+        # loop's follow-up slot keeps only the newest work: a view's would replace them).
+        me = weakref.ref(self)
+
+        def build(_stop: Any, _progress: Any) -> None:
+            if (w := me()) is not None:
+                w._global = w._global_payload()
+
+        self._session.jobs.cancel("global-views")  # the global job ran again: new charts
+        self._session.jobs.submit("global-views", build)
 
     def _global_payload(self) -> dict[str, Any]:
         return payloads.global_views(self._session, self.feature, include_data=True, live=True)

@@ -6,16 +6,17 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from ..data import FeatureSchema
-from ..jobs import STEP_SECONDS, check_stopped, in_background, pause_for_live
+from ..jobs import check_stopped
 from ..model import ModelAdapter
 
 # Cells of one model call: larger batches go in chunks, so a model that copies its input
 # (a Pipeline's every step) holds a few of these at a time, not several copies of the batch.
 CELLS_PER_MODEL_CALL = 4_000_000
-# The fewest rows of a background step: below it a model call's fixed cost dominates.
-MIN_STEP_ROWS = 256
+# Calls of fewer rows leave the model's cost per row unmeasured (their fixed cost dominates).
+MIN_TIMED_ROWS = 256
 
 
 @dataclass(frozen=True)
@@ -32,29 +33,24 @@ class TableContext:
     training: np.ndarray
     random_state: int = 0
     calls: list[int] = field(default_factory=lambda: [0])  # model calls made, for progress
-    # The model's seconds per row, as last measured: background work calls it in steps.
+    # The model's seconds per row, as last measured (cheap curves go with an answer).
     seconds_per_row: list[float] = field(default_factory=lambda: [0.0])
 
     def model_output(self, encoded: np.ndarray) -> np.ndarray:
         """The model's outputs (n, outputs) for encoded rows: what every explainer calls.
-        Stopped work (a closed widget) ends here, between two model calls; background work
-        calls in steps of about ``STEP_SECONDS`` and lets live requests go in between."""
+        Stopped work (a closed widget) ends here, between two model calls."""
         step = max(1, CELLS_PER_MODEL_CALL // max(1, encoded.shape[1]))
-        background = in_background()
         outputs = []
-        start = 0
-        while start < max(len(encoded), 1):
+        for start in range(0, max(len(encoded), 1), step):
             check_stopped()
-            size = step
-            if background:
-                pause_for_live()
-                per_row = self.seconds_per_row[0]
-                size = min(step, max(MIN_STEP_ROWS, int(STEP_SECONDS / per_row) if per_row else 0))
-            part = encoded[start : start + size]
-            self.calls[0] += 1
-            began = time.perf_counter()
-            outputs.append(self.adapter.predict(self.schema.decode(part)))
-            if len(part) >= MIN_STEP_ROWS:  # a call's own overhead is spread thin
-                self.seconds_per_row[0] = (time.perf_counter() - began) / len(part)
-            start += size
+            outputs.append(self.predict(self.schema.decode(encoded[start : start + step])))
         return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """One model call on rows in X's columns, counted and timed."""
+        self.calls[0] += 1
+        began = time.perf_counter()
+        outputs = self.adapter.predict(frame)
+        if len(frame) >= MIN_TIMED_ROWS:  # a call's own overhead is spread thin
+            self.seconds_per_row[0] = (time.perf_counter() - began) / len(frame)
+        return outputs
