@@ -123,6 +123,7 @@ def test_missing_extras_are_named():
 def test_editing_the_text_updates_every_view(bert_widget):
     w = bert_widget
     w.index = 0
+    assert w.surrogate is not None  # its fit (a job, after the live work) is done
     w.set_text("the movie was not great")
     w._wait_idle()
     view = w._view
