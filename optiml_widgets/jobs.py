@@ -27,7 +27,7 @@ LIVE_PRIORITY_SECONDS = 2.0
 # Jobs wait this long after a live request: the next one of a drag comes sooner.
 IDLE_SECONDS = 0.5
 # The length of one background step of computation: a live request waits at most about
-# this long behind one (see ``Gate.steps``).
+# this long behind one (see ``Gate.in_steps``).
 STEP_SECONDS = 0.1
 
 
@@ -228,7 +228,8 @@ class Gate:
     ) -> list[T]:
         """``fn`` over ``rows`` (anything sliced by rows), in steps of about ``STEP_SECONDS``
         each under the gate, for background work: a live request waits at most one step.
-        Called outside a job, one call. Each step is sized by the time the previous one took per row (``most`` rows at most)."""
+        Each step is sized by the previous one's time per row (``most`` rows at most).
+        Called outside a job (a notebook cell), one call."""
         if not in_background():  # a notebook cell's call: one batch, nothing to yield to
             with self.hold():
                 return [fn(rows)]

@@ -301,6 +301,15 @@ def test_background_work_goes_in_short_steps_and_waits_for_a_live_request():
     assert not started_during_live
 
 
+def test_cheap_drag_curves_come_with_the_exact_answer(gbc):
+    model, X, y = gbc
+    w = explain_widget(model, X, y, explainers=("shap",))
+    assert w._loop.wait_idle()  # the first curves timed the model
+    w.set_features({"worst area": 1234.0})
+    assert w._curves["seq"] == w._view["seq"]  # no wait for the follow-up
+    w.close()
+
+
 def test_a_cell_calls_in_one_batch():
     calls: list[int] = []
     Gate().in_steps(lambda rows: calls.append(len(rows)), np.arange(300), seconds_per_row=0.01)
