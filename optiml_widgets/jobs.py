@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future
+from concurrent.futures import wait as futures_wait
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -322,6 +323,19 @@ class Jobs:
     def progress(self, name: str) -> tuple[int, int]:
         """``(done, total)`` of a job as last reported."""
         return self._progress.get(name, (0, 0))
+
+    def wait_all(self, timeout: float | None = None) -> bool:
+        """Block until every job (and any job they start) has finished; False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                pending = [f for f in self._futures.values() if not f.done()]
+            if not pending:
+                return True
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            futures_wait(pending, timeout=left)
 
     def cancel(self, name: str) -> None:
         """Stop one job; it may be submitted again."""

@@ -17,7 +17,7 @@ from sklearn.ensemble import GradientBoostingClassifier
 from optiml_widgets import explain_widget
 from optiml_widgets.explainers import REGISTRY, Attribution, Explainer, register
 from optiml_widgets.export import export_data
-from optiml_widgets.jobs import Gate, mark_background
+from optiml_widgets.jobs import Gate, Jobs, mark_background
 
 
 @pytest.fixture(scope="module")
@@ -317,6 +317,26 @@ def test_a_cell_calls_in_one_batch():
 
 
 # -- lifecycle ---------------------------------------------------------------------------
+def test_waiting_for_all_jobs_includes_the_jobs_they_start():
+    jobs = Jobs()
+    release = threading.Event()
+    finished = []
+
+    def second(stop, progress):
+        release.wait(5)
+        finished.append("second")
+
+    def first(stop, progress):
+        jobs.submit("second", second)
+        finished.append("first")
+
+    jobs.submit("first", first)
+    assert not jobs.wait_all(timeout=0.2)  # "second" waits for the release
+    release.set()
+    assert jobs.wait_all(timeout=5)
+    assert finished == ["first", "second"]
+
+
 def test_close_stops_every_thread_and_model_call(gbc):
     model, X, y = gbc
     counting = CountingModel(model, delay=0.002)

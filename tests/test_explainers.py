@@ -6,12 +6,16 @@ import numpy as np
 import pytest
 import shap
 from conftest import case, session_for
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from lime.discretize import QuartileDiscretizer
 from lime.lime_tabular import LimeTabularExplainer
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from optiml_widgets import ExplanationSession
-from optiml_widgets.explainers.lime import FULL_SAMPLES, LimeExplainer
+from optiml_widgets.explainers.lime import FULL_SAMPLES, LimeExplainer, _BinSampler
 from optiml_widgets.explainers.surrogate import surrogate_samples
 
 ROWS = (0, 7)
@@ -163,6 +167,35 @@ def test_lime_equals_limes_own_output(case_name):
     assert ours.lime_score == pytest.approx(explanation.score, rel=1e-9)
     conditions = dict(explanation.as_list(label=label))
     assert set(ours.lime_conditions.values()) == set(conditions)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    columns=hnp.arrays(
+        np.float64,
+        st.tuples(st.integers(8, 60), st.integers(1, 6)),
+        elements=st.one_of(
+            st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False),
+            st.sampled_from([0.0, 1.0, 2.5]),  # ties and constant columns
+        ),
+    ),
+    seed=st.integers(0, 2**16),
+)
+def test_bin_sampler_draws_what_lime_draws(columns, seed):
+    """The fast sampler gives lime's own samples (to rounding) and leaves lime's random
+    stream where lime leaves it, whatever the data's tails, ties and constant columns."""
+    discretizer = QuartileDiscretizer(columns, [], [str(j) for j in range(columns.shape[1])])
+    bins = np.random.default_rng(seed).integers(0, 4, size=(200, columns.shape[1]))
+    bins = np.minimum(bins, [len(discretizer.means[j]) - 1 for j in range(columns.shape[1])])
+    discretizer.random_state = np.random.RandomState(seed)
+    expected = discretizer.undiscretize(bins.astype(float))
+    after_lime = discretizer.random_state.uniform()
+    discretizer.random_state = np.random.RandomState(seed)
+    ours = _BinSampler(discretizer)(bins.astype(float))
+    # lime adds 1e-11 to each bin's spread: in a bin narrower than that both work at
+    # rounding level (scipy's log-space formula), so the absolute tolerance has a floor.
+    np.testing.assert_allclose(ours, expected, rtol=1e-9, atol=1e-9 * np.abs(columns).max() + 1e-15)
+    assert discretizer.random_state.uniform() == after_lime
 
 
 def test_lime_keeps_its_condition_text_and_decodes_categories():

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from lime.discretize import BaseDiscretizer
 from lime.lime_tabular import LimeTabularExplainer
+from scipy import special
 
 from ..data import FeatureSchema
 from ..model import ModelAdapter
@@ -60,6 +62,8 @@ class LimeExplainer(Explainer):
         self.explainer = LimeTabularExplainer(
             **self.lime_arguments(schema, adapter, training, context.random_state)
         )
+        if self.explainer.discretizer is not None:
+            self.explainer.discretizer.undiscretize = _BinSampler(self.explainer.discretizer)
         self._lock = threading.Lock()  # lime keeps its random state on the explainer
 
     @property
@@ -186,3 +190,71 @@ def _fill_missing(data: np.ndarray, fills: np.ndarray) -> np.ndarray:
     """LIME cannot sample around NaN: fill gaps with the column's typical value."""
     gaps = np.isnan(data)
     return np.where(gaps, fills[None, :], data) if gaps.any() else data
+
+
+class _BinSampler:
+    """lime's ``BaseDiscretizer.undiscretize`` for its 2-D samples, with the same draws.
+
+    lime samples each bin's truncated normal through ``scipy.stats.truncnorm.rvs``, feature
+    by feature, which redoes the bin's normalising mass in complex log space for every
+    sample: two thirds of a 5,000-sample explanation. Here each bin's constants are computed
+    once, and every sample takes the same uniform draw (in lime's order) and the same
+    inverse CDF (scipy's log-space formula), so the values agree with lime's to rounding and
+    the random stream stays in step.
+    """
+
+    def __init__(self, discretizer: BaseDiscretizer) -> None:
+        self.discretizer = discretizer
+        self.features = list(discretizer.means)
+        width = max((len(discretizer.means[f]) for f in self.features), default=1)
+
+        def table(stats: dict) -> np.ndarray:  # (features, bins), unused bins NaN
+            out = np.full((len(self.features), width), np.nan)
+            for i, feature in enumerate(self.features):
+                out[i, : len(stats[feature])] = stats[feature]
+            return out
+
+        self.means, self.stds = table(discretizer.means), table(discretizer.stds)
+        self.low = (table(discretizer.mins) - self.means) / self.stds
+        self.high = (table(discretizer.maxs) - self.means) / self.stds
+        with np.errstate(all="ignore"):
+            self.mass = np.vectorize(_log_gauss_mass, otypes=[float])(self.low, self.high)
+            # scipy works in the left tail: from a for bins starting below the mean, else mirrored.
+            self.left = self.low < 0
+            self.tail = np.where(
+                self.left, special.log_ndtr(self.low), special.log_ndtr(-self.high)
+            )
+
+    def __call__(self, data: np.ndarray) -> np.ndarray:
+        if data.ndim != 2 or not self.features:
+            return type(self.discretizer).undiscretize(self.discretizer, data)
+        out = data.copy()
+        # Feature-major, as lime draws: all samples of one feature, then the next.
+        width = self.low.shape[1]
+        cell = (
+            out[:, self.features].T.astype(np.intp) + np.arange(len(self.features))[:, None] * width
+        )
+        z = self.low.ravel().take(cell)  # lime leaves a bin of one value at its z-score
+        drawn = z != self.high.ravel().take(cell)
+        cell = cell[drawn]
+        q = self.discretizer.random_state.uniform(size=cell.size)
+        left = self.left.ravel().take(cell)
+        with np.errstate(divide="ignore"):
+            x = np.where(left, np.log(q), np.log1p(-q)) + self.mass.ravel().take(cell)
+        value = special.ndtri_exp(np.logaddexp(self.tail.ravel().take(cell), x))
+        value = np.where(left, value, -value)
+        z[drawn] = value * self.stds.ravel().take(cell) + self.means.ravel().take(cell)
+        out[:, self.features] = z.T
+        return out
+
+
+def _log_gauss_mass(a: float, b: float) -> float:
+    """log(Φ(b) - Φ(a)), kept accurate in both tails (as scipy computes it)."""
+    if not a < b:
+        return np.nan
+    if b <= 0:
+        log_b, log_a = special.log_ndtr(b), special.log_ndtr(a)
+        return float(log_b + np.log1p(-np.exp(log_a - log_b)))
+    if a > 0:
+        return _log_gauss_mass(-b, -a)
+    return float(np.log1p(-special.ndtr(a) - special.ndtr(-b)))
