@@ -23,6 +23,8 @@ FAST_SAMPLES = 500
 # ones (lime's "highest weights" selection): a ridge on 1,000 columns says little per weight.
 ALL_FEATURES_UP_TO = 100
 SELECTED_FEATURES = 30
+# Features whose samples are drawn in one vectorised step (bounds the temporaries).
+FEATURES_AT_ONCE = 32
 
 
 @dataclass(frozen=True)
@@ -229,22 +231,24 @@ class _BinSampler:
         if data.ndim != 2 or not self.features:
             return type(self.discretizer).undiscretize(self.discretizer, data)
         out = data.copy()
-        # Feature-major, as lime draws: all samples of one feature, then the next.
         width = self.low.shape[1]
-        cell = (
-            out[:, self.features].T.astype(np.intp) + np.arange(len(self.features))[:, None] * width
-        )
-        z = self.low.ravel().take(cell)  # lime leaves a bin of one value at its z-score
-        drawn = z != self.high.ravel().take(cell)
-        cell = cell[drawn]
-        q = self.discretizer.random_state.uniform(size=cell.size)
-        left = self.left.ravel().take(cell)
-        with np.errstate(divide="ignore"):
-            x = np.where(left, np.log(q), np.log1p(-q)) + self.mass.ravel().take(cell)
-        value = special.ndtri_exp(np.logaddexp(self.tail.ravel().take(cell), x))
-        value = np.where(left, value, -value)
-        z[drawn] = value * self.stds.ravel().take(cell) + self.means.ravel().take(cell)
-        out[:, self.features] = z.T
+        # Feature-major, as lime draws: all samples of one feature, then the next; a few
+        # features at a time, so that wide data needs no (samples x features) temporaries.
+        for start in range(0, len(self.features), FEATURES_AT_ONCE):
+            features = self.features[start : start + FEATURES_AT_ONCE]
+            rows = np.arange(start, start + len(features))[:, None]
+            cell = out[:, features].T.astype(np.intp) + rows * width
+            z = self.low.ravel().take(cell)  # lime leaves a bin of one value at its z-score
+            drawn = z != self.high.ravel().take(cell)
+            cell = cell[drawn]
+            q = self.discretizer.random_state.uniform(size=cell.size)
+            left = self.left.ravel().take(cell)
+            with np.errstate(divide="ignore"):
+                x = np.where(left, np.log(q), np.log1p(-q)) + self.mass.ravel().take(cell)
+            value = special.ndtri_exp(np.logaddexp(self.tail.ravel().take(cell), x))
+            value = np.where(left, value, -value)
+            z[drawn] = value * self.stds.ravel().take(cell) + self.means.ravel().take(cell)
+            out[:, features] = z.T
         return out
 
 

@@ -88,6 +88,7 @@ MIN_REAL_FIT = 30  # fewer real rows: no family is fit on the real rows alone
 SCREEN_ABOVE = 40  # more features than this: the families see the most important ones
 SCREEN_KEEP = 30
 SCREEN_ROWS = 2000  # samples the quick screening trees learn from
+CELLS_AT_ONCE = 2_000_000  # rows x features a temporary holds at most (16 MB as float64)
 
 Key = tuple[str, int, int]  # (how it was fit, leaves, linear terms)
 
@@ -535,13 +536,13 @@ def _finalised(model: RuleModel, real_T: np.ndarray, train_T: np.ndarray) -> Rul
         return model
     grown: GrownTree = model.grown  # type: ignore[attr-defined]
     leaves: int = model.leaves  # type: ignore[attr-defined]
-    values = real_T.astype(np.float32) if grown.float32 else real_T
 
     def build(node: int, rows: np.ndarray) -> tuple | None:
         if grown.is_leaf(node, leaves):
             return ("leaf", node) if len(rows) else None
         j, t = int(grown.feature[node]), float(grown.threshold[node])
-        left = values[rows, j] <= t
+        column = real_T[rows, j]
+        left = (column.astype(np.float32) if grown.float32 else column) <= t
         low = build(int(grown.children_left[node]), rows[left])
         high = build(int(grown.children_right[node]), rows[~left])
         if low is None or high is None:
@@ -552,6 +553,7 @@ def _finalised(model: RuleModel, real_T: np.ndarray, train_T: np.ndarray) -> Rul
         return ("split", node, j, cut, low, high)
 
     root = build(0, np.arange(len(real_T)))
+    del build  # a recursive closure is a reference cycle: it would hold real_T until a GC pass
     if root is None:  # no real row at all: nothing to merge
         return model
     children_left: list[int] = []
@@ -716,14 +718,21 @@ def surrogate_samples(
     )
     test_X = np.vstack([test_real, test_near])
     train_X = np.vstack([train_real, near])
-    outputs = adapter.predict(schema.decode(np.vstack([train_X, test_X])))
     classify = adapter.is_classifier
-    labels = outputs.argmax(axis=1) if classify else outputs[:, 0]
+
+    def labels(rows: np.ndarray) -> np.ndarray:
+        # In blocks of rows: on wide data a decoded copy of every sample is hundreds of MB.
+        step = max(256, CELLS_AT_ONCE // max(1, rows.shape[1]))
+        outputs = np.vstack(
+            [adapter.predict(schema.decode(rows[i : i + step])) for i in range(0, len(rows), step)]
+        )
+        return outputs.argmax(axis=1) if classify else outputs[:, 0]
+
     return SurrogateData(
         train_X,
-        labels[: len(train_X)],
+        labels(train_X),
         test_X=test_X,
-        test_y=labels[len(train_X) :],
+        test_y=labels(test_X),
         train_source=np.concatenate([np.arange(len(train_real)), source]),
         train_is_real=np.arange(len(train_X)) < len(train_real),
         test_is_real=np.arange(len(test_X)) < len(test_real),
@@ -1040,10 +1049,13 @@ def _near_samples(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``n`` samples near ``rows``, and for each the position of the row it was drawn near."""
     source = rng.integers(0, len(rows), n)
-    base = rows[source]
-    donors = rows[rng.integers(0, len(rows), n)]
-    swap = rng.random(base.shape) < 0.3
-    out = np.where(swap, donors, base)
+    donors = rng.integers(0, len(rows), n)
+    out = rows[source]
+    step = max(1, CELLS_AT_ONCE // max(1, rows.shape[1]))
+    for start in range(0, n, step):  # the same draws as one call, without n x features temporaries
+        block = out[start : start + step]
+        swap = rng.random(block.shape) < 0.3
+        np.copyto(block, rows[donors[start : start + step]], where=swap)
     for j, feature in enumerate(schema.features):
         if feature.is_discrete or feature.min is None or feature.max is None:
             continue
