@@ -172,6 +172,9 @@ class View(TypedDict, total=False):
 
 class Curves(TypedDict):
     seq: int
+    index: int
+    target: str
+    edits: list[tuple[int, Value]]
     features: list[int]
     offsets: list[int]
     values: list[float]

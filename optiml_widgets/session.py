@@ -646,8 +646,13 @@ class ExplanationSession:
         """The model's output along each numeric feature's slider, the rest of the current
         instance fixed (js/src/types.ts Curves): the frontend's instant estimate while a
         slider is dragged, replaced by Python's own view when it arrives."""
-        sweep = self.sweep(self.index, self.edits_by_row.get(self.index, {}))
+        edits = self.edits_by_row.get(self.index, {})
+        sweep = self.sweep(self.index, edits)
         target = self.target_index
+        # The instance swept at, as the edits of its row (in the views' own values): the
+        # frontend still uses a curve after the instance moved along that curve's feature.
+        at = payloads.row_values(self.schema, self.instance(self.index, edits))
+        original = payloads.row_values(self.schema, self.original(self.index))
         features: list[int] = []
         values: list[float] = []
         predictions: list[np.ndarray] = []
@@ -663,6 +668,9 @@ class ExplanationSession:
         prediction = np.concatenate(predictions) if predictions else np.zeros(0)
         return {
             "seq": seq,
+            "index": self.index,
+            "target": str(self.target),
+            "edits": [(j, v) for j, (v, o) in enumerate(zip(at, original)) if v != o],
             "features": features,
             "offsets": offsets,
             "values": values,

@@ -47,11 +47,25 @@ export function changedPositions(a: Value[], b: Value[]): number[] {
 }
 
 /**
+ * Whether curves serve a drag from `view` of the `changed` features: they were swept at the
+ * view's own instance, or at one that differs from it only in changed features. A curve
+ * fixes every other feature, so after a release the curve of the feature just moved still
+ * holds (the next drag of it is estimated without waiting for new curves).
+ */
+function curvesServe(curves: Curves, view: View, changed: number[]): boolean {
+  if (curves.seq === view.seq) return true;
+  if (curves.index !== view.index || curves.target !== view.target) return false;
+  const at = [...view.original];
+  for (const [j, value] of curves.edits) at[j] = value;
+  return changedPositions(at, view.values).every((j) => changed.includes(j));
+}
+
+/**
  * The view the user is dragging towards, estimated in the browser: each changed numeric
  * feature moves the prediction along its curve, and the additive explainer at `additive`
  * (the force plot's) takes up that change, so base + sum of values still equals the
- * prediction. Null when the curves do not belong to the view or a change is not on a curve
- * (Python's answer is then awaited).
+ * prediction. Null when the curves do not serve the view (see curvesServe) or a change is
+ * not on a curve (Python's answer is then awaited).
  */
 export function dragEstimate(
   view: View,
@@ -61,9 +75,9 @@ export function dragEstimate(
   classification: boolean,
   additive: number,
 ): View | null {
-  if (!curves || curves.seq !== view.seq) return null;
+  if (!curves) return null;
   const changed = changedPositions(wanted, view.values);
-  if (!changed.length) return null;
+  if (!changed.length || !curvesServe(curves, view, changed)) return null;
   const prediction = new Float32Array(curves.prediction.buffer, curves.prediction.byteOffset, curves.prediction.byteLength / 4);
   let estimate = view.prediction;
   const attribution = additive >= 0 ? view.attributions[additive] : null;

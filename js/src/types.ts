@@ -246,6 +246,10 @@ export interface View {
  */
 export interface Curves {
   seq: number;
+  /** The instance swept at: row `index` of X with `edits` ([feature position, value] in the views' own values), for output `target`. */
+  index: number;
+  target: string;
+  edits: [number, Value][];
   /** Feature positions. */
   features: number[];
   /** Start of each feature's points in `values`/`prediction`; last entry = total. */

@@ -111,11 +111,20 @@ describe("the panel's live loop", () => {
 });
 
 describe("drag estimates from the model's curves", () => {
-  function curves(seq: number) {
-    // f0 moves the prediction by +0.01 per unit on [0, 100]; points every 10.
+  function curves(seq: number, edits: [number, number][] = []) {
+    // f0 and f1 move the prediction by +0.01 per unit on [0, 100]; points every 10.
     const values = Array.from({ length: 11 }, (_, i) => i * 10);
-    const prediction = new Float32Array(values.map((v) => 0.2 + 0.01 * v));
-    return { seq, features: [0], offsets: [0, 11], values, prediction: new DataView(prediction.buffer) };
+    const prediction = new Float32Array([...values, ...values].map((v) => 0.2 + 0.01 * v));
+    return {
+      seq,
+      index: 0,
+      target: "yes",
+      edits,
+      features: [0, 1],
+      offsets: [0, 11, 22],
+      values: [...values, ...values],
+      prediction: new DataView(prediction.buffer),
+    };
   }
 
   it("shows the curve's value at once while Python is asked, keeping SHAP additive", () => {
@@ -142,10 +151,34 @@ describe("drag estimates from the model's curves", () => {
     expect(q(el, "ow-prediction").textContent).toBe("P(yes) = 0.77");
   });
 
-  it("makes no estimate from curves of another view", () => {
+  it("after a release, the curves swept before it still estimate the next drag of the feature moved", () => {
+    const s = schema();
+    // The exact view after f0 went 10 -> 50; the curves were swept at the row itself.
+    const released = view(s, { seq: 7, values: [50, 20, 30, 40], edited: [0], prediction: 0.6 });
+    const m = model(s, released);
+    m.set("_curves", curves(4));
+    const el = document.createElement("div");
+    renderPanel(m, el);
+    const f0 = range(el, 0);
+    f0.value = "70";
+    f0.dispatchEvent(new Event("input"));
+    // Along f0 every other feature is as it was swept: 50 -> 70 is +0.2 on its curve.
+    expect(Number(q(el, "ow-prediction").dataset.value)).toBeCloseTo(0.8, 5);
+    expect(el.querySelector(".optiml-widget")?.getAttribute("data-estimate")).toBe("1");
+    // f1's curve fixed f0 at 10, not at 50: no estimate from it.
+    const other = document.createElement("div");
+    renderPanel(m, other);
+    const f1 = range(other, 1);
+    f1.value = "60";
+    f1.dispatchEvent(new Event("input"));
+    expect(other.querySelector(".optiml-widget")?.getAttribute("data-estimate")).toBeNull();
+    expect(q(other, "ow-forcebar").classList.contains("ow-stale")).toBe(true);
+  });
+
+  it("makes no estimate from curves of another instance", () => {
     const s = schema();
     const m = model(s, view(s, { seq: 4 }));
-    m.set("_curves", curves(3));
+    m.set("_curves", curves(3, [[1, 80]])); // swept with f1 at 80, where the view has 20
     const el = document.createElement("div");
     renderPanel(m, el);
     const f0 = range(el, 0);

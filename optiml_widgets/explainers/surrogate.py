@@ -536,24 +536,7 @@ def _finalised(model: RuleModel, real_T: np.ndarray, train_T: np.ndarray) -> Rul
         return model
     grown: GrownTree = model.grown  # type: ignore[attr-defined]
     leaves: int = model.leaves  # type: ignore[attr-defined]
-
-    def build(node: int, rows: np.ndarray) -> tuple | None:
-        if grown.is_leaf(node, leaves):
-            return ("leaf", node) if len(rows) else None
-        j, t = int(grown.feature[node]), float(grown.threshold[node])
-        column = real_T[rows, j]
-        left = (column.astype(np.float32) if grown.float32 else column) <= t
-        low = build(int(grown.children_left[node]), rows[left])
-        high = build(int(grown.children_right[node]), rows[~left])
-        if low is None or high is None:
-            return low if high is None else high
-        cut = _round_between(
-            float(real_T[rows[left], j].max()), float(real_T[rows[~left], j].min()), t
-        )
-        return ("split", node, j, cut, low, high)
-
-    root = build(0, np.arange(len(real_T)))
-    del build  # a recursive closure is a reference cycle: it would hold real_T until a GC pass
+    root = _real_splits(grown, leaves, real_T, 0, np.arange(len(real_T)))
     if root is None:  # no real row at all: nothing to merge
         return model
     children_left: list[int] = []
@@ -599,6 +582,25 @@ def _finalised(model: RuleModel, real_T: np.ndarray, train_T: np.ndarray) -> Rul
         }
         return LinearLeaves(shaped, n_leaves, fits, model.shared)
     return ConstantLeaves(shaped, n_leaves, model.family)
+
+
+def _real_splits(
+    grown: GrownTree, leaves: int, real_T: np.ndarray, node: int, rows: np.ndarray
+) -> tuple | None:
+    """The subtree at ``node`` with the leaves no real row (of ``rows``) reaches merged away:
+    ``("leaf", node)`` or ``("split", node, column, threshold, low, high)``; None if no row
+    reaches it. Thresholds are rounded between the real values on either side."""
+    if grown.is_leaf(node, leaves):
+        return ("leaf", node) if len(rows) else None
+    j, t = int(grown.feature[node]), float(grown.threshold[node])
+    column = real_T[rows, j]
+    left = (column.astype(np.float32) if grown.float32 else column) <= t
+    low = _real_splits(grown, leaves, real_T, int(grown.children_left[node]), rows[left])
+    high = _real_splits(grown, leaves, real_T, int(grown.children_right[node]), rows[~left])
+    if low is None or high is None:
+        return low if high is None else high
+    cut = _round_between(float(column[left].max()), float(column[~left].min()), t)
+    return ("split", node, j, cut, low, high)
 
 
 def _round_between(low: float, high: float, threshold: float) -> float:
@@ -796,14 +798,15 @@ def fit_surrogate(
     # Folds and the final fit are independent: tree building releases the GIL, so threads
     # use every core.
     workers = max(1, min(len(folds) + 1, os.cpu_count() or 1))
-    scores: list[dict[Key, float]] = []
+    by_position: dict[int, dict[Key, float]] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         final_job = pool.submit(candidates, slice(None))
         jobs = [pool.submit(fold, fit, judge) for fit, judge in folds]
+        position = {job: i for i, job in enumerate(jobs)}
         try:
             for job in as_completed(jobs):
-                scores.append(job.result())
-                report(len(scores), total)
+                by_position[position[job]] = job.result()
+                report(len(by_position), total)
                 stop.check()
             final = final_job.result()
         except BaseException:
@@ -813,6 +816,8 @@ def fit_surrogate(
             raise
     report(len(folds) + 1, total)
     stop.check()
+    # In fold order, whichever finished first: the same means to the last digit every run.
+    scores = [by_position[i] for i in range(len(jobs))]
     by_fold = {key: np.array([s.get(key, np.nan) for s in scores], dtype=float) for key in final}
     finalised = {
         key: _finalised(_in_columns(model, columns), real_T, train_T)
