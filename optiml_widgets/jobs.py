@@ -143,24 +143,53 @@ class Gate:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._waiting = 0  # live requests waiting for the lock, or under way (``live``)
+        self._fast = 0  # of those, drags' fast requests (see ``let_fast_through``)
+        self._depth = 0  # how many times the owner holds the lock (it is re-entrant)
         self._following = 0  # follow-ups under way (``following``)
         self._last_live = -float("inf")  # when the last live request ended
         self._changed = threading.Condition()
         self._owner: int | None = None
 
     @contextlib.contextmanager
-    def live(self) -> Iterator[None]:
+    def live(self, fast: bool = False) -> Iterator[None]:
         """A live request under way, from start to answer: background steps wait for its
-        end, not only for its computations."""
+        end, not only for its computations. ``fast``: a drag's fast view."""
         with self._changed:
             self._waiting += 1
+            self._fast += fast
         try:
             yield
         finally:
             with self._changed:
                 self._waiting -= 1
+                self._fast -= fast
                 self._last_live = time.monotonic()
                 self._changed.notify_all()
+
+    def let_fast_through(self) -> None:
+        """Between two model calls of background work that holds the gate: a drag's fast
+        request waiting for it goes now, and the work goes on after its answer.
+
+        Only fast requests pass: they need nothing background work may hold (LIME's lock
+        and the exact views' cached entries; a fast view computes neither), so they cannot
+        wait for this thread. An exact request waits for the end of the step instead.
+        """
+        me = threading.get_ident()
+        if self._owner != me or priority() == LIVE or not self._fast:
+            return
+        depth = self._depth
+        for _ in range(depth):
+            self._lock.release()
+        self._owner, self._depth = None, 0
+        try:
+            deadline = time.monotonic() + LIVE_PRIORITY_SECONDS
+            with self._changed:
+                while self._fast and time.monotonic() < deadline:
+                    self._changed.wait(0.05)
+        finally:
+            for _ in range(depth):
+                self._lock.acquire()
+            self._owner, self._depth = me, depth
 
     @contextlib.contextmanager
     def following(self) -> Iterator[None]:
@@ -187,7 +216,11 @@ class Gate:
         """Hold the gate, with the calling thread's priority."""
         if self._owner == threading.get_ident():  # already held here: re-enter at once
             with self._lock:
-                yield
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
             return
         level = priority()
         if level != LIVE:
@@ -254,10 +287,22 @@ class Gate:
     @contextlib.contextmanager
     def _owning(self) -> Iterator[None]:
         previous, self._owner = self._owner, threading.get_ident()
+        held = getattr(_thread, "gate", None)
+        self._depth = 1
+        _thread.gate = self  # for let_fast_through() deep inside an explainer
         try:
             yield
         finally:
-            self._owner = previous
+            self._owner, self._depth = previous, 0
+            _thread.gate = held
+
+
+def let_fast_through() -> None:
+    """Background work between two model calls: a drag's waiting fast request goes first
+    (``Gate.let_fast_through`` of the gate this thread holds, if any)."""
+    gate = getattr(_thread, "gate", None)
+    if gate is not None:
+        gate.let_fast_through()
 
 
 class Jobs:

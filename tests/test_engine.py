@@ -17,7 +17,14 @@ from sklearn.ensemble import GradientBoostingClassifier
 from optiml_widgets import explain_widget
 from optiml_widgets.explainers import REGISTRY, Attribution, Explainer, register
 from optiml_widgets.export import export_data
-from optiml_widgets.jobs import Gate, Jobs, mark_background
+from optiml_widgets.jobs import (
+    FOLLOW_UP,
+    Gate,
+    Jobs,
+    let_fast_through,
+    mark_background,
+    set_priority,
+)
 
 
 @pytest.fixture(scope="module")
@@ -259,6 +266,39 @@ def test_the_gate_lets_a_live_request_go_before_waiting_background_steps():
     for t in threads:
         t.join()
     assert order == ["bg-1", "live", "bg-2"]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_drag_goes_between_the_model_calls_of_background_work(fast):
+    """Background work holding the gate (LIME's samples in a follow-up) lets a drag's fast
+    view in between two model calls; an exact request waits for the end of the work (it may
+    need what that work holds)."""
+    gate = Gate()
+    holding, done = threading.Event(), threading.Event()
+    calls: list[float] = []
+
+    def follow_up() -> None:
+        set_priority(FOLLOW_UP)
+        with gate.hold(), gate.hold():  # held twice, as nested explainers do
+            holding.set()
+            for _ in range(10):
+                time.sleep(0.05)  # one model call
+                calls.append(time.perf_counter())
+                let_fast_through()
+            done.set()
+
+    thread = threading.Thread(target=follow_up)
+    thread.start()
+    holding.wait()
+    with gate.live(fast=fast), gate.hold():
+        answered = time.perf_counter()
+        finished_first = done.is_set()
+    thread.join()
+    if fast:
+        assert not finished_first and calls[-1] > answered  # in between, not after
+    else:
+        assert finished_first
+    assert len(calls) == 10
 
 
 def _hold_the_cpu(seconds: float) -> None:

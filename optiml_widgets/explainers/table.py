@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import FeatureSchema
-from ..jobs import check_stopped
+from ..jobs import STEP_SECONDS, check_stopped, in_background, let_fast_through
 from ..model import ModelAdapter
 
 # Cells of one model call: larger batches go in chunks, so a model that copies its input
@@ -35,14 +35,25 @@ class TableContext:
     calls: list[int] = field(default_factory=lambda: [0])  # model calls made, for progress
     # The model's seconds per row, as last measured (cheap curves go with an answer).
     seconds_per_row: list[float] = field(default_factory=lambda: [0.0])
+    # A small call's time, as last measured: the model's fixed cost per call.
+    seconds_per_call: list[float] = field(default_factory=lambda: [0.0])
 
     def model_output(self, encoded: np.ndarray) -> np.ndarray:
         """The model's outputs (n, outputs) for encoded rows: what every explainer calls.
         Stopped work (a closed widget) ends here, between two model calls."""
         step = max(1, CELLS_PER_MODEL_CALL // max(1, encoded.shape[1]))
+        if in_background():
+            # Calls of about STEP_SECONDS, a drag's fast view going between them, unless
+            # the model's cost per call makes the extra calls dear (a quarter more at most).
+            total = len(encoded) * self.seconds_per_row[0]
+            pieces = int(total // STEP_SECONDS)
+            if pieces > 1 and self.seconds_per_call[0] * (pieces - 1) <= 0.25 * total:
+                step = min(step, -(-len(encoded) // pieces))
         outputs = []
         for start in range(0, max(len(encoded), 1), step):
             check_stopped()
+            if start:
+                let_fast_through()
             outputs.append(self.predict(self.schema.decode(encoded[start : start + step])))
         return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
 
@@ -51,6 +62,9 @@ class TableContext:
         self.calls[0] += 1
         began = time.perf_counter()
         outputs = self.adapter.predict(frame)
+        took = time.perf_counter() - began
         if len(frame) >= MIN_TIMED_ROWS:  # a call's own overhead is spread thin
-            self.seconds_per_row[0] = (time.perf_counter() - began) / len(frame)
+            self.seconds_per_row[0] = took / len(frame)
+        else:
+            self.seconds_per_call[0] = took
         return outputs
