@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import FeatureSchema
-from ..jobs import STEP_SECONDS, check_stopped, in_background, let_fast_through
+from ..jobs import check_stopped, in_background, let_fast_through
 from ..model import ModelAdapter
 
 # Cells of one model call: larger batches go in chunks, so a model that copies its input
@@ -17,6 +17,8 @@ from ..model import ModelAdapter
 CELLS_PER_MODEL_CALL = 4_000_000
 # Calls of fewer rows leave the model's cost per row unmeasured (their fixed cost dominates).
 MIN_TIMED_ROWS = 256
+# Background work calls the model in pieces of about this long (see model_output).
+MODEL_STEP_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -43,17 +45,17 @@ class TableContext:
         Stopped work (a closed widget) ends here, between two model calls."""
         step = max(1, CELLS_PER_MODEL_CALL // max(1, encoded.shape[1]))
         if in_background():
-            # Calls of about STEP_SECONDS, a drag's fast view going between them, unless
-            # the model's cost per call makes the extra calls dear (a quarter more at most).
+            # Calls of about MODEL_STEP_SECONDS, a drag's fast view going between them,
+            # unless the model's cost per call makes the extra calls dear (a quarter more
+            # at most).
             total = len(encoded) * self.seconds_per_row[0]
-            pieces = int(total // STEP_SECONDS)
+            pieces = int(total // MODEL_STEP_SECONDS)
             if pieces > 1 and self.seconds_per_call[0] * (pieces - 1) <= 0.25 * total:
                 step = min(step, -(-len(encoded) // pieces))
         outputs = []
         for start in range(0, max(len(encoded), 1), step):
             check_stopped()
-            if start:
-                let_fast_through()
+            let_fast_through()
             outputs.append(self.predict(self.schema.decode(encoded[start : start + step])))
         return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
 
