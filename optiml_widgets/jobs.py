@@ -166,6 +166,13 @@ class Gate:
                 self._last_live = time.monotonic()
                 self._changed.notify_all()
 
+    def wait_while_live(self) -> None:
+        """Wait (at most ``LIVE_PRIORITY_SECONDS``) while a live request is under way."""
+        deadline = time.monotonic() + LIVE_PRIORITY_SECONDS
+        with self._changed:
+            while self._waiting and time.monotonic() < deadline:
+                self._changed.wait(0.05)
+
     def let_fast_through(self) -> None:
         """Between two model calls of background work that holds the gate: a drag's fast
         request waiting for it goes now, and the work goes on after its answer.
@@ -295,6 +302,20 @@ class Gate:
         finally:
             self._owner, self._depth = previous, 0
             _thread.gate = held
+
+
+def yielding_to(gate: Gate | None) -> None:
+    """Make the calling thread's ``yield_to_live()`` wait for ``gate``'s live requests."""
+    _thread.yields_to = gate
+
+
+def yield_to_live() -> None:
+    """Long work outside the gate that holds nothing the panel needs (the surrogate's fit,
+    in threads of its own): pause while a live request is under way, so that the request
+    has the GIL and the cores. Does nothing in a thread not set with ``yielding_to``."""
+    gate = getattr(_thread, "yields_to", None)
+    if gate is not None:
+        gate.wait_while_live()
 
 
 def let_fast_through() -> None:

@@ -314,6 +314,7 @@ class ExplanationSession:
                 random_state=self.random_state,
                 progress=progress,
                 stop=stop,
+                live_gate=self.gate,  # the fit pauses while the panel answers
             )
 
         return self.jobs.submit(SURROGATE, fit, on_progress=on_progress)

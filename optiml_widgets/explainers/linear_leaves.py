@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.linear_model import lars_path
 
+from ..jobs import yield_to_live
 from .rule_models import GrownTree, Leaf, LinearLeaves, remap
 
 MAX_LINEAR_LEAVES = 4  # trees with linear leaves (regression) have 1..4 leaves
@@ -139,6 +140,7 @@ def best_linear_split(
     whole = _sse(A.T @ A, A.T @ target, target @ target)
     best = None
     for j in range(T.shape[1]):
+        yield_to_live()
         order = np.argsort(T[idx, j], kind="stable")
         x, A_j, t_j = T[idx[order], j], A[order], target[order]
         cuts = np.unique(np.quantile(x, np.linspace(0.1, 0.9, 9)))

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.tree import DecisionTreeRegressor
 
+from ..jobs import yield_to_live
 from .rule_models import GrownTree, Leaf, LinearLeaves
 
 MAX_SHARED_TERMS = 12  # terms shared by every rule
@@ -189,6 +190,7 @@ def _best_splits(
     starts = np.concatenate([[0], np.cumsum(count)[:-1]])
     inside = np.isin(leaf_of, wanted)
     for j, column_order in enumerate(orders):
+        yield_to_live()
         order = column_order[inside[column_order]] if leaves is not None else column_order
         # The rows grouped by leaf, each group in the column's order.
         rows = order[np.argsort(leaf_of[order], kind="stable")]

@@ -52,7 +52,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from ..data import Feature, FeatureSchema
 from ..format import format_number
-from ..jobs import NEVER, Stop, no_progress
+from ..jobs import NEVER, Gate, Stop, no_progress, yielding_to
 from ..model import ModelAdapter
 from .linear_leaves import linear_leaf_models
 from .optimal_trees import OptimalTreeArrays, fit_optimal_trees, quantile_cuts
@@ -751,12 +751,14 @@ def fit_surrogate(
     progress: Callable[[int, int], None] | None = None,
     stop: Stop | None = None,
     importance: np.ndarray | None = None,
+    live_gate: Gate | None = None,
 ) -> Surrogate:
     """Fit the rule surrogate; see the module docstring for how it is chosen.
 
     ``progress(done, total)`` is called as the folds and the final fit finish; ``stop``
     is checked between steps (``stop.check()`` raises ``Cancelled``); ``importance`` (one
-    value per feature, e.g. mean |SHAP|) picks the features a wide X is screened to.
+    value per feature, e.g. mean |SHAP|) picks the features a wide X is screened to; the
+    fit pauses between its split searches while ``live_gate`` has a live request under way.
     """
     stop = stop if stop is not None else NEVER
     report = progress if progress is not None else no_progress
@@ -799,7 +801,9 @@ def fit_surrogate(
     # use every core.
     workers = max(1, min(len(folds) + 1, os.cpu_count() or 1))
     by_position: dict[int, dict[Key, float]] = {}
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with ThreadPoolExecutor(
+        max_workers=workers, initializer=yielding_to, initargs=(live_gate,)
+    ) as pool:
         final_job = pool.submit(candidates, slice(None))
         jobs = [pool.submit(fold, fit, judge) for fit, judge in folds]
         position = {job: i for i, job in enumerate(jobs)}
