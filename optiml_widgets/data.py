@@ -497,7 +497,8 @@ def check_columns(frame: pd.DataFrame) -> None:
             "over its categories, which these values do not have."
         )
     floats = [n for n, d in dtypes.items() if _plainly_numeric(d) and d.kind == "f"]
-    others = [n for n, d in dtypes.items() if pd.api.types.is_float_dtype(d) and n not in floats]
+    plain = set(floats)
+    others = [n for n, d in dtypes.items() if pd.api.types.is_float_dtype(d) and n not in plain]
     infinite: dict[str, int] = {}
     for start in range(0, len(floats), COLUMN_CHUNK):  # a copy of a few columns at a time
         chunk = floats[start : start + COLUMN_CHUNK]

@@ -177,9 +177,10 @@ class Gate:
         """Between two model calls of background work that holds the gate: a drag's fast
         request waiting for it goes now, and the work goes on after its answer.
 
-        Only fast requests pass: they need nothing background work may hold (LIME's lock
-        and the exact views' cached entries; a fast view computes neither), so they cannot
-        wait for this thread. An exact request waits for the end of the step instead.
+        Only fast requests pass, and only where the caller holds nothing a fast view uses
+        (LIME's model calls: its lock and the exact views' cached entries; a fast view
+        computes neither), so the request cannot wait for this thread, nor change state it
+        is in the middle of. An exact request waits for the end of the step instead.
         """
         me = threading.get_ident()
         if self._owner != me or priority() == LIVE or not self._fast:
@@ -319,8 +320,9 @@ def yield_to_live() -> None:
 
 
 def let_fast_through() -> None:
-    """Background work between two model calls: a drag's waiting fast request goes first
-    (``Gate.let_fast_through`` of the gate this thread holds, if any)."""
+    """Background work between two model calls that a fast view shares nothing with: a
+    drag's waiting fast request goes first (``Gate.let_fast_through`` of the gate this
+    thread holds, if any)."""
     gate = getattr(_thread, "gate", None)
     if gate is not None:
         gate.let_fast_through()

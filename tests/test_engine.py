@@ -19,6 +19,7 @@ from optiml_widgets.explainers import REGISTRY, Attribution, Explainer, register
 from optiml_widgets.export import export_data
 from optiml_widgets.jobs import (
     FOLLOW_UP,
+    LIVE,
     Gate,
     Jobs,
     let_fast_through,
@@ -299,6 +300,31 @@ def test_a_drag_goes_between_the_model_calls_of_background_work(fast):
     else:
         assert finished_first
     assert len(calls) == 10
+
+
+def test_only_lime_lets_a_drag_between_its_model_calls(gbc, monkeypatch):
+    """A fast view shares shap's masker buffers with the background SHAP job, so only
+    LIME's model calls (which share nothing with it) open the gate in between."""
+    from optiml_widgets import ExplanationSession
+    from optiml_widgets.explainers import table
+
+    model, X, _ = gbc
+    session = ExplanationSession(model, X)
+    context = session.context
+    context.seconds_per_row[0], context.seconds_per_call[0] = 1e-3, 1e-4  # 0.5 s per 500 rows
+    passes: list[int] = []
+    monkeypatch.setattr(table, "let_fast_through", lambda: passes.append(1))
+    rows = session.encoded_X[np.arange(500) % len(X)]
+    set_priority(FOLLOW_UP)
+    try:
+        shap_outputs = session.shap_explainer.model_output(rows)
+        assert passes == []  # shap's calls: one piece, nothing in between
+        context.seconds_per_row[0], context.seconds_per_call[0] = 1e-3, 1e-4  # measured anew
+        lime_outputs = session.lime_explainer.predict_fn(rows)
+        assert len(passes) >= 5  # pieces of ~0.05 s, a pass before each
+    finally:
+        set_priority(LIVE)
+    np.testing.assert_array_equal(lime_outputs, shap_outputs)
 
 
 def _hold_the_cpu(seconds: float) -> None:

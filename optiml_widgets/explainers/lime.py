@@ -136,7 +136,7 @@ class LimeExplainer(Explainer):
 
     def predict_fn(self, encoded: np.ndarray) -> np.ndarray:
         """What LIME calls: encoded samples -> probabilities (n, k) or values (n,)."""
-        out = self.context.model_output(encoded)
+        out = self.context.model_output(encoded, drags_between=True)
         return out if self.adapter.is_classifier else out[:, 0]
 
     def explain_row(

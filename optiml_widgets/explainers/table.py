@@ -40,11 +40,17 @@ class TableContext:
     # A small call's time, as last measured: the model's fixed cost per call.
     seconds_per_call: list[float] = field(default_factory=lambda: [0.0])
 
-    def model_output(self, encoded: np.ndarray) -> np.ndarray:
+    def model_output(self, encoded: np.ndarray, *, drags_between: bool = False) -> np.ndarray:
         """The model's outputs (n, outputs) for encoded rows: what every explainer calls.
-        Stopped work (a closed widget) ends here, between two model calls."""
+        Stopped work (a closed widget) ends here, between two model calls.
+
+        ``drags_between``: the caller holds nothing a drag's fast view uses (LIME: its own
+        lock and sampler), so in the background a waiting fast view may run between two
+        calls. Not for shap's explainers: a fast view shares their masker's buffers.
+        """
         step = max(1, CELLS_PER_MODEL_CALL // max(1, encoded.shape[1]))
-        if in_background():
+        drags_between = drags_between and in_background()
+        if drags_between:
             # Calls of about MODEL_STEP_SECONDS, a drag's fast view going between them,
             # unless the model's cost per call makes the extra calls dear (a quarter more
             # at most).
@@ -55,7 +61,8 @@ class TableContext:
         outputs = []
         for start in range(0, max(len(encoded), 1), step):
             check_stopped()
-            let_fast_through()
+            if drags_between:
+                let_fast_through()
             outputs.append(self.predict(self.schema.decode(encoded[start : start + step])))
         return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
 
