@@ -725,15 +725,15 @@ def _plain_numeric_features(frame: pd.DataFrame, told: set[str]) -> dict[str, Fe
         if not complete.any():
             continue
         kept += [name for name, ok in zip(chunk, complete) if ok]
-        # Feature-major and sorted: numpy's sort is several times faster than the
-        # partitions np.quantile runs down the columns of a row-major matrix (same numbers).
-        columns = np.sort(np.ascontiguousarray(matrix[:, complete].T), axis=1)
+        # Feature-major: np.quantile's partitions along contiguous rows are several times
+        # faster than down the columns of a row-major matrix, and than a full sort.
+        columns = np.ascontiguousarray(matrix[:, complete].T)
         parts.append(
             (
                 np.quantile(columns, QUANTILE_LEVELS, axis=1),
                 (columns == np.round(columns)).all(axis=1),
-                columns[:, 0],
-                columns[:, -1],
+                columns.min(axis=1),
+                columns.max(axis=1),
             )
         )
     if not kept:
@@ -741,12 +741,15 @@ def _plain_numeric_features(frame: pd.DataFrame, told: set[str]) -> dict[str, Fe
     quantiles = np.concatenate([p[0] for p in parts], axis=1)
     whole, low, high = (np.concatenate([p[i] for p in parts]) for i in (1, 2, 3))
     found = {}
+    dtype_names: dict[np.dtype, str] = {}  # str(dtype) costs ~0.1 ms: once per dtype
     for k, name in enumerate(kept):
         dtype = dtypes[name]
+        if dtype not in dtype_names:
+            dtype_names[dtype] = str(dtype)
         found[name] = Feature(
             name=name,
             kind="integer" if dtype.kind in "iu" or bool(whole[k]) else "numeric",
-            dtype=str(dtype),
+            dtype=dtype_names[dtype],
             min=float(low[k]),
             max=float(high[k]),
             quantiles=tuple((q, float(v)) for q, v in zip(QUANTILE_LEVELS, quantiles[:, k])),

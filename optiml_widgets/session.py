@@ -336,7 +336,10 @@ class ExplanationSession:
                 frame = self.schema.decode(encoded[None, :])
             else:  # the row as it is in X, in its own dtypes
                 encoded, frame = self.encoded_X[index], self.frame.iloc[[index]]
-            return Row(index, key, encoded, self.predict(frame)[0])
+            outputs = self.predict(frame)
+            # The explainers' own calls (an additivity check) then reuse this output.
+            self.context.remember(encoded[None, :], outputs)
+            return Row(index, key, encoded, outputs[0])
 
         return self.memo.get(("row", key), compute)
 

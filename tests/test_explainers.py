@@ -17,6 +17,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from optiml_widgets import ExplanationSession
 from optiml_widgets.explainers.lime import FULL_SAMPLES, LimeExplainer, _BinSampler
 from optiml_widgets.explainers.surrogate import surrogate_samples
+from optiml_widgets.explainers.table import REMEMBERED_CALL_ROWS
 
 ROWS = (0, 7)
 
@@ -297,3 +298,47 @@ def test_a_later_row_that_does_not_add_up_moves_shap_to_the_next_algorithm():
     later = session.local_explanation(7, {})
     assert "not additive" in later.fallback and "on a row" in later.fallback
     assert later.base_value + sum(later.shap.values()) == pytest.approx(later.prediction, rel=1e-6)
+
+
+def test_hist_gradient_boosting_starts_with_path_dependent_treeshap_and_says_why():
+    """shap's interventional TreeSHAP misses HistGradientBoosting's output, so the session
+    does not build it first. If a shap release fixes it, the first assert fails: then
+    interventional (the background's SHAP) should come back for these models."""
+    from sklearn.datasets import make_regression
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    X, y = make_regression(600, 8, random_state=0)
+    model = HistGradientBoostingRegressor(max_iter=30, random_state=0).fit(X, y)
+    own = shap.TreeExplainer(model, data=X[:100], feature_perturbation="interventional")
+    values = own.shap_values(X[:20], check_additivity=False)
+    assert np.max(np.abs(own.expected_value + values.sum(axis=1) - model.predict(X[:20]))) > 1e-3
+    session = ExplanationSession(model, X, explainers=("shap",))
+    explanation = session.local_explanation(0, {})
+    assert explanation.algorithm == "TreeSHAP (path-dependent, raw output)"
+    assert "interventional TreeSHAP is not additive for HistGradientBoostingRegressor" in (
+        explanation.fallback
+    )
+    assert explanation.base_value + sum(explanation.shap.values()) == pytest.approx(
+        explanation.prediction, rel=1e-6
+    )
+
+
+def test_small_model_calls_reuse_the_outputs_of_rows_already_asked_for():
+    """A first view asks the model about its row, the background and an additivity probe
+    made of them: each row goes to the model once; large batches are never remembered."""
+    c = case("gbc_breast_cancer")
+    session = ExplanationSession(c.model, c.X, explainers=("shap",))
+    context = session.context
+    rows = session.encoded_X[:40]
+    before = context.calls[0]
+    first = context.model_output(rows[:30])
+    again = context.model_output(rows[10:40])  # 20 known rows, 10 new: one call for the 10
+    assert context.calls[0] == before + 2
+    np.testing.assert_array_equal(again[:20], first[10:30])
+    np.testing.assert_array_equal(again, c.model.predict_proba(session.schema.decode(rows[10:40])))
+    context.model_output(rows[:40])
+    assert context.calls[0] == before + 2  # every row known: no call
+    many = session.encoded_X[: REMEMBERED_CALL_ROWS + 1]
+    context.model_output(many)
+    context.model_output(many)
+    assert context.calls[0] == before + 4

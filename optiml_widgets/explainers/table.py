@@ -19,6 +19,11 @@ CELLS_PER_MODEL_CALL = 4_000_000
 MIN_TIMED_ROWS = 256
 # Background work calls the model in pieces of about this long (see model_output).
 MODEL_STEP_SECONDS = 0.05
+# Outputs of rows from small calls are remembered (a view asks for the same row, the
+# background and an additivity probe several times): calls of at most this many rows...
+REMEMBERED_CALL_ROWS = 128
+# ...and at most this many cells of remembered rows (2 MB of keys as float64).
+REMEMBERED_CELLS = 262_144
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,17 @@ class TableContext:
     seconds_per_row: list[float] = field(default_factory=lambda: [0.0])
     # A small call's time, as last measured: the model's fixed cost per call.
     seconds_per_call: list[float] = field(default_factory=lambda: [0.0])
+    # Encoded row's bytes -> the model's outputs for it (see REMEMBERED_CALL_ROWS).
+    remembered: dict[bytes, np.ndarray] = field(default_factory=dict)
+
+    def remember(self, encoded: np.ndarray, outputs: np.ndarray) -> None:
+        """Keep the model's outputs of encoded rows (n, features) for the next small call."""
+        limit = max(16, REMEMBERED_CELLS // max(1, encoded.shape[1]))
+        for row, out in zip(encoded, outputs):
+            if len(self.remembered) >= limit:  # the oldest half goes (dicts keep order)
+                for key in list(self.remembered)[: limit // 2]:
+                    self.remembered.pop(key, None)
+            self.remembered[row.tobytes()] = out
 
     def model_output(self, encoded: np.ndarray, *, drags_between: bool = False) -> np.ndarray:
         """The model's outputs (n, outputs) for encoded rows: what every explainer calls.
@@ -48,6 +64,8 @@ class TableContext:
         lock and sampler), so in the background a waiting fast view may run between two
         calls. Not for shap's explainers: a fast view shares their masker's buffers.
         """
+        if 0 < len(encoded) <= REMEMBERED_CALL_ROWS:
+            return self._small_output(encoded)
         step = max(1, CELLS_PER_MODEL_CALL // max(1, encoded.shape[1]))
         drags_between = drags_between and in_background()
         if drags_between:
@@ -65,6 +83,19 @@ class TableContext:
                 let_fast_through()
             outputs.append(self.predict(self.schema.decode(encoded[start : start + step])))
         return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
+
+    def _small_output(self, encoded: np.ndarray) -> np.ndarray:
+        """A small call: remembered rows are not sent to the model again."""
+        encoded = np.ascontiguousarray(encoded)
+        known = [self.remembered.get(row.tobytes()) for row in encoded]
+        missing = [i for i, out in enumerate(known) if out is None]
+        if missing:
+            check_stopped()
+            fresh = self.predict(self.schema.decode(encoded[missing]))
+            self.remember(encoded[missing], fresh)
+            for i, out in zip(missing, fresh):
+                known[i] = out
+        return np.stack(known)  # type: ignore[arg-type]
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """One model call on rows in X's columns, counted and timed."""
