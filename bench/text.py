@@ -12,11 +12,14 @@ trained for ~250 steps on one thread on generated reviews whose deciding word is
   a view shown before, the fast view while typing (IG with 16 steps, attention), and the
   exact IG + SHAP after a pause against captum's LayerIntegratedGradients (same steps) plus
   shap's partition explainer (same masker and evaluations) called directly on the same text;
+* the same live loop in a real JupyterLab driven by headless Chromium (/usr/bin/chromium):
+  per edit, in the page, the panel's own estimate painted, the kernel's first and fast views
+  painted and the exact view after the pause (tests/e2e/text_page.py);
 * the rule-list surrogate against a plain decision tree on the same word/word-pair features
   and samples, at equal rules (held-out real texts);
 * the export: one file, its size, no reference to the network.
 
-Run: .venv/bin/python bench/text.py [--no-write]
+Run: .venv/bin/python bench/text.py [--no-write] [--no-browser]
 Writes (replaces) the "text" section of bench/RESULTS.md (bench/results.py).
 """
 
@@ -50,6 +53,20 @@ from optiml_widgets.text.surrogate import (
 N_CORRECT = 60  # held-out sentences for IG
 N_SHAP = 30  # for SHAP text (a partition explainer per sentence)
 N_TIMED = 12  # new texts per timing
+BROWSER_EDITS = [  # one edit each, typed over the text before it
+    "the acting was superb overall",
+    "the acting was superb today",
+    "the acting was not superb today",
+    "the plot was dull today",
+    "the plot was dull and slow",
+    "honestly the plot was dull and slow",
+    "honestly the plot was great and slow",
+    "honestly the plot was great",
+    "the plot was great",
+    "the plot was great again",
+    "the music was great again",
+    "the music was bad again",
+]
 
 
 def load() -> float:
@@ -161,6 +178,45 @@ def timings(session: TextSession, texts: list[str], trained: toy.TrainedToy) -> 
     }
 
 
+def browser_timings() -> dict[str, float]:
+    """Medians over BROWSER_EDITS of each answer painted, in ms, in a real JupyterLab."""
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+    from jupyter_lab import CHROMIUM, launch_chromium, open_notebook, run_all_cells
+    from jupyter_lab import start_lab, stop_lab
+    from text_page import CELLS_DONE, LATENCY_JS, PANEL, SETTLED_JS, write_notebook
+
+    with tempfile.TemporaryDirectory(prefix="optiml-bench-") as tmp:
+        root = Path(tmp) / "root"
+        root.mkdir()
+        write_notebook(root / "text.ipynb")
+        server = start_lab(root, log=Path(tmp) / "jupyter-lab.log")
+        try:
+            with sync_playwright() as playwright:
+                browser = launch_chromium(playwright, CHROMIUM)
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                errors: list[str] = []
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                open_notebook(page, f"{server.url}/lab/tree/text.ipynb?token={server.token}")
+                run_all_cells(page)
+                page.wait_for_function(CELLS_DONE, timeout=600_000)
+                page.wait_for_function(SETTLED_JS, arg=PANEL, timeout=600_000)
+                marks = []
+                for text in BROWSER_EDITS:
+                    marks.append(page.evaluate(LATENCY_JS, [PANEL, text]))
+                    page.wait_for_function(SETTLED_JS, arg=PANEL, timeout=600_000)
+                browser.close()
+                if errors:
+                    raise RuntimeError(f"page errors: {errors}")
+        finally:
+            stop_lab(server)
+    return {
+        name: round(statistics.median(m[name] for m in marks), 1)
+        for name in ("estimate", "first", "fast", "exact")
+    }
+
+
 def surrogate_rows(predict, texts_of, label: str, seeds=(0, 1, 2)) -> list[str]:
     from sklearn.tree import DecisionTreeClassifier
 
@@ -208,6 +264,7 @@ def export_check(session: TextSession) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--no-browser", action="store_true", help="skip the JupyterLab timing")
     args = parser.parse_args()
     torch.set_num_threads(1)
     load_start = load()
@@ -242,6 +299,18 @@ def main() -> None:
     exported = export_check(session)
     print(exported, flush=True)
     session.close()
+    browser = None if args.no_browser else browser_timings()
+    print(browser, flush=True)
+    browser_table = (
+        "not measured (--no-browser)"
+        if browser is None
+        else f"""| answer painted after the keystroke | ms |
+| --- | ---: |
+| the panel's own estimate (the tokens outside the edit keep their values; the prediction without the removed tokens' SHAP values) | {browser["estimate"]} |
+| the kernel's first view | {browser["first"]} |
+| the kernel's fast view with Integrated Gradients | {browser["fast"]} |
+| the exact view (after the typing pause, PAUSE_MS = 400 in js/src/text/panel.ts) | {browser["exact"]} |"""
+    )
     load_end = load()
     body = f"""
 ## Text panel (bench/text.py, {dt.date.today()}, 2 cores, load average {load_start:.1f} at the start, {load_end:.1f} at the end)
@@ -272,6 +341,13 @@ partition explainer with the tokenizer's masker, 500 evaluations, probabilities.
 shap compiles its numba kernels on its first text in a process: {warm:.1f} s here (once; the
 panel is usable meanwhile, SHAP streams in). A token click is answered in the browser at once
 with an estimate (the prediction without that token's SHAP value), labelled as such.
+
+### Live loop in JupyterLab (headless Chromium, median of {len(BROWSER_EDITS)} typed edits)
+
+Each edit replaces the text as a keystroke does; times are in the page, to the answer painted.
+Targets: the first answer ≤ 50 ms, the fast view ≤ 300 ms.
+
+{browser_table}
 
 ### Surrogate: held-out fidelity against the model's labels, ours vs a plain tree at equal rules
 

@@ -1,12 +1,14 @@
 // The text panel in happy-dom with hand-made payloads: tokens stay text, typing sends one fast
 // request per frame and the exact one after a pause, a token click edits the text with an
-// estimate, a head click asks for its map, an older answer never replaces a newer one, and
+// estimate, typing is answered at once with the values outside the edit carried over, a
+// head click asks for its map, an older answer never replaces a newer one, and
 // the export's in-page model answers precomputed edits and labels the others.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { RequestMessage } from "../src/types";
 import { TextExportAnswers } from "../src/text/host";
 import { PAUSE_MS, renderTextPanel } from "../src/text/panel";
 import { editText } from "../src/text/tokens";
+import { editedWords, typingEstimate } from "../src/text/typing";
 import type { TextExportData, TextMessage, TextModel, TextSchema, TextView, TextWidgetModel } from "../src/text/types";
 
 afterEach(() => {
@@ -167,6 +169,33 @@ describe("text panel", () => {
     expect((el.querySelector(".optiml-widget") as HTMLElement).dataset.quality).toBe("estimate");
   });
 
+  it("answers typing at once: tokens outside the edit keep their values, new words outlined", () => {
+    const { model, sent } = fakeModel(textView());
+    const el = document.createElement("div");
+    document.body.append(el);
+    renderTextPanel(model, el);
+    const editor = el.querySelector("textarea") as HTMLTextAreaElement;
+    editor.value = TEXT.replace("was great", "was not good");
+    editor.dispatchEvent(new Event("input"));
+    const root = el.querySelector(".optiml-widget") as HTMLElement;
+    expect(root.dataset.quality).toBe("estimate");
+    const chips = [...el.querySelectorAll('[data-method="shap_text"] .ow-token')];
+    expect(chips.map((t) => t.textContent)).toEqual(["[CLS]", "the", "<script>alert(1)</script>", "constructor", "was", "not", "good", "[SEP]"]);
+    expect(chips.filter((t) => t.classList.contains("ow-marked")).map((t) => t.textContent)).toEqual(["not", "good"]);
+    expect(el.querySelector("script")).toBeNull();
+    // SHAP's value of "great" (0.4) leaves the prediction: 0.9 - 0.4.
+    expect(el.querySelector("[data-testid=ow-prediction]")?.textContent).toBe("P(positive) ≈ 0.5");
+    expect(el.querySelector("[data-testid=ow-status]")?.textContent).toContain("without “great”");
+    expect(sent.filter((m) => m.type === "request")).toHaveLength(0); // the fast request waits a frame
+    // A click on a new word edits the typed text, not the last answer's.
+    (el.querySelector('[data-method="ig"] .ow-token[data-token="6"]') as HTMLElement).click();
+    (el.querySelector('.ow-token-menu [data-action="delete"]') as HTMLButtonElement).click();
+    expect((sent.at(-1) as RequestMessage).edits?.[0][1]).toBe(TEXT.replace("was great", "was not"));
+    // The kernel's answer replaces the estimate.
+    model.set("_view", { ...textView(5, TEXT.replace("was great", "was not")), quality: "fast" });
+    expect(root.dataset.quality).toBe("fast");
+  });
+
   it("never lets an older answer replace a newer one", () => {
     const { model } = fakeModel(textView(5));
     const el = document.createElement("div");
@@ -217,6 +246,25 @@ describe("text panel", () => {
     expect(el.querySelectorAll(".ow-map-label, .ow-map-col")).toHaveLength(0);
     expect(el.querySelectorAll("canvas.ow-map")).toHaveLength(1);
     expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  it("widens a typed edit to whole words and carries the other tokens' spans", () => {
+    expect(editedWords("great movie", "great movies")).toEqual({ start: 6, end: 11, newEnd: 12 });
+    expect(editedWords("great movie", "great  movie")).toEqual({ start: 6, end: 6, newEnd: 7 });
+    expect(editedWords("great movie", "great xmovie")).toEqual({ start: 6, end: 11, newEnd: 12 });
+    expect(editedWords("great movie", "grand movie")).toEqual({ start: 0, end: 5, newEnd: 5 });
+    const view = textView();
+    const found = typingEstimate(view, `so ${TEXT}`, 1);
+    expect(found?.view.tokens.strings).toEqual(["[CLS]", "so", ...STRINGS.slice(1)]);
+    expect(found?.view.tokens.spans[6]).toEqual([49, 54]); // "great" moved by 3
+    expect(found?.removed).toEqual([]);
+    expect(found?.prediction).toBe(0.9);
+    expect(found?.view.attributions[0]?.values.slice(2)).toEqual(view.attributions[0]?.values.slice(1));
+    expect(typingEstimate(view, TEXT, 1)).toBeNull();
+    expect(typingEstimate({ ...view, tokens: { ...view.tokens, truncated: 4 } }, `${TEXT}!`, 1)).toBeNull();
+    const cut = typingEstimate(view, "the", 1);
+    expect(cut?.view.tokens.strings).toEqual(["[CLS]", "the", "[SEP]"]);
+    expect(cut?.prediction).toBeCloseTo(0.9 - (-0.02 + 0.01 + 0.4));
   });
 
   it("edits text through token spans like Python does", () => {

@@ -14,37 +14,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
 from playwright.sync_api import expect
 
 from .conftest import new_page
 from .jupyter_lab import open_notebook, run_all_cells
+from .text_page import CELLS_DONE, LATENCY_JS, PANEL, SETTLED_JS, write_notebook
 
 pytestmark = pytest.mark.e2e
 
-PANEL = ".optiml-widget.ow-text"
 WAIT = 60_000
 RUN_WAIT = 240_000  # the notebook trains the toy model (seconds) and shap compiles once
-
-CELLS = [
-    "from optiml_widgets import explain_widget\n"
-    "from optiml_widgets.text import toy\n"
-    "trained = toy.trained()\n"
-    "texts = [s.text for s in toy.sentences(30, random_state=7)]\n"
-    'texts.append("the plot was great <script>alert(1)</script> constructor")',
-    "w = explain_widget(trained.model, texts, tokenizer=trained.tokenizer)\nw",
-]
-
-CELLS_DONE = """
-() => {
-  const panel = window.jupyterapp.shell.currentWidget;
-  const kernel = panel.sessionContext.session.kernel;
-  const code = panel.content.widgets.filter((c) => c.model.type === 'code');
-  return kernel.status === 'idle' && code.every((c) => c.model.executionCount !== null);
-}
-"""
 
 
 def state(page: Any) -> dict[str, Any]:
@@ -62,26 +42,13 @@ def state(page: Any) -> dict[str, Any]:
 
 def settled(page: Any) -> dict[str, Any]:
     """Waits until the panel shows an exact view with nothing streaming, and returns it."""
-    page.wait_for_function(
-        """(sel) => { const r = document.querySelector(sel);
-          return r && r.dataset.quality === 'exact' && r.dataset.pending === ''
-            && r.dataset.busy !== 'true'; }""",
-        arg=PANEL,
-        timeout=RUN_WAIT,
-    )
+    page.wait_for_function(SETTLED_JS, arg=PANEL, timeout=RUN_WAIT)
     return state(page)
 
 
 @pytest.fixture(scope="module")
 def text_page(page_factory: Any, lab_server: Any) -> Any:
-    notebook = new_notebook()
-    notebook.cells = [new_code_cell(src) for src in CELLS]
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(notebook, Path(lab_server.root) / "text_panel.ipynb")
+    write_notebook(Path(lab_server.root) / "text_panel.ipynb")
     page = page_factory()
     open_notebook(page, lab_server.lab_url("text_panel.ipynb"))
     run_all_cells(page)
@@ -127,39 +94,12 @@ def test_typing_changes_the_attributions(text_page: Any) -> None:
     expect(page.locator(f"{PANEL} [data-testid=ow-status]")).to_contain_text("predicted negative")
 
 
-LATENCY_JS = """
-async ([sel, text]) => {
-  const root = document.querySelector(sel);
-  const editor = root.querySelector('textarea');
-  const start = performance.now();
-  const seq0 = Number(root.dataset.seq);
-  const marks = {};
-  await new Promise((resolve) => {
-    const observer = new MutationObserver(() => {
-      const igDone = root.querySelector('[data-method=ig]').dataset.state !== 'pending';
-      if (Number(root.dataset.seq) > seq0 && marks.first === undefined)
-        marks.first = performance.now() - start;
-      if (root.dataset.quality === 'fast' && igDone && marks.fast === undefined)
-        marks.fast = performance.now() - start;
-      if (root.dataset.quality === 'exact' && Number(root.dataset.seq) > seq0 && igDone
-          && root.dataset.busy !== 'true') {
-        marks.exact = performance.now() - start;
-        observer.disconnect();
-        resolve();
-      }
-    });
-    observer.observe(root, { attributes: true, subtree: true });
-    editor.value = text;
-    editor.dispatchEvent(new Event('input'));
-  });
-  return marks;
-}
-"""
 
 
 def test_an_edit_is_answered_quickly(text_page: Any, artifacts: Path) -> None:
-    """One edit (as a keystroke does): the first answer, the fast view and the exact one
-    after the pause, painted, timed in the page. The numbers go to artifacts/e2e/."""
+    """One edit (as a keystroke does): the panel's own estimate, the kernel's first and
+    fast views and the exact one after the pause, painted, timed in the page. The numbers
+    go to artifacts/e2e/; bench/text.py reports their medians."""
     page = text_page
     settled(page)
     found = []
@@ -168,11 +108,12 @@ def test_an_edit_is_answered_quickly(text_page: Any, artifacts: Path) -> None:
         found.append(marks)
         settled(page)
         del k
-    first = sorted(m["first"] for m in found)[len(found) // 2]
-    exact = sorted(m["exact"] for m in found)[len(found) // 2]
     (artifacts / "text-latency.json").write_text(json.dumps({"edits": found}, indent=1))
+    assert all(m["estimate"] <= m["first"] <= m["exact"] for m in found), found
     # Generous bounds: the machine is shared; bench/RESULTS.md has the measured medians.
-    assert first < 1000 and exact < 10_000
+    estimate = sorted(m["estimate"] for m in found)[len(found) // 2]
+    exact = sorted(m["exact"] for m in found)[len(found) // 2]
+    assert estimate < 500 and exact < 10_000
 
 
 def test_clicking_a_head_shows_its_map_linked_to_the_tokens(

@@ -45,14 +45,28 @@ export class MethodCard {
       this.facts.textContent = pending ? "Streams in when ready; the other views are usable meanwhile." : "Not computed for this text.";
       return;
     }
+    const space = found.details.space ?? "output";
+    if (view.quality === "estimate") {
+      // Typed, not yet answered: the values carried over, the new words outlined.
+      this.el.dataset.state = "estimate";
+      this.status.textContent = "estimate while typing";
+      this.strip.update(view.tokens, found.values, added(found.values), space);
+      this.plot.replaceChildren();
+      this.facts.textContent = "The tokens outside the edit keep their values; the outlined words are new and not explained yet.";
+      return;
+    }
     this.el.dataset.state = found.quality;
     this.status.textContent = found.quality === "fast" ? "fast estimate" : "";
-    const space = found.details.space ?? "output";
     this.strip.update(view.tokens, found.values, [], space);
     this.plot.replaceChildren(this.info.view === "force" ? forcePlot(found, view.tokens, `${space} of ${view.target}`) : h("span"));
     this.facts.replaceChildren(...facts(this.info, found, view));
     this.el.title = found.algorithm;
   }
+}
+
+/** Positions of the words typed since the last answer (their values are not known yet). */
+function added(values: readonly number[]): number[] {
+  return values.flatMap((v, i) => (Number.isNaN(v) ? [i] : []));
 }
 
 function facts(info: ExplainerInfo, found: TextAttributionInfo, view: TextView): (Node | string)[] {

@@ -1,8 +1,9 @@
 // The text panel: wires the views to the model (a live kernel, or the export's in-page
 // model). Top to bottom: the header (text, class, prediction, status), the editable text,
 // one card per token method side by side with their agreement, then attention and the
-// rules. Typing asks for a fast view at most once per frame and the exact one after a
-// pause; a click on a token edits it at once, with an estimate until Python answers.
+// rules. Typing is answered at once in the page (the tokens outside the edit keep their
+// values: typing.ts), asks for a fast view at most once per frame and for the exact one
+// after a pause; a click on a token edits it at once, with an estimate until Python answers.
 import { button, h } from "../dom";
 import { fileSize, formatNumber } from "../format";
 import { type Edits, RequestLoop } from "../requests";
@@ -15,6 +16,7 @@ import { viewBytes } from "./packed";
 import { TextRulesCard } from "./rules";
 import { TEXT_CSS } from "./style";
 import { type TokenAction, editText } from "./tokens";
+import { typingEstimate } from "./typing";
 import type { HeadReply, TextModel, TextView } from "./types";
 
 /** How long typing must pause before the exact view is asked for. */
@@ -55,6 +57,7 @@ function download(filename: string, data: DataView): void {
 export function renderTextPanel(model: TextModel, el: HTMLElement, options: TextPanelOptions = {}): () => void {
   const schema = model.get("_schema");
   let view = model.get("_view");
+  let shown = view; // the view on screen: the last answer, or an estimate while typing
   const link: Link = new TokenLink();
   const loop = new RequestLoop({
     send(message) {
@@ -107,7 +110,7 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
     loop.requestFast(view.index, view.target, asEdits(editor.value));
     if (pause) clearTimeout(pause);
     pause = setTimeout(exactNow, PAUSE_MS);
-    status.textContent = "typing…";
+    showTyping();
   });
   editor.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) {
@@ -121,7 +124,7 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
   });
 
   const editToken = (i: number, action: TokenAction, replacement?: string) => {
-    const text = editText(view.text, view.tokens, i, action, schema.mask_token, replacement ?? "");
+    const text = editText(shown.text, shown.tokens, i, action, schema.mask_token, replacement ?? "");
     if (text === null) return;
     editor.value = text;
     showEstimate(i, action);
@@ -152,10 +155,11 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
 
   function setBusy(): void {
     root.dataset.busy = String(loop.busy);
-    if (loop.busy && status.textContent !== "typing…") status.textContent = "computing…";
+    if (loop.busy && !status.textContent?.startsWith("typing…")) status.textContent = "computing…";
   }
 
   function show(): void {
+    shown = view;
     picker.value = String(view.index);
     classes.value = view.target;
     if (editor.value !== view.text && !(loop.busy && document.activeElement === editor)) editor.value = view.text;
@@ -183,18 +187,40 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
     root.dataset.busy = String(loop.busy);
   }
 
+  /** The explainer whose values add up to the probability (SHAP), or -1. */
+  const probabilityMethod = (on: TextView) =>
+    schema.explainers.findIndex((e, j) => e.view === "force" && on.attributions[j]?.details.space === "probability");
+
   /** A token edit's instant answer: the prediction without the token's SHAP value. */
   function showEstimate(i: number, action: TokenAction): void {
-    const k = schema.explainers.findIndex((e, j) => e.view === "force" && view.attributions[j]?.details.space === "probability");
-    const found = k >= 0 ? view.attributions[k] : null;
-    for (const card of cards) card.update(view, true);
-    if (!found || action === "replace") {
+    const k = probabilityMethod(shown);
+    const found = k >= 0 ? shown.attributions[k] : null;
+    for (const card of cards) card.update(shown, true);
+    if (!found || action === "replace" || !Number.isFinite(found.values[i])) {
       status.textContent = "computing…";
       return;
     }
-    const estimate = Math.min(1, Math.max(0, view.prediction - found.values[i]));
+    const estimate = Math.min(1, Math.max(0, shown.prediction - found.values[i]));
     prediction.textContent = `P(${view.target}) ≈ ${formatNumber(estimate, 4)}`;
-    status.textContent = `estimate from ${schema.explainers[k].title} without “${view.tokens.strings[i]}” · computing…`;
+    status.textContent = `estimate from ${schema.explainers[k].title} without “${shown.tokens.strings[i]}” · computing…`;
+    root.dataset.quality = "estimate";
+  }
+
+  /** Typing's instant answer, from the last view the kernel sent (typing.ts). */
+  function showTyping(): void {
+    const k = probabilityMethod(view);
+    const found = typingEstimate(view, editor.value, k);
+    if (!found) {
+      status.textContent = "typing…";
+      return;
+    }
+    shown = found.view;
+    for (const card of cards) card.update(shown, true);
+    const gone = found.removed.map((i) => `“${view.tokens.strings[i]}”`).join(", ");
+    if (found.prediction !== null) {
+      prediction.textContent = `P(${view.target}) ≈ ${formatNumber(found.prediction, 4)}`;
+      status.textContent = `typing… estimate from ${schema.explainers[k].title}${gone ? ` without ${gone}` : ""}${found.added.length ? ", new words not yet counted" : ""}`;
+    } else status.textContent = "typing…";
     root.dataset.quality = "estimate";
   }
 

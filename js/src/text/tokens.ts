@@ -35,7 +35,7 @@ export class TokenStrip {
           role: "listitem",
           tabindex: special || !this.onEdit ? null : 0,
           "data-token": i,
-          title: value === null ? token : `${token}: ${signed(value, 3)}${title ? ` (${title})` : ""}`,
+          title: value === null || !Number.isFinite(value) ? token : `${token}: ${signed(value, 3)}${title ? ` (${title})` : ""}`,
         },
         token,
       );
