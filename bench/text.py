@@ -183,8 +183,14 @@ def browser_timings() -> dict[str, float]:
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
-    from jupyter_lab import CHROMIUM, launch_chromium, open_notebook, run_all_cells
-    from jupyter_lab import start_lab, stop_lab
+    from jupyter_lab import (
+        CHROMIUM,
+        launch_chromium,
+        open_notebook,
+        run_all_cells,
+        start_lab,
+        stop_lab,
+    )
     from text_page import CELLS_DONE, LATENCY_JS, PANEL, SETTLED_JS, write_notebook
 
     with tempfile.TemporaryDirectory(prefix="optiml-bench-") as tmp:

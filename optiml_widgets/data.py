@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-from collections import Counter
+import os
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -718,24 +720,21 @@ def _plain_numeric_features(frame: pd.DataFrame, told: set[str]) -> dict[str, Fe
         return {}
     kept: list[str] = []
     parts: list[tuple[np.ndarray, ...]] = []
-    for start in range(0, len(names), COLUMN_CHUNK):  # a copy of a few columns at a time
-        chunk = names[start : start + COLUMN_CHUNK]
-        matrix = frame[chunk].to_numpy(dtype=float)
-        complete = np.isfinite(matrix).all(axis=0)
-        if not complete.any():
-            continue
-        kept += [name for name, ok in zip(chunk, complete) if ok]
-        # Feature-major: np.quantile's partitions along contiguous rows are several times
-        # faster than down the columns of a row-major matrix, and than a full sort.
-        columns = np.ascontiguousarray(matrix[:, complete].T)
-        parts.append(
-            (
-                np.quantile(columns, QUANTILE_LEVELS, axis=1),
-                (columns == np.round(columns)).all(axis=1),
-                columns.min(axis=1),
-                columns.max(axis=1),
-            )
-        )
+    chunks = [names[start : start + COLUMN_CHUNK] for start in range(0, len(names), COLUMN_CHUNK)]
+    # numpy's partitions release the GIL: blocks are summed up on every core, at most one
+    # block per core and the next one copied at a time (a bounded copy on long data).
+    workers = max(1, min(len(chunks), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque[tuple[list[str], Future[tuple[np.ndarray, ...] | None]]] = deque()
+        for k, chunk in enumerate(chunks):
+            matrix = frame[chunk].to_numpy(dtype=float)  # pandas in this thread only
+            pending.append((chunk, pool.submit(_summed_up, matrix)))
+            while pending and (len(pending) > workers or k == len(chunks) - 1):
+                done_chunk, future = pending.popleft()
+                part = future.result()
+                if part is not None:
+                    kept += [name for name, ok in zip(done_chunk, part[0]) if ok]
+                    parts.append(part[1:])
     if not kept:
         return {}
     quantiles = np.concatenate([p[0] for p in parts], axis=1)
@@ -756,6 +755,25 @@ def _plain_numeric_features(frame: pd.DataFrame, told: set[str]) -> dict[str, Fe
             missing=0.0,
         )
     return found
+
+
+def _summed_up(matrix: np.ndarray) -> tuple[np.ndarray, ...] | None:
+    """Of a block of columns (rows x columns): which have only finite values, and for those
+    the quantiles at QUANTILE_LEVELS, whether every value is whole, the minimum and maximum
+    (None: no column is complete)."""
+    complete = np.isfinite(matrix).all(axis=0)
+    if not complete.any():
+        return None
+    # Feature-major: np.quantile's partitions along contiguous rows are several times
+    # faster than down the columns of a row-major matrix, and than a full sort.
+    columns = np.ascontiguousarray(matrix[:, complete].T)
+    return (
+        complete,
+        np.quantile(columns, QUANTILE_LEVELS, axis=1),
+        (columns == np.round(columns)).all(axis=1),
+        columns.min(axis=1),
+        columns.max(axis=1),
+    )
 
 
 def _categories(values: pd.Series) -> list[Any]:
