@@ -94,8 +94,6 @@ def test_typing_changes_the_attributions(text_page: Any) -> None:
     expect(page.locator(f"{PANEL} [data-testid=ow-status]")).to_contain_text("predicted negative")
 
 
-
-
 def test_an_edit_is_answered_quickly(text_page: Any, artifacts: Path) -> None:
     """One edit (as a keystroke does): the panel's own estimate, the kernel's first and
     fast views and the exact one after the pause, painted, timed in the page. The numbers

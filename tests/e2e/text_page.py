@@ -26,7 +26,6 @@ CELLS = [
 ]
 
 
-
 def write_notebook(path: Path) -> None:
     notebook = new_notebook()
     notebook.cells = [new_code_cell(src) for src in CELLS]
