@@ -720,10 +720,13 @@ def _plain_numeric_features(frame: pd.DataFrame, told: set[str]) -> dict[str, Fe
         return {}
     kept: list[str] = []
     parts: list[tuple[np.ndarray, ...]] = []
-    chunks = [names[start : start + COLUMN_CHUNK] for start in range(0, len(names), COLUMN_CHUNK)]
     # numpy's partitions release the GIL: blocks are summed up on every core, at most one
-    # block per core and the next one copied at a time (a bounded copy on long data).
-    workers = max(1, min(len(chunks), os.cpu_count() or 1))
+    # block per core and the next one copied at a time (a bounded copy on long data). A few
+    # long columns are split too, one block per core.
+    cores = os.cpu_count() or 1
+    size = max(1, min(COLUMN_CHUNK, -(-len(names) // cores)))
+    chunks = [names[start : start + size] for start in range(0, len(names), size)]
+    workers = max(1, min(len(chunks), cores))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending: deque[tuple[list[str], Future[tuple[np.ndarray, ...] | None]]] = deque()
         for k, chunk in enumerate(chunks):
