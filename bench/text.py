@@ -180,43 +180,25 @@ def timings(session: TextSession, texts: list[str], trained: toy.TrainedToy) -> 
 
 def browser_timings() -> dict[str, float]:
     """Medians over BROWSER_EDITS of each answer painted, in ms, in a real JupyterLab."""
-    from playwright.sync_api import sync_playwright
-
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
-    from jupyter_lab import (
-        CHROMIUM,
-        launch_chromium,
-        open_notebook,
-        run_all_cells,
-        start_lab,
-        stop_lab,
-    )
-    from text_page import CELLS_DONE, LATENCY_JS, PANEL, SETTLED_JS, write_notebook
+    from jupyter_lab import CELLS_DONE, lab_page, open_notebook, run_all_cells
+    from text_page import LATENCY_JS, PANEL, SETTLED_JS, write_notebook
 
     with tempfile.TemporaryDirectory(prefix="optiml-bench-") as tmp:
         root = Path(tmp) / "root"
         root.mkdir()
         write_notebook(root / "text.ipynb")
-        server = start_lab(root, log=Path(tmp) / "jupyter-lab.log")
-        try:
-            with sync_playwright() as playwright:
-                browser = launch_chromium(playwright, CHROMIUM)
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                errors: list[str] = []
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                open_notebook(page, f"{server.url}/lab/tree/text.ipynb?token={server.token}")
-                run_all_cells(page)
-                page.wait_for_function(CELLS_DONE, timeout=600_000)
+        with lab_page(root, Path(tmp) / "jupyter-lab.log") as (server, page, errors):
+            open_notebook(page, f"{server.url}/lab/tree/text.ipynb?token={server.token}")
+            run_all_cells(page)
+            page.wait_for_function(CELLS_DONE, timeout=600_000)
+            page.wait_for_function(SETTLED_JS, arg=PANEL, timeout=600_000)
+            marks = []
+            for text in BROWSER_EDITS:
+                marks.append(page.evaluate(LATENCY_JS, [PANEL, text]))
                 page.wait_for_function(SETTLED_JS, arg=PANEL, timeout=600_000)
-                marks = []
-                for text in BROWSER_EDITS:
-                    marks.append(page.evaluate(LATENCY_JS, [PANEL, text]))
-                    page.wait_for_function(SETTLED_JS, arg=PANEL, timeout=600_000)
-                browser.close()
-                if errors:
-                    raise RuntimeError(f"page errors: {errors}")
-        finally:
-            stop_lab(server)
+            if errors:
+                raise RuntimeError(f"page errors: {errors}")
     return {
         name: round(statistics.median(m[name] for m in marks), 1)
         for name in ("estimate", "first", "fast", "exact")

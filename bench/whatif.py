@@ -50,11 +50,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
 from jupyter_lab import (
     CHROMIUM,
     kernel_print,
-    launch_chromium,
+    lab_page,
     open_notebook,
     run_all_cells,
-    start_lab,
-    stop_lab,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -429,43 +427,31 @@ def main() -> None:
     if not CHROMIUM.exists():
         sys.exit(f"{CHROMIUM} is missing: run scripts/install-chromium")
 
-    from playwright.sync_api import sync_playwright
-
     load_at_start = os.getloadavg()[0]
     _, setup = WORKLOADS[args.workload]
     with tempfile.TemporaryDirectory(prefix="optiml-bench-") as tmp:
         root = Path(tmp) / "root"
         root.mkdir()
         write_notebook(root / "whatif.ipynb", setup)
-        server = start_lab(root, log=Path(tmp) / "jupyter-lab.log")
-        url, token = server.url, server.token
-        try:
-            with sync_playwright() as playwright:
-                browser = launch_chromium(playwright, CHROMIUM)
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                errors: list[str] = []
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                print("JupyterLab: running the notebook ...", flush=True)
-                paint_ms = open_and_run(page, url, token)
-                feature = first_slider(page)
-                page.locator(f'.ow-slider[data-j="{feature}"]').scroll_into_view_if_needed()
-                print(f"measuring {args.n} drags and {args.n} releases ...", flush=True)
-                drag, exact, info = measure(page, args.n, feature)
-                info["load"] = load_at_start
-                info["paint"] = paint_ms
-                code = KERNEL_TIMING.replace("REPEATS", str(FLOOR_REPEATS)).replace(
-                    "FEATURE", str(feature)
-                )
-                out = kernel_print(page, code)
-                line = next((x for x in out.splitlines() if x.startswith("OW-BENCH ")), None)
-                if line is None:
-                    raise RuntimeError(f"kernel timing failed: {out}")
-                kernel = json.loads(line.removeprefix("OW-BENCH "))
-                browser.close()
-                if errors:
-                    print("page errors:", *errors, sep="\n  ")
-        finally:
-            stop_lab(server)
+        with lab_page(root, Path(tmp) / "jupyter-lab.log") as (server, page, errors):
+            print("JupyterLab: running the notebook ...", flush=True)
+            paint_ms = open_and_run(page, server.url, server.token)
+            feature = first_slider(page)
+            page.locator(f'.ow-slider[data-j="{feature}"]').scroll_into_view_if_needed()
+            print(f"measuring {args.n} drags and {args.n} releases ...", flush=True)
+            drag, exact, info = measure(page, args.n, feature)
+            info["load"] = load_at_start
+            info["paint"] = paint_ms
+            code = KERNEL_TIMING.replace("REPEATS", str(FLOOR_REPEATS)).replace(
+                "FEATURE", str(feature)
+            )
+            out = kernel_print(page, code)
+            line = next((x for x in out.splitlines() if x.startswith("OW-BENCH ")), None)
+            if line is None:
+                raise RuntimeError(f"kernel timing failed: {out}")
+            kernel = json.loads(line.removeprefix("OW-BENCH "))
+            if errors:
+                print("page errors:", *errors, sep="\n  ")
     section = report(args.workload, drag, exact, kernel, args.n, info)
     print()
     print(section)

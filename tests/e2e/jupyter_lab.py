@@ -21,6 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -264,6 +265,39 @@ def open_notebook(page: Any, url: str, timeout: int = 240_000) -> None:
 
 def run_all_cells(page: Any) -> None:
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+# Every code cell of the open notebook has run and the kernel is idle again.
+CELLS_DONE = """
+() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const kernel = panel.sessionContext.session.kernel;
+  const code = panel.content.widgets.filter((c) => c.model.type === 'code');
+  return kernel.status === 'idle' && code.every((c) => c.model.executionCount !== null);
+}
+"""
+
+
+@contextlib.contextmanager
+def lab_page(root: Path, log: Path) -> Iterator[tuple[LabServer, Any, list[str]]]:
+    """JupyterLab serving ``root`` and a headless Chromium page (1400 x 1000) beside it:
+    ``(server, page, errors)``, where the page's uncaught errors collect. For the benches,
+    which run outside pytest's fixtures."""
+    from playwright.sync_api import sync_playwright
+
+    server = start_lab(root, log=log)
+    try:
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright, CHROMIUM)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            try:
+                yield server, page, errors
+            finally:
+                browser.close()
+    finally:
+        stop_lab(server)
 
 
 def kernel_print(page: Any, code: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from .jupyter_lab import open_notebook, run_all_cells
+from .jupyter_lab import CELLS_DONE, open_notebook, run_all_cells
 from .panel import (
     WAIT,
     WIDGET,
@@ -40,15 +40,6 @@ RUN_ALL_WAIT = 180_000  # ms: the whole notebook (fits a model, builds the expla
 PANEL_WIDTH = 968  # px: the notebook width the layout is measured at
 SCREEN = 1000  # px: one screen of the test's browser
 
-
-CELLS_DONE = """
-() => {
-  const panel = window.jupyterapp.shell.currentWidget;
-  const kernel = panel.sessionContext.session.kernel;
-  const code = panel.content.widgets.filter((c) => c.model.type === 'code');
-  return kernel.status === 'idle' && code.every((c) => c.model.executionCount !== null);
-}
-"""
 
 CELL_ERRORS = """
 () => window.jupyterapp.shell.currentWidget.content.widgets

@@ -18,8 +18,8 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import new_page
-from .jupyter_lab import open_notebook, run_all_cells
-from .text_page import CELLS_DONE, LATENCY_JS, PANEL, SETTLED_JS, write_notebook
+from .jupyter_lab import CELLS_DONE, open_notebook, run_all_cells
+from .text_page import LATENCY_JS, PANEL, SETTLED_JS, write_notebook
 
 pytestmark = pytest.mark.e2e
 

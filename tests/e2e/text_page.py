@@ -37,15 +37,6 @@ def write_notebook(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
-CELLS_DONE = """
-() => {
-  const panel = window.jupyterapp.shell.currentWidget;
-  const kernel = panel.sessionContext.session.kernel;
-  const code = panel.content.widgets.filter((c) => c.model.type === 'code');
-  return kernel.status === 'idle' && code.every((c) => c.model.executionCount !== null);
-}
-"""
-
 # An exact view with nothing streaming and no request under way.
 SETTLED_JS = """(sel) => { const r = document.querySelector(sel);
   return r && r.dataset.quality === 'exact' && r.dataset.pending === ''
