@@ -22,13 +22,14 @@ counts its linear terms). A leaf no real row reaches is merged away (its split o
 samples drawn near the rows), and thresholds are rounded to the fewest digits that keep
 every real row on its side ("bill_length_mm <= 43.3", not 43.2946).
 
-The size is chosen by repeated cross-validation over the real rows (for a classifier, each
-judged with the samples drawn near it): the fewest rules whose mean fidelity is within one
-standard error of the best one tried (the standard error of each point's difference to the best, paired
-over the same folds), or within 0.002 when that error is smaller. Fidelity (accuracy, or R² for regression) is then measured on
-held-out real rows (30% of X) that neither the fit nor the choice saw; ``curve`` holds it
-for every family and size, with its cross-validated mean and standard error and how well
-the rules also hold on samples drawn near the held-out rows. ``with_size(k)`` gives the
+The size is chosen by repeated cross-validation over the real rows (for a classifier, judged
+with the samples drawn near them too): the fewest rules whose mean fidelity is within one
+standard error of the best one tried (the standard error of each point's difference to the
+best, paired over the same folds), or within 0.002 when that error is smaller. Fidelity
+(accuracy, or R² for regression) is then measured on held-out real rows (30% of X) that
+neither the fit nor the choice saw; ``curve`` holds it for every family and size, with its
+cross-validated mean and standard error and how well the rules also hold on samples drawn
+near the held-out rows. ``with_size(k)`` gives the
 surrogate of another point of the curve without fitting again.
 
 With many features (more than 40) the families see the 30 the model relies on most: by
@@ -791,7 +792,15 @@ def fit_surrogate(
         )
 
     def fold(fit: np.ndarray, judge: np.ndarray) -> dict[Key, float]:
-        judged_T, truth = T[judge], y[judge]
+        judged_T, truth, real = T[judge], y[judge], is_real[judge]
+        if classify and real.any() and not real.all():
+            # The real rows weigh as much as all the near samples: they say where the data
+            # lives (the held-out report is on them); the samples add judges around them.
+            weight = np.where(real, (~real).sum() / real.sum(), 1.0)
+            return {
+                key: float(np.average(truth == model.predict(judged_T), weights=weight))
+                for key, model in candidates(fit).items()
+            }
         return {
             key: _score(score, truth, model.predict(judged_T))
             for key, model in candidates(fit).items()
@@ -864,11 +873,12 @@ def _folds(
     """``(fit, judge)`` masks over the training samples, one pair per fold.
 
     Repeated k-fold over the real rows: a fold's rows and the samples drawn near them are
-    left out of the fit. A classifier's surrogate is judged on both: five times the judges
-    of a few hundred rows, so that fewer sizes are chosen against what the held-out rows
-    say (bench/surrogate.py: 3 more of 28 classifier cells within one standard error of the
-    best peer). A regressor's is judged on the real rows: R² over the near samples, whose
-    values spread wider, chose more linear terms for no held-out gain.
+    left out of the fit. A classifier's surrogate is judged on both, the real rows weighing
+    as much as all the near samples: more judges for a few hundred rows, so that fewer sizes
+    are chosen against what the held-out rows say (bench/surrogate.py: 4 more of 52 cells
+    within one standard error of the best peer). A regressor's is judged on the real rows:
+    R² over the near samples, whose values spread wider, chose more linear terms for no
+    held-out gain.
     With fewer than MIN_CV_ROWS real rows no row can be left out: the folds are then of
     the samples, and the samples judge.
     """
