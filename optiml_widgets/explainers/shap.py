@@ -50,8 +50,8 @@ _AVERAGED_PROBABILITIES = {
     "DecisionTreeClassifier",
 }
 # Models whose interventional TreeSHAP (shap 0.51) misses their output: building it and
-# finding so cost the first view two explainers. tests/test_shap.py checks that it still
-# misses, so that a shap that fixes it is noticed.
+# finding so cost the first view two explainers. tests/test_explainers.py checks that it
+# still misses, so that a shap that fixes it is noticed.
 _INTERVENTIONAL_NOT_ADDITIVE = {
     "HistGradientBoostingClassifier",
     "HistGradientBoostingRegressor",

@@ -29,8 +29,8 @@ best, paired over the same folds), or within 0.002 when that error is smaller. F
 (accuracy, or R² for regression) is then measured on held-out real rows (30% of X) that
 neither the fit nor the choice saw; ``curve`` holds it for every family and size, with its
 cross-validated mean and standard error and how well the rules also hold on samples drawn
-near the held-out rows. ``with_size(k)`` gives the
-surrogate of another point of the curve without fitting again.
+near the held-out rows. ``with_size(k)`` gives the surrogate of another point of the curve
+without fitting again.
 
 With many features (more than 40) the families see the 30 the model relies on most: by
 the importance the caller passes (e.g. mean |SHAP|), else by a quick randomised forest's.
@@ -838,8 +838,13 @@ def fit_surrogate(
         if np.isfinite(by_fold[key]).any()
     }
     models = {key: m for key, m in finalised.items() if m.complexity <= max_rules}
+    # Whether the folds' near samples judged too (a classifier's, with real rows to leave out).
+    judged_near = any((judge & ~is_real).any() for _, judge in folds)
+    folds_text = f"{len(folds)} cross-validation folds over the training rows" + (
+        " and the samples drawn near them" if judged_near else ""
+    )
     curve, chosen_key, reason = _curve_and_choice(
-        models, by_fold, data, test_T, score, "accuracy" if classify else "R²", len(folds)
+        models, by_fold, data, test_T, score, "accuracy" if classify else "R²", folds_text
     )
     alternatives = {(p["family"], int(p["rules"])): models[p["key"]] for p in curve}
     fold_scores = {(p["family"], int(p["rules"])): by_fold[p["key"]] for p in curve}
@@ -909,7 +914,7 @@ def _curve_and_choice(
     test_T: np.ndarray,
     score: Any,
     metric: str,
-    n_folds: int,
+    folds_text: str,
 ) -> tuple[list[dict[str, Any]], Key, str]:
     """Per family and number of rules, held-out fidelity and cross-validated mean ± error;
     the chosen point (fewest rules within one standard error of the best) and why."""
@@ -957,7 +962,6 @@ def _curve_and_choice(
             curve[slot] = point
     for point in curve.values():
         point["chosen"] = point["recommended"] = point["key"] == chosen_key
-    folds_text = f"{n_folds} cross-validation folds over the training rows"
     if chosen_key == best_key:
         reason = (
             f"the best cross-validated {metric} ({chosen['validation']:.3f} ± "

@@ -47,6 +47,10 @@ class TableContext:
     # Encoded row's bytes -> the model's outputs for it (see REMEMBERED_CALL_ROWS).
     remembered: dict[bytes, np.ndarray] = field(default_factory=dict)
 
+    def __getstate__(self) -> dict[str, object]:
+        """What travels to a Dask worker: not the remembered outputs (up to 2 MB)."""
+        return {**self.__dict__, "remembered": {}}
+
     def remember(self, encoded: np.ndarray, outputs: np.ndarray) -> None:
         """Keep the model's outputs of encoded rows (n, features) for the next small call."""
         limit = max(16, REMEMBERED_CELLS // max(1, encoded.shape[1]))
