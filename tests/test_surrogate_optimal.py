@@ -24,6 +24,7 @@ from sklearn.tree import DecisionTreeClassifier
 from optiml_widgets.data import build_schema
 from optiml_widgets.explainers.optimal_trees import binarise, fit_optimal_trees, quantile_cuts
 from optiml_widgets.explainers.surrogate import (
+    MAX_RULES,
     NEGLIGIBLE,
     OPTIMAL_TREE,
     SCREEN_KEEP,
@@ -269,11 +270,16 @@ def test_wide_data_is_screened_and_beats_a_plain_tree():
     started = time.process_time()
     surrogate, adapter, schema = fit(model, X)
     assert time.process_time() - started < 60
-    assert surrogate.screened is not None and len(surrogate.screened) == SCREEN_KEEP
+    assert surrogate.screened is not None and len(surrogate.screened) >= SCREEN_KEEP
     encoded = schema.encode(X)
     data = surrogate_samples(adapter, schema, encoded, random_state=0)
     real = data.test_is_real
     T = surrogate.encoder.transform(data.train_X)
+    # Every feature a plain tree of the largest size on the real rows splits on is kept.
+    train_real = data.train_is_real
+    largest = DecisionTreeClassifier(max_leaf_nodes=MAX_RULES, random_state=0)
+    split_on = largest.fit(T[train_real], data.train_y[train_real]).tree_.feature
+    assert {f"f{j}" for j in split_on[split_on >= 0]} <= set(surrogate.screened)
     test_T = surrogate.encoder.transform(data.test_X[real])
     for rules in (4, 8, 16):
         sized = surrogate.with_size(rules)

@@ -52,13 +52,14 @@ class GrownTree:
         children: tuple[ArrayLike, ArrayLike],
         feature: ArrayLike,
         threshold: ArrayLike,
-        samples: ArrayLike,
+        samples: ArrayLike | None,
         node_output: np.ndarray | None = None,
         float32: bool = False,
     ) -> None:
         self.children_left, self.children_right = (np.asarray(c) for c in children)
         self.feature, self.threshold = np.asarray(feature), np.asarray(threshold)
-        self.samples = np.asarray(samples)  # training samples reaching each node
+        # Training samples reaching each node (None until counted: see surrogate._counted).
+        self.samples = None if samples is None else np.asarray(samples)
         self.node_output = node_output
         self.float32 = float32  # scikit-learn compares float32 values with its thresholds
         internal = np.flatnonzero(self.children_left != -1)

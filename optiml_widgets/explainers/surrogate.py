@@ -33,7 +33,9 @@ near the held-out rows. ``with_size(k)`` gives the surrogate of another point of
 without fitting again.
 
 With many features (more than 40) the families see the 30 the model relies on most: by
-the importance the caller passes (e.g. mean |SHAP|), else by a quick randomised forest's.
+the importance the caller passes (e.g. mean |SHAP|), else by a quick randomised forest's,
+together with the features a plain tree of the largest size grown on the real rows splits
+on (the forest's sample misses some of them, and then no family can match that tree).
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ MIN_REAL_FIT = 30  # fewer real rows: no family is fit on the real rows alone
 SCREEN_ABOVE = 40  # more features than this: the families see the most important ones
 SCREEN_KEEP = 30
 SCREEN_ROWS = 2000  # samples the quick screening trees learn from
+SCREEN_TREE_ROWS = 4000  # real rows the screening plain tree learns from (~2 s on 1,000 features)
 CELLS_AT_ONCE = 2_000_000  # rows x features a temporary holds at most (16 MB as float64)
 
 Key = tuple[str, int, int]  # (how it was fit, leaves, linear terms)
@@ -529,10 +532,11 @@ def _in_columns(model: RuleModel, columns: list[int]) -> RuleModel:
     raise TypeError(f"unknown surrogate model {type(model).__name__}")
 
 
-def _finalised(model: RuleModel, real_T: np.ndarray, train_T: np.ndarray) -> RuleModel:
+def _finalised(model: RuleModel, real_T: np.ndarray) -> RuleModel:
     """The model as its rules are shown: leaves no real row reaches merged away (their
-    parent's other side takes their samples), thresholds rounded to the fewest digits that
-    keep every real row on its side, and each leaf's training samples counted again."""
+    parent's other side takes their samples) and thresholds rounded to the fewest digits
+    that keep every real row on its side. Its leaves' training samples are counted again
+    by ``_counted`` for the models that reach the curve (a walk of every sample each)."""
     if isinstance(model, LinearLeaves) and model.grown is None:
         return model
     grown: GrownTree = model.grown  # type: ignore[attr-defined]
@@ -564,18 +568,8 @@ def _finalised(model: RuleModel, real_T: np.ndarray, train_T: np.ndarray) -> Rul
         queue.extend([item[4], item[5]])
     output = grown.node_output[old] if grown.node_output is not None else None
     shaped = GrownTree(
-        (np.array(children_left), np.array(children_right)),
-        feature,
-        threshold,
-        np.zeros(len(old), np.int64),
-        output,
+        (np.array(children_left), np.array(children_right)), feature, threshold, None, output
     )
-    reached = shaped.apply(train_T, len(old))
-    samples = np.bincount(reached, minlength=len(old))
-    for node in range(len(old) - 1, -1, -1):
-        if children_left[node] != -1:
-            samples[node] = samples[children_left[node]] + samples[children_right[node]]
-    shaped.samples = samples
     n_leaves = shaped.n_leaves(len(old))
     if isinstance(model, LinearLeaves):
         fits = {
@@ -583,6 +577,20 @@ def _finalised(model: RuleModel, real_T: np.ndarray, train_T: np.ndarray) -> Rul
         }
         return LinearLeaves(shaped, n_leaves, fits, model.shared)
     return ConstantLeaves(shaped, n_leaves, model.family)
+
+
+def _counted(model: RuleModel, train_T: np.ndarray) -> RuleModel:
+    """``model`` with the training samples reaching each node of its finalised tree counted."""
+    grown: GrownTree | None = getattr(model, "grown", None)
+    if grown is None or grown.samples is not None:
+        return model
+    n_nodes = len(grown.feature)
+    samples = np.bincount(grown.apply(train_T, n_nodes), minlength=n_nodes)
+    for node in range(n_nodes - 1, -1, -1):  # children come after their parent
+        if grown.children_left[node] != -1:
+            samples[node] = samples[grown.children_left[node]] + samples[grown.children_right[node]]
+    grown.samples = samples
+    return model
 
 
 def _real_splits(
@@ -624,12 +632,15 @@ def _round_between(low: float, high: float, threshold: float) -> float:
 def _screened_columns(
     T: np.ndarray,
     y: np.ndarray,
+    is_real: np.ndarray,
     classify: bool,
     importance: np.ndarray | None,
+    max_rules: int,
     random_state: int,
 ) -> list[int]:
     """The columns the families see: all of them, or with many features the SCREEN_KEEP
-    the model relies on most (by ``importance``, else by a quick randomised forest's)."""
+    the model relies on most (by ``importance``, else by a quick randomised forest's plus
+    the ones a plain tree of ``max_rules`` leaves on the real rows splits on)."""
     n = T.shape[1]
     if n <= SCREEN_ABOVE:
         return list(range(n))
@@ -641,18 +652,26 @@ def _screened_columns(
                 "value per feature (e.g. the mean |SHAP| of each column), or None"
             )
         score = np.nan_to_num(np.abs(importance))
-    else:
-        # Extremely randomised trees that each look at a few features per split: every
-        # feature gets its chance at a fraction of one full tree's cost (a single tree on
-        # 1,000 features took half a minute here).
-        rng = np.random.default_rng(random_state)
-        rows = rng.choice(len(T), min(len(T), SCREEN_ROWS), replace=False)
-        forest_cls = ExtraTreesClassifier if classify else ExtraTreesRegressor
-        forest = forest_cls(
-            n_estimators=60, max_features="sqrt", max_leaf_nodes=32, random_state=random_state
-        ).fit(T[rows], y[rows])
-        score = forest.feature_importances_
-    return sorted(int(j) for j in np.argsort(-score, kind="stable")[:SCREEN_KEEP])
+        return sorted(int(j) for j in np.argsort(-score, kind="stable")[:SCREEN_KEEP])
+    # Extremely randomised trees that each look at a few features per split: every feature
+    # gets its chance at a fraction of one full tree's cost.
+    rng = np.random.default_rng(random_state)
+    rows = rng.choice(len(T), min(len(T), SCREEN_ROWS), replace=False)
+    forest_cls = ExtraTreesClassifier if classify else ExtraTreesRegressor
+    forest = forest_cls(
+        n_estimators=60, max_features="sqrt", max_leaf_nodes=32, random_state=random_state
+    ).fit(T[rows], y[rows])
+    ranked = np.argsort(-forest.feature_importances_, kind="stable")[:SCREEN_KEEP]
+    # A plain tree searches every feature at every split, which the forest's few per split
+    # do not: on 1,000 features its sample missed two of the 11 features a 16-leaf tree used.
+    real = np.flatnonzero(is_real) if is_real.sum() >= MIN_REAL_FIT else np.arange(len(T))
+    if len(real) > SCREEN_TREE_ROWS:
+        real = np.sort(rng.choice(real, SCREEN_TREE_ROWS, replace=False))
+    if len(np.unique(y[real])) < 2:
+        return sorted(int(j) for j in ranked)
+    tree = _greedy_tree(T[real], y[real], None, classify, max(2, max_rules), random_state)
+    split_on = tree.tree_.feature[tree.tree_.feature >= 0]
+    return sorted({int(j) for j in ranked} | {int(j) for j in split_on})
 
 
 class _TreeEncoder:
@@ -778,7 +797,7 @@ def fit_surrogate(
     if len(np.unique(y)) == 1 and len(np.unique(data.test_y)) <= 1:
         report(1, 1)
         return _one_rule(data, schema, encoder, classes, encoded_X, test_T, score)
-    columns = _screened_columns(train_T, y, classify, importance, random_state)
+    columns = _screened_columns(train_T, y, is_real, classify, importance, max_rules, random_state)
     T = train_T[:, columns]
     numeric = [i for i, j in enumerate(columns) if not schema.features[j].is_discrete]
     folds = _folds(data, random_state, classify)
@@ -806,6 +825,13 @@ def fit_surrogate(
             for key, model in candidates(fit).items()
         }
 
+    def final_models() -> dict[Key, RuleModel]:
+        # Shaped as shown right here, beside the folds still running.
+        return {
+            key: _finalised(_in_columns(model, columns), real_T)
+            for key, model in candidates(slice(None)).items()
+        }
+
     # Folds and the final fit are independent: tree building releases the GIL, so threads
     # use every core.
     workers = max(1, min(len(folds) + 1, os.cpu_count() or 1))
@@ -813,7 +839,7 @@ def fit_surrogate(
     with ThreadPoolExecutor(
         max_workers=workers, initializer=yielding_to, initargs=(live_gate,)
     ) as pool:
-        final_job = pool.submit(candidates, slice(None))
+        final_job = pool.submit(final_models)
         jobs = [pool.submit(fold, fit, judge) for fit, judge in folds]
         position = {job: i for i, job in enumerate(jobs)}
         try:
@@ -832,12 +858,11 @@ def fit_surrogate(
     # In fold order, whichever finished first: the same means to the last digit every run.
     scores = [by_position[i] for i in range(len(jobs))]
     by_fold = {key: np.array([s.get(key, np.nan) for s in scores], dtype=float) for key in final}
-    finalised = {
-        key: _finalised(_in_columns(model, columns), real_T, train_T)
-        for key, model in final.items()
-        if np.isfinite(by_fold[key]).any()
+    models = {
+        key: m
+        for key, m in final.items()
+        if np.isfinite(by_fold[key]).any() and m.complexity <= max_rules
     }
-    models = {key: m for key, m in finalised.items() if m.complexity <= max_rules}
     # Whether the folds' near samples judged too (a classifier's, with real rows to leave out).
     judged_near = any((judge & ~is_real).any() for _, judge in folds)
     folds_text = f"{len(folds)} cross-validation folds over the training rows" + (
@@ -846,7 +871,9 @@ def fit_surrogate(
     curve, chosen_key, reason = _curve_and_choice(
         models, by_fold, data, test_T, score, "accuracy" if classify else "R²", folds_text
     )
-    alternatives = {(p["family"], int(p["rules"])): models[p["key"]] for p in curve}
+    alternatives = {
+        (p["family"], int(p["rules"])): _counted(models[p["key"]], train_T) for p in curve
+    }
     fold_scores = {(p["family"], int(p["rules"])): by_fold[p["key"]] for p in curve}
     for p in curve:
         del p["key"]
@@ -1116,6 +1143,7 @@ def _leaf_rules(
     def walk(node: int, path: list[tuple[int, bool, float]]) -> None:
         if grown.is_leaf(node, model.leaves):
             conditions = _merge(path, encoder, schema)
+            assert grown.samples is not None, "counted for every model of the curve"
             samples, coverage = int(grown.samples[node]), share.get(node, 0.0)
             if isinstance(model, LinearLeaves):
                 leaf = model.fits[node]
