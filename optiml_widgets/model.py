@@ -403,15 +403,19 @@ def align_columns(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
     """Check X's columns against what the model saw in fit and put them in the model's order."""
     fitted_names = _feature_names_in(model) if hasattr(model, "predict") else None
     if fitted_names is not None:
-        extra = [c for c in frame.columns if c not in fitted_names]
-        missing = [c for c in fitted_names if c not in frame.columns]
+        fitted, given = list(fitted_names), frame.columns.tolist()
+        if given == fitted:  # the usual case: no copy (a wide X is tens of MB)
+            return frame
+        fitted_set, given_set = set(fitted), set(given)  # wide data: no n x n scans
+        extra = [c for c in given if c not in fitted_set]
+        missing = [c for c in fitted if c not in given_set]
         if extra or missing:
             parts = []
             if extra:
                 parts.append(f"X has columns the model did not see in fit: {extra[:10]}")
             if missing:
                 parts.append(f"X lacks columns the model was fit on: {missing[:10]}")
-            unnamed = list(frame.columns) == [f"x{i}" for i in range(frame.shape[1])]
+            unnamed = given == [f"x{i}" for i in range(frame.shape[1])]
             fix = (
                 "X has no column names (an array): pass feature_names=list("
                 "model.feature_names_in_), or a DataFrame with the model's columns."
@@ -419,7 +423,7 @@ def align_columns(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
                 else "Pass X with exactly the model's columns, e.g. X[model.feature_names_in_]."
             )
             raise ValueError("; ".join(parts) + ". " + fix)
-        return frame[fitted_names]
+        return frame[fitted]
     n_in = getattr(model, "n_features_in_", None) if hasattr(model, "predict") else None
     if n_in is not None and n_in != frame.shape[1]:
         raise ValueError(
