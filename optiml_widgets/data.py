@@ -737,10 +737,14 @@ def _plain_numeric_features(frame: pd.DataFrame, told: set[str]) -> dict[str, Fe
     size = max(1, min(COLUMN_CHUNK, -(-len(names) // cores)))
     chunks = [names[start : start + size] for start in range(0, len(names), size)]
     workers = max(1, min(len(chunks), cores))
+    # Every column plain: position slices, which read pandas' own column-major block with
+    # no copy; otherwise the chunk's columns are copied.
+    in_order = names == frame.columns.tolist()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending: deque[tuple[list[str], Future[tuple[np.ndarray, ...] | None]]] = deque()
         for k, chunk in enumerate(chunks):
-            matrix = frame[chunk].to_numpy(dtype=float)  # pandas in this thread only
+            part = frame.iloc[:, k * size : k * size + len(chunk)] if in_order else frame[chunk]
+            matrix = part.to_numpy(dtype=float)  # pandas in this thread only
             pending.append((chunk, pool.submit(_summed_up, matrix)))
             while pending and (len(pending) > workers or k == len(chunks) - 1):
                 done_chunk, future = pending.popleft()
@@ -778,8 +782,9 @@ def _summed_up(matrix: np.ndarray) -> tuple[np.ndarray, ...] | None:
     if not complete.any():
         return None
     # Feature-major: np.quantile's partitions along contiguous rows are several times
-    # faster than down the columns of a row-major matrix, and than a full sort.
-    columns = np.ascontiguousarray(matrix[:, complete].T)
+    # faster than down the columns of a row-major matrix, and than a full sort. pandas
+    # keeps a block column-major, so its transpose usually needs no copy.
+    columns = np.ascontiguousarray(matrix.T if complete.all() else matrix[:, complete].T)
     return (
         complete,
         np.quantile(columns, QUANTILE_LEVELS, axis=1),
