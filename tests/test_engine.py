@@ -327,6 +327,30 @@ def test_only_lime_lets_a_drag_between_its_model_calls(gbc, monkeypatch):
     np.testing.assert_array_equal(lime_outputs, shap_outputs)
 
 
+def test_lime_lets_a_drag_between_its_own_steps_on_wide_data(monkeypatch):
+    """On wide data most of LIME's time is its own, not the model's: drawing each feature's
+    bins (lime's loop), sampling within them, weighing the samples before its ridge picks
+    features. A drag's fast view goes between those steps too, and the draws stay lime's."""
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+
+    from optiml_widgets import ExplanationSession
+    from optiml_widgets.explainers import lime
+
+    features = 120
+    X, y = make_classification(300, features, random_state=0)
+    X = pd.DataFrame(X, columns=[f"f{j}" for j in range(features)])
+    session = ExplanationSession(LogisticRegression().fit(X, y), X, explainers=("lime",))
+    explainer = session.lime_explainer
+    before = explainer.explain_row(session.encoded_X[0], 1)
+    passes: list[int] = []
+    monkeypatch.setattr(lime, "let_fast_through", lambda: passes.append(1))
+    after = explainer.explain_row(session.encoded_X[0], 1)
+    blocks = -(-features // lime.FEATURES_AT_ONCE)
+    assert len(passes) == features + blocks + 1  # a feature's bins, a block, the weighing
+    np.testing.assert_array_equal(after.weights, before.weights)
+
+
 def _hold_the_cpu(seconds: float) -> None:
     # Like shap's tree algorithms in C: busy for the whole call, nothing to yield at.
     end = time.perf_counter() + seconds
