@@ -297,9 +297,20 @@ def _as_floats(column: pd.Series) -> np.ndarray:
 def row_values(frame: pd.DataFrame, index: int) -> dict[str, Any]:
     """Row ``index`` of ``frame`` as a dict of plain Python values (see plain_value).
 
-    Read column by column: ``frame.iloc[index]`` would cast the row to one common dtype
-    (with nullable columns, Float64: ints become floats and NaN becomes pandas' NA)."""
-    return {str(name): plain_value(column.iat[index]) for name, column in frame.items()}
+    Read dtype by dtype: ``frame.iloc[index]`` would cast the row to one common dtype
+    (with nullable columns, Float64: ints become floats and NaN becomes pandas' NA). The
+    plain numpy columns of one dtype are read at once (a column at a time costs ~20 µs:
+    noticeable on wide data)."""
+    by_dtype: dict[np.dtype, list[int]] = {}
+    found: dict[int, Any] = {}
+    for j, (_, dtype) in enumerate(column_dtypes(frame)):
+        if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+            by_dtype.setdefault(dtype, []).append(j)
+        else:
+            found[j] = plain_value(frame.iat[index, j])
+    for positions in by_dtype.values():
+        found.update(zip(positions, frame.iloc[[index], positions].to_numpy()[0].tolist()))
+    return {str(name): found[j] for j, name in enumerate(frame.columns.tolist())}
 
 
 def plain_value(value: Any) -> Any:
