@@ -37,7 +37,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from optiml_widgets import explain_widget
-from optiml_widgets.data import as_frame, build_schema, check_y
+from optiml_widgets.data import as_frame, build_schema, check_y, plain_value, row_values
 
 # -- profiles ------------------------------------------------------------------------------
 
@@ -289,6 +289,22 @@ def test_the_codec_gives_every_column_back_in_its_own_dtype(frame):
             assert missing[name].isna().all()
             if not (isinstance(dtype, np.dtype) and dtype.kind in "biu"):  # these hold no NA
                 assert missing[name].dtype == dtype
+
+
+@examples(quick=60, nightly=2000, deadline_seconds=5)
+@given(frame=frames(), data=st.data())
+def test_a_row_reads_as_each_column_gives_it(frame, data):
+    """``row_values`` reads the plain numpy columns of one dtype at once: every cell comes
+    back as its own column gives it, as a plain Python value of the same type."""
+    checked = as_frame(frame)
+    index = data.draw(st.integers(0, len(checked) - 1))
+    row = row_values(checked, index)
+    assert list(row) == [str(c) for c in checked.columns]
+    for name, column in checked.items():
+        expected = plain_value(column.iat[index])
+        got = row[str(name)]
+        assert type(got) is type(expected), (name, got, expected)
+        assert got == expected or (expected != expected and got != got), (name, got, expected)
 
 
 @examples(quick=8, nightly=300, deadline_seconds=120)
