@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.linear_model import lars_path
 
 from ..jobs import yield_to_live
-from .rule_models import GrownTree, Leaf, LinearLeaves, remap
+from .rule_models import GrownTree, Leaf, LinearLeaves, remap, subtree_totals
 
 MAX_LINEAR_LEAVES = 4  # trees with linear leaves (regression) have 1..4 leaves
 MAX_TERMS = 16  # linear terms per leaf
@@ -121,9 +121,7 @@ def linear_tree(
     samples = np.zeros(len(feature), dtype=np.int64)
     for node, idx in rows.items():  # leaves; an inner node holds its children's samples
         samples[node] = len(idx)
-    for node in range(len(feature) - 1, -1, -1):
-        if children_left[node] != -1:
-            samples[node] = samples[children_left[node]] + samples[children_right[node]]
+    samples = subtree_totals(children_left, children_right, samples)
     return GrownTree((children_left, children_right), feature, threshold, samples)
 
 

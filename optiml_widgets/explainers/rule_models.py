@@ -204,6 +204,19 @@ class LinearLeaves(RuleModel):
         return out
 
 
+def subtree_totals(
+    children_left: ArrayLike, children_right: ArrayLike, counts: np.ndarray
+) -> np.ndarray:
+    """``counts`` per leaf -> per node, the total over the leaves below it (every node is
+    numbered after its parent, as in every tree here)."""
+    left, right = np.asarray(children_left), np.asarray(children_right)
+    totals = np.array(counts, copy=True)
+    for node in range(len(totals) - 1, -1, -1):
+        if left[node] != -1:
+            totals[node] = totals[left[node]] + totals[right[node]]
+    return totals
+
+
 def remap(leaf: Leaf, columns: Sequence[int]) -> Leaf:
     """Columns of a block of the matrix (``columns``) -> columns of the whole matrix."""
     return dataclasses.replace(leaf, columns=tuple(int(columns[c]) for c in leaf.columns))

@@ -68,6 +68,7 @@ from .rule_models import (
     LinearLeaves,
     RuleModel,
     remap,
+    subtree_totals,
 )
 from .shared_terms import shared_term_models
 
@@ -585,11 +586,8 @@ def _counted(model: RuleModel, train_T: np.ndarray) -> RuleModel:
     if grown is None or grown.samples is not None:
         return model
     n_nodes = len(grown.feature)
-    samples = np.bincount(grown.apply(train_T, n_nodes), minlength=n_nodes)
-    for node in range(n_nodes - 1, -1, -1):  # children come after their parent
-        if grown.children_left[node] != -1:
-            samples[node] = samples[grown.children_left[node]] + samples[grown.children_right[node]]
-    grown.samples = samples
+    reached = np.bincount(grown.apply(train_T, n_nodes), minlength=n_nodes)
+    grown.samples = subtree_totals(grown.children_left, grown.children_right, reached)
     return model
 
 
