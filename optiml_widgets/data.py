@@ -10,10 +10,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import os
-from collections import Counter, deque
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -41,7 +39,7 @@ class Feature:
     dtype: str
     min: float | None = None
     max: float | None = None
-    quantiles: tuple[tuple[float, float], ...] = ()
+    quantiles: Sequence[tuple[float, float]] = ()
     categories: tuple[Any, ...] = ()
     counts: tuple[int, ...] = ()
     missing: float = 0.0
@@ -164,8 +162,9 @@ class FeatureSchema:
             if not f.is_discrete and _plainly_numeric(dtypes.get(f.name))
         ]
         if len(plain) == len(self.features) and list(dtypes) == self.names:
-            # Every column a plain number, in order: one copy of the whole block.
-            return np.array(frame.to_numpy(dtype=float), dtype=float, order="C")
+            # Every column a plain number, in order: pandas' own float block as it is (a
+            # read-only view, column-major, no copy) or, for other dtypes, one copy.
+            return frame.to_numpy(dtype=float)
         out = np.empty((len(frame), len(self.features)), dtype=float)
         if plain:  # one block: a column at a time costs ~20 µs each (wide data)
             out[:, plain] = frame[[self.features[j].name for j in plain]].to_numpy(dtype=float)
@@ -513,14 +512,13 @@ def check_columns(frame: pd.DataFrame) -> None:
             " ".join(lines) + " The explainers vary each feature along a numeric scale or "
             "over its categories, which these values do not have."
         )
-    floats = [n for n, d in dtypes if _plainly_numeric(d) and d.kind == "f"]
-    plain = set(floats)
+    floats = [j for j, (_, d) in enumerate(dtypes) if _plainly_numeric(d) and d.kind == "f"]
+    plain = {dtypes[j][0] for j in floats}
     others = [n for n, d in dtypes if pd.api.types.is_float_dtype(d) and n not in plain]
     infinite: dict[str, int] = {}
-    for start in range(0, len(floats), COLUMN_CHUNK):  # a copy of a few columns at a time
-        chunk = floats[start : start + COLUMN_CHUNK]
-        counts = np.isinf(frame[chunk].to_numpy()).sum(axis=0)
-        infinite.update({str(n): int(c) for n, c in zip(chunk, counts) if c})
+    for chunk, matrix in column_blocks(frame, floats):
+        counts = np.isinf(matrix).sum(axis=0)
+        infinite.update({str(dtypes[j][0]): int(c) for j, c in zip(chunk, counts) if c})
     infinite.update(
         {
             str(name): count
@@ -537,6 +535,19 @@ def check_columns(frame: pd.DataFrame) -> None:
             "them, e.g. X = X.replace([np.inf, -np.inf], np.nan) if the model accepts "
             "missing values, or clip them to a finite value."
         )
+
+
+def column_blocks(
+    frame: pd.DataFrame, positions: list[int]
+) -> Iterator[tuple[list[int], np.ndarray]]:
+    """The columns at ``positions`` as float matrices of up to COLUMN_CHUNK columns each,
+    with their positions. When they are every column, in order, a block is a slice of
+    pandas' own column-major block (no copy); otherwise a copy of a few columns at a time."""
+    in_order = positions == list(range(frame.shape[1]))
+    for start in range(0, len(positions), COLUMN_CHUNK):
+        chunk = positions[start : start + COLUMN_CHUNK]
+        part = frame.iloc[:, start : start + len(chunk)] if in_order else frame.iloc[:, chunk]
+        yield chunk, part.to_numpy(dtype=float)
 
 
 def column_dtypes(frame: pd.DataFrame) -> list[tuple[str, Any]]:
@@ -729,80 +740,117 @@ def build_schema(
 
 def _plain_numeric_features(frame: pd.DataFrame, told: set[str]) -> dict[str, Feature]:
     """The features of the plain float/int columns with no missing or infinite value, summed
-    up in one pass over all of them (a column at a time costs ~1 ms each: seconds on wide
-    data)."""
-    dtypes = dict(column_dtypes(frame))
-    names = [
-        name
-        for name, dtype in dtypes.items()
+    up a block of columns at a time (a column at a time costs ~1 ms each: seconds on wide
+    data). Their quantiles are computed when first read (see ColumnQuantiles)."""
+    dtypes = column_dtypes(frame)
+    positions = [
+        j
+        for j, (name, dtype) in enumerate(dtypes)
         if name not in told and isinstance(dtype, np.dtype) and dtype.kind in "fiu"
     ]
-    if not names or not len(frame):
+    if not positions or not len(frame):
         return {}
-    kept: list[str] = []
-    parts: list[tuple[np.ndarray, ...]] = []
-    # numpy's partitions release the GIL: blocks are summed up on every core, at most one
-    # block per core and the next one copied at a time (a bounded copy on long data). A few
-    # long columns are split too, one block per core.
-    cores = os.cpu_count() or 1
-    size = max(1, min(COLUMN_CHUNK, -(-len(names) // cores)))
-    chunks = [names[start : start + size] for start in range(0, len(names), size)]
-    workers = max(1, min(len(chunks), cores))
-    # Every column plain: position slices, which read pandas' own column-major block with
-    # no copy; otherwise the chunk's columns are copied.
-    in_order = names == frame.columns.tolist()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending: deque[tuple[list[str], Future[tuple[np.ndarray, ...] | None]]] = deque()
-        for k, chunk in enumerate(chunks):
-            part = frame.iloc[:, k * size : k * size + len(chunk)] if in_order else frame[chunk]
-            matrix = part.to_numpy(dtype=float)  # pandas in this thread only
-            pending.append((chunk, pool.submit(_summed_up, matrix)))
-            while pending and (len(pending) > workers or k == len(chunks) - 1):
-                done_chunk, future = pending.popleft()
-                part = future.result()
-                if part is not None:
-                    kept += [name for name, ok in zip(done_chunk, part[0]) if ok]
-                    parts.append(part[1:])
-    if not kept:
-        return {}
-    quantiles = np.concatenate([p[0] for p in parts], axis=1)
-    whole, low, high = (np.concatenate([p[i] for p in parts]) for i in (1, 2, 3))
     found = {}
     dtype_names: dict[np.dtype, str] = {}  # str(dtype) costs ~0.1 ms: once per dtype
-    for k, name in enumerate(kept):
-        dtype = dtypes[name]
-        if dtype not in dtype_names:
-            dtype_names[dtype] = str(dtype)
-        found[name] = Feature(
-            name=name,
-            kind="integer" if dtype.kind in "iu" or bool(whole[k]) else "numeric",
-            dtype=dtype_names[dtype],
-            min=float(low[k]),
-            max=float(high[k]),
-            quantiles=tuple((q, float(v)) for q, v in zip(QUANTILE_LEVELS, quantiles[:, k])),
-            missing=0.0,
-        )
+    for chunk, matrix in column_blocks(frame, positions):
+        summed = _summed_up(matrix)
+        if summed is None:
+            continue
+        complete, whole, low, high = summed
+        for k in np.flatnonzero(complete):
+            name, dtype = dtypes[chunk[k]]
+            if dtype not in dtype_names:
+                dtype_names[dtype] = str(dtype)
+            found[name] = Feature(
+                name=name,
+                kind="integer" if dtype.kind in "iu" or bool(whole[k]) else "numeric",
+                dtype=dtype_names[dtype],
+                min=float(low[k]),
+                max=float(high[k]),
+                quantiles=ColumnQuantiles(frame, chunk[k]),
+                missing=0.0,
+            )
     return found
 
 
 def _summed_up(matrix: np.ndarray) -> tuple[np.ndarray, ...] | None:
-    """Of a block of columns (rows x columns): which have only finite values, and for those
-    the quantiles at QUANTILE_LEVELS, whether every value is whole, the minimum and maximum
-    (None: no column is complete)."""
+    """Of a block of columns (rows x columns): which have only finite values, and for all
+    columns whether every value is whole, the minimum and the maximum (None: no column is
+    complete)."""
     complete = np.isfinite(matrix).all(axis=0)
     if not complete.any():
         return None
-    # Feature-major: np.quantile's partitions along contiguous rows are several times
-    # faster than down the columns of a row-major matrix, and than a full sort. pandas
-    # keeps a block column-major, so its transpose usually needs no copy.
-    columns = np.ascontiguousarray(matrix.T if complete.all() else matrix[:, complete].T)
-    return (
-        complete,
-        np.quantile(columns, QUANTILE_LEVELS, axis=1),
-        (columns == np.round(columns)).all(axis=1),
-        columns.min(axis=1),
-        columns.max(axis=1),
-    )
+    # A column with a fraction in its first rows is not whole: only the others are read
+    # through (most float columns stop at their first value).
+    head = matrix[:64]
+    whole = (head == np.round(head)).all(axis=0) & complete
+    if whole.any():
+        rest = matrix[:, whole]
+        whole[whole] = (rest == np.round(rest)).all(axis=0)
+    return complete, whole, matrix.min(axis=0), matrix.max(axis=0)
+
+
+class ColumnQuantiles(Sequence[tuple[float, float]]):
+    """A complete numeric column's ``(level, value)`` pairs at QUANTILE_LEVELS, computed
+    when first read: on wide data the panel reads those of the features it shows, and
+    sorting every column up front took most of the first view. Compares, hashes and
+    pickles as the tuple it stands for."""
+
+    def __init__(self, frame: pd.DataFrame, position: int) -> None:
+        self._frame = frame
+        self._position = position
+        self._found: tuple[tuple[float, float], ...] | None = None
+
+    def _pairs(self) -> tuple[tuple[float, float], ...]:
+        found = self._found
+        if found is None:  # two threads may both compute it: the same values
+            column = self._frame.iloc[:, self._position].to_numpy(dtype=float)
+            values = np.quantile(column, QUANTILE_LEVELS)
+            found = self._found = tuple((q, float(v)) for q, v in zip(QUANTILE_LEVELS, values))
+        return found
+
+    @staticmethod
+    def read_together(features: Iterable[Feature]) -> None:
+        """Compute the pending quantiles of these features in one pass over their columns
+        (the panel's shown features: 40 columns read one by one took ~10 ms)."""
+        pending = [
+            f.quantiles
+            for f in features
+            if isinstance(f.quantiles, ColumnQuantiles) and f.quantiles._found is None
+        ]
+        by_frame: dict[int, list[ColumnQuantiles]] = {}
+        for item in pending:
+            by_frame.setdefault(id(item._frame), []).append(item)
+        for items in by_frame.values():
+            columns = items[0]._frame.iloc[:, [item._position for item in items]]
+            # Feature-major rows: partitions along contiguous memory are the fastest.
+            values = np.ascontiguousarray(columns.to_numpy(dtype=float).T)
+            found = np.quantile(values, QUANTILE_LEVELS, axis=1)
+            for k, item in enumerate(items):
+                item._found = tuple((q, float(v)) for q, v in zip(QUANTILE_LEVELS, found[:, k]))
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._pairs()[index]
+
+    def __len__(self) -> int:
+        return len(QUANTILE_LEVELS)
+
+    def __iter__(self) -> Iterator[tuple[float, float]]:
+        return iter(self._pairs())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (ColumnQuantiles, tuple)):
+            return self._pairs() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._pairs())
+
+    def __repr__(self) -> str:
+        return repr(self._pairs())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (tuple, (self._pairs(),))
 
 
 def _categories(values: pd.Series) -> list[Any]:

@@ -48,6 +48,7 @@ class ModelAdapter:
         task: str = "auto",
         class_names: Sequence[Any] | None = None,
         numpy_input: bool = False,
+        probe_rows: Sequence[int] | np.ndarray | None = None,
     ) -> None:
         if task not in ("auto", "classification", "regression"):
             raise ValueError(
@@ -56,6 +57,7 @@ class ModelAdapter:
         self.model = model
         _check_predictor(model)
         self.is_estimator = hasattr(model, "predict") or hasattr(model, "predict_proba")
+        self._first_raw = np.empty(0)  # the first call's output (set by _call_for_probe)
         self._use_proba = False
         self.model_classes: list[Any] | None = None  # labels as the model knows them
         self.name = (
@@ -75,7 +77,12 @@ class ModelAdapter:
         else:
             self.feature_names_in = None
             self.wants_frame = True
-        self.task, self.classes = self._detect_task(frame, task, class_names)
+        # The first call: X's first rows by default, or the positions given (the session's
+        # background rows too, whose outputs SHAP needs next: one call instead of three).
+        rows = np.arange(min(len(frame), 5)) if probe_rows is None else np.asarray(probe_rows)
+        self.task, self.classes = self._detect_task(frame, rows, task, class_names)
+        #: The rows of the first call (positions in X) and the model's outputs for them.
+        self.first_outputs = (rows, self._normalise(self._first_raw, len(rows)))
 
     # -- public -------------------------------------------------------------
     @property
@@ -159,10 +166,10 @@ class ModelAdapter:
         return out
 
     def _detect_task(
-        self, frame: pd.DataFrame, task: str, class_names: Sequence[Any] | None
+        self, frame: pd.DataFrame, rows: np.ndarray, task: str, class_names: Sequence[Any] | None
     ) -> tuple[Task, list[Any] | None]:
         final = self.final_estimator
-        probe = frame.head(min(len(frame), 5))
+        probe = frame.iloc[rows]
         if self.is_estimator:
             has_proba = hasattr(self.model, "predict_proba")
             is_classifier = getattr(final, "_estimator_type", None) == "classifier" or (
@@ -189,7 +196,7 @@ class ModelAdapter:
                     "SVC(probability=True), or CalibratedClassifierCV around it)."
                 )
             self._use_proba = classify
-            out = self._call_for_probe(probe)
+            out = self._call_for_probe(probe, rows)
             if classify:
                 n_classes = out.shape[1] if out.ndim == 2 else 2
                 labels = list(getattr(self.model, "classes_", range(n_classes)))
@@ -200,7 +207,7 @@ class ModelAdapter:
                         "probability is 1 for every row, so there is nothing to explain. Fit "
                         "it on data with at least two classes."
                     )
-                _check_probabilities(out, f"{self.name}.predict_proba")
+                _check_probabilities(out, f"{self.name}.predict_proba", rows)
                 return self._classes(n_classes, labels, class_names)
             if out.ndim == 2 and out.shape[1] > 1:
                 raise ValueError(
@@ -209,7 +216,7 @@ class ModelAdapter:
                     "with a function f(X) -> model.predict(X)[:, k]."
                 )
             return "regression", None
-        out = self._call_for_probe(probe)
+        out = self._call_for_probe(probe, rows)
         if task == "regression" or (task == "auto" and (out.ndim == 1 or out.shape[1] == 1)):
             if out.ndim == 2 and out.shape[1] > 1:
                 raise ValueError(
@@ -217,18 +224,19 @@ class ModelAdapter:
                     "row: return one value per row."
                 )
             return "regression", None
-        if task == "auto" and _probability_problem(out) is not None:
+        if task == "auto" and _probability_problem(out, rows) is not None:
             raise ValueError(
                 f"The function returns {out.shape[1]} values per row that are not class "
                 "probabilities: pass task='regression' with one output, or return "
                 "probabilities that sum to 1."
             )
-        _check_probabilities(out, "The function")
+        _check_probabilities(out, "The function", rows)
         n_classes = out.shape[1] if out.ndim == 2 and out.shape[1] > 1 else 2
         return self._classes(n_classes, list(range(n_classes)), class_names)
 
-    def _call_for_probe(self, probe: pd.DataFrame) -> np.ndarray:
-        """The model's output on the first rows of X: fails fast, before any long work."""
+    def _call_for_probe(self, probe: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+        """The model's output on the first rows of X (``rows``, positions in X): fails fast,
+        before any long work."""
         try:
             raw = self._raw_predict(probe)
         except NotFittedError as exc:
@@ -244,7 +252,10 @@ class ModelAdapter:
                 f"The model returned an array of shape {out.shape} for {len(probe)} rows: it "
                 "must return one value (or one probability per class) per row."
             )
-        _check_finite(out, f"the first {len(probe)} rows of X")
+        first = np.array_equal(rows, np.arange(len(rows)))
+        called = f"the first {len(rows)} rows of X" if first else f"the {len(rows)} rows of X"
+        _check_finite(out, called, rows)
+        self._first_raw = out
         return out
 
     def _classes(
@@ -320,12 +331,15 @@ def _as_numbers(out: Any) -> np.ndarray:
         ) from None
 
 
-def _check_finite(out: np.ndarray, rows_called: str) -> None:
-    """A ValueError naming NaN or infinite model outputs (and the rows) when there are any."""
+def _check_finite(out: np.ndarray, rows_called: str, numbers: np.ndarray | None = None) -> None:
+    """A ValueError naming NaN or infinite model outputs (and the rows: positions in ``out``,
+    or the row ``numbers`` they stand for) when there are any."""
     bad = ~np.isfinite(out)
     if not bad.any():
         return
     rows = np.flatnonzero(bad.reshape(len(out), -1).any(axis=1))
+    if numbers is not None:
+        rows = numbers[rows]
     what = "NaN" if np.isnan(out).any() else "infinite values"
     raise ValueError(
         f"The model returned {what} for {len(rows)} of {rows_called} (rows "
@@ -335,8 +349,8 @@ def _check_finite(out: np.ndarray, rows_called: str) -> None:
     )
 
 
-def _probability_problem(out: np.ndarray) -> str | None:
-    """What makes an output not class probabilities, or None."""
+def _probability_problem(out: np.ndarray, numbers: np.ndarray) -> str | None:
+    """What makes an output not class probabilities, or None (rows named by ``numbers``)."""
     if out.ndim == 1:
         out = out[:, None]  # P(positive class) of a binary task
     if out.ndim != 2 or out.size == 0:
@@ -347,12 +361,12 @@ def _probability_problem(out: np.ndarray) -> str | None:
         sums = out.sum(axis=1)
         worst = int(np.argmax(np.abs(sums - 1)))
         if abs(sums[worst] - 1) > _PROBABILITY_TOLERANCE:
-            return f"rows that do not sum to 1 (row {worst} sums to {sums[worst]:.6g})"
+            return f"rows that do not sum to 1 (row {numbers[worst]} sums to {sums[worst]:.6g})"
     return None
 
 
-def _check_probabilities(out: np.ndarray, source: str) -> None:
-    problem = _probability_problem(out)
+def _check_probabilities(out: np.ndarray, source: str, numbers: np.ndarray) -> None:
+    problem = _probability_problem(out, numbers)
     if problem is not None:
         raise ValueError(
             f"{source} returns {problem}: explanations of a classifier are in probability "

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 import numpy as np
 import pandas as pd
 
+from .data import ColumnQuantiles
 from .explainers.base import Attribution, Explainer
 
 if TYPE_CHECKING:
@@ -238,6 +239,7 @@ def schema(session: ExplanationSession, detailed: Sequence[int] | None = None) -
     features carry their summaries (wide data); the others are partial."""
     adapter = session.adapter
     keep = set(range(len(session.schema)) if detailed is None else detailed)
+    ColumnQuantiles.read_together(session.schema.features[j] for j in sorted(keep))
     return {
         "features": [
             feature_info(f) if j in keep else partial_feature_info(f)

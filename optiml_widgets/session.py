@@ -94,10 +94,25 @@ class ExplanationSession:
         self.schema: FeatureSchema = build_schema(
             frame, categorical_features, extra=background_frame
         )
+        rng = np.random.default_rng(random_state)
+        picked = None
+        if background_frame is None:
+            picked = np.sort(
+                rng.choice(len(frame), min(BACKGROUND_ROWS, len(frame)), replace=False)
+            )
+        # The model's first call covers the first rows and the background rows: the first
+        # view's prediction and SHAP's base value need no call of their own.
+        first = np.arange(min(len(frame), 5))
+        probe_rows = first if picked is None else np.union1d(first, picked)
         started = time.perf_counter()
         with working("Calling the model on the first rows of X"):
             self.adapter = ModelAdapter(
-                model, frame, task=task, class_names=class_names, numpy_input=numpy_input
+                model,
+                frame,
+                task=task,
+                class_names=class_names,
+                numpy_input=numpy_input,
+                probe_rows=probe_rows,
             )
         # A model this slow per call gets a cheaper first view; the exact one follows.
         self.slow_model = time.perf_counter() - started > SLOW_MODEL_SECONDS
@@ -108,13 +123,9 @@ class ExplanationSession:
             read_global_data(global_data, self.schema, partition_rows=GLOBAL_DATA_PART_ROWS)
         self.global_data = global_data
         self.encoded_X = self.schema.encode(frame)
-        rng = np.random.default_rng(random_state)
-        if background_frame is not None:
+        if picked is None:
             self.background = self.schema.encode(background_frame)
         else:
-            picked = np.sort(
-                rng.choice(len(frame), min(BACKGROUND_ROWS, len(frame)), replace=False)
-            )
             self.background = self.encoded_X[picked]
         training = self.encoded_X
         if len(training) > LIME_TRAINING_ROWS:
@@ -123,6 +134,8 @@ class ExplanationSession:
         self.context = TableContext(
             self.adapter, self.schema, self.background, training, random_state
         )
+        rows, outputs = self.adapter.first_outputs
+        self.context.remember(self.encoded_X[rows], outputs)
         self.jobs = Jobs()
         self.gate = Gate()
         self.memo = Memo()
@@ -336,7 +349,9 @@ class ExplanationSession:
                 frame = self.schema.decode(encoded[None, :])
             else:  # the row as it is in X, in its own dtypes
                 encoded, frame = self.encoded_X[index], self.frame.iloc[[index]]
-            outputs = self.predict(frame)
+            # The first rows and the background's were in the model's first call.
+            known = self.context.remembered.get(np.ascontiguousarray(encoded).tobytes())
+            outputs = self.predict(frame) if known is None else known[None, :]
             # The explainers' own calls (an additivity check) then reuse this output.
             self.context.remember(encoded[None, :], outputs)
             return Row(index, key, encoded, outputs[0])

@@ -26,6 +26,7 @@ from optiml_widgets.jobs import (
     mark_background,
     set_priority,
 )
+from optiml_widgets.model import ModelAdapter
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +149,28 @@ def test_a_repeated_view_calls_the_model_zero_times(gbc):
     w.set_features({"worst area": 900.0})  # back to an instance seen before
     assert w._wait_idle()
     assert counting.calls == calls
+    w.close()
+
+
+def test_the_first_view_takes_one_model_call(gbc, monkeypatch):
+    """The first rows and SHAP's background rows go in the model's first call: the first
+    view's prediction, SHAP's base value and its additivity check need no call of their
+    own."""
+    model, X, _ = gbc
+    calls = []
+    original = ModelAdapter._raw_predict
+
+    def counted(self, frame):
+        calls.append(len(frame))
+        return original(self, frame)
+
+    monkeypatch.setattr(ModelAdapter, "_raw_predict", counted)
+    w = explain_widget(model, X.iloc[::-1].reset_index(drop=True), explainers=("shap",))
+    assert len(calls) == 1, calls
+    expected = model.predict_proba(X.iloc[[-1]])[0]
+    assert w._view["probabilities"] == pytest.approx(expected.tolist(), abs=1e-12)
+    shap = w._view["attributions"][0]
+    assert shap["base"] + sum(shap["values"]) == pytest.approx(expected[1], abs=1e-9)
     w.close()
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import pickle
 import re
 import signal
 import threading
@@ -37,7 +38,15 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from optiml_widgets import explain_widget
-from optiml_widgets.data import as_frame, build_schema, check_y, plain_value, row_values
+from optiml_widgets.data import (
+    QUANTILE_LEVELS,
+    ColumnQuantiles,
+    as_frame,
+    build_schema,
+    check_y,
+    plain_value,
+    row_values,
+)
 
 # -- profiles ------------------------------------------------------------------------------
 
@@ -289,6 +298,34 @@ def test_the_codec_gives_every_column_back_in_its_own_dtype(frame):
             assert missing[name].isna().all()
             if not (isinstance(dtype, np.dtype) and dtype.kind in "biu"):  # these hold no NA
                 assert missing[name].dtype == dtype
+
+
+@examples(quick=60, nightly=2000, deadline_seconds=5)
+@given(frame=frames(kinds=NUMERIC_KINDS), together=st.booleans())
+def test_each_numeric_summary_is_its_column_s_own(frame, together):
+    """Ranges, kinds and quantiles (computed when first read, alone or with the shown
+    features) are those of each column's finite values; a summary compares and pickles as
+    the plain tuple it stands for."""
+    checked = as_frame(frame)
+    try:
+        schema = build_schema(checked)
+    except ValueError as error:
+        assert OUR_ERRORS.search(str(error)), error
+        return
+    if together:
+        ColumnQuantiles.read_together(schema.features)
+    for feature, (_, column) in zip(schema.features, checked.items()):
+        if feature.is_discrete:
+            continue
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        finite = values[np.isfinite(values)]
+        assert (feature.min, feature.max) == (finite.min(), finite.max())
+        expected = tuple(zip(QUANTILE_LEVELS, np.quantile(finite, QUANTILE_LEVELS).tolist()))
+        assert tuple(feature.quantiles) == expected
+        assert feature.quantiles == expected and hash(feature.quantiles) == hash(expected)
+        assert pickle.loads(pickle.dumps(feature)) == feature
+        whole = bool(np.all(finite == np.round(finite)))
+        assert (feature.kind == "integer") == (whole or column.dtype.kind in "iu"), feature
 
 
 @examples(quick=60, nightly=2000, deadline_seconds=5)

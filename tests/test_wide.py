@@ -17,6 +17,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from optiml_widgets import explain_widget
+from optiml_widgets.data import QUANTILE_LEVELS
 from optiml_widgets.explainers.lime import SELECTED_FEATURES
 from optiml_widgets.explainers.shap import MIN_PERMUTATION_BACKGROUND, MODEL_CELLS_PER_EXPLANATION
 from optiml_widgets.session import SHOWN_FEATURES
@@ -88,6 +89,25 @@ def test_payloads_scale_with_what_a_person_reads(wide):
     assert w._wait_idle(300)
     row = X.iloc[[0]].assign(**{name: float(X[name].max())})
     assert w._view["prediction"] == pytest.approx(model.predict_proba(row)[0, 1])
+    w.close()
+
+
+def test_a_wide_float_x_is_read_in_place_and_summed_up_when_shown(wide):
+    """No copy of X's 1,000 float columns (the encoded rows are pandas' own block, read
+    only), and only the shown features' quantiles are computed for the first view; any
+    other is computed exactly when it is read."""
+    model, X, _ = wide
+    w = explain_widget(model, X, explainers=("shap",))
+    encoded = w.session.encoded_X
+    assert np.shares_memory(encoded, X.to_numpy()) and not encoded.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        encoded[0, 0] = 1.0
+    features = w.session.schema.features
+    computed = [j for j, f in enumerate(features) if f.quantiles._found is not None]
+    assert len(computed) == SHOWN_FEATURES
+    folded = next(j for j in range(FEATURES) if j not in computed)
+    expected = np.quantile(X.iloc[:, folded], QUANTILE_LEVELS)
+    assert [v for _, v in features[folded].quantiles] == expected.tolist()
     w.close()
 
 
