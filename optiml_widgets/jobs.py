@@ -143,7 +143,7 @@ class Gate:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._waiting = 0  # live requests waiting for the lock, or under way (``live``)
-        self._fast = 0  # of those, drags' fast requests (see ``let_fast_through``)
+        self._answering = 0  # live requests under way (``live``; see ``let_live_through``)
         self._depth = 0  # how many times the owner holds the lock (it is re-entrant)
         self._following = 0  # follow-ups under way (``following``)
         self._last_live = -float("inf")  # when the last live request ended
@@ -151,18 +151,18 @@ class Gate:
         self._owner: int | None = None
 
     @contextlib.contextmanager
-    def live(self, fast: bool = False) -> Iterator[None]:
-        """A live request under way, from start to answer: background steps wait for its
-        end, not only for its computations. ``fast``: a drag's fast view."""
+    def live(self) -> Iterator[None]:
+        """A live request under way, from start to its first answer: background steps wait
+        for its end, not only for its computations."""
         with self._changed:
             self._waiting += 1
-            self._fast += fast
+            self._answering += 1
         try:
             yield
         finally:
             with self._changed:
                 self._waiting -= 1
-                self._fast -= fast
+                self._answering -= 1
                 self._last_live = time.monotonic()
                 self._changed.notify_all()
 
@@ -173,27 +173,40 @@ class Gate:
             while self._waiting and time.monotonic() < deadline:
                 self._changed.wait(0.05)
 
-    def let_fast_through(self) -> None:
-        """Between two model calls of background work that holds the gate: a drag's fast
-        request waiting for it goes now, and the work goes on after its answer.
+    def let_live_through(self) -> None:
+        """Between two steps of background work that holds the gate: a live request under
+        way (a drag's fast view, a release's exact view, an edit from Python) goes now, and
+        the work goes on after its first answer.
 
-        Only fast requests pass, and only where the caller holds nothing a fast view uses
-        (LIME's model calls: its lock and the exact views' cached entries; a fast view
-        computes neither), so the request cannot wait for this thread, nor change state it
-        is in the middle of. An exact request waits for the end of the step instead.
+        Only where the caller holds nothing a first answer uses: inside LIME (its lock, its
+        sampler and its cached entries), which streams in after the answer and is never
+        part of it (that is the prediction, SHAP, the firing rule and the drag curves). So
+        the request cannot change state this thread is in the middle of; code that then
+        asks for LIME (``w.explanation``) waits for its lock outside the gate
+        (``locked_outside_gate``), so that this thread can finish.
         """
+        if self._owner != threading.get_ident() or priority() == LIVE or not self._answering:
+            return
+        with self.let_go():
+            deadline = time.monotonic() + LIVE_PRIORITY_SECONDS
+            with self._changed:
+                while self._answering and time.monotonic() < deadline:
+                    self._changed.wait(0.05)
+
+    @contextlib.contextmanager
+    def let_go(self) -> Iterator[None]:
+        """Inside, the calling thread does not hold the gate (however deep it held it); it
+        holds it again after. Nothing for a thread that does not hold it."""
         me = threading.get_ident()
-        if self._owner != me or priority() == LIVE or not self._fast:
+        if self._owner != me:
+            yield
             return
         depth = self._depth
         for _ in range(depth):
             self._lock.release()
         self._owner, self._depth = None, 0
         try:
-            deadline = time.monotonic() + LIVE_PRIORITY_SECONDS
-            with self._changed:
-                while self._fast and time.monotonic() < deadline:
-                    self._changed.wait(0.05)
+            yield
         finally:
             for _ in range(depth):
                 self._lock.acquire()
@@ -297,7 +310,7 @@ class Gate:
         previous, self._owner = self._owner, threading.get_ident()
         held = getattr(_thread, "gate", None)
         self._depth = 1
-        _thread.gate = self  # for let_fast_through() deep inside an explainer
+        _thread.gate = self  # for let_live_through() deep inside an explainer
         try:
             yield
         finally:
@@ -319,13 +332,28 @@ def yield_to_live() -> None:
         gate.wait_while_live()
 
 
-def let_fast_through() -> None:
-    """Background work between two model calls that a fast view shares nothing with: a
-    drag's waiting fast request goes first (``Gate.let_fast_through`` of the gate this
-    thread holds, if any)."""
+@contextlib.contextmanager
+def locked_outside_gate(lock: threading.Lock) -> Iterator[None]:
+    """Hold ``lock``. If another thread has it, wait without the gate this thread may hold:
+    that thread may be a background step paused at ``let_live_through`` with it, which
+    needs the gate back to finish and let ``lock`` go."""
+    if not lock.acquire(blocking=False):
+        gate = getattr(_thread, "gate", None)
+        with gate.let_go() if gate is not None else contextlib.nullcontext():
+            lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def let_live_through() -> None:
+    """Background work between two steps that a live request's first answer shares nothing
+    with (LIME's): a live request under way goes first (``Gate.let_live_through`` of the
+    gate this thread holds, if any)."""
     gate = getattr(_thread, "gate", None)
     if gate is not None:
-        gate.let_fast_through()
+        gate.let_live_through()
 
 
 class Jobs:

@@ -121,8 +121,8 @@ class LiveLoop:
         if owner is None:
             return
         self._streamer.drop()  # whatever followed an older answer is stale now
-        # Background steps wait until the answer is out (a fast one goes between their calls).
-        with self._gate.live(fast=bool(request.get("fast"))):
+        # Background steps wait until the answer is out (it goes between LIME's steps).
+        with self._gate.live():
             follow = getattr(owner, self._answer_name)(request)
         del owner
         if follow is not None:

@@ -215,8 +215,9 @@ class ExplanationSession:
         index = self.index if index is None else index
         merged = dict(self.edits_by_row.get(index, {}))
         original = self.original(index)
+        known = set(self.schema.names)  # a panel's request holds every feature's value
         for name, value in values.items():
-            if name not in self.schema.names:
+            if name not in known:
                 raise KeyError(self.schema.unknown_feature_message(name))
             if _same_value(value, original[name]):
                 merged.pop(name, None)

@@ -3,6 +3,7 @@ the live path, and a widget that stops everything when closed."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
 import time
@@ -22,7 +23,8 @@ from optiml_widgets.jobs import (
     LIVE,
     Gate,
     Jobs,
-    let_fast_through,
+    let_live_through,
+    locked_outside_gate,
     mark_background,
     set_priority,
 )
@@ -261,6 +263,94 @@ def test_an_edit_during_an_export_is_answered_at_once(gbc):
     w.close()
 
 
+def test_a_release_while_lime_streams_in_is_answered_before_lime_ends(monkeypatch):
+    """The exact view of a release needs nothing of LIME's (LIME streams in after it): a
+    release that comes while the last view's LIME is under way is answered between LIME's
+    steps, not after them."""
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+
+    from optiml_widgets.explainers import lime
+
+    X, y = make_classification(300, 60, random_state=0)
+    X = pd.DataFrame(X, columns=[f"f{j}" for j in range(60)])
+    w = explain_widget(LogisticRegression().fit(X, y), X, explainers=("shap", "lime"))
+    assert w._wait_idle()
+    in_lime, draws = threading.Event(), lime._DrawsBetweenRequests.choice
+
+    def slow_choice(self, *args, **kwargs):  # ~0.6 s of LIME's own work per row
+        in_lime.set()
+        time.sleep(0.01)
+        return draws(self, *args, **kwargs)
+
+    monkeypatch.setattr(lime._DrawsBetweenRequests, "choice", slow_choice)
+    explainer, finished = w.session.lime_explainer, []
+    explain_row = explainer.explain_row
+
+    def counted(*args, **kwargs):
+        result = explain_row(*args, **kwargs)
+        finished.append(time.perf_counter())
+        return result
+
+    monkeypatch.setattr(explainer, "explain_row", counted)
+
+    def release(seq: int, value: float) -> None:
+        request = {"type": "request", "seq": seq, "index": 0, "target": w.target}
+        w._on_frontend_message(w, {**request, "edits": [[0, value]], "fast": False}, [])
+
+    release(1, 1.5)  # answered at once; its LIME follows in the background
+    assert in_lime.wait(30)
+    answered: list[float] = []
+    second = threading.Thread(
+        target=lambda: (release(2, -1.5), answered.append(time.perf_counter()))
+    )
+    second.start()
+    second.join(30)
+    assert w._view["seq"] == 2 and w._view["values"][0] == -1.5
+    assert w._view["quality"] == "exact"
+    assert w._wait_idle(60)
+    # The first release's LIME ended after the second release was answered.
+    assert finished and answered[0] < finished[0], "the release waited for LIME to end"
+    w.close()
+
+
+def test_code_that_needs_lime_while_its_background_step_is_paused_does_not_deadlock():
+    """A background LIME step paused for a live request (holding LIME's lock) needs the
+    gate back to finish; a thread that took the gate meanwhile and then asks for LIME (a
+    notebook cell reading ``w.explanation`` after ``w.set_features``) lets go of the gate
+    while it waits for LIME's lock."""
+    gate, lime_lock = Gate(), threading.Lock()
+    has_gate, request_started, order = threading.Event(), threading.Event(), []
+
+    def lime_in_background() -> None:
+        mark_background()
+        with gate.hold(), locked_outside_gate(lime_lock):
+            has_gate.set()
+            assert request_started.wait(10)
+            gate.let_live_through()  # lets the request go first, then needs the gate back
+            order.append("background LIME")
+
+    def notebook() -> None:
+        assert has_gate.wait(10)
+        with contextlib.ExitStack() as request:
+            request.enter_context(gate.live())  # w.set_features
+            request_started.set()
+            with gate.hold():
+                order.append("answer")
+                request.close()  # answered; the cell still holds the gate
+                time.sleep(0.1)  # the paused step now waits for it
+                with locked_outside_gate(lime_lock):  # w.explanation
+                    order.append("LIME read")
+
+    threads = [threading.Thread(target=f, daemon=True) for f in (lime_in_background, notebook)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert not any(thread.is_alive() for thread in threads), "deadlock"
+    assert order == ["answer", "background LIME", "LIME read"]
+
+
 def test_the_gate_lets_a_live_request_go_before_waiting_background_steps():
     gate = Gate()
     order: list[str] = []
@@ -292,11 +382,9 @@ def test_the_gate_lets_a_live_request_go_before_waiting_background_steps():
     assert order == ["bg-1", "live", "bg-2"]
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_a_drag_goes_between_the_model_calls_of_background_work(fast):
-    """Background work holding the gate (LIME's samples in a follow-up) lets a drag's fast
-    view in between two model calls; an exact request waits for the end of the work (it may
-    need what that work holds)."""
+def test_a_live_request_goes_between_the_model_calls_of_background_work():
+    """Background work holding the gate (LIME's samples in a follow-up) lets a live request
+    under way (a drag's fast view, a release's exact view) in between two model calls."""
     gate = Gate()
     holding, done = threading.Event(), threading.Event()
     calls: list[float] = []
@@ -308,26 +396,23 @@ def test_a_drag_goes_between_the_model_calls_of_background_work(fast):
             for _ in range(10):
                 time.sleep(0.05)  # one model call
                 calls.append(time.perf_counter())
-                let_fast_through()
+                let_live_through()
             done.set()
 
     thread = threading.Thread(target=follow_up)
     thread.start()
     holding.wait()
-    with gate.live(fast=fast), gate.hold():
+    with gate.live(), gate.hold():
         answered = time.perf_counter()
         finished_first = done.is_set()
     thread.join()
-    if fast:
-        assert not finished_first and calls[-1] > answered  # in between, not after
-    else:
-        assert finished_first
+    assert not finished_first and calls[-1] > answered  # in between, not after
     assert len(calls) == 10
 
 
-def test_only_lime_lets_a_drag_between_its_model_calls(gbc, monkeypatch):
-    """A fast view shares shap's masker buffers with the background SHAP job, so only
-    LIME's model calls (which share nothing with it) open the gate in between."""
+def test_only_lime_lets_a_live_request_between_its_model_calls(gbc, monkeypatch):
+    """An answer shares shap's masker buffers with the background SHAP job, so only LIME's
+    model calls (which share nothing with it) open the gate in between."""
     from optiml_widgets import ExplanationSession
     from optiml_widgets.explainers import table
 
@@ -336,7 +421,7 @@ def test_only_lime_lets_a_drag_between_its_model_calls(gbc, monkeypatch):
     context = session.context
     context.seconds_per_row[0], context.seconds_per_call[0] = 1e-3, 1e-4  # 0.5 s per 500 rows
     passes: list[int] = []
-    monkeypatch.setattr(table, "let_fast_through", lambda: passes.append(1))
+    monkeypatch.setattr(table, "let_live_through", lambda: passes.append(1))
     rows = session.encoded_X[np.arange(500) % len(X)]
     set_priority(FOLLOW_UP)
     try:
@@ -350,10 +435,10 @@ def test_only_lime_lets_a_drag_between_its_model_calls(gbc, monkeypatch):
     np.testing.assert_array_equal(lime_outputs, shap_outputs)
 
 
-def test_lime_lets_a_drag_between_its_own_steps_on_wide_data(monkeypatch):
+def test_lime_lets_a_live_request_between_its_own_steps_on_wide_data(monkeypatch):
     """On wide data most of LIME's time is its own, not the model's: drawing each feature's
     bins (lime's loop), sampling within them, weighing the samples before its ridge picks
-    features. A drag's fast view goes between those steps too, and the draws stay lime's."""
+    features. A live request goes between those steps too, and the draws stay lime's."""
     from sklearn.datasets import make_classification
     from sklearn.linear_model import LogisticRegression
 
@@ -367,7 +452,7 @@ def test_lime_lets_a_drag_between_its_own_steps_on_wide_data(monkeypatch):
     explainer = session.lime_explainer
     before = explainer.explain_row(session.encoded_X[0], 1)
     passes: list[int] = []
-    monkeypatch.setattr(lime, "let_fast_through", lambda: passes.append(1))
+    monkeypatch.setattr(lime, "let_live_through", lambda: passes.append(1))
     after = explainer.explain_row(session.encoded_X[0], 1)
     blocks = -(-features // lime.FEATURES_AT_ONCE)
     assert len(passes) == features + blocks + 1  # a feature's bins, a block, the weighing

@@ -13,7 +13,7 @@ from lime.lime_tabular import LimeTabularExplainer
 from scipy import special
 
 from ..data import FeatureSchema
-from ..jobs import let_fast_through
+from ..jobs import let_live_through, locked_outside_gate
 from ..model import ModelAdapter
 from .base import Attribution, Explainer, register
 from .table import TableContext
@@ -69,8 +69,8 @@ class LimeExplainer(Explainer):
         if self.explainer.discretizer is not None:
             self.explainer.discretizer.undiscretize = _BinSampler(self.explainer.discretizer)
         # lime weighs its samples, then picks features with a ridge on all of them (0.1 s on
-        # 1,000 features): a drag's waiting fast view goes first.
-        self.explainer.base.kernel_fn = _after_waiting_drags(self.explainer.base.kernel_fn)
+        # 1,000 features): a live request under way goes first.
+        self.explainer.base.kernel_fn = _after_live_requests(self.explainer.base.kernel_fn)
         self._lock = threading.Lock()  # lime keeps its random state on the explainer
 
     @property
@@ -141,7 +141,7 @@ class LimeExplainer(Explainer):
 
     def predict_fn(self, encoded: np.ndarray) -> np.ndarray:
         """What LIME calls: encoded samples -> probabilities (n, k) or values (n,)."""
-        out = self.context.model_output(encoded, drags_between=True)
+        out = self.context.model_output(encoded, live_between=True)
         return out if self.adapter.is_classifier else out[:, 0]
 
     def explain_row(
@@ -150,10 +150,10 @@ class LimeExplainer(Explainer):
         """LIME weights of one encoded row for output ``output`` (class index, 0 for regression)."""
         row = _fill_missing(np.asarray(encoded_row, dtype=float)[None, :], self.fills)[0]
         label = output if self.adapter.is_classifier else 1
-        with self._lock:
+        with locked_outside_gate(self._lock):
             # lime shares one RandomState between explainer, discretizer and base; a fresh
             # one per call makes every explanation equal to that of a newly built explainer.
-            rng = _DrawsBetweenDrags(self.random_state)
+            rng = _DrawsBetweenRequests(self.random_state)
             self.explainer.random_state = rng
             self.explainer.base.random_state = rng
             if self.explainer.discretizer is not None:
@@ -180,21 +180,21 @@ class LimeExplainer(Explainer):
         )
 
 
-class _DrawsBetweenDrags(np.random.RandomState):
+class _DrawsBetweenRequests(np.random.RandomState):
     """lime's random state, numpy's own draws: lime draws each feature's bins in turn while
-    the explanation holds the session's gate (0.2 s for 1,000 features), and a drag's
-    waiting fast view goes between two features (it uses nothing of LIME's)."""
+    the explanation holds the session's gate (0.2 s for 1,000 features), and a live request
+    under way goes between two features (its first answer uses nothing of LIME's)."""
 
     def choice(self, *args: Any, **kwargs: Any) -> Any:
-        let_fast_through()
+        let_live_through()
         return super().choice(*args, **kwargs)
 
 
-def _after_waiting_drags(kernel_fn: Callable[[np.ndarray], np.ndarray]) -> Callable:
-    """``kernel_fn`` once a drag's waiting fast view has gone first."""
+def _after_live_requests(kernel_fn: Callable[[np.ndarray], np.ndarray]) -> Callable:
+    """``kernel_fn`` once a live request under way has had its first answer."""
 
     def kernel(distances: np.ndarray) -> np.ndarray:
-        let_fast_through()
+        let_live_through()
         return kernel_fn(distances)
 
     return kernel
@@ -260,7 +260,7 @@ class _BinSampler:
         # Feature-major, as lime draws: all samples of one feature, then the next; a few
         # features at a time, so that wide data needs no (samples x features) temporaries.
         for start in range(0, len(self.features), FEATURES_AT_ONCE):
-            let_fast_through()  # ~10 ms per block on 5,000 samples: a drag goes between
+            let_live_through()  # ~10 ms per block on 5,000 samples: a request goes between
             features = self.features[start : start + FEATURES_AT_ONCE]
             rows = np.arange(start, start + len(features))[:, None]
             cell = out[:, features].T.astype(np.intp) + rows * width

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import FeatureSchema
-from ..jobs import check_stopped, in_background, let_fast_through
+from ..jobs import check_stopped, in_background, let_live_through
 from ..model import ModelAdapter
 
 # Cells of one model call: larger batches go in chunks, so a model that copies its input
@@ -60,20 +60,21 @@ class TableContext:
                     self.remembered.pop(key, None)
             self.remembered[row.tobytes()] = out
 
-    def model_output(self, encoded: np.ndarray, *, drags_between: bool = False) -> np.ndarray:
+    def model_output(self, encoded: np.ndarray, *, live_between: bool = False) -> np.ndarray:
         """The model's outputs (n, outputs) for encoded rows: what every explainer calls.
         Stopped work (a closed widget) ends here, between two model calls.
 
-        ``drags_between``: the caller holds nothing a drag's fast view uses (LIME: its own
-        lock and sampler), so in the background a waiting fast view may run between two
-        calls. Not for shap's explainers: a fast view shares their masker's buffers.
+        ``live_between``: the caller holds nothing a live request's first answer uses (LIME:
+        its own lock and sampler), so in the background a live request under way may run
+        between two calls. Not for shap's explainers: an answer shares their masker's
+        buffers.
         """
         if 0 < len(encoded) <= REMEMBERED_CALL_ROWS:
             return self._small_output(encoded)
         step = max(1, CELLS_PER_MODEL_CALL // max(1, encoded.shape[1]))
-        drags_between = drags_between and in_background()
-        if drags_between:
-            # Calls of about MODEL_STEP_SECONDS, a drag's fast view going between them,
+        live_between = live_between and in_background()
+        if live_between:
+            # Calls of about MODEL_STEP_SECONDS, a live request going between them,
             # unless the model's cost per call makes the extra calls dear (a quarter more
             # at most).
             total = len(encoded) * self.seconds_per_row[0]
@@ -83,8 +84,8 @@ class TableContext:
         outputs = []
         for start in range(0, max(len(encoded), 1), step):
             check_stopped()
-            if drags_between:
-                let_fast_through()
+            if live_between:
+                let_live_through()
             outputs.append(self.predict(self.schema.decode(encoded[start : start + step])))
         return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
 
