@@ -162,6 +162,28 @@ def test_a_forest_too_slow_to_explain_live_is_explained_on_a_share_of_its_trees_
     w.close()
 
 
+def test_the_forest_share_is_cut_to_the_live_budget_by_its_own_timing(monkeypatch):
+    """Path-dependent TreeSHAP costs per tree more than the interventional one the share
+    was first sized by: the share is timed once and cut to fit ``LIVE_SECONDS``."""
+    from types import SimpleNamespace
+
+    from optiml_widgets.explainers import shap as shap_module
+
+    X, y = make_regression(300, 5, random_state=0)
+    model = RandomForestRegressor(60, max_depth=4, random_state=0, n_jobs=1).fit(X, y)
+    w = explain_widget(model, X, explainers=("shap",))
+    assert w._wait_idle()
+    explainer = w.session.shap_explainer
+    budget = shap_module.LIVE_SECONDS
+    for took, kept in ((4 * budget, 7), (0.5 * budget, 30)):
+        clock = SimpleNamespace(perf_counter=iter([0.0, took]).__next__)
+        monkeypatch.setattr(shap_module, "time", clock)
+        explainer._build_subforest(model, cost=2 * budget)  # sized at first: 30 of 60 trees
+        assert explainer._fast_trees == kept
+        assert len(explainer._fast_tree.model.trees) == kept
+    w.close()
+
+
 def test_a_slow_model_gets_a_cheap_first_view_then_the_exact_one():
     X = pd.DataFrame(np.random.default_rng(0).normal(size=(150, 4)), columns=list("abcd"))
 
