@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -812,22 +813,28 @@ class ColumnQuantiles(Sequence[tuple[float, float]]):
     @staticmethod
     def read_together(features: Iterable[Feature]) -> None:
         """Compute the pending quantiles of these features in one pass over their columns
-        (the panel's shown features: 40 columns read one by one took ~10 ms)."""
-        pending = [
-            f.quantiles
-            for f in features
-            if isinstance(f.quantiles, ColumnQuantiles) and f.quantiles._found is None
-        ]
-        by_frame: dict[int, list[ColumnQuantiles]] = {}
-        for item in pending:
-            by_frame.setdefault(id(item._frame), []).append(item)
-        for items in by_frame.values():
-            columns = items[0]._frame.iloc[:, [item._position for item in items]]
-            # Feature-major rows: partitions along contiguous memory are the fastest.
-            values = np.ascontiguousarray(columns.to_numpy(dtype=float).T)
-            found = np.quantile(values, QUANTILE_LEVELS, axis=1)
-            for k, item in enumerate(items):
-                item._found = tuple((q, float(v)) for q, v in zip(QUANTILE_LEVELS, found[:, k]))
+        (the panel's shown features: 40 columns read one by one took ~10 ms); after a read
+        ahead of them has ended."""
+        with _READING:
+            _compute_quantiles(_pending_quantiles(features))
+
+    @staticmethod
+    def read_ahead(features: Iterable[Feature]) -> None:
+        """Start computing these features' quantiles in a thread of their own, beside the
+        first view's other work (numpy's partitions let go of the GIL): their columns are
+        copied here, and ``read_together`` waits for the end."""
+        batches = _pending_quantiles(features)
+        if not batches:
+            return
+        _READING.acquire()
+
+        def compute() -> None:
+            try:
+                _compute_quantiles(batches)
+            finally:
+                _READING.release()
+
+        threading.Thread(target=compute, name="optiml-quantiles", daemon=True).start()
 
     def __getitem__(self, index: Any) -> Any:
         return self._pairs()[index]
@@ -851,6 +858,38 @@ class ColumnQuantiles(Sequence[tuple[float, float]]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (tuple, (self._pairs(),))
+
+
+# Held while quantiles are computed: a read waits for a read ahead of the same features.
+_READING = threading.Lock()
+
+
+def _pending_quantiles(
+    features: Iterable[Feature],
+) -> list[tuple[list[ColumnQuantiles], np.ndarray]]:
+    """The features' quantiles not computed yet, with their columns as feature-major rows
+    (partitions along contiguous memory are the fastest), one block per frame."""
+    by_frame: dict[int, list[ColumnQuantiles]] = {}
+    for feature in features:
+        item = feature.quantiles
+        if isinstance(item, ColumnQuantiles) and item._found is None:
+            by_frame.setdefault(id(item._frame), []).append(item)
+    return [
+        (
+            items,
+            np.ascontiguousarray(
+                items[0]._frame.iloc[:, [item._position for item in items]].to_numpy(dtype=float).T
+            ),
+        )
+        for items in by_frame.values()
+    ]
+
+
+def _compute_quantiles(batches: list[tuple[list[ColumnQuantiles], np.ndarray]]) -> None:
+    for items, values in batches:
+        found = np.quantile(values, QUANTILE_LEVELS, axis=1)
+        for k, item in enumerate(items):
+            item._found = tuple((q, float(v)) for q, v in zip(QUANTILE_LEVELS, found[:, k]))
 
 
 def _categories(values: pd.Series) -> list[Any]:

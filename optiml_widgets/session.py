@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import payloads
 from .counterfactual import Counterfactual, find_counterfactual
-from .data import FeatureSchema, as_frame, build_schema, check_y, row_values
+from .data import ColumnQuantiles, FeatureSchema, as_frame, build_schema, check_y, row_values
 from .explainers import REGISTRY, Attribution, Explainer, Surrogate, TableContext, fit_surrogate
 from .explainers.base import build, check_names, registered
 from .explainers.lime import LimeExplainer
@@ -94,6 +94,8 @@ class ExplanationSession:
         self.schema: FeatureSchema = build_schema(
             frame, categorical_features, extra=background_frame
         )
+        if len(self.schema) <= WIDE_DATA:  # every feature is shown: its quantiles are sent
+            ColumnQuantiles.read_ahead(self.schema.features)
         rng = np.random.default_rng(random_state)
         picked = None
         if background_frame is None:

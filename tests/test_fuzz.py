@@ -301,19 +301,21 @@ def test_the_codec_gives_every_column_back_in_its_own_dtype(frame):
 
 
 @examples(quick=60, nightly=2000, deadline_seconds=5)
-@given(frame=frames(kinds=NUMERIC_KINDS), together=st.booleans())
-def test_each_numeric_summary_is_its_column_s_own(frame, together):
-    """Ranges, kinds and quantiles (computed when first read, alone or with the shown
-    features) are those of each column's finite values; a summary compares and pickles as
-    the plain tuple it stands for."""
+@given(frame=frames(kinds=NUMERIC_KINDS), read=st.sampled_from(["alone", "together", "ahead"]))
+def test_each_numeric_summary_is_its_column_s_own(frame, read):
+    """Ranges, kinds and quantiles (computed when first read: alone, with the shown
+    features, or ahead in a thread) are those of each column's finite values; a summary
+    compares and pickles as the plain tuple it stands for."""
     checked = as_frame(frame)
     try:
         schema = build_schema(checked)
     except ValueError as error:
         assert OUR_ERRORS.search(str(error)), error
         return
-    if together:
-        ColumnQuantiles.read_together(schema.features)
+    if read == "ahead":
+        ColumnQuantiles.read_ahead(schema.features)
+    if read != "alone":
+        ColumnQuantiles.read_together(schema.features)  # after the read ahead, if any
     for feature, (_, column) in zip(schema.features, checked.items()):
         if feature.is_discrete:
             continue
