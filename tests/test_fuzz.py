@@ -41,6 +41,7 @@ from optiml_widgets import explain_widget
 from optiml_widgets.data import (
     QUANTILE_LEVELS,
     ColumnQuantiles,
+    FeatureSchema,
     as_frame,
     build_schema,
     check_y,
@@ -276,18 +277,24 @@ OUR_ERRORS = re.compile(
 
 
 # -- properties ----------------------------------------------------------------------------
+def checked_schema(frame: pd.DataFrame) -> tuple[pd.DataFrame, FeatureSchema] | None:
+    """X as the panel reads it and its schema; None when the schema names its problem."""
+    checked = as_frame(frame)
+    try:
+        return checked, build_schema(checked)
+    except ValueError as error:
+        assert OUR_ERRORS.search(str(error)), error
+        return None
 
 
 @examples(quick=60, nightly=2000, deadline_seconds=5)
 @given(frame=frames())
 def test_the_codec_gives_every_column_back_in_its_own_dtype(frame):
     with hard_timeout(30):
-        checked = as_frame(frame)
-        try:
-            schema = build_schema(checked)
-        except ValueError as error:
-            assert OUR_ERRORS.search(str(error)), error
+        found = checked_schema(frame)
+        if found is None:
             return
+        checked, schema = found
         encoded = schema.encode(checked)
         assert encoded.shape == checked.shape and not np.isinf(encoded).any()
         assert list(schema.names) == [str(c) for c in frame.columns]
@@ -306,12 +313,10 @@ def test_each_numeric_summary_is_its_column_s_own(frame, read):
     """Ranges, kinds and quantiles (computed when first read: alone, with the shown
     features, or ahead in a thread) are those of each column's finite values; a summary
     compares and pickles as the plain tuple it stands for."""
-    checked = as_frame(frame)
-    try:
-        schema = build_schema(checked)
-    except ValueError as error:
-        assert OUR_ERRORS.search(str(error)), error
+    found = checked_schema(frame)
+    if found is None:
         return
+    checked, schema = found
     if read == "ahead":
         ColumnQuantiles.read_ahead(schema.features)
     if read != "alone":
