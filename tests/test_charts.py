@@ -162,10 +162,12 @@ def test_the_widget_computes_the_global_views_in_the_background():
     w.observe(lambda change: states.append(change["new"]["state"]), names="_global")
     w._on_frontend_message(w, {"type": "global"}, [])
     w.session.jobs.get("global").result(timeout=60)
-    deadline = time.monotonic() + 60  # the charts follow the job in the widget's own thread
-    while (w._global or {}).get("state") != "ready" and time.monotonic() < deadline:
+    # The charts follow the job in the widget's own thread. Its observers hear of a state
+    # after the trait holds it: wait for what they heard.
+    deadline = time.monotonic() + 60
+    while (not states or states[-1] != "ready") and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert states[0] == "running" and states[-1] == "ready"
+    assert states[0] == "running" and states[-1] == "ready" and w._global["state"] == "ready"
     payload = w._global
     assert set(payload["specs"]) == {"importance", "beeswarm", "dependence", "fidelity"}
     # The rows' dataset travels once, shared by the beeswarm and the dependence plot.
