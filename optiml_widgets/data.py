@@ -98,19 +98,6 @@ class Feature:
             return round(number)
         return number
 
-    def to_payload(self) -> dict[str, Any]:
-        """The JSON summary the frontend reads (see js/src/types.ts FeatureInfo)."""
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "min": self.min,
-            "max": self.max,
-            "quantiles": [[q, v] for q, v in self.quantiles],
-            "categories": [str(c) for c in self.categories] if self.is_discrete else None,
-            "counts": list(self.counts) if self.is_discrete else None,
-            "missing": self.missing,
-        }
-
 
 def _same(a: Any, b: Any) -> bool:
     try:
@@ -164,8 +151,11 @@ class FeatureSchema:
         ]
         if len(plain) == len(self.features) and list(dtypes) == self.names:
             # Every column a plain number, in order: pandas' own float block as it is (a
-            # read-only view, column-major, no copy) or, for other dtypes, one copy.
-            return frame.to_numpy(dtype=float)
+            # column-major view, no copy) or, for other dtypes, one copy. Read-only: it may
+            # be X's own memory (pandas before copy-on-write hands out a writable view).
+            values = frame.to_numpy(dtype=float)
+            values.flags.writeable = False
+            return values
         out = np.empty((len(frame), len(self.features)), dtype=float)
         if plain:  # one block: a column at a time costs ~20 µs each (wide data)
             out[:, plain] = frame[[self.features[j].name for j in plain]].to_numpy(dtype=float)
@@ -241,10 +231,6 @@ class FeatureSchema:
                 with contextlib.suppress(TypeError, ValueError):
                     frame[name] = frame[name].astype(dtype)
         return frame
-
-    def to_payload(self) -> list[dict[str, Any]]:
-        """The features as JSON for the frontend."""
-        return [f.to_payload() for f in self.features]
 
 
 def _decode_codes(feature: Feature, dtype: Any, values: np.ndarray) -> Any:
@@ -803,12 +789,11 @@ class ColumnQuantiles(Sequence[tuple[float, float]]):
         self._found: tuple[tuple[float, float], ...] | None = None
 
     def _pairs(self) -> tuple[tuple[float, float], ...]:
-        found = self._found
-        if found is None:  # two threads may both compute it: the same values
+        if self._found is None:  # two threads may both compute it: the same values
             column = self._frame.iloc[:, self._position].to_numpy(dtype=float)
-            values = np.quantile(column, QUANTILE_LEVELS)
-            found = self._found = tuple((q, float(v)) for q, v in zip(QUANTILE_LEVELS, values))
-        return found
+            _compute_quantiles([([self], column[None, :])])
+        assert self._found is not None
+        return self._found
 
     @staticmethod
     def read_together(features: Iterable[Feature]) -> None:
