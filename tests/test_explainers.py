@@ -324,8 +324,9 @@ def test_hist_gradient_boosting_starts_with_path_dependent_treeshap_and_says_why
 
 
 def test_small_model_calls_reuse_the_outputs_of_rows_already_asked_for():
-    """A first view asks the model about its row, the background and an additivity probe
-    made of them: each row goes to the model once; large batches are never remembered."""
+    """A first view asks the model about its row and the background, and the additivity
+    probe asks about the row again: each row goes to the model once; large batches are
+    never remembered."""
     c = case("gbc_breast_cancer")
     session = ExplanationSession(c.model, c.X, explainers=("shap",))
     context = session.context

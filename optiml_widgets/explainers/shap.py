@@ -205,8 +205,9 @@ class ShapExplainer(Explainer):
         if not self._verified and self.algorithm_kind == "permutation":
             self._verified = True  # additive by construction: nothing to check
         if not self._verified:
-            # The first rows asked for, and two background rows, decide the algorithm.
-            probe = np.vstack([encoded, self.background[:2]])
+            # The first rows asked for decide the algorithm (every exact view is checked
+            # again by the session, so a row that only happens to add up is caught later).
+            probe = encoded
             with self._verify_lock:
                 while not self._verified:
                     started = time.perf_counter()
