@@ -33,6 +33,7 @@ from optiml_widgets.export import PAGE, export_data, panel_html
 
 FIRST_VIEW_REPEATS = 5
 VIEW_ROWS = 15
+EXPORT_RUNS = 3  # one export swings by a second with the machine
 
 
 def w1():
@@ -151,16 +152,23 @@ def views(model, X) -> list[str]:
 
 
 def export(label: str, model, X, y) -> str:
-    w = explain_widget(model, X, y)
-    session = w.session
-    w.surrogate  # noqa: B018 -- both stream in long before anyone exports: not timed here
-    w.global_explanation  # noqa: B018
-    assert w._wait_idle() and session.jobs.wait_all(600)  # the charts too: an idle machine
-    started = time.perf_counter()
-    # What to_html does, kept apart to read how many sweeps got exact SHAP values.
-    data = export_data(session, progress=lambda done, total: None)  # no bar in the timing
-    page = PAGE.format(title="export", panel=panel_html(data))
-    ours = time.perf_counter() - started
+    """Ours: the median of EXPORT_RUNS exports, each from a fresh widget (nothing cached
+    from a run before); the floor once."""
+    times: list[float] = []
+    for run in range(EXPORT_RUNS):
+        w = explain_widget(model, X, y)
+        session = w.session
+        w.surrogate  # noqa: B018 -- both stream in long before anyone exports: not timed here
+        w.global_explanation  # noqa: B018
+        assert w._wait_idle() and session.jobs.wait_all(600)  # the charts too: an idle machine
+        started = time.perf_counter()
+        # What to_html does, kept apart to read how many sweeps got exact SHAP values.
+        data = export_data(session, progress=lambda done, total: None)  # no bar in the timing
+        page = PAGE.format(title="export", panel=panel_html(data))
+        times.append(time.perf_counter() - started)
+        if run < EXPORT_RUNS - 1:
+            w.close()
+    ours = statistics.median(times)
     exact = np.mean([len(f) for f in data["grids"]["shap_exact_features"]])
     rows = [session.index, *[i for i in range(session.n_rows) if i != session.index][:49]]
     sweeps = np.vstack([session.sweep(i, {}).rows for i in rows])
@@ -217,7 +225,8 @@ def main() -> None:
         "The surrogate and the global views are done before the clock starts (they stream in "
         "when the widget is made). Floor: the SHAP values of every grid point of every "
         "exported row in one batched shap call, plus LIME for the same rows. Targets: the "
-        "quickstart ≤ 5 s, the forest ≤ 10 s. Ours explains grid points that share an "
+        f"quickstart ≤ 5 s, the forest ≤ 10 s. Ours: the median of {EXPORT_RUNS} exports, each "
+        "from a fresh widget. Ours explains grid points that share an "
         "interval between the trees' thresholds once, and within a time budget per row (the "
         "row's most important features first); along the other features' sweeps the file "
         "holds an estimate and says so. The column 'exact sweeps' counts the features per "
