@@ -458,10 +458,8 @@ def global_views(
     """The global views of the current target (js/src/types.ts GlobalInfo): the chart specs
     and what they show. ``include_data=False`` leaves the rows' feature values out;
     ``live=False`` words it for an export, where only the exported rows can be opened."""
-    from .charts import charts_payload
-
     explanation = session.global_explanation()
-    charts = session.global_charts(feature, include_values=include_data)
+    specs = session.global_specs(feature, include_values=include_data)
     how = (
         f"computed in {explanation.seconds:.1f} s"
         if live
@@ -478,5 +476,5 @@ def global_views(
         "total": len(explanation.rows),
         "message": f"{what}; output: {session.target}; {how}.",
         "target": str(session.target),
-        **charts_payload(charts),
+        **specs,
     }

@@ -145,6 +145,9 @@ class ExplanationSession:
         self.edits_by_row: dict[int, dict[str, Any]] = {}
         self._originals: dict[int, dict[str, Any]] = {}
         self._surrogate_size: Surrogate | None = None  # another size the user picked
+        # The last chart specs built, and what they were built from (the panel's, then the
+        # export's: the same specs unless the row, target or feature changed in between).
+        self._last_specs: tuple[Any, ...] | None = None
         self.target_index = self._default_target()
 
     # -- lifecycle -------------------------------------------------------------------
@@ -805,6 +808,20 @@ class ExplanationSession:
             current=current,
             include_values=include_values,
         )
+
+    def global_specs(self, feature: str | None = None, *, include_values: bool = True) -> dict:
+        """The global views' Vega-Lite specs (charts.charts_payload), built once for the same
+        explanation, surrogate, target, feature and current row."""
+        from .charts import charts_payload
+
+        explanation, surrogate = self.global_explanation(), self.surrogate
+        key = (self.target_index, feature, include_values, self.index, tuple(self.edits.items()))
+        last = self._last_specs
+        if last is not None and last[0] is explanation and last[1] is surrogate and last[2] == key:
+            return last[3]
+        specs = charts_payload(self.global_charts(feature, include_values=include_values))
+        self._last_specs = (explanation, surrogate, key, specs)
+        return specs
 
     def top_feature(self) -> int:
         """Position of the feature with the largest mean |SHAP| for the current target."""

@@ -263,6 +263,27 @@ def test_an_edit_during_an_export_is_answered_at_once(gbc):
     w.close()
 
 
+def test_the_export_reuses_the_panels_chart_specs_until_the_row_changes(gbc, monkeypatch):
+    model, X, y = gbc
+    w = explain_widget(model, X, y)
+    w.global_explanation  # noqa: B018
+    assert w._wait_idle(60) and w.session.jobs.wait_all(60)
+    assert (w._global or {}).get("state") == "ready"
+    session = w.session
+    built = []
+    real = type(session).global_charts
+    monkeypatch.setattr(
+        type(session), "global_charts", lambda s, *a, **k: built.append(1) or real(s, *a, **k)
+    )
+    exported = export_data(session, rows=[0, 1], progress=lambda done, total: None)
+    assert built == [] and exported["global"]["specs"] == w._global["specs"]
+    top = session.schema.names[session.top_feature()]  # the dependence plot's feature
+    w.set_features({top: float(X[top].max())})  # its plot marks the current row there
+    again = export_data(session, rows=[0, 1], progress=lambda done, total: None)
+    assert built == [1] and again["global"]["specs"] != exported["global"]["specs"]
+    w.close()
+
+
 def test_a_release_while_lime_streams_in_is_answered_before_lime_ends(monkeypatch):
     """The exact view of a release needs nothing of LIME's (LIME streams in after it): a
     release that comes while the last view's LIME is under way is answered between LIME's
