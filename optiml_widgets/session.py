@@ -815,12 +815,22 @@ class ExplanationSession:
         from .charts import charts_payload
 
         explanation, surrogate = self.global_explanation(), self.surrogate
-        key = (self.target_index, feature, include_values, self.index, tuple(self.edits.items()))
+
+        def key() -> tuple:
+            return (self.target_index, feature, include_values, self.index, self.edits)
+
+        before = key()
         last = self._last_specs
-        if last is not None and last[0] is explanation and last[1] is surrogate and last[2] == key:
+        if (
+            last is not None
+            and last[0] is explanation
+            and last[1] is surrogate
+            and last[2] == before
+        ):
             return last[3]
         specs = charts_payload(self.global_charts(feature, include_values=include_values))
-        self._last_specs = (explanation, surrogate, key, specs)
+        if key() == before:  # not kept if an edit came meanwhile: they may show either row
+            self._last_specs = (explanation, surrogate, before, specs)
         return specs
 
     def top_feature(self) -> int:
