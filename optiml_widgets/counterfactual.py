@@ -182,10 +182,11 @@ def _slide(
     term: Any, row: Mapping[str, Any], predicted: float, median: float, schema: FeatureSchema
 ) -> float | None:
     """The value of a term's feature that takes a linear rule's prediction 10% past the
-    median, within the data's range; None when that is out of range."""
+    median, within the data's range; None when that is out of range, or for a step term
+    (it moves the prediction by its weight or not at all)."""
     feature = schema[term.feature]
     current = _finite(row[term.feature])
-    if current is None or term.weight == 0:
+    if current is None or term.weight == 0 or term.above is not None:
         return None
     new = current + 1.1 * (median - predicted) * term.per / term.weight
     if feature.min is None or feature.max is None or not feature.min <= new <= feature.max:

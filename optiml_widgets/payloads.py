@@ -75,6 +75,7 @@ class TermInfo(TypedDict):
     per: float
     center: float
     fill: float
+    above: float | None  # a step term's cut (it adds weight above it); None: linear
     text: str
 
 
@@ -324,6 +325,7 @@ def _rule(rule: Rule, position: Mapping[str, int]) -> RuleInfo:
                 "per": t.per,
                 "center": t.center,
                 "fill": t.fill if math.isfinite(t.fill) else t.center,
+                "above": t.above,
                 "text": t.text,
             }
             for t in rule.terms

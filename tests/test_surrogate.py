@@ -12,6 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import case, session_for
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import (
     GradientBoostingClassifier,
@@ -22,6 +25,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from optiml_widgets import ExplanationSession, explain_widget
 from optiml_widgets.explainers.rule_models import LINEAR_TREE, GrownTree
+from optiml_widgets.explainers.shared_terms import _best_splits, _Products, _Within
 from optiml_widgets.explainers.surrogate import surrogate_samples
 
 ROWS = 4000  # the issue's workloads use 10000 rows: bench/surrogate.py runs them in full
@@ -103,11 +107,14 @@ def test_linear_terms_read_in_original_units():
     terms = [t for rule in surrogate.rules for t in rule.terms]
     assert terms
     for term in terms:
-        assert re.fullmatch(r"[+\u2212][\d.e+-]+ per [\d.e+-]+ of x\d+", term.text), term.text
+        if term.above is not None:  # a step: "+0.3 if x4 > 1.2 (in every rule)"
+            assert re.match(r"[+\u2212][\d.e+-]+ if x\d+ > [\d.e+-]+", term.text), term.text
+            continue
+        assert re.match(r"[+\u2212][\d.e+-]+ per [\d.e+-]+ of x\d+", term.text), term.text
         assert np.log10(term.per) == round(np.log10(term.per))  # a round power of ten
     rule = surrogate.rules[0]
     assert all(t.text in rule.text() for t in rule.terms)
-    keys = {"feature", "weight", "per", "center", "fill", "text"}
+    keys = {"feature", "weight", "per", "center", "fill", "above", "text"}
     assert [set(t) for t in surrogate.to_payload()["rules"][0]["terms"]] == [keys] * len(rule.terms)
     json.dumps(surrogate.to_payload(), allow_nan=False)
     # The rule's own prediction for a row = its value at the average row + each term.
@@ -222,10 +229,55 @@ def test_a_rule_predicts_what_the_surrogate_predicts(name):
         assert rule.predict(row) == pytest.approx(predicted[index])
         # The formula documented for the frontend, from the JSON alone.
         sent = payload[rule.id]
-        by_formula = sent["prediction"] + sum(
-            t["weight"] * (row[t["feature"]] - t["center"]) / t["per"] for t in sent["terms"]
-        )
-        assert by_formula == pytest.approx(predicted[index])
+        assert by_formula(sent, row) == pytest.approx(predicted[index])
+
+
+def by_formula(rule: dict, row: pd.Series) -> float:
+    """A rule's prediction from its JSON alone, as Surrogate.to_payload documents it."""
+    total = rule["prediction"]
+    for t in rule["terms"]:
+        x = t["fill"] if pd.isna(row[t["feature"]]) else row[t["feature"]]
+        if t["above"] is None:
+            total += t["weight"] * (x - t["center"]) / t["per"]
+        else:
+            total += t["weight"] if x > t["above"] else 0.0
+    return total
+
+
+def test_a_jump_reads_as_a_step_term_in_every_rule():
+    # y jumps by 3 where a > 0.4 whatever b and c: a step shared by every rule reads it once
+    # (a plain tree repeats the jump under each of its other splits).
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.uniform(size=(1500, 3)), columns=["a", "b", "c"])
+    y = 3.0 * (X["a"] > 0.4) + np.where(X["b"] > 0.5, 2 * X["c"], -X["c"])
+    model = HistGradientBoostingRegressor(random_state=0).fit(X, y)
+    session = ExplanationSession(model, X, explainers=("surrogate",))
+    surrogate = session.surrogate
+    steps = {
+        (t.feature, t.above)
+        for p in surrogate.sizes
+        for rule in surrogate.with_size(p).rules
+        for t in rule.terms
+        if t.above is not None
+    }
+    assert any(feature == "a" and abs(cut - 0.4) < 0.05 for feature, cut in steps), steps
+    for size in surrogate.sizes:
+        smaller = surrogate.with_size(size)
+        predicted = smaller.predict_encoded(session.encoded_X)
+        payload = {rule["id"]: rule for rule in smaller.to_payload()["rules"]}
+        for index in range(0, session.n_rows, 97):
+            row = session.original(index)
+            rule = smaller.rule_for(row)
+            assert rule.predict(row) == pytest.approx(predicted[index])
+            assert by_formula(payload[rule.id], row) == pytest.approx(predicted[index])
+        # A step's cut is a slider threshold, and its rule counts once.
+        for rule in smaller.rules:
+            for t in rule.terms:
+                if t.above is not None:
+                    assert t.above in smaller.thresholds()[t.feature]
+                    assert f"if {t.feature} > " in rule.text()
+        assert smaller.complexity == int(smaller.chosen["rules"])
+    json.dumps(surrogate.to_payload(), allow_nan=False)
 
 
 @pytest.mark.parametrize("name", ["gbc_breast_cancer", "rf_diabetes"])
@@ -241,6 +293,74 @@ def test_the_surrogate_pickles_for_dask_workers(name):
         assert np.array_equal(
             again.predict_encoded(session.encoded_X), smaller.predict_encoded(session.encoded_X)
         )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(2, 60).flatmap(
+        lambda n: st.tuples(
+            arrays(np.float64, (n, 3), elements=st.floats(-1e3, 1e3)),
+            arrays(np.float64, n, elements=st.floats(-1e3, 1e3)),
+            arrays(np.int64, n, elements=st.integers(0, 3)),
+        )
+    )
+)
+def test_within_leaf_products_from_sums_equal_the_centred_ones(data):
+    """The shared terms' path takes each leaf's cross-products from the whole columns' and
+    the leaves' sums: the same as centring every column within each leaf."""
+    B, y, leaf_of = data
+    within = _Within(_Products(B, y), leaf_of, 4)
+    X, yc = B.copy(), y.copy()
+    for leaf in range(4):
+        hit = leaf_of == leaf
+        if hit.any():
+            X[hit] -= X[hit].mean(axis=0)
+            yc[hit] -= yc[hit].mean()
+    scale = 1 + np.abs(B).max() ** 2 * len(y)
+    assert np.allclose(within.gram, X.T @ X, atol=1e-9 * scale)
+    assert np.allclose(
+        within.moment, X.T @ yc, atol=1e-9 * (1 + np.abs(B).max() * np.abs(y).max() * len(y))
+    )
+    beta, residual = within.fit([0, 2])
+    assert np.allclose(residual, yc - X[:, [0, 2]] @ beta, atol=1e-6 * (1 + np.abs(y).max()))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.integers(4, 40).flatmap(
+        lambda n: st.tuples(
+            arrays(np.float64, (n, 2), elements=st.sampled_from([-1.0, 0.0, 0.5, 2.0, 3.0])),
+            arrays(np.float64, n, elements=st.floats(-10, 10)),
+            arrays(np.int64, n, elements=st.integers(0, 2)),
+        )
+    ),
+    st.booleans(),
+)
+def test_each_leafs_best_split_is_the_brute_force_one(data, some_leaves):
+    """The path's splits, found for all leaves at once from sorted runs, against trying
+    every threshold of every column in every leaf."""
+    T, residual, leaf_of = data
+    leaves = [0, 2] if some_leaves else None
+    orders = [np.argsort(T[:, j], kind="stable") for j in range(T.shape[1])]
+    found = _best_splits(T, residual, leaf_of, 3, 2, orders, leaves)
+    for leaf in leaves if leaves is not None else range(3):
+        rows = leaf_of == leaf
+        r = residual[rows]
+        best = 0.0
+        for j in range(T.shape[1]):
+            for cut in np.unique(T[rows, j])[:-1]:
+                left = T[rows, j] <= cut
+                if min(left.sum(), (~left).sum()) >= 2:
+                    gain = r[left].sum() ** 2 / left.sum() + r[~left].sum() ** 2 / (~left).sum()
+                    best = max(best, gain - r.sum() ** 2 / len(r))
+        if found[leaf] is None:
+            assert best <= 1e-9 * (1 + np.abs(r).sum() ** 2)
+            continue
+        gain, j, cut = found[leaf]
+        assert gain == pytest.approx(best, rel=1e-9, abs=1e-9)
+        left = T[rows, j] <= cut  # the split found reaches that gain
+        achieved = r[left].sum() ** 2 / left.sum() + r[~left].sum() ** 2 / (~left).sum()
+        assert achieved - r.sum() ** 2 / len(r) == pytest.approx(best, rel=1e-9, abs=1e-9)
 
 
 def test_a_missing_value_in_a_linear_term_counts_as_the_fill():

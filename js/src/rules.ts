@@ -17,7 +17,7 @@ export function caption(surrogate: SurrogateInfo): string {
   const metric = surrogate.metric === "r2" ? "R²" : "accuracy";
   const terms = surrogate.rules.reduce((n, r) => n + (r.terms?.length ?? 0), 0);
   const n = surrogate.rules.length;
-  const size = `${n} rule${n === 1 ? "" : "s"}${terms ? ` with ${terms} linear term${terms === 1 ? "" : "s"}` : ""}`;
+  const size = `${n} rule${n === 1 ? "" : "s"}${terms ? ` with ${terms} term${terms === 1 ? "" : "s"}` : ""}`;
   return `${surrogate.family}, ${size}, held-out ${metric} ${formatNumber(surrogate.fidelity, 3)}`;
 }
 
@@ -58,7 +58,7 @@ class RuleTable {
       if (!cells.length) when.append("always");
       const value = typeof rule.prediction === "number" ? formatNumber(rule.prediction) : String(rule.prediction);
       const then = h("td", { class: "ow-then" }, value);
-      // "+0.8 per 1000 of income": each linear term reads on its own line.
+      // "+0.8 per 1000 of income", "+0.3 if lpi > 4.2": each term reads on its own line.
       for (const term of rule.terms ?? []) then.append(h("div", { class: "ow-term", "data-j": term.j }, term.text));
       const row = h("tr", { "data-rule": rule.id }, h("td", {}, String(rule.id + 1)), when, then, h("td", {}, percent(rule.coverage)));
       this.rows.set(rule.id, row);

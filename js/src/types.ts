@@ -76,7 +76,8 @@ export interface Condition {
   text: string;
 }
 
-/** A linear term of a rule (regression): adds `weight * (x[j] - center) / per`, `fill` for a missing x[j]. */
+/** A term of a rule (regression), `fill` for a missing x[j]: linear, it adds
+ * `weight * (x[j] - center) / per`; a step (`above` set), `weight` where x[j] > above. */
 export interface LinearTermInfo {
   feature: string;
   j: number;
@@ -84,7 +85,8 @@ export interface LinearTermInfo {
   per: number;
   center: number;
   fill: number;
-  /** "+0.8 per 1000 of income". */
+  above: number | null;
+  /** "+0.8 per 1000 of income", "+0.3 if lpi > 4.2". */
   text: string;
 }
 

@@ -22,7 +22,7 @@ from .optimal_trees import OptimalTreeArrays
 TREE = "decision tree"
 OPTIMAL_TREE = "optimal tree"
 LINEAR_TREE = "tree with linear leaves"
-SHARED_TREE = "tree with shared linear terms"
+SHARED_TREE = "tree with shared terms"
 
 
 class RuleModel:
@@ -167,12 +167,31 @@ class ConstantLeaves(RuleModel):
 
 @dataclass(frozen=True)
 class Leaf:
-    """A leaf's linear model: ``mean + (T[:, columns] - center) @ coef``."""
+    """A leaf's linear model: ``mean + (inputs(T) - center) @ coef``.
+
+    A term is a column of T (a linear term) or, where ``cuts`` has a number, a step: 1
+    where the column is above that cut, else 0 ("+0.3 if lpi > 4.2"). ``cuts`` is empty
+    when every term is linear.
+    """
 
     mean: float
     columns: tuple[int, ...] = ()
     coef: np.ndarray = field(default_factory=lambda: np.zeros(0))
     center: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cuts: tuple[float, ...] = ()
+
+    def inputs(self, T: np.ndarray) -> np.ndarray:
+        """The terms' values on the rows of T, one column per term."""
+        return term_inputs(T, self.columns, self.cuts)
+
+
+def term_inputs(T: np.ndarray, columns: Sequence[int], cuts: Sequence[float] = ()) -> np.ndarray:
+    """Columns of T, each as a linear term (no cut, or NaN) or a step above its cut."""
+    values = T[:, list(columns)].astype(float)
+    for k, cut in enumerate(cuts):
+        if not np.isnan(cut):
+            values[:, k] = values[:, k] > cut
+    return values
 
 
 class LinearLeaves(RuleModel):
@@ -200,7 +219,7 @@ class LinearLeaves(RuleModel):
         out = np.empty(len(T))
         for node, leaf in self.fits.items():
             hit = ids == node
-            out[hit] = leaf.mean + (T[hit][:, list(leaf.columns)] - leaf.center) @ leaf.coef
+            out[hit] = leaf.mean + (leaf.inputs(T[hit]) - leaf.center) @ leaf.coef
         return out
 
 
@@ -220,3 +239,20 @@ def subtree_totals(
 def remap(leaf: Leaf, columns: Sequence[int]) -> Leaf:
     """Columns of a block of the matrix (``columns``) -> columns of the whole matrix."""
     return dataclasses.replace(leaf, columns=tuple(int(columns[c]) for c in leaf.columns))
+
+
+def round_between(low: float, high: float, threshold: float) -> float:
+    """The number with the fewest significant digits in ``[low, high)`` (the largest real
+    value at or below ``threshold`` and the smallest above it), nearest the threshold:
+    the same rows on each side, read more easily."""
+    if not (np.isfinite(low) and np.isfinite(high)) or high <= low:
+        return threshold
+    magnitude = int(np.floor(np.log10(max(abs(low), abs(high)) or 1.0)))
+    for digits in range(1, 17):
+        step = 10.0 ** (magnitude - digits + 1)
+        first, last = int(np.ceil(low / step)), int(np.ceil(high / step)) - 1
+        for k in sorted(range(first, last + 1), key=lambda k: abs(k * step - threshold))[:3]:
+            value = float(f"{k * step:.{digits + 2}g}")
+            if low <= value < high:
+                return value
+    return threshold

@@ -16,11 +16,15 @@ also hold between the rows. Families, each tried at every size up to ``max_rules
   linear fit stops fitting (not where the mean changes, as a plain tree splits), and terms
   are added one at a time where they cut the error most, in the order of each leaf's lasso
   path. Smooth models read far better this way than as steps.
+- for regressors, a tree with terms shared by every rule (explainers/shared_terms.py):
+  linear ones, or steps ("+0.3 if lpi > 4.2") at each feature's best single split. An
+  additive effect is read once instead of repeated under every split.
 
-What a person must read is the number of rules: leaves plus linear terms (as RuleFit
-counts its linear terms). A leaf no real row reaches is merged away (its split only served
-samples drawn near the rows), and thresholds are rounded to the fewest digits that keep
-every real row on its side ("bill_length_mm <= 43.3", not 43.2946).
+What a person must read is the number of rules: leaves plus terms (as RuleFit counts its
+linear terms; a term shared by every rule counts once). A leaf no real row reaches is
+merged away (its split only served samples drawn near the rows), and thresholds are
+rounded to the fewest digits that keep every real row on its side ("bill_length_mm <=
+43.3", not 43.2946).
 
 The size is chosen by repeated cross-validation over the real rows (for a classifier, judged
 with the samples drawn near them too): the fewest rules whose mean fidelity is within one
@@ -68,6 +72,7 @@ from .rule_models import (
     LinearLeaves,
     RuleModel,
     remap,
+    round_between,
     subtree_totals,
 )
 from .shared_terms import shared_term_models
@@ -129,7 +134,8 @@ class Condition(NamedTuple):
 
 
 class LinearTerm(NamedTuple):
-    """``weight`` per ``per`` units of ``feature``, counted from ``center`` (the leaf's mean).
+    """``weight`` per ``per`` units of ``feature``, counted from ``center`` (the leaf's mean);
+    or, with ``above`` set, a step: ``weight`` where ``feature > above``, else nothing.
 
     A missing value counts as ``fill`` (the value the surrogate fills it with). A
     ``shared`` term is in every rule with the same weight (only its centre differs).
@@ -141,20 +147,26 @@ class LinearTerm(NamedTuple):
     center: float
     fill: float = float("nan")
     shared: bool = False
+    above: float | None = None
 
     @property
     def text(self) -> str:
-        """``+0.8 per 1000 of income``, and ``(in every rule)`` for a shared term."""
+        """``+0.8 per 1000 of income`` or ``+0.3 if lpi > 4.2``, and ``(in every rule)``
+        for a shared term."""
         sign = "+" if self.weight >= 0 else "\u2212"
         # Three digits: the weight's size is what is read; the payload keeps every digit.
         weight = format_number(abs(self.weight), digits=3)
         every = " (in every rule)" if self.shared else ""
+        if self.above is not None:
+            return f"{sign}{weight} if {self.feature} > {format_number(self.above)}{every}"
         return f"{sign}{weight} per {format_number(self.per)} of {self.feature}{every}"
 
     def effect(self, value: Any) -> float:
         """What this term adds for a feature value."""
         if value is None or (isinstance(value, float) and np.isnan(value)):
             value = self.fill if np.isfinite(self.fill) else self.center
+        if self.above is not None:
+            return self.weight if float(value) > self.above else 0.0
         return self.weight * (float(value) - self.center) / self.per
 
 
@@ -162,8 +174,9 @@ class LinearTerm(NamedTuple):
 class Rule:
     """IF all ``conditions`` hold THEN the surrogate predicts ``prediction``.
 
-    With linear ``terms`` (regression), ``prediction`` is the value at the leaf's average
-    row, and a row gets ``prediction + sum(term.effect(row[term.feature]))``.
+    With ``terms`` (regression), ``prediction`` is the value at the leaf's average row
+    (on its linear terms; below every step), and a row gets ``prediction +
+    sum(term.effect(row[term.feature]))``.
     """
 
     id: int
@@ -195,11 +208,12 @@ class Rule:
             format_number(self.prediction) if _is_number(self.prediction) else str(self.prediction)
         )
         if self.terms:
-            # The average row is printed so that the rule can be applied by hand.
-            centre = ", ".join(f"{t.feature} = {format_number(t.center)}" for t in self.terms)
-            then += f" at the rule's average row ({centre}), " + " ".join(
-                t.text for t in self.terms
-            )
+            # The average row is printed so that the rule can be applied by hand (a step
+            # term needs none: it adds its weight or nothing).
+            linear = [t for t in self.terms if t.above is None]
+            centre = ", ".join(f"{t.feature} = {format_number(t.center)}" for t in linear)
+            then += f" at the rule's average row ({centre})," if linear else ","
+            then += " " + " ".join(t.text for t in self.terms)
         return f"IF {when} THEN {self.outcome} = {then}"
 
 
@@ -252,7 +266,9 @@ class Surrogate:
         """The number of rules a person has to read: rules plus their linear terms (a term
         shared by every rule is read once)."""
         own = sum(1 + sum(not term.shared for term in rule.terms) for rule in self.rules)
-        shared = {term.feature for rule in self.rules for term in rule.terms if term.shared}
+        shared = {
+            (term.feature, term.above) for rule in self.rules for term in rule.terms if term.shared
+        }
         return own + len(shared)
 
     @property
@@ -341,18 +357,22 @@ class Surrogate:
             for c in rule.conditions:
                 if c.op in ("<=", ">") and _is_number(c.value):
                     found.setdefault(c.feature, set()).add(float(c.value))
+            for t in rule.terms:
+                if t.above is not None:
+                    found.setdefault(t.feature, set()).add(t.above)
         return {name: sorted(values) for name, values in found.items()}
 
     def to_payload(self) -> dict[str, Any]:
         """JSON for the frontend (js/src/types.ts SurrogateInfo).
 
         ``rules[].prediction`` is the rule's class, or its value; with ``terms``
-        (``{feature, weight, per, center, fill, text}``) that value is at the rule's average
-        row, and a row x the rule covers gets::
+        (``{feature, weight, per, center, fill, above, text}``) that value is at the rule's
+        average row, and a row x the rule covers gets::
 
-            prediction + sum(weight * (x[feature] - center) / per for each term)
+            prediction + sum(weight * (x[feature] - center) / per for each linear term)
+                       + sum(weight if x[feature] > above for each step term)
 
-        with ``fill`` for a missing ``x[feature]``.
+        with ``fill`` for a missing ``x[feature]``; a linear term's ``above`` is null.
 
         ``curve`` has one point per family and number of rules: ``{family, rules, fidelity
         (held-out real rows), between (samples near them), validation (cross-validated),
@@ -379,6 +399,7 @@ class Surrogate:
                             "per": t.per,
                             "center": t.center,
                             "fill": t.fill if np.isfinite(t.fill) else t.center,
+                            "above": t.above,
                             "text": t.text,
                         }
                         for t in rule.terms
@@ -606,25 +627,8 @@ def _real_splits(
     high = _real_splits(grown, leaves, real_T, int(grown.children_right[node]), rows[~left])
     if low is None or high is None:
         return low if high is None else high
-    cut = _round_between(float(column[left].max()), float(column[~left].min()), t)
+    cut = round_between(float(column[left].max()), float(column[~left].min()), t)
     return ("split", node, j, cut, low, high)
-
-
-def _round_between(low: float, high: float, threshold: float) -> float:
-    """The number with the fewest significant digits in ``[low, high)`` (the largest real
-    value at or below ``threshold`` and the smallest above it), nearest the threshold:
-    the same rows on each side, read more easily."""
-    if not (np.isfinite(low) and np.isfinite(high)) or high <= low:
-        return threshold
-    magnitude = int(np.floor(np.log10(max(abs(low), abs(high)) or 1.0)))
-    for digits in range(1, 17):
-        step = 10.0 ** (magnitude - digits + 1)
-        first, last = int(np.ceil(low / step)), int(np.ceil(high / step)) - 1
-        for k in sorted(range(first, last + 1), key=lambda k: abs(k * step - threshold))[:3]:
-            value = float(f"{k * step:.{digits + 2}g}")
-            if low <= value < high:
-                return value
-    return threshold
 
 
 def _screened_columns(
@@ -1173,15 +1177,27 @@ def _linear_rule(
     shared: bool = False,
 ) -> Rule:
     schema, terms = encoder.schema, []
-    for j, coef, center in zip(leaf.columns, leaf.coef, leaf.center):
-        feature = schema.features[j]
-        per = _round_unit(feature)
-        weight = float(coef) * per
-        fill = float(encoder.fill[j])
-        terms.append(LinearTerm(feature.name, weight, per, float(center), fill, shared))
+    prediction = leaf.mean
+    cuts = leaf.cuts or (float("nan"),) * len(leaf.columns)
+    for j, coef, center, cut in zip(leaf.columns, leaf.coef, leaf.center, cuts):
+        feature, fill = schema.features[j], float(encoder.fill[j])
+        if np.isnan(cut):
+            per = _round_unit(feature)
+            terms.append(
+                LinearTerm(feature.name, float(coef) * per, per, float(center), fill, shared)
+            )
+        else:
+            # A step adds its weight or nothing: its share of the leaf moves to the value.
+            prediction -= float(coef) * float(center)
+            terms.append(LinearTerm(feature.name, float(coef), 1.0, 0.0, fill, shared, cut))
     # The largest effects first: that is how the rule is read.
-    terms.sort(key=lambda term: -abs(term.weight) * _spread(schema, term.feature) / term.per)
-    return Rule(node, conditions, leaf.mean, coverage, samples, outcome, tuple(terms))
+    terms.sort(key=lambda term: -abs(term.weight) * _term_scale(schema, term))
+    return Rule(node, conditions, prediction, coverage, samples, outcome, tuple(terms))
+
+
+def _term_scale(schema: FeatureSchema, term: LinearTerm) -> float:
+    """What a term can move the prediction by, per unit of its weight."""
+    return 1.0 if term.above is not None else _spread(schema, term.feature) / term.per
 
 
 def _round_unit(feature: Feature) -> float:
