@@ -275,6 +275,8 @@ def test_a_jump_reads_as_a_step_term_in_every_rule():
             for t in rule.terms:
                 if t.above is not None:
                     assert t.above in smaller.thresholds()[t.feature]
+                    # Real rows on both sides: no step is read for nothing.
+                    assert 0 < (X[t.feature] > t.above).sum() < len(X)
                     assert f"if {t.feature} > " in rule.text()
         assert smaller.complexity == int(smaller.chosen["rules"])
     json.dumps(surrogate.to_payload(), allow_nan=False)

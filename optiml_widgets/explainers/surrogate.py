@@ -471,7 +471,7 @@ def _candidates(
             terms = model.complexity - len(model.fits)
             found[("linear", len(model.fits), terms)] = model
         stop.check()
-        for model in shared_term_models(T, y, numeric, max_rules, random_state):
+        for model in shared_term_models(T, y, numeric, max_rules, random_state, is_real):
             terms = model.complexity - len(model.fits)
             found[("shared", len(model.fits), terms)] = model
     return found
