@@ -17,7 +17,7 @@ also hold between the rows. Families, each tried at every size up to ``max_rules
   are added one at a time where they cut the error most, in the order of each leaf's lasso
   path. Smooth models read far better this way than as steps.
 - for regressors, a tree with terms shared by every rule (explainers/shared_terms.py):
-  linear ones, or steps ("+0.3 if lpi > 4.2") at each feature's best single split. An
+  linear ones, or steps ("+0.3 if lpi > 4.2") where a depth-2 tree on that feature splits. An
   additive effect is read once instead of repeated under every split.
 
 What a person must read is the number of rules: leaves plus terms (as RuleFit counts its
