@@ -15,8 +15,9 @@ export type ChooseSize = (rules: number) => void;
 /** The caption's words: "decision tree, 3 rules, held-out accuracy 0.942". */
 export function caption(surrogate: SurrogateInfo): string {
   const metric = surrogate.metric === "r2" ? "R²" : "accuracy";
-  const terms = surrogate.rules.reduce((n, r) => n + (r.terms?.length ?? 0), 0);
   const n = surrogate.rules.length;
+  // Terms as a person reads them: a term shared by every rule counts once (complexity).
+  const terms = surrogate.complexity - n;
   const size = `${n} rule${n === 1 ? "" : "s"}${terms ? ` with ${terms} term${terms === 1 ? "" : "s"}` : ""}`;
   return `${surrogate.family}, ${size}, held-out ${metric} ${formatNumber(surrogate.fidelity, 3)}`;
 }

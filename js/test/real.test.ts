@@ -49,6 +49,15 @@ describe("a classifier's first view, then what streams in", () => {
     expect(card(el, "shap").querySelector(".ow-fallback")?.textContent).toContain(fallback);
     expect(q(el, "ow-prediction").textContent).toMatch(/^prediction = \d+(\.\d)?$/);
   });
+
+  it("counts a term shared by every rule once in the rules' caption", () => {
+    const s = real.diabetes_surrogate;
+    const { el } = mount({ _schema: real.diabetes_schema, _view: real.diabetes_complete, _surrogate: s });
+    const shared = new Set(s.rules.flatMap((r) => r.terms.map((t) => t.text)));
+    expect(shared.size).toBeGreaterThan(0);
+    expect(s.rules.every((r) => r.terms.length === shared.size)).toBe(true); // in every rule
+    expect(q(el, "ow-rules-caption").textContent).toContain(`${s.rules.length} rules with ${shared.size} term`);
+  });
 });
 
 describe("the export's in-page model", () => {

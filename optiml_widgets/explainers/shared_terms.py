@@ -83,32 +83,15 @@ class TermBasis(NamedTuple):
 
 
 def _step_cuts(x: np.ndarray, y: np.ndarray, min_leaf: int) -> list[float]:
-    """The cuts of a depth-2 regression tree of y on x alone."""
-    first = _stump_cut(x, y, min_leaf)
+    """The cuts of a depth-2 regression tree of y on x alone: its best split, then the best
+    on either side (the path's own split search, on one column)."""
+    column, order = x[:, None], [np.argsort(x, kind="stable")]
+    first = _best_splits(column, y, np.zeros(len(y), np.int64), 1, min_leaf, order)[0]
     if first is None:
         return []
-    found = [first]
-    for side in (x <= first, x > first):
-        cut = _stump_cut(x[side], y[side], min_leaf)
-        if cut is not None:
-            found.append(cut)
-    return found
-
-
-def _stump_cut(x: np.ndarray, y: np.ndarray, min_leaf: int) -> float | None:
-    """The threshold of x that splits y with the least squared error (None: no split)."""
-    order = np.argsort(x, kind="stable")
-    xs, ys = x[order], y[order] - y.mean()
-    left_sum = np.cumsum(ys)[:-1]
-    left_n = np.arange(1, len(ys))
-    right_n = len(ys) - left_n
-    gain = left_sum**2 / left_n + left_sum**2 / right_n  # the right side's sum is -left's
-    valid = (xs[1:] > xs[:-1]) & (left_n >= min_leaf) & (right_n >= min_leaf)
-    if not valid.any():
-        return None
-    at = int(np.argmax(np.where(valid, gain, -np.inf)))
-    low, high = float(xs[at]), float(xs[at + 1])
-    return round_between(low, high, (low + high) / 2)
+    sides = (x > first[2]).astype(np.int64)
+    below, above = _best_splits(column, y, sides, 2, min_leaf, order).values()
+    return [first[2]] + [found[2] for found in (below, above) if found is not None]
 
 
 def shared_term_models(
@@ -117,13 +100,12 @@ def shared_term_models(
     numeric: list[int],
     max_rules: int,
     random_state: int,
-    is_real: np.ndarray | None = None,
+    is_real: np.ndarray,
 ) -> list[LinearLeaves]:
     """Trees with shared terms, every (leaves, terms) with at most ``max_rules`` in all and
     at least one term (none is a plain tree, another family)."""
     if not numeric or max_rules < 2 or len(y) < 4 or np.ptp(y) == 0:
         return []
-    is_real = np.ones(len(y), bool) if is_real is None else is_real
     basis = TermBasis.of(T, y, numeric, is_real)
     order, weights = term_path(T, basis.values, y, max_rules, random_state)
     # The trees' splits are found on an even sample (as many rows place a threshold just
