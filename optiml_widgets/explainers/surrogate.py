@@ -47,7 +47,8 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -56,6 +57,7 @@ import pandas as pd
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 from sklearn.model_selection import KFold, RepeatedKFold, train_test_split
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+from threadpoolctl import threadpool_limits
 
 from ..data import Feature, FeatureSchema
 from ..format import format_number
@@ -420,6 +422,19 @@ class Surrogate:
         }
 
 
+def _candidate_parts(classify: bool, numeric: list[int]) -> list[str]:
+    """The families, in parts fit apart (each part's folds and final fit are tasks of
+    their own): plain and optimal trees; a regressor's trees with linear leaves, and with
+    shared terms."""
+    return ["trees"] if classify or not numeric else ["trees", "linear", "shared"]
+
+
+# Submitted costliest first, so that the pool's last tasks are short ones (on
+# bench/surrogate.py's 10,000 x 30 regressor, one task per fold left a core idle for most
+# of a fold at the end).
+PARTS_COSTLIEST_FIRST = ("shared", "trees", "linear")
+
+
 def _candidates(
     T: np.ndarray,
     y: np.ndarray,
@@ -428,12 +443,24 @@ def _candidates(
     numeric: list[int],
     random_state: int,
     max_rules: int,
+    part: str,
     stop: Stop = NEVER,
 ) -> dict[Key, RuleModel]:
-    """Every family and size tried, keyed by (how it was fit, leaves, terms)."""
+    """The families and sizes of one of ``_candidate_parts``, keyed by (how it was fit,
+    leaves, terms)."""
+    found: dict[Key, RuleModel] = {}
+    if part == "linear":
+        for model in linear_leaf_models(T, y, numeric, max_rules):
+            terms = model.complexity - len(model.fits)
+            found[("linear", len(model.fits), terms)] = model
+        return found
+    if part == "shared":
+        for model in shared_term_models(T, y, numeric, max_rules, random_state, is_real):
+            terms = model.complexity - len(model.fits)
+            found[("shared", len(model.fits), terms)] = model
+        return found
     sizes = [k for k in RULE_SIZES if k <= max_rules] or [1]
     sizes += [k for k in GROWN_PAST if max_rules < k <= 2 * max_rules]
-    found: dict[Key, RuleModel] = {}
     n_real = int(is_real.sum())
     n_near = len(y) - n_real
     # Three views of the samples: all of them; the real rows weighted as much as all the
@@ -465,15 +492,6 @@ def _candidates(
         found[(variant, size, 0)] = ConstantLeaves(
             GrownTree.from_arrays(arrays, classify), size, OPTIMAL_TREE
         )
-    if not classify and numeric:
-        stop.check()
-        for model in linear_leaf_models(T, y, numeric, max_rules):
-            terms = model.complexity - len(model.fits)
-            found[("linear", len(model.fits), terms)] = model
-        stop.check()
-        for model in shared_term_models(T, y, numeric, max_rules, random_state, is_real):
-            terms = model.complexity - len(model.fits)
-            found[("shared", len(model.fits), terms)] = model
     return found
 
 
@@ -543,27 +561,66 @@ def _optimal_trees(
     return found
 
 
-def _in_columns(model: RuleModel, columns: list[int]) -> RuleModel:
-    """A model fit on ``T[:, columns]`` -> the same model on the whole matrix ``T``."""
+def _in_columns(model: RuleModel, columns: list[int], remapped: dict[int, GrownTree]) -> RuleModel:
+    """A model fit on ``T[:, columns]`` -> the same model on the whole matrix ``T``. The
+    sizes of one grown tree share one remapped tree (``remapped``, by the grown tree's id),
+    and so its walks and its real rows per node."""
+
+    def remap_tree(grown: GrownTree) -> GrownTree:
+        if id(grown) not in remapped:
+            remapped[id(grown)] = grown.remapped(columns)
+        return remapped[id(grown)]
+
     if isinstance(model, ConstantLeaves):
-        return ConstantLeaves(model.grown.remapped(columns), model.leaves, model.family)
+        return ConstantLeaves(remap_tree(model.grown), model.leaves, model.family)
     if isinstance(model, LinearLeaves):
-        grown = model.grown.remapped(columns) if model.grown is not None else None
+        grown = remap_tree(model.grown) if model.grown is not None else None
         fits = {node: remap(leaf, columns) for node, leaf in model.fits.items()}
         return LinearLeaves(grown, model.leaves, fits, model.shared)
     raise TypeError(f"unknown surrogate model {type(model).__name__}")
 
 
-def _finalised(model: RuleModel, real_T: np.ndarray) -> RuleModel:
+class _RealRows(NamedTuple):
+    """Per node of a whole grown tree: the real rows reaching it, and per split whose both
+    sides they reach, its threshold rounded between the real values on either side. The
+    same for every size of the tree that has the node."""
+
+    count: np.ndarray
+    cuts: dict[int, float]
+
+    @classmethod
+    def of(cls, grown: GrownTree, real_T: np.ndarray) -> _RealRows:
+        count = np.zeros(len(grown.feature), dtype=np.int64)
+        cuts: dict[int, float] = {}
+        stack = [(0, np.arange(len(real_T)))]
+        while stack:
+            node, rows = stack.pop()
+            count[node] = len(rows)
+            if grown.children_left[node] == -1 or not len(rows):
+                continue
+            j, t = int(grown.feature[node]), float(grown.threshold[node])
+            column = real_T[rows, j]
+            left = (column.astype(np.float32) if grown.float32 else column) <= t
+            if left.any() and not left.all():
+                cuts[node] = round_between(float(column[left].max()), float(column[~left].min()), t)
+            stack.append((int(grown.children_left[node]), rows[left]))
+            stack.append((int(grown.children_right[node]), rows[~left]))
+        return cls(count, cuts)
+
+
+def _finalised(model: RuleModel, real_T: np.ndarray, real_rows: dict[int, _RealRows]) -> RuleModel:
     """The model as its rules are shown: leaves no real row reaches merged away (their
     parent's other side takes their samples) and thresholds rounded to the fewest digits
-    that keep every real row on its side. Its leaves' training samples are counted again
-    by ``_counted`` for the models that reach the curve (a walk of every sample each)."""
+    that keep every real row on its side. ``real_rows`` keeps each grown tree's (by id) for
+    its other sizes. Its leaves' training samples are counted again by ``_counted`` for the
+    models that reach the curve (a walk of every sample each)."""
     if isinstance(model, LinearLeaves) and model.grown is None:
         return model
     grown: GrownTree = model.grown  # type: ignore[attr-defined]
     leaves: int = model.leaves  # type: ignore[attr-defined]
-    root = _real_splits(grown, leaves, real_T, 0, np.arange(len(real_T)))
+    if id(grown) not in real_rows:
+        real_rows[id(grown)] = _RealRows.of(grown, real_T)
+    root = _real_splits(grown, leaves, real_rows[id(grown)], 0)
     if root is None:  # no real row at all: nothing to merge
         return model
     children_left: list[int] = []
@@ -612,23 +669,19 @@ def _counted(model: RuleModel, train_T: np.ndarray) -> RuleModel:
     return model
 
 
-def _real_splits(
-    grown: GrownTree, leaves: int, real_T: np.ndarray, node: int, rows: np.ndarray
-) -> tuple | None:
-    """The subtree at ``node`` with the leaves no real row (of ``rows``) reaches merged away:
-    ``("leaf", node)`` or ``("split", node, column, threshold, low, high)``; None if no row
-    reaches it. Thresholds are rounded between the real values on either side."""
+def _real_splits(grown: GrownTree, leaves: int, real_rows: _RealRows, node: int) -> tuple | None:
+    """The subtree at ``node`` of the ``leaves``-leaf tree with the leaves no real row
+    reaches merged away: ``("leaf", node)`` or ``("split", node, column, threshold, low,
+    high)``; None if no real row reaches it."""
+    if not real_rows.count[node]:
+        return None
     if grown.is_leaf(node, leaves):
-        return ("leaf", node) if len(rows) else None
-    j, t = int(grown.feature[node]), float(grown.threshold[node])
-    column = real_T[rows, j]
-    left = (column.astype(np.float32) if grown.float32 else column) <= t
-    low = _real_splits(grown, leaves, real_T, int(grown.children_left[node]), rows[left])
-    high = _real_splits(grown, leaves, real_T, int(grown.children_right[node]), rows[~left])
+        return ("leaf", node)
+    low = _real_splits(grown, leaves, real_rows, int(grown.children_left[node]))
+    high = _real_splits(grown, leaves, real_rows, int(grown.children_right[node]))
     if low is None or high is None:
         return low if high is None else high
-    cut = round_between(float(column[left].max()), float(column[~left].min()), t)
-    return ("split", node, j, cut, low, high)
+    return ("split", node, int(grown.feature[node]), real_rows.cuts[node], low, high)
 
 
 def _screened_columns(
@@ -803,16 +856,17 @@ def fit_surrogate(
     T = train_T[:, columns]
     numeric = [i for i, j in enumerate(columns) if not schema.features[j].is_discrete]
     folds = _folds(data, random_state, classify)
-    total = len(folds) + 2
+    parts = _candidate_parts(classify, numeric)
+    total = len(parts) * (len(folds) + 1) + 1
     halt = Stop(stop)  # also set when one step fails, so that the others stop early
 
-    def candidates(rows: np.ndarray | slice) -> dict[Key, RuleModel]:
+    def candidates(part: str, rows: np.ndarray | slice) -> dict[Key, RuleModel]:
         halt.check()
         return _candidates(
-            T[rows], y[rows], is_real[rows], classify, numeric, random_state, max_rules, halt
+            T[rows], y[rows], is_real[rows], classify, numeric, random_state, max_rules, part, halt
         )
 
-    def fold(fit: np.ndarray, judge: np.ndarray) -> dict[Key, float]:
+    def fold(part: str, fit: np.ndarray, judge: np.ndarray) -> dict[Key, float]:
         judged_T, truth, real = T[judge], y[judge], is_real[judge]
         if classify and real.any() and not real.all():
             # The real rows weigh as much as all the near samples: they say where the data
@@ -820,45 +874,65 @@ def fit_surrogate(
             weight = np.where(real, (~real).sum() / real.sum(), 1.0)
             return {
                 key: float(np.average(truth == model.predict(judged_T), weights=weight))
-                for key, model in candidates(fit).items()
+                for key, model in candidates(part, fit).items()
             }
         return {
             key: _score(score, truth, model.predict(judged_T))
-            for key, model in candidates(fit).items()
+            for key, model in candidates(part, fit).items()
         }
 
-    def final_models() -> dict[Key, RuleModel]:
-        # Shaped as shown right here, beside the folds still running.
-        return {
-            key: _finalised(_in_columns(model, columns), real_T)
-            for key, model in candidates(slice(None)).items()
-        }
+    def final_models(part: str) -> dict[Key, tuple[RuleModel, np.ndarray]]:
+        # Shaped as shown and judged on the held-out rows right here, beside the folds
+        # still running.
+        remapped: dict[int, GrownTree] = {}
+        real_rows: dict[int, _RealRows] = {}
+        found = {}
+        for key, model in candidates(part, slice(None)).items():
+            shown = _finalised(_in_columns(model, columns, remapped), real_T, real_rows)
+            found[key] = (shown, shown.predict(test_T))
+        return found
 
-    # Folds and the final fit are independent: tree building releases the GIL, so threads
-    # use every core.
-    workers = max(1, min(len(folds) + 1, os.cpu_count() or 1))
-    by_position: dict[int, dict[Key, float]] = {}
-    with ThreadPoolExecutor(
-        max_workers=workers, initializer=yielding_to, initargs=(live_gate,)
-    ) as pool:
-        final_job = pool.submit(final_models)
-        jobs = [pool.submit(fold, fit, judge) for fit, judge in folds]
-        position = {job: i for i, job in enumerate(jobs)}
+    # Every part's folds and final fit are independent: tree building releases the GIL, so
+    # threads use every core. Each thread's BLAS uses one core meanwhile (the library's
+    # limit is per process, so for the fit's few seconds): a BLAS thread per core in every
+    # worker made the 10,000 x 30 regressor of bench/surrogate.py ~15% slower on 2 cores.
+    workers = max(1, min(total - 1, os.cpu_count() or 1))
+    finals: dict[str, dict[Key, tuple[RuleModel, np.ndarray]]] = {}
+    scored: dict[tuple[str, int], dict[Key, float]] = {}
+    one_blas_thread = threadpool_limits(1, user_api="blas") if workers > 1 else nullcontext()
+    with (
+        one_blas_thread,
+        ThreadPoolExecutor(
+            max_workers=workers, initializer=yielding_to, initargs=(live_gate,)
+        ) as pool,
+    ):
+        tasks: dict[Future, tuple[str, int | None]] = {}
+        for part in sorted(parts, key=PARTS_COSTLIEST_FIRST.index):
+            tasks[pool.submit(final_models, part)] = (part, None)
+            for i, (fit, judge) in enumerate(folds):
+                tasks[pool.submit(fold, part, fit, judge)] = (part, i)
         try:
-            for job in as_completed(jobs):
-                by_position[position[job]] = job.result()
-                report(len(by_position), total)
+            for done, job in enumerate(as_completed(tasks), 1):
+                part, i = tasks[job]
+                if i is None:
+                    finals[part] = job.result()
+                else:
+                    scored[part, i] = job.result()
+                report(done, total)
                 stop.check()
-            final = final_job.result()
         except BaseException:
             halt.set()
-            for job in jobs:
+            for job in tasks:
                 job.cancel()
             raise
-    report(len(folds) + 1, total)
     stop.check()
-    # In fold order, whichever finished first: the same means to the last digit every run.
-    scores = [by_position[i] for i in range(len(jobs))]
+    # In the parts' and folds' order, whichever finished first: the same means to the last
+    # digit every run, and the same order of ties.
+    final = {key: found[0] for part in parts for key, found in finals[part].items()}
+    predicted = {key: found[1] for part in parts for key, found in finals[part].items()}
+    scores = [
+        {k: v for part in parts for k, v in scored[part, i].items()} for i in range(len(folds))
+    ]
     by_fold = {key: np.array([s.get(key, np.nan) for s in scores], dtype=float) for key in final}
     models = {
         key: m
@@ -871,7 +945,7 @@ def fit_surrogate(
         " and the samples drawn near them" if judged_near else ""
     )
     curve, chosen_key, reason = _curve_and_choice(
-        models, by_fold, data, test_T, score, "accuracy" if classify else "R²", folds_text
+        models, by_fold, data, predicted, score, "accuracy" if classify else "R²", folds_text
     )
     alternatives = {
         (p["family"], int(p["rules"])): _counted(models[p["key"]], train_T) for p in curve
@@ -940,7 +1014,7 @@ def _curve_and_choice(
     models: dict[Key, RuleModel],
     by_fold: dict[Key, np.ndarray],
     data: SurrogateData,
-    test_T: np.ndarray,
+    predicted: dict[Key, np.ndarray],
     score: Any,
     metric: str,
     folds_text: str,
@@ -954,13 +1028,14 @@ def _curve_and_choice(
     for key, model in models.items():
         folds = by_fold[key]
         known = folds[np.isfinite(folds)]
-        predicted = model.predict(test_T)
         points[key] = {
             "key": key,
             "family": model.family,
             "rules": int(model.complexity),
-            "fidelity": _score(score, data.test_y[real], predicted[real]),
-            "between": _score(score, data.test_y[near], predicted[near]) if near.any() else None,
+            "fidelity": _score(score, data.test_y[real], predicted[key][real]),
+            "between": (
+                _score(score, data.test_y[near], predicted[key][near]) if near.any() else None
+            ),
             "validation": float(known.mean()),
             "validation_se": _standard_error(known),
         }
