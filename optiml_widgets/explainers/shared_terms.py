@@ -35,7 +35,7 @@ from .rule_models import GrownTree, Leaf, LinearLeaves, round_between, term_inpu
 
 MAX_SHARED_TERMS = 12  # terms shared by every rule
 TERM_COUNTS = (1, 2, 3, 4, 6, 8, 12)  # numbers of shared terms tried
-PATH_ROWS = 8000  # an even sample of this many judges the path's steps
+PATH_ROWS = 8000  # an even sample of this many judges the path's steps and places the cuts
 GROW_ROWS = 5000
 
 
@@ -55,11 +55,17 @@ class TermBasis(NamedTuple):
 
     @classmethod
     def of(
-        cls, T: np.ndarray, y: np.ndarray, numeric: Sequence[int], is_real: np.ndarray
+        cls,
+        T: np.ndarray,
+        y: np.ndarray,
+        numeric: Sequence[int],
+        is_real: np.ndarray,
+        sample: np.ndarray,
     ) -> TermBasis:
+        """The terms of ``numeric`` columns, their cuts placed on the rows of ``sample``."""
         columns: list[int] = []
         cuts: list[float] = []
-        min_leaf = max(5, len(y) // 100)
+        min_leaf = max(5, len(sample) // 100)
         for j in numeric:
             columns.append(j)
             cuts.append(float("nan"))
@@ -67,7 +73,7 @@ class TermBasis(NamedTuple):
             if len(np.unique(real)) <= 2:  # its one step is its linear term
                 continue
             kept: set[float] = set()
-            for cut in _step_cuts(T[:, j], y, min_leaf):
+            for cut in _step_cuts(T[sample, j], y[sample], min_leaf):
                 # Rounded between the real values on either side (a person reads "> 0.5",
                 # not a digit that only separates samples drawn near the rows); a step
                 # that leaves every real row on one side would be read for nothing.
@@ -106,8 +112,13 @@ def shared_term_models(
     at least one term (none is a plain tree, another family)."""
     if not numeric or max_rules < 2 or len(y) < 4 or np.ptp(y) == 0:
         return []
-    basis = TermBasis.of(T, y, numeric, is_real)
-    order, weights = term_path(T, basis.values, y, max_rules, random_state)
+    # An even sample judges the path's steps and places the steps' cuts (as many rows
+    # place a threshold just as well, and the path then reads the order the cuts did).
+    sample = np.arange(len(y))
+    if len(y) > PATH_ROWS:
+        sample = np.random.default_rng(random_state).choice(len(y), PATH_ROWS, replace=False)
+    basis = TermBasis.of(T, y, numeric, is_real, sample)
+    order, weights = term_path(T[sample], basis.values[sample], y[sample], max_rules)
     # The trees' splits are found on an even sample (as many rows place a threshold just
     # as well); leaf values and weights are then fit on every row.
     grow = np.arange(len(y))
@@ -130,14 +141,11 @@ def shared_term_models(
 
 
 def term_path(
-    T: np.ndarray, B: np.ndarray, y: np.ndarray, max_rules: int, random_state: int
+    T: np.ndarray, B: np.ndarray, y: np.ndarray, max_rules: int
 ) -> tuple[list[int], dict[int, np.ndarray]]:
     """The order in which terms (columns of the candidate terms' values ``B``) enter the
     greedy path, and per number of terms m the weights of the first m when the next one
     entered."""
-    if len(y) > PATH_ROWS:
-        rows = np.random.default_rng(random_state).choice(len(y), PATH_ROWS, replace=False)
-        T, B, y = T[rows], B[rows], y[rows]
     n = len(y)
     min_leaf = max(5, n // 100)
     leaf_of = np.zeros(n, dtype=np.int64)
