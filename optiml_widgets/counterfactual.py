@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .data import FeatureSchema
+from .explainers.rule_models import SCORE_CUT
 from .explainers.surrogate import Condition, Rule, Surrogate, _feature_spread
 from .format import format_number
 from .model import ModelAdapter
@@ -108,10 +109,12 @@ def find_counterfactual(
                 break
             changes, cost = moved
             landed = {**instance, **changes}
-            if adapter.classes is None and median_output is not None:
-                # A linear rule also moves along its terms: cross the median on one of them.
+            cut = SCORE_CUT if rule.classes is not None else median_output
+            if rule.terms and cut is not None and (rule.classes or adapter.classes is None):
+                # A rule with terms also moves along them: its value (a score rule's score)
+                # crosses the median (the score's cut) on one of them.
                 for term in rule.terms:
-                    slid = _slide(term, landed, float(rule.predict(landed)), median_output, schema)
+                    slid = _slide(term, landed, rule.score(landed), cut, schema)
                     if (
                         slid is not None
                         and term.feature not in changes
@@ -120,6 +123,18 @@ def find_counterfactual(
                         extra = abs(slid - float(landed[term.feature])) / _spread(schema, term)
                         more = {**changes, term.feature: slid}
                         candidates.append((len(more), cost + extra, rule.id, rule, more))
+                flipped = _flip_steps(rule, landed, cut, schema, depth)
+                if (
+                    flipped is not None
+                    and not set(flipped) & set(changes)
+                    and rule.covers({**landed, **flipped})
+                ):
+                    extra = sum(
+                        abs(v - float(landed[name])) / (_feature_spread(schema[name]) or 1.0)
+                        for name, v in flipped.items()
+                    )
+                    more = {**changes, **flipped}
+                    candidates.append((len(more), cost + extra, rule.id, rule, more))
             if not changes or _rule_outcome(adapter, rule, landed, median_output) == before:
                 continue
             candidates.append((len(changes), cost, rule.id, rule, changes))
@@ -181,9 +196,9 @@ class _AllowedCategories:
 def _slide(
     term: Any, row: Mapping[str, Any], predicted: float, median: float, schema: FeatureSchema
 ) -> float | None:
-    """The value of a term's feature that takes a linear rule's prediction 10% past the
-    median, within the data's range; None when that is out of range, or for a step term
-    (it moves the prediction by its weight or not at all)."""
+    """The value of a term's feature that takes a rule's value 10% past ``median`` (a
+    regressor's median, or a score rule's cut), within the data's range; None when that is
+    out of range, or for a step term (it moves the value by its weight or not at all)."""
     feature = schema[term.feature]
     current = _finite(row[term.feature])
     if current is None or term.weight == 0 or term.above is not None:
@@ -192,6 +207,41 @@ def _slide(
     if feature.min is None or feature.max is None or not feature.min <= new <= feature.max:
         return None
     return float(np.round(new)) if feature.kind == "integer" else float(new)
+
+
+def _flip_steps(
+    rule: Rule, row: Mapping[str, Any], cut: float, schema: FeatureSchema, depth: float
+) -> dict[str, float] | None:
+    """The fewest step terms' features to move across their cuts (the largest weights
+    first) that take the rule's value across ``cut``, as feature -> new value; None when
+    all of them together do not. A step moves the value by its weight or not at all, so
+    where a linear term slides, steps flip."""
+    below = rule.score(row) <= cut
+
+    def toward(term: Any) -> float:
+        """What flipping this step adds in the direction the value has to go."""
+        value = _finite(row[term.feature])
+        if term.above is None or value is None:
+            return 0.0
+        change = -term.weight if value > term.above else term.weight
+        return change if below else -change
+
+    changes: dict[str, float] = {}
+    for term in sorted(rule.terms, key=toward, reverse=True):
+        if toward(term) <= 0:
+            break
+        if term.feature in changes or term.above is None:
+            continue
+        # Across the cut as a rule's condition is met: just past it, or ``depth`` further in.
+        op = "<=" if float(row[term.feature]) > term.above else ">"
+        side = Condition(term.feature, op, term.above)
+        new = _numeric_move([side], schema[term.feature], row[term.feature], depth)
+        if new is None:
+            continue
+        changes[term.feature] = new
+        if (rule.score({**row, **changes}) <= cut) != below:
+            return changes
+    return None
 
 
 def _spread(schema: FeatureSchema, term: Any) -> float:
@@ -208,7 +258,7 @@ def _rule_outcome(
     adapter: ModelAdapter, rule: Rule, row: Mapping[str, Any], median: float | None
 ) -> Any:
     if adapter.classes is not None:
-        return rule.prediction
+        return rule.predict(row)  # a score rule's class depends on the row
     return "high" if float(rule.predict(row)) > (median or 0.0) else "low"
 
 

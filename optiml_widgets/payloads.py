@@ -84,6 +84,9 @@ class RuleInfo(TypedDict):
     conditions: list[ConditionInfo]
     prediction: Value
     terms: list[TermInfo]
+    # A binary classifier's score rule: [first, second] class; the row's class is the
+    # second where the score (prediction and terms) is above 0.5. None otherwise.
+    classes: list[Value] | None
     coverage: float
     samples: int
     text: str
@@ -273,7 +276,10 @@ def surrogate(found: Surrogate) -> SurrogateInfo:
 
     ``rules[].prediction`` is the rule's class, or its value; with ``terms`` that value is
     at the rule's average row, and a row x the rule covers gets
-    ``prediction + sum(weight * (x[j] - center) / per)`` (``fill`` for a missing x[j]).
+    ``prediction + sum(weight * (x[j] - center) / per)`` (``fill`` for a missing x[j]),
+    plus each step term's weight where x[j] > ``above``. With ``classes`` (a binary
+    classifier's score rule) that is the score of ``classes[1]``, the row's class where
+    it is above 0.5 (else ``classes[0]``).
     ``curve`` has one point per family and number of rules, ``chosen`` marking this one.
     """
     names = found.schema.names
@@ -330,6 +336,7 @@ def _rule(rule: Rule, position: Mapping[str, int]) -> RuleInfo:
             }
             for t in rule.terms
         ],
+        "classes": None if rule.classes is None else [json_value(c) for c in rule.classes],
         "coverage": rule.coverage,
         "samples": rule.samples,
         "text": rule.text(),

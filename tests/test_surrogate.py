@@ -18,13 +18,14 @@ from hypothesis.extra.numpy import arrays
 from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import (
     GradientBoostingClassifier,
+    HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
     RandomForestRegressor,
 )
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from optiml_widgets import ExplanationSession, explain_widget
-from optiml_widgets.explainers.rule_models import LINEAR_TREE, GrownTree
+from optiml_widgets.explainers.rule_models import LINEAR_TREE, SHARED_TREE, GrownTree
 from optiml_widgets.explainers.shared_terms import _best_splits, _Products, _Within
 from optiml_widgets.explainers.surrogate import surrogate_samples
 
@@ -166,7 +167,8 @@ def test_a_counterfactual_is_checked_with_the_real_model(name):
         before = session.instance()
         changed = {**before, **hint.changes}
         assert hint.rule.covers(changed)  # it lands in the rule it names
-        assert 1 <= len(hint.changes) <= len(hint.rule.conditions) + 1
+        # Its conditions, and one slide along a linear term or flips of step terms.
+        assert 1 <= len(hint.changes) <= len(hint.rule.conditions) + max(1, len(hint.rule.terms))
         outputs = session.adapter.predict(session.schema.row_frame(changed))[0]
         assert hint.prediction == pytest.approx(outputs[session.target_index])
         if session.adapter.classes is not None:
@@ -280,6 +282,69 @@ def test_a_jump_reads_as_a_step_term_in_every_rule():
                     assert f"if {t.feature} > " in rule.text()
         assert smaller.complexity == int(smaller.chosen["rules"])
     json.dumps(surrogate.to_payload(), allow_nan=False)
+
+
+def test_a_boundary_across_features_reads_as_a_score_with_shared_terms():
+    # The class turns on a + b + c: a plain tree draws that slanted boundary as a staircase
+    # under every split; a score shared by every rule reads it as three terms.
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame(rng.normal(size=(1500, 4)), columns=["a", "b", "c", "d"])
+    y = np.where(X["a"] + X["b"] + X["c"] > 0, "yes", "no")
+    model = HistGradientBoostingClassifier(random_state=0).fit(X, y)
+    session = ExplanationSession(model, X, explainers=("surrogate",))
+    surrogate = session.surrogate
+    best = {
+        family: max(
+            p["fidelity"] for p in surrogate.curve if p["family"] == family and p["rules"] <= 8
+        )
+        for family in ("decision tree", SHARED_TREE)
+    }
+    assert best[SHARED_TREE] >= best["decision tree"] + 0.05, best
+    scored = [k for k in surrogate.sizes if surrogate.with_size(k).family == SHARED_TREE]
+    assert scored and surrogate.family == SHARED_TREE
+    for size in scored:
+        smaller = surrogate.with_size(size)
+        predicted = smaller.predict_encoded(session.encoded_X)
+        payload = {rule["id"]: rule for rule in smaller.to_payload()["rules"]}
+        for index in range(0, session.n_rows, 41):
+            row = session.original(index)
+            rule = smaller.rule_for(row)
+            # The Python rule and the JSON formula give the surrogate's class.
+            assert rule.classes == ("no", "yes")
+            assert rule.predict(row) == smaller.classes[predicted[index]]
+            sent = payload[rule.id]
+            assert sent["classes"][int(by_formula(sent, row) > 0.5)] == rule.predict(row)
+            assert rule.text().startswith("IF ") and "score of yes = " in rule.text()
+            assert "class yes above 0.5, else no" in rule.text()
+        assert smaller.complexity == int(smaller.chosen["rules"])
+    # A multiclass model has no score: its rules read classes.
+    wine = session_for("rf_wine_multiclass").surrogate
+    assert SHARED_TREE not in {p["family"] for p in wine.curve}
+
+
+def test_a_counterfactual_flips_step_terms_across_the_score_cut():
+    rng = np.random.default_rng(3)
+    # Three of five jumps make the class: a tree needs a leaf per combination, a score
+    # reads each jump once as a step.
+    X = pd.DataFrame(rng.uniform(size=(1500, 5)), columns=list("abcde"))
+    y = ((X > [0.5, 0.3, 0.7, 0.4, 0.6]).sum(axis=1) >= 3).astype(int)
+    model = HistGradientBoostingClassifier(random_state=0).fit(X, y)
+    w = explain_widget(model, X, explainers=("surrogate",))
+    surrogate = w.surrogate
+    flips = found = 0
+    for index in range(0, len(X), 60):
+        w.index = index
+        hint = w.counterfactual()
+        if hint is None:
+            continue
+        found += 1
+        before = w.session.instance()
+        steps = {t.feature: t.above for t in hint.rule.terms if t.above is not None}
+        for name, value in hint.changes.items():
+            if name in steps and (before[name] > steps[name]) != (value > steps[name]):
+                flips += 1
+        assert hint.rule.covers({**before, **hint.changes})
+    assert found >= 10 and flips >= 1, (surrogate.family, found, flips)
 
 
 @pytest.mark.parametrize("name", ["gbc_breast_cancer", "rf_diabetes"])

@@ -170,7 +170,7 @@ def test_thresholds_keep_the_datas_resolution():
             row = X.iloc[index]
             rule = sized.rule_for(row)
             assert rule.covers(row)
-            assert sized.classes.index(rule.prediction) == predicted[index]
+            assert sized.classes.index(rule.predict(row)) == predicted[index]
 
 
 # -- the size choice and a live size change -------------------------------------------

@@ -58,9 +58,11 @@ class RuleTable {
       });
       if (!cells.length) when.append("always");
       const value = typeof rule.prediction === "number" ? formatNumber(rule.prediction) : String(rule.prediction);
-      const then = h("td", { class: "ow-then" }, value);
+      const classes = rule.classes ?? null;
+      const then = h("td", { class: "ow-then" }, classes ? `score of ${String(classes[1])} = ${value}` : value);
       // "+0.8 per 1000 of income", "+0.3 if lpi > 4.2": each term reads on its own line.
       for (const term of rule.terms ?? []) then.append(h("div", { class: "ow-term", "data-j": term.j }, term.text));
+      if (classes) then.append(h("div", { class: "ow-term ow-score-cut" }, `class ${String(classes[1])} above 0.5, else ${String(classes[0])}`));
       const row = h("tr", { "data-rule": rule.id }, h("td", {}, String(rule.id + 1)), when, then, h("td", {}, percent(rule.coverage)));
       this.rows.set(rule.id, row);
       this.conditionCells.set(rule.id, cells);

@@ -96,6 +96,10 @@ export interface RuleInfo {
   /** A class, or a value (with terms: the value at the rule's average row). */
   prediction: number | string | boolean | null;
   terms: LinearTermInfo[];
+  /** A binary classifier's score rule: [first, second] class. `prediction` is then the
+   * score of the second class at the rule's average row; a row's class is the second where
+   * its score (with the terms) is above 0.5. Null otherwise. */
+  classes?: [Value, Value] | null;
   coverage: number;
   samples: number;
   /** "IF … THEN …" line. */

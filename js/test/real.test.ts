@@ -60,6 +60,25 @@ describe("a classifier's first view, then what streams in", () => {
   });
 });
 
+describe("a binary classifier's score rules", () => {
+  it("read the score of the second class, its terms, and where the class turns, as text", () => {
+    const s = real.cancer_surrogate;
+    const scored = s.rules.filter((r) => r.classes);
+    expect(scored.length).toBeGreaterThan(0); // breast_cancer's surrogate is a score with shared terms
+    // Class names are data: markup in them stays text.
+    const hostile: [string, string] = ["<b>no</b>", "<img src=x onerror=alert(1)>"];
+    const rules = s.rules.map((r) => (r.classes ? { ...r, classes: hostile } : r));
+    const { el } = mount({ _schema: real.cancer_schema, _view: real.cancer_complete, _surrogate: { ...s, rules } });
+    for (const rule of scored) {
+      const then = q(el, "ow-rules").querySelector(`tr[data-rule="${rule.id}"] .ow-then`) as HTMLElement;
+      expect(then.firstChild?.textContent).toMatch(new RegExp(`^score of ${hostile[1].replace(/[()]/g, "\\$&")} = -?\\d`));
+      expect(then.querySelectorAll(".ow-term").length).toBe(rule.terms.length + 1);
+      expect(then.querySelector(".ow-score-cut")?.textContent).toBe(`class ${hostile[1]} above 0.5, else ${hostile[0]}`);
+      expect(then.querySelector("img, b")).toBeNull();
+    }
+  });
+});
+
 describe("the export's in-page model", () => {
   const data = real.cities_export;
   const numeric = data.schema.features.findIndex((f) => f.kind === "numeric");

