@@ -3,7 +3,9 @@ outcome, checked by calling the real model on the changed instance.
 
 "Another outcome" is another class for classifiers (the model's own predicted class before
 and after). For regressors it is the other side of the median of the model's outputs over
-X: a high prediction becomes a low one and the other way round.
+X: a high prediction becomes a low one and the other way round. Within a rule with terms
+the outcome moves too: a linear term's feature slides, or step terms' features move
+across their cuts, until the rule's value (a score rule's score) crosses the median (0.5).
 
 Smallest means the fewest features changed first, then the smallest moves, each measured
 in the feature's spread (its interquartile range). A move goes just past the rule's

@@ -91,7 +91,7 @@ class TermBasis(NamedTuple):
 def _step_cuts(x: np.ndarray, y: np.ndarray, min_leaf: int) -> list[float]:
     """The cuts of a depth-2 regression tree of y on x alone: its best split, then the best
     on either side (the path's own split search, on one column)."""
-    column, order = x[:, None], [np.argsort(x, kind="stable")]
+    column, order = x[:, None], np.argsort(x, kind="stable")[:, None]
     first = _best_splits(column, y, np.zeros(len(y), np.int64), 1, min_leaf, order)[0]
     if first is None:
         return []
@@ -162,7 +162,7 @@ def term_path(
     products = _Products(B, y)
     state = _Within(products, leaf_of, n_leaves)
     beta, residual = state.fit([])
-    orders = [np.argsort(T[:, j], kind="stable") for j in range(T.shape[1])]
+    orders = np.argsort(T, axis=0, kind="stable")
     splits = _best_splits(T, residual, leaf_of, n_leaves, min_leaf, orders)
 
     def best_split() -> tuple[int | None, float]:
@@ -277,52 +277,62 @@ def _best_splits(
     leaf_of: np.ndarray,
     n_leaves: int,
     min_leaf: int,
-    orders: list[np.ndarray],
+    orders: np.ndarray,
     leaves: Sequence[int] | None = None,
 ) -> dict[int, tuple[float, int, float] | None]:
     """Per leaf (of ``leaves``, else all), (squared error cut, column, threshold) of the
-    best split of its residual, or None; all at once, from each column's rows sorted once
-    (``orders``)."""
+    best split of its residual, or None; every column at once, from each column's rows
+    sorted once (``orders``, rows x columns)."""
+    yield_to_live()
     wanted = np.arange(n_leaves) if leaves is None else np.asarray(leaves)
     best: dict[int, tuple[float, int, float] | None] = dict.fromkeys(wanted.tolist())
     count = np.bincount(leaf_of, minlength=n_leaves)
     count[np.setdiff1d(np.arange(n_leaves), wanted)] = 0  # rows of other leaves are left out
     total = np.bincount(leaf_of, residual, n_leaves)
     starts = np.concatenate([[0], np.cumsum(count)[:-1]])
-    inside = np.isin(leaf_of, wanted)
     present = np.sort(wanted[count[wanted] > 0])
-    first = starts[present]
+    if not len(present):
+        return best
+    if leaves is not None:  # as many rows of the wanted leaves in every column
+        inside = np.isin(leaf_of, wanted)
+        kept = orders.T[inside[orders.T]]
+        orders = kept.reshape(orders.shape[1], -1).T
     # Small integers: numpy's stable sort of them is a radix sort (linear, ~5x faster).
     key = leaf_of.astype(np.int16) if n_leaves < 2**15 else leaf_of
-    for j, column_order in enumerate(orders):
-        yield_to_live()
-        order = column_order[inside[column_order]] if leaves is not None else column_order
-        # The rows grouped by leaf, each group in the column's order.
-        rows = order[np.argsort(key[order], kind="stable")]
-        group, x = leaf_of[rows], T[rows, j]
-        running = np.cumsum(residual[rows])
-        before = np.concatenate([[0.0], running])[starts][group]
-        left_n = np.arange(len(rows)) - starts[group] + 1
-        left_sum = running - before
-        right_n = count[group] - left_n
-        right_sum = total[group] - left_sum
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gain = left_sum**2 / left_n + right_sum**2 / right_n - total[group] ** 2 / count[group]
-        step = np.zeros(len(rows), bool)
-        step[:-1] = (group[1:] == group[:-1]) & (x[1:] > x[:-1])
-        gain = np.where(step & (left_n >= min_leaf) & (right_n >= min_leaf), gain, -np.inf)
-        if not len(present):
-            continue
-        # Each leaf's rows are one run: its best split on this column is the run's last
-        # largest gain (where a stable sort by gain would rank it).
-        peak = np.maximum.reduceat(gain, first)
-        at_peak = gain == np.repeat(peak, count[present])
-        last = np.maximum.reduceat(np.where(at_peak, np.arange(len(rows)), -1), first)
-        for leaf, at in zip(present.tolist(), last.tolist()):
-            found = best[int(leaf)]
-            if gain[at] > 0 and (found is None or gain[at] > found[0]):
-                cut = float((x[at] + x[at + 1]) / 2)
-                best[int(leaf)] = (float(gain[at]), j, cut)
+    # The rows grouped by leaf, each group in its column's order: the same groups, one
+    # run per leaf, in every column.
+    rows = np.take_along_axis(orders, np.argsort(key[orders], axis=0, kind="stable"), axis=0)
+    group = leaf_of[rows[:, 0]]
+    x = np.take_along_axis(T, rows, axis=0)
+    running = np.cumsum(residual[rows], axis=0)
+    before = np.vstack([np.zeros((1, running.shape[1])), running])[starts[group]]
+    left_n = (np.arange(len(rows)) - starts[group] + 1)[:, None]
+    left_sum = running - before
+    right_n = count[group][:, None] - left_n
+    right_sum = total[group][:, None] - left_sum
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gain = (
+            left_sum**2 / left_n
+            + right_sum**2 / right_n
+            - (total[group] ** 2 / count[group])[:, None]
+        )
+    step = np.zeros(x.shape, bool)
+    step[:-1] = (group[1:] == group[:-1])[:, None] & (x[1:] > x[:-1])
+    gain = np.where(step & (left_n >= min_leaf) & (right_n >= min_leaf), gain, -np.inf)
+    # Each leaf's best split on a column is its run's last largest gain (where a stable
+    # sort by gain would rank it); of the columns, the first with the largest.
+    first = starts[present]
+    peak = np.maximum.reduceat(gain, first, axis=0)
+    at_peak = gain == np.repeat(peak, count[present], axis=0)
+    position = np.arange(len(rows))[:, None]
+    last = np.maximum.reduceat(np.where(at_peak, position, -1), first, axis=0)
+    columns = np.arange(x.shape[1])
+    for leaf, at in zip(present.tolist(), last):
+        gains = gain[at, columns]
+        j = int(np.argmax(gains))
+        if gains[j] > 0:
+            cut = float((x[at[j], j] + x[at[j] + 1, j]) / 2)
+            best[int(leaf)] = (float(gains[j]), j, cut)
     return best
 
 

@@ -19,6 +19,11 @@ also hold between the rows. Families, each tried at every size up to ``max_rules
 - for regressors, a tree with terms shared by every rule (explainers/shared_terms.py):
   linear ones, or steps ("+0.3 if lpi > 4.2") where a depth-2 tree on that feature splits. An
   additive effect is read once instead of repeated under every split.
+- for binary classifiers, the same on a score: the second class's share, fit to 0 and 1
+  (a linear probability model), the class being the second where the score is above 0.5.
+  A class boundary across several features at once, which a tree draws as a staircase,
+  reads as a few terms (on 1,000 features, 0.05 more accuracy than a plain tree at 16
+  rules in bench/surrogate.py's wide section).
 
 What a person must read is the number of rules: leaves plus terms (as RuleFit counts its
 linear terms; a term shared by every rule counts once). A leaf no real row reaches is
