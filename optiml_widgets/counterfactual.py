@@ -112,7 +112,7 @@ def find_counterfactual(
             changes, cost = moved
             landed = {**instance, **changes}
             cut = SCORE_CUT if rule.classes is not None else median_output
-            if rule.terms and cut is not None and (rule.classes or adapter.classes is None):
+            if rule.terms and cut is not None:  # a regressor's rule, or a score rule
                 # A rule with terms also moves along them: its value (a score rule's score)
                 # crosses the median (the score's cut) on one of them.
                 for term in rule.terms:

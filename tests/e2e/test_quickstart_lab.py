@@ -414,7 +414,7 @@ def test_hovering_a_feature_links_every_view(quickstart: Any) -> None:
         ("[data-testid=ow-forcebar]", "g.ow-seg"),
         ("[data-explainer=shap]", "li"),
         ("[data-explainer=lime]", "li"),
-        ("[data-testid=ow-rules]", ".ow-cond"),
+        ("[data-testid=ow-rules]", "[data-j]"),  # a rule's condition or term
         ("[data-testid=ow-sliders]", ".ow-slider"),
     ):
         linked = panel.locator(f'{part} {selector}[data-j="{j}"]')
