@@ -285,7 +285,13 @@ def test_wide_data_is_screened_and_beats_a_plain_tree():
         sized = surrogate.with_size(rules)
         tree = DecisionTreeClassifier(max_leaf_nodes=sized.complexity, random_state=0)
         plain = accuracy_score(data.test_y[real], tree.fit(T, data.train_y).predict(test_T))
-        assert sized.fidelity >= plain - 0.01, (rules, sized.fidelity, plain)
+        # At 16 rules (the wide-data issue's size) at least the plain tree's accuracy:
+        # a score with shared terms reads a boundary across features that a tree cannot.
+        assert sized.fidelity >= plain - (0.0 if rules == 16 else 0.01), (
+            rules,
+            sized.fidelity,
+            plain,
+        )
     # Given importances pick the screened features.
     importance = np.zeros(300)
     importance[:40] = np.arange(40, 0, -1)
