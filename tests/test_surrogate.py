@@ -246,6 +246,17 @@ def by_formula(rule: dict, row: pd.Series) -> float:
     return total
 
 
+def sampled_rules(session, surrogate, step: int):
+    """Every ``step``-th row of X: (row, its rule, that rule's JSON, the surrogate's
+    prediction for it)."""
+    predicted = surrogate.predict_encoded(session.encoded_X)
+    payload = {rule["id"]: rule for rule in surrogate.to_payload()["rules"]}
+    for index in range(0, session.n_rows, step):
+        row = session.original(index)
+        rule = surrogate.rule_for(row)
+        yield row, rule, payload[rule.id], predicted[index]
+
+
 def test_a_jump_reads_as_a_step_term_in_every_rule():
     # y jumps by 3 where a > 0.4 whatever b and c: a step shared by every rule reads it once
     # (a plain tree repeats the jump under each of its other splits).
@@ -265,13 +276,9 @@ def test_a_jump_reads_as_a_step_term_in_every_rule():
     assert any(feature == "a" and abs(cut - 0.4) < 0.05 for feature, cut in steps), steps
     for size in surrogate.sizes:
         smaller = surrogate.with_size(size)
-        predicted = smaller.predict_encoded(session.encoded_X)
-        payload = {rule["id"]: rule for rule in smaller.to_payload()["rules"]}
-        for index in range(0, session.n_rows, 97):
-            row = session.original(index)
-            rule = smaller.rule_for(row)
-            assert rule.predict(row) == pytest.approx(predicted[index])
-            assert by_formula(payload[rule.id], row) == pytest.approx(predicted[index])
+        for row, rule, sent, predicted in sampled_rules(session, smaller, 97):
+            assert rule.predict(row) == pytest.approx(predicted)
+            assert by_formula(sent, row) == pytest.approx(predicted)
         # A step's cut is a slider threshold, and its rule counts once.
         for rule in smaller.rules:
             for t in rule.terms:
@@ -304,15 +311,10 @@ def test_a_boundary_across_features_reads_as_a_score_with_shared_terms():
     assert scored and surrogate.family == SHARED_TREE
     for size in scored:
         smaller = surrogate.with_size(size)
-        predicted = smaller.predict_encoded(session.encoded_X)
-        payload = {rule["id"]: rule for rule in smaller.to_payload()["rules"]}
-        for index in range(0, session.n_rows, 41):
-            row = session.original(index)
-            rule = smaller.rule_for(row)
+        for row, rule, sent, predicted in sampled_rules(session, smaller, 41):
             # The Python rule and the JSON formula give the surrogate's class.
             assert rule.classes == ("no", "yes")
-            assert rule.predict(row) == smaller.classes[predicted[index]]
-            sent = payload[rule.id]
+            assert rule.predict(row) == smaller.classes[predicted]
             assert sent["classes"][int(by_formula(sent, row) > 0.5)] == rule.predict(row)
             assert rule.text().startswith("IF ") and "score of yes = " in rule.text()
             assert "class yes above 0.5, else no" in rule.text()
