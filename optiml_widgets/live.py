@@ -35,9 +35,11 @@ class _Slot:
         self.idle = threading.Event()
         self.idle.set()
 
-    def put(self, work: Callable[[], None]) -> None:
+    def put(self, work: Callable[[], None], when: Callable[[], bool] | None = None) -> None:
+        """Queue ``work`` (replacing what waits); with ``when``, only if it holds, checked
+        under the lock every put takes."""
         with self._wake:
-            if self._closed:
+            if self._closed or (when is not None and not when()):
                 return
             self._work = work
             self.idle.clear()
@@ -102,10 +104,11 @@ class LiveLoop:
         """A request from Python code: answered in the caller's thread."""
         self._run(request)
 
-    def follow_up(self, work: Callable[[], None]) -> None:
+    def follow_up(self, work: Callable[[], None], when: Callable[[], bool] | None = None) -> None:
         """Work that completes the panel's answer, to run when nothing newer is asked for
-        (before the jobs)."""
-        self._streamer.put(self._following(work))
+        (before the jobs). ``when``: put it only if this still holds once no other put can
+        come between (an answer publishes its view before it puts what follows it)."""
+        self._streamer.put(self._following(work), when)
 
     def wait_idle(self, timeout: float = 60) -> bool:
         """Block until both threads have nothing left to do (for tests and scripts)."""

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import math
-import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,7 @@ from .progress import wait_for, working
 from .sweeps import GRID_POINTS, Sweep, display_values, grid_values, sweep_rows
 
 SURROGATE = "surrogate"
+STARTER = "start"  # the job that starts the others (``start``)
 EXPLAINERS = ("shap", "lime", SURROGATE)
 BACKGROUND_ROWS = 100
 LIME_TRAINING_ROWS = 10_000
@@ -145,28 +146,45 @@ class ExplanationSession:
         self.edits_by_row: dict[int, dict[str, Any]] = {}
         self._originals: dict[int, dict[str, Any]] = {}
         self._surrogate_size: Surrogate | None = None  # another size the user picked
+        # The panel's progress and done callbacks of the surrogate's fit (``start``).
+        self._surrogate_hooks: tuple[Progress | None, Callable[[Future], Any] | None] = (
+            None,
+            None,
+        )
         # The last chart specs built, and what they were built from (the panel's, then the
         # export's: the same specs unless the row, target or feature changed in between).
         self._last_specs: tuple[Any, ...] | None = None
         self.target_index = self._default_target()
 
     # -- lifecycle -------------------------------------------------------------------
-    def start(self, on_progress: Mapping[str, Progress] | None = None) -> None:
-        """Start the slow work in the background: the surrogate, the streamed explainers and
-        what drags need. The jobs after the first are started from a thread of their own:
-        starting a thread waits for it to run, which takes a while once others are busy."""
-        if self.surrogate_enabled:
-            self._surrogate_job((on_progress or {}).get(SURROGATE))
-        shap_explainer = self.shap_explainer if "shap" in self.local_names else None
+    def start(
+        self,
+        *,
+        on_surrogate_progress: Progress | None = None,
+        on_surrogate_done: Callable[[Future], Any] | None = None,
+        then: Callable[[], None] | None = None,
+    ) -> None:
+        """Start the slow work in the background: the surrogate, the streamed explainers,
+        what drags need, then ``then``. One job starts the others: starting a thread waits
+        until it runs, which takes up to the interpreter's switch interval (5 ms) once
+        another thread is busy, so the caller starts one thread before any is busy."""
+        self._surrogate_hooks = (on_surrogate_progress, on_surrogate_done)
 
-        def start_the_rest() -> None:
+        def start_the_rest(stop: Stop, _progress: Progress) -> None:
+            if self.surrogate_enabled:
+                self._surrogate_job()
             for name in self.local_names:
                 if REGISTRY[name].streamed:
+                    stop.check()
                     self.explainer(name, wait=False)  # built in a job
+            shap_explainer = self.shap_explainer if "shap" in self.local_names else None
             if shap_explainer is not None:
                 self.jobs.submit("live-shap", lambda _s, _p: shap_explainer.prepare_live())
+            if then is not None:
+                stop.check()
+                then()
 
-        threading.Thread(target=start_the_rest, name="optiml-start", daemon=True).start()
+        self.jobs.submit(STARTER, start_the_rest)
 
     def close(self) -> None:
         """Stop every background job at once."""
@@ -324,7 +342,7 @@ class ExplanationSession:
         exc = job.exception()
         return f"{type(exc).__name__}: {exc}"
 
-    def _surrogate_job(self, on_progress: Progress | None = None) -> Any:
+    def _surrogate_job(self) -> Any:
         def fit(stop: Stop, progress: Progress) -> Surrogate:
             return fit_surrogate(
                 self.adapter,
@@ -336,7 +354,8 @@ class ExplanationSession:
                 live_gate=self.gate,  # the fit pauses while the panel answers
             )
 
-        return self.jobs.submit(SURROGATE, fit, on_progress=on_progress)
+        on_progress, on_done = self._surrogate_hooks
+        return self.jobs.submit(SURROGATE, fit, on_progress=on_progress, on_done=on_done)
 
     # -- computing ----------------------------------------------------------------
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
@@ -376,7 +395,9 @@ class ExplanationSession:
     ) -> Attribution | None:
         """One explainer's attribution of an instance for one output (cached). An exact result
         serves a fast request too. With ``wait=False``: only what is already there."""
-        explainer = self.explainer(name, wait=wait)
+        # Without waiting, only an explainer already built: ``start`` builds the streamed
+        # ones in a job (starting one here would slow the first view; see ``start``).
+        explainer = self.explainer(name) if wait else self.memo.peek(("explainer", name))
         if explainer is None:
             return None
         row = self.row(index, edits)

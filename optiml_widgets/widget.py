@@ -20,6 +20,7 @@ import warnings
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
+from concurrent.futures import wait as futures_wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -34,7 +35,7 @@ from .global_explanation import GlobalExplanation
 from .jobs import Cancelled
 from .live import LiveLoop
 from .progress import working
-from .session import SURROGATE, ExplanationSession
+from .session import STARTER, SURROGATE, ExplanationSession
 
 if TYPE_CHECKING:
     import altair as alt
@@ -90,12 +91,12 @@ class ExplainerWidget(anywidget.AnyWidget):
         # Threads hold the widget weakly; when it is collected, its work stops too.
         weakref.finalize(self, _shut_down, self._loop, session)
         me = weakref.ref(self)
-        session.start({SURROGATE: _weakly(me, lambda w, d, t: w._job_progress(SURROGATE, d, t))})
-        if session.surrogate_enabled:
-            job = session.jobs.get(SURROGATE)
-            assert job is not None
-            job.add_done_callback(_weakly(me, lambda w, f: w._surrogate_done(f)))
-        self._loop.follow_up(self._completion(0))
+        # The first view is on its way; one thread starts the rest (Session.start).
+        session.start(
+            on_surrogate_progress=_weakly(me, lambda w, d, t: w._job_progress(SURROGATE, d, t)),
+            on_surrogate_done=_weakly(me, lambda w, f: w._surrogate_done(f)),
+            then=_weakly(me, lambda w: w._loop.follow_up(w._completion(0), w._first_view_shown)),
+        )
 
     # -- the public API (shared/API.md) ------------------------------------------
     @property
@@ -368,6 +369,10 @@ class ExplainerWidget(anywidget.AnyWidget):
             self._curves = curves
         return True
 
+    def _first_view_shown(self) -> bool:
+        """Whether the panel still shows the first view (no request answered since)."""
+        return self._view.get("seq") == 0
+
     def _completion(self, seq: int) -> Callable[[], None]:
         """What follows view ``seq`` in the background: the drag curves (cheap, and the next
         drag is estimated from them at once) unless they came with it, and the streamed
@@ -555,6 +560,9 @@ class ExplainerWidget(anywidget.AnyWidget):
 
     def _wait_idle(self, timeout: float = 60) -> bool:
         """Block until every request and what follows it is answered (tests and scripts)."""
+        started = self._session.jobs.get(STARTER)  # it puts the first view's completion
+        if started is not None:
+            futures_wait([started], timeout)
         return self._loop.wait_idle(timeout)
 
 

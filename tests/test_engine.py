@@ -23,11 +23,13 @@ from optiml_widgets.jobs import (
     LIVE,
     Gate,
     Jobs,
+    Stop,
     let_live_through,
     locked_outside_gate,
     mark_background,
     set_priority,
 )
+from optiml_widgets.live import _Slot
 from optiml_widgets.model import ModelAdapter
 
 
@@ -234,6 +236,48 @@ def test_lime_streams_in_after_the_first_view(gbc):
     assert "lime" not in w._view["pending"]
     assert first_lime is None or first_lime == lime
     w.close()
+
+
+def test_no_job_runs_while_the_first_view_is_computed(gbc, monkeypatch):
+    """A thread started while another is busy waits for the interpreter's lock (up to its
+    5 ms switch interval), and the first view started four: the jobs now start once the
+    first view is sent, and still stream in."""
+    import anywidget
+
+    model, X, y = gbc
+    send, running_at_send = anywidget.AnyWidget.__init__, []
+
+    def sending(self, *args, **kwargs):
+        running_at_send.append(sorted(t.name for t in threading.enumerate() if t not in before))
+        send(self, *args, **kwargs)
+
+    monkeypatch.setattr(anywidget.AnyWidget, "__init__", sending)
+    before = set(threading.enumerate())
+    w = explain_widget(model, X, y)
+    # Beside it only the sliders' quantiles (numpy lets go of the lock) and the progress
+    # watcher (asleep between its looks).
+    helpers = {"optiml-quantiles", "optiml-progress"}
+    assert [names for names in running_at_send if set(names) - helpers] == []
+    assert w._wait_idle()
+    assert w._view["attributions"][1] is not None and "lime" not in w._view["pending"]
+    assert w.surrogate is not None
+    w.close()
+
+
+def test_a_follow_up_whose_condition_no_longer_holds_leaves_the_waiting_one():
+    """The first view's completion is put by the job that starts the others: by then a
+    request may have been answered, and its completion must not be replaced."""
+    ran, busy = [], threading.Event()
+    slot = _Slot("optiml-test", priority=FOLLOW_UP, stop=Stop())
+    slot.put(lambda: busy.wait(10))  # the slot's thread is busy: the next put waits
+    slot.put(lambda: ran.append("the newer answer's"))
+    slot.put(lambda: ran.append("the first view's"), when=lambda: False)
+    busy.set()
+    deadline = time.monotonic() + 10
+    while not ran and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert slot.idle.wait(10) and ran == ["the newer answer's"]
+    slot.close()
 
 
 # -- work off the live path ------------------------------------------------------------
@@ -523,7 +567,7 @@ def test_background_work_goes_in_short_steps_and_waits_for_a_live_request():
 def test_cheap_drag_curves_come_with_the_exact_answer(gbc):
     model, X, y = gbc
     w = explain_widget(model, X, y, explainers=("shap",))
-    assert w._loop.wait_idle()  # the first curves timed the model
+    assert w._wait_idle()  # the first curves timed the model
     w.set_features({"worst area": 1234.0})
     assert w._curves["seq"] == w._view["seq"]  # no wait for the follow-up
     w.close()
