@@ -64,6 +64,7 @@ class Stop:
 
 NEVER = Stop()  # for work with nobody to stop it (scripts, tests)
 EXITING = Stop()  # set when the interpreter exits: every widget's work stops
+STARTER = "start"  # the job that starts a session's others (its ``start``)
 
 
 def _stop_at_exit() -> None:

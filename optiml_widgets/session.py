@@ -34,14 +34,13 @@ from .explainers.shap import ShapExplainer, ShapValues
 from .explanation import LocalExplanation
 from .global_data import explain_global_data, read_global_data
 from .global_explanation import GlobalExplanation, compute_global, global_rows
-from .jobs import Gate, Jobs, Progress, Stop, check_stopped
+from .jobs import STARTER, Gate, Jobs, Progress, Stop, check_stopped
 from .memo import Memo
 from .model import ModelAdapter, align_columns
 from .progress import wait_for, working
 from .sweeps import GRID_POINTS, Sweep, display_values, grid_values, sweep_rows
 
 SURROGATE = "surrogate"
-STARTER = "start"  # the job that starts the others (``start``)
 EXPLAINERS = ("shap", "lime", SURROGATE)
 BACKGROUND_ROWS = 100
 LIME_TRAINING_ROWS = 10_000
@@ -170,13 +169,16 @@ class ExplanationSession:
         another thread is busy, so the caller starts one thread before any is busy."""
         self._surrogate_hooks = (on_surrogate_progress, on_surrogate_done)
 
+        def builder(name: str) -> Callable[[Stop, Progress], Explainer | None]:
+            return lambda _stop, _progress: self.explainer(name)
+
         def start_the_rest(stop: Stop, _progress: Progress) -> None:
             if self.surrogate_enabled:
                 self._surrogate_job()
             for name in self.local_names:
                 if REGISTRY[name].streamed:
                     stop.check()
-                    self.explainer(name, wait=False)  # built in a job
+                    self.jobs.submit(f"explainer:{name}", builder(name))
             shap_explainer = self.shap_explainer if "shap" in self.local_names else None
             if shap_explainer is not None:
                 self.jobs.submit("live-shap", lambda _s, _p: shap_explainer.prepare_live())
@@ -270,14 +272,12 @@ class ExplanationSession:
         return [name for name in registered("feature") if name in self.explainer_names]
 
     def explainer(self, name: str, *, wait: bool = True) -> Explainer | None:
-        """A chosen explainer, built once; with ``wait=False`` None while it is being built."""
+        """A chosen explainer, built once; with ``wait=False`` None until it is built (``start``
+        builds the streamed ones in a job: starting one here would slow the first view)."""
         key = ("explainer", name)
         if wait:
             return self.memo.get(key, lambda: build(name, self.context))
-        found = self.memo.peek(key)
-        if found is None:
-            self.jobs.submit(f"explainer:{name}", lambda _s, _p: self.explainer(name))
-        return found
+        return self.memo.peek(key)
 
     def local_explainers(self) -> list[type[Explainer]]:
         """The classes of the chosen local explainers (what the panel draws)."""
@@ -395,9 +395,7 @@ class ExplanationSession:
     ) -> Attribution | None:
         """One explainer's attribution of an instance for one output (cached). An exact result
         serves a fast request too. With ``wait=False``: only what is already there."""
-        # Without waiting, only an explainer already built: ``start`` builds the streamed
-        # ones in a job (starting one here would slow the first view; see ``start``).
-        explainer = self.explainer(name) if wait else self.memo.peek(("explainer", name))
+        explainer = self.explainer(name, wait=wait)
         if explainer is None:
             return None
         row = self.row(index, edits)

@@ -32,10 +32,10 @@ from .counterfactual import Counterfactual
 from .explainers.surrogate import Surrogate
 from .explanation import LocalExplanation
 from .global_explanation import GlobalExplanation
-from .jobs import Cancelled
+from .jobs import STARTER, Cancelled
 from .live import LiveLoop
 from .progress import working
-from .session import STARTER, SURROGATE, ExplanationSession
+from .session import SURROGATE, ExplanationSession
 
 if TYPE_CHECKING:
     import altair as alt

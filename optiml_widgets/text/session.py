@@ -11,7 +11,8 @@ Every model call holds the session's gate, which lets live requests go first.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..explainers.base import REGISTRY, Attribution, Explainer, build, check_names
-from ..jobs import Gate, Jobs, Progress, Stop, check_stopped
+from ..jobs import STARTER, Gate, Jobs, Progress, Stop, check_stopped
 from ..memo import Memo
 from ..progress import wait_for
 from . import integrated_gradients, lime_text, payloads, shap_text  # noqa: F401 -- registers them
@@ -124,15 +125,36 @@ class TextSession:
         self.index = 0
         self.edits: dict[int, str] = {}  # index -> edited text
         self.target_index = self._default_target()
+        # The panel's progress and done callbacks of the surrogate's fit (``start``).
+        self._surrogate_hooks: tuple[Progress | None, Callable[[Future], Any] | None] = (
+            None,
+            None,
+        )
 
     # -- lifecycle ---------------------------------------------------------------------
-    def start(self, on_progress: Mapping[str, Progress] | None = None) -> None:
-        """Start the slow work: streamed explainers (built and warmed up), the surrogate."""
-        for name in self.local_names:
-            if REGISTRY[name].streamed:
-                self.jobs.submit(f"explainer:{name}", self._builder(name))
-        if self.surrogate_enabled:
-            self._surrogate_job((on_progress or {}).get(SURROGATE))
+    def start(
+        self,
+        *,
+        on_surrogate_progress: Progress | None = None,
+        on_surrogate_done: Callable[[Future], Any] | None = None,
+        then: Callable[[], None] | None = None,
+    ) -> None:
+        """Start the slow work: streamed explainers (built and warmed up), the surrogate,
+        then ``then``; from one job, as the table's session does (ExplanationSession.start)."""
+        self._surrogate_hooks = (on_surrogate_progress, on_surrogate_done)
+
+        def start_the_rest(stop: Stop, _progress: Progress) -> None:
+            for name in self.local_names:
+                if REGISTRY[name].streamed:
+                    stop.check()
+                    self.jobs.submit(f"explainer:{name}", self._builder(name))
+            if self.surrogate_enabled:
+                self._surrogate_job()
+            if then is not None:
+                stop.check()
+                then()
+
+        self.jobs.submit(STARTER, start_the_rest)
 
     def close(self) -> None:
         """Stop every background job at once."""
@@ -196,14 +218,12 @@ class TextSession:
         return [REGISTRY[n] for n in self.local_names]
 
     def explainer(self, name: str, *, wait: bool = True) -> Explainer | None:
-        """A chosen explainer, built once; with ``wait=False`` None while it is being built."""
+        """A chosen explainer, built once; with ``wait=False`` None until it is built (``start``
+        builds the streamed ones in a job)."""
         key = ("explainer", name)
         if wait:
             return self.memo.get(key, lambda: build(name, self.context))
-        found = self.memo.peek(key)
-        if found is None:
-            self.jobs.submit(f"explainer:{name}", lambda _s, _p: self.explainer(name))
-        return found
+        return self.memo.peek(key)
 
     def _builder(self, name: str) -> Callable[[Stop, Progress], Explainer | None]:
         """A job that builds explainer ``name`` in the background."""
@@ -324,7 +344,7 @@ class TextSession:
             return None
         return job.result()
 
-    def _surrogate_job(self, on_progress: Progress | None = None) -> Any:
+    def _surrogate_job(self) -> Any:
         def fit(stop: Stop, progress: Progress) -> TextSurrogate:
             def predict(texts: list[str]) -> np.ndarray:
                 with self.gate.hold():
@@ -339,7 +359,8 @@ class TextSession:
                 stop=stop,
             )
 
-        return self.jobs.submit(SURROGATE, fit, on_progress=on_progress)
+        on_progress, on_done = self._surrogate_hooks
+        return self.jobs.submit(SURROGATE, fit, on_progress=on_progress, on_done=on_done)
 
     # -- what the Python API returns --------------------------------------------------
     def local_explanation(

@@ -18,6 +18,7 @@ import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from concurrent.futures import wait as futures_wait
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ import anywidget
 import numpy as np
 import traitlets
 
-from ..jobs import Cancelled
+from ..jobs import STARTER, Cancelled
 from ..live import LiveLoop
 from . import payloads
 from .explanation import TextExplanation
@@ -74,12 +75,17 @@ class TextWidget(anywidget.AnyWidget):
         self.on_msg(self._on_frontend_message)
         weakref.finalize(self, _shut_down, self._loop, session)
         me = weakref.ref(self)
-        session.start({SURROGATE: _weakly(me, lambda w, d, t: w._job_progress(SURROGATE, d, t))})
-        if session.surrogate_enabled:
-            job = session.jobs.get(SURROGATE)
-            assert job is not None
-            job.add_done_callback(_weakly(me, lambda w, f: w._surrogate_done(f)))
-        self._loop.follow_up(self._completion(0, fast=False))
+        # The first view is on its way; one job starts the rest (TextSession.start).
+        session.start(
+            on_surrogate_progress=_weakly(me, lambda w, d, t: w._job_progress(SURROGATE, d, t)),
+            on_surrogate_done=_weakly(me, lambda w, f: w._surrogate_done(f)),
+            then=_weakly(
+                me,
+                lambda w: w._loop.follow_up(
+                    w._completion(0, fast=False), lambda: w._view.get("seq") == 0
+                ),
+            ),
+        )
 
     # -- the public API -------------------------------------------------------------------
     @property
@@ -365,6 +371,9 @@ class TextWidget(anywidget.AnyWidget):
 
     def _wait_idle(self, timeout: float = 120) -> bool:
         """Block until every request and what follows it is answered (tests and scripts)."""
+        started = self._session.jobs.get(STARTER)  # it puts the first view's completion
+        if started is not None:
+            futures_wait([started], timeout)
         return self._loop.wait_idle(timeout)
 
 
