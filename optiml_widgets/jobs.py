@@ -14,9 +14,10 @@ import atexit
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import wait as futures_wait
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -64,7 +65,6 @@ class Stop:
 
 NEVER = Stop()  # for work with nobody to stop it (scripts, tests)
 EXITING = Stop()  # set when the interpreter exits: every widget's work stops
-STARTER = "start"  # the job that starts a session's others (its ``start``)
 
 
 def _stop_at_exit() -> None:
@@ -357,6 +357,20 @@ def let_live_through() -> None:
         gate.let_live_through()
 
 
+STARTER = "start"  # the job that starts a session's others (Jobs.start)
+
+
+@dataclass(frozen=True)
+class PanelHooks:
+    """What a panel hands its session's ``start``: the surrogate fit's progress and done
+    callbacks (whoever submits the fit, the panel's code or the user's), and the work to
+    queue once the rest is started (the first view's completion)."""
+
+    on_surrogate_progress: Progress | None = None
+    on_surrogate_done: Callable[[Future], Any] | None = None
+    then: Callable[[], None] | None = None
+
+
 class Jobs:
     """Named background jobs of one owner (a widget), each computed once."""
 
@@ -408,6 +422,19 @@ class Jobs:
             future.add_done_callback(on_done)
         threading.Thread(target=run, name=f"optiml-{name}", daemon=True).start()
         return future
+
+    def start(self, steps: Sequence[Callable[[], Any]]) -> Future:
+        """Run ``steps`` (each starting jobs) in one job of their own, ``STARTER``: starting
+        a thread waits until it runs, which takes up to the interpreter's switch interval
+        (5 ms) once another thread is busy, so a panel starts this one thread, once its
+        first view is sent, instead of several while that view is computed."""
+
+        def run(stop: Stop, _progress: Progress) -> None:
+            for step in steps:
+                stop.check()
+                step()
+
+        return self.submit(STARTER, run)
 
     def get(self, name: str) -> Future | None:
         """The future of a job, if it was started."""

@@ -17,8 +17,8 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -34,7 +34,7 @@ from .explainers.shap import ShapExplainer, ShapValues
 from .explanation import LocalExplanation
 from .global_data import explain_global_data, read_global_data
 from .global_explanation import GlobalExplanation, compute_global, global_rows
-from .jobs import STARTER, Gate, Jobs, Progress, Stop, check_stopped
+from .jobs import Gate, Jobs, PanelHooks, Progress, Stop, check_stopped
 from .memo import Memo
 from .model import ModelAdapter, align_columns
 from .progress import wait_for, working
@@ -145,48 +145,37 @@ class ExplanationSession:
         self.edits_by_row: dict[int, dict[str, Any]] = {}
         self._originals: dict[int, dict[str, Any]] = {}
         self._surrogate_size: Surrogate | None = None  # another size the user picked
-        # The panel's progress and done callbacks of the surrogate's fit (``start``).
-        self._surrogate_hooks: tuple[Progress | None, Callable[[Future], Any] | None] = (
-            None,
-            None,
-        )
+        self.hooks = PanelHooks()  # the panel's (``start``)
         # The last chart specs built, and what they were built from (the panel's, then the
         # export's: the same specs unless the row, target or feature changed in between).
         self._last_specs: tuple[Any, ...] | None = None
         self.target_index = self._default_target()
 
     # -- lifecycle -------------------------------------------------------------------
-    def start(
-        self,
-        *,
-        on_surrogate_progress: Progress | None = None,
-        on_surrogate_done: Callable[[Future], Any] | None = None,
-        then: Callable[[], None] | None = None,
-    ) -> None:
-        """Start the slow work in the background: the surrogate, the streamed explainers,
-        what drags need, then ``then``. One job starts the others: starting a thread waits
-        until it runs, which takes up to the interpreter's switch interval (5 ms) once
-        another thread is busy, so the caller starts one thread before any is busy."""
-        self._surrogate_hooks = (on_surrogate_progress, on_surrogate_done)
+    def start(self, hooks: PanelHooks | None = None) -> None:
+        """Start the slow work in the background, from one job (Jobs.start): the surrogate,
+        the streamed explainers, what drags need, then ``hooks.then``."""
+        self.hooks = hooks = hooks or PanelHooks()
+        steps: list[Callable[[], Any]] = []
+        if self.surrogate_enabled:
+            steps.append(self._surrogate_job)
+        for name in self.local_names:
+            if REGISTRY[name].streamed:
+                steps.append(partial(self.jobs.submit, f"explainer:{name}", self._builder(name)))
+        if "shap" in self.local_names:
+            steps.append(self._prepare_live_shap)
+        if hooks.then is not None:
+            steps.append(hooks.then)
+        self.jobs.start(steps)
 
-        def builder(name: str) -> Callable[[Stop, Progress], Explainer | None]:
-            return lambda _stop, _progress: self.explainer(name)
+    def _builder(self, name: str) -> Callable[[Stop, Progress], Explainer | None]:
+        """A job that builds explainer ``name`` in the background."""
+        return lambda _stop, _progress: self.explainer(name)
 
-        def start_the_rest(stop: Stop, _progress: Progress) -> None:
-            if self.surrogate_enabled:
-                self._surrogate_job()
-            for name in self.local_names:
-                if REGISTRY[name].streamed:
-                    stop.check()
-                    self.jobs.submit(f"explainer:{name}", builder(name))
-            shap_explainer = self.shap_explainer if "shap" in self.local_names else None
-            if shap_explainer is not None:
-                self.jobs.submit("live-shap", lambda _s, _p: shap_explainer.prepare_live())
-            if then is not None:
-                stop.check()
-                then()
-
-        self.jobs.submit(STARTER, start_the_rest)
+    def _prepare_live_shap(self) -> None:
+        shap_explainer = self.shap_explainer
+        if shap_explainer is not None:
+            self.jobs.submit("live-shap", lambda _s, _p: shap_explainer.prepare_live())
 
     def close(self) -> None:
         """Stop every background job at once."""
@@ -354,8 +343,12 @@ class ExplanationSession:
                 live_gate=self.gate,  # the fit pauses while the panel answers
             )
 
-        on_progress, on_done = self._surrogate_hooks
-        return self.jobs.submit(SURROGATE, fit, on_progress=on_progress, on_done=on_done)
+        return self.jobs.submit(
+            SURROGATE,
+            fit,
+            on_progress=self.hooks.on_surrogate_progress,
+            on_done=self.hooks.on_surrogate_done,
+        )
 
     # -- computing ----------------------------------------------------------------
     def predict(self, frame: pd.DataFrame) -> np.ndarray:

@@ -32,7 +32,7 @@ from .counterfactual import Counterfactual
 from .explainers.surrogate import Surrogate
 from .explanation import LocalExplanation
 from .global_explanation import GlobalExplanation
-from .jobs import STARTER, Cancelled
+from .jobs import STARTER, Cancelled, PanelHooks
 from .live import LiveLoop
 from .progress import working
 from .session import SURROGATE, ExplanationSession
@@ -91,11 +91,15 @@ class ExplainerWidget(anywidget.AnyWidget):
         # Threads hold the widget weakly; when it is collected, its work stops too.
         weakref.finalize(self, _shut_down, self._loop, session)
         me = weakref.ref(self)
-        # The first view is on its way; one thread starts the rest (Session.start).
+        # The first view is on its way; one job starts the rest (ExplanationSession.start).
         session.start(
-            on_surrogate_progress=_weakly(me, lambda w, d, t: w._job_progress(SURROGATE, d, t)),
-            on_surrogate_done=_weakly(me, lambda w, f: w._surrogate_done(f)),
-            then=_weakly(me, lambda w: w._loop.follow_up(w._completion(0), w._first_view_shown)),
+            PanelHooks(
+                on_surrogate_progress=_weakly(me, lambda w, d, t: w._job_progress(SURROGATE, d, t)),
+                on_surrogate_done=_weakly(me, lambda w, f: w._surrogate_done(f)),
+                then=_weakly(
+                    me, lambda w: w._loop.follow_up(w._completion(0), w._first_view_shown)
+                ),
+            )
         )
 
     # -- the public API (shared/API.md) ------------------------------------------

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..explainers.base import REGISTRY, Attribution, Explainer, build, check_names
-from ..jobs import STARTER, Gate, Jobs, Progress, Stop, check_stopped
+from ..jobs import Gate, Jobs, PanelHooks, Progress, Stop, check_stopped
 from ..memo import Memo
 from ..progress import wait_for
 from . import integrated_gradients, lime_text, payloads, shap_text  # noqa: F401 -- registers them
@@ -125,36 +125,23 @@ class TextSession:
         self.index = 0
         self.edits: dict[int, str] = {}  # index -> edited text
         self.target_index = self._default_target()
-        # The panel's progress and done callbacks of the surrogate's fit (``start``).
-        self._surrogate_hooks: tuple[Progress | None, Callable[[Future], Any] | None] = (
-            None,
-            None,
-        )
+        self.hooks = PanelHooks()  # the panel's (``start``)
 
     # -- lifecycle ---------------------------------------------------------------------
-    def start(
-        self,
-        *,
-        on_surrogate_progress: Progress | None = None,
-        on_surrogate_done: Callable[[Future], Any] | None = None,
-        then: Callable[[], None] | None = None,
-    ) -> None:
-        """Start the slow work: streamed explainers (built and warmed up), the surrogate,
-        then ``then``; from one job, as the table's session does (ExplanationSession.start)."""
-        self._surrogate_hooks = (on_surrogate_progress, on_surrogate_done)
-
-        def start_the_rest(stop: Stop, _progress: Progress) -> None:
-            for name in self.local_names:
-                if REGISTRY[name].streamed:
-                    stop.check()
-                    self.jobs.submit(f"explainer:{name}", self._builder(name))
-            if self.surrogate_enabled:
-                self._surrogate_job()
-            if then is not None:
-                stop.check()
-                then()
-
-        self.jobs.submit(STARTER, start_the_rest)
+    def start(self, hooks: PanelHooks | None = None) -> None:
+        """Start the slow work, from one job (Jobs.start): the streamed explainers (built
+        and warmed up), the surrogate, then ``hooks.then``."""
+        self.hooks = hooks = hooks or PanelHooks()
+        steps: list[Callable[[], Any]] = [
+            partial(self.jobs.submit, f"explainer:{name}", self._builder(name))
+            for name in self.local_names
+            if REGISTRY[name].streamed
+        ]
+        if self.surrogate_enabled:
+            steps.append(self._surrogate_job)
+        if hooks.then is not None:
+            steps.append(hooks.then)
+        self.jobs.start(steps)
 
     def close(self) -> None:
         """Stop every background job at once."""
@@ -359,8 +346,12 @@ class TextSession:
                 stop=stop,
             )
 
-        on_progress, on_done = self._surrogate_hooks
-        return self.jobs.submit(SURROGATE, fit, on_progress=on_progress, on_done=on_done)
+        return self.jobs.submit(
+            SURROGATE,
+            fit,
+            on_progress=self.hooks.on_surrogate_progress,
+            on_done=self.hooks.on_surrogate_done,
+        )
 
     # -- what the Python API returns --------------------------------------------------
     def local_explanation(

@@ -26,7 +26,7 @@ import anywidget
 import numpy as np
 import traitlets
 
-from ..jobs import STARTER, Cancelled
+from ..jobs import STARTER, Cancelled, PanelHooks
 from ..live import LiveLoop
 from . import payloads
 from .explanation import TextExplanation
@@ -77,14 +77,16 @@ class TextWidget(anywidget.AnyWidget):
         me = weakref.ref(self)
         # The first view is on its way; one job starts the rest (TextSession.start).
         session.start(
-            on_surrogate_progress=_weakly(me, lambda w, d, t: w._job_progress(SURROGATE, d, t)),
-            on_surrogate_done=_weakly(me, lambda w, f: w._surrogate_done(f)),
-            then=_weakly(
-                me,
-                lambda w: w._loop.follow_up(
-                    w._completion(0, fast=False), lambda: w._view.get("seq") == 0
+            PanelHooks(
+                on_surrogate_progress=_weakly(me, lambda w, d, t: w._job_progress(SURROGATE, d, t)),
+                on_surrogate_done=_weakly(me, lambda w, f: w._surrogate_done(f)),
+                then=_weakly(
+                    me,
+                    lambda w: w._loop.follow_up(
+                        w._completion(0, fast=False), lambda: w._view.get("seq") == 0
+                    ),
                 ),
-            ),
+            )
         )
 
     # -- the public API -------------------------------------------------------------------
