@@ -436,6 +436,12 @@ class Jobs:
 
         return self.submit(STARTER, run)
 
+    def wait_started(self, timeout: float | None = None) -> None:
+        """Block until the ``start`` job (if any) has started the others."""
+        started = self._futures.get(STARTER)
+        if started is not None:
+            futures_wait([started], timeout)
+
     def get(self, name: str) -> Future | None:
         """The future of a job, if it was started."""
         return self._futures.get(name)

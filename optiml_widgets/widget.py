@@ -20,7 +20,6 @@ import warnings
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
-from concurrent.futures import wait as futures_wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -32,7 +31,7 @@ from .counterfactual import Counterfactual
 from .explainers.surrogate import Surrogate
 from .explanation import LocalExplanation
 from .global_explanation import GlobalExplanation
-from .jobs import STARTER, Cancelled, PanelHooks
+from .jobs import Cancelled, PanelHooks
 from .live import LiveLoop
 from .progress import working
 from .session import SURROGATE, ExplanationSession
@@ -96,8 +95,9 @@ class ExplainerWidget(anywidget.AnyWidget):
             PanelHooks(
                 on_surrogate_progress=_weakly(me, lambda w, d, t: w._job_progress(SURROGATE, d, t)),
                 on_surrogate_done=_weakly(me, lambda w, f: w._surrogate_done(f)),
-                then=_weakly(
-                    me, lambda w: w._loop.follow_up(w._completion(0), w._first_view_shown)
+                then=_weakly(  # unless a request was answered meanwhile
+                    me,
+                    lambda w: w._loop.follow_up(w._completion(0), lambda: w._view.get("seq") == 0),
                 ),
             )
         )
@@ -373,10 +373,6 @@ class ExplainerWidget(anywidget.AnyWidget):
             self._curves = curves
         return True
 
-    def _first_view_shown(self) -> bool:
-        """Whether the panel still shows the first view (no request answered since)."""
-        return self._view.get("seq") == 0
-
     def _completion(self, seq: int) -> Callable[[], None]:
         """What follows view ``seq`` in the background: the drag curves (cheap, and the next
         drag is estimated from them at once) unless they came with it, and the streamed
@@ -564,9 +560,7 @@ class ExplainerWidget(anywidget.AnyWidget):
 
     def _wait_idle(self, timeout: float = 60) -> bool:
         """Block until every request and what follows it is answered (tests and scripts)."""
-        started = self._session.jobs.get(STARTER)  # it puts the first view's completion
-        if started is not None:
-            futures_wait([started], timeout)
+        self._session.jobs.wait_started(timeout)  # it queues the first view's completion
         return self._loop.wait_idle(timeout)
 
 

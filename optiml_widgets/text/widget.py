@@ -18,7 +18,6 @@ import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from concurrent.futures import wait as futures_wait
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ import anywidget
 import numpy as np
 import traitlets
 
-from ..jobs import STARTER, Cancelled, PanelHooks
+from ..jobs import Cancelled, PanelHooks
 from ..live import LiveLoop
 from . import payloads
 from .explanation import TextExplanation
@@ -373,9 +372,7 @@ class TextWidget(anywidget.AnyWidget):
 
     def _wait_idle(self, timeout: float = 120) -> bool:
         """Block until every request and what follows it is answered (tests and scripts)."""
-        started = self._session.jobs.get(STARTER)  # it puts the first view's completion
-        if started is not None:
-            futures_wait([started], timeout)
+        self._session.jobs.wait_started(timeout)  # it queues the first view's completion
         return self._loop.wait_idle(timeout)
 
 
