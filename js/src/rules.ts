@@ -12,14 +12,20 @@ export type ApplyChanges = (changes: [number, Value][]) => void;
 /** Asks for the surrogate of another number of rules (a live kernel only). */
 export type ChooseSize = (rules: number) => void;
 
-/** The caption's words: "decision tree, 3 rules, held-out accuracy 0.942". */
+/** "3 rules", "1 rule": the size in the unit of the size select and the fidelity chart. */
+function rulesRead(k: number): string {
+  return `${k} rule${k === 1 ? "" : "s"}`;
+}
+
+/** The caption's words: "decision tree, 3 rules, held-out accuracy 0.942"; with terms,
+ * "8 rules (2 leaves + 6 terms)", since a size counts every leaf and term a person reads. */
 export function caption(surrogate: SurrogateInfo): string {
   const metric = surrogate.metric === "r2" ? "R²" : "accuracy";
-  const n = surrogate.rules.length;
-  // Terms as a person reads them: a term shared by every rule counts once (complexity).
-  const terms = surrogate.complexity - n;
-  const size = `${n} rule${n === 1 ? "" : "s"}${terms ? ` with ${terms} term${terms === 1 ? "" : "s"}` : ""}`;
-  return `${surrogate.family}, ${size}, held-out ${metric} ${formatNumber(surrogate.fidelity, 3)}`;
+  const leaves = surrogate.rules.length;
+  // A term shared by every rule counts once (complexity).
+  const terms = surrogate.complexity - leaves;
+  const parts = terms ? ` (${leaves} lea${leaves === 1 ? "f" : "ves"} + ${terms} term${terms === 1 ? "" : "s"})` : "";
+  return `${surrogate.family}, ${rulesRead(surrogate.complexity)}${parts}, held-out ${metric} ${formatNumber(surrogate.fidelity, 3)}`;
 }
 
 /** A select of the curve's sizes: the user may read fewer or more rules than recommended. */
@@ -27,7 +33,7 @@ function sizeControl(surrogate: SurrogateInfo, chooseSize: ChooseSize): HTMLElem
   const id = `ow-size-${Math.random().toString(36).slice(2, 9)}`;
   const select = h("select", { id, class: "ow-size", "data-testid": "ow-rules-size" });
   for (const k of surrogate.sizes) {
-    const label = `${k} rule${k === 1 ? "" : "s"}${k === surrogate.recommended ? " (recommended)" : ""}`;
+    const label = `${rulesRead(k)}${k === surrogate.recommended ? " (recommended)" : ""}`;
     select.append(h("option", { value: String(k) }, label));
   }
   select.value = String(surrogate.complexity);
@@ -75,13 +81,12 @@ class RuleTable {
       body,
     );
     this.scroller = h("div", { class: "ow-rules-scroll" }, table);
-    const n = surrogate.rules.length;
     this.el = h(
       "div",
       { class: "ow-rules-body" },
       h("p", { class: "ow-caption", "data-testid": "ow-rules-caption" }, `Global surrogate: ${caption(surrogate)}.`),
       chooseSize && surrogate.sizes.length > 1 ? sizeControl(surrogate, chooseSize) : null,
-      surrogate.reason ? h("p", { class: "ow-muted ow-reason", "data-testid": "ow-rules-reason" }, `Why ${n} rule${n === 1 ? "" : "s"}: ${surrogate.reason}.`) : null,
+      surrogate.reason ? h("p", { class: "ow-muted ow-reason", "data-testid": "ow-rules-reason" }, `Why ${rulesRead(surrogate.complexity)}: ${surrogate.reason}.`) : null,
       this.scroller,
       legend("rules", [
         { mark: "ow-key-rule", text: "the rule that fires for this row" },

@@ -50,13 +50,15 @@ describe("a classifier's first view, then what streams in", () => {
     expect(q(el, "ow-prediction").textContent).toMatch(/^prediction = \d+(\.\d)?$/);
   });
 
-  it("counts a term shared by every rule once in the rules' caption", () => {
+  it("counts a term shared by every rule once in the rules' caption, in the size select's unit", () => {
     const s = real.diabetes_surrogate;
     const { el } = mount({ _schema: real.diabetes_schema, _view: real.diabetes_complete, _surrogate: s });
     const shared = new Set(s.rules.flatMap((r) => r.terms.map((t) => t.text)));
     expect(shared.size).toBeGreaterThan(0);
     expect(s.rules.every((r) => r.terms.length === shared.size)).toBe(true); // in every rule
-    expect(q(el, "ow-rules-caption").textContent).toContain(`${s.rules.length} rules with ${shared.size} term`);
+    expect(s.complexity).toBe(s.rules.length + shared.size);
+    expect(q(el, "ow-rules-caption").textContent).toContain(`${s.complexity} rules (${s.rules.length} leaves + ${shared.size} term`);
+    expect(q(el, "ow-rules-reason").textContent).toMatch(new RegExp(`^Why ${s.complexity} rules: `));
   });
 });
 
