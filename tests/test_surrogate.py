@@ -258,8 +258,9 @@ def sampled_rules(session, surrogate, step: int):
 
 
 def test_a_jump_reads_as_a_step_term_in_every_rule():
-    # y jumps by 3 where a > 0.4 whatever b and c: a step shared by every rule reads it once
-    # (a plain tree repeats the jump under each of its other splits).
+    # y jumps where a > 0.4 (by 3) and where b > 0.5 (from -c to 2c) whatever the other
+    # features: a step shared by every rule reads such a jump once (a plain tree repeats it
+    # under each of its other splits), and a step is cut where the model's output jumps.
     rng = np.random.default_rng(1)
     X = pd.DataFrame(rng.uniform(size=(1500, 3)), columns=["a", "b", "c"])
     y = 3.0 * (X["a"] > 0.4) + np.where(X["b"] > 0.5, 2 * X["c"], -X["c"])
@@ -273,7 +274,9 @@ def test_a_jump_reads_as_a_step_term_in_every_rule():
         for t in rule.terms
         if t.above is not None
     }
-    assert any(feature == "a" and abs(cut - 0.4) < 0.05 for feature, cut in steps), steps
+    jumps = {"a": 0.4, "b": 0.5}
+    assert steps, "no step term at any size"
+    assert all(f in jumps and abs(cut - jumps[f]) < 0.05 for f, cut in steps), steps
     for size in surrogate.sizes:
         smaller = surrogate.with_size(size)
         for row, rule, sent, predicted in sampled_rules(session, smaller, 97):

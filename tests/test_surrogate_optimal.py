@@ -218,6 +218,12 @@ def test_another_size_follows_live_without_fitting_again():
         session_data.test_y[real], smaller.predict_encoded(session_data.test_X[real])
     )
     assert smaller.fidelity == pytest.approx(agreement)
+    # Of several families at a size, the one cross-validation rates best, whichever
+    # family the current rules are.
+    for rules in surrogate.sizes:
+        if rules != surrogate.complexity:
+            at = [p["validation"] for p in surrogate.curve if p["rules"] == rules]
+            assert surrogate.with_size(rules).chosen["validation"] == max(at)
     # Sizes off the curve go to the nearest one; back to the chosen size gives the same.
     assert surrogate.with_size(10_000).complexity == max(surrogate.sizes)
     assert smaller.with_size(surrogate.complexity).rules == surrogate.rules

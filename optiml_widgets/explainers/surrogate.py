@@ -333,8 +333,9 @@ class Surrogate:
 
         The point with ``rules`` rules (leaves plus linear terms) or, when the curve has
         no such point, the nearest size tried (the smaller one on a tie); of several
-        families of that size, the recommended one, then the current one, else the one
-        cross-validation rated best (so going back to the recommended size gives it back).
+        families of that size, the recommended one (so going back to the recommended size
+        gives it back), else the one cross-validation rated best: the most faithful rules
+        of that size, whichever family the current ones are.
         Nothing is fitted again: the rules, their coverage and thresholds follow.
         """
         if isinstance(rules, bool) or not isinstance(rules, (int, np.integer)) or rules < 1:
@@ -345,7 +346,7 @@ class Surrogate:
         at = [p for p in at if int(p["rules"]) == smallest]
         point = max(
             at,
-            key=lambda p: (bool(p.get("recommended")), p["family"] == self.family, p["validation"]),
+            key=lambda p: (bool(p.get("recommended")), p["validation"]),
         )
         if point["chosen"]:
             return self
