@@ -42,6 +42,11 @@ export function formatNumber(value: number | null | undefined, digits = 4, scale
 }
 
 /** The scale a feature's values are written at: its largest magnitude (null if unknown). */
+/** A fidelity (accuracy or R²) to three decimals, as Python writes it: "1.000", "0.930". */
+export function formatScore(value: number | null | undefined): string {
+  return typeof value === "number" && Number.isFinite(value) ? value.toFixed(3) : formatNumber(value);
+}
+
 export function featureScale(feature: Pick<FeatureInfo, "min" | "max"> | undefined): number | null {
   if (!feature) return null;
   const ends = [feature.min, feature.max].filter((v): v is number => typeof v === "number" && Number.isFinite(v));

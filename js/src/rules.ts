@@ -3,7 +3,7 @@
 // meet, and the counterfactual hint. Until the surrogate is fit, its progress.
 import { button, h } from "./dom";
 import type { Features } from "./features";
-import { formatNumber, percent } from "./format";
+import { formatNumber, formatScore, percent } from "./format";
 import { legend } from "./legend";
 import { placeholder } from "./pending";
 import type { CounterfactualInfo, JobState, SurrogateInfo, Value, View } from "./types";
@@ -25,7 +25,7 @@ export function caption(surrogate: SurrogateInfo): string {
   // A term shared by every rule counts once (complexity).
   const terms = surrogate.complexity - leaves;
   const parts = terms ? ` (${leaves} lea${leaves === 1 ? "f" : "ves"} + ${terms} term${terms === 1 ? "" : "s"})` : "";
-  return `${surrogate.family}, ${rulesRead(surrogate.complexity)}${parts}, held-out ${metric} ${formatNumber(surrogate.fidelity, 3)}`;
+  return `${surrogate.family}, ${rulesRead(surrogate.complexity)}${parts}, held-out ${metric} ${formatScore(surrogate.fidelity)}`;
 }
 
 /** A select of the curve's sizes: the user may read fewer or more rules than recommended. */

@@ -1,6 +1,6 @@
 // The same table as tests/test_format.py: Python and TypeScript write every number alike.
 import { describe, expect, it } from "vitest";
-import { featureScale, fileSize, formatNumber, formatValue, signed } from "../src/format";
+import { MISSING, featureScale, fileSize, formatNumber, formatScore, formatValue, signed } from "../src/format";
 import cases from "./format-cases.json";
 
 type Encoded = number | string | null;
@@ -39,5 +39,12 @@ describe("formatNumber", () => {
     expect(fileSize(1_234_567)).toBe("1.2 MB");
     expect(fileSize(830_400)).toBe("830 kB");
     expect(fileSize(512)).toBe("512 bytes");
+  });
+
+  it("writes a fidelity to three decimals, as Python's reports do", () => {
+    expect(formatScore(1)).toBe("1.000");
+    expect(formatScore(0.93)).toBe("0.930");
+    expect(formatScore(-2.5)).toBe("-2.500"); // an R² below zero
+    expect(formatScore(null)).toBe(MISSING);
   });
 });

@@ -219,7 +219,7 @@ describe("rule table", () => {
     expect(conditions[0].classList.contains("ow-unmet")).toBe(true);
     expect(conditions[0].textContent).toBe("✗ f0 > 40");
     expect(conditions[1].classList.contains("ow-met")).toBe(true);
-    expect(q(el, "ow-rules-caption").textContent).toBe("Global surrogate: decision tree, 2 rules, held-out accuracy 0.93.");
+    expect(q(el, "ow-rules-caption").textContent).toBe("Global surrogate: decision tree, 2 rules, held-out accuracy 0.930.");
     expect(q(el, "ow-rules-reason").textContent).toBe(
       "Why 2 rules: the fewest rules whose cross-validated accuracy is within one standard error of the best.",
     );

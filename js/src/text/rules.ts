@@ -2,7 +2,7 @@
 // fidelity and curve; the rule that fires for the current text is highlighted, with the
 // phrases of it the text contains.
 import { h, s } from "../dom";
-import { formatNumber, percent } from "../format";
+import { formatScore, percent } from "../format";
 import type { JobState } from "../types";
 import type { TextRuleMatch, TextSurrogateInfo } from "./types";
 
@@ -25,7 +25,7 @@ export class TextRulesCard {
       this.curve.replaceChildren();
       return;
     }
-    this.summary.textContent = `${info.complexity} rules (${info.phrases} phrases) fit to the model's own labels on ${info.n_texts} texts and ${info.n_samples - info.n_texts} perturbations; held-out fidelity ${formatNumber(info.fidelity, 3)}${info.between !== null ? `, on perturbed held-out texts ${formatNumber(info.between, 3)}` : ""}. Size: ${info.reason}.`;
+    this.summary.textContent = `${info.complexity} rules (${info.phrases} phrases) fit to the model's own labels on ${info.n_texts} texts and ${info.n_samples - info.n_texts} perturbations; held-out fidelity ${formatScore(info.fidelity)}${info.between !== null ? `, on perturbed held-out texts ${formatScore(info.between)}` : ""}. Size: ${info.reason}.`;
     this.curve.replaceChildren(curvePlot(info));
   }
 
@@ -68,7 +68,7 @@ function curvePlot(info: TextSurrogateInfo): SVGSVGElement {
   svg.append(s("path", { d: points.map((p, k) => `${k ? "L" : "M"}${x(p.rules)},${y(p.fidelity ?? 0)}`).join(""), class: "ow-curve-line" }));
   for (const p of points) {
     const dot = s("circle", { cx: x(p.rules), cy: y(p.fidelity ?? 0), r: p.chosen ? 4 : 2.5, class: p.chosen ? "ow-curve-chosen" : "ow-curve-dot" });
-    dot.append(s("title", {}, `${p.rules} rules: held-out fidelity ${formatNumber(p.fidelity, 3)}`));
+    dot.append(s("title", {}, `${p.rules} rules: held-out fidelity ${formatScore(p.fidelity)}`));
     svg.append(dot);
   }
   svg.append(s("text", { x: 2, y: 12, class: "ow-seg-label" }, "1.0"), s("text", { x: width / 2, y: height - 2, "text-anchor": "middle", class: "ow-seg-label" }, "rules"));
