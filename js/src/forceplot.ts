@@ -4,7 +4,7 @@
 import { type BarItem, TOP_BARS, barList, topPositions } from "./bars";
 import { h, s } from "./dom";
 import type { Features } from "./features";
-import { formatNumber, formatValue, signed } from "./format";
+import { counted, formatNumber, formatValue, signed } from "./format";
 import { legend } from "./legend";
 import type { AttributionInfo, View } from "./types";
 
@@ -36,7 +36,7 @@ export function segments(features: Features, attribution: AttributionInfo, view:
   if (rest > 0) {
     const chosen = new Set(shown);
     const value = attribution.values.reduce((sum, v, j) => (chosen.has(j) ? sum : sum + v), 0);
-    items.push({ j: null, label: `${rest} other feature${rest === 1 ? "" : "s"}`, value });
+    items.push({ j: null, label: counted(rest, "other feature"), value });
   }
   // Pushes up end at the prediction from the left; pushes down start there, to the right.
   const out: Segment[] = [];

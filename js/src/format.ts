@@ -42,6 +42,11 @@ export function formatNumber(value: number | null | undefined, digits = 4, scale
 }
 
 /** The scale a feature's values are written at: its largest magnitude (null if unknown). */
+/** "1 rule", "8 rules", "2 leaves": a count and its noun. */
+export function counted(n: number, word: string, plural = `${word}s`): string {
+  return `${n} ${n === 1 ? word : plural}`;
+}
+
 /** A fidelity (accuracy or R²) to three decimals, as Python writes it: "1.000", "0.930". */
 export function formatScore(value: number | null | undefined): string {
   return typeof value === "number" && Number.isFinite(value) ? value.toFixed(3) : formatNumber(value);

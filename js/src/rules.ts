@@ -3,7 +3,7 @@
 // meet, and the counterfactual hint. Until the surrogate is fit, its progress.
 import { button, h } from "./dom";
 import type { Features } from "./features";
-import { formatNumber, formatScore, percent } from "./format";
+import { counted, formatNumber, formatScore, percent } from "./format";
 import { legend } from "./legend";
 import { placeholder } from "./pending";
 import type { CounterfactualInfo, JobState, SurrogateInfo, Value, View } from "./types";
@@ -12,11 +12,6 @@ export type ApplyChanges = (changes: [number, Value][]) => void;
 /** Asks for the surrogate of another number of rules (a live kernel only). */
 export type ChooseSize = (rules: number) => void;
 
-/** "3 rules", "1 rule": the size in the unit of the size select and the fidelity chart. */
-function rulesRead(k: number): string {
-  return `${k} rule${k === 1 ? "" : "s"}`;
-}
-
 /** The caption's words: "decision tree, 3 rules, held-out accuracy 0.942"; with terms,
  * "8 rules (2 leaves + 6 terms)", since a size counts every leaf and term a person reads. */
 export function caption(surrogate: SurrogateInfo): string {
@@ -24,8 +19,8 @@ export function caption(surrogate: SurrogateInfo): string {
   const leaves = surrogate.rules.length;
   // A term shared by every rule counts once (complexity).
   const terms = surrogate.complexity - leaves;
-  const parts = terms ? ` (${leaves} lea${leaves === 1 ? "f" : "ves"} + ${terms} term${terms === 1 ? "" : "s"})` : "";
-  return `${surrogate.family}, ${rulesRead(surrogate.complexity)}${parts}, held-out ${metric} ${formatScore(surrogate.fidelity)}`;
+  const parts = terms ? ` (${counted(leaves, "leaf", "leaves")} + ${counted(terms, "term")})` : "";
+  return `${surrogate.family}, ${counted(surrogate.complexity, "rule")}${parts}, held-out ${metric} ${formatScore(surrogate.fidelity)}`;
 }
 
 /** A select of the curve's sizes: the user may read fewer or more rules than recommended. */
@@ -33,7 +28,7 @@ function sizeControl(surrogate: SurrogateInfo, chooseSize: ChooseSize): HTMLElem
   const id = `ow-size-${Math.random().toString(36).slice(2, 9)}`;
   const select = h("select", { id, class: "ow-size", "data-testid": "ow-rules-size" });
   for (const k of surrogate.sizes) {
-    const label = `${rulesRead(k)}${k === surrogate.recommended ? " (recommended)" : ""}`;
+    const label = `${counted(k, "rule")}${k === surrogate.recommended ? " (recommended)" : ""}`;
     select.append(h("option", { value: String(k) }, label));
   }
   select.value = String(surrogate.complexity);
@@ -86,7 +81,7 @@ class RuleTable {
       { class: "ow-rules-body" },
       h("p", { class: "ow-caption", "data-testid": "ow-rules-caption" }, `Global surrogate: ${caption(surrogate)}.`),
       chooseSize && surrogate.sizes.length > 1 ? sizeControl(surrogate, chooseSize) : null,
-      surrogate.reason ? h("p", { class: "ow-muted ow-reason", "data-testid": "ow-rules-reason" }, `Why ${rulesRead(surrogate.complexity)}: ${surrogate.reason}.`) : null,
+      surrogate.reason ? h("p", { class: "ow-muted ow-reason", "data-testid": "ow-rules-reason" }, `Why ${counted(surrogate.complexity, "rule")}: ${surrogate.reason}.`) : null,
       this.scroller,
       legend("rules", [
         { mark: "ow-key-rule", text: "the rule that fires for this row" },

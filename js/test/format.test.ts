@@ -1,6 +1,6 @@
 // The same table as tests/test_format.py: Python and TypeScript write every number alike.
 import { describe, expect, it } from "vitest";
-import { MISSING, featureScale, fileSize, formatNumber, formatScore, formatValue, signed } from "../src/format";
+import { MISSING, counted, featureScale, fileSize, formatNumber, formatScore, formatValue, signed } from "../src/format";
 import cases from "./format-cases.json";
 
 type Encoded = number | string | null;
@@ -46,5 +46,11 @@ describe("formatNumber", () => {
     expect(formatScore(0.93)).toBe("0.930");
     expect(formatScore(-2.5)).toBe("-2.500"); // an R² below zero
     expect(formatScore(null)).toBe(MISSING);
+  });
+
+  it("counts with the noun's own plural", () => {
+    expect(counted(1, "rule")).toBe("1 rule");
+    expect(counted(0, "phrase")).toBe("0 phrases");
+    expect(counted(2, "leaf", "leaves")).toBe("2 leaves");
   });
 });

@@ -133,6 +133,18 @@ describe("text panel", () => {
     expect(el.querySelector(".ow-fired")?.textContent).toContain("great");
     expect(el.querySelector(".ow-fired .ow-said")?.textContent).toBe("great");
     expect(el.querySelectorAll(".ow-head[data-layer='1']")).toHaveLength(2);
+    expect(el.querySelector("[data-testid=ow-text-fidelity]")?.textContent).toMatch(
+      /^2 rules \(3 phrases\) fit .* held-out fidelity 0\.950, on perturbed held-out texts 0\.900\./,
+    );
+  });
+
+  it("counts one rule as one rule", () => {
+    const { model } = fakeModel(textView());
+    const info = model.get("_surrogate");
+    model.set("_surrogate", info && { ...info, rules: info.rules.slice(1), complexity: 1, phrases: 0 });
+    const el = document.createElement("div");
+    renderTextPanel(model, el);
+    expect(el.querySelector("[data-testid=ow-text-fidelity]")?.textContent).toMatch(/^1 rule \(0 phrases\) fit /);
   });
 
   it("sends one fast request per frame while typing and the exact one after a pause", async () => {

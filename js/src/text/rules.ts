@@ -2,7 +2,7 @@
 // fidelity and curve; the rule that fires for the current text is highlighted, with the
 // phrases of it the text contains.
 import { h, s } from "../dom";
-import { formatScore, percent } from "../format";
+import { counted, formatScore, percent } from "../format";
 import type { JobState } from "../types";
 import type { TextRuleMatch, TextSurrogateInfo } from "./types";
 
@@ -25,7 +25,7 @@ export class TextRulesCard {
       this.curve.replaceChildren();
       return;
     }
-    this.summary.textContent = `${info.complexity} rules (${info.phrases} phrases) fit to the model's own labels on ${info.n_texts} texts and ${info.n_samples - info.n_texts} perturbations; held-out fidelity ${formatScore(info.fidelity)}${info.between !== null ? `, on perturbed held-out texts ${formatScore(info.between)}` : ""}. Size: ${info.reason}.`;
+    this.summary.textContent = `${counted(info.complexity, "rule")} (${counted(info.phrases, "phrase")}) fit to the model's own labels on ${info.n_texts} texts and ${info.n_samples - info.n_texts} perturbations; held-out fidelity ${formatScore(info.fidelity)}${info.between !== null ? `, on perturbed held-out texts ${formatScore(info.between)}` : ""}. Size: ${info.reason}.`;
     this.curve.replaceChildren(curvePlot(info));
   }
 
