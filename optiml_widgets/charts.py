@@ -35,6 +35,7 @@ import pandas as pd
 
 from .data import FeatureSchema
 from .explainers.surrogate import Surrogate
+from .format import counted
 from .global_explanation import GlobalExplanation
 
 BEESWARM_FEATURES = 12  # shap's beeswarm shows 10 by default; a few more fit the panel
@@ -538,7 +539,9 @@ def fidelity_chart(surrogate: Surrogate, explanation: GlobalExplanation | None =
         )
     )
     layers: list[alt.Chart] = [lines, mark]
-    subtitle = [f"chosen: {surrogate.complexity} rules, {metric} {surrogate.fidelity:.3f}"]
+    subtitle = [
+        f"chosen: {counted(surrogate.complexity, 'rule')}, {metric} {surrogate.fidelity:.3f}"
+    ]
     if surrogate.reason:  # titles do not wrap by themselves: a line each
         subtitle.extend(textwrap.wrap(f"why: {surrogate.reason}", 64))
     summary = explanation.summary if explanation is not None else None

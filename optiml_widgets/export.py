@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import payloads
-from .format import format_number
+from .format import counted, format_number
 from .jobs import NEVER, Progress, Stop, no_progress
 from .progress import progress_bar
 from .session import ExplanationSession
@@ -478,7 +478,8 @@ def static_picture(session: ExplanationSession, view: payloads.View | None = Non
         metric = "R²" if surrogate.metric == "r2" else "accuracy"
         parts.append(
             f'<table style="border-collapse:collapse"><caption style="text-align:left">Surrogate: '
-            f"{surrogate.complexity} rules, held-out fidelity ({metric}) {surrogate.fidelity:.3f}</caption>"
+            f"{counted(surrogate.complexity, 'rule')}, held-out fidelity ({metric}) "
+            f"{surrogate.fidelity:.3f}</caption>"
         )
         for rule in surrogate.rules[:12]:
             style = ' style="font-weight:bold;background:#eef"' if rule.id == active else ""

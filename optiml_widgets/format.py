@@ -51,6 +51,11 @@ def format_number(value: float | int | None, digits: int = 4, scale: float | Non
     return "0" if text == "-0" else text
 
 
+def counted(n: int, word: str, plural: str | None = None) -> str:
+    """ "1 rule", "8 rules", "2 leaves": a count and its noun (js/src/format.ts counted)."""
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
 def feature_scale(low: float | None, high: float | None) -> float | None:
     """The scale a feature's values are written at: its largest magnitude (None if unknown)."""
     ends = [abs(float(v)) for v in (low, high) if v is not None and math.isfinite(float(v))]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from optiml_widgets.format import feature_scale, format_number
+from optiml_widgets.format import counted, feature_scale, format_number
 
 CASES = json.loads(
     (Path(__file__).resolve().parent.parent / "js" / "test" / "format-cases.json").read_text()
@@ -51,3 +51,10 @@ def test_integers_and_numpy_scalars_read_like_floats():
     assert format_number(np.int64(52013)) == "52013"
     assert format_number(np.float32(0.5)) == "0.5"
     assert format_number(7) == "7"
+
+
+def test_counts_read_with_their_nouns_plural():
+    # The same words as js/src/format.ts counted: "1 rule", not "1 rules".
+    assert counted(1, "rule") == "1 rule"
+    assert counted(0, "phrase") == "0 phrases"
+    assert counted(2, "leaf", "leaves") == "2 leaves"

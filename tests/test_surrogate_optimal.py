@@ -21,6 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
+from optiml_widgets.charts import fidelity_chart
 from optiml_widgets.data import build_schema
 from optiml_widgets.explainers.optimal_trees import binarise, fit_optimal_trees, quantile_cuts
 from optiml_widgets.explainers.surrogate import (
@@ -341,3 +342,6 @@ def test_one_class_everywhere_gives_one_rule():
     assert rule.conditions == [] and rule.prediction == 1 and rule.coverage == 1.0
     assert "one rule" in surrogate.reason
     assert surrogate.with_size(8) is surrogate
+    # Its chart reads "1 rule", not "1 rules".
+    title = fidelity_chart(surrogate).to_dict()["title"]
+    assert "chosen: 1 rule, accuracy 1.000" in title["subtitle"]

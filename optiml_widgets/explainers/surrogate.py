@@ -65,7 +65,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from threadpoolctl import threadpool_limits
 
 from ..data import Feature, FeatureSchema
-from ..format import format_number
+from ..format import counted, format_number
 from ..jobs import NEVER, Gate, Stop, no_progress, yielding_to
 from ..model import ModelAdapter
 from .linear_leaves import linear_leaf_models
@@ -354,7 +354,7 @@ class Surrogate:
         leaf_rules = _numbered_rules(model, self.encoder, self.schema, self.classes, self.encoded_X)
         recommended = self.recommended
         reason = (
-            f"{point['rules']} rules picked by hand ({point['family']}, cross-validated "
+            f"{counted(int(point['rules']), 'rule')} picked by hand ({point['family']}, cross-validated "
             f"{point['validation']:.3f} ± {point['validation_se']:.3f}); cross-validation "
             f"recommends {recommended['rules']} ({recommended['family']}, "
             f"{recommended['validation']:.3f} ± {recommended['validation_se']:.3f})"
@@ -1103,14 +1103,14 @@ def _curve_and_choice(
     if chosen_key == best_key:
         reason = (
             f"the best cross-validated {metric} ({chosen['validation']:.3f} ± "
-            f"{chosen['validation_se']:.3f} at {chosen['rules']} rules, {chosen['family']}); "
+            f"{chosen['validation_se']:.3f} at {counted(chosen['rules'], 'rule')}, {chosen['family']}); "
             f"no smaller surrogate came within one standard error of it ({folds_text})"
         )
     else:
         reason = (
             f"the fewest rules whose cross-validated {metric} is within one standard error "
             f"of the best ({best['validation']:.3f} ± {best['validation_se']:.3f} at "
-            f"{best['rules']} rules, {best['family']}): {chosen['rules']} rules "
+            f"{counted(best['rules'], 'rule')}, {best['family']}): {counted(chosen['rules'], 'rule')} "
             f"({chosen['family']}) reach {chosen['validation']:.3f} ± "
             f"{chosen['validation_se']:.3f} ({folds_text})"
         )
