@@ -52,7 +52,7 @@ def format_number(value: float | int | None, digits: int = 4, scale: float | Non
 
 
 def counted(n: int, word: str, plural: str | None = None) -> str:
-    """ "1 rule", "8 rules", "2 leaves": a count and its noun (js/src/format.ts counted)."""
+    """A count and its noun: "1 rule", "8 rules", "2 leaves" (as js/src/format.ts counted)."""
     return f"{n} {word if n == 1 else plural or word + 's'}"
 
 

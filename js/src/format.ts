@@ -41,7 +41,6 @@ export function formatNumber(value: number | null | undefined, digits = 4, scale
   return text === "-0" ? "0" : text;
 }
 
-/** The scale a feature's values are written at: its largest magnitude (null if unknown). */
 /** "1 rule", "8 rules", "2 leaves": a count and its noun. */
 export function counted(n: number, word: string, plural = `${word}s`): string {
   return `${n} ${n === 1 ? word : plural}`;
@@ -52,6 +51,7 @@ export function formatScore(value: number | null | undefined): string {
   return typeof value === "number" && Number.isFinite(value) ? value.toFixed(3) : formatNumber(value);
 }
 
+/** The scale a feature's values are written at: its largest magnitude (null if unknown). */
 export function featureScale(feature: Pick<FeatureInfo, "min" | "max"> | undefined): number | null {
   if (!feature) return null;
   const ends = [feature.min, feature.max].filter((v): v is number => typeof v === "number" && Number.isFinite(v));
