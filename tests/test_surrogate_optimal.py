@@ -26,7 +26,6 @@ from optiml_widgets.data import build_schema
 from optiml_widgets.explainers.optimal_trees import binarise, fit_optimal_trees, quantile_cuts
 from optiml_widgets.explainers.surrogate import (
     MAX_RULES,
-    NEGLIGIBLE,
     OPTIMAL_TREE,
     SCREEN_KEEP,
     Surrogate,
@@ -35,6 +34,7 @@ from optiml_widgets.explainers.surrogate import (
 )
 from optiml_widgets.jobs import Cancelled, Stop
 from optiml_widgets.model import ModelAdapter
+from optiml_widgets.size_choice import NEGLIGIBLE
 
 
 def fit(model, X: pd.DataFrame, y=None, **kwargs) -> tuple[Surrogate, ModelAdapter, object]:

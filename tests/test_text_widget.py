@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from optiml_widgets import explain_widget
+from optiml_widgets.size_choice import NEGLIGIBLE
 from optiml_widgets.text import toy
 from optiml_widgets.text.surrogate import fit_text_surrogate, make_samples, phrase_matrix
 
@@ -234,6 +235,32 @@ def test_the_surrogate_beats_a_plain_tree_at_equal_rules(tfidf):
     assert np.mean(np.array(ours.predict(held)) == np.array(model_labels)) == pytest.approx(
         ours.fidelity
     )
+
+
+def test_the_number_of_rules_is_chosen_by_cross_validation_over_the_texts(tfidf):
+    texts = [s.text for s in toy.sentences(240, random_state=600)]
+    ours = fit_text_surrogate(texts, tfidf.predict_proba, list(toy.CLASS_NAMES))
+    by_size = {p["rules"]: p for p in ours.curve}
+    chosen = next(p for p in ours.curve if p["chosen"])
+    best = max(ours.curve, key=lambda p: (p["validation"], -p["rules"]))
+    assert chosen["rules"] == ours.complexity <= best["rules"]
+    assert all(p["validation_se"] > 0 for p in ours.curve)
+    assert "10 cross-validation folds over 168 texts" in ours.reason
+    # Fewer rules never come within the chosen's reach: the one-standard-error rule.
+    assert all(
+        by_size[k]["validation"] < best["validation"] - NEGLIGIBLE
+        for k in range(1, ours.complexity)
+    )
+    # Grown on every text not held out (a list grown on three quarters of them, with the
+    # last quarter choosing its size, read 3 rules at 0.708 on these held-out texts).
+    assert ours.fidelity >= 0.95
+
+
+def test_a_few_texts_are_judged_on_themselves(tfidf):
+    texts = [s.text for s in toy.sentences(5, random_state=1)]
+    ours = fit_text_surrogate(texts, tfidf.predict_proba, list(toy.CLASS_NAMES))
+    assert "too few to leave any out" in ours.reason
+    assert len(ours.held_out) == 2 and sum(p["chosen"] for p in ours.curve) == 1
 
 
 def test_hostile_tokens_stay_data(function_widget, bert_widget):

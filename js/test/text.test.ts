@@ -86,8 +86,8 @@ function fakeModel(view: TextView) {
       phrases: 3,
       family: "rule list",
       curve: [
-        { rules: 1, fidelity: 0.5, between: 0.5, validation: 0.5, chosen: false },
-        { rules: 2, fidelity: 0.95, between: 0.9, validation: 0.93, chosen: true },
+        { rules: 1, fidelity: 0.5, between: 0.5, validation: 0.5, validation_se: 0.02, chosen: false },
+        { rules: 2, fidelity: 0.95, between: 0.9, validation: 0.93, validation_se: 0.011, chosen: true },
       ],
       reason: "the fewest rules",
       n_texts: 10,
@@ -136,6 +136,11 @@ describe("text panel", () => {
     expect(el.querySelector("[data-testid=ow-text-fidelity]")?.textContent).toMatch(
       /^2 rules \(3 phrases\) fit .* held-out fidelity 0\.950, on perturbed held-out texts 0\.900\./,
     );
+    const tips = [...el.querySelectorAll(".ow-text-surrogate svg title")].map((t) => t.textContent);
+    expect(tips).toEqual([
+      "1 rule: held-out fidelity 0.500, cross-validated 0.500 ± 0.020",
+      "2 rules: held-out fidelity 0.950, cross-validated 0.930 ± 0.011",
+    ]);
   });
 
   it("counts one rule as one rule", () => {

@@ -68,6 +68,7 @@ from ..data import Feature, FeatureSchema
 from ..format import counted, format_number
 from ..jobs import NEVER, Gate, Stop, no_progress, yielding_to
 from ..model import ModelAdapter
+from ..size_choice import one_standard_error
 from .linear_leaves import linear_leaf_models
 from .optimal_trees import OptimalTreeArrays, fit_optimal_trees, quantile_cuts
 from .rule_models import (
@@ -95,7 +96,6 @@ OPTIMAL_FEATURES = 8  # the greedy tree's most used features, for the optimal se
 OPTIMAL_CUTS = 6  # thresholds per feature, at quantiles (depth 3)
 OPTIMAL_WIDE_CUTS = 8  # thresholds per feature at depth 2, where every feature is searched
 OPTIMAL_ROWS = 3000  # real rows and as many near samples (an even sample above this)
-NEGLIGIBLE = 0.002  # a smaller loss of fidelity is not worth a rule, however sure
 MAX_REAL_ROWS = 20_000
 NEAR_PER_ROW = 4  # samples drawn near each training row: rules must hold between rows
 # With thousands of real rows, more samples between them bought no fidelity: on the
@@ -1058,10 +1058,11 @@ def _curve_and_choice(
     near = ~data.test_is_real
     # Fewer than 10 rows leave no real row out: then only the samples near them judge.
     real = data.test_is_real if data.test_is_real.any() else near
+    choice = one_standard_error(
+        {key: by_fold[key] for key in models}, lambda k: models[k].complexity
+    )
     points: dict[Key, dict[str, Any]] = {}
     for key, model in models.items():
-        folds = by_fold[key]
-        known = folds[np.isfinite(folds)]
         points[key] = {
             "key": key,
             "family": model.family,
@@ -1070,23 +1071,11 @@ def _curve_and_choice(
             "between": (
                 _score(score, data.test_y[near], predicted[key][near]) if near.any() else None
             ),
-            "validation": float(known.mean()),
-            "validation_se": _standard_error(known),
+            "validation": choice.mean[key],
+            "validation_se": choice.error[key],
+            "near_best": choice.near_best[key],
         }
-    best_key = max(points, key=lambda k: (points[k]["validation"], -points[k]["rules"]))
-    best = points[best_key]
-    for key, point in points.items():
-        # The error of the difference, paired over the same folds: two sizes share most of
-        # a fold's luck, so this is the noise that matters when telling them apart.
-        both = np.isfinite(by_fold[key]) & np.isfinite(by_fold[best_key])
-        error = _standard_error(by_fold[key][both] - by_fold[best_key][both])
-        point["near_best"] = bool(
-            point["validation"] >= best["validation"] - max(error, NEGLIGIBLE)
-        )
-    chosen_key = min(
-        (key for key, p in points.items() if p["near_best"]),
-        key=lambda key: (points[key]["rules"], -points[key]["validation"]),
-    )
+    best, chosen_key = points[choice.best], choice.chosen
     chosen = points[chosen_key]
     # One point per family and number of rules: the chosen one, else the best validated.
     curve: dict[tuple[str, int], dict[str, Any]] = {}
@@ -1100,7 +1089,7 @@ def _curve_and_choice(
             curve[slot] = point
     for point in curve.values():
         point["chosen"] = point["recommended"] = point["key"] == chosen_key
-    if chosen_key == best_key:
+    if chosen_key == choice.best:
         reason = (
             f"the best cross-validated {metric} ({chosen['validation']:.3f} ± "
             f"{chosen['validation_se']:.3f} at {counted(chosen['rules'], 'rule')}, {chosen['family']}); "
@@ -1115,10 +1104,6 @@ def _curve_and_choice(
             f"{chosen['validation_se']:.3f} ({folds_text})"
         )
     return sorted(curve.values(), key=lambda p: (p["family"], p["rules"])), chosen_key, reason
-
-
-def _standard_error(values: np.ndarray) -> float:
-    return float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
 
 
 def _one_rule(

@@ -111,7 +111,8 @@ class TextCurvePoint(TypedDict):
     rules: int
     fidelity: float | None
     between: float | None
-    validation: float | None
+    validation: float | None  # cross-validated mean
+    validation_se: float | None  # its standard error
     chosen: bool
 
 
@@ -297,6 +298,7 @@ def surrogate_info(found: TextSurrogate) -> TextSurrogateInfo:
                 "fidelity": _finite(p["fidelity"]),
                 "between": _finite(p["between"]),
                 "validation": _finite(p["validation"]),
+                "validation_se": _finite(p["validation_se"]),
                 "chosen": bool(p["chosen"]),
             }
             for p in found.curve

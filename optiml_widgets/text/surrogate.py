@@ -9,8 +9,10 @@ the texts no earlier rule covers.
 
 The texts are split: 30 % are held out, and fidelity (agreement with the model's predicted
 class) is measured on them alone, with how the rules hold on perturbations of those texts
-beside it. The number of rules is chosen on a validation part of the rest: the fewest within
-one point of the best. ``curve`` holds every size tried.
+beside it. The list is grown on the rest, and its number of rules chosen as the tabular
+surrogate's is (size_choice.py): repeated cross-validation over those texts (a text's
+perturbations leave with it), the fewest rules within one standard error of the best.
+``curve`` holds every size tried.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from ..format import counted
 from ..jobs import NEVER, Progress, Stop, no_progress
+from ..size_choice import one_standard_error
 
 WORD = re.compile(r"\w+(?:'\w+)?")
 MAX_RULES = 12
@@ -35,8 +39,8 @@ MAX_PERTURBATIONS = 40  # for few texts: about SAMPLES samples in all
 SAMPLES = 1600
 DROP = 0.25  # chance that a word is dropped from a variant
 HELD_OUT = 0.3
-VALIDATION = 0.25  # of the remaining texts: chooses the number of rules
-WITHIN = 0.01  # the fewest rules within this of the best validation fidelity
+FOLDS, REPEATS = 5, 2  # cross-validation over the texts that are not held out
+MIN_CV_TEXTS = 4  # with fewer, the fitting samples themselves judge the sizes
 
 
 @dataclass(frozen=True)
@@ -161,8 +165,7 @@ class Samples:
     weights: np.ndarray  # the model's margin: a sample it hesitates on matters less
     origin: np.ndarray  # which input text each sample comes from
     real: np.ndarray  # whether the sample is an input text itself
-    fit: np.ndarray  # masks over samples: grow the rules, choose their number, report
-    validate: np.ndarray
+    fit: np.ndarray  # masks over samples: grow the rules and choose their number, report
     test: np.ndarray
 
 
@@ -196,14 +199,8 @@ def make_samples(
     n = len(texts)
     order = rng.permutation(n)
     n_test = max(1, round(HELD_OUT * n)) if n >= 4 else 0
-    test_texts = order[:n_test]
-    rest = order[n_test:]
-    n_validate = max(1, round(VALIDATION * len(rest))) if len(rest) >= 4 else 0
-    validate_texts = rest[:n_validate]
-    test = np.isin(origin_a, test_texts)
-    validate = np.isin(origin_a, validate_texts)
-    fit = ~test & ~validate
-    return Samples(all_texts, labels, weights, origin_a, real_a, fit, validate, test)
+    test = np.isin(origin_a, order[:n_test])
+    return Samples(all_texts, labels, weights, origin_a, real_a, ~test, test)
 
 
 def phrase_matrix(samples: Samples) -> tuple[Any, list[str]]:
@@ -334,19 +331,39 @@ def apply_rules(
     return out
 
 
-def _prefix_default(
+def _prefix(
     X: np.ndarray,
     y: np.ndarray,
     rules: Sequence[tuple[list[int], list[int], int]],
     k: int,
     n_classes: int,
-) -> int:
-    """The majority class of what the first ``k - 1`` rules leave, among the fitting rows."""
+) -> list[tuple[list[int], list[int], int]]:
+    """The list of ``k`` rules: the first ``k - 1`` grown and, last, the majority class of
+    what they leave among the fitting rows (``X``, ``y``)."""
     if k == 1:
-        return int(np.bincount(y, minlength=n_classes).argmax())
+        return [([], [], int(np.bincount(y, minlength=n_classes).argmax()))]
     left = apply_rules(X, [*rules[: k - 1], ([], [], -1)]) == -1
     pool = y[left] if left.any() else y
-    return int(np.bincount(pool, minlength=n_classes).argmax())
+    return [*rules[: k - 1], ([], [], int(np.bincount(pool, minlength=n_classes).argmax()))]
+
+
+def _folds(samples: Samples, random_state: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(grow on, judge)`` masks over the samples: repeated k-fold over the texts that
+    are not held out, a text's perturbations going where it goes. With fewer than
+    MIN_CV_TEXTS texts, one pair: the fitting samples grow and judge."""
+    from sklearn.model_selection import RepeatedKFold
+
+    texts = np.unique(samples.origin[samples.fit])
+    if len(texts) < MIN_CV_TEXTS:
+        return [(samples.fit, samples.fit)]
+    splits = RepeatedKFold(
+        n_splits=min(FOLDS, len(texts)), n_repeats=REPEATS, random_state=random_state
+    )
+    out = []
+    for _, held in splits.split(texts):
+        judge = np.isin(samples.origin, texts[held])
+        out.append((samples.fit & ~judge, judge))
+    return out
 
 
 def fit_text_surrogate(
@@ -382,19 +399,41 @@ def fit_text_surrogate(
             "no phrase occurs in two texts",
         )
     X = matrix.toarray().astype(np.int8)
-    fit, validate, test = samples.fit, samples.validate, samples.test
+    fit, test = samples.fit, samples.test
+    folds = _folds(samples, random_state)
+    # The model labelling the samples was the first third; the folds and the final list
+    # share the rest.
+    steps = len(folds) + 1
+    progress(steps, 3 * steps)
+    by_fold = np.empty((max_rules, len(folds)))
+    for f, (grow_on, judge) in enumerate(folds):
+        stop.check()
+        fold_rules = grow_rules(
+            X[grow_on],
+            y[grow_on],
+            n_classes,
+            weights=samples.weights[grow_on],
+            max_rules=max_rules,
+            stop=stop,
+        )
+        for k in range(1, max_rules + 1):
+            # A list that stopped growing is what every larger size gives.
+            rules_k = _prefix(
+                X[grow_on], y[grow_on], fold_rules, min(k, len(fold_rules)), n_classes
+            )
+            by_fold[k - 1, f] = _agreement(apply_rules(X, rules_k), y, judge, samples.weights)
+        progress(steps + 2 * (f + 1), 3 * steps)
     grown = grow_rules(
         X[fit], y[fit], n_classes, weights=samples.weights[fit], max_rules=max_rules, stop=stop
     )
-    progress(2, 3)
+    choice = one_standard_error({k: by_fold[k - 1] for k in range(1, len(grown) + 1)}, int)
     real_test = test & samples.real
     perturbed_test = test & ~samples.real
     curve: list[dict[str, Any]] = []
-    candidates: list[tuple[int, list[tuple[list[int], list[int], int]]]] = []
+    candidates: list[list[tuple[list[int], list[int], int]]] = []
     for k in range(1, len(grown) + 1):
-        default = _prefix_default(X[fit], y[fit], grown, k, n_classes)
-        rules_k = [*grown[: k - 1], ([], [], default)]
-        candidates.append((k, rules_k))
+        rules_k = _prefix(X[fit], y[fit], grown, k, n_classes)
+        candidates.append(rules_k)
         predicted = apply_rules(X, rules_k)
         curve.append(
             {
@@ -403,17 +442,13 @@ def fit_text_surrogate(
                 "between": _agreement(predicted, y, perturbed_test)
                 if perturbed_test.any()
                 else None,
-                "validation": _agreement(
-                    predicted, y, validate if validate.any() else fit, samples.weights
-                ),
-                "chosen": False,
+                "validation": choice.mean[k],
+                "validation_se": choice.error[k],
+                "chosen": k == choice.chosen,
             }
         )
-    best = max(p["validation"] for p in curve)
-    chosen = next(p for p in curve if p["validation"] >= best - WITHIN)
-    chosen["chosen"] = True
-    k = chosen["rules"]
-    rules_k = candidates[k - 1][1]
+    k = choice.chosen
+    rules_k = candidates[k - 1]
     reached = np.full(int(fit.sum()), -1)
     rules = []
     for rid, (phrases, exceptions, c) in enumerate(rules_k):
@@ -437,12 +472,27 @@ def fit_text_surrogate(
                 precision,
             )
         )
-    progress(3, 3)
-    reason = (
-        f"the fewest rules within {WITHIN:.0%} of the best validation fidelity "
-        f"({best:.3f}, weighted by the model's margin) on "
-        f"{int((validate & samples.real).sum())} validation texts and their perturbations"
+    progress(3 * steps, 3 * steps)
+    chosen, best = curve[k - 1], curve[choice.best - 1]
+    judged = (
+        f"{counted(len(folds), 'cross-validation fold')} over {counted(len(set(samples.origin[fit])), 'text')} "
+        "and their perturbations, weighted by the model's margin"
+        if len(folds) > 1
+        else "the fitting texts and their perturbations, too few to leave any out"
     )
+    if k == choice.best:
+        reason = (
+            f"the best cross-validated agreement ({chosen['validation']:.3f} ± "
+            f"{chosen['validation_se']:.3f} at {counted(k, 'rule')}); no shorter list came "
+            f"within one standard error of it ({judged})"
+        )
+    else:
+        reason = (
+            f"the fewest rules whose cross-validated agreement is within one standard error "
+            f"of the best ({best['validation']:.3f} ± {best['validation_se']:.3f} at "
+            f"{counted(best['rules'], 'rule')}): {counted(k, 'rule')} reach "
+            f"{chosen['validation']:.3f} ± {chosen['validation_se']:.3f} ({judged})"
+        )
     return TextSurrogate(
         rules=rules,
         classes=list(classes),

@@ -68,7 +68,8 @@ function curvePlot(info: TextSurrogateInfo): SVGSVGElement {
   svg.append(s("path", { d: points.map((p, k) => `${k ? "L" : "M"}${x(p.rules)},${y(p.fidelity ?? 0)}`).join(""), class: "ow-curve-line" }));
   for (const p of points) {
     const dot = s("circle", { cx: x(p.rules), cy: y(p.fidelity ?? 0), r: p.chosen ? 4 : 2.5, class: p.chosen ? "ow-curve-chosen" : "ow-curve-dot" });
-    dot.append(s("title", {}, `${counted(p.rules, "rule")}: held-out fidelity ${formatScore(p.fidelity)}`));
+    const validated = p.validation === null ? "" : `, cross-validated ${formatScore(p.validation)} ± ${formatScore(p.validation_se)}`;
+    dot.append(s("title", {}, `${counted(p.rules, "rule")}: held-out fidelity ${formatScore(p.fidelity)}${validated}`));
     svg.append(dot);
   }
   svg.append(s("text", { x: 2, y: 12, class: "ow-seg-label" }, "1.0"), s("text", { x: width / 2, y: height - 2, "text-anchor": "middle", class: "ow-seg-label" }, "rules"));

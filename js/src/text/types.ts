@@ -128,6 +128,7 @@ export interface TextCurvePoint {
   fidelity: number | null;
   between: number | null;
   validation: number | null;
+  validation_se: number | null;
   chosen: boolean;
 }
 
