@@ -11,6 +11,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from optiml_widgets import explain_widget
 from optiml_widgets.size_choice import NEGLIGIBLE
@@ -259,7 +261,7 @@ def test_the_number_of_rules_is_chosen_by_cross_validation_over_the_texts(tfidf)
 def test_a_few_texts_are_judged_on_themselves(tfidf):
     texts = [s.text for s in toy.sentences(5, random_state=1)]
     ours = fit_text_surrogate(texts, tfidf.predict_proba, list(toy.CLASS_NAMES))
-    assert "too few to leave any out" in ours.reason
+    assert "too few texts to leave any out" in ours.reason
     assert len(ours.held_out) == 2 and sum(p["chosen"] for p in ours.curve) == 1
 
 
@@ -310,3 +312,49 @@ def test_a_model_that_returns_no_attention_says_so(bert_widget, monkeypatch):
     assert "attention" in session.view(0, text=text, cached_only=True, wait=False)["pending"]
     view = session.view(1, text=text, complete=False, wait=False)
     assert view["attention"] is None and "attention" not in view["pending"]
+
+
+WORDS = ["good", "bad", "not", "film", "the", "great", "plot", "<b>", "__proto__", "é"]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    texts=st.lists(
+        st.lists(st.sampled_from(WORDS), min_size=0, max_size=8).map(" ".join),
+        min_size=1,
+        max_size=40,
+    ),
+    seed=st.integers(0, 3),
+)
+@example(texts=["good", "bad", "film", "plot", "the"], seed=0)  # no phrase in two texts
+@example(texts=["good"], seed=0)  # nothing to hold out
+def test_any_corpus_gets_one_chosen_list_that_predicts_every_text(texts, seed):
+    def predict(batch: list[str]) -> np.ndarray:
+        # A model that reads words: "good"/"great" raise it, "bad" and "not" lower it.
+        score = np.array(
+            [
+                t.count("good") + t.count("great") - t.count("bad") - 1.5 * t.count("not")
+                for t in batch
+            ]
+        )
+        p = 1 / (1 + np.exp(-score))
+        return np.column_stack([1 - p, p])
+
+    ours = fit_text_surrogate(texts, predict, ["negative", "positive"], random_state=seed)
+    assert ours.rules[-1].is_default and ours.complexity == len(ours.rules)
+    assert all(rule.is_default == (i == len(ours.rules) - 1) for i, rule in enumerate(ours.rules))
+    if ours.curve:
+        assert [p["rules"] for p in ours.curve] == list(range(1, len(ours.curve) + 1))
+        assert sum(p["chosen"] for p in ours.curve) == 1
+        chosen = next(p for p in ours.curve if p["chosen"])
+        assert chosen["rules"] == ours.complexity
+        assert all(0 <= p["validation"] <= 1 and p["validation_se"] >= 0 for p in ours.curve)
+    assert set(ours.predict(texts)) <= {"negative", "positive"}
+    assert ours.held_out == sorted(set(ours.held_out)) and len(ours.held_out) <= len(texts)
+    if ours.held_out:  # fidelity is the agreement on the held-out texts, as it says
+        held = [texts[i] for i in ours.held_out]
+        labels = ["negative", "positive"]
+        model = [labels[k] for k in predict(held).argmax(axis=1)]
+        assert np.mean(np.array(ours.predict(held)) == np.array(model)) == pytest.approx(
+            ours.fidelity
+        )

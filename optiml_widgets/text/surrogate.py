@@ -385,18 +385,22 @@ def fit_text_surrogate(
     matrix, names = phrase_matrix(samples)
     n_classes = len(classes)
     y = samples.labels
-    if matrix is None:
-        majority = int(np.bincount(y, minlength=n_classes).argmax())
-        rule = TextRule(0, (), (), classes[majority], 1.0, float(np.mean(y == majority)))
+    real_test = samples.test & samples.real
+    if matrix is None:  # one rule, the fitting samples' majority, judged as any list is
+        fit = samples.fit
+        majority = int(np.bincount(y[fit], minlength=n_classes).argmax())
+        rule = TextRule(0, (), (), classes[majority], 1.0, float(np.mean(y[fit] == majority)))
+        judged = real_test if real_test.any() else fit & samples.real
         return TextSurrogate(
             [rule],
             list(classes),
-            float(np.mean(y[samples.real] == majority)),
+            float(np.mean(y[judged] == majority)),
             None,
             [],
             len(texts),
             len(samples.texts),
             "no phrase occurs in two texts",
+            held_out=sorted({int(i) for i in samples.origin[real_test]}),
         )
     X = matrix.toarray().astype(np.int8)
     fit, test = samples.fit, samples.test
@@ -427,7 +431,6 @@ def fit_text_surrogate(
         X[fit], y[fit], n_classes, weights=samples.weights[fit], max_rules=max_rules, stop=stop
     )
     choice = one_standard_error({k: by_fold[k - 1] for k in range(1, len(grown) + 1)}, int)
-    real_test = test & samples.real
     perturbed_test = test & ~samples.real
     curve: list[dict[str, Any]] = []
     candidates: list[list[tuple[list[int], list[int], int]]] = []
@@ -474,22 +477,26 @@ def fit_text_surrogate(
         )
     progress(3 * steps, 3 * steps)
     chosen, best = curve[k - 1], curve[choice.best - 1]
-    judged = (
-        f"{counted(len(folds), 'cross-validation fold')} over {counted(len(set(samples.origin[fit])), 'text')} "
-        "and their perturbations, weighted by the model's margin"
-        if len(folds) > 1
-        else "the fitting texts and their perturbations, too few to leave any out"
-    )
+    if len(folds) > 1:
+        scored = "cross-validated agreement"
+        judged = (
+            f"{counted(len(folds), 'cross-validation fold')} over "
+            f"{counted(len(set(samples.origin[fit])), 'text')} and their perturbations, "
+            "weighted by the model's margin"
+        )
+    else:
+        scored = "agreement on the fitting texts and their perturbations"
+        judged = "too few texts to leave any out"
     if k == choice.best:
         reason = (
-            f"the best cross-validated agreement ({chosen['validation']:.3f} ± "
-            f"{chosen['validation_se']:.3f} at {counted(k, 'rule')}); no shorter list came "
-            f"within one standard error of it ({judged})"
+            f"the best {scored} ({chosen['validation']:.3f} ± {chosen['validation_se']:.3f} "
+            f"at {counted(k, 'rule')}); no shorter list came within one standard error of it "
+            f"({judged})"
         )
     else:
         reason = (
-            f"the fewest rules whose cross-validated agreement is within one standard error "
-            f"of the best ({best['validation']:.3f} ± {best['validation_se']:.3f} at "
+            f"the fewest rules whose {scored} is within one standard error of the best "
+            f"({best['validation']:.3f} ± {best['validation_se']:.3f} at "
             f"{counted(best['rules'], 'rule')}): {counted(k, 'rule')} reach "
             f"{chosen['validation']:.3f} ± {chosen['validation_se']:.3f} ({judged})"
         )
