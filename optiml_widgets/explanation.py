@@ -34,6 +34,8 @@ class LocalExplanation:
     rule: Rule | None
     instance: dict[str, Any]
     lime_conditions: dict[str, str] = field(default_factory=dict)
+    # Each LIME weight's standard error from its sampling (exact views; features in its model).
+    lime_errors: dict[str, float] = field(default_factory=dict)
     algorithm: str = ""
     quality: str = "exact"
     fallback: str | None = None  # why a faster SHAP algorithm did not run

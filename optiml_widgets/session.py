@@ -535,6 +535,15 @@ class ExplanationSession:
                 if lime is not None
                 else {}
             ),
+            lime_errors=(
+                {
+                    n: float(e)
+                    for n, e in zip(names, lime.details.get("errors", ()))
+                    if np.isfinite(e)
+                }
+                if lime is not None
+                else {}
+            ),
             rule=surrogate.rules_for_encoded(row.encoded[None, :])[0] if surrogate else None,
             instance=self.instance(index, edits),
             algorithm=explainer.algorithm if explainer is not None else "",

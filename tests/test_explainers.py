@@ -15,7 +15,12 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from optiml_widgets import ExplanationSession
-from optiml_widgets.explainers.lime import FULL_SAMPLES, LimeExplainer, _BinSampler
+from optiml_widgets.explainers.lime import (
+    FULL_SAMPLES,
+    LimeExplainer,
+    _BinSampler,
+    sampling_errors,
+)
 from optiml_widgets.explainers.surrogate import surrogate_samples
 from optiml_widgets.explainers.table import REMEMBERED_CALL_ROWS
 
@@ -168,6 +173,46 @@ def test_lime_equals_limes_own_output(case_name):
     assert ours.lime_score == pytest.approx(explanation.score, rel=1e-9)
     conditions = dict(explanation.as_list(label=label))
     assert set(ours.lime_conditions.values()) == set(conditions)
+
+
+@pytest.mark.parametrize("case_name", ["gbc_breast_cancer", "rf_diabetes"])
+def test_limes_sampling_error_is_the_spread_lime_shows_over_seeds(case_name):
+    session = session_for(case_name)
+    row, target = 3, session.target_index
+    ours = session.local_explanation(row, {}, target)
+    assert set(ours.lime_errors) == set(session.schema.names)
+    label = target if session.adapter.is_classifier else 1
+    seen = []
+    for seed in range(1, 13):  # lime itself, as we run it, with other seeds
+        arguments = LimeExplainer.lime_arguments(
+            session.schema, session.adapter, session.lime_explainer.training, random_state=seed
+        )
+        explanation = LimeTabularExplainer(**arguments).explain_instance(
+            session.encoded_X[row],
+            session.lime_explainer.predict_fn,
+            labels=(label,),
+            num_features=len(session.schema),
+            num_samples=FULL_SAMPLES,
+        )
+        weights = dict(explanation.as_map()[label])
+        seen.append([weights.get(j, 0.0) for j in range(len(session.schema))])
+    spread = np.std(seen, axis=0, ddof=1)
+    estimate = np.array([ours.lime_errors[name] for name in session.schema.names])
+    ratio = np.median(estimate / spread)
+    assert 0.6 < ratio < 1.5, ratio  # 12 seeds pin the spread to about ±20%
+    # A drag's quick LIME (a tenth of the samples) carries no error: it is labelled fast.
+    fast = session.lime_explainer.explain_row(session.encoded_X[row], target, fast=True)
+    assert fast.errors is None
+
+
+def test_sampling_errors_need_enough_samples_for_every_batch():
+    rng = np.random.default_rng(0)
+    data, y = rng.normal(size=(8, 2)), rng.normal(size=8)
+    assert np.isnan(sampling_errors(data, y, np.ones(8))).all()
+    data, y = rng.normal(size=(500, 2)), rng.normal(size=500)
+    y = y + data @ np.array([1.0, -2.0])
+    errors = sampling_errors(data, y, np.ones(500))
+    assert np.all((errors > 0) & (errors < 0.2))
 
 
 @settings(max_examples=60, deadline=None)

@@ -1,13 +1,20 @@
 // Signed horizontal bars, one per feature: the force plot's contributions and a local
 // model's weights read the same way. Labels wrap: a long name is read in full.
 import { h } from "./dom";
-import { signed } from "./format";
+import { formatNumber, signed } from "./format";
 
 export interface BarItem {
   /** Feature position (null: the folded rest). */
   j: number | null;
   label: string;
   value: number;
+  /** Standard error of the value (a local model's sampling), drawn as ± 2 of it. */
+  error?: number | null;
+}
+
+/** Whether a value's sign is beyond its error (more than 2 standard errors from 0). */
+export function signKnown(item: BarItem): boolean {
+  return typeof item.error !== "number" || Math.abs(item.value) > 2 * item.error;
 }
 
 export const TOP_BARS = 8;
@@ -25,14 +32,26 @@ export function barList(items: BarItem[]): HTMLElement {
   const max = Math.max(...items.map((item) => Math.abs(item.value)), 1e-12);
   const list = h("ul", { class: "ow-bars" });
   for (const item of items) {
-    const bar = h("span", { class: `ow-bar ${item.value > 0 ? "ow-pos" : "ow-neg"}` });
+    const known = signKnown(item);
+    const bar = h("span", { class: `ow-bar ${item.value > 0 ? "ow-pos" : "ow-neg"}${known ? "" : " ow-sign-unknown"}` });
     bar.style.width = `${(Math.abs(item.value) / max) * 100}%`;
+    const track = h("span", { class: "ow-bar-track" }, bar);
+    let title: string | undefined;
+    if (typeof item.error === "number") {
+      // The whisker spans ± 2 standard errors around the bar's end, within the track.
+      const at = (v: number) => `${Math.min(100, Math.max(0, (v / max) * 100))}%`;
+      const whisker = h("span", { class: "ow-whisker", "data-testid": "ow-whisker" });
+      whisker.style.left = at(Math.abs(item.value) - 2 * item.error);
+      whisker.style.right = `calc(100% - ${at(Math.abs(item.value) + 2 * item.error)})`;
+      track.append(whisker);
+      title = `${signed(item.value)} ± ${formatNumber(2 * item.error)} (2 standard errors of its sampling)${known ? "" : ": another seed could flip its sign"}`;
+    }
     list.append(
       h(
         "li",
-        { "data-j": item.j ?? undefined, tabindex: item.j === null ? undefined : 0, class: item.j === null ? "ow-folded" : undefined },
+        { "data-j": item.j ?? undefined, tabindex: item.j === null ? undefined : 0, class: item.j === null ? "ow-folded" : undefined, title },
         h("span", { class: "ow-bar-label" }, item.label),
-        h("span", { class: "ow-bar-track" }, bar),
+        track,
         h("span", { class: "ow-bar-value" }, signed(item.value)),
       ),
     );

@@ -169,6 +169,8 @@ export interface AttributionDetails {
   conditions?: (string | null)[] | null;
   /** Features whose missing value was filled before explaining (LIME cannot sample around a gap). */
   filled?: string[];
+  /** LIME (exact views): each weight's standard error from its sampling; null where the feature is not in its model. */
+  errors?: (number | null)[];
 }
 
 /** One explainer's attribution of the explained output, aligned with Schema.features. */

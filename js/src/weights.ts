@@ -1,9 +1,9 @@
 // A local model's weights (LIME): signed bars with the model's own condition text, its local
 // fit, and Python's verdict on how far it agrees with the additive explainer.
-import { type BarItem, barList, topPositions } from "./bars";
+import { type BarItem, barList, signKnown, topPositions } from "./bars";
 import { h } from "./dom";
 import type { Features } from "./features";
-import { formatNumber, percent } from "./format";
+import { counted, formatNumber, percent } from "./format";
 import type { Agreement, AttributionInfo } from "./types";
 
 /** How a verdict reads: agree (green), disagree (red), unreliable (amber). */
@@ -26,10 +26,12 @@ export function weightsBody(
 ): HTMLElement[] {
   const details = attribution.details ?? {};
   const conditions = details.conditions ?? null;
+  const errors = details.errors ?? null;
   const items: BarItem[] = topPositions(attribution.values).map((j) => ({
     j,
     label: conditions?.[j] ?? features.names[j],
     value: attribution.values[j],
+    error: errors?.[j] ?? null,
   }));
   // The verdict first: whether these weights can be trusted on this row is read before them.
   const out: HTMLElement[] = agreements.map((agreement) =>
@@ -40,6 +42,20 @@ export function weightsBody(
   if (details.score !== undefined && details.score !== null) facts.push(`local fit R² ${formatNumber(details.score, 2)}`);
   if (details.intercept !== undefined && details.intercept !== null) facts.push(`intercept ${formatNumber(details.intercept)}`);
   if (facts.length) out.push(h("p", { class: "ow-muted ow-facts" }, facts.join(" · ")));
+  const sampled = items.filter((item) => typeof item.error === "number");
+  if (sampled.length) {
+    const unknown = sampled.filter((item) => !signKnown(item)).length;
+    const sizes = sampled.map((item) => item.error as number).sort((a, b) => a - b);
+    const typical = sizes[Math.floor((sizes.length - 1) / 2)];
+    out.push(
+      h(
+        "p",
+        { class: "ow-muted ow-facts", "data-testid": "ow-sampling" },
+        `Sampling error: ± ${formatNumber(2 * typical)} typical (2 standard errors; whiskers)` +
+          (unknown ? ` · ${counted(unknown, "weight")} shown could take either sign with another seed (faded)` : " · every sign shown holds"),
+      ),
+    );
+  }
   if (details.filled?.length) {
     out.push(h("p", { class: "ow-note", "data-testid": "ow-filled" }, `Missing values filled before explaining (a local model cannot sample around a gap): ${details.filled.join(", ")}.`));
   }

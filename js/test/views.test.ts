@@ -155,6 +155,29 @@ describe("weights view (LIME)", () => {
     expect(card(el, "lime").textContent).toContain("local fit R² 0.18");
   });
 
+  it("draws each LIME weight's sampling error, fades a sign another seed could flip, and sums it up", () => {
+    const s = schema();
+    const lime = { ...limeOf(s), details: { ...limeOf(s).details, errors: [0.001, 0.03, 0.002, null] } };
+    const { el } = mount(model(s, view(s, { attributions: [shapOf(s), lime] })));
+    const rows = [...card(el, "lime").querySelectorAll(".ow-bars li")] as HTMLElement[];
+    // Largest first: f3 (no error known), f2, f1 (-0.04 ± 0.06: either sign), f0.
+    expect(rows.map((r) => r.dataset.j)).toEqual(["3", "2", "1", "0"]);
+    expect(rows.map((r) => r.querySelector("[data-testid=ow-whisker]") !== null)).toEqual([false, true, true, true]);
+    expect(rows.map((r) => r.querySelector(".ow-sign-unknown") !== null)).toEqual([false, false, true, false]);
+    expect(rows[2].title).toBe("−0.04 ± 0.06 (2 standard errors of its sampling): another seed could flip its sign");
+    const whisker = rows[1].querySelector("[data-testid=ow-whisker]") as HTMLElement;
+    expect(whisker.style.left).toBe(`${((0.06 - 0.004) / 0.08) * 100}%`);
+    expect(card(el, "lime").querySelector("[data-testid=ow-sampling]")?.textContent).toBe(
+      "Sampling error: ± 0.004 typical (2 standard errors; whiskers) · 1 weight shown could take either sign with another seed (faded)",
+    );
+  });
+
+  it("a view without sampling errors (a drag's quick LIME) draws no whiskers", () => {
+    const { el } = mount();
+    expect(card(el, "lime").querySelector("[data-testid=ow-whisker]")).toBeNull();
+    expect(card(el, "lime").querySelector("[data-testid=ow-sampling]")).toBeNull();
+  });
+
   it("says which missing values LIME filled", () => {
     const s = schema();
     const lime = { ...limeOf(s), details: { ...limeOf(s).details, filled: ["f2"] } };
