@@ -174,6 +174,23 @@ def test_lime_text_weights_sit_on_the_models_tokens(session, trained):
     np.testing.assert_allclose(
         [ours.values[i] for i in tokens.words], [theirs[k] for k in range(len(pieces))]
     )
+    # Each word's weight carries its sampling error; lime with other seeds spreads about so.
+    errors = np.asarray(ours.details["errors"], dtype=float)
+    assert np.isnan(errors[np.array(tokens.special)]).all()
+    assert (errors[tokens.words] > 0).all()
+    seen = []
+    for seed in range(1, 9):
+        other = LimeTextExplainer(
+            class_names=session.adapter.output_names, split_expression=lambda _t: pieces,
+            bow=False, mask_string=trained.tokenizer.mask_token, random_state=seed,
+        ).explain_instance(
+            text, session.adapter.probabilities, labels=(1,), num_features=len(pieces),
+            num_samples=2000,
+        )  # fmt: skip
+        weights = dict(other.as_map()[1])
+        seen.append([weights[k] for k in range(len(pieces))])
+    ratio = np.median(errors[tokens.words] / np.std(seen, axis=0, ddof=1))
+    assert 0.5 < ratio < 2.0, ratio  # 8 seeds pin the spread to about ±25%
 
 
 def test_attention_shapes_and_rows(session):

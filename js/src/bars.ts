@@ -1,7 +1,7 @@
 // Signed horizontal bars, one per feature: the force plot's contributions and a local
 // model's weights read the same way. Labels wrap: a long name is read in full.
 import { h } from "./dom";
-import { formatNumber, signed } from "./format";
+import { counted, formatNumber, signed } from "./format";
 
 export interface BarItem {
   /** Feature position (null: the folded rest). */
@@ -13,8 +13,26 @@ export interface BarItem {
 }
 
 /** Whether a value's sign is beyond its error (more than 2 standard errors from 0). */
-export function signKnown(item: BarItem): boolean {
+export function signKnown(item: { value: number; error?: number | null }): boolean {
   return typeof item.error !== "number" || Math.abs(item.value) > 2 * item.error;
+}
+
+/** A local model's sampling error in a sentence: its typical size and how many of the
+ *  values shown could take either sign; null when none of them has an error. */
+export function samplingSummary(
+  items: { value: number; error?: number | null }[],
+  noun: string,
+  shown: { errors: string; unsure: string },
+): string | null {
+  const sampled = items.filter((item) => typeof item.error === "number");
+  if (!sampled.length) return null;
+  const unknown = sampled.filter((item) => !signKnown(item)).length;
+  const sizes = sampled.map((item) => item.error as number).sort((a, b) => a - b);
+  const typical = sizes[Math.floor((sizes.length - 1) / 2)];
+  return (
+    `Sampling error: ± ${formatNumber(2 * typical, 2)} typical (2 standard errors; ${shown.errors})` +
+    (unknown ? ` · ${counted(unknown, noun)} shown could take either sign with another seed (${shown.unsure})` : " · every sign shown holds")
+  );
 }
 
 export const TOP_BARS = 8;
@@ -44,7 +62,7 @@ export function barList(items: BarItem[]): HTMLElement {
       whisker.style.left = at(Math.abs(item.value) - 2 * item.error);
       whisker.style.right = `calc(100% - ${at(Math.abs(item.value) + 2 * item.error)})`;
       track.append(whisker);
-      title = `${signed(item.value)} ± ${formatNumber(2 * item.error)} (2 standard errors of its sampling)${known ? "" : ": another seed could flip its sign"}`;
+      title = `${signed(item.value)} ± ${formatNumber(2 * item.error, 2)} (2 standard errors of its sampling)${known ? "" : ": another seed could flip its sign"}`;
     }
     list.append(
       h(

@@ -1,9 +1,9 @@
 // A local model's weights (LIME): signed bars with the model's own condition text, its local
 // fit, and Python's verdict on how far it agrees with the additive explainer.
-import { type BarItem, barList, signKnown, topPositions } from "./bars";
+import { type BarItem, barList, samplingSummary, topPositions } from "./bars";
 import { h } from "./dom";
 import type { Features } from "./features";
-import { counted, formatNumber, percent } from "./format";
+import { formatNumber, percent } from "./format";
 import type { Agreement, AttributionInfo } from "./types";
 
 /** How a verdict reads: agree (green), disagree (red), unreliable (amber). */
@@ -42,20 +42,8 @@ export function weightsBody(
   if (details.score !== undefined && details.score !== null) facts.push(`local fit R² ${formatNumber(details.score, 2)}`);
   if (details.intercept !== undefined && details.intercept !== null) facts.push(`intercept ${formatNumber(details.intercept)}`);
   if (facts.length) out.push(h("p", { class: "ow-muted ow-facts" }, facts.join(" · ")));
-  const sampled = items.filter((item) => typeof item.error === "number");
-  if (sampled.length) {
-    const unknown = sampled.filter((item) => !signKnown(item)).length;
-    const sizes = sampled.map((item) => item.error as number).sort((a, b) => a - b);
-    const typical = sizes[Math.floor((sizes.length - 1) / 2)];
-    out.push(
-      h(
-        "p",
-        { class: "ow-muted ow-facts", "data-testid": "ow-sampling" },
-        `Sampling error: ± ${formatNumber(2 * typical)} typical (2 standard errors; whiskers)` +
-          (unknown ? ` · ${counted(unknown, "weight")} shown could take either sign with another seed (faded)` : " · every sign shown holds"),
-      ),
-    );
-  }
+  const sampling = samplingSummary(items, "weight", { errors: "whiskers", unsure: "faded" });
+  if (sampling) out.push(h("p", { class: "ow-muted ow-facts", "data-testid": "ow-sampling" }, sampling));
   if (details.filled?.length) {
     out.push(h("p", { class: "ow-note", "data-testid": "ow-filled" }, `Missing values filled before explaining (a local model cannot sample around a gap): ${details.filled.join(", ")}.`));
   }

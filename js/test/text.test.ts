@@ -143,6 +143,29 @@ describe("text panel", () => {
     ]);
   });
 
+  it("shows LIME's sampling error per token and dashes a token whose sign another seed could flip", () => {
+    const view = textView();
+    view.pending = [];
+    view.attributions[2] = {
+      values: [0, 0.02, -0.01, 0.003, 0, 0.3, 0],
+      base: null,
+      quality: "exact",
+      algorithm: "LIME text",
+      fallback: null,
+      details: { space: "probability", samples: 2000, score: 0.9, errors: [null, 0.004, 0.002, 0.004, 0.001, 0.01, null] },
+    };
+    const { model } = fakeModel(view);
+    const el = document.createElement("div");
+    renderTextPanel(model, el);
+    const chips = [...el.querySelectorAll('[data-method="lime_text"] .ow-token')] as HTMLElement[];
+    expect(chips.map((c) => c.classList.contains("ow-sign-unknown"))).toEqual([false, false, false, true, true, false, false]);
+    expect(chips[3].title).toBe("constructor: +0.003 ± 0.008, either sign (probability)");
+    expect(chips[5].title).toBe("great: +0.3 ± 0.02 (probability)");
+    expect(el.querySelector('[data-method="lime_text"] [data-testid=ow-sampling]')?.textContent).toBe(
+      "Sampling error: ± 0.008 typical (2 standard errors; in each token's tooltip) · 2 tokens shown could take either sign with another seed (dashed).",
+    );
+  });
+
   it("counts one rule as one rule", () => {
     const { model } = fakeModel(textView());
     const info = model.get("_surrogate");

@@ -83,23 +83,7 @@ class LimeExplainer(Explainer):
         self._lock = threading.Lock()  # lime keeps its random state on the explainer
         # What lime's local model was last fit on, by label, for its sampling errors (under
         # _lock; every call asks for one label).
-        self._fitted: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]] = {}
-        fit_local_model = self.explainer.base.explain_instance_with_data
-
-        def remembered(
-            data: np.ndarray,
-            labels: np.ndarray,
-            distances: np.ndarray,
-            label: int,
-            num_features: int,
-            *args: Any,
-            **kwargs: Any,
-        ) -> Any:
-            found = fit_local_model(data, labels, distances, label, num_features, *args, **kwargs)
-            self._fitted[label] = (data, labels[:, label], distances, [j for j, _ in found[1]])
-            return found
-
-        self.explainer.base.explain_instance_with_data = remembered
+        self._fitted = remember_local_fits(self.explainer.base)
 
     @property
     def num_features(self) -> int:
@@ -215,6 +199,31 @@ class LimeExplainer(Explainer):
             score=float(explanation.score),
             errors=errors,
         )
+
+
+def remember_local_fits(
+    base: Any,
+) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]]:
+    """Make lime's ``LimeBase`` note, per label, what its local model was last fit on: the
+    samples, the label's outputs, the samples' distances and the features it kept."""
+    fitted: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]] = {}
+    fit_local_model = base.explain_instance_with_data
+
+    def remembered(
+        data: np.ndarray,
+        labels: np.ndarray,
+        distances: np.ndarray,
+        label: int,
+        num_features: int,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        found = fit_local_model(data, labels, distances, label, num_features, *args, **kwargs)
+        fitted[label] = (data, labels[:, label], distances, [j for j, _ in found[1]])
+        return found
+
+    base.explain_instance_with_data = remembered
+    return fitted
 
 
 def sampling_errors(

@@ -3,7 +3,9 @@
 lime's ``LimeTextExplainer`` splits the text exactly into the model's tokens (the pieces of
 the text they stand for), removes them at random (each removed one replaced by the mask
 token) and fits a weighted linear model to the probabilities: one weight per token, in
-probability space, with the local fit's R². Special tokens get no weight.
+probability space, with the local fit's R². Special tokens get no weight. An exact view's
+weights carry their standard error from LIME's sampling, as a table's do
+(explainers/lime.py, ``sampling_errors``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..explainers.base import Attribution, Explainer, register
+from ..explainers.lime import remember_local_fits, sampling_errors
 from .context import TextContext
 from .tokens import Tokens
 
@@ -71,6 +74,7 @@ class TextLimeExplainer(Explainer):
                 mask_string=self.context.adapter.mask_token,
                 random_state=self.random_state,
             )
+            fitted = remember_local_fits(explainer.base)
             explanation = explainer.explain_instance(
                 tokens.text,
                 self.context.probabilities,
@@ -82,6 +86,14 @@ class TextLimeExplainer(Explainer):
             values = np.zeros(len(tokens))
             for k, weight in explanation.as_map()[c]:
                 values[words[k]] = weight
+            sampling = {}
+            if not fast:  # each weight's standard error from LIME's sampling, as for tables
+                data, y, distances, used = fitted[c]
+                errors = np.full(len(tokens), np.nan)
+                errors[[words[k] for k in used]] = sampling_errors(
+                    data[:, used], y, explainer.base.kernel_fn(distances)
+                )
+                sampling = {"errors": errors}
             out[c] = Attribution(
                 values=values,
                 base=None,
@@ -93,6 +105,7 @@ class TextLimeExplainer(Explainer):
                     if isinstance(explanation.score, dict)
                     else float(explanation.score),
                     "samples": FAST_SAMPLES if fast else SAMPLES,
+                    **sampling,
                 },
             )
         return out

@@ -1,6 +1,7 @@
 // One card per token explainer: which space it explains, where it starts, the tokens
 // coloured by its values, its force plot (additive methods) or local fit (LIME), and for
 // Integrated Gradients whether its attributions add up (the completeness gap and steps).
+import { samplingSummary } from "../bars";
 import { h } from "../dom";
 import { formatNumber, percent, signed } from "../format";
 import type { ExplainerInfo } from "../types";
@@ -57,7 +58,7 @@ export class MethodCard {
     }
     this.el.dataset.state = found.quality;
     this.status.textContent = found.quality === "fast" ? "fast estimate" : "";
-    this.strip.update(view.tokens, found.values, [], space);
+    this.strip.update(view.tokens, found.values, [], space, found.details.errors ?? null);
     this.plot.replaceChildren(this.info.view === "force" ? forcePlot(found, view.tokens, `${space} of ${view.target}`) : h("span"));
     this.facts.replaceChildren(...facts(this.info, found, view));
     this.el.title = found.algorithm;
@@ -88,6 +89,13 @@ function facts(info: ExplainerInfo, found: TextAttributionInfo, view: TextView):
   } else {
     const fit = d.score ?? null;
     out.push(`Weights of a local linear model of the probability of ${view.target} over which tokens are kept (${d.samples ?? "?"} samples); local fit R² ${formatNumber(fit, 3)}${fit !== null && fit < 0.5 ? ": rough here" : ""}.`);
+    const errors = d.errors ?? [];
+    const sampling = samplingSummary(
+      found.values.flatMap((value, i) => (typeof errors[i] === "number" ? [{ value, error: errors[i] }] : [])),
+      "token",
+      { errors: "in each token's tooltip", unsure: "dashed" },
+    );
+    if (sampling) out.push(" ", h("span", { "data-testid": "ow-sampling" }, `${sampling}.`));
   }
   return out;
 }

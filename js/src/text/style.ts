@@ -9,6 +9,7 @@ export const TEXT_CSS = `
 .ow-text .ow-token { padding: 1px 4px; border-radius: 3px; border: 1px solid transparent; cursor: default; white-space: pre; font-family: var(--jp-code-font-family, monospace); font-size: 0.95em; }
 .ow-text .ow-token[tabindex] { cursor: pointer; }
 .ow-text .ow-token.ow-special { color: var(--ow-muted); font-size: 0.8em; }
+.ow-text .ow-token.ow-sign-unknown { border: 1px dashed var(--ow-muted); }
 .ow-text .ow-token.ow-linked { outline: 2px solid var(--ow-link); }
 .ow-text .ow-token.ow-marked { border-color: var(--ow-fg); }
 .ow-text .ow-token-menu { display: inline-flex; gap: 3px; align-items: center; padding: 2px; border: 1px solid var(--ow-border); border-radius: 4px; background: var(--ow-bg2); }

@@ -1,8 +1,9 @@
 // A text as a strip of tokens, each coloured by one method's attribution. Hover links the
 // token to every other view; a click opens a small menu to mask, delete or replace it.
 // Tokens are text nodes: a token "<script>" is shown, never run.
+import { signKnown } from "../bars";
 import { button, h } from "../dom";
-import { signed } from "../format";
+import { formatNumber, signed } from "../format";
 import { largest, tokenColour } from "./colour";
 import type { TokenLink } from "./link";
 import type { TokensInfo } from "./types";
@@ -22,20 +23,30 @@ export class TokenStrip {
     link.listen((token) => this.highlight(token));
   }
 
-  /** Draw ``tokens`` coloured by ``values`` (null: uncoloured); ``marked`` get an outline. */
-  update(tokens: TokensInfo, values: readonly number[] | null, marked: readonly number[] = [], title = ""): void {
+  /** Draw ``tokens`` coloured by ``values`` (null: uncoloured); ``marked`` get an outline;
+   *  a value whose sign its standard error (``errors``) cannot tell is faded. */
+  update(
+    tokens: TokensInfo,
+    values: readonly number[] | null,
+    marked: readonly number[] = [],
+    title = "",
+    errors: readonly (number | null)[] | null = null,
+  ): void {
     const top = values ? largest(values) : 0;
     this.chips = tokens.strings.map((token, i) => {
       const special = tokens.special[i];
       const value = values?.[i] ?? null;
+      const error = errors?.[i] ?? null;
+      const known = value === null || signKnown({ value, error });
+      const spread = value !== null && error !== null ? ` ± ${formatNumber(2 * error, 2)}${known ? "" : ", either sign"}` : "";
       const chip = h(
         "span",
         {
-          class: `ow-token${special ? " ow-special" : ""}${marked.includes(i) ? " ow-marked" : ""}`,
+          class: `ow-token${special ? " ow-special" : ""}${marked.includes(i) ? " ow-marked" : ""}${known ? "" : " ow-sign-unknown"}`,
           role: "listitem",
           tabindex: special || !this.onEdit ? null : 0,
           "data-token": i,
-          title: value === null || !Number.isFinite(value) ? token : `${token}: ${signed(value, 3)}${title ? ` (${title})` : ""}`,
+          title: value === null || !Number.isFinite(value) ? token : `${token}: ${signed(value, 3)}${spread}${title ? ` (${title})` : ""}`,
         },
         token,
       );

@@ -47,6 +47,8 @@ export interface TextAttributionDetails {
   samples?: number | null;
   intercept?: number | null;
   score?: number | null;
+  /** LIME (exact views): each token's weight's standard error from its sampling; null where none. */
+  errors?: (number | null)[];
 }
 
 export interface TextAttributionInfo {
