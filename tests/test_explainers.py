@@ -19,6 +19,7 @@ from optiml_widgets.explainers.lime import (
     FULL_SAMPLES,
     LimeExplainer,
     _BinSampler,
+    _weighted_ridge,
     sampling_errors,
 )
 from optiml_widgets.explainers.surrogate import surrogate_samples
@@ -203,6 +204,23 @@ def test_limes_sampling_error_is_the_spread_lime_shows_over_seeds(case_name):
     # A drag's quick LIME (a tenth of the samples) carries no error: it is labelled fast.
     fast = session.lime_explainer.explain_row(session.encoded_X[row], target, fast=True)
     assert fast.errors is None
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    shape=st.tuples(st.integers(3, 60), st.integers(1, 8)),
+    alpha=st.floats(0.01, 10),
+    seed=st.integers(0, 2**16),
+)
+def test_the_batches_ridge_is_scikit_learns(shape, alpha, seed):
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 3, shape).astype(float)
+    y = X @ rng.normal(size=shape[1]) + rng.normal(size=shape[0])
+    w = rng.random(shape[0]) + 0.01
+    expected = Ridge(alpha=alpha).fit(X, y, sample_weight=w).coef_
+    np.testing.assert_allclose(_weighted_ridge(X, y, w, alpha), expected, rtol=1e-7, atol=1e-9)
 
 
 def test_sampling_errors_need_enough_samples_for_every_batch():
