@@ -150,22 +150,26 @@ def test_prediction_is_the_models_own(case_name):
     assert ours.prediction == pytest.approx(float(expected), rel=1e-9)
 
 
-def test_lime_equals_limes_own_output(case_name):
-    session = session_for(case_name)
+def limes_own(session: ExplanationSession, row: int, label: int, random_state: int):
+    """lime's own explanation of a row, with the arguments we give it."""
     arguments = LimeExplainer.lime_arguments(
-        session.schema, session.adapter, session.lime_explainer.training, random_state=0
+        session.schema, session.adapter, session.lime_explainer.training, random_state
     )
-    own = LimeTabularExplainer(**arguments)
-    row = 5
-    target = session.target_index
-    label = target if session.adapter.is_classifier else 1
-    explanation = own.explain_instance(
+    return LimeTabularExplainer(**arguments).explain_instance(
         session.encoded_X[row],
         session.lime_explainer.predict_fn,
         labels=(label,),
         num_features=len(session.schema),
         num_samples=FULL_SAMPLES,
     )
+
+
+def test_lime_equals_limes_own_output(case_name):
+    session = session_for(case_name)
+    row = 5
+    target = session.target_index
+    label = target if session.adapter.is_classifier else 1
+    explanation = limes_own(session, row, label, random_state=0)
     expected = dict(explanation.as_map()[label])
     ours = session.local_explanation(row, {}, target)
     for position, name in enumerate(session.schema.names):
@@ -185,17 +189,7 @@ def test_limes_sampling_error_is_the_spread_lime_shows_over_seeds(case_name):
     label = target if session.adapter.is_classifier else 1
     seen = []
     for seed in range(1, 13):  # lime itself, as we run it, with other seeds
-        arguments = LimeExplainer.lime_arguments(
-            session.schema, session.adapter, session.lime_explainer.training, random_state=seed
-        )
-        explanation = LimeTabularExplainer(**arguments).explain_instance(
-            session.encoded_X[row],
-            session.lime_explainer.predict_fn,
-            labels=(label,),
-            num_features=len(session.schema),
-            num_samples=FULL_SAMPLES,
-        )
-        weights = dict(explanation.as_map()[label])
+        weights = dict(limes_own(session, row, label, random_state=seed).as_map()[label])
         seen.append([weights.get(j, 0.0) for j in range(len(session.schema))])
     spread = np.std(seen, axis=0, ddof=1)
     estimate = np.array([ours.lime_errors[name] for name in session.schema.names])
