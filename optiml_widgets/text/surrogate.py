@@ -420,12 +420,14 @@ def fit_text_surrogate(
             max_rules=max_rules,
             stop=stop,
         )
+        each_judge = np.ones(int(judge.sum()), dtype=bool)
         for k in range(1, max_rules + 1):
             # A list that stopped growing is what every larger size gives.
             rules_k = _prefix(
                 X[grow_on], y[grow_on], fold_rules, min(k, len(fold_rules)), n_classes
             )
-            by_fold[k - 1, f] = _agreement(apply_rules(X, rules_k), y, judge, samples.weights)
+            predicted = apply_rules(X[judge], rules_k)
+            by_fold[k - 1, f] = _agreement(predicted, y[judge], each_judge, samples.weights[judge])
         progress(steps + 2 * (f + 1), 3 * steps)
     grown = grow_rules(
         X[fit], y[fit], n_classes, weights=samples.weights[fit], max_rules=max_rules, stop=stop

@@ -24,7 +24,7 @@ export class TokenStrip {
   }
 
   /** Draw ``tokens`` coloured by ``values`` (null: uncoloured); ``marked`` get an outline;
-   *  a value whose sign its standard error (``errors``) cannot tell is faded. */
+   *  a value whose sign its standard error (``errors``) cannot tell is dashed. */
   update(
     tokens: TokensInfo,
     values: readonly number[] | null,
