@@ -143,6 +143,7 @@ class Agreement(TypedDict):
     top_k: int
     top_overlap: float
     sign_agreement: float
+    signs_uncertain: int  # of the reference's top_k, the other's signs within its noise
     local_fit: float | None
     verdict: Literal["agree", "disagree", "unreliable"]
     text: str
@@ -364,7 +365,10 @@ def agreement(
     reference: tuple[str, Attribution], other: tuple[str, Attribution], k: int = AGREEMENT_TOP_K
 ) -> Agreement:
     """How far two explainers agree on an instance's most important features, read with the
-    other's own local fit (a LIME model with a low R² agrees with nothing reliably)."""
+    other's own local fit (a LIME model with a low R² agrees with nothing reliably). Signs
+    are compared where the other's sampling error (``errors`` in its details) can tell its
+    sign: a weight within 2 standard errors of 0 could take either sign with another seed,
+    so it neither agrees nor disagrees."""
     from scipy.stats import spearmanr
 
     (ref_name, ref), (other_name, oth) = reference, other
@@ -376,7 +380,9 @@ def agreement(
     rho = None
     if len(union) > 2 and np.ptp(a[union]) > 0 and np.ptp(b[union]) > 0:
         rho = _finite(float(spearmanr(a[union], b[union]).statistic))
-    signs = [np.sign(a[j]) == np.sign(b[j]) for j in top_a]
+    errors = np.asarray(oth.details.get("errors", np.full(len(b), np.nan)), dtype=float)
+    uncertain = [j for j in top_a if abs(b[j]) <= 2 * errors[j]]  # False where NaN
+    signs = [np.sign(a[j]) == np.sign(b[j]) for j in top_a if j not in uncertain]
     overlap = len(set(top_a) & set(top_b)) / k if k else 1.0
     same_sign = float(np.mean(signs)) if signs else 1.0
     fit = _finite(oth.details.get("score"))
@@ -399,6 +405,7 @@ def agreement(
         "top_k": k,
         "top_overlap": overlap,
         "sign_agreement": same_sign,
+        "signs_uncertain": len(uncertain),
         "local_fit": fit,
         "verdict": verdict,
         "text": text,

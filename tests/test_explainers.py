@@ -227,6 +227,23 @@ def test_sampling_errors_need_enough_samples_for_every_batch():
     assert np.all((errors > 0) & (errors < 0.2))
 
 
+def test_a_lime_sign_within_its_sampling_noise_neither_agrees_nor_disagrees():
+    from optiml_widgets.explainers.base import Attribution
+    from optiml_widgets.payloads import agreement
+
+    shap_values = Attribution(np.array([0.5, -0.3, 0.0, 0.0]), 0.2, "exact")
+    lime = np.array([0.4, -0.2, -0.01, 0.005])  # the last two: noise around a feature unused
+    noisy = Attribution(lime, None, "exact", {"score": 0.9, "errors": [0.01, 0.01, 0.02, 0.02]})
+    found = agreement(("shap", shap_values), ("lime", noisy))
+    assert found["signs_uncertain"] == 2 and found["sign_agreement"] == 1.0
+    assert found["verdict"] == "agree"
+    # Without its errors, LIME's noise reads as two signs against SHAP's.
+    bare = Attribution(lime, None, "exact", {"score": 0.9})
+    found = agreement(("shap", shap_values), ("lime", bare))
+    assert found["signs_uncertain"] == 0 and found["sign_agreement"] == 0.5
+    assert found["verdict"] == "disagree"
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     columns=hnp.arrays(

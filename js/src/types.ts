@@ -195,8 +195,10 @@ export interface Agreement {
   top_k: number;
   /** Share of the reference's top_k features also in the other's top_k. */
   top_overlap: number;
-  /** Share of the reference's top_k features whose signs agree. */
+  /** Share of the reference's top_k features whose signs agree, among those whose sign the other can tell. */
   sign_agreement: number;
+  /** Of the reference's top_k, how many the other's sampling error leaves without a sign (not compared). */
+  signs_uncertain: number;
   /** The other explainer's own local fit (LIME's R²), when it has one. */
   local_fit: number | null;
   verdict: "agree" | "disagree" | "unreliable";

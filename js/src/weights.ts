@@ -14,7 +14,8 @@ export function verdictClass(agreement: Agreement): string {
 export function agreementFacts(agreement: Agreement): string {
   const facts: string[] = [];
   if (agreement.spearman !== null) facts.push(`rank correlation ${formatNumber(agreement.spearman, 2)}`);
-  facts.push(`top-${agreement.top_k} overlap ${percent(agreement.top_overlap)}`, `same sign ${percent(agreement.sign_agreement)}`);
+  const unsure = agreement.signs_uncertain ? ` (${agreement.signs_uncertain} within its sampling noise, not compared)` : "";
+  facts.push(`top-${agreement.top_k} overlap ${percent(agreement.top_overlap)}`, `same sign ${percent(agreement.sign_agreement)}${unsure}`);
   return facts.join(" · ");
 }
 

@@ -126,6 +126,7 @@ export function view(s: Schema, patch: Partial<View> = {}): View {
         top_k: 4,
         top_overlap: 1,
         sign_agreement: 1,
+        signs_uncertain: 0,
         local_fit: 0.61,
         verdict: "agree",
         text: "SHAP and LIME agree on this row",

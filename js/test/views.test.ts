@@ -172,6 +172,13 @@ describe("weights view (LIME)", () => {
     );
   });
 
+  it("says how many of the top signs were within LIME's sampling noise and left uncompared", () => {
+    const s = schema();
+    const agreement = { ...view(s).agreement[0], sign_agreement: 1, signs_uncertain: 2 };
+    const { el } = mount(model(s, view(s, { agreement: [agreement] })));
+    expect(card(el, "lime").textContent).toContain("same sign 100% (2 within its sampling noise, not compared)");
+  });
+
   it("a view without sampling errors (a drag's quick LIME) draws no whiskers", () => {
     const { el } = mount();
     expect(card(el, "lime").querySelector("[data-testid=ow-whisker]")).toBeNull();
