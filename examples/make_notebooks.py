@@ -85,7 +85,9 @@ NOTEBOOKS = {
         'w.set_features(city="Nice")\nprint(round(w.explanation.prediction, 3))',
     ],
     "multiclass": [
-        "# Multiclass: three wine cultivars\n\nSwitch the explained class in the panel's header (or with `w.target`).",
+        "# Multiclass: three wine cultivars\n\nSwitch the explained class in the panel's header "
+        '(or with `w.target`); pick a class under "versus" (or set `w.versus`) to ask why the '
+        "model says one class and not another.",
         "from sklearn.datasets import load_wine\n"
         "from sklearn.ensemble import RandomForestClassifier\n\n"
         "from optiml_widgets import explain_widget\n\n"
@@ -93,6 +95,14 @@ NOTEBOOKS = {
         "model = RandomForestClassifier(n_estimators=200, random_state=0).fit(data.data, data.target)",
         "w = explain_widget(model, data.data, data.target, class_names=list(data.target_names))\nw",
         'w.target = "class_2"\nprint(w.target, round(w.explanation.prediction, 3))\nprint(w.surrogate.text())',
+        "## Why class_2 and not class_1?\n\n"
+        "Every view now explains P(class_2) - P(class_1): SHAP's values add up to that "
+        "difference, LIME fits it, and the hint looks for the smallest change to class_1.",
+        'w.versus = "class_1"\n'
+        "e = w.explanation\n"
+        'print(e.target, "vs", e.versus, round(e.prediction, 3), e.top_features(3))\n'
+        "hint = w.counterfactual()\n"
+        'print(hint.text() if hint else "no small change reaches class_1")',
     ],
     "text": [
         "# Text models: which words decide, and do the explanations agree?\n\n"

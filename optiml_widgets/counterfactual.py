@@ -2,7 +2,7 @@
 outcome, checked by calling the real model on the changed instance.
 
 "Another outcome" is another class for classifiers (the model's own predicted class before
-and after). For regressors it is the other side of the median of the model's outputs over
+and after), or one chosen class (``wanted``: "why A and not B" asks what would make it B). For regressors it is the other side of the median of the model's outputs over
 X: a high prediction becomes a low one and the other way round. Within a rule with terms
 the outcome moves too: a linear term's feature slides, or step terms' features move
 across their cuts, until the rule's value (a score rule's score) crosses the median (0.5).
@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .data import FeatureSchema
+from .explainers.base import Output, output_value
 from .explainers.rule_models import SCORE_CUT
 from .explainers.surrogate import Condition, Rule, Surrogate, _feature_spread
 from .format import format_number
@@ -43,7 +44,7 @@ class Counterfactual:
     rule: Rule
     outcome_before: Any
     outcome_after: Any
-    prediction: float  # the model's output for the explained target after the change
+    prediction: float  # the model's explained output (a contrast's too) after the change
     predicted_label: Any  # the model's class after the change (None for regressors)
     model_agrees: bool
     median: float | None = None  # regressors: the median prediction that splits high/low
@@ -88,13 +89,15 @@ def find_counterfactual(
     surrogate: Surrogate,
     instance: Mapping[str, Any],
     *,
-    target_index: int,
+    output: Output,
+    wanted: Any = None,
     median_output: float | None = None,
     outputs: np.ndarray | None = None,
 ) -> Counterfactual | None:
-    """The smallest change to ``instance`` with another outcome (module docstring), or
-    None when no rule has another outcome. ``outputs``: the model's outputs for the
-    instance, when already known (saves a call).
+    """The smallest change to ``instance`` with another outcome (module docstring), or with
+    the class ``wanted``; None when no rule has such an outcome. ``output``: what the
+    prediction reports (a class's probability, a contrast, a regressor's value).
+    ``outputs``: the model's outputs for the instance, when already known (saves a call).
 
     Candidates are built on the encoded instance and checked with ONE model call.
     """
@@ -102,6 +105,16 @@ def find_counterfactual(
     if outputs is None:
         outputs = adapter.predict(schema.decode(encoded[None, :]))[0]
     before = _outcome(adapter, outputs, median_output)
+    if wanted is not None and wanted == before:
+        return None  # the model says so already
+
+    def sought(outcome: Any) -> bool:
+        return outcome != before and (wanted is None or outcome == wanted)
+
+    def reaches(rule: Rule, row: Mapping[str, Any]) -> bool:
+        """A move along a rule's terms flips its outcome; with ``wanted``, to that class?"""
+        return wanted is None or _rule_outcome(adapter, rule, row, median_output) == wanted
+
     allowed = _AllowedCategories(schema)
     candidates = []
     for rule in surrogate.rules:
@@ -121,6 +134,7 @@ def find_counterfactual(
                         slid is not None
                         and term.feature not in changes
                         and rule.covers({**landed, term.feature: slid})  # still inside
+                        and reaches(rule, {**landed, term.feature: slid})
                     ):
                         extra = abs(slid - float(landed[term.feature])) / _spread(schema, term)
                         more = {**changes, term.feature: slid}
@@ -130,6 +144,7 @@ def find_counterfactual(
                     flipped is not None
                     and not set(flipped) & set(changes)
                     and rule.covers({**landed, **flipped})
+                    and reaches(rule, {**landed, **flipped})
                 ):
                     extra = sum(
                         abs(v - float(landed[name])) / (_feature_spread(schema[name]) or 1.0)
@@ -137,7 +152,7 @@ def find_counterfactual(
                     )
                     more = {**changes, **flipped}
                     candidates.append((len(more), cost + extra, rule.id, rule, more))
-            if not changes or _rule_outcome(adapter, rule, landed, median_output) == before:
+            if not changes or not sought(_rule_outcome(adapter, rule, landed, median_output)):
                 continue
             candidates.append((len(changes), cost, rule.id, rule, changes))
     if not candidates:
@@ -154,7 +169,7 @@ def find_counterfactual(
             )
     predicted = adapter.predict(schema.decode(rows))
     outcomes = [_outcome(adapter, out, median_output) for out in predicted]
-    agreed = [i for i, outcome in enumerate(outcomes) if outcome != before]
+    agreed = [i for i, outcome in enumerate(outcomes) if sought(outcome)]
     pick = agreed[0] if agreed else 0
     _, _, _, rule, changes = checked[pick]
     classes = adapter.classes
@@ -163,7 +178,7 @@ def find_counterfactual(
         rule=rule,
         outcome_before=before,
         outcome_after=outcomes[pick],
-        prediction=float(predicted[pick][target_index]),
+        prediction=float(output_value(predicted[pick], output)),
         predicted_label=(classes[int(np.argmax(predicted[pick]))] if classes is not None else None),
         model_agrees=bool(agreed),
         median=median_output if classes is None else None,

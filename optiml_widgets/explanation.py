@@ -14,7 +14,9 @@ from .explainers.surrogate import Rule
 
 @dataclass(frozen=True)
 class LocalExplanation:
-    """SHAP, LIME and the covering surrogate rule of one instance, for ``target``.
+    """SHAP, LIME and the covering surrogate rule of one instance, for ``target``; with
+    ``versus`` (another class) for the contrast "why target and not versus": ``prediction``
+    is then P(target) - P(versus), and every attribution is of that difference.
 
     ``attributions`` holds every chosen explainer's result by name (``shap`` and ``lime``
     are the same numbers keyed by feature); ``algorithm`` names the SHAP algorithm that ran
@@ -40,6 +42,7 @@ class LocalExplanation:
     quality: str = "exact"
     fallback: str | None = None  # why a faster SHAP algorithm did not run
     attributions: dict[str, Attribution] = field(default_factory=dict)  # every explainer's
+    versus: Any = None  # the class contrasted with ``target``, or None
 
     def to_shap(self) -> Any:
         """This explanation as a ``shap.Explanation``, for shap's own plots."""

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import payloads
+from .explainers.base import Output, output_value
 from .format import counted, format_number
 from .jobs import NEVER, Progress, Stop, no_progress
 from .progress import progress_bar
@@ -51,7 +52,7 @@ def precompute(
     The model's outputs come from the session's sweeps (the same the drag curves use); the
     SHAP values of a row's whole grid are one batched call.
     """
-    target = session.target_index
+    target = session.output
     shap = session.shap_explainer
     surrogate = session.surrogate
     n_features = len(session.schema)
@@ -66,7 +67,7 @@ def precompute(
         edits = session.edits_by_row.get(index, {})
         sweep = session.sweep(index, edits)
         offsets, values = sweep.offsets, sweep.display
-        predictions.append(sweep.outputs[:, target].astype(np.float32))
+        predictions.append(output_value(sweep.outputs, target).astype(np.float32))
         if shap is not None:
             own = session.attribution(index, edits, "shap", target)
             assert own is not None
@@ -113,7 +114,7 @@ def _sweep_shap(
     sweep: Sweep,
     own: np.ndarray,
     splits: dict[int, np.ndarray] | None,
-    target: int,
+    target: Output,
     budget: int = GRID_SHAP_ROWS,
 ) -> tuple[np.ndarray, list[int], int]:
     """SHAP values of a row's sweep, in one batched call, the features whose sweep they
@@ -159,7 +160,9 @@ def _sweep_shap(
                 new.append(k)
         if len(todo) + len(new) > budget:
             # Beyond the budget: the row's own values, the change credited to feature j.
-            change = sweep.outputs[list(block), target] - sweep.base_output[target]
+            change = output_value(sweep.outputs[list(block)], target) - output_value(
+                sweep.base_output, target
+            )
             out[list(block), j] = own[j] + change
             source[list(block)] = np.asarray(list(block))  # nothing to copy
             continue
@@ -168,7 +171,7 @@ def _sweep_shap(
     if todo:
         # From the Export button, in short steps: live edits go in between.
         found = session.shap_in_steps(shap, sweep.rows[todo], fast=shap.approximate)
-        out[todo] = found.values[:, :, target]
+        out[todo] = output_value(found.values, target)
     for k in range(n_rows):
         if source[k] >= 0 and source[k] != k:
             out[k] = out[source[k]]
@@ -429,7 +432,7 @@ def static_picture(session: ExplanationSession, view: payloads.View | None = Non
     view = view if view is not None else session.view(0, wait=False)
     esc = html.escape
     names = session.schema.names
-    what = "prediction" if session.adapter.task == "regression" else f"P({view['target']})"
+    what = payloads.output_text(session.adapter.task, view["target"], view.get("versus"))
     shap = next(
         (
             a

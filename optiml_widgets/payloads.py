@@ -158,6 +158,7 @@ class View(TypedDict, total=False):
     seq: int
     index: int
     target: str
+    versus: str | None
     quality: str
     values: list[Value]
     original: list[Value]
@@ -180,6 +181,7 @@ class Curves(TypedDict):
     seq: int
     index: int
     target: str
+    versus: str | None
     edits: list[tuple[int, Value]]
     features: list[int]
     offsets: list[int]
@@ -192,6 +194,14 @@ class JobState(TypedDict):
     done: int
     total: int
     message: str | None
+
+
+def output_text(task: str, target: str, versus: str | None = None) -> str:
+    """What a view's prediction is, for people: "P(setosa)", or with ``versus``
+    "P(setosa) - P(virginica)" with a minus sign (as js/src/format.ts `outputText` writes it)."""
+    if task == "regression":
+        return "prediction"
+    return f"P({target})" if versus is None else f"P({target}) \N{MINUS SIGN} P({versus})"
 
 
 AGREEMENT_TOP_K = 5

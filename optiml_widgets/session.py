@@ -28,7 +28,7 @@ from . import payloads
 from .counterfactual import Counterfactual, find_counterfactual
 from .data import ColumnQuantiles, FeatureSchema, as_frame, build_schema, check_y, row_values
 from .explainers import REGISTRY, Attribution, Explainer, Surrogate, TableContext, fit_surrogate
-from .explainers.base import build, check_names, registered
+from .explainers.base import Output, build, check_names, contrast, output_value, registered
 from .explainers.lime import LimeExplainer
 from .explainers.shap import ShapExplainer, ShapValues
 from .explanation import LocalExplanation
@@ -150,6 +150,8 @@ class ExplanationSession:
         # export's: the same specs unless the row, target or feature changed in between).
         self._last_specs: tuple[Any, ...] | None = None
         self.target_index = self._default_target()
+        # Another class to contrast the target with ("why target and not versus"), or None.
+        self.versus_index: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self, hooks: PanelHooks | None = None) -> None:
@@ -198,6 +200,20 @@ class ExplanationSession:
         if self.adapter.classes is None:
             return "prediction"
         return self.adapter.classes[self.target_index]
+
+    @property
+    def versus(self) -> Any:
+        """The class the target is contrasted with, or None."""
+        if self.versus_index is None or self.adapter.classes is None:
+            return None
+        return self.adapter.classes[self.versus_index]
+
+    @property
+    def output(self) -> Output:
+        """What the views explain: the target's output, or target minus versus."""
+        if self.versus_index is None:
+            return self.target_index
+        return (self.target_index, self.versus_index)
 
     def original(self, index: int | None = None) -> dict[str, Any]:
         """The row of X as a dict of plain Python values (a fresh copy)."""
@@ -253,6 +269,26 @@ class ExplanationSession:
         elif str(target) == "prediction":
             return 0
         raise ValueError(f"Unknown target {target!r}: choose one of {names}.")
+
+    def check_versus(self, versus: Any, target_index: int | None = None) -> int | None:
+        """The output position of the class to contrast the target with (None: no
+        contrast), or a clear error."""
+        if versus is None:
+            return None
+        if self.adapter.classes is None:
+            raise ValueError(
+                "versus needs a classifier: a regressor has one output, nothing to contrast "
+                "it with. Leave versus=None."
+            )
+        position = self.check_target(versus)
+        target_index = self.target_index if target_index is None else target_index
+        if position == target_index:
+            others = [c for i, c in enumerate(self.adapter.classes) if i != target_index]
+            raise ValueError(
+                f"versus must be another class than the target {versus!r}: choose one of "
+                f"{others}, or None."
+            )
+        return position
 
     # -- explainers --------------------------------------------------------------------
     @property
@@ -381,16 +417,19 @@ class ExplanationSession:
         index: int,
         edits: Mapping[str, Any],
         name: str,
-        output: int,
+        output: Output,
         *,
         fast: bool = False,
         wait: bool = True,
     ) -> Attribution | None:
-        """One explainer's attribution of an instance for one output (cached). An exact result
-        serves a fast request too. With ``wait=False``: only what is already there."""
+        """One explainer's attribution of an instance for one output or contrast (cached). An
+        exact result serves a fast request too. With ``wait=False``: only what is already
+        there."""
         explainer = self.explainer(name, wait=wait)
         if explainer is None:
             return None
+        if isinstance(output, tuple):
+            return self._contrast(index, edits, explainer, output, fast=fast, wait=wait)
         row = self.row(index, edits)
         # SHAP explains every output in one call: cache them together.
         slot = None if explainer.view == "force" else output
@@ -408,6 +447,40 @@ class ExplanationSession:
                 lambda: self._explain(explainer, row, slot, fast=quick),
             )
         return found[output] if slot is None else found
+
+    def _contrast(
+        self,
+        index: int,
+        edits: Mapping[str, Any],
+        explainer: Explainer,
+        output: tuple[int, int],
+        *,
+        fast: bool,
+        wait: bool,
+    ) -> Attribution | None:
+        """An explainer's attribution of one class's output minus another's: its own if it
+        fits one (LIME), else the difference of the two classes' (exact for SHAP)."""
+        row = self.row(index, edits)
+        first, second = output
+        exact_key = ("contrast", row.key, explainer.name, output, "exact")
+        fast_key = ("contrast", row.key, explainer.name, output, "fast")
+        found = self.memo.peek(exact_key)
+        if found is None and fast and explainer.has_fast:
+            found = self.memo.peek(fast_key)
+        if found is not None or not wait:
+            return found
+        quick = fast and explainer.has_fast
+
+        def compute() -> Attribution | None:
+            with self.gate.hold():
+                own = explainer.explain_contrast(row.encoded, first, second, fast=quick)
+            if own is not None:
+                return own
+            a = self.attribution(index, edits, explainer.name, first, fast=quick)
+            b = self.attribution(index, edits, explainer.name, second, fast=quick)
+            return contrast(a, b) if a is not None and b is not None else None
+
+        return self.memo.get(fast_key if quick else exact_key, compute)
 
     def _explain(self, explainer: Explainer, row: Row, slot: int | None, *, fast: bool) -> Any:
         outputs = list(range(len(self.adapter.output_names))) if slot is None else [slot]
@@ -460,19 +533,20 @@ class ExplanationSession:
         self, index: int | None = None, edits: Mapping[str, Any] | None = None, *, wait: bool = True
     ) -> Any:
         """The smallest change of an instance (default: the current one) that reaches a rule
-        with another outcome, checked with the model (counterfactual.py); None without a
-        surrogate or when no rule has another outcome. With ``wait=False``: ``PENDING``
-        while the surrogate or the search is not done."""
+        with another outcome (with a contrast: the ``versus`` class), checked with the model
+        (counterfactual.py); None without a surrogate or when no rule has that outcome. With
+        ``wait=False``: ``PENDING`` while the surrogate or the search is not done."""
         surrogate = self.surrogate if wait else self.ready_surrogate()
         if surrogate is None:
             return None if wait or not self.surrogate_enabled else PENDING
         index = self.index if index is None else index
         edits = self.edits_by_row.get(index, {}) if edits is None else edits
         row = self.row(index, edits)
-        key = ("counterfactual", row.key, self.target_index, id(surrogate))
+        output = self.output
+        key = ("counterfactual", row.key, output, id(surrogate))
         if not wait:
             return self.memo.peek(key, PENDING)
-        target = self.target_index
+        wanted = self.versus
 
         def search() -> Counterfactual | None:
             with self.gate.hold():
@@ -481,7 +555,8 @@ class ExplanationSession:
                     self.schema,
                     surrogate,
                     self.instance(index, edits),
-                    target_index=target,
+                    output=output,
+                    wanted=wanted,
                     median_output=self.median_output(),
                     outputs=row.outputs,
                 )
@@ -507,15 +582,20 @@ class ExplanationSession:
         target_index: int | None = None,
         *,
         fast: bool = False,
+        versus_index: int | None = None,
     ) -> LocalExplanation:
-        """The LocalExplanation of an instance (default: the current one) for one output."""
+        """The LocalExplanation of an instance (default: the current one) for one output
+        (default: the panel's target and versus), or with ``versus_index`` for that class's
+        output minus the target's."""
         index = self.index if index is None else index
         edits = self.edits_by_row.get(index, {}) if edits is None else edits
-        target_index = self.target_index if target_index is None else target_index
+        if target_index is None:
+            target_index, versus_index = self.target_index, self.versus_index
+        output: Output = target_index if versus_index is None else (target_index, versus_index)
         row = self.row(index, edits)
         found: dict[str, Attribution] = {}
         for name in self.local_names:
-            attribution = self.attribution(index, edits, name, target_index, fast=fast)
+            attribution = self.attribution(index, edits, name, output, fast=fast)
             if attribution is not None:
                 found[name] = attribution
         surrogate = self.surrogate
@@ -524,7 +604,12 @@ class ExplanationSession:
         explainer = self.shap_explainer
         return LocalExplanation(
             target=self.adapter.classes[target_index] if self.adapter.classes else "prediction",
-            prediction=float(row.outputs[target_index]),
+            versus=(
+                self.adapter.classes[versus_index]
+                if self.adapter.classes is not None and versus_index is not None
+                else None
+            ),
+            prediction=float(output_value(row.outputs, output)),
             base_value=shap.base if shap is not None and shap.base is not None else math.nan,
             shap=dict(zip(names, map(float, shap.values))) if shap is not None else {},
             lime=dict(zip(names, map(float, lime.values))) if lime is not None else {},
@@ -573,7 +658,7 @@ class ExplanationSession:
         started = time.perf_counter()
         index = self.index if index is None else index
         edits = dict(self.edits_by_row.get(index, {}) if edits is None else edits)
-        target = self.target_index
+        target = self.output
         row = self.row(index, edits)
         names = self.schema.names
         pending: list[str] = []
@@ -599,11 +684,12 @@ class ExplanationSession:
             "seq": seq,
             "index": index,
             "target": str(self.target),
+            "versus": None if self.versus is None else str(self.versus),
             "quality": "fast" if any(a.quality == "fast" for _, a in found) else "exact",
             "values": payloads.row_values(self.schema, instance),
             "original": payloads.row_values(self.schema, self.original(index)),
             "edited": sorted(names.index(name) for name in edits),
-            "prediction": float(row.outputs[target]),
+            "prediction": float(output_value(row.outputs, target)),
             "predicted_label": (
                 str(self.adapter.classes[int(np.argmax(row.outputs))])
                 if self.adapter.classes
@@ -641,7 +727,7 @@ class ExplanationSession:
         if n <= WIDE_DATA:
             return list(range(n))
         found = (
-            self.attribution(index, edits, self.local_names[0], self.target_index)
+            self.attribution(index, edits, self.local_names[0], self.output)
             if self.local_names
             else None
         )
@@ -694,7 +780,7 @@ class ExplanationSession:
         slider is dragged, replaced by Python's own view when it arrives."""
         edits = self.edits_by_row.get(self.index, {})
         sweep = self.sweep(self.index, edits)
-        target = self.target_index
+        target = self.output
         # The instance swept at, as the edits of its row (in the views' own values): the
         # frontend still uses a curve after the instance moved along that curve's feature.
         at = payloads.row_values(self.schema, self.instance(self.index, edits))
@@ -709,13 +795,14 @@ class ExplanationSession:
                 continue
             features.append(j)
             values.extend(float(v) for v in sweep.rows[start:end, j])
-            predictions.append(sweep.outputs[start:end, target])
+            predictions.append(output_value(sweep.outputs[start:end], target))
             offsets.append(offsets[-1] + end - start)
         prediction = np.concatenate(predictions) if predictions else np.zeros(0)
         return {
             "seq": seq,
             "index": self.index,
             "target": str(self.target),
+            "versus": None if self.versus is None else str(self.versus),
             "edits": [(j, v) for j, (v, o) in enumerate(zip(at, original)) if v != o],
             "features": features,
             "offsets": offsets,
@@ -879,7 +966,7 @@ def _agreements(
 
 
 def _is_attribution_of(key: Any, name: str) -> bool:
-    return isinstance(key, tuple) and key[0] == "attribution" and key[2] == name
+    return isinstance(key, tuple) and key[0] in ("attribution", "contrast") and key[2] == name
 
 
 def _check_global_rows(value: Any) -> int | None:

@@ -61,6 +61,8 @@ class ExplainerWidget(anywidget.AnyWidget):
     feature = traitlets.Unicode(None, allow_none=True).tag(sync=True)
     index = traitlets.Int(0).tag(sync=True)
     target = traitlets.Any(None).tag(sync=True)
+    # Another class: the views explain P(target) - P(versus), "why target and not versus".
+    versus = traitlets.Any(None, allow_none=True).tag(sync=True)
     error = traitlets.Unicode(None, allow_none=True).tag(sync=True)
 
     def __init__(self, session: ExplanationSession, **kwargs: Any) -> None:
@@ -82,6 +84,7 @@ class ExplainerWidget(anywidget.AnyWidget):
             _progress={},
             index=session.index,
             target=session.target,
+            versus=session.versus,
             **kwargs,
         )
         self._applying = False
@@ -234,13 +237,24 @@ class ExplainerWidget(anywidget.AnyWidget):
         classes = self._session.adapter.classes
         return classes[position] if classes is not None else "prediction"
 
-    @traitlets.observe("index", "target")
+    @traitlets.validate("versus")
+    def _valid_versus(self, proposal: dict) -> Any:
+        position = self._session.check_versus(proposal["value"])
+        classes = self._session.adapter.classes
+        return None if position is None or classes is None else classes[position]
+
+    @traitlets.observe("index", "target", "versus")
     def _on_state_trait(self, change: dict) -> None:
         if self._applying:
             return
+        session = self._session
         with self._state:
-            self._session.index = self.index
-            self._session.target_index = self._session.check_target(self.target)
+            session.index = self.index
+            session.target_index = session.check_target(self.target)
+            if change["name"] == "target" and session.versus_index == session.target_index:
+                session.versus_index = None  # the new target was the contrasted class
+            else:
+                session.versus_index = session.check_versus(self.versus)
         self._refresh()
 
     # -- the live loop -------------------------------------------------------------
@@ -281,6 +295,9 @@ class ExplainerWidget(anywidget.AnyWidget):
                 try:
                     index = session.check_index(int(request.get("index", session.index)))
                     target_index = session.check_target(request.get("target", session.target))
+                    versus_index = session.check_versus(
+                        request.get("versus", session.versus), target_index
+                    )
                     if request.get("edits") is None:  # a row change: keep that row's own edits
                         edits = session.edits_by_row.get(index, {})
                     else:
@@ -295,6 +312,7 @@ class ExplainerWidget(anywidget.AnyWidget):
                 session.index = index
                 session.edits_by_row[index] = edits
                 session.target_index = target_index
+                session.versus_index = versus_index
         if not self._publish(seq, fast=fast, complete=False, warn=from_python):
             return None
         if fast:
@@ -333,6 +351,7 @@ class ExplainerWidget(anywidget.AnyWidget):
                 with self.hold_sync():
                     self.index = session.index
                     self.target = session.target
+                    self.versus = session.versus
                     if seq >= self._failed_seq:
                         self.error = None
                     self._view = dict(view)
@@ -352,7 +371,7 @@ class ExplainerWidget(anywidget.AnyWidget):
     def _instance_key(self) -> tuple:
         session = self._session
         edits = session.edits_by_row.get(session.index, {})
-        return session.index, session.target_index, repr(sorted(edits.items(), key=repr))
+        return session.index, session.output, repr(sorted(edits.items(), key=repr))
 
     def _send_curves(self, seq: int) -> bool:
         """The drag curves of view ``seq``; False when the view is gone or was stopped."""

@@ -54,7 +54,7 @@ export function changedPositions(a: Value[], b: Value[]): number[] {
  */
 function curvesServe(curves: Curves, view: View, changed: number[]): boolean {
   if (curves.seq === view.seq) return true;
-  if (curves.index !== view.index || curves.target !== view.target) return false;
+  if (curves.index !== view.index || curves.target !== view.target || (curves.versus ?? null) !== (view.versus ?? null)) return false;
   const at = [...view.original];
   for (const [j, value] of curves.edits) at[j] = value;
   return changedPositions(at, view.values).every((j) => changed.includes(j));
@@ -93,7 +93,8 @@ export function dragEstimate(
     estimate += delta;
     if (values) values[j] += delta;
   }
-  if (classification) estimate = Math.min(1, Math.max(0, estimate));
+  // A probability stays in [0, 1]; a contrast of two, in [-1, 1].
+  if (classification) estimate = Math.min(1, Math.max(view.versus ? -1 : 0, estimate));
   const attributions = view.attributions.map((a, i) => (i === additive && a && values ? { ...a, values, quality: "fast" as const } : a));
   return {
     ...view,

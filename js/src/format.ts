@@ -84,3 +84,9 @@ export function fileSize(bytes: number): string {
   if (bytes >= 1e3) return `${formatNumber(bytes / 1e3, 2)} kB`;
   return `${bytes} bytes`;
 }
+
+/** What a view's prediction is (optiml_widgets/payloads.py `output_text`): "P(setosa)", "P(setosa) − P(virginica)". */
+export function outputText(task: string, view: { target: string; versus?: string | null }): string {
+  if (task === "regression") return "prediction";
+  return view.versus ? `P(${view.target}) − P(${view.versus})` : `P(${view.target})`;
+}

@@ -1,13 +1,15 @@
-// Header: prediction, predicted/true class, quality, row picker, target switcher, the export
+// Header: prediction, predicted/true class, quality, row picker, target and contrast switchers, the export
 // button with its progress, and one status line (notice, error, where the export went). Its
 // height never changes with what it says, so nothing below it moves.
 import { button, focusedIn, h, onCommit, uid } from "./dom";
-import { fileSize, formatNumber } from "./format";
+import { fileSize, formatNumber, outputText } from "./format";
 import type { JobState, Schema, View } from "./types";
 
 export interface HeaderActions {
   selectRow(index: number): void;
   selectTarget(target: string): void;
+  /** Another class to contrast the target with ("why target and not versus"), or null. */
+  selectVersus(versus: string | null): void;
   /** Present where an export can be made (a live kernel), absent inside an export. */
   exportHtml?: () => void;
 }
@@ -18,6 +20,7 @@ export class Header {
   private readonly detail = h("span", { class: "ow-detail" });
   private readonly rowInput: HTMLInputElement;
   private readonly targetSelect: HTMLSelectElement | null = null;
+  private readonly versusSelect: HTMLSelectElement | null = null;
   private readonly quality = h("span", { class: "ow-badge", "data-testid": "ow-quality" });
   private readonly busy = h("span", { class: "ow-busy", "aria-live": "polite" });
   private readonly exportButton: HTMLButtonElement | null = null;
@@ -56,6 +59,16 @@ export class Header {
       this.targetSelect = select;
       controls.append(h("span", {}, h("label", { for: targetId }, "Explain class"), select));
     }
+    if (schema.task === "multiclass" && schema.targets.length > 2) {
+      // "Why A and not B": every view then explains P(A) − P(B).
+      const versusId = uid("ow-versus");
+      const select = h("select", { id: versusId, class: "ow-versus", "data-testid": "ow-versus" });
+      select.append(h("option", { value: "" }, "no other class"));
+      for (const target of schema.targets) select.append(h("option", { value: target }, target));
+      select.addEventListener("change", () => actions.selectVersus(select.value === "" ? null : select.value));
+      this.versusSelect = select;
+      controls.append(h("span", {}, h("label", { for: versusId }, "versus"), select));
+    }
     if (actions.exportHtml) {
       const run = actions.exportHtml;
       this.exportButton = button("Export HTML", { class: "ow-export", title: "One HTML file that opens offline, without Python" });
@@ -70,8 +83,7 @@ export class Header {
   }
 
   update(view: View, busy: boolean): void {
-    const what = this.schema.task === "regression" ? "prediction" : `P(${view.target})`;
-    this.prediction.textContent = `${what} = ${formatNumber(view.prediction)}`;
+    this.prediction.textContent = `${outputText(this.schema.task, view)} = ${formatNumber(view.prediction)}`;
     this.prediction.dataset.value = String(view.prediction);
     const parts: string[] = [];
     if (view.predicted_label !== null) parts.push(`predicted: ${view.predicted_label}`);
@@ -82,6 +94,11 @@ export class Header {
     this.notice.textContent = view.notice ?? "";
     if (focusedIn(this.rowInput) !== this.rowInput) this.rowInput.value = String(view.index);
     if (this.targetSelect) this.targetSelect.value = view.target;
+    if (this.versusSelect) {
+      this.versusSelect.value = view.versus ?? "";
+      // The target cannot be contrasted with itself.
+      for (const option of this.versusSelect.options) option.disabled = option.value === view.target;
+    }
     this.quality.textContent = view.quality === "exact" ? "exact" : view.quality === "fast" ? "estimate (dragging)" : "estimate";
     this.quality.classList.toggle("ow-estimate", view.quality !== "exact");
     this.setBusy(busy);

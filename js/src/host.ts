@@ -128,7 +128,8 @@ export class ExportAnswers {
       prediction += g.prediction[p.at] - base.prediction;
       shapAt(p.at).forEach((v, i) => (additive[i] += v - (own?.values[i] ?? 0)));
     }
-    if (this.data.schema.task !== "regression") prediction = Math.min(1, Math.max(0, prediction));
+    // A probability stays in [0, 1]; a contrast of two, in [-1, 1].
+    if (this.data.schema.task !== "regression") prediction = Math.min(1, Math.max(base.versus ? -1 : 0, prediction));
     return {
       ...common,
       prediction,

@@ -10,7 +10,7 @@ import { Features } from "./features";
 import { forceLegend } from "./forceplot";
 import { Header } from "./header";
 import { Linker } from "./link";
-import { type Edits, RequestLoop } from "./requests";
+import { type Edits, RequestLoop, outputOf } from "./requests";
 import { RulesCard } from "./rules";
 import { Sliders, impactOrder } from "./sliders";
 import { keepInView } from "./sticky";
@@ -103,8 +103,10 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
   const header: Header = new Header(
     schema,
     {
-      selectRow: (index) => loop.requestExact(index, view.target),
-      selectTarget: (target) => loop.requestExact(view.index, target, edits),
+      selectRow: (index) => loop.requestExact(index, outputOf(view)),
+      // A target that was the contrasted class ends the contrast.
+      selectTarget: (target) => loop.requestExact(view.index, { target, versus: view.versus === target ? null : view.versus }, edits),
+      selectVersus: (versus) => loop.requestExact(view.index, { target: view.target, versus }, edits),
       exportHtml: options.canExport ? () => model.send({ type: "export" }) : undefined,
     },
     primary >= 0 ? cards[primary].bar : null,
@@ -124,15 +126,15 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
           if (value === view.original[j]) edits.delete(j);
           else edits.set(j, value);
         }
-        loop.requestExact(view.index, view.target, edits);
+        loop.requestExact(view.index, outputOf(view), edits);
       }, options.canExport ? (rules) => model.send({ type: "surrogate-size", rules }) : null)
     : null;
   const sliders = new Sliders(features, {
     edit(j, value, phase) {
       if (value === view.original[j]) edits.delete(j);
       else edits.set(j, value);
-      if (phase === "done") return loop.requestExact(view.index, view.target, edits);
-      loop.requestFast(view.index, view.target, edits);
+      if (phase === "done") return loop.requestExact(view.index, outputOf(view), edits);
+      loop.requestFast(view.index, outputOf(view), edits);
       // Instant feedback from the model's precomputed curves; Python's view replaces it.
       const wanted = view.original.map((v, k) => (edits.has(k) ? (edits.get(k) ?? null) : v));
       const estimate = dragEstimate(view, model.get("_curves"), surrogate, wanted, classification, primary);
@@ -141,7 +143,7 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
     reset(j) {
       if (j === null) edits = new Map();
       else edits.delete(j);
-      loop.requestExact(view.index, view.target, edits);
+      loop.requestExact(view.index, outputOf(view), edits);
     },
     pending: () => edits,
     impactOrder: () => {
@@ -162,7 +164,7 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
           selectRow(row) {
             const index = rowNumbers ? rowNumbers.indexOf(row) : row;
             if (index < 0) header.setError(`Row ${row} of X is not in this file: export it with rows=[…, ${row}].`);
-            else if (index !== view.index) loop.requestExact(index, view.target);
+            else if (index !== view.index) loop.requestExact(index, outputOf(view));
           },
           hover: (j) => linker.set(j),
         })

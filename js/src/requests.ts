@@ -6,6 +6,17 @@ import type { RequestMessage, Value, View } from "./types";
 /** A row's what-if edits by feature position. */
 export type Edits = Map<number, Value>;
 
+/** What a view explains: a target, or its contrast with another class ("why target and not versus"). */
+export interface Output {
+  target: string;
+  versus: string | null;
+}
+
+/** The output a view explains. */
+export function outputOf(view: View): Output {
+  return { target: view.target, versus: view.versus ?? null };
+}
+
 export interface Sender {
   send(message: RequestMessage): void;
 }
@@ -49,8 +60,8 @@ export class RequestLoop {
   }
 
   /** During a drag: at most one request per animation frame, carrying the newest state. */
-  requestFast(index: number, target: string, edits: Edits): void {
-    this.queued = { index, target, edits: editPairs(edits), fast: true };
+  requestFast(index: number, output: Output, edits: Edits): void {
+    this.queued = { index, ...output, edits: editPairs(edits), fast: true };
     if (this.frameScheduled) return;
     this.frameScheduled = true;
     this.schedule(() => {
@@ -61,9 +72,9 @@ export class RequestLoop {
 
   /** A finished edit (release, typed value, select): sent at once, exact. Without edits,
    * a change of row (Python keeps each row's own edits). */
-  requestExact(index: number, target: string, edits?: Edits): void {
+  requestExact(index: number, output: Output, edits?: Edits): void {
     this.queued = null;
-    this.flush(edits ? { index, target, edits: editPairs(edits), fast: false } : { index, target, fast: false });
+    this.flush(edits ? { index, ...output, edits: editPairs(edits), fast: false } : { index, ...output, fast: false });
   }
 
   /** A request failed in Python (no view will answer it): stop waiting for it. */

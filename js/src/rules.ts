@@ -130,7 +130,7 @@ class RuleTable {
 /** The counterfactual hint: Python's words, the outcome it reaches, a one-click what-if. */
 class Hint {
   readonly el = h("div", { class: "ow-counterfactual", "data-testid": "ow-counterfactual", "aria-live": "polite", hidden: true });
-  private shown: { index: number; hint: CounterfactualInfo | null } | null = null;
+  private shown: { index: number; hint: CounterfactualInfo | null; versus: string | null } | null = null;
   private tryIt: HTMLButtonElement | null = null;
 
   constructor(private readonly apply: ApplyChanges) {}
@@ -138,8 +138,8 @@ class Hint {
   update(view: View, stale: boolean): void {
     const hint = view.counterfactual;
     if (hint !== undefined && !stale) {
-      if (hint !== this.shown?.hint) this.draw(hint);
-      this.shown = { index: view.index, hint };
+      if (hint !== this.shown?.hint || view.versus !== this.shown?.versus) this.draw(hint, view);
+      this.shown = { index: view.index, hint, versus: view.versus };
       this.setStale(false);
       return;
     }
@@ -154,18 +154,26 @@ class Hint {
     this.el.replaceChildren(...(coming ? [placeholder("Looking for the smallest change to another outcome…")] : []));
   }
 
-  private draw(hint: CounterfactualInfo | null): void {
+  private draw(hint: CounterfactualInfo | null, view: View): void {
     this.el.hidden = false;
     this.el.classList.remove("ow-no-follow");
+    // With a contrast ("why A and not B") the hint looks for a change to B.
+    const wanted = view.versus;
     if (!hint) {
       this.tryIt = null;
-      this.el.replaceChildren(h("p", { class: "ow-muted" }, "No small change of this row reaches another outcome of the rules."));
+      const none =
+        wanted === null
+          ? "No small change of this row reaches another outcome of the rules."
+          : view.predicted_label === wanted
+            ? `The model predicts ${wanted} for this row already.`
+            : `No small change of this row reaches ${wanted} in the rules.`;
+      this.el.replaceChildren(h("p", { class: "ow-muted" }, none));
       return;
     }
     const moved = hint.outcome_before !== hint.outcome_after;
     const outcome = moved ? ` (${String(hint.outcome_before)} → ${String(hint.outcome_after)})` : "";
     const title = hint.model_agrees
-      ? `Smallest change to another outcome${outcome}: `
+      ? `Smallest change to ${wanted === null ? "another outcome" : wanted}${outcome}: `
       : `The rules point to a change (rule ${hint.rule + 1}) that the model does not follow: `;
     this.tryIt = button("Try it", { class: "ow-try", title: "Apply these changes as what-if edits" });
     this.tryIt.addEventListener("click", () => this.apply(hint.changes));

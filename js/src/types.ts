@@ -217,6 +217,8 @@ export interface View {
   seq: number;
   index: number;
   target: string;
+  /** The class the target is contrasted with (the attributions and prediction are of P(target) − P(versus)), or null. */
+  versus: string | null;
   /**
    * "exact" = full explanation; "fast" = quick estimate shown during a drag; "estimate" = an
    * export's composition of one-feature what-ifs, not the model's output.
@@ -228,6 +230,7 @@ export interface View {
   original: Value[];
   /** Positions of the edited features. */
   edited: number[];
+  /** The explained output: P(target), or with `versus` P(target) − P(versus), or a regressor's value. */
   prediction: number;
   predicted_label: string | null;
   /** Class probabilities aligned with Schema.targets; null for regression. */
@@ -259,6 +262,7 @@ export interface Curves {
   /** The instance swept at: row `index` of X with `edits` ([feature position, value] in the views' own values), for output `target`. */
   index: number;
   target: string;
+  versus: string | null;
   edits: [number, Value][];
   /** Feature positions. */
   features: number[];
@@ -339,6 +343,8 @@ export interface RequestMessage {
   seq: number;
   index: number;
   target: string;
+  /** Another class: explain P(target) − P(versus) ("why target and not versus"); null for none, absent to keep Python's. */
+  versus?: string | null;
   /** The row's what-if edits as [feature position, value] pairs; absent when changing rows (Python keeps each row's edits). */
   edits?: [number, Value][];
   fast: boolean;

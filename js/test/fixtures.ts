@@ -109,6 +109,7 @@ export function view(s: Schema, patch: Partial<View> = {}): View {
     seq: 0,
     index: 0,
     target: "yes",
+    versus: null,
     quality: "exact",
     values,
     original: [...values],

@@ -46,13 +46,13 @@ describe("slider drag", () => {
     drag(range, [11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
     expect(m.sent).toHaveLength(0); // nothing before the frame
     runFrame();
-    expect(m.sent).toEqual([{ type: "request", seq: 5, index: 0, target: "yes", edits: [[0, 20]], fast: true }]);
+    expect(m.sent).toEqual([{ type: "request", seq: 5, index: 0, target: "yes", versus: null, edits: [[0, 20]], fast: true }]);
     runFrame();
     expect(m.sent).toHaveLength(1); // no frame, no repeat
     expect(el.querySelector(".ow-busy")?.textContent).toBe("updating…");
     range.dispatchEvent(new Event("change"));
     expect(m.sent).toHaveLength(2);
-    expect(m.sent[1]).toEqual({ type: "request", seq: 6, index: 0, target: "yes", edits: [[0, 20]], fast: false });
+    expect(m.sent[1]).toEqual({ type: "request", seq: 6, index: 0, target: "yes", versus: null, edits: [[0, 20]], fast: false });
   });
 
   it("after a release the slider order stays as it was: the slider under the pointer is the one dragged", () => {
@@ -183,14 +183,14 @@ describe("edits", () => {
     const s = schema();
     const { el, m } = mount(model(s, view(s, { seq: 2 })));
     (el.querySelector('[aria-label="Next row"]') as HTMLButtonElement).click();
-    expect(m.sent.at(-1)).toEqual({ type: "request", seq: 3, index: 1, target: "yes", fast: false });
+    expect(m.sent.at(-1)).toEqual({ type: "request", seq: 3, index: 1, target: "yes", versus: null, fast: false });
     m.set("_view", view(s, { seq: 3, index: 1, values: [10, 20, 30, 5], edited: [3] }));
     expect((q(el, "ow-row-input") as HTMLInputElement).value).toBe("1");
     expect(panel.range(el, 3).value).toBe("5");
     const f0 = panel.range(el, 0);
     f0.value = "60";
     f0.dispatchEvent(new Event("change"));
-    expect(m.sent.at(-1)).toEqual({ type: "request", seq: 4, index: 1, target: "yes", edits: [[0, 60], [3, 5]], fast: false });
+    expect(m.sent.at(-1)).toEqual({ type: "request", seq: 4, index: 1, target: "yes", versus: null, edits: [[0, 60], [3, 5]], fast: false });
   });
 
   it("an out-of-range or half-typed row number sends nothing", () => {
@@ -203,7 +203,7 @@ describe("edits", () => {
     expect(m.sent).toHaveLength(0);
     input.value = "9";
     input.dispatchEvent(new Event("change"));
-    expect(m.sent).toEqual([{ type: "request", seq: 1, index: 9, target: "yes", fast: false }]);
+    expect(m.sent).toEqual([{ type: "request", seq: 1, index: 9, target: "yes", versus: null, fast: false }]);
   });
 });
 

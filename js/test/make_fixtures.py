@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
-from sklearn.datasets import load_breast_cancer, load_diabetes
-from sklearn.ensemble import GradientBoostingClassifier, RandomForestRegressor
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier, RandomForestRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
@@ -61,6 +61,13 @@ def cities() -> tuple[Any, pd.DataFrame, np.ndarray]:
     return model.fit(X, y), X, y
 
 
+def wine() -> tuple[Any, pd.DataFrame, pd.Series]:
+    data = load_wine(as_frame=True)
+    X, y = data.data.iloc[::2], data.target.iloc[::2]  # every class
+    model = RandomForestClassifier(30, random_state=0).fit(data.data, data.target)
+    return model, X, y.map(dict(enumerate(data.target_names)))
+
+
 def without_timings(payload: Any) -> Any:
     if isinstance(payload, dict):
         return {k: without_timings(v) for k, v in payload.items() if k != "compute_ms"}
@@ -71,7 +78,10 @@ def without_timings(payload: Any) -> Any:
 
 def payloads(name: str, model: Any, X: pd.DataFrame, y: Any, **options: Any) -> dict[str, Any]:
     """The first (streaming) view, the complete one, a fast one after an edit, the rules."""
+    versus = options.pop("versus", None)
     w = explain_widget(model, X, y, **options)
+    if versus is not None:  # "why target and not versus": every view is of the difference
+        w.versus = versus
     session = w.session
     first = session.view(1, complete=False, wait=False)
     complete = session.view(2)
@@ -90,8 +100,9 @@ def payloads(name: str, model: Any, X: pd.DataFrame, y: Any, **options: Any) -> 
         "surrogate": ("SurrogateInfo", w._surrogate),
         "progress": ("Progress", w._progress),
     }
-    if name == "cities":
-        found["export"] = ("ExportData", {**export_data(session, rows=[0, 1]), "global": None})
+    if name in ("cities", "wine"):
+        rows = [0, 1] if name == "cities" else [0, len(X) - 1]  # wine: a class-0 and a class-2 row
+        found["export"] = ("ExportData", {**export_data(session, rows=rows), "global": None})
     w.close()
     return {f"{name}_{key}": value for key, value in found.items()}
 
@@ -105,6 +116,7 @@ def main() -> None:
         "cities": cities(),
     }.items():
         found.update(payloads(name, model, X, y))
+    found.update(payloads("wine", *wine(), versus=2))
     types = sorted({t for t, _ in found.values()})
     lines = [
         "// Written by js/test/make_fixtures.py from real payloads; rerun it when typecheck fails here.",

@@ -151,3 +151,65 @@ describe("the export's in-page model", () => {
     expect(q(el, "ow-notice").textContent).toContain("Precomputed when this file was exported");
   });
 });
+
+describe("why one class and not another (a contrast of two classes)", () => {
+  const s = real.wine_schema;
+  const v = real.wine_complete;
+
+  it("reads P(A) − P(B) in the header; SHAP adds up to it; the hint looks for B", () => {
+    expect(v.versus).not.toBeNull();
+    const { el } = mount({ _schema: s, _view: v, _surrogate: real.wine_surrogate });
+    expect(q(el, "ow-prediction").textContent).toContain(`P(${v.target}) − P(${v.versus}) = `);
+    const shap = v.attributions[0];
+    expect(shap?.base).not.toBeNull();
+    const sum = (shap?.base ?? 0) + (shap?.values ?? []).reduce((a, b) => a + b, 0);
+    expect(sum).toBeCloseTo(v.prediction, 6);
+    // The target's probability is not what is explained: the difference is.
+    const p = v.probabilities ?? [];
+    const diff = p[s.targets.indexOf(v.target)] - p[s.targets.indexOf(v.versus ?? "")];
+    expect(v.prediction).toBeCloseTo(diff, 6);
+    const hint = q(el, "ow-counterfactual").textContent ?? "";
+    if (v.counterfactual?.model_agrees) expect(hint).toContain(`Smallest change to ${v.versus}`);
+    else if (v.counterfactual) expect(hint).toContain("that the model does not follow");
+    else expect(hint).toMatch(new RegExp(`(reaches|predicts) ${v.versus}`));
+  });
+
+  it("the versus select lists the other classes, and a choice asks Python for that contrast", () => {
+    const { el, m } = mount({ _schema: s, _view: v, _surrogate: real.wine_surrogate });
+    const select = q(el, "ow-versus") as HTMLSelectElement;
+    expect(select.value).toBe(v.versus);
+    const disabled = [...select.options].filter((o) => o.disabled).map((o) => o.value);
+    expect(disabled).toEqual([v.target]); // not the target itself
+    const other = s.targets.find((t) => t !== v.target && t !== v.versus) ?? "";
+    select.value = other;
+    select.dispatchEvent(new Event("change"));
+    expect(m.sent.at(-1)).toMatchObject({ type: "request", target: v.target, versus: other, fast: false });
+    select.value = "";
+    select.dispatchEvent(new Event("change"));
+    expect(m.sent.at(-1)).toMatchObject({ target: v.target, versus: null });
+    // Choosing the contrasted class as the target ends the contrast.
+    const target = el.querySelector("select.ow-target") as HTMLSelectElement;
+    target.value = v.versus ?? "";
+    target.dispatchEvent(new Event("change"));
+    expect(m.sent.at(-1)).toMatchObject({ target: v.versus, versus: null });
+  });
+
+  it("an export of the contrast answers a what-if with the difference, in [-1, 1]", async () => {
+    const data = real.wine_export;
+    const grids = await decodeGrids(data.grids!);
+    const answers = new ExportAnswers(data, grids);
+    const base = data.views[0];
+    expect(base.versus).toBe(v.versus);
+    const numeric = data.schema.features.findIndex((f) => f.kind === "numeric");
+    const block = grids.offsets[grids.offsets.length - 1];
+    for (let k = 0; k < grids.values[numeric].length; k++) {
+      const one = answers.answer({ type: "request", seq: 20 + k, index: 0, target: base.target, versus: base.versus, edits: [[numeric, grids.values[numeric][k]]], fast: false });
+      expect(one.prediction).toBe(grids.prediction[grids.offsets[numeric] + k]);
+      expect(Math.abs(one.prediction)).toBeLessThanOrEqual(1);
+      expect(one.versus).toBe(base.versus);
+    }
+    expect(block).toBeGreaterThan(0);
+    // Some grid point has P(A) < P(B): a probability's [0, 1] would have clipped it.
+    expect([...grids.prediction].some((p) => p < 0)).toBe(true);
+  });
+});

@@ -14,16 +14,18 @@ function manualFrames() {
   return { schedule: (cb: () => void) => pending.push(cb), run: () => pending.splice(0).forEach((cb) => cb()) };
 }
 
+const YES = { target: "yes", versus: null };
+
 describe("request loop", () => {
   it("sends one fast request per frame with the newest value, then an exact one", () => {
     const sent: RequestMessage[] = [];
     const frames = manualFrames();
     const loop = new RequestLoop({ send: (m) => sent.push(m) }, frames.schedule);
-    for (let v = 1; v <= 10; v++) loop.requestFast(0, "yes", new Map([[0, v]]));
+    for (let v = 1; v <= 10; v++) loop.requestFast(0, YES, new Map([[0, v]]));
     expect(sent).toHaveLength(0);
     frames.run();
-    expect(sent).toEqual([{ type: "request", seq: 0, index: 0, target: "yes", edits: [[0, 10]], fast: true }]);
-    loop.requestExact(0, "yes", new Map<number, Value>([[3, "x"], [0, 11]]));
+    expect(sent).toEqual([{ type: "request", seq: 0, index: 0, target: "yes", versus: null, edits: [[0, 10]], fast: true }]);
+    loop.requestExact(0, YES, new Map<number, Value>([[3, "x"], [0, 11]]));
     expect(sent[1]).toMatchObject({ seq: 1, edits: [[0, 11], [3, "x"]], fast: false });
     expect(loop.busy).toBe(true);
   });
@@ -32,8 +34,8 @@ describe("request loop", () => {
     const sent: RequestMessage[] = [];
     const frames = manualFrames();
     const loop = new RequestLoop({ send: (m) => sent.push(m) }, frames.schedule);
-    loop.requestFast(0, "yes", new Map([[0, 1]]));
-    loop.requestExact(0, "yes", new Map([[0, 2]]));
+    loop.requestFast(0, YES, new Map([[0, 1]]));
+    loop.requestExact(0, YES, new Map([[0, 2]]));
     frames.run();
     expect(sent).toHaveLength(1);
     expect(sent[0].fast).toBe(false);
@@ -119,6 +121,7 @@ describe("drag estimates from the model's curves", () => {
       seq,
       index: 0,
       target: "yes",
+      versus: null,
       edits,
       features: [0, 1],
       offsets: [0, 11, 22],

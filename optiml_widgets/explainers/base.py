@@ -23,6 +23,9 @@ Unit = Literal["feature", "token"]
 # from a base value to the prediction (SHAP, Integrated Gradients), "weights" for signed
 # bars of a local model (LIME).
 ViewKind = Literal["force", "weights"]
+# What is explained: one output of the model (a class, or a regressor's value), or a
+# contrast of two classes (a, b): output a minus output b, "why a and not b".
+Output = int | tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,25 @@ class Attribution:
     base: float | None
     quality: Quality
     details: dict[str, Any] = field(default_factory=dict)
+
+
+def output_value(outputs: Any, output: Output) -> Any:
+    """An output's value from the model's outputs (on their last axis): a contrast is the
+    first class's minus the second's."""
+    outputs = np.asarray(outputs)
+    if isinstance(output, tuple):
+        return outputs[..., output[0]] - outputs[..., output[1]]
+    return outputs[..., output]
+
+
+def contrast(first: Attribution, second: Attribution) -> Attribution:
+    """The attribution of output a minus output b from those of a and of b: exact for
+    additive explainers (SHAP values are linear in the explained output)."""
+    return Attribution(
+        values=np.asarray(first.values) - np.asarray(second.values),
+        base=None if first.base is None or second.base is None else first.base - second.base,
+        quality="exact" if first.quality == second.quality == "exact" else "fast",
+    )
 
 
 class Explainer(ABC):
@@ -78,6 +100,15 @@ class Explainer(ABC):
     ) -> list[dict[int, Attribution]]:
         """Per instance, per requested output, its attribution. ``instances`` is what the
         domain passes (encoded rows ``(n, features)`` for tables)."""
+
+    def explain_contrast(
+        self, instance: Any, first: int, second: int, *, fast: bool = False
+    ) -> Attribution | None:
+        """The attribution of output ``first`` minus output ``second`` for one instance, or
+        None: the session then subtracts the two outputs' own (``contrast``), exact for
+        additive explainers. A local model fit per output (LIME) fits the contrast itself,
+        so that its R² and sampling errors are the contrast's."""
+        return None
 
     def info(self) -> dict[str, Any]:
         """What the frontend knows of this explainer (js/src/types.ts ExplainerInfo)."""

@@ -80,8 +80,9 @@ class LimeExplainer(Explainer):
         self._kernel = self.explainer.base.kernel_fn
         self.explainer.base.kernel_fn = _after_live_requests(self._kernel)
         self._lock = threading.Lock()  # lime keeps its random state on the explainer
-        # What lime's local model was last fit on, by label, for its sampling errors (under
-        # _lock; every call asks for one label).
+        self._fit_local_model = self.explainer.base.explain_instance_with_data  # lime's own
+        # What lime's local model was last fit on, by label, for its sampling errors and a
+        # contrast's own fit (under _lock; every call asks for one label).
         self._fitted = remember_local_fits(self.explainer.base)
 
     @property
@@ -109,28 +110,33 @@ class LimeExplainer(Explainer):
         self, instances: np.ndarray, outputs: Sequence[int], *, fast: bool = False
     ) -> list[dict[int, Attribution]]:
         """LIME's weights per encoded row and requested output."""
-        found = []
-        for row in np.atleast_2d(instances):
-            per_output = {}
-            for k in outputs:
-                result = self.explain_row(row, k, fast=fast)
-                filled = [
-                    self.schema.names[j] for j in np.flatnonzero(np.isnan(np.asarray(row, float)))
-                ]
-                per_output[k] = Attribution(
-                    values=result.weights,
-                    base=None,
-                    quality="fast" if fast else "exact",
-                    details={
-                        "intercept": result.intercept,
-                        "score": result.score,
-                        "conditions": result.conditions,
-                        "filled": filled,
-                        **({} if result.errors is None else {"errors": result.errors}),
-                    },
-                )
-            found.append(per_output)
-        return found
+        return [
+            {k: self._attribution(row, self.explain_row(row, k, fast=fast), fast) for k in outputs}
+            for row in np.atleast_2d(instances)
+        ]
+
+    def explain_contrast(
+        self, instance: np.ndarray, first: int, second: int, *, fast: bool = False
+    ) -> Attribution:
+        """LIME's local model of class ``first``'s probability minus ``second``'s, on the
+        same samples (its R² and sampling errors are the contrast's own)."""
+        result = self.explain_row(instance, first, fast=fast, versus=second)
+        return self._attribution(instance, result, fast)
+
+    def _attribution(self, row: np.ndarray, result: LimeResult, fast: bool) -> Attribution:
+        filled = [self.schema.names[j] for j in np.flatnonzero(np.isnan(np.asarray(row, float)))]
+        return Attribution(
+            values=result.weights,
+            base=None,
+            quality="fast" if fast else "exact",
+            details={
+                "intercept": result.intercept,
+                "score": result.score,
+                "conditions": result.conditions,
+                "filled": filled,
+                **({} if result.errors is None else {"errors": result.errors}),
+            },
+        )
 
     @staticmethod
     def lime_arguments(
@@ -157,9 +163,16 @@ class LimeExplainer(Explainer):
         return out if self.adapter.is_classifier else out[:, 0]
 
     def explain_row(
-        self, encoded_row: np.ndarray, output: int, *, fast: bool = False
+        self,
+        encoded_row: np.ndarray,
+        output: int,
+        *,
+        fast: bool = False,
+        versus: int | None = None,
     ) -> LimeResult:
-        """LIME weights of one encoded row for output ``output`` (class index, 0 for regression)."""
+        """LIME weights of one encoded row for output ``output`` (class index, 0 for
+        regression), or with ``versus`` for that class's probability minus ``versus``'s:
+        lime's own local model fit on the same samples."""
         row = _fill_missing(np.asarray(encoded_row, dtype=float)[None, :], self.fills)[0]
         label = output if self.adapter.is_classifier else 1
         with locked_outside_gate(self._lock):
@@ -178,24 +191,39 @@ class LimeExplainer(Explainer):
                 num_features=self.num_features,
                 num_samples=FAST_SAMPLES if fast else FULL_SAMPLES,
             )
+            # The one label asked for (lime fits a regressor's as label 0).
+            fitted_label, (data, outputs, distances, used) = self._fitted.popitem()
+            if versus is None:
+                y = outputs[:, fitted_label]
+                pairs = explanation.as_map()[label]
+                intercept = float(explanation.intercept[label])
+                score = float(explanation.score)
+            else:  # the contrast's own local model, as lime fits one
+                y = outputs[:, label] - outputs[:, versus]
+                intercept, pairs, score, _ = self._fit_local_model(
+                    data,
+                    y[:, None],
+                    distances,
+                    0,
+                    self.num_features,
+                    feature_selection=self.explainer.feature_selection,
+                )
+                used = [j for j, _ in pairs]
             errors = None
             if not fast:  # a drag's quick estimate is labelled as such already
-                # The one label asked for (lime fits a regressor's as label 0).
-                _, (data, y, distances, used) = self._fitted.popitem()
                 errors = np.full(len(self.schema), np.nan)
                 errors[used] = sampling_errors(data[:, used], y, self._kernel(distances))
         weights = np.zeros(len(self.schema))
         conditions: list[str | None] = [None] * len(self.schema)
-        pairs = explanation.as_map()[label]
-        texts = explanation.as_list(label=label)
+        texts = explanation.domain_mapper.map_exp_ids(pairs)
         for (index, weight), (text, _) in zip(pairs, texts):
             weights[index] = weight
             conditions[index] = text
         return LimeResult(
             weights=weights,
             conditions=conditions,
-            intercept=float(explanation.intercept[label]),
-            score=float(explanation.score),
+            intercept=float(intercept),
+            score=float(score),
             errors=errors,
         )
 
@@ -204,7 +232,8 @@ def remember_local_fits(
     base: Any,
 ) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]]:
     """Make lime's ``LimeBase`` note, per label, what its local model was last fit on: the
-    samples, the label's outputs, the samples' distances and the features it kept."""
+    samples, the model's outputs (every label's), the samples' distances and the features it
+    kept."""
     fitted: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]] = {}
     fit_local_model = base.explain_instance_with_data
 
@@ -218,7 +247,7 @@ def remember_local_fits(
         **kwargs: Any,
     ) -> Any:
         found = fit_local_model(data, labels, distances, label, num_features, *args, **kwargs)
-        fitted[label] = (data, labels[:, label], distances, [j for j, _ in found[1]])
+        fitted[label] = (data, labels, distances, [j for j, _ in found[1]])
         return found
 
     base.explain_instance_with_data = remembered

@@ -88,10 +88,10 @@ class TextLimeExplainer(Explainer):
                 values[words[k]] = weight
             sampling = {}
             if not fast:  # each weight's standard error from LIME's sampling, as for tables
-                data, y, distances, used = fitted[c]
+                data, outputs_of_samples, distances, used = fitted[c]
                 errors = np.full(len(tokens), np.nan)
                 errors[[words[k] for k in used]] = sampling_errors(
-                    data[:, used], y, explainer.base.kernel_fn(distances)
+                    data[:, used], outputs_of_samples[:, c], explainer.base.kernel_fn(distances)
                 )
                 sampling = {"errors": errors}
             out[c] = Attribution(

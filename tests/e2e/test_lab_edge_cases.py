@@ -1,5 +1,5 @@
 """Edge cases in a real JupyterLab: a model that fails while live, names that look like
-markup, a thousand features."""
+markup, a thousand features, a contrast of two classes."""
 
 from __future__ import annotations
 
@@ -102,6 +102,50 @@ def test_hostile_names_render_as_text_in_jupyterlab(page, lab, artifacts: Path):
     assert panel.locator("img").count() == 0
     assert page.evaluate("() => window.__pwned") is None
     panel.screenshot(path=str(artifacts / "panel-hostile.png"))
+    assert page.errors == [], json.dumps(page.errors, indent=1)
+
+
+def test_why_one_class_and_not_another_in_jupyterlab(page, lab, artifacts: Path):
+    """The versus select turns the panel into P(A) - P(B): the header, the force plot's
+    values (adding up to it), and Python's own state follow; "no other class" goes back."""
+    write_notebook(
+        lab,
+        "contrast.ipynb",
+        "from sklearn.datasets import load_wine\n"
+        "from sklearn.ensemble import RandomForestClassifier\n"
+        "from optiml_widgets import explain_widget\n"
+        "X, y = load_wine(return_X_y=True, as_frame=True)\n"
+        "model = RandomForestClassifier(50, random_state=0).fit(X, y)\n"
+        "w = explain_widget(model, X, y, class_names=['barolo', 'grignolino', 'barbera'])\n"
+        "w",
+    )
+    open_and_run(page, lab, "contrast.ipynb")
+    panel = page.locator(WIDGET)
+    prediction = panel.locator("[data-testid=ow-prediction]")
+    assert prediction.inner_text().startswith("P(barolo) = ")
+    versus = panel.locator("[data-testid=ow-versus]")
+    assert versus.locator("option[value=barolo]").is_disabled()  # not the target itself
+    versus.select_option("barbera")
+    expect(prediction).to_contain_text("P(barolo) − P(barbera) = ", timeout=TIMEOUT)
+    wait_settled(page)
+    state = json.loads(
+        kernel_print(
+            page,
+            "import json\nw._wait_idle()\ne = w.explanation\n"
+            "p = w._view['probabilities']\n"
+            "print(json.dumps([w.versus, e.prediction, p[0] - p[2],"
+            " e.base_value + sum(e.shap.values())]))",
+        )
+    )
+    assert state[0] == "barbera"
+    assert state[1] == pytest.approx(state[2], abs=1e-9)
+    assert state[3] == pytest.approx(state[1], abs=1e-6)
+    shown = float(prediction.get_attribute("data-value"))
+    assert shown == pytest.approx(state[1], abs=1e-9)
+    panel.screenshot(path=str(artifacts / "panel-contrast.png"))
+    versus.select_option("")
+    expect(prediction).to_contain_text("P(barolo) = ", timeout=TIMEOUT)
+    assert kernel_print(page, "w._wait_idle()\nprint(w.versus)").strip() == "None"
     assert page.errors == [], json.dumps(page.errors, indent=1)
 
 

@@ -72,10 +72,10 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
   // -- header ------------------------------------------------------------------------
   const picker = h("select", { "aria-label": "text", "data-testid": "ow-text-picker" });
   schema.labels.forEach((label, i) => picker.append(h("option", { value: i }, `${i}: ${label}`)));
-  picker.addEventListener("change", () => loop.requestExact(Number(picker.value), view.target));
+  picker.addEventListener("change", () => loop.requestExact(Number(picker.value), { target: view.target, versus: null }));
   const classes = h("select", { "aria-label": "explained class" });
   schema.targets.forEach((c) => classes.append(h("option", { value: c }, c)));
-  classes.addEventListener("change", () => loop.requestExact(view.index, classes.value, asEdits(editor.value)));
+  classes.addEventListener("change", () => loop.requestExact(view.index, { target: classes.value, versus: null }, asEdits(editor.value)));
   const prediction = h("span", { class: "ow-prediction", "data-testid": "ow-prediction" });
   const status = h("span", { class: "ow-status", "data-testid": "ow-status" });
   const errorLine = h("p", { class: "ow-error", role: "alert" });
@@ -104,10 +104,10 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
   const exactNow = () => {
     if (pause) clearTimeout(pause);
     pause = null;
-    loop.requestExact(view.index, view.target, asEdits(editor.value));
+    loop.requestExact(view.index, { target: view.target, versus: null }, asEdits(editor.value));
   };
   editor.addEventListener("input", () => {
-    loop.requestFast(view.index, view.target, asEdits(editor.value));
+    loop.requestFast(view.index, { target: view.target, versus: null }, asEdits(editor.value));
     if (pause) clearTimeout(pause);
     pause = setTimeout(exactNow, PAUSE_MS);
     showTyping();
