@@ -126,7 +126,7 @@ def test_why_one_class_and_not_another_in_jupyterlab(page, lab, artifacts: Path)
     versus = panel.locator("[data-testid=ow-versus]")
     assert versus.locator("option[value=barolo]").is_disabled()  # not the target itself
     versus.select_option("barbera")
-    expect(prediction).to_contain_text("P(barolo) − P(barbera) = ", timeout=TIMEOUT)
+    expect(prediction).to_contain_text("P(barolo) \N{MINUS SIGN} P(barbera) = ", timeout=TIMEOUT)
     wait_settled(page)
     state = json.loads(
         kernel_print(
