@@ -3,6 +3,8 @@ and lime's own outputs, in the widget, the counterfactual hint and the export.""
 
 from __future__ import annotations
 
+import base64
+import gzip
 import html
 import warnings
 
@@ -199,9 +201,13 @@ def test_an_export_of_a_contrast_holds_the_difference_and_escapes_names():
         assert w._wait_idle()
         data = export_data(w.session, rows=[0, len(X) - 1])
         assert [v["versus"] for v in data["views"]] == [evil[2], evil[2]]
-        sweep = w.session.sweep(0, {})
+        sweeps = [w.session.sweep(i, {}) for i in (0, len(X) - 1)]
         grid = data["grids"]["prediction"]
-        assert grid["shape"] == [2 * len(sweep.rows)]
+        packed = gzip.decompress(base64.b64decode(grid["data"]))
+        values = np.frombuffer(packed, dtype=grid["dtype"]).reshape(grid["shape"])
+        expected = np.concatenate([s.outputs[:, 0] - s.outputs[:, 2] for s in sweeps])
+        assert values == pytest.approx(expected, abs=1e-6)  # float32
+        assert values.min() < 0  # the class-2 row: P(A) < P(B) there
         picture = static_picture(w.session)
         assert html.escape(f"P({evil[0]}) \N{MINUS SIGN} P({evil[2]})") in picture
         assert "<script>x</script>" not in picture

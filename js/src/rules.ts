@@ -42,6 +42,8 @@ function sizeControl(surrogate: SurrogateInfo, chooseSize: ChooseSize): HTMLElem
 class RuleTable {
   readonly el: HTMLElement;
   private readonly rows = new Map<number, HTMLTableRowElement>();
+  /** Each rule's class as the views name it (null: a value or a score rule). */
+  private readonly outcomes = new Map<number, string | null>();
   private readonly conditionCells = new Map<number, HTMLElement[]>();
   private readonly scroller: HTMLElement;
   private revealed: number | null = null;
@@ -66,6 +68,7 @@ class RuleTable {
       if (classes) then.append(h("div", { class: "ow-term ow-score-cut" }, `class ${String(classes[1])} above 0.5, else ${String(classes[0])}`));
       const row = h("tr", { "data-rule": rule.id }, h("td", {}, String(rule.id + 1)), when, then, h("td", {}, percent(rule.coverage)));
       this.rows.set(rule.id, row);
+      this.outcomes.set(rule.id, surrogate.metric === "accuracy" && !classes ? String(rule.prediction) : null);
       this.conditionCells.set(rule.id, cells);
       body.append(row);
     }
@@ -95,6 +98,12 @@ class RuleTable {
     for (const [id, row] of this.rows) {
       const active = view.rule?.id === id;
       row.classList.toggle("ow-rule-active", active);
+      // "Why A and not B": the rules of the other classes step back.
+      const outcome = this.outcomes.get(id) ?? null;
+      const aside = view.versus !== null && outcome !== null && outcome !== view.target && outcome !== view.versus;
+      row.classList.toggle("ow-rule-aside", aside);
+      if (aside) row.title = `A rule for ${outcome}: neither ${view.target} nor ${view.versus}`;
+      else row.removeAttribute("title");
       if (active) row.setAttribute("aria-current", "true");
       else row.removeAttribute("aria-current");
       this.conditionCells.get(id)?.forEach((cell, i) => {

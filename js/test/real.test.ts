@@ -168,6 +168,13 @@ describe("why one class and not another (a contrast of two classes)", () => {
     const p = v.probabilities ?? [];
     const diff = p[s.targets.indexOf(v.target)] - p[s.targets.indexOf(v.versus ?? "")];
     expect(v.prediction).toBeCloseTo(diff, 6);
+    // The rules of the third class step back; those of A and B do not.
+    for (const rule of real.wine_surrogate.rules) {
+      const row = q(el, "ow-rules").querySelector(`tr[data-rule="${rule.id}"]`) as HTMLElement;
+      const other = String(rule.prediction) !== v.target && String(rule.prediction) !== v.versus;
+      expect(row.classList.contains("ow-rule-aside")).toBe(other);
+    }
+    expect(q(el, "ow-rules").querySelectorAll("tr.ow-rule-aside").length).toBeGreaterThan(0);
     const hint = q(el, "ow-counterfactual").textContent ?? "";
     if (v.counterfactual?.model_agrees) expect(hint).toContain(`Smallest change to ${v.versus}`);
     else if (v.counterfactual) expect(hint).toContain("that the model does not follow");
