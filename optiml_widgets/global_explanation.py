@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -266,6 +266,28 @@ class GlobalExplanation:
         mean_abs = np.abs(self.output_values(output)).mean(axis=0)
         series = pd.Series(mean_abs, index=self.feature_names, name="mean |SHAP|")
         return series.sort_values(ascending=False, kind="stable")
+
+    def contrast_name(self, first: int, second: int) -> str:
+        """The name of output ``first`` minus output ``second``: "barolo - barbera"."""
+        return f"{self.output_names[first]} \N{MINUS SIGN} {self.output_names[second]}"
+
+    def contrast(self, first: int, second: int) -> GlobalExplanation:
+        """The explanation of output ``first`` minus output ``second`` ("why A and not B"),
+        as one output: the difference of the rows' SHAP values (exact, SHAP being linear
+        in the output). Over X only: ``global_data`` keeps per-class summaries."""
+        if not self.rows_are_X:
+            raise ValueError(
+                "A contrast of two classes needs every row's SHAP values: global_data keeps "
+                "per-class summaries. Explain the contrast over X (global_data=None)."
+            )
+        a, b = self.output_values(first), self.output_values(second)
+        return replace(
+            self,
+            values=(a - b)[:, :, None],
+            base_values=np.array([self.base_values[first] - self.base_values[second]]),
+            output_names=[self.contrast_name(first, second)],
+            outputs=None,
+        )
 
     def to_shap(self, output: int = 0, data: pd.DataFrame | None = None) -> Any:
         """One output's values of ``rows`` as a ``shap.Explanation`` (for shap's own plots)."""

@@ -484,7 +484,7 @@ def global_views(
     """The global views of the current target (js/src/types.ts GlobalInfo): the chart specs
     and what they show. ``include_data=False`` leaves the rows' feature values out;
     ``live=False`` words it for an export, where only the exported rows can be opened."""
-    explanation = session.global_explanation()
+    explanation, position, _ = session.global_of_output()
     specs = session.global_specs(feature, include_values=include_data)
     how = (
         f"computed in {explanation.seconds:.1f} s"
@@ -500,7 +500,7 @@ def global_views(
         "state": "ready",
         "done": len(explanation.rows),
         "total": len(explanation.rows),
-        "message": f"{what}; output: {session.target}; {how}.",
-        "target": str(session.target),
+        "message": f"{what}; output: {explanation.output_names[position]}; {how}.",
+        "target": explanation.output_names[position],
         **specs,
     }

@@ -888,19 +888,37 @@ class ExplanationSession:
         """The outputs the global data keeps per bin: all for two or one, else the target."""
         return None if len(self.adapter.output_names) <= 2 else [self.target_index]
 
+    def global_of_output(self) -> tuple[GlobalExplanation, int, Output]:
+        """The global explanation the charts show, the position of its output there, and
+        which output that is: the target's, or with a contrast over X, P(target) - P(versus)
+        (``global_data`` keeps per-class summaries, so its charts stay on the target)."""
+        explanation = self.global_explanation()
+        if self.versus_index is None or not explanation.rows_are_X:
+            return explanation, self.target_index, self.target_index
+        contrast = explanation.contrast(self.target_index, self.versus_index)
+        return contrast, 0, self.output
+
+    def global_output_name(self) -> str:
+        """The name of the output the global charts show (``global_of_output``'s)."""
+        found = self.global_explanation()
+        if self.versus_index is None or not found.rows_are_X:
+            return found.output_names[self.target_index]
+        return found.contrast_name(self.target_index, self.versus_index)
+
     def global_charts(
         self, feature: str | None = None, *, include_values: bool = True
     ) -> dict[str, Any]:
-        """The Altair charts of the global views for the current target (charts.py)."""
+        """The Altair charts of the global views for the current target, or contrast
+        (charts.py)."""
         from .charts import global_charts
 
-        explanation = self.global_explanation()
+        explanation, position, shown = self.global_of_output()
         names = self.schema.names
         j = names.index(feature) if feature is not None else self.top_feature()
         current: tuple[float | None, float | None] = (None, None)
         if include_values:
             row = self.row(self.index, self.edits)
-            shap = self.attribution(self.index, self.edits, "shap", self.target_index)
+            shap = self.attribution(self.index, self.edits, "shap", shown)
             current = (
                 float(row.encoded[j]),
                 float(shap.values[j]) if shap is not None else None,
@@ -910,7 +928,7 @@ class ExplanationSession:
             explanation,
             self.schema,
             self.surrogate,
-            self.target_index,
+            position,
             feature=j,
             row=self.index if in_sample else -1,
             current=current,
@@ -925,7 +943,7 @@ class ExplanationSession:
         explanation, surrogate = self.global_explanation(), self.surrogate
 
         def key() -> tuple:
-            return (self.target_index, feature, include_values, self.index, self.edits)
+            return (self.output, feature, include_values, self.index, self.edits)
 
         before = key()
         last = self._last_specs
@@ -942,8 +960,10 @@ class ExplanationSession:
         return specs
 
     def top_feature(self) -> int:
-        """Position of the feature with the largest mean |SHAP| for the current target."""
-        importance = self.global_explanation().importance(self.target_index)
+        """Position of the feature with the largest mean |SHAP| for what the charts show (the
+        current target, or contrast)."""
+        explanation, position, _ = self.global_of_output()
+        importance = explanation.importance(position)
         return self.schema.names.index(importance.index[0])
 
     def _default_target(self) -> int:

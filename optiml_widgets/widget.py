@@ -432,9 +432,9 @@ class ExplainerWidget(anywidget.AnyWidget):
                 (w := current()) is not None
                 and session.has_global
                 and w._global
-                and w._global.get("target") not in (None, str(session.target))
+                and w._global.get("target") not in (None, session.global_output_name())
             ):
-                w._global = w._global_payload()  # the charts of the new target
+                w._global = w._global_payload()  # the charts of the new target or contrast
 
         return complete
 

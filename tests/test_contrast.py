@@ -225,3 +225,28 @@ def _regression():
     from sklearn.linear_model import LinearRegression
 
     return LinearRegression().fit(X, X["a"] * 2), X
+
+
+def test_the_global_views_follow_a_contrast_over_x(wine_widget):
+    """The charts of "the model overall" show what separates the two classes over X: mean
+    |SHAP(A) - SHAP(B)| per feature; `w.global_explanation` keeps every class's values."""
+    w = wine_widget
+    w.index = 0
+    w.target, w.versus = "barolo", "grignolino"
+    assert w._wait_idle()
+    g = w.global_explanation
+    expected = np.abs(g.output_values(0) - g.output_values(1)).mean(axis=0)
+    chart = w.charts["importance"].to_dict()
+    shown = {d["feature"]: d["importance"] for d in next(iter(chart["datasets"].values()))}
+    names = w.session.schema.names
+    for feature, value in shown.items():
+        assert value == pytest.approx(expected[names.index(feature)], rel=1e-9)
+    assert "barolo \N{MINUS SIGN} grignolino" in str(chart)
+    assert max(shown, key=shown.get) == names[int(np.argmax(expected))]
+    w._start_global()
+    assert w._wait_idle() and w.session.jobs.wait_all(120)
+    payload = w._global_payload()
+    assert "output: barolo \N{MINUS SIGN} grignolino" in payload["message"]
+    assert payload["target"] == w.session.global_output_name()
+    w.versus = None
+    assert "output: barolo;" in w._global_payload()["message"]
