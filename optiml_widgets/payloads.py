@@ -496,11 +496,17 @@ def global_views(
         if explanation.summary is not None
         else f"SHAP values of {explanation.sample_text} ({explanation.algorithm})"
     )
+    output = explanation.output_names[position]
+    if session.versus is not None and explanation.summary is not None:
+        output += (
+            f" (the contrast with {session.versus} needs every row's SHAP values; "
+            "global_data keeps per-class sums)"
+        )
     return {
         "state": "ready",
         "done": len(explanation.rows),
         "total": len(explanation.rows),
-        "message": f"{what}; output: {explanation.output_names[position]}; {how}.",
+        "message": f"{what}; output: {output}; {how}.",
         "target": explanation.output_names[position],
         **specs,
     }

@@ -505,9 +505,15 @@ class ExplainerWidget(anywidget.AnyWidget):
         # loop's follow-up slot keeps only the newest work: a view's would replace them).
         me = weakref.ref(self)
 
+        session = self._session
+
         def build(_stop: Any, _progress: Any) -> None:
-            if (w := me()) is not None:
+            for _ in range(3):  # the target or contrast may change while the charts are built
+                if (w := me()) is None:
+                    return
                 w._global = w._global_payload()
+                if w._global.get("target") == session.global_output_name():
+                    return
 
         self._session.jobs.cancel("global-views")  # the global job ran again: new charts
         self._session.jobs.submit("global-views", build)

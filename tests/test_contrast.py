@@ -250,3 +250,19 @@ def test_the_global_views_follow_a_contrast_over_x(wine_widget):
     assert payload["target"] == w.session.global_output_name()
     w.versus = None
     assert "output: barolo;" in w._global_payload()["message"]
+
+
+def test_over_global_data_the_charts_stay_on_the_target_and_say_why():
+    X, y = wine()
+    model = RandomForestClassifier(30, random_state=0).fit(X, y)
+    w = explain_widget(model, X.iloc[::4], global_data=X, explainers=("shap",))
+    try:
+        w.target, w.versus = 0, 2
+        assert w._wait_idle()
+        w._start_global()
+        assert w.session.jobs.wait_all(300)
+        message = w._global_payload()["message"]
+        assert "output: 0 (the contrast with 2 needs every row's SHAP values" in message
+        assert w.session.global_output_name() == "0"
+    finally:
+        w.close()
