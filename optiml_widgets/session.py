@@ -585,8 +585,8 @@ class ExplanationSession:
         versus_index: int | None = None,
     ) -> LocalExplanation:
         """The LocalExplanation of an instance (default: the current one) for one output
-        (default: the panel's target and versus), or with ``versus_index`` for that class's
-        output minus the target's."""
+        (default: the panel's target and versus), or with ``versus_index`` for the target's
+        output minus that class's."""
         index = self.index if index is None else index
         edits = self.edits_by_row.get(index, {}) if edits is None else edits
         if target_index is None:
@@ -914,7 +914,7 @@ class ExplanationSession:
 
         explanation, position, shown = self.global_of_output()
         names = self.schema.names
-        j = names.index(feature) if feature is not None else self.top_feature()
+        j = names.index(feature) if feature is not None else self.top_feature(explanation, position)
         current: tuple[float | None, float | None] = (None, None)
         if include_values:
             row = self.row(self.index, self.edits)
@@ -934,6 +934,15 @@ class ExplanationSession:
             current=current,
             include_values=include_values,
         )
+
+    def top_feature(
+        self, explanation: GlobalExplanation | None = None, position: int | None = None
+    ) -> int:
+        """Position of the feature with the largest mean |SHAP| for what the charts show (the
+        current target, or contrast; ``global_of_output`` unless given)."""
+        if explanation is None or position is None:
+            explanation, position, _ = self.global_of_output()
+        return self.schema.names.index(explanation.importance(position).index[0])
 
     def global_specs(self, feature: str | None = None, *, include_values: bool = True) -> dict:
         """The global views' Vega-Lite specs (charts.charts_payload), built once for the same
@@ -958,13 +967,6 @@ class ExplanationSession:
         if key() == before:  # not kept if an edit came meanwhile: they may show either row
             self._last_specs = (explanation, surrogate, before, specs)
         return specs
-
-    def top_feature(self) -> int:
-        """Position of the feature with the largest mean |SHAP| for what the charts show (the
-        current target, or contrast)."""
-        explanation, position, _ = self.global_of_output()
-        importance = explanation.importance(position)
-        return self.schema.names.index(importance.index[0])
 
     def _default_target(self) -> int:
         if self.adapter.task == "binary":
