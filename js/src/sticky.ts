@@ -25,10 +25,25 @@ export function stickyOffset(panelTop: number, panelHeight: number, headerHeight
 
 export function keepInView(panel: HTMLElement, header: HTMLElement): () => void {
   let frame = 0;
+  // A window's resize event comes before the notebook lays itself out again (JupyterLab does
+  // it a frame later), and a scroller can change size with no event at all: watching the sizes
+  // of the panel and of what scrolls it places the header once the layout is final.
+  const resized = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => schedule());
+  const watched = new Set<Element>();
+  const watch = (els: Element[]) => {
+    for (const el of els) {
+      if (resized && !watched.has(el)) {
+        watched.add(el);
+        resized.observe(el);
+      }
+    }
+  };
   const place = () => {
     frame = 0;
     if (!panel.isConnected) return;
-    const visibleTop = Math.max(0, ...scrollers(panel).map((s) => s.getBoundingClientRect().top));
+    const around = scrollers(panel);
+    watch([panel, ...around]);
+    const visibleTop = Math.max(0, ...around.map((s) => s.getBoundingClientRect().top));
     const box = panel.getBoundingClientRect();
     const offset = stickyOffset(box.top, box.height, header.offsetHeight, visibleTop);
     header.style.transform = offset > 0 ? `translateY(${offset}px)` : "";
@@ -44,6 +59,7 @@ export function keepInView(panel: HTMLElement, header: HTMLElement): () => void 
   return () => {
     document.removeEventListener("scroll", schedule, { capture: true });
     window.removeEventListener("resize", schedule);
+    resized?.disconnect();
     if (frame) cancelAnimationFrame(frame);
   };
 }

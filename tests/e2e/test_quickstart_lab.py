@@ -345,6 +345,8 @@ def test_the_prediction_stays_in_view_while_the_lowest_slider_is_dragged(
     width = panel.bounding_box()["width"]
     page.set_viewport_size({"width": int(viewport["width"] + PANEL_WIDTH - width), "height": 760})
     try:
+        # JupyterLab lays the notebook out again a frame or more after the window's resize.
+        page.wait_for_timeout(500)
         visible = drag_the_lowest_slider(page, state, artifacts)
     finally:
         page.set_viewport_size(viewport)
