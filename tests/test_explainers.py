@@ -417,3 +417,91 @@ def test_small_model_calls_reuse_the_outputs_of_rows_already_asked_for():
     context.model_output(many)
     context.model_output(many)
     assert context.calls[0] == before + 4
+
+
+def categorical_table(rows: int = 1500):
+    """A city (pandas categories) and two numbers; the label needs the city."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {
+            "city": pd.Categorical(rng.choice(["Rome", "Oslo", "Lima", "Kyiv"], rows)),
+            "age": rng.integers(18, 80, rows).astype(float),
+            "income": rng.normal(50, 15, rows),
+        }
+    )
+    label = (X["city"].isin(["Rome", "Lima"]) ^ (X["age"] > 50)).astype(int)
+    return X, label, label * 3 + X["income"] / 10
+
+
+def test_a_regressor_on_its_own_categories_gets_shaps_own_path_dependent_values():
+    """LightGBM splits on pandas categories itself: TreeSHAP explains the model's own
+    DataFrame (not permutation SHAP on codes), exactly as shap does."""
+    lightgbm = pytest.importorskip("lightgbm")
+    X, _, target = categorical_table()
+    model = lightgbm.LGBMRegressor(n_estimators=40, random_state=0, verbose=-1).fit(X, target)
+    session = ExplanationSession(model, X, explainers=("shap",))
+    explanation = session.local_explanation(3, {})
+    assert explanation.algorithm == "TreeSHAP (path-dependent, raw output)"
+    assert "interventional TreeSHAP cannot read categories (city)" in explanation.fallback
+    own = shap.TreeExplainer(model)
+    expected = own.shap_values(X.iloc[[3]], check_additivity=False)[0]
+    np.testing.assert_allclose([explanation.shap[n] for n in X.columns], expected, rtol=1e-9)
+    assert explanation.base_value == pytest.approx(float(own.expected_value), rel=1e-9)
+    assert explanation.base_value + sum(explanation.shap.values()) == pytest.approx(
+        model.predict(X.iloc[[3]])[0], rel=1e-6
+    )
+    # The trees' category splits are not thresholds on our codes: the export explains every
+    # grid point rather than skipping those between thresholds.
+    assert session.shap_explainer.split_points() is None
+
+
+@pytest.mark.parametrize("library", ["lightgbm", "xgboost"])
+def test_a_classifier_on_its_own_categories_is_explained_in_probability(library):
+    """The model's own contributions (log-odds) are rescaled to its probability: the same
+    signs and proportions as shap's, adding up from the mean probability to the row's."""
+    X, label, _ = categorical_table()
+    if library == "lightgbm":
+        model = pytest.importorskip("lightgbm").LGBMClassifier(
+            n_estimators=40, random_state=0, verbose=-1
+        )
+    else:
+        model = pytest.importorskip("xgboost").XGBClassifier(
+            n_estimators=40, max_depth=3, enable_categorical=True, tree_method="hist"
+        )
+    model.fit(X, label)
+    session = ExplanationSession(model, X, explainers=("shap",))
+    own = shap.TreeExplainer(model)
+    for row in (0, 5):
+        explanation = session.local_explanation(row, {}, 1)
+        assert explanation.algorithm == (
+            "TreeSHAP (path-dependent on the log-odds, rescaled to probability)"
+        )
+        margins = np.asarray(own.shap_values(X.iloc[[row]], check_additivity=False)).reshape(-1)
+        ours = np.array([explanation.shap[n] for n in X.columns])
+        change = explanation.prediction - explanation.base_value
+        np.testing.assert_allclose(ours, margins * change / margins.sum(), rtol=1e-6, atol=1e-12)
+        assert explanation.base_value == pytest.approx(
+            model.predict_proba(session.schema.decode(session.background))[:, 1].mean(), rel=1e-6
+        )
+        assert explanation.prediction == pytest.approx(model.predict_proba(X.iloc[[row]])[0, 1])
+        assert abs(explanation.shap["city"]) > 0.01  # the label needs the city
+
+
+def test_a_tree_model_shap_cannot_read_with_categories_falls_back_to_permutation():
+    """scikit-learn's HistGradientBoosting splits on categories too, but shap cannot build
+    its trees then: permutation SHAP takes over, and the reason is named."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X, label, _ = categorical_table(600)
+    model = HistGradientBoostingClassifier(
+        max_iter=20, categorical_features="from_dtype", random_state=0
+    ).fit(X, label)
+    session = ExplanationSession(model, X, explainers=("shap",))
+    explanation = session.local_explanation(0, {}, 1)
+    assert explanation.algorithm.startswith("Permutation SHAP")
+    assert "path-dependent TreeSHAP" in explanation.fallback
+    assert explanation.base_value + sum(explanation.shap.values()) == pytest.approx(
+        explanation.prediction, rel=1e-6
+    )

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import shap
 
+from ..jobs import Cancelled
 from .base import Attribution, Explainer, Quality, register
 from .table import TableContext
 
@@ -102,9 +103,16 @@ class ShapExplainer(Explainer):
         self._plan: list[tuple[str, Callable[[], None]]] = []
         family = self.adapter.family
         categories = [f.name for f in self.schema.features if f.kind == "categorical"]
+        # Whether shap reads rows as the model's own DataFrame (categories and all) rather
+        # than as encoded numbers.
+        self.frames = False
         if family == "tree" and categories:
+            # A model that splits on categories itself (LightGBM's pandas categories,
+            # XGBoost's enable_categorical) is explained by its own contributions, which
+            # shap computes only path-dependently; the additivity check keeps out the rest.
+            self._plan = [("path-dependent TreeSHAP", self._init_category_tree)]
             self._reasons.append(
-                "TreeSHAP needs the model's own numeric inputs, but X has text categories "
+                "interventional TreeSHAP cannot read categories "
                 f"({', '.join(categories[:3])}{'…' if len(categories) > 3 else ''})"
             )
         elif family == "tree":
@@ -211,7 +219,21 @@ class ShapExplainer(Explainer):
             with self._verify_lock:
                 while not self._verified:
                     started = time.perf_counter()
-                    result = self._values(probe, fast=False)
+                    try:
+                        result = self._values(probe, fast=False)
+                    except Cancelled:
+                        raise
+                    except Exception as exc:
+                        if self.algorithm_kind == "permutation":
+                            raise  # the model's own error: no algorithm is left to try
+                        # Built but unable to read the rows (shap builds scikit-learn's
+                        # HistGradientBoosting with categories, then cannot cast them).
+                        self._reasons.append(
+                            f"{self._label()} failed on the first rows "
+                            f"({type(exc).__name__}: {exc})"
+                        )
+                        self._next_algorithm()
+                        continue
                     self.seconds_per_row = (time.perf_counter() - started) / len(probe)
                     if self._additive(probe, result):
                         self._verified = True
@@ -236,7 +258,9 @@ class ShapExplainer(Explainer):
         """For TreeSHAP, every threshold the trees test per feature (sorted); None for the
         other algorithms. Two rows that differ only in feature j, with no threshold of j
         between their values, get identical SHAP values: sweeps need each interval once."""
-        if self.algorithm_kind != "tree" or self._tree is None:
+        if self.algorithm_kind != "tree" or self._tree is None or self.frames:
+            # With the model's own categories, its category splits are not thresholds on
+            # our codes: every grid point is explained.
             return None
         trees = self._tree.model
         found: dict[int, set[float]] = {}
@@ -276,6 +300,7 @@ class ShapExplainer(Explainer):
         """Build the next fast algorithm of the plan, or settle on permutation SHAP."""
         self._tree = self._linear = None
         self.algorithm_kind = "permutation"
+        self.frames = False
         while self._plan:
             label, init = self._plan.pop(0)
             try:
@@ -298,12 +323,15 @@ class ShapExplainer(Explainer):
         self._not_additive(float(np.max(np.abs(total - expected))))
         return False
 
+    def _label(self) -> str:
+        """The current fast algorithm's name, in the reasons it was dropped."""
+        kind = "interventional" if self.perturbation == "interventional" else "path-dependent"
+        return "linear SHAP" if self.algorithm_kind == "linear" else f"{kind} TreeSHAP"
+
     def _not_additive(self, error: float, where: str = "") -> None:
         """Say why the current algorithm is dropped, and move on to the next one."""
-        kind = "interventional" if self.perturbation == "interventional" else "path-dependent"
-        label = "linear SHAP" if self.algorithm_kind == "linear" else f"{kind} TreeSHAP"
         self._reasons.append(
-            f"{label} is not additive for this model (base value + sum of values misses the "
+            f"{self._label()} is not additive for this model (base value + sum of values misses the "
             f"model's output by up to {error:.3g}{where})"
         )
         self._next_algorithm()
@@ -339,13 +367,22 @@ class ShapExplainer(Explainer):
         self.perturbation = perturbation
         self.algorithm_kind = "tree"
 
+    def _init_category_tree(self) -> None:
+        self._init_tree("tree_path_dependent")
+        self.frames = True
+
     def _init_linear(self) -> None:
         self._linear = shap.LinearExplainer(self.adapter.model, self.masker)
         self.algorithm_kind = "linear"
 
     def _explain_tree(self, encoded: np.ndarray) -> ShapValues:
         assert self._tree is not None
-        values = np.asarray(self._tree.shap_values(encoded, check_additivity=False), dtype=float)
+        rows = self.adapter.model_input(self.schema.decode(encoded)) if self.frames else encoded
+        # from_call: only silences shap's notice, on every LightGBM binary call, that its
+        # output format changed in an old release.
+        values = np.asarray(
+            self._tree.shap_values(rows, check_additivity=False, from_call=True), dtype=float
+        )
         base = np.atleast_1d(np.asarray(self._tree.expected_value, dtype=float))
         if values.ndim == 2:
             values = values[..., None]
