@@ -486,6 +486,46 @@ def test_exact_shap_adds_up_to_the_prediction(frame, kind):
             w.close()
 
 
+@examples(quick=12, nightly=300, deadline_seconds=60)
+@given(frame=frames(kinds=("category", "category", "float", "int", "Int64"), max_columns=4))
+def test_a_model_on_its_own_categories_gets_shaps_own_exact_values(frame):
+    """LightGBM splits on pandas categories itself (missing values and a category that is
+    markup included): TreeSHAP on the model's own DataFrame, shap's own values, adding up."""
+    lightgbm = pytest.importorskip("lightgbm")
+    shap = pytest.importorskip("shap")
+    assume(any(isinstance(dtype, pd.CategoricalDtype) for dtype in frame.dtypes))
+    frame.columns = [f"c{j}" for j in range(frame.shape[1])]  # LightGBM refuses odd names
+    target = formula(frame) + 0.5 * np.arange(len(frame))
+    model = lightgbm.LGBMRegressor(
+        n_estimators=8, min_child_samples=1, min_data_in_bin=1, random_state=0, verbose=-1
+    )
+    try:
+        model.fit(frame, target)
+    except ValueError:
+        assume(False)  # LightGBM cannot fit this frame (e.g. an all-missing Int64 column)
+    with hard_timeout(120):
+        try:
+            w = explain_widget(model, frame, explainers=("shap",))
+        except (ValueError, TypeError) as error:
+            assert OUR_ERRORS.search(str(error)), f"{type(error).__name__}: {error}"
+            return
+        try:
+            own = shap.TreeExplainer(model)
+            for index in range(min(len(frame), 3)):
+                w.index = index
+                explanation = w.explanation
+                assert explanation.algorithm == "TreeSHAP (path-dependent, raw output)"
+                row = frame.iloc[[index]]
+                assert explanation.prediction == pytest.approx(model.predict(row)[0], rel=1e-9)
+                expected = np.asarray(own.shap_values(row, check_additivity=False))[0]
+                ours = [explanation.shap[name] for name in frame.columns]
+                np.testing.assert_allclose(ours, expected, rtol=1e-9, atol=1e-9)
+                total = explanation.base_value + sum(ours)
+                assert total == pytest.approx(explanation.prediction, rel=1e-6, abs=1e-9)
+        finally:
+            w.close()
+
+
 BAD_COLUMNS: dict[str, Callable[[int], Any]] = {
     "dates or times": lambda n: pd.date_range("2020-01-01", periods=n),
     "durations": lambda n: pd.to_timedelta(np.arange(n), unit="D"),
