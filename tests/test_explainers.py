@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
+
 import numpy as np
+import pandas as pd
 import pytest
 import shap
 from conftest import case, session_for
@@ -15,6 +19,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from optiml_widgets import ExplanationSession
+from optiml_widgets.export import export_data
 from optiml_widgets.explainers.lime import (
     FULL_SAMPLES,
     LimeExplainer,
@@ -421,8 +426,6 @@ def test_small_model_calls_reuse_the_outputs_of_rows_already_asked_for():
 
 def categorical_table(rows: int = 1500):
     """A city (pandas categories) and two numbers; the label needs the city."""
-    import pandas as pd
-
     rng = np.random.default_rng(0)
     X = pd.DataFrame(
         {
@@ -452,9 +455,27 @@ def test_a_regressor_on_its_own_categories_gets_shaps_own_path_dependent_values(
     assert explanation.base_value + sum(explanation.shap.values()) == pytest.approx(
         model.predict(X.iloc[[3]])[0], rel=1e-6
     )
-    # The trees' category splits are not thresholds on our codes: the export explains every
-    # grid point rather than skipping those between thresholds.
-    assert session.shap_explainer.split_points() is None
+    # The export explains a grid point once per interval between the trees' thresholds; the
+    # model's own category splits are not thresholds on our codes, so every category is its
+    # own interval. Each exact grid point holds shap's own values for the row with that value.
+    data = export_data(session, rows=[3])
+    grids = data["grids"]
+    packed = (grids["shap"], grids["shap_scale"])
+    quantised, scale = (
+        np.frombuffer(gzip.decompress(base64.b64decode(p["data"])), p["dtype"]).reshape(p["shape"])
+        for p in packed
+    )
+    found = quantised[0].astype(float) * scale[0]
+    exact = grids["shap_exact_features"][0]
+    assert list(X.columns).index("city") in exact
+    for j in exact:
+        name = X.columns[j]
+        for k, value in enumerate(grids["values"][j]):
+            row = X.iloc[[3]].copy()
+            row[name] = pd.Series([value], index=row.index, dtype=X[name].dtype)
+            expected = own.shap_values(row, check_additivity=False)[0]
+            at = grids["offsets"][j] + k
+            np.testing.assert_allclose(found[at], expected, atol=2e-4 * np.abs(found).max())
 
 
 @pytest.mark.parametrize("library", ["lightgbm", "xgboost"])

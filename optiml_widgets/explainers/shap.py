@@ -258,17 +258,24 @@ class ShapExplainer(Explainer):
         """For TreeSHAP, every threshold the trees test per feature (sorted); None for the
         other algorithms. Two rows that differ only in feature j, with no threshold of j
         between their values, get identical SHAP values: sweeps need each interval once."""
-        if self.algorithm_kind != "tree" or self._tree is None or self.frames:
-            # With the model's own categories, its category splits are not thresholds on
-            # our codes: every grid point is explained.
+        if self.algorithm_kind != "tree" or self._tree is None:
             return None
         trees = self._tree.model
+        # A model's own category splits are not thresholds on our codes: there, a cut
+        # between every two codes (and before a missing value) keeps each category apart.
+        categories = (
+            {j: len(f.categories) for j, f in enumerate(self.schema.features) if f.is_discrete}
+            if self.frames
+            else {}
+        )
         found: dict[int, set[float]] = {}
         for features, thresholds in zip(trees.features, trees.thresholds):
             for j, t in zip(features, thresholds):
-                if j >= 0:
+                if j >= 0 and int(j) not in categories:
                     found.setdefault(int(j), set()).add(float(t))
-        return {j: np.array(sorted(ts)) for j, ts in found.items()}
+        cuts = {j: np.array(sorted(ts)) for j, ts in found.items()}
+        cuts.update({j: np.arange(k) + 0.5 for j, k in categories.items()})
+        return cuts
 
     def max_evals(self, *, fast: bool) -> int:
         """Evaluations of the permutation explainer: 10 permutations (2 when fast), fewer
