@@ -19,7 +19,6 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from optiml_widgets import ExplanationSession
-from optiml_widgets.export import export_data
 from optiml_widgets.explainers.lime import (
     FULL_SAMPLES,
     LimeExplainer,
@@ -29,6 +28,7 @@ from optiml_widgets.explainers.lime import (
 )
 from optiml_widgets.explainers.surrogate import surrogate_samples
 from optiml_widgets.explainers.table import REMEMBERED_CALL_ROWS
+from optiml_widgets.export import export_data
 
 ROWS = (0, 7)
 
