@@ -510,6 +510,25 @@ def test_a_classifier_on_its_own_categories_is_explained_in_probability(library)
         assert abs(explanation.shap["city"]) > 0.01  # the label needs the city
 
 
+def test_a_multiclass_model_on_its_own_categories_adds_up_for_every_class():
+    lightgbm = pytest.importorskip("lightgbm")
+    X, _, _ = categorical_table(900)
+    label = (X["city"].cat.codes.to_numpy() + (X["age"] > 50).to_numpy()) % 3
+    model = lightgbm.LGBMClassifier(n_estimators=20, random_state=0, verbose=-1).fit(X, label)
+    session = ExplanationSession(model, X, explainers=("shap",))
+    margins = np.asarray(shap.TreeExplainer(model).shap_values(X.iloc[[4]]))[0]  # (features, 3)
+    probabilities = model.predict_proba(X.iloc[[4]])[0]
+    for k in range(3):
+        explanation = session.local_explanation(4, {}, k)
+        assert explanation.algorithm.startswith("TreeSHAP (path-dependent on the log-odds")
+        assert explanation.prediction == pytest.approx(probabilities[k])
+        ours = np.array([explanation.shap[n] for n in X.columns])
+        assert explanation.base_value + ours.sum() == pytest.approx(probabilities[k], rel=1e-6)
+        # Each class's values share its margin's change in the margin's proportions.
+        change = probabilities[k] - explanation.base_value
+        np.testing.assert_allclose(ours, margins[:, k] * change / margins[:, k].sum(), rtol=1e-6)
+
+
 def test_a_tree_model_shap_cannot_read_with_categories_falls_back_to_permutation():
     """scikit-learn's HistGradientBoosting splits on categories too, but shap cannot build
     its trees then: permutation SHAP takes over, and the reason is named."""
