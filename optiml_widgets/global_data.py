@@ -41,6 +41,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .boosters import BoosterRegressor
 from .compute import (
     Backend,
     Chunks,
@@ -279,6 +280,8 @@ class NativeContributions(Contributions):
     @staticmethod
     def library_of(model: Any) -> str | None:
         """ "XGBoost", "LightGBM", or None for a model without native contributions."""
+        if isinstance(model, BoosterRegressor):  # a native Booster, wrapped
+            return model.library
         package = type(model).__module__.split(".")[0]
         if package == "xgboost" and hasattr(model, "get_booster"):
             return "XGBoost"
@@ -290,14 +293,15 @@ class NativeContributions(Contributions):
         self, model_input: Any, encoded: np.ndarray, outputs: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         n = len(encoded)
+        native = isinstance(self.model, BoosterRegressor)
         if self.library == "LightGBM":
-            booster = self.model.booster_
+            booster = self.model.booster if native else self.model.booster_
             contributions = np.asarray(booster.predict(model_input, pred_contrib=True))
             raw = np.asarray(booster.predict(model_input, raw_score=True), dtype=float)
         else:
             import xgboost
 
-            booster = self.model.get_booster()
+            booster = self.model.booster if native else self.model.get_booster()
             matrix = xgboost.DMatrix(model_input, enable_categorical=True)
             options = {"iteration_range": _xgboost_iterations(self.model)}
             contributions = np.asarray(booster.predict(matrix, pred_contribs=True, **options))

@@ -12,6 +12,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from .boosters import BoosterRegressor, tree_model
+
 Task = Literal["binary", "multiclass", "regression"]
 
 _TREE_CLASSES = {
@@ -60,9 +62,12 @@ class ModelAdapter:
         self._first_raw = np.empty(0)  # the first call's output (set by _call_for_probe)
         self._use_proba = False
         self.model_classes: list[Any] | None = None  # labels as the model knows them
-        self.name = (
-            type(model).__name__ if self.is_estimator else getattr(model, "__name__", "function")
-        )
+        if isinstance(model, BoosterRegressor):
+            self.name = model.name
+        elif self.is_estimator:
+            self.name = type(model).__name__
+        else:
+            self.name = getattr(model, "__name__", "function")
         if self.is_estimator:
             _check_fitted(model, self.name)
             self.feature_names_in = _feature_names_in(model)
@@ -105,7 +110,7 @@ class ModelAdapter:
         """Which SHAP algorithm fits the model as given (a Pipeline is always "other")."""
         if isinstance(self.model, Pipeline) or not self.is_estimator:
             return "other"
-        cls = type(self.model)
+        cls = type(tree_model(self.model))
         if cls.__name__ in _TREE_CLASSES or cls.__module__.split(".")[0] in _TREE_MODULES:
             return "tree"
         if cls.__module__.startswith("sklearn.linear_model") and not self.is_classifier:

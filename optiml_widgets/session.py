@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from . import payloads
+from .boosters import as_estimator
 from .counterfactual import Counterfactual, find_counterfactual
 from .data import ColumnQuantiles, FeatureSchema, as_frame, build_schema, check_y, row_values
 from .explainers import REGISTRY, Attribution, Explainer, Surrogate, TableContext, fit_surrogate
@@ -84,6 +85,7 @@ class ExplanationSession:
         global_data: Any = None,
     ) -> None:
         self.explainer_names = check_names(explainers)
+        model = as_estimator(model)
         numpy_input = not isinstance(X, pd.DataFrame)
         frame = as_frame(X, feature_names)
         if hasattr(model, "predict") or hasattr(model, "predict_proba"):

@@ -1,0 +1,136 @@
+"""LightGBM's and XGBoost's native Boosters (``lightgbm.train``, ``xgboost.train``) with
+scikit-learn's face, so that they are explained like their scikit-learn wrappers.
+
+A Booster knows its objective but not the scikit-learn API: its ``predict`` gives P(class 1)
+for a binary objective, a probability per class for a multiclass one, and (XGBoost) wants a
+DMatrix. The wrapper reads the objective once and answers ``predict_proba`` for the
+classification objectives and ``predict`` for the others; TreeSHAP gets the Booster itself
+(``tree_model``). Classes are the objective's 0 .. k-1; ``class_names`` names them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+# Objectives whose output is not class probabilities and cannot be made so.
+_NO_PROBABILITIES = {
+    "binary:hinge": "predicts 0 or 1 with no probability",
+    "multiclassova": "gives one-vs-all scores that need not sum to 1",
+    "multiclass_ova": "gives one-vs-all scores that need not sum to 1",
+    "ova": "gives one-vs-all scores that need not sum to 1",
+}
+
+
+def as_estimator(model: Any) -> Any:
+    """A native Booster wrapped as a scikit-learn-style estimator; any other model as it is."""
+    package = type(model).__module__.split(".")[0]
+    if type(model).__name__ != "Booster" or package not in ("lightgbm", "xgboost"):
+        return model
+    regressor = BoosterRegressor(model, package)
+    if regressor.objective in _NO_PROBABILITIES:
+        raise ValueError(
+            f"The {regressor.library} Booster's objective {regressor.objective!r} "
+            f"{_NO_PROBABILITIES[regressor.objective]}, and a classifier is explained in "
+            "probability space: train with a probabilistic objective ('binary', 'multiclass'; "
+            "'binary:logistic', 'multi:softprob'), or pass a function f(DataFrame) -> "
+            "class probabilities."
+        )
+    if regressor.objective.split(":")[0] in ("binary", "multi", "multiclass"):
+        return BoosterClassifier(model, package)
+    return regressor
+
+
+def tree_model(model: Any) -> Any:
+    """What shap's TreeExplainer reads: a wrapped Booster's own self, else the model."""
+    return model.booster if isinstance(model, BoosterRegressor) else model
+
+
+class BoosterRegressor:
+    """A native LightGBM or XGBoost Booster whose output is explained as it is."""
+
+    _estimator_type = "regressor"
+
+    def __init__(self, booster: Any, package: str) -> None:
+        self.booster = booster
+        self.package = package
+        self.library = "LightGBM" if package == "lightgbm" else "XGBoost"
+        self.objective = self._objective()
+        names = self._feature_names()
+        if names is not None:
+            self.feature_names_in_ = np.array(names, dtype=object)
+        self.n_features_in_ = int(
+            booster.num_feature() if package == "lightgbm" else booster.num_features()
+        )
+
+    @property
+    def name(self) -> str:
+        """How messages name the model."""
+        return f"{self.library} Booster ({self.objective})"
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def predict(self, X: Any) -> np.ndarray:
+        return np.asarray(self._predict(X), dtype=float)
+
+    def _predict(self, X: Any, *, output_margin: bool = False) -> Any:
+        if self.package == "lightgbm":
+            return self.booster.predict(X, raw_score=output_margin)
+        import xgboost
+
+        matrix = xgboost.DMatrix(X, enable_categorical=True)
+        return self.booster.predict(matrix, output_margin=output_margin)
+
+    def _objective(self) -> str:
+        if self.package == "lightgbm":
+            # The model's own header (params may be empty for a Booster loaded from a file).
+            objective = str(self.booster.dump_model(num_iteration=1).get("objective", ""))
+            return objective.split(" ")[0] or "regression"
+        config = json.loads(self.booster.save_config())
+        return str(config["learner"]["objective"]["name"])
+
+    def _feature_names(self) -> list[str] | None:
+        """The Booster's column names, unless they are the ones it makes up for an array."""
+        if self.package == "lightgbm":
+            names = list(self.booster.feature_name())
+            made_up = names == [f"Column_{i}" for i in range(len(names))]
+        else:
+            names = list(self.booster.feature_names or [])
+            made_up = not names
+        return None if made_up else [str(n) for n in names]
+
+
+class BoosterClassifier(BoosterRegressor):
+    """A Booster with a classification objective: class probabilities, classes 0 .. k-1."""
+
+    _estimator_type = "classifier"
+
+    def __init__(self, booster: Any, package: str) -> None:
+        super().__init__(booster, package)
+        if package == "lightgbm":
+            n_classes = int(booster.num_model_per_iteration())
+        else:
+            config = json.loads(booster.save_config())["learner"]["learner_model_param"]
+            n_classes = int(config.get("num_class", 0) or 0)
+        self.classes_ = np.arange(max(2, n_classes))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class."""
+        return np.asarray(self.predict_proba(X).argmax(axis=1))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, (n, classes)."""
+        if self.objective in ("binary:logitraw", "multi:softmax"):
+            # These answer with margins or labels: their probabilities are the sigmoid or
+            # softmax of the margins, as binary:logistic and multi:softprob give.
+            margins = np.asarray(self._predict(X, output_margin=True), dtype=float)
+            if margins.ndim == 1:
+                positive = 1.0 / (1.0 + np.exp(-margins))
+                return np.column_stack([1.0 - positive, positive])
+            shifted = np.exp(margins - margins.max(axis=1, keepdims=True))
+            return shifted / shifted.sum(axis=1, keepdims=True)
+        out = np.asarray(self._predict(X), dtype=float)
+        return np.column_stack([1.0 - out, out]) if out.ndim == 1 else out

@@ -1,0 +1,194 @@
+"""Native Boosters (lightgbm.train, xgboost.train) are explained like their scikit-learn
+wrappers: the task from the objective, the Booster's own outputs, TreeSHAP as shap computes
+it for the Booster."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import shap
+from sklearn.datasets import make_classification, make_regression
+
+from optiml_widgets import ExplanationSession, explain_widget
+from optiml_widgets.global_data import explain_global_data
+
+lightgbm = pytest.importorskip("lightgbm")
+xgboost = pytest.importorskip("xgboost")
+
+ROWS = (0, 5)
+
+
+def tables() -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
+    X, binary = make_classification(600, 5, n_informative=3, random_state=0)
+    X = pd.DataFrame(X, columns=list("abcde"))
+    three = (X["a"] > 0).astype(int).to_numpy() + (X["b"] > 0.5).to_numpy()
+    Xr, value = make_regression(600, 5, random_state=0)
+    return {
+        "binary": (X, binary),
+        "three": (X, three),
+        "regression": (pd.DataFrame(Xr, columns=list("abcde")), value),
+    }
+
+
+def train(library: str, params: dict[str, Any], X: pd.DataFrame, y: np.ndarray) -> Any:
+    if library == "lightgbm":
+        return lightgbm.train({**params, "verbose": -1}, lightgbm.Dataset(X, y), 20)
+    return xgboost.train(params, xgboost.DMatrix(X, y), 20)
+
+
+def booster_output(booster: Any, X: pd.DataFrame, *, margin: bool = False) -> np.ndarray:
+    if isinstance(booster, lightgbm.Booster):
+        return np.asarray(booster.predict(X, raw_score=margin), dtype=float)
+    # XGBoost answers in float32; the panel reads it as float64 before any arithmetic.
+    return np.asarray(booster.predict(xgboost.DMatrix(X), output_margin=margin), dtype=float)
+
+
+# library, objective's params, table, the probabilities the panel explains (None: the output)
+CASES = {
+    "lightgbm binary": ("lightgbm", {"objective": "binary"}, "binary", "p"),
+    "lightgbm multiclass": (
+        "lightgbm",
+        {"objective": "multiclass", "num_class": 3},
+        "three",
+        "probabilities",
+    ),
+    "lightgbm regression": ("lightgbm", {"objective": "regression"}, "regression", None),
+    "xgboost binary:logistic": ("xgboost", {"objective": "binary:logistic"}, "binary", "p"),
+    "xgboost binary:logitraw": ("xgboost", {"objective": "binary:logitraw"}, "binary", "sigmoid"),
+    "xgboost multi:softprob": (
+        "xgboost",
+        {"objective": "multi:softprob", "num_class": 3},
+        "three",
+        "probabilities",
+    ),
+    "xgboost multi:softmax": (
+        "xgboost",
+        {"objective": "multi:softmax", "num_class": 3},
+        "three",
+        "softmax",
+    ),
+    "xgboost reg:squarederror": (
+        "xgboost",
+        {"objective": "reg:squarederror"},
+        "regression",
+        None,
+    ),
+}
+
+
+def expected_outputs(booster: Any, X: pd.DataFrame, kind: str | None) -> np.ndarray:
+    """What the panel should explain, from the Booster's own predict."""
+    if kind is None:
+        return booster_output(booster, X)[:, None]
+    if kind == "p":
+        p = booster_output(booster, X)
+        return np.column_stack([1 - p, p])
+    if kind == "probabilities":
+        return booster_output(booster, X)
+    margins = booster_output(booster, X, margin=True)
+    if kind == "sigmoid":
+        p = 1 / (1 + np.exp(-margins))
+        return np.column_stack([1 - p, p])
+    e = np.exp(margins - margins.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_booster_is_explained_by_treeshap_in_its_objectives_space(name):
+    library, params, table, kind = CASES[name]
+    X, y = tables()[table]
+    booster = train(library, params, X, y)
+    session = ExplanationSession(booster, X, explainers=("shap",))
+    adapter = session.adapter
+    assert adapter.name.startswith(f"{'LightGBM' if library == 'lightgbm' else 'XGBoost'} Booster")
+    expected = expected_outputs(booster, X.iloc[list(ROWS)], kind)
+    assert adapter.task == {"binary": "binary", "three": "multiclass"}.get(table, "regression")
+    assert adapter.output_names == (
+        ["prediction"] if kind is None else [str(k) for k in range(expected.shape[1])]
+    )
+    for i, row in enumerate(ROWS):
+        for output in range(expected.shape[1]):
+            explanation = session.local_explanation(row, {}, output)
+            assert explanation.algorithm.startswith("TreeSHAP"), explanation.algorithm
+            # XGBoost's float32 sums differ by a few units in the last place with the batch.
+            assert explanation.prediction == pytest.approx(expected[i, output], rel=1e-5)
+            total = explanation.base_value + sum(explanation.shap.values())
+            # What the API promises: within 1e-6 (XGBoost's output is float32).
+            assert total == pytest.approx(explanation.prediction, rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.parametrize("library", ["lightgbm", "xgboost"])
+def test_a_booster_s_values_are_shaps_own_for_the_booster(library):
+    X, y = tables()["binary"]
+    objective = "binary" if library == "lightgbm" else "binary:logistic"
+    booster = train(library, {"objective": objective}, X, y)
+    session = ExplanationSession(booster, X, explainers=("shap",))
+    explanation = session.local_explanation(3, {}, 1)
+    assert explanation.algorithm == "TreeSHAP (interventional, probability)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        own = shap.TreeExplainer(
+            booster,
+            data=session.background,
+            model_output="probability",
+            feature_perturbation="interventional",
+        )
+        expected = np.asarray(own.shap_values(session.encoded_X[[3]], check_additivity=False))
+    np.testing.assert_allclose(
+        [explanation.shap[n] for n in X.columns], expected.reshape(-1), rtol=1e-6, atol=1e-9
+    )
+    assert explanation.base_value == pytest.approx(float(np.ravel(own.expected_value)[-1]))
+
+
+def test_a_booster_fit_on_an_array_reads_x_by_position_and_classes_get_names():
+    X, y = tables()["binary"]
+    booster = lightgbm.train(
+        {"objective": "binary", "verbose": -1}, lightgbm.Dataset(X.to_numpy(), y), 20
+    )
+    w = explain_widget(booster, X, class_names=["no", "yes"], explainers=("shap",))
+    try:
+        assert w.explanation.prediction == pytest.approx(booster.predict(X.to_numpy()[:1])[0])
+        assert w.session.adapter.output_names == ["no", "yes"]
+        assert w.explanation.algorithm.startswith("TreeSHAP")
+    finally:
+        w.close()
+
+
+@pytest.mark.parametrize(
+    ("library", "params", "words"),
+    [
+        ("xgboost", {"objective": "binary:hinge"}, "'binary:hinge' predicts 0 or 1"),
+        (
+            "lightgbm",
+            {"objective": "multiclassova", "num_class": 3},
+            "'multiclassova' gives one-vs-all scores",
+        ),
+    ],
+)
+def test_an_objective_without_probabilities_is_named_with_the_fix(library, params, words):
+    X, _ = tables()["binary"]
+    y = tables()["three"][1] if "num_class" in params else tables()["binary"][1]
+    booster = train(library, params, X, y)
+    with pytest.raises(ValueError, match=words) as error:
+        ExplanationSession(booster, X, explainers=("shap",))
+    assert "train with a probabilistic objective" in str(error.value)
+
+
+def test_global_data_uses_the_booster_s_own_contributions():
+    X, y = tables()["binary"]
+    booster = train("lightgbm", {"objective": "binary"}, X, y)
+    session = ExplanationSession(booster, X.iloc[:300], explainers=("shap",))
+    explanation = explain_global_data(
+        session, X, algorithm="native", sample_rows=200, progress=lambda *_: None
+    )
+    assert explanation.algorithm == (
+        "TreeSHAP (path-dependent, log-odds; LightGBM's own pred_contrib)"
+    )
+    own = np.asarray(booster.predict(X, pred_contrib=True))[:, :-1]
+    np.testing.assert_allclose(
+        explanation.summary.mean_abs_shap[:, 1], np.abs(own).mean(axis=0), rtol=1e-6
+    )
