@@ -247,9 +247,12 @@ class ModelAdapter:
         except NotFittedError as exc:
             raise _not_fitted(self.name) from exc
         except Exception as exc:
-            raise ValueError(
-                f"Calling the model on the first rows of X failed ({type(exc).__name__}: {exc}). "
+            fix = _categories_fix(self.model, probe) or (
                 "Check that X has the columns and types the model was trained on."
+            )
+            raise ValueError(
+                f"Calling the model on the first rows of X failed ({type(exc).__name__}: "
+                f"{exc}). {fix}"
             ) from exc
         out = _as_numbers(raw)
         if out.ndim == 0 or out.shape[0] != len(probe):
@@ -379,6 +382,39 @@ def _check_probabilities(out: np.ndarray, source: str, numbers: np.ndarray) -> N
             "Calibrate or normalise the model (e.g. CalibratedClassifierCV), or explain a "
             "score instead with task='regression' and f(X) -> one value per row."
         )
+
+
+def _categories_fix(model: Any, frame: pd.DataFrame) -> str | None:
+    """When the model splits on pandas categories that X holds otherwise (LightGBM, XGBoost):
+    which columns, and the fix; None when that is not the problem."""
+    kinds: list[bool] = []
+    with contextlib.suppress(Exception):  # an error path: any model may be here
+        native = tree_model(model)
+        package = type(native).__module__.split(".")[0]
+        if package == "lightgbm":
+            booster = getattr(native, "booster_", native)
+            infos = booster.dump_model(num_iteration=1)["feature_infos"]
+            kinds = [bool(info.get("values")) for info in infos.values()]
+        elif package == "xgboost":
+            booster = native.get_booster() if hasattr(native, "get_booster") else native
+            kinds = [kind == "c" for kind in booster.feature_types or []]
+    if len(kinds) != frame.shape[1]:
+        return None
+    # By position: LightGBM renames columns with spaces; X is in the model's order already.
+    wrong = [
+        str(name)
+        for name, categorical in zip(frame.columns, kinds)
+        if categorical and not isinstance(frame[name].dtype, pd.CategoricalDtype)
+    ]
+    if not wrong:
+        return None
+    first = wrong[0]
+    return (
+        f"The model splits on {wrong[:5]}{' …' if len(wrong) > 5 else ''} as pandas "
+        f"categories, but X holds them as {frame[first].dtype}: give X the training "
+        f"data's category dtype, e.g. X[{first!r}] = X[{first!r}].astype("
+        f"X_train[{first!r}].dtype)."
+    )
 
 
 def _plain(value: Any) -> Any:

@@ -510,6 +510,25 @@ def test_a_classifier_on_its_own_categories_is_explained_in_probability(library)
         assert abs(explanation.shap["city"]) > 0.01  # the label needs the city
 
 
+@pytest.mark.parametrize("library", ["lightgbm", "xgboost"])
+def test_text_where_the_model_split_on_categories_is_named_with_the_fix(library):
+    X, label, _ = categorical_table(400)
+    if library == "lightgbm":
+        model = pytest.importorskip("lightgbm").LGBMClassifier(n_estimators=5, verbose=-1)
+    else:
+        model = pytest.importorskip("xgboost").XGBClassifier(
+            n_estimators=5, enable_categorical=True
+        )
+    model.fit(X, label)
+    texts = X.assign(city=X["city"].astype(str))
+    with pytest.raises(ValueError) as error:
+        ExplanationSession(model, texts, explainers=("shap",))
+    assert "The model splits on ['city'] as pandas categories, but X holds them as" in str(
+        error.value
+    )
+    assert "X['city'] = X['city'].astype(X_train['city'].dtype)" in str(error.value)
+
+
 def test_a_multiclass_model_on_its_own_categories_adds_up_for_every_class():
     lightgbm = pytest.importorskip("lightgbm")
     X, _, _ = categorical_table(900)
