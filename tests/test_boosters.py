@@ -47,37 +47,19 @@ def booster_output(booster: Any, X: pd.DataFrame, *, margin: bool = False) -> np
     return np.asarray(booster.predict(xgboost.DMatrix(X), output_margin=margin), dtype=float)
 
 
-# library, objective's params, table, the probabilities the panel explains (None: the output)
-CASES = {
-    "lightgbm binary": ("lightgbm", {"objective": "binary"}, "binary", "p"),
-    "lightgbm multiclass": (
-        "lightgbm",
-        {"objective": "multiclass", "num_class": 3},
-        "three",
-        "probabilities",
-    ),
-    "lightgbm regression": ("lightgbm", {"objective": "regression"}, "regression", None),
-    "xgboost binary:logistic": ("xgboost", {"objective": "binary:logistic"}, "binary", "p"),
-    "xgboost binary:logitraw": ("xgboost", {"objective": "binary:logitraw"}, "binary", "sigmoid"),
-    "xgboost multi:softprob": (
-        "xgboost",
-        {"objective": "multi:softprob", "num_class": 3},
-        "three",
-        "probabilities",
-    ),
-    "xgboost multi:softmax": (
-        "xgboost",
-        {"objective": "multi:softmax", "num_class": 3},
-        "three",
-        "softmax",
-    ),
-    "xgboost reg:squarederror": (
-        "xgboost",
-        {"objective": "reg:squarederror"},
-        "regression",
-        None,
-    ),
-}
+# library, objective, its other params, table, the outputs the panel explains (None: the
+# Booster's output as it is)
+THREE = {"num_class": 3}
+CASES = [
+    ("lightgbm", "binary", {}, "binary", "p"),
+    ("lightgbm", "multiclass", THREE, "three", "probabilities"),
+    ("lightgbm", "regression", {}, "regression", None),
+    ("xgboost", "binary:logistic", {}, "binary", "p"),
+    ("xgboost", "binary:logitraw", {}, "binary", "sigmoid"),
+    ("xgboost", "multi:softprob", THREE, "three", "probabilities"),
+    ("xgboost", "multi:softmax", THREE, "three", "softmax"),
+    ("xgboost", "reg:squarederror", {}, "regression", None),
+]
 
 
 def expected_outputs(booster: Any, X: pd.DataFrame, kind: str | None) -> np.ndarray:
@@ -97,11 +79,16 @@ def expected_outputs(booster: Any, X: pd.DataFrame, kind: str | None) -> np.ndar
     return e / e.sum(axis=1, keepdims=True)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_a_booster_is_explained_by_treeshap_in_its_objectives_space(name):
-    library, params, table, kind = CASES[name]
+@pytest.mark.parametrize(
+    ("library", "objective", "params", "table", "kind"),
+    CASES,
+    ids=[f"{case[0]} {case[1]}" for case in CASES],
+)
+def test_a_booster_is_explained_by_treeshap_in_its_objectives_space(
+    library, objective, params, table, kind
+):
     X, y = tables()[table]
-    booster = train(library, params, X, y)
+    booster = train(library, {"objective": objective, **params}, X, y)
     session = ExplanationSession(booster, X, explainers=("shap",))
     adapter = session.adapter
     assert adapter.name.startswith(f"{'LightGBM' if library == 'lightgbm' else 'XGBoost'} Booster")
