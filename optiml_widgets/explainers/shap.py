@@ -328,7 +328,8 @@ class ShapExplainer(Explainer):
         total = result.base_values[None, :] + result.values.sum(axis=1)
         # The API's promise, as the session checks every exact view: within 1e-6 of the
         # output (relative beyond 1). Tighter, float32 models (XGBoost) failed on rounding.
-        if np.all(np.abs(total - expected) <= _ADDITIVITY_TOLERANCE * np.maximum(1, abs(expected))):
+        allowed = _ADDITIVITY_TOLERANCE * np.maximum(1.0, np.abs(expected))
+        if np.all(np.abs(total - expected) <= allowed):
             return True
         self._not_additive(float(np.max(np.abs(total - expected))))
         return False
@@ -341,8 +342,8 @@ class ShapExplainer(Explainer):
     def _not_additive(self, error: float, where: str = "") -> None:
         """Say why the current algorithm is dropped, and move on to the next one."""
         self._reasons.append(
-            f"{self._label()} is not additive for this model (base value + sum of values misses the "
-            f"model's output by up to {error:.3g}{where})"
+            f"{self._label()} is not additive for this model (base value + sum of values "
+            f"misses the model's output by up to {error:.3g}{where})"
         )
         self._next_algorithm()
 
