@@ -895,17 +895,24 @@ class ExplanationSession:
         which output that is: the target's, or with a contrast over X, P(target) - P(versus)
         (``global_data`` keeps per-class summaries, so its charts stay on the target)."""
         explanation = self.global_explanation()
-        if self.versus_index is None or not explanation.rows_are_X:
+        versus = self._global_versus(explanation)
+        if versus is None:
             return explanation, self.target_index, self.target_index
-        contrast = explanation.contrast(self.target_index, self.versus_index)
-        return contrast, 0, self.output
+        return explanation.contrast(self.target_index, versus), 0, self.output
 
     def global_output_name(self) -> str:
-        """The name of the output the global charts show (``global_of_output``'s)."""
+        """The name of the output the global charts show (``global_of_output``'s), without
+        computing the contrast."""
         found = self.global_explanation()
-        if self.versus_index is None or not found.rows_are_X:
+        versus = self._global_versus(found)
+        if versus is None:
             return found.output_names[self.target_index]
-        return found.contrast_name(self.target_index, self.versus_index)
+        return found.contrast_name(self.target_index, versus)
+
+    def _global_versus(self, explanation: GlobalExplanation) -> int | None:
+        """The class the charts contrast the target with, or None: none is chosen, or the
+        rows' own SHAP values are not there to subtract (global_data keeps summaries)."""
+        return self.versus_index if explanation.rows_are_X else None
 
     def global_charts(
         self, feature: str | None = None, *, include_values: bool = True

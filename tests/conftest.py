@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import functools
+import gzip
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +61,12 @@ def city_data(n: int = 600, random_state: int = 0) -> tuple[pd.DataFrame, np.nda
     frame = pd.DataFrame(X, columns=["income", "age", "debt", "score"])
     frame["city"] = pd.Series(city, dtype=object)
     return frame, y
+
+
+def unpack(packed: dict) -> np.ndarray:
+    """An array of the export as numpy (export.py's _pack: gzip, base64, dtype, shape)."""
+    raw = gzip.decompress(base64.b64decode(packed["data"]))
+    return np.frombuffer(raw, dtype=packed["dtype"]).reshape(packed["shape"])
 
 
 def formula(df: pd.DataFrame) -> np.ndarray:

@@ -3,15 +3,13 @@ and lime's own outputs, in the widget, the counterfactual hint and the export.""
 
 from __future__ import annotations
 
-import base64
-import gzip
 import html
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import case, session_for, wine
+from conftest import case, session_for, unpack, wine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lime.lime_tabular import LimeTabularExplainer
@@ -202,9 +200,7 @@ def test_an_export_of_a_contrast_holds_the_difference_and_escapes_names():
         data = export_data(w.session, rows=[0, len(X) - 1])
         assert [v["versus"] for v in data["views"]] == [evil[2], evil[2]]
         sweeps = [w.session.sweep(i, {}) for i in (0, len(X) - 1)]
-        grid = data["grids"]["prediction"]
-        packed = gzip.decompress(base64.b64decode(grid["data"]))
-        values = np.frombuffer(packed, dtype=grid["dtype"]).reshape(grid["shape"])
+        values = unpack(data["grids"]["prediction"])
         expected = np.concatenate([s.outputs[:, 0] - s.outputs[:, 2] for s in sweeps])
         assert values == pytest.approx(expected, abs=1e-6)  # float32
         assert values.min() < 0  # the class-2 row: P(A) < P(B) there

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import gzip
-
 import numpy as np
 import pandas as pd
 import pytest
 import shap
-from conftest import case, session_for
+from conftest import case, session_for, unpack
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -460,12 +457,7 @@ def test_a_regressor_on_its_own_categories_gets_shaps_own_path_dependent_values(
     # own interval. Each exact grid point holds shap's own values for the row with that value.
     data = export_data(session, rows=[3])
     grids = data["grids"]
-    packed = (grids["shap"], grids["shap_scale"])
-    quantised, scale = (
-        np.frombuffer(gzip.decompress(base64.b64decode(p["data"])), p["dtype"]).reshape(p["shape"])
-        for p in packed
-    )
-    found = quantised[0].astype(float) * scale[0]
+    found = unpack(grids["shap"])[0].astype(float) * unpack(grids["shap_scale"])[0]
     exact = grids["shap_exact_features"][0]
     assert list(X.columns).index("city") in exact
     for j in exact:

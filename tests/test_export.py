@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
 import re
 import subprocess
@@ -13,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import unpack
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.model_selection import train_test_split
@@ -37,11 +36,6 @@ def page_data(page: str) -> dict:
         r'<script type="application/json" id="optiml-data">(.*?)</script>', page, re.S
     ).group(1)
     return json.loads(text)
-
-
-def unpack(packed: dict) -> np.ndarray:
-    raw = gzip.decompress(base64.b64decode(packed["data"]))
-    return np.frombuffer(raw, dtype=packed["dtype"]).reshape(packed["shape"])
 
 
 def test_default_export_of_the_quickstart_fits_the_budget(quickstart, tmp_path: Path):
