@@ -183,7 +183,10 @@ class FeatureSchema:
         matrix = np.atleast_2d(np.asarray(matrix, dtype=float))
         if self._all_float:
             # Every column float64: one block, no per-column work (wide data, hot loops).
-            return pd.DataFrame(matrix.copy(), columns=self._column_index)
+            # One copy, in the column order pandas keeps (a Fortran-ordered matrix, as
+            # permutation SHAP builds, is copied straight; pandas would copy it twice).
+            block = np.array(matrix, order="F")
+            return pd.DataFrame(block, columns=self._column_index, copy=False)
         columns: dict[str, Any] = {}
         for j, feature in enumerate(self.features):
             values = matrix[:, j]

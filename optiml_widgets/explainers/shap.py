@@ -1,21 +1,20 @@
 """SHAP values in the original feature space, with the algorithm chosen for the model.
 
 Tree ensembles get TreeSHAP, linear regressors the linear explainer, everything else
-(Pipelines, callables, other models) shap's permutation explainer over the encoded
-original columns with a sampled background. Classifiers are explained in probability
-space. Every algorithm here is additive: base_value + sum(values) == model output, and the
+(Pipelines, callables, other models) permutation SHAP (shap's algorithm; permutation.py)
+over the encoded original columns with a sampled background. Classifiers are explained in
+probability space. Every algorithm here is additive: base_value + sum(values) == model output, and the
 first rows explained are checked for it; when a fast algorithm fails that check (or cannot
 be built), the next one runs and ``fallback`` says why.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,14 +24,15 @@ import shap
 from ..boosters import tree_model
 from ..jobs import Cancelled
 from .base import Attribution, Explainer, Quality, register
+from .permutation import permutation_shap
 from .table import TableContext
 
 # Tolerance of the additivity self-check that decides whether a fast algorithm may be
 # used for this model (the session's ADDITIVITY_TOLERANCE).
 _ADDITIVITY_TOLERANCE = 1e-6
 # Model rows one permutation SHAP explanation may cost (each evaluation runs the model on
-# every background row): wide data gets fewer permutations and a smaller background. shap
-# builds all of those rows at once, so on wide data the cells bound them too (320 MB).
+# every background row): wide data gets fewer permutations and a smaller background, and
+# the cells bound them too (the model's time grows with both).
 MODEL_ROWS_PER_EXPLANATION = 100_000
 MODEL_CELLS_PER_EXPLANATION = 40_000_000
 MIN_PERMUTATION_BACKGROUND = 20
@@ -83,9 +83,6 @@ class ShapExplainer(Explainer):
         self.background = context.background
         self.random_state = context.random_state
         self.masker = shap.maskers.Independent(self.background, max_samples=len(self.background))
-        self.permutation_masker = shap.maskers.Independent(
-            self.permutation_background, max_samples=len(self.permutation_background)
-        )
         self._tree: shap.TreeExplainer | None = None
         self._linear: shap.LinearExplainer | None = None
         self.perturbation = "interventional"
@@ -487,27 +484,14 @@ class ShapExplainer(Explainer):
         return ShapValues(values + share * gap[:, None, :], base)
 
     def _explain_permutation(self, encoded: np.ndarray, *, fast: bool) -> ShapValues:
-        with _keep_global_random_state():
-            explainer = shap.PermutationExplainer(
-                self.model_output, self.permutation_masker, seed=self.random_state
-            )
-            result = explainer(encoded, max_evals=self.max_evals(fast=fast), silent=True)
-        values = np.asarray(result.values, dtype=float)
-        base = np.asarray(result.base_values, dtype=float)
-        if values.ndim == 2:
-            values = values[..., None]
-        base = np.atleast_1d(base[0] if base.ndim >= 1 and base.shape[0] == len(encoded) else base)
+        values, base = permutation_shap(
+            self.model_output,
+            encoded,
+            self.permutation_background,
+            self.max_evals(fast=fast),
+            self.random_state,
+        )
         return ShapValues(values, base)
-
-
-@contextlib.contextmanager
-def _keep_global_random_state() -> Iterator[None]:
-    """shap seeds numpy's global generator; give the user theirs back afterwards."""
-    state = np.random.get_state()
-    try:
-        yield
-    finally:
-        np.random.set_state(state)
 
 
 def _path_dependent(forest: Any, trees: list[Any]) -> shap.TreeExplainer:
