@@ -617,6 +617,30 @@ def test_close_stops_every_thread_and_model_call(gbc):
     assert not alive, alive
 
 
+def test_close_stops_a_slow_model_within_a_step(gbc):
+    """Background work calls a model that is slow per row in steps of about
+    MODEL_STEP_SECONDS: close() during the global view's permutation SHAP (a row's
+    permutations are one batch of 61,000 rows here, 1.2 s of this model) stops it soon."""
+    model, X, y = gbc
+    ended: list[float] = []
+
+    def slow(frame):
+        time.sleep(2e-5 * len(frame))
+        ended.append(time.monotonic())
+        return model.predict_proba(frame)
+
+    w = explain_widget(slow, X, y)
+    assert w.explanation.algorithm.startswith("Permutation SHAP")
+    w._handle_custom_msg({"type": "global"}, [])
+    time.sleep(1.5)
+    closed = time.monotonic()
+    w.close()
+    assert w.session.jobs.wait_all(10)
+    assert ended and ended[-1] - closed < 0.4, (
+        f"the model ran {ended[-1] - closed:.2f} s after close()"
+    )
+
+
 def test_a_widget_nobody_references_is_collected_and_stops(gbc):
     """No thread or callback of ours keeps a widget alive: once ipywidgets lets it go (its
     comm closed, out of the registry) it is collected, and its work stops with it."""

@@ -66,17 +66,17 @@ class TableContext:
 
         ``live_between``: the caller holds nothing a live request's first answer uses (LIME:
         its own lock and sampler), so in the background a live request under way may run
-        between two calls. Not for shap's explainers: an answer shares their masker's
-        buffers.
+        between two calls. Not for SHAP, whose values are part of that first answer.
         """
         if 0 < len(encoded) <= REMEMBERED_CALL_ROWS:
             return self._small_output(encoded)
         step = max(1, CELLS_PER_MODEL_CALL // max(1, encoded.shape[1]))
-        live_between = live_between and in_background()
-        if live_between:
-            # Calls of about MODEL_STEP_SECONDS, a live request going between them,
-            # unless the model's cost per call makes the extra calls dear (a quarter more
-            # at most).
+        background = in_background()
+        live_between = live_between and background
+        if background:
+            # Calls of about MODEL_STEP_SECONDS, so that close() stops a slow model's work
+            # soon (and a live request may go between them), unless the model's cost per
+            # call makes the extra calls dear (a quarter more at most).
             total = len(encoded) * self.seconds_per_row[0]
             pieces = int(total // MODEL_STEP_SECONDS)
             if pieces > 1 and self.seconds_per_call[0] * (pieces - 1) <= 0.25 * total:
