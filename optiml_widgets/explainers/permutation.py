@@ -1,15 +1,13 @@
 """Permutation SHAP: the algorithm of shap's ``PermutationExplainer``, in numpy.
 
-shap's explainer compiles numba kernels the first time it runs in a Python process (5 s on
-a 2-core machine: the first view of every non-tree model, in every new kernel), and numba
+shap's explainer compiles numba kernels the first time it runs in a Python process (about
+6 s on 2 cores: the first view of every non-tree model, in every new kernel), and numba
 cannot cache them on disk (they take a jitted link function as an argument). It also calls
-the model once per permutation. This is the same estimator with the same random orders for
+the model once per permutation. This is the same estimator, with the same random orders for
 the same seed: antithetic permutations (each feature switched from the background to the
 row's value in a random order, then back in the same order), the model re-run only on the
-background rows a switch changes, all permutations of a row (and of several rows, up to
-CELLS_PER_BATCH) in one model call.
-tests/test_explainers.py holds it to shap's own values.
-"""
+background rows a switch changes, and all permutations of a row (of several rows, up to
+CELLS_PER_BATCH) in one model call. tests/test_permutation.py holds it to shap's values."""
 
 from __future__ import annotations
 
@@ -35,7 +33,7 @@ def permutation_shap(
     rows = np.atleast_2d(np.asarray(rows, dtype=float))
     background = np.asarray(background, dtype=float)
     random = np.random.RandomState(seed)  # shap seeds numpy's global generator alike
-    plans = [_plan(row, background, max_evals, random) for row in rows]
+    plans = [_permutations(row, background, max_evals, random) for row in rows]
     values: np.ndarray | None = None
     base = np.zeros(0)
     waiting: list[tuple[int, np.ndarray]] = []  # rows whose inputs wait for a model call
@@ -72,9 +70,10 @@ class _Plan:
         self.changed = changed
 
 
-def _plan(
+def _permutations(
     row: np.ndarray, background: np.ndarray, max_evals: int, random: np.random.RandomState
 ) -> _Plan:
+    """One row's random orders of the features it differs in, drawn as shap draws them."""
     varies = ~np.isclose(row, background)  # (background rows, features), as shap's masker
     switched = np.where(varies.any(axis=0))[0]
     if len(switched) == 0:
