@@ -47,6 +47,9 @@ BACKGROUND_ROWS = 100
 LIME_TRAINING_ROWS = 10_000
 PENDING = object()  # a streamed result that is not there yet
 SLOW_MODEL_SECONDS = 0.5
+# The first view waits at most about this long for exact permutation SHAP; a model slower
+# per row gets the fast view first (a fifth of the model rows), the exact one following.
+FIRST_VIEW_SECONDS = 1.0
 ADDITIVITY_TOLERANCE = 1e-6  # relative: what the API promises for the exact algorithms
 GLOBAL_DATA_PART_ROWS = 50_000
 WIDE_DATA = 64  # more features than this: payloads carry the shown ones, the rest on request
@@ -640,6 +643,24 @@ class ExplanationSession:
         )
 
     # -- the view the panel shows ---------------------------------------------------------
+    def first_view(self) -> payloads.View:
+        """The view ``explain_widget`` returns with: exact, unless that keeps the user
+        waiting. A model slow per call gets the fast view; so does one whose exact
+        permutation SHAP would take longer than FIRST_VIEW_SECONDS, judged by the fast
+        view's own time (the model's cost per row is unknown until a large call). The
+        panel's completion then brings the exact view."""
+        if self.slow_model:
+            return self.view(0, fast=True, complete=False, wait=False)
+        explainer = self.shap_explainer
+        if explainer is not None and explainer.approximate:
+            exact, fast = explainer.max_evals(fast=False), explainer.max_evals(fast=True)
+            if fast < exact:
+                started = time.perf_counter()
+                view = self.view(0, fast=True, complete=False, wait=False)
+                if (time.perf_counter() - started) * exact / fast > FIRST_VIEW_SECONDS:
+                    return view
+        return self.view(0, complete=False, wait=False)
+
     def view(
         self,
         seq: int,

@@ -76,7 +76,7 @@ class ExplainerWidget(anywidget.AnyWidget):
         self.recomputations = 0  # views computed (tests check that bursts coalesce)
         calls = session.context.calls
         with working("Explaining the first row (prediction and SHAP)", lambda: calls[0]):
-            first = session.view(0, fast=session.slow_model, complete=False, wait=False)
+            first = session.first_view()
         shown = session.shown_features(session.index, session.edits)
         super().__init__(
             _schema=payloads.schema(session, shown),

@@ -184,6 +184,26 @@ def test_the_forest_share_is_cut_to_the_live_budget_by_its_own_timing(monkeypatc
     w.close()
 
 
+def test_a_model_slow_per_row_gets_a_cheap_first_view_then_the_exact_one():
+    """Quick on the first rows, slow on the 9,000 of exact permutation SHAP (2.7 s here):
+    the fast view's own time says so, and the exact view follows."""
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(150, 4)), columns=list("abcd"))
+
+    def slow_per_row(df):
+        time.sleep(3e-4 * len(df))
+        return 2 * df["a"].to_numpy() - df["b"].to_numpy() * df["c"].to_numpy()
+
+    w = explain_widget(slow_per_row, X, explainers=("shap",))
+    assert not w.session.slow_model  # its first call (101 rows) took 30 ms
+    assert w._view["quality"] == "fast"
+    assert w._wait_idle(600)
+    assert w._view["quality"] == "exact"
+    w.close()
+    quick = explain_widget(lambda df: 2 * df["a"].to_numpy(), X, explainers=("shap",))
+    assert quick._view["quality"] == "exact"  # permutation SHAP, but cheap: exact at once
+    quick.close()
+
+
 def test_a_slow_model_gets_a_cheap_first_view_then_the_exact_one():
     X = pd.DataFrame(np.random.default_rng(0).normal(size=(150, 4)), columns=list("abcd"))
 
