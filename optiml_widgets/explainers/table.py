@@ -70,27 +70,40 @@ class TableContext:
         """
         if 0 < len(encoded) <= REMEMBERED_CALL_ROWS:
             return self._small_output(encoded)
-        step = max(1, CELLS_PER_MODEL_CALL // max(1, encoded.shape[1]))
         background = in_background()
         live_between = live_between and background
-        # Calls of about MODEL_STEP_SECONDS: in the background so that close() stops a slow
-        # model's work soon (and a live request may go between them); in a view too,
-        # because a model slow per row is often slower still per row in large calls (a
-        # Gaussian process: 36 us a row in calls of 2,000 rows, 126 us in one of 61,000).
-        # Unless the model's cost per call makes the extra calls dear: a quarter more at
-        # most in the background, 5% in a view someone waits for.
-        total = len(encoded) * self.seconds_per_row[0]
-        pieces = int(total // MODEL_STEP_SECONDS)
-        dear = (0.25 if background else 0.05) * total
-        if pieces > 1 and self.seconds_per_call[0] * (pieces - 1) <= dear:
-            step = min(step, -(-len(encoded) // pieces))
-        outputs = []
-        for start in range(0, max(len(encoded), 1), step):
+        outputs: list[np.ndarray] = []
+        done = 0
+        while done < len(encoded) or not outputs:
             check_stopped()
             if live_between:
                 let_live_through()
-            outputs.append(self.predict(self.schema.decode(encoded[start : start + step])))
+            step = self._step(len(encoded) - done, encoded.shape[1], background)
+            piece = encoded[done : done + step]
+            outputs.append(self.predict(self.schema.decode(piece)))
+            done += len(piece)
         return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
+
+    def _step(self, rows: int, features: int, background: bool) -> int:
+        """Rows of the next model call, of ``rows`` still to go.
+
+        Calls of about MODEL_STEP_SECONDS: in the background so that close() stops a slow
+        model's work soon (and a live request may go between them); in a view too, because
+        a model slow per row is often slower still per row in large calls (a Gaussian
+        process: 36 us a row in calls of 2,000 rows, 126 us in one of 61,000). Unless the
+        model's cost per call makes the extra calls dear: a quarter more at most in the
+        background, 5% in a view someone waits for. While the cost per row is unknown, a
+        first call of a few hundred rows measures it.
+        """
+        step = max(1, CELLS_PER_MODEL_CALL // max(1, features))
+        if self.seconds_per_row[0] == 0.0:
+            return min(step, rows if rows <= 4 * MIN_TIMED_ROWS else MIN_TIMED_ROWS)
+        total = rows * self.seconds_per_row[0]
+        pieces = int(total // MODEL_STEP_SECONDS)
+        dear = (0.25 if background else 0.05) * total
+        if pieces > 1 and self.seconds_per_call[0] * (pieces - 1) <= dear:
+            step = min(step, -(-rows // pieces))
+        return step
 
     def _small_output(self, encoded: np.ndarray) -> np.ndarray:
         """A small call: remembered rows are not sent to the model again."""
