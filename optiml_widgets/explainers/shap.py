@@ -3,9 +3,9 @@
 Tree ensembles get TreeSHAP, linear regressors the linear explainer, everything else
 (Pipelines, callables, other models) permutation SHAP (shap's algorithm; permutation.py)
 over the encoded original columns with a sampled background. Classifiers are explained in
-probability space. Every algorithm here is additive: base_value + sum(values) == model output, and the
-first rows explained are checked for it; when a fast algorithm fails that check (or cannot
-be built), the next one runs and ``fallback`` says why.
+probability space. Every algorithm here is additive: base_value + sum(values) == model
+output, and the first rows explained are checked for it; when a fast algorithm fails that
+check (or cannot be built), the next one runs and ``fallback`` says why.
 """
 
 from __future__ import annotations
