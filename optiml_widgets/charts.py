@@ -507,9 +507,10 @@ def fidelity_chart(surrogate: Surrogate, explanation: GlobalExplanation | None =
     over ``global_data`` also its fidelity on every row of it."""
     curve = pd.DataFrame(surrogate.curve)[["family", "rules", "fidelity"]]
     metric = "R²" if surrogate.metric == "r2" else "accuracy"
-    chosen = pd.DataFrame(
-        {"rules": [surrogate.complexity], "fidelity": [surrogate.fidelity], "family": ["chosen"]}
-    )
+    # The point whose rules the table shows: parameters the panel moves when another size
+    # is picked (a point of the curve is clicked, or the table's size control).
+    shown_rules = alt.param(name="shown_rules", value=int(surrogate.complexity))
+    shown_family = alt.param(name="shown_family", value=surrogate.family)
     lines = (
         alt.Chart(curve)
         .mark_line(point=True)
@@ -527,20 +528,25 @@ def fidelity_chart(surrogate: Surrogate, explanation: GlobalExplanation | None =
         )
     )
     mark = (
-        alt.Chart(chosen)
+        alt.Chart(curve)
         .mark_point(shape="circle", size=160, filled=False, color="black", strokeWidth=2)
         .encode(
             x="rules:Q",
             y="fidelity:Q",
             tooltip=[
-                alt.Tooltip("rules:Q", title="chosen rules"),
+                alt.Tooltip("family:N", title="rules shown"),
+                alt.Tooltip("rules:Q"),
                 alt.Tooltip("fidelity:Q", format=".3f"),
             ],
         )
+        .add_params(shown_rules, shown_family)
+        .transform_filter("datum.rules == shown_rules && datum.family == shown_family")
     )
     layers: list[alt.Chart] = [lines, mark]
+    recommended = next((p for p in surrogate.curve if p.get("recommended")), surrogate.chosen)
     subtitle = [
-        f"chosen: {counted(surrogate.complexity, 'rule')}, {metric} {surrogate.fidelity:.3f}"
+        f"recommended: {counted(int(recommended['rules']), 'rule')}, {metric} "
+        f"{recommended['fidelity']:.3f}; ○ the rules shown"
     ]
     if surrogate.reason:  # titles do not wrap by themselves: a line each
         subtitle.extend(textwrap.wrap(f"why: {surrogate.reason}", 64))

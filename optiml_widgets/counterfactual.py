@@ -67,21 +67,6 @@ class Counterfactual:
         verdict = "" if self.model_agrees else " (the model does not agree with the rule)"
         return f"{moves}: {said}{verdict}."
 
-    def to_payload(self) -> dict[str, Any]:
-        """JSON for the panel (js/src/types.ts CounterfactualInfo)."""
-        return {
-            "changes": {k: _json(v) for k, v in self.changes.items()},
-            "rule": self.rule.id,
-            "outcome_before": _json(self.outcome_before),
-            "outcome_after": _json(self.outcome_after),
-            "prediction": self.prediction,
-            "predicted_label": _json(self.predicted_label),
-            "model_agrees": self.model_agrees,
-            "median": self.median,
-            "probability": self.probability,
-            "text": self.text(),
-        }
-
 
 def find_counterfactual(
     adapter: ModelAdapter,
@@ -358,11 +343,3 @@ def _finite(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if np.isfinite(number) else None
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)

@@ -486,7 +486,12 @@ def static_picture(session: ExplanationSession, view: payloads.View | None = Non
         )
         for rule in surrogate.rules[:12]:
             style = ' style="font-weight:bold;background:#eef"' if rule.id == active else ""
-            parts.append(f"<tr{style}><td>{esc(rule.text())}</td><td>{rule.coverage:.0%}</td></tr>")
+            parts.append(
+                f"<tr{style}><td>{esc(rule.text(alone=False))}</td><td>{rule.coverage:.0%}</td></tr>"
+            )
+        parts.extend(
+            f'<tr><td colspan="2">{esc(line)}</td></tr>' for line in surrogate.common_lines()
+        )
         parts.append("</table>")
     elif session.surrogate_enabled:
         parts.append(

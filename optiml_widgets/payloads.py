@@ -76,7 +76,8 @@ class TermInfo(TypedDict):
     center: float
     fill: float
     above: float | None  # a step term's cut (it adds weight above it); None: linear
-    text: str
+    shared: bool  # in every rule with this weight (a linear one from each rule's centre)
+    text: str  # "+0.8 per 1000 of income", "+0.3 if lpi > 4.2"
 
 
 class RuleInfo(TypedDict):
@@ -343,7 +344,8 @@ def _rule(rule: Rule, position: Mapping[str, int]) -> RuleInfo:
                 "center": t.center,
                 "fill": t.fill if math.isfinite(t.fill) else t.center,
                 "above": t.above,
-                "text": t.text,
+                "shared": t.shared,
+                "text": t.phrase,
             }
             for t in rule.terms
         ],

@@ -341,9 +341,10 @@ class ExplanationSession:
         job = self._surrogate_job()
         return wait_for(job, lambda: self.jobs.progress(SURROGATE), "Fitting the surrogate")
 
-    def set_surrogate_size(self, rules: int | None) -> Surrogate | None:
+    def set_surrogate_size(self, rules: int | None, family: str | None = None) -> Surrogate | None:
         """Show the surrogate of another point of its curve (``rules`` rules, or the nearest
-        size tried); None goes back to the size cross-validation chose. Nothing is refit."""
+        size tried; of ``family`` when it has such a point); None goes back to the size
+        cross-validation chose. Nothing is refit."""
         if not self.surrogate_enabled:
             raise ValueError(
                 'There is no surrogate: create the widget with "surrogate" in explainers.'
@@ -352,7 +353,7 @@ class ExplanationSession:
         fitted = self.surrogate
         assert fitted is not None
         if rules is not None:
-            self._surrogate_size = fitted.with_size(rules)
+            self._surrogate_size = fitted.with_size(rules, family)
         return self.surrogate
 
     def ready_surrogate(self) -> Surrogate | None:

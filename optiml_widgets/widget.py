@@ -133,7 +133,10 @@ class ExplainerWidget(anywidget.AnyWidget):
 
     @surrogate_size.setter
     def surrogate_size(self, rules: int | None) -> None:
-        surrogate = self._session.set_surrogate_size(rules)
+        self._show_size(rules)
+
+    def _show_size(self, rules: int | None, family: str | None = None) -> None:
+        surrogate = self._session.set_surrogate_size(rules, family)
         if surrogate is not None:
             self._surrogate = dict(payloads.surrogate(surrogate))
         self._refresh()
@@ -271,7 +274,7 @@ class ExplainerWidget(anywidget.AnyWidget):
         elif kind == "features":
             self._send_features(content.get("features"))
         elif kind == "surrogate-size":
-            self._size_from_panel(content.get("rules"))
+            self._size_from_panel(content.get("rules"), content.get("family"))
 
     def _refresh(self) -> None:
         """Recompute the current view after a change made from Python."""
@@ -553,14 +556,16 @@ class ExplainerWidget(anywidget.AnyWidget):
         )
         job.add_done_callback(_weakly(me, done))
 
-    def _size_from_panel(self, rules: Any) -> None:
-        """The rule table's size control: another point of the curve, off the kernel's path."""
+    def _size_from_panel(self, rules: Any, family: Any = None) -> None:
+        """The rule table's size control or a clicked point of the fidelity chart (with its
+        family): another point of the curve, off the kernel's path."""
         if isinstance(rules, bool) or not isinstance(rules, int):
             return
+        family = family if isinstance(family, str) else None
 
         def apply() -> None:
             try:
-                self.surrogate_size = rules
+                self._show_size(rules, family)
             except (ValueError, TypeError) as exc:
                 self.error = _message(exc)
 

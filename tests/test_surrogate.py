@@ -24,7 +24,7 @@ from sklearn.ensemble import (
 )
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from optiml_widgets import ExplanationSession, explain_widget
+from optiml_widgets import ExplanationSession, explain_widget, payloads
 from optiml_widgets.explainers.rule_models import LINEAR_TREE, SHARED_TREE, GrownTree
 from optiml_widgets.explainers.shared_terms import _best_splits, _Products, _Within
 from optiml_widgets.explainers.surrogate import surrogate_samples
@@ -98,8 +98,9 @@ def test_the_curve_has_every_size_and_the_chosen_one():
     assert chosen["near_best"]
     assert chosen["rules"] == min(p["rules"] for p in surrogate.curve if p["near_best"])
     assert all(p["between"] is None or 0 <= p["between"] <= 1 for p in surrogate.curve)
-    payload = surrogate.to_payload()
-    assert payload["curve"] == surrogate.curve and payload["chosen"] == chosen
+    payload = payloads.surrogate(surrogate)
+    assert [p["chosen"] for p in payload["curve"]] == [p["chosen"] for p in surrogate.curve]
+    assert payload["complexity"] == chosen["rules"] == payload["recommended"]
     json.dumps(payload, allow_nan=False)  # strict JSON: the browser parses it
 
 
@@ -115,9 +116,11 @@ def test_linear_terms_read_in_original_units():
         assert np.log10(term.per) == round(np.log10(term.per))  # a round power of ten
     rule = surrogate.rules[0]
     assert all(t.text in rule.text() for t in rule.terms)
-    keys = {"feature", "weight", "per", "center", "fill", "above", "text"}
-    assert [set(t) for t in surrogate.to_payload()["rules"][0]["terms"]] == [keys] * len(rule.terms)
-    json.dumps(surrogate.to_payload(), allow_nan=False)
+    keys = {"feature", "j", "weight", "per", "center", "fill", "above", "shared", "text"}
+    sent = payloads.surrogate(surrogate)
+    assert [set(t) for t in sent["rules"][0]["terms"]] == [keys] * len(rule.terms)
+    assert [t["text"] for t in sent["rules"][0]["terms"]] == [t.phrase for t in rule.terms]
+    json.dumps(sent, allow_nan=False)
     # The rule's own prediction for a row = its value at the average row + each term.
     session = w2()
     row = session.original(3)
@@ -176,7 +179,7 @@ def test_a_counterfactual_is_checked_with_the_real_model(name):
             assert hint.predicted_label == label
             assert hint.probability == pytest.approx(outputs.max())
             assert f"says {label} (P = {hint.probability:.2f})" in hint.text()
-            assert hint.to_payload()["probability"] == hint.probability
+            assert payloads.counterfactual(hint, session.schema)["probability"] == hint.probability
             before_label = session.adapter.classes[
                 int(np.argmax(session.adapter.predict(session.schema.row_frame(before))[0]))
             ]
@@ -223,7 +226,7 @@ def test_linear_leaves_split_where_the_line_bends():
 def test_a_rule_predicts_what_the_surrogate_predicts(name):
     session = session_for(name)
     surrogate = session.surrogate
-    payload = {rule["id"]: rule for rule in surrogate.to_payload()["rules"]}
+    payload = {rule["id"]: rule for rule in payloads.surrogate(surrogate)["rules"]}
     predicted = surrogate.predict_encoded(session.encoded_X)
     for index in range(0, session.n_rows, 7):
         row = session.original(index)
@@ -235,7 +238,7 @@ def test_a_rule_predicts_what_the_surrogate_predicts(name):
 
 
 def by_formula(rule: dict, row: pd.Series) -> float:
-    """A rule's prediction from its JSON alone, as Surrogate.to_payload documents it."""
+    """A rule's prediction from its JSON alone, as payloads.surrogate documents it."""
     total = rule["prediction"]
     for t in rule["terms"]:
         x = t["fill"] if pd.isna(row[t["feature"]]) else row[t["feature"]]
@@ -250,7 +253,7 @@ def sampled_rules(session, surrogate, step: int):
     """Every ``step``-th row of X: (row, its rule, that rule's JSON, the surrogate's
     prediction for it)."""
     predicted = surrogate.predict_encoded(session.encoded_X)
-    payload = {rule["id"]: rule for rule in surrogate.to_payload()["rules"]}
+    payload = {rule["id"]: rule for rule in payloads.surrogate(surrogate)["rules"]}
     for index in range(0, session.n_rows, step):
         row = session.original(index)
         rule = surrogate.rule_for(row)
@@ -291,7 +294,7 @@ def test_a_jump_reads_as_a_step_term_in_every_rule():
                     assert 0 < (X[t.feature] > t.above).sum() < len(X)
                     assert f"if {t.feature} > " in rule.text()
         assert smaller.complexity == int(smaller.chosen["rules"])
-    json.dumps(surrogate.to_payload(), allow_nan=False)
+    json.dumps(payloads.surrogate(surrogate), allow_nan=False)
 
 
 def test_a_boundary_across_features_reads_as_a_score_with_shared_terms():
@@ -322,6 +325,15 @@ def test_a_boundary_across_features_reads_as_a_score_with_shared_terms():
             assert rule.text().startswith("IF ") and "score of yes = " in rule.text()
             assert "class yes above 0.5, else no" in rule.text()
         assert smaller.complexity == int(smaller.chosen["rules"])
+        # The whole list states the shared terms and the cut once, after the rules.
+        lines = smaller.text().splitlines()
+        shared = [t.phrase for t in smaller.rules[0].terms if t.shared]
+        assert lines[: len(smaller.rules)] == [
+            f"{r.text(alone=False)}  [coverage {r.coverage:.0%}]" for r in smaller.rules
+        ]
+        assert all("in every rule" not in line for line in lines[: len(smaller.rules)])
+        tail = ["and in every rule: " + ", ".join(shared)] if shared else []
+        assert lines[len(smaller.rules) :] == [*tail, "then class yes above 0.5, else no"]
     # A multiclass model has no score: its rules read classes.
     wine = session_for("rf_wine_multiclass").surrogate
     assert SHARED_TREE not in {p["family"] for p in wine.curve}

@@ -290,6 +290,24 @@ def test_the_surrogate_size_changes_live(widget):
     while widget._surrogate["complexity"] != chosen and time.monotonic() < deadline:
         time.sleep(0.05)
     assert widget._surrogate["complexity"] == chosen
+    # A clicked point of the fidelity chart names its family too: of the families with
+    # that many rules, that one (the table's control would give the recommended family).
+    curve = surrogate.curve
+    shared = [
+        k for k in surrogate.sizes if len({p["family"] for p in curve if p["rules"] == k}) > 1
+    ]
+    size = shared[0]
+    family = min(
+        (p for p in curve if p["rules"] == size), key=lambda p: (p["recommended"], p["validation"])
+    )["family"]
+    assert widget.surrogate.with_size(size).family != family  # not what the size alone gives
+    widget._handle_custom_msg({"type": "surrogate-size", "rules": size, "family": family}, [])
+    deadline = time.monotonic() + 30
+    shown = lambda: (widget._surrogate["complexity"], widget._surrogate["family"])  # noqa: E731
+    while shown() != (size, family) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert shown() == (size, family)
+    assert widget.surrogate.family == family
     widget.surrogate_size = None
     assert widget.surrogate_size == chosen
     with pytest.raises(ValueError):

@@ -1,6 +1,7 @@
 // The global views: Altair's Vega-Lite specs rendered by the bundled vega-embed, linked to
 // the local panel through the charts' named parameters (optiml_widgets/charts.py):
-// `feature`, `row`, `hover`, `current_x`, `current_y`.
+// `feature`, `row`, `hover`, `current_x`, `current_y`, and the surrogate's `shown_rules`,
+// `shown_family`.
 import { h } from "./dom";
 import { legend } from "./legend";
 import type { GlobalInfo, Value } from "./types";
@@ -28,6 +29,8 @@ export interface GlobalHooks {
   selectRow(row: number): void;
   /** The pointer is over a feature in a chart (its position; null: left it). */
   hover(j: number | null): void;
+  /** A point of the surrogate's fidelity curve was clicked (a live kernel only). */
+  selectSize?(rules: number, family: string): void;
 }
 
 const ORDER = ["importance", "beeswarm", "dependence", "fidelity", "predictions"] as const;
@@ -137,6 +140,7 @@ export class GlobalViews {
       if (!datum) return;
       if (typeof datum.row === "number") this.hooks.selectRow(datum.row);
       else if (name === "importance" && typeof datum.k === "number") this.hooks.selectFeature(datum.k);
+      else if (name === "fidelity" && typeof datum.rules === "number" && typeof datum.family === "string") this.hooks.selectSize?.(datum.rules, datum.family);
     });
     view.addEventListener("mouseover", (_event, item) => {
       const k = item?.datum?.k;

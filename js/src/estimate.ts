@@ -26,6 +26,30 @@ export function ruleFor(surrogate: SurrogateInfo | null, values: Value[], known:
   return rule ? { id: rule.id, met: met(rule) } : null;
 }
 
+type RuleInfo = SurrogateInfo["rules"][number];
+type TermInfo = RuleInfo["terms"][number];
+
+/** What a term adds for a value (Python: LinearTerm.effect): a step's weight above its cut,
+ * or the weight per `per` units from the rule's centre; a missing value counts as `fill`. */
+export function termEffect(term: TermInfo, value: Value | undefined): number {
+  const x = typeof value === "boolean" ? Number(value) : typeof value === "number" && !Number.isNaN(value) ? value : term.fill;
+  if (term.above !== null) return x > term.above ? term.weight : 0;
+  return (term.weight * (x - term.center)) / term.per;
+}
+
+/** A rule's own answer for the values it covers: its value, what each term adds, their sum
+ * and, for a score rule, the class it gives (Python: Rule.score and Rule.predict). */
+export function ruleOutput(rule: RuleInfo, values: Value[]): { effects: number[]; total: number; label: Value | null } | null {
+  if (typeof rule.prediction !== "number" || !rule.terms.length) return null;
+  const effects = rule.terms.map((t) => termEffect(t, values[t.j]));
+  const total = effects.reduce((sum, e) => sum + e, rule.prediction);
+  const label = rule.classes ? rule.classes[total > SCORE_CUT ? 1 : 0] : null;
+  return { effects, total, label };
+}
+
+/** A score rule gives its second class above this (Python: rule_models.SCORE_CUT). */
+export const SCORE_CUT = 0.5;
+
 /** Linear interpolation of a curve (xs ascending) at x, clamped to its ends. */
 export function interpolate(xs: ArrayLike<number>, ys: ArrayLike<number>, x: number): number {
   const n = xs.length;

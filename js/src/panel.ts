@@ -167,6 +167,8 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
             else if (index !== view.index) loop.requestExact(index, outputOf(view));
           },
           hover: (j) => linker.set(j),
+          // A point of the fidelity curve: those rules in the table (as its size control).
+          selectSize: options.canExport ? (rules, family) => model.send({ type: "surrogate-size", rules, family }) : undefined,
         })
       : null;
 
@@ -258,6 +260,8 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
     sliders.setThresholds(surrogate?.thresholds ?? null);
     rules?.update(view, view.quality !== "exact");
     linker.apply();
+    // The fidelity chart rings the point whose rules the table shows.
+    if (surrogate) void global?.set({ shown_rules: surrogate.complexity, shown_family: surrogate.family });
   };
   const onProgress = () => {
     const progress = model.get("_progress") ?? {};

@@ -3,10 +3,11 @@
 // meet, and the counterfactual hint. Until the surrogate is fit, its progress.
 import { button, h } from "./dom";
 import type { Features } from "./features";
+import { ruleOutput, termEffect } from "./estimate";
 import { counted, formatNumber, formatScore, percent } from "./format";
 import { legend } from "./legend";
 import { placeholder } from "./pending";
-import type { CounterfactualInfo, JobState, SurrogateInfo, Value, View } from "./types";
+import type { CounterfactualInfo, JobState, LinearTermInfo, SurrogateInfo, Value, View } from "./types";
 
 export type ApplyChanges = (changes: [number, Value][]) => void;
 /** Asks for the surrogate of another number of rules (a live kernel only). */
@@ -36,19 +37,31 @@ function sizeControl(surrogate: SurrogateInfo, chooseSize: ChooseSize): HTMLElem
     select.disabled = true; // until the new rules arrive
     chooseSize(Number(select.value));
   });
-  return h("p", { class: "ow-size-control" }, h("label", { for: id }, "Show "), select, " (held-out fidelity for each size: the fidelity chart)");
+  select.title = "Held-out fidelity for each size: the fidelity chart";
+  return h("p", { class: "ow-size-control" }, h("label", { for: id }, "Show "), select);
+}
+
+/** "− 0.299 (worst area)": what a term adds to this row's value, and its feature. */
+function addend(effect: number, feature: string): string {
+  return ` ${effect >= 0 ? "+" : "−"} ${formatNumber(Math.abs(effect), 3)} (${feature})`;
 }
 
 class RuleTable {
   readonly el: HTMLElement;
+  private readonly surrogate: SurrogateInfo;
   private readonly rows = new Map<number, HTMLTableRowElement>();
   /** Each rule's class as the views name it (null: a value or a score rule). */
   private readonly outcomes = new Map<number, string | null>();
   private readonly conditionCells = new Map<number, HTMLElement[]>();
+  /** Per rule, the line that works its value out for the current row (rules with terms). */
+  private readonly arithmetic = new Map<number, HTMLElement>();
+  /** The terms every rule shares, stated once under the table, and their lines. */
+  private readonly sharedLines: [LinearTermInfo, HTMLElement][] = [];
   private readonly scroller: HTMLElement;
   private revealed: number | null = null;
 
   constructor(surrogate: SurrogateInfo, chooseSize: ChooseSize | null) {
+    this.surrogate = surrogate;
     const body = h("tbody");
     for (const rule of surrogate.rules) {
       const cells = rule.conditions.map((c) =>
@@ -62,15 +75,23 @@ class RuleTable {
       if (!cells.length) when.append("always");
       const value = typeof rule.prediction === "number" ? formatNumber(rule.prediction) : String(rule.prediction);
       const classes = rule.classes ?? null;
-      const then = h("td", { class: "ow-then" }, classes ? `score of ${String(classes[1])} = ${value}` : value);
-      // "+0.8 per 1000 of income", "+0.3 if lpi > 4.2": each term reads on its own line.
-      for (const term of rule.terms ?? []) then.append(h("div", { class: "ow-term", "data-j": term.j }, term.text));
-      if (classes) then.append(h("div", { class: "ow-term ow-score-cut" }, `class ${String(classes[1])} above 0.5, else ${String(classes[0])}`));
+      // The tooltip reads the rule whole (a linear term's average row, the shared terms).
+      const then = h("td", { class: "ow-then", title: rule.terms.length ? rule.text : null }, classes ? `score of ${String(classes[1])} = ${value}` : value);
+      // "+0.8 per 1000 of income", "+0.3 if lpi > 4.2": each own term on its own line; the
+      // terms every rule shares are stated once, under the table.
+      for (const term of rule.terms) if (!term.shared) then.append(h("div", { class: "ow-term", "data-j": term.j }, term.text));
       const row = h("tr", { "data-rule": rule.id }, h("td", {}, String(rule.id + 1)), when, then, h("td", {}, percent(rule.coverage)));
       this.rows.set(rule.id, row);
       this.outcomes.set(rule.id, surrogate.metric === "accuracy" && !classes ? String(rule.prediction) : null);
       this.conditionCells.set(rule.id, cells);
       body.append(row);
+      if (rule.terms.length) {
+        // Under the rule, across the table: its value for the current row, worked out.
+        const line = h("td", { colspan: 3, "data-testid": "ow-rule-arithmetic" });
+        const under = h("tr", { class: "ow-arithmetic", hidden: true }, h("td", {}), line);
+        this.arithmetic.set(rule.id, under);
+        body.append(under);
+      }
     }
     const table = h(
       "table",
@@ -84,8 +105,17 @@ class RuleTable {
       { class: "ow-rules-body" },
       h("p", { class: "ow-caption", "data-testid": "ow-rules-caption" }, `Global surrogate: ${caption(surrogate)}.`),
       chooseSize && surrogate.sizes.length > 1 ? sizeControl(surrogate, chooseSize) : null,
-      surrogate.reason ? h("p", { class: "ow-muted ow-reason", "data-testid": "ow-rules-reason" }, `Why ${counted(surrogate.complexity, "rule")}: ${surrogate.reason}.`) : null,
+      // Folded: the rules themselves come first in the card's height.
+      surrogate.reason
+        ? h(
+            "details",
+            { class: "ow-muted ow-reason", "data-testid": "ow-rules-reason" },
+            h("summary", {}, `Why ${counted(surrogate.complexity, "rule")}?`),
+            h("p", {}, `${surrogate.reason.charAt(0).toUpperCase()}${surrogate.reason.slice(1)}.`),
+          )
+        : null,
       this.scroller,
+      this.sharedBlock(),
       legend("rules", [
         { mark: "ow-key-rule", text: "the rule that fires for this row" },
         { mark: "ow-key-met", text: "condition met" },
@@ -94,7 +124,24 @@ class RuleTable {
     );
   }
 
+  /** The terms in every rule and a score's cut, once; null when the rules have neither. */
+  private sharedBlock(): HTMLElement | null {
+    const first = this.surrogate.rules[0];
+    const classes = this.surrogate.rules.find((r) => r.classes)?.classes ?? null;
+    if (!first) return null;
+    const block = h("div", { class: "ow-shared", "data-testid": "ow-rules-shared" });
+    for (const term of first.terms) {
+      if (!term.shared) continue;
+      const line = h("div", { class: "ow-term", "data-j": term.j }, h("span", { class: "ow-mark", "aria-hidden": "true" }), term.text);
+      this.sharedLines.push([term, line]);
+    }
+    if (this.sharedLines.length) block.append(h("p", { class: "ow-shared-title" }, "Every rule adds:"), ...this.sharedLines.map(([, line]) => line));
+    if (classes) block.append(h("p", { class: "ow-score-cut" }, `Then: class ${String(classes[1])} above 0.5, else ${String(classes[0])}.`));
+    return block.childElementCount ? block : null;
+  }
+
   update(view: View): void {
+    this.showArithmetic(view);
     for (const [id, row] of this.rows) {
       const active = view.rule?.id === id;
       row.classList.toggle("ow-rule-active", active);
@@ -123,6 +170,27 @@ class RuleTable {
       requestAnimationFrame(() => {
         if (this.revealed !== id && this.reveal(row)) this.revealed = id;
       });
+    }
+  }
+
+  /** The firing rule's value for the current row worked out ("this row: 1.085 − 0.299
+   * (worst area) = 0.786 → benign"), and which shared steps apply to it. */
+  private showArithmetic(view: View): void {
+    const rule = this.surrogate.rules.find((r) => r.id === view.rule?.id);
+    const found = rule ? ruleOutput(rule, view.values) : null;
+    for (const [id, under] of this.arithmetic) {
+      under.hidden = !found || id !== rule?.id;
+      if (under.hidden || !rule || !found) continue;
+      const parts = rule.terms.map((t, i) => (found.effects[i] ? addend(found.effects[i], t.feature) : "")).join("");
+      const label = found.label === null ? "" : ` → ${String(found.label)}`;
+      (under.lastChild as HTMLElement).textContent = `this row: ${formatNumber(rule.prediction as number)}${parts} = ${formatNumber(found.total)}${label}`;
+    }
+    for (const [term, line] of this.sharedLines) {
+      // A step adds its weight or nothing, the same in every rule; a linear term always adds.
+      const applies = term.above !== null ? termEffect(term, view.values[term.j]) !== 0 : null;
+      line.classList.toggle("ow-met", applies === true);
+      line.classList.toggle("ow-term-off", applies === false);
+      (line.firstChild as HTMLElement).textContent = applies ? "✓ " : "";
     }
   }
 

@@ -86,6 +86,8 @@ export interface LinearTermInfo {
   center: number;
   fill: number;
   above: number | null;
+  /** In every rule with this weight (a linear term counts from each rule's own `center`). */
+  shared: boolean;
   /** "+0.8 per 1000 of income", "+0.3 if lpi > 4.2". */
   text: string;
 }
@@ -140,6 +142,8 @@ export interface SurrogateInfo {
 export interface SurrogateSizeRequest {
   type: "surrogate-size";
   rules: number;
+  /** The family of a clicked point of the fidelity curve (several have that many rules). */
+  family?: string;
 }
 
 /** The smallest change to another outcome, checked with the model (optiml_widgets/counterfactual.py). */

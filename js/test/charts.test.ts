@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { type ChartEngine, type ChartView, GlobalViews } from "../src/charts";
 import { renderPanel } from "../src/panel";
 import type { GlobalInfo } from "../src/types";
-import { model, panel, schema, shapOf, view } from "./fixtures";
+import { model, panel, schema, shapOf, surrogate, view } from "./fixtures";
 
 type Handler = (event: Event, item: { datum?: Record<string, unknown> } | null) => void;
 
@@ -138,6 +138,34 @@ describe("global views", () => {
     sliderRow.dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
     await settle();
     expect(engine.views.get("beeswarm")?.signals.hover).toBe(0);
+  });
+
+  it("a click on a point of the fidelity curve shows its rules, and the ring follows the table", async () => {
+    const s = schema();
+    const fidelity = { layer: [], params: [param("shown_rules", 2), param("shown_family", "decision tree")] };
+    const withFidelity = () => ({ ...ready(), specs: { ...ready().specs, fidelity } });
+    for (const live of [true, false]) {
+      const m = model(s);
+      const engine = fakeEngine();
+      const el = document.createElement("div");
+      renderPanel(m, el, { loadEngine: engine.load, canExport: live });
+      m.set("_surrogate", surrogate(s));
+      m.set("_global", withFidelity());
+      await settle();
+      const chart = engine.views.get("fidelity");
+      expect(chart?.signals).toEqual({ shown_rules: 2, shown_family: "decision tree" });
+      chart?.fire("click", { family: "optimal tree", rules: 3, fidelity: 0.91 });
+      if (!live) {
+        expect(m.messages.filter((msg) => msg.type === "surrogate-size")).toEqual([]); // no kernel to ask
+        continue;
+      }
+      expect(m.messages.at(-1)).toEqual({ type: "surrogate-size", rules: 3, family: "optimal tree" });
+      // Python answers with those rules: the table and the ring follow.
+      m.set("_surrogate", { ...surrogate(s), complexity: 3, family: "optimal tree" });
+      await settle();
+      expect(chart?.signals).toEqual({ shown_rules: 3, shown_family: "optimal tree" });
+      expect(panel.q(el, "ow-rules-caption").textContent).toContain("optimal tree, 3 rules");
+    }
   });
 
   it("in an export, a point of a row that is not in the file says so", async () => {

@@ -85,6 +85,9 @@ def payloads(name: str, model: Any, X: pd.DataFrame, y: Any, **options: Any) -> 
     session = w.session
     first = session.view(1, complete=False, wait=False)
     complete = session.view(2)
+    # The surrogate's own value for that row, in Python: what the rule table works out.
+    rule, row = w.explanation.rule, w.instance
+    rule_value = rule.score(row) if rule is not None and rule.terms else None
     numeric = next(j for j, f in enumerate(session.schema.features) if not f.is_discrete)
     feature = session.schema.features[numeric]
     w.set_features({feature.name: feature.max})
@@ -99,6 +102,7 @@ def payloads(name: str, model: Any, X: pd.DataFrame, y: Any, **options: Any) -> 
         "edited": ("View", edited),
         "surrogate": ("SurrogateInfo", w._surrogate),
         "progress": ("Progress", w._progress),
+        "rule_value": ("number | null", rule_value),
     }
     if name in ("cities", "wine"):
         rows = [0, 1] if name == "cities" else [0, len(X) - 1]  # wine: a class-0 and a class-2 row
@@ -117,7 +121,7 @@ def main() -> None:
     }.items():
         found.update(payloads(name, model, X, y))
     found.update(payloads("wine", *wine(), versus=2))
-    types = sorted({t for t, _ in found.values()})
+    types = sorted({t for t, _ in found.values() if t[0].isupper()})  # types.ts's own
     lines = [
         "// Written by js/test/make_fixtures.py from real payloads; rerun it when typecheck fails here.",
         f'import type {{ {", ".join(types)} }} from "../src/types";',

@@ -1,6 +1,8 @@
 // The panel and the export's in-page model on real payloads from Python
 // (payloads.fixture.ts, written by make_fixtures.py and checked against types.ts by tsc).
 import { afterEach, describe, expect, it } from "vitest";
+import { ruleOutput, termEffect } from "../src/estimate";
+import { formatNumber } from "../src/format";
 import { ExportAnswers, decodeGrids, nearestPoint, renderExport } from "../src/host";
 import { renderPanel } from "../src/panel";
 import type { WidgetModel } from "../src/types";
@@ -32,7 +34,7 @@ describe("a classifier's first view, then what streams in", () => {
     const verdict = card(el, "lime").querySelector("[data-testid=ow-verdict]") as HTMLElement;
     expect(verdict.textContent).toBe(real.cancer_complete.agreement[0].text);
     expect(verdict.dataset.verdict).toBe(real.cancer_complete.agreement[0].verdict);
-    expect(q(el, "ow-rules-reason").textContent).toContain(real.cancer_surrogate.reason);
+    expect(q(el, "ow-rules-reason").textContent).toContain(real.cancer_surrogate.reason.slice(1));
     expect(q(el, "ow-counterfactual").textContent).toContain(real.cancer_complete.counterfactual?.text ?? "?");
     expect(q(el, "ow-rules").querySelector("tr.ow-rule-active")).not.toBeNull();
     // The surrogate's thresholds are on the sliders of the features its rules use.
@@ -58,12 +60,12 @@ describe("a classifier's first view, then what streams in", () => {
     expect(s.rules.every((r) => r.terms.length === shared.size)).toBe(true); // in every rule
     expect(s.complexity).toBe(s.rules.length + shared.size);
     expect(q(el, "ow-rules-caption").textContent).toContain(`${s.complexity} rules (${s.rules.length} leaves + ${shared.size} term`);
-    expect(q(el, "ow-rules-reason").textContent).toMatch(new RegExp(`^Why ${s.complexity} rules: `));
+    expect(q(el, "ow-rules-reason").querySelector("summary")?.textContent).toBe(`Why ${s.complexity} rules?`);
   });
 });
 
 describe("a binary classifier's score rules", () => {
-  it("read the score of the second class, its terms, and where the class turns, as text", () => {
+  it("read the score of the second class and its own terms; the shared terms and where the class turns, once", () => {
     const s = real.cancer_surrogate;
     const scored = s.rules.filter((r) => r.classes);
     expect(scored.length).toBeGreaterThan(0); // breast_cancer's surrogate is a score with shared terms
@@ -74,10 +76,63 @@ describe("a binary classifier's score rules", () => {
     for (const rule of scored) {
       const then = q(el, "ow-rules").querySelector(`tr[data-rule="${rule.id}"] .ow-then`) as HTMLElement;
       expect(then.firstChild?.textContent).toMatch(new RegExp(`^score of ${hostile[1].replace(/[()]/g, "\\$&")} = -?\\d`));
-      expect(then.querySelectorAll(".ow-term").length).toBe(rule.terms.length + 1);
-      expect(then.querySelector(".ow-score-cut")?.textContent).toBe(`class ${hostile[1]} above 0.5, else ${hostile[0]}`);
+      expect(then.querySelectorAll(".ow-term[data-j]").length).toBe(rule.terms.filter((t) => !t.shared).length);
+      expect(then.title).toBe(rule.text); // the rule whole, as Python writes it
       expect(then.querySelector("img, b")).toBeNull();
     }
+    const shared = q(el, "ow-rules-shared");
+    const sharedTerms = s.rules[0].terms.filter((t) => t.shared);
+    expect(sharedTerms.length).toBeGreaterThan(0);
+    expect([...shared.querySelectorAll(".ow-term")].map((e) => e.textContent?.replace(/^✓ /, ""))).toEqual(sharedTerms.map((t) => t.text));
+    expect(shared.querySelector(".ow-score-cut")?.textContent).toBe(`Then: class ${hostile[1]} above 0.5, else ${hostile[0]}.`);
+    expect(shared.querySelector("img, b")).toBeNull();
+  });
+});
+
+describe("the firing rule worked out for the row", () => {
+  const cases = [
+    ["a classifier's score", real.cancer_schema, real.cancer_complete, real.cancer_surrogate, real.cancer_rule_value],
+    ["a regressor's value", real.diabetes_schema, real.diabetes_complete, real.diabetes_surrogate, real.diabetes_rule_value],
+  ] as const;
+  it.each(cases)("%s adds up as Python's rule does", (_, schema, view, surrogate, expected) => {
+    expect(expected).not.toBeNull();
+    const rule = surrogate.rules.find((r) => r.id === view.rule?.id);
+    expect(rule?.terms.length).toBeGreaterThan(0);
+    const found = ruleOutput(rule!, view.values);
+    expect(found?.total).toBeCloseTo(expected as number, 9);
+    const { el } = mount({ _schema: schema, _view: view, _surrogate: surrogate });
+    const lines = [...q(el, "ow-rules").querySelectorAll<HTMLElement>("[data-testid=ow-rule-arithmetic]")].filter((e) => !e.closest("tr")?.hidden);
+    expect(lines).toHaveLength(1);
+    expect(lines[0].closest("tr")?.previousElementSibling?.classList.contains("ow-rule-active")).toBe(true);
+    const label = rule!.classes ? ` → ${String(rule!.classes[(expected as number) > 0.5 ? 1 : 0])}` : "";
+    expect(lines[0].textContent).toMatch(new RegExp(`^this row: .* = ${formatNumber(expected).replace(/[.+]/g, "\\$&")}${label}$`));
+    // Each addend is a term of the rule that adds something for this row.
+    const named = [...lines[0].textContent!.matchAll(/ [+−] [\d.e-]+ \(([^)]+)\)/g)].map((m) => m[1]);
+    expect(named).toEqual(rule!.terms.filter((_, i) => found!.effects[i] !== 0).map((t) => t.feature));
+  });
+
+  it("counts a missing value as the term's fill and a boolean as 0 or 1, as Python does", () => {
+    const term = { feature: "x", j: 0, weight: 2, per: 10, center: 5, fill: 7, above: null, shared: false, text: "+2 per 10 of x" };
+    expect(termEffect(term, null)).toBeCloseTo(0.4, 12);
+    expect(termEffect(term, Number.NaN)).toBeCloseTo(0.4, 12);
+    expect(termEffect(term, true)).toBeCloseTo(-0.8, 12);
+    const step = { ...term, above: 6 };
+    expect([termEffect(step, null), termEffect(step, 6), termEffect(step, 6.5)]).toEqual([2, 0, 2]);
+  });
+
+  it("marks the shared steps this row's values take, and follows a new view", () => {
+    const s = real.cancer_surrogate;
+    const { el, m } = mount({ _schema: real.cancer_schema, _view: real.cancer_complete, _surrogate: s });
+    const steps = s.rules[0].terms.filter((t) => t.shared && t.above !== null);
+    expect(steps.length).toBeGreaterThan(0);
+    const marks = () => steps.map((t) => q(el, "ow-rules-shared").querySelector(`.ow-term[data-j="${t.j}"]`)?.classList.contains("ow-met"));
+    const expected = (values: typeof real.cancer_complete.values) => steps.map((t) => (values[t.j] as number) > (t.above as number));
+    expect(marks()).toEqual(expected(real.cancer_complete.values));
+    const t = steps[0];
+    const values = [...real.cancer_complete.values];
+    values[t.j] = (values[t.j] as number) > (t.above as number) ? (t.above as number) - 1 : (t.above as number) + 1;
+    m.set("_view", { ...real.cancer_complete, seq: real.cancer_complete.seq + 1, values });
+    expect(marks()).toEqual(expected(values));
   });
 });
 

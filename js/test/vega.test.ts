@@ -22,5 +22,12 @@ describe("the real chart engine", () => {
     await views.set({ row: 5 });
     const marked = views.el.querySelector('[data-chart="beeswarm"] [aria-label^="row 5 of X"]');
     expect(marked?.getAttribute("stroke")).toBe("#ffb300");
+    // The fidelity chart rings the point whose rules the table shows, wherever that moves.
+    const ring = () => [...views.el.querySelectorAll('[data-chart="fidelity"] [aria-label*="rules shown: "]')].map((e) => e.getAttribute("aria-label"));
+    const fidelity = info.specs.fidelity as { params: { name: string; value: unknown }[] };
+    const shown = Object.fromEntries(fidelity.params.map((p) => [p.name, p.value]));
+    expect(ring()).toEqual([expect.stringMatching(new RegExp(`^rules: ${shown.shown_rules}; .*rules shown: ${shown.shown_family}$`))]);
+    await views.set({ shown_rules: 3, shown_family: "decision tree" });
+    expect(ring()).toEqual([expect.stringMatching(/^rules: 3; .*rules shown: decision tree$/)]);
   });
 });

@@ -250,9 +250,10 @@ describe("rule table", () => {
     expect(conditions[0].textContent).toBe("✗ f0 > 40");
     expect(conditions[1].classList.contains("ow-met")).toBe(true);
     expect(q(el, "ow-rules-caption").textContent).toBe("Global surrogate: decision tree, 2 rules, held-out accuracy 0.930.");
-    expect(q(el, "ow-rules-reason").textContent).toBe(
-      "Why 2 rules: the fewest rules whose cross-validated accuracy is within one standard error of the best.",
-    );
+    const reason = q(el, "ow-rules-reason") as HTMLDetailsElement;
+    expect(reason.open).toBe(false); // folded: the rules come first
+    expect(reason.querySelector("summary")?.textContent).toBe("Why 2 rules?");
+    expect(reason.querySelector("p")?.textContent).toBe("The fewest rules whose cross-validated accuracy is within one standard error of the best.");
     expect(q(el, "ow-rules").querySelector("[data-testid=ow-legend]")?.textContent).toContain("the rule that fires for this row");
   });
 });

@@ -161,16 +161,19 @@ class LinearTerm(NamedTuple):
     above: float | None = None
 
     @property
-    def text(self) -> str:
-        """``+0.8 per 1000 of income`` or ``+0.3 if lpi > 4.2``, and ``(in every rule)``
-        for a shared term."""
+    def phrase(self) -> str:
+        """``+0.8 per 1000 of income`` or ``+0.3 if lpi > 4.2``."""
         sign = "+" if self.weight >= 0 else "\u2212"
         # Three digits: the weight's size is what is read; the payload keeps every digit.
         weight = format_number(abs(self.weight), digits=3)
-        every = " (in every rule)" if self.shared else ""
         if self.above is not None:
-            return f"{sign}{weight} if {self.feature} > {format_number(self.above)}{every}"
-        return f"{sign}{weight} per {format_number(self.per)} of {self.feature}{every}"
+            return f"{sign}{weight} if {self.feature} > {format_number(self.above)}"
+        return f"{sign}{weight} per {format_number(self.per)} of {self.feature}"
+
+    @property
+    def text(self) -> str:
+        """The phrase, and ``(in every rule)`` for a shared term: a rule read on its own."""
+        return self.phrase + (" (in every rule)" if self.shared else "")
 
     def effect(self, value: Any) -> float:
         """What this term adds for a feature value."""
@@ -222,8 +225,9 @@ class Rule:
         """Per condition, whether the row meets it."""
         return [c.holds(row[c.feature]) for c in self.conditions]
 
-    def text(self) -> str:
-        """``IF a > 1 AND b in {x, y} THEN prediction = 3.2``."""
+    def text(self, *, alone: bool = True) -> str:
+        """``IF a > 1 AND b in {x, y} THEN prediction = 3.2``. ``alone=False``: without the
+        terms shared by every rule and a score's cut, for a list that states them once."""
         when = " AND ".join(c.text for c in self.conditions) or "always"
         then = (
             format_number(self.prediction) if _is_number(self.prediction) else str(self.prediction)
@@ -233,11 +237,18 @@ class Rule:
             # term needs none: it adds its weight or nothing).
             linear = [t for t in self.terms if t.above is None]
             centre = ", ".join(f"{t.feature} = {format_number(t.center)}" for t in linear)
-            then += f" at the rule's average row ({centre})," if linear else ","
-            then += " " + " ".join(t.text for t in self.terms)
-        if self.classes is not None:
-            then += f"; class {self.classes[1]} above {SCORE_CUT}, else {self.classes[0]}"
+            if linear:
+                then += f" at the rule's average row ({centre})"
+            own = [t.text for t in self.terms if alone or not t.shared]
+            then += ", " + " ".join(own) if own else ""
+        if self.classes is not None and alone:
+            then += f"; {self.cut_text()}"
         return f"IF {when} THEN {self.outcome} = {then}"
+
+    def cut_text(self) -> str:
+        """Where a score rule's class turns: ``class yes above 0.5, else no``."""
+        assert self.classes is not None
+        return f"class {self.classes[1]} above {SCORE_CUT}, else {self.classes[0]}"
 
 
 @dataclass
@@ -328,14 +339,15 @@ class Surrogate:
         """Every number of rules on the curve, ascending (what ``with_size`` can give)."""
         return sorted({int(point["rules"]) for point in self.curve})
 
-    def with_size(self, rules: int) -> Surrogate:
+    def with_size(self, rules: int, family: str | None = None) -> Surrogate:
         """The surrogate of another point of the curve, read off what the fit kept.
 
         The point with ``rules`` rules (leaves plus linear terms) or, when the curve has
         no such point, the nearest size tried (the smaller one on a tie); of several
-        families of that size, the recommended one (so going back to the recommended size
-        gives it back), else the one cross-validation rated best: the most faithful rules
-        of that size, whichever family the current ones are.
+        families of that size, ``family`` if given (a clicked point of the fidelity chart),
+        else the recommended one (so going back to the recommended size gives it back),
+        else the one cross-validation rated best: the most faithful rules of that size,
+        whichever family the current ones are.
         Nothing is fitted again: the rules, their coverage and thresholds follow.
         """
         if isinstance(rules, bool) or not isinstance(rules, (int, np.integer)) or rules < 1:
@@ -344,6 +356,7 @@ class Surrogate:
         at = [p for p in self.curve if abs(int(p["rules"]) - int(rules)) == nearest]
         smallest = min(int(p["rules"]) for p in at)
         at = [p for p in at if int(p["rules"]) == smallest]
+        at = [p for p in at if p["family"] == family] or at
         point = max(
             at,
             key=lambda p: (bool(p.get("recommended")), p["validation"]),
@@ -371,8 +384,22 @@ class Surrogate:
         )
 
     def text(self) -> str:
-        """All rules as IF … THEN … lines, with coverage."""
-        return "\n".join(f"{rule.text()}  [coverage {rule.coverage:.0%}]" for rule in self.rules)
+        """All rules as IF … THEN … lines, with coverage; the terms every rule shares and a
+        score's cut once, after them."""
+        lines = [f"{rule.text(alone=False)}  [coverage {rule.coverage:.0%}]" for rule in self.rules]
+        return "\n".join(lines + self.common_lines())
+
+    def common_lines(self) -> list[str]:
+        """What every rule has, said once after them: the terms they share (the same weight;
+        a linear one counts from each rule's own average row) and a score's cut."""
+        lines = []
+        shared = [t.phrase for t in self.rules[0].terms if t.shared] if self.rules else []
+        if shared:
+            lines.append("and in every rule: " + ", ".join(shared))
+        scored = next((rule for rule in self.rules if rule.classes is not None), None)
+        if scored is not None:
+            lines.append(f"then {scored.cut_text()}")
+        return lines
 
     def thresholds(self) -> dict[str, list[float]]:
         """Numeric thresholds per feature (where a rule would change)."""
@@ -385,68 +412,6 @@ class Surrogate:
                 if t.above is not None:
                     found.setdefault(t.feature, set()).add(t.above)
         return {name: sorted(values) for name, values in found.items()}
-
-    def to_payload(self) -> dict[str, Any]:
-        """JSON for the frontend (js/src/types.ts SurrogateInfo).
-
-        ``rules[].prediction`` is the rule's class, or its value; with ``terms``
-        (``{feature, weight, per, center, fill, above, text}``) that value is at the rule's
-        average row, and a row x the rule covers gets::
-
-            prediction + sum(weight * (x[feature] - center) / per for each linear term)
-                       + sum(weight if x[feature] > above for each step term)
-
-        with ``fill`` for a missing ``x[feature]``; a linear term's ``above`` is null.
-        With ``classes`` (a binary classifier's score rule) that is the score of
-        ``classes[1]``, the row's class where it is above 0.5 (else ``classes[0]``).
-
-        ``curve`` has one point per family and number of rules: ``{family, rules, fidelity
-        (held-out real rows), between (samples near them), validation (cross-validated),
-        chosen}``; ``chosen`` is the point of these rules.
-        """
-        return {
-            "rules": [
-                {
-                    "id": rule.id,
-                    "conditions": [
-                        {
-                            "feature": c.feature,
-                            "op": c.op,
-                            "value": _json_value(c.value),
-                            "text": c.text,
-                        }
-                        for c in rule.conditions
-                    ],
-                    "prediction": _json_value(rule.prediction),
-                    "terms": [
-                        {
-                            "feature": t.feature,
-                            "weight": t.weight,
-                            "per": t.per,
-                            "center": t.center,
-                            "fill": t.fill if np.isfinite(t.fill) else t.center,
-                            "above": t.above,
-                            "text": t.text,
-                        }
-                        for t in rule.terms
-                    ],
-                    "classes": (
-                        None if rule.classes is None else [_json_value(c) for c in rule.classes]
-                    ),
-                    "coverage": rule.coverage,
-                    "samples": rule.samples,
-                    "text": rule.text(),
-                }
-                for rule in self.rules
-            ],
-            "fidelity": self.fidelity,
-            "metric": self.metric,
-            "complexity": self.complexity,
-            "thresholds": self.thresholds(),
-            "family": self.family,
-            "curve": self.curve,
-            "chosen": self.chosen,
-        }
 
 
 def _candidate_parts(classify: bool, numeric: list[int], n_classes: int) -> list[str]:
@@ -1381,13 +1346,3 @@ def _eq(a: Any, b: Any) -> bool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_))
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [str(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, (bool, int, float)):
-        return value
-    return str(value)

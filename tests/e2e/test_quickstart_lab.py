@@ -613,6 +613,44 @@ def test_clicking_an_importance_bar_changes_the_dependence_plot(quickstart: Any)
     assert result == feature
 
 
+def test_clicking_a_point_of_the_fidelity_curve_shows_its_rules(quickstart: Any) -> None:
+    page = quickstart
+    caption = page.locator(f"{WIDGET} [data-testid=ow-rules-caption]")
+    before = caption.inner_text()
+    chart(page, "fidelity").scroll_into_view_if_needed()
+    found = page.evaluate(
+        """(shown) => {
+          const box = document.querySelector('.optiml-widget .ow-chart[data-chart="fidelity"]');
+          for (const el of box.querySelectorAll('[aria-roledescription="point"][aria-label*="; family: "]')) {
+            const m = el.getAttribute('aria-label').match(/; family: (.+?); rules: (\\d+);/);
+            const r = el.getBoundingClientRect();
+            const [x, y] = [r.x + r.width / 2, r.y + r.height / 2];
+            const label = `${m[1]}, ${m[2]} rules`;
+            if (m && !shown.includes(label) && r.width > 0 && document.elementFromPoint(x, y) === el)
+              return [m[1], Number(m[2]), x, y];
+          }
+          return null;
+        }""",
+        before,
+    )
+    assert found, "no uncovered point of another size on the fidelity curve"
+    family, rules, x, y = found
+    page.mouse.click(x, y)
+    # The table shows those rules, the chart rings that point, Python agrees.
+    expect(caption).to_contain_text(f"{family}, {rules} rules")
+    ring = chart(page, "fidelity").locator('[aria-label*="rules shown: "]')
+    expect(ring).to_have_attribute(
+        "aria-label", re.compile(rf"^rules: {rules}; .*rules shown: {re.escape(family)}$")
+    )
+    shown = run_cell(
+        page,
+        "import json\nprint('OW-RESULT ' + json.dumps([w.surrogate_size, w.surrogate.family]))",
+    )
+    assert shown == [rules, family]
+    run_cell(page, "w.surrogate_size = None\nprint('OW-RESULT null')")  # back to the recommended
+    expect(caption).to_have_text(before)
+
+
 def test_hovering_a_chart_links_the_panel(quickstart: Any, model: Quickstart) -> None:
     page = quickstart
     bar = chart(page, "importance").locator('[aria-roledescription="bar"]').nth(1)

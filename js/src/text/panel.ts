@@ -178,7 +178,7 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
       .join(" · ");
     notice.textContent = view.notice ?? "";
     for (const card of cards) card.update(view, false);
-    agreement.textContent = view.agreement.map((a) => a.text).join(". ");
+    agreement.textContent = view.agreement.map((a) => `${a.text}.`).join(" ");
     attention?.update(view);
     rules?.update(view.rule);
     root.dataset.seq = String(view.seq);
