@@ -50,6 +50,9 @@ class Counterfactual:
     median: float | None = None  # regressors: the median prediction that splits high/low
     probability: float | None = None  # classifiers: the model's probability of its class
 
+    def __repr__(self) -> str:
+        return f"Counterfactual: {self.text()}"
+
     def text(self) -> str:
         """``worst area → 700, worst texture → 21: the model says benign (P = 0.93).``"""
         moves = ", ".join(

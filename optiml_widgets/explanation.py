@@ -10,6 +10,9 @@ import numpy as np
 
 from .explainers.base import Attribution
 from .explainers.surrogate import Rule
+from .format import format_number, signed
+
+REPR_FEATURES = 5  # attributions a repr lists per explainer, largest first
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,25 @@ class LocalExplanation:
     fallback: str | None = None  # why a faster SHAP algorithm did not run
     attributions: dict[str, Attribution] = field(default_factory=dict)  # every explainer's
     versus: Any = None  # the class contrasted with ``target``, or None
+
+    def __repr__(self) -> str:
+        """What a person reads first: the prediction, each explainer's largest attributions
+        and the covering rule (every number is in the fields)."""
+        of = self.target if self.versus is None else f"{self.target} versus {self.versus}"
+        how = "; ".join(part for part in (self.quality, self.algorithm) if part)
+        lines = [
+            f"LocalExplanation of {of}: prediction {format_number(self.prediction)}, "
+            f"base value {format_number(self.base_value)} ({how})"
+        ]
+        for name, values in (("SHAP", self.shap), ("LIME", self.lime)):
+            if values:
+                top = sorted(values, key=lambda k: -abs(values[k]))[:REPR_FEATURES]
+                rest = f", … of {len(values)} features" if len(values) > len(top) else ""
+                words = ", ".join(f"{k} {signed(values[k])}" for k in top)
+                lines.append(f"  {name}: {words}{rest}")
+        if self.rule is not None:
+            lines.append(f"  rule {self.rule.id + 1}: {self.rule.text()}")
+        return "\n".join(lines)
 
     def to_shap(self) -> Any:
         """This explanation as a ``shap.Explanation``, for shap's own plots."""

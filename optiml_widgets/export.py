@@ -22,7 +22,7 @@ import numpy as np
 
 from . import payloads
 from .explainers.base import Output, output_value
-from .format import counted, format_number
+from .format import format_number
 from .jobs import NEVER, Progress, Stop, no_progress
 from .progress import progress_bar
 from .session import ExplanationSession
@@ -478,11 +478,9 @@ def static_picture(session: ExplanationSession, view: payloads.View | None = Non
     surrogate = session.ready_surrogate()
     if surrogate is not None:
         active = view["rule"]["id"] if view["rule"] else None
-        metric = "R²" if surrogate.metric == "r2" else "accuracy"
         parts.append(
             f'<table style="border-collapse:collapse"><caption style="text-align:left">Surrogate: '
-            f"{counted(surrogate.complexity, 'rule')}, held-out fidelity ({metric}) "
-            f"{surrogate.fidelity:.3f}</caption>"
+            f"{esc(surrogate.caption)}</caption>"
         )
         for rule in surrogate.rules[:12]:
             style = ' style="font-weight:bold;background:#eef"' if rule.id == active else ""

@@ -51,6 +51,11 @@ def format_number(value: float | int | None, digits: int = 4, scale: float | Non
     return "0" if text == "-0" else text
 
 
+def signed(value: float, digits: int = 3) -> str:
+    """A signed contribution: "+0.123" / "\u22120.045" (as js/src/format.ts signed)."""
+    return ("+" if value >= 0 else "\u2212") + format_number(abs(value), digits)
+
+
 def counted(n: int, word: str, plural: str | None = None) -> str:
     """A count and its noun: "1 rule", "8 rules", "2 leaves" (as js/src/format.ts counted)."""
     return f"{n} {word if n == 1 else plural or word + 's'}"

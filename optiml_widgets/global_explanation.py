@@ -217,6 +217,16 @@ class GlobalExplanation:
     outputs: tuple[int, ...] | None = None  # None: every output, in order
     summary: GlobalDataSummary | None = field(default=None, repr=False)
 
+    def __repr__(self) -> str:
+        outputs = ", ".join(
+            self.output_names[i] for i in self.outputs or range(len(self.output_names))
+        )
+        return (
+            f"GlobalExplanation: SHAP values ({self.algorithm}) of {self.sample_text} x "
+            f"{len(self.feature_names)} features, for {outputs}; computed in "
+            f"{self.seconds:.1f} s. Read them with .importance() or .to_shap()."
+        )
+
     @property
     def rows_are_X(self) -> bool:
         """Whether ``rows`` are rows of X (False: rows of ``global_data``)."""

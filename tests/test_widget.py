@@ -267,6 +267,28 @@ def test_the_export_button_sends_the_file_back(widget, monkeypatch):
     assert page.startswith("<!doctype html>") and 'id="optiml-data"' in page
 
 
+def test_a_cells_last_line_reads_as_a_summary(widget):
+    explanation = widget.explanation
+    lines = repr(explanation).splitlines()
+    assert lines[0].startswith(f"LocalExplanation of {widget.target}: prediction ")
+    top = explanation.top_features(5)
+    assert lines[1].startswith(f"  SHAP: {top[0]} ") and all(name in lines[1] for name in top)
+    assert lines[2].startswith("  LIME: ") and lines[3].startswith(
+        f"  rule {explanation.rule.id + 1}: IF "
+    )
+    surrogate = widget.surrogate
+    assert repr(surrogate).splitlines() == [
+        f"Surrogate: {surrogate.caption}",
+        *surrogate.text().splitlines(),
+    ]
+    assert f"{surrogate.family}, {surrogate.complexity} rules" in surrogate.caption
+    assert repr(surrogate.rules[0]).startswith("Rule 1: IF ")
+    shown = repr(widget.global_explanation)
+    assert "\n" not in shown and f"x {len(widget.session.schema.names)} features" in shown
+    hint = widget.counterfactual()
+    assert hint is None or repr(hint) == f"Counterfactual: {hint.text()}"
+
+
 def test_the_surrogate_size_changes_live(widget):
     surrogate = widget.surrogate
     assert widget._wait_idle()

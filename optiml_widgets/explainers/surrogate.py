@@ -204,6 +204,9 @@ class Rule:
     terms: tuple[LinearTerm, ...] = ()
     classes: tuple[Any, Any] | None = None
 
+    def __repr__(self) -> str:
+        return f"Rule {self.id + 1}: {self.text()}  [coverage {self.coverage:.0%}]"
+
     def predict(self, row: Mapping[str, Any] | pd.Series) -> Any:
         """The rule's prediction for a row it covers (its terms applied): a class, or a
         value."""
@@ -381,6 +384,22 @@ class Surrogate:
             model=model,
             leaf_rules=leaf_rules,
             reason=reason,
+        )
+
+    def __repr__(self) -> str:
+        return f"Surrogate: {self.caption}\n{self.text()}"
+
+    @property
+    def caption(self) -> str:
+        """``tree with shared terms, 8 rules (2 leaves + 6 terms), held-out accuracy 0.974``
+        (as js/src/rules.ts caption)."""
+        terms = self.complexity - len(self.rules)
+        leaves = counted(len(self.rules), "leaf", "leaves")
+        parts = f" ({leaves} + {counted(terms, 'term')})" if terms else ""
+        metric = "R²" if self.metric == "r2" else "accuracy"
+        return (
+            f"{self.family}, {counted(self.complexity, 'rule')}{parts}, "
+            f"held-out {metric} {self.fidelity:.3f}"
         )
 
     def text(self) -> str:
