@@ -213,6 +213,13 @@ def test_the_rule_that_fires_is_named_with_its_tokens(function_widget):
         assert {strings[i] for i in w._view["rule"]["tokens"]} <= {
             word for p in said for word in p.split()
         }
+    # As a cell's last line: the prediction, each method's strongest tokens, the rule.
+    explanation = w.explanation
+    lines = repr(explanation).splitlines()
+    assert lines[0].startswith(f"TextExplanation of {w.target}: P = ")
+    assert len(lines) == 1 + len(explanation.attributions) + 1
+    assert lines[-1] == f"  rule {rule.id + 1}: {rule.text()}"
+    assert repr(surrogate).splitlines()[1:] == surrogate.text().splitlines()
     w.reset()
 
 

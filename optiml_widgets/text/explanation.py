@@ -8,9 +8,11 @@ from typing import Any
 import numpy as np
 
 from ..explainers.base import Attribution
+from ..format import format_number, signed
 
 # to_shap() hands out shap's own values when they were computed, else the first additive.
 PREFERRED = ("shap_text", "ig")
+REPR_TOKENS = 5  # tokens a repr lists per method, strongest first
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,20 @@ class TextExplanation:
     attributions: dict[str, Attribution]
     titles: dict[str, str] = field(default_factory=dict)
     rule: Any = None  # the surrogate's TextRule that fires for this text
+
+    def __repr__(self) -> str:
+        """The prediction, each method's strongest tokens and the rule, in a few lines."""
+        lines = [f"TextExplanation of {self.target}: P = {format_number(self.prediction)}"]
+        for name in self.attributions:
+            values = self.values(name)
+            top = [i for i in np.argsort(-np.abs(values), kind="stable") if not self.special[i]][
+                :REPR_TOKENS
+            ]
+            words = ", ".join(f"{self.tokens[i]!r} {signed(values[i])}" for i in top)
+            lines.append(f"  {self.titles.get(name, name)}: {words}")
+        if self.rule is not None:
+            lines.append(f"  rule {self.rule.id + 1}: {self.rule.text()}")
+        return "\n".join(lines)
 
     def values(self, method: str | None = None) -> np.ndarray:
         """One method's attributions per token (default: as ``to_shap``)."""

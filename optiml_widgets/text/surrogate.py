@@ -72,6 +72,9 @@ class TextRule:
             p in present for p in self.exceptions
         )
 
+    def __repr__(self) -> str:
+        return f"TextRule {self.id + 1}: {self.text()}"
+
     def text(self) -> str:
         """The rule as a line people read."""
         if self.is_default:
@@ -119,6 +122,12 @@ class TextSurrogate:
     def predict(self, texts: Sequence[str]) -> list[Any]:
         """The class the rules give each text."""
         return [self.rule_for(t).prediction for t in texts]
+
+    def __repr__(self) -> str:
+        return (
+            f"TextSurrogate: {counted(self.complexity, 'rule')} ({self.phrases} phrases), "
+            f"held-out {self.metric} {self.fidelity:.3f}\n{self.text()}"
+        )
 
     def text(self) -> str:
         """Every rule, one per line."""
