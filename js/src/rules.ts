@@ -1,9 +1,10 @@
 // Rules: the global surrogate's rule table (its held-out fidelity and why it has this many
 // rules), the rule that fires for the current row, which of its conditions the current values
-// meet, and the counterfactual hint. Until the surrogate is fit, its progress.
+// meet and its value for that row worked out, and the counterfactual hint. Until the
+// surrogate is fit, its progress.
 import { button, h } from "./dom";
 import type { Features } from "./features";
-import { ruleOutput, termEffect } from "./estimate";
+import { SCORE_CUT, ruleOutput, termEffect } from "./estimate";
 import { counted, formatNumber, formatScore, percent } from "./format";
 import { legend } from "./legend";
 import { placeholder } from "./pending";
@@ -136,7 +137,7 @@ class RuleTable {
       this.sharedLines.push([term, line]);
     }
     if (this.sharedLines.length) block.append(h("p", { class: "ow-shared-title" }, "Every rule adds:"), ...this.sharedLines.map(([, line]) => line));
-    if (classes) block.append(h("p", { class: "ow-score-cut" }, `Then: class ${String(classes[1])} above 0.5, else ${String(classes[0])}.`));
+    if (classes) block.append(h("p", { class: "ow-score-cut" }, `Then: class ${String(classes[1])} above ${SCORE_CUT}, else ${String(classes[0])}.`));
     return block.childElementCount ? block : null;
   }
 
