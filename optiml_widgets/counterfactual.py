@@ -1,5 +1,7 @@
 """Counterfactual hints: the smallest change that lands an instance in a rule with another
-outcome, checked by calling the real model on the changed instance.
+outcome, checked by calling the real model on the changed instance; when the model follows
+none of the rules' changes, the fewest values taken from the nearest real rows it gives
+that outcome.
 
 "Another outcome" is another class for classifiers (the model's own predicted class before
 and after), or one chosen class (``wanted``: "why A and not B" asks what would make it B). For regressors it is the other side of the median of the model's outputs over
@@ -16,7 +18,7 @@ one is returned with ``model_agrees=False``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,10 @@ from .format import format_number
 from .model import ModelAdapter
 
 CHECKED = 48  # candidates checked with the real model, cheapest first
+# When the model follows none of the rules' changes: the real rows nearest to the instance
+# that the model gives the sought outcome, and of each the fewest values to take from it.
+NEIGHBOURS = 10
+MOST_MOVED = 8  # a change of more features than this is no hint
 STEP = 1e-3  # past a threshold by this share of the feature's spread
 # How deep into a rule's range a move goes: just past the threshold first, then further
 # towards the inside of the data (the model's boundary need not sit on the rule's).
@@ -49,6 +55,9 @@ class Counterfactual:
     model_agrees: bool
     median: float | None = None  # regressors: the median prediction that splits high/low
     probability: float | None = None  # classifiers: the model's probability of its class
+    # The values are those of real rows the model gives that outcome (it followed none of
+    # the rules' changes); ``rule`` is then the one the changed instance lands in.
+    borrowed: bool = False
 
     def __repr__(self) -> str:
         return f"Counterfactual: {self.text()}"
@@ -81,11 +90,16 @@ def find_counterfactual(
     wanted: Any = None,
     median_output: float | None = None,
     outputs: np.ndarray | None = None,
+    reference: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> Counterfactual | None:
     """The smallest change to ``instance`` with another outcome (module docstring), or with
     the class ``wanted``; None when no rule has such an outcome. ``output``: what the
     prediction reports (a class's probability, a contrast, a regressor's value).
     ``outputs``: the model's outputs for the instance, when already known (saves a call).
+    ``reference``: gives real rows (encoded) and the model's outputs for them. When the
+    model follows none of the rules' changes (or no rule has the outcome), the instance
+    takes values of the nearest of those rows that the model gives the sought outcome:
+    the fewest values that do it, checked in one more call.
 
     Candidates are built on the encoded instance and checked with ONE model call.
     """
@@ -143,23 +157,24 @@ def find_counterfactual(
             if not changes or not sought(_rule_outcome(adapter, rule, landed, median_output)):
                 continue
             candidates.append((len(changes), cost, rule.id, rule, changes))
-    if not candidates:
-        return None
     candidates.sort(key=lambda c: c[:3])
-    checked = candidates[:CHECKED]
-    rows = np.repeat(encoded[None, :], len(checked), axis=0)
-    position = {name: j for j, name in enumerate(schema.names)}
-    for k, candidate in enumerate(checked):
-        for name, value in candidate[4].items():
-            feature = schema.features[position[name]]
-            rows[k, position[name]] = (
-                feature.category_code(value) if feature.is_discrete else float(value)
-            )
-    predicted = adapter.predict(schema.decode(rows))
-    outcomes = [_outcome(adapter, out, median_output) for out in predicted]
+    tried = [(rule, changes) for *_, rule, changes in candidates[:CHECKED]]
+    predicted, outcomes = _checked(adapter, schema, encoded, [c for _, c in tried], median_output)
     agreed = [i for i, outcome in enumerate(outcomes) if sought(outcome)]
+    borrowed = False
+    if not agreed and reference is not None:
+        taken = _from_neighbours(encoded, schema, *reference(), sought, adapter, median_output)
+        found, found_outcomes = _checked(adapter, schema, encoded, taken, median_output)
+        hits = [i for i, outcome in enumerate(found_outcomes) if sought(outcome)]
+        if hits:  # the fewest values (then the smallest moves) the model follows
+            changes = taken[hits[0]]
+            tried = [(surrogate.rule_for({**instance, **changes}), changes)]
+            predicted, outcomes, agreed = found[hits[:1]], [found_outcomes[hits[0]]], [0]
+            borrowed = True
+    if not tried:
+        return None
     pick = agreed[0] if agreed else 0
-    _, _, _, rule, changes = checked[pick]
+    rule, changes = tried[pick]
     classes = adapter.classes
     return Counterfactual(
         changes=changes,
@@ -171,7 +186,78 @@ def find_counterfactual(
         model_agrees=bool(agreed),
         median=median_output if classes is None else None,
         probability=float(np.max(predicted[pick])) if classes is not None else None,
+        borrowed=borrowed,
     )
+
+
+def _checked(
+    adapter: ModelAdapter,
+    schema: FeatureSchema,
+    encoded: np.ndarray,
+    changes: list[dict[str, Any]],
+    median: float | None,
+) -> tuple[np.ndarray, list[Any]]:
+    """The model's outputs and outcomes for the instance under each set of changes, in
+    one call (none for no changes)."""
+    if not changes:
+        return np.empty((0, 0)), []
+    rows = np.repeat(encoded[None, :], len(changes), axis=0)
+    position = {name: j for j, name in enumerate(schema.names)}
+    for k, moved in enumerate(changes):
+        for name, value in moved.items():
+            feature = schema.features[position[name]]
+            rows[k, position[name]] = (
+                feature.category_code(value) if feature.is_discrete else float(value)
+            )
+    predicted = adapter.predict(schema.decode(rows))
+    return predicted, [_outcome(adapter, out, median) for out in predicted]
+
+
+def _from_neighbours(
+    encoded: np.ndarray,
+    schema: FeatureSchema,
+    rows: np.ndarray,
+    outputs: np.ndarray,
+    sought: Callable[[Any], bool],
+    adapter: ModelAdapter,
+    median: float | None,
+) -> list[dict[str, Any]]:
+    """Changes that give the instance values of real rows the model gives the sought
+    outcome: of the NEIGHBOURS nearest (in spreads; a category or a missing value apart
+    counts one), every set of its values that differ most, and least, from the
+    instance's (up to MOST_MOVED); the fewest values first, then the smallest moves."""
+    unlike = [i for i, out in enumerate(outputs) if sought(_outcome(adapter, out, median))]
+    if not unlike:
+        return []
+    features = schema.features
+    discrete = np.array([f.is_discrete for f in features])
+    spreads = np.array([_feature_spread(f) or 1.0 for f in features])
+    others = rows[unlike]
+    with np.errstate(invalid="ignore"):
+        gaps = np.where(
+            discrete, (others != encoded).astype(float), np.abs(others - encoded) / spreads
+        )
+    both_missing = np.isnan(others) & np.isnan(encoded)
+    gaps = np.where(both_missing, 0.0, np.where(np.isnan(gaps), 1.0, gaps))
+    found: dict[tuple, tuple[int, float, dict[str, Any]]] = {}
+    for n in np.argsort(gaps.sum(axis=1), kind="stable")[:NEIGHBOURS]:
+        # A missing value is never borrowed: "set it to missing" is no advice.
+        movable = [j for j in np.flatnonzero(gaps[n] > 0) if not np.isnan(others[n, j])]
+        by_gap = sorted(movable, key=lambda j: -gaps[n, j])
+        for order in (by_gap, by_gap[::-1]):
+            for m in range(1, min(len(order), MOST_MOVED) + 1):
+                picked = sorted(order[:m])
+                changes = {features[j].name: _value(features[j], others[n, j]) for j in picked}
+                key = tuple((name, repr(v)) for name, v in changes.items())
+                found.setdefault(key, (m, float(gaps[n, picked].sum()), changes))
+    return [changes for *_, changes in sorted(found.values(), key=lambda f: f[:2])]
+
+
+def _value(feature: Any, code: float) -> Any:
+    """An encoded value in the feature's own terms: a category, an integer or a float."""
+    if feature.is_discrete:
+        return feature.categories[int(code)]
+    return int(code) if feature.kind == "integer" else float(code)
 
 
 class _AllowedCategories:

@@ -125,6 +125,7 @@ class CounterfactualInfo(TypedDict):
     model_agrees: bool
     median: float | None
     probability: float | None
+    borrowed: bool  # values of real rows the model gives that outcome (not the rules')
     text: str
 
 
@@ -369,6 +370,7 @@ def counterfactual(found: Counterfactual, schema: FeatureSchema) -> Counterfactu
         "model_agrees": found.model_agrees,
         "median": found.median,
         "probability": found.probability,
+        "borrowed": found.borrowed,
         "text": found.text(),
     }
 

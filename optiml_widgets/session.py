@@ -565,6 +565,7 @@ class ExplanationSession:
                     wanted=wanted,
                     median_output=self.median_output(),
                     outputs=row.outputs,
+                    reference=lambda: (self.encoded_X[: len(self.x_outputs())], self.x_outputs()),
                 )
 
         return self.memo.get(key, search)
@@ -574,11 +575,16 @@ class ExplanationSession:
         if self.adapter.classes is not None:
             return None
 
-        def compute() -> float:
-            rows = self.frame.iloc[: min(self.n_rows, LIME_TRAINING_ROWS)]
-            return float(np.median(self.predict(rows)[:, 0]))
+        return float(np.median(self.x_outputs()[:, 0]))
 
-        return self.memo.get(("median",), compute)
+    def x_outputs(self) -> np.ndarray:
+        """The model's outputs for the first rows of X (up to LIME_TRAINING_ROWS), once: the
+        median a regressor's outcomes split at, and rows a counterfactual may take values of."""
+
+        def compute() -> np.ndarray:
+            return self.predict(self.frame.iloc[: min(self.n_rows, LIME_TRAINING_ROWS)])
+
+        return self.memo.get(("x outputs",), compute)
 
     # -- what the Python API returns ------------------------------------------------------
     def local_explanation(

@@ -129,9 +129,19 @@ def test_the_fidelity_chart_is_the_surrogates_curve():
     values = list(spec["datasets"].values())
     curve = next(v for v in values if len(v) == len(session.surrogate.curve))
     assert [p["fidelity"] for p in curve] == [p["fidelity"] for p in session.surrogate.curve]
-    chosen = next(v for v in values if len(v) == 1)[0]
-    assert chosen["rules"] == session.surrogate.complexity
-    assert chosen["fidelity"] == session.surrogate.fidelity
+    # The ring: the curve's point whose rules are shown, picked by two parameters the
+    # panel moves when another size is shown.
+    params = {p["name"]: p["value"] for p in spec["params"]}
+    surrogate = session.surrogate
+    assert params == {"shown_rules": surrogate.complexity, "shown_family": surrogate.family}
+    ring = next(layer for layer in spec["layer"] if "transform" in layer)
+    assert ring["transform"] == [
+        {"filter": "datum.rules == shown_rules && datum.family == shown_family"}
+    ]
+    (shown,) = [
+        p for p in curve if (p["rules"], p["family"]) == (surrogate.complexity, surrogate.family)
+    ]
+    assert shown["fidelity"] == surrogate.fidelity
 
 
 def test_without_data_no_feature_values_travel():

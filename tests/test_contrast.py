@@ -140,7 +140,9 @@ def test_the_hint_of_a_contrast_looks_for_that_class(wine_widget):
         if hint is not None and hint.model_agrees:
             found.append(hint)
             assert hint.predicted_label == "grignolino"
-            assert hint.rule.prediction == "grignolino"
+            # The rules' change lands in a grignolino rule; values borrowed from grignolino
+            # rows may land anywhere the model says grignolino.
+            assert hint.borrowed or hint.rule.prediction == "grignolino"
             assert w._view["versus"] == "grignolino"
     assert found, "no barolo row had a hint the model follows to grignolino"
     # A row the model gives the contrasted class already has no hint to it.

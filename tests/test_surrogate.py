@@ -25,6 +25,7 @@ from sklearn.ensemble import (
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from optiml_widgets import ExplanationSession, explain_widget, payloads
+from optiml_widgets.counterfactual import MOST_MOVED, find_counterfactual
 from optiml_widgets.explainers.rule_models import LINEAR_TREE, SHARED_TREE, GrownTree
 from optiml_widgets.explainers.shared_terms import _best_splits, _Products, _Within
 from optiml_widgets.explainers.surrogate import surrogate_samples
@@ -170,8 +171,16 @@ def test_a_counterfactual_is_checked_with_the_real_model(name):
         before = session.instance()
         changed = {**before, **hint.changes}
         assert hint.rule.covers(changed)  # it lands in the rule it names
-        # Its conditions, and one slide along a linear term or flips of step terms.
-        assert 1 <= len(hint.changes) <= len(hint.rule.conditions) + max(1, len(hint.rule.terms))
+        if hint.borrowed:
+            # The model followed none of the rules' changes: values of real rows it gives
+            # the other outcome, a few of them.
+            assert hint.model_agrees and 1 <= len(hint.changes) <= MOST_MOVED
+            for name_, value in hint.changes.items():
+                assert (session.frame[name_] == value).any(), (name_, value)
+        else:
+            # Its conditions, and one slide along a linear term or flips of step terms.
+            terms = max(1, len(hint.rule.terms))
+            assert 1 <= len(hint.changes) <= len(hint.rule.conditions) + terms
         outputs = session.adapter.predict(session.schema.row_frame(changed))[0]
         assert hint.prediction == pytest.approx(outputs[session.target_index])
         if session.adapter.classes is not None:
@@ -194,6 +203,32 @@ def test_a_counterfactual_is_checked_with_the_real_model(name):
             if not feature.is_discrete:
                 assert feature.min <= value <= feature.max  # within the data's range
     assert found >= 10 and agreed >= found / 2
+
+
+def test_when_the_model_follows_no_rule_the_hint_takes_values_of_the_nearest_rows():
+    c = case("gbc_breast_cancer")
+    session = ExplanationSession(c.model, c.X, c.y, explainers=("surrogate",))
+    surrogate = session.surrogate
+    rules_only = borrowed = 0
+    for index in range(0, session.n_rows, max(1, session.n_rows // 40)):
+        session.index = index
+        instance = session.instance()
+        alone = find_counterfactual(
+            session.adapter, session.schema, surrogate, instance, output=session.output
+        )
+        if alone is None or alone.model_agrees:
+            continue
+        rules_only += 1  # the rules' changes do not move the model here
+        hint = session.counterfactual()
+        if hint.borrowed:
+            borrowed += 1
+            changed = session.schema.row_frame({**instance, **hint.changes})
+            label = session.adapter.classes[int(np.argmax(session.adapter.predict(changed)[0]))]
+            assert hint.model_agrees and label == hint.predicted_label != hint.outcome_before
+            assert hint.rule == surrogate.rule_for({**instance, **hint.changes})
+        else:
+            assert not hint.model_agrees and hint == alone
+    assert rules_only >= 3 and borrowed >= rules_only / 2, (rules_only, borrowed)
 
 
 def test_one_click_what_if_gives_the_model_its_hint():

@@ -250,9 +250,12 @@ class Hint {
     }
     const moved = hint.outcome_before !== hint.outcome_after;
     const outcome = moved ? ` (${String(hint.outcome_before)} → ${String(hint.outcome_after)})` : "";
-    const title = hint.model_agrees
-      ? `Smallest change to ${wanted === null ? "another outcome" : wanted}${outcome}: `
-      : `The rules point to a change (rule ${hint.rule + 1}) that the model does not follow: `;
+    const to = wanted === null ? "another outcome" : wanted;
+    const title = !hint.model_agrees
+      ? `The rules point to a change (rule ${hint.rule + 1}) that the model does not follow: `
+      : hint.borrowed
+        ? `The model follows none of the rules' changes; from the nearest rows with ${to}${outcome}: `
+        : `Smallest change to ${to}${outcome}: `;
     this.tryIt = button("Try it", { class: "ow-try", title: "Apply these changes as what-if edits" });
     this.tryIt.addEventListener("click", () => this.apply(hint.changes));
     this.el.classList.toggle("ow-no-follow", !hint.model_agrees);

@@ -161,6 +161,9 @@ export interface CounterfactualInfo {
   median: number | null;
   /** Classifiers: the model's probability of its class after the change. */
   probability: number | null;
+  /** The values are those of the nearest real rows the model gives that outcome: it
+   * followed none of the rules' changes (`rule` is where the change lands). */
+  borrowed: boolean;
   text: string;
 }
 

@@ -101,7 +101,7 @@ describe("slider drag", () => {
 
   it("while a drag is estimated, the other explanations and the hint are marked as behind", () => {
     const s = schema();
-    const hint = { changes: [[0, 70]] as [number, number][], rule: 1, outcome_before: "no", outcome_after: "yes", prediction: 0.8, predicted_label: "yes", model_agrees: true, median: null, probability: 0.8, text: "f0 → 70: the model says yes." };
+    const hint = { changes: [[0, 70]] as [number, number][], rule: 1, outcome_before: "no", outcome_after: "yes", prediction: 0.8, predicted_label: "yes", model_agrees: true, median: null, probability: 0.8, borrowed: false, text: "f0 → 70: the model says yes." };
     const { el } = mount(model(s, view(s, { counterfactual: hint })));
     const box = q(el, "ow-counterfactual");
     expect(box.classList.contains("ow-stale")).toBe(false);

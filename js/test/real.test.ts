@@ -231,7 +231,8 @@ describe("why one class and not another (a contrast of two classes)", () => {
     }
     expect(q(el, "ow-rules").querySelectorAll("tr.ow-rule-aside").length).toBeGreaterThan(0);
     const hint = q(el, "ow-counterfactual").textContent ?? "";
-    if (v.counterfactual?.model_agrees) expect(hint).toContain(`Smallest change to ${v.versus}`);
+    if (v.counterfactual?.borrowed) expect(hint).toContain(`from the nearest rows with ${v.versus}`);
+    else if (v.counterfactual?.model_agrees) expect(hint).toContain(`Smallest change to ${v.versus}`);
     else if (v.counterfactual) expect(hint).toContain("that the model does not follow");
     else expect(hint).toMatch(new RegExp(`(reaches|predicts) ${v.versus}`));
   });

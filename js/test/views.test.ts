@@ -269,6 +269,7 @@ describe("counterfactual hint", () => {
     model_agrees: true,
     median: null,
     probability: 0.8,
+    borrowed: false,
     text: "f0 → 70: the model says yes (P = 0.80).",
   };
 
@@ -290,6 +291,17 @@ describe("counterfactual hint", () => {
     expect(box.textContent).not.toContain("0 → 0");
     expect(box.classList.contains("ow-no-follow")).toBe(true);
     expect(box.classList.contains("ow-disagree")).toBe(false);
+  });
+
+  it("says when the values come from the nearest rows the model gives the outcome", () => {
+    const s = schema();
+    const borrowed = { ...hint, borrowed: true, changes: [[0, 70], [1, 2]] as [number, number][], text: "f0 → 70, f1 → 2: the model says yes (P = 0.80)." };
+    const { el, m } = mount(model(s, view(s, { counterfactual: borrowed })));
+    const box = q(el, "ow-counterfactual");
+    expect(box.textContent).toContain("The model follows none of the rules' changes; from the nearest rows with another outcome (no → yes): f0 → 70, f1 → 2");
+    expect(box.classList.contains("ow-no-follow")).toBe(false);
+    (box.querySelector("button.ow-try") as HTMLButtonElement).click();
+    expect(m.sent.at(-1)).toMatchObject({ fast: false, edits: [[0, 70], [1, 2]] });
   });
 });
 
