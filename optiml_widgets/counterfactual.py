@@ -29,6 +29,7 @@ from .explainers.base import Output, output_value
 from .explainers.rule_models import SCORE_CUT
 from .explainers.surrogate import Condition, Rule, Surrogate, _feature_spread
 from .format import format_number
+from .jobs import check_stopped
 from .model import ModelAdapter
 
 CHECKED = 48  # candidates checked with the real model, cheapest first
@@ -36,6 +37,7 @@ CHECKED = 48  # candidates checked with the real model, cheapest first
 # that the model gives the sought outcome, and of each the fewest values to take from it.
 NEIGHBOURS = 10
 MOST_MOVED = 8  # a change of more features than this is no hint
+FEATURES_TRIED = 30  # per neighbour and step: its values furthest from the instance's
 STEP = 1e-3  # past a threshold by this share of the feature's spread
 # How deep into a rule's range a move goes: just past the threshold first, then further
 # towards the inside of the data (the model's boundary need not sit on the rule's).
@@ -99,7 +101,7 @@ def find_counterfactual(
     ``reference``: gives real rows (encoded) and the model's outputs for them. When the
     model follows none of the rules' changes (or no rule has the outcome), the instance
     takes values of the nearest of those rows that the model gives the sought outcome:
-    the fewest values that do it, checked in one more call.
+    the fewest that do it, found greedily with one model call per value taken (_borrow).
 
     Candidates are built on the encoded instance and checked with ONE model call.
     """
@@ -163,14 +165,21 @@ def find_counterfactual(
     agreed = [i for i, outcome in enumerate(outcomes) if sought(outcome)]
     borrowed = False
     if not agreed and reference is not None:
-        taken = _from_neighbours(encoded, schema, *reference(), sought, adapter, median_output)
-        found, found_outcomes = _checked(adapter, schema, encoded, taken, median_output)
-        hits = [i for i, outcome in enumerate(found_outcomes) if sought(outcome)]
-        if hits:  # the fewest values (then the smallest moves) the model follows
-            changes = taken[hits[0]]
+
+        def toward(out: np.ndarray) -> float:
+            """How far the model's output has gone toward the sought outcome."""
+            if adapter.classes is None:
+                return float(out[0]) if before == "low" else -float(out[0])
+            classes = list(adapter.classes)
+            if wanted is not None:
+                return float(out[classes.index(wanted)])
+            return 1.0 - float(out[classes.index(before)])
+
+        found = _borrow(encoded, schema, *reference(), sought, toward, adapter, median_output)
+        if found is not None:
+            changes, row_outputs, after = found
             tried = [(surrogate.rule_for({**instance, **changes}), changes)]
-            predicted, outcomes, agreed = found[hits[:1]], [found_outcomes[hits[0]]], [0]
-            borrowed = True
+            predicted, outcomes, agreed, borrowed = row_outputs[None, :], [after], [0], True
     if not tried:
         return None
     pick = agreed[0] if agreed else 0
@@ -213,22 +222,27 @@ def _checked(
     return predicted, [_outcome(adapter, out, median) for out in predicted]
 
 
-def _from_neighbours(
+def _borrow(
     encoded: np.ndarray,
     schema: FeatureSchema,
     rows: np.ndarray,
     outputs: np.ndarray,
     sought: Callable[[Any], bool],
+    toward: Callable[[np.ndarray], float],
     adapter: ModelAdapter,
     median: float | None,
-) -> list[dict[str, Any]]:
-    """Changes that give the instance values of real rows the model gives the sought
-    outcome: of the NEIGHBOURS nearest (in spreads; a category or a missing value apart
-    counts one), every set of its values that differ most, and least, from the
-    instance's (up to MOST_MOVED); the fewest values first, then the smallest moves."""
+) -> tuple[dict[str, Any], np.ndarray, Any] | None:
+    """The fewest values of a real row the model gives the sought outcome that, taken by
+    the instance, make the model give it too (then the smallest moves), with the model's
+    outputs and outcome there; None within MOST_MOVED values.
+
+    Of the NEIGHBOURS such rows nearest to the instance (in spreads; a category or a
+    missing value apart counts one), each step takes, per row, the one more value that
+    moves the model's output furthest toward the outcome: greedy, one model call a step
+    for every row's candidates."""
     unlike = [i for i, out in enumerate(outputs) if sought(_outcome(adapter, out, median))]
     if not unlike:
-        return []
+        return None
     features = schema.features
     discrete = np.array([f.is_discrete for f in features])
     spreads = np.array([_feature_spread(f) or 1.0 for f in features])
@@ -239,18 +253,39 @@ def _from_neighbours(
         )
     both_missing = np.isnan(others) & np.isnan(encoded)
     gaps = np.where(both_missing, 0.0, np.where(np.isnan(gaps), 1.0, gaps))
-    found: dict[tuple, tuple[int, float, dict[str, Any]]] = {}
-    for n in np.argsort(gaps.sum(axis=1), kind="stable")[:NEIGHBOURS]:
-        # A missing value is never borrowed: "set it to missing" is no advice.
-        movable = [j for j in np.flatnonzero(gaps[n] > 0) if not np.isnan(others[n, j])]
-        by_gap = sorted(movable, key=lambda j: -gaps[n, j])
-        for order in (by_gap, by_gap[::-1]):
-            for m in range(1, min(len(order), MOST_MOVED) + 1):
-                picked = sorted(order[:m])
-                changes = {features[j].name: _value(features[j], others[n, j]) for j in picked}
-                key = tuple((name, repr(v)) for name, v in changes.items())
-                found.setdefault(key, (m, float(gaps[n, picked].sum()), changes))
-    return [changes for *_, changes in sorted(found.values(), key=lambda f: f[:2])]
+    nearest = np.argsort(gaps.sum(axis=1), kind="stable")[:NEIGHBOURS]
+    # A missing value is never taken: "set it to missing" is no advice.
+    movable = {
+        n: [
+            j
+            for j in np.argsort(-gaps[n], kind="stable")[:FEATURES_TRIED]
+            if gaps[n, j] > 0 and not np.isnan(others[n, j])
+        ]
+        for n in nearest
+    }
+    taken: dict[int, list[int]] = {n: [] for n in nearest}
+    for _ in range(MOST_MOVED):
+        check_stopped()  # close() ends the search between its calls
+        candidates = [(n, [*taken[n], j]) for n in nearest for j in movable[n] if j not in taken[n]]
+        if not candidates:
+            return None
+        matrix = np.repeat(encoded[None, :], len(candidates), axis=0)
+        for k, (n, picked) in enumerate(candidates):
+            matrix[k, picked] = others[n, picked]
+        predicted = adapter.predict(schema.decode(matrix))
+        outcomes = [_outcome(adapter, out, median) for out in predicted]
+        hits = [k for k, outcome in enumerate(outcomes) if sought(outcome)]
+        if hits:
+            k = min(hits, key=lambda k: float(gaps[candidates[k][0], candidates[k][1]].sum()))
+            n, picked = candidates[k]
+            changes = {features[j].name: _value(features[j], others[n, j]) for j in sorted(picked)}
+            return changes, predicted[k], outcomes[k]
+        progress = [toward(out) for out in predicted]
+        for n in nearest:  # each row keeps its value that went furthest
+            mine = [k for k, (m, _) in enumerate(candidates) if m == n]
+            if mine:
+                taken[n] = candidates[max(mine, key=lambda k: progress[k])][1]
+    return None
 
 
 def _value(feature: Any, code: float) -> Any:

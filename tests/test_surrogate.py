@@ -226,9 +226,10 @@ def test_when_the_model_follows_no_rule_the_hint_takes_values_of_the_nearest_row
             label = session.adapter.classes[int(np.argmax(session.adapter.predict(changed)[0]))]
             assert hint.model_agrees and label == hint.predicted_label != hint.outcome_before
             assert hint.rule == surrogate.rule_for({**instance, **hint.changes})
+            assert 1 <= len(hint.changes) <= MOST_MOVED
         else:
             assert not hint.model_agrees and hint == alone
-    assert rules_only >= 3 and borrowed >= rules_only / 2, (rules_only, borrowed)
+    assert rules_only >= 3 and borrowed >= 0.8 * rules_only, (rules_only, borrowed)
 
 
 def test_one_click_what_if_gives_the_model_its_hint():
