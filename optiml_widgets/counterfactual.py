@@ -165,16 +165,7 @@ def find_counterfactual(
     agreed = [i for i, outcome in enumerate(outcomes) if sought(outcome)]
     borrowed = False
     if not agreed and reference is not None:
-
-        def toward(out: np.ndarray) -> float:
-            """How far the model's output has gone toward the sought outcome."""
-            if adapter.classes is None:
-                return float(out[0]) if before == "low" else -float(out[0])
-            classes = list(adapter.classes)
-            if wanted is not None:
-                return float(out[classes.index(wanted)])
-            return 1.0 - float(out[classes.index(before)])
-
+        toward = _toward(adapter, before, wanted)
         found = _borrow(encoded, schema, *reference(), sought, toward, adapter, median_output)
         if found is not None:
             changes, row_outputs, after = found
@@ -220,6 +211,18 @@ def _checked(
             )
     predicted = adapter.predict(schema.decode(rows))
     return predicted, [_outcome(adapter, out, median) for out in predicted]
+
+
+def _toward(adapter: ModelAdapter, before: Any, wanted: Any) -> Callable[[np.ndarray], float]:
+    """How far a row's model outputs have gone from the outcome ``before`` toward another
+    (``wanted``, when given): the other side of the median for a regressor."""
+    if adapter.classes is None:
+        sign = 1.0 if before == "low" else -1.0
+        return lambda out: sign * float(out[0])
+    classes = list(adapter.classes)
+    if wanted is not None:
+        return lambda out: float(out[classes.index(wanted)])
+    return lambda out: 1.0 - float(out[classes.index(before)])
 
 
 def _borrow(

@@ -37,7 +37,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from optiml_widgets import explain_widget
+from optiml_widgets import ExplanationSession, explain_widget
+from optiml_widgets.counterfactual import MOST_MOVED, _borrow, _outcome, _toward
 from optiml_widgets.data import (
     QUANTILE_LEVELS,
     ColumnQuantiles,
@@ -381,6 +382,66 @@ def test_explain_widget_works_or_names_the_problem(frame, model_name, export):
             w.close()
 
 
+@examples(quick=8, nightly=200, deadline_seconds=120)
+@given(
+    frame=frames(max_columns=4),
+    model_name=st.sampled_from(sorted(MODELS)),
+    data=st.data(),
+)
+def test_borrowed_values_are_one_real_rows_and_the_model_follows_them(frame, model_name, data):
+    try:
+        model = MODELS[model_name](frame)
+    except ValueError:
+        assume(False)
+    with hard_timeout(240):
+        try:
+            session = ExplanationSession(model, frame, explainers=("shap",))
+        except (ValueError, TypeError) as error:
+            assert OUR_ERRORS.search(str(error)), f"{type(error).__name__}: {error}"
+            return
+        try:
+            index = data.draw(st.integers(0, session.n_rows - 1), label="row")
+            encoded = session.encoded_X[index]
+            rows, outputs = session.encoded_X[: len(session.x_outputs())], session.x_outputs()
+            adapter, median = session.adapter, session.median_output()
+            before = _outcome(adapter, outputs[index], median)
+            found = _borrow(
+                encoded,
+                session.schema,
+                rows,
+                outputs,
+                lambda outcome: outcome != before,
+                _toward(adapter, before, None),
+                adapter,
+                median,
+            )
+            event("borrowed" if found else "nothing to borrow")
+            if found is None:
+                return
+            changes, outputs_there, outcome = found
+            assert outcome != before and 1 <= len(changes) <= MOST_MOVED
+            changed = {**session.instance(index, {}), **changes}
+            real = adapter.predict(session.schema.row_frame(changed))[0]
+            assert (
+                real == pytest.approx(outputs_there) and _outcome(adapter, real, median) == outcome
+            )
+            # Every value comes from one real row the model gives that outcome.
+            taken = session.schema.encode_row(changed)
+            same = [
+                k
+                for k in range(len(rows))
+                if _outcome(adapter, outputs[k], median) == outcome
+                and all(
+                    taken[j] == rows[k, j]
+                    for j, name in enumerate(session.schema.names)
+                    if name in changes
+                )
+            ]
+            assert same, changes
+        finally:
+            session.close()
+
+
 def test_hostile_names_and_values_stay_text_everywhere():
     rng = np.random.default_rng(0)
     n = 12
@@ -421,9 +482,38 @@ def check_widget(w: Any, model: Any, frame: pd.DataFrame, *, export: bool) -> No
             assert w.explanation.prediction == pytest.approx(
                 _model_output(model, edited, w.target), rel=1e-9, abs=1e-12
             )
+    check_counterfactual(w)
     assert_no_markup_from_names(w._repr_mimebundle_()[0]["text/html"])
     if export:
         assert_no_markup_from_names(w.to_html(rows=[0]))
+
+
+def check_counterfactual(w: Any) -> None:
+    """The hint's changed row is one the model takes, in the rule the hint names, and what
+    the model says there is what the hint says (borrowed values of real rows included)."""
+    hint = w.counterfactual()
+    event("hint: none" if hint is None else f"hint: borrowed={hint.borrowed}")
+    if hint is None:
+        return
+    session = w.session
+    changed = {**w.instance, **hint.changes}
+    assert set(hint.changes) <= set(session.schema.names)
+    assert hint.rule.covers(changed)
+    outputs = session.adapter.predict(session.schema.row_frame(changed))[0]
+    if session.adapter.classes is not None:
+        label = session.adapter.classes[int(np.argmax(outputs))]
+        assert label == hint.predicted_label
+        assert hint.model_agrees == (label != hint.outcome_before)
+    else:
+        side = "high" if outputs[0] > hint.median else "low"
+        assert side == hint.outcome_after
+        assert hint.model_agrees == (side != hint.outcome_before)
+    for name, value in hint.changes.items():
+        feature = session.schema[name]
+        if feature.is_discrete:
+            assert any(str(c) == str(value) for c in feature.categories)
+        else:
+            assert feature.min <= float(value) <= feature.max
 
 
 def _model_output(model: Any, rows: pd.DataFrame, target: Any) -> float:
