@@ -492,7 +492,6 @@ def check_counterfactual(w: Any) -> None:
     """The hint's changed row is one the model takes, in the rule the hint names, and what
     the model says there is what the hint says (borrowed values of real rows included)."""
     hint = w.counterfactual()
-    event("hint: none" if hint is None else f"hint: borrowed={hint.borrowed}")
     if hint is None:
         return
     session = w.session
