@@ -12,8 +12,9 @@ across their cuts, until the rule's value (a score rule's score) crosses the med
 Smallest means the fewest features changed first, then the smallest moves, each measured
 in the feature's spread (its interquartile range). A move goes just past the rule's
 threshold and never outside the data's range. Candidates are tried cheapest first and the
-first one the model agrees with is returned; if the model agrees with none, the cheapest
-one is returned with ``model_agrees=False``.
+first one the model agrees with is returned. If the model agrees with none, the instance
+takes values of the nearest real rows the model gives the outcome (``borrowed``); only if
+that fails too is the cheapest rules' change returned, with ``model_agrees=False``.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def find_counterfactual(
     takes values of the nearest of those rows that the model gives the sought outcome:
     the fewest that do it, found greedily with one model call per value taken (_borrow).
 
-    Candidates are built on the encoded instance and checked with ONE model call.
+    The rules' candidates are built on the encoded instance and checked in one model call.
     """
     encoded = schema.encode_row(instance)
     if outputs is None:
