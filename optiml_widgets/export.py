@@ -22,7 +22,7 @@ import numpy as np
 
 from . import payloads
 from .explainers.base import Output, output_value
-from .format import format_number
+from .format import format_number, format_value
 from .jobs import NEVER, Progress, Stop, no_progress
 from .progress import progress_bar
 from .session import ExplanationSession
@@ -464,7 +464,7 @@ def static_picture(session: ExplanationSession, view: payloads.View | None = Non
             width = max(abs(value) / biggest * half, 1.0)
             x = axis if value >= 0 else axis - width
             colour = "#e5484d" if value > 0 else "#3e7bfa"
-            label = f"{names[i]} = {view['values'][i]}"
+            label = f"{names[i]} = {format_value(view['values'][i], session.schema.features[i])}"
             if len(label) > 52:
                 label = label[:51] + "…"
             parts.append(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from typing import Any
 
 MISSING = "\u2013"  # en dash: no value
 SMALLEST_FIXED = 1e-4  # below this scale, and from LARGEST_FIXED up, numbers get an exponent
@@ -59,6 +60,18 @@ def signed(value: float, digits: int = 3) -> str:
 def counted(n: int, word: str, plural: str | None = None) -> str:
     """A count and its noun: "1 rule", "8 rules", "2 leaves" (as js/src/format.ts counted)."""
     return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
+def format_value(value: Any, feature: Any) -> str:
+    """A feature's value as the panel writes it (as js/src/format.ts formatValue): numbers
+    at the feature's scale, an integer feature's whole numbers as they are."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "missing"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if feature.kind == "integer" and float(value).is_integer():
+            return str(int(value))
+        return format_number(value, 4, feature_scale(feature.min, feature.max))
+    return str(value)
 
 
 def feature_scale(low: float | None, high: float | None) -> float | None:
