@@ -94,6 +94,7 @@ def find_counterfactual(
     median_output: float | None = None,
     outputs: np.ndarray | None = None,
     reference: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None,
+    importance: np.ndarray | None = None,
 ) -> Counterfactual | None:
     """The smallest change to ``instance`` with another outcome (module docstring), or with
     the class ``wanted``; None when no rule has such an outcome. ``output``: what the
@@ -103,6 +104,8 @@ def find_counterfactual(
     model follows none of the rules' changes (or no rule has the outcome), the instance
     takes values of the nearest of those rows that the model gives the sought outcome:
     the fewest that do it, found greedily with one model call per value taken (_borrow).
+    ``importance``: how much each feature matters to the instance's output (e.g. its
+    |SHAP|); the values taken are tried in that order, weighed by how far they are.
 
     The rules' candidates are built on the encoded instance and checked in one model call.
     """
@@ -167,7 +170,9 @@ def find_counterfactual(
     borrowed = False
     if not agreed and reference is not None:
         toward = _toward(adapter, before, wanted)
-        found = _borrow(encoded, schema, *reference(), sought, toward, adapter, median_output)
+        found = _borrow(
+            encoded, schema, *reference(), sought, toward, adapter, median_output, importance
+        )
         if found is not None:
             changes, row_outputs, after = found
             tried = [(surrogate.rule_for({**instance, **changes}), changes)]
@@ -235,6 +240,7 @@ def _borrow(
     toward: Callable[[np.ndarray], float],
     adapter: ModelAdapter,
     median: float | None,
+    importance: np.ndarray | None = None,
 ) -> tuple[dict[str, Any], np.ndarray, Any] | None:
     """The fewest values of a real row the model gives the sought outcome that, taken by
     the instance, make the model give it too (then the smallest moves), with the model's
@@ -243,7 +249,9 @@ def _borrow(
     Of the NEIGHBOURS such rows nearest to the instance (in spreads; a category or a
     missing value apart counts one), each step takes, per row, the one more value that
     moves the model's output furthest toward the outcome: greedy, one model call a step
-    for every row's candidates."""
+    for every row's candidates. Each row's values tried are its FEATURES_TRIED furthest
+    from the instance's, weighed by ``importance`` when given (a feature the model barely
+    uses is tried last, however far)."""
     unlike = [i for i, out in enumerate(outputs) if sought(_outcome(adapter, out, median))]
     if not unlike:
         return None
@@ -258,11 +266,12 @@ def _borrow(
     both_missing = np.isnan(others) & np.isnan(encoded)
     gaps = np.where(both_missing, 0.0, np.where(np.isnan(gaps), 1.0, gaps))
     nearest = np.argsort(gaps.sum(axis=1), kind="stable")[:NEIGHBOURS]
+    weighed = gaps if importance is None else gaps * _weights(importance)
     # A missing value is never taken: "set it to missing" is no advice.
     movable = {
         n: [
             j
-            for j in np.argsort(-gaps[n], kind="stable")[:FEATURES_TRIED]
+            for j in np.argsort(-weighed[n], kind="stable")[:FEATURES_TRIED]
             if gaps[n, j] > 0 and not np.isnan(others[n, j])
         ]
         for n in nearest
@@ -290,6 +299,16 @@ def _borrow(
             if mine:
                 taken[n] = candidates[max(mine, key=lambda k: progress[k])][1]
     return None
+
+
+def _weights(importance: np.ndarray) -> np.ndarray:
+    """Importances as weights in (0, 1]: a feature of no importance keeps a small weight, so
+    that among such features the furthest values still come first."""
+    magnitude = np.nan_to_num(np.abs(np.asarray(importance, dtype=float)))
+    top = float(magnitude.max(initial=0.0))
+    if top == 0.0:
+        return np.ones_like(magnitude)
+    return np.maximum(magnitude / top, 1e-6)
 
 
 def _value(feature: Any, code: float) -> Any:

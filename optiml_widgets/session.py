@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import payloads
 from .boosters import as_estimator
-from .counterfactual import Counterfactual, find_counterfactual
+from .counterfactual import FEATURES_TRIED, Counterfactual, find_counterfactual
 from .data import ColumnQuantiles, FeatureSchema, as_frame, build_schema, check_y, row_values
 from .explainers import REGISTRY, Attribution, Explainer, Surrogate, TableContext, fit_surrogate
 from .explainers.base import Output, build, check_names, contrast, output_value, registered
@@ -553,8 +553,11 @@ class ExplanationSession:
         if not wait:
             return self.memo.peek(key, PENDING)
         wanted = self.versus
+        # Wide data: which values of a near row to try first (only FEATURES_TRIED are).
+        wide = len(self.schema) > FEATURES_TRIED
 
         def search() -> Counterfactual | None:
+            importance = self.feature_importance(index, edits) if wide else None
             with self.gate.hold():
                 return find_counterfactual(
                     self.adapter,
@@ -566,6 +569,7 @@ class ExplanationSession:
                     median_output=self.median_output(),
                     outputs=row.outputs,
                     reference=lambda: (self.encoded_X[: len(self.x_outputs())], self.x_outputs()),
+                    importance=importance,
                 )
 
         return self.memo.get(key, search)
@@ -756,15 +760,19 @@ class ExplanationSession:
         n = len(self.schema)
         if n <= WIDE_DATA:
             return list(range(n))
-        found = (
-            self.attribution(index, edits, self.local_names[0], self.output)
-            if self.local_names
-            else None
-        )
-        if found is None:
+        importance = self.feature_importance(index, edits)
+        if importance is None:
             return list(range(SHOWN_FEATURES))
-        ranked = np.argsort(-np.abs(np.asarray(found.values)), kind="stable")
+        ranked = np.argsort(-importance, kind="stable")
         return sorted(int(j) for j in ranked[:SHOWN_FEATURES])
+
+    def feature_importance(self, index: int, edits: Mapping[str, Any]) -> np.ndarray | None:
+        """How much each feature matters to an instance's output: the |attribution| of the
+        first local explainer (SHAP's by default); None without one."""
+        if not self.local_names:
+            return None
+        found = self.attribution(index, edits, self.local_names[0], self.output)
+        return None if found is None else np.abs(np.asarray(found.values, dtype=float))
 
     def sweep(
         self, index: int, edits: Mapping[str, Any], features: Sequence[int] | None = None

@@ -25,7 +25,13 @@ from sklearn.ensemble import (
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from optiml_widgets import ExplanationSession, explain_widget, payloads
-from optiml_widgets.counterfactual import MOST_MOVED, find_counterfactual
+from optiml_widgets.counterfactual import (
+    MOST_MOVED,
+    _borrow,
+    _outcome,
+    _toward,
+    find_counterfactual,
+)
 from optiml_widgets.explainers.rule_models import LINEAR_TREE, SHARED_TREE, GrownTree
 from optiml_widgets.explainers.shared_terms import _best_splits, _Products, _Within
 from optiml_widgets.explainers.surrogate import surrogate_samples
@@ -230,6 +236,31 @@ def test_when_the_model_follows_no_rule_the_hint_takes_values_of_the_nearest_row
         else:
             assert not hint.model_agrees and hint == alone
     assert rules_only >= 3 and borrowed >= 0.8 * rules_only, (rules_only, borrowed)
+
+
+def test_on_wide_data_the_values_borrowed_are_those_the_model_uses():
+    # 1,000 features, the outcome follows two: a near row's furthest values are noise, so
+    # without the instance's |SHAP| the FEATURES_TRIED values tried mostly miss both.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(600, 1000)), columns=[f"x{j}" for j in range(1000)])
+    y = (X["x0"] + X["x1"] > 0).astype(int)
+    model = GradientBoostingClassifier(n_estimators=30, max_depth=2, random_state=0).fit(X, y)
+    session = ExplanationSession(model, X, explainers=("shap",))
+    rows, outputs = session.encoded_X, session.x_outputs()
+    found = {True: [], False: []}
+    for index in range(0, 600, 30):
+        before = _outcome(session.adapter, outputs[index], None)
+        for weighed in (True, False):
+            importance = session.feature_importance(index, {}) if weighed else None
+            hint = _borrow(
+                rows[index], session.schema, rows, outputs, lambda o, b=before: o != b,
+                _toward(session.adapter, before, None), session.adapter, None, importance,
+            )  # fmt: skip
+            if hint is not None:
+                found[weighed].append(len(hint[0]))
+    assert len(found[True]) == 20 and np.mean(found[True]) <= 2, found
+    assert len(found[False]) <= 12, found
+    session.close()
 
 
 def test_one_click_what_if_gives_the_model_its_hint():
