@@ -18,7 +18,10 @@ of all its trees) plus linear terms (ours with linear leaves; RuleFit: its
 ``complexity_``). At size k a peer gets its own size knob set to k (FIGS: the most splits
 whose leaves stay <= k); a peer whose mean count exceeds k is shown but not counted at k.
 Ours at <= k: of the points of our curve with at most k rules, the one cross-validation
-on the training rows rates best (the held-out rows choose nothing).
+on the training rows rates best (the held-out rows choose nothing). "n/a" names why a
+peer has no result: RuleFit does not fit multiclass problems (ValueError), and STreeD
+alone is not run beyond depth 3, 16 and 32 rules, where its search does not finish in
+minutes (RuntimeError).
 """
 
 from __future__ import annotations
