@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { RequestMessage } from "../src/types";
 import { TextExportAnswers } from "../src/text/host";
-import { PAUSE_MS, renderTextPanel } from "../src/text/panel";
+import { PAUSE_MS, agreementText, renderTextPanel } from "../src/text/panel";
+import { bert_TextExportData_0, bert_TextSchema_0 } from "./contract/text.generated";
 import { editText } from "../src/text/tokens";
 import { editedWords, typingEstimate } from "../src/text/typing";
 import type { TextExportData, TextMessage, TextModel, TextSchema, TextView, TextWidgetModel } from "../src/text/types";
@@ -141,6 +142,12 @@ describe("text panel", () => {
       "1 rule: held-out fidelity 0.500, cross-validated 0.500 ± 0.020",
       "2 rules: held-out fidelity 0.950, cross-validated 0.930 ± 0.011",
     ]);
+    // The curve's scale: from the tenth below its lowest point to 1, each size labelled.
+    const labels = [...el.querySelectorAll(".ow-text-surrogate svg text")].map((t) => t.textContent);
+    expect(labels).toEqual(["held-out fidelity", "1.0", "0.5", "1", "2", "rules (● the list shown)"]);
+    const dots = [...el.querySelectorAll(".ow-text-surrogate svg circle")];
+    expect(Number(dots[0].getAttribute("cy"))).toBeGreaterThan(Number(dots[1].getAttribute("cy")));
+    expect(dots[1].getAttribute("class")).toBe("ow-curve-chosen");
   });
 
   it("shows LIME's sampling error per token and dashes a token whose sign another seed could flip", () => {
@@ -305,6 +312,16 @@ describe("text panel", () => {
     const cut = typingEstimate(view, "the", 1);
     expect(cut?.view.tokens.strings).toEqual(["[CLS]", "the", "[SEP]"]);
     expect(cut?.prediction).toBeCloseTo(0.9 - (-0.02 + 0.01 + 0.4));
+  });
+
+  it("names every method that agrees with the reference in one sentence", () => {
+    const [shap, lime] = bert_TextExportData_0.views[0].agreement; // Python's: IG against SHAP, then LIME
+    const title = (name: string) => bert_TextSchema_0.explainers.find((e) => e.name === name)?.title ?? name;
+    expect(agreementText([shap, lime], title)).toBe("Integrated Gradients agrees with SHAP and LIME on this text.");
+    expect(agreementText([shap], title)).toBe(`${shap.text}.`);
+    const split = { ...lime, verdict: "disagree" as const, text: "Integrated Gradients and LIME disagree on this text: read both with care" };
+    expect(agreementText([shap, split], title)).toBe(`${shap.text}. ${split.text}.`);
+    expect(agreementText([], title)).toBe("");
   });
 
   it("edits text through token spans like Python does", () => {

@@ -7,6 +7,9 @@ process (same data, same seeds), written with the panel's own number format.
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -18,6 +21,26 @@ from optiml_widgets.format import feature_scale, format_number
 
 WIDGET = ".optiml-widget"
 WAIT = 60_000  # ms: one view
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def whole_panel_screenshot(page: Any, panel: Any, path: Path, docs_name: str = "") -> None:
+    """A picture of the whole panel (the window grown to fit it: Lab scrolls inside the
+    page, so a taller panel would be cut off); with OPTIML_UPDATE_SCREENSHOT=1 also the
+    README's picture ``docs/<docs_name>``."""
+    viewport = page.viewport_size
+    height = panel.bounding_box()["height"]
+    page.set_viewport_size({"width": viewport["width"], "height": int(height) + 400})
+    try:
+        panel.evaluate("(el) => el.scrollIntoView({ block: 'start' })")
+        page.wait_for_timeout(300)
+        panel.screenshot(path=str(path))
+    finally:
+        page.set_viewport_size(viewport)
+    if docs_name and os.environ.get("OPTIML_UPDATE_SCREENSHOT") == "1":
+        DOCS.mkdir(exist_ok=True)
+        shutil.copy(path, DOCS / docs_name)
+
 
 # The quickstart's model, as the notebooks of the client tests build it.
 QUICKSTART_CODE = """\

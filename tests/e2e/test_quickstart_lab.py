@@ -11,9 +11,7 @@ numbers come from the same model refitted in this process: independent of the wi
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +28,11 @@ from .panel import (
     slider,
     target_of,
     wait_settled,
+    whole_panel_screenshot,
 )
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
 LINKED = re.compile(r"\bow-linked\b")
 RUN_ALL_WAIT = 180_000  # ms: the whole notebook (fits a model, builds the explainers)
 PANEL_WIDTH = 968  # px: the notebook width the layout is measured at
@@ -503,19 +501,9 @@ def test_screenshots(quickstart: Any, artifacts: Path, theme: str) -> None:
     panel.evaluate("(el) => el.scrollIntoView({ block: 'start' })")
     page.wait_for_timeout(500)  # the theme's CSS transitions
     page.screenshot(path=str(artifacts / f"quickstart-page-{theme}.png"))
-    # The whole panel: grow the window to fit it.
-    height = panel.bounding_box()["height"]
-    page.set_viewport_size({"width": page.viewport_size["width"], "height": int(height) + 400})
-    try:
-        panel.evaluate("(el) => el.scrollIntoView({ block: 'start' })")
-        page.wait_for_timeout(300)
-        shot = artifacts / f"quickstart-panel-{theme}.png"
-        panel.screenshot(path=str(shot))
-    finally:
-        page.set_viewport_size(viewport)
-    if theme == "light" and os.environ.get("OPTIML_UPDATE_SCREENSHOT") == "1":
-        (REPO / "docs").mkdir(exist_ok=True)
-        shutil.copy(shot, REPO / "docs" / "panel.png")
+    shot = artifacts / f"quickstart-panel-{theme}.png"
+    whole_panel_screenshot(page, panel, shot, "panel.png" if theme == "light" else "")
+    page.set_viewport_size(viewport)
     if theme == "dark":  # leave the page as the other tests expect it
         page.evaluate(
             "() => window.jupyterapp.commands.execute('apputils:change-theme', "

@@ -7,7 +7,7 @@
 import { button, h } from "../dom";
 import { fileSize, formatNumber } from "../format";
 import { type Edits, RequestLoop } from "../requests";
-import type { ExportReply, View } from "../types";
+import type { Agreement, ExportReply, View } from "../types";
 import { AttentionCard, type HeadMap, type LoadHead } from "./attention";
 import type { TokenLink as Link } from "./link";
 import { TokenLink } from "./link";
@@ -30,6 +30,16 @@ export interface TextPanelOptions {
 
 /** The text as a request carries it: edit 0 is the whole text. */
 const asEdits = (text: string): Edits => new Map([[0, text]]);
+
+/** The methods' agreement as sentences: those agreeing with the reference named in one. */
+export function agreementText(found: Agreement[], titleOf: (name: string) => string): string {
+  const agreeing = found.filter((a) => a.verdict === "agree");
+  const sentences = found.filter((a) => agreeing.length < 2 || a.verdict !== "agree").map((a) => `${a.text}.`);
+  if (agreeing.length < 2) return sentences.join(" ");
+  const others = agreeing.map((a) => titleOf(a.other));
+  const listed = `${others.slice(0, -1).join(", ")} and ${others[others.length - 1]}`;
+  return [`${titleOf(agreeing[0].reference)} agrees with ${listed} on this text.`, ...sentences].join(" ");
+}
 
 function headsFromKernel(model: TextModel): LoadHead {
   return (view, layer, head) =>
@@ -178,7 +188,7 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
       .join(" · ");
     notice.textContent = view.notice ?? "";
     for (const card of cards) card.update(view, false);
-    agreement.textContent = view.agreement.map((a) => `${a.text}.`).join(" ");
+    agreement.textContent = agreementText(view.agreement, (name) => schema.explainers.find((e) => e.name === name)?.title ?? name);
     attention?.update(view);
     rules?.update(view.rule);
     root.dataset.seq = String(view.seq);

@@ -59,12 +59,27 @@ export class TextRulesCard {
 
 function curvePlot(info: TextSurrogateInfo): SVGSVGElement {
   const points = info.curve.filter((p) => p.fidelity !== null);
-  const width = 220;
-  const height = 70;
+  const width = 260;
+  const height = 96;
+  const left = 30;
+  const top = 16;
+  const bottom = height - 28;
   const most = Math.max(2, ...points.map((p) => p.rules));
-  const x = (k: number) => 24 + ((k - 1) / (most - 1)) * (width - 34);
-  const y = (f: number) => 8 + (1 - f) * (height - 24);
+  // The lowest tenth below the curve, so that its differences show.
+  const low = Math.min(0.9, Math.floor(Math.min(...points.map((p) => p.fidelity ?? 0)) * 10) / 10);
+  const x = (k: number) => left + ((k - 1) / (most - 1)) * (width - left - 10);
+  const y = (f: number) => top + ((1 - f) / (1 - low)) * (bottom - top);
   const svg = s("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "held-out fidelity by number of rules" });
+  svg.append(
+    s("text", { x: 0, y: 9, class: "ow-seg-label" }, "held-out fidelity"),
+    s("path", { d: `M${left},${top}V${bottom}H${width - 10}`, class: "ow-curve-axis" }),
+  );
+  for (const f of [1, low]) svg.append(s("text", { x: left - 4, y: y(f) + 3, "text-anchor": "end", class: "ow-seg-label" }, f.toFixed(1)));
+  const every = Math.ceil(points.length / 8); // at most 8 labels under the axis
+  points.forEach((p, k) => {
+    if (k % every === 0 || p.chosen) svg.append(s("text", { x: x(p.rules), y: bottom + 11, "text-anchor": "middle", class: "ow-seg-label" }, String(p.rules)));
+  });
+  svg.append(s("text", { x: left + (width - left - 10) / 2, y: height - 2, "text-anchor": "middle", class: "ow-seg-label" }, "rules (● the list shown)"));
   svg.append(s("path", { d: points.map((p, k) => `${k ? "L" : "M"}${x(p.rules)},${y(p.fidelity ?? 0)}`).join(""), class: "ow-curve-line" }));
   for (const p of points) {
     const dot = s("circle", { cx: x(p.rules), cy: y(p.fidelity ?? 0), r: p.chosen ? 4 : 2.5, class: p.chosen ? "ow-curve-chosen" : "ow-curve-dot" });
@@ -72,6 +87,5 @@ function curvePlot(info: TextSurrogateInfo): SVGSVGElement {
     dot.append(s("title", {}, `${counted(p.rules, "rule")}: held-out fidelity ${formatScore(p.fidelity)}${validated}`));
     svg.append(dot);
   }
-  svg.append(s("text", { x: 2, y: 12, class: "ow-seg-label" }, "1.0"), s("text", { x: width / 2, y: height - 2, "text-anchor": "middle", class: "ow-seg-label" }, "rules"));
   return svg;
 }

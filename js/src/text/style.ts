@@ -48,6 +48,7 @@ export const TEXT_CSS = `
 .ow-text .ow-text-rules li.ow-fired { background: var(--ow-bg2); outline: 1px solid var(--ow-accent); border-radius: 3px; }
 .ow-text .ow-text-rules q.ow-said { font-weight: 700; background: var(--ow-link); color: #000; }
 .ow-text .ow-curve-line { fill: none; stroke: var(--ow-accent); stroke-width: 1.5; }
+.ow-text .ow-curve-axis { fill: none; stroke: var(--ow-border); stroke-width: 1; }
 .ow-text .ow-curve-dot { fill: var(--ow-accent); }
 .ow-text .ow-curve-chosen { fill: var(--ow-pos); }
 .ow-text .ow-agreement { margin: 0; }
