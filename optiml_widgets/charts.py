@@ -176,7 +176,9 @@ def importance_chart(
             x=alt.X("importance:Q", title=f"mean |SHAP| ({explanation.output_names[output]})"),
             y=alt.Y("feature:N", sort=alt.EncodingSortField(field="rank", op="min"), title=None),
             color=alt.condition("datum.k == feature", alt.value(SELECTED), alt.value(BAR)),
-            opacity=alt.condition("hover < 0 || datum.k == hover", alt.value(1.0), alt.value(0.35)),
+            fillOpacity=alt.condition(
+                "hover < 0 || datum.k == hover", alt.value(1.0), alt.value(0.35)
+            ),
             description=alt.Description("about:N"),
             tooltip=[
                 alt.Tooltip("feature:N"),
@@ -252,7 +254,7 @@ def beeswarm_chart(
             # What a screen reader (and a test) reads for each point.
             about=f"'row ' + datum.{key} + ' {of}: ' + datum.feature + ', SHAP ' + format(datum.s, '.3g')",
         )
-        .mark_circle(cursor="pointer" if key == "row" else "default")
+        .mark_circle(opacity=1, cursor="pointer" if key == "row" else "default")
         .encode(
             x=alt.X("s:Q", title="SHAP value (impact on the output)"),
             y=alt.Y("feature:N", sort=alt.EncodingSortField(field="rank", op="min"), title=None),
@@ -262,7 +264,12 @@ def beeswarm_chart(
             description=alt.Description("about:N"),
             stroke=alt.condition(f"datum.{key} == row", alt.value(SELECTED_ROW), alt.value(None)),
             strokeWidth=alt.condition(f"datum.{key} == row", alt.value(2), alt.value(0)),
-            opacity=alt.condition("hover < 0 || datum.k == hover", alt.value(0.8), alt.value(0.15)),
+            # fillOpacity, and opacity 1 (Vega-Lite's circles default to 0.7): an SVG element
+            # with opacity is a compositing group of its own, and thousands of them made
+            # every frame of the whole page cost ~55 ms.
+            fillOpacity=alt.condition(
+                "hover < 0 || datum.k == hover", alt.value(0.8), alt.value(0.15)
+            ),
             tooltip=[
                 alt.Tooltip(f"{key}:Q", title=f"row {of}"),
                 alt.Tooltip("feature:N"),
@@ -276,7 +283,9 @@ def beeswarm_chart(
             alt.param(name="carried", value=list(carried)),
             *extra_params,
         )
-        .properties(width=WIDTH, height=alt.Step(26))
+        .properties(
+            width=WIDTH, height=alt.Step(26), usermeta={"marks": len(rows) * len(features)}
+        )
     )
 
 
@@ -365,7 +374,11 @@ def dependence_chart(
             about=f"'row ' + datum.{key} + ' {of}: SHAP ' + format(datum.s[datum.slot], '.3g')",
         )
         .mark_circle(
-            size=14, opacity=0.5, color=BAR, cursor="pointer" if key == "row" else "default"
+            size=14,
+            opacity=1,
+            fillOpacity=0.5,
+            color=BAR,
+            cursor="pointer" if key == "row" else "default",
         )
         .encode(
             x=alt.X("x:Q", title="feature value", scale=alt.Scale(zero=False), axis=_x_axis()),
@@ -391,6 +404,7 @@ def dependence_chart(
         .properties(
             width=WIDTH,
             height=220,
+            usermeta={"marks": len(rows)},
             title=_dependence_title(
                 carried,
                 len(names),

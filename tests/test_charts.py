@@ -93,6 +93,17 @@ def test_a_large_x_is_sampled_and_the_charts_say_so():
     np.testing.assert_array_equal(again.rows, explanation.rows)
 
 
+def test_the_scatter_charts_say_how_many_points_they_draw():
+    # The frontend draws a chart of more than CANVAS_MARKS points (js/src/charts.ts) on a
+    # canvas; the count is each chart's usermeta.
+    session = fresh("gbc_breast_cancer", global_rows=100)
+    charts = session.global_charts()
+    shown = 12  # the beeswarm's features (breast_cancer has 30)
+    assert charts["beeswarm"].to_dict()["usermeta"] == {"marks": 100 * shown}
+    assert charts["dependence"].to_dict()["usermeta"] == {"marks": 100}
+    assert "usermeta" not in charts["importance"].to_dict()
+
+
 def test_a_selected_point_shows_the_same_shap_values_as_the_chart():
     # Permutation SHAP (a Pipeline): global values are computed per row as the panel does.
     session = fresh("logistic_pipeline", global_rows=6)

@@ -34,6 +34,33 @@ export interface GlobalHooks {
 }
 
 const ORDER = ["importance", "beeswarm", "dependence", "fidelity", "predictions"] as const;
+/** Beyond this many points a chart is drawn on a canvas: the browser composites every SVG
+ * point apart, and 12,000 of them (1,000 rows in a beeswarm) made every frame of the whole
+ * page cost ~55 ms. Below it SVG keeps each point labelled for screen readers. */
+export const CANVAS_MARKS = 2500;
+
+/** Vega's config in the page's theme colours (what CSS gives SVG text and lines). */
+function themeConfig(el: HTMLElement): object {
+  const css = getComputedStyle(el);
+  const colour = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
+  const fg = colour("--ow-fg", "#1f2328");
+  const muted = colour("--ow-muted", "#59636e");
+  const border = colour("--ow-border", "#d0d7de");
+  return {
+    background: null,
+    view: { stroke: null },
+    title: { anchor: "start", fontSize: 13, color: fg, subtitleColor: fg },
+    axis: { labelColor: fg, titleColor: fg, domainColor: muted, tickColor: muted, gridColor: border },
+    legend: { labelColor: fg, titleColor: fg },
+  };
+}
+
+/** How a chart is drawn: SVG, or a canvas for one with more points than CANVAS_MARKS
+ * (Python writes the count in the spec's `usermeta.marks`). */
+export function rendererFor(spec: object): "svg" | "canvas" {
+  const marks = (spec as { usermeta?: { marks?: unknown } }).usermeta?.marks;
+  return typeof marks === "number" && marks > CANVAS_MARKS ? "canvas" : "svg";
+}
 
 /** The "what does the model rely on overall" section of the panel. */
 export class GlobalViews {
@@ -95,8 +122,8 @@ export class GlobalViews {
     this.finalize();
     this.grid.replaceChildren();
     // Colours come from the page's theme through CSS (widget.css), so a theme switch
-    // recolours drawn charts too.
-    const config = { background: null, view: { stroke: null }, title: { anchor: "start", fontSize: 13 } };
+    // recolours drawn SVG charts too; a canvas takes the theme's colours when drawn.
+    const config = themeConfig(this.el);
     // Every box first: each chart then measures its final column width.
     const boxes = ORDER.filter((name) => info.specs?.[name]).map((name) => h("div", { class: "ow-chart", "data-chart": name }));
     this.grid.append(...boxes);
@@ -105,11 +132,14 @@ export class GlobalViews {
       const spec = info.specs?.[name] as object;
       // As wide as the panel's column (Python's fixed width suits a saved chart instead).
       const full = { ...spec, width: "container", autosize: { type: "fit-x", contains: "padding" }, datasets: info.datasets };
-      // SVG: crisp, and every mark carries an aria-label (screen readers, tests).
+      // SVG: crisp, and every mark carries an aria-label (screen readers, tests); a canvas
+      // for dense charts (rendererFor).
+      const renderer = rendererFor(spec);
+      box.dataset.renderer = renderer;
       let result: Awaited<ReturnType<ChartEngine["embed"]>>;
       try {
         result = await engine.embed(box, full, {
-          renderer: "svg",
+          renderer,
           actions: false,
           ast: true,
           expr: engine.expressionInterpreter,
@@ -125,6 +155,14 @@ export class GlobalViews {
       if (ticket !== this.rendering) {
         result.finalize();
         return;
+      }
+      if (renderer === "canvas") {
+        // Its points have no labels of their own: the chart says what it holds (after
+        // vega-embed, which labels its container "Vega visualization").
+        const title = (spec as { title?: { text?: unknown } }).title?.text;
+        const marks = (spec as { usermeta: { marks: number } }).usermeta.marks;
+        box.setAttribute("role", "img");
+        box.setAttribute("aria-label", `${typeof title === "string" ? title : name}: ${marks.toLocaleString("en-US")} points`);
       }
       this.views.set(name, result.view);
       this.listen(name, result.view);

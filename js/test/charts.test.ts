@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type ChartEngine, type ChartView, GlobalViews } from "../src/charts";
+import { CANVAS_MARKS, type ChartEngine, type ChartView, GlobalViews } from "../src/charts";
 import { renderPanel } from "../src/panel";
 import type { GlobalInfo } from "../src/types";
 import { model, panel, schema, shapOf, surrogate, view } from "./fixtures";
@@ -37,19 +37,21 @@ class FakeView implements ChartView {
 function fakeEngine() {
   const views = new Map<string, FakeView>();
   const specs: Record<string, object> = {};
+  const options: Record<string, { renderer?: string; config?: object }> = {};
   let loads = 0;
   const engine: ChartEngine = {
     expressionInterpreter: {},
-    async embed(el, spec) {
+    async embed(el, spec, embedOptions) {
       const name = el.dataset.chart as string;
       specs[name] = spec;
+      options[name] = embedOptions;
       const params = ((spec as { params?: { name: string; value: unknown }[] }).params ?? []).map((p) => [p.name, p.value]);
       const v = new FakeView(Object.fromEntries(params));
       views.set(name, v);
       return { view: v, finalize: () => v.finalize() };
     },
   };
-  return { views, specs, load: async () => (loads++, engine), loads: () => loads };
+  return { views, specs, options, load: async () => (loads++, engine), loads: () => loads };
 }
 
 const param = (name: string, value: unknown) => ({ name, value });
@@ -94,6 +96,28 @@ describe("global views", () => {
     expect([...engine.views.keys()]).toEqual(["importance", "beeswarm", "dependence"]);
     expect((engine.specs.beeswarm as { datasets: object }).datasets).toEqual(ready().datasets);
     expect(section.querySelector("progress")?.hidden).toBe(true);
+  });
+
+  it("draws a chart with more points than CANVAS_MARKS on a canvas that says what it holds", async () => {
+    const m = model(schema());
+    const engine = fakeEngine();
+    const el = document.createElement("div");
+    renderPanel(m, el, { loadEngine: engine.load });
+    const info = ready();
+    const specs = info.specs as Record<string, object>;
+    specs.beeswarm = { ...specs.beeswarm, title: { text: "Impact per row" }, usermeta: { marks: CANVAS_MARKS + 1 } };
+    specs.dependence = { ...specs.dependence, usermeta: { marks: CANVAS_MARKS } };
+    m.set("_global", info);
+    await settle();
+    expect(engine.options.beeswarm.renderer).toBe("canvas");
+    expect(engine.options.dependence.renderer).toBe("svg");
+    expect(engine.options.importance.renderer).toBe("svg");
+    const box = el.querySelector('[data-chart="beeswarm"]') as HTMLElement;
+    expect(box.dataset.renderer).toBe("canvas");
+    expect(box.getAttribute("aria-label")).toBe(`Impact per row: ${(CANVAS_MARKS + 1).toLocaleString("en-US")} points`);
+    expect(el.querySelector('[data-chart="dependence"]')?.getAttribute("aria-label")).toBeNull();
+    // A canvas is not styled by CSS: the theme's colours travel in Vega's config.
+    expect(engine.options.beeswarm.config).toMatchObject({ axis: { labelColor: expect.any(String) } });
   });
 
   it("links: a bar selects the feature, a point selects the row, hover goes both ways", async () => {

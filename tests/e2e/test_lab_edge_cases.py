@@ -205,3 +205,57 @@ def test_a_1000_feature_widget_edits_a_feature_found_by_search(page, lab, artifa
     assert state["value"] == pytest.approx(expected, abs=1e-12)
     panel.screenshot(path=str(artifacts / "panel-wide.png"))
     assert page.errors == [], json.dumps(page.errors, indent=1)
+
+
+def test_a_dense_beeswarm_is_drawn_on_a_canvas_and_its_points_select_rows(
+    page, lab, artifacts: Path
+):
+    """569 rows x 12 features: more points than the frontend draws in SVG (CANVAS_MARKS,
+    js/src/charts.ts). The canvas is drawn, says what it holds, and a click on a point
+    explains its row, as in SVG."""
+    write_notebook(
+        lab,
+        "dense.ipynb",
+        "from sklearn.datasets import load_breast_cancer\n"
+        "from sklearn.ensemble import GradientBoostingClassifier\n"
+        "from optiml_widgets import explain_widget\n"
+        "X, y = load_breast_cancer(return_X_y=True, as_frame=True)\n"
+        "model = GradientBoostingClassifier(n_estimators=30, random_state=0).fit(X, y)\n"
+        "w = explain_widget(model, X, y, explainers=('shap',))\n"
+        "w",
+    )
+    open_and_run(page, lab, "dense.ipynb")
+    panel = page.locator(WIDGET)
+    box = panel.locator('.ow-chart[data-chart="beeswarm"]')
+    canvas = box.locator("canvas")
+    canvas.wait_for(timeout=TIMEOUT)
+    assert box.get_attribute("data-renderer") == "canvas"
+    assert box.get_attribute("aria-label") == "Impact per row: 6,828 points"
+    assert panel.locator('.ow-chart[data-chart="importance"] svg').count() == 1  # few marks
+    box.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    box.screenshot(path=str(artifacts / "beeswarm-canvas.png"))
+    # Something is drawn: the canvas holds more than one colour.
+    colours = canvas.evaluate(
+        "(c) => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        " const seen = new Set(); for (let i = 0; i < d.length; i += 4 * 97)"
+        " seen.add(d[i] + ',' + d[i + 1] + ',' + d[i + 2] + ',' + d[i + 3]); return seen.size; }"
+    )
+    assert colours > 10
+    # Points are dense along the first feature's band: click across it until one is hit.
+    index = panel.locator("[data-testid=ow-row-input]")
+    before = index.input_value()
+    area = canvas.bounding_box()
+    hit = False
+    for y in np.linspace(area["y"] + 40, area["y"] + 90, 6):
+        for x in np.linspace(area["x"] + area["width"] * 0.3, area["x"] + area["width"] * 0.8, 12):
+            page.mouse.click(float(x), float(y))
+            page.wait_for_timeout(50)
+            if index.input_value() != before:
+                hit = True
+                break
+        if hit:
+            break
+    assert hit, "no click on the canvas selected a row"
+    wait_settled(page)
+    assert page.errors == [], json.dumps(page.errors, indent=1)

@@ -652,11 +652,11 @@ def test_hovering_a_chart_links_the_panel(quickstart: Any, model: Quickstart) ->
     other = page.locator(f"{WIDGET} .ow-slider").nth(5)
     name = other.get_attribute("data-name")
     other.hover()
-    faded = chart(page, "importance").locator('[aria-roledescription="bar"][opacity="0.35"]')
+    faded = chart(page, "importance").locator('[aria-roledescription="bar"][fill-opacity="0.35"]')
     expect(faded).not_to_have_count(0)
     lit = chart(page, "importance").locator(f'[aria-label^="{name}: "]')
     if lit.count():
-        expect(lit).to_have_attribute("opacity", "1")
+        expect(lit).to_have_attribute("fill-opacity", "1")
     page.mouse.move(2, 2)
 
 
