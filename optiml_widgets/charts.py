@@ -283,9 +283,7 @@ def beeswarm_chart(
             alt.param(name="carried", value=list(carried)),
             *extra_params,
         )
-        .properties(
-            width=WIDTH, height=alt.Step(26), usermeta={"marks": len(rows) * len(features)}
-        )
+        .properties(width=WIDTH, height=alt.Step(26), usermeta={"marks": len(rows) * len(features)})
     )
 
 
