@@ -15,14 +15,18 @@ In the page, for each of N moves of the slider of the row's most important featu
   curves, root ``data-estimate``) and until the kernel's fast view is painted (root
   ``data-seq`` changes), each after the next animation frame and a task after it;
 * exact: set a new value and dispatch ``change`` (a release: the exact path); time until the
-  panel shows an ``exact`` view, painted.
+  panel shows an ``exact`` view, painted;
+* a page frame: with the panel and its global charts drawn, the browser's main-thread time
+  for one frame of the page after a small change elsewhere (what the panel costs the rest
+  of the notebook).
 
 Every value is new (the session caches by instance), so each move computes from scratch.
 The floor is the same work done directly with the libraries for one row, in the kernel on
 the same model: the prediction + TreeSHAP with the algorithm the panel chose (on its 100
 background rows) + LIME with 5000 samples. Targets: the first answer to a drag p50 <= 50 ms;
 W2's fast kernel view p50 <= 300 ms; exact p50 <= 1.3 x floor; the panel painted <= 2 s after
-the widget's output appears in the notebook (W3: 1,000 features).
+the widget's output appears in the notebook (W3: 1,000 features); a page frame <= 16.7 ms
+(60 Hz).
 
 Run: .venv/bin/python bench/whatif.py [--workload w1|w2|w3] [--n 40] [--no-write]
 Writes (replaces) the "whatif-w1"/"whatif-w2" section of bench/RESULTS.md (bench/results.py).
@@ -315,6 +319,48 @@ def measure(page: Any, n: int, feature: int) -> tuple[list[float], list[float], 
     return drag, exact, info
 
 
+FRAME_TARGET_MS = 1000 / 60  # the panel on a page never makes it miss a frame at 60 Hz
+STATUS_JS = "(k) => document.querySelector('#jp-main-statusbar').append(String(k))"
+
+
+def frame_cost(page: Any, folder: Path, changes: int = 8) -> float:
+    """The median time the browser's main thread takes to draw one frame of the notebook page
+    after a small change outside the panel (a status-bar text), with the panel and its
+    global charts drawn: what the panel costs every other frame of the page. From a Chrome
+    trace: each task that composites a frame (holds a "Layerize" step)."""
+    page.wait_for_function(
+        "() => document.querySelectorAll('.optiml-widget .ow-chart').length >= 3",
+        timeout=300_000,
+    )
+    page.wait_for_timeout(1000)
+    trace = folder / "frames.json"
+    browser = page.context.browser
+    browser.start_tracing(
+        page=page,
+        path=str(trace),
+        categories=["devtools.timeline", "disabled-by-default-devtools.timeline"],
+    )
+    for k in range(changes):
+        page.evaluate(STATUS_JS, k)
+        page.wait_for_timeout(150)
+    browser.stop_tracing()
+    events = json.loads(trace.read_text())
+    events = events["traceEvents"] if isinstance(events, dict) else events
+    names = {
+        (e["pid"], e["tid"]): e["args"]["name"] for e in events if e.get("name") == "thread_name"
+    }
+    main = {thread for thread, name in names.items() if name == "CrRendererMain"}
+    mine = [e for e in events if (e.get("pid"), e.get("tid")) in main and e.get("ph") == "X"]
+    tasks = [e for e in mine if e["name"] == "RunTask"]
+    layerize = [e["ts"] for e in mine if e["name"] == "Layerize"]
+    drawn = [
+        t["dur"] / 1000 for t in tasks if any(t["ts"] <= x <= t["ts"] + t["dur"] for x in layerize)
+    ]
+    if not drawn:
+        raise RuntimeError("no frame was drawn while tracing")
+    return float(np.median(drawn))
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
 
@@ -377,12 +423,18 @@ def report(
         ("round trip, cached instance (change → painted), p50", percentile(info["cached"], 50), ""),
         ("kernel only: a fast view, median", kernel["fast"], ""),
         ("kernel only: an exact view (prediction and SHAP first), median", kernel["exact"], ""),
+        (
+            "a frame of the page with the panel and its charts on it (a change outside it), median",
+            info["frame"],
+            f"≤ {FRAME_TARGET_MS:.1f}",
+        ),
     ]
     met = {
         "paint": info["paint"] <= PAINT_TARGET_MS,
         "drag": percentile(drag, 50) <= DRAG_TARGET_MS,
         "fast view": fast_view <= FAST_VIEW_TARGET_MS,
         "exact": percentile(exact, 50) <= exact_target,
+        "page frame": info["frame"] <= FRAME_TARGET_MS,
     }
     v = versions()
     lines = [
@@ -403,7 +455,9 @@ def report(
         '"Cached instance" repeats the last exact value, which the session answers from its '
         "cache: the cost of the round trip itself. An exact view is painted in two steps: the "
         "prediction and SHAP, then LIME and the counterfactual hint streamed in; the time is "
-        "to the first exact paint.",
+        "to the first exact paint. A page frame: the browser's main-thread time to draw the "
+        "notebook page after a small change outside the panel (a status-bar text), the panel "
+        "and its global charts drawn, from a Chrome trace (median of 8).",
         "",
         "| measure | ms | target |",
         "|---|---:|---|",
@@ -440,6 +494,7 @@ def main() -> None:
             page.locator(f'.ow-slider[data-j="{feature}"]').scroll_into_view_if_needed()
             print(f"measuring {args.n} drags and {args.n} releases ...", flush=True)
             drag, exact, info = measure(page, args.n, feature)
+            info["frame"] = frame_cost(page, Path(tmp))
             info["load"] = load_at_start
             info["paint"] = paint_ms
             code = KERNEL_TIMING.replace("REPEATS", str(FLOOR_REPEATS)).replace(
