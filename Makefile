@@ -34,9 +34,9 @@ js-test: js/node_modules/.package-lock.json
 	cd js && npm run typecheck && npm test
 
 lint: setup
-	$(BIN)/ruff check optiml_widgets tests bench examples scripts
-	$(BIN)/ruff format --check optiml_widgets tests bench examples scripts
-	$(BIN)/mypy optiml_widgets
+	$(BIN)/ruff check optiml_widgets optiml_widgets_server tests bench examples scripts
+	$(BIN)/ruff format --check optiml_widgets optiml_widgets_server tests bench examples scripts
+	$(BIN)/mypy optiml_widgets optiml_widgets_server
 
 pytest: setup
 	$(BIN)/python -m pytest

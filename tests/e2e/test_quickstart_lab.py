@@ -511,6 +511,11 @@ def test_screenshots(quickstart: Any, artifacts: Path, theme: str) -> None:
         )
 
 
+def test_the_lab_server_sends_kernel_messages_without_delay(lab_server: Any) -> None:
+    # optiml_widgets_server, installed enabled: TCP_NODELAY on the kernel websocket.
+    assert "kernel websocket messages are sent without delay" in lab_server.log.read_text()
+
+
 def test_arrow_keys_move_a_focused_slider(quickstart: Any) -> None:
     page = quickstart
     state = panel_state(page)
