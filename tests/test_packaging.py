@@ -41,3 +41,9 @@ def test_the_wheel_ships_the_built_frontend(tmp_path: Path):
     # The panel's own module stays small: the chart engine travels only when charts are drawn.
     assert len(zipfile.ZipFile(wheel).read("optiml_widgets/static/widget.js")) < 150_000
     assert b"vega-embed" not in zipfile.ZipFile(wheel).read("optiml_widgets/static/widget.js")
+    # The server extension, and the config that enables it wherever the wheel is installed.
+    assert "optiml_widgets_server/__init__.py" in names
+    assert any(
+        name.endswith(".data/data/etc/jupyter/jupyter_server_config.d/optiml_widgets_server.json")
+        for name in names
+    ), [name for name in names if ".data/" in name]
