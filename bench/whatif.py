@@ -21,6 +21,8 @@ In the page, for each of N moves of the slider of the row's most important featu
   of the notebook).
 
 Every value is new (the session caches by instance), so each move computes from scratch.
+The Lab runs the package as installed, its server extension (optiml_widgets_server:
+TCP_NODELAY on the kernel websocket) enabled.
 The floor is the same work done directly with the libraries for one row, in the kernel on
 the same model: the prediction + TreeSHAP with the algorithm the panel chose (on its 100
 background rows) + LIME with 5000 samples. Targets: the first answer to a drag p50 <= 50 ms;
