@@ -4,10 +4,9 @@
 // head click asks for its map, an older answer never replaces a newer one, and
 // the export's in-page model answers precomputed edits and labels the others.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { RequestMessage } from "../src/types";
+import type { Agreement, RequestMessage } from "../src/types";
 import { TextExportAnswers } from "../src/text/host";
 import { PAUSE_MS, agreementText, renderTextPanel } from "../src/text/panel";
-import { bert_TextExportData_0, bert_TextSchema_0 } from "./contract/text.generated";
 import { editText } from "../src/text/tokens";
 import { editedWords, typingEstimate } from "../src/text/typing";
 import type { TextExportData, TextMessage, TextModel, TextSchema, TextView, TextWidgetModel } from "../src/text/types";
@@ -315,11 +314,24 @@ describe("text panel", () => {
   });
 
   it("names every method that agrees with the reference in one sentence", () => {
-    const [shap, lime] = bert_TextExportData_0.views[0].agreement; // Python's: IG against SHAP, then LIME
-    const title = (name: string) => bert_TextSchema_0.explainers.find((e) => e.name === name)?.title ?? name;
+    // As Python words them (text/payloads.py agreement): IG against SHAP, then LIME.
+    const pair = (other: string, title: string, verdict: Agreement["verdict"] = "agree"): Agreement => ({
+      reference: "ig",
+      other,
+      spearman: null,
+      top_k: 2,
+      top_overlap: 1,
+      sign_agreement: 1,
+      signs_uncertain: 0,
+      local_fit: null,
+      verdict,
+      text: verdict === "agree" ? `Integrated Gradients and ${title} agree on this text` : `Integrated Gradients and ${title} disagree on this text: read both with care`,
+    });
+    const title = (name: string) => textSchema().explainers.find((e) => e.name === name)?.title ?? name;
+    const [shap, lime] = [pair("shap_text", "SHAP"), pair("lime_text", "LIME")];
     expect(agreementText([shap, lime], title)).toBe("Integrated Gradients agrees with SHAP and LIME on this text.");
-    expect(agreementText([shap], title)).toBe(`${shap.text}.`);
-    const split = { ...lime, verdict: "disagree" as const, text: "Integrated Gradients and LIME disagree on this text: read both with care" };
+    expect(agreementText([shap], title)).toBe("Integrated Gradients and SHAP agree on this text.");
+    const split = pair("lime_text", "LIME", "disagree");
     expect(agreementText([shap, split], title)).toBe(`${shap.text}. ${split.text}.`);
     expect(agreementText([], title)).toBe("");
   });
