@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from jupyter_server.services.kernels.websocket import KernelWebsocketHandler
 
 import optiml_widgets_server
@@ -40,7 +40,11 @@ def test_a_kernel_websocket_sets_nodelay_before_it_opens(monkeypatch):
     optiml_widgets_server._load_jupyter_server_extension(SimpleNamespace(log=log))
     optiml_widgets_server._load_jupyter_server_extension(SimpleNamespace(log=log))  # once
     handler = SimpleNamespace(set_nodelay=lambda value: calls.append(("nodelay", value)))
-    assert asyncio.run(KernelWebsocketHandler.open(handler, "k1")) == "opened"
+    # Driven by hand: in the same process, Playwright's sync API keeps an event loop running.
+    opening = KernelWebsocketHandler.open(handler, "k1")
+    with pytest.raises(StopIteration) as done:
+        opening.send(None)  # the stand-in awaits nothing: one step opens
+    assert done.value.value == "opened"
     assert [c for c in calls if c[0] != "log"] == [("nodelay", True), ("open", "k1")]
 
 
