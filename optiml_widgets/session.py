@@ -558,6 +558,8 @@ class ExplanationSession:
 
         def search() -> Counterfactual | None:
             importance = self.feature_importance(index, edits) if wide else None
+            # X's outputs before the gate: computed once, in steps a live request goes between.
+            reference = self.x_outputs()
             with self.gate.hold():
                 return find_counterfactual(
                     self.adapter,
@@ -568,7 +570,7 @@ class ExplanationSession:
                     wanted=wanted,
                     median_output=self.median_output(),
                     outputs=row.outputs,
-                    reference=lambda: (self.encoded_X[: len(self.x_outputs())], self.x_outputs()),
+                    reference=lambda: (self.encoded_X[: len(reference)], reference),
                     importance=importance,
                 )
 
@@ -586,7 +588,11 @@ class ExplanationSession:
         median a regressor's outcomes split at, and rows a counterfactual may take values of."""
 
         def compute() -> np.ndarray:
-            return self.predict(self.frame.iloc[: min(self.n_rows, LIME_TRAINING_ROWS)])
+            # In steps (a slow model's 10,000 rows take seconds): a drag waits one step.
+            rows = self.frame.iloc[: min(self.n_rows, LIME_TRAINING_ROWS)]
+            known = self.context.seconds_per_row[0]
+            parts = self.gate.in_steps(self.context.predict, rows, seconds_per_row=known or None)
+            return np.concatenate(parts)
 
         return self.memo.get(("x outputs",), compute)
 
