@@ -517,26 +517,37 @@ def binned_dependence_chart(
 def fidelity_chart(surrogate: Surrogate, explanation: GlobalExplanation | None = None) -> AnyChart:
     """Held-out fidelity of the surrogate against its number of rules, the chosen size marked;
     over ``global_data`` also its fidelity on every row of it."""
-    curve = pd.DataFrame(surrogate.curve)[["family", "rules", "fidelity"]]
+    curve = pd.DataFrame(surrogate.curve)[["family", "rules", "fidelity", "frontier"]]
     metric = "R²" if surrogate.metric == "r2" else "accuracy"
     # The point whose rules the table shows: parameters the panel moves when another size
     # is picked (a point of the curve is clicked, or the table's size control).
     shown_rules = alt.param(name="shown_rules", value=int(surrogate.complexity))
     shown_family = alt.param(name="shown_family", value=surrogate.family)
-    lines = (
+    x = alt.X("rules:Q", title="number of rules")
+    y = alt.Y("fidelity:Q", title=f"held-out fidelity ({metric})", scale=alt.Scale(zero=False))
+    tooltip = [
+        alt.Tooltip("family:N"),
+        alt.Tooltip("rules:Q"),
+        alt.Tooltip("fidelity:Q", format=".3f"),
+    ]
+    # The line a size is chosen along: per size the family cross-validation rates best.
+    # Only its points are clicked (the line's data has no family to pick).
+    frontier = (
+        alt.Chart(curve.loc[curve["frontier"], ["rules", "fidelity"]].sort_values("rules"))
+        .mark_line(color="#888", strokeWidth=1.5)
+        .encode(x=x, y=y)
+    )
+    # Every family's points, those on the frontier filled.
+    points = (
         alt.Chart(curve)
-        .mark_line(point=True)
+        .mark_point(size=36, strokeWidth=1.5)
         .encode(
-            x=alt.X("rules:Q", title="number of rules"),
-            y=alt.Y(
-                "fidelity:Q", title=f"held-out fidelity ({metric})", scale=alt.Scale(zero=False)
-            ),
+            x=x,
+            y=y,
             color=alt.Color("family:N", title="surrogate"),
-            tooltip=[
-                alt.Tooltip("family:N"),
-                alt.Tooltip("rules:Q"),
-                alt.Tooltip("fidelity:Q", format=".3f"),
-            ],
+            fill=alt.condition("datum.frontier", alt.Color("family:N"), alt.value("transparent")),
+            opacity=alt.condition("datum.frontier", alt.value(1.0), alt.value(0.45)),
+            tooltip=tooltip,
         )
     )
     mark = (
@@ -554,11 +565,11 @@ def fidelity_chart(surrogate: Surrogate, explanation: GlobalExplanation | None =
         .add_params(shown_rules, shown_family)
         .transform_filter("datum.rules == shown_rules && datum.family == shown_family")
     )
-    layers: list[alt.Chart] = [lines, mark]
+    layers: list[alt.Chart] = [frontier, points, mark]
     recommended = next((p for p in surrogate.curve if p.get("recommended")), surrogate.chosen)
     subtitle = [
         f"recommended: {counted(int(recommended['rules']), 'rule')}, {metric} "
-        f"{recommended['fidelity']:.3f}; ○ the rules shown"
+        f"{recommended['fidelity']:.3f}; ○ the rules shown; line: the best of each size"
     ]
     if surrogate.reason:  # titles do not wrap by themselves: a line each
         subtitle.extend(textwrap.wrap(f"why: {surrogate.reason}", 64))

@@ -99,6 +99,7 @@ class CurvePoint(TypedDict):
     fidelity: float
     between: float | None
     validation: float
+    frontier: bool  # the best cross-validated of its size, better than every smaller size
     chosen: bool
 
 
@@ -293,7 +294,8 @@ def surrogate(found: Surrogate) -> SurrogateInfo:
     plus each step term's weight where x[j] > ``above``. With ``classes`` (a binary
     classifier's score rule) that is the score of ``classes[1]``, the row's class where
     it is above 0.5 (else ``classes[0]``).
-    ``curve`` has one point per family and number of rules, ``chosen`` marking this one.
+    ``curve`` has one point per family and number of rules, ``chosen`` marking this one and
+    ``frontier`` the best of each size where it beats every smaller size.
     """
     names = found.schema.names
     position = {name: j for j, name in enumerate(names)}
@@ -312,6 +314,7 @@ def surrogate(found: Surrogate) -> SurrogateInfo:
                 "fidelity": float(p["fidelity"]),
                 "between": _finite(p.get("between")),
                 "validation": float(p["validation"]),
+                "frontier": bool(p["frontier"]),
                 "chosen": bool(p["chosen"]),
             }
             for p in found.curve

@@ -153,6 +153,12 @@ def test_the_fidelity_chart_is_the_surrogates_curve():
         p for p in curve if (p["rules"], p["family"]) == (surrogate.complexity, surrogate.family)
     ]
     assert shown["fidelity"] == surrogate.fidelity
+    # The line: per size the point cross-validation rates best, where it beats every
+    # smaller size; it has no family, so a click picks the family of a point, not of it.
+    (line,) = [v for v in values if set(v[0]) == {"rules", "fidelity"}]
+    frontier = sorted((p for p in surrogate.curve if p["frontier"]), key=lambda p: p["rules"])
+    assert line == [{"rules": p["rules"], "fidelity": p["fidelity"]} for p in frontier]
+    assert len(frontier) >= 2
 
 
 def test_without_data_no_feature_values_travel():

@@ -1,6 +1,9 @@
-"""The one-standard-error size choice shared by the tabular and the text surrogates."""
+"""The size choice shared by the tabular and the text surrogates: the fewest rules within
+TOLERANCE of the best with 95% confidence, and the frontier the fidelity chart draws."""
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pytest
@@ -8,35 +11,61 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from optiml_widgets.size_choice import NEGLIGIBLE, one_standard_error, standard_error
+from optiml_widgets.size_choice import (
+    CONFIDENCE,
+    TOLERANCE,
+    fewest_rules_near_best,
+    standard_error,
+)
 
 
-def test_a_size_within_one_paired_error_of_the_best_is_chosen_for_its_fewer_rules():
+def test_a_size_surely_within_the_tolerance_of_the_best_is_chosen_for_its_fewer_rules():
     by_fold = {
         1: np.array([0.70, 0.72, 0.69, 0.71]),  # far below the best
-        2: np.array([0.93, 0.93, 0.93, 0.92]),  # within the paired error of size 4
-        4: np.array([0.91, 0.95, 0.92, 0.95]),  # the best mean
+        2: np.array([0.929, 0.949, 0.919, 0.939]),  # 0.002 below size 4 in every fold
+        4: np.array([0.931, 0.951, 0.921, 0.941]),  # the best mean
     }
-    choice = one_standard_error(by_fold, int)
+    choice = fewest_rules_near_best(by_fold, int)
     assert choice.best == 4 and choice.chosen == 2
     assert choice.near_best == {1: False, 2: True, 4: True}
     assert choice.mean[2] == np.mean(by_fold[2])
     assert choice.error[2] == standard_error(by_fold[2])
 
 
-def test_a_steady_small_loss_is_told_apart_where_an_unpaired_error_would_not():
-    # Size 2 trails size 4 by 0.01 in every fold: the folds' spread (0.1) hides that from an
-    # unpaired error, the paired one sees a sure loss.
-    base = np.array([0.70, 0.80, 0.90, 0.75, 0.85])
-    choice = one_standard_error({2: base - 0.01, 4: base}, int)
+def test_a_small_loss_the_folds_cannot_vouch_for_keeps_the_best():
+    # Size 2 is 0.002 below size 4 on average, but by 0.03 either way from fold to fold:
+    # its loss might be far larger than the tolerance, so the best is kept.
+    best = np.array([0.90, 0.90, 0.90, 0.90, 0.90])
+    noisy = best + np.array([0.03, -0.03, 0.03, -0.03, -0.01])
+    choice = fewest_rules_near_best({2: noisy, 4: best}, int)
     assert choice.chosen == 4 and not choice.near_best[2]
+
+
+def test_a_steady_small_loss_is_told_apart_where_an_unpaired_error_would_not():
+    # Size 2 trails size 4 by 0.004 in every fold: the folds' spread (0.1) hides nothing
+    # from the paired error, which is 0, so the sure small loss buys the fewer rules.
+    base = np.array([0.70, 0.80, 0.90, 0.75, 0.85])
+    assert fewest_rules_near_best({2: base - 0.004, 4: base}, int).chosen == 2
+    assert fewest_rules_near_best({2: base - 0.006, 4: base}, int).chosen == 4  # beyond it
 
 
 def test_folds_without_a_score_are_left_out():
     by_fold = {1: np.array([0.5, np.nan, 0.6]), 3: np.array([0.9, 0.8, np.nan])}
-    choice = one_standard_error(by_fold, int)
+    choice = fewest_rules_near_best(by_fold, int)
     assert choice.mean[1] == pytest.approx(0.55) and choice.mean[3] == pytest.approx(0.85)
     assert choice.best == 3
+
+
+def test_the_frontier_is_the_best_of_each_size_that_beats_every_smaller_size():
+    by_fold = {
+        ("tree", 2): np.array([0.80, 0.80]),
+        ("linear", 2): np.array([0.85, 0.85]),  # the best of 2 rules
+        ("tree", 3): np.array([0.84, 0.84]),  # below 2 rules: reading more gains nothing
+        ("tree", 5): np.array([0.90, 0.90]),
+        ("linear", 5): np.array([0.88, 0.88]),
+    }
+    choice = fewest_rules_near_best(by_fold, lambda key: key[1])
+    assert [k for k, on in choice.frontier.items() if on] == [("linear", 2), ("tree", 5)]
 
 
 scores = arrays(np.float64, 5, elements=st.floats(0, 1, allow_nan=False, width=32))
@@ -45,12 +74,20 @@ scores = arrays(np.float64, 5, elements=st.floats(0, 1, allow_nan=False, width=3
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(st.integers(1, 32), scores, min_size=1, max_size=8))
 def test_the_choice_is_the_fewest_rules_near_the_best(by_fold):
-    choice = one_standard_error(by_fold, int)
+    choice = fewest_rules_near_best(by_fold, int)
     means = {k: float(np.mean(v)) for k, v in by_fold.items()}
     assert means[choice.best] == max(means.values())
     assert choice.near_best[choice.best] and choice.near_best[choice.chosen]
     assert choice.chosen <= choice.best
     assert not any(choice.near_best[k] for k in by_fold if k < choice.chosen)
-    for k, v in by_fold.items():  # near the best: within its paired error, or negligibly
-        paired = standard_error(v - by_fold[choice.best])
-        assert choice.near_best[k] == (means[k] >= means[choice.best] - max(paired, NEGLIGIBLE))
+    for k, v in by_fold.items():  # near the best: its loss, plus its error, within tolerance
+        paired = standard_error(by_fold[choice.best] - v)
+        loss = means[choice.best] - means[k]
+        if k != choice.best:
+            assert choice.near_best[k] == (loss + CONFIDENCE * paired <= TOLERANCE)
+    # One size per frontier point, each better than every smaller size. (The chosen may lie
+    # below it: a smaller size whose better mean the folds cannot vouch for is not chosen.)
+    frontier = sorted(k for k, on in choice.frontier.items() if on)
+    assert frontier[0] == min(by_fold) and choice.frontier[choice.best]
+    assert all(means[a] < means[b] for a, b in itertools.pairwise(frontier))
+    assert all(means[k] <= max(means[f] for f in frontier if f <= k) for k in by_fold)

@@ -101,7 +101,7 @@ def test_the_curve_has_every_size_and_the_chosen_one():
     (chosen,) = [p for p in surrogate.curve if p["chosen"]]
     assert chosen == surrogate.chosen
     assert chosen["rules"] == surrogate.complexity and chosen["fidelity"] == surrogate.fidelity
-    # The fewest rules within one standard error of the best cross-validated point.
+    # The fewest rules surely within the tolerance of the best cross-validated point.
     assert chosen["near_best"]
     assert chosen["rules"] == min(p["rules"] for p in surrogate.curve if p["near_best"])
     assert all(p["between"] is None or 0 <= p["between"] <= 1 for p in surrogate.curve)

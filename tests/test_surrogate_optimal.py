@@ -34,7 +34,7 @@ from optiml_widgets.explainers.surrogate import (
 )
 from optiml_widgets.jobs import Cancelled, Stop
 from optiml_widgets.model import ModelAdapter
-from optiml_widgets.size_choice import NEGLIGIBLE
+from optiml_widgets.size_choice import TOLERANCE
 
 
 def fit(model, X: pd.DataFrame, y=None, **kwargs) -> tuple[Surrogate, ModelAdapter, object]:
@@ -177,22 +177,27 @@ def test_thresholds_keep_the_datas_resolution():
 # -- the size choice and a live size change -------------------------------------------
 
 
-def test_the_chosen_size_is_the_fewest_rules_within_one_standard_error():
+def test_the_chosen_size_is_the_fewest_rules_surely_near_the_best():
     surrogate, *_ = imbalanced()
     curve = surrogate.curve
     assert all(np.isfinite(p["validation"]) and p["validation_se"] >= 0 for p in curve)
     best = max(curve, key=lambda p: p["validation"])
-    assert best["near_best"]
+    assert best["near_best"] and best["frontier"]
     chosen = surrogate.chosen
     assert chosen["near_best"] and chosen["recommended"]
     assert chosen["rules"] == min(p["rules"] for p in curve if p["near_best"])
-    assert chosen["validation"] >= best["validation"] - max(best["validation_se"] * 3, NEGLIGIBLE)
-    # Points clearly below the best are not "near" it.
+    assert chosen["validation"] >= best["validation"] - TOLERANCE
+    # Points below the best by more than the tolerance are not "near" it.
     for p in curve:
-        if p["validation"] < best["validation"] - 3 * best["validation_se"] - NEGLIGIBLE:
+        if p["validation"] < best["validation"] - TOLERANCE:
             assert not p["near_best"]
+    # The frontier: one point per size, each better than every smaller size.
+    frontier = sorted((p for p in curve if p["frontier"]), key=lambda p: p["rules"])
+    assert [p["rules"] for p in frontier] == sorted({p["rules"] for p in frontier})
+    assert all(a["validation"] < b["validation"] for a, b in itertools.pairwise(frontier))
     assert f"{best['validation']:.3f}" in surrogate.reason
     assert f"{chosen['rules']} rules" in surrogate.reason or chosen is best
+    assert f"within {TOLERANCE}" in surrogate.reason
 
 
 def test_another_size_follows_live_without_fitting_again():
@@ -344,4 +349,7 @@ def test_one_class_everywhere_gives_one_rule():
     assert surrogate.with_size(8) is surrogate
     # Its chart reads "1 rule", not "1 rules".
     title = fidelity_chart(surrogate).to_dict()["title"]
-    assert "recommended: 1 rule, accuracy 1.000; ○ the rules shown" in title["subtitle"]
+    assert (
+        "recommended: 1 rule, accuracy 1.000; ○ the rules shown; line: the best of each size"
+        in title["subtitle"]
+    )

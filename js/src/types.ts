@@ -116,6 +116,8 @@ export interface CurvePoint {
   /** Held-out fidelity on samples drawn near those rows. */
   between: number | null;
   validation: number;
+  /** The best cross-validated of its size, better than every smaller size: the chart's line. */
+  frontier: boolean;
   chosen: boolean;
 }
 

@@ -64,10 +64,10 @@ export function surrogate(s: Schema): SurrogateInfo {
     thresholds,
     family: "decision tree",
     curve: [
-      { family: "decision tree", rules: 2, fidelity: 0.93, between: 0.9, validation: 0.92, chosen: true },
-      { family: "decision tree", rules: 3, fidelity: 0.94, between: 0.9, validation: 0.92, chosen: false },
+      { family: "decision tree", rules: 2, fidelity: 0.93, between: 0.9, validation: 0.92, frontier: true, chosen: true },
+      { family: "decision tree", rules: 3, fidelity: 0.94, between: 0.9, validation: 0.92, frontier: false, chosen: false },
     ],
-    reason: "the fewest rules whose cross-validated accuracy is within one standard error of the best",
+    reason: "the fewest rules within 0.005 of the best cross-validated accuracy with 95% confidence",
     sizes: [2, 3],
     recommended: 2,
   };

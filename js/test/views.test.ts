@@ -253,7 +253,7 @@ describe("rule table", () => {
     const reason = q(el, "ow-rules-reason") as HTMLDetailsElement;
     expect(reason.open).toBe(false); // folded: the rules come first
     expect(reason.querySelector("summary")?.textContent).toBe("Why 2 rules?");
-    expect(reason.querySelector("p")?.textContent).toBe("The fewest rules whose cross-validated accuracy is within one standard error of the best.");
+    expect(reason.querySelector("p")?.textContent).toBe("The fewest rules within 0.005 of the best cross-validated accuracy with 95% confidence.");
     expect(q(el, "ow-rules").querySelector("[data-testid=ow-legend]")?.textContent).toContain("the rule that fires for this row");
   });
 });

@@ -32,13 +32,14 @@ rounded to the fewest digits that keep every real row on its side ("bill_length_
 43.3", not 43.2946).
 
 The size is chosen by repeated cross-validation over the real rows (for a classifier, judged
-with the samples drawn near them too): the fewest rules whose mean fidelity is within one
-standard error of the best one tried (the standard error of each point's difference to the
-best, paired over the same folds), or within 0.002 when that error is smaller. Fidelity
+with the samples drawn near them too): the fewest rules whose mean fidelity is within 0.005
+of the best one tried with 95% confidence (size_choice.py: the error is that of each point's
+difference to the best, paired over the same folds). Fidelity
 (accuracy, or R² for regression) is then measured on held-out real rows (30% of X) that
 neither the fit nor the choice saw; ``curve`` holds it for every family and size, with its
 cross-validated mean and standard error and how well the rules also hold on samples drawn
-near the held-out rows. ``with_size(k)`` gives the surrogate of another point of the curve
+near the held-out rows; its frontier is, per size, the point cross-validation rates best
+where it beats every smaller size (the line the fidelity chart draws). ``with_size(k)`` gives the surrogate of another point of the curve
 without fitting again.
 
 With many features (more than 40) the families see the 30 the model relies on most: by
@@ -68,7 +69,7 @@ from ..data import Feature, FeatureSchema
 from ..format import counted, format_number
 from ..jobs import NEVER, Gate, Stop, no_progress, yielding_to
 from ..model import ModelAdapter
-from ..size_choice import one_standard_error
+from ..size_choice import TOLERANCE, fewest_rules_near_best
 from .linear_leaves import linear_leaf_models
 from .optimal_trees import OptimalTreeArrays, fit_optimal_trees, quantile_cuts
 from .rule_models import (
@@ -274,9 +275,10 @@ class Surrogate:
 
     ``curve`` has one point per family and number of rules: ``{family, rules, fidelity
     (held-out real rows), between (samples drawn near them), validation (mean over the
-    cross-validation folds), validation_se (its standard error), near_best (within one
-    standard error of the best), recommended (the point cross-validation chose), chosen
-    (the point these rules are)}``. ``reason`` says in words why this size was chosen.
+    cross-validation folds), validation_se (its standard error), near_best (within 0.005 of
+    the best with 95% confidence), frontier (the best cross-validated of its size, better than
+    every smaller size), recommended (the point cross-validation chose), chosen (the point
+    these rules are)}``. ``reason`` says in words why this size was chosen.
     """
 
     rules: list[Rule]
@@ -1038,11 +1040,11 @@ def _curve_and_choice(
     folds_text: str,
 ) -> tuple[list[dict[str, Any]], Key, str]:
     """Per family and number of rules, held-out fidelity and cross-validated mean ± error;
-    the chosen point (fewest rules within one standard error of the best) and why."""
+    the chosen point (size_choice.py: the fewest rules confidently near the best) and why."""
     near = ~data.test_is_real
     # Fewer than 10 rows leave no real row out: then only the samples near them judge.
     real = data.test_is_real if data.test_is_real.any() else near
-    choice = one_standard_error(
+    choice = fewest_rules_near_best(
         {key: by_fold[key] for key in models}, lambda k: models[k].complexity
     )
     points: dict[Key, dict[str, Any]] = {}
@@ -1058,6 +1060,7 @@ def _curve_and_choice(
             "validation": choice.mean[key],
             "validation_se": choice.error[key],
             "near_best": choice.near_best[key],
+            "frontier": choice.frontier[key],
         }
     best, chosen_key = points[choice.best], choice.chosen
     chosen = points[chosen_key]
@@ -1077,12 +1080,12 @@ def _curve_and_choice(
         reason = (
             f"the best cross-validated {metric} ({chosen['validation']:.3f} ± "
             f"{chosen['validation_se']:.3f} at {counted(chosen['rules'], 'rule')}, {chosen['family']}); "
-            f"no smaller surrogate came within one standard error of it ({folds_text})"
+            f"no smaller surrogate is within {TOLERANCE} of it with 95% confidence ({folds_text})"
         )
     else:
         reason = (
-            f"the fewest rules whose cross-validated {metric} is within one standard error "
-            f"of the best ({best['validation']:.3f} ± {best['validation_se']:.3f} at "
+            f"the fewest rules within {TOLERANCE} of the best cross-validated {metric} with 95% "
+            f"confidence (the best: {best['validation']:.3f} ± {best['validation_se']:.3f} at "
             f"{counted(best['rules'], 'rule')}, {best['family']}): {counted(chosen['rules'], 'rule')} "
             f"({chosen['family']}) reach {chosen['validation']:.3f} ± "
             f"{chosen['validation_se']:.3f} ({folds_text})"
@@ -1119,6 +1122,7 @@ def _one_rule(
         "validation": 1.0,
         "validation_se": 0.0,
         "near_best": True,
+        "frontier": True,
         "chosen": True,
         "recommended": True,
     }

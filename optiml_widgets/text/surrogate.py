@@ -11,7 +11,7 @@ The texts are split: 30 % are held out, and fidelity (agreement with the model's
 class) is measured on them alone, with how the rules hold on perturbations of those texts
 beside it. The list is grown on the rest, and its number of rules chosen as the tabular
 surrogate's is (size_choice.py): repeated cross-validation over those texts (a text's
-perturbations leave with it), the fewest rules within one standard error of the best.
+perturbations leave with it), the fewest rules within 0.005 of the best with 95% confidence.
 ``curve`` holds every size tried.
 """
 
@@ -27,7 +27,7 @@ import numpy as np
 
 from ..format import counted
 from ..jobs import NEVER, Progress, Stop, no_progress
-from ..size_choice import one_standard_error
+from ..size_choice import TOLERANCE, fewest_rules_near_best
 
 WORD = re.compile(r"\w+(?:'\w+)?")
 MAX_RULES = 12
@@ -441,7 +441,7 @@ def fit_text_surrogate(
     grown = grow_rules(
         X[fit], y[fit], n_classes, weights=samples.weights[fit], max_rules=max_rules, stop=stop
     )
-    choice = one_standard_error({k: by_fold[k - 1] for k in range(1, len(grown) + 1)}, int)
+    choice = fewest_rules_near_best({k: by_fold[k - 1] for k in range(1, len(grown) + 1)}, int)
     perturbed_test = test & ~samples.real
     curve: list[dict[str, Any]] = []
     candidates: list[list[tuple[list[int], list[int], int]]] = []
@@ -501,12 +501,12 @@ def fit_text_surrogate(
     if k == choice.best:
         reason = (
             f"the best {scored} ({chosen['validation']:.3f} ± {chosen['validation_se']:.3f} "
-            f"at {counted(k, 'rule')}); no shorter list came within one standard error of it "
-            f"({judged})"
+            f"at {counted(k, 'rule')}); no shorter list is within {TOLERANCE} of it with 95% "
+            f"confidence ({judged})"
         )
     else:
         reason = (
-            f"the fewest rules whose {scored} is within one standard error of the best "
+            f"the fewest rules within {TOLERANCE} of the best {scored} with 95% confidence "
             f"({best['validation']:.3f} ± {best['validation_se']:.3f} at "
             f"{counted(best['rules'], 'rule')}): {counted(k, 'rule')} reach "
             f"{chosen['validation']:.3f} ± {chosen['validation_se']:.3f} ({judged})"
