@@ -569,7 +569,7 @@ def fidelity_chart(surrogate: Surrogate, explanation: GlobalExplanation | None =
     recommended = next((p for p in surrogate.curve if p.get("recommended")), surrogate.chosen)
     subtitle = [
         f"recommended: {counted(int(recommended['rules']), 'rule')}, {metric} "
-        f"{recommended['fidelity']:.3f}; ○ the rules shown; line: the best of each size"
+        f"{recommended['fidelity']:.3f}; ○ the rules shown; line, filled: the best of each size"
     ]
     if surrogate.reason:  # titles do not wrap by themselves: a line each
         subtitle.extend(textwrap.wrap(f"why: {surrogate.reason}", 64))

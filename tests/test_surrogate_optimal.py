@@ -350,6 +350,6 @@ def test_one_class_everywhere_gives_one_rule():
     # Its chart reads "1 rule", not "1 rules".
     title = fidelity_chart(surrogate).to_dict()["title"]
     assert (
-        "recommended: 1 rule, accuracy 1.000; ○ the rules shown; line: the best of each size"
+        "recommended: 1 rule, accuracy 1.000; ○ the rules shown; line, filled: the best of each size"
         in title["subtitle"]
     )
