@@ -47,8 +47,10 @@ export class RequestLoop {
     private readonly schedule: Scheduler = nextFrame,
   ) {}
 
+  /** Whether a request is not answered yet, one waiting for its frame included: a view
+   * arriving then is older than the user's input, and must not overwrite it. */
   get busy(): boolean {
-    return this.lastSentSeq > this.shownSeq;
+    return this.queued !== null || this.lastSentSeq > this.shownSeq;
   }
 
   /** Whether a view from Python should be shown: never one older than the one shown. */

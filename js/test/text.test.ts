@@ -201,6 +201,28 @@ describe("text panel", () => {
     expect(requests()[1]).toMatchObject({ fast: false, edits: [[0, "the plot was bad"]] });
   });
 
+  it("never overwrites a keystroke with the answer to the text before it", async () => {
+    vi.useFakeTimers();
+    const { model, sent } = fakeModel(textView());
+    const el = document.createElement("div");
+    document.body.append(el);
+    renderTextPanel(model, el);
+    const editor = el.querySelector("textarea") as HTMLTextAreaElement;
+    editor.focus();
+    editor.value = "t";
+    editor.dispatchEvent(new Event("input"));
+    await vi.advanceTimersByTimeAsync(20); // the frame: "t" is asked for
+    const asked = sent.filter((m): m is RequestMessage => m.type === "request");
+    expect(asked).toHaveLength(1);
+    // "h" is typed; its request waits for the next frame when the answer to "t" arrives.
+    editor.value = "th";
+    editor.dispatchEvent(new Event("input"));
+    model.set("_view", textView(asked[0].seq, "t"));
+    expect(editor.value).toBe("th");
+    await vi.advanceTimersByTimeAsync(20);
+    expect(sent.filter((m) => m.type === "request").at(-1)).toMatchObject({ fast: true, edits: [[0, "th"]] });
+  });
+
   it("edits a clicked token at once, with an estimate until the answer", () => {
     const { model, sent } = fakeModel(textView());
     const el = document.createElement("div");
