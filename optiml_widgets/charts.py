@@ -517,7 +517,9 @@ def binned_dependence_chart(
 def fidelity_chart(surrogate: Surrogate, explanation: GlobalExplanation | None = None) -> AnyChart:
     """Held-out fidelity of the surrogate against its number of rules, the chosen size marked;
     over ``global_data`` also its fidelity on every row of it."""
+    # Drawn in this order: where points coincide, the frontier's lie on top.
     curve = pd.DataFrame(surrogate.curve)[["family", "rules", "fidelity", "frontier"]]
+    curve = curve.sort_values("frontier", kind="stable")
     metric = "R²" if surrogate.metric == "r2" else "accuracy"
     # The point whose rules the table shows: parameters the panel moves when another size
     # is picked (a point of the curve is clicked, or the table's size control).
@@ -569,7 +571,8 @@ def fidelity_chart(surrogate: Surrogate, explanation: GlobalExplanation | None =
     recommended = next((p for p in surrogate.curve if p.get("recommended")), surrogate.chosen)
     subtitle = [
         f"recommended: {counted(int(recommended['rules']), 'rule')}, {metric} "
-        f"{recommended['fidelity']:.3f}; ○ the rules shown; line, filled: the best of each size"
+        f"{recommended['fidelity']:.3f}; ○ the rules shown",
+        "the line and filled points: the best of each size",
     ]
     if surrogate.reason:  # titles do not wrap by themselves: a line each
         subtitle.extend(textwrap.wrap(f"why: {surrogate.reason}", 64))

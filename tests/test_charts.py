@@ -139,7 +139,10 @@ def test_the_fidelity_chart_is_the_surrogates_curve():
     spec = session.global_charts()["fidelity"].to_dict()
     values = list(spec["datasets"].values())
     curve = next(v for v in values if len(v) == len(session.surrogate.curve))
-    assert [p["fidelity"] for p in curve] == [p["fidelity"] for p in session.surrogate.curve]
+    by_point = {(p["family"], p["rules"]): p["fidelity"] for p in session.surrogate.curve}
+    assert {(p["family"], p["rules"]): p["fidelity"] for p in curve} == by_point
+    # The frontier's points come last: drawn on top where points coincide.
+    assert [p["frontier"] for p in curve] == sorted(p["frontier"] for p in curve)
     # The ring: the curve's point whose rules are shown, picked by two parameters the
     # panel moves when another size is shown.
     params = {p["name"]: p["value"] for p in spec["params"]}
