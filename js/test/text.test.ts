@@ -181,19 +181,26 @@ describe("text panel", () => {
     expect(el.querySelector("[data-testid=ow-text-fidelity]")?.textContent).toMatch(/^1 rule \(0 phrases\) fit /);
   });
 
-  it("sends one fast request per frame while typing and the exact one after a pause", async () => {
+  /** The panel on a page with fake timers, its editor, and a function typing into it. */
+  function typingPanel() {
     vi.useFakeTimers();
     const { model, sent } = fakeModel(textView());
     const el = document.createElement("div");
     document.body.append(el);
     renderTextPanel(model, el);
     const editor = el.querySelector("textarea") as HTMLTextAreaElement;
-    for (const text of ["the", "the plot", "the plot was bad"]) {
+    const type = (text: string) => {
       editor.value = text;
       editor.dispatchEvent(new Event("input"));
-    }
-    await vi.advanceTimersByTimeAsync(20);
+    };
     const requests = () => sent.filter((m): m is RequestMessage => m.type === "request");
+    return { model, editor, type, requests };
+  }
+
+  it("sends one fast request per frame while typing and the exact one after a pause", async () => {
+    const { type, requests } = typingPanel();
+    for (const text of ["the", "the plot", "the plot was bad"]) type(text);
+    await vi.advanceTimersByTimeAsync(20);
     expect(requests()).toHaveLength(1);
     expect(requests()[0]).toMatchObject({ fast: true, edits: [[0, "the plot was bad"]] });
     await vi.advanceTimersByTimeAsync(PAUSE_MS + 10);
@@ -202,25 +209,17 @@ describe("text panel", () => {
   });
 
   it("never overwrites a keystroke with the answer to the text before it", async () => {
-    vi.useFakeTimers();
-    const { model, sent } = fakeModel(textView());
-    const el = document.createElement("div");
-    document.body.append(el);
-    renderTextPanel(model, el);
-    const editor = el.querySelector("textarea") as HTMLTextAreaElement;
+    const { model, editor, type, requests } = typingPanel();
     editor.focus();
-    editor.value = "t";
-    editor.dispatchEvent(new Event("input"));
+    type("t");
     await vi.advanceTimersByTimeAsync(20); // the frame: "t" is asked for
-    const asked = sent.filter((m): m is RequestMessage => m.type === "request");
-    expect(asked).toHaveLength(1);
+    expect(requests()).toHaveLength(1);
     // "h" is typed; its request waits for the next frame when the answer to "t" arrives.
-    editor.value = "th";
-    editor.dispatchEvent(new Event("input"));
-    model.set("_view", textView(asked[0].seq, "t"));
+    type("th");
+    model.set("_view", textView(requests()[0].seq, "t"));
     expect(editor.value).toBe("th");
     await vi.advanceTimersByTimeAsync(20);
-    expect(sent.filter((m) => m.type === "request").at(-1)).toMatchObject({ fast: true, edits: [[0, "th"]] });
+    expect(requests().at(-1)).toMatchObject({ fast: true, edits: [[0, "th"]] });
   });
 
   it("edits a clicked token at once, with an estimate until the answer", () => {
