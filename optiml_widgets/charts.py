@@ -552,6 +552,16 @@ def fidelity_chart(surrogate: Surrogate, explanation: GlobalExplanation | None =
             tooltip=tooltip,
         )
     )
+    shown = "datum.rules == shown_rules && datum.family == shown_family"
+    # A white halo under the black ring: the ring shows on a dark theme too.
+    halo = (
+        alt.Chart(curve)
+        .mark_point(
+            shape="circle", size=160, filled=False, color="white", strokeWidth=5, aria=False
+        )
+        .encode(x="rules:Q", y="fidelity:Q")
+        .transform_filter(shown)
+    )
     mark = (
         alt.Chart(curve)
         .mark_point(shape="circle", size=160, filled=False, color="black", strokeWidth=2)
@@ -565,9 +575,9 @@ def fidelity_chart(surrogate: Surrogate, explanation: GlobalExplanation | None =
             ],
         )
         .add_params(shown_rules, shown_family)
-        .transform_filter("datum.rules == shown_rules && datum.family == shown_family")
+        .transform_filter(shown)
     )
-    layers: list[alt.Chart] = [frontier, points, mark]
+    layers: list[alt.Chart] = [frontier, points, halo, mark]
     recommended = next((p for p in surrogate.curve if p.get("recommended")), surrogate.chosen)
     subtitle = [
         f"recommended: {counted(int(recommended['rules']), 'rule')}, {metric} "
