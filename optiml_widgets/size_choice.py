@@ -37,12 +37,11 @@ def standard_error(values: np.ndarray) -> float:
 @dataclass(frozen=True)
 class SizeChoice(Generic[K]):
     """Per candidate its mean and error over the folds, which are near enough to the best,
-    on the frontier, chosen and best."""
+    and which are chosen and best."""
 
     mean: dict[K, float]
     error: dict[K, float]  # of its own mean
     near_best: dict[K, bool]  # confidently within TOLERANCE of the best
-    frontier: dict[K, bool]  # the best of its size, better than every smaller size
     best: K
     chosen: K
 
@@ -65,11 +64,12 @@ def fewest_rules_near_best(
         paired = standard_error(by_fold[best][both] - folds[both])
         near_best[key] = bool(key == best or loss + CONFIDENCE * paired <= TOLERANCE)
     chosen = min((k for k in by_fold if near_best[k]), key=lambda k: (rules(k), -mean[k]))
-    return SizeChoice(mean, error, near_best, _frontier(mean, rules), best, chosen)
+    return SizeChoice(mean, error, near_best, best, chosen)
 
 
-def _frontier(mean: Mapping[K, float], rules: Callable[[K], int]) -> dict[K, bool]:
-    """Per size the best mean (the first on a tie), where it beats every smaller size."""
+def frontier(mean: Mapping[K, float], rules: Callable[[K], int]) -> dict[K, bool]:
+    """Per candidate whether it is on the frontier: the best mean of its size (the first on
+    a tie), where it beats every smaller size."""
     on = dict.fromkeys(mean, False)
     top = -np.inf
     for key in sorted(mean, key=lambda k: (rules(k), -mean[k])):

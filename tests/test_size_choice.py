@@ -15,6 +15,7 @@ from optiml_widgets.size_choice import (
     CONFIDENCE,
     TOLERANCE,
     fewest_rules_near_best,
+    frontier,
     standard_error,
 )
 
@@ -64,8 +65,9 @@ def test_the_frontier_is_the_best_of_each_size_that_beats_every_smaller_size():
         ("tree", 5): np.array([0.90, 0.90]),
         ("linear", 5): np.array([0.88, 0.88]),
     }
-    choice = fewest_rules_near_best(by_fold, lambda key: key[1])
-    assert [k for k, on in choice.frontier.items() if on] == [("linear", 2), ("tree", 5)]
+    means = {key: float(np.mean(v)) for key, v in by_fold.items()}
+    on = frontier(means, lambda key: key[1])
+    assert [k for k, is_on in on.items() if is_on] == [("linear", 2), ("tree", 5)]
 
 
 scores = arrays(np.float64, 5, elements=st.floats(0, 1, allow_nan=False, width=32))
@@ -87,7 +89,8 @@ def test_the_choice_is_the_fewest_rules_near_the_best(by_fold):
             assert choice.near_best[k] == (loss + CONFIDENCE * paired <= TOLERANCE)
     # One size per frontier point, each better than every smaller size. (The chosen may lie
     # below it: a smaller size whose better mean the folds cannot vouch for is not chosen.)
-    frontier = sorted(k for k, on in choice.frontier.items() if on)
-    assert frontier[0] == min(by_fold) and choice.frontier[choice.best]
-    assert all(means[a] < means[b] for a, b in itertools.pairwise(frontier))
-    assert all(means[k] <= max(means[f] for f in frontier if f <= k) for k in by_fold)
+    on = frontier(choice.mean, int)
+    line = sorted(k for k, is_on in on.items() if is_on)
+    assert line[0] == min(by_fold) and on[choice.best]
+    assert all(means[a] < means[b] for a, b in itertools.pairwise(line))
+    assert all(means[k] <= max(means[f] for f in line if f <= k) for k in by_fold)

@@ -34,7 +34,7 @@ from optiml_widgets.explainers.surrogate import (
 )
 from optiml_widgets.jobs import Cancelled, Stop
 from optiml_widgets.model import ModelAdapter
-from optiml_widgets.size_choice import TOLERANCE
+from optiml_widgets.size_choice import TOLERANCE, frontier
 
 
 def fit(model, X: pd.DataFrame, y=None, **kwargs) -> tuple[Surrogate, ModelAdapter, object]:
@@ -191,10 +191,12 @@ def test_the_chosen_size_is_the_fewest_rules_surely_near_the_best():
     for p in curve:
         if p["validation"] < best["validation"] - TOLERANCE:
             assert not p["near_best"]
-    # The frontier: one point per size, each better than every smaller size.
-    frontier = sorted((p for p in curve if p["frontier"]), key=lambda p: p["rules"])
-    assert [p["rules"] for p in frontier] == sorted({p["rules"] for p in frontier})
-    assert all(a["validation"] < b["validation"] for a, b in itertools.pairwise(frontier))
+    # The frontier of the points shown: one per size, each better than every smaller size.
+    on = frontier({(p["family"], p["rules"]): p["validation"] for p in curve}, lambda s: s[1])
+    assert all(p["frontier"] == on[p["family"], p["rules"]] for p in curve)
+    frontier_points = sorted((p for p in curve if p["frontier"]), key=lambda p: p["rules"])
+    assert [p["rules"] for p in frontier_points] == sorted({p["rules"] for p in frontier_points})
+    assert all(a["validation"] < b["validation"] for a, b in itertools.pairwise(frontier_points))
     assert f"{best['validation']:.3f}" in surrogate.reason
     assert f"{chosen['rules']} rules" in surrogate.reason or chosen is best
     assert f"within {TOLERANCE}" in surrogate.reason

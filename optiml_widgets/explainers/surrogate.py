@@ -39,8 +39,8 @@ difference to the best, paired over the same folds). Fidelity
 neither the fit nor the choice saw; ``curve`` holds it for every family and size, with its
 cross-validated mean and standard error and how well the rules also hold on samples drawn
 near the held-out rows; its frontier is, per size, the point cross-validation rates best
-where it beats every smaller size (the line the fidelity chart draws). ``with_size(k)`` gives the surrogate of another point of the curve
-without fitting again.
+where it beats every smaller size (the line the fidelity chart draws). ``with_size(k)``
+gives the surrogate of another point of the curve without fitting again.
 
 With many features (more than 40) the families see the 30 the model relies on most: by
 the importance the caller passes (e.g. mean |SHAP|), else by a quick randomised forest's,
@@ -69,7 +69,7 @@ from ..data import Feature, FeatureSchema
 from ..format import counted, format_number
 from ..jobs import NEVER, Gate, Stop, no_progress, yielding_to
 from ..model import ModelAdapter
-from ..size_choice import TOLERANCE, fewest_rules_near_best
+from ..size_choice import TOLERANCE, fewest_rules_near_best, frontier
 from .linear_leaves import linear_leaf_models
 from .optimal_trees import OptimalTreeArrays, fit_optimal_trees, quantile_cuts
 from .rule_models import (
@@ -1060,7 +1060,6 @@ def _curve_and_choice(
             "validation": choice.mean[key],
             "validation_se": choice.error[key],
             "near_best": choice.near_best[key],
-            "frontier": choice.frontier[key],
         }
     best, chosen_key = points[choice.best], choice.chosen
     chosen = points[chosen_key]
@@ -1074,8 +1073,12 @@ def _curve_and_choice(
             and (key == chosen_key or point["validation"] > kept["validation"])
         ):
             curve[slot] = point
-    for point in curve.values():
+    # The frontier of the points shown (the chosen one may have displaced a better one of
+    # its family and size).
+    on = frontier({slot: p["validation"] for slot, p in curve.items()}, lambda slot: slot[1])
+    for slot, point in curve.items():
         point["chosen"] = point["recommended"] = point["key"] == chosen_key
+        point["frontier"] = on[slot]
     if chosen_key == choice.best:
         reason = (
             f"the best cross-validated {metric} ({chosen['validation']:.3f} ± "
