@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import multiprocessing
 import threading
 import time
 import weakref
@@ -24,6 +25,7 @@ from optiml_widgets.jobs import (
     Gate,
     Jobs,
     Stop,
+    hand_off,
     let_live_through,
     locked_outside_gate,
     mark_background,
@@ -607,6 +609,39 @@ def test_waiting_for_all_jobs_includes_the_jobs_they_start():
     assert finished == ["first", "second"]
 
 
+def test_a_panel_hands_its_start_job_to_one_waiting_thread():
+    """Jobs.start starts no thread of its own (starting one waits for it to run, which
+    delayed the first view): every panel's start job runs in the one launcher thread, in
+    order, and a failing hand-off does not stop the next ones."""
+    ran: list[tuple[str, str]] = []
+    all_jobs = [Jobs() for _ in range(3)]
+    for k, jobs in enumerate(all_jobs):
+        jobs.start([lambda k=k: ran.append((str(k), threading.current_thread().name))])
+    hand_off(lambda: 1 / 0)
+    done = threading.Event()
+    hand_off(done.set)
+    assert done.wait(5), "a failing hand-off stopped the launcher"
+    for jobs in all_jobs:
+        assert jobs.wait_all(timeout=5)
+    assert ran == [(str(k), "optiml-launcher") for k in range(3)]
+
+
+def _hand_off_in_a_child() -> None:
+    done = threading.Event()
+    hand_off(done.set)
+    raise SystemExit(0 if done.wait(5) else 1)
+
+
+def test_a_forked_child_hands_off_to_a_thread_of_its_own():
+    """The launcher's thread does not come along into a forked child (Dask's and
+    multiprocessing's workers): the child starts its own."""
+    hand_off(lambda: None)  # the parent's launcher runs
+    child = multiprocessing.get_context("fork").Process(target=_hand_off_in_a_child)
+    child.start()
+    child.join(20)
+    assert child.exitcode == 0
+
+
 def test_close_stops_every_thread_and_model_call(gbc):
     model, X, y = gbc
     counting = CountingModel(model, delay=0.002)
@@ -620,7 +655,9 @@ def test_close_stops_every_thread_and_model_call(gbc):
     calls = counting.calls
     time.sleep(2.0)
     assert counting.calls == calls, "the model was called after close()"
-    alive = [t.name for t in set(threading.enumerate()) - before if t.name.startswith("optiml")]
+    # The launcher serves every panel, waiting for hand-offs (it is alive from the first).
+    new = set(threading.enumerate()) - before
+    alive = [t.name for t in new if t.name.startswith("optiml") and t.name != "optiml-launcher"]
     assert not alive, alive
 
 
