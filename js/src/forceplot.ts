@@ -73,6 +73,8 @@ export function forceBar(features: Features, attribution: AttributionInfo, view:
     role: "img",
     "aria-label": `${title}: from the base value ${formatNumber(base)} to the prediction ${formatNumber(view.prediction)}`,
   });
+  // Drawn after the markers: a marker's line crossing a segment passes under its name.
+  const labels: SVGElement[] = [];
   for (const seg of segs) {
     const x0 = x(seg.start);
     const w = Math.max(x(seg.end) - x0, 1);
@@ -83,7 +85,8 @@ export function forceBar(features: Features, attribution: AttributionInfo, view:
       const fits = Math.floor((w - 8) / CHAR_WIDTH);
       const name = seg.j === null ? seg.label : features.names[seg.j];
       const text = name.length > fits ? `${name.slice(0, Math.max(1, fits - 1))}…` : name;
-      g.append(s("text", { x: x0 + w / 2, y: BAR_Y + 14, "text-anchor": "middle", class: "ow-seg-label" }, text));
+      const on = seg.value > 0 ? "ow-on-pos" : "ow-on-neg";
+      labels.push(s("text", { x: x0 + w / 2, y: BAR_Y + 14, "text-anchor": "middle", class: `ow-seg-label ${on}` }, text));
     }
     svg.append(g);
   }
@@ -95,6 +98,7 @@ export function forceBar(features: Features, attribution: AttributionInfo, view:
   };
   marker(base, `base value ${formatNumber(base)}`, HEIGHT - 2, "ow-base");
   marker(view.prediction, `f(x) = ${formatNumber(view.prediction)}`, 10, "ow-fx");
+  svg.append(s("g", { "aria-hidden": "true" }, ...labels));
   return svg;
 }
 

@@ -111,6 +111,16 @@ describe("force plot", () => {
     expect(drawn[0].getAttribute("data-j")).toBe("0");
     expect(drawn[0].querySelector("title")?.textContent).toContain("f0 = 10");
     expect(q(el, "ow-forcebar").textContent).toContain("base value 0.5");
+    // Segment names come after the markers' lines (a line crossing a segment passes under
+    // its name), each with a halo of its segment's colour.
+    const svg = q(el, "ow-forcebar").querySelector("svg")!;
+    const baseLine = svg.querySelector("line.ow-base")!;
+    const names = [...svg.querySelectorAll("text.ow-seg-label")];
+    expect(names.length).toBeGreaterThan(0);
+    for (const name of names) {
+      expect(baseLine.compareDocumentPosition(name) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+      expect(name.classList.contains("ow-on-pos") || name.classList.contains("ow-on-neg")).toBe(true);
+    }
     // The card lists the same contributions, every name in full, the folded rest last.
     const items = [...card(el, "shap").querySelectorAll(".ow-bars li")].map((li) => li.textContent);
     expect(items).toHaveLength(9);
