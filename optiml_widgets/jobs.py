@@ -535,6 +535,20 @@ class Jobs:
         if future is not None and not future.done():
             future.cancel()  # a job not started yet never runs; a running one sees its stop
 
+    def stop_unfinished(self) -> list[str]:
+        """Stop every job not finished yet and forget it, so that the next ``submit`` of
+        its name starts it afresh, and forget the start job, so that ``start`` runs its
+        steps again (the finished jobs are kept): nobody sees the panel any more. Returns
+        the names stopped."""
+        with self._lock:
+            names = [name for name, job in self._futures.items() if not job.done()]
+        for name in names:
+            self.cancel(name)
+        with self._lock:
+            self._futures.pop(STARTER, None)
+            self._stops.pop(STARTER, None)
+        return names
+
     def close(self) -> None:
         """Stop every job at once."""
         self.stop.set()

@@ -33,6 +33,7 @@ from .explanation import LocalExplanation
 from .global_explanation import GlobalExplanation
 from .jobs import Cancelled, PanelHooks
 from .live import LiveLoop
+from .on_screen import EXPORT_STOPPED, OnScreen
 from .progress import working
 from .session import SURROGATE, ExplanationSession
 
@@ -93,6 +94,7 @@ class ExplainerWidget(anywidget.AnyWidget):
         # Threads hold the widget weakly; when it is collected, its work stops too.
         weakref.finalize(self, _shut_down, self._loop, session)
         me = weakref.ref(self)
+        self._on_screen = OnScreen(session.jobs, _weakly(me, lambda w, s: w._back_on_screen(s)))
         # The first view is on its way; one job starts the rest (ExplanationSession.start).
         session.start(
             PanelHooks(
@@ -275,6 +277,22 @@ class ExplainerWidget(anywidget.AnyWidget):
             self._send_features(content.get("features"))
         elif kind == "surrogate-size":
             self._size_from_panel(content.get("rules"), content.get("family"))
+        elif kind == "view":
+            self._on_screen.update(content)
+
+    def _back_on_screen(self, stopped: list[str]) -> None:
+        """A view is back after every view had gone: the jobs ``stopped`` meanwhile start
+        again (the surrogate, the streamed explainers, the global views), and the current
+        view is completed."""
+        session = self._session
+        session.start(session.hooks)
+        if "global" in stopped:
+            self._start_global()
+        elif "global-views" in stopped and (job := session.jobs.get("global")) is not None:
+            self._global_done(job)
+        if "export" in stopped:
+            self._progress = {**self._progress, "export": _state("error", EXPORT_STOPPED)}
+        self._loop.follow_up(self._completion(self._view.get("seq", 0)))
 
     def _refresh(self) -> None:
         """Recompute the current view after a change made from Python."""

@@ -22,6 +22,7 @@ from optiml_widgets.export import export_data
 from optiml_widgets.jobs import (
     FOLLOW_UP,
     LIVE,
+    Cancelled,
     Gate,
     Jobs,
     Stop,
@@ -30,9 +31,11 @@ from optiml_widgets.jobs import (
     locked_outside_gate,
     mark_background,
     set_priority,
+    wait,
 )
 from optiml_widgets.live import _Slot
 from optiml_widgets.model import ModelAdapter
+from optiml_widgets.session import SURROGATE
 
 
 @pytest.fixture(scope="module")
@@ -640,6 +643,53 @@ def test_a_forked_child_hands_off_to_a_thread_of_its_own():
     child.start()
     child.join(20)
     assert child.exitcode == 0
+
+
+def test_a_panel_nobody_sees_stops_its_work_and_starts_it_again_when_seen(gbc, monkeypatch):
+    """A cell run again leaves the old panel alive in the kernel: once its every view is
+    gone (for a second: a view rendered again at once keeps them), its unfinished jobs stop
+    (here the surrogate's fit and an export waiting for it), and a view back on screen
+    starts them again."""
+    import optiml_widgets.session as session_module
+    from optiml_widgets.on_screen import EXPORT_STOPPED, UNSEEN_SECONDS
+
+    fit_surrogate = session_module.fit_surrogate
+    release, fits = threading.Event(), []
+
+    def held_fit(*args, stop, **kwargs):
+        fits.append(stop)
+        while not release.wait(0.02):
+            stop.check()
+        return fit_surrogate(*args, stop=stop, **kwargs)
+
+    monkeypatch.setattr(session_module, "fit_surrogate", held_fit)
+    model, X, y = gbc
+    w = explain_widget(model, X, y, explainers=("shap", "surrogate"))
+
+    def view(name: str, shown: bool) -> None:
+        w._handle_custom_msg({"type": "view", "id": name, "shown": shown}, [])
+
+    view("a", True)
+    view("b", True)
+    w._handle_custom_msg({"type": "export"}, [])
+    jobs = w.session.jobs
+    jobs.wait_started(5)
+    first = jobs.get(SURROGATE)
+    assert first is not None
+    view("a", False)  # another view is still on screen: the work goes on
+    view("b", False)
+    view("b2", True)  # rendered again at once (an output moved): the work goes on
+    time.sleep(UNSEEN_SECONDS + 0.5)
+    assert jobs.get(SURROGATE) is first and not first.done()
+    view("b2", False)
+    with pytest.raises(Cancelled):
+        wait(first, timeout=5)
+    assert jobs.get(SURROGATE) is None and jobs.get("export") is None
+    release.set()
+    view("c", True)
+    assert w.surrogate is not None and len(fits) == 2
+    assert w._progress["export"]["message"] == EXPORT_STOPPED
+    w.close()
 
 
 def test_close_stops_every_thread_and_model_call(gbc):

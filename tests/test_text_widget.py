@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pandas as pd
@@ -287,6 +288,35 @@ def test_hostile_tokens_stay_data(function_widget, bert_widget):
     function_widget.index = k
     function_widget._wait_idle()
     assert function_widget._view["tokens"]["strings"][:2] == ["constructor", "__proto__"]
+
+
+def test_a_text_panel_nobody_sees_stops_its_surrogate_fit(tfidf, corpus, monkeypatch):
+    """As the table panel (test_engine.py): once its every view is gone its unfinished
+    jobs stop, and a view back on screen starts them again."""
+    import optiml_widgets.text.session as session_module
+    from optiml_widgets.jobs import Cancelled, wait
+
+    release, fits = threading.Event(), []
+
+    def held_fit(*args, stop, **kwargs):
+        fits.append(stop)
+        while not release.wait(0.02):
+            stop.check()
+        return fit_text_surrogate(*args, stop=stop, **kwargs)
+
+    monkeypatch.setattr(session_module, "fit_text_surrogate", held_fit)
+    w = explain_widget(tfidf, [s.text for s in corpus[:30]], class_names=list(toy.CLASS_NAMES))
+    w._handle_custom_msg({"type": "view", "id": "a", "shown": True}, [])
+    w.session.jobs.wait_started(5)
+    first = w.session.jobs.get("surrogate")
+    assert first is not None
+    w._handle_custom_msg({"type": "view", "id": "a", "shown": False}, [])
+    with pytest.raises(Cancelled):
+        wait(first, timeout=5)
+    release.set()
+    w._handle_custom_msg({"type": "view", "id": "b", "shown": True}, [])
+    assert w.surrogate is not None and len(fits) == 2
+    w.close()
 
 
 def test_the_export_is_one_offline_file(bert_widget, tmp_path):

@@ -24,11 +24,12 @@ import type {
   RequestMessage,
   Value,
   View,
+  ViewMessage,
   WidgetModel,
 } from "./types";
 
 /** Every message the panel sends. */
-export type PanelMessage = RequestMessage | ExportRequest | GlobalRequest | FeatureRequest | SurrogateSizeRequest;
+export type PanelMessage = RequestMessage | ExportRequest | GlobalRequest | FeatureRequest | SurrogateSizeRequest | ViewMessage;
 
 /** The part of anywidget's model the panel uses (the export page provides the same). */
 export interface PanelModel {

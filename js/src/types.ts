@@ -316,6 +316,13 @@ export interface GlobalRequest {
   type: "global" | "charts-engine";
 }
 
+/** A view of the panel is on screen, or was removed (optiml_widgets/on_screen.py). */
+export interface ViewMessage {
+  type: "view";
+  id: string;
+  shown: boolean;
+}
+
 /** Synced traits of ExplainerWidget. */
 export interface WidgetModel {
   _schema: Schema;

@@ -3,7 +3,7 @@
 import type { AnyModel } from "@anywidget/types";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import widget from "../src/index";
-import { type PanelModel, renderPanel } from "../src/panel";
+import { type PanelMessage, type PanelModel, renderPanel } from "../src/panel";
 import { keepAt } from "../src/sliders";
 import type { FeatureInfo, WidgetModel } from "../src/types";
 import { limeOf, mixedSchema, model, panel, schema, shapOf, view } from "./fixtures";
@@ -280,8 +280,9 @@ describe("anywidget module (AFM)", () => {
       save_changes: () => {},
       on: (event: string, cb: () => void) => listeners.set(event, cb),
       off: (event: string) => listeners.delete(event),
-      send: () => {},
+      send: (message: PanelMessage) => sent.push(message),
     };
+    const sent: PanelMessage[] = [];
     const el = document.createElement("div");
     const cleanup = widget.render({ model: minimal, el });
     expect(el.querySelector(".optiml-widget")).not.toBeNull();
@@ -294,9 +295,13 @@ describe("anywidget module (AFM)", () => {
       "change:feature",
       "msg:custom",
     ]);
+    // The view tells the kernel it is on screen, and when it is gone (on_screen.py).
+    const shown = sent.find((message) => message.type === "view");
+    expect(shown).toMatchObject({ type: "view", shown: true });
     expect(typeof cleanup).toBe("function");
     cleanup();
     expect(listeners.size).toBe(0);
+    expect(sent.at(-1)).toEqual({ ...shown, shown: false });
   });
 
   it("anywidget's own model type fits the panel (checked by tsc)", () => {

@@ -27,6 +27,7 @@ import traitlets
 
 from ..jobs import Cancelled, PanelHooks
 from ..live import LiveLoop
+from ..on_screen import EXPORT_STOPPED, OnScreen
 from . import payloads
 from .explanation import TextExplanation
 from .session import SURROGATE, TextSession
@@ -74,6 +75,7 @@ class TextWidget(anywidget.AnyWidget):
         self.on_msg(self._on_frontend_message)
         weakref.finalize(self, _shut_down, self._loop, session)
         me = weakref.ref(self)
+        self._on_screen = OnScreen(session.jobs, _weakly(me, lambda w, s: w._back_on_screen(s)))
         # The first view is on its way; one job starts the rest (TextSession.start).
         session.start(
             PanelHooks(
@@ -190,6 +192,17 @@ class TextWidget(anywidget.AnyWidget):
             self._send_head(content)
         elif kind == "export":
             self._export_to_frontend()
+        elif kind == "view":
+            self._on_screen.update(content)
+
+    def _back_on_screen(self, stopped: list[str]) -> None:
+        """A view is back after every view had gone: the jobs stopped meanwhile start again
+        and the current view is completed."""
+        self._session.start(self._session.hooks)
+        if "export" in stopped:
+            state = {"state": "error", "done": 1, "total": 1, "message": EXPORT_STOPPED}
+            self._progress = {**self._progress, "export": state}
+        self._loop.follow_up(self._completion(self._view.get("seq", 0), fast=False))
 
     def _refresh(self) -> None:
         with self._state:

@@ -259,3 +259,29 @@ def test_a_dense_beeswarm_is_drawn_on_a_canvas_and_its_points_select_rows(
     assert hit, "no click on the canvas selected a row"
     wait_settled(page)
     assert page.errors == [], json.dumps(page.errors, indent=1)
+
+
+def test_a_cell_run_again_stops_the_old_panels_work(page, lab):
+    """Running the cell again leaves the old panel alive in the kernel (ipywidgets' registry
+    holds it): its view, removed from the page, says goodbye, and the old panel's unfinished
+    jobs stop (on_screen.py) while the new panel's view is on screen."""
+    write_notebook(
+        lab,
+        "rerun.ipynb",
+        "from sklearn.datasets import load_breast_cancer\n"
+        "from sklearn.ensemble import GradientBoostingClassifier\n"
+        "from optiml_widgets import explain_widget\n"
+        "X, y = load_breast_cancer(return_X_y=True, as_frame=True)\n"
+        "model = GradientBoostingClassifier(n_estimators=30, random_state=0).fit(X, y)\n"
+        "w = explain_widget(model, X, y)\n"
+        "w",
+    )
+    open_and_run(page, lab, "rerun.ipynb")
+    wait = "import time\nfor _ in range(300):\n    if {done}: break\n    time.sleep(0.1)\n"
+    shown = "len(w._on_screen._views) == 1"
+    assert kernel_print(page, wait.format(done=shown) + f"old = w\nprint({shown})") == "True\n"
+    run_all_cells(page)
+    stopped = "w is not old and old._on_screen._stopped is not None"
+    assert kernel_print(page, wait.format(done=stopped) + f"print({stopped})") == "True\n"
+    assert kernel_print(page, f"print({shown})") == "True\n"  # the new panel's view
+    assert page.errors == [], json.dumps(page.errors, indent=1)
