@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import functools
 import gzip
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +63,20 @@ def city_data(n: int = 600, random_state: int = 0) -> tuple[pd.DataFrame, np.nda
     frame = pd.DataFrame(X, columns=["income", "age", "debt", "score"])
     frame["city"] = pd.Series(city, dtype=object)
     return frame, y
+
+
+def held(fit: Callable[..., Any]) -> tuple[Callable[..., Any], threading.Event, list]:
+    """``fit`` (a surrogate's, with a ``stop``) held until the returned event is set,
+    polling its stop meanwhile; and the stops of its calls, one per call."""
+    release, stops = threading.Event(), []
+
+    def held_fit(*args: Any, stop: Any, **kwargs: Any) -> Any:
+        stops.append(stop)
+        while not release.wait(0.02):
+            stop.check()
+        return fit(*args, stop=stop, **kwargs)
+
+    return held_fit, release, stops
 
 
 def unpack(packed: dict) -> np.ndarray:

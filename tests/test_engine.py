@@ -13,7 +13,7 @@ import weakref
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import breast_cancer
+from conftest import breast_cancer, held
 from sklearn.ensemble import GradientBoostingClassifier
 
 from optiml_widgets import ExplanationSession, explain_widget
@@ -653,15 +653,7 @@ def test_a_panel_nobody_sees_stops_its_work_and_starts_it_again_when_seen(gbc, m
     import optiml_widgets.session as session_module
     from optiml_widgets.on_screen import EXPORT_STOPPED, UNSEEN_SECONDS
 
-    fit_surrogate = session_module.fit_surrogate
-    release, fits = threading.Event(), []
-
-    def held_fit(*args, stop, **kwargs):
-        fits.append(stop)
-        while not release.wait(0.02):
-            stop.check()
-        return fit_surrogate(*args, stop=stop, **kwargs)
-
+    held_fit, release, fits = held(session_module.fit_surrogate)
     monkeypatch.setattr(session_module, "fit_surrogate", held_fit)
     model, X, y = gbc
     w = explain_widget(model, X, y, explainers=("shap", "surrogate"))

@@ -7,11 +7,11 @@ import json
 import re
 import subprocess
 import sys
-import threading
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import held
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -296,14 +296,7 @@ def test_a_text_panel_nobody_sees_stops_its_surrogate_fit(tfidf, corpus, monkeyp
     import optiml_widgets.text.session as session_module
     from optiml_widgets.jobs import Cancelled, wait
 
-    release, fits = threading.Event(), []
-
-    def held_fit(*args, stop, **kwargs):
-        fits.append(stop)
-        while not release.wait(0.02):
-            stop.check()
-        return fit_text_surrogate(*args, stop=stop, **kwargs)
-
+    held_fit, release, fits = held(fit_text_surrogate)
     monkeypatch.setattr(session_module, "fit_text_surrogate", held_fit)
     w = explain_widget(tfidf, [s.text for s in corpus[:30]], class_names=list(toy.CLASS_NAMES))
     w._handle_custom_msg({"type": "view", "id": "a", "shown": True}, [])
