@@ -284,4 +284,8 @@ def test_a_cell_run_again_stops_the_old_panels_work(page, lab):
     stopped = "w is not old and old._on_screen._stopped is not None"
     assert kernel_print(page, wait.format(done=stopped) + f"print({stopped})") == "True\n"
     assert kernel_print(page, f"print({shown})") == "True\n"  # the new panel's view
+    # Closed from code, the panel's view goes with its comm: its goodbye has nowhere to go,
+    # and that is no error.
+    kernel_print(page, "w.close()")
+    page.locator(f"{WIDGET} [data-testid=ow-forcebar]").wait_for(state="detached", timeout=TIMEOUT)
     assert page.errors == [], json.dumps(page.errors, indent=1)
