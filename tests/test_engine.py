@@ -648,8 +648,8 @@ def test_a_forked_child_hands_off_to_a_thread_of_its_own():
 def test_a_panel_nobody_sees_stops_its_work_and_starts_it_again_when_seen(gbc, monkeypatch):
     """A cell run again leaves the old panel alive in the kernel: once its every view is
     gone (for a second: a view rendered again at once keeps them), its unfinished jobs stop
-    (here the surrogate's fit and an export waiting for it), and a view back on screen
-    starts them again."""
+    (here the surrogate's fit, and an export and the global charts waiting for it), and a
+    view back on screen starts them again."""
     import optiml_widgets.session as session_module
     from optiml_widgets.on_screen import EXPORT_STOPPED, UNSEEN_SECONDS
 
@@ -664,6 +664,7 @@ def test_a_panel_nobody_sees_stops_its_work_and_starts_it_again_when_seen(gbc, m
     view("a", True)
     view("b", True)
     w._handle_custom_msg({"type": "export"}, [])
+    w._handle_custom_msg({"type": "global"}, [])  # its charts wait for the surrogate
     jobs = w.session.jobs
     jobs.wait_started(5)
     first = jobs.get(SURROGATE)
@@ -677,10 +678,17 @@ def test_a_panel_nobody_sees_stops_its_work_and_starts_it_again_when_seen(gbc, m
     with pytest.raises(Cancelled):
         wait(first, timeout=5)
     assert jobs.get(SURROGATE) is None and jobs.get("export") is None
+    assert jobs.get("global-views") is None or jobs.get("global") is None
     release.set()
     view("c", True)
     assert w.surrogate is not None and len(fits) == 2
     assert w._progress["export"]["message"] == EXPORT_STOPPED
+    # The global views (SHAP over the rows, or the charts it waited to build) come back too.
+    for _ in range(300):
+        if w._global and w._global.get("state") == "ready":
+            break
+        time.sleep(0.1)
+    assert w._global["state"] == "ready" and w._global["specs"]
     w.close()
 
 
