@@ -14,7 +14,10 @@ keep each peer's better one (an advantage to the peers). All are judged on the s
 held-out 30% of real rows: accuracy against the model's class, or R² against its value.
 
 Rules = what a person reads: leaves (ours, a plain tree, HSTree, STreeD; FIGS: the leaves
-of all its trees) plus linear terms (ours with linear leaves; RuleFit: its
+of all its trees) plus terms (ours with linear leaves or shared terms; ours as a sum of
+trees: the first tree's leaves are its rules and each other tree's leaves but one are
+terms in every rule, the remaining one's value taken in by the rules, so k splits read
+k + 1 as one tree's do, where FIGS's own listing of m trees reads k + m; RuleFit: its
 ``complexity_``). At size k a peer gets its own size knob set to k (FIGS: the most splits
 whose leaves stay <= k); a peer whose mean count exceeds k is shown but not counted at k.
 Ours at <= k: of the points of our curve with at most k rules, the one cross-validation

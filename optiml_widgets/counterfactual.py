@@ -350,7 +350,7 @@ def _slide(
     out of range, or for a step term (it moves the value by its weight or not at all)."""
     feature = schema[term.feature]
     current = _finite(row[term.feature])
-    if current is None or term.weight == 0 or term.above is not None:
+    if current is None or term.weight == 0 or term.is_step:
         return None
     new = current + 1.1 * (median - predicted) * term.per / term.weight
     if feature.min is None or feature.max is None or not feature.min <= new <= feature.max:
@@ -361,36 +361,67 @@ def _slide(
 def _flip_steps(
     rule: Rule, row: Mapping[str, Any], cut: float, schema: FeatureSchema, depth: float
 ) -> dict[str, float] | None:
-    """The fewest step terms' features to move across their cuts (the largest weights
-    first) that take the rule's value across ``cut``, as feature -> new value; None when
-    all of them together do not. A step moves the value by its weight or not at all, so
-    where a linear term slides, steps flip."""
+    """The fewest step terms to flip (the largest weights first) that take the rule's value
+    across ``cut``, as feature -> new value; None when all of them together do not. A step
+    moves the value by its weight or not at all, so where a linear term slides, steps flip:
+    a step's feature across its cut; a step of several conditions on by meeting them all,
+    off by breaking one."""
     below = rule.score(row) <= cut
 
     def toward(term: Any) -> float:
         """What flipping this step adds in the direction the value has to go."""
-        value = _finite(row[term.feature])
-        if term.above is None or value is None:
+        if not term.is_step or (term.above is not None and _finite(row[term.feature]) is None):
             return 0.0
-        change = -term.weight if value > term.above else term.weight
+        change = -term.weight if term.effect_in(row) else term.weight
         return change if below else -change
 
     changes: dict[str, float] = {}
     for term in sorted(rule.terms, key=toward, reverse=True):
         if toward(term) <= 0:
             break
-        if term.feature in changes or term.above is None:
+        moves = _step_moves(term, {**row, **changes}, schema, depth)
+        if moves is None or any(name in changes for name in moves):
             continue
-        # Across the cut as a rule's condition is met: just past it, or ``depth`` further in.
-        op = "<=" if float(row[term.feature]) > term.above else ">"
-        side = Condition(term.feature, op, term.above)
-        new = _numeric_move([side], schema[term.feature], row[term.feature], depth)
-        if new is None:
-            continue
-        changes[term.feature] = new
+        changes.update(moves)
         if (rule.score({**row, **changes}) <= cut) != below:
             return changes
     return None
+
+
+def _step_moves(
+    term: Any, row: Mapping[str, Any], schema: FeatureSchema, depth: float
+) -> dict[str, float] | None:
+    """The feature values that flip a step term (on to off, or off to on), each across its
+    cut as a rule's condition is met: just past it, or ``depth`` further in."""
+    if term.above is not None:
+        op = "<=" if float(row[term.feature]) > term.above else ">"
+        new = _numeric_move(
+            [Condition(term.feature, op, term.above)],
+            schema[term.feature],
+            row[term.feature],
+            depth,
+        )
+        return None if new is None else {term.feature: new}
+    numeric = [c for c in term.when if c.op in ("<=", ">")]
+    if term.effect_in(row):  # on: break one of its conditions
+        for c in numeric:
+            broken = Condition(c.feature, "<=" if c.op == ">" else ">", c.value)
+            new = _numeric_move([broken], schema[c.feature], row[c.feature], depth)
+            if new is not None:
+                return {c.feature: new}
+        return None
+    if len(numeric) < len(term.when):
+        return None  # a condition on categories: no value is moved along a scale
+    moves: dict[str, float] = {}
+    for c in numeric:  # off: meet every condition (those on one feature together)
+        if c.feature in moves or c.holds(row[c.feature]):
+            continue
+        same = [d for d in numeric if d.feature == c.feature]
+        new = _numeric_move(same, schema[c.feature], row[c.feature], depth)
+        if new is None:
+            return None
+        moves[c.feature] = new
+    return moves or None
 
 
 def _spread(schema: FeatureSchema, term: Any) -> float:

@@ -24,7 +24,7 @@ from .explainers.base import Attribution, Explainer
 if TYPE_CHECKING:
     from .counterfactual import Counterfactual
     from .data import Feature, FeatureSchema
-    from .explainers.surrogate import Rule, Surrogate
+    from .explainers.surrogate import Condition, Rule, Surrogate
     from .session import ExplanationSession
 
 Value = float | int | str | bool | None
@@ -76,6 +76,10 @@ class TermInfo(TypedDict):
     center: float
     fill: float
     above: float | None  # a step term's cut (it adds weight above it); None: linear
+    # A step of several conditions (a leaf of a sum of trees): weight where all hold, a
+    # missing value counting as its fill. Empty otherwise.
+    when: list[ConditionInfo]
+    when_fill: list[float]
     shared: bool  # in every rule with this weight (a linear one from each rule's centre)
     text: str  # "+0.8 per 1000 of income", "+0.3 if lpi > 4.2"
 
@@ -326,18 +330,18 @@ def surrogate(found: Surrogate) -> SurrogateInfo:
 
 
 def _rule(rule: Rule, position: Mapping[str, int]) -> RuleInfo:
+    def condition(c: Condition) -> ConditionInfo:
+        return {
+            "feature": c.feature,
+            "j": position[c.feature],
+            "op": c.op,
+            "value": json_value(c.value),
+            "text": c.text,
+        }
+
     return {
         "id": rule.id,
-        "conditions": [
-            {
-                "feature": c.feature,
-                "j": position[c.feature],
-                "op": c.op,
-                "value": json_value(c.value),
-                "text": c.text,
-            }
-            for c in rule.conditions
-        ],
+        "conditions": [condition(c) for c in rule.conditions],
         "prediction": json_value(rule.prediction),
         "terms": [
             {
@@ -348,6 +352,8 @@ def _rule(rule: Rule, position: Mapping[str, int]) -> RuleInfo:
                 "center": t.center,
                 "fill": t.fill if math.isfinite(t.fill) else t.center,
                 "above": t.above,
+                "when": [condition(c) for c in t.when],
+                "when_fill": list(t.when_fill),
                 "shared": t.shared,
                 "text": t.phrase,
             }

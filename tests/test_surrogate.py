@@ -123,7 +123,8 @@ def test_linear_terms_read_in_original_units():
         assert np.log10(term.per) == round(np.log10(term.per))  # a round power of ten
     rule = surrogate.rules[0]
     assert all(t.text in rule.text() for t in rule.terms)
-    keys = {"feature", "j", "weight", "per", "center", "fill", "above", "shared", "text"}
+    keys = {"feature", "j", "weight", "per", "center", "fill", "above", "when", "when_fill"}
+    keys |= {"shared", "text"}
     sent = payloads.surrogate(surrogate)
     assert [set(t) for t in sent["rules"][0]["terms"]] == [keys] * len(rule.terms)
     assert [t["text"] for t in sent["rules"][0]["terms"]] == [t.phrase for t in rule.terms]
@@ -308,6 +309,17 @@ def by_formula(rule: dict, row: pd.Series) -> float:
     """A rule's prediction from its JSON alone, as payloads.surrogate documents it."""
     total = rule["prediction"]
     for t in rule["terms"]:
+        if t["when"]:  # a step of several conditions: its weight where all hold
+            values = [
+                fill if pd.isna(row[c["feature"]]) else row[c["feature"]]
+                for c, fill in zip(t["when"], t["when_fill"])
+            ]
+            held = [
+                v <= c["value"] if c["op"] == "<=" else v > c["value"]
+                for c, v in zip(t["when"], values)
+            ]
+            total += t["weight"] if all(held) else 0.0
+            continue
         x = t["fill"] if pd.isna(row[t["feature"]]) else row[t["feature"]]
         if t["above"] is None:
             total += t["weight"] * (x - t["center"]) / t["per"]
@@ -337,18 +349,22 @@ def test_a_jump_reads_as_a_step_term_in_every_rule():
     model = HistGradientBoostingRegressor(random_state=0).fit(X, y)
     session = ExplanationSession(model, X, explainers=("surrogate",))
     surrogate = session.surrogate
+    # The family of shared terms, at each of its sizes (a sum of trees may read the same
+    # jumps as trees of its own, and be the better one at some sizes).
+    sizes = sorted({int(p["rules"]) for p in surrogate.curve if p["family"] == SHARED_TREE})
     steps = {
         (t.feature, t.above)
-        for p in surrogate.sizes
-        for rule in surrogate.with_size(p).rules
+        for p in sizes
+        for rule in surrogate.with_size(p, SHARED_TREE).rules
         for t in rule.terms
         if t.above is not None
     }
     jumps = {"a": 0.4, "b": 0.5}
     assert steps, "no step term at any size"
     assert all(f in jumps and abs(cut - jumps[f]) < 0.05 for f, cut in steps), steps
-    for size in surrogate.sizes:
-        smaller = surrogate.with_size(size)
+    for size in sizes:
+        smaller = surrogate.with_size(size, SHARED_TREE)
+        assert smaller.family == SHARED_TREE
         for row, rule, sent, predicted in sampled_rules(session, smaller, 97):
             assert rule.predict(row) == pytest.approx(predicted)
             assert by_formula(sent, row) == pytest.approx(predicted)

@@ -29,10 +29,20 @@ export function ruleFor(surrogate: SurrogateInfo | null, values: Value[], known:
 type RuleInfo = SurrogateInfo["rules"][number];
 type TermInfo = RuleInfo["terms"][number];
 
-/** What a term adds for a value (Python: LinearTerm.effect): a step's weight above its cut,
- * or the weight per `per` units from the rule's centre; a missing value counts as `fill`. */
-export function termEffect(term: TermInfo, value: Value | undefined): number {
-  const x = typeof value === "boolean" ? Number(value) : typeof value === "number" && !Number.isNaN(value) ? value : term.fill;
+/** A number for a value, or `fill` where it is missing. */
+function orFill(value: Value | undefined, fill: number): number {
+  return typeof value === "boolean" ? Number(value) : typeof value === "number" && !Number.isNaN(value) ? value : fill;
+}
+
+/** What a term adds for an instance's values (Python: LinearTerm.effect_in): a step's weight
+ * above its cut or where all its conditions hold, or the weight per `per` units from the
+ * rule's centre; a missing value counts as its fill. */
+export function termEffect(term: TermInfo, values: Value[]): number {
+  if (term.when.length) {
+    const on = term.when.every((c, k) => holds(c, orFill(values[c.j], term.when_fill[k])));
+    return on ? term.weight : 0;
+  }
+  const x = orFill(values[term.j], term.fill);
   if (term.above !== null) return x > term.above ? term.weight : 0;
   return (term.weight * (x - term.center)) / term.per;
 }
@@ -41,7 +51,7 @@ export function termEffect(term: TermInfo, value: Value | undefined): number {
  * and, for a score rule, the class it gives (Python: Rule.score and Rule.predict). */
 export function ruleOutput(rule: RuleInfo, values: Value[]): { effects: number[]; total: number; label: Value | null } | null {
   if (typeof rule.prediction !== "number" || !rule.terms.length) return null;
-  const effects = rule.terms.map((t) => termEffect(t, values[t.j]));
+  const effects = rule.terms.map((t) => termEffect(t, values));
   const total = effects.reduce((sum, e) => sum + e, rule.prediction);
   const label = rule.classes ? rule.classes[total > SCORE_CUT ? 1 : 0] : null;
   return { effects, total, label };

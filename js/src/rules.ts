@@ -42,9 +42,11 @@ function sizeControl(surrogate: SurrogateInfo, chooseSize: ChooseSize): HTMLElem
   return h("p", { class: "ow-size-control" }, h("label", { for: id }, "Show "), select);
 }
 
-/** "− 0.299 (worst area)": what a term adds to this row's value, and its feature. */
-function addend(effect: number, feature: string): string {
-  return ` ${effect >= 0 ? "+" : "−"} ${formatNumber(Math.abs(effect), 3)} (${feature})`;
+/** "− 0.299 (worst area)", "+ 2.01 (b & c)": what a term adds to this row's value, and the
+ * features it reads. */
+function addend(effect: number, term: SurrogateInfo["rules"][number]["terms"][number]): string {
+  const features = term.when.length ? [...new Set(term.when.map((c) => c.feature))].join(" & ") : term.feature;
+  return ` ${effect >= 0 ? "+" : "−"} ${formatNumber(Math.abs(effect), 3)} (${features})`;
 }
 
 class RuleTable {
@@ -182,13 +184,13 @@ class RuleTable {
     for (const [id, under] of this.arithmetic) {
       under.hidden = !found || id !== rule?.id;
       if (under.hidden || !rule || !found) continue;
-      const parts = rule.terms.map((t, i) => (found.effects[i] ? addend(found.effects[i], t.feature) : "")).join("");
+      const parts = rule.terms.map((t, i) => (found.effects[i] ? addend(found.effects[i], t) : "")).join("");
       const label = found.label === null ? "" : ` → ${String(found.label)}`;
       (under.lastChild as HTMLElement).textContent = `this row: ${formatNumber(rule.prediction as number)}${parts} = ${formatNumber(found.total)}${label}`;
     }
     for (const [term, line] of this.sharedLines) {
       // A step adds its weight or nothing, the same in every rule; a linear term always adds.
-      const applies = term.above !== null ? termEffect(term, view.values[term.j]) !== 0 : null;
+      const applies = term.above !== null || term.when.length ? termEffect(term, view.values) !== 0 : null;
       line.classList.toggle("ow-met", applies === true);
       line.classList.toggle("ow-term-off", applies === false);
       (line.firstChild as HTMLElement).textContent = applies ? "✓ " : "";

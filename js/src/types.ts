@@ -77,7 +77,8 @@ export interface Condition {
 }
 
 /** A term of a rule (regression), `fill` for a missing x[j]: linear, it adds
- * `weight * (x[j] - center) / per`; a step (`above` set), `weight` where x[j] > above. */
+ * `weight * (x[j] - center) / per`; a step (`above` set), `weight` where x[j] > above; a
+ * step of several conditions (`when` not empty), `weight` where all of them hold. */
 export interface LinearTermInfo {
   feature: string;
   j: number;
@@ -86,9 +87,12 @@ export interface LinearTermInfo {
   center: number;
   fill: number;
   above: number | null;
+  /** A leaf of a sum of trees: all must hold, a missing value counting as its `when_fill`. */
+  when: Condition[];
+  when_fill: number[];
   /** In every rule with this weight (a linear term counts from each rule's own `center`). */
   shared: boolean;
-  /** "+0.8 per 1000 of income", "+0.3 if lpi > 4.2". */
+  /** "+0.8 per 1000 of income", "+0.3 if lpi > 4.2", "+0.3 if lpi > 4.2 and disea <= 10". */
   text: string;
 }
 

@@ -20,7 +20,12 @@ import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
-from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier, RandomForestRegressor
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
@@ -61,6 +66,16 @@ def cities() -> tuple[Any, pd.DataFrame, np.ndarray]:
     return model.fit(X, y), X, y
 
 
+def interaction() -> tuple[Any, pd.DataFrame, np.ndarray]:
+    """A jump in a, and one where b and c are both high: a sum of trees reads the second
+    as one term of two conditions."""
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame(rng.uniform(size=(600, 3)), columns=["a", "b", "c"])
+    y = 3.0 * (X["a"] > 0.4) + 2.0 * ((X["b"] > 0.5) & (X["c"] > 0.5))
+    model = HistGradientBoostingRegressor(random_state=0).fit(X, y)
+    return model, X.iloc[:ROWS], y.iloc[:ROWS].to_numpy()
+
+
 def wine() -> tuple[Any, pd.DataFrame, pd.Series]:
     data = load_wine(as_frame=True)
     X, y = data.data.iloc[::2], data.target.iloc[::2]  # every class
@@ -79,9 +94,14 @@ def without_timings(payload: Any) -> Any:
 def payloads(name: str, model: Any, X: pd.DataFrame, y: Any, **options: Any) -> dict[str, Any]:
     """The first (streaming) view, the complete one, a fast one after an edit, the rules."""
     versus = options.pop("versus", None)
+    family = options.pop("family", None)
     w = explain_widget(model, X, y, **options)
     if versus is not None:  # "why target and not versus": every view is of the difference
         w.versus = versus
+    if family is not None:  # that family's largest size of at most 8 rules, as if clicked
+        sizes = [p["rules"] for p in w.surrogate.curve if p["family"] == family]
+        w._show_size(max(k for k in sizes if k <= 8), family)
+        assert w.surrogate.family == family
     session = w.session
     first = session.view(1, complete=False, wait=False)
     complete = session.view(2)
@@ -121,6 +141,7 @@ def main() -> None:
     }.items():
         found.update(payloads(name, model, X, y))
     found.update(payloads("wine", *wine(), versus=2))
+    found.update(payloads("summed", *interaction(), family="sum of trees"))
     types = sorted({t for t, _ in found.values() if t[0].isupper()})  # types.ts's own
     lines = [
         "// Written by js/test/make_fixtures.py from real payloads; rerun it when typecheck fails here.",

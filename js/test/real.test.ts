@@ -5,7 +5,7 @@ import { ruleOutput, termEffect } from "../src/estimate";
 import { formatNumber } from "../src/format";
 import { ExportAnswers, decodeGrids, nearestPoint, renderExport } from "../src/host";
 import { renderPanel } from "../src/panel";
-import type { WidgetModel } from "../src/types";
+import type { LinearTermInfo, WidgetModel } from "../src/types";
 import { FakeModel, panel } from "./fixtures";
 import * as real from "./payloads.fixture";
 
@@ -93,6 +93,7 @@ describe("the firing rule worked out for the row", () => {
   const cases = [
     ["a classifier's score", real.cancer_schema, real.cancer_complete, real.cancer_surrogate, real.cancer_rule_value],
     ["a regressor's value", real.diabetes_schema, real.diabetes_complete, real.diabetes_surrogate, real.diabetes_rule_value],
+    ["a sum of trees' value (terms of several conditions)", real.summed_schema, real.summed_complete, real.summed_surrogate, real.summed_rule_value],
   ] as const;
   it.each(cases)("%s adds up as Python's rule does", (_, schema, view, surrogate, expected) => {
     expect(expected).not.toBeNull();
@@ -108,16 +109,30 @@ describe("the firing rule worked out for the row", () => {
     expect(lines[0].textContent).toMatch(new RegExp(`^this row: .* = ${formatNumber(expected).replace(/[.+]/g, "\\$&")}${label}$`));
     // Each addend is a term of the rule that adds something for this row.
     const named = [...lines[0].textContent!.matchAll(/ [+−] [\d.e-]+ \(([^)]+)\)/g)].map((m) => m[1]);
-    expect(named).toEqual(rule!.terms.filter((_, i) => found!.effects[i] !== 0).map((t) => t.feature));
+    const reads = (t: LinearTermInfo) => (t.when.length ? [...new Set(t.when.map((c) => c.feature))].join(" & ") : t.feature);
+    expect(named).toEqual(rule!.terms.filter((_, i) => found!.effects[i] !== 0).map(reads));
   });
 
   it("counts a missing value as the term's fill and a boolean as 0 or 1, as Python does", () => {
-    const term = { feature: "x", j: 0, weight: 2, per: 10, center: 5, fill: 7, above: null, shared: false, text: "+2 per 10 of x" };
-    expect(termEffect(term, null)).toBeCloseTo(0.4, 12);
-    expect(termEffect(term, Number.NaN)).toBeCloseTo(0.4, 12);
-    expect(termEffect(term, true)).toBeCloseTo(-0.8, 12);
+    const term = { feature: "x", j: 0, weight: 2, per: 10, center: 5, fill: 7, above: null, when: [], when_fill: [], shared: false, text: "+2 per 10 of x" };
+    expect(termEffect(term, [null])).toBeCloseTo(0.4, 12);
+    expect(termEffect(term, [Number.NaN])).toBeCloseTo(0.4, 12);
+    expect(termEffect(term, [true])).toBeCloseTo(-0.8, 12);
     const step = { ...term, above: 6 };
-    expect([termEffect(step, null), termEffect(step, 6), termEffect(step, 6.5)]).toEqual([2, 0, 2]);
+    expect([termEffect(step, [null]), termEffect(step, [6]), termEffect(step, [6.5])]).toEqual([2, 0, 2]);
+  });
+
+  it("adds a step of several conditions where all of them hold, a missing value as its fill", () => {
+    const when = [
+      { feature: "x", j: 0, op: ">" as const, value: 4, text: "x > 4" },
+      { feature: "z", j: 2, op: "<=" as const, value: 1, text: "z <= 1" },
+    ];
+    const term = { feature: "x", j: 0, weight: -3, per: 1, center: 0, fill: 7, above: null, when, when_fill: [7, 2], shared: true, text: "−3 if x > 4 and z <= 1" };
+    expect(termEffect(term, [5, "a", 1])).toBe(-3);
+    expect(termEffect(term, [4, "a", 1])).toBe(0);
+    expect(termEffect(term, [5, "a", 1.5])).toBe(0);
+    expect(termEffect(term, [null, "a", 0])).toBe(-3); // x missing: its fill 7 > 4
+    expect(termEffect(term, [5, "a", null])).toBe(0); // z missing: its fill 2 > 1
   });
 
   it("marks the shared steps this row's values take, and follows a new view", () => {

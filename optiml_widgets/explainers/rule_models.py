@@ -23,6 +23,7 @@ TREE = "decision tree"
 OPTIMAL_TREE = "optimal tree"
 LINEAR_TREE = "tree with linear leaves"
 SHARED_TREE = "tree with shared terms"
+SUMMED_TREES = "sum of trees"
 SCORE_CUT = 0.5  # a scored rule predicts its second class above this score
 
 
@@ -172,7 +173,9 @@ class Leaf:
 
     A term is a column of T (a linear term) or, where ``cuts`` has a number, a step: 1
     where the column is above that cut, else 0 ("+0.3 if lpi > 4.2"). ``cuts`` is empty
-    when every term is linear.
+    when every term is linear. Where ``joint`` has steps instead (a leaf of a sum of trees),
+    a term is 1 where all its ``(column, cut, above)`` hold ("+0.3 if lpi > 4.2 and disea
+    <= 10"), its column the first one's.
     """
 
     mean: float
@@ -180,9 +183,12 @@ class Leaf:
     coef: np.ndarray = field(default_factory=lambda: np.zeros(0))
     center: np.ndarray = field(default_factory=lambda: np.zeros(0))
     cuts: tuple[float, ...] = ()
+    joint: tuple[tuple[tuple[int, float, bool], ...], ...] = ()
 
     def inputs(self, T: np.ndarray) -> np.ndarray:
         """The terms' values on the rows of T, one column per term."""
+        if self.joint:
+            return np.column_stack([joint_step(T, steps) for steps in self.joint])
         return term_inputs(T, self.columns, self.cuts)
 
 
@@ -193,6 +199,15 @@ def term_inputs(T: np.ndarray, columns: Sequence[int], cuts: Sequence[float] = (
         if not np.isnan(cut):
             values[:, k] = values[:, k] > cut
     return values
+
+
+def joint_step(T: np.ndarray, steps: Sequence[tuple[int, float, bool]]) -> np.ndarray:
+    """1 where every ``(column, cut, above)`` holds (the column above its cut, or at or
+    below it), else 0."""
+    hit = np.ones(len(T), bool)
+    for column, cut, above in steps:
+        hit &= (T[:, column] > cut) if above else (T[:, column] <= cut)
+    return hit.astype(float)
 
 
 class LinearLeaves(RuleModel):
@@ -212,10 +227,11 @@ class LinearLeaves(RuleModel):
         fits: dict[int, Leaf],
         shared: bool = False,
         scored: bool = False,
+        family: str | None = None,
     ) -> None:
         self.grown, self.leaves, self.fits = grown, leaves, fits
         self.shared, self.scored = shared, scored
-        self.family = SHARED_TREE if shared else LINEAR_TREE
+        self.family = family or (SHARED_TREE if shared else LINEAR_TREE)
         terms = [len(leaf.columns) for leaf in fits.values()]
         self.complexity = len(fits) + (max(terms, default=0) if shared else sum(terms))
 
@@ -263,7 +279,10 @@ def subtree_totals(
 
 def remap(leaf: Leaf, columns: Sequence[int]) -> Leaf:
     """Columns of a block of the matrix (``columns``) -> columns of the whole matrix."""
-    return dataclasses.replace(leaf, columns=tuple(int(columns[c]) for c in leaf.columns))
+    joint = tuple(tuple((int(columns[c]), cut, above) for c, cut, above in s) for s in leaf.joint)
+    return dataclasses.replace(
+        leaf, columns=tuple(int(columns[c]) for c in leaf.columns), joint=joint
+    )
 
 
 def round_between(low: float, high: float, threshold: float) -> float:

@@ -86,6 +86,7 @@ from .rule_models import (
     subtree_totals,
 )
 from .shared_terms import shared_term_models
+from .summed_trees import summed_tree_models
 
 MAX_RULES = 32
 RULE_SIZES = (2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32)
@@ -147,10 +148,12 @@ class Condition(NamedTuple):
 
 class LinearTerm(NamedTuple):
     """``weight`` per ``per`` units of ``feature``, counted from ``center`` (the leaf's mean);
-    or, with ``above`` set, a step: ``weight`` where ``feature > above``, else nothing.
+    or, with ``above`` set, a step: ``weight`` where ``feature > above``, else nothing; or,
+    with ``when`` set (a leaf of a sum of trees), ``weight`` where every condition holds.
 
-    A missing value counts as ``fill`` (the value the surrogate fills it with). A
-    ``shared`` term is in every rule with the same weight (only its centre differs).
+    A missing value counts as ``fill`` (the value the surrogate fills it with; per
+    condition of ``when``, ``when_fill``). A ``shared`` term is in every rule with the same
+    weight (only its centre differs).
     """
 
     feature: str
@@ -160,13 +163,23 @@ class LinearTerm(NamedTuple):
     fill: float = float("nan")
     shared: bool = False
     above: float | None = None
+    when: tuple[Condition, ...] = ()
+    when_fill: tuple[float, ...] = ()
+
+    @property
+    def is_step(self) -> bool:
+        """Whether it adds its weight or nothing (not per unit of a feature)."""
+        return self.above is not None or bool(self.when)
 
     @property
     def phrase(self) -> str:
-        """``+0.8 per 1000 of income`` or ``+0.3 if lpi > 4.2``."""
+        """``+0.8 per 1000 of income``, ``+0.3 if lpi > 4.2`` or ``+0.3 if lpi > 4.2 and
+        disea <= 10``."""
         sign = "+" if self.weight >= 0 else "\u2212"
         # Three digits: the weight's size is what is read; the payload keeps every digit.
         weight = format_number(abs(self.weight), digits=3)
+        if self.when:
+            return f"{sign}{weight} if {' and '.join(c.text for c in self.when)}"
         if self.above is not None:
             return f"{sign}{weight} if {self.feature} > {format_number(self.above)}"
         return f"{sign}{weight} per {format_number(self.per)} of {self.feature}"
@@ -177,12 +190,27 @@ class LinearTerm(NamedTuple):
         return self.phrase + (" (in every rule)" if self.shared else "")
 
     def effect(self, value: Any) -> float:
-        """What this term adds for a feature value."""
-        if value is None or (isinstance(value, float) and np.isnan(value)):
+        """What this term adds for a value of ``feature`` (a term with ``when``: see
+        ``effect_in``)."""
+        if _missing(value):
             value = self.fill if np.isfinite(self.fill) else self.center
         if self.above is not None:
             return self.weight if float(value) > self.above else 0.0
         return self.weight * (float(value) - self.center) / self.per
+
+    def effect_in(self, row: Mapping[str, Any] | pd.Series) -> float:
+        """What this term adds for a row."""
+        if not self.when:
+            return self.effect(row[self.feature])
+        for condition, fill in zip(self.when, self.when_fill):
+            value = row[condition.feature]
+            if not condition.holds(fill if _missing(value) else value):
+                return 0.0
+        return self.weight
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 @dataclass(frozen=True)
@@ -191,7 +219,7 @@ class Rule:
 
     With ``terms``, ``prediction`` is the value at the leaf's average row (on its linear
     terms; below every step), and a row gets ``prediction +
-    sum(term.effect(row[term.feature]))``. With ``classes`` (a binary classifier's score
+    sum(term.effect_in(row))``. With ``classes`` (a binary classifier's score
     rule) that is the score of ``classes[1]``, and the row's class is ``classes[1]`` where
     the score is above ``SCORE_CUT``, else ``classes[0]``.
     """
@@ -219,7 +247,7 @@ class Rule:
 
     def score(self, row: Mapping[str, Any] | pd.Series) -> float:
         """The rule's value for a row it covers, its terms applied (a score rule's score)."""
-        return float(self.prediction) + sum(t.effect(row[t.feature]) for t in self.terms)
+        return float(self.prediction) + sum(t.effect_in(row) for t in self.terms)
 
     def covers(self, row: Mapping[str, Any] | pd.Series) -> bool:
         """Whether a row (dict or Series of feature values) meets every condition."""
@@ -239,7 +267,7 @@ class Rule:
         if self.terms:
             # The average row is printed so that the rule can be applied by hand (a step
             # term needs none: it adds its weight or nothing).
-            linear = [t for t in self.terms if t.above is None]
+            linear = [t for t in self.terms if not t.is_step]
             centre = ", ".join(f"{t.feature} = {format_number(t.center)}" for t in linear)
             if linear:
                 then += f" at the rule's average row ({centre})"
@@ -306,7 +334,10 @@ class Surrogate:
         shared by every rule is read once)."""
         own = sum(1 + sum(not term.shared for term in rule.terms) for rule in self.rules)
         shared = {
-            (term.feature, term.above) for rule in self.rules for term in rule.terms if term.shared
+            (term.feature, term.above, term.when)
+            for rule in self.rules
+            for term in rule.terms
+            if term.shared
         }
         return own + len(shared)
 
@@ -432,24 +463,27 @@ class Surrogate:
             for t in rule.terms:
                 if t.above is not None:
                     found.setdefault(t.feature, set()).add(t.above)
+                for c in t.when:
+                    found.setdefault(c.feature, set()).add(float(c.value))
         return {name: sorted(values) for name, values in found.items()}
 
 
 def _candidate_parts(classify: bool, numeric: list[int], n_classes: int) -> list[str]:
     """The families, in parts fit apart (each part's folds and final fit are tasks of
-    their own): plain and optimal trees; a regressor's trees with linear leaves, and with
-    shared terms; a binary classifier's trees with shared terms on a score."""
+    their own): plain and optimal trees; a regressor's trees with linear leaves, with
+    shared terms, and sums of trees; a binary classifier's trees with shared terms on a
+    score."""
     if not numeric:
         return ["trees"]
     if classify:
         return ["trees", "shared"] if n_classes == 2 else ["trees"]
-    return ["trees", "linear", "shared"]
+    return ["trees", "linear", "shared", "summed"]
 
 
 # Submitted costliest first, so that the pool's last tasks are short ones (on
 # bench/surrogate.py's 10,000 x 30 regressor, one task per fold left a core idle for most
 # of a fold at the end).
-PARTS_COSTLIEST_FIRST = ("shared", "trees", "linear")
+PARTS_COSTLIEST_FIRST = ("shared", "trees", "summed", "linear")
 
 
 def _candidates(
@@ -470,6 +504,15 @@ def _candidates(
         for model in linear_leaf_models(T, y, numeric, max_rules):
             terms = model.complexity - len(model.fits)
             found[("linear", len(model.fits), terms)] = model
+        return found
+    if part == "summed":
+        # Keyed by size alone: each fold's path splits its rules between leaves and terms
+        # its own way, and a size is judged on every fold (keyed by both, most keys were
+        # on one or two folds, whose lucky means won the curve).
+        for model in summed_tree_models(
+            T, y.astype(float), numeric, max_rules, random_state, is_real
+        ):
+            found[("summed", model.complexity, 0)] = model
         return found
     if part == "shared":
         target = y.astype(float)  # a binary classifier's class position: 0 or 1
@@ -596,7 +639,7 @@ def _in_columns(model: RuleModel, columns: list[int], remapped: dict[int, GrownT
     if isinstance(model, LinearLeaves):
         grown = remap_tree(model.grown) if model.grown is not None else None
         fits = {node: remap(leaf, columns) for node, leaf in model.fits.items()}
-        return LinearLeaves(grown, model.leaves, fits, model.shared, model.scored)
+        return LinearLeaves(grown, model.leaves, fits, model.shared, model.scored, model.family)
     raise TypeError(f"unknown surrogate model {type(model).__name__}")
 
 
@@ -674,7 +717,7 @@ def _finalised(model: RuleModel, real_T: np.ndarray, real_rows: dict[int, _RealR
         fits = {
             node: model.fits[old[node]] for node in range(len(old)) if children_left[node] == -1
         }
-        return LinearLeaves(shaped, n_leaves, fits, model.shared, model.scored)
+        return LinearLeaves(shaped, n_leaves, fits, model.shared, model.scored, model.family)
     return ConstantLeaves(shaped, n_leaves, model.family)
 
 
@@ -1277,9 +1320,20 @@ def _linear_rule(
     schema, terms = encoder.schema, []
     prediction = leaf.mean
     cuts = leaf.cuts or (float("nan"),) * len(leaf.columns)
-    for j, coef, center, cut in zip(leaf.columns, leaf.coef, leaf.center, cuts):
+    joint = leaf.joint or ((),) * len(leaf.columns)
+    for j, coef, center, cut, steps in zip(leaf.columns, leaf.coef, leaf.center, cuts, joint):
         feature, fill = schema.features[j], float(encoder.fill[j])
-        if np.isnan(cut):
+        if steps:
+            # A leaf of another tree of a sum: its weight where all its conditions hold.
+            prediction -= float(coef) * float(center)
+            path = [(column, not above, cut) for column, cut, above in steps]
+            when = tuple(_merge(path, encoder, schema))
+            fill_of = {schema.features[c].name: float(encoder.fill[c]) for c, _, _ in steps}
+            fills = tuple(fill_of[c.feature] for c in when)
+            terms.append(
+                LinearTerm(feature.name, float(coef), 1.0, 0.0, fill, shared, None, when, fills)
+            )
+        elif np.isnan(cut):
             per = _round_unit(feature)
             terms.append(
                 LinearTerm(feature.name, float(coef) * per, per, float(center), fill, shared)
@@ -1295,7 +1349,7 @@ def _linear_rule(
 
 def _term_scale(schema: FeatureSchema, term: LinearTerm) -> float:
     """What a term can move the prediction by, per unit of its weight."""
-    return 1.0 if term.above is not None else _spread(schema, term.feature) / term.per
+    return 1.0 if term.is_step else _spread(schema, term.feature) / term.per
 
 
 def _round_unit(feature: Feature) -> float:
