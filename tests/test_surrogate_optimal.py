@@ -112,15 +112,10 @@ def test_optimal_trees_match_a_brute_force_search(classify):
     B = binarise(T, cuts)
     assert B.shape == (60, len(cuts)) and len(cuts) == 9
     trees = fit_optimal_trees(T, y, classify=classify, cuts=cuts, sizes=[2, 3, 4])
-    assert 4 in trees
-    for leaves in {2, 3} - set(trees):
-        # Left out only when a split more does not help: the optimum has fewer leaves.
-        fewer = brute_force(B, y, leaves - 1, classify) if leaves > 2 else None
-        if fewer is None:
-            fewer = tree_error(B, y, np.zeros(len(y), int), classify)
-        assert brute_force(B, y, leaves, classify) == pytest.approx(fewer)
+    # Every budget has its tree, fewer leaves where a split more does not help.
+    assert set(trees) == {2, 3, 4}
     for leaves, arrays in trees.items():
-        assert arrays.n_leaves == leaves
+        assert arrays.n_leaves <= leaves
         expected = brute_force(B, y, leaves, classify)
         assert arrays_error(arrays, T, y, classify) == pytest.approx(expected)
         # Every split is one of the cuts: a threshold of the binarised problem.

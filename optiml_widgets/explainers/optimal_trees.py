@@ -121,7 +121,10 @@ def fit_optimal_trees(
 
     One solver fits every size, smallest first: STreeD keeps its cache between fits that
     change only the depth and number of splits, so the larger sizes reuse the smaller ones'
-    work. A size whose optimal tree has fewer leaves (more splits do not help) is left out.
+    work. A size whose optimal tree has fewer leaves (more splits do not help) keeps that
+    tree: cross-validation then judges "at most ``size`` leaves" on every fold (left out
+    instead, a size was judged on the folds where it helped alone, whose lucky mean won
+    the curve).
     """
     from pystreed import STreeDClassifier, STreeDRegressor
 
@@ -154,6 +157,5 @@ def fit_optimal_trees(
             continue
         arrays = OptimalTreeArrays()
         arrays.add(solver.get_tree(), cuts)
-        if arrays.n_leaves == size:
-            found[size] = arrays
+        found[size] = arrays
     return found
