@@ -1,17 +1,20 @@
 """Sums of small trees (FIGS-like): an additive effect read once, terms of several
-conditions, their formula in Python and in the JSON, and counterfactuals that flip them."""
+conditions, their formula in Python and in the JSON, counterfactuals that flip them, and
+(fuzzed) real rows behind every rule and term."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.ensemble import HistGradientBoostingRegressor
 from test_surrogate import by_formula, sampled_rules
 
 from optiml_widgets import ExplanationSession, payloads
 from optiml_widgets.counterfactual import _flip_steps
-from optiml_widgets.explainers.rule_models import SUMMED_TREES
+from optiml_widgets.explainers.rule_models import SUMMED_TREES, joint_step
 from optiml_widgets.explainers.summed_trees import summed_tree_models
 from optiml_widgets.explainers.surrogate import Condition, LinearTerm, Rule
 
@@ -123,3 +126,32 @@ def test_a_counterfactual_meets_or_breaks_a_term_of_several_conditions():
     moved = _flip_steps(rule, on, 2.0, schema, 0.0)
     assert moved is not None and len(moved) == 1
     assert rule.score({**on, **moved}) == pytest.approx(1.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(12, 80),
+    p=st.integers(1, 4),
+    seed=st.integers(0, 2**16),
+    ties=st.booleans(),
+    max_rules=st.integers(3, 12),
+)
+def test_any_data_gives_finite_sums_whose_every_term_and_rule_meets_real_rows(
+    n, p, seed, ties, max_rules
+):
+    rng = np.random.default_rng(seed)
+    T = rng.normal(size=(n, p))
+    if ties:  # few distinct values, as counts or codes are
+        T = np.round(T)
+    y = rng.normal(size=n) + 2.0 * (T[:, 0] > 0)
+    is_real = rng.random(n) < 0.5
+    is_real[:2] = True
+    real = T[is_real]
+    for model in summed_tree_models(T, y, list(range(p)), max_rules, seed, is_real):
+        assert 3 <= model.complexity <= max_rules
+        assert np.isfinite(model.predict(T)).all()
+        # Every rule (a leaf of the first tree) and every term holds for a real row.
+        assert set(np.unique(model.apply(real))) == set(model.fits)
+        leaf = next(iter(model.fits.values()))
+        for steps in leaf.joint:
+            assert joint_step(real, steps).any(), steps
