@@ -1,7 +1,8 @@
 """The fitted rule models of the surrogate: which leaf (rule) covers a row, and what it predicts.
 
 Every family gives one of these: a tree of constant leaves (greedy or optimal), or a tree
-whose leaves each carry a linear model (their own terms, or terms shared by every leaf).
+whose leaves each carry a linear model (their own terms, or terms shared by every leaf;
+a sum of trees' other trees are shared terms of one or more conditions).
 A row reaches exactly one leaf, so every row is covered by exactly one rule.
 """
 
