@@ -47,7 +47,6 @@ Step = tuple[int, float, bool]  # (column, cut, above): T[:, column] > cut if ab
 class _Node(NamedTuple):
     tree: int
     rows: np.ndarray  # positions in the growing sample
-    path: tuple[Step, ...]
 
 
 class _Split(NamedTuple):
@@ -119,7 +118,7 @@ def _grow(
     made: list[tuple[int, int, Step]] = []
     snapshots: list[np.ndarray] = []
     prediction = np.zeros((0, n))  # per tree
-    new_root = _Node(-1, np.arange(n), ())
+    new_root = _Node(-1, np.arange(n))
 
     size = p * width
     # Per node (by leaf id; -1, -2: a new tree's root), what its splits allow whatever the
@@ -171,7 +170,7 @@ def _grow(
         split, leaf_id = max(candidates, key=lambda c: c[0].gain)
         if leaf_id == -1:
             tree = len(trees)
-            node = _Node(tree, new_root.rows, ())
+            node = _Node(tree, new_root.rows)
             trees.append([])
             prediction = np.vstack([prediction, np.zeros(n)])
         else:
@@ -180,10 +179,10 @@ def _grow(
             trees[tree].remove(leaf_id)
         cut = float(cuts[split.column][split.cut_at])
         left = bins[node.rows, split.column] <= split.cut_at
-        for side, rows in ((False, node.rows[left]), (True, node.rows[~left])):
+        for rows in (node.rows[left], node.rows[~left]):  # ids as _fits numbers them
             child = len(value)
             value = np.append(value, 0.0)
-            leaves[child] = _Node(tree, rows, (*node.path, (split.column, cut, side)))
+            leaves[child] = _Node(tree, rows)
             trees[tree].append(child)
         made.append((tree, leaf_id, (split.column, cut, False)))
         # Backfitting: each tree's leaves take the mean of what the others leave, until
