@@ -29,6 +29,7 @@ from optiml_widgets.explainers.surrogate import (
     OPTIMAL_TREE,
     SCREEN_KEEP,
     Surrogate,
+    _optimal_trees,
     fit_surrogate,
     surrogate_samples,
 )
@@ -121,6 +122,18 @@ def test_optimal_trees_match_a_brute_force_search(classify):
         # Every split is one of the cuts: a threshold of the binarised problem.
         inner = [n for n, c in enumerate(arrays.children_left) if c != -1]
         assert {(arrays.feature[n], arrays.threshold[n]) for n in inner} <= set(cuts)
+
+
+def test_few_features_get_fine_thresholds_at_depth_two():
+    # A XOR of cuts at 3 and 30 on two columns of 0..39: octile thresholds (~4.3, ~8.7, ...)
+    # miss the cut at 3, so only a finer grid makes the 4-leaf optimum exact.
+    x0, x1 = np.meshgrid(np.arange(40.0), np.arange(40.0))
+    T = np.column_stack([x0.ravel(), x1.ravel()])
+    y = ((T[:, 0] >= 3) ^ (T[:, 1] >= 30)).astype(int)
+    trees = _optimal_trees(
+        T, y, np.ones(len(y), bool), True, np.array([1.0, 1.0]), MAX_RULES, random_state=0
+    )
+    assert arrays_error(trees["optimal", 4], T, y, classify=True) == 0
 
 
 def test_optimal_trees_are_a_family_of_the_surrogate():
