@@ -96,8 +96,9 @@ GROWN_PAST = (40, 48, 64)
 OPTIMAL_SIZES = (3, 4, 5, 6, 7, 8)  # optimal trees: depth 2 and 3 (a 2-leaf tree is greedy's)
 OPTIMAL_FEATURES = 8  # the greedy tree's most used features, for the optimal search
 OPTIMAL_CUTS = 6  # thresholds per feature, at quantiles (depth 3)
-# Thresholds per feature at depth 2, where every feature is searched: about
-# OPTIMAL_WIDE_SPLITS in all, so that few features get fine thresholds (within these bounds).
+# Thresholds per feature at depth 2, where every feature is searched: for a classifier about
+# OPTIMAL_WIDE_SPLITS in all, so that few features get fine thresholds (within these bounds);
+# for a regressor the fewest (trees with linear leaves win its small sizes).
 OPTIMAL_WIDE_SPLITS = 240
 OPTIMAL_WIDE_CUTS = (8, 64)
 OPTIMAL_ROWS = 3000  # real rows and as many near samples (an even sample above this)
@@ -585,10 +586,10 @@ def _optimal_trees(
     """Optimal trees of OPTIMAL_SIZES leaves, keyed by (rows, leaves): on the real rows and
     as many near samples ("optimal"), and on the real rows alone ("optimal-real").
 
-    Depth 2 (3 or 4 leaves) searches every column, at about OPTIMAL_WIDE_SPLITS thresholds
-    in all (a search as long for 2 columns as for 30, and the 2 cut finely); depth 3 only the
-    OPTIMAL_FEATURES columns the greedy trees used most (its search grows with the cube of
-    the thresholds)."""
+    Depth 2 (3 or 4 leaves) searches every column the greedy trees used, a classifier's at
+    about OPTIMAL_WIDE_SPLITS thresholds in all (a search as long for 2 columns as for 30,
+    and the 2 cut finely); depth 3 only the OPTIMAL_FEATURES columns they used most (its
+    search grows with the cube of the thresholds)."""
     sizes = [k for k in OPTIMAL_SIZES if k <= max_rules]
     if not sizes or len(y) < 20 or len(np.unique(y)) < 2:
         return {}
@@ -607,7 +608,11 @@ def _optimal_trees(
         )
     ranked = [int(j) for j in np.argsort(-importance, kind="stable")]
     used = [j for j in ranked if importance[j] > 0] or ranked[:1]
-    wide_cuts = int(np.clip(OPTIMAL_WIDE_SPLITS // len(used), *OPTIMAL_WIDE_CUTS))
+    # A regressor's constant-leaf optimal trees reached its curve's frontier in 2 of 30 fits
+    # of bench/surrogate.py: fine thresholds there cost ~1.5 s on 10,000 x 30 for nothing.
+    wide_cuts = OPTIMAL_WIDE_CUTS[0]
+    if classify:
+        wide_cuts = int(np.clip(OPTIMAL_WIDE_SPLITS // len(used), *OPTIMAL_WIDE_CUTS))
     found: dict[tuple[str, int], OptimalTreeArrays] = {}
     for variant, rows in variants.items():
         for depth_sizes, columns, n_cuts in (
