@@ -610,9 +610,11 @@ def _optimal_trees(
     used = [j for j in ranked if importance[j] > 0] or ranked[:1]
     # A regressor's constant-leaf optimal trees reached its curve's frontier in 2 of 30 fits
     # of bench/surrogate.py: fine thresholds there cost ~1.5 s on 10,000 x 30 for nothing.
-    wide_cuts = OPTIMAL_WIDE_CUTS[0]
-    if classify:
-        wide_cuts = int(np.clip(OPTIMAL_WIDE_SPLITS // len(used), *OPTIMAL_WIDE_CUTS))
+    wide_cuts = (
+        int(np.clip(OPTIMAL_WIDE_SPLITS // len(used), *OPTIMAL_WIDE_CUTS))
+        if classify
+        else OPTIMAL_WIDE_CUTS[0]
+    )
     found: dict[tuple[str, int], OptimalTreeArrays] = {}
     for variant, rows in variants.items():
         for depth_sizes, columns, n_cuts in (
