@@ -454,6 +454,25 @@ def _check_fitted(model: Any, name: str) -> None:
         pass
 
 
+def _is_lightgbm(model: Any) -> bool:
+    if getattr(model, "package", None) == "lightgbm":  # a native Booster, wrapped
+        return True
+    return type(model).__module__.split(".")[0] == "lightgbm"
+
+
+def _spaces_renamed(extra: list[str], missing: list[str]) -> dict[str, str]:
+    """The model's name -> X's column, for columns the model knows with their spaces as
+    underscores (LightGBM stores "mean radius" as "mean_radius" and predicts by position)."""
+    if not extra or not missing:
+        return {}
+    by_rewrite: dict[str, list[str]] = {}
+    for column in extra:
+        if " " in column:
+            by_rewrite.setdefault(column.replace(" ", "_"), []).append(column)
+    # Only a one-to-one match: two columns that both read "a_b" would be a guess.
+    return {name: by_rewrite[name][0] for name in missing if len(by_rewrite.get(name, ())) == 1}
+
+
 def align_columns(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
     """Check X's columns against what the model saw in fit and put them in the model's order."""
     fitted_names = _feature_names_in(model) if hasattr(model, "predict") else None
@@ -464,6 +483,13 @@ def align_columns(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
         fitted_set, given_set = set(fitted), set(given)  # wide data: no n x n scans
         extra = [c for c in given if c not in fitted_set]
         missing = [c for c in fitted if c not in given_set]
+        renamed = _spaces_renamed(extra, missing) if _is_lightgbm(model) else {}
+        if renamed:
+            # The model's calls and every view keep the user's names; only the order is the model's.
+            fitted = [renamed.get(c, c) for c in fitted]
+            taken = set(renamed.values())
+            extra = [c for c in extra if c not in taken]
+            missing = [c for c in missing if c not in renamed]
         if extra or missing:
             parts = []
             if extra:

@@ -120,6 +120,28 @@ def test_columns_in_another_order_are_put_in_the_models_order():
     assert list(w.instance) == list(X.columns)
 
 
+def test_lightgbm_knows_names_with_spaces_as_underscores():
+    # LightGBM stores "mean radius" as "mean_radius" and predicts by position: X's own
+    # names are the model's columns, in the model's order.
+    lightgbm = pytest.importorskip("lightgbm")
+    X, y = breast_cancer()
+    model = lightgbm.LGBMClassifier(n_estimators=20, verbose=-1).fit(X, y)
+    assert "mean_radius" in model.feature_names_in_
+    shuffled = X[X.columns[::-1]].head(80)
+    w = explain_widget(model, shuffled, explainers=("shap",))
+    assert list(w.instance) == list(X.columns)
+    expected = model.predict_proba(X.head(1))[0, list(model.classes_).index(w.target)]
+    assert w.explanation.prediction == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(
+        ValueError, match=_literal("X lacks columns the model was fit on: ['mean_radius']")
+    ):
+        explain_widget(model, X.drop(columns="mean radius"))
+    booster = lightgbm.train({"objective": "binary", "verbose": -1}, lightgbm.Dataset(X, y), 20)
+    w = explain_widget(booster, X.head(80), explainers=("shap",))
+    assert list(w.instance) == list(X.columns)
+    assert w.explanation.prediction == pytest.approx(booster.predict(X.head(1))[0], rel=1e-6)
+
+
 def test_an_unfitted_model():
     X, _ = breast_cancer()
     with pytest.raises(
