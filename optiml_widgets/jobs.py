@@ -41,6 +41,16 @@ class Cancelled(Exception):
     """The work was stopped: its widget was closed, or newer work replaced it."""
 
 
+class Closed(Cancelled, RuntimeError):
+    """A closed widget was asked for work, or was closed while doing it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This widget is closed: w.close() stopped all its work. Make a new one with "
+            "explain_widget(...) to go on."
+        )
+
+
 class Stop:
     """A cancellation flag that long work polls between its steps."""
 
@@ -171,6 +181,26 @@ def stopping_with(stop: Stop) -> Iterator[None]:
         yield
     finally:
         _thread.stop = previous
+
+
+def check_open(stop: Stop) -> None:
+    """Raise ``Closed`` once the widget whose jobs' stop this is was closed."""
+    if stop.is_set:
+        raise Closed()
+
+
+@contextlib.contextmanager
+def while_open(stop: Stop) -> Iterator[None]:
+    """A public member's work in the caller's thread: refused once the widget is closed
+    (``stop`` is its jobs' stop), and stopped at the next model call when it closes meanwhile."""
+    check_open(stop)
+    try:
+        with stopping_with(stop):
+            yield
+    except Cancelled as exc:
+        if stop.is_set and not isinstance(exc, Closed):
+            raise Closed() from exc
+        raise
 
 
 def check_stopped() -> None:

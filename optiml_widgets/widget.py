@@ -31,7 +31,7 @@ from .counterfactual import Counterfactual
 from .explainers.surrogate import Surrogate
 from .explanation import LocalExplanation
 from .global_explanation import GlobalExplanation
-from .jobs import Cancelled, PanelHooks
+from .jobs import Cancelled, PanelHooks, check_open, while_open
 from .live import LiveLoop
 from .on_screen import EXPORT_STOPPED, OnScreen
 from .progress import working
@@ -68,6 +68,7 @@ class ExplainerWidget(anywidget.AnyWidget):
 
     def __init__(self, session: ExplanationSession, **kwargs: Any) -> None:
         self._session = session
+        self._stop = session.jobs.stop  # set by close(): the members then raise Closed
         self._state = threading.RLock()  # the session's current row, target and edits
         self._seq = 0  # newest sequence number seen or given out (views carry it)
         self._request_seq = -1  # newest frontend request applied
@@ -89,7 +90,7 @@ class ExplainerWidget(anywidget.AnyWidget):
             **kwargs,
         )
         self._applying = False
-        self._loop = LiveLoop(self, "_answer", session.jobs.stop, session.gate)
+        self._loop = LiveLoop(self, "_answer", self._stop, session.gate)
         self.on_msg(self._on_frontend_message)
         # Threads hold the widget weakly; when it is collected, its work stops too.
         weakref.finalize(self, _shut_down, self._loop, session)
@@ -117,20 +118,23 @@ class ExplainerWidget(anywidget.AnyWidget):
     def explanation(self) -> LocalExplanation:
         """The exact LocalExplanation of the current instance for ``target`` (it waits for
         the streamed explainers and the surrogate)."""
-        return self._session.local_explanation()
+        with while_open(self._stop):
+            return self._session.local_explanation()
 
     @property
     def surrogate(self) -> Surrogate | None:
         """The global rule surrogate (None when disabled with ``explainers=``); waits for
         its fit with a progress bar if it is still running."""
-        return self._session.surrogate
+        with while_open(self._stop):
+            return self._session.surrogate
 
     @property
     def surrogate_size(self) -> int | None:
         """The number of rules the surrogate shows (leaves plus linear terms); set it to pick
         another point of its fidelity curve live (the rule table and slider thresholds
         follow), or to None for the size cross-validation chose."""
-        surrogate = self._session.surrogate
+        with while_open(self._stop):
+            surrogate = self._session.surrogate
         return surrogate.complexity if surrogate is not None else None
 
     @surrogate_size.setter
@@ -138,7 +142,8 @@ class ExplainerWidget(anywidget.AnyWidget):
         self._show_size(rules)
 
     def _show_size(self, rules: int | None, family: str | None = None) -> None:
-        surrogate = self._session.set_surrogate_size(rules, family)
+        with while_open(self._stop):
+            surrogate = self._session.set_surrogate_size(rules, family)
         if surrogate is not None:
             self._surrogate = dict(payloads.surrogate(surrogate))
         self._refresh()
@@ -148,13 +153,15 @@ class ExplainerWidget(anywidget.AnyWidget):
         another outcome, checked with the model: ``.changes``, ``.prediction``,
         ``.model_agrees``, ``.text()``. None without a surrogate or another outcome. Apply
         it with ``w.set_features(w.counterfactual().changes)``."""
-        return self._session.counterfactual()
+        with while_open(self._stop):
+            return self._session.counterfactual()
 
     @property
     def global_explanation(self) -> GlobalExplanation:
         """SHAP values over X (or a documented sample of it), computed once and cached."""
-        self._start_global()
-        return self._session.global_explanation()
+        with while_open(self._stop):
+            self._start_global()
+            return self._session.global_explanation()
 
     @property
     def charts(self) -> dict[str, alt.Chart]:
@@ -162,7 +169,8 @@ class ExplainerWidget(anywidget.AnyWidget):
         ``"importance"``, ``"beeswarm"``, ``"dependence"`` (of ``feature``) and, with a
         surrogate, ``"fidelity"``."""
         self.global_explanation  # noqa: B018 -- waited for with progress first
-        return self._session.global_charts(self.feature)
+        with while_open(self._stop):
+            return self._session.global_charts(self.feature)
 
     @property
     def session(self) -> ExplanationSession:
@@ -177,14 +185,14 @@ class ExplainerWidget(anywidget.AnyWidget):
         last good view stays.
         """
         changes = {**(mapping or {}), **values}
-        with self._state:
+        with while_open(self._stop), self._state:
             edits = self._session.check_edits(changes)
             self._session.edits_by_row[self._session.index] = edits
         self._refresh()
 
     def reset(self) -> None:
         """Drop every what-if edit of the current row."""
-        with self._state:
+        with while_open(self._stop), self._state:
             self._session.edits_by_row.pop(self._session.index, None)
         self._refresh()
 
@@ -206,10 +214,12 @@ class ExplainerWidget(anywidget.AnyWidget):
         """
         from .export import to_html
 
-        return to_html(self._session, path, rows=rows, include_data=include_data)
+        with while_open(self._stop):
+            return to_html(self._session, path, rows=rows, include_data=include_data)
 
     def close(self) -> None:
-        """Stop every thread and model call of the widget, then close it."""
+        """Stop every thread and model call of the widget, then close it: a member asked
+        for work afterwards (or waiting for it meanwhile) raises ``Closed``."""
         _shut_down(self._loop, self._session)
         super().close()
 
@@ -227,6 +237,7 @@ class ExplainerWidget(anywidget.AnyWidget):
     # -- traits set from Python ----------------------------------------------------
     @traitlets.validate("index")
     def _valid_index(self, proposal: dict) -> int:
+        check_open(self._stop)
         return self._session.check_index(proposal["value"])
 
     @traitlets.validate("feature")
@@ -238,12 +249,14 @@ class ExplainerWidget(anywidget.AnyWidget):
 
     @traitlets.validate("target")
     def _valid_target(self, proposal: dict) -> Any:
+        check_open(self._stop)
         position = self._session.check_target(proposal["value"])
         classes = self._session.adapter.classes
         return classes[position] if classes is not None else "prediction"
 
     @traitlets.validate("versus")
     def _valid_versus(self, proposal: dict) -> Any:
+        check_open(self._stop)
         position = self._session.check_versus(proposal["value"])
         classes = self._session.adapter.classes
         return None if position is None or classes is None else classes[position]

@@ -692,6 +692,47 @@ def test_a_panel_nobody_sees_stops_its_work_and_starts_it_again_when_seen(gbc, m
     w.close()
 
 
+def test_a_closed_widget_says_so(gbc):
+    """A member waiting for work when close() comes, and every member asked afterwards,
+    raise Closed (naming close() and the fix), and the model is not called again."""
+    from optiml_widgets.jobs import Closed
+
+    model, X, y = gbc
+    counting = CountingModel(model, delay=0.01)
+    w = explain_widget(counting, X, y)
+    w.set_features({X.columns[0]: float(X.iloc[3, 0])})
+    waiting: list = []
+    thread = threading.Thread(target=lambda: waiting.append(_result_or_error(lambda: w.surrogate)))
+    thread.start()
+    time.sleep(0.3)
+    w.close()
+    thread.join(30)
+    assert waiting and isinstance(waiting[0], Closed), waiting
+    calls = counting.calls
+    members = [
+        lambda: w.explanation,
+        lambda: w.surrogate,
+        lambda: w.counterfactual(),
+        lambda: w.global_explanation,
+        lambda: w.charts,
+        lambda: w.to_html(),
+        lambda: w.set_features({X.columns[0]: 1.0}),
+        lambda: w.reset(),
+        lambda: setattr(w, "index", 2),
+    ]
+    for member in members:
+        with pytest.raises(Closed, match=r"w\.close\(\) stopped all its work.*explain_widget"):
+            member()
+    assert counting.calls == calls
+
+
+def _result_or_error(call):
+    try:
+        return call()
+    except Exception as exc:
+        return exc
+
+
 def test_close_stops_every_thread_and_model_call(gbc):
     model, X, y = gbc
     counting = CountingModel(model, delay=0.002)

@@ -255,6 +255,13 @@ def test_model_tokens_mark_specials_and_spans(session):
     assert [tokens.surface(i) for i in tokens.words] == ["The", "plot", "was", "GREAT"]
 
 
+def test_an_unknown_word_is_a_word_not_a_special_token(session):
+    tokens = session.adapter.tokenize("café was great")
+    assert tokens.strings[1] == "[UNK]"
+    assert tokens.special == (True, False, False, False, True)
+    assert tokens.surface(1) == "café"
+
+
 def test_long_texts_are_cut_to_what_the_model_takes(session):
     long = " ".join(["the plot was great"] * 40)
     tokens = session.adapter.tokenize(long)
@@ -302,5 +309,10 @@ def test_any_torch_module_on_token_ids(trained):
         theirs = found.sum(-1)[0].detach().numpy()
         np.testing.assert_allclose(ours.values, theirs, atol=1e-6)
         assert ours.details["converged"]
+        # It reads no attention mask: a text's output must not depend on the texts batched
+        # with it (padded to the longest, it would read the padding).
+        alone = w.session.adapter.probabilities([texts[0]])
+        batched = w.session.adapter.probabilities([texts[0], texts[1] + " and long too"])
+        np.testing.assert_allclose(batched[0], alone[0], atol=1e-12)
     finally:
         w.close()

@@ -113,6 +113,13 @@ def test_bad_calls_say_what_to_do(tfidf, corpus):
         from optiml_widgets.text import explain_text_widget
 
         explain_text_widget(tfidf, ["a text", 3])
+    # Through explain_widget too: one string makes it a list of texts, not a table's row.
+    with pytest.raises(TypeError, match="item 1 is int"):
+        explain_widget(tfidf, ["a text", 3])
+    with pytest.raises(TypeError, match=r"item 1 is missing .*dropna"):
+        explain_widget(tfidf, pd.Series(["a text", np.nan]))
+    with pytest.raises(ValueError, match="X is empty"):
+        explain_widget(tfidf, [])
     with pytest.raises(ValueError, match="not probabilities"):
         explain_widget(lambda texts: np.ones((len(texts), 2)), texts)
 
@@ -388,3 +395,71 @@ def test_any_corpus_gets_one_chosen_list_that_predicts_every_text(texts, seed):
         assert np.mean(np.array(ours.predict(held)) == np.array(model)) == pytest.approx(
             ours.fidelity
         )
+
+
+def additive(texts):
+    """P(positive) = 0.5 + 0.1 per "great" - 0.1 per "awful": words read apart by spaces."""
+    words = [t.split() for t in texts]
+    p = np.array([0.5 + 0.1 * (w.count("great") - w.count("awful")) for w in words])
+    return np.column_stack([1 - p, p])
+
+
+def test_shap_of_words_is_each_words_own_effect():
+    # A masked word must not glue to the next one ("...great" is no word to such a model):
+    # for an additive model each word's SHAP value is its own effect, exactly.
+    w = explain_widget(additive, ["the movie was great", "great", "", "awful but great"])
+    try:
+        found = {}
+        for i in range(4):
+            w.index = i
+            e = w.explanation
+            found[i] = dict(zip(e.tokens, np.round(e.values("shap_text"), 12)))
+            shap_base = e.attributions["shap_text"].base
+            assert shap_base + sum(e.values("shap_text")) == pytest.approx(e.prediction)
+        assert found[0] == {"the": 0, "movie": 0, "was": 0, "great": 0.1}
+        assert found[1] == {"great": 0.1}  # one word: shap's partition needs two
+        assert found[2] == {}
+        assert found[3] == {"awful": -0.1, "but": 0, "great": 0.1}
+        assert w.to_html().count("<html") == 1  # the export explains them too
+        with pytest.raises(ValueError, match="a text panel's tokens are its data"):
+            w.to_html(include_data=False)
+    finally:
+        w.close()
+
+
+def test_closing_stops_a_function_of_texts_between_its_calls():
+    import threading
+    import time
+
+    calls = []
+    sampling = threading.Event()
+
+    def slow(texts):
+        calls.append(len(texts))
+        if len(texts) > 1:  # LIME's samples: the long work close() must cut short
+            sampling.set()
+            time.sleep(0.002 * len(texts))
+        return additive(texts)
+
+    w = explain_widget(slow, ["the movie was great and fun to watch"], explainers=("lime_text",))
+    answered = []
+    thread = threading.Thread(target=lambda: answered.append(_explanation_or_error(w)))
+    thread.start()
+    assert sampling.wait(30)
+    made = len(calls)
+    w.close()
+    thread.join(30)
+    from optiml_widgets.jobs import Closed
+
+    assert answered and isinstance(answered[0], Closed)  # stopped, not finished
+    with pytest.raises(Closed, match="explain_widget"):
+        w.index = 0
+    assert max(calls) <= 256  # LIME's samples in several calls, so close() falls between
+    assert len(calls) <= made + 1
+
+
+def _explanation_or_error(w):
+    try:
+        return {"lime": w.explanation.values("lime_text")}
+    except Exception as exc:
+        return exc

@@ -32,10 +32,15 @@ def _default(value: Any, name: str) -> bool:
 
 
 def looks_like_texts(X: Any) -> bool:
-    """Whether ``X`` is a non-empty list/tuple or pandas Series whose items are strings."""
+    """Whether ``X`` is a list/tuple or pandas Series of strings: one string among its
+    items is enough (a stray number or NaN then gets the text panel's own error naming
+    it, not a table's "X must be 2-D")."""
     if type(X).__name__ == "Series" and type(X).__module__.startswith("pandas"):
-        return len(X) > 0 and all(isinstance(v, str) for v in X.head(100))
-    return isinstance(X, (list, tuple)) and len(X) > 0 and all(isinstance(v, str) for v in X)
+        return any(isinstance(v, str) for v in X.head(100))
+    if not isinstance(X, (list, tuple)):
+        return False
+    rows = any(isinstance(v, (list, tuple)) or hasattr(v, "__array__") for v in X[:100])
+    return not rows and any(isinstance(v, str) for v in X)
 
 
 def text_panel_for_texts(explain_widget: Callable[..., Any]) -> Callable[..., Any]:
@@ -46,6 +51,8 @@ def text_panel_for_texts(explain_widget: Callable[..., Any]) -> Callable[..., An
     @functools.wraps(explain_widget)
     def dispatch(model: Any, X: Any, y: Any = None, **kwargs: Any) -> Any:
         text_options = {k: kwargs.pop(k) for k in TEXT_ONLY if k in kwargs}
+        if isinstance(X, (list, tuple)) and not X:
+            raise ValueError("X is empty: pass at least one row (or text) to explain.")
         if not looks_like_texts(X):
             given = [k for k, v in text_options.items() if v is not TEXT_ONLY[k]]
             if given:

@@ -26,6 +26,8 @@ from .tokens import Tokens, WordTokenizer, model_tokens, word_tokens
 
 Kind = Literal["transformers", "torch", "function"]
 BATCH = 64  # texts per forward pass
+# Texts per call of a function of texts: close() stops the work between two calls.
+FUNCTION_BATCH = 256
 _PROBABILITY_TOLERANCE = 1e-4
 
 
@@ -147,8 +149,11 @@ class TextModelAdapter:
         """Class probabilities, one row per text (n, classes)."""
         texts = [str(t) for t in texts]
         if self.kind == "function":
-            check_stopped()
-            return self._function_outputs(texts)
+            parts = []
+            for start in range(0, max(1, len(texts)), FUNCTION_BATCH):
+                check_stopped()
+                parts.append(self._function_outputs(texts[start : start + FUNCTION_BATCH]))
+            return np.concatenate(parts)
         import torch
 
         logits = self.logits(texts)
@@ -158,6 +163,8 @@ class TextModelAdapter:
         """The torch model's logits, one row per text (n, classes)."""
         import torch
 
+        if self.kind == "torch":
+            return self._logits_by_length(texts)
         parts = []
         with self.threads(), torch.no_grad():
             for start in range(0, len(texts), BATCH):
@@ -175,6 +182,33 @@ class TextModelAdapter:
         if not parts:
             return np.zeros((0, len(self.classes)))
         return np.concatenate(parts)
+
+    def _logits_by_length(self, texts: Sequence[str]) -> np.ndarray:
+        """A torch module takes token ids alone: padded, a text would read its padding
+        (its output would depend on the texts batched with it). Texts of one length at a time."""
+        import torch
+
+        encoded = self.tokenizer(
+            list(texts), truncation=self.max_length is not None, max_length=self.max_length
+        )["input_ids"]
+        by_length: dict[int, list[int]] = {}
+        for i, ids in enumerate(encoded):
+            by_length.setdefault(len(ids), []).append(i)
+        order: list[int] = []
+        parts = []
+        with self.threads(), torch.no_grad():
+            for rows in by_length.values():
+                for start in range(0, len(rows), BATCH):
+                    check_stopped()
+                    chunk = rows[start : start + BATCH]
+                    ids = torch.tensor([encoded[i] for i in chunk], dtype=torch.long)
+                    parts.append(self.forward(ids, torch.ones_like(ids)).detach().double().numpy())
+                    order.extend(chunk)
+        if not parts:
+            return np.zeros((0, len(self.classes)))
+        out = np.empty_like(np.concatenate(parts))
+        out[order] = np.concatenate(parts)
+        return out
 
     def forward(self, ids: Any, attention_mask: Any) -> Any:
         """Logits of token ids (a torch tensor, with gradients when they are on)."""

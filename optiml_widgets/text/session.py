@@ -64,6 +64,12 @@ def check_texts(texts: Any) -> list[str]:
         raise ValueError("texts is empty: pass at least one text to explain.")
     bad = [i for i, v in enumerate(values) if not isinstance(v, str)]
     if bad:
+        missing = [i for i in bad if pd.api.types.is_scalar(values[i]) and pd.isna(values[i])]
+        if missing:
+            raise TypeError(
+                f"texts must hold strings only; item {missing[0]} is missing "
+                f"({values[missing[0]]}): drop the missing texts first (e.g. texts.dropna())."
+            )
         raise TypeError(
             f"texts must hold strings only; item {bad[0]} is {type(values[bad[0]]).__name__}."
         )

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..explainers.base import Attribution, Explainer, register
 from .context import TextContext
-from .tokens import Tokens, WordTokenizer
+from .tokens import Tokens, WordTokenizer, edit_token
 
 EVALUATIONS = 500  # shap's own default for the partition explainer
 FAST_EVALUATIONS = 100
@@ -66,7 +66,10 @@ class TextShapExplainer(Explainer):
         """Per text: every requested class's SHAP values (one explainer call per text)."""
         found = []
         for tokens in instances:
-            values, base = self.values(tokens.text, fast=fast)
+            if len(tokens) < 2:  # shap's partition tree needs two tokens to cluster
+                values, base = self._one_token(tokens)
+            else:
+                values, base = self.values(tokens.text, fast=fast)
             if values.shape[0] != len(tokens):
                 raise ValueError(
                     f"shap's text masker split the text into {values.shape[0]} tokens but the "
@@ -100,6 +103,15 @@ class TextShapExplainer(Explainer):
         return np.asarray(explanation.values[0], float), np.asarray(
             explanation.base_values[0], float
         )
+
+    def _one_token(self, tokens: Tokens) -> tuple[np.ndarray, np.ndarray]:
+        """Exact SHAP of a text of one token (its value is the prediction minus the output on
+        the masked text) or of none (the base value is the prediction)."""
+        mask = self.context.adapter.mask_token
+        texts = [tokens.text] + ([edit_token(tokens, 0, "mask", mask)] if len(tokens) else [])
+        outputs = np.asarray(self.context.probabilities(texts), float)
+        base = outputs[-1]
+        return (outputs[0] - base)[None, :][: len(tokens)], base
 
 
 def _warm_up(n_classes: int) -> None:

@@ -61,7 +61,11 @@ class WordTokenizer:
         matches = list(WORD.finditer(s))
         out: dict[str, list[Any]] = {"input_ids": [m.group(0) for m in matches]}
         if return_offsets_mapping:
-            out["offset_mapping"] = [m.span() for m in matches]
+            # Each word with the spaces BEFORE it: shap's masker replaces a word's segment
+            # (up to the next word) by " ..."; with the spaces after it, "was great" masked
+            # read "...great", another word to a model of words.
+            ends = [0] + [m.end() for m in matches]
+            out["offset_mapping"] = [(ends[i], m.end()) for i, m in enumerate(matches)]
         return out
 
     def __repr__(self) -> str:
@@ -86,7 +90,10 @@ def model_tokens(tokenizer: Any, text: str, max_length: int | None) -> Tokens:
     encoded = tokenizer(text, return_offsets_mapping=True, add_special_tokens=True)
     ids = list(encoded["input_ids"])
     offsets = list(encoded["offset_mapping"])
-    special = tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True)
+    # Special: added by the tokenizer ([CLS], [SEP]), standing for no text. The unknown
+    # token is in the tokenizer's special ids too, but it stands for a word ("café").
+    special_ids = tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True)
+    special = [bool(s) and start == end for s, (start, end) in zip(special_ids, offsets)]
     truncated = 0
     if max_length is not None and len(ids) > max_length:
         # Keep what fits and cut the text after the last kept token, so every explainer

@@ -25,7 +25,7 @@ import anywidget
 import numpy as np
 import traitlets
 
-from ..jobs import Cancelled, PanelHooks
+from ..jobs import Cancelled, PanelHooks, check_open, while_open
 from ..live import LiveLoop
 from ..on_screen import EXPORT_STOPPED, OnScreen
 from . import payloads
@@ -55,6 +55,7 @@ class TextWidget(anywidget.AnyWidget):
 
     def __init__(self, session: TextSession, **kwargs: Any) -> None:
         self._session = session
+        self._stop = session.jobs.stop  # set by close(): the members then raise Closed
         self._state = threading.RLock()
         self._seq = 0
         self._request_seq = -1
@@ -71,7 +72,7 @@ class TextWidget(anywidget.AnyWidget):
             **kwargs,
         )
         self._applying = False
-        self._loop = LiveLoop(self, "_answer", session.jobs.stop, session.gate)
+        self._loop = LiveLoop(self, "_answer", self._stop, session.gate)
         self.on_msg(self._on_frontend_message)
         weakref.finalize(self, _shut_down, self._loop, session)
         me = weakref.ref(self)
@@ -105,49 +106,67 @@ class TextWidget(anywidget.AnyWidget):
     def explanation(self) -> TextExplanation:
         """Every method's exact attributions of the current text for ``target`` (waits for
         the streamed ones and the surrogate)."""
-        return self._session.local_explanation()
+        with while_open(self._stop):
+            return self._session.local_explanation()
 
     @property
     def surrogate(self) -> TextSurrogate | None:
         """The rule-list surrogate (waits for its fit, with progress)."""
-        return self._session.surrogate
+        with while_open(self._stop):
+            return self._session.surrogate
 
     def attention(self, layer: int, head: int) -> np.ndarray | None:
         """One head's attention map (tokens x tokens) of the current text; ``layer=-1`` the
         rollout. None for models without attention."""
-        return self._session.head(layer, head)
+        with while_open(self._stop):
+            return self._session.head(layer, head)
 
     def set_text(self, text: str) -> None:
         """Edit the current text (every view updates)."""
-        with self._state:
+        with while_open(self._stop), self._state:
             text = self._session.check_text(text)
             self._set_edit(self._session.index, text)
         self._refresh()
 
     def edit_token(self, i: int, action: TokenEdit = "mask", replacement: str = "") -> None:
         """Mask, delete or replace token ``i`` of the current text."""
-        with self._state:
+        with while_open(self._stop), self._state:
             text = self._session.edited_token_text(i, action, replacement)
             self._set_edit(self._session.index, text)
         self._refresh()
 
     def reset(self) -> None:
         """Back to the original text."""
-        with self._state:
+        with while_open(self._stop), self._state:
             self._session.edits.pop(self._session.index, None)
         self._refresh()
 
-    def to_html(self, path: str | Path | None = None, *, rows: Sequence[int] | None = None) -> str:
+    def to_html(
+        self,
+        path: str | Path | None = None,
+        *,
+        rows: Sequence[int] | None = None,
+        include_data: bool = True,
+    ) -> str:
         """A standalone HTML page of this panel that opens offline with no kernel: the
         current text and up to 19 more (``rows=`` picks others), with every method's
         attributions, the attention grid and head maps, the rules, and the model's output
-        for each one-token mask or deletion. Other edits say they are not in the file."""
+        for each one-token mask or deletion. Other edits say they are not in the file.
+        The texts are the page: ``include_data=False`` is refused."""
+        if not include_data:
+            raise ValueError(
+                "include_data=False leaves a table's values out, but a text panel's tokens are "
+                "its data: a page without them would explain nothing. Export with the texts, "
+                "or pick the texts to share with rows=[...]."
+            )
         from .export import to_html
 
-        return to_html(self._session, path, rows=rows)
+        with while_open(self._stop):
+            return to_html(self._session, path, rows=rows)
 
     def close(self) -> None:
-        """Stop every thread and model call of the widget, then close it."""
+        """Stop every thread and model call of the widget, then close it: a member asked
+        for work afterwards (or waiting for it meanwhile) raises ``Closed``."""
         _shut_down(self._loop, self._session)
         super().close()
 
@@ -162,10 +181,12 @@ class TextWidget(anywidget.AnyWidget):
     # -- traits set from Python ---------------------------------------------------------
     @traitlets.validate("index")
     def _valid_index(self, proposal: dict) -> int:
+        check_open(self._stop)
         return self._session.check_index(proposal["value"])
 
     @traitlets.validate("target")
     def _valid_target(self, proposal: dict) -> Any:
+        check_open(self._stop)
         return self._session.adapter.classes[self._session.check_target(proposal["value"])]
 
     @traitlets.observe("index", "target")
