@@ -261,7 +261,11 @@ class ModelAdapter:
                 "must return one value (or one probability per class) per row."
             )
         first = np.array_equal(rows, np.arange(len(rows)))
-        called = f"the first {len(rows)} rows of X" if first else f"the {len(rows)} rows of X"
+        called = (
+            f"the first {len(rows)} rows of X"
+            if first
+            else f"the {len(rows)} rows of X it was first called on"
+        )
         _check_finite(out, called, rows)
         self._first_raw = out
         return out

@@ -65,6 +65,7 @@ class ConditionInfo(TypedDict):
     j: int
     op: str
     value: Any
+    missing: bool  # whether a missing value meets it (it counts as the surrogate's fill)
     text: str
 
 
@@ -330,18 +331,21 @@ def surrogate(found: Surrogate) -> SurrogateInfo:
 
 
 def _rule(rule: Rule, position: Mapping[str, int]) -> RuleInfo:
-    def condition(c: Condition) -> ConditionInfo:
+    def condition(c: Condition, missing: bool, text: str) -> ConditionInfo:
         return {
             "feature": c.feature,
             "j": position[c.feature],
             "op": c.op,
             "value": json_value(c.value),
-            "text": c.text,
+            "missing": missing,
+            "text": text,
         }
 
     return {
         "id": rule.id,
-        "conditions": [condition(c) for c in rule.conditions],
+        "conditions": [
+            condition(c, rule.holds(c, None), rule.condition_text(c)) for c in rule.conditions
+        ],
         "prediction": json_value(rule.prediction),
         "terms": [
             {
@@ -352,7 +356,7 @@ def _rule(rule: Rule, position: Mapping[str, int]) -> RuleInfo:
                 "center": t.center,
                 "fill": t.fill if math.isfinite(t.fill) else t.center,
                 "above": t.above,
-                "when": [condition(c) for c in t.when],
+                "when": [condition(c, c.holds(f), c.text) for c, f in zip(t.when, t.when_fill)],
                 "when_fill": list(t.when_fill),
                 "shared": t.shared,
                 "text": t.phrase,

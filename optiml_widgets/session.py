@@ -29,7 +29,15 @@ from .boosters import as_estimator
 from .counterfactual import FEATURES_TRIED, Counterfactual, find_counterfactual
 from .data import ColumnQuantiles, FeatureSchema, as_frame, build_schema, check_y, row_values
 from .explainers import REGISTRY, Attribution, Explainer, Surrogate, TableContext, fit_surrogate
-from .explainers.base import Output, build, check_names, contrast, output_value, registered
+from .explainers.base import (
+    Output,
+    build,
+    check_names,
+    check_random_state,
+    contrast,
+    output_value,
+    registered,
+)
 from .explainers.lime import LimeExplainer
 from .explainers.shap import ShapExplainer, ShapValues
 from .explanation import LocalExplanation
@@ -88,6 +96,7 @@ class ExplanationSession:
         global_data: Any = None,
     ) -> None:
         self.explainer_names = check_names(explainers)
+        random_state = check_random_state(random_state)
         model = as_estimator(model)
         numpy_input = not isinstance(X, pd.DataFrame)
         frame = as_frame(X, feature_names)
@@ -264,8 +273,9 @@ class ExplanationSession:
                 merged[name] = coerced
         return merged
 
-    def check_target(self, target: Any) -> int:
-        """The output position of a class label (or its text), or a clear error."""
+    def check_target(self, target: Any, role: str = "target") -> int:
+        """The output position of a class label (or its text), or a clear error naming
+        ``role`` (the target, or the class contrasted with it)."""
         names = self.adapter.output_names
         if self.adapter.classes is not None:
             for i, label in enumerate(self.adapter.classes):
@@ -273,7 +283,7 @@ class ExplanationSession:
                     return i
         elif str(target) == "prediction":
             return 0
-        raise ValueError(f"Unknown target {target!r}: choose one of {names}.")
+        raise ValueError(f"Unknown {role} {target!r}: choose one of {names}.")
 
     def check_versus(self, versus: Any, target_index: int | None = None) -> int | None:
         """The output position of the class to contrast the target with (None: no
@@ -285,7 +295,7 @@ class ExplanationSession:
                 "versus needs a classifier: a regressor has one output, nothing to contrast "
                 "it with. Leave versus=None."
             )
-        position = self.check_target(versus)
+        position = self.check_target(versus, role="versus")
         target_index = self.target_index if target_index is None else target_index
         if position == target_index:
             others = [c for i, c in enumerate(self.adapter.classes) if i != target_index]
@@ -1055,6 +1065,15 @@ def _check_global_rows(value: Any) -> int | None:
 def _background_frame(background: Any, frame: pd.DataFrame) -> pd.DataFrame | None:
     if background is None:
         return None
+    try:
+        empty = len(background) == 0
+    except TypeError:  # e.g. a sparse matrix: as_frame says what it holds
+        empty = False
+    if empty:
+        raise ValueError(
+            "background is empty (0 rows): pass rows for SHAP's and LIME's background, or "
+            "leave it out for a sample of X."
+        )
     names = list(frame.columns)
     if isinstance(background, pd.DataFrame):
         missing = [c for c in names if c not in background.columns]

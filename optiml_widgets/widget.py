@@ -492,7 +492,9 @@ class ExplainerWidget(anywidget.AnyWidget):
             state = {"state": "error", "done": 0, "total": 0, "message": message}
             self._progress = {**self._progress, SURROGATE: state}
             return
-        surrogate = job.result()
+        # The size shown: w.surrogate_size may have been set (waiting for this fit) before
+        # this callback came.
+        surrogate = self._session.ready_surrogate() or job.result()
         state = {"state": "ready", "done": 1, "total": 1, "message": None}
         with self.hold_sync():
             self._surrogate = dict(payloads.surrogate(surrogate))

@@ -157,7 +157,7 @@ def test_versus_is_checked_and_follows_the_target(wine_widget):
     w.target = "barolo"
     with pytest.raises(ValueError, match="another class than the target"):
         w.versus = "barolo"
-    with pytest.raises(ValueError, match="Unknown target 'merlot'"):
+    with pytest.raises(ValueError, match="Unknown versus 'merlot'"):
         w.versus = "merlot"
     w.versus = "barbera"
     w.target = "barbera"  # the contrasted class becomes the target: the contrast ends

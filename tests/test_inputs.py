@@ -142,6 +142,16 @@ def test_lightgbm_knows_names_with_spaces_as_underscores():
     assert w.explanation.prediction == pytest.approx(booster.predict(X.head(1))[0], rel=1e-6)
 
 
+def test_an_empty_background_and_a_bad_seed_are_named():
+    X, y = diabetes()
+    model = RandomForestRegressor(5, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="background is empty"):
+        explain_widget(model, X, background=X.iloc[:0])
+    for seed, error in (("x", TypeError), (1.5, TypeError), (None, TypeError), (-1, ValueError)):
+        with pytest.raises(error, match="random_state must be"):
+            explain_widget(model, X, random_state=seed)
+
+
 def test_an_unfitted_model():
     X, _ = breast_cancer()
     with pytest.raises(

@@ -163,6 +163,37 @@ def test_every_rule_holds_for_the_rows_it_covers(name):
         assert rule.coverage == pytest.approx(counts.get(rule.id, 0) / session.n_rows)
 
 
+def test_a_row_with_a_missing_value_is_covered_by_its_rule_which_says_so():
+    """Missing values are filled before the surrogate splits: the rule a row with one gets
+    covers it, and a condition a missing value meets reads "or missing"."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    X, y = X.iloc[:300, :6].copy(), y.iloc[:300]
+    rng = np.random.default_rng(0)
+    X.loc[rng.random(300) < 0.15, "bmi"] = np.nan
+    X["group"] = pd.Categorical(np.where(X["age"] > 0, "old", "young"))
+    X.loc[rng.random(300) < 0.15, "group"] = np.nan
+    model = HistGradientBoostingRegressor(max_iter=30, categorical_features="from_dtype")
+    w = explain_widget(model.fit(X, y), X, y, explainers=("shap", "surrogate"))
+    surrogate = w.surrogate
+    missing = X["bmi"].isna() | X["group"].isna()
+    for i in np.flatnonzero(missing.to_numpy()):
+        row = X.iloc[i]
+        rule = surrogate.rule_for(row)
+        assert [r.id for r in surrogate.rules if r.covers(row)] == [rule.id], rule.text()
+        assert all(rule.met(row))
+        for c in rule.conditions:
+            if pd.isna(row[c.feature]):
+                assert (
+                    rule.condition_text(c).endswith(" or missing") and " or missing" in rule.text()
+                )
+    shown = [c for r in w._surrogate["rules"] for c in r["conditions"] if c["missing"]]
+    assert shown and all(c["text"].endswith(" or missing") for c in shown)
+    w.close()
+
+
 @pytest.mark.parametrize("name", ["gbc_breast_cancer", "rf_diabetes", "onehot_pipeline"])
 def test_a_counterfactual_is_checked_with_the_real_model(name):
     c = case(name)

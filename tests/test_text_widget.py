@@ -122,6 +122,10 @@ def test_bad_calls_say_what_to_do(tfidf, corpus):
         explain_widget(tfidf, [])
     with pytest.raises(ValueError, match="not probabilities"):
         explain_widget(lambda texts: np.ones((len(texts), 2)), texts)
+    with pytest.raises(ValueError, match="not numbers .*predict_proba, not predict"):
+        explain_widget(lambda texts: ["pos"] * len(texts), texts)
+    with pytest.raises(ValueError, match=r"returned shape \(1, 2\) for 2 texts"):
+        explain_widget(lambda texts: np.array([[0.3, 0.7]]), texts)  # ignores its batch
 
 
 def test_missing_extras_are_named():

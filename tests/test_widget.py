@@ -289,6 +289,27 @@ def test_a_cells_last_line_reads_as_a_summary(widget):
     assert hint is None or repr(hint) == f"Counterfactual: {hint.text()}"
 
 
+def test_a_size_set_while_the_fit_runs_stays_when_the_fit_lands(gbc, monkeypatch):
+    # w.surrogate_size waits for the fit; the fit's own callback may come after it (here,
+    # late on purpose) and must not put the recommended size back in the panel.
+    original = ExplainerWidget._surrogate_done
+
+    def late(self, job):
+        time.sleep(0.5)
+        original(self, job)
+
+    monkeypatch.setattr(ExplainerWidget, "_surrogate_done", late)
+    model, X, y = gbc
+    w = explain_widget(model, X, y)
+    w.surrogate_size = 3
+    picked = w.surrogate.complexity
+    assert picked != w.surrogate.recommended["rules"]
+    assert w._wait_idle()
+    time.sleep(0.6)
+    assert w._surrogate["complexity"] == picked == w.surrogate_size
+    w.close()
+
+
 def test_the_surrogate_size_changes_live(widget):
     surrogate = widget.surrogate
     assert widget._wait_idle()

@@ -3,7 +3,9 @@
 import type { Condition, Curves, SurrogateInfo, Value, View } from "./types";
 
 export function holds(condition: Condition, value: Value | undefined): boolean {
-  if (value === null || value === undefined) return false;
+  if (value === null || value === undefined || (typeof value === "number" && Number.isNaN(value))) {
+    return condition.missing;
+  }
   switch (condition.op) {
     case "<=":
       return (value as number) <= (condition.value as number);

@@ -72,7 +72,10 @@ export interface Condition {
   j: number;
   op: "<=" | ">" | "==" | "!=" | "in";
   value: number | string | boolean | (number | string | boolean | null)[] | null;
-  /** Ready-to-show text in original units, e.g. "income > 52000" or "city in {Paris, Lyon}". */
+  /** Whether a missing value meets it (it counts as the surrogate's fill value). */
+  missing: boolean;
+  /** Ready-to-show text in original units, e.g. "income > 52000", "city in {Paris, Lyon}" or
+   * "bmi <= 0.017 or missing". */
   text: string;
 }
 

@@ -44,12 +44,12 @@ export function surrogate(s: Schema): SurrogateInfo {
   thresholds[1] = [20];
   return {
     rules: [
-      { id: 0, conditions: [{ feature: f0, j: 0, op: "<=", value: 40, text: `${f0} <= 40` }], prediction: "no", terms: [], coverage: 0.6, samples: 60, text: "" },
+      { id: 0, conditions: [{ feature: f0, j: 0, op: "<=", value: 40, missing: false, text: `${f0} <= 40` }], prediction: "no", terms: [], coverage: 0.6, samples: 60, text: "" },
       {
         id: 1,
         conditions: [
-          { feature: f0, j: 0, op: ">", value: 40, text: `${f0} > 40` },
-          { feature: f1, j: 1, op: "<=", value: 20, text: `${f1} <= 20` },
+          { feature: f0, j: 0, op: ">", value: 40, missing: false, text: `${f0} > 40` },
+          { feature: f1, j: 1, op: "<=", value: 20, missing: false, text: `${f1} <= 20` },
         ],
         prediction: "yes",
         terms: [],

@@ -1,11 +1,11 @@
 // The panel and the export's in-page model on real payloads from Python
 // (payloads.fixture.ts, written by make_fixtures.py and checked against types.ts by tsc).
 import { afterEach, describe, expect, it } from "vitest";
-import { ruleOutput, termEffect } from "../src/estimate";
+import { holds, ruleFor, ruleOutput, termEffect } from "../src/estimate";
 import { formatNumber } from "../src/format";
 import { ExportAnswers, decodeGrids, nearestPoint, renderExport } from "../src/host";
 import { renderPanel } from "../src/panel";
-import type { LinearTermInfo, WidgetModel } from "../src/types";
+import type { Condition, LinearTermInfo, WidgetModel } from "../src/types";
 import { FakeModel, panel } from "./fixtures";
 import * as real from "./payloads.fixture";
 
@@ -124,8 +124,8 @@ describe("the firing rule worked out for the row", () => {
 
   it("adds a step of several conditions where all of them hold, a missing value as its fill", () => {
     const when = [
-      { feature: "x", j: 0, op: ">" as const, value: 4, text: "x > 4" },
-      { feature: "z", j: 2, op: "<=" as const, value: 1, text: "z <= 1" },
+      { feature: "x", j: 0, op: ">" as const, value: 4, missing: false, text: "x > 4" },
+      { feature: "z", j: 2, op: "<=" as const, value: 1, missing: false, text: "z <= 1" },
     ];
     const term = { feature: "x", j: 0, weight: -3, per: 1, center: 0, fill: 7, above: null, when, when_fill: [7, 2], shared: true, text: "−3 if x > 4 and z <= 1" };
     expect(termEffect(term, [5, "a", 1])).toBe(-3);
@@ -133,6 +133,16 @@ describe("the firing rule worked out for the row", () => {
     expect(termEffect(term, [5, "a", 1.5])).toBe(0);
     expect(termEffect(term, [null, "a", 0])).toBe(-3); // x missing: its fill 7 > 4
     expect(termEffect(term, [5, "a", null])).toBe(0); // z missing: its fill 2 > 1
+  });
+
+  it("puts a row with a missing value in the rule whose conditions say 'or missing'", () => {
+    const below = { feature: "x", j: 0, op: "<=" as const, value: 4, missing: true, text: "x <= 4 or missing" };
+    const above = { feature: "x", j: 0, op: ">" as const, value: 4, missing: false, text: "x > 4" };
+    expect([holds(below, null), holds(below, Number.NaN), holds(above, null), holds(below, 5)]).toEqual([true, true, false, false]);
+    const rule = (id: number, c: Condition) => ({ id, conditions: [c], prediction: id, terms: [], classes: null, coverage: 0.5, samples: 5, text: c.text });
+    const surrogate = { ...real.cancer_surrogate, rules: [rule(0, above), rule(1, below)] };
+    expect(ruleFor(surrogate, [null])).toEqual({ id: 1, met: [true] });
+    expect(ruleFor(surrogate, [7])).toEqual({ id: 0, met: [true] });
   });
 
   it("marks the shared steps this row's values take, and follows a new view", () => {

@@ -137,6 +137,16 @@ def registered(unit: Unit = "feature") -> list[str]:
     return sorted(names, key=lambda name: REGISTRY[name].order)
 
 
+def check_random_state(value: Any) -> int:
+    """explain_widget's seed, or a clear error (numpy's own names neither the argument nor
+    the fix)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"random_state must be an int seed (e.g. 0), not {value!r}.")
+    if value < 0:
+        raise ValueError(f"random_state must be 0 or more, not {value}.")
+    return int(value)
+
+
 def check_names(
     explainers: Any, unit: Unit = "feature", extra: Sequence[str] = ("surrogate",)
 ) -> tuple[str, ...]:

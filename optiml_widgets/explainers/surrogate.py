@@ -236,6 +236,9 @@ class Rule:
     outcome: str = "prediction"  # "class" for classifiers: reads "THEN class = benign"
     terms: tuple[LinearTerm, ...] = ()
     classes: tuple[Any, Any] | None = None
+    # Per feature of the conditions with missing values in X: the value a missing one counts
+    # as (the surrogate fills them before it splits). A condition it meets reads "or missing".
+    missing_as: Mapping[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"Rule {self.id + 1}: {self.text()}  [coverage {self.coverage:.0%}]"
@@ -255,16 +258,27 @@ class Rule:
 
     def covers(self, row: Mapping[str, Any] | pd.Series) -> bool:
         """Whether a row (dict or Series of feature values) meets every condition."""
-        return all(c.holds(row[c.feature]) for c in self.conditions)
+        return all(self.met(row))
 
     def met(self, row: Mapping[str, Any] | pd.Series) -> list[bool]:
         """Per condition, whether the row meets it."""
-        return [c.holds(row[c.feature]) for c in self.conditions]
+        return [self.holds(c, row[c.feature]) for c in self.conditions]
+
+    def holds(self, condition: Condition, value: Any) -> bool:
+        """Whether a value meets one of the conditions (a missing one as it counts here)."""
+        if _missing(value) and condition.feature in self.missing_as:
+            value = self.missing_as[condition.feature]
+        return condition.holds(value)
+
+    def condition_text(self, condition: Condition) -> str:
+        """``bmi <= 0.017``, or ``bmi <= 0.017 or missing`` where a missing value meets it."""
+        meets = self.holds(condition, None)
+        return condition.text + (" or missing" if meets else "")
 
     def text(self, *, alone: bool = True) -> str:
         """``IF a > 1 AND b in {x, y} THEN prediction = 3.2``. ``alone=False``: without the
         terms shared by every rule and a score's cut, for a list that states them once."""
-        when = " AND ".join(c.text for c in self.conditions) or "always"
+        when = " AND ".join(self.condition_text(c) for c in self.conditions) or "always"
         then = (
             format_number(self.prediction) if _is_number(self.prediction) else str(self.prediction)
         )
@@ -831,6 +845,13 @@ class _TreeEncoder:
             out[:, j] = rank[codes]
         return out
 
+    def missing_as(self, j: int) -> Any:
+        """The value (in X's units) a missing value of feature ``j`` counts as here."""
+        if j in self.order:
+            categories = self.schema.features[j].categories
+            return categories[int(np.clip(np.rint(self.fill[j]), 0, len(categories) - 1))]
+        return float(self.fill[j])
+
     def categories_at_or_below(self, j: int, threshold: float) -> set[int]:
         """Codes whose rank is <= threshold."""
         return {int(code) for rank, code in enumerate(self.order[j]) if rank <= threshold}
@@ -1315,7 +1336,19 @@ def _leaf_rules(
         walk(int(grown.children_right[node]), [*path, (j, False, threshold)])
 
     walk(0, [])
-    return rules
+    return {node: _with_missing(rule, encoder, schema) for node, rule in rules.items()}
+
+
+def _with_missing(rule: Rule, encoder: _TreeEncoder, schema: FeatureSchema) -> Rule:
+    """The rule with the value a missing one counts as, per feature of its conditions
+    that has missing values in X."""
+    names = schema.names
+    found = {
+        c.feature: encoder.missing_as(names.index(c.feature))
+        for c in rule.conditions
+        if schema[c.feature].missing > 0
+    }
+    return dataclasses.replace(rule, missing_as=found) if found else rule
 
 
 def _linear_rule(

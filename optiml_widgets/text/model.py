@@ -310,7 +310,10 @@ class TextModelAdapter:
     def n_outputs(self) -> int:
         """How many classes the model scores (one probe call, remembered)."""
         if self._n_outputs is None:
-            probe = self.probabilities(["probe"]) if self.kind == "function" else None
+            # Two texts: a function that ignores its batch would pass one.
+            probe = (
+                self.probabilities(["probe", "a second probe"]) if self.kind == "function" else None
+            )
             if probe is None:
                 probe = self.logits(["probe"])
             self._n_outputs = int(probe.shape[1])
@@ -326,7 +329,13 @@ class TextModelAdapter:
                 f"The model failed on a list of {len(texts)} strings ({type(exc).__name__}: "
                 f"{exc}). It must take list[str] and return class probabilities."
             ) from exc
-        out = np.asarray(out, dtype=float)
+        try:
+            out = np.asarray(out, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"The model returned {type(out).__name__} that is not numbers ({exc}): it must "
+                "return class probabilities, one row per text (predict_proba, not predict)."
+            ) from exc
         if out.ndim == 1:  # f(texts) -> P(positive)
             out = np.column_stack([1.0 - out, out])
         if out.ndim != 2 or out.shape[0] != len(texts):

@@ -19,7 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..explainers.base import REGISTRY, Attribution, Explainer, build, check_names
+from ..explainers.base import (
+    REGISTRY,
+    Attribution,
+    Explainer,
+    build,
+    check_names,
+    check_random_state,
+)
 from ..jobs import Gate, Jobs, PanelHooks, Progress, Stop, check_stopped
 from ..memo import Memo
 from ..progress import wait_for
@@ -114,6 +121,7 @@ class TextSession:
         embedding_layer: Any = None,
     ) -> None:
         self.texts = check_texts(texts)
+        random_state = check_random_state(random_state)
         self.adapter = TextModelAdapter(
             model,
             tokenizer,
