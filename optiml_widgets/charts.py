@@ -213,6 +213,8 @@ def beeswarm_chart(
     key = "row" if "row" in rows.columns else "n"
     of = "of X" if key == "row" else "of the data"
     subtitle = [explanation.sample_text + ("; click a point to explain it" if key == "row" else "")]
+    # Points of global_data are not rows of X: none of them is the panel's current row.
+    ring = "datum.row == row" if key == "row" else "false"
     if len(names) > top:
         subtitle.append(f"the {top} features with the largest mean |SHAP| of {len(names):,}")
     # Each row's arrays become one record per carried feature, with its position k.
@@ -260,10 +262,10 @@ def beeswarm_chart(
             y=alt.Y("feature:N", sort=alt.EncodingSortField(field="rank", op="min"), title=None),
             yOffset=alt.YOffset("jitter:Q", scale=alt.Scale(domain=[-0.6, 0.6])),
             color=color,
-            size=alt.condition(f"datum.{key} == row", alt.value(90), alt.value(12)),
+            size=alt.condition(ring, alt.value(90), alt.value(12)),
             description=alt.Description("about:N"),
-            stroke=alt.condition(f"datum.{key} == row", alt.value(SELECTED_ROW), alt.value(None)),
-            strokeWidth=alt.condition(f"datum.{key} == row", alt.value(2), alt.value(0)),
+            stroke=alt.condition(ring, alt.value(SELECTED_ROW), alt.value(None)),
+            strokeWidth=alt.condition(ring, alt.value(2), alt.value(0)),
             # fillOpacity, and opacity 1 (Vega-Lite's circles default to 0.7): an SVG element
             # with opacity is a compositing group of its own, and thousands of them made
             # every frame of the whole page cost ~55 ms.

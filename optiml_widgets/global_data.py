@@ -132,6 +132,11 @@ def read_global_data(
                 f"global_data {paths!r} could not be read as Parquet ({type(exc).__name__}: "
                 f"{exc}). Pass the path or glob of Parquet files, e.g. 'data/*.parquet'."
             ) from exc
+        if len(frame.columns) == 0:  # dask reads a glob that matches nothing as no columns
+            raise ValueError(
+                f"global_data {paths!r} matches no Parquet file with columns: check the path "
+                "or glob, e.g. 'data/*.parquet'."
+            )
         _check_columns(list(map(str, frame.columns)), dict(frame.dtypes), schema)
         frame = frame[names]
         shown = paths if isinstance(paths, str) else f"{len(paths)} paths"
@@ -350,7 +355,14 @@ def choose_contributions(session: Any, algorithm: Algorithm) -> Contributions:
         if algorithm == "auto" and library is not None:
             return native()
         raise ValueError('The global views need SHAP: create the widget with "shap" in explainers.')
-    same_mode = str(explainer.description).startswith("TreeSHAP (path-dependent")
+    # The library's own values are path-dependent TreeSHAP of the raw output (a classifier's
+    # log-odds): the panel's only for a regressor explained that way (a classifier's panel is
+    # in probability, path-dependent ones rescaled from the log-odds).
+    same_mode = (
+        not adapter.is_classifier
+        and getattr(explainer, "algorithm_kind", None) == "tree"
+        and getattr(explainer, "perturbation", None) != "interventional"
+    )
     if algorithm == "auto" and library is not None and same_mode:
         return native()
     return PanelShap(explainer)

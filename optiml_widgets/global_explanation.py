@@ -149,8 +149,7 @@ class GlobalDataSummary:
             shown = [self.output_names[k] for k in self.outputs]
             raise ValueError(
                 f"The binned views were computed for outputs {shown}, not "
-                f"{self.output_names[output]!r}: explain the data again with "
-                f"outputs=[{output}]."
+                f"{self.output_names[output]!r}: {_explain_again(self.output_names, output)}"
             )
         return self.outputs.index(output)
 
@@ -264,7 +263,7 @@ class GlobalExplanation:
             shown = [self.output_names[k] for k in self.outputs]
             raise ValueError(
                 f"SHAP values were computed for outputs {shown}, not "
-                f"{self.output_names[output]!r}: explain the data again with outputs=[{output}]."
+                f"{self.output_names[output]!r}: {_explain_again(self.output_names, output)}"
             )
         return self.values[:, :, self.outputs.index(output)]
 
@@ -391,4 +390,12 @@ def compute_global(
         total_rows=total,
         algorithm=algorithm,
         seconds=time.perf_counter() - started,
+    )
+
+
+def _explain_again(output_names: list[str], output: int) -> str:
+    """How to get an output the rows were not explained for."""
+    return (
+        f"in the widget, set w.target = {output_names[output]!r} (global_data is explained "
+        f"for the target); from explain_global_data, call it again with outputs=[{output}]."
     )

@@ -412,5 +412,7 @@ def test_global_data_points_are_not_rows_of_x(global_data_charts):
     rows = next(v for v in spec["datasets"].values() if v and "s" in v[0])
     assert "row" not in rows[0] and "n" in rows[0]  # a click selects no row of X
     assert {p["name"]: p["value"] for p in spec["params"]}["row"] == -1
+    # The panel sets "row" to its current row of X: no point of the data may take it as theirs.
+    assert "datum.n == row" not in json.dumps(spec)
     assert "of the data" in json.dumps(spec)
     assert "uniform random sample of 1,000 of 6,000 rows" in json.dumps(spec["title"])

@@ -351,3 +351,29 @@ def test_xgboost_native_contributions_are_its_treeshap(classes):
     mean_abs = summary.mean_abs_shap[:, -own.shape[2] :]
     np.testing.assert_allclose(mean_abs, np.abs(own).mean(axis=0), rtol=1e-4)
     assert summary.additivity_error < 1e-4
+
+
+@pytest.mark.parametrize("classify", [True, False])
+def test_auto_takes_the_native_values_only_where_they_are_the_panels(classify):
+    """A LightGBM model on its own categories gets path-dependent TreeSHAP in the panel: a
+    classifier's on the log-odds rescaled to probability, so over global_data too (the
+    library's own values are log-odds); a regressor's on the raw output, the library's own."""
+    lightgbm = pytest.importorskip("lightgbm")
+    from optiml_widgets.global_data import NativeContributions, choose_contributions
+
+    X, y = make_classification(600, 5, n_informative=3, random_state=1)
+    X = pd.DataFrame(X, columns=[f"f{i}" for i in range(5)])
+    X["c"] = pd.Categorical(np.random.default_rng(0).choice(list("abc"), len(X)))
+    cls = lightgbm.LGBMClassifier if classify else lightgbm.LGBMRegressor
+    model = cls(n_estimators=20, num_leaves=8, verbose=-1).fit(X, y)
+    session = ExplanationSession(model, X.head(200), explainers=("shap",))
+    session.local_explanation()  # the panel's algorithm settles on the first rows
+    chosen = choose_contributions(session, "auto")
+    assert "path-dependent" in session.shap_explainer.description
+    assert isinstance(chosen, NativeContributions) != classify
+    if classify:
+        panel = session.local_explanation()
+        found = explain_global_data(session, X.tail(300), progress=lambda *_: None)
+        assert found.algorithm == session.shap_explainer.description
+        assert abs(found.base_values[session.target_index] - panel.base_value) < 0.05
+    session.close()

@@ -54,9 +54,11 @@ def test_the_global_views_cover_every_row_of_global_data(data):
     w.close()
 
 
-def test_bad_global_data_fails_at_the_call(data):
+def test_bad_global_data_fails_at_the_call(data, tmp_path):
     model, X = data
     with pytest.raises(ValueError, match="global_data"):
         explain_widget(model, X.head(50), global_data=X.drop(columns=["x2"]))
     with pytest.raises((TypeError, ValueError), match="global_data"):
         explain_widget(model, X.head(50), global_data=42)
+    with pytest.raises(ValueError, match="matches no Parquet file"):
+        explain_widget(model, X.head(50), global_data=str(tmp_path / "none" / "*.parquet"))

@@ -599,3 +599,22 @@ def test_every_size_is_the_tree_grown_to_that_size(name):
         ours = grown.apply(test_T, size)
         pairs = set(zip(ours.tolist(), alone.tolist()))
         assert len(pairs) == len(set(ours.tolist())) == len(set(alone.tolist())) == size
+
+
+def test_one_output_on_every_training_row_gives_one_rule_and_says_why():
+    """wine's first 60 rows are one class but one: when the rows the surrogate learns from
+    all get one output, no family can split, and one rule is honest about the held-out rows
+    (this crashed the size choice: no family had a point)."""
+    from sklearn.datasets import load_wine
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    model = RandomForestClassifier(20, random_state=0).fit(X, y)
+    rows = X.head(60)
+    assert len(set(model.predict(rows))) == 2
+    w = explain_widget(model, rows, explainers=("surrogate",))
+    surrogate = w.surrogate
+    assert surrogate.complexity == 1 and surrogate.rules[0].conditions == []
+    assert surrogate.fidelity < 1  # the other class's row is held out (seed 0)
+    assert "held out, it gives other outputs too" in surrogate.reason
+    w.close()

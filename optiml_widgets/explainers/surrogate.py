@@ -945,7 +945,7 @@ def fit_surrogate(
     test_T = encoder.transform(data.test_X)
     real_T = np.vstack([train_T[data.train_is_real], test_T[data.test_is_real]])
     y, is_real = data.train_y, data.train_is_real
-    if len(np.unique(y)) == 1 and len(np.unique(data.test_y)) <= 1:
+    if len(np.unique(y)) == 1:  # nothing to split: no family can learn more than one rule
         report(1, 1)
         return _one_rule(data, schema, encoder, classes, encoded_X, test_T, score)
     columns = _screened_columns(train_T, y, is_real, classify, importance, max_rules, random_state)
@@ -1217,8 +1217,14 @@ def _one_rule(
         encoder=encoder,
         leaf_rules=leaf_rules,
         classes=classes,
-        reason=f"the model gives {said} on every row and every sample drawn near them: "
-        "one rule says it",
+        reason=(
+            f"the model gives {said} on every row and every sample drawn near them: one rule "
+            "says it"
+            if len(np.unique(data.test_y)) <= 1
+            else f"the model gives {said} on every training row and every sample drawn near "
+            "them, so no rule can say more; held out, it gives other outputs too (fidelity "
+            f"{format_number(fidelity)})"
+        ),
         alternatives={(TREE, 1): model},
         encoded_X=encoded_X,
     )
