@@ -1342,18 +1342,14 @@ def _leaf_rules(
         walk(int(grown.children_right[node]), [*path, (j, False, threshold)])
 
     walk(0, [])
-    return {node: _with_missing(rule, encoder, schema) for node, rule in rules.items()}
+    # Per feature with missing values in X, the value a missing one counts as (the fill).
+    fills = {f.name: encoder.missing_as(j) for j, f in enumerate(schema.features) if f.missing > 0}
+    return {node: _with_missing(rule, fills) for node, rule in rules.items()}
 
 
-def _with_missing(rule: Rule, encoder: _TreeEncoder, schema: FeatureSchema) -> Rule:
-    """The rule with the value a missing one counts as, per feature of its conditions
-    that has missing values in X."""
-    names = schema.names
-    found = {
-        c.feature: encoder.missing_as(names.index(c.feature))
-        for c in rule.conditions
-        if schema[c.feature].missing > 0
-    }
+def _with_missing(rule: Rule, fills: Mapping[str, Any]) -> Rule:
+    """The rule with the value a missing one counts as, per feature of its conditions."""
+    found = {c.feature: fills[c.feature] for c in rule.conditions if c.feature in fills}
     return dataclasses.replace(rule, missing_as=found) if found else rule
 
 
