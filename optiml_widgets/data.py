@@ -52,9 +52,9 @@ class Feature:
 
     def category_code(self, value: Any) -> int:
         """The integer code of a category value (matched as is, then by its text)."""
-        for i, category in enumerate(self.categories):
-            if _same(category, value):
-                return i
+        code = self.code_of(value)
+        if code is not None:
+            return code
         text = str(value)
         for i, category in enumerate(self.categories):
             if str(category) == text:
@@ -63,6 +63,28 @@ class Feature:
             f"{value!r} is not a category of feature {self.name!r}; "
             f"known categories: {[str(c) for c in self.categories]}."
         )
+
+    def code_of(self, value: Any) -> int | None:
+        """The code of the category ``value`` is: the one of its own type first (True, 1
+        and 1.0 are equal in Python but may be three categories to a model), else the one
+        equal to it if only one is (1 for a category True); None when none is."""
+        exact, by_value = self._codes
+        try:
+            code = exact.get(_identity(value))
+            if code is None:
+                code = by_value.get(_key(value))
+        except TypeError:  # unhashable
+            return None
+        return None if code is None or code < 0 else code
+
+    @functools.cached_property
+    def _codes(self) -> tuple[dict[Any, int], dict[Any, int]]:
+        exact = {_identity(c): i for i, c in enumerate(self.categories)}
+        by_value: dict[Any, int] = {}
+        for i, category in enumerate(self.categories):
+            key = _key(category)
+            by_value[key] = -1 if key in by_value else i  # -1: equal to two categories
+        return exact, by_value
 
     def coerce(self, value: Any) -> Any:
         """Check a what-if value for this feature and return it in the column's type."""
@@ -90,20 +112,24 @@ class Feature:
                 "pass a finite number."
             )
         if self.kind == "integer":
-            if number != round(number):
+            if number == round(number):
+                return round(number)
+            # A float column whose values happen to be whole takes fractions too.
+            if _integer_dtype(self.dtype):
                 raise ValueError(
-                    f"Invalid value {value!r} for integer feature {self.name!r}: "
-                    "pass a whole number."
+                    f"Invalid value {value!r} for integer feature {self.name!r} "
+                    f"(dtype {self.dtype}): pass a whole number."
                 )
-            return round(number)
         return number
 
 
-def _same(a: Any, b: Any) -> bool:
+def _integer_dtype(dtype: str) -> bool:
+    """Whether a column's dtype (its name) holds only whole numbers: int64, Int64, uint8,
+    int64[pyarrow]... (float64 and Float64 take fractions)."""
     try:
-        return bool(_key(a) == _key(b))
-    except (TypeError, ValueError):
-        return False
+        return bool(pd.api.types.is_integer_dtype(pd.api.types.pandas_dtype(dtype)))
+    except (TypeError, ValueError, ImportError):
+        return "int" in dtype.lower()
 
 
 @dataclass
@@ -165,11 +191,8 @@ class FeatureSchema:
                 continue
             column = frame[feature.name]
             if feature.is_discrete:
-                lookup = {_key(c): i for i, c in enumerate(feature.categories)}
-                out[:, j] = [
-                    math.nan if _is_missing(v) else lookup.get(_key(v), math.nan)
-                    for v in column.tolist()
-                ]
+                codes = [None if _is_missing(v) else feature.code_of(v) for v in column.tolist()]
+                out[:, j] = [math.nan if c is None else c for c in codes]
             else:
                 out[:, j] = _as_floats(column)
         return out
@@ -266,7 +289,11 @@ def _decode_numbers(feature: Feature, dtype: Any, values: np.ndarray) -> Any:
             return values.astype(dtype, copy=False)
         if dtype.kind in "iu" and not np.isnan(values).any():
             limits = np.iinfo(dtype)
-            return np.clip(np.rint(values), limits.min, limits.max).astype(dtype)
+            # float(2**63 - 1) rounds up to 2**63, which wraps to -2**63: clip below it.
+            high = float(limits.max)
+            if high > limits.max:
+                high = np.nextafter(high, 0.0)
+            return np.clip(np.rint(values), limits.min, high).astype(dtype)
         return values  # an int column with a missing value: floats keep NaN
     # pandas extension dtypes (Int64, Float64, int64[pyarrow], ...): NaN becomes their NA.
     if feature.kind == "integer" and pd.api.types.is_integer_dtype(dtype):
@@ -314,6 +341,13 @@ def _key(value: Any) -> Any:
     if isinstance(value, np.generic):
         value = value.item()
     return value
+
+
+def _identity(value: Any) -> tuple[type, Any]:
+    """A category's identity: its value with its type (Python's True == 1 == 1.0 would make
+    them one dict key, one category, and send the model another value than X's)."""
+    value = _key(value)
+    return type(value), value
 
 
 def _is_missing(value: Any) -> bool:
@@ -506,25 +540,70 @@ def check_columns(frame: pd.DataFrame) -> None:
     plain = {dtypes[j][0] for j in floats}
     others = [n for n, d in dtypes if pd.api.types.is_float_dtype(d) and n not in plain]
     infinite: dict[str, int] = {}
+    huge: dict[str, int] = {}
+
+    def count(name: Any, values: np.ndarray) -> None:
+        if n := int(np.isinf(values).sum()):
+            infinite[str(name)] = n
+        if n := int((np.abs(values) > FLOAT32_MAX).sum()) - infinite.get(str(name), 0):
+            huge[str(name)] = n
+
     for chunk, matrix in column_blocks(frame, floats):
-        counts = np.isinf(matrix).sum(axis=0)
-        infinite.update({str(dtypes[j][0]): int(c) for j, c in zip(chunk, counts) if c})
-    infinite.update(
-        {
-            str(name): count
-            for name in others
-            if (count := int(np.isinf(_as_floats(frame[name])).sum()))
-        }
-    )
+        outside = (np.abs(matrix) > FLOAT32_MAX).any(axis=0)  # rare: look closer then
+        for k in np.flatnonzero(outside):
+            count(dtypes[chunk[k]][0], matrix[:, k])
+    for name in others:
+        count(name, _as_floats(frame[name]))
     if infinite:
-        shown = ", ".join(
-            f"{n!r} ({c} cell{'s' if c > 1 else ''})" for n, c in list(infinite.items())[:10]
-        )
         raise ValueError(
-            f"X has infinite values in {shown}: explanations need finite numbers. Replace "
-            "them, e.g. X = X.replace([np.inf, -np.inf], np.nan) if the model accepts "
-            "missing values, or clip them to a finite value."
+            f"X has infinite values in {_cells(infinite)}: explanations need finite numbers. "
+            "Replace them, e.g. X = X.replace([np.inf, -np.inf], np.nan) if the model "
+            "accepts missing values, or clip them to a finite value."
         )
+    if huge:
+        raise ValueError(
+            f"X has numbers beyond ±3.4e38 in {_cells(huge)}: the surrogate's trees (and "
+            "shap's) read features as float32, where they become infinite. If they stand "
+            "for missing values, replace them with np.nan; otherwise rescale the column "
+            "(e.g. divide it by 1e30, or take np.log10) and give the model the same numbers."
+        )
+    _check_whole_numbers(frame, dtypes)
+
+
+# The largest finite float32: scikit-learn's trees and shap's tree explainer read X in it.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+# Whole numbers up to 2**53 survive float64, the explainers' matrices; larger ones do not.
+LARGEST_EXACT_WHOLE = 2**53
+
+
+def _check_whole_numbers(frame: pd.DataFrame, dtypes: list[tuple[Any, Any]]) -> None:
+    """Raise a ValueError naming integer columns with numbers beyond ±2**53: the explainers
+    vary features in float64, so those would reach the model as other numbers."""
+    found: dict[str, int] = {}
+    for name, dtype in dtypes:
+        if not pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+            continue
+        if isinstance(dtype, np.dtype) and np.iinfo(dtype).max <= LARGEST_EXACT_WHOLE:
+            continue  # int8 ... int32, uint32: every value fits
+        values = frame[name].dropna().to_numpy()
+        if values.dtype.kind not in "iu":
+            values = values.astype(object)  # pandas' Int64/UInt64 and Arrow ints
+        if n := int(((values > LARGEST_EXACT_WHOLE) | (values < -LARGEST_EXACT_WHOLE)).sum()):
+            found[str(name)] = n
+    if found:
+        raise ValueError(
+            f"X has whole numbers beyond ±2**53 in {_cells(found)}: the explainers vary "
+            "features as float64, which cannot hold them exactly, so the model would be "
+            "called with other numbers. Drop the column if it is an identifier, or give it "
+            "(and the model) floats: X[name] = X[name].astype(float)."
+        )
+
+
+def _cells(counts: dict[str, int]) -> str:
+    """'a' (2 cells), 'c' (1 cell): the first ten columns with their counts."""
+    return ", ".join(
+        f"{n!r} ({c} cell{'s' if c > 1 else ''})" for n, c in list(counts.items())[:10]
+    )
 
 
 def column_blocks(
@@ -883,23 +962,39 @@ def _compute_quantiles(batches: list[tuple[list[ColumnQuantiles], np.ndarray]]) 
 def _categories(values: pd.Series) -> list[Any]:
     if isinstance(values.dtype, pd.CategoricalDtype):
         return list(values.cat.categories)
-    seen = pd.unique(values.dropna())
+    seen = [_key(v) for v in pd.unique(values.dropna())]
+    if _numbers_among_objects(values, seen):  # pandas' unique takes True, 1, 1.0 for one
+        seen = [v for _, v in _identity_counts(values)]
     try:
-        return sorted(_key(v) for v in seen)
+        return sorted(seen)
     except TypeError:
-        return [_key(v) for v in seen]
+        return seen
+
+
+def _numbers_among_objects(column: pd.Series, seen: Iterable[Any]) -> bool:
+    """Whether an object column holds numbers or bools, whose distinct values pandas finds
+    by Python's equality, where True == 1 == 1.0."""
+    return column.dtype == object and any(isinstance(v, (bool, int, float)) for v in seen)
+
+
+def _identity_counts(values: pd.Series) -> Counter[tuple[type, Any]]:
+    """How often each category (by _identity) occurs, missing values left out."""
+    return Counter(_identity(v) for v in values.dropna().tolist())
 
 
 def _discrete(
     name: str, kind: FeatureKind, column: pd.Series, categories: list[Any], missing: float
 ) -> Feature:
-    counts = column.value_counts(dropna=True)
-    by_key = {_key(k): int(v) for k, v in counts.items()}
+    categories = [_key(c) for c in categories]
+    if _numbers_among_objects(column, categories):
+        counted = _identity_counts(column)
+    else:
+        counted = Counter({_identity(k): int(v) for k, v in column.value_counts().items()})
     return Feature(
         name=name,
         kind=kind,
         dtype=str(column.dtype),
-        categories=tuple(_key(c) for c in categories),
-        counts=tuple(by_key.get(_key(c), 0) for c in categories),
+        categories=tuple(categories),
+        counts=tuple(counted[_identity(c)] for c in categories),
         missing=missing,
     )

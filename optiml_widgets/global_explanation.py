@@ -215,6 +215,9 @@ class GlobalExplanation:
     seconds: float
     outputs: tuple[int, ...] | None = None  # None: every output, in order
     summary: GlobalDataSummary | None = field(default=None, repr=False)
+    # The output read when none is named: the widget's target (class 0 would flip every
+    # sign of a binary classifier's P(class 1) view); else the first one computed.
+    default_output: int | None = None
 
     def __repr__(self) -> str:
         outputs = ", ".join(
@@ -255,8 +258,18 @@ class GlobalExplanation:
         """Whether ``values`` holds this output."""
         return self.outputs is None or output in self.outputs
 
-    def output_values(self, output: int) -> np.ndarray:
+    def output(self, output: int | None = None) -> int:
+        """The output a reader means: ``output`` itself, or when None the default one
+        (the widget's target, else the first output computed)."""
+        if output is not None:
+            return output
+        if self.default_output is not None:
+            return self.default_output
+        return self.outputs[0] if self.outputs else 0
+
+    def output_values(self, output: int | None = None) -> np.ndarray:
         """``values`` of one output, ``[row, feature]``; a clear error when not computed."""
+        output = self.output(output)
         if self.outputs is None:
             return self.values[:, :, output]
         if output not in self.outputs:
@@ -267,9 +280,10 @@ class GlobalExplanation:
             )
         return self.values[:, :, self.outputs.index(output)]
 
-    def importance(self, output: int = 0) -> pd.Series:
-        """Mean |SHAP| per feature for one output, largest first (over every row of
-        ``global_data`` when there is one)."""
+    def importance(self, output: int | None = None) -> pd.Series:
+        """Mean |SHAP| per feature for one output (by default the widget's target), largest
+        first (over every row of ``global_data`` when there is one)."""
+        output = self.output(output)
         if self.summary is not None:
             return self.summary.importance(output)
         mean_abs = np.abs(self.output_values(output)).mean(axis=0)
@@ -296,12 +310,15 @@ class GlobalExplanation:
             base_values=np.array([self.base_values[first] - self.base_values[second]]),
             output_names=[self.contrast_name(first, second)],
             outputs=None,
+            default_output=None,
         )
 
-    def to_shap(self, output: int = 0, data: pd.DataFrame | None = None) -> Any:
-        """One output's values of ``rows`` as a ``shap.Explanation`` (for shap's own plots)."""
+    def to_shap(self, output: int | None = None, data: pd.DataFrame | None = None) -> Any:
+        """One output's values of ``rows`` (by default the widget's target) as a
+        ``shap.Explanation``, for shap's own plots."""
         import shap
 
+        output = self.output(output)
         base = self.base_values[output]
         return shap.Explanation(
             values=self.output_values(output),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -51,12 +51,16 @@ class ModelAdapter:
         class_names: Sequence[Any] | None = None,
         numpy_input: bool = False,
         probe_rows: Sequence[int] | np.ndarray | None = None,
+        column_labels: Mapping[str, Any] | None = None,
     ) -> None:
         if task not in ("auto", "classification", "regression"):
             raise ValueError(
                 f"task must be 'auto', 'classification' or 'regression', not {task!r}."
             )
         self.model = model
+        # Feature name -> X's own column label where it is not that text (ints, tuples):
+        # the model gets frames under the labels it was written for.
+        self.column_labels = column_labels
         _check_predictor(model)
         self.is_estimator = hasattr(model, "predict") or hasattr(model, "predict_proba")
         self._first_raw = np.empty(0)  # the first call's output (set by _call_for_probe)
@@ -124,7 +128,7 @@ class ModelAdapter:
         float form a model fit on an array could read); other frames give an object array.
         """
         if self.wants_frame:
-            return frame
+            return self._labelled(frame)
         if all(_is_number_column(dtype) for dtype in frame.dtypes):
             return frame.to_numpy(dtype=float, na_value=np.nan)
         return frame.to_numpy()
@@ -150,11 +154,16 @@ class ModelAdapter:
     # -- internals ----------------------------------------------------------
     def _raw_predict(self, frame: pd.DataFrame) -> np.ndarray:
         if not self.is_estimator:
-            return np.asarray(self.model(frame))
+            return np.asarray(self.model(self._labelled(frame)))
         data = self.model_input(frame)
         if self._use_proba:
             return np.asarray(self.model.predict_proba(data))
         return np.asarray(self.model.predict(data))
+
+    def _labelled(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if not self.column_labels:
+            return frame
+        return frame.set_axis([self.column_labels.get(n, n) for n in frame.columns], axis=1)
 
     def _normalise(self, out: np.ndarray, n: int) -> np.ndarray:
         out = _as_numbers(out)

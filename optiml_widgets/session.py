@@ -27,7 +27,15 @@ import pandas as pd
 from . import payloads
 from .boosters import as_estimator
 from .counterfactual import FEATURES_TRIED, Counterfactual, find_counterfactual
-from .data import ColumnQuantiles, FeatureSchema, as_frame, build_schema, check_y, row_values
+from .data import (
+    ColumnQuantiles,
+    Feature,
+    FeatureSchema,
+    as_frame,
+    build_schema,
+    check_y,
+    row_values,
+)
 from .explainers import REGISTRY, Attribution, Explainer, Surrogate, TableContext, fit_surrogate
 from .explainers.base import (
     Output,
@@ -129,6 +137,7 @@ class ExplanationSession:
                 class_names=class_names,
                 numpy_input=numpy_input,
                 probe_rows=probe_rows,
+                column_labels=_own_labels(X, feature_names),
             )
         # A model this slow per call gets a cheaper first view; the exact one follows.
         self.slow_model = time.perf_counter() - started > SLOW_MODEL_SECONDS
@@ -263,11 +272,12 @@ class ExplanationSession:
         for name, value in values.items():
             if name not in known:
                 raise KeyError(self.schema.unknown_feature_message(name))
-            if _same_value(value, original[name]):
+            feature = self.schema[name]
+            if _same_value(feature, value, original[name]):
                 merged.pop(name, None)
                 continue
-            coerced = self.schema[name].coerce(value)
-            if _same_value(coerced, original[name]):
+            coerced = feature.coerce(value)
+            if _same_value(feature, coerced, original[name]):
                 merged.pop(name, None)
             else:
                 merged[name] = coerced
@@ -1096,9 +1106,23 @@ def _missing(value: Any) -> bool:
         return False
 
 
-def _same_value(a: Any, b: Any) -> bool:
+def _own_labels(X: Any, feature_names: Sequence[str] | None) -> dict[str, Any] | None:
+    """Feature name -> X's own column label, for a DataFrame whose labels are not text (ints,
+    tuples): the panel names features by text, the model reads X's labels."""
+    if not isinstance(X, pd.DataFrame) or feature_names is not None:
+        return None
+    labels = X.columns.tolist()
+    if all(type(label) is str for label in labels):
+        return None
+    return {str(label): label for label in labels}
+
+
+def _same_value(feature: Feature, a: Any, b: Any) -> bool:
     if _missing(a) and _missing(b):
         return True
+    if feature.is_discrete:  # by category: 1 and 1.0 may be two, though equal in Python
+        code = None if _missing(a) else feature.code_of(a)
+        return code is not None and code == feature.code_of(b)
     try:
         return bool(a == b)
     except (TypeError, ValueError):

@@ -14,6 +14,7 @@ stops every thread and model call.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import traceback
 import warnings
@@ -31,6 +32,7 @@ from .counterfactual import Counterfactual
 from .explainers.surrogate import Surrogate
 from .explanation import LocalExplanation
 from .global_explanation import GlobalExplanation
+from .html_file import check_include_data, export_path
 from .jobs import Cancelled, PanelHooks, check_open, while_open
 from .live import LiveLoop
 from .on_screen import EXPORT_STOPPED, OnScreen
@@ -158,10 +160,12 @@ class ExplainerWidget(anywidget.AnyWidget):
 
     @property
     def global_explanation(self) -> GlobalExplanation:
-        """SHAP values over X (or a documented sample of it), computed once and cached."""
+        """SHAP values over X (or a documented sample of it), computed once and cached; read
+        without naming an output (``importance()``, ``to_shap()``), those of ``target``."""
         with while_open(self._stop):
             self._start_global()
-            return self._session.global_explanation()
+            found = self._session.global_explanation()
+        return dataclasses.replace(found, default_output=self._session.target_index)
 
     @property
     def charts(self) -> dict[str, alt.Chart]:
@@ -214,8 +218,9 @@ class ExplainerWidget(anywidget.AnyWidget):
         """
         from .export import to_html
 
+        target, include_data = export_path(path), check_include_data(include_data)
         with while_open(self._stop):
-            return to_html(self._session, path, rows=rows, include_data=include_data)
+            return to_html(self._session, target, rows=rows, include_data=include_data)
 
     def close(self) -> None:
         """Stop every thread and model call of the widget, then close it: a member asked

@@ -536,3 +536,115 @@ def test_what_if_on_a_row_with_missing_nullable_values():
     assert w.explanation.prediction == pytest.approx(0.0)
     w.set_features(member=True)
     assert w.error is None and w.explanation.prediction == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        ([1e39, 0.5, 2.0], "numbers beyond ±3.4e38 in 'a' (1 cell)"),
+        (pd.array([-1e300, 0.5, None], dtype="Float64"), "numbers beyond ±3.4e38 in 'a'"),
+        ([2**63 - 1, 0, 5], "whole numbers beyond ±2**53 in 'a' (1 cell)"),
+        (np.array([2**64 - 1, 0, 5], dtype=np.uint64), "whole numbers beyond ±2**53 in 'a'"),
+        (pd.array([-(2**60), 0, None], dtype="Int64"), "whole numbers beyond ±2**53 in 'a'"),
+    ],
+)
+def test_numbers_the_explainers_cannot_hold_are_named_before_the_model_is_called(column, message):
+    # float32 overflowed in the surrogate's fit after the panel showed; a whole number
+    # past 2**53 reached the model as another one (2**63 - 1 as -2**63).
+    calls = []
+
+    def model(frame):
+        calls.append(len(frame))
+        return frame["b"].to_numpy(dtype=float)
+
+    X = pd.DataFrame({"a": column, "b": [1.0, 2.0, 3.0]})
+    with pytest.raises(ValueError, match=_literal(message)):
+        explain_widget(model, X)
+    assert calls == []
+
+
+def test_whole_numbers_up_to_2_to_the_53_reach_the_model_unchanged():
+    X = pd.DataFrame({"a": np.array([2**53, -(2**53), 7], dtype=np.int64), "b": [1.0, 2, 3]})
+    seen = []
+
+    def model(frame):
+        seen.append(frame["a"].to_numpy())
+        return frame["b"].to_numpy(dtype=float)
+
+    w = explain_widget(model, X, explainers=("shap",))
+    assert w.instance["a"] == 2**53
+    assert any(np.array_equal(a, X["a"].to_numpy()) for a in seen)
+    w.close()
+
+
+def test_true_one_and_one_point_zero_are_three_categories():
+    # Python holds True == 1 == 1.0: keyed by value they were one category, and a row's 1
+    # reached the model as True.
+    X = pd.DataFrame(
+        {
+            "flag": pd.Series([True, 1, "x", 1.0, True, 1, "x", 1.0], dtype=object),
+            "b": np.arange(8.0),
+        }
+    )
+
+    def model(frame):
+        return np.where(frame["flag"].astype(str) == "True", 10.0, 0.0) + frame["b"].to_numpy()
+
+    w = explain_widget(model, X, explainers=("shap",))
+    feature = w.session.schema["flag"]
+    assert [(type(c), c) for c in feature.categories] == [
+        (bool, True),
+        (int, 1),
+        (str, "x"),
+        (float, 1.0),
+    ]
+    assert feature.counts == (2, 2, 2, 2)
+    for i in range(4):
+        w.index = i
+        assert type(w.instance["flag"]) is type(X["flag"][i])
+        explanation = w.explanation
+        assert explanation.prediction == model(X.iloc[[i]])[0]
+        assert explanation.base_value + sum(explanation.shap.values()) == pytest.approx(
+            explanation.prediction
+        )
+    w.set_features(flag=1)  # the category of its own type
+    assert type(w.instance["flag"]) is int
+    w.close()
+    only_true = build_schema(pd.DataFrame({"f": pd.Series([True, "x"], dtype=object)}))
+    assert only_true["f"].category_code(1) == 0  # equal to one category only: that one
+
+
+def test_a_float_column_of_whole_numbers_takes_fractions_but_an_int_column_does_not():
+    X = pd.DataFrame({"price": [10.0, 20.0, 30.0, 40.0], "n": [1, 2, 3, 4]})
+
+    def model(frame):
+        return frame["price"].to_numpy() * 2 + frame["n"].to_numpy()
+
+    w = explain_widget(model, X, explainers=("shap",))
+    w.set_features(price=15.5)
+    assert w.instance["price"] == 15.5 and w.explanation.prediction == 32.0
+    with pytest.raises(ValueError, match="integer feature 'n' \\(dtype int64\\): pass a whole"):
+        w.set_features(n=2.5)
+    w.close()
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [[0, 1], [("a", "x"), ("a", "y")]],
+    ids=["ints", "tuples"],
+)
+def test_a_function_reads_x_under_its_own_column_labels(columns):
+    # The panel names features by text; the function was written for X's labels, and got
+    # '0' and '1' (KeyError: 0, blamed on X).
+    X = pd.DataFrame(np.arange(12.0).reshape(6, 2), columns=pd.Index(columns, tupleize_cols=True))
+    first, second = X.columns
+
+    def model(frame):
+        return frame[first].to_numpy() * 2 - frame[second].to_numpy()
+
+    w = explain_widget(model, X, explainers=("shap", "lime"))
+    assert list(w.instance) == [str(first), str(second)]
+    assert w.explanation.prediction == model(X.iloc[[0]])[0]
+    w.set_features({str(first): 4.5})
+    assert w.explanation.prediction == 4.5 * 2 - X.iloc[0, 1]
+    w.close()

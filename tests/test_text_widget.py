@@ -427,6 +427,8 @@ def test_shap_of_words_is_each_words_own_effect():
         assert w.to_html().count("<html") == 1  # the export explains them too
         with pytest.raises(ValueError, match="a text panel's tokens are its data"):
             w.to_html(include_data=False)
+        with pytest.raises(TypeError, match="include_data must be True or False"):
+            w.to_html(include_data="no")
     finally:
         w.close()
 

@@ -289,6 +289,25 @@ def test_a_cells_last_line_reads_as_a_summary(widget):
     assert hint is None or repr(hint) == f"Counterfactual: {hint.text()}"
 
 
+def test_the_global_explanation_reads_as_the_target_unless_told(widget):
+    """w.global_explanation.to_shap()/importance() are the target's values (they read
+    class 0 before: for a binary model every sign of the panel's P(class 1) flipped)."""
+    w = widget
+    for target in ["benign", "malignant"]:
+        w.target = target
+        g = w.global_explanation
+        k = w.session.target_index
+        explained = g.to_shap()
+        assert np.array_equal(explained.values, g.output_values(k))
+        assert explained.base_values[0] == g.base_values[k]
+        pd.testing.assert_series_equal(g.importance(), g.importance(k))
+        shap_row = w.explanation.shap
+        assert [shap_row[name] for name in g.feature_names] == pytest.approx(
+            explained.values[w.index], abs=1e-9
+        )
+    assert np.array_equal(g.to_shap(1).values, g.values[:, :, 1])
+
+
 def test_a_size_set_while_the_fit_runs_stays_when_the_fit_lands(gbc, monkeypatch):
     # w.surrogate_size waits for the fit; the fit's own callback may come after it (here,
     # late on purpose) and must not put the recommended size back in the panel.
@@ -355,3 +374,24 @@ def test_the_surrogate_size_changes_live(widget):
     assert widget.surrogate_size == chosen
     with pytest.raises(ValueError):
         widget.surrogate_size = 0
+
+
+def test_to_html_checks_its_arguments_before_the_export(widget, tmp_path, monkeypatch):
+    # "no" is a true string: taken as is it put every raw value in a file meant to leave
+    # them out. A folder or a missing folder failed after the export's seconds of work.
+    import optiml_widgets.export as export
+
+    monkeypatch.setattr(export, "to_html", lambda *a, **k: pytest.fail("export started"))
+    for flag in ("no", "False", None, 0):
+        with pytest.raises(TypeError, match="include_data must be True or False"):
+            widget.to_html(include_data=flag)
+    with pytest.raises(ValueError, match="is a folder: name the file to write"):
+        widget.to_html(tmp_path)
+    with pytest.raises(ValueError, match="does not exist: create it first"):
+        widget.to_html(tmp_path / "nowhere" / "panel.html")
+    with pytest.raises(TypeError, match="path must be a file name"):
+        widget.to_html(open(tmp_path / "f.html", "w"))  # noqa: SIM115
+    monkeypatch.undo()
+    monkeypatch.setenv("HOME", str(tmp_path))
+    widget.to_html("~/panel.html", rows=[0])
+    assert (tmp_path / "panel.html").read_text(encoding="utf-8").startswith("<!")

@@ -25,6 +25,7 @@ import anywidget
 import numpy as np
 import traitlets
 
+from ..html_file import check_include_data, export_path
 from ..jobs import Cancelled, PanelHooks, check_open, while_open
 from ..live import LiveLoop
 from ..on_screen import EXPORT_STOPPED, OnScreen
@@ -153,7 +154,8 @@ class TextWidget(anywidget.AnyWidget):
         attributions, the attention grid and head maps, the rules, and the model's output
         for each one-token mask or deletion. Other edits say they are not in the file.
         The texts are the page: ``include_data=False`` is refused."""
-        if not include_data:
+        target = export_path(path)
+        if not check_include_data(include_data):
             raise ValueError(
                 "include_data=False leaves a table's values out, but a text panel's tokens are "
                 "its data: a page without them would explain nothing. Export with the texts, "
@@ -162,7 +164,7 @@ class TextWidget(anywidget.AnyWidget):
         from .export import to_html
 
         with while_open(self._stop):
-            return to_html(self._session, path, rows=rows)
+            return to_html(self._session, target, rows=rows)
 
     def close(self) -> None:
         """Stop every thread and model call of the widget, then close it: a member asked

@@ -1,0 +1,43 @@
+"""Where an export goes: ``to_html``'s arguments checked before the export's work (which
+takes seconds), so a typo costs no waiting and gets an error that says what to pass."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+
+def export_path(path: Any) -> Path | None:
+    """``path`` as a file path to write (``~`` expanded), or None for no file; a clear
+    error for anything else, a folder, or a folder that does not exist."""
+    if path is None:
+        return None
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"path must be a file name (a str or pathlib.Path), not {type(path).__name__}: "
+            'e.g. w.to_html("panel.html"), or w.to_html() for the HTML as a string.'
+        )
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise ValueError(
+            f"path {str(target)!r} is a folder: name the file to write, e.g. "
+            f"{str(target / 'panel.html')!r}."
+        )
+    if not target.parent.is_dir():
+        raise ValueError(
+            f"The folder of path {str(target)!r} does not exist: create it first "
+            f"(e.g. Path({str(target.parent)!r}).mkdir(parents=True)) or write elsewhere."
+        )
+    return target
+
+
+def check_include_data(include_data: Any) -> bool:
+    """``include_data`` as a bool; a TypeError for anything else ("no" is a true string:
+    taken as is, it would put every raw value in a file meant to leave them out)."""
+    if not isinstance(include_data, bool):
+        raise TypeError(
+            f"include_data must be True or False, not {include_data!r}: "
+            "include_data=False leaves the rows' raw values out of the file."
+        )
+    return include_data
