@@ -17,6 +17,7 @@ import queue
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import wait as futures_wait
@@ -80,9 +81,20 @@ NEVER = Stop()  # for work with nobody to stop it (scripts, tests)
 EXITING = Stop()  # set when the interpreter exits: every widget's work stops
 
 
+# Gates alive, for the interpreter's exit; how long the exit waits for their steps.
+_GATES: weakref.WeakSet[Gate] = weakref.WeakSet()
+EXIT_WAIT_SECONDS = 5.0
+
+
 def _stop_at_exit() -> None:
-    """Every widget's work stops when the interpreter exits (a step under way ends first)."""
+    """Every widget's work stops when the interpreter exits, after the model or explainer
+    call under way: a thread still inside a library's C++ code when the interpreter
+    finalises aborts the process ("terminate called without an active exception"). Each
+    gate is taken and kept, so that no other call begins."""
     EXITING.set()
+    deadline = time.monotonic() + EXIT_WAIT_SECONDS
+    for gate in list(_GATES):
+        gate.hold_at_exit(max(0.0, deadline - time.monotonic()))
 
 
 # Before Python joins the worker threads of thread pools (the surrogate's folds), so that
@@ -231,6 +243,11 @@ class Gate:
         self._last_live = -float("inf")  # when the last live request ended
         self._changed = threading.Condition()
         self._owner: int | None = None
+        _GATES.add(self)
+
+    def hold_at_exit(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds) for the step under way, and keep the gate."""
+        self._lock.acquire(timeout=timeout)
 
     @contextlib.contextmanager
     def live(self) -> Iterator[None]:

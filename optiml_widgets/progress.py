@@ -29,7 +29,12 @@ def wait_for(
     quiet: float = QUIET_SECONDS,
 ) -> Any:
     """The job's result, showing ``progress() -> (done, total)`` while it takes longer than
-    ``quiet`` seconds. Raises the job's own error, or ``Cancelled`` if it was stopped."""
+    ``quiet`` seconds. Raises the job's own error, or ``Cancelled`` if it was stopped.
+
+    Only the user's own call shows a bar: a background job waiting for another one (the
+    charts for the surrogate) would print it into whichever cell runs at the time."""
+    if threading.current_thread() is not threading.main_thread():
+        return _result(future, None)
     try:
         return _result(future, quiet)
     except FutureTimeout:
@@ -133,7 +138,7 @@ def progress_bar(label: str, total: int | None = None) -> Any:
     return tqdm(total=total, desc=label, leave=False)
 
 
-def _result(future: Future, timeout: float) -> Any:
+def _result(future: Future, timeout: float | None) -> Any:
     try:
         return future.result(timeout)
     except CancelledError:

@@ -1034,7 +1034,9 @@ class ExplanationSession:
             and last[2] == before
         ):
             return last[3]
-        specs = charts_payload(self.global_charts(feature, include_values=include_values))
+        charts = self.global_charts(feature, include_values=include_values)
+        check_stopped()  # a closed widget's job ends here, before Altair's validation
+        specs = charts_payload(charts)
         if key() == before:  # not kept if an edit came meanwhile: they may show either row
             self._last_specs = (explanation, surrogate, before, specs)
         return specs

@@ -548,8 +548,9 @@ class ExplainerWidget(anywidget.AnyWidget):
 
         session = self._session
 
-        def build(_stop: Any, _progress: Any) -> None:
+        def build(stop: Any, _progress: Any) -> None:
             for _ in range(3):  # the target or contrast may change while the charts are built
+                stop.check()
                 if (w := me()) is None:
                     return
                 w._global = w._global_payload()

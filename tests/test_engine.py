@@ -882,3 +882,32 @@ def test_the_rows_a_hint_borrows_from_are_predicted_in_steps_a_live_request_goes
     assert waited < 0.2, waited
     np.testing.assert_allclose(found[0], predict_proba(X))
     session.close()
+
+
+def test_the_interpreter_exits_after_the_call_under_way(tmp_path):
+    # A panel's thread still inside a library's C++ code when the interpreter finalised
+    # aborted the process ("terminate called without an active exception"): the exit now
+    # waits for the step under way, and starts no other.
+    import subprocess
+    import sys
+    import textwrap
+
+    done = tmp_path / "done"
+    script = textwrap.dedent(
+        f"""
+        import threading, time
+        from optiml_widgets.jobs import Gate
+        gate = Gate()
+
+        def step():
+            with gate.hold():
+                time.sleep(1.0)
+                open({str(done)!r}, "w").write("finished")
+
+        threading.Thread(target=step, daemon=True).start()
+        time.sleep(0.2)
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert done.read_text() == "finished"

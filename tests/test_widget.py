@@ -395,3 +395,64 @@ def test_to_html_checks_its_arguments_before_the_export(widget, tmp_path, monkey
     monkeypatch.setenv("HOME", str(tmp_path))
     widget.to_html("~/panel.html", rows=[0])
     assert (tmp_path / "panel.html").read_text(encoding="utf-8").startswith("<!")
+
+
+def test_closing_stops_the_global_charts_being_built(gbc, monkeypatch):
+    # The charts' job went on with Altair's validation after close(), one per closed panel.
+    import threading
+
+    import optiml_widgets.charts as charts
+    from optiml_widgets import ExplanationSession
+
+    model, X, _ = gbc
+    started, release, converted = threading.Event(), threading.Event(), []
+    build = ExplanationSession.global_charts
+
+    def slow_charts(self, *args, **kwargs):
+        started.set()
+        release.wait(30)
+        return build(self, *args, **kwargs)
+
+    convert = charts.charts_payload
+    monkeypatch.setattr(ExplanationSession, "global_charts", slow_charts)
+    monkeypatch.setattr(charts, "charts_payload", lambda c: converted.append(1) or convert(c))
+    w = explain_widget(model, X, explainers=("shap",))
+    w._start_global()
+    assert started.wait(60)
+    w.close()
+    release.set()
+    assert w.session.jobs.wait_all(30)
+    assert converted == []
+
+
+def test_only_the_users_own_call_shows_a_progress_bar(monkeypatch):
+    # A job waiting for another (the charts for the surrogate) printed its bar into
+    # whichever cell ran at the time.
+    import threading
+    from concurrent.futures import Future
+
+    from tqdm import tqdm
+
+    from optiml_widgets import progress
+
+    shown: list[str] = []
+    monkeypatch.setattr(
+        progress,
+        "progress_bar",
+        lambda label, total=None: shown.append(label) or tqdm(disable=True),
+    )
+
+    def later(value: str) -> Future:
+        future: Future = Future()
+        threading.Timer(0.3, future.set_result, [value]).start()
+        return future
+
+    found = []
+    job = threading.Thread(
+        target=lambda: found.append(progress.wait_for(later("a"), lambda: (0, 0), "job", quiet=0))
+    )
+    job.start()
+    job.join(10)
+    assert found == ["a"] and shown == []
+    assert progress.wait_for(later("b"), lambda: (0, 0), "user", quiet=0) == "b"
+    assert shown == ["user"]
