@@ -372,8 +372,12 @@ def test_the_surrogate_size_changes_live(widget):
     assert widget.surrogate.family == family
     widget.surrogate_size = None
     assert widget.surrogate_size == chosen
-    with pytest.raises(ValueError):
-        widget.surrogate_size = 0
+    for bad in (0, "3", 2.5, True):  # the message named an internal method
+        with pytest.raises(
+            ValueError, match=r"A surrogate size is a whole number .*w\.surrogate_size = "
+        ):
+            widget.surrogate_size = bad
+    assert widget.surrogate_size == chosen
 
 
 def test_to_html_checks_its_arguments_before_the_export(widget, tmp_path, monkeypatch):

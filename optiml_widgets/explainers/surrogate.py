@@ -405,7 +405,12 @@ class Surrogate:
         Nothing is fitted again: the rules, their coverage and thresholds follow.
         """
         if isinstance(rules, bool) or not isinstance(rules, (int, np.integer)) or rules < 1:
-            raise ValueError(f"with_size takes a number of rules >= 1, got {rules!r}")
+            sizes = sorted({int(p["rules"]) for p in self.curve})
+            raise ValueError(
+                f"A surrogate size is a whole number of rules >= 1, not {rules!r}: e.g. "
+                f"w.surrogate_size = {sizes[len(sizes) // 2]} (sizes tried: {sizes[0]} to "
+                f"{sizes[-1]}), or None for the size cross-validation chose."
+            )
         nearest = min(abs(int(p["rules"]) - int(rules)) for p in self.curve)
         at = [p for p in self.curve if abs(int(p["rules"]) - int(rules)) == nearest]
         smallest = min(int(p["rules"]) for p in at)
