@@ -48,6 +48,9 @@ NEGATIVE, POSITIVE = "#008bfb", "#ff0051"  # shap's colours: low / high feature 
 BAR, SELECTED = "#7f8c9a", "#ff0051"
 SELECTED_ROW = "#ffb300"  # the panel's linking colour: visible on light and dark themes
 WIDTH = 360
+# A chart's title is part of its width: a longer name is cut in the dependence plot's title
+# (the whole name is its tooltip), so that the plot keeps its width beside it.
+TITLE_NAME_CHARS = 36
 
 AnyChart = alt.TopLevelMixin  # a chart, or charts layered together
 
@@ -338,9 +341,23 @@ def _dependence_title(carried: Sequence[int], total: int, subtitle: str) -> alt.
         if len(carried) < total
         else ""
     )
-    return alt.Title(
-        alt.ExprRef(expr="'Dependence: ' + names[feature]" + missing), subtitle=[subtitle]
+    n = TITLE_NAME_CHARS
+    name = (
+        f"(length(names[feature]) > {n} ? substring(names[feature], 0, {n - 1}) + '…' "
+        ": names[feature])"
     )
+    return alt.Title(alt.ExprRef(expr="'Dependence: ' + " + name + missing), subtitle=[subtitle])
+
+
+# The whole name of the dependence plot's feature, the tooltip of its (perhaps cut) title.
+# Altair's Title has no field for a title's own encoding: it is added to the panel's spec.
+TITLE_NAME_TOOLTIP = {
+    "interactive": True,
+    "encoding": {
+        "tooltip": {"signal": "names[feature]"},
+        "description": {"signal": "'Dependence: ' + names[feature]"},
+    },
+}
 
 
 def dependence_chart(
@@ -713,5 +730,7 @@ def charts_payload(charts: Mapping[str, AnyChart]) -> dict[str, Any]:
     for name, chart in charts.items():
         spec = chart.to_dict(validate=False)
         datasets.update(spec.pop("datasets", {}))
+        if name == "dependence":
+            spec["title"] = {**spec["title"], **TITLE_NAME_TOOLTIP}
         specs[name] = spec
     return {"specs": specs, "datasets": datasets}

@@ -213,11 +213,18 @@ def export_data(
     schema["targets"] = [str(session.target)]
     schema["n_rows"] = len(rows)
     views = []
+    # A row with what-if edits is exported as edited, and as it is, for a reset (without
+    # the data there is nothing to edit or reset).
+    unedited: list[payloads.View | None] = []
     for position, index in enumerate(rows):
         view = session.view(0, index=index)
-        view["index"] = position
-        view["label"] = f"row {index} of X"
+        own = session.view(0, index=index, edits={}) if include_data and view["edited"] else None
+        for shown in (view, own):
+            if shown is not None:
+                shown["index"] = position
+                shown["label"] = f"row {index} of X"
         views.append(view if include_data else _without_data(view))
+        unedited.append(own)
         advance()
     grids = None
     if include_data:
@@ -244,6 +251,7 @@ def export_data(
         "rows": list(rows),
         "start": rows.index(session.index) if session.index in rows else 0,
         "include_data": include_data,
+        "unedited": unedited,
         "grids": grids,
         "global": global_views,
     }
@@ -251,12 +259,13 @@ def export_data(
 
 def _without_data(view: payloads.View) -> payloads.View:
     """A view with no raw value of its row: values, LIME's condition texts (they quote
-    the row's bins), the true label and the counterfactual's moves are left out."""
+    the row's bins), the true label and the counterfactual (its moves are values) are left
+    out. The counterfactual is absent, not None: None would say there is none."""
     out = dict(view)
     out["values"] = [None] * len(view["values"])
     out["original"] = [None] * len(view["original"])
     out["y"] = None
-    out["counterfactual"] = None
+    out.pop("counterfactual", None)
     out["attributions"] = [
         None if a is None else {**a, "details": {**a["details"], "conditions": None}}
         for a in view["attributions"]

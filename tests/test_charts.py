@@ -20,7 +20,12 @@ from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier
 
 from optiml_widgets import ExplanationSession, GlobalExplanation, explain_widget
-from optiml_widgets.charts import CHART_FEATURES, charts_payload, global_charts
+from optiml_widgets.charts import (
+    CHART_FEATURES,
+    TITLE_NAME_CHARS,
+    charts_payload,
+    global_charts,
+)
 from optiml_widgets.data import build_schema
 from optiml_widgets.global_data import explain_global_data
 from optiml_widgets.global_explanation import global_rows
@@ -342,6 +347,19 @@ def test_up_to_30_features_every_feature_travels():
     rows = next(v for v in payload["datasets"].values() if v and "row" in v[0])
     assert all(len(r["s"]) == 30 for r in rows)
     assert "indexof(carried" not in json.dumps(payload["specs"]["dependence"]["title"])
+
+
+def test_a_long_feature_name_is_cut_in_the_dependence_title_and_whole_in_its_tooltip():
+    """A chart's title counts in its width: a long name in it would squeeze the plot."""
+    explanation, schema = wide_explanation(3, rows=50)
+    payload = charts_payload(global_charts(explanation, schema, None, 0, feature=1))
+    title = payload["specs"]["dependence"]["title"]
+    n, expr = TITLE_NAME_CHARS, title["text"]["expr"]
+    assert f"length(names[feature]) > {n} ? substring(names[feature], 0, {n - 1}) + '…'" in expr
+    assert title["interactive"] is True
+    assert title["encoding"]["tooltip"] == {"signal": "names[feature]"}
+    # The Altair chart itself stays valid Vega-Lite (its title has no encoding of its own).
+    global_charts(explanation, schema, None, 0, feature=1)["dependence"].to_dict()
 
 
 def test_many_outputs_shrink_the_default_sample():

@@ -138,7 +138,30 @@ def test_without_data_no_raw_value_of_the_rows_is_in_the_file():
     assert data["grids"] is None and all(v is None for v in data["views"][0]["values"])
     for feature in data["schema"]["features"]:
         assert feature["categories"] is None and feature["min"] is None
+    # The counterfactual is left out, not None: None would say no change reaches another outcome.
+    assert all("counterfactual" not in view for view in data["views"])
+    assert data["include_data"] is False and data["unedited"] == [None] * len(rows)
     w.close()
+
+
+def test_a_row_edited_before_the_export_carries_its_own_view_for_a_reset(quickstart):
+    """The export shows an edited row as edited; "Reset" in the file then shows the row as
+    it is (its own values, the model's output for them), not the nearest grid point."""
+    model, X_test, w = quickstart
+    shown = w.index
+    w.index = 4
+    w.set_features({"mean area": 1500.0})
+    try:
+        data = export_data(w.session, rows=[4, 5])
+    finally:
+        w.reset()
+        w.index = shown
+    edited, own = data["views"][0], data["unedited"][0]
+    assert edited["values"][edited["edited"][0]] == 1500.0
+    assert own["edited"] == [] and own["values"] == edited["original"]
+    assert (own["index"], own["label"]) == (0, "row 4 of X")
+    assert own["prediction"] == pytest.approx(model.predict_proba(X_test.iloc[[4]])[0, 1])
+    assert data["unedited"][1] is None  # a row with no edits: its view is its own
 
 
 def test_names_and_values_are_data_not_markup():

@@ -10,6 +10,8 @@ export interface BarItem {
   value: number;
   /** Standard error of the value (a local model's sampling), drawn as ± 2 of it. */
   error?: number | null;
+  /** What the label leaves out (its tooltip). */
+  title?: string;
 }
 
 /** Whether a value's sign is beyond its error (more than 2 standard errors from 0). */
@@ -54,7 +56,7 @@ export function barList(items: BarItem[]): HTMLElement {
     const bar = h("span", { class: `ow-bar ${item.value > 0 ? "ow-pos" : "ow-neg"}${known ? "" : " ow-sign-unknown"}` });
     bar.style.width = `${(Math.abs(item.value) / max) * 100}%`;
     const track = h("span", { class: "ow-bar-track" }, bar);
-    let title: string | undefined;
+    let title = item.title;
     if (typeof item.error === "number") {
       // The whisker spans ± 2 standard errors around the bar's end, within the track.
       const at = (v: number) => `${Math.min(100, Math.max(0, (v / max) * 100))}%`;

@@ -40,7 +40,7 @@ const ORDER = ["importance", "beeswarm", "dependence", "fidelity", "predictions"
 export const CANVAS_MARKS = 2500;
 
 /** Vega's config in the page's theme colours (what CSS gives SVG text and lines). */
-function themeConfig(el: HTMLElement): object {
+function themeConfig(el: HTMLElement) {
   const css = getComputedStyle(el);
   const colour = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
   const fg = colour("--ow-fg", "#1f2328");
@@ -53,6 +53,12 @@ function themeConfig(el: HTMLElement): object {
     axis: { labelColor: fg, titleColor: fg, domainColor: muted, tickColor: muted, gridColor: border },
     legend: { labelColor: fg, titleColor: fg },
   };
+}
+
+/** Vega's config with no title or subtitle line longer than `width` pixels (Vega cuts it
+ * with an ellipsis); a box not laid out yet (0) leaves the config as it is. */
+export function titleFits<C extends { title?: object }>(config: C, width: number): C {
+  return width > 0 ? { ...config, title: { ...config.title, limit: width } } : config;
 }
 
 /** How a chart is drawn: SVG, or a canvas for one with more points than CANVAS_MARKS
@@ -143,7 +149,8 @@ export class GlobalViews {
           actions: false,
           ast: true,
           expr: engine.expressionInterpreter,
-          config,
+          // With "fit-x" a title wider than the box squeezes the plot to make room for it.
+          config: titleFits(config, box.clientWidth),
           tooltip: { theme: "custom" },
         });
       } catch (error) {

@@ -42,8 +42,9 @@ export function uid(prefix: string): string {
   return `${prefix}-${counter}`;
 }
 
-/** Calls `commit` when a typed value is done: on Enter and on change, once per value. */
-export function onCommit(input: HTMLInputElement, commit: () => void): void {
+/** Calls `commit` when a typed value is done: on Enter and on change, once per value.
+ * Returns what to call after the program writes the input's value (it is not the user's). */
+export function onCommit(input: HTMLInputElement, commit: () => void): () => void {
   let committed: string | null = null;
   const run = () => {
     if (input.value === committed) return;
@@ -55,7 +56,11 @@ export function onCommit(input: HTMLInputElement, commit: () => void): void {
     if (event.key === "Enter") run();
   });
   // A value shown by the program is not the user's: forget what was committed.
-  input.addEventListener("focus", () => (committed = input.value));
+  const forget = () => {
+    committed = input.value;
+  };
+  input.addEventListener("focus", forget);
+  return forget;
 }
 
 /** The focused element of the document or shadow root `node` lives in (marimo renders

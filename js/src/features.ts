@@ -13,6 +13,8 @@ export class Features {
   constructor(
     schema: Schema,
     private readonly ask: (request: FeatureRequest) => void = () => {},
+    /** An export made without the rows' values: every value is null because it is hidden. */
+    readonly valuesHidden = false,
   ) {
     this.list = schema.features.map((f) => ({ ...f }));
     this.names = this.list.map((f) => f.name);

@@ -4,7 +4,7 @@
 import { type BarItem, TOP_BARS, barList, topPositions } from "./bars";
 import { h, s } from "./dom";
 import type { Features } from "./features";
-import { counted, formatNumber, formatValue, signed } from "./format";
+import { HIDDEN, HIDDEN_TITLE, counted, formatNumber, formatValue, signed } from "./format";
 import { legend } from "./legend";
 import type { AttributionInfo, View } from "./types";
 
@@ -22,16 +22,20 @@ export interface Segment {
   /** In output units. */
   start: number;
   end: number;
+  /** What the label leaves out (its tooltip). */
+  title?: string;
 }
 
 /** The top features of the row by |value| as their own segments, the rest folded into one. */
 export function segments(features: Features, attribution: AttributionInfo, view: View, top = TOP_BARS): Segment[] {
   const shown = topPositions(attribution.values, top);
   const rest = attribution.values.length - shown.length;
+  const hidden = features.valuesHidden;
   const items: Omit<Segment, "start" | "end">[] = shown.map((j) => ({
     j,
-    label: `${features.names[j]} = ${formatValue(view.values[j], features.at(j))}`,
+    label: `${features.names[j]} = ${hidden ? HIDDEN : formatValue(view.values[j], features.at(j))}`,
     value: attribution.values[j],
+    title: hidden ? HIDDEN_TITLE : undefined,
   }));
   if (rest > 0) {
     const chosen = new Set(shown);
@@ -78,7 +82,7 @@ export function forceBar(features: Features, attribution: AttributionInfo, view:
   for (const seg of segs) {
     const x0 = x(seg.start);
     const w = Math.max(x(seg.end) - x0, 1);
-    const tip = `${seg.label}: ${signed(seg.value)}`;
+    const tip = `${seg.label}: ${signed(seg.value)}${seg.title ? ` (${seg.title})` : ""}`;
     const g = s("g", { class: `ow-seg ${seg.value > 0 ? "ow-pos" : "ow-neg"}`, "data-j": seg.j ?? undefined, "aria-label": tip });
     g.append(s("title", {}, tip), s("rect", { x: x0, y: BAR_Y, width: w, height: BAR_H, rx: 2 }));
     if (w > 46) {

@@ -5,6 +5,9 @@
 import type { FeatureInfo, Value } from "./types";
 
 export const MISSING = "–";
+/** A value left out of an export (include_data=False): not missing, just not in the file. */
+export const HIDDEN = "—";
+export const HIDDEN_TITLE = "value not in this file";
 const SMALLEST_FIXED = 1e-4;
 const LARGEST_FIXED = 1e9;
 const LARGEST_VALUE_FIXED = 1e15;

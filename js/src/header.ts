@@ -19,6 +19,8 @@ export class Header {
   private readonly prediction = h("span", { class: "ow-prediction", "data-testid": "ow-prediction" });
   private readonly detail = h("span", { class: "ow-detail" });
   private readonly rowInput: HTMLInputElement;
+  private readonly prev: HTMLButtonElement;
+  private readonly next: HTMLButtonElement;
   private readonly targetSelect: HTMLSelectElement | null = null;
   private readonly versusSelect: HTMLSelectElement | null = null;
   private readonly quality = h("span", { class: "ow-badge", "data-testid": "ow-quality" });
@@ -40,10 +42,13 @@ export class Header {
     this.rowInput = h("input", { id: rowId, type: "number", min: 0, max: schema.n_rows - 1, step: 1, class: "ow-row-input", "data-testid": "ow-row-input" });
     const go = (index: number) => {
       if (Number.isInteger(index) && index >= 0 && index < schema.n_rows) actions.selectRow(index);
+      else this.notice.textContent = `There is no row ${index}: the rows are 0 to ${schema.n_rows - 1}.`;
     };
-    onCommit(this.rowInput, () => go(Number(this.rowInput.value)));
-    const prev = button("‹", { "aria-label": "Previous row" });
-    const next = button("›", { "aria-label": "Next row" });
+    onCommit(this.rowInput, () => {
+      if (this.rowInput.value !== "") go(Number(this.rowInput.value));
+    });
+    const prev = (this.prev = button("‹", { "aria-label": "Previous row" }));
+    const next = (this.next = button("›", { "aria-label": "Next row" }));
     prev.addEventListener("click", () => go(Number(this.rowInput.value) - 1));
     next.addEventListener("click", () => go(Number(this.rowInput.value) + 1));
     const controls = h(
@@ -87,12 +92,14 @@ export class Header {
     this.prediction.dataset.value = String(view.prediction);
     const parts: string[] = [];
     if (view.predicted_label !== null) parts.push(`predicted: ${view.predicted_label}`);
-    if (this.schema.has_y && view.y !== null) parts.push(`true: ${view.y}`);
+    if (this.schema.has_y && view.y !== null) parts.push(`true: ${typeof view.y === "number" ? formatNumber(view.y) : String(view.y)}`);
     if (view.edited.length) parts.push(`${view.edited.length} edited`);
     if (view.label) parts.push(view.label);
     this.detail.textContent = parts.join(" · ");
     this.notice.textContent = view.notice ?? "";
     if (focusedIn(this.rowInput) !== this.rowInput) this.rowInput.value = String(view.index);
+    this.prev.disabled = view.index <= 0;
+    this.next.disabled = view.index >= this.schema.n_rows - 1;
     if (this.targetSelect) this.targetSelect.value = view.target;
     if (this.versusSelect) {
       this.versusSelect.value = view.versus ?? "";

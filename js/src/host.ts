@@ -2,6 +2,7 @@
 // kernel, answering requests from data precomputed at export time (no network, no kernel).
 import type { LoadEngine } from "./charts";
 import { changedPositions, ruleFor } from "./estimate";
+import { formatValue } from "./format";
 import { type PanelMessage, renderPanel } from "./panel";
 import type { AttributionInfo, ExportData, ExportGrids, PackedArray, RequestMessage, Value, View, WidgetModel } from "./types";
 
@@ -75,6 +76,9 @@ export class ExportAnswers {
     for (const [j, value] of rowEdits) if (j >= 0 && j < wanted.length) wanted[j] = value;
     const changed = changedPositions(wanted, base.values);
     if (!changed.length) return { ...base, seq: request.seq };
+    // A row exported with what-if edits, reset: its own view, also in the file.
+    const unedited = this.data.unedited[request.index];
+    if (unedited && !changedPositions(wanted, unedited.values).length) return { ...unedited, seq: request.seq };
     if (!this.grids) {
       // No what-ifs in this file: the row stays as it is, and the panel says why.
       const why = this.data.include_data
@@ -89,6 +93,13 @@ export class ExportAnswers {
       const k = nearestPoint(g.values[j], wanted[j]);
       return { j, at: request.index * block + g.offsets[j] + k, value: g.values[j][k] };
     });
+    // The file holds each feature's what-ifs at its grid points only: a value between them
+    // is answered at the nearest one, and the view says so (the slider shows that value).
+    const features = this.data.schema.features;
+    const moved = points.filter((p) => formatValue(p.value, features[p.j]) !== formatValue(wanted[p.j], features[p.j]));
+    const snapped = moved.length
+      ? `Shown at the nearest value precomputed in this file: ${moved.map((p) => `${features[p.j].name} = ${formatValue(p.value, features[p.j])} (not ${formatValue(wanted[p.j], features[p.j])})`).join(", ")}. `
+      : "";
     const scale = g.scale[request.index];
     const shapAt = (at: number) => Array.from({ length: n }, (_, i) => g.shap[at * n + i] * scale);
     const values = [...base.values];
@@ -117,7 +128,7 @@ export class ExportAnswers {
         attributions: attributions(shapAt(at)),
         rule: ruleFor(this.data.surrogate, values, g.rule[at]),
         quality: "exact",
-        notice: `Precomputed when this file was exported: the model's own output for this one-feature change; ${this.shapWords(request.index, j)}.${others}`,
+        notice: `${snapped}Precomputed when this file was exported: the model's own output for this one-feature change; ${this.shapWords(request.index, j)}.${others}`,
       };
     }
     // Two or more changes: add up each change's effect on its own.
@@ -136,7 +147,7 @@ export class ExportAnswers {
       attributions: attributions(additive),
       rule: ruleFor(this.data.surrogate, values),
       quality: "estimate",
-      notice: `Estimate, not the model's output: ${points.length} features changed, composed from one-feature what-ifs precomputed at export time.`,
+      notice: `${snapped}Estimate, not the model's output: ${points.length} features changed, composed from one-feature what-ifs precomputed at export time.`,
     };
   }
 }
@@ -179,5 +190,5 @@ export async function renderExport(el: HTMLElement, data: ExportData, loadEngine
     },
   };
   if (!data.include_data) el.dataset.noData = "true";
-  return renderPanel(model, el, { loadEngine, rowNumbers: data.rows });
+  return renderPanel(model, el, { loadEngine, rowNumbers: data.rows, valuesHidden: !data.include_data });
 }

@@ -49,6 +49,9 @@ export interface PanelOptions {
   loadEngine?: LoadEngine;
   /** The row of X of each row the panel knows (an export renumbers them); default: the same. */
   rowNumbers?: number[];
+  /** An export made without the rows' values (include_data=False): the views' values are
+   * null because they are hidden, not missing. */
+  valuesHidden?: boolean;
 }
 
 /** The chart engine, sent by the kernel as a message buffer the first time it is asked for. */
@@ -90,7 +93,7 @@ function editsOf(view: View): Edits {
 
 export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOptions = {}): () => void {
   const schema = model.get("_schema");
-  const features = new Features(schema, (request) => model.send(request));
+  const features = new Features(schema, (request) => model.send(request), options.valuesHidden);
   let surrogate = model.get("_surrogate") ?? null;
   let view = model.get("_view");
   let edits = editsOf(view);

@@ -49,6 +49,13 @@ function addend(effect: number, term: SurrogateInfo["rules"][number]["terms"][nu
   return ` ${effect >= 0 ? "+" : "−"} ${formatNumber(Math.abs(effect), 3)} (${features})`;
 }
 
+/** Whether an addend reads as more than 0 beside the other numbers of its line (written to 4
+ *  significant digits of the largest): floating-point noise such as 1.5e-16 does not. */
+export function shows(effect: number, line: number[]): boolean {
+  const scale = Math.max(...line.map(Math.abs).filter(Number.isFinite));
+  return formatNumber(effect, 4, scale > 0 ? scale : null) !== "0";
+}
+
 class RuleTable {
   readonly el: HTMLElement;
   private readonly surrogate: SurrogateInfo;
@@ -63,7 +70,12 @@ class RuleTable {
   private readonly scroller: HTMLElement;
   private revealed: number | null = null;
 
-  constructor(surrogate: SurrogateInfo, chooseSize: ChooseSize | null) {
+  constructor(
+    surrogate: SurrogateInfo,
+    chooseSize: ChooseSize | null,
+    /** An export without the rows' values: no row's arithmetic can be worked out. */
+    private readonly valuesHidden = false,
+  ) {
     this.surrogate = surrogate;
     const body = h("tbody");
     for (const rule of surrogate.rules) {
@@ -180,17 +192,19 @@ class RuleTable {
    * (worst area) = 0.786 → benign"), and which shared steps apply to it. */
   private showArithmetic(view: View): void {
     const rule = this.surrogate.rules.find((r) => r.id === view.rule?.id);
-    const found = rule ? ruleOutput(rule, view.values) : null;
+    // Hidden values read as missing, which the terms would count as their fill: say nothing.
+    const found = rule && !this.valuesHidden ? ruleOutput(rule, view.values) : null;
     for (const [id, under] of this.arithmetic) {
       under.hidden = !found || id !== rule?.id;
       if (under.hidden || !rule || !found) continue;
-      const parts = rule.terms.map((t, i) => (found.effects[i] ? addend(found.effects[i], t) : "")).join("");
+      const start = rule.prediction as number;
+      const parts = rule.terms.map((t, i) => (shows(found.effects[i], [start, found.total, ...found.effects]) ? addend(found.effects[i], t) : "")).join("");
       const label = found.label === null ? "" : ` → ${String(found.label)}`;
-      (under.lastChild as HTMLElement).textContent = `this row: ${formatNumber(rule.prediction as number)}${parts} = ${formatNumber(found.total)}${label}`;
+      (under.lastChild as HTMLElement).textContent = `this row: ${formatNumber(start)}${parts} = ${formatNumber(found.total)}${label}`;
     }
     for (const [term, line] of this.sharedLines) {
       // A step adds its weight or nothing, the same in every rule; a linear term always adds.
-      const applies = term.above !== null || term.when.length ? termEffect(term, view.values) !== 0 : null;
+      const applies = !this.valuesHidden && (term.above !== null || term.when.length) ? termEffect(term, view.values) !== 0 : null;
       line.classList.toggle("ow-met", applies === true);
       line.classList.toggle("ow-term-off", applies === false);
       (line.firstChild as HTMLElement).textContent = applies ? "✓ " : "";
@@ -213,9 +227,18 @@ class Hint {
   private shown: { index: number; hint: CounterfactualInfo | null; versus: string | null } | null = null;
   private tryIt: HTMLButtonElement | null = null;
 
-  constructor(private readonly apply: ApplyChanges) {}
+  constructor(
+    private readonly apply: ApplyChanges,
+    private readonly valuesHidden = false,
+  ) {}
 
   update(view: View, stale: boolean): void {
+    if (this.valuesHidden) {
+      // Its changes are values of the row: an export without them cannot hold it.
+      this.el.hidden = false;
+      this.el.replaceChildren(h("p", { class: "ow-muted" }, "The smallest change to another outcome is not in this file: it names the row's values, which were left out."));
+      return;
+    }
     const hint = view.counterfactual;
     if (hint !== undefined && !stale) {
       if (hint !== this.shown?.hint || view.versus !== this.shown?.versus) this.draw(hint, view);
@@ -291,7 +314,7 @@ export class RulesCard {
     apply: ApplyChanges,
     private readonly chooseSize: ChooseSize | null = null,
   ) {
-    this.hint = new Hint(apply);
+    this.hint = new Hint(apply, features.valuesHidden);
     this.el = h("section", { class: "ow-card ow-rules", "data-testid": "ow-rules", "aria-label": "Rules" }, h("h3", {}, "Rules"), this.content, this.hint.el);
   }
 
@@ -301,7 +324,7 @@ export class RulesCard {
       if (surrogate !== this.shown) {
         // A first fit, or another size picked: the table is drawn anew.
         this.shown = surrogate;
-        this.table = new RuleTable(surrogate, this.chooseSize);
+        this.table = new RuleTable(surrogate, this.chooseSize, this.features.valuesHidden);
         this.content.replaceChildren(this.table.el);
         if (this.last) this.update(this.last.view, this.last.stale);
       }

@@ -69,6 +69,11 @@ class SliderRow {
   dragging = false;
   /** A drag sent fast requests that no exact one has followed yet. */
   private unsettled = false;
+  /** The user has typed into the number box since the last commit: views leave it alone. */
+  private typing = false;
+  /** The number the row has now (null: missing), what the number box shows otherwise. */
+  private current: number | null = null;
+  private forgetTyped: () => void = () => {};
 
   constructor(
     readonly j: number,
@@ -114,13 +119,25 @@ class SliderRow {
       range.addEventListener("input", () => {
         this.dragging = true;
         this.unsettled = true;
+        this.el.classList.remove("ow-no-value");
         number.value = formatValue(Number(range.value), feature);
         actions.edit(j, Number(range.value), "drag");
       });
       range.addEventListener("change", done);
       for (const type of ["pointerup", "pointercancel", "blur"]) range.addEventListener(type, release);
-      onCommit(number, () => {
-        if (number.value !== "" && Number.isFinite(Number(number.value))) actions.edit(j, Number(number.value), "done");
+      number.addEventListener("input", () => (this.typing = true));
+      this.forgetTyped = onCommit(number, () => {
+        this.typing = false;
+        if (number.value === "" || !Number.isFinite(Number(number.value))) return;
+        // Wanted until the answer says which value is in use.
+        this.current = Number(number.value);
+        actions.edit(j, this.current, "done");
+      });
+      // Leaving the box: it shows the value in use again (a text that was not a number, a
+      // value an export moved to its nearest precomputed point).
+      number.addEventListener("blur", () => {
+        this.typing = false;
+        this.showNumber();
       });
       const ticks = h("span", { class: "ow-ticks", "aria-hidden": "true" });
       for (const [q, v] of feature.quantiles ?? []) {
@@ -158,9 +175,14 @@ class SliderRow {
 
   show(value: Value, original: Value, edited: boolean): void {
     if (this.range && this.number) {
-      const number = typeof value === "number" ? value : null;
-      if (!this.dragging && number !== null) this.range.value = String(number);
-      if (focusedIn(this.number) !== this.number) this.number.value = number === null ? "" : formatValue(number, this.feature);
+      const number = typeof value === "number" && Number.isFinite(value) ? value : null;
+      // A missing value has no place on the track: the thumb is hidden and the track empty.
+      if (!this.dragging) this.range.value = number === null ? this.range.min : String(number);
+      this.current = number;
+      if (!this.typing) this.showNumber();
+      this.el.classList.toggle("ow-no-value", number === null);
+      this.range.title = number === null ? "missing: move the slider to set a value" : "";
+      this.number.placeholder = number === null ? "missing" : "";
     } else if (this.select) {
       this.select.value = value === null ? "" : String(value);
     } else if (this.checkbox) {
@@ -177,6 +199,17 @@ class SliderRow {
     this.resetButton.disabled = !edited;
   }
 
+  /** The number box shows the value in use; a typed text that says the same (perhaps with
+   *  more digits than the box writes) stays while the box has the focus. */
+  private showNumber(): void {
+    const box = this.number;
+    if (!box) return;
+    const value = this.current;
+    if (focusedIn(box) === box && value !== null && box.value !== "" && Number(box.value) === value) return;
+    box.value = value === null ? "" : formatValue(value, this.feature);
+    this.forgetTyped();
+  }
+
   /** Whether the pointer holds this slider or the keyboard is on one of its controls. */
   get inUse(): boolean {
     const focused = focusedIn(this.el);
@@ -191,6 +224,21 @@ function loadingRow(j: number, name: string): HTMLElement {
     { class: "ow-slider ow-slider-loading", "data-j": j, "data-name": name },
     h("span", { class: "ow-slider-name" }, name),
     h("span", { class: "ow-muted" }, "loading its range…"),
+  );
+}
+
+/** In place of the sliders in an export without the rows' values: with no value to start
+ *  from and no range to move in, controls would only pretend. */
+function valuesHiddenCard(): HTMLElement {
+  return h(
+    "section",
+    { class: "ow-card ow-sliders", "data-testid": "ow-sliders", "aria-label": "What if?" },
+    h("h3", {}, "What if?"),
+    h(
+      "p",
+      { class: "ow-note", "data-testid": "ow-sliders-hidden" },
+      "Not in this file: it was exported without the rows' values (include_data=False), so it has no values to change and no what-ifs. Run the notebook, or export with the data, to try changes.",
+    ),
   );
 }
 
@@ -246,7 +294,7 @@ export class Sliders {
       for (const j of positions) this.loading.delete(j);
       this.layout();
     });
-    this.el = h(
+    const controls = h(
       "section",
       { class: "ow-card ow-sliders", "data-testid": "ow-sliders", "aria-label": "What if?" },
       h(
@@ -267,6 +315,7 @@ export class Sliders {
       this.list,
       h("div", { class: "ow-more-row" }, this.more, this.fewer),
     );
+    this.el = features.valuesHidden ? valuesHiddenCard() : controls;
   }
 
   get dragging(): boolean {
@@ -368,6 +417,7 @@ export class Sliders {
 
   /** Brings a feature's slider into the list (a bar clicked in the charts); its element. */
   reveal(j: number): HTMLElement | null {
+    if (this.features.valuesHidden) return null;
     if (!this.visible().includes(j)) {
       this.revealed.add(j);
       this.layout();

@@ -407,6 +407,9 @@ export interface ExportData {
   rows: number[];
   start: number;
   include_data: boolean;
+  /** Per view, the row's own view when that view holds what-if edits made before the export
+   * (null: it has none): what a reset of the edits shows. */
+  unedited: (View | null)[];
   grids: ExportGrids | null;
   /** The global views for the exported target; rows are rows of X (see `rows`). */
   global: GlobalInfo | null;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { CANVAS_MARKS, type ChartEngine, type ChartView, GlobalViews } from "../src/charts";
+import { CANVAS_MARKS, type ChartEngine, type ChartView, GlobalViews, titleFits } from "../src/charts";
 import { renderPanel } from "../src/panel";
 import type { GlobalInfo } from "../src/types";
 import { model, panel, schema, shapOf, surrogate, view } from "./fixtures";
@@ -118,6 +118,26 @@ describe("global views", () => {
     expect(el.querySelector('[data-chart="dependence"]')?.getAttribute("aria-label")).toBeNull();
     // A canvas is not styled by CSS: the theme's colours travel in Vega's config.
     expect(engine.options.beeswarm.config).toMatchObject({ axis: { labelColor: expect.any(String) } });
+  });
+
+  it("keeps every title within its chart's box, so that a long one never squeezes the plot", async () => {
+    const m = model(schema());
+    const engine = fakeEngine();
+    const el = document.createElement("div");
+    renderPanel(m, el, { loadEngine: engine.load });
+    const width = Object.getOwnPropertyDescriptor(HTMLElement.prototype, "clientWidth");
+    Object.defineProperty(HTMLElement.prototype, "clientWidth", { configurable: true, get: () => 381 });
+    try {
+      m.set("_global", ready());
+      await settle();
+    } finally {
+      if (width) Object.defineProperty(HTMLElement.prototype, "clientWidth", width);
+    }
+    for (const name of ["importance", "beeswarm", "dependence"]) {
+      expect(engine.options[name].config).toMatchObject({ title: { limit: 381, anchor: "start" }, axis: { labelColor: expect.any(String) } });
+    }
+    // A box not laid out yet (width 0): the config as it is.
+    expect(titleFits({ title: { anchor: "start" } }, 0)).toEqual({ title: { anchor: "start" } });
   });
 
   it("links: a bar selects the feature, a point selects the row, hover goes both ways", async () => {

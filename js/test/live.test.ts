@@ -205,6 +205,62 @@ describe("edits", () => {
     input.dispatchEvent(new Event("change"));
     expect(m.sent).toEqual([{ type: "request", seq: 1, index: 9, target: "yes", versus: null, fast: false }]);
   });
+
+  it("a row number out of range says which rows there are; the ends of the rows disable their arrows", () => {
+    const { el, m } = mount();
+    const input = q(el, "ow-row-input") as HTMLInputElement;
+    input.value = "12";
+    input.dispatchEvent(new Event("change"));
+    expect(m.sent).toHaveLength(0);
+    expect(q(el, "ow-notice").textContent).toBe("There is no row 12: the rows are 0 to 9.");
+    expect((el.querySelector('[aria-label="Previous row"]') as HTMLButtonElement).disabled).toBe(true);
+    expect((el.querySelector('[aria-label="Next row"]') as HTMLButtonElement).disabled).toBe(false);
+  });
+
+  it("a missing number has no thumb on its track, and its box says missing", () => {
+    const s = schema();
+    const values = [null, 20, 30, 40];
+    const { el, m } = mount(model(s, view(s, { values, original: [...values] })));
+    const row = panel.slider(el, 0);
+    expect(row.classList.contains("ow-no-value")).toBe(true);
+    expect(panel.range(el, 0).value).toBe("0"); // an empty track: no fill up to a made-up value
+    expect((row.querySelector("input.ow-number") as HTMLInputElement).placeholder).toBe("missing");
+    expect(panel.slider(el, 1).classList.contains("ow-no-value")).toBe(false);
+    // A value set: the thumb is back.
+    m.set("_view", view(s, { seq: 1, values: [55, 20, 30, 40], original: [...values], edited: [0] }));
+    expect(row.classList.contains("ow-no-value")).toBe(false);
+    expect((row.querySelector("input.ow-number") as HTMLInputElement).value).toBe("55");
+  });
+
+  it("the number box shows the value in use once a typed one is answered, and keeps a text that says the same", () => {
+    const { el, m } = mount();
+    const box = panel.slider(el, 0).querySelector("input.ow-number") as HTMLInputElement;
+    box.focus();
+    box.value = "42.123456";
+    box.dispatchEvent(new Event("input"));
+    box.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    expect(m.sent.at(-1)).toMatchObject({ edits: [[0, 42.123456]] });
+    const s = schema();
+    m.set("_view", view(s, { seq: m.sent.at(-1)?.seq, values: [42.123456, 20, 30, 40], edited: [0] }));
+    expect(box.value).toBe("42.123456"); // the user's digits, the same value
+    m.set("_view", view(s, { seq: (m.sent.at(-1)?.seq ?? 0) + 1, values: [41, 20, 30, 40], edited: [0] }));
+    expect(box.value).toBe("41"); // another value is in use: the box says which
+    box.value = "4";
+    box.dispatchEvent(new Event("input"));
+    m.set("_view", view(s, { seq: (m.sent.at(-1)?.seq ?? 0) + 2, values: [41, 20, 30, 40], edited: [0] }));
+    expect(box.value).toBe("4"); // being typed: left alone
+    box.value = "abc";
+    box.blur();
+    expect(box.value).toBe("41");
+    // Typed and left with Tab: the typed value stays until the answer.
+    box.focus();
+    box.value = "33";
+    box.dispatchEvent(new Event("input"));
+    box.dispatchEvent(new Event("change"));
+    box.blur();
+    expect(m.sent.at(-1)).toMatchObject({ edits: [[0, 33]] });
+    expect(box.value).toBe("33");
+  });
 });
 
 describe("optional views", () => {
@@ -234,6 +290,15 @@ describe("optional views", () => {
     expect(q(el, "ow-prediction").textContent).toBe("prediction = 1235");
     expect(el.querySelector("select.ow-target")).toBeNull();
     expect(el.querySelector(".ow-detail")?.textContent).toBe("true: 1200");
+  });
+
+  it("regression: the true value reads like the prediction", () => {
+    const s = schema();
+    s.task = "regression";
+    s.classes = null;
+    s.targets = ["prediction"];
+    const { el } = mount(model(s, view(s, { target: "prediction", prediction: 5.1, predicted_label: null, probabilities: null, y: 5.5804496173966776 })));
+    expect(el.querySelector(".ow-detail")?.textContent).toBe("true: 5.58");
   });
 });
 

@@ -2,10 +2,10 @@
 // (payloads.fixture.ts, written by make_fixtures.py and checked against types.ts by tsc).
 import { afterEach, describe, expect, it } from "vitest";
 import { holds, ruleFor, ruleOutput, termEffect } from "../src/estimate";
-import { formatNumber } from "../src/format";
+import { formatNumber, formatValue } from "../src/format";
 import { ExportAnswers, decodeGrids, nearestPoint, renderExport } from "../src/host";
 import { renderPanel } from "../src/panel";
-import type { Condition, LinearTermInfo, WidgetModel } from "../src/types";
+import type { Condition, ExportData, LinearTermInfo, View, WidgetModel } from "../src/types";
 import { FakeModel, panel } from "./fixtures";
 import * as real from "./payloads.fixture";
 
@@ -229,6 +229,121 @@ describe("the export's in-page model", () => {
     expect(q(el, "ow-prediction").dataset.value).not.toBe(before);
     expect(card(el, "lime").textContent).toContain("LIME is not available for this view.");
     expect(q(el, "ow-notice").textContent).toContain("Precomputed when this file was exported");
+  });
+});
+
+describe("an export's what-ifs at the file's grid points", () => {
+  const data = real.cities_export;
+  const numeric = data.schema.features.findIndex((f) => f.kind === "numeric");
+  const feature = data.schema.features[numeric];
+
+  it("answers a value between grid points at the nearest one, says so, and the number box shows it", async () => {
+    const grids = await decodeGrids(data.grids!);
+    const points = grids.values[numeric] as number[];
+    const asked = points[3] - 0.2 * (points[3] - points[2]); // nearer to points[3]
+    const el = document.createElement("div");
+    document.body.append(el);
+    await renderExport(el, data);
+    const box = panel.slider(el, numeric).querySelector("input.ow-number") as HTMLInputElement;
+    box.focus();
+    box.value = String(asked);
+    box.dispatchEvent(new Event("input"));
+    box.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(panel.slider(el, numeric).dataset.value).toBe(String(points[3]));
+    expect(box.value).toBe(formatValue(points[3], feature));
+    expect(q(el, "ow-notice").textContent).toContain(
+      `Shown at the nearest value precomputed in this file: ${feature.name} = ${formatValue(points[3], feature)} (not ${formatValue(asked, feature)}).`,
+    );
+    box.blur();
+    expect(box.value).toBe(formatValue(points[3], feature));
+    // Typed again, the same value is asked again (the box's text was the program's).
+    box.focus();
+    box.value = String(asked);
+    box.dispatchEvent(new Event("input"));
+    box.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(box.value).toBe(formatValue(points[3], feature));
+  });
+
+  it("a value beyond the grid is answered at its end, and a grid value needs no word", async () => {
+    const grids = await decodeGrids(data.grids!);
+    const answers = new ExportAnswers(data, grids);
+    const base = data.views[0];
+    const top = grids.values[numeric][grids.values[numeric].length - 1];
+    const far = answers.answer({ type: "request", seq: 1, index: 0, target: base.target, edits: [[numeric, 1e6]], fast: false });
+    expect(far.values[numeric]).toBe(top);
+    expect(far.notice).toContain(`${feature.name} = ${formatValue(top, feature)} (not ${formatValue(1e6, feature)})`);
+    const on = answers.answer({ type: "request", seq: 2, index: 0, target: base.target, edits: [[numeric, grids.values[numeric][1]]], fast: false });
+    expect(on.notice).not.toContain("nearest");
+  });
+
+  it("a row exported with what-if edits resets to its own view, which the file holds", async () => {
+    // make_fixtures.py exports the first row with an edit of the first feature.
+    const edited = data.views[0];
+    const own = data.unedited[0];
+    expect(edited.edited).toEqual([0]);
+    expect(own?.edited).toEqual([]);
+    expect(own?.values).toEqual(edited.original);
+    expect(data.unedited.slice(1)).toEqual(data.views.slice(1).map(() => null));
+    const answers = new ExportAnswers(data, await decodeGrids(data.grids!));
+    expect(answers.answer({ type: "request", seq: 3, index: 0, target: edited.target, fast: false }).prediction).toBe(edited.prediction);
+    const reset = answers.answer({ type: "request", seq: 4, index: 0, target: edited.target, edits: [], fast: false });
+    expect(reset).toEqual({ ...own, seq: 4 });
+    // In the panel: "Reset all" shows the row's own values and prediction, exact.
+    const el = document.createElement("div");
+    document.body.append(el);
+    await renderExport(el, data);
+    expect(q(el, "ow-prediction").dataset.value).toBe(String(edited.prediction));
+    [...q(el, "ow-sliders").querySelectorAll("button")].find((b) => b.textContent === "Reset all")?.click();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(q(el, "ow-prediction").dataset.value).toBe(String(own?.prediction));
+    expect(panel.slider(el, 0).dataset.value).toBe(String(own?.values[0]));
+    expect(q(el, "ow-quality").textContent).toBe("exact");
+    expect(q(el, "ow-notice").textContent).toBe("");
+  });
+});
+
+describe("an export without the rows' values", () => {
+  /** What export.py's _without_data leaves of a view. */
+  const hidden = (v: View): View => {
+    const { counterfactual: _, ...rest } = v;
+    return { ...rest, values: v.values.map(() => null), original: v.original.map(() => null), y: null };
+  };
+  const s = real.diabetes_schema;
+  const data: ExportData = {
+    schema: { ...s, features: s.features.map((f) => ({ ...f, min: null, max: null, quantiles: [], categories: null, counts: null })) },
+    surrogate: real.diabetes_surrogate,
+    views: [hidden(real.diabetes_complete)],
+    rows: [0],
+    start: 0,
+    include_data: false,
+    unedited: [null],
+    grids: null,
+    global: null,
+  };
+
+  it("says each value is not in the file (not missing) and works nothing out from the values it lacks", async () => {
+    const el = document.createElement("div");
+    document.body.append(el);
+    await renderExport(el, data);
+    // The firing rule has terms: its arithmetic would read hidden values as their fills.
+    expect(real.diabetes_surrogate.rules.find((r) => r.id === data.views[0].rule?.id)?.terms.length).toBeGreaterThan(0);
+    const shown = [...q(el, "ow-rules").querySelectorAll<HTMLElement>("[data-testid=ow-rule-arithmetic]")].filter((e) => !e.closest("tr")?.hidden);
+    expect(shown).toHaveLength(0);
+    expect(q(el, "ow-rules-shared").querySelectorAll(".ow-met, .ow-term-off")).toHaveLength(0);
+    expect(q(el, "ow-counterfactual").textContent).toContain("not in this file");
+    expect(q(el, "ow-counterfactual").textContent).not.toContain("No small change");
+    const labels = [...card(el, "shap").querySelectorAll<HTMLElement>(".ow-bar-label")].filter((l) => l.closest("li")?.dataset.j !== undefined);
+    expect(labels.length).toBeGreaterThan(0);
+    for (const label of labels) {
+      expect(label.textContent).toMatch(/ = —$/);
+      expect(label.closest("li")?.title).toBe("value not in this file");
+    }
+    expect(el.textContent).not.toContain("missing");
+    // No sliders over a made-up range, no empty category list: a note instead.
+    expect(q(el, "ow-sliders").querySelectorAll("input, select")).toHaveLength(0);
+    expect(q(el, "ow-sliders-hidden").textContent).toContain("exported without the rows' values");
   });
 });
 

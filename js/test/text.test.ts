@@ -9,7 +9,7 @@ import { TextExportAnswers } from "../src/text/host";
 import { PAUSE_MS, agreementText, renderTextPanel } from "../src/text/panel";
 import { editText } from "../src/text/tokens";
 import { editedWords, typingEstimate } from "../src/text/typing";
-import type { TextExportData, TextMessage, TextModel, TextSchema, TextView, TextWidgetModel } from "../src/text/types";
+import type { TextExportData, TextMessage, TextModel, TextSchema, TextView, TextWidgetModel, TokensInfo } from "../src/text/types";
 
 afterEach(() => {
   document.body.replaceChildren();
@@ -361,6 +361,39 @@ describe("text panel", () => {
     const tokens = textView().tokens;
     expect(editText(TEXT, tokens, 3, "delete", "[MASK]")).toBe("the <script>alert(1)</script> was great");
     expect(editText(TEXT, tokens, 0, "mask", "[MASK]")).toBeNull();
+  });
+
+  it("counts spans in code points, as Python does: an emoji is one character there", () => {
+    // Spans and expected texts from Python: word_tokens(text) and edit_token(tokens, i, action, "[MASK]", "nice 👍").
+    const emoji = "I 😀😀 love this great movie";
+    const spans = [[0, 1], [2, 3], [3, 4], [5, 9], [10, 14], [15, 20], [21, 26]];
+    const tokens: TokensInfo = { strings: ["I", "😀", "😀", "love", "this", "great", "movie"], spans, special: spans.map(() => false), truncated: 0 };
+    expect(editText(emoji, tokens, 5, "mask", "[MASK]")).toBe("I 😀😀 love this [MASK] movie");
+    expect(editText(emoji, tokens, 5, "delete", "[MASK]")).toBe("I 😀😀 love this movie");
+    expect(editText(emoji, tokens, 2, "mask", "[MASK]")).toBe("I 😀[MASK] love this great movie");
+    expect(editText(emoji, tokens, 2, "delete", "[MASK]")).toBe("I 😀 love this great movie");
+    expect(editText(emoji, tokens, 2, "replace", "[MASK]", "nice 👍")).toBe("I 😀nice 👍 love this great movie");
+    const script = "𝒜 great 😀 film 😀";
+    const scriptTokens: TokensInfo = { strings: ["𝒜", "great", "😀", "film", "😀"], spans: [[0, 1], [2, 7], [8, 9], [10, 14], [15, 16]], special: [false, false, false, false, false], truncated: 0 };
+    expect(editText(script, scriptTokens, 3, "mask", "[MASK]")).toBe("𝒜 great 😀 [MASK] 😀");
+    expect(editText(script, scriptTokens, 3, "delete", "[MASK]")).toBe("𝒜 great 😀 😀");
+    // A deletion strips what Python's str.strip() strips, not what trim() does.
+    const two: TokensInfo = { strings: ["great", "movie"], spans: [[1, 6], [7, 12]], special: [false, false], truncated: 0 };
+    expect(editText("\x1cgreat movie\x85", two, 0, "delete", "[MASK]")).toBe("movie");
+    const bom: TokensInfo = { strings: ["\ufeff", "great", "movie"], spans: [[0, 1], [1, 6], [7, 12]], special: [false, false, false], truncated: 0 };
+    expect(editText("\ufeffgreat movie", bom, 2, "delete", "[MASK]")).toBe("\ufeffgreat");
+  });
+
+  it("estimates a typed edit after an emoji with the tokens' code-point spans", () => {
+    expect(editedWords("😀 great movie", "😀 great movies")).toEqual({ start: 8, end: 13, newEnd: 14 });
+    const text = "😀 great movie";
+    const view = { ...textView(), text, original: text, tokens: { strings: ["😀", "great", "movie"], spans: [[0, 1], [2, 7], [8, 13]], special: [false, false, false], truncated: 0 } };
+    view.attributions = view.attributions.map((a) => a && { ...a, values: [0.1, 0.5, 0.2] });
+    const found = typingEstimate(view, "😀 great film", 1);
+    expect(found?.view.tokens.strings).toEqual(["😀", "great", "film"]);
+    expect(found?.view.tokens.spans).toEqual([[0, 1], [2, 7], [8, 12]]);
+    expect(found?.removed).toEqual([2]);
+    expect(editText("😀 great film", found!.view.tokens, 1, "mask", "[MASK]")).toBe("😀 [MASK] film");
   });
 });
 

@@ -19,6 +19,14 @@ describe("the real chart engine", () => {
     const title = () => [...views.el.querySelectorAll('[data-chart="dependence"] text')].map((t) => t.textContent).find((t) => t?.startsWith("Dependence:"));
     await views.set({ feature: 2 });
     expect(title()).toBe("Dependence: f2");
+    // A long name is cut in the title (which counts in the chart's width), whole in its tooltip.
+    const long = "a feature name long enough to take the plot's width".repeat(2);
+    const names = (info.specs.dependence as { params: { name: string; value: unknown }[] }).params.find((p) => p.name === "names")?.value as string[];
+    await views.set({ names: names.map((n, j) => (j === 2 ? long : n)) });
+    expect(title()).toBe(`Dependence: ${long.slice(0, 35)}…`);
+    const heading = [...views.el.querySelectorAll('[data-chart="dependence"] .role-title-text text, [data-chart="dependence"] .role-title-text path')];
+    expect(heading.map((t) => t.getAttribute("aria-label"))).toContain(`Dependence: ${long}`);
+    await views.set({ names });
     await views.set({ row: 5 });
     const marked = views.el.querySelector('[data-chart="beeswarm"] [aria-label^="row 5 of X"]');
     expect(marked?.getAttribute("stroke")).toBe("#ffb300");

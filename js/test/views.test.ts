@@ -4,8 +4,9 @@ import { Features } from "../src/features";
 import { segments } from "../src/forceplot";
 import { renderPanel } from "../src/panel";
 import { sliderStep, trackPercent } from "../src/sliders";
-import type { ExplainerInfo } from "../src/types";
-import { LIME, SHAP, limeOf, mixedSchema, model, panel, schema, shapOf, view } from "./fixtures";
+import { shows } from "../src/rules";
+import type { ExplainerInfo, LinearTermInfo, SurrogateInfo } from "../src/types";
+import { FakeModel, LIME, SHAP, limeOf, mixedSchema, model, panel, schema, shapOf, surrogate, view } from "./fixtures";
 
 const { q, card } = panel;
 
@@ -265,6 +266,24 @@ describe("rule table", () => {
     expect(reason.querySelector("summary")?.textContent).toBe("Why 2 rules?");
     expect(reason.querySelector("p")?.textContent).toBe("The fewest rules within 0.005 of the best cross-validated accuracy with 95% confidence.");
     expect(q(el, "ow-rules").querySelector("[data-testid=ow-legend]")?.textContent).toContain("the rule that fires for this row");
+  });
+
+  it("leaves out of a row's arithmetic what adds 0 at the precision shown (floating-point noise)", () => {
+    const s = schema(3);
+    s.task = "regression";
+    s.classes = null;
+    s.targets = ["prediction"];
+    const term = (j: number, center: number): LinearTermInfo => ({ feature: `f${j}`, j, weight: 1, per: 1, center, fill: center, above: null, when: [], when_fill: [], shared: false, text: `+1 per 1 of f${j}` });
+    const rules: SurrogateInfo["rules"] = [{ id: 0, conditions: [], prediction: 68.27, terms: [term(0, 0.3), term(1, 18.6)], classes: null, coverage: 1, samples: 10, text: "" }];
+    const values = [0.1 + 0.2, 20, 30]; // f0 adds 0.1 + 0.2 - 0.3 = 5.6e-17
+    const v = view(s, { target: "prediction", predicted_label: null, probabilities: null, y: null, values, original: [...values], rule: { id: 0, met: [] } });
+    const m = new FakeModel({ _schema: s, _surrogate: { ...surrogate(s), metric: "r2", rules }, _view: v, _progress: {}, index: 0, target: "prediction", error: null });
+    const { el } = mount(m);
+    expect(q(el, "ow-rules").querySelector("[data-testid=ow-rule-arithmetic]")?.textContent).toBe("this row: 68.27 + 1.4 (f1) = 69.67");
+    expect(shows(1.51e-16, [68.27, 69.67])).toBe(false);
+    expect(shows(-0.004, [68.27, 69.67])).toBe(false);
+    expect(shows(0.006, [68.27, 69.67])).toBe(true);
+    expect(shows(1e-7, [2e-6, 3e-6])).toBe(true);
   });
 });
 

@@ -105,12 +105,20 @@ export class TokenStrip {
   }
 }
 
-/** The text with token ``i`` masked, deleted or replaced (optiml_widgets/text/tokens.py edit_token). */
+// What Python's str.strip() removes (str.isspace): JavaScript's trim() differs (it keeps
+// \x1c-\x1f and \x85, and removes \ufeff).
+const PY_SPACE = /[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/.source;
+const PY_STRIP = new RegExp(`^${PY_SPACE}+|${PY_SPACE}+$`, "g");
+
+/** The text with token ``i`` masked, deleted or replaced, exactly as Python's edit_token
+ *  (optiml_widgets/text/tokens.py) makes it. Spans count code points, as Python's strings
+ *  do: an emoji is one there and two UTF-16 units here. */
 export function editText(text: string, tokens: TokensInfo, i: number, action: TokenAction, mask: string, replacement = ""): string | null {
   const span = tokens.spans[i];
   if (!span) return null;
   const put = action === "mask" ? mask : action === "delete" ? "" : replacement;
-  let out = text.slice(0, span[0]) + put + text.slice(span[1]);
-  if (!put) out = out.replace(/ {2,}/g, " ").trim();
+  const chars = [...text];
+  let out = chars.slice(0, span[0]).join("") + put + chars.slice(span[1]).join("");
+  if (!put) out = out.replace(/ {2,}/g, " ").replace(PY_STRIP, "");
   return out;
 }

@@ -19,8 +19,11 @@ export interface TypingEstimate {
 }
 
 /** The characters that differ between two texts, widened to whole words: [start, end) in
- *  each (a word typed into is a new word). */
-export function editedWords(before: string, after: string): { start: number; end: number; newEnd: number } {
+ *  each (a word typed into is a new word). Positions count code points, as the tokens'
+ *  spans from Python do. */
+export function editedWords(beforeText: string, afterText: string): { start: number; end: number; newEnd: number } {
+  const before = [...beforeText];
+  const after = [...afterText];
   const shortest = Math.min(before.length, after.length);
   let start = 0;
   while (start < shortest && before[start] === after[start]) start++;
@@ -56,7 +59,8 @@ export function typingEstimate(view: TextView, text: string, forceIndex: number)
     else kept.push(i);
   });
   if (!placed) kept.push(-1);
-  const words = [...text.slice(start, newEnd).matchAll(/\S+/g)].map((m) => ({ word: m[0], at: start + (m.index ?? 0) }));
+  const typed = [...text].slice(start, newEnd).join("");
+  const words = [...typed.matchAll(/\S+/g)].map((m) => ({ word: m[0], at: start + [...typed.slice(0, m.index)].length }));
   const tokens: TokensInfo = { strings: [], spans: [], special: [], truncated: 0 };
   const from: number[] = []; // per new token: its old position, or -1 for a new word
   const added: number[] = [];
@@ -65,7 +69,7 @@ export function typingEstimate(view: TextView, text: string, forceIndex: number)
       for (const { word, at } of words) {
         added.push(tokens.strings.length);
         tokens.strings.push(word);
-        tokens.spans.push([at, at + word.length]);
+        tokens.spans.push([at, at + [...word].length]);
         tokens.special.push(false);
         from.push(-1);
       }
