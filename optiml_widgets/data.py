@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from .jobs import in_flight
+
 FeatureKind = Literal["numeric", "integer", "categorical", "boolean"]
 
 QUANTILE_LEVELS = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
@@ -897,7 +899,8 @@ class ColumnQuantiles(Sequence[tuple[float, float]]):
 
         def compute() -> None:
             try:
-                _compute_quantiles(batches)
+                with in_flight():
+                    _compute_quantiles(batches)
             finally:
                 _READING.release()
 

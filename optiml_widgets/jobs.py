@@ -17,7 +17,6 @@ import queue
 import threading
 import time
 import traceback
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import wait as futures_wait
@@ -81,20 +80,42 @@ NEVER = Stop()  # for work with nobody to stop it (scripts, tests)
 EXITING = Stop()  # set when the interpreter exits: every widget's work stops
 
 
-# Gates alive, for the interpreter's exit; how long the exit waits for their steps.
-_GATES: weakref.WeakSet[Gate] = weakref.WeakSet()
-EXIT_WAIT_SECONDS = 5.0
+class InFlight:
+    """How many pieces of the panels' background work are under way, in any thread, for
+    the interpreter's exit to wait for."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._changed:
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._count -= 1
+                self._changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait (at most ``timeout`` seconds) until no work is under way."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._count == 0, timeout)
+
+
+in_flight = InFlight()
+EXIT_WAIT_SECONDS = 5.0  # at most this long: a model may take minutes per call
 
 
 def _stop_at_exit() -> None:
-    """Every widget's work stops when the interpreter exits, after the model or explainer
-    call under way: a thread still inside a library's C++ code when the interpreter
-    finalises aborts the process ("terminate called without an active exception"). Each
-    gate is taken and kept, so that no other call begins."""
+    """Every widget's work stops when the interpreter exits, and the exit waits for the
+    step under way in each thread (a model call, a numpy sort): a thread still inside a
+    library's C++ code when the interpreter finalises aborts the process ("terminate
+    called without an active exception")."""
     EXITING.set()
-    deadline = time.monotonic() + EXIT_WAIT_SECONDS
-    for gate in list(_GATES):
-        gate.hold_at_exit(max(0.0, deadline - time.monotonic()))
+    in_flight.wait_idle(EXIT_WAIT_SECONDS)
 
 
 # Before Python joins the worker threads of thread pools (the surrogate's folds), so that
@@ -135,7 +156,8 @@ class _Launcher:
         while True:
             fn = self._queue.get()
             try:
-                fn()
+                with in_flight():
+                    fn()
             except Exception:  # one hand-off's bug; the next still runs
                 traceback.print_exc()
 
@@ -243,11 +265,6 @@ class Gate:
         self._last_live = -float("inf")  # when the last live request ended
         self._changed = threading.Condition()
         self._owner: int | None = None
-        _GATES.add(self)
-
-    def hold_at_exit(self, timeout: float) -> None:
-        """Wait (at most ``timeout`` seconds) for the step under way, and keep the gate."""
-        self._lock.acquire(timeout=timeout)
 
     @contextlib.contextmanager
     def live(self) -> Iterator[None]:
@@ -512,7 +529,7 @@ class Jobs:
             set_priority(JOB)
             try:
                 stop.check()
-                with stopping_with(stop):
+                with in_flight(), stopping_with(stop):
                     result = fn(stop, progress)
             except BaseException as exc:  # the waiter gets the error, the thread ends quietly
                 future.set_exception(exc)

@@ -16,7 +16,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from .jobs import FOLLOW_UP, LIVE, Gate, Stop, set_priority, stopping_with
+from .jobs import FOLLOW_UP, LIVE, Gate, Stop, in_flight, set_priority, stopping_with
 
 Answer = Callable[[dict], Callable[[], None] | None]
 
@@ -76,7 +76,7 @@ class _Slot:
                     return
                 work, self._work = self._work, None
             try:
-                with stopping_with(self.stop):
+                with in_flight(), stopping_with(self.stop):
                     work()
             except Exception:  # the owner reports its own errors; the loop must live on
                 pass

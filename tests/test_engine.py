@@ -895,16 +895,14 @@ def test_the_interpreter_exits_after_the_call_under_way(tmp_path):
     done = tmp_path / "done"
     script = textwrap.dedent(
         f"""
-        import threading, time
-        from optiml_widgets.jobs import Gate
-        gate = Gate()
+        import time
+        from optiml_widgets.jobs import Jobs
 
-        def step():
-            with gate.hold():
-                time.sleep(1.0)
-                open({str(done)!r}, "w").write("finished")
+        def step(stop, progress):
+            time.sleep(1.0)  # a call that cannot see the stop (a model's, numpy's)
+            open({str(done)!r}, "w").write("finished")
 
-        threading.Thread(target=step, daemon=True).start()
+        Jobs().submit("step", step)
         time.sleep(0.2)
         """
     )
