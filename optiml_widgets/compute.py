@@ -8,7 +8,12 @@ of one part (a chunk of rows, a Dask partition) that returns a small reduction, 
   polled between them;
 - ``DaskCluster``: one task per part on a ``dask.distributed`` cluster, retried by Dask
   when it fails; only each part's reduction travels back to this process, where it is
-  combined as it arrives. ``stop`` cancels the tasks still queued or running.
+  combined as it arrives. ``stop`` cancels the tasks still queued, and tells the running
+  ones to stop through a ``distributed.Event`` named for the pass (a running task cannot
+  be interrupted from outside).
+
+Work that runs long on one part looks at ``part_stop()`` between its steps: the backend's
+``stop`` in process, the pass's Event on a worker.
 
 Both report ``progress(parts done, parts in all)`` and return a ``Reduced``: the combined
 value of every part that succeeded, and the parts that failed with their errors (a failure
@@ -18,12 +23,15 @@ is reported, never dropped silently). Dask is imported only by ``DaskCluster`` a
 
 from __future__ import annotations
 
+import contextlib
 import queue
+import threading
 import time
+import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -37,6 +45,58 @@ Combine = Callable[[R, R], R]
 
 RETRIES = 2  # a failing Dask task runs up to 3 times before it is reported
 POLL_SECONDS = 0.1  # how often a waiting backend looks at ``stop``
+
+
+# -- what a part's work looks at between its steps -------------------------------------------
+class StopFlag(Protocol):
+    @property
+    def is_set(self) -> bool: ...
+
+    def check(self) -> None: ...
+
+
+class WorkerStop:
+    """The stop of one pass as its Dask workers see it: a named ``distributed.Event``,
+    set by the client when the pass stops. Pickles as its name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def is_set(self) -> bool:
+        from distributed import Event
+
+        return bool(Event(self.name).is_set())
+
+    def check(self) -> None:
+        """Raise ``Cancelled`` once the pass was stopped."""
+        if self.is_set:
+            raise Cancelled("stopped")
+
+    def set(self, client: Any) -> None:
+        """Tell the workers still running a part of this pass to stop."""
+        from distributed import Event
+
+        Event(self.name, client=client).set()
+
+
+_running = threading.local()
+
+
+def part_stop() -> StopFlag:
+    """The stop of the part running in this thread (``NEVER`` outside a backend)."""
+    stop: StopFlag = getattr(_running, "stop", NEVER)
+    return stop
+
+
+@contextlib.contextmanager
+def _stopped_by(stop: StopFlag) -> Iterator[None]:
+    before = getattr(_running, "stop", NEVER)
+    _running.stop = stop
+    try:
+        yield
+    finally:
+        _running.stop = before
 
 
 @dataclass(frozen=True)
@@ -206,7 +266,8 @@ class InProcess(Backend):
         for part in range(total):
             stop.check()
             try:
-                result = work(parts.load(part), part)
+                with _stopped_by(stop):
+                    result = work(parts.load(part), part)
             except Cancelled:
                 raise
             except Exception as exc:
@@ -254,8 +315,9 @@ class DaskCluster(Backend):
         if total == 0:
             return Reduced(None, 0, [], time.perf_counter() - started)
         shared_work = self.client.scatter(work, broadcast=True, hash=False)
+        worker_stop = WorkerStop(f"optiml-stop-{uuid.uuid4().hex}")
         tasks = [
-            dask.delayed(_run_part, pure=False)(shared_work, part, number)
+            dask.delayed(_run_part, pure=False)(shared_work, part, number, worker_stop)
             for number, part in enumerate(delayed_parts)
         ]
         futures = self.client.compute(tasks, retries=self.retries)
@@ -291,6 +353,9 @@ class DaskCluster(Backend):
                 progress(done, total)
                 stop.check()
         except BaseException:
+            # Cancelling drops the queued tasks; the running ones stop at their next step.
+            with contextlib.suppress(Exception):  # a closed client has no tasks left
+                worker_stop.set(self.client)
             self.client.cancel([f for f in futures if f is not None])
             raise
         finally:
@@ -299,8 +364,9 @@ class DaskCluster(Backend):
         return Reduced(value, total, failures, time.perf_counter() - started)
 
 
-def _run_part(work: Work[Any], part: Any, number: int) -> Any:
-    return work(part, number)
+def _run_part(work: Work[Any], part: Any, number: int, stop: WorkerStop) -> Any:
+    with _stopped_by(stop):
+        return work(part, number)
 
 
 def active_client(client: Any = None) -> Any:

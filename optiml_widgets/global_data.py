@@ -34,6 +34,7 @@ import contextlib
 import itertools
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -47,10 +48,12 @@ from .compute import (
     Chunks,
     DaskCluster,
     DaskPartitions,
+    InProcess,
     Parts,
     Progress,
     Reduced,
     choose_backend,
+    part_stop,
 )
 from .data import QUANTILE_LEVELS, Feature, FeatureSchema
 from .format import format_number
@@ -72,7 +75,9 @@ PREDICTION_BINS = 20
 IN_PROCESS_ROWS = 10_000  # rows per part when a pandas global_data is reduced in process
 CLUSTER_ROWS = 50_000  # rows per partition when a pandas global_data goes to a cluster
 FLOATS_PER_STEP = 4_000_000  # SHAP values held at once (rows x features x outputs): 32 MB
+WORKER_STEP_SECONDS = 1.0  # a step off the gate (on a worker) lasts about this long
 UNSEEN_EXAMPLES = 5
+UNSEEN_SHARE_NOTED = 0.01  # a share of unseen categories the summary's text points out
 DASK_MISSING = (
     "Reading {what} needs Dask: pip install 'optiml-widgets[dask]' "
     "(it installs dask[dataframe,distributed] and pyarrow)."
@@ -176,13 +181,31 @@ def _check_columns(columns: list[str], dtypes: dict[Any, Any], schema: FeatureSc
     by_name = {str(k): v for k, v in dtypes.items()}
     for feature in schema.features:
         dtype = by_name[feature.name]
-        if not feature.is_discrete and not (
-            pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
-        ):
+        if feature.is_discrete:
+            _check_categories(feature, dtype)
+        elif not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
             raise ValueError(
                 f"Column {feature.name!r} holds {dtype} values in global_data but numbers in "
                 "X: give it the dtype it has in X (e.g. with astype)."
             )
+
+
+def _check_categories(feature: Feature, dtype: Any) -> None:
+    """Refuse a column whose dtype cannot hold X's text categories (numbers, such as the
+    categories' codes): every row would be explained as an unseen category."""
+    if not any(isinstance(c, str) for c in feature.categories):
+        return
+    values = dtype.categories.dtype if isinstance(dtype, pd.CategoricalDtype) else dtype
+    if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
+        return
+    shown = list(feature.categories[:5]) + (["..."] if len(feature.categories) > 5 else [])
+    name = feature.name
+    raise ValueError(
+        f"Column {name!r} holds numbers ({dtype}) in global_data but the categories {shown} "
+        "in X: every row would count as an unseen category. Give it X's categories: from "
+        f"codes with pd.Categorical.from_codes(codes, X[{name!r}].cat.categories), from "
+        f"values with .astype(pd.CategoricalDtype(X[{name!r}].cat.categories))."
+    )
 
 
 # -- SHAP values of a partition -----------------------------------------------------------------
@@ -584,8 +607,9 @@ class PartitionWork:
     """What a worker does with one partition: explain every row and reduce (a ``Partial``).
 
     Picklable: the session's model adapter, schema and surrogate travel to each worker once.
-    ``hold`` and ``stop`` are for the in-process backend only (the live panel's gate, the
-    widget's stop flag) and stay behind.
+    ``hold`` and ``on_rows`` are for the in-process backend only (the live panel's gate, the
+    progress within a part) and stay behind. Between its steps it looks at the backend's
+    stop (``compute.part_stop()``), so a stopped pass ends within a step, also on a worker.
     """
 
     def __init__(
@@ -597,7 +621,7 @@ class PartitionWork:
         surrogate: Any,
         *,
         hold: Callable[[], contextlib.AbstractContextManager[Any]] | None = None,
-        stop: Stop | None = None,
+        on_rows: Callable[[int, int], None] | None = None,
     ) -> None:
         self.plan = plan
         self.schema = schema
@@ -605,10 +629,10 @@ class PartitionWork:
         self.contributions = contributions
         self.surrogate = surrogate
         self.hold = hold
-        self.stop = stop
+        self.on_rows = on_rows  # on_rows(part, rows of it done), after every step
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "hold": None, "stop": None}
+        return {**self.__dict__, "hold": None, "on_rows": None}
 
     def __call__(self, frame: pd.DataFrame, part: int) -> Partial:
         plan = self.plan
@@ -621,25 +645,36 @@ class PartitionWork:
             if n > plan.sample_rows
             else np.inf
         )
-        step = self._step_rows()
+        stop = part_stop()
+        most = self._most_rows()
+        # Under the gate, steps short enough for the live panel; elsewhere (a worker) steps
+        # that grow from one row towards WORKER_STEP_SECONDS, so a stop is seen that soon.
+        step = min(most, self.contributions.live_rows) if self.hold is not None else 1
         total = self.empty()
-        for start in range(0, n, step):
-            (self.stop or NEVER).check()
+        start = 0
+        while start < n:
+            stop.check()
+            began = time.perf_counter()
             rows = frame.iloc[start : start + step]
             hold = self.hold() if self.hold is not None else contextlib.nullcontext()
             with hold:
                 piece = self._reduce(rows, part, keys[start : start + step], start, cut)
             total = merge(total, piece)
+            start += len(rows)
+            if self.on_rows is not None:
+                self.on_rows(part, start)
+            if self.hold is None:
+                took = max(time.perf_counter() - began, 1e-6)
+                fits = int(len(rows) * WORKER_STEP_SECONDS / took)
+                step = max(1, min(most, 4 * step, fits))
         total.part_rows = {part: n}
         return total
 
-    def _step_rows(self) -> int:
+    def _most_rows(self) -> int:
+        """The most rows in one step (FLOATS_PER_STEP SHAP values at once)."""
         plan = self.plan
         per_row = max(1, len(plan.names) * plan.n_outputs)
-        rows = max(1, FLOATS_PER_STEP // per_row)
-        if self.hold is not None:
-            rows = min(rows, self.contributions.live_rows)
-        return rows
+        return max(1, FLOATS_PER_STEP // per_row)
 
     def _for_model(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The rows with X's dtypes where theirs differ (Parquet may widen integers or turn
@@ -887,11 +922,12 @@ def summarise(
             rule_agreement=np.where(total.rule_rows > 0, per_rule, np.nan),
         )
     features, unseen = _feature_summaries(total, plan, schema)
+    note = unseen_note(unseen, n)
     return GlobalDataSummary(
         n_rows=n,
         parts=reduced.parts,
         failures=list(reduced.failures),
-        source=source.description,
+        source=f"{source.description} ({note})" if note else source.description,
         backend=backend.description,
         algorithm=algorithm,
         feature_names=list(plan.names),
@@ -909,6 +945,22 @@ def summarise(
         seconds=reduced.seconds,
         sample_rows=plan.sample_rows,
         random_state=plan.random_state,
+    )
+
+
+def unseen_note(unseen: dict[str, tuple[int, list[Any]]], n_rows: int) -> str | None:
+    """Words on the columns where a noticeable share of the rows hold categories X lacks
+    (the model got them as missing), or None."""
+    noted = []
+    for name, (rows, examples) in unseen.items():
+        if n_rows and rows / n_rows >= UNSEEN_SHARE_NOTED:
+            shown = ", ".join(map(repr, examples))
+            noted.append(f"{name!r} in {rows:,} rows ({rows / n_rows:.0%}), e.g. {shown}")
+    if not noted:
+        return None
+    return (
+        f"categories X lacks, explained as missing: {'; '.join(noted)}; give these columns "
+        "X's categories"
     )
 
 
@@ -1009,8 +1061,12 @@ def explain_global_data(
     ``global_data`` has exactly the columns of the session's X; it is checked before any
     long work. The work runs on ``client``'s cluster, or the active ``dask.distributed``
     Client's, otherwise (or with ``client=False``) in this process, holding the session's
-    gate one step at a time so the live panel goes first. ``progress(parts done, parts)`` follows the cluster's tasks;
-    ``stop`` (set by ``w.close()`` or a newer computation) cancels them. A part that fails
+    gate one step at a time so the live panel goes first. When the model cannot be pickled
+    for the workers, an active Client is passed over with a warning (in process), a given
+    ``client`` is an error. ``progress(done, total)`` counts rows in process for a pandas
+    ``global_data`` (step by step), parts otherwise (a cluster's finished tasks). ``stop``
+    (set by ``w.close()`` or a newer computation) cancels the queued tasks and stops the
+    running ones at their next step. A part that fails
     (after Dask's ``retries``) is reported in ``summary.failures`` and the results say how
     many rows they cover; when every part fails, the first error is raised.
 
@@ -1029,33 +1085,42 @@ def explain_global_data(
     rows = partition_rows or (CLUSTER_ROWS if on_cluster else IN_PROCESS_ROWS)
     source = read_global_data(global_data, session.schema, partition_rows=rows)
     contributions = choose_contributions(session, algorithm)
-    if on_cluster:
-        contributions.prepare_to_ship()
     plan = make_plan(
         session, outputs=outputs, sample_rows=int(sample_rows), random_state=session.random_state
     )
+    work = PartitionWork(plan, session.schema, session.adapter, contributions, session.surrogate)
+    if on_cluster:
+        why = _why_not_shippable(work)
+        if why is not None:
+            backend = _in_process_instead(session, why, client_given=client is not None)
+            on_cluster = False
+            if isinstance(source.parts, Chunks):  # a pandas frame: the in-process part size
+                chunks = Chunks(source.parts.data, partition_rows or IN_PROCESS_ROWS)
+                source = Source(chunks, source.description)
     gate = getattr(session, "gate", None)
-    work = PartitionWork(
-        plan,
-        session.schema,
-        session.adapter,
-        contributions,
-        session.surrogate,
-        hold=gate.hold if gate is not None and not on_cluster else None,
-        stop=stop,
-    )
+    if gate is not None and not on_cluster:
+        work.hold = gate.hold
     bar = None
     if progress is None:
         from tqdm import tqdm
 
-        bar = tqdm(desc="Global SHAP over global_data", unit="part", leave=False)
+        bar = tqdm(desc="Global SHAP over global_data", leave=False)
 
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.update(done - bar.n)
 
+    report = progress
+    sizes = None if on_cluster else _part_sizes(source.parts)
+    session.global_progress_unit = "rows" if sizes is not None else "partitions"
+    if sizes is not None:  # in process, with every part's rows known: progress in rows
+        if bar is not None:
+            bar.unit = "row"
+        report, work.on_rows = _rows_progress(progress, sizes)
+    elif bar is not None:
+        bar.unit = "part"
     try:
-        reduced = backend.map_reduce(work, source.parts, merge, progress=progress, stop=stop)
+        reduced = backend.map_reduce(work, source.parts, merge, progress=report, stop=stop)
     finally:
         if bar is not None:
             bar.close()
@@ -1067,6 +1132,16 @@ def explain_global_data(
             ) from first.exception
         raise ValueError("global_data has no rows: pass the rows to explain.")
     total: Partial = reduced.value
+    note = unseen_note(
+        {
+            name: (int(total.unseen[j]), total.unseen_examples.get(j, []))
+            for j, name in enumerate(plan.names)
+            if total.unseen[j]
+        },
+        total.rows,
+    )
+    if note:
+        warnings.warn(f"global_data holds {note}.", UserWarning, stacklevel=2)
     chosen = sorted(total.algorithms)
     if len(chosen) > 1:
         raise RuntimeError(f"The parts were explained with different algorithms: {chosen}.")
@@ -1101,3 +1176,70 @@ def explain_global_data(
         outputs=plan.outputs,
         summary=summary,
     )
+
+
+def _why_not_shippable(work: PartitionWork) -> str | None:
+    """Why the work cannot be pickled for the Dask workers (as distributed pickles it, with
+    cloudpickle), or None when it can."""
+    import cloudpickle
+
+    try:
+        work.contributions.prepare_to_ship()
+        cloudpickle.dumps(work)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _in_process_instead(session: Any, why: str, *, client_given: bool) -> InProcess:
+    """In process in place of the active Client's cluster, with a warning; a given client
+    is an error (it was asked for)."""
+    model = type(session.adapter.model).__name__
+    if client_given:
+        raise TypeError(
+            f"The model ({model}) cannot be sent to the Dask workers ({why}). Make it "
+            "picklable (no locks, open files or connections in its attributes), or explain "
+            "in this process with explain_global_data(..., client=False)."
+        )
+    warnings.warn(
+        f"global_data is explained in this process, not on the active Dask cluster: the "
+        f"model ({model}) cannot be sent to its workers ({why}). Make the model picklable "
+        "to use the cluster (no locks, open files or connections in its attributes), or pass "
+        "explain_global_data(..., client=False) to skip the cluster without this warning.",
+        UserWarning,
+        stacklevel=3,
+    )
+    backend = InProcess()
+    backend.description = "in process (the model cannot be pickled for the Dask workers)"
+    return backend
+
+
+def _part_sizes(parts: Parts) -> list[int] | None:
+    """The rows of every part, when known before reading them (a pandas frame's chunks)."""
+    if not isinstance(parts, Chunks):
+        return None
+    n = len(parts.data)
+    return [min(parts.rows, n - start) for start in range(0, n, parts.rows)]
+
+
+def _rows_progress(
+    progress: Progress, sizes: list[int]
+) -> tuple[Progress, Callable[[int, int], None]]:
+    """Progress in rows from the backend's parts done and the work's rows done within the
+    part under way: ``(report for the backend, on_rows for the work)``."""
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int).tolist()
+    total = starts[-1]
+    shown = [-1]
+
+    def show(done: int) -> None:
+        if done != shown[0]:  # a part's last step and its end are the same rows
+            shown[0] = done
+            progress(done, total)
+
+    def parts_done(done: int, _parts: int) -> None:
+        show(starts[done])
+
+    def rows_done(part: int, rows: int) -> None:
+        show(starts[part] + rows)
+
+    return parts_done, rows_done

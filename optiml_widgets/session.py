@@ -147,6 +147,9 @@ class ExplanationSession:
             # Its columns and types are checked now (metadata only), before any long work.
             read_global_data(global_data, self.schema, partition_rows=GLOBAL_DATA_PART_ROWS)
         self.global_data = global_data
+        # What the global pass's progress counts: "rows", or "partitions" (a cluster's
+        # tasks, a Dask frame's partitions), as explain_global_data says when it starts.
+        self.global_progress_unit = "rows"
         self.encoded_X = self.schema.encode(frame)
         if picked is None:
             self.background = self.schema.encode(background_frame)

@@ -525,7 +525,7 @@ class ExplainerWidget(anywidget.AnyWidget):
                 return
             last[0] = now
             what = (
-                f"Explaining global_data: {done:,} of {total:,} partitions"
+                f"Explaining global_data: {done:,} of {total:,} {session.global_progress_unit}"
                 if session.global_data is not None
                 else None
             )

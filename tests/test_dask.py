@@ -5,6 +5,7 @@ progress per task, a failing partition retried and reported, cancel, the script 
 from __future__ import annotations
 
 import functools
+import os
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
 
 from optiml_widgets import ExplanationSession
 from optiml_widgets.global_data import explain_global_data
@@ -222,6 +224,86 @@ def test_closing_cancels_the_clusters_tasks(client, data):
     while client.run_on_scheduler(tasks_left) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert client.run_on_scheduler(tasks_left) == 0  # nothing queued or running any more
+
+
+class SlowModel:
+    """A callable model that takes its time and logs every call with its process."""
+
+    def __init__(self, inner, log: str) -> None:
+        self.inner = inner
+        self.log = log
+
+    def __call__(self, frame: pd.DataFrame) -> np.ndarray:
+        with open(self.log, "a") as out:
+            out.write(f"{time.time()} {os.getpid()}\n")
+        time.sleep(0.01)
+        return self.inner.predict_proba(frame)
+
+
+def worker_calls(log: Path, after: float) -> int:
+    """The model's calls in other processes (the workers) since ``after``."""
+    calls = [line.split() for line in log.read_text().splitlines()] if log.exists() else []
+    return sum(float(t) > after and int(pid) != os.getpid() for t, pid in calls)
+
+
+def test_closing_stops_the_partitions_running_on_the_workers(client, data, tmp_path):
+    _, X, _ = data
+    rows = X.iloc[:2000]
+    inner = LogisticRegression().fit(rows, rows["x0"] > 0)
+    log = tmp_path / "calls.log"
+    session = ExplanationSession(SlowModel(inner, str(log)), rows.iloc[:200], explainers=("shap",))
+    # 8 partitions, each minutes of model calls with the panel's model-agnostic SHAP.
+    ddf = dd.from_pandas(X.iloc[:16_000], npartitions=8)
+    jobs = Jobs()
+    future = jobs.submit(
+        "global", lambda stop, progress: explain_global_data(session, ddf, stop=stop)
+    )
+    deadline = time.monotonic() + 120
+    while worker_calls(log, 0) < 5 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert worker_calls(log, 0) >= 5  # both workers are inside a partition
+    closed = time.time()
+    jobs.close()  # what w.close() does
+    with pytest.raises(Cancelled):
+        wait(future, timeout=30)
+    # A worker sees the stop at its next step (about a second): then its calls end.
+    time.sleep(6)
+    assert worker_calls(log, closed + 3) == 0
+
+
+class LockedModel:
+    """A callable model that cannot be pickled (it holds a lock)."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.lock = threading.Lock()
+
+    def __call__(self, frame: pd.DataFrame) -> np.ndarray:
+        with self.lock:
+            return self.inner.predict_proba(frame)
+
+
+def test_a_model_that_cannot_be_pickled_is_explained_in_process(client, data):
+    _, X, _ = data
+    rows = X.iloc[:500]
+    model = LockedModel(LogisticRegression().fit(rows, rows["x0"] > 0))
+    session = ExplanationSession(model, rows.iloc[:100], explainers=("shap",))
+    frame = rows.iloc[100:300]
+    # The active Client is passed over, with a warning that says why and what to do.
+    with pytest.warns(
+        UserWarning,
+        match=r"in this process, not on the active Dask cluster: .*"
+        r"cannot be sent to its workers \(TypeError: cannot pickle '_thread.lock'",
+    ):
+        summary = explain_global_data(
+            session, frame, progress=lambda *_: None, sample_rows=50
+        ).summary
+    assert summary.n_rows == 200 and not summary.failures
+    assert summary.backend.startswith("in process (the model cannot be pickled")
+    assert summary.backend in summary.text()
+    # A client given in the call was asked for: an error naming the fix, before any work.
+    with pytest.raises(TypeError, match=r"cannot be sent to the Dask workers .*client=False"):
+        explain_global_data(session, frame, client=client, progress=lambda *_: None)
 
 
 def test_the_example_script_runs_with_its_main_guard(tmp_path):

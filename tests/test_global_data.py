@@ -17,7 +17,7 @@ from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegress
 
 from optiml_widgets import ExplanationSession
 from optiml_widgets.compute import Chunks, InProcess
-from optiml_widgets.global_data import explain_global_data
+from optiml_widgets.global_data import PanelShap, explain_global_data
 from optiml_widgets.global_explanation import compute_global
 from optiml_widgets.jobs import Cancelled, Stop
 
@@ -126,9 +126,24 @@ def test_every_row_equals_the_in_memory_results_on_the_same_rows(gbc_session):
     np.testing.assert_allclose(explanation.values, values[explanation.rows], rtol=1e-9)
     np.testing.assert_allclose(explanation.encoded, encoded[explanation.rows])
     assert "uniform random sample of 400 of 2,500 rows" in explanation.sample_text
-    # Progress: parts of 700 rows.
-    assert seen[0] == (0, 4) and seen[-1] == (4, 4)
+    # Progress in rows, step by step through parts of 700 rows.
+    assert seen[0] == (0, 2500) and seen[-1] == (2500, 2500)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_progress_counts_rows_within_a_part(gbc_session):
+    # A slow explainer takes minutes per part: the progress moves with every step of one.
+    session, data = gbc_session
+    seen = []
+    explain_global_data(
+        session,
+        data,
+        progress=lambda done, total: seen.append((done, total)),
+        sample_rows=100,
+        partition_rows=1000,
+    )
+    step = PanelShap.live_rows  # rows per step under the gate
+    assert seen == [(done, 2500) for done in range(0, 2501, step)]
 
 
 def test_feature_quantiles_and_ranges_cover_every_row(gbc_session):
@@ -230,12 +245,12 @@ def test_stop_cancels_between_steps(gbc_session):
 
     def progress(done, total):
         seen.append(done)
-        if done == 1:
+        if done == 200:  # within the first part of 500 rows
             stop.set()
 
     with pytest.raises(Cancelled):
         explain_global_data(session, data, stop=stop, progress=progress, partition_rows=500)
-    assert seen == [0, 1]
+    assert seen == [0, 100, 200]
 
 
 def test_many_classes_keep_only_the_explained_class_per_bin():
@@ -273,10 +288,15 @@ def test_unseen_categories_are_counted_not_hidden():
     data["city"] = data["city"].cat.add_categories(["Rome"])
     data.iloc[:30, 1] = "Rome"
     data.iloc[30:40, 1] = None
-    summary = explain_global_data(
-        session, data, algorithm="native", progress=lambda *_: None
-    ).summary
+    with pytest.warns(UserWarning, match="global_data holds categories X lacks.*'city'"):
+        summary = explain_global_data(
+            session, data, algorithm="native", progress=lambda *_: None
+        ).summary
     assert summary.unseen_categories == {"city": (30, ["Rome"])}
+    # Said where the pass's text is read (the panel's status line), and warned.
+    assert "categories X lacks, explained as missing: 'city' in 30 rows (4%), e.g. 'Rome'" in (
+        summary.text()
+    )
     city = summary.features[1]
     assert city.categories == ("Lyon", "Nice", "Paris")
     assert sum(city.counts) == len(data) - 40 and city.missing == pytest.approx(10 / len(data))
@@ -284,6 +304,32 @@ def test_unseen_categories_are_counted_not_hidden():
     assert frame["bin"].tolist() == ["Lyon", "Nice", "Paris", "missing or unseen"]
     assert frame["rows"].iloc[-1] == 40
     assert summary.fidelity is None  # no surrogate in this session
+
+
+def test_a_category_given_as_its_codes_is_refused_before_any_long_work():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {"size": rng.normal(size=600), "city": pd.Categorical(rng.choice(["Lyon", "Nice"], 600))}
+    )
+    y = (X["size"] + (X["city"] == "Nice") > 0.5).astype(int)
+    model = lightgbm.LGBMClassifier(n_estimators=5, num_leaves=4, verbose=-1).fit(X, y)
+    session = ExplanationSession(model, X.iloc[:300], explainers=("shap",))
+    codes = X.iloc[300:].assign(city=X["city"].iloc[300:].cat.codes)
+    calls = []
+    refused = r"'city' holds numbers \(int8\) in global_data but the categories \['Lyon', 'Nice'\]"
+    with pytest.raises(ValueError, match=refused + r".*pd\.Categorical\.from_codes"):
+        explain_global_data(session, codes, progress=lambda *a: calls.append(a))
+    as_floats = codes.assign(city=codes["city"].astype(float))
+    with pytest.raises(ValueError, match=r"'city' holds numbers \(float64\)"):
+        explain_global_data(session, as_floats, progress=lambda *a: calls.append(a))
+    dd = pytest.importorskip("dask.dataframe")
+    with pytest.raises(ValueError, match=refused):
+        explain_global_data(session, dd.from_pandas(codes, npartitions=2), client=False)
+    assert calls == []  # nothing started
+    # Its categories back, it is explained with no unseen category.
+    fixed = codes.assign(city=pd.Categorical.from_codes(codes["city"], X["city"].cat.categories))
+    summary = explain_global_data(session, fixed, progress=lambda *_: None).summary
+    assert summary.unseen_categories == {} and summary.n_rows == 300
 
 
 def test_the_in_process_backend_reports_a_failing_part_and_goes_on():
