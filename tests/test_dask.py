@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +109,21 @@ def test_parquet_on_the_cluster_covers_every_row_and_equals_in_memory(client, da
     np.testing.assert_array_equal(local.rows, explanation.rows)
     np.testing.assert_allclose(
         [f.quantiles for f in local.summary.features], [f.quantiles for f in summary.features]
+    )
+
+
+def test_a_pandas_frame_travels_to_the_workers_as_data_not_in_the_graph(client, data):
+    # Each chunk was put in the task graph: a 0.8 GB frame made a 763 MiB graph that dask
+    # warned about and the scheduler held; 24 MB here is past dask's 10 MB warning.
+    session, X, _ = data
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*large graph.*")
+        on_cluster = explain_global_data(session, X, algorithm="native", sample_rows=100)
+    local = explain_global_data(session, X, algorithm="native", sample_rows=100, client=False)
+    assert "on the Dask cluster" in on_cluster.summary.backend
+    assert on_cluster.summary.n_rows == ROWS
+    np.testing.assert_allclose(
+        on_cluster.summary.mean_abs_shap, local.summary.mean_abs_shap, rtol=1e-9
     )
 
 
