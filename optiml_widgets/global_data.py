@@ -143,6 +143,7 @@ def read_global_data(
                 "or glob, e.g. 'data/*.parquet'."
             )
         _check_columns(list(map(str, frame.columns)), dict(frame.dtypes), schema)
+        _check_parquet_files(paths, schema)
         frame = frame[names]
         shown = paths if isinstance(paths, str) else f"{len(paths)} paths"
         return Source(
@@ -153,6 +154,29 @@ def read_global_data(
         "global_data must be a pandas DataFrame, a Dask DataFrame or the path (or glob) of "
         f"Parquet files, not {type(global_data).__name__}."
     )
+
+
+def _check_parquet_files(paths: str | list[str], schema: FeatureSchema) -> None:
+    """Every Parquet file has X's columns (dask reads the columns of the first file only:
+    a file without one failed as its part, after the others' work). Footers only."""
+    try:
+        import fsspec
+        import pyarrow.parquet as pq
+
+        fs, _, files = fsspec.core.get_fs_token_paths(paths)
+        if len(files) == 1 and fs.isdir(files[0]):
+            files = [f for f in fs.find(files[0]) if f.endswith((".parquet", ".parq"))]
+        found = {f: set(pq.read_schema(f, filesystem=fs).names) for f in files}
+    except Exception:  # a store fsspec cannot list: its parts report their own errors
+        return
+    for file, columns in found.items():
+        lacking = [n for n in schema.names if n not in columns]
+        if lacking:
+            raise ValueError(
+                f"The Parquet file {file!r} of global_data lacks columns of X: "
+                f"{lacking[:10]} ({len(found)} files read). Every file needs X's columns: "
+                "write them into it, or leave the file out of the paths."
+            )
 
 
 def _is_dask_frame(value: Any) -> bool:

@@ -62,3 +62,21 @@ def test_bad_global_data_fails_at_the_call(data, tmp_path):
         explain_widget(model, X.head(50), global_data=42)
     with pytest.raises(ValueError, match="matches no Parquet file"):
         explain_widget(model, X.head(50), global_data=str(tmp_path / "none" / "*.parquet"))
+
+
+def test_a_parquet_file_without_a_column_of_x_is_named_at_the_call(data, tmp_path):
+    # Dask reads the first file's columns: a later file without one failed as its part,
+    # after the other parts' work, with "KeyError: ['x2'] not in index".
+    model, X = data
+    X.iloc[:100].to_parquet(tmp_path / "part-0.parquet")
+    X.iloc[100:200].drop(columns=["x2"]).to_parquet(tmp_path / "part-1.parquet")
+    with pytest.raises(
+        ValueError, match=r"part-1\.parquet' of global_data lacks columns of X: \['x2'\]"
+    ):
+        explain_widget(model, X.head(50), global_data=str(tmp_path / "*.parquet"))
+    with pytest.raises(ValueError, match=r"part-1\.parquet' of global_data lacks"):
+        explain_widget(model, X.head(50), global_data=str(tmp_path))
+    X.iloc[100:200].to_parquet(tmp_path / "part-1.parquet")
+    w = explain_widget(model, X.head(50), global_data=str(tmp_path / "*.parquet"))
+    assert w.global_explanation.summary.n_rows == 200
+    w.close()
