@@ -77,7 +77,6 @@ CLUSTER_ROWS = 50_000  # rows per partition when a pandas global_data goes to a 
 FLOATS_PER_STEP = 4_000_000  # SHAP values held at once (rows x features x outputs): 32 MB
 WORKER_STEP_SECONDS = 1.0  # a step off the gate (on a worker) lasts about this long
 UNSEEN_EXAMPLES = 5
-UNSEEN_SHARE_NOTED = 0.01  # a share of unseen categories the summary's text points out
 DASK_MISSING = (
     "Reading {what} needs Dask: pip install 'optiml-widgets[dask]' "
     "(it installs dask[dataframe,distributed] and pyarrow)."
@@ -946,12 +945,11 @@ def summarise(
             rule_agreement=np.where(total.rule_rows > 0, per_rule, np.nan),
         )
     features, unseen = _feature_summaries(total, plan, schema)
-    note = unseen_note(unseen, n)
     return GlobalDataSummary(
         n_rows=n,
         parts=reduced.parts,
         failures=list(reduced.failures),
-        source=f"{source.description} ({note})" if note else source.description,
+        source=source.description,
         backend=backend.description,
         algorithm=algorithm,
         feature_names=list(plan.names),
@@ -969,22 +967,6 @@ def summarise(
         seconds=reduced.seconds,
         sample_rows=plan.sample_rows,
         random_state=plan.random_state,
-    )
-
-
-def unseen_note(unseen: dict[str, tuple[int, list[Any]]], n_rows: int) -> str | None:
-    """Words on the columns where a noticeable share of the rows hold categories X lacks
-    (the model got them as missing), or None."""
-    noted = []
-    for name, (rows, examples) in unseen.items():
-        if n_rows and rows / n_rows >= UNSEEN_SHARE_NOTED:
-            shown = ", ".join(map(repr, examples))
-            noted.append(f"{name!r} in {rows:,} rows ({rows / n_rows:.0%}), e.g. {shown}")
-    if not noted:
-        return None
-    return (
-        f"categories X lacks, explained as missing: {'; '.join(noted)}; give these columns "
-        "X's categories"
     )
 
 
@@ -1156,16 +1138,6 @@ def explain_global_data(
             ) from first.exception
         raise ValueError("global_data has no rows: pass the rows to explain.")
     total: Partial = reduced.value
-    note = unseen_note(
-        {
-            name: (int(total.unseen[j]), total.unseen_examples.get(j, []))
-            for j, name in enumerate(plan.names)
-            if total.unseen[j]
-        },
-        total.rows,
-    )
-    if note:
-        warnings.warn(f"global_data holds {note}.", UserWarning, stacklevel=2)
     chosen = sorted(total.algorithms)
     if len(chosen) > 1:
         raise RuntimeError(f"The parts were explained with different algorithms: {chosen}.")
@@ -1178,6 +1150,8 @@ def explain_global_data(
         backend=backend,
         algorithm=chosen[0],
     )
+    if summary.unseen_text:
+        warnings.warn(f"global_data holds {summary.unseen_text}.", UserWarning, stacklevel=2)
     # The sample in data order, each row numbered by its place among the covered rows.
     offsets, at = {}, 0
     for part in sorted(total.part_rows):

@@ -33,6 +33,7 @@ GLOBAL_ROWS_PERMUTATION = 200  # the model-agnostic algorithm: ~10 permutations 
 # default sample keeps rows x outputs within this budget, and at least MIN_GLOBAL_ROWS rows.
 ROW_OUTPUT_BUDGET = 2 * GLOBAL_ROWS
 MIN_GLOBAL_ROWS = 100
+UNSEEN_SHARE_NOTED = 0.01  # a share of unseen categories the summary's text points out
 CHUNK_ROWS = 50  # rows per step: the progress bar moves and live requests slip in between
 
 Progress = Callable[[int, int], None]
@@ -190,8 +191,27 @@ class GlobalDataSummary:
         if self.fidelity is not None:
             metric = "accuracy" if self.fidelity.metric == "accuracy" else "R²"
             parts.append(f"surrogate {metric} over these rows {self.fidelity.value:.3f}")
+        if self.unseen_text:
+            parts.append(self.unseen_text)
         parts.extend(f.text() for f in self.failures[:3])
         return "; ".join(parts)
+
+    @property
+    def unseen_text(self) -> str | None:
+        """Words on the columns where a noticeable share of the rows hold categories X
+        lacks (the model got them as missing), or None."""
+        noted = [
+            f"{name!r} in {rows:,} rows ({rows / self.n_rows:.0%}), e.g. "
+            + ", ".join(map(repr, examples))
+            for name, (rows, examples) in self.unseen_categories.items()
+            if self.n_rows and rows / self.n_rows >= UNSEEN_SHARE_NOTED
+        ]
+        if not noted:
+            return None
+        return (
+            f"categories X lacks, explained as missing: {'; '.join(noted)}; give these "
+            "columns X's categories"
+        )
 
 
 @dataclass(frozen=True)
