@@ -9,8 +9,9 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# torch's CPU build first (the text extra's tests need it): an unpinned torch resolves
-	# to a CUDA build of several GB.
+	# torch first, pinned (the text extra's tests need it). Its CPU build is wanted: where
+	# the package index offers Linux's CUDA build (PyPI does, several GB), add
+	# PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu to the environment.
 	$(BIN)/pip install --quiet "torch==2.13.0"
 	$(BIN)/pip install --quiet -e ".[test,e2e]"
 	touch $(STAMP)
@@ -61,7 +62,9 @@ $(DEMO_STAMP): pyproject.toml
 	HATCH_BUILD_NO_HOOKS=true $(BIN)/pip install --quiet -e . $(DEMO_PACKAGES)
 	touch $@
 
-demo: $(DEMO_STAMP) $(if $(HEADLESS),browser,)
+# Headless, Chromium is tried (the export's screenshot); without it the demo still runs.
+demo: $(DEMO_STAMP)
+	$(if $(HEADLESS),-scripts/install-chromium,)
 	$(BIN)/python scripts/demo.py $(if $(HEADLESS),--headless,)
 
 clean:

@@ -1,10 +1,11 @@
 """Writes the example notebooks; a cell starting with "#" is markdown (kept as code here so they stay reviewable and in sync).
 
-Run: python examples/make_notebooks.py
+Run: python examples/make_notebooks.py [--out FOLDER]
 """
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import nbformat
@@ -14,7 +15,7 @@ HERE = Path(__file__).parent
 
 NOTEBOOKS = {
     "quickstart": [
-        "# Quick start: why does the model call this tumour benign?\n\n"
+        "# Quick start: why does the model call this tumour malignant?\n\n"
         "A gradient-boosted classifier on scikit-learn's breast-cancer data. The panel shows, "
         "what the model relies on overall (click a bar or a point), then for the selected row "
         "the SHAP force plot, LIME's weights, the global surrogate's rules and a slider per "
@@ -76,10 +77,15 @@ NOTEBOOKS = {
         "rng = np.random.default_rng(0)\n"
         'X["city"] = rng.choice(["Paris", "Lyon", "Nice", "Lille"], len(X))\n'
         'y = np.where(X["city"].isin(["Paris", "Lyon"]) & (rng.random(len(X)) < 0.35), 1 - y, y)\n'
-        "model = Pipeline([\n"
-        '    ("encode", ColumnTransformer([("city", OneHotEncoder(), ["city"])], remainder="passthrough")),\n'
-        '    ("classify", GradientBoostingClassifier(random_state=0)),\n'
-        "]).fit(X, y)",
+        "model = Pipeline(\n"
+        "    [\n"
+        "        (\n"
+        '            "encode",\n'
+        '            ColumnTransformer([("city", OneHotEncoder(), ["city"])], remainder="passthrough"),\n'
+        "        ),\n"
+        '        ("classify", GradientBoostingClassifier(random_state=0)),\n'
+        "    ]\n"
+        ").fit(X, y)",
         'w = explain_widget(model, X, y, class_names=["rejected", "approved"])\nw',
         'print(w.explanation.shap["city"], w.explanation.lime_conditions["city"])\n'
         'w.set_features(city="Nice")\nprint(round(w.explanation.prediction, 3))',
@@ -94,7 +100,10 @@ NOTEBOOKS = {
         "data = load_wine(as_frame=True)\n"
         "model = RandomForestClassifier(n_estimators=200, random_state=0).fit(data.data, data.target)",
         "w = explain_widget(model, data.data, data.target, class_names=list(data.target_names))\nw",
-        'w.target = "class_2"\nprint(w.target, round(w.explanation.prediction, 3))\nprint(w.surrogate.text())',
+        "w.index = 134  # a class_2 wine\n"
+        'w.target = "class_2"\n'
+        "print(w.target, round(w.explanation.prediction, 3))\n"
+        "print(w.surrogate.text())",
         "## Why class_2 and not class_1?\n\n"
         "Every view now explains P(class_2) - P(class_1): SHAP's values add up to that "
         "difference, LIME fits it, and the hint looks for the smallest change to class_1.",
@@ -138,7 +147,7 @@ NOTEBOOKS = {
         "wt.close()",
         "## One offline file\n\nThe export holds each text's explanations, every head's map and "
         "the model's output for each word masked or deleted.",
-        "import os, tempfile\n\n"
+        "import os\nimport tempfile\n\n"
         'path = os.path.join(tempfile.mkdtemp(), "text_panel.html")\n'
         "w.to_html(path, rows=range(10))\n"
         'print(f"{os.path.getsize(path) / 1e6:.2f} MB")',
@@ -146,11 +155,13 @@ NOTEBOOKS = {
 }
 
 
-def build(cells: list[str]) -> nbformat.NotebookNode:
+def build(name: str, cells: list[str]) -> nbformat.NotebookNode:
     notebook = new_notebook()
     notebook.cells = [
         new_markdown_cell(src) if src.startswith("#") else new_code_cell(src) for src in cells
     ]
+    for number, cell in enumerate(notebook.cells):
+        cell.id = f"{name}-{number}"  # stable: writing them again changes nothing
     notebook.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
@@ -160,8 +171,11 @@ def build(cells: list[str]) -> nbformat.NotebookNode:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HERE, help="folder (default: examples/)")
+    out = parser.parse_args().out
     for name, cells in NOTEBOOKS.items():
-        nbformat.write(build(cells), HERE / f"{name}.ipynb")
+        nbformat.write(build(name, cells), out / f"{name}.ipynb")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from .data import Feature, FeatureSchema
 from .explainers.surrogate import Condition, LinearTerm, Rule, Surrogate
 from .explanation import LocalExplanation
 from .global_explanation import GlobalExplanation
+from .jobs import Closed
 from .model import ModelAdapter
 from .session import EXPLAINERS, ExplanationSession
 from .text.dispatch import text_panel_for_texts
@@ -38,16 +39,19 @@ def explain_widget(
 
     Parameters
     ----------
-    model : a fitted scikit-learn estimator or Pipeline, an XGBoost/LightGBM sklearn-API
-        model, or any callable ``f(DataFrame) -> array`` (probabilities or values).
-    X : pandas DataFrame (preferred) or 2-D numpy array: the rows to explore.
+    model : a fitted scikit-learn estimator or Pipeline, an XGBoost/LightGBM model (its
+        scikit-learn API or a native Booster), or any callable ``f(DataFrame) -> array``
+        (probabilities or values); for texts, a text classifier (below).
+    X : pandas DataFrame (preferred) or 2-D numpy array: the rows to explore; or a list
+        (or pandas Series) of strings: the text panel (README "Text models").
     y : optional true targets, shown beside the predictions.
     feature_names : names for the columns of a numpy ``X``.
     class_names : labels of the classifier's outputs, in the order of ``model.classes_``.
     categorical_features : names of categorical columns; default: category, object,
         string and bool columns.
     task : "classification", "regression" or "auto".
-    explainers : any of "shap", "lime", "surrogate".
+    explainers : any of "shap", "lime", "surrogate"; for texts any of "ig", "shap_text",
+        "lime_text", "attention", "surrogate" (default: those the model supports).
     background : rows for the SHAP/LIME background; default: a sample of 100 rows of X.
     random_state : same seed, same explanations.
     global_rows : how many rows of X the global views explain; default: all up to 1,000
@@ -59,6 +63,12 @@ def explain_widget(
         importance, binned dependence, a uniform sample for the beeswarm, the surrogate's
         fidelity and the prediction distribution over every row. Needs
         ``pip install optiml-widgets[dask]`` for Dask frames and Parquet.
+    tokenizer, torch_threads, embedding_layer : texts only: the transformers tokenizer of
+        a transformers or torch model (a function of texts needs none); torch's threads
+        during the panel's model calls (1 by default: on busy cores more threads is many
+        times slower); the layer Integrated Gradients interpolates, for a torch module with
+        more than one ``nn.Embedding``. ``feature_names``, ``categorical_features``,
+        ``task``, ``background``, ``global_rows`` and ``global_data`` are for tables only.
 
     Returns
     -------
@@ -84,6 +94,7 @@ def explain_widget(
 
 
 __all__ = [
+    "Closed",
     "Condition",
     "Counterfactual",
     "ExplainerWidget",

@@ -403,7 +403,7 @@ def choose_contributions(session: Any, algorithm: Algorithm) -> Contributions:
         raise ValueError('The global views need SHAP: create the widget with "shap" in explainers.')
     # The library's own values are path-dependent TreeSHAP of the raw output (a classifier's
     # log-odds): the panel's only for a regressor explained that way (a classifier's panel is
-    # in probability, path-dependent ones rescaled from the log-odds).
+    # in probability).
     same_mode = (
         not adapter.is_classifier
         and getattr(explainer, "algorithm_kind", None) == "tree"

@@ -160,6 +160,7 @@ class _Launcher:
                     fn()
             except Exception:  # one hand-off's bug; the next still runs
                 traceback.print_exc()
+            del fn  # its closure (a session) must not outlive it while the queue waits
 
 
 _LAUNCHER = _Launcher()

@@ -11,14 +11,37 @@ it. The threads hold the owner only weakly, so a widget nobody references is col
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .jobs import FOLLOW_UP, LIVE, Gate, Stop, in_flight, set_priority, stopping_with
 
 Answer = Callable[[dict], Callable[[], None] | None]
+
+
+class Publishing:
+    """Marks the trait writes that publish the session's own state, so the traits' observer
+    does not take them for the user's changes. Per thread: a user's change made in another
+    thread while a view is being published still reaches the session."""
+
+    def __init__(self) -> None:
+        self._thread: int | None = None
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        previous, self._thread = self._thread, threading.get_ident()
+        try:
+            yield
+        finally:
+            self._thread = previous
+
+    @property
+    def here(self) -> bool:
+        """Whether this thread is publishing."""
+        return self._thread == threading.get_ident()
 
 
 class _Slot:

@@ -13,8 +13,14 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from .jobs import Cancelled
+
 T = TypeVar("T")
 _MISSING = object()
+
+
+class _Stopped(Exception):
+    """What waiters see when the thread computing their result was stopped."""
 
 
 class Memo:
@@ -26,20 +32,27 @@ class Memo:
         self._futures: OrderedDict[Hashable, Future] = OrderedDict()
 
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """The result for ``key``: computed here if nobody has, else waited for."""
-        with self._lock:
-            future = self._futures.get(key)
-            mine = future is None
+        """The result for ``key``: computed here if nobody has, else waited for. A waiter
+        whose computing thread was stopped (its caller's work cancelled, or Ctrl-C in a
+        cell) asks again rather than taking that stop for its own."""
+        while True:
+            with self._lock:
+                future = self._futures.get(key)
+                mine = future is None
+                if mine:
+                    future = self._futures[key] = Future()
+                    future.set_running_or_notify_cancel()
+                    if len(self._futures) > self.size:
+                        self._futures.popitem(last=False)
+                else:
+                    self._futures.move_to_end(key)
+            assert future is not None
             if mine:
-                future = self._futures[key] = Future()
-                future.set_running_or_notify_cancel()
-                if len(self._futures) > self.size:
-                    self._futures.popitem(last=False)
-            else:
-                self._futures.move_to_end(key)
-        assert future is not None
-        if not mine:
-            return future.result()
+                break
+            try:
+                return future.result()
+            except _Stopped:
+                continue
         try:
             value = compute()
         except BaseException as exc:
@@ -48,7 +61,8 @@ class Memo:
             with self._lock:
                 if self._futures.get(key) is future:
                     del self._futures[key]
-            future.set_exception(exc)
+            stopped = isinstance(exc, Cancelled) or not isinstance(exc, Exception)
+            future.set_exception(_Stopped() if stopped else exc)
             raise
         future.set_result(value)
         return value

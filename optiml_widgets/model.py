@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -90,6 +91,12 @@ class ModelAdapter:
         # background rows too, whose outputs SHAP needs next: one call instead of three).
         rows = np.arange(min(len(frame), 5)) if probe_rows is None else np.asarray(probe_rows)
         self.task, self.classes = self._detect_task(frame, rows, task, class_names)
+        if self.classes is None and class_names is not None:
+            raise ValueError(
+                f"class_names names classes, but {self.name} is explained as a regressor (one "
+                "output): leave class_names out, or pass task='classification' for a function "
+                "that returns class probabilities."
+            )
         #: The rows of the first call (positions in X) and the model's outputs for them.
         self.first_outputs = (rows, self._normalise(self._first_raw, len(rows)))
 
@@ -289,9 +296,21 @@ class ModelAdapter:
                     f"class_names has {len(class_names)} names but the model has {n_classes} "
                     "classes: pass one name per class, in the order of model.classes_."
                 )
+            check_distinct_names(class_names)
             labels = list(class_names)
         labels = [_plain(c) for c in labels]
         return ("binary" if n_classes == 2 else "multiclass"), labels
+
+
+def check_distinct_names(class_names: Sequence[Any]) -> None:
+    """Refuse class names given twice: a class is chosen by its name (as text too)."""
+    counts = Counter(str(name) for name in class_names)
+    twice = [name for name, count in counts.items() if count > 1]
+    if twice:
+        raise ValueError(
+            f"class_names names {twice} more than once: a class is chosen by its name "
+            "(w.target, w.versus), so each class needs a name of its own."
+        )
 
 
 def _check_predictor(model: Any) -> None:

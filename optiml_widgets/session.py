@@ -66,12 +66,15 @@ SLOW_MODEL_SECONDS = 0.5
 # The first view waits at most about this long for exact permutation SHAP; a model slower
 # per row gets the fast view first (a fifth of the model rows), the exact one following.
 FIRST_VIEW_SECONDS = 1.0
-ADDITIVITY_TOLERANCE = 1e-6  # relative: what the API promises for the exact algorithms
 GLOBAL_DATA_PART_ROWS = 50_000
 WIDE_DATA = 64  # more features than this: payloads carry the shown ones, the rest on request
 SHOWN_FEATURES = 40
 # Curves that cost the model at most this long are computed with an exact answer.
 CHEAP_CURVES_SECONDS = 0.05
+
+
+class _AlgorithmDropped(Exception):
+    """Rows of the global views did not add up: SHAP moved on to its next algorithm."""
 
 
 @dataclass(frozen=True)
@@ -265,6 +268,11 @@ class ExplanationSession:
         if not 0 <= int(index) < self.n_rows:
             raise ValueError(f"index {index} is out of range: X has rows 0..{self.n_rows - 1}.")
         return int(index)
+
+    def same_value(self, name: str, a: Any, b: Any) -> bool:
+        """Whether two values of feature ``name`` are one (missing values are; categories
+        by code)."""
+        return _same_value(self.schema[name], a, b)
 
     def check_edits(self, values: Mapping[str, Any], index: int | None = None) -> dict[str, Any]:
         """Validate what-if values; returns the row's new edit set (edits back to the original dropped)."""
@@ -518,22 +526,47 @@ class ExplanationSession:
             return reused
         with self.gate.hold():
             found = explainer.explain(row.encoded[None, :], outputs, fast=fast)[0]
-        if not fast and explainer.view == "force":
-            # Additive values must add up to this row's output; where they do not (shap's
-            # tree algorithms on some models), the explainer moves on and says why.
-            gap = max(
-                abs((a.base or 0.0) + float(np.sum(a.values)) - float(row.outputs[k]))
-                for k, a in found.items()
+        # Additive values must add up to this row's output; where they do not (shap's tree
+        # algorithms on some models), the explainer moves on or repairs the row, and says so.
+        if not fast and isinstance(explainer, ShapExplainer):
+            values = ShapValues(
+                np.stack([np.asarray(found[k].values, dtype=float) for k in outputs], -1)[None],
+                np.array([found[k].base or 0.0 for k in outputs]),
             )
-            scale = max(1.0, float(np.max(np.abs(row.outputs))))
-            reject = getattr(explainer, "reject", None)
-            if gap > ADDITIVITY_TOLERANCE * scale and reject is not None and reject(gap):
-                name = explainer.name
-                self.memo.clear(lambda key: _is_attribution_of(key, name))
+            expected = row.outputs[None, outputs]
+            with self.gate.hold():
+                checked = self._checked(explainer, row.encoded[None, :], values, expected)
+            if checked is None:
                 self.jobs.cancel("global")  # computed with the algorithm just dropped
                 with self.gate.hold():
                     found = explainer.explain(row.encoded[None, :], outputs, fast=fast)[0]
+            elif checked is not values:
+                found = {
+                    k: Attribution(
+                        values=checked.values[0, :, i],
+                        base=float(checked.base_values[i]),
+                        quality="exact",
+                    )
+                    for i, k in enumerate(outputs)
+                }
         return found if slot is None else found[slot]
+
+    def _checked(
+        self, explainer: Explainer, encoded: np.ndarray, found: ShapValues, expected: np.ndarray
+    ) -> ShapValues | None:
+        """SHAP values of rows held to what the API promises (base + sum(values) is the
+        model's ``expected`` output): as they are; None when a row missed and the explainer
+        moved on to its next fast algorithm (it says why; compute again); or, with no such
+        algorithm left, with the rows that missed explained by permutation SHAP."""
+        if not isinstance(explainer, ShapExplainer) or explainer.approximate:
+            return found
+        gap = explainer.excess_gap(found, expected)
+        if gap is None:
+            return found
+        if explainer.reject(gap):
+            self.memo.clear(lambda key: _is_attribution_of(key, explainer.name))
+            return None
+        return explainer.repair(encoded, found, expected)
 
     def _global_attributions(self, explainer: Explainer, row: Row) -> dict | None:
         """A row of the global views keeps the SHAP values its point shows."""
@@ -909,7 +942,15 @@ class ExplanationSession:
 
         def explain(rows: np.ndarray) -> ShapValues:
             stop.check()
-            return self.shap_in_steps(explainer, rows)
+            found = self.shap_in_steps(explainer, rows)
+            # Every row is checked as an exact view is: the first rows chose the algorithm,
+            # and a row of these that does not add up would be shown (and reused) as exact.
+            if not explainer.approximate:
+                checked = self._checked(explainer, rows, found, self.context.model_output(rows))
+                if checked is None:
+                    raise _AlgorithmDropped
+                found = checked
+            return found
 
         if self.global_data is not None:
             return explain_global_data(
@@ -919,23 +960,27 @@ class ExplanationSession:
                 stop=stop,
                 outputs=self._global_outputs(),
             )
-        n = global_rows(
-            self.n_rows,
-            permutation=explainer.approximate,
-            limit=self.global_rows,
-            outputs=len(self.adapter.output_names),
-        )
-        return compute_global(
-            explain,
-            self.encoded_X,
-            n_rows=n,
-            feature_names=self.schema.names,
-            output_names=[str(name) for name in self.adapter.output_names],
-            algorithm=explainer.algorithm,
-            random_state=self.random_state,
-            progress=progress,
-            stop=stop,
-        )
+        while True:
+            n = global_rows(
+                self.n_rows,
+                permutation=explainer.approximate,
+                limit=self.global_rows,
+                outputs=len(self.adapter.output_names),
+            )
+            try:
+                return compute_global(
+                    explain,
+                    self.encoded_X,
+                    n_rows=n,
+                    feature_names=self.schema.names,
+                    output_names=[str(name) for name in self.adapter.output_names],
+                    algorithm=explainer.algorithm,
+                    random_state=self.random_state,
+                    progress=progress,
+                    stop=stop,
+                )
+            except _AlgorithmDropped:
+                continue  # every row again with the next algorithm (it says why)
 
     def shap_in_steps(
         self, explainer: ShapExplainer, rows: np.ndarray, *, fast: bool = False

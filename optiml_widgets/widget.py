@@ -34,7 +34,7 @@ from .explanation import LocalExplanation
 from .global_explanation import GlobalExplanation
 from .html_file import check_include_data, export_path
 from .jobs import Cancelled, PanelHooks, check_open, while_open
-from .live import LiveLoop
+from .live import LiveLoop, Publishing
 from .on_screen import EXPORT_STOPPED, OnScreen
 from .progress import working
 from .session import SURROGATE, ExplanationSession
@@ -45,6 +45,9 @@ if TYPE_CHECKING:
 STATIC = Path(__file__).parent / "static"
 EXPORT_FILENAME = "optiml_widgets_export.html"
 PROGRESS_EVERY = 0.1  # seconds between progress updates sent to the panel
+
+
+UNEDITED = object()  # a feature's edit taken back (see ExplainerWidget._python_edits)
 
 
 class ExplainerWidget(anywidget.AnyWidget):
@@ -61,12 +64,24 @@ class ExplainerWidget(anywidget.AnyWidget):
     _curves = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     _global = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     _progress = traitlets.Dict().tag(sync=True)
-    feature = traitlets.Unicode(None, allow_none=True).tag(sync=True)
-    index = traitlets.Int(0).tag(sync=True)
-    target = traitlets.Any(None).tag(sync=True)
+    feature = traitlets.Unicode(
+        None, allow_none=True, help="The feature of the dependence plot."
+    ).tag(sync=True)
+    index = traitlets.Int(0, help="The explained row of X (settable).").tag(sync=True)
+    target = traitlets.Any(
+        None, help="The explained output: a class label, or 'prediction' for a regressor."
+    ).tag(sync=True)
     # Another class: the views explain P(target) - P(versus), "why target and not versus".
-    versus = traitlets.Any(None, allow_none=True).tag(sync=True)
-    error = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+    versus = traitlets.Any(
+        None,
+        allow_none=True,
+        help="Another class: every view then explains P(target) - P(versus); None: none.",
+    ).tag(sync=True)
+    error = traitlets.Unicode(
+        None,
+        allow_none=True,
+        help="None, or the message of the last failed recomputation (the last good view stays).",
+    ).tag(sync=True)
 
     def __init__(self, session: ExplanationSession, **kwargs: Any) -> None:
         self._session = session
@@ -75,23 +90,28 @@ class ExplainerWidget(anywidget.AnyWidget):
         self._seq = 0  # newest sequence number seen or given out (views carry it)
         self._request_seq = -1  # newest frontend request applied
         self._failed_seq = -1  # newest request that failed: an older view keeps its error
+        # The newest change made from Python (its view carries this seq), and per row the
+        # edits made from Python that the panel may not have seen: feature -> value
+        # (UNEDITED: taken back). A panel request built before it saw them keeps them.
+        self._python_seq = -1
+        self._python_edits: dict[int, dict[str, Any]] = {}
         self._curves_of: tuple | None = None  # the instance the synced curves were swept at
-        self._applying = True  # the initial trait values need no recomputation
+        self._publishing = Publishing()
         self.recomputations = 0  # views computed (tests check that bursts coalesce)
         calls = session.context.calls
         with working("Explaining the first row (prediction and SHAP)", lambda: calls[0]):
             first = session.first_view()
         shown = session.shown_features(session.index, session.edits)
-        super().__init__(
-            _schema=payloads.schema(session, shown),
-            _view=first,
-            _progress={},
-            index=session.index,
-            target=session.target,
-            versus=session.versus,
-            **kwargs,
-        )
-        self._applying = False
+        with self._publishing():  # the initial values need no recomputation
+            super().__init__(
+                _schema=payloads.schema(session, shown),
+                _view=first,
+                _progress={},
+                index=session.index,
+                target=session.target,
+                versus=session.versus,
+                **kwargs,
+            )
         self._loop = LiveLoop(self, "_answer", self._stop, session.gate)
         self.on_msg(self._on_frontend_message)
         # Threads hold the widget weakly; when it is collected, its work stops too.
@@ -161,7 +181,9 @@ class ExplainerWidget(anywidget.AnyWidget):
     @property
     def global_explanation(self) -> GlobalExplanation:
         """SHAP values over X (or a documented sample of it), computed once and cached; read
-        without naming an output (``importance()``, ``to_shap()``), those of ``target``."""
+        without naming an output (``importance()``, ``to_shap()``), those of ``target``.
+        Every class's values are kept: with ``versus`` set, ``.contrast(i, j)`` (output
+        positions) gives the difference the panel's charts show."""
         with while_open(self._stop):
             self._start_global()
             found = self._session.global_explanation()
@@ -191,19 +213,42 @@ class ExplainerWidget(anywidget.AnyWidget):
         changes = {**(mapping or {}), **values}
         with while_open(self._stop), self._state:
             edits = self._session.check_edits(changes)
-            self._session.edits_by_row[self._session.index] = edits
-        self._refresh()
+        self._edit_row(edits)
 
     def reset(self) -> None:
         """Drop every what-if edit of the current row."""
-        with while_open(self._stop), self._state:
-            self._session.edits_by_row.pop(self._session.index, None)
-        self._refresh()
+        check_open(self._stop)
+        self._edit_row(None)
+
+    def _edit_row(self, edits: dict[str, Any] | None) -> None:
+        """The current row's edits become ``edits`` (None: none), and its view follows.
+        Interrupted (Ctrl-C in the cell), the edit is taken back: the panel, ``w.instance``
+        and ``w.explanation`` keep agreeing."""
+        session = self._session
+        with self._state:
+            index, before = session.index, session.edits_by_row.get(session.index)
+            if edits is None:
+                session.edits_by_row.pop(index, None)
+            else:
+                session.edits_by_row[index] = edits
+            changed = self._python_edits.setdefault(index, {})
+            for name in {*(before or {}), *(edits or {})}:
+                old, new = (before or {}).get(name, UNEDITED), (edits or {}).get(name, UNEDITED)
+                if old is UNEDITED or new is UNEDITED or not session.same_value(name, old, new):
+                    changed[name] = new
+        try:
+            self._refresh()
+        except (KeyboardInterrupt, SystemExit):
+            with self._state:
+                if before is None:
+                    session.edits_by_row.pop(index, None)
+                else:
+                    session.edits_by_row[index] = before
+            raise
 
     def to_html(
         self,
         path: str | Path | None = None,
-        *,
         rows: Sequence[int] | None = None,
         include_data: bool = True,
     ) -> str:
@@ -268,16 +313,24 @@ class ExplainerWidget(anywidget.AnyWidget):
 
     @traitlets.observe("index", "target", "versus")
     def _on_state_trait(self, change: dict) -> None:
-        if self._applying:
+        if self._publishing.here:
             return
         session = self._session
+        name, value = change["name"], change["new"]
         with self._state:
-            session.index = self.index
-            session.target_index = session.check_target(self.target)
-            if change["name"] == "target" and session.versus_index == session.target_index:
-                session.versus_index = None  # the new target was the contrasted class
+            # Only the trait that changed, from ``change``: a view published by a worker
+            # thread meanwhile may have written the session's older values into the traits.
+            if name == "index":
+                session.index = value
+            elif name == "target":
+                session.target_index = session.check_target(value)
+                if session.versus_index == session.target_index:
+                    session.versus_index = None  # the new target was the contrasted class
             else:
-                session.versus_index = session.check_versus(self.versus)
+                session.versus_index = session.check_versus(value)
+            with self._publishing():  # the traits as the session now has them
+                self.index, self.target = session.index, session.target
+                self.versus = session.versus
         self._refresh()
 
     # -- the live loop -------------------------------------------------------------
@@ -313,11 +366,14 @@ class ExplainerWidget(anywidget.AnyWidget):
         self._loop.follow_up(self._completion(self._view.get("seq", 0)))
 
     def _refresh(self) -> None:
-        """Recompute the current view after a change made from Python."""
+        """Recompute the current view after a change made from Python; ``close()`` from
+        another thread stops it at the next model call and it raises ``Closed``."""
         with self._state:
             self._seq += 1
-            seq = self._seq
-        self._loop.answer_now({"type": "python", "seq": seq})
+            seq = self._python_seq = self._seq
+        with while_open(self._stop):
+            self._loop.answer_now({"type": "python", "seq": seq})
+        check_open(self._stop)  # the view computed nothing after a close: say so
 
     def _answer(self, request: dict) -> Callable[[], None] | None:
         """Apply a request and publish its view; returns what is left to stream in."""
@@ -345,13 +401,26 @@ class ExplainerWidget(anywidget.AnyWidget):
                             index,
                         )
                 except (KeyError, ValueError, TypeError) as exc:
-                    self._failed_seq = seq
-                    self.error = _message(exc)
+                    self._failed(seq, exc, warn=False)
                     return None
-                session.index = index
-                session.edits_by_row[index] = edits
-                session.target_index = target_index
-                session.versus_index = versus_index
+                basis = request.get("basis")  # the seq of the view the panel showed
+                if basis is None or int(basis) >= self._python_seq:
+                    self._python_edits.clear()  # the panel has seen them: they are in edits
+                    session.index = index
+                    session.edits_by_row[index] = edits
+                    session.target_index = target_index
+                    session.versus_index = versus_index
+                elif request.get("edits") is not None:
+                    # Built before the panel saw a change made from Python (a drag under
+                    # way): that change is newer and stays (row, class, edits); the
+                    # request's edits go to its own row.
+                    merged = dict(edits)
+                    for name, value in self._python_edits.get(index, {}).items():
+                        if value is UNEDITED:
+                            merged.pop(name, None)
+                        else:
+                            merged[name] = value
+                    session.edits_by_row[index] = merged
         if not self._publish(seq, fast=fast, complete=False, warn=from_python):
             return None
         if fast:
@@ -374,6 +443,9 @@ class ExplainerWidget(anywidget.AnyWidget):
     def _failed(self, seq: int, exc: Exception, warn: bool) -> None:
         self._failed_seq = max(self._failed_seq, seq)
         self.error = _message(exc)
+        # No view answers this request: the panel stops waiting (``error`` alone does not
+        # tell it when the message is the same as the last failure's).
+        self.send({"type": "failed", "seq": seq})
         if warn:  # the panel shows the banner; a notebook call also warns
             warnings.warn(f"optiml_widgets: {self.error}", RuntimeWarning, stacklevel=6)
         traceback.clear_frames(exc.__traceback__)
@@ -385,26 +457,22 @@ class ExplainerWidget(anywidget.AnyWidget):
             if seq < self._view.get("seq", -1):
                 return False  # a newer view is already on screen
             self.recomputations += 1
-            self._applying = True
-            try:
-                with self.hold_sync():
-                    self.index = session.index
-                    self.target = session.target
-                    self.versus = session.versus
-                    if seq >= self._failed_seq:
-                        self.error = None
-                    self._view = dict(view)
-                    if (
-                        view["quality"] != "fast"
-                        and self._curves
-                        and self._curves_of == self._instance_key()
-                    ):
-                        # The same instance again (a release where it started, a repeated
-                        # value): its curves serve this view too, so the next drag is
-                        # estimated at once instead of after the streamed parts.
-                        self._curves = {**self._curves, "seq": seq}
-            finally:
-                self._applying = False
+            with self._publishing(), self.hold_sync():
+                self.index = session.index
+                self.target = session.target
+                self.versus = session.versus
+                if seq >= self._failed_seq:
+                    self.error = None
+                self._view = dict(view)
+                if (
+                    view["quality"] != "fast"
+                    and self._curves
+                    and self._curves_of == self._instance_key()
+                ):
+                    # The same instance again (a release where it started, a repeated
+                    # value): its curves serve this view too, so the next drag is
+                    # estimated at once instead of after the streamed parts.
+                    self._curves = {**self._curves, "seq": seq}
         return True
 
     def _instance_key(self) -> tuple:
@@ -605,7 +673,9 @@ class ExplainerWidget(anywidget.AnyWidget):
         def apply() -> None:
             try:
                 self._show_size(rules, family)
-            except (ValueError, TypeError) as exc:
+            except Cancelled:
+                pass  # closed meanwhile: nothing to show
+            except Exception as exc:  # this thread's error goes to the panel, not the log
                 self.error = _message(exc)
 
         threading.Thread(target=apply, name="optiml-surrogate-size", daemon=True).start()

@@ -776,6 +776,29 @@ def test_close_stops_a_slow_model_within_a_step(gbc):
     )
 
 
+def test_a_model_dear_per_call_gets_longer_pieces_never_one_call():
+    """Where the model's cost per call would make pieces of MODEL_STEP_SECONDS dear, the
+    pieces grow until it is a quarter of the work (background) or 5% (a view): they do not
+    become one call of the rest, which close() and a live edit cannot get between. One slow
+    small call (a busy machine) moves the cost per call only halfway."""
+    from optiml_widgets.explainers.table import MODEL_STEP_SECONDS
+
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(150, 4)), columns=list("abcd"))
+    session = ExplanationSession(lambda df: df["a"].to_numpy(), X, explainers=("shap",))
+    context = session.context
+    context.seconds_per_row[0], context.seconds_per_call[0] = 2e-4, 0.03
+    for background, overhead in ((True, 0.25), (False, 0.05)):
+        step = context._step(60_000, 4, background)  # 12 s of rows
+        seconds = step * 2e-4
+        assert 60_000 / step > 10  # many calls
+        assert seconds >= max(MODEL_STEP_SECONDS, 0.03 / overhead) * 0.99
+        assert 0.03 * (60_000 / step) <= overhead * 12 * 1.01  # the calls' own cost
+    context.seconds_per_call[0] = 0.001
+    context.predict(session.schema.decode(session.encoded_X[:10]))  # a quick small call
+    assert context.seconds_per_call[0] <= 0.001
+    session.close()
+
+
 def test_a_view_calls_a_model_slow_per_row_in_pieces():
     """A model slow per row is often slower still per row in one large call (a Gaussian
     process: 3.5x at 61,000 rows against 2,000), so even a view someone waits for calls it

@@ -39,3 +39,14 @@ def test_example_runs(path: Path):
         and "optiml-static" in o.get("data", {}).get("text/html", "")
     ]
     assert len(panels) == 1  # the panel (progress bars are widgets of their own)
+
+
+def test_the_notebooks_are_what_make_notebooks_writes(tmp_path: Path):
+    """examples/make_notebooks.py is their source: written again, they do not change."""
+    import subprocess
+    import sys
+
+    script = EXAMPLES[0].parent / "make_notebooks.py"
+    subprocess.run([sys.executable, str(script), "--out", str(tmp_path)], check=True)
+    for path in EXAMPLES:
+        assert (tmp_path / path.name).read_text() == path.read_text(), path.name

@@ -354,9 +354,11 @@ def test_to_shap_works_with_shaps_own_plots():
     shap.plots.waterfall(exp, show=False)
 
 
-def test_a_later_row_that_does_not_add_up_moves_shap_to_the_next_algorithm():
+def test_a_later_row_that_does_not_add_up_is_explained_by_permutation_shap():
     """The first rows decide the algorithm; a later row whose values miss its output (seen
-    with shap's interventional TreeSHAP on some models) moves on too, and says why."""
+    with shap's interventional TreeSHAP on some models) is explained by permutation SHAP
+    when no other fast algorithm is left (a boosted classifier), and the fallback counts
+    it; the other rows keep TreeSHAP."""
     c = case("gbc_breast_cancer")
     session = ExplanationSession(c.model, c.X.head(150), explainers=("shap",))
     explainer = session.shap_explainer
@@ -366,14 +368,67 @@ def test_a_later_row_that_does_not_add_up_moves_shap_to_the_next_algorithm():
 
     def off_by_a_little(encoded, *, fast):
         found = honest(encoded, fast=fast)
-        if explainer.perturbation == "interventional":
+        if explainer.algorithm_kind == "tree":  # interventional: the next is permutation
             return type(found)(found.values + 1e-3, found.base_values)
         return found
 
     explainer._values = off_by_a_little
     later = session.local_explanation(7, {})
-    assert "not additive" in later.fallback and "on a row" in later.fallback
+    assert "missed the model's output on 1 row" in later.fallback
+    assert "explained by permutation SHAP instead" in later.fallback
     assert later.base_value + sum(later.shap.values()) == pytest.approx(later.prediction, rel=1e-6)
+    masker = shap.maskers.Independent(session.background, max_samples=len(session.background))
+    own = shap.PermutationExplainer(
+        lambda rows: session.adapter.predict(session.schema.decode(rows)), masker, seed=0
+    )(session.encoded_X[[7]], max_evals=explainer.max_evals(fast=False), silent=True)
+    ours = [later.shap[n] for n in c.X.columns]
+    np.testing.assert_allclose(ours, np.asarray(own.values)[0, :, 1], rtol=1e-6, atol=1e-12)
+    assert explainer.algorithm_kind == "tree"  # the other rows keep TreeSHAP
+
+
+def _close_thresholds_table() -> tuple[pd.DataFrame, np.ndarray]:
+    """Features within 1e-3 of 1.0: split thresholds this close make shap's interventional
+    TreeSHAP miss some rows' outputs (float32 thresholds)."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(300, 4)) * 1e-3 + 1.0, columns=list("abcd"))
+    y = (X["a"].to_numpy() - 1) * 1000 + np.sin(X["b"].to_numpy() * 3000)
+    return X, y + rng.normal(size=300) * 0.1
+
+
+def test_a_row_of_the_global_views_that_does_not_add_up_moves_shap_on():
+    """The global views' rows are checked as exact views are: a row that misses its output
+    moves SHAP to its next algorithm and the pass starts again, so a row viewed after the
+    global views (which reuses their values) adds up too."""
+    xgboost = pytest.importorskip("xgboost")
+    X, y = _close_thresholds_table()
+    model = xgboost.XGBRegressor(n_estimators=50).fit(X, y)
+    session = ExplanationSession(model, X, explainers=("shap",))
+    session.local_explanation(0, {})
+    assert session.shap_explainer.perturbation == "interventional"  # row 0 adds up
+    found = session.global_explanation()
+    assert "not additive" in session.shap_explainer.fallback
+    assert found.algorithm == session.shap_explainer.algorithm
+    totals = found.base_values[0] + found.values[:, :, 0].sum(axis=1)
+    np.testing.assert_allclose(totals, model.predict(X.iloc[found.rows]), rtol=1e-5, atol=1e-4)
+    explanation = session.local_explanation(194, {})
+    total = explanation.base_value + sum(explanation.shap.values())
+    assert total == pytest.approx(explanation.prediction, rel=1e-6, abs=1e-6)
+
+
+def test_a_regressor_on_a_small_scale_is_held_to_the_relative_promise():
+    """base + sum(values) within 1e-6 of the output, relative (to the output, or near zero
+    to the outputs' spread): non-additive values of a regressor whose outputs are ~1e-4
+    passed an absolute 1e-6 as exact."""
+    from sklearn.ensemble import ExtraTreesRegressor
+
+    X, y = _close_thresholds_table()
+    model = ExtraTreesRegressor(30, random_state=1).fit(X, y * 1e-3)
+    session = ExplanationSession(model, X, explainers=("shap",))
+    for row in range(0, 40, 4):
+        explanation = session.local_explanation(row, {})
+        total = explanation.base_value + sum(explanation.shap.values())
+        assert total == pytest.approx(explanation.prediction, rel=1e-6)
+    assert "not additive" in explanation.fallback
 
 
 def test_hist_gradient_boosting_starts_with_path_dependent_treeshap_and_says_why():
@@ -472,8 +527,10 @@ def test_a_regressor_on_its_own_categories_gets_shaps_own_path_dependent_values(
 
 @pytest.mark.parametrize("library", ["lightgbm", "xgboost"])
 def test_a_classifier_on_its_own_categories_is_explained_in_probability(library):
-    """The model's own contributions (log-odds) are rescaled to its probability: the same
-    signs and proportions as shap's, adding up from the mean probability to the row's."""
+    """shap's only TreeSHAP for category splits is path-dependent on the log-odds, which no
+    rescaling makes the probability's (the two can move in opposite directions): the
+    permutation explainer runs in probability space, the same values as shap's own, and the
+    fallback says why."""
     X, label, _ = categorical_table()
     if library == "lightgbm":
         model = pytest.importorskip("lightgbm").LGBMClassifier(
@@ -485,21 +542,49 @@ def test_a_classifier_on_its_own_categories_is_explained_in_probability(library)
         )
     model.fit(X, label)
     session = ExplanationSession(model, X, explainers=("shap",))
-    own = shap.TreeExplainer(model)
-    for row in (0, 5):
+    rows = session.encoded_X[[0, 5]]
+    values, base = shaps_own(session, rows)
+    for position, row in enumerate((0, 5)):
         explanation = session.local_explanation(row, {}, 1)
-        assert explanation.algorithm == (
-            "TreeSHAP (path-dependent on the log-odds, rescaled to probability)"
-        )
-        margins = np.asarray(own.shap_values(X.iloc[[row]], check_additivity=False)).reshape(-1)
+        assert explanation.algorithm.startswith("Permutation SHAP")
+        assert "cannot read categories (city)" in explanation.fallback
+        assert "would explain the classifier's log-odds" in explanation.fallback
         ours = np.array([explanation.shap[n] for n in X.columns])
-        change = explanation.prediction - explanation.base_value
-        np.testing.assert_allclose(ours, margins * change / margins.sum(), rtol=1e-6, atol=1e-12)
-        assert explanation.base_value == pytest.approx(
-            model.predict_proba(session.schema.decode(session.background))[:, 1].mean(), rel=1e-6
-        )
+        np.testing.assert_allclose(ours, values[position, :, 1], rtol=1e-9, atol=1e-12)
+        assert explanation.base_value == pytest.approx(base[1], rel=1e-9)
         assert explanation.prediction == pytest.approx(model.predict_proba(X.iloc[[row]])[0, 1])
         assert abs(explanation.shap["city"]) > 0.01  # the label needs the city
+
+
+def test_a_boosted_classifier_without_interventional_treeshap_keeps_every_sign():
+    """HistGradientBoostingClassifier (interventional TreeSHAP not additive in shap): on an
+    imbalanced problem many rows move their log-odds and their probability from the base in
+    opposite directions, where values rescaled from the log-odds flipped every sign. The
+    permutation explainer in probability space gives shap's own values."""
+    from sklearn.datasets import make_classification
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X, y = make_classification(400, 5, n_informative=3, weights=[0.85], flip_y=0.05, random_state=4)
+    X = pd.DataFrame(X, columns=list("abcde"))
+    model = HistGradientBoostingClassifier(max_iter=50, random_state=0).fit(X, y)
+    session = ExplanationSession(model, X, explainers=("shap",))
+    margins = shap.TreeExplainer(model, feature_perturbation="tree_path_dependent")
+    span = np.asarray(margins.shap_values(X, check_additivity=False)).sum(axis=1)
+    change = (
+        model.predict_proba(X)[:, 1]
+        - model.predict_proba(session.schema.decode(session.background))[:, 1].mean()
+    )
+    opposite = np.flatnonzero(np.sign(span) != np.sign(change))[:2]
+    assert len(opposite) == 2  # the case that flipped every sign
+    values, _ = shaps_own(session, session.encoded_X[opposite])
+    for position, row in enumerate(opposite):
+        explanation = session.local_explanation(int(row), {}, 1)
+        assert explanation.algorithm.startswith("Permutation SHAP")
+        assert "interventional TreeSHAP is not additive" in explanation.fallback
+        assert "log-odds" in explanation.fallback
+        ours = np.array([explanation.shap[n] for n in X.columns])
+        np.testing.assert_allclose(ours, values[position, :, 1], rtol=1e-9, atol=1e-12)
+        assert explanation.base_value + ours.sum() == pytest.approx(explanation.prediction)
 
 
 @pytest.mark.parametrize("library", ["lightgbm", "xgboost"])
@@ -527,17 +612,15 @@ def test_a_multiclass_model_on_its_own_categories_adds_up_for_every_class():
     label = (X["city"].cat.codes.to_numpy() + (X["age"] > 50).to_numpy()) % 3
     model = lightgbm.LGBMClassifier(n_estimators=20, random_state=0, verbose=-1).fit(X, label)
     session = ExplanationSession(model, X, explainers=("shap",))
-    margins = np.asarray(shap.TreeExplainer(model).shap_values(X.iloc[[4]]))[0]  # (features, 3)
     probabilities = model.predict_proba(X.iloc[[4]])[0]
+    values, _ = shaps_own(session, session.encoded_X[[4]])
     for k in range(3):
         explanation = session.local_explanation(4, {}, k)
-        assert explanation.algorithm.startswith("TreeSHAP (path-dependent on the log-odds")
+        assert explanation.algorithm.startswith("Permutation SHAP")
         assert explanation.prediction == pytest.approx(probabilities[k])
         ours = np.array([explanation.shap[n] for n in X.columns])
         assert explanation.base_value + ours.sum() == pytest.approx(probabilities[k], rel=1e-6)
-        # Each class's values share its margin's change in the margin's proportions.
-        change = probabilities[k] - explanation.base_value
-        np.testing.assert_allclose(ours, margins[:, k] * change / margins[:, k].sum(), rtol=1e-6)
+        np.testing.assert_allclose(ours, values[0, :, k], rtol=1e-9, atol=1e-12)
 
 
 def test_a_tree_model_shap_cannot_read_with_categories_falls_back_to_permutation():

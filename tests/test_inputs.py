@@ -188,6 +188,26 @@ def test_wrong_number_of_class_names():
         explain_widget(model, X, class_names=["a", "b", "c"])
 
 
+def test_class_names_that_cannot_name_every_class_are_refused():
+    X, y = breast_cancer()
+    model = LogisticRegression(max_iter=2000).fit(X, y)
+    with pytest.raises(ValueError, match=r"class_names names \['1'\] more than once"):
+        explain_widget(model, X, class_names=[1, "1"])  # w.target = "1" would pick one
+    Xd, yd = diabetes()
+    with pytest.raises(ValueError, match="class_names names classes, but RandomForestRegressor"):
+        explain_widget(RandomForestRegressor(5).fit(Xd, yd), Xd, class_names=["low"])
+
+
+def test_a_rule_for_a_partial_row_names_what_it_lacks():
+    X, y = breast_cancer()
+    model = LogisticRegression(max_iter=2000).fit(X, y)
+    w = explain_widget(model, X, explainers=("surrogate",))
+    with pytest.raises(KeyError, match="The row has no value for 'mean texture'"):
+        w.surrogate.rule_for({"mean radius": 14.0})
+    assert w.surrogate.rule_for(X.iloc[0]) is w.surrogate.rule_for(w.instance)
+    w.close()
+
+
 def test_unknown_explainer_and_task():
     X, y = breast_cancer()
     model = LogisticRegression(max_iter=3000).fit(X, y)

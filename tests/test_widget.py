@@ -114,6 +114,43 @@ def test_target_switches_the_explained_class():
         w.target = "c9"
 
 
+def test_a_class_set_while_a_view_is_published_in_another_thread_is_kept():
+    """A streamed view published by a worker thread writes index/target/versus from the
+    session; a user's ``w.versus`` set meanwhile must still reach the session (it was
+    dropped, and the worker wrote the old value back)."""
+    import contextlib
+    import threading
+
+    X, y = wine()
+    model = GradientBoostingClassifier(n_estimators=20, random_state=0).fit(X, y)
+    w = explain_widget(model, X, y, class_names=["c0", "c1", "c2"], explainers=("shap",))
+    w.target = "c2"
+    publishing, release = threading.Event(), threading.Event()
+    hold = w.hold_sync
+
+    @contextlib.contextmanager
+    def slow_hold():  # stands in for the comm sends of a large view
+        with hold():
+            yield
+            publishing.set()
+            release.wait(10)
+
+    w.hold_sync = slow_hold
+    worker = threading.Thread(target=lambda: w._show(10**6, dict(w._view)))
+    worker.start()
+    assert publishing.wait(10)
+    setter = threading.Thread(target=lambda: setattr(w, "versus", "c1"))
+    setter.start()  # waits for the worker's lock on the session's state
+    time.sleep(0.1)
+    release.set()
+    worker.join(10)
+    setter.join(10)
+    w.hold_sync = hold
+    assert w.versus == "c1" and w.session.versus == "c1"
+    assert w.explanation.versus == "c1"
+    w.close()
+
+
 def request(w, seq, **state):
     """A request as the frontend sends it (edits as [feature position, value] pairs)."""
     names = w.session.schema.names
@@ -187,10 +224,32 @@ def test_a_model_failure_while_live_keeps_the_last_good_view():
     assert w.explanation.prediction == pytest.approx(0.5 * 2 + X["b"][0])
 
 
-def test_an_invalid_value_from_the_frontend_shows_an_error(widget):
-    request(widget, 300, edits={"worst area": "oops"})
+def test_an_invalid_value_from_the_frontend_shows_an_error(widget, monkeypatch):
+    sent: list[dict] = []
+    monkeypatch.setattr(widget, "send", lambda content, buffers=None: sent.append(content))
+    for seq in (300, 301):  # the same message twice: the trait does not change the second time
+        request(widget, seq, edits={"worst area": "oops"})
+        assert widget._wait_idle()
+        assert "Invalid value 'oops'" in widget.error
+        assert {"type": "failed", "seq": seq} in sent  # so the panel stops waiting
+
+
+def test_a_panel_request_built_before_a_python_edit_keeps_that_edit(widget):
+    """A drag under way when ``w.set_features`` runs sends requests built without the
+    Python edit (``basis``: the view the panel showed, older than the edit's view): the
+    Python edit is newer and stays, the dragged value is applied beside it."""
+    basis = widget._view["seq"]
+    widget.set_features({"worst area": 700.0})
+    assert widget._view["seq"] > basis
+    request(widget, basis + 1, basis=basis, edits={"mean radius": 15.0})
     assert widget._wait_idle()
-    assert "Invalid value 'oops'" in widget.error
+    assert widget.instance["worst area"] == 700.0 and widget.instance["mean radius"] == 15.0
+    # Once the panel has seen it, its requests carry the whole edit set again.
+    seen = widget._view["seq"]
+    request(widget, seen + 1, basis=seen, edits={"mean radius": 16.0})
+    assert widget._wait_idle()
+    assert widget.instance["worst area"] == widget.session.original(0)["worst area"]
+    assert widget.instance["mean radius"] == 16.0
 
 
 def test_categorical_edit_through_the_frontend_uses_the_category_text():

@@ -16,6 +16,7 @@ import { Sliders, impactOrder } from "./sliders";
 import { keepInView } from "./sticky";
 import type {
   ExportReply,
+  FailedReply,
   ExportRequest,
   FeatureReply,
   FeatureRequest,
@@ -97,6 +98,14 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
   let surrogate = model.get("_surrogate") ?? null;
   let view = model.get("_view");
   let edits = editsOf(view);
+  /** Positions the user changed that no view has answered yet: a view arriving meanwhile
+   * (one made from Python, or an older answer) gives every other edit. */
+  const touched = new Set<number>();
+  const setEdit = (j: number, value: Value) => {
+    if (value === view.original[j]) edits.delete(j);
+    else edits.set(j, value);
+    touched.add(j);
+  };
   const classification = schema.task !== "regression";
   const titleOf = (name: string) => schema.explainers.find((e) => e.name === name)?.title ?? name;
   // The first additive explainer draws the header's force bar and orders the sliders.
@@ -126,17 +135,13 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
   const rules = schema.surrogate
     ? new RulesCard(features, (changes) => {
         // One click: the hint's changes become what-if edits, the sliders follow.
-        for (const [j, value] of changes) {
-          if (value === view.original[j]) edits.delete(j);
-          else edits.set(j, value);
-        }
+        for (const [j, value] of changes) setEdit(j, value);
         loop.requestExact(view.index, outputOf(view), edits);
       }, options.canExport ? (rules) => model.send({ type: "surrogate-size", rules }) : null)
     : null;
   const sliders = new Sliders(features, {
     edit(j, value, phase) {
-      if (value === view.original[j]) edits.delete(j);
-      else edits.set(j, value);
+      setEdit(j, value);
       if (phase === "done") return loop.requestExact(view.index, outputOf(view), edits);
       loop.requestFast(view.index, outputOf(view), edits);
       // Instant feedback from the model's precomputed curves; Python's view replaces it.
@@ -145,6 +150,7 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
       showEstimate(estimate ?? view, estimate !== null);
     },
     reset(j) {
+      for (const k of j === null ? [...edits.keys()] : [j]) touched.add(k);
       if (j === null) edits = new Map();
       else edits.delete(j);
       loop.requestExact(view.index, outputOf(view), edits);
@@ -251,11 +257,20 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
     const next = model.get("_view");
     if (!loop.accept(next)) return;
     const fillIn = next.seq === view.seq;
+    const sameRow = next.index === view.index;
     view = next;
     // A late part of a view the user has already moved on from: the newer answer shows it.
     if (fillIn && loop.busy) return;
-    // While a newer request is in flight the user's own edits are the truth.
-    if (!loop.busy) edits = editsOf(view);
+    // The view's edits, but while a newer request is in flight the user's own changes
+    // are the truth (on another row, set from Python, they are left behind).
+    const mine = edits;
+    edits = editsOf(view);
+    if (loop.busy && sameRow) {
+      for (const j of touched) {
+        if (mine.has(j)) edits.set(j, mine.get(j) as Value);
+        else edits.delete(j);
+      }
+    } else touched.clear();
     show();
   };
   const onSurrogate = () => {
@@ -281,8 +296,14 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
     }
     header.setBusy(loop.busy);
   };
-  const onMessage = (message: ExportReply | FeatureReply, buffers?: DataView[]) => {
+  const onMessage = (message: ExportReply | FeatureReply | FailedReply, buffers?: DataView[]) => {
     if (message?.type === "features") return features.receive(message);
+    if (message?.type === "failed") {
+      // No view answers a failed request: the last good one shows, with the error.
+      if (loop.settle(message.seq)) show();
+      header.setBusy(loop.busy);
+      return;
+    }
     if (message?.type !== "export") return;
     if (message.error) {
       header.setExport({ state: "error", done: 0, total: 0, message: message.error });

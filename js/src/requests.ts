@@ -79,15 +79,20 @@ export class RequestLoop {
     this.flush(edits ? { index, ...output, edits: editPairs(edits), fast: false } : { index, ...output, fast: false });
   }
 
-  /** A request failed in Python (no view will answer it): stop waiting for it. */
-  settle(): void {
+  /** A request failed in Python (no view will answer it): stop waiting for it, and for
+   * the older ones; with ``seq``, only when it is the newest request sent (a newer one
+   * still gets its view). Whether the loop waited for it. */
+  settle(seq?: number): boolean {
+    if (seq !== undefined && seq < this.lastSentSeq) return false;
+    const waited = this.lastSentSeq > this.shownSeq;
     this.shownSeq = Math.max(this.shownSeq, this.lastSentSeq);
+    return waited;
   }
 
   private flush(state: Omit<RequestMessage, "type" | "seq">): void {
     this.queued = null;
     const seq = this.nextSeq++;
     this.lastSentSeq = seq;
-    this.sender.send({ type: "request", seq, ...state });
+    this.sender.send({ type: "request", seq, basis: this.shownSeq, ...state });
   }
 }

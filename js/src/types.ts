@@ -371,6 +371,15 @@ export interface RequestMessage {
   /** The row's what-if edits as [feature position, value] pairs; absent when changing rows (Python keeps each row's edits). */
   edits?: [number, Value][];
   fast: boolean;
+  /** The sequence number of the view on screen when the request was made: Python keeps a
+   * change made from Python after it (the request was built without it). */
+  basis?: number;
+}
+
+/** Python's word that a request failed: no view answers it (the error is in `error`). */
+export interface FailedReply {
+  type: "failed";
+  seq: number;
 }
 
 /** What an HTML export carries (optiml_widgets/export.py). */

@@ -46,13 +46,13 @@ describe("slider drag", () => {
     drag(range, [11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
     expect(m.sent).toHaveLength(0); // nothing before the frame
     runFrame();
-    expect(m.sent).toEqual([{ type: "request", seq: 5, index: 0, target: "yes", versus: null, edits: [[0, 20]], fast: true }]);
+    expect(m.sent).toEqual([{ type: "request", seq: 5, basis: 4, index: 0, target: "yes", versus: null, edits: [[0, 20]], fast: true }]);
     runFrame();
     expect(m.sent).toHaveLength(1); // no frame, no repeat
     expect(el.querySelector(".ow-busy")?.textContent).toBe("updating…");
     range.dispatchEvent(new Event("change"));
     expect(m.sent).toHaveLength(2);
-    expect(m.sent[1]).toEqual({ type: "request", seq: 6, index: 0, target: "yes", versus: null, edits: [[0, 20]], fast: false });
+    expect(m.sent[1]).toEqual({ type: "request", seq: 6, basis: 4, index: 0, target: "yes", versus: null, edits: [[0, 20]], fast: false });
   });
 
   it("after a release the slider order stays as it was: the slider under the pointer is the one dragged", () => {
@@ -154,6 +154,55 @@ describe("edits", () => {
     expect(panel.range(el, 2).value).toBe("30");
   });
 
+  it("a second failure with the same message still ends the wait", () => {
+    const { el, m } = mount();
+    const range = panel.range(el, 0);
+    for (const value of ["90", "95"]) {
+      range.value = value;
+      range.dispatchEvent(new Event("change"));
+      expect(el.querySelector(".ow-busy")?.textContent).toBe("updating…");
+      m.set("error", "ValueError: out of range"); // the same text twice: no change the second time
+      m.message({ type: "failed", seq: m.sent.at(-1)?.seq });
+      expect(el.querySelector(".ow-busy")?.textContent).toBe("");
+    }
+  });
+
+  it("a failure of an older request leaves a newer one waiting", () => {
+    const { el, m } = mount();
+    const range = panel.range(el, 0);
+    range.value = "90";
+    range.dispatchEvent(new Event("change"));
+    range.value = "80";
+    range.dispatchEvent(new Event("change"));
+    m.message({ type: "failed", seq: m.sent[0].seq });
+    expect(el.querySelector(".ow-busy")?.textContent).toBe("updating…");
+  });
+
+  it("a view made from Python during a drag brings its edits; the dragged value stays", () => {
+    const s = schema();
+    const { el, m } = mount(model(s, view(s, { seq: 4 })));
+    drag(panel.range(el, 0), [11, 12]);
+    runFrame(); // a fast request is in flight
+    const values = view(s).values;
+    values[2] = 33; // w.set_features from Python: feature 2
+    m.set("_view", view(s, { seq: 6, values, edited: [2] }));
+    drag(panel.range(el, 0), [13]);
+    runFrame();
+    expect(m.sent.at(-1)).toMatchObject({ basis: 6, edits: [[0, 13], [2, 33]] });
+  });
+
+  it("a view of another row made from Python during a drag leaves the old row's edits behind", () => {
+    const s = schema();
+    const { el, m } = mount(model(s, view(s, { seq: 4 })));
+    drag(panel.range(el, 0), [11, 12]);
+    runFrame();
+    m.set("_view", view(s, { seq: 6, index: 3 })); // w.index = 3 from Python
+    const range = panel.range(el, 1);
+    range.value = "5";
+    range.dispatchEvent(new Event("change"));
+    expect(m.sent.at(-1)).toMatchObject({ index: 3, edits: [[1, 5]] });
+  });
+
   it("after an error, filtering the sliders does not revert the user's value", () => {
     const { el, m } = mount();
     const range = panel.range(el, 0);
@@ -183,14 +232,14 @@ describe("edits", () => {
     const s = schema();
     const { el, m } = mount(model(s, view(s, { seq: 2 })));
     (el.querySelector('[aria-label="Next row"]') as HTMLButtonElement).click();
-    expect(m.sent.at(-1)).toEqual({ type: "request", seq: 3, index: 1, target: "yes", versus: null, fast: false });
+    expect(m.sent.at(-1)).toEqual({ type: "request", seq: 3, basis: 2, index: 1, target: "yes", versus: null, fast: false });
     m.set("_view", view(s, { seq: 3, index: 1, values: [10, 20, 30, 5], edited: [3] }));
     expect((q(el, "ow-row-input") as HTMLInputElement).value).toBe("1");
     expect(panel.range(el, 3).value).toBe("5");
     const f0 = panel.range(el, 0);
     f0.value = "60";
     f0.dispatchEvent(new Event("change"));
-    expect(m.sent.at(-1)).toEqual({ type: "request", seq: 4, index: 1, target: "yes", versus: null, edits: [[0, 60], [3, 5]], fast: false });
+    expect(m.sent.at(-1)).toEqual({ type: "request", seq: 4, basis: 3, index: 1, target: "yes", versus: null, edits: [[0, 60], [3, 5]], fast: false });
   });
 
   it("an out-of-range or half-typed row number sends nothing", () => {
@@ -203,7 +252,7 @@ describe("edits", () => {
     expect(m.sent).toHaveLength(0);
     input.value = "9";
     input.dispatchEvent(new Event("change"));
-    expect(m.sent).toEqual([{ type: "request", seq: 1, index: 9, target: "yes", versus: null, fast: false }]);
+    expect(m.sent).toEqual([{ type: "request", seq: 1, basis: 0, index: 9, target: "yes", versus: null, fast: false }]);
   });
 
   it("a row number out of range says which rows there are; the ends of the rows disable their arrows", () => {

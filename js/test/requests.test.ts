@@ -24,7 +24,7 @@ describe("request loop", () => {
     for (let v = 1; v <= 10; v++) loop.requestFast(0, YES, new Map([[0, v]]));
     expect(sent).toHaveLength(0);
     frames.run();
-    expect(sent).toEqual([{ type: "request", seq: 0, index: 0, target: "yes", versus: null, edits: [[0, 10]], fast: true }]);
+    expect(sent).toEqual([{ type: "request", seq: 0, basis: -1, index: 0, target: "yes", versus: null, edits: [[0, 10]], fast: true }]);
     loop.requestExact(0, YES, new Map<number, Value>([[3, "x"], [0, 11]]));
     expect(sent[1]).toMatchObject({ seq: 1, edits: [[0, 11], [3, "x"]], fast: false });
     expect(loop.busy).toBe(true);

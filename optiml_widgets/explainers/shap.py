@@ -27,8 +27,8 @@ from .base import Attribution, Explainer, Quality, register
 from .permutation import permutation_shap
 from .table import TableContext
 
-# Tolerance of the additivity self-check that decides whether a fast algorithm may be
-# used for this model (the session's ADDITIVITY_TOLERANCE).
+# Tolerance of the additivity check that decides whether a fast algorithm may be used for
+# this model (``excess_gap``): what the API promises for the exact algorithms.
 _ADDITIVITY_TOLERANCE = 1e-6
 # Model rows one permutation SHAP explanation may cost (each evaluation runs the model on
 # every background row): wide data gets fewer permutations and a smaller background, and
@@ -67,6 +67,10 @@ class ShapValues:
     values: np.ndarray
     base_values: np.ndarray
 
+    def row(self, i: int) -> ShapValues:
+        """Row ``i`` alone."""
+        return ShapValues(self.values[i : i + 1], self.base_values)
+
 
 @register
 class ShapExplainer(Explainer):
@@ -86,12 +90,13 @@ class ShapExplainer(Explainer):
         self._tree: shap.TreeExplainer | None = None
         self._linear: shap.LinearExplainer | None = None
         self.perturbation = "interventional"
-        self.rescaled = False  # path-dependent on the margin, rescaled to probabilities
         self.seconds_per_row: float | None = None  # measured on the first rows explained
+        self._spread: np.ndarray | None = None  # of the model's outputs over the background
+        self._repaired_rows = 0  # rows the fast algorithm missed, explained by permutation
+        self._repaired_gap = 0.0
         self._fast_tree: shap.TreeExplainer | None = None
         self._fast_trees = 0
         self._fast_lock = threading.Lock()  # the forest share is built once, by one thread
-        self._background_output: np.ndarray | None = None
         self.algorithm_kind = "permutation"
         self._reasons: list[str] = []
         self._verified = False
@@ -104,23 +109,36 @@ class ShapExplainer(Explainer):
         # Whether shap reads rows as the model's own DataFrame (categories and all) rather
         # than as encoded numbers.
         self.frames = False
+        kind = type(tree_model(self.adapter.model)).__name__ if family == "tree" else ""
+        # Path-dependent TreeSHAP explains a boosted classifier's margin (log-odds), and no
+        # rescaling of those values to the probability is faithful (the margin's and the
+        # probability's changes from the base can differ in sign): such a classifier gets
+        # the permutation explainer in probability space where interventional cannot run.
+        on_margin = self.adapter.is_classifier and kind not in _AVERAGED_PROBABILITIES
+        # Said when the plan runs out (so in the order things were tried).
+        self._not_in_plan = (
+            "path-dependent TreeSHAP would explain the classifier's log-odds, not its probability"
+            if family == "tree" and on_margin
+            else None
+        )
         if family == "tree" and categories:
             # A model that splits on categories itself (LightGBM's pandas categories,
             # XGBoost's enable_categorical) is explained by its own contributions, which
             # shap computes only path-dependently; the additivity check keeps out the rest.
-            self._plan = [("path-dependent TreeSHAP", self._init_category_tree)]
             self._reasons.append(
                 "interventional TreeSHAP cannot read categories "
                 f"({', '.join(categories[:3])}{'…' if len(categories) > 3 else ''})"
             )
+            if not on_margin:
+                self._plan = [("path-dependent TreeSHAP", self._init_category_tree)]
         elif family == "tree":
             # Interventional first (it uses the background); shap's path-dependent variant
             # where interventional is not additive (seen for random-forest regressors).
-            self._plan = [
-                ("interventional TreeSHAP", lambda: self._init_tree("interventional")),
-                ("path-dependent TreeSHAP", lambda: self._init_tree("tree_path_dependent")),
-            ]
-            kind = type(self.adapter.model).__name__
+            self._plan = [("interventional TreeSHAP", lambda: self._init_tree("interventional"))]
+            if not on_margin:
+                self._plan.append(
+                    ("path-dependent TreeSHAP", lambda: self._init_tree("tree_path_dependent"))
+                )
             if kind in _INTERVENTIONAL_NOT_ADDITIVE:
                 del self._plan[0]
                 self._reasons.append(
@@ -149,8 +167,6 @@ class ShapExplainer(Explainer):
     def algorithm(self) -> str:
         """Human-readable name of the algorithm, shown in the widget."""
         space = "probability" if self.adapter.is_classifier else "raw output"
-        if self.algorithm_kind == "tree" and self.rescaled:
-            return "TreeSHAP (path-dependent on the log-odds, rescaled to probability)"
         if self.algorithm_kind == "tree":
             kind = "interventional" if self.perturbation == "interventional" else "path-dependent"
             return f"TreeSHAP ({kind}, {space})"
@@ -170,8 +186,15 @@ class ShapExplainer(Explainer):
 
     @property
     def fallback(self) -> str | None:
-        """Why a faster algorithm did not run, or None."""
-        return "; ".join(self._reasons) or None
+        """Why a faster algorithm did not run (or not for every row), or None."""
+        reasons = list(self._reasons)
+        if self._repaired_rows and self.algorithm_kind != "permutation":
+            n = self._repaired_rows
+            reasons.append(
+                f"{self._label()} missed the model's output on {n} row{'s' if n > 1 else ''} "
+                f"(by up to {self._repaired_gap:.3g}), explained by permutation SHAP instead"
+            )
+        return "; ".join(reasons) or None
 
     @property
     def has_fast(self) -> bool:
@@ -242,10 +265,11 @@ class ShapExplainer(Explainer):
 
     def reject(self, error: float) -> bool:
         """A row explained later did not add up (base + sum missed the model's output by
-        ``error``): the next algorithm takes over, and says why. False when there is none
-        left (permutation SHAP adds up by construction)."""
+        ``error``): the next fast algorithm takes over, and says why. False when there is
+        none left: then ``repair`` replaces the rows that miss (permutation SHAP adds up by
+        construction, but one such row should not make every row cost that much)."""
         with self._verify_lock:
-            if self.algorithm_kind == "permutation":
+            if self.algorithm_kind == "permutation" or not self._plan:
                 return False
             self._not_additive(error, " on a row")
             self._verified = False
@@ -315,21 +339,72 @@ class ShapExplainer(Explainer):
                 self._tree = self._linear = None
                 self.algorithm_kind = "permutation"
                 self._reasons.append(f"{label} could not be built ({type(exc).__name__}: {exc})")
+        if self._not_in_plan:
+            self._reasons.append(self._not_in_plan)
+            self._not_in_plan = None
 
     def _additive(self, encoded: np.ndarray, result: ShapValues) -> bool:
         """Whether base + sum(values) is the model's output on these rows (the permutation
         algorithm is additive by construction); if not, move on to the next algorithm."""
         if self.algorithm_kind == "permutation":
             return True
-        expected = self.model_output(encoded)
-        total = result.base_values[None, :] + result.values.sum(axis=1)
-        # The API's promise, as the session checks every exact view: within 1e-6 of the
-        # output (relative beyond 1). Tighter, float32 models (XGBoost) failed on rounding.
-        allowed = _ADDITIVITY_TOLERANCE * np.maximum(1.0, np.abs(expected))
-        if np.all(np.abs(total - expected) <= allowed):
+        gap = self.excess_gap(result, self.model_output(encoded))
+        if gap is None:
             return True
-        self._not_additive(float(np.max(np.abs(total - expected))))
+        self._not_additive(gap)
         return False
+
+    def excess_gap(self, result: ShapValues, expected: np.ndarray) -> float | None:
+        """How far base + sum(values) misses the model's ``expected`` outputs (rows,
+        outputs), when that is more than the API allows; None within it. The API's promise:
+        within 1e-6 of a probability (a probability's range is 1; tighter, float32 models
+        such as XGBoost failed on rounding), of a regressor's output relative to it, and
+        where that output is near zero relative to the spread of its outputs over the
+        background (a regressor on a small scale had non-additive values pass as exact)."""
+        total = result.base_values[None, :] + result.values.sum(axis=1)
+        if self.adapter.is_classifier:
+            scale = np.ones_like(expected)
+        else:
+            scale = np.maximum(np.abs(expected), self._output_spread()[None, :])
+        gap = np.abs(total - expected)
+        if np.all(gap <= _ADDITIVITY_TOLERANCE * scale):
+            return None
+        return float(np.max(gap))
+
+    def repair(self, encoded: np.ndarray, result: ShapValues, expected: np.ndarray) -> ShapValues:
+        """``result`` with the rows that miss the model's ``expected`` outputs explained by
+        permutation SHAP over the same background (its base value is the same mean output),
+        counted in ``fallback``."""
+        total = result.base_values[None, :] + result.values.sum(axis=1)
+        gap = np.abs(total - expected).max(axis=1)
+        bad = np.flatnonzero(
+            [
+                self.excess_gap(result.row(i), expected[i : i + 1]) is not None
+                for i in range(len(gap))
+            ]
+        )
+        if not len(bad):
+            return result
+        fixed, _ = permutation_shap(
+            self.model_output,
+            encoded[bad],
+            self.background,
+            self.max_evals(fast=False),
+            self.random_state,
+        )
+        values = result.values.copy()
+        values[bad] = fixed
+        with self._verify_lock:
+            self._repaired_rows += len(bad)
+            self._repaired_gap = max(self._repaired_gap, float(gap[bad].max()))
+        return ShapValues(values, result.base_values)
+
+    def _output_spread(self) -> np.ndarray:
+        """The standard deviation of each model output over the background (cached)."""
+        if self._spread is None:
+            spread = self.model_output(self.background).std(axis=0)
+            self._spread = np.maximum(spread, np.finfo(float).tiny)
+        return self._spread
 
     def _label(self) -> str:
         """The current fast algorithm's name, in the reasons it was dropped."""
@@ -359,11 +434,6 @@ class ShapExplainer(Explainer):
         model = tree_model(self.adapter.model)
         averaged = self.adapter.is_classifier and type(model).__name__ in _AVERAGED_PROBABILITIES
         output = "probability" if self.adapter.is_classifier and not averaged else "raw"
-        # Path-dependent TreeSHAP explains a boosted classifier's margin (log-odds), not its
-        # probability: each output's values are then rescaled to the probability's change.
-        self.rescaled = perturbation == "tree_path_dependent" and output != "raw"
-        if self.rescaled:
-            output = "raw"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self._tree = shap.TreeExplainer(
@@ -394,39 +464,12 @@ class ShapExplainer(Explainer):
         base = np.atleast_1d(np.asarray(self._tree.expected_value, dtype=float))
         if values.ndim == 2:
             values = values[..., None]
-        if self.rescaled:
-            return self._rescale(encoded, values, base)
         n_outputs = len(self.adapter.output_names)
         if values.shape[2] == 1 and n_outputs == 2:
             # Binary classifiers explain P(positive); P(negative) is its mirror image.
             values = np.concatenate([-values, values], axis=2)
             base = np.array([1.0 - base[0], base[0]])
         return ShapValues(values, base)
-
-    def _rescale(self, encoded: np.ndarray, values: np.ndarray, base: np.ndarray) -> ShapValues:
-        """Margin SHAP values rescaled, output by output, so that they add up from the mean
-        probability over the background to the row's probability: each feature keeps its
-        share of the margin's change (and its sign)."""
-        if self._background_output is None:
-            self._background_output = self.model_output(self.background).mean(axis=0)
-        probabilities = self.model_output(encoded)
-        mean = self._background_output
-        margins = base[None, :] + values.sum(axis=1)  # (n, margins)
-        if values.shape[2] == 1 and probabilities.shape[1] == 2:
-            # One margin for a binary classifier: P(positive); P(negative) mirrors it.
-            change = probabilities[:, 1:] - mean[None, 1:]
-        else:
-            change = probabilities - mean[None, :]
-        span = margins - base[None, :]
-        safe = np.where(np.abs(span) > 1e-12, span, 1.0)
-        scaled = values * (change / safe)[:, None, :]
-        flat = np.abs(span) <= 1e-12  # no margin change to share: split the change evenly
-        if flat.any():
-            even = np.repeat((change / values.shape[1])[:, None, :], values.shape[1], axis=1)
-            scaled = np.where(flat[:, None, :], even, scaled)
-        if scaled.shape[2] == 1 and probabilities.shape[1] == 2:
-            return ShapValues(np.concatenate([-scaled, scaled], axis=2), mean.copy())
-        return ShapValues(scaled, mean.copy())
 
     def _subforest(self) -> shap.TreeExplainer | None:
         """For a random forest whose exact explanation of a row costs more than a drag can

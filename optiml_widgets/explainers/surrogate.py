@@ -366,6 +366,13 @@ class Surrogate:
 
     def rule_for(self, row: Mapping[str, Any] | pd.Series) -> Rule:
         """The rule that covers a row (a dict or Series of original feature values)."""
+        missing = [name for name in self.schema.names if name not in row]
+        if missing:
+            shown = ", ".join(repr(name) for name in missing[:5])
+            raise KeyError(
+                f"The row has no value for {shown}{' …' if len(missing) > 5 else ''}: pass a "
+                "whole row of X (e.g. X.iloc[i] or w.instance), with every feature."
+            )
         frame = self.schema.row_frame({name: row[name] for name in self.schema.names})
         return self.rules_for_encoded(self.schema.encode(frame))[0]
 

@@ -91,19 +91,20 @@ class TableContext:
         model's work soon (and a live request may go between them); in a view too, because
         a model slow per row is often slower still per row in large calls (a Gaussian
         process: 36 us a row in calls of 2,000 rows, 126 us in one of 61,000). Unless the
-        model's cost per call makes the extra calls dear: a quarter more at most in the
-        background, 5% in a view someone waits for. While the cost per row is unknown, a
-        first call of a few hundred rows measures it.
+        model's cost per call would make so many calls dear: then longer calls, so that it
+        costs a quarter more at most in the background, 5% in a view someone waits for
+        (sending the rest in one call, as before, made a slow model's 59,000 rows one 12 s
+        call that neither close() nor a live edit could get between). While the cost per
+        row is unknown, a first call of a few hundred rows measures it.
         """
         step = max(1, CELLS_PER_MODEL_CALL // max(1, features))
         if self.seconds_per_row[0] == 0.0:
             return min(step, rows if rows <= 4 * MIN_TIMED_ROWS else MIN_TIMED_ROWS)
         total = rows * self.seconds_per_row[0]
-        pieces = int(total // MODEL_STEP_SECONDS)
-        dear = (0.25 if background else 0.05) * total
-        if pieces > 1 and self.seconds_per_call[0] * (pieces - 1) <= dear:
-            step = min(step, -(-rows // pieces))
-        return step
+        overhead = 0.25 if background else 0.05
+        seconds = max(MODEL_STEP_SECONDS, self.seconds_per_call[0] / overhead)
+        pieces = max(1, int(total // seconds))
+        return min(step, -(-rows // pieces))
 
     def _small_output(self, encoded: np.ndarray) -> np.ndarray:
         """A small call: remembered rows are not sent to the model again."""
@@ -127,5 +128,9 @@ class TableContext:
         if len(frame) >= MIN_TIMED_ROWS:  # a call's own overhead is spread thin
             self.seconds_per_row[0] = took / len(frame)
         else:  # what the call cost beyond its rows (a small last piece of a batch, too)
-            self.seconds_per_call[0] = max(0.0, took - len(frame) * self.seconds_per_row[0])
+            measured = max(0.0, took - len(frame) * self.seconds_per_row[0])
+            # A busy machine only adds time: a lower reading is taken at once, a higher
+            # one halfway (one slow call read 28 ms of jitter as the model's cost per call).
+            before = self.seconds_per_call[0]
+            self.seconds_per_call[0] = measured if measured <= before else (before + measured) / 2
         return outputs

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..jobs import check_stopped
+from ..model import check_distinct_names
 from .optional import require_text
 from .tokens import Tokens, WordTokenizer, model_tokens, word_tokens
 
@@ -297,6 +298,7 @@ class TextModelAdapter:
                 raise ValueError(
                     f"class_names has {len(names)} names but the model has {n} classes."
                 )
+            check_distinct_names(names)
             return names
         if model_classes is not None and len(model_classes) == n:
             return model_classes

@@ -27,7 +27,7 @@ import traitlets
 
 from ..html_file import check_include_data, export_path
 from ..jobs import Cancelled, PanelHooks, check_open, while_open
-from ..live import LiveLoop
+from ..live import LiveLoop, Publishing
 from ..on_screen import EXPORT_STOPPED, OnScreen
 from . import payloads
 from .explanation import TextExplanation
@@ -61,18 +61,18 @@ class TextWidget(anywidget.AnyWidget):
         self._seq = 0
         self._request_seq = -1
         self._failed_seq = -1
-        self._applying = True
+        self._publishing = Publishing()
         self.recomputations = 0
         first = session.view(0, complete=False, wait=False)
-        super().__init__(
-            _schema=schema(session),
-            _view=first,
-            _progress={},
-            index=session.index,
-            target=session.target,
-            **kwargs,
-        )
-        self._applying = False
+        with self._publishing():  # the initial values need no recomputation
+            super().__init__(
+                _schema=schema(session),
+                _view=first,
+                _progress={},
+                index=session.index,
+                target=session.target,
+                **kwargs,
+            )
         self._loop = LiveLoop(self, "_answer", self._stop, session.gate)
         self.on_msg(self._on_frontend_message)
         weakref.finalize(self, _shut_down, self._loop, session)
@@ -145,7 +145,6 @@ class TextWidget(anywidget.AnyWidget):
     def to_html(
         self,
         path: str | Path | None = None,
-        *,
         rows: Sequence[int] | None = None,
         include_data: bool = True,
     ) -> str:
@@ -193,11 +192,18 @@ class TextWidget(anywidget.AnyWidget):
 
     @traitlets.observe("index", "target")
     def _on_state_trait(self, change: dict) -> None:
-        if self._applying:
+        if self._publishing.here:
             return
+        session = self._session
         with self._state:
-            self._session.index = self.index
-            self._session.target_index = self._session.check_target(self.target)
+            # Only the trait that changed, from ``change``: a view published by a worker
+            # thread meanwhile may have written the session's older values into the traits.
+            if change["name"] == "index":
+                session.index = change["new"]
+            else:
+                session.target_index = session.check_target(change["new"])
+            with self._publishing():
+                self.index, self.target = session.index, session.target
         self._refresh()
 
     # -- the live loop ----------------------------------------------------------------------
@@ -256,6 +262,7 @@ class TextWidget(anywidget.AnyWidget):
                 except (KeyError, ValueError, TypeError) as exc:
                     self._failed_seq = seq
                     self.error = _message(exc)
+                    self.send({"type": "failed", "seq": seq})  # see ExplainerWidget._failed
                     return None
                 session.index = index
                 session.target_index = target_index
@@ -272,6 +279,7 @@ class TextWidget(anywidget.AnyWidget):
         except Exception as exc:
             self._failed_seq = max(self._failed_seq, seq)
             self.error = _message(exc)
+            self.send({"type": "failed", "seq": seq})
             if warn:
                 warnings.warn(f"optiml_widgets: {self.error}", RuntimeWarning, stacklevel=5)
             traceback.clear_frames(exc.__traceback__)
@@ -280,16 +288,12 @@ class TextWidget(anywidget.AnyWidget):
             if seq < self._view.get("seq", -1):
                 return False
             self.recomputations += 1
-            self._applying = True
-            try:
-                with self.hold_sync():
-                    self.index = session.index
-                    self.target = session.target
-                    if seq >= self._failed_seq:
-                        self.error = None
-                    self._view = dict(view)
-            finally:
-                self._applying = False
+            with self._publishing(), self.hold_sync():
+                self.index = session.index
+                self.target = session.target
+                if seq >= self._failed_seq:
+                    self.error = None
+                self._view = dict(view)
         return True
 
     def _completion(self, seq: int, *, fast: bool) -> Callable[[], None]:

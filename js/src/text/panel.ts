@@ -7,7 +7,7 @@
 import { button, h } from "../dom";
 import { fileSize, formatNumber } from "../format";
 import { type Edits, RequestLoop } from "../requests";
-import type { Agreement, ExportReply, View } from "../types";
+import type { Agreement, ExportReply, FailedReply, View } from "../types";
 import { AttentionCard, type HeadMap, type LoadHead } from "./attention";
 import type { TokenLink as Link } from "./link";
 import { TokenLink } from "./link";
@@ -255,7 +255,12 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
       show();
     }
   };
-  const onMessage = (message: ExportReply, buffers?: DataView[]) => {
+  const onMessage = (message: ExportReply | FailedReply, buffers?: DataView[]) => {
+    if (message?.type === "failed") {
+      // No view answers a failed request (the same error twice leaves `error` unchanged).
+      if (loop.settle(message.seq)) show();
+      return;
+    }
     if (message?.type !== "export") return;
     if (message.error) exportState.textContent = `export failed: ${message.error}`;
     else if (buffers?.length) {
