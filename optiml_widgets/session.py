@@ -14,6 +14,7 @@ Every explainer call holds the session's gate, which lets live requests go first
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -51,7 +52,7 @@ from .explainers.shap import ShapExplainer, ShapValues
 from .explanation import LocalExplanation
 from .global_data import explain_global_data, read_global_data
 from .global_explanation import GlobalExplanation, compute_global, global_rows
-from .jobs import Gate, Jobs, PanelHooks, Progress, Stop, check_stopped
+from .jobs import Cancelled, Gate, Jobs, PanelHooks, Progress, Stop, check_stopped
 from .memo import Memo
 from .model import ModelAdapter, align_columns
 from .progress import wait_for, working
@@ -269,6 +270,15 @@ class ExplanationSession:
             raise ValueError(f"index {index} is out of range: X has rows 0..{self.n_rows - 1}.")
         return int(index)
 
+    def snapshot(self) -> ExplanationSession:
+        """This session as it is now, for long work beside the live panel (an export): its
+        row, class, contrast, edits and surrogate size fixed; the data, model, explainers,
+        caches and jobs shared (an export read them live and mixed classes when the panel's
+        target changed meanwhile)."""
+        frozen = copy.copy(self)
+        frozen.edits_by_row = {index: dict(edits) for index, edits in self.edits_by_row.items()}
+        return frozen
+
     def same_value(self, name: str, a: Any, b: Any) -> bool:
         """Whether two values of feature ``name`` are one (missing values are; categories
         by code)."""
@@ -369,8 +379,20 @@ class ExplanationSession:
             return None
         if self._surrogate_size is not None:
             return self._surrogate_size
-        job = self._surrogate_job()
-        return wait_for(job, lambda: self.jobs.progress(SURROGATE), "Fitting the surrogate")
+        return self._wait_job(
+            self._surrogate_job, lambda: self.jobs.progress(SURROGATE), "Fitting the surrogate"
+        )
+
+    def _wait_job(self, submit: Callable[[], Any], progress: Callable[[], Any], label: str) -> Any:
+        """A job's result, waited for with progress. A job stopped while we wait for other
+        reasons than close() (the panel left the screen; a result computed again) is
+        submitted again: the caller asked for it."""
+        while True:
+            try:
+                return wait_for(submit(), progress, label)
+            except Cancelled:
+                if self.jobs.stop.is_set:
+                    raise
 
     def set_surrogate_size(self, rules: int | None, family: str | None = None) -> Surrogate | None:
         """Show the surrogate of another point of its curve (``rules`` rules, or the nearest
@@ -923,10 +945,11 @@ class ExplanationSession:
     def global_explanation(self) -> GlobalExplanation:
         """SHAP values over X (or a seeded sample of ``global_rows`` rows, or ``global_data``),
         computed once, waited for with progress; computed again for a class it lacks."""
-        found = wait_for(self.global_job(), lambda: self.jobs.progress("global"), "Global SHAP")
+        progress = lambda: self.jobs.progress("global")  # noqa: E731
+        found = self._wait_job(self.global_job, progress, "Global SHAP")
         if not found.has_output(self.target_index):
             self.jobs.cancel("global")
-            found = wait_for(self.global_job(), lambda: self.jobs.progress("global"), "Global SHAP")
+            found = self._wait_job(self.global_job, progress, "Global SHAP")
         return found
 
     def _compute_global(self, stop: Stop, progress: Progress) -> GlobalExplanation:

@@ -264,8 +264,10 @@ class ExplainerWidget(anywidget.AnyWidget):
         from .export import to_html
 
         target, include_data = export_path(path), check_include_data(include_data)
+        with self._state:  # the panel as it is now (the live loop may move on meanwhile)
+            frozen = self._session.snapshot()
         with while_open(self._stop):
-            return to_html(self._session, target, rows=rows, include_data=include_data)
+            return to_html(frozen, target, rows=rows, include_data=include_data)
 
     def close(self) -> None:
         """Stop every thread and model call of the widget, then close it: a member asked
@@ -640,8 +642,11 @@ class ExplainerWidget(anywidget.AnyWidget):
         me = weakref.ref(self)
         session.jobs.cancel("export")  # a second click starts afresh
 
+        with self._state:  # the panel as the click found it: edits meanwhile go live only
+            frozen = session.snapshot()
+
         def export(stop: Any, progress: Any) -> bytes:
-            return to_html(session, stop=stop, progress=progress).encode("utf-8")
+            return to_html(frozen, stop=stop, progress=progress).encode("utf-8")
 
         def done(w: ExplainerWidget, job: Future) -> None:
             reply: dict[str, Any] = {"type": "export", "filename": EXPORT_FILENAME}

@@ -932,3 +932,24 @@ def test_the_interpreter_exits_after_the_call_under_way(tmp_path):
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert done.read_text() == "finished"
+
+
+def test_a_member_waiting_for_a_job_the_panel_stopped_gets_it_started_again():
+    """The panel's every view gone stops unfinished jobs; a notebook call waiting for one of
+    them (``w.surrogate``) starts it again rather than raising Cancelled."""
+    import threading
+
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(400, 4)), columns=list("abcd"))
+
+    def slow(df):
+        time.sleep(0.002)
+        p = 1 / (1 + np.exp(-df["a"].to_numpy()))
+        return np.column_stack([1 - p, p])
+
+    session = ExplanationSession(slow, X, explainers=("surrogate",))
+    session.start(None)
+    stopper = threading.Timer(0.2, session.jobs.stop_unfinished)
+    stopper.start()
+    assert session.surrogate is not None
+    stopper.join()
+    session.close()

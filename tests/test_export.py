@@ -225,3 +225,26 @@ def test_nbconvert_shows_the_static_picture(tmp_path: Path):
     assert "optiml-static" in page and 'aria-label="SHAP values"' in page
     # The rules stream in after the panel is shown: the picture has them or says so.
     assert "held-out fidelity" in page or "still being fit" in page
+
+
+def test_an_export_keeps_the_panel_as_it_was_when_it_started():
+    """The export runs beside the live panel: a class picked meanwhile must not mix into it
+    (the page's header, rows and global views explained different classes)."""
+    from sklearn.datasets import load_iris
+    from sklearn.ensemble import RandomForestClassifier
+
+    from optiml_widgets.export import export_data
+
+    data = load_iris(as_frame=True)
+    model = RandomForestClassifier(20, random_state=0).fit(data.data, data.target)
+    w = explain_widget(model, data.data, class_names=list(data.target_names))
+    w.set_features({"petal length (cm)": 5.0})
+    frozen = w.session.snapshot()
+    w.target = "virginica"  # the live panel moves on
+    w.reset()
+    found = export_data(frozen, rows=[0, 1], include_data=False)
+    assert found["schema"]["targets"] == ["setosa"]
+    assert {view["target"] for view in found["views"]} == {"setosa"}
+    assert found["views"][0]["edited"]  # the edit as it was
+    assert w.session.target == "virginica" and not w.session.edits_by_row.get(0)
+    w.close()

@@ -49,8 +49,15 @@ export class Header {
     });
     const prev = (this.prev = button("‹", { "aria-label": "Previous row" }));
     const next = (this.next = button("›", { "aria-label": "Next row" }));
-    prev.addEventListener("click", () => go(Number(this.rowInput.value) - 1));
-    next.addEventListener("click", () => go(Number(this.rowInput.value) + 1));
+    // The box shows the row asked for at once: quick clicks step from it, not from the
+    // row of the view still on screen (ten clicks moved eight rows).
+    const step = (by: number) => {
+      const index = Number(this.rowInput.value) + by;
+      if (index >= 0 && index < schema.n_rows) this.rowInput.value = String(index);
+      go(index);
+    };
+    prev.addEventListener("click", () => step(-1));
+    next.addEventListener("click", () => step(1));
     const controls = h(
       "div",
       { class: "ow-header-controls" },
@@ -97,7 +104,8 @@ export class Header {
     if (view.label) parts.push(view.label);
     this.detail.textContent = parts.join(" · ");
     this.notice.textContent = view.notice ?? "";
-    if (focusedIn(this.rowInput) !== this.rowInput) this.rowInput.value = String(view.index);
+    // While a request is in flight the box keeps the row asked for.
+    if (!busy && focusedIn(this.rowInput) !== this.rowInput) this.rowInput.value = String(view.index);
     this.prev.disabled = view.index <= 0;
     this.next.disabled = view.index >= this.schema.n_rows - 1;
     if (this.targetSelect) this.targetSelect.value = view.target;

@@ -242,6 +242,16 @@ describe("edits", () => {
     expect(m.sent.at(-1)).toEqual({ type: "request", seq: 4, basis: 3, index: 1, target: "yes", versus: null, edits: [[0, 60], [3, 5]], fast: false });
   });
 
+  it("quick clicks on the next-row button step from the row asked for", () => {
+    const s = schema();
+    const { el, m } = mount(model(s, view(s, { seq: 2 })));
+    const next = el.querySelector('[aria-label="Next row"]') as HTMLButtonElement;
+    for (let i = 0; i < 3; i++) next.click();
+    m.set("_view", view(s, { seq: 3, index: 1 })); // the first click's answer, two still in flight
+    for (let i = 0; i < 2; i++) next.click();
+    expect(m.sent.map((r) => r.index)).toEqual([1, 2, 3, 4, 5]);
+  });
+
   it("an out-of-range or half-typed row number sends nothing", () => {
     const { el, m } = mount();
     const input = q(el, "ow-row-input") as HTMLInputElement;
