@@ -170,7 +170,15 @@ def _sweep_shap(
         exact.append(j)
     if todo:
         # From the Export button, in short steps: live edits go in between.
-        found = session.shap_in_steps(shap, sweep.rows[todo], fast=shap.approximate)
+        rows = sweep.rows[todo]
+        found = None
+        while found is None:  # None: a row missed its output and SHAP moved on
+            found = session.additive_shap(
+                shap,
+                rows,
+                session.shap_in_steps(shap, rows, fast=shap.approximate),
+                sweep.outputs[todo],
+            )
         out[todo] = output_value(found.values, target)
     for k in range(n_rows):
         if source[k] >= 0 and source[k] != k:

@@ -557,7 +557,7 @@ class ExplanationSession:
             )
             expected = row.outputs[None, outputs]
             with self.gate.hold():
-                checked = self._checked(explainer, row.encoded[None, :], values, expected)
+                checked = self.additive_shap(explainer, row.encoded[None, :], values, expected)
             if checked is None:
                 self.jobs.cancel("global")  # computed with the algorithm just dropped
                 with self.gate.hold():
@@ -573,7 +573,7 @@ class ExplanationSession:
                 }
         return found if slot is None else found[slot]
 
-    def _checked(
+    def additive_shap(
         self, explainer: Explainer, encoded: np.ndarray, found: ShapValues, expected: np.ndarray
     ) -> ShapValues | None:
         """SHAP values of rows held to what the API promises (base + sum(values) is the
@@ -969,7 +969,9 @@ class ExplanationSession:
             # Every row is checked as an exact view is: the first rows chose the algorithm,
             # and a row of these that does not add up would be shown (and reused) as exact.
             if not explainer.approximate:
-                checked = self._checked(explainer, rows, found, self.context.model_output(rows))
+                checked = self.additive_shap(
+                    explainer, rows, found, self.context.model_output(rows)
+                )
                 if checked is None:
                     raise _AlgorithmDropped
                 found = checked
