@@ -3,7 +3,7 @@
 // panel loops over the explainers: a new explainer needs no change here.
 import { h } from "./dom";
 import type { Features } from "./features";
-import { forceBar, forceBody } from "./forceplot";
+import { WIDTH, forceBar, forceBody } from "./forceplot";
 import { placeholder } from "./pending";
 import type { AttributionInfo, ExplainerInfo, View } from "./types";
 import { weightsBody } from "./weights";
@@ -18,6 +18,9 @@ export class ExplainerCard {
   private readonly body = h("div", { class: "ow-card-body" });
   /** What the card shows, and for which row: a stale result is only ever the same row's. */
   private shown: { index: number; attribution: AttributionInfo } | null = null;
+  private barWidth = 0;
+  private resized: ResizeObserver | null = null;
+  private redrawBar: (() => void) | null = null;
 
   constructor(
     readonly info: ExplainerInfo,
@@ -72,12 +75,32 @@ export class ExplainerCard {
     this.fallback.hidden = !found.fallback;
     this.fallback.textContent = found.fallback ? `Why not a faster algorithm: ${found.fallback}.` : "";
     if (this.info.view === "force") {
-      this.bar?.replaceChildren(forceBar(this.features, found, view, this.info.title));
+      this.drawBar(found, view);
       this.body.replaceChildren(...forceBody(this.features, found, view));
     } else {
       const agreements = view.agreement.filter((a) => a.other === this.info.name);
       this.body.replaceChildren(...weightsBody(this.features, found, agreements, this.titleOf));
     }
+  }
+
+  /** The force bar at the width it has (its labels keep their size in a narrow panel),
+   * drawn again when that width changes. */
+  private drawBar(found: AttributionInfo, view: View): void {
+    const bar = this.bar;
+    if (!bar) return;
+    const draw = () => bar.replaceChildren(forceBar(this.features, found, view, this.info.title, bar.clientWidth || WIDTH));
+    draw();
+    this.barWidth = bar.clientWidth;
+    if (!this.resized && typeof ResizeObserver === "function") {
+      this.resized = new ResizeObserver(() => {
+        if (bar.clientWidth !== this.barWidth && bar.clientWidth > 0) {
+          this.barWidth = bar.clientWidth;
+          this.redrawBar?.();
+        }
+      });
+      this.resized.observe(bar);
+    }
+    this.redrawBar = draw;
   }
 
   private setStale(text: string | null, working = false): void {

@@ -8,7 +8,10 @@ import { HIDDEN, HIDDEN_TITLE, counted, formatNumber, formatValue, signed } from
 import { legend } from "./legend";
 import type { AttributionInfo, View } from "./types";
 
-const WIDTH = 720;
+/** The plot's width in its own units: the bar's width in pixels, up to this (wider, it
+ * scales up; narrower, it is drawn at its own width so that its labels stay 11 px). */
+export const WIDTH = 720;
+const MIN_WIDTH = 280;
 const BAR_Y = 15;
 const BAR_H = 20;
 const HEIGHT = 50;
@@ -58,21 +61,23 @@ export function segments(features: Features, attribution: AttributionInfo, view:
 }
 
 /** Keeps a marker's text inside the plot near either edge. */
-function anchor(px: number): string {
+function anchor(px: number, width: number): string {
   if (px < 90) return "start";
-  return px > WIDTH - 90 ? "end" : "middle";
+  return px > width - 90 ? "end" : "middle";
 }
 
-/** The compact bar: one row of segments between the base value and the prediction. */
-export function forceBar(features: Features, attribution: AttributionInfo, view: View, title: string): SVGSVGElement {
+/** The compact bar: one row of segments between the base value and the prediction, drawn
+ * ``width`` units wide (the pixels it gets; at most WIDTH). */
+export function forceBar(features: Features, attribution: AttributionInfo, view: View, title: string, width = WIDTH): SVGSVGElement {
+  const plotWidth = Math.round(Math.max(MIN_WIDTH, Math.min(WIDTH, width)));
   const base = attribution.base ?? 0;
   const segs = segments(features, attribution, view);
   const lo = Math.min(base, view.prediction, ...segs.map((x) => x.start));
   const hi = Math.max(base, view.prediction, ...segs.map((x) => x.end));
   const span = hi - lo || 1;
-  const x = (v: number) => 10 + ((v - lo) / span) * (WIDTH - 20);
+  const x = (v: number) => 10 + ((v - lo) / span) * (plotWidth - 20);
   const svg = s("svg", {
-    viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
+    viewBox: `0 0 ${plotWidth} ${HEIGHT}`,
     class: "ow-force-svg",
     role: "img",
     "aria-label": `${title}: from the base value ${formatNumber(base)} to the prediction ${formatNumber(view.prediction)}`,
@@ -97,7 +102,7 @@ export function forceBar(features: Features, attribution: AttributionInfo, view:
   const marker = (value: number, text: string, y: number, cls: string) => {
     svg.append(
       s("line", { x1: x(value), x2: x(value), y1: BAR_Y - 4, y2: BAR_Y + BAR_H + 4, class: cls }),
-      s("text", { x: x(value), y, "text-anchor": anchor(x(value)), class: `${cls}-text` }, text),
+      s("text", { x: x(value), y, "text-anchor": anchor(x(value), plotWidth), class: `${cls}-text` }, text),
     );
   };
   marker(base, `base value ${formatNumber(base)}`, HEIGHT - 2, "ow-base");

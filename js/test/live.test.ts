@@ -334,6 +334,18 @@ describe("optional views", () => {
     expect(q(el, "ow-forcebar").querySelectorAll("g.ow-seg")).toHaveLength(4);
   });
 
+  it("a narrow panel draws the force bar at its own width, so its labels keep their size", () => {
+    const s = schema();
+    const width = vi.spyOn(HTMLElement.prototype, "clientWidth", "get").mockReturnValue(384);
+    try {
+      const { el } = mount(model(s, view(s)));
+      const svg = q(el, "ow-forcebar").querySelector("svg") as SVGSVGElement;
+      expect(svg.getAttribute("viewBox")).toBe("0 0 384 50"); // drawn 1:1, not 720 scaled down
+    } finally {
+      width.mockRestore();
+    }
+  });
+
   it("an explainer with no result for this view and none coming says so", () => {
     const s = schema();
     const { el } = mount(model(s, view(s, { attributions: [shapOf(s), null], agreement: [] })));
