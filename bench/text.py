@@ -114,7 +114,7 @@ def timings(session: TextSession, texts: list[str], trained: toy.TrainedToy) -> 
     model, tok = trained.model, trained.tokenizer
     first, cached, fast, ours_exact, raw_exact, lime, full = [], [], [], [], [], [], []
     ratios = []
-    masker = shap.maskers.Text(tok, mask_token=tok.mask_token)
+    masker = shap.maskers.Text(tok, mask_token=tok.mask_token, collapse_mask_token=False)
     raw_shap = shap.Explainer(session.adapter.probabilities, masker, algorithm="partition", seed=0)
 
     def forward(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -278,15 +278,33 @@ def schema(session: ExplanationSession, detailed: Sequence[int] | None = None) -
     }
 
 
+# Details an attribution may carry about what computed it, where that is not what its
+# explainer says of every row (a row SHAP's fast algorithm missed).
+_LABELS = ("algorithm", "fallback")
+
+
+def algorithm_of(found: Attribution | None, explainer: Explainer) -> str:
+    """What computed an attribution: its own label, else its explainer's."""
+    own = found.details.get("algorithm") if found is not None else None
+    return str(own) if own else explainer.algorithm
+
+
+def fallback_of(found: Attribution | None, explainer: Explainer) -> str | None:
+    """Why not a faster algorithm for an attribution: its own note, else its explainer's."""
+    own = found.details.get("fallback") if found is not None else None
+    return str(own) if own else explainer.fallback
+
+
 def attribution(found: Attribution, explainer: Explainer) -> AttributionInfo:
     """An attribution in the common form, strict JSON (no NaN), with what computed it."""
+    details = {k: v for k, v in found.details.items() if k not in _LABELS}
     return {
         "values": [_finite(v) or 0.0 for v in np.asarray(found.values, dtype=float).tolist()],
         "base": _finite(found.base),
         "quality": found.quality,
-        "algorithm": explainer.algorithm,
-        "fallback": explainer.fallback,
-        "details": _json_details(found.details),
+        "algorithm": algorithm_of(found, explainer),
+        "fallback": fallback_of(found, explainer),
+        "details": _json_details(details),
     }
 
 

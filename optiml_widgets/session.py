@@ -563,11 +563,14 @@ class ExplanationSession:
                 with self.gate.hold():
                     found = explainer.explain(row.encoded[None, :], outputs, fast=fast)[0]
             elif checked is not values:
+                note = checked.repaired.get(0)
+                labels = {"algorithm": explainer.repair_algorithm, "fallback": note} if note else {}
                 found = {
                     k: Attribution(
                         values=checked.values[0, :, i],
                         base=float(checked.base_values[i]),
                         quality="exact",
+                        details=dict(labels),
                     )
                     for i, k in enumerate(outputs)
                 }
@@ -731,8 +734,8 @@ class ExplanationSession:
             ),
             rule=surrogate.rules_for_encoded(row.encoded[None, :])[0] if surrogate else None,
             instance=self.instance(index, edits),
-            algorithm=explainer.algorithm if explainer is not None else "",
-            fallback=explainer.fallback if explainer is not None else None,
+            algorithm=payloads.algorithm_of(shap, explainer) if explainer is not None else "",
+            fallback=payloads.fallback_of(shap, explainer) if explainer is not None else None,
             quality="fast" if any(a.quality == "fast" for a in found.values()) else "exact",
             attributions=found,
         )

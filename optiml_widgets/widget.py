@@ -372,9 +372,18 @@ class ExplainerWidget(anywidget.AnyWidget):
         another thread stops it at the next model call and it raises ``Closed``."""
         with self._state:
             self._seq += 1
-            seq = self._python_seq = self._seq
-        with while_open(self._stop):
-            self._loop.answer_now({"type": "python", "seq": seq})
+            previous, seq = self._python_seq, self._seq
+            self._python_seq = seq
+        try:
+            with while_open(self._stop):
+                self._loop.answer_now({"type": "python", "seq": seq})
+        finally:
+            with self._state:
+                if self._view.get("seq", -1) < seq and self._python_seq == seq:
+                    # No view shows the change (the model rejected it, or it was stopped):
+                    # the panel's next request, built on the last good view, wins.
+                    self._python_seq = previous
+                    self._python_edits.clear()
         check_open(self._stop)  # the view computed nothing after a close: say so
 
     def _answer(self, request: dict) -> Callable[[], None] | None:

@@ -357,8 +357,8 @@ def test_to_shap_works_with_shaps_own_plots():
 def test_a_later_row_that_does_not_add_up_is_explained_by_permutation_shap():
     """The first rows decide the algorithm; a later row whose values miss its output (seen
     with shap's interventional TreeSHAP on some models) is explained by permutation SHAP
-    when no other fast algorithm is left (a boosted classifier), and the fallback counts
-    it; the other rows keep TreeSHAP."""
+    when the next fast algorithm would start from another base value (a boosted
+    classifier's link), and that row's view says so; the other rows keep TreeSHAP."""
     c = case("gbc_breast_cancer")
     session = ExplanationSession(c.model, c.X.head(150), explainers=("shap",))
     explainer = session.shap_explainer
@@ -374,8 +374,13 @@ def test_a_later_row_that_does_not_add_up_is_explained_by_permutation_shap():
 
     explainer._values = off_by_a_little
     later = session.local_explanation(7, {})
-    assert "missed the model's output on 1 row" in later.fallback
-    assert "explained by permutation SHAP instead" in later.fallback
+    assert later.algorithm.startswith("Permutation SHAP for this row")
+    assert "interventional TreeSHAP misses this row's output by" in later.fallback
+    view = session.view(1, index=7)["attributions"][0]
+    assert (view["algorithm"], view["fallback"]) == (later.algorithm, later.fallback)
+    assert "algorithm" not in view["details"]
+    first = session.local_explanation(0, {})  # the other rows keep TreeSHAP, and say nothing
+    assert first.algorithm.startswith("TreeSHAP") and first.fallback is None
     assert later.base_value + sum(later.shap.values()) == pytest.approx(later.prediction, rel=1e-6)
     masker = shap.maskers.Independent(session.background, max_samples=len(session.background))
     own = shap.PermutationExplainer(
@@ -527,10 +532,9 @@ def test_a_regressor_on_its_own_categories_gets_shaps_own_path_dependent_values(
 
 @pytest.mark.parametrize("library", ["lightgbm", "xgboost"])
 def test_a_classifier_on_its_own_categories_is_explained_in_probability(library):
-    """shap's only TreeSHAP for category splits is path-dependent on the log-odds, which no
-    rescaling makes the probability's (the two can move in opposite directions): the
-    permutation explainer runs in probability space, the same values as shap's own, and the
-    fallback says why."""
+    """shap's only TreeSHAP for category splits is path-dependent on the log-odds: shown in
+    probability through the logistic link (the base value is the probability at the mean
+    log-odds), every feature keeps its share of the log-odds change and its sign."""
     X, label, _ = categorical_table()
     if library == "lightgbm":
         model = pytest.importorskip("lightgbm").LGBMClassifier(
@@ -542,25 +546,29 @@ def test_a_classifier_on_its_own_categories_is_explained_in_probability(library)
         )
     model.fit(X, label)
     session = ExplanationSession(model, X, explainers=("shap",))
-    rows = session.encoded_X[[0, 5]]
-    values, base = shaps_own(session, rows)
-    for position, row in enumerate((0, 5)):
+    own = shap.TreeExplainer(model)
+    for row in (0, 5):
         explanation = session.local_explanation(row, {}, 1)
-        assert explanation.algorithm.startswith("Permutation SHAP")
+        assert explanation.algorithm == (
+            "TreeSHAP (path-dependent on the log-odds, in probability through the link)"
+        )
         assert "cannot read categories (city)" in explanation.fallback
-        assert "would explain the classifier's log-odds" in explanation.fallback
+        margins = np.asarray(own.shap_values(X.iloc[[row]], check_additivity=False)).reshape(-1)
         ours = np.array([explanation.shap[n] for n in X.columns])
-        np.testing.assert_allclose(ours, values[position, :, 1], rtol=1e-9, atol=1e-12)
-        assert explanation.base_value == pytest.approx(base[1], rel=1e-9)
+        share = ours / margins  # one positive factor: each feature's share and sign kept
+        np.testing.assert_allclose(share, share[0], rtol=1e-5)
+        assert 0 < share[0] <= 0.25
         assert explanation.prediction == pytest.approx(model.predict_proba(X.iloc[[row]])[0, 1])
+        assert explanation.base_value + ours.sum() == pytest.approx(explanation.prediction)
         assert abs(explanation.shap["city"]) > 0.01  # the label needs the city
 
 
 def test_a_boosted_classifier_without_interventional_treeshap_keeps_every_sign():
     """HistGradientBoostingClassifier (interventional TreeSHAP not additive in shap): on an
-    imbalanced problem many rows move their log-odds and their probability from the base in
-    opposite directions, where values rescaled from the log-odds flipped every sign. The
-    permutation explainer in probability space gives shap's own values."""
+    imbalanced problem many rows move their log-odds and their mean probability in opposite
+    directions, where values rescaled to the mean probability flipped every sign and blew up
+    near a zero log-odds change. Through the link, every sign is the log-odds' and no value
+    exceeds a quarter of its log-odds value."""
     from sklearn.datasets import make_classification
     from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -568,22 +576,22 @@ def test_a_boosted_classifier_without_interventional_treeshap_keeps_every_sign()
     X = pd.DataFrame(X, columns=list("abcde"))
     model = HistGradientBoostingClassifier(max_iter=50, random_state=0).fit(X, y)
     session = ExplanationSession(model, X, explainers=("shap",))
-    margins = shap.TreeExplainer(model, feature_perturbation="tree_path_dependent")
-    span = np.asarray(margins.shap_values(X, check_additivity=False)).sum(axis=1)
+    own = shap.TreeExplainer(model, feature_perturbation="tree_path_dependent")
+    margins = np.asarray(own.shap_values(X, check_additivity=False))
     change = (
         model.predict_proba(X)[:, 1]
         - model.predict_proba(session.schema.decode(session.background))[:, 1].mean()
     )
-    opposite = np.flatnonzero(np.sign(span) != np.sign(change))[:2]
-    assert len(opposite) == 2  # the case that flipped every sign
-    values, _ = shaps_own(session, session.encoded_X[opposite])
-    for position, row in enumerate(opposite):
+    opposite = np.flatnonzero(np.sign(margins.sum(axis=1)) != np.sign(change))
+    smallest = np.argsort(np.abs(margins.sum(axis=1)))[:2]
+    assert len(opposite) >= 2  # the case that flipped every sign
+    for row in [*opposite[:2], *smallest]:
         explanation = session.local_explanation(int(row), {}, 1)
-        assert explanation.algorithm.startswith("Permutation SHAP")
+        assert explanation.algorithm.startswith("TreeSHAP (path-dependent on the log-odds")
         assert "interventional TreeSHAP is not additive" in explanation.fallback
-        assert "log-odds" in explanation.fallback
         ours = np.array([explanation.shap[n] for n in X.columns])
-        np.testing.assert_allclose(ours, values[position, :, 1], rtol=1e-9, atol=1e-12)
+        assert np.all(np.sign(ours) == np.sign(margins[row]))
+        assert np.all(np.abs(ours) <= 0.25 * np.abs(margins[row]) + 1e-12)
         assert explanation.base_value + ours.sum() == pytest.approx(explanation.prediction)
 
 

@@ -130,11 +130,18 @@ def test_shap_text_equals_shaps_own_partition_explainer(session, trained):
 
     text = session.texts[2]
     ours = session.attribution(2, text, "shap_text", 1)
-    masker = shap.maskers.Text(trained.tokenizer, mask_token=trained.tokenizer.mask_token)
+    mask = trained.tokenizer.mask_token
+    masker = shap.maskers.Text(trained.tokenizer, mask_token=mask, collapse_mask_token=False)
     explainer = shap.Explainer(session.adapter.probabilities, masker, algorithm="partition", seed=0)
     theirs = explainer([text], max_evals=500, silent=True)
     np.testing.assert_allclose(ours.values, theirs.values[0][:, 1], atol=1e-9)
     assert ours.base == pytest.approx(float(theirs.base_values[0][1]))
+    # The base value is the model on the text with every token masked, IG's baseline too.
+    tokens = session.instance(2).tokens
+    masked = " ".join([mask] * sum(not special for special in tokens.special))
+    assert ours.base == pytest.approx(
+        float(session.adapter.probabilities([masked])[0, 1]), abs=1e-6
+    )
     # additive: base + sum = the model's probability
     assert ours.base + ours.values.sum() == pytest.approx(
         float(session.instance(2).outputs[1]), abs=1e-6

@@ -469,3 +469,37 @@ def _explanation_or_error(w):
         return {"lime": w.explanation.values("lime_text")}
     except Exception as exc:
         return exc
+
+
+def test_editing_a_word_of_a_text_past_the_models_limit_keeps_the_rest():
+    """The model sees a long text's first tokens; a word masked or deleted there is taken
+    out of the whole text (editing the part the model saw dropped everything after it)."""
+    pytest.importorskip("torch")
+    trained = toy.trained()
+    long = " ".join(["the plot was not great but the acting was awful"] * 30)
+    w = explain_widget(trained.model, [long, "short"], tokenizer=trained.tokenizer)
+    assert "characters are not explained" in w._view["notice"]
+    assert w._view["text"] == long  # the panel's editor holds all of it
+    w.edit_token(1, "delete")
+    assert w.text == long.removeprefix("the ")
+    assert "characters are not explained" in w._view["notice"]
+    w.close()
+
+
+def test_a_model_failing_on_some_text_leaves_the_others_explained():
+    """The surrogate is fit on every text: a model that fails on one of them fails that fit,
+    and the other texts are still explained (without rules), in Python and in the file."""
+
+    def picky(texts):
+        if any("boom" in t for t in texts):
+            raise RuntimeError("boom text")
+        good = np.array(["great" in t for t in texts], dtype=float)
+        return np.column_stack([0.9 - good * 0.8, 0.1 + good * 0.8])
+
+    w = explain_widget(picky, ["a great movie", "a dull movie", "boom goes the plot"])
+    with pytest.raises(ValueError, match="boom text"):
+        w.surrogate  # noqa: B018 -- asked for, the surrogate's error is the model's
+    explanation = w.explanation
+    assert explanation.rule is None and explanation.prediction == pytest.approx(0.9)
+    assert "surrogate" not in w.session.view(0)["pending"]
+    w.close()

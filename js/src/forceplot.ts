@@ -115,7 +115,7 @@ export function forceLegend(): HTMLElement {
   return legend("force plot", [
     { mark: "ow-key-pos", text: "raises the output" },
     { mark: "ow-key-neg", text: "lowers it" },
-    { mark: "ow-key-base", text: "base value: the average output" },
+    { mark: "ow-key-base", text: "base value: the output before any feature counts (the badge says how)" },
     { mark: "ow-key-fx", text: "f(x): this row's output" },
     { mark: "ow-key-linked", text: "feature under the pointer" },
     { mark: "ow-key-selected", text: "feature selected in the charts" },

@@ -98,6 +98,8 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
   let surrogate = model.get("_surrogate") ?? null;
   let view = model.get("_view");
   let edits = editsOf(view);
+  /** The row last asked for: the view on screen may still be an older row's. */
+  let askedRow = view.index;
   /** Positions the user changed that no view has answered yet: a view arriving meanwhile
    * (one made from Python, or an older answer) gives every other edit. */
   const touched = new Set<number>();
@@ -116,10 +118,14 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
   const header: Header = new Header(
     schema,
     {
-      selectRow: (index) => loop.requestExact(index, outputOf(view)),
-      // A target that was the contrasted class ends the contrast.
-      selectTarget: (target) => loop.requestExact(view.index, { target, versus: view.versus === target ? null : view.versus }, edits),
-      selectVersus: (versus) => loop.requestExact(view.index, { target: view.target, versus }, edits),
+      selectRow: (index) => {
+        askedRow = index;
+        loop.requestExact(index, outputOf(view));
+      },
+      // A target that was the contrasted class ends the contrast. Of the row asked for
+      // (quick clicks may not be on screen yet), with its own edits there.
+      selectTarget: (target) => loop.requestExact(askedRow, { target, versus: view.versus === target ? null : view.versus }, askedRow === view.index ? edits : undefined),
+      selectVersus: (versus) => loop.requestExact(askedRow, { target: view.target, versus }, askedRow === view.index ? edits : undefined),
       exportHtml: options.canExport ? () => model.send({ type: "export" }) : undefined,
     },
     primary >= 0 ? cards[primary].bar : null,
@@ -271,6 +277,7 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
         else edits.delete(j);
       }
     } else touched.clear();
+    if (!loop.busy) askedRow = view.index;
     show();
   };
   const onSurrogate = () => {

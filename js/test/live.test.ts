@@ -252,6 +252,19 @@ describe("edits", () => {
     expect(m.sent.map((r) => r.index)).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it("a class picked right after quick row clicks is for the row asked for", () => {
+    const s = schema();
+    const { el, m } = mount(model(s, view(s, { seq: 2 })));
+    const next = el.querySelector('[aria-label="Next row"]') as HTMLButtonElement;
+    next.click();
+    next.click();
+    const select = el.querySelector("select") as HTMLSelectElement;
+    select.value = "no";
+    select.dispatchEvent(new Event("change"));
+    expect(m.sent.at(-1)).toMatchObject({ index: 2, target: "no" });
+    expect(m.sent.at(-1)?.edits).toBeUndefined(); // that row keeps its own edits
+  });
+
   it("an out-of-range or half-typed row number sends nothing", () => {
     const { el, m } = mount();
     const input = q(el, "ow-row-input") as HTMLInputElement;

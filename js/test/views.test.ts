@@ -39,7 +39,9 @@ describe("header", () => {
     const select = el.querySelector("select.ow-target") as HTMLSelectElement;
     select.value = "no";
     select.dispatchEvent(new Event("change"));
-    expect(m.sent.at(-1)).toMatchObject({ index: 0, target: "no", edits: [] });
+    // Before the row's view is back: the class of the row asked for, with that row's edits.
+    expect(m.sent.at(-1)).toMatchObject({ index: 1, target: "no" });
+    expect(m.sent.at(-1)).not.toHaveProperty("edits");
   });
 
   it("keeps the compact force plot and its legend in the header", () => {

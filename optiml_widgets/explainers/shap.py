@@ -15,7 +15,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -66,6 +66,8 @@ class ShapValues:
 
     values: np.ndarray
     base_values: np.ndarray
+    # Rows the fast algorithm missed, explained by permutation SHAP: position -> the note.
+    repaired: dict[int, str] = field(default_factory=dict)
 
     def row(self, i: int) -> ShapValues:
         """Row ``i`` alone."""
@@ -90,10 +92,9 @@ class ShapExplainer(Explainer):
         self._tree: shap.TreeExplainer | None = None
         self._linear: shap.LinearExplainer | None = None
         self.perturbation = "interventional"
+        self.linked = False  # path-dependent log-odds shown through the logistic link
         self.seconds_per_row: float | None = None  # measured on the first rows explained
         self._spread: np.ndarray | None = None  # of the model's outputs over the background
-        self._repaired_rows = 0  # rows the fast algorithm missed, explained by permutation
-        self._repaired_gap = 0.0
         self._fast_tree: shap.TreeExplainer | None = None
         self._fast_trees = 0
         self._fast_lock = threading.Lock()  # the forest share is built once, by one thread
@@ -110,15 +111,21 @@ class ShapExplainer(Explainer):
         # than as encoded numbers.
         self.frames = False
         kind = type(tree_model(self.adapter.model)).__name__ if family == "tree" else ""
-        # Path-dependent TreeSHAP explains a boosted classifier's margin (log-odds), and no
-        # rescaling of those values to the probability is faithful (the margin's and the
-        # probability's changes from the base can differ in sign): such a classifier gets
-        # the permutation explainer in probability space where interventional cannot run.
+        # Path-dependent TreeSHAP explains a boosted classifier's margin (log-odds). A binary
+        # one's is shown in probability through the logistic link (``_through_link``); no
+        # such map is faithful for a softmax (one class's probability can fall while its
+        # margin rises), so a multiclass one gets the permutation explainer where
+        # interventional TreeSHAP cannot run.
         on_margin = self.adapter.is_classifier and kind not in _AVERAGED_PROBABILITIES
+        path_dependent = not on_margin or len(self.adapter.output_names) == 2
+        # A later row that misses moves the others on to the next algorithm, except where
+        # that one has another base value (the link's): there only that row is repaired.
+        self._later_rows_move_on = not on_margin
         # Said when the plan runs out (so in the order things were tried).
         self._not_in_plan = (
-            "path-dependent TreeSHAP would explain the classifier's log-odds, not its probability"
-            if family == "tree" and on_margin
+            "path-dependent TreeSHAP explains a multiclass model's margins, and no map of "
+            "those to one class's probability keeps their signs"
+            if family == "tree" and not path_dependent
             else None
         )
         if family == "tree" and categories:
@@ -129,13 +136,13 @@ class ShapExplainer(Explainer):
                 "interventional TreeSHAP cannot read categories "
                 f"({', '.join(categories[:3])}{'…' if len(categories) > 3 else ''})"
             )
-            if not on_margin:
+            if path_dependent:
                 self._plan = [("path-dependent TreeSHAP", self._init_category_tree)]
         elif family == "tree":
             # Interventional first (it uses the background); shap's path-dependent variant
             # where interventional is not additive (seen for random-forest regressors).
             self._plan = [("interventional TreeSHAP", lambda: self._init_tree("interventional"))]
-            if not on_margin:
+            if path_dependent:
                 self._plan.append(
                     ("path-dependent TreeSHAP", lambda: self._init_tree("tree_path_dependent"))
                 )
@@ -167,6 +174,8 @@ class ShapExplainer(Explainer):
     def algorithm(self) -> str:
         """Human-readable name of the algorithm, shown in the widget."""
         space = "probability" if self.adapter.is_classifier else "raw output"
+        if self.algorithm_kind == "tree" and self.linked:
+            return "TreeSHAP (path-dependent on the log-odds, in probability through the link)"
         if self.algorithm_kind == "tree":
             kind = "interventional" if self.perturbation == "interventional" else "path-dependent"
             return f"TreeSHAP ({kind}, {space})"
@@ -186,15 +195,18 @@ class ShapExplainer(Explainer):
 
     @property
     def fallback(self) -> str | None:
-        """Why a faster algorithm did not run (or not for every row), or None."""
-        reasons = list(self._reasons)
-        if self._repaired_rows and self.algorithm_kind != "permutation":
-            n = self._repaired_rows
-            reasons.append(
-                f"{self._label()} missed the model's output on {n} row{'s' if n > 1 else ''} "
-                f"(by up to {self._repaired_gap:.3g}), explained by permutation SHAP instead"
-            )
-        return "; ".join(reasons) or None
+        """Why a faster algorithm did not run, or None (a row explained by permutation SHAP
+        alone says so in its own attribution)."""
+        return "; ".join(self._reasons) or None
+
+    @property
+    def repair_algorithm(self) -> str:
+        """The name of what explains a row the fast algorithm missed."""
+        space = "probability" if self.adapter.is_classifier else "raw output"
+        return (
+            f"Permutation SHAP for this row (model-agnostic, {len(self.background)}-row "
+            f"background, {space})"
+        )
 
     @property
     def has_fast(self) -> bool:
@@ -266,10 +278,13 @@ class ShapExplainer(Explainer):
     def reject(self, error: float) -> bool:
         """A row explained later did not add up (base + sum missed the model's output by
         ``error``): the next fast algorithm takes over, and says why. False when there is
-        none left: then ``repair`` replaces the rows that miss (permutation SHAP adds up by
-        construction, but one such row should not make every row cost that much)."""
+        none left, or when it would explain the rows from another base value (a boosted
+        classifier's link): then ``repair`` replaces the rows that miss (permutation SHAP
+        adds up by construction, but one such row should not make every row cost that much)."""
         with self._verify_lock:
             if self.algorithm_kind == "permutation" or not self._plan:
+                return False
+            if not self._later_rows_move_on:
                 return False
             self._not_additive(error, " on a row")
             self._verified = False
@@ -360,12 +375,14 @@ class ShapExplainer(Explainer):
         within 1e-6 of a probability (a probability's range is 1; tighter, float32 models
         such as XGBoost failed on rounding), of a regressor's output relative to it, and
         where that output is near zero relative to the spread of its outputs over the
-        background (a regressor on a small scale had non-additive values pass as exact)."""
+        background, or to 1 if that is smaller (a regressor on a 1e-4 scale had non-additive
+        values pass as exact under 1e-6 absolute)."""
         total = result.base_values[None, :] + result.values.sum(axis=1)
         if self.adapter.is_classifier:
             scale = np.ones_like(expected)
         else:
-            scale = np.maximum(np.abs(expected), self._output_spread()[None, :])
+            floor = np.minimum(1.0, self._output_spread())  # never looser than 1e-6 absolute
+            scale = np.maximum(np.abs(expected), floor[None, :])
         gap = np.abs(total - expected)
         if np.all(gap <= _ADDITIVITY_TOLERANCE * scale):
             return None
@@ -374,7 +391,7 @@ class ShapExplainer(Explainer):
     def repair(self, encoded: np.ndarray, result: ShapValues, expected: np.ndarray) -> ShapValues:
         """``result`` with the rows that miss the model's ``expected`` outputs explained by
         permutation SHAP over the same background (its base value is the same mean output),
-        counted in ``fallback``."""
+        each with a note saying so (``repaired``)."""
         total = result.base_values[None, :] + result.values.sum(axis=1)
         gap = np.abs(total - expected).max(axis=1)
         bad = np.flatnonzero(
@@ -394,10 +411,12 @@ class ShapExplainer(Explainer):
         )
         values = result.values.copy()
         values[bad] = fixed
-        with self._verify_lock:
-            self._repaired_rows += len(bad)
-            self._repaired_gap = max(self._repaired_gap, float(gap[bad].max()))
-        return ShapValues(values, result.base_values)
+        notes = {
+            int(i): f"{self._label()} misses this row's output by {gap[i]:.3g}"
+            + (f"; {self.fallback}" if self.fallback else "")
+            for i in bad
+        }
+        return ShapValues(values, result.base_values, {**result.repaired, **notes})
 
     def _output_spread(self) -> np.ndarray:
         """The standard deviation of each model output over the background (cached)."""
@@ -434,6 +453,10 @@ class ShapExplainer(Explainer):
         model = tree_model(self.adapter.model)
         averaged = self.adapter.is_classifier and type(model).__name__ in _AVERAGED_PROBABILITIES
         output = "probability" if self.adapter.is_classifier and not averaged else "raw"
+        # Path-dependent TreeSHAP has no probability output: the log-odds, then the link.
+        self.linked = perturbation == "tree_path_dependent" and output == "probability"
+        if self.linked:
+            output = "raw"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self._tree = shap.TreeExplainer(
@@ -464,6 +487,8 @@ class ShapExplainer(Explainer):
         base = np.atleast_1d(np.asarray(self._tree.expected_value, dtype=float))
         if values.ndim == 2:
             values = values[..., None]
+        if self.linked:
+            values, base = _through_link(values[:, :, 0], base[0])
         n_outputs = len(self.adapter.output_names)
         if values.shape[2] == 1 and n_outputs == 2:
             # Binary classifiers explain P(positive); P(negative) is its mirror image.
@@ -535,6 +560,20 @@ class ShapExplainer(Explainer):
             self.random_state,
         )
         return ShapValues(values, base)
+
+
+def _through_link(values: np.ndarray, base: float) -> tuple[np.ndarray, np.ndarray]:
+    """Log-odds SHAP values (rows, features) of P(positive), shown in probability as shap's
+    ``force_plot(link="logit")`` draws them: from the probability at the mean log-odds
+    (the base value) to the row's, each feature keeping its share of the log-odds change.
+    The factor (p - p0) / (logit change) is positive and at most 1/4, so every sign is
+    kept and nothing blows up; base + sum(values) is the row's probability."""
+    change = values.sum(axis=1)
+    p0 = 1.0 / (1.0 + np.exp(-base))
+    p = 1.0 / (1.0 + np.exp(-(base + change)))
+    small = np.abs(change) < 1e-9  # the limit: the link's slope at the base
+    factor = np.where(small, p0 * (1 - p0), (p - p0) / np.where(small, 1.0, change))
+    return (values * factor[:, None])[:, :, None], np.array([p0])
 
 
 def _path_dependent(forest: Any, trees: list[Any]) -> shap.TreeExplainer:

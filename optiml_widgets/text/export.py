@@ -52,13 +52,14 @@ def choose_rows(session: TextSession, rows: Sequence[int] | None) -> list[int]:
 
 def one_token_edits(session: TextSession, index: int) -> list[payloads.TokenEditInfo]:
     """The model's output for each word token of a text masked, and deleted (one call)."""
-    instance = session.instance(index, session.text(index))
-    tokens = instance.tokens
+    text = session.text(index)
+    tokens = session.instance(index, text).tokens
     edits: list[tuple[int, str, str]] = []
     actions: tuple[TokenEdit, ...] = ("mask", "delete")
+    mask = session.adapter.mask_token
     for i in tokens.words:
         for action in actions:
-            edits.append((i, action, edit_token(tokens, i, action, session.adapter.mask_token)))
+            edits.append((i, action, edit_token(tokens, i, action, mask, text=text)))
     if not edits:
         return []
     with session.gate.hold():
@@ -103,7 +104,7 @@ def export_data(
 
     rows = choose_rows(session, rows)
     total = 1 + len(rows)
-    surrogate = session.surrogate
+    surrogate = session.surrogate_unless_failed()  # the file goes on without rules
     stop.check()
     progress(1, total)
     schema = schema_of(session)

@@ -27,7 +27,7 @@ from ..explainers.base import (
     check_names,
     check_random_state,
 )
-from ..jobs import Gate, Jobs, PanelHooks, Progress, Stop, check_stopped
+from ..jobs import Cancelled, Gate, Jobs, PanelHooks, Progress, Stop, check_stopped
 from ..memo import Memo
 from ..progress import wait_for
 from . import integrated_gradients, lime_text, payloads, shap_text  # noqa: F401 -- registers them
@@ -204,9 +204,11 @@ class TextSession:
     def edited_token_text(
         self, i: int, action: TokenEdit, replacement: str = "", index: int | None = None
     ) -> str:
-        """The current text with token ``i`` masked, deleted or replaced."""
-        tokens = self.instance(index, self.text(index)).tokens
-        return edit_token(tokens, i, action, self.adapter.mask_token, replacement)
+        """The current text with token ``i`` masked, deleted or replaced (all of it: past
+        the model's limit too)."""
+        text = self.text(index)
+        tokens = self.instance(index, text).tokens
+        return edit_token(tokens, i, action, self.adapter.mask_token, replacement, text)
 
     # -- explainers ------------------------------------------------------------------
     @property
@@ -338,6 +340,24 @@ class TextSession:
             quiet=SURROGATE_QUIET,
         )
 
+    def surrogate_unless_failed(self) -> TextSurrogate | None:
+        """The surrogate, waited for; None when its fit failed (the model failed on some
+        text): every other explanation goes on without rules, the panel says why, and
+        ``w.surrogate`` raises the error."""
+        try:
+            return self.surrogate
+        except Cancelled:
+            raise
+        except Exception:
+            return None
+
+    def surrogate_failed(self) -> bool:
+        """Whether the surrogate's fit ended in an error."""
+        job = self.jobs.get(SURROGATE)
+        return bool(
+            job is not None and job.done() and not job.cancelled() and job.exception() is not None
+        )
+
     def ready_surrogate(self) -> TextSurrogate | None:
         """The surrogate if its fit has finished (never waits)."""
         job = self.jobs.get(SURROGATE)
@@ -381,7 +401,7 @@ class TextSession:
             attribution = self.attribution(index, text, name, target_index)
             if attribution is not None:
                 found[name] = attribution
-        surrogate = self.surrogate
+        surrogate = self.surrogate_unless_failed()
         return TextExplanation(
             text=instance.tokens.text,
             target=self.adapter.classes[target_index],
@@ -433,8 +453,8 @@ class TextSession:
             assert explainer is not None
             attributions.append(payloads.attribution(attribution, explainer))
             found.append((name, attribution))
-        surrogate = self.surrogate if wait and not fast else self.ready_surrogate()
-        if surrogate is None and self.surrogate_enabled:
+        surrogate = self.surrogate_unless_failed() if wait and not fast else self.ready_surrogate()
+        if surrogate is None and self.surrogate_enabled and not self.surrogate_failed():
             pending.append(SURROGATE)
         weights = (
             self.attention(index, text)
@@ -452,7 +472,7 @@ class TextSession:
             "index": index,
             "target": str(self.target),
             "quality": "fast" if any(a.quality == "fast" for _, a in found) else "exact",
-            "text": tokens.text,
+            "text": text,  # all of it (the tokens cover what reaches the model)
             "original": self.texts[index],
             "edited": text != self.texts[index],
             "tokens": payloads.tokens_info(tokens),

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..explainers.base import Attribution, Explainer, register
+from ..jobs import check_stopped
 from .context import TextContext
 from .tokens import Tokens, WordTokenizer, edit_token
 
@@ -38,7 +39,12 @@ class TextShapExplainer(Explainer):
 
         self.context = context
         adapter = context.adapter
-        self.masker = shap.maskers.Text(adapter.tokenizer, mask_token=adapter.mask_token)
+        # Every token masked on its own (shap collapses runs of masks into one by default:
+        # its base value was then the model on a single mask, not the "absent" text IG's
+        # baseline and LIME's samples use).
+        self.masker = shap.maskers.Text(
+            adapter.tokenizer, mask_token=adapter.mask_token, collapse_mask_token=False
+        )
         self.explainer = shap.Explainer(
             context.probabilities,
             self.masker,
@@ -120,6 +126,8 @@ def _warm_up(n_classes: int) -> None:
     the explainer is built in the background, not on the first text while the session's
     gate is held and live edits wait."""
     import shap
+
+    check_stopped()  # a panel closed meanwhile: no compile (it cannot be stopped once begun)
 
     def constant(texts: Sequence[str]) -> np.ndarray:
         return np.full((len(texts), n_classes), 1.0 / n_classes)

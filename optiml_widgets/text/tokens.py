@@ -122,9 +122,16 @@ def _replace_truncated(tokens: Tokens, truncated: int) -> Tokens:
 
 
 def edit_token(
-    tokens: Tokens, i: int, action: TokenEdit, mask_token: str, replacement: str = ""
+    tokens: Tokens,
+    i: int,
+    action: TokenEdit,
+    mask_token: str,
+    replacement: str = "",
+    text: str | None = None,
 ) -> str:
-    """The text with token ``i`` masked, deleted or replaced (spaces tidied)."""
+    """The text with token ``i`` masked, deleted or replaced (spaces tidied). ``text``: the
+    whole text the tokens were read from, when the model's limit cut them short (their
+    spans index it as they do the part kept); the part beyond the cut stays."""
     if not 0 <= i < len(tokens):
         raise IndexError(f"No token {i}: the text has tokens 0..{len(tokens) - 1}.")
     span = tokens.spans[i]
@@ -141,7 +148,10 @@ def edit_token(
     else:
         raise ValueError(f"Unknown token edit {action!r}: use 'mask', 'delete' or 'replace'.")
     start, end = span
-    text = tokens.text[:start] + new + tokens.text[end:]
+    whole = tokens.text if text is None else text
+    if not whole.startswith(tokens.text):
+        raise ValueError("text must be the text the tokens were read from.")
+    text = whole[:start] + new + whole[end:]
     if not new:  # deleting leaves two spaces (or a leading one) behind
         text = re.sub(r" {2,}", " ", text).strip()
     return text

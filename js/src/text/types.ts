@@ -96,6 +96,7 @@ export interface TextView {
   target: string;
   /** "exact", "fast" (while typing), "estimate" or "unavailable" (export: an edit not in the file). */
   quality: string;
+  /** The whole text; `tokens` cover what reaches the model (`tokens.truncated`: characters past it). */
   text: string;
   original: string;
   edited: boolean;
