@@ -261,7 +261,7 @@ def beeswarm_chart(
         )
         .mark_circle(opacity=1, cursor="pointer" if key == "row" else "default")
         .encode(
-            x=alt.X("s:Q", title="SHAP value (impact on the output)"),
+            x=alt.X("s:Q", title=f"SHAP value for {explanation.output_names[output]}"),
             y=alt.Y("feature:N", sort=alt.EncodingSortField(field="rank", op="min"), title=None),
             yOffset=alt.YOffset("jitter:Q", scale=alt.Scale(domain=[-0.6, 0.6])),
             color=color,
@@ -385,6 +385,8 @@ def dependence_chart(
         alt.Chart(rows)
         .transform_calculate(slot="indexof(carried, feature)")
         .transform_filter("datum.slot >= 0")
+        # A missing value has no place on the axis (null + 0 drew it at 0).
+        .transform_filter("isValid(datum.v[datum.slot]) && isFinite(datum.v[datum.slot])")
         .transform_calculate(
             x=x_value,
             y="datum.s[datum.slot]",
@@ -399,7 +401,7 @@ def dependence_chart(
         )
         .encode(
             x=alt.X("x:Q", title="feature value", scale=alt.Scale(zero=False), axis=_x_axis()),
-            y=alt.Y("y:Q", title="SHAP value"),
+            y=alt.Y("y:Q", title=f"SHAP value for {explanation.output_names[output]}"),
             description=alt.Description("about:N"),
             tooltip=[
                 alt.Tooltip(f"{key}:Q", title=f"row {of}"),
@@ -487,7 +489,9 @@ def binned_dependence_chart(
     )
     x = alt.X("x:Q", title="feature value (bin mean)", scale=alt.Scale(zero=False), axis=_x_axis())
     band = base.mark_area(opacity=0.25, color=BAR).encode(
-        x=x, y=alt.Y("low:Q", title="SHAP value"), y2="high:Q"
+        x=x,
+        y=alt.Y("low:Q", title=f"SHAP value for {explanation.output_names[output]}"),
+        y2="high:Q",
     )
     line = base.mark_line(color=BAR).encode(x=x, y="m:Q")
     points = (
@@ -607,9 +611,10 @@ def fidelity_chart(surrogate: Surrogate, explanation: GlobalExplanation | None =
         subtitle.extend(textwrap.wrap(f"why: {surrogate.reason}", 64))
     summary = explanation.summary if explanation is not None else None
     if summary is not None and summary.fidelity is not None:
-        value = summary.fidelity.value
+        # At the size it was measured for: another size picked since has not been.
+        value, measured = summary.fidelity.value, summary.fidelity.size
         everywhere = pd.DataFrame(
-            {"rules": [surrogate.complexity], "fidelity": [value], "rows": [summary.n_rows]}
+            {"rules": [measured], "fidelity": [value], "rows": [summary.n_rows]}
         )
         layers.append(
             alt.Chart(everywhere)
@@ -623,7 +628,10 @@ def fidelity_chart(surrogate: Surrogate, explanation: GlobalExplanation | None =
                 ],
             )
         )
-        subtitle.append(f"◆ {metric} {value:.3f} over {summary.coverage_text} of the global data")
+        subtitle.append(
+            f"◆ {metric} {value:.3f} of the surrogate of {counted(measured, 'rule')} over "
+            f"{summary.coverage_text} of the global data"
+        )
     return alt.layer(*layers).properties(
         width=WIDTH,
         height=180,

@@ -56,6 +56,7 @@ from .compute import (
     part_stop,
 )
 from .data import QUANTILE_LEVELS, Feature, FeatureSchema
+from .explainers.shap import ShapValues
 from .format import format_number
 from .global_explanation import (
     Dependence,
@@ -216,13 +217,22 @@ def _check_columns(columns: list[str], dtypes: dict[Any, Any], schema: FeatureSc
 def _check_categories(feature: Feature, dtype: Any) -> None:
     """Refuse a column whose dtype cannot hold X's text categories (numbers, such as the
     categories' codes): every row would be explained as an unseen category."""
+    values = dtype.categories.dtype if isinstance(dtype, pd.CategoricalDtype) else dtype
+    name = feature.name
+    if feature.kind == "boolean" and (
+        pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
+    ):
+        raise ValueError(
+            f"Column {name!r} holds text ({dtype}) in global_data but True/False in X: cast to "
+            'bool, any text is True ("False" too), so every row would be explained as True. '
+            f"Convert it first, e.g. data[{name!r}] = data[{name!r}].map({{'True': True, "
+            "'False': False})."
+        )
     if not any(isinstance(c, str) for c in feature.categories):
         return
-    values = dtype.categories.dtype if isinstance(dtype, pd.CategoricalDtype) else dtype
     if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
         return
     shown = list(feature.categories[:5]) + (["..."] if len(feature.categories) > 5 else [])
-    name = feature.name
     raise ValueError(
         f"Column {name!r} holds numbers ({dtype}) in global_data but the categories {shown} "
         "in X: every row would count as an unseen category. Give it X's categories: from "
@@ -294,7 +304,18 @@ class PanelShap(Contributions):
             assert self._recipe is not None
             cls, context = self._recipe
             self.explainer = cls(context)
-        result = self.explainer.values(encoded)
+        explainer = self.explainer
+        if explainer.approximate:
+            # Permutation SHAP draws its permutations per call: one row per call gives each
+            # row the panel's own values, whatever the batching (steps, workers) was.
+            rows = [explainer.values(encoded[i : i + 1]) for i in range(len(encoded))]
+            result = (
+                ShapValues(np.concatenate([r.values for r in rows]), rows[0].base_values)
+                if rows
+                else explainer.values(encoded)
+            )
+        else:
+            result = explainer.values(encoded)
         if self.explainer.description != self.description:
             raise RuntimeError(
                 f"The SHAP explainer rebuilt on this worker runs {self.explainer.description}, "
@@ -429,6 +450,7 @@ class Plan:
     sketch_grids: list[np.ndarray | None]
     prediction_edges: np.ndarray
     n_rules: int
+    surrogate_rules: int  # the surrogate's size (rules read) whose fidelity the pass measures
     sample_rows: int
     random_state: int
 
@@ -501,6 +523,7 @@ def make_plan(
         sketch_grids=sketch_grids,
         prediction_edges=prediction_edges,
         n_rules=len(surrogate.rules) if surrogate is not None else 0,
+        surrogate_rules=surrogate.complexity if surrogate is not None else 0,
         sample_rows=sample_rows,
         random_state=random_state,
     )
@@ -929,8 +952,7 @@ def summarise(
         class_counts=total.class_counts.astype(np.int64) if plan.classify else None,
     )
     fidelity = None
-    surrogate = session.surrogate
-    if surrogate is not None and n:
+    if plan.n_rules and n:
         if plan.classify:
             value = total.agree / n
         else:  # R² of the surrogate against the model's value (output 0 of a regressor)
@@ -940,6 +962,7 @@ def summarise(
         fidelity = SurrogateFidelity(
             metric="accuracy" if plan.classify else "r2",
             value=float(value),
+            size=plan.surrogate_rules,
             rule_ids=np.arange(plan.n_rules),
             rule_rows=total.rule_rows.astype(np.int64),
             rule_agreement=np.where(total.rule_rows > 0, per_rule, np.nan),

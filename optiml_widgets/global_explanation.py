@@ -80,6 +80,7 @@ class SurrogateFidelity:
 
     metric: str  # "accuracy" (the model's class) or "r2" (the model's value)
     value: float
+    size: int  # rules read by the surrogate measured
     rule_ids: np.ndarray
     rule_rows: np.ndarray  # rows each rule covers
     # Per rule: the share of its rows where the model predicts the rule's class, or for
@@ -278,16 +279,26 @@ class GlobalExplanation:
         """Whether ``values`` holds this output."""
         return self.outputs is None or output in self.outputs
 
-    def output(self, output: int | None = None) -> int:
-        """The output a reader means: ``output`` itself, or when None the default one
-        (the widget's target, else the first output computed)."""
+    def output(self, output: int | str | None = None) -> int:
+        """The output a reader means: ``output`` itself (a position, or a class name as
+        ``w.target`` has it), or when None the default one (the widget's target, else the
+        first output computed); a clear error for one there is not."""
         if output is not None:
-            return output
+            names = [str(name) for name in self.output_names]
+            position = isinstance(output, (int, np.integer)) and not isinstance(output, bool)
+            if position and 0 <= int(output) < len(names):
+                return int(output)
+            if str(output) in names:  # a label (an integer one beyond the positions too)
+                return names.index(str(output))
+            raise ValueError(
+                f"There is no output {output!r}: give a position 0..{len(names) - 1} or one "
+                f"of {names}."
+            )
         if self.default_output is not None:
             return self.default_output
         return self.outputs[0] if self.outputs else 0
 
-    def output_values(self, output: int | None = None) -> np.ndarray:
+    def output_values(self, output: int | str | None = None) -> np.ndarray:
         """``values`` of one output, ``[row, feature]``; a clear error when not computed."""
         output = self.output(output)
         if self.outputs is None:
@@ -300,7 +311,7 @@ class GlobalExplanation:
             )
         return self.values[:, :, self.outputs.index(output)]
 
-    def importance(self, output: int | None = None) -> pd.Series:
+    def importance(self, output: int | str | None = None) -> pd.Series:
         """Mean |SHAP| per feature for one output (by default the widget's target), largest
         first (over every row of ``global_data`` when there is one)."""
         output = self.output(output)
@@ -314,7 +325,7 @@ class GlobalExplanation:
         """The name of output ``first`` minus output ``second``: "barolo - barbera"."""
         return f"{self.output_names[first]} \N{MINUS SIGN} {self.output_names[second]}"
 
-    def contrast(self, first: int, second: int) -> GlobalExplanation:
+    def contrast(self, first: int | str, second: int | str) -> GlobalExplanation:
         """The explanation of output ``first`` minus output ``second`` ("why A and not B"),
         as one output: the difference of the rows' SHAP values (exact, SHAP being linear
         in the output). Over X only: ``global_data`` keeps per-class summaries."""
@@ -323,6 +334,7 @@ class GlobalExplanation:
                 "A contrast of two classes needs every row's SHAP values: global_data keeps "
                 "per-class summaries. Explain the contrast over X (global_data=None)."
             )
+        first, second = self.output(first), self.output(second)
         a, b = self.output_values(first), self.output_values(second)
         return replace(
             self,
@@ -333,7 +345,7 @@ class GlobalExplanation:
             default_output=None,
         )
 
-    def to_shap(self, output: int | None = None, data: pd.DataFrame | None = None) -> Any:
+    def to_shap(self, output: int | str | None = None, data: pd.DataFrame | None = None) -> Any:
         """One output's values of ``rows`` (by default the widget's target) as a
         ``shap.Explanation``, for shap's own plots."""
         import shap

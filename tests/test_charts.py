@@ -24,6 +24,7 @@ from optiml_widgets.charts import (
     CHART_FEATURES,
     TITLE_NAME_CHARS,
     charts_payload,
+    fidelity_chart,
     global_charts,
 )
 from optiml_widgets.data import build_schema
@@ -119,6 +120,20 @@ def test_a_selected_point_shows_the_same_shap_values_as_the_chart():
     target = session.target_index
     np.testing.assert_allclose(list(seeded.shap.values()), explanation.values[k, :, target])
     np.testing.assert_allclose(list(seeded.shap.values()), list(expected.shap.values()))
+
+
+def test_the_dependence_plot_leaves_out_rows_missing_the_feature():
+    """A missing value has no place on the x axis: drawn, it sat at 0 (null + 0 in Vega)."""
+    X, y = breast_cancer()
+    X = X.iloc[:, :4].copy()
+    X.iloc[::7, 0] = np.nan
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    model = HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(X, y)
+    w = explain_widget(model, X, explainers=("shap",))
+    spec = json.dumps(w.charts["dependence"].to_dict())
+    assert "isValid(datum.v[datum.slot]) && isFinite(datum.v[datum.slot])" in spec
+    w.close()
 
 
 def test_the_dependence_plot_marks_the_instance_and_the_surrogate_thresholds():
@@ -396,7 +411,7 @@ def global_data_charts():
 
 
 def test_global_data_charts_cover_every_row(global_data_charts):
-    _, explanation, charts = global_data_charts
+    session, explanation, charts = global_data_charts
     summary = explanation.summary
     assert set(charts) == {"importance", "beeswarm", "dependence", "fidelity", "predictions"}
     for chart in charts.values():
@@ -418,7 +433,16 @@ def test_global_data_charts_cover_every_row(global_data_charts):
     assert first["bin"] == frame["bin"][0]
     # The fidelity chart adds the surrogate's fidelity over every row.
     fidelity = json.dumps(charts["fidelity"].to_dict())
-    assert f"accuracy {summary.fidelity.value:.3f} over all 6,000 rows" in fidelity
+    size = summary.fidelity.size
+    assert size == session.surrogate.complexity
+    expected = f"accuracy {summary.fidelity.value:.3f} of the surrogate of {size} rules over all"
+    assert expected in fidelity
+    # Another size picked: the point measured over every row stays at the size it was for.
+    other = session.set_surrogate_size(2 if size != 2 else 3)
+    spec = fidelity_chart(other, explanation).to_dict()
+    diamond = next(v for v in spec["datasets"].values() if v and "rows" in v[0])
+    assert diamond[0]["rules"] == size != other.complexity
+    session.set_surrogate_size(None)
     predictions = dataset_of(charts["predictions"])
     assert sum(p["rows"] for p in predictions) == 6000
 

@@ -424,3 +424,60 @@ def test_auto_takes_the_native_values_only_where_they_are_the_panels(classify):
         assert found.algorithm == session.shap_explainer.description
         assert abs(found.base_values[session.target_index] - panel.base_value) < 0.05
     session.close()
+
+
+def test_permutation_shap_over_global_data_gives_each_row_the_panels_own_values():
+    """Permutation SHAP draws its permutations per call: rows explained in steps took values
+    that depended on their step (up to 0.03 apart from the panel's force plot)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(11)
+    X = pd.DataFrame(rng.normal(size=(240, 4)), columns=list("abcd"))
+    y = ((X.a * X.b + X.c - X.d) > 0).astype(int)
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    session = ExplanationSession(model, X, explainers=("shap",))
+    found = explain_global_data(session, X, progress=lambda *_: None)
+    assert found.algorithm.startswith("Permutation SHAP")
+    k = found.outputs.index(1)
+    for position in (0, 37, 101):
+        row = int(found.rows[position])
+        panel = session.local_explanation(row, {}, 1)
+        ours = [panel.shap[name] for name in X.columns]
+        np.testing.assert_allclose(found.values[position, :, k], ours, rtol=1e-9, atol=1e-12)
+    session.close()
+
+
+def test_a_true_false_column_given_as_text_is_refused_at_the_call():
+    """Cast to bool, any text is True ("False" too): every row was explained as True, with
+    only a warning about unseen categories."""
+    X = pd.DataFrame({"a": np.linspace(0, 1, 200), "flag": np.arange(200) % 2 == 0})
+    y = X["a"] + X["flag"] * 2
+    from sklearn.ensemble import RandomForestRegressor
+
+    model = RandomForestRegressor(10, random_state=0).fit(X, y)
+    session = ExplanationSession(model, X, explainers=("shap",))
+    text = X.assign(flag=X["flag"].astype(str))
+    with pytest.raises(ValueError, match="holds text .* in global_data but True/False in X"):
+        explain_global_data(session, text, progress=lambda *_: None)
+    session.close()
+
+
+def test_a_global_explanation_reads_classes_by_name_too():
+    from sklearn.datasets import load_wine
+    from sklearn.ensemble import RandomForestClassifier
+
+    data = load_wine(as_frame=True)
+    model = RandomForestClassifier(20, random_state=0).fit(data.data, data.target)
+    names = ["barolo", "grignolino", "barbera"]
+    session = ExplanationSession(model, data.data, class_names=names, explainers=("shap",))
+    found = session.global_explanation()
+    pd.testing.assert_series_equal(found.importance("barbera"), found.importance(2))
+    contrast = found.contrast("barolo", "barbera")
+    np.testing.assert_allclose(
+        contrast.values[:, :, 0], found.values[:, :, 0] - found.values[:, :, 2]
+    )
+    with pytest.raises(ValueError, match=r"There is no output 5: give a position 0..2 or one of"):
+        found.to_shap(5)
+    session.close()
