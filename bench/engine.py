@@ -167,8 +167,9 @@ def categories_first_view(model, X) -> list[str]:
         "### First view: LightGBM(200) on make_classification(10000, 30) + 5 pandas categories",
         "",
         "LightGBM splits on the categories itself. shap explains such trees only "
-        "path-dependently, on the model's own DataFrame; ours does the same and rescales the "
-        "log-odds to the probability (before, ours ran permutation SHAP over category codes). "
+        "path-dependently, on the model's own DataFrame; ours does the same and shows the "
+        "log-odds in probability through the logistic link (before, ours ran permutation SHAP "
+        "over category codes). "
         f"Medians of {FIRST_VIEW_REPEATS}, interleaved.",
         "",
         *first_view_table(model, X, raw, "path-dependent TreeExplainer + one row + predict"),

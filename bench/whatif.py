@@ -198,7 +198,7 @@ _tree = shap.TreeExplainer(
     model,
     data=_s.background if _e.perturbation == "interventional" else None,
     feature_perturbation=_e.perturbation,
-    model_output="probability" if _s.adapter.is_classifier and not _e.rescaled else "raw",
+    model_output="probability" if _s.adapter.is_classifier and not _e.linked else "raw",
 )
 _lime = LimeTabularExplainer(**LimeExplainer.lime_arguments(_s.schema, _s.adapter, _s.context.training, 0))
 _label = 1 if _s.adapter.is_classifier else 1
