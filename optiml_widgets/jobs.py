@@ -238,6 +238,13 @@ def while_open(stop: Stop) -> Iterator[None]:
         raise
 
 
+def current_stop() -> Stop | None:
+    """The stop of the work running in this thread (a job's own, or a widget's for a
+    member's call), or None outside both."""
+    stop: Stop | None = getattr(_thread, "stop", None)
+    return stop
+
+
 def check_stopped() -> None:
     """Raise ``Cancelled`` if the work running in this thread was told to stop."""
     stop = getattr(_thread, "stop", None)

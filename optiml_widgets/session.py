@@ -52,7 +52,16 @@ from .explainers.shap import ShapExplainer, ShapValues
 from .explanation import LocalExplanation
 from .global_data import explain_global_data, read_global_data
 from .global_explanation import GlobalExplanation, compute_global, global_rows
-from .jobs import Cancelled, Gate, Jobs, PanelHooks, Progress, Stop, check_stopped
+from .jobs import (
+    Cancelled,
+    Gate,
+    Jobs,
+    PanelHooks,
+    Progress,
+    Stop,
+    check_stopped,
+    current_stop,
+)
 from .memo import Memo
 from .model import ModelAdapter, align_columns
 from .progress import wait_for, working
@@ -384,14 +393,15 @@ class ExplanationSession:
         )
 
     def _wait_job(self, submit: Callable[[], Any], progress: Callable[[], Any], label: str) -> Any:
-        """A job's result, waited for with progress. A job stopped while we wait for other
-        reasons than close() (the panel left the screen; a result computed again) is
-        submitted again: the caller asked for it."""
+        """A job's result, waited for with progress. For a notebook call, a job stopped
+        while it waits for other reasons than close() (the panel left the screen; a result
+        computed again) is submitted again: the caller asked for it. A job of the panel's
+        own waiting here stops with it instead (restarting would undo the stop)."""
         while True:
             try:
                 return wait_for(submit(), progress, label)
             except Cancelled:
-                if self.jobs.stop.is_set:
+                if self.jobs.stop.is_set or current_stop() not in (None, self.jobs.stop):
                     raise
 
     def set_surrogate_size(self, rules: int | None, family: str | None = None) -> Surrogate | None:
