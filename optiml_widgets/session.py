@@ -18,7 +18,7 @@ import copy
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -180,6 +180,8 @@ class ExplanationSession:
         self.jobs = Jobs()
         self.gate = Gate()
         self.memo = Memo()
+        # Rows SHAP's fast algorithm missed (encoded bytes -> why), explained by permutation.
+        self._repair_notes: dict[bytes, str] = {}
         self.index = 0
         self.edits_by_row: dict[int, dict[str, Any]] = {}
         self._originals: dict[int, dict[str, Any]] = {}
@@ -555,12 +557,12 @@ class ExplanationSession:
         outputs = list(range(len(self.adapter.output_names))) if slot is None else [slot]
         reused = self._global_attributions(explainer, row) if not fast else None
         if reused is not None:
-            return reused
+            return self._labelled(explainer, row, reused)
         with self.gate.hold():
             found = explainer.explain(row.encoded[None, :], outputs, fast=fast)[0]
         # Additive values must add up to this row's output; where they do not (shap's tree
         # algorithms on some models), the explainer moves on or repairs the row, and says so.
-        if not fast and isinstance(explainer, ShapExplainer):
+        if not fast and isinstance(explainer, ShapExplainer) and not explainer.approximate:
             values = ShapValues(
                 np.stack([np.asarray(found[k].values, dtype=float) for k in outputs], -1)[None],
                 np.array([found[k].base or 0.0 for k in outputs]),
@@ -573,18 +575,25 @@ class ExplanationSession:
                 with self.gate.hold():
                     found = explainer.explain(row.encoded[None, :], outputs, fast=fast)[0]
             elif checked is not values:
-                note = checked.repaired.get(0)
-                labels = {"algorithm": explainer.repair_algorithm, "fallback": note} if note else {}
                 found = {
                     k: Attribution(
                         values=checked.values[0, :, i],
                         base=float(checked.base_values[i]),
                         quality="exact",
-                        details=dict(labels),
                     )
                     for i, k in enumerate(outputs)
                 }
+                found = self._labelled(explainer, row, found)
         return found if slot is None else found[slot]
+
+    def _labelled(self, explainer: Explainer, row: Row, found: dict) -> dict:
+        """A row SHAP's fast algorithm missed says in its own attributions what explained it
+        instead, whichever pass (its view, the global views) found that."""
+        note = self._repair_notes.get(row.encoded.tobytes())
+        if note is None or not isinstance(explainer, ShapExplainer):
+            return found
+        labels = {"algorithm": explainer.repair_algorithm, "fallback": note}
+        return {k: replace(a, details={**a.details, **labels}) for k, a in found.items()}
 
     def additive_shap(
         self, explainer: Explainer, encoded: np.ndarray, found: ShapValues, expected: np.ndarray
@@ -601,7 +610,10 @@ class ExplanationSession:
         if explainer.reject(gap):
             self.memo.clear(lambda key: _is_attribution_of(key, explainer.name))
             return None
-        return explainer.repair(encoded, found, expected)
+        repaired = explainer.repair(encoded, found, expected)
+        for i, note in repaired.repaired.items():
+            self._repair_notes[np.ascontiguousarray(encoded[i]).tobytes()] = note
+        return repaired
 
     def _global_attributions(self, explainer: Explainer, row: Row) -> dict | None:
         """A row of the global views keeps the SHAP values its point shows."""
