@@ -513,8 +513,9 @@ _INFERRED = {
 }
 
 
-def check_columns(frame: pd.DataFrame) -> None:
-    """Raise a ValueError naming every column the explainers cannot use, and the fix.
+def check_columns(frame: pd.DataFrame, data: str = "X") -> None:
+    """Raise a ValueError naming every column the explainers cannot use, and the fix
+    (``data`` names the frame in the message: X, or a part of global_data).
 
     Dates, durations, complex numbers, intervals and unhashable objects have no scale the
     explainers can vary; infinite numbers have no place on a slider and break every
@@ -530,7 +531,7 @@ def check_columns(frame: pd.DataFrame) -> None:
             found.setdefault(problem, []).append(str(name))
     if found:
         lines = [
-            f"X has columns of {_UNSUPPORTED[p][0]}: {names[:10]}; {_UNSUPPORTED[p][1]}, and "
+            f"{data} has columns of {_UNSUPPORTED[p][0]}: {names[:10]}; {_UNSUPPORTED[p][1]}, and "
             "give the model the same numbers (or drop them)."
             for p, names in found.items()
         ]
@@ -558,18 +559,18 @@ def check_columns(frame: pd.DataFrame) -> None:
         count(name, _as_floats(frame[name]))
     if infinite:
         raise ValueError(
-            f"X has infinite values in {_cells(infinite)}: explanations need finite numbers. "
-            "Replace them, e.g. X = X.replace([np.inf, -np.inf], np.nan) if the model "
+            f"{data} has infinite values in {_cells(infinite)}: explanations need finite "
+            "numbers. Replace them, e.g. with .replace([np.inf, -np.inf], np.nan) if the model "
             "accepts missing values, or clip them to a finite value."
         )
     if huge:
         raise ValueError(
-            f"X has numbers beyond ±3.4e38 in {_cells(huge)}: the surrogate's trees (and "
+            f"{data} has numbers beyond ±3.4e38 in {_cells(huge)}: the surrogate's trees (and "
             "shap's) read features as float32, where they become infinite. If they stand "
             "for missing values, replace them with np.nan; otherwise rescale the column "
             "(e.g. divide it by 1e30, or take np.log10) and give the model the same numbers."
         )
-    _check_whole_numbers(frame, dtypes)
+    _check_whole_numbers(frame, dtypes, data)
 
 
 # The largest finite float32: scikit-learn's trees and shap's tree explainer read X in it.
@@ -578,7 +579,7 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 LARGEST_EXACT_WHOLE = 2**53
 
 
-def _check_whole_numbers(frame: pd.DataFrame, dtypes: list[tuple[Any, Any]]) -> None:
+def _check_whole_numbers(frame: pd.DataFrame, dtypes: list[tuple[Any, Any]], data: str) -> None:
     """Raise a ValueError naming integer columns with numbers beyond ±2**53: the explainers
     vary features in float64, so those would reach the model as other numbers."""
     found: dict[str, int] = {}
@@ -594,7 +595,7 @@ def _check_whole_numbers(frame: pd.DataFrame, dtypes: list[tuple[Any, Any]]) -> 
             found[str(name)] = n
     if found:
         raise ValueError(
-            f"X has whole numbers beyond ±2**53 in {_cells(found)}: the explainers vary "
+            f"{data} has whole numbers beyond ±2**53 in {_cells(found)}: the explainers vary "
             "features as float64, which cannot hold them exactly, so the model would be "
             "called with other numbers. Drop the column if it is an identifier, or give it "
             "(and the model) floats: X[name] = X[name].astype(float)."

@@ -55,7 +55,7 @@ from .compute import (
     choose_backend,
     part_stop,
 )
-from .data import QUANTILE_LEVELS, Feature, FeatureSchema
+from .data import QUANTILE_LEVELS, Feature, FeatureSchema, check_columns
 from .explainers.shap import ShapValues
 from .format import format_number
 from .global_explanation import (
@@ -107,6 +107,7 @@ def read_global_data(
         if len(global_data) == 0:
             raise ValueError("global_data is empty (0 rows): pass the rows to explain.")
         frame = global_data.set_axis(list(map(str, global_data.columns)), axis=1)[names]
+        check_columns(frame, "global_data")
         return Source(Chunks(frame, partition_rows), f"a pandas DataFrame of {len(frame):,} rows")
     if _is_dask_frame(global_data):
         columns = list(map(str, global_data.columns))
@@ -683,6 +684,9 @@ class PartitionWork:
     def __call__(self, frame: pd.DataFrame, part: int) -> Partial:
         plan = self.plan
         frame = frame[plan.names].reset_index(drop=True)
+        # Dask's parts are first seen here; an infinite value would reach shap and the
+        # model as a failure of their own (or a number) rather than this clear error.
+        check_columns(frame, f"global_data's part {part}")
         n = len(frame)
         keys = np.random.default_rng([plan.random_state, part]).random(n)
         # The rows of this part that can be in the sample: its sample_rows smallest keys.

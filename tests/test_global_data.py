@@ -225,6 +225,10 @@ def test_global_data_is_checked_before_any_long_work(gbc_session):
         explain_global_data(session, data.assign(x1="text"), progress=progress)
     with pytest.raises(ValueError, match="global_data is empty"):
         explain_global_data(session, data.iloc[:0], progress=progress)
+    infinite = data.copy()
+    infinite.loc[3, "x2"] = -np.inf
+    with pytest.raises(ValueError, match=r"global_data has infinite values in 'x2' \(1 cell\)"):
+        explain_global_data(session, infinite, progress=progress)
     with pytest.raises(TypeError, match="pandas DataFrame, a Dask DataFrame or the path"):
         explain_global_data(session, data.to_numpy(), progress=progress)
     with pytest.raises(ValueError, match="algorithm must be 'auto', 'panel' or 'native'"):
@@ -330,6 +334,22 @@ def test_a_category_given_as_its_codes_is_refused_before_any_long_work():
     fixed = codes.assign(city=pd.Categorical.from_codes(codes["city"], X["city"].cat.categories))
     summary = explain_global_data(session, fixed, progress=lambda *_: None).summary
     assert summary.unseen_categories == {} and summary.n_rows == 300
+
+
+def test_a_dask_part_with_infinite_values_fails_naming_them(gbc_session):
+    """Dask's partitions are read only when explained: the part with an infinite value
+    fails with the error X gets, and the others are explained."""
+    dd = pytest.importorskip("dask.dataframe")
+    session, data = gbc_session
+    data = data.iloc[:900].copy()
+    data.loc[850, "x4"] = np.inf
+    explanation = explain_global_data(
+        session, dd.from_pandas(data, npartitions=3), client=False, progress=lambda *_: None
+    )
+    (failure,) = explanation.summary.failures
+    assert failure.part == 2
+    assert "global_data's part 2 has infinite values in 'x4' (1 cell)" in failure.text()
+    assert explanation.summary.n_rows == 600
 
 
 def test_the_in_process_backend_reports_a_failing_part_and_goes_on():

@@ -503,3 +503,19 @@ def test_a_model_failing_on_some_text_leaves_the_others_explained():
     assert explanation.rule is None and explanation.prediction == pytest.approx(0.9)
     assert "surrogate" not in w.session.view(0)["pending"]
     w.close()
+
+
+def test_an_export_names_the_text_the_model_fails_on(tmp_path):
+    def fails_on_boom(texts):
+        if any("boom" in t for t in texts):
+            raise RuntimeError("this text is too long for the model")
+        return additive(texts)
+
+    texts = ["a good movie", "a bad movie", "boom goes the movie", "a fine film"]
+    w = explain_widget(fails_on_boom, texts, explainers=("lime_text",))
+    with pytest.raises(ValueError, match=r"stopped at text 2: .*too long.*rows=\[0, 1, 3\]"):
+        w.to_html(tmp_path / "texts.html")
+    assert not (tmp_path / "texts.html").exists()
+    page = w.to_html(tmp_path / "texts.html", rows=[0, 1, 3])
+    assert "boom" not in page
+    w.close()

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..jobs import NEVER, Progress, Stop, no_progress
+from ..jobs import NEVER, Cancelled, Progress, Stop, no_progress
 from ..progress import progress_bar
 from . import payloads
 from .attention import quantise
@@ -114,7 +114,16 @@ def export_data(
     views, heads, scales, edits = [], [], [], []
     for position, index in enumerate(rows):
         stop.check()
-        view = session.view(0, index=index)
+        try:
+            view = session.view(0, index=index)
+        except Cancelled:
+            raise
+        except Exception as exc:
+            others = [r for r in rows if r != index]
+            raise ValueError(
+                f"The export stopped at text {index}: {exc} The file needs every text's view; "
+                f"leave that text out, e.g. w.to_html(path, rows={_shortened(others)})."
+            ) from exc
         view["index"] = position
         view["label"] = f"text {index}"
         views.append(view)
@@ -133,6 +142,12 @@ def export_data(
         "head_scales": scales,
         "edits": edits,
     }
+
+
+def _shortened(rows: list[int]) -> str:
+    """A list of text numbers as code, shortened when long: '[0, 1, 3]' (with '...' past DEFAULT_TEXTS)."""
+    shown = ", ".join(map(str, rows[:DEFAULT_TEXTS]))
+    return f"[{shown}, ...]" if len(rows) > DEFAULT_TEXTS else f"[{shown}]"
 
 
 def _script_json(data: Any) -> str:
