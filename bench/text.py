@@ -8,7 +8,7 @@ trained for ~250 steps on one thread on generated reviews whose deciding word is
   unambiguous): how often Integrated Gradients and SHAP text rank it first, and IG's
   completeness gap against the output difference;
 * time of the live loop, in the kernel's process (a widget round trip in JupyterLab adds
-  ~30 ms, shared/PITFALLS.md): an edit's first answer (the model's output, cached parts),
+  ~30 ms, measured in bench/whatif.py): an edit's first answer (the model's output, cached parts),
   a view shown before, the fast view while typing (IG with 16 steps, attention), and the
   exact IG + SHAP after a pause against captum's LayerIntegratedGradients (same steps) plus
   shap's partition explainer (same masker and evaluations) called directly on the same text;

@@ -5,7 +5,7 @@ Dask) is explained on every row, partition by partition, and only the reductions
 mean |SHAP| per feature, binned dependence, the prediction distribution and the
 surrogate's fidelity on every row.
 
-    pip install 'optiml-widgets[dask]'
+    pip install 'optiml-widgets[dask]' lightgbm
     python examples/dask_global.py                      # a LocalCluster on this machine
     python examples/dask_global.py --scheduler tcp://scheduler:8786   # an existing cluster
 

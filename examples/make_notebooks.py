@@ -16,8 +16,8 @@ HERE = Path(__file__).parent
 NOTEBOOKS = {
     "quickstart": [
         "# Quick start: why does the model call this tumour malignant?\n\n"
-        "A gradient-boosted classifier on scikit-learn's breast-cancer data. The panel shows, "
-        "what the model relies on overall (click a bar or a point), then for the selected row "
+        "A gradient-boosted classifier on scikit-learn's breast-cancer data. The panel shows "
+        "what the model relies on overall (click a bar or a point), then, for the selected row, "
         "the SHAP force plot, LIME's weights, the global surrogate's rules and a slider per "
         "feature. Drag a slider and every view updates.",
         "from sklearn.datasets import load_breast_cancer\n"

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from .format import first_names
 from .jobs import in_flight
 
 FeatureKind = Literal["numeric", "integer", "categorical", "boolean"]
@@ -113,7 +114,18 @@ class Feature:
                 f"Invalid value {value!r} for {self.kind} feature {self.name!r}: "
                 "pass a finite number."
             )
+        if abs(number) > FLOAT32_MAX:  # X with such a number is refused too (check_columns)
+            raise ValueError(
+                f"Invalid value {value!r} for {self.kind} feature {self.name!r}: beyond ±3.4e38, "
+                "where the trees (the surrogate's, shap's) read it as infinite. Pass a smaller "
+                "number."
+            )
         if self.kind == "integer":
+            if abs(number) > LARGEST_EXACT_WHOLE:
+                raise ValueError(
+                    f"Invalid value {value!r} for integer feature {self.name!r}: beyond ±2**53, "
+                    "which the explainers' float64 cannot hold exactly. Pass a smaller number."
+                )
             if number == round(number):
                 return round(number)
             # A float column whose values happen to be whole takes fractions too.
@@ -531,7 +543,7 @@ def check_columns(frame: pd.DataFrame, data: str = "X") -> None:
             found.setdefault(problem, []).append(str(name))
     if found:
         lines = [
-            f"{data} has columns of {_UNSUPPORTED[p][0]}: {names[:10]}; {_UNSUPPORTED[p][1]}, and "
+            f"{data} has columns of {_UNSUPPORTED[p][0]}: {first_names(names)}; {_UNSUPPORTED[p][1]}, and "
             "give the model the same numbers (or drop them)."
             for p, names in found.items()
         ]
@@ -603,10 +615,12 @@ def _check_whole_numbers(frame: pd.DataFrame, dtypes: list[tuple[Any, Any]], dat
 
 
 def _cells(counts: dict[str, int]) -> str:
-    """'a' (2 cells), 'c' (1 cell): the first ten columns with their counts."""
-    return ", ".join(
+    """'a' (2 cells), 'c' (1 cell): the first ten columns with their counts (and how many
+    more)."""
+    shown = ", ".join(
         f"{n!r} ({c} cell{'s' if c > 1 else ''})" for n, c in list(counts.items())[:10]
     )
+    return f"{shown} and {len(counts) - 10} more columns" if len(counts) > 10 else shown
 
 
 def column_blocks(
@@ -757,7 +771,7 @@ def build_schema(
     if unknown:
         raise ValueError(
             f"categorical_features names columns that X does not have: {sorted(unknown)}. "
-            f"X's columns are: {list(frame.columns)[:12]}."
+            f"X's columns are: {first_names(frame.columns, 12)}."
         )
     features = []
     dtypes: dict[str, Any] = {}

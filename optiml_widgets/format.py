@@ -62,6 +62,15 @@ def counted(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word if n == 1 else plural or word + 's'}"
 
 
+def first_names(names: Any, limit: int = 10) -> str:
+    """A list in a message: "['a', 'b']", or past ``limit`` "['a', ..., 'j'] and 20 more"
+    (a cut list must say it is cut)."""
+    names = list(names)
+    if len(names) <= limit:
+        return repr(names)
+    return f"{names[:limit]!r} and {len(names) - limit} more"
+
+
 def format_value(value: Any, feature: Any) -> str:
     """A feature's value as the panel writes it (as js/src/format.ts formatValue): numbers
     at the feature's scale, an integer feature's whole numbers as they are."""

@@ -57,7 +57,7 @@ from .compute import (
 )
 from .data import QUANTILE_LEVELS, Feature, FeatureSchema, check_columns
 from .explainers.shap import ShapValues
-from .format import format_number
+from .format import first_names, format_number
 from .global_explanation import (
     Dependence,
     GlobalDataSummary,
@@ -175,7 +175,7 @@ def _check_parquet_files(paths: str | list[str], schema: FeatureSchema) -> None:
         if lacking:
             raise ValueError(
                 f"The Parquet file {file!r} of global_data lacks columns of X: "
-                f"{lacking[:10]} ({len(found)} files read). Every file needs X's columns: "
+                f"{first_names(lacking)} ({len(found)} files read). Every file needs X's columns: "
                 "write them into it, or leave the file out of the paths."
             )
 
@@ -191,11 +191,11 @@ def _check_columns(columns: list[str], dtypes: dict[Any, Any], schema: FeatureSc
     duplicates = sorted({c for c in columns if columns.count(c) > 1})
     problems = []
     if missing:
-        problems.append(f"it lacks columns of X: {missing[:10]}")
+        problems.append(f"it lacks columns of X: {first_names(missing)}")
     if extra:
-        problems.append(f"it has columns X does not have: {extra[:10]}")
+        problems.append(f"it has columns X does not have: {first_names(extra)}")
     if duplicates:
-        problems.append(f"it has duplicate columns: {duplicates[:10]}")
+        problems.append(f"it has duplicate columns: {first_names(duplicates)}")
     if problems:
         raise ValueError(
             "global_data must have exactly X's columns, but "

@@ -14,6 +14,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from .boosters import BoosterRegressor, tree_model
+from .format import first_names
 
 Task = Literal["binary", "multiclass", "regression"]
 
@@ -525,9 +526,9 @@ def align_columns(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
         if extra or missing:
             parts = []
             if extra:
-                parts.append(f"X has columns the model did not see in fit: {extra[:10]}")
+                parts.append(f"X has columns the model did not see in fit: {first_names(extra)}")
             if missing:
-                parts.append(f"X lacks columns the model was fit on: {missing[:10]}")
+                parts.append(f"X lacks columns the model was fit on: {first_names(missing)}")
             unnamed = given == [f"x{i}" for i in range(frame.shape[1])]
             fix = (
                 "X has no column names (an array): pass feature_names=list("

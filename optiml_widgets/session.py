@@ -50,6 +50,7 @@ from .explainers.base import (
 from .explainers.lime import LimeExplainer
 from .explainers.shap import ShapExplainer, ShapValues
 from .explanation import LocalExplanation
+from .format import first_names
 from .global_data import explain_global_data, read_global_data
 from .global_explanation import GlobalExplanation, compute_global, global_rows
 from .jobs import (
@@ -1189,7 +1190,7 @@ def _background_frame(background: Any, frame: pd.DataFrame) -> pd.DataFrame | No
         missing = [c for c in names if c not in background.columns]
         if missing:
             raise ValueError(
-                f"background lacks columns of X: {missing[:10]}. Pass rows with X's columns."
+                f"background lacks columns of X: {first_names(missing)}. Pass rows with X's columns."
             )
         return as_frame(background[names])
     result = as_frame(background, names)

@@ -130,7 +130,7 @@ class ExplainerWidget(anywidget.AnyWidget):
             )
         )
 
-    # -- the public API (shared/API.md) ------------------------------------------
+    # -- the public API (README: What you can do with the widget) -----------------
     @property
     def instance(self) -> dict[str, Any]:
         """Feature -> current value: the selected row plus its what-if edits."""
@@ -272,7 +272,8 @@ class ExplainerWidget(anywidget.AnyWidget):
     def close(self) -> None:
         """Stop every thread and model call of the widget, then close it: a member asked
         for work afterwards (or waiting for it meanwhile) raises ``Closed``."""
-        _shut_down(self._loop, self._session)
+        # No loop: the first view failed in __init__, and ipywidgets' __del__ calls this.
+        _shut_down(getattr(self, "_loop", None), self._session)
         super().close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
@@ -746,8 +747,9 @@ def _weakly(ref: weakref.ref, call: Callable[..., Any]) -> Callable[..., None]:
     return callback
 
 
-def _shut_down(loop: LiveLoop, session: ExplanationSession) -> None:
-    loop.close()
+def _shut_down(loop: LiveLoop | None, session: ExplanationSession) -> None:
+    if loop is not None:
+        loop.close()
     session.close()
 
 

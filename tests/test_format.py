@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from optiml_widgets.format import counted, feature_scale, format_number
+from optiml_widgets.format import counted, feature_scale, first_names, format_number
 
 CASES = json.loads(
     (Path(__file__).resolve().parent.parent / "js" / "test" / "format-cases.json").read_text()
@@ -58,3 +58,10 @@ def test_counts_read_with_their_nouns_plural():
     assert counted(1, "rule") == "1 rule"
     assert counted(0, "phrase") == "0 phrases"
     assert counted(2, "leaf", "leaves") == "2 leaves"
+
+
+def test_a_cut_list_in_a_message_says_how_many_it_leaves_out():
+    assert first_names(["a", "b"]) == "['a', 'b']"
+    names = [f"x{i}" for i in range(30)]
+    assert first_names(names) == f"{names[:10]!r} and 20 more"
+    assert first_names(names, 12).endswith("'x11'] and 18 more")

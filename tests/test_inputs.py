@@ -594,6 +594,10 @@ def test_whole_numbers_up_to_2_to_the_53_reach_the_model_unchanged():
     w = explain_widget(model, X, explainers=("shap",))
     assert w.instance["a"] == 2**53
     assert any(np.array_equal(a, X["a"].to_numpy()) for a in seen)
+    w.set_features(a=-(2**53))
+    with pytest.raises(ValueError, match=r"integer feature 'a': beyond ±2\*\*53"):
+        w.set_features(a=2**53 + 2)  # the edit X would refuse
+    assert w.instance["a"] == -(2**53)
     w.close()
 
 

@@ -47,3 +47,5 @@ def test_the_wheel_ships_the_built_frontend(tmp_path: Path):
         name.endswith(".data/data/etc/jupyter/jupyter_server_config.d/optiml_widgets_server.json")
         for name in names
     ), [name for name in names if ".data/" in name]
+    # BSD-3-Clause asks for its text with every copy.
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names), names[-8:]

@@ -253,6 +253,8 @@ def test_token_edits():
         edit_token(tokens, 0, "explode", "...")  # type: ignore[arg-type]
     with pytest.raises(IndexError, match="No token 9"):
         edit_token(tokens, 9, "mask", "...")
+    with pytest.raises(ValueError, match=r"needs the new word.*w.edit_token\(2, 'delete'\)"):
+        edit_token(tokens, 2, "replace", "...", replacement=" ")  # was a silent deletion
 
 
 def test_model_tokens_mark_specials_and_spans(session):

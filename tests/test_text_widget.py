@@ -135,6 +135,18 @@ def test_missing_extras_are_named():
         require_text("This", ("a_module_that_is_not_installed",))
 
 
+def test_a_torch_model_without_captum_is_told_what_to_install(bert_widget, monkeypatch):
+    """torch and transformers but not captum: Integrated Gradients names the extra (and how
+    to leave it out), not a bare ModuleNotFoundError."""
+    from optiml_widgets.text import optional
+    from optiml_widgets.text.integrated_gradients import IntegratedGradientsExplainer
+
+    monkeypatch.setattr(optional, "missing", lambda *modules: [m for m in modules if m == "captum"])
+    with pytest.raises(ImportError, match=r"needs captum.*optiml-widgets\[text\]") as raised:
+        IntegratedGradientsExplainer(bert_widget.session.context)
+    assert "explainers=('shap_text', 'lime_text')" in str(raised.value)
+
+
 def test_editing_the_text_updates_every_view(bert_widget):
     w = bert_widget
     w.index = 0

@@ -1,4 +1,5 @@
-"""The widget's Python API (shared/API.md) and its live loop, with no browser."""
+"""The widget's Python API (README: What you can do with the widget) and its live loop,
+with no browser."""
 
 from __future__ import annotations
 
@@ -83,6 +84,8 @@ def test_bad_edits_raise_and_change_nothing(widget):
         widget.set_features(**{"worst area": "big"})
     with pytest.raises(ValueError, match="finite"):
         widget.set_features(**{"worst area": float("inf")})
+    with pytest.raises(ValueError, match=r"'worst area': beyond ±3.4e38"):  # X refuses it too
+        widget.set_features(**{"worst area": 1e40})
     assert widget.instance["mean radius"] == 15.0
     assert widget.instance["worst area"] != 900.0
     assert widget._view == view
@@ -222,6 +225,32 @@ def test_a_model_failure_while_live_keeps_the_last_good_view():
     w.set_features(a=0.5)
     assert w.error is None
     assert w.explanation.prediction == pytest.approx(0.5 * 2 + X["b"][0])
+
+
+def test_a_model_failing_on_the_first_view_raises_its_own_error_alone():
+    """The error, and nothing after it: ipywidgets closes the half-made widget when it is
+    collected, which found no live loop ("Exception ignored ... has no attribute '_loop'")."""
+    import gc
+    import sys
+
+    X = pd.DataFrame({"a": np.linspace(-1, 1, 40), "b": np.linspace(0, 2, 40)})
+    calls = []
+
+    def fails_after_its_first_call(df):
+        calls.append(len(df))
+        if len(calls) > 1:
+            raise RuntimeError("model server went away")
+        return df["a"].to_numpy()
+
+    ignored = []
+    before, sys.unraisablehook = sys.unraisablehook, ignored.append
+    try:
+        with pytest.raises(RuntimeError, match="model server went away"):
+            explain_widget(fails_after_its_first_call, X)
+        gc.collect()
+    finally:
+        sys.unraisablehook = before
+    assert [u.exc_value for u in ignored] == []
 
 
 def test_an_invalid_value_from_the_frontend_shows_an_error(widget, monkeypatch):

@@ -18,6 +18,7 @@ from typing import Any
 from ..explainers.base import Attribution, Explainer, register
 from ..jobs import check_stopped
 from .context import TextContext
+from .optional import require_text
 from .tokens import Tokens
 
 TOLERANCE = 0.01  # |gap| allowed, as a share of |F(x) - F(baseline)|
@@ -45,6 +46,10 @@ class IntegratedGradientsExplainer(Explainer):
                 "Integrated Gradients needs a torch model (gradients through its embeddings); "
                 f"{adapter.description} has none: use explainers=('shap_text', 'lime_text')."
             )
+        require_text(
+            "Integrated Gradients (leave it out with explainers=('shap_text', 'lime_text'))",
+            ("captum",),
+        )
         from captum.attr import LayerIntegratedGradients
 
         self.adapter = adapter

@@ -144,6 +144,11 @@ def edit_token(
     elif action == "replace":
         if not isinstance(replacement, str):
             raise TypeError(f"replacement must be a string, not {type(replacement).__name__}.")
+        if not replacement.strip():  # silently a deletion before
+            raise ValueError(
+                f"Replacing token {i} needs the new word, e.g. w.edit_token({i}, 'replace', "
+                f"'good'); to drop the token, w.edit_token({i}, 'delete')."
+            )
         new = replacement
     else:
         raise ValueError(f"Unknown token edit {action!r}: use 'mask', 'delete' or 'replace'.")

@@ -168,7 +168,8 @@ class TextWidget(anywidget.AnyWidget):
     def close(self) -> None:
         """Stop every thread and model call of the widget, then close it: a member asked
         for work afterwards (or waiting for it meanwhile) raises ``Closed``."""
-        _shut_down(self._loop, self._session)
+        # No loop: the first view failed in __init__, and ipywidgets' __del__ calls this.
+        _shut_down(getattr(self, "_loop", None), self._session)
         super().close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
@@ -488,8 +489,9 @@ def _weakly(ref: weakref.ref, call: Callable[..., Any]) -> Callable[..., None]:
     return callback
 
 
-def _shut_down(loop: LiveLoop, session: TextSession) -> None:
-    loop.close()
+def _shut_down(loop: LiveLoop | None, session: TextSession) -> None:
+    if loop is not None:
+        loop.close()
     session.close()
 
 

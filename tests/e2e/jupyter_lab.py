@@ -258,7 +258,7 @@ KERNEL_IDLE_JS = """
 
 def open_notebook(page: Any, url: str, timeout: int = 240_000) -> None:
     """Opens a notebook URL (JupyterLab or Notebook 7) and waits until its kernel is idle:
-    cells or keys sent earlier are lost (shared/PITFALLS.md)."""
+    cells or keys sent earlier are lost."""
     page.goto(url, timeout=timeout)
     page.wait_for_function(KERNEL_IDLE_JS, timeout=timeout)
 
