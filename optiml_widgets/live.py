@@ -15,7 +15,7 @@ import contextlib
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from .jobs import FOLLOW_UP, LIVE, Gate, Stop, in_flight, set_priority, stopping_with
 
@@ -160,3 +160,21 @@ class LiveLoop:
                 work()
 
         return run
+
+
+class _Closes(Protocol):
+    def close(self) -> None: ...
+
+
+def shut_down(loop: LiveLoop | None, session: _Closes) -> None:
+    """A panel's end: its live loop (None when the first view failed in ``__init__``), then
+    its session's work."""
+    if loop is not None:
+        loop.close()
+    session.close()
+
+
+def error_text(exc: BaseException) -> str:
+    """An error as a panel shows it: 'ValueError: ...' (a KeyError's message unquoted)."""
+    text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    return f"{type(exc).__name__}: {text}"

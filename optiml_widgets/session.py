@@ -562,8 +562,9 @@ class ExplanationSession:
         with self.gate.hold():
             found = explainer.explain(row.encoded[None, :], outputs, fast=fast)[0]
         # Additive values must add up to this row's output; where they do not (shap's tree
-        # algorithms on some models), the explainer moves on or repairs the row, and says so.
-        if not fast and isinstance(explainer, ShapExplainer) and not explainer.approximate:
+        # algorithms on some models), the explainer moves on or repairs the row, and says so
+        # (permutation SHAP's miss is the model's: a clear error).
+        if not fast and isinstance(explainer, ShapExplainer):
             values = ShapValues(
                 np.stack([np.asarray(found[k].values, dtype=float) for k in outputs], -1)[None],
                 np.array([found[k].base or 0.0 for k in outputs]),
@@ -603,11 +604,21 @@ class ExplanationSession:
         model's ``expected`` output): as they are; None when a row missed and the explainer
         moved on to its next fast algorithm (it says why; compute again); or, with no such
         algorithm left, with the rows that missed explained by permutation SHAP."""
-        if not isinstance(explainer, ShapExplainer) or explainer.approximate:
+        if not isinstance(explainer, ShapExplainer):
             return found
         gap = explainer.excess_gap(found, expected)
         if gap is None:
             return found
+        if explainer.approximate:
+            # Permutation SHAP adds up by construction, for a model whose output for a row
+            # depends on that row alone: what is off is the model, not the estimate.
+            raise ValueError(
+                f"The SHAP values miss the model's own output by {gap:.3g}: the model answers "
+                "a row differently from one call to the next (randomness at prediction time) "
+                "or with the other rows of a call (e.g. it rescales each batch). Explanations "
+                "need one output per row: fix its seed, or fit the scaling once and call the "
+                "fitted model."
+            )
         if explainer.reject(gap):
             self.memo.clear(lambda key: _is_attribution_of(key, explainer.name))
             return None

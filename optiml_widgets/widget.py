@@ -34,7 +34,7 @@ from .explanation import LocalExplanation
 from .global_explanation import GlobalExplanation
 from .html_file import check_include_data, export_path
 from .jobs import Cancelled, PanelHooks, check_open, while_open
-from .live import LiveLoop, Publishing
+from .live import LiveLoop, Publishing, error_text, shut_down
 from .on_screen import EXPORT_STOPPED, OnScreen
 from .progress import working
 from .session import SURROGATE, ExplanationSession
@@ -115,7 +115,7 @@ class ExplainerWidget(anywidget.AnyWidget):
         self._loop = LiveLoop(self, "_answer", self._stop, session.gate)
         self.on_msg(self._on_frontend_message)
         # Threads hold the widget weakly; when it is collected, its work stops too.
-        weakref.finalize(self, _shut_down, self._loop, session)
+        weakref.finalize(self, shut_down, self._loop, session)
         me = weakref.ref(self)
         self._on_screen = OnScreen(session.jobs, _weakly(me, lambda w, s: w._back_on_screen(s)))
         # The first view is on its way; one job starts the rest (ExplanationSession.start).
@@ -273,7 +273,7 @@ class ExplainerWidget(anywidget.AnyWidget):
         """Stop every thread and model call of the widget, then close it: a member asked
         for work afterwards (or waiting for it meanwhile) raises ``Closed``."""
         # No loop: the first view failed in __init__, and ipywidgets' __del__ calls this.
-        _shut_down(getattr(self, "_loop", None), self._session)
+        shut_down(getattr(self, "_loop", None), self._session)
         super().close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
@@ -454,7 +454,7 @@ class ExplainerWidget(anywidget.AnyWidget):
 
     def _failed(self, seq: int, exc: Exception, warn: bool) -> None:
         self._failed_seq = max(self._failed_seq, seq)
-        self.error = _message(exc)
+        self.error = error_text(exc)
         # No view answers this request: the panel stops waiting (``error`` alone does not
         # tell it when the message is the same as the last failure's).
         self.send({"type": "failed", "seq": seq})
@@ -573,7 +573,7 @@ class ExplainerWidget(anywidget.AnyWidget):
         if error is not None:
             if isinstance(error, Cancelled):
                 return
-            message = _message(error)
+            message = error_text(error)
             state = {"state": "error", "done": 0, "total": 0, "message": message}
             self._progress = {**self._progress, SURROGATE: state}
             return
@@ -619,7 +619,7 @@ class ExplainerWidget(anywidget.AnyWidget):
             return
         error = job.exception()
         if error is not None:  # the local panel goes on working without the charts
-            self._global = {"state": "error", "done": 0, "total": 0, "message": _message(error)}
+            self._global = {"state": "error", "done": 0, "total": 0, "message": error_text(error)}
             return
         # The charts need the surrogate's thresholds and the current row: build them in a
         # job of their own, where waiting for the surrogate holds nothing up (the live
@@ -664,8 +664,8 @@ class ExplainerWidget(anywidget.AnyWidget):
                 return
             error = job.exception()
             if error is not None:  # the button must not take the kernel down either
-                w._progress = {**w._progress, "export": _state("error", _message(error))}
-                w.send({**reply, "error": _message(error)})
+                w._progress = {**w._progress, "export": _state("error", error_text(error))}
+                w.send({**reply, "error": error_text(error)})
                 return
             page = job.result()
             w._progress = {**w._progress, "export": _state("ready", None)}
@@ -691,7 +691,7 @@ class ExplainerWidget(anywidget.AnyWidget):
             except Cancelled:
                 pass  # closed meanwhile: nothing to show
             except Exception as exc:  # this thread's error goes to the panel, not the log
-                self.error = _message(exc)
+                self.error = error_text(exc)
 
         threading.Thread(target=apply, name="optiml-surrogate-size", daemon=True).start()
 
@@ -745,14 +745,3 @@ def _weakly(ref: weakref.ref, call: Callable[..., Any]) -> Callable[..., None]:
             call(widget, *args)
 
     return callback
-
-
-def _shut_down(loop: LiveLoop | None, session: ExplanationSession) -> None:
-    if loop is not None:
-        loop.close()
-    session.close()
-
-
-def _message(exc: BaseException) -> str:
-    text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-    return f"{type(exc).__name__}: {text}"

@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 import shap
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -129,3 +130,33 @@ def test_the_first_view_compiles_none_of_shaps_numba_kernels():
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "compiled: []" in done.stdout
+
+
+def test_a_feature_that_varies_far_down_its_digits_is_switched():
+    """Epoch seconds (1.7e9 spread over hours): shap's masker compares with np.isclose,
+    which called them all equal, so the feature got 0 and the sum missed the output."""
+    rng = np.random.default_rng(0)
+    background = np.column_stack([1.7e9 + rng.uniform(0, 4 * 3600, 50), rng.normal(size=50)])
+    row = np.array([[1.7e9 + 3 * 3600, 0.5]])
+
+    def hours(rows):
+        return ((rows[:, 0] - 1.7e9) / 3600 + rows[:, 1])[:, None]
+
+    values, base = permutation_shap(hours, row, background, 100, seed=0)
+    assert values[0, :, 0].sum() + base[0] == pytest.approx(hours(row)[0, 0], abs=1e-9)
+    assert values[0, 0, 0] == pytest.approx(3 - (background[:, 0].mean() - 1.7e9) / 3600)
+
+
+def test_a_model_that_answers_a_row_by_its_batch_is_refused_clearly():
+    import pandas as pd
+
+    from optiml_widgets import explain_widget
+
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40)})
+
+    def centred(frame):  # rescales each call's rows: a row's output depends on the others
+        return frame["a"].to_numpy() - frame["a"].mean() + frame["b"].to_numpy()
+
+    with pytest.raises(ValueError, match="miss the model's own output.*with the other rows"):
+        explain_widget(centred, X, explainers=("shap",))

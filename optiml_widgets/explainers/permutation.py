@@ -74,7 +74,11 @@ def _permutations(
     row: np.ndarray, background: np.ndarray, max_evals: int, random: np.random.RandomState
 ) -> _Plan:
     """One row's random orders of the features it differs in, drawn as shap draws them."""
-    varies = ~np.isclose(row, background)  # (background rows, features), as shap's masker
+    # (background rows, features). Compared exactly, NaN equal to NaN: shap's masker uses
+    # np.isclose, whose 1e-5 relative tolerance calls values 17,000 apart equal at 1.7e9
+    # (epoch seconds): such a feature was never switched, got 0 and the values no longer
+    # added up to the prediction.
+    varies = (row != background) & ~(np.isnan(row) & np.isnan(background))
     switched = np.where(varies.any(axis=0))[0]
     if len(switched) == 0:
         return _Plan(np.zeros((1, 0), dtype=int), varies, len(background))

@@ -27,7 +27,7 @@ import traitlets
 
 from ..html_file import check_include_data, export_path
 from ..jobs import Cancelled, PanelHooks, check_open, while_open
-from ..live import LiveLoop, Publishing
+from ..live import LiveLoop, Publishing, error_text, shut_down
 from ..on_screen import EXPORT_STOPPED, OnScreen
 from . import payloads
 from .explanation import TextExplanation
@@ -75,7 +75,7 @@ class TextWidget(anywidget.AnyWidget):
             )
         self._loop = LiveLoop(self, "_answer", self._stop, session.gate)
         self.on_msg(self._on_frontend_message)
-        weakref.finalize(self, _shut_down, self._loop, session)
+        weakref.finalize(self, shut_down, self._loop, session)
         me = weakref.ref(self)
         self._on_screen = OnScreen(session.jobs, _weakly(me, lambda w, s: w._back_on_screen(s)))
         # The first view is on its way; one job starts the rest (TextSession.start).
@@ -169,7 +169,7 @@ class TextWidget(anywidget.AnyWidget):
         """Stop every thread and model call of the widget, then close it: a member asked
         for work afterwards (or waiting for it meanwhile) raises ``Closed``."""
         # No loop: the first view failed in __init__, and ipywidgets' __del__ calls this.
-        _shut_down(getattr(self, "_loop", None), self._session)
+        shut_down(getattr(self, "_loop", None), self._session)
         super().close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
@@ -262,7 +262,7 @@ class TextWidget(anywidget.AnyWidget):
                         self._set_edit(index, text)
                 except (KeyError, ValueError, TypeError) as exc:
                     self._failed_seq = seq
-                    self.error = _message(exc)
+                    self.error = error_text(exc)
                     self.send({"type": "failed", "seq": seq})  # see ExplainerWidget._failed
                     return None
                 session.index = index
@@ -279,7 +279,7 @@ class TextWidget(anywidget.AnyWidget):
             return False
         except Exception as exc:
             self._failed_seq = max(self._failed_seq, seq)
-            self.error = _message(exc)
+            self.error = error_text(exc)
             self.send({"type": "failed", "seq": seq})
             if warn:
                 warnings.warn(f"optiml_widgets: {self.error}", RuntimeWarning, stacklevel=5)
@@ -323,7 +323,7 @@ class TextWidget(anywidget.AnyWidget):
         except Cancelled:
             return
         except Exception as exc:
-            self.error = _message(exc)
+            self.error = error_text(exc)
             return
         with self._state:
             if seq != self._view.get("seq"):
@@ -344,7 +344,7 @@ class TextWidget(anywidget.AnyWidget):
             reply, data = payloads.head_reply(seq, layer, head, weights)
         except Exception as exc:
             reply, data = payloads.head_reply(seq, layer, head, None)
-            reply["error"] = _message(exc)
+            reply["error"] = error_text(exc)
         self.send(dict(reply), buffers=[data] if data else [])
 
     # -- background jobs -----------------------------------------------------------------
@@ -361,7 +361,7 @@ class TextWidget(anywidget.AnyWidget):
         if error is not None:
             if isinstance(error, Cancelled):
                 return
-            state = {"state": "error", "done": 0, "total": 0, "message": _message(error)}
+            state = {"state": "error", "done": 0, "total": 0, "message": error_text(error)}
             self._progress = {**self._progress, SURROGATE: state}
             return
         with self.hold_sync():
@@ -390,7 +390,7 @@ class TextWidget(anywidget.AnyWidget):
                 return
             error = job.exception()
             if error is not None:
-                message = _message(error)
+                message = error_text(error)
                 w._progress = {
                     **w._progress,
                     "export": {"state": "error", "done": 1, "total": 1, "message": message},
@@ -487,14 +487,3 @@ def _weakly(ref: weakref.ref, call: Callable[..., Any]) -> Callable[..., None]:
             call(widget, *args)
 
     return callback
-
-
-def _shut_down(loop: LiveLoop | None, session: TextSession) -> None:
-    if loop is not None:
-        loop.close()
-    session.close()
-
-
-def _message(exc: BaseException) -> str:
-    text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-    return f"{type(exc).__name__}: {text}"
