@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from .format import first_names
+from .format import first_names, format_number
 from .jobs import in_flight
 
 FeatureKind = Literal["numeric", "integer", "categorical", "boolean"]
@@ -108,12 +108,27 @@ class Feature:
                     "pass a finite number."
                 )
             value = number
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int past float64 (10**400)
+            number = math.inf
         if not math.isfinite(number):
             raise ValueError(
                 f"Invalid value {value!r} for {self.kind} feature {self.name!r}: "
                 "pass a finite number."
             )
+        narrow = _narrow_dtype(self.dtype)
+        if narrow is not None:
+            low, high = _limits(narrow)
+            if not low <= number <= high:
+                # The model would get the column's nearest number (or inf), not this one.
+                raise ValueError(
+                    f"Invalid value {value!r} for {self.kind} feature {self.name!r}: its column "
+                    f"({self.dtype}) holds {format_number(low)} to {format_number(high)}. "
+                    "Pass a number in that range."
+                )
+            if narrow.kind == "f":  # shown as the model gets it: 0.1 is 0.0999755859375
+                number = float(narrow.type(number))
         if abs(number) > FLOAT32_MAX:  # X with such a number is refused too (check_columns)
             raise ValueError(
                 f"Invalid value {value!r} for {self.kind} feature {self.name!r}: beyond ±3.4e38, "
@@ -135,6 +150,26 @@ class Feature:
                     f"(dtype {self.dtype}): pass a whole number."
                 )
         return number
+
+
+@functools.lru_cache(maxsize=64)
+def _narrow_dtype(dtype: str) -> np.dtype | None:
+    """A column's dtype (its name) as numpy's when it holds fewer numbers than float64:
+    int8 to int32 (also unsigned, nullable and Arrow forms), float16, float32."""
+    try:
+        resolved = pd.api.types.pandas_dtype(dtype)
+    except (TypeError, ValueError, ImportError):
+        return None
+    numpy = getattr(resolved, "numpy_dtype", resolved)
+    if isinstance(numpy, np.dtype) and numpy.kind in "iuf" and numpy.itemsize < 8:
+        return numpy
+    return None
+
+
+def _limits(dtype: np.dtype) -> tuple[float, float]:
+    """The smallest and largest number ``dtype`` holds."""
+    info = np.iinfo(dtype) if dtype.kind in "iu" else np.finfo(dtype)
+    return float(info.min), float(info.max)
 
 
 def _integer_dtype(dtype: str) -> bool:

@@ -205,6 +205,10 @@ def test_a_rule_for_a_partial_row_names_what_it_lacks():
     with pytest.raises(KeyError, match="The row has no value for 'mean texture'"):
         w.surrogate.rule_for({"mean radius": 14.0})
     assert w.surrogate.rule_for(X.iloc[0]) is w.surrogate.rule_for(w.instance)
+    # A value the feature cannot take is an error, not a missing value the rules cover.
+    with pytest.raises(ValueError, match="Invalid value 'big' for numeric feature 'mean area'"):
+        w.surrogate.rule_for({**w.instance, "mean area": "big"})
+    w.surrogate.rule_for({**w.instance, "mean area": None})  # missing: covered as such
     w.close()
 
 
@@ -598,6 +602,37 @@ def test_whole_numbers_up_to_2_to_the_53_reach_the_model_unchanged():
     with pytest.raises(ValueError, match=r"integer feature 'a': beyond ±2\*\*53"):
         w.set_features(a=2**53 + 2)  # the edit X would refuse
     assert w.instance["a"] == -(2**53)
+    w.close()
+
+
+def test_an_edit_a_narrow_column_cannot_hold_is_refused():
+    """uint8 300 reached the model as 255 (clipped), float16 70000 as inf; 10**400 raised a
+    bare OverflowError."""
+    X = pd.DataFrame(
+        {
+            "u8": np.arange(30, dtype=np.uint8),
+            "i16": pd.array(np.arange(30), dtype="Int16"),
+            "h": np.linspace(0, 5, 30).astype(np.float16),
+        }
+    )
+
+    def model(frame):
+        return frame.astype(float).sum(axis=1).to_numpy()
+
+    w = explain_widget(model, X, explainers=("shap",))
+    for edit, message in [
+        ({"u8": 300}, r"'u8': its column \(uint8\) holds 0 to 255"),
+        ({"u8": -5}, r"'u8': its column \(uint8\) holds 0 to 255"),
+        ({"i16": 40_000}, r"'i16': its column \(Int16\) holds -32768 to 32767"),
+        ({"h": 70_000.0}, r"'h': its column \(float16\) holds -65504 to 65504"),
+        ({"u8": 10**400}, "'u8': pass a finite number"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            w.set_features(edit)
+    w.set_features(h=0.1)
+    assert w.instance["h"] == float(np.float16(0.1))  # shown as the model gets it
+    edited = pd.DataFrame([w.instance]).astype(X.dtypes.to_dict())
+    assert w.explanation.prediction == pytest.approx(model(edited)[0])
     w.close()
 
 

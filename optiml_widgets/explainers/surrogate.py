@@ -373,7 +373,13 @@ class Surrogate:
                 f"The row has no value for {shown}{' …' if len(missing) > 5 else ''}: pass a "
                 "whole row of X (e.g. X.iloc[i] or w.instance), with every feature."
             )
-        frame = self.schema.row_frame({name: row[name] for name in self.schema.names})
+        # Checked as an edit is: an unknown category or text for a number is an error, not
+        # a missing value that the rules fill and cover.
+        values = {
+            name: row[name] if _is_missing(row[name]) else self.schema[name].coerce(row[name])
+            for name in self.schema.names
+        }
+        frame = self.schema.row_frame(values)
         return self.rules_for_encoded(self.schema.encode(frame))[0]
 
     def rules_for_encoded(self, encoded: np.ndarray) -> list[Rule]:
@@ -1485,3 +1491,10 @@ def _eq(a: Any, b: Any) -> bool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_missing(value: Any) -> bool:
+    """None, NaN or pd.NA: a value the rules cover as missing."""
+    return value is None or (
+        not isinstance(value, str) and bool(np.ndim(value) == 0 and pd.isna(value))
+    )
