@@ -620,6 +620,41 @@ def check_columns(frame: pd.DataFrame, data: str = "X") -> None:
     _check_whole_numbers(frame, dtypes, data)
 
 
+def check_whole_columns(frame: pd.DataFrame, dtypes: Mapping[str, Any], data: str) -> None:
+    """Raise a ValueError naming columns X holds as integers where ``frame`` (rows of
+    global_data) has fractions or numbers beyond X's dtype: the model would get them
+    rounded or clipped to what X's column holds, and the views would show other numbers."""
+    fractions: dict[str, int] = {}
+    outside: dict[str, int] = {}
+    for name, dtype in dtypes.items():
+        if not pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+            continue
+        column = frame[name]
+        if pd.api.types.is_integer_dtype(column.dtype) and column.dtype == dtype:
+            continue  # the same dtype holds the same numbers
+        values = _as_floats(column)
+        values = values[~np.isnan(values)]
+        if n := int((values != np.round(values)).sum()):
+            fractions[str(name)] = n
+        narrow = _narrow_dtype(str(dtype))
+        low, high = (
+            _limits(narrow) if narrow is not None else (-LARGEST_EXACT_WHOLE, LARGEST_EXACT_WHOLE)
+        )
+        if n := int(((values < low) | (values > high)).sum()):
+            outside[str(name)] = n
+    if fractions:
+        raise ValueError(
+            f"{data} has fractions in {_cells(fractions)}, whole numbers in X: the model "
+            "would get them rounded. Give global_data the same numbers as X's columns."
+        )
+    if outside:
+        raise ValueError(
+            f"{data} has numbers in {_cells(outside)} that X's integer dtypes cannot hold: "
+            "the model would get them clipped. Give X (and the model) a wider dtype, or "
+            "leave those rows out."
+        )
+
+
 # The largest finite float32: scikit-learn's trees and shap's tree explainer read X in it.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 # Whole numbers up to 2**53 survive float64, the explainers' matrices; larger ones do not.

@@ -55,7 +55,13 @@ from .compute import (
     choose_backend,
     part_stop,
 )
-from .data import QUANTILE_LEVELS, Feature, FeatureSchema, check_columns
+from .data import (
+    QUANTILE_LEVELS,
+    Feature,
+    FeatureSchema,
+    check_columns,
+    check_whole_columns,
+)
 from .explainers.shap import ShapValues
 from .format import first_names, format_number
 from .global_explanation import (
@@ -108,6 +114,7 @@ def read_global_data(
             raise ValueError("global_data is empty (0 rows): pass the rows to explain.")
         frame = global_data.set_axis(list(map(str, global_data.columns)), axis=1)[names]
         check_columns(frame, "global_data")
+        check_whole_columns(frame, schema.dtypes, "global_data")
         return Source(Chunks(frame, partition_rows), f"a pandas DataFrame of {len(frame):,} rows")
     if _is_dask_frame(global_data):
         columns = list(map(str, global_data.columns))
@@ -687,6 +694,7 @@ class PartitionWork:
         # Dask's parts are first seen here; an infinite value would reach shap and the
         # model as a failure of their own (or a number) rather than this clear error.
         check_columns(frame, f"global_data's part {part}")
+        check_whole_columns(frame, self.schema.dtypes, f"global_data's part {part}")
         n = len(frame)
         keys = np.random.default_rng([plan.random_state, part]).random(n)
         # The rows of this part that can be in the sample: its sample_rows smallest keys.

@@ -501,3 +501,26 @@ def test_a_global_explanation_reads_classes_by_name_too():
     with pytest.raises(ValueError, match=r"There is no output 5: give a position 0..2 or one of"):
         found.to_shap(5)
     session.close()
+
+
+def test_numbers_an_integer_column_of_x_cannot_hold_are_refused():
+    """X's uint8 column: 300 reached the model as 255 and 2.5 as 2, with the views showing
+    the numbers given; refused before any work (pandas) or as the part's failure (Dask)."""
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame({"a": rng.normal(size=60), "u": rng.integers(0, 200, 60).astype(np.uint8)})
+
+    def model(frame):
+        return frame["a"].to_numpy(dtype=float) + np.asarray(frame["u"], dtype=float)
+
+    session = ExplanationSession(model, X, explainers=("shap",))
+    rows = pd.DataFrame({"a": rng.normal(size=40), "u": np.arange(40, dtype=np.int64)})
+    explain_global_data(session, rows, progress=lambda *_: None)  # whole and in range
+    with pytest.raises(ValueError, match=r"numbers in 'u' \(1 cell\) that X's integer dtypes"):
+        explain_global_data(session, rows.assign(u=rows["u"].where(rows.index > 0, 300)))
+    with pytest.raises(ValueError, match=r"fractions in 'u' \(40 cells\), whole numbers in X"):
+        explain_global_data(session, rows.assign(u=rows["u"] + 0.5))
+    dd = pytest.importorskip("dask.dataframe")
+    parts = dd.from_pandas(rows.assign(u=rows["u"] + 0.5), npartitions=2)
+    with pytest.raises(RuntimeError, match="global_data's part 0 has fractions in 'u'"):
+        explain_global_data(session, parts, client=False, progress=lambda *_: None)
+    session.close()
