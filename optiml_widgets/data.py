@@ -406,8 +406,9 @@ def _is_missing(value: Any) -> bool:
         return False
 
 
-def as_frame(X: Any, feature_names: Sequence[str] | None = None) -> pd.DataFrame:
-    """X as a DataFrame with unique string column names, or a clear error.
+def as_frame(X: Any, feature_names: Sequence[str] | None = None, data: str = "X") -> pd.DataFrame:
+    """X as a DataFrame with unique string column names, or a clear error (its values'
+    errors name it ``data``: X, or the background).
 
     Takes a pandas DataFrame, any DataFrame that speaks the Arrow PyCapsule or dataframe
     interchange protocol (polars, pyarrow, ...), a 2-D array or list of rows, or a scipy
@@ -434,7 +435,7 @@ def as_frame(X: Any, feature_names: Sequence[str] | None = None) -> pd.DataFrame
     if given != names:
         frame = frame.set_axis(names, axis=1)
     frame = _dense_columns(frame)
-    check_columns(frame)
+    check_columns(frame, data)
     return frame.reset_index(drop=True)
 
 
@@ -770,7 +771,9 @@ def check_y(y: Any, X: Any) -> list[Any] | None:
             y = _aligned(y, X.index)
         values = y.tolist()
     else:
-        if isinstance(y, (str, bytes)) or not (hasattr(y, "__len__") or hasattr(y, "__array__")):
+        if isinstance(y, (str, bytes, Mapping, set)) or not (
+            hasattr(y, "__len__") or hasattr(y, "__array__")
+        ):
             raise TypeError(
                 f"y must hold one target per row of X (a Series, array or list), "
                 f"not {type(y).__name__}."

@@ -362,6 +362,12 @@ def _as_numbers(out: Any) -> np.ndarray:
     array = np.asarray(out)
     if array.dtype.kind in "biuf":
         return array.astype(float, copy=False)
+    if array.dtype.kind == "c":  # numpy would drop the imaginary part with a warning
+        example = array.ravel()[:1].tolist()
+        raise ValueError(
+            f"The model returned complex numbers (e.g. {example}): return real numbers, "
+            "class probabilities or values (e.g. np.abs(z) or z.real, as the model means)."
+        )
     try:
         return array.astype(float)
     except (TypeError, ValueError):
@@ -385,8 +391,9 @@ def _check_finite(out: np.ndarray, rows_called: str, numbers: np.ndarray | None 
     raise ValueError(
         f"The model returned {what} for {len(rows)} of {rows_called} (rows "
         f"{rows[:5].tolist()}): explanations need a finite output for every row. Fill or "
-        "drop the missing values the model cannot handle (X.isna().sum() shows where they "
-        "are), or fix the model so it returns a number for every row."
+        "drop the missing values the model cannot handle (.isna().sum() shows where they are "
+        "in X, background= or global_data), or fix the model so it returns a number for "
+        "every row."
     )
 
 

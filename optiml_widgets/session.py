@@ -1203,8 +1203,8 @@ def _background_frame(background: Any, frame: pd.DataFrame) -> pd.DataFrame | No
             raise ValueError(
                 f"background lacks columns of X: {first_names(missing)}. Pass rows with X's columns."
             )
-        return as_frame(background[names])
-    result = as_frame(background, names)
+        return as_frame(background[names], data="background")
+    result = as_frame(background, names, data="background")
     for name in names:
         with contextlib.suppress(TypeError, ValueError):
             result[name] = result[name].astype(frame[name].dtype)

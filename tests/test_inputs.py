@@ -147,6 +147,8 @@ def test_an_empty_background_and_a_bad_seed_are_named():
     model = RandomForestRegressor(5, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="background is empty"):
         explain_widget(model, X, background=X.iloc[:0])
+    with pytest.raises(ValueError, match=r"^background has infinite values in 'bmi'"):
+        explain_widget(model, X, background=X.iloc[:50].assign(bmi=np.inf))
     for seed, error in (("x", TypeError), (1.5, TypeError), (None, TypeError), (-1, ValueError)):
         with pytest.raises(error, match="random_state must be"):
             explain_widget(model, X, random_state=seed)
@@ -501,6 +503,11 @@ def test_y_arrays_and_lists_go_by_position_as_plain_values():
         (pd.DataFrame({"a": [1, 2, 3], "b": [1, 2, 3]}), ValueError, "y has 2 columns"),
         ("label", TypeError, "y must hold one target per row"),
         (3, TypeError, "y must hold one target per row"),
+        (
+            {0: 1, 1: 0, 2: 1},
+            TypeError,
+            "y must hold one target per row of X (a Series, array or list), not dict",
+        ),
     ],
 )
 def test_bad_y_gets_a_clear_error(y, error, message):

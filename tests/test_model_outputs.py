@@ -148,6 +148,9 @@ def test_a_model_that_returns_labels_is_told_to_return_numbers():
     X, _ = small_regression()
     with pytest.raises(ValueError, match=re.escape("not numbers (e.g. ['yes'])")):
         explain_widget(lambda df: np.array(["yes"] * len(df)), X)
+    # Complex numbers lost their imaginary part with no more than numpy's warning.
+    with pytest.raises(ValueError, match=re.escape("complex numbers (e.g. [")):
+        explain_widget(lambda df: df.to_numpy()[:, 0] + 1j, X)
 
 
 def test_a_model_fit_on_an_array_is_given_arrays_and_warns_nothing():
