@@ -280,16 +280,18 @@ class GlobalExplanation:
         return self.outputs is None or output in self.outputs
 
     def output(self, output: int | str | None = None) -> int:
-        """The output a reader means: ``output`` itself (a position, or a class name as
-        ``w.target`` has it), or when None the default one (the widget's target, else the
+        """The output a reader means: ``output`` itself (a class name as ``w.target`` has
+        it, else a position), or when None the default one (the widget's target, else the
         first output computed); a clear error for one there is not."""
         if output is not None:
             names = [str(name) for name in self.output_names]
+            # A label first, as w.target reads it: with classes [1, 2, 3], 2 is the class 2
+            # (read as a position first, it was class 3's values under class 2's name).
+            if str(output) in names:
+                return names.index(str(output))
             position = isinstance(output, (int, np.integer)) and not isinstance(output, bool)
             if position and 0 <= int(output) < len(names):
                 return int(output)
-            if str(output) in names:  # a label (an integer one beyond the positions too)
-                return names.index(str(output))
             raise ValueError(
                 f"There is no output {output!r}: give a position 0..{len(names) - 1} or one "
                 f"of {names}."

@@ -181,9 +181,10 @@ class ExplainerWidget(anywidget.AnyWidget):
     @property
     def global_explanation(self) -> GlobalExplanation:
         """SHAP values over X (or a documented sample of it), computed once and cached; read
-        without naming an output (``importance()``, ``to_shap()``), those of ``target``.
-        Every class's values are kept: with ``versus`` set, ``.contrast(i, j)`` (output
-        positions) gives the difference the panel's charts show."""
+        without naming an output (``importance()``, ``to_shap()``), those of ``target`` as
+        it is now (the object read stays with it; read it again after setting another).
+        Every class's values are kept: with ``versus`` set, ``.contrast(a, b)`` (classes by
+        name or position) gives the difference the panel's charts show."""
         with while_open(self._stop):
             self._start_global()
             found = self._session.global_explanation()

@@ -501,6 +501,14 @@ def test_a_global_explanation_reads_classes_by_name_too():
     with pytest.raises(ValueError, match=r"There is no output 5: give a position 0..2 or one of"):
         found.to_shap(5)
     session.close()
+    # Integer labels are read as labels first, as w.target reads them: 2 is the class 2.
+    model = RandomForestClassifier(20, random_state=0).fit(data.data, data.target + 1)
+    session = ExplanationSession(model, data.data, explainers=("shap",))
+    found = session.global_explanation()
+    np.testing.assert_allclose(found.output_values(2), found.values[:, :, session.check_target(2)])
+    assert session.check_target(2) == 1
+    pd.testing.assert_series_equal(found.importance(0), found.importance(1))  # 0: no label
+    session.close()
 
 
 def test_numbers_an_integer_column_of_x_cannot_hold_are_refused():
