@@ -136,6 +136,24 @@ def test_a_booster_s_values_are_shaps_own_for_the_booster(library):
     assert explanation.base_value == pytest.approx(float(np.ravel(own.expected_value)[-1]))
 
 
+def test_an_xgboost_booster_on_its_own_categories_gets_treeshap_as_its_wrapper_does():
+    """shap made the Booster's DMatrix without enable_categorical: xgboost refused it and
+    the panel fell back to permutation SHAP."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {"a": rng.normal(size=400), "c": pd.Categorical(rng.choice(list("pqrs"), 400))}
+    )
+    y = ((X["a"] > 0) ^ (X["c"] == "p")).astype(int)
+    params = {"objective": "binary:logistic", "max_depth": 3, "nthread": 1}
+    booster = xgboost.train(params, xgboost.DMatrix(X, y, enable_categorical=True), 20)
+    session = ExplanationSession(booster, X, explainers=("shap",))
+    explanation = session.local_explanation(3, {}, 1)
+    assert explanation.algorithm.startswith("TreeSHAP (path-dependent on the log-odds")
+    p = booster.predict(xgboost.DMatrix(X.iloc[[3]], enable_categorical=True))[0]
+    assert explanation.base_value + sum(explanation.shap.values()) == pytest.approx(p, abs=1e-6)
+    session.close()
+
+
 def test_a_booster_fit_on_an_array_reads_x_by_position_and_classes_get_names():
     X, y = tables()["binary"]
     booster = lightgbm.train(

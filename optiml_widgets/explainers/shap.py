@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import shap
 
-from ..boosters import tree_model
+from ..boosters import BoosterRegressor, tree_model
 from ..jobs import Cancelled
 from .base import Attribution, Explainer, Quality, register
 from .permutation import permutation_shap
@@ -479,6 +479,13 @@ class ShapExplainer(Explainer):
     def _explain_tree(self, encoded: np.ndarray) -> ShapValues:
         assert self._tree is not None
         rows = self.adapter.model_input(self.schema.decode(encoded)) if self.frames else encoded
+        model = self.adapter.model
+        if self.frames and isinstance(model, BoosterRegressor) and model.package == "xgboost":
+            # shap makes a native Booster's DMatrix without enable_categorical, which
+            # xgboost refuses for category columns (the wrapper's it makes with it).
+            import xgboost
+
+            rows = xgboost.DMatrix(rows, enable_categorical=True)
         # from_call: only silences shap's notice, on every LightGBM binary call, that its
         # output format changed in an old release.
         values = np.asarray(
