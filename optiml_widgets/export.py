@@ -354,6 +354,7 @@ body {{ margin: 16px; background: #ffffff; }}
   .optiml-widget {{
     --jp-ui-font-color1: rgba(255,255,255,0.87); --jp-ui-font-color2: rgba(255,255,255,0.6);
     --jp-layout-color1: #111111; --jp-layout-color2: #2a2a2a; --jp-border-color2: #3a3a3a;
+    --jp-success-color1: #66bb6a; --jp-warn-color1: #ffb74d; --jp-error-color1: #ef5350;
   }}
 }}
 </style>

@@ -90,7 +90,9 @@ export class Header {
       });
       controls.append(this.exportButton);
     }
-    controls.append(h("div", { class: "ow-status" }, this.error, this.exported, this.notice));
+    // Fixed in height (a notice never moves the panel); focusable so that a longer one can
+    // be scrolled with the keyboard.
+    controls.append(h("div", { class: "ow-status", tabindex: 0, "aria-label": "Status" }, this.error, this.exported, this.notice));
     this.el = h("div", { class: "ow-header" }, h("div", { class: "ow-headline" }, this.prediction, this.quality, this.busy, this.detail), controls, bar, barLegend);
   }
 

@@ -190,5 +190,9 @@ export async function renderExport(el: HTMLElement, data: ExportData, loadEngine
     },
   };
   if (!data.include_data) el.dataset.noData = "true";
-  return renderPanel(model, el, { loadEngine, rowNumbers: data.rows, valuesHidden: !data.include_data });
+  const stops = (j: number) => {
+    const values = grids?.values[j]?.filter((v): v is number => typeof v === "number" && Number.isFinite(v));
+    return values?.length ? [...values].sort((a, b) => a - b) : null;
+  };
+  return renderPanel(model, el, { loadEngine, rowNumbers: data.rows, valuesHidden: !data.include_data, sliderStops: stops });
 }

@@ -53,6 +53,9 @@ export interface PanelOptions {
   /** An export made without the rows' values (include_data=False): the views' values are
    * null because they are hidden, not missing. */
   valuesHidden?: boolean;
+  /** The only values feature `j`'s slider can be answered at (an export's precomputed
+   * points): its arrow and page keys step between them. */
+  sliderStops?: (j: number) => number[] | null;
 }
 
 /** The chart engine, sent by the kernel as a message buffer the first time it is asked for. */
@@ -146,6 +149,7 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
       }, options.canExport ? (rules) => model.send({ type: "surrogate-size", rules }) : null)
     : null;
   const sliders = new Sliders(features, {
+    stops: options.sliderStops,
     edit(j, value, phase) {
       setEdit(j, value);
       if (phase === "done") return loop.requestExact(view.index, outputOf(view), edits);
@@ -227,10 +231,19 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
       }
     });
   };
-  // Keys typed into the panel's controls are theirs: the notebook around it must not move
-  // between cells on an arrow key.
+  // Keys typed into the panel's controls (and its focusable bars and conditions) are
+  // theirs: the notebook around it must not move between cells on an arrow key, nor take
+  // "b" as "insert a cell".
   root.addEventListener("keydown", (event) => {
-    if ((event.target as Element).matches("input, select, textarea, button, summary")) event.stopPropagation();
+    const target = event.target as HTMLElement;
+    if (!target.matches("input, select, textarea, button, summary, [tabindex]")) return;
+    event.stopPropagation();
+    // Enter or Space on a feature's bar or condition does what a click on its bar in the
+    // global views does: its dependence plot, and its slider.
+    if ((event.key === "Enter" || event.key === " ") && target.matches("li[data-j], .ow-cond[data-j]")) {
+      event.preventDefault();
+      selectFeature(Number(target.dataset.j), true);
+    }
   });
 
   const show = () => {

@@ -80,7 +80,7 @@ class RuleTable {
     const body = h("tbody");
     for (const rule of surrogate.rules) {
       const cells = rule.conditions.map((c) =>
-        h("span", { class: "ow-cond", "data-j": c.j, tabindex: 0 }, h("span", { class: "ow-mark", "aria-hidden": "true" }), c.text),
+        h("span", { class: "ow-cond", "data-j": c.j, tabindex: 0 }, h("span", { class: "ow-mark", "aria-hidden": "true" }), h("span", { class: "ow-sr" }), c.text),
       );
       const when = h("td", { class: "ow-when" });
       cells.forEach((cell, i) => {
@@ -147,7 +147,7 @@ class RuleTable {
     const block = h("div", { class: "ow-shared", "data-testid": "ow-rules-shared" });
     for (const term of first.terms) {
       if (!term.shared) continue;
-      const line = h("div", { class: "ow-term", "data-j": term.j }, h("span", { class: "ow-mark", "aria-hidden": "true" }), term.text);
+      const line = h("div", { class: "ow-term", "data-j": term.j }, h("span", { class: "ow-mark", "aria-hidden": "true" }), h("span", { class: "ow-sr" }), term.text);
       this.sharedLines.push([term, line]);
     }
     if (this.sharedLines.length) block.append(h("p", { class: "ow-shared-title" }, "Every rule adds:"), ...this.sharedLines.map(([, line]) => line));
@@ -172,7 +172,7 @@ class RuleTable {
         const met = active ? view.rule?.met[i] : undefined;
         cell.classList.toggle("ow-met", met === true);
         cell.classList.toggle("ow-unmet", met === false);
-        (cell.firstChild as HTMLElement).textContent = met === undefined ? "" : met ? "✓ " : "✗ ";
+        showMark(cell, met === undefined ? null : met ? ["✓ ", "met: "] : ["✗ ", "not met: "]);
       });
     }
     // Scroll the firing rule into view when it changes, within the table's own box (never
@@ -200,14 +200,14 @@ class RuleTable {
       const start = rule.prediction as number;
       const parts = rule.terms.map((t, i) => (shows(found.effects[i], [start, found.total, ...found.effects]) ? addend(found.effects[i], t) : "")).join("");
       const label = found.label === null ? "" : ` → ${String(found.label)}`;
-      (under.lastChild as HTMLElement).textContent = `this row: ${formatNumber(start)}${parts} = ${formatNumber(found.total)}${label}`;
+      (under.lastChild as HTMLElement).textContent = `this row: ${minus(formatNumber(start))}${parts} = ${minus(formatNumber(found.total))}${label}`;
     }
     for (const [term, line] of this.sharedLines) {
       // A step adds its weight or nothing, the same in every rule; a linear term always adds.
       const applies = !this.valuesHidden && (term.above !== null || term.when.length) ? termEffect(term, view.values) !== 0 : null;
       line.classList.toggle("ow-met", applies === true);
       line.classList.toggle("ow-term-off", applies === false);
-      (line.firstChild as HTMLElement).textContent = applies ? "✓ " : "";
+      showMark(line, applies ? ["✓ ", "applies: "] : applies === false ? ["", "does not apply: "] : null);
     }
   }
 
@@ -342,4 +342,17 @@ export class RulesCard {
     this.table?.update(view);
     this.hint.update(view, stale);
   }
+}
+
+/** A condition's or term's mark: the glyph the eye reads and the words a screen reader
+ *  reads (the glyph is hidden from it); null: neither. */
+function showMark(el: HTMLElement, mark: [string, string] | null): void {
+  const [glyph, words] = el.children as unknown as [HTMLElement, HTMLElement];
+  glyph.textContent = mark?.[0] ?? "";
+  words.textContent = mark?.[1] ?? "";
+}
+
+/** A number as the rest of the panel writes it: a true minus sign. */
+function minus(text: string): string {
+  return text.startsWith("-") ? `\u2212${text.slice(1)}` : text;
 }

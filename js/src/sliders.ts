@@ -23,6 +23,19 @@ export interface SliderActions {
   pending(): Edits;
   /** The order by the current view's impact, for "Order by impact" (null: none known). */
   impactOrder(): number[] | null;
+  /** Where feature `j`'s keys step (an export's precomputed values, ascending); none: the
+   *  slider's own steps. */
+  stops?: (j: number) => number[] | null;
+}
+
+const STEP_KEYS: Record<string, 1 | -1> = { ArrowRight: 1, ArrowUp: 1, PageUp: 1, ArrowLeft: -1, ArrowDown: -1, PageDown: -1 };
+
+/** The stop after `value` in direction `way` (stops ascending); null at the end. */
+export function nextStop(stops: number[], value: number, way: 1 | -1): number | null {
+  const near = 1e-9 * Math.max(1, Math.abs(value));
+  if (way > 0) return stops.find((s) => s > value + near) ?? null;
+  for (let k = stops.length - 1; k >= 0; k--) if (stops[k] < value - near) return stops[k];
+  return null;
 }
 
 /** Where a value sits on a feature's track, in percent. */
@@ -121,9 +134,25 @@ class SliderRow {
         this.unsettled = true;
         this.el.classList.remove("ow-no-value");
         number.value = formatValue(Number(range.value), feature);
+        range.setAttribute("aria-valuetext", number.value);
         actions.edit(j, Number(range.value), "drag");
       });
       range.addEventListener("change", done);
+      // Where only some values are answered (an export), a key moves to the next of them:
+      // the slider's own steps were answered at the nearest one, which a step never left.
+      range.addEventListener("keydown", (event) => {
+        const stops = actions.stops?.(j);
+        const way = STEP_KEYS[event.key];
+        if (!stops?.length || way === undefined) return;
+        event.preventDefault();
+        const now = this.current ?? Number(range.value);
+        const next = nextStop(stops, now, way);
+        if (next === null) return;
+        range.value = String(next);
+        number.value = formatValue(next, feature);
+        this.current = next;
+        actions.edit(j, next, "done");
+      });
       for (const type of ["pointerup", "pointercancel", "blur"]) range.addEventListener(type, release);
       number.addEventListener("input", () => (this.typing = true));
       this.forgetTyped = onCommit(number, () => {
@@ -182,6 +211,8 @@ class SliderRow {
       if (!this.typing) this.showNumber();
       this.el.classList.toggle("ow-no-value", number === null);
       this.range.title = number === null ? "missing: move the slider to set a value" : "";
+      // Read aloud as the box writes it: the thumb sits on its step, not on the value.
+      this.range.setAttribute("aria-valuetext", number === null ? "missing" : formatValue(number, this.feature));
       this.number.placeholder = number === null ? "missing" : "";
     } else if (this.select) {
       this.select.value = value === null ? "" : String(value);

@@ -18,8 +18,19 @@ function scrollers(el: Element): Element[] {
   return out;
 }
 
+/** The most of the visible height a pinned header may take: taller (a zoomed page, a short
+ *  window) it stays in place, or it would hide the controls it is pinned for. */
+export const MAX_PINNED_SHARE = 0.3;
+
 /** How far the header must move down to stay at the top of what is visible of the panel. */
-export function stickyOffset(panelTop: number, panelHeight: number, headerHeight: number, visibleTop: number): number {
+export function stickyOffset(
+  panelTop: number,
+  panelHeight: number,
+  headerHeight: number,
+  visibleTop: number,
+  visibleHeight = Infinity,
+): number {
+  if (headerHeight > MAX_PINNED_SHARE * visibleHeight) return 0;
   return Math.max(0, Math.min(visibleTop - panelTop, panelHeight - headerHeight));
 }
 
@@ -44,8 +55,9 @@ export function keepInView(panel: HTMLElement, header: HTMLElement): () => void 
     const around = scrollers(panel);
     watch([panel, ...around]);
     const visibleTop = Math.max(0, ...around.map((s) => s.getBoundingClientRect().top));
+    const visibleBottom = Math.min(window.innerHeight, ...around.map((s) => s.getBoundingClientRect().bottom));
     const box = panel.getBoundingClientRect();
-    const offset = stickyOffset(box.top, box.height, header.offsetHeight, visibleTop);
+    const offset = stickyOffset(box.top, box.height, header.offsetHeight, visibleTop, visibleBottom - visibleTop);
     header.style.transform = offset > 0 ? `translateY(${offset}px)` : "";
     header.classList.toggle("ow-stuck", offset > 0);
   };

@@ -184,6 +184,33 @@ describe("global views", () => {
     expect(engine.views.get("beeswarm")?.signals.hover).toBe(0);
   });
 
+  it("from the keyboard: Enter on a feature's bar selects it as a click on its chart bar does; no key reaches the notebook", async () => {
+    const s = schema();
+    const m = model(s);
+    const engine = fakeEngine();
+    const el = document.createElement("div");
+    document.body.append(el);
+    renderPanel(m, el, { loadEngine: engine.load });
+    m.set("_global", ready());
+    await settle();
+    const notebook: string[] = [];
+    const listen = (event: KeyboardEvent) => notebook.push(event.key);
+    document.addEventListener("keydown", listen);
+    try {
+      const bar = el.querySelector('[data-explainer="shap"] li[data-j="2"]') as HTMLElement;
+      bar.focus();
+      for (const key of ["ArrowDown", "b"]) bar.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true }));
+      expect(notebook).toEqual([]); // JupyterLab moved between cells, "b" inserted one
+      bar.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true }));
+      await settle();
+      expect(engine.views.get("dependence")?.signals.feature).toBe(2);
+      expect(m.get("feature")).toBe(s.features[2].name);
+      expect((document.activeElement?.closest(".ow-slider") as HTMLElement)?.dataset.j).toBe("2");
+    } finally {
+      document.removeEventListener("keydown", listen);
+    }
+  });
+
   it("a click on a point of the fidelity curve shows its rules, and the ring follows the table", async () => {
     const s = schema();
     const fidelity = { layer: [], params: [param("shown_rules", 2), param("shown_family", "decision tree")] };

@@ -83,7 +83,13 @@ describe("a binary classifier's score rules", () => {
     const shared = q(el, "ow-rules-shared");
     const sharedTerms = s.rules[0].terms.filter((t) => t.shared);
     expect(sharedTerms.length).toBeGreaterThan(0);
-    expect([...shared.querySelectorAll(".ow-term")].map((e) => e.textContent?.replace(/^✓ /, ""))).toEqual(sharedTerms.map((t) => t.text));
+    const terms = [...shared.querySelectorAll(".ow-term")];
+    expect(terms.map((e) => e.lastChild?.textContent)).toEqual(sharedTerms.map((t) => t.text));
+    // Whether each applies to the row, in words for a screen reader (the ✓ is hidden from it).
+    for (const term of terms) {
+      const words = term.querySelector(".ow-sr")?.textContent;
+      expect(words).toBe(term.classList.contains("ow-met") ? "applies: " : term.classList.contains("ow-term-off") ? "does not apply: " : "");
+    }
     expect(shared.querySelector(".ow-score-cut")?.textContent).toBe(`Then: class ${hostile[1]} above 0.5, else ${hostile[0]}.`);
     expect(shared.querySelector("img, b")).toBeNull();
   });
@@ -264,6 +270,30 @@ describe("an export's what-ifs at the file's grid points", () => {
     box.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
     await new Promise((r) => setTimeout(r, 0));
     expect(box.value).toBe(formatValue(points[3], feature));
+  });
+
+  it("arrow and page keys step from grid point to grid point (the slider's own step never left the nearest)", async () => {
+    const grids = await decodeGrids(data.grids!);
+    const points = [...(grids.values[numeric] as number[])].sort((a, b) => a - b);
+    const el = document.createElement("div");
+    document.body.append(el);
+    await renderExport(el, data);
+    const settle = () => new Promise((r) => setTimeout(r, 0));
+    const range = panel.range(el, numeric);
+    const shown = () => Number(panel.slider(el, numeric).dataset.value);
+    const press = async (key: string) => {
+      range.dispatchEvent(new KeyboardEvent("keydown", { key, cancelable: true }));
+      await settle();
+    };
+    const start = shown();
+    const below = (v: number) => [...points].reverse().find((p) => p < v - 1e-9) as number;
+    await press("ArrowLeft");
+    expect(shown()).toBe(below(start));
+    await press("PageDown");
+    expect(shown()).toBe(below(below(start)));
+    await press("ArrowRight");
+    expect(shown()).toBe(below(start));
+    expect(range.getAttribute("aria-valuetext")).toBe(formatValue(shown(), feature));
   });
 
   it("a value beyond the grid is answered at its end, and a grid value needs no word", async () => {

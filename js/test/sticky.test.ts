@@ -12,6 +12,11 @@ describe("stickyOffset", () => {
     expect(stickyOffset(-400, 1500, 150, 80)).toBe(480);
     expect(stickyOffset(-1500, 1500, 150, 80)).toBe(1350);
   });
+
+  it("stays in place when pinned it would cover most of what is visible (a zoomed page)", () => {
+    expect(stickyOffset(-400, 1500, 150, 80, 900)).toBe(480);
+    expect(stickyOffset(-400, 1500, 239, 0, 450)).toBe(0); // 200% zoom: half the screen
+  });
 });
 
 type Box = { top: number; height: number };

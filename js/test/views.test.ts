@@ -260,7 +260,9 @@ describe("rule table", () => {
     expect(active.getAttribute("aria-current")).toBe("true");
     const conditions = active.querySelectorAll(".ow-cond");
     expect(conditions[0].classList.contains("ow-unmet")).toBe(true);
-    expect(conditions[0].textContent).toBe("✗ f0 > 40");
+    expect(conditions[0].textContent).toBe("✗ not met: f0 > 40");
+    expect(conditions[0].querySelector("[aria-hidden]")?.textContent).toBe("✗ "); // read as words
+    expect(conditions[1].querySelector(".ow-sr")?.textContent).toBe("met: ");
     expect(conditions[1].classList.contains("ow-met")).toBe(true);
     expect(q(el, "ow-rules-caption").textContent).toBe("Global surrogate: decision tree, 2 rules, held-out accuracy 0.930.");
     const reason = q(el, "ow-rules-reason") as HTMLDetailsElement;
