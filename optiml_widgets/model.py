@@ -146,7 +146,19 @@ class ModelAdapter:
 
         Raises a ValueError naming the rows when the model returns NaN or infinity.
         """
-        out = self._normalise(self._raw_predict(frame), len(frame))
+        try:
+            raw = self._raw_predict(frame)
+        except Exception as exc:
+            # The model's own error, with where it came from: it answered the first rows of
+            # X, and a call of another size is what differs.
+            note = getattr(exc, "add_note", None)  # Python 3.11+
+            if note is not None:
+                note(
+                    f"optiml_widgets called the model on {len(frame):,} rows here: the "
+                    "explainers call it on batches of rows made from X, of any size."
+                )
+            raise
+        out = self._normalise(raw, len(frame))
         _check_finite(out, f"{len(out)} rows")
         return out
 

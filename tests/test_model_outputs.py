@@ -4,6 +4,7 @@ at the first call with the fix, before any long work."""
 from __future__ import annotations
 
 import re
+import sys
 import time
 import warnings
 
@@ -219,3 +220,19 @@ def test_bad_input_fails_before_a_slow_model_does_any_long_work():
     with pytest.raises(ValueError, match="dates"):
         explain_widget(model, dated)
     assert model.calls == 1 and time.perf_counter() - started < 0.5
+
+
+def test_a_model_failing_on_a_larger_call_says_how_large():
+    """Its own error, kept as it is, with a note: the first rows of X had worked."""
+    X = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0)})
+
+    def fails_on_big_calls(frame):
+        if len(frame) >= 500:
+            raise MemoryError("too big")
+        return frame["a"].to_numpy()
+
+    with pytest.raises(MemoryError, match="too big") as raised:
+        explain_widget(fails_on_big_calls, X, explainers=("shap",))
+    if sys.version_info >= (3, 11):
+        (note,) = raised.value.__notes__
+        assert re.search(r"called the model on [\d,]+ rows here: the explainers call it", note)
