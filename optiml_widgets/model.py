@@ -68,6 +68,9 @@ class ModelAdapter:
         self._first_raw = np.empty(0)  # the first call's output (set by _call_for_probe)
         self._use_proba = False
         self.model_classes: list[Any] | None = None  # labels as the model knows them
+        # A function that returns a DataFrame of probabilities names its classes by its
+        # columns (read on its first call).
+        self._output_columns: list[Any] | None = None
         if isinstance(model, BoosterRegressor):
             self.name = model.name
         elif self.is_estimator:
@@ -174,7 +177,10 @@ class ModelAdapter:
     # -- internals ----------------------------------------------------------
     def _raw_predict(self, frame: pd.DataFrame) -> np.ndarray:
         if not self.is_estimator:
-            return np.asarray(self.model(self._labelled(frame)))
+            out = self.model(self._labelled(frame))
+            if self._output_columns is None and isinstance(out, pd.DataFrame):
+                self._output_columns = [_plain(c) for c in out.columns]
+            return np.asarray(out)
         data = self.model_input(frame)
         if self._use_proba:
             return np.asarray(self.model.predict_proba(data))
@@ -266,7 +272,9 @@ class ModelAdapter:
             )
         _check_probabilities(out, "The function", rows)
         n_classes = out.shape[1] if out.ndim == 2 and out.shape[1] > 1 else 2
-        return self._classes(n_classes, list(range(n_classes)), class_names)
+        named = self._output_columns
+        labels = named if named is not None and len(named) == n_classes else list(range(n_classes))
+        return self._classes(n_classes, labels, class_names)
 
     def _call_for_probe(self, probe: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
         """The model's output on the first rows of X (``rows``, positions in X): fails fast,

@@ -236,3 +236,17 @@ def test_a_model_failing_on_a_larger_call_says_how_large():
     if sys.version_info >= (3, 11):
         (note,) = raised.value.__notes__
         assert re.search(r"called the model on [\d,]+ rows here: the explainers call it", note)
+
+
+def test_a_function_returning_a_frame_of_probabilities_names_its_classes_by_its_columns():
+    X = pd.DataFrame({"a": np.linspace(-2, 2, 60), "b": np.linspace(0, 1, 60)})
+
+    def probabilities(frame):
+        p = 1 / (1 + np.exp(-frame["a"].to_numpy()))
+        return pd.DataFrame({"no": 1 - p, "yes": p}, index=frame.index)
+
+    w = explain_widget(probabilities, X, explainers=("shap",))
+    assert w.session.adapter.output_names == ["no", "yes"] and w.target == "yes"
+    w.target = "no"
+    assert w.explanation.prediction == pytest.approx(1 - 1 / (1 + np.exp(2.0)))
+    w.close()
