@@ -90,7 +90,16 @@ class Feature:
         return exact, by_value
 
     def coerce(self, value: Any) -> Any:
-        """Check a what-if value for this feature and return it in the column's type."""
+        """Check a what-if value for this feature and return it in the column's type;
+        None (or NaN) asks "what if it were unknown" of a column X has missing values in
+        (the model was called with them)."""
+        if _is_missing(value):
+            if self.missing > 0:
+                return None if self.is_discrete else math.nan
+            raise ValueError(
+                f"Invalid value {value!r} for {self.kind} feature {self.name!r}: X has no "
+                "missing value there, so the model was never asked about one. Pass a value."
+            )
         if self.is_discrete:
             if self.kind == "boolean" and isinstance(value, str):
                 lowered = value.strip().lower()

@@ -205,7 +205,8 @@ class ExplainerWidget(anywidget.AnyWidget):
         return self._session
 
     def set_features(self, mapping: Mapping[str, Any] | None = None, **values: Any) -> None:
-        """What-if edit of the current row, e.g. ``w.set_features(age=40)``.
+        """What-if edit of the current row, e.g. ``w.set_features(age=40)``; ``None``
+        makes a value missing, in a column X has missing values in.
 
         Raises KeyError for an unknown feature and ValueError for an invalid value; nothing
         changes then. A value the model itself rejects is kept, shown in ``w.error`` and the

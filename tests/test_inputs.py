@@ -643,6 +643,36 @@ def test_an_edit_a_narrow_column_cannot_hold_is_refused():
     w.close()
 
 
+def test_what_if_a_value_were_unknown_in_a_column_with_missing_values():
+    from sklearn.compose import make_column_transformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {"a": rng.normal(size=120), "b": rng.normal(size=120), "c": rng.choice(["u", "v"], 120)}
+    ).astype({"c": object})
+    X.loc[::7, "a"] = np.nan
+    X.loc[[3, 4], "c"] = None
+    y = (X["b"] + X["a"].fillna(0) > 0).astype(int)
+    encode = make_pipeline(
+        SimpleImputer(strategy="constant", fill_value="?"), OneHotEncoder(handle_unknown="ignore")
+    )
+    columns = make_column_transformer((SimpleImputer(), ["a", "b"]), (encode, ["c"]))
+    model = make_pipeline(columns, LogisticRegression()).fit(X, y)
+    w = explain_widget(model, X, explainers=("shap",))
+    w.set_features(a=None, c=None)
+    assert np.isnan(w.instance["a"]) and w.instance["c"] is None
+    e = w.explanation
+    expected = model.predict_proba(pd.DataFrame([w.instance]).astype(X.dtypes.to_dict()))[0, 1]
+    assert e.prediction == pytest.approx(expected)
+    assert e.base_value + sum(e.shap.values()) == pytest.approx(expected, abs=1e-6)
+    with pytest.raises(ValueError, match="'b': X has no missing value there"):
+        w.set_features(b=None)
+    w.close()
+
+
 def test_true_one_and_one_point_zero_are_three_categories():
     # Python holds True == 1 == 1.0: keyed by value they were one category, and a row's 1
     # reached the model as True.
