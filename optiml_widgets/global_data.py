@@ -1187,6 +1187,13 @@ def explain_global_data(
     )
     if summary.unseen_text:
         warnings.warn(f"global_data holds {summary.unseen_text}.", UserWarning, stacklevel=2)
+    if summary.failures:  # the charts say so; code reading the numbers is told here
+        warnings.warn(
+            f"The global explanation covers {summary.coverage_text}; the first failure: "
+            f"{summary.failures[0].text()}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     # The sample in data order, each row numbered by its place among the covered rows.
     offsets, at = {}, 0
     for part in sorted(total.part_rows):

@@ -182,7 +182,10 @@ def test_a_failing_partition_is_retried_and_reported(client, data, tmp_path):
     ddf = dd.from_pandas(marked_frame(X), npartitions=8).map_partitions(
         functools.partial(refuse_marked_rows, log=str(log))
     )
-    explanation = explain_global_data(session, ddf, algorithm="native", progress=lambda *_: None)
+    with pytest.warns(RuntimeWarning, match=r"covers 35,000 rows \(1 of 8 parts failed\)"):
+        explanation = explain_global_data(
+            session, ddf, algorithm="native", progress=lambda *_: None
+        )
     summary = explanation.summary
     (failure,) = summary.failures
     assert failure.part == 2 and failure.attempts == 3
