@@ -303,6 +303,8 @@ class ExplanationSession:
         original = self.original(index)
         known = set(self.schema.names)  # a panel's request holds every feature's value
         for name, value in values.items():
+            if name not in known and str(name) in known:
+                name = str(name)  # X's own label: a column 0 or ("a", 1), named by its text
             if name not in known:
                 raise KeyError(self.schema.unknown_feature_message(name))
             feature = self.schema[name]

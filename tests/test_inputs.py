@@ -743,4 +743,6 @@ def test_a_function_reads_x_under_its_own_column_labels(columns):
     assert w.explanation.prediction == model(X.iloc[[0]])[0]
     w.set_features({str(first): 4.5})
     assert w.explanation.prediction == 4.5 * 2 - X.iloc[0, 1]
+    w.set_features({second: 1.0})  # X's own label works too
+    assert w.explanation.prediction == 4.5 * 2 - 1.0
     w.close()
