@@ -92,7 +92,7 @@ def chart_features(
     selected ``feature``."""
     names = explanation.feature_names
     top = len(names) if len(names) <= ALL_FEATURES_UP_TO else CHART_FEATURES
-    order = [names.index(n) for n in explanation.importance(output).index[:top]]
+    order = [names.index(n) for n in explanation.importance_at(output).index[:top]]
     if feature is not None and feature not in order:
         order.append(int(feature))
     return order
@@ -111,7 +111,7 @@ def rows_frame(
     parameter), and the row's number: ``row`` for a row of X, ``n`` for a row of
     ``global_data``."""
     carried = list(range(len(schema))) if features is None else list(features)
-    values = explanation.output_values(output)[:, carried]
+    values = explanation.values_at(output)[:, carried]
     key = "row" if explanation.rows_are_X else "n"
     records: dict[str, list[Any]] = {
         key: explanation.rows.tolist(),
@@ -152,7 +152,7 @@ def importance_chart(
     top: int = IMPORTANCE_FEATURES,
 ) -> alt.Chart:
     """Mean |SHAP| per feature (the largest ``top``), the selected feature marked."""
-    importance = explanation.importance(output)
+    importance = explanation.importance_at(output)
     names = explanation.feature_names
     shown = importance.iloc[:top]
     frame = pd.DataFrame(
@@ -206,7 +206,7 @@ def beeswarm_chart(
 ) -> alt.Chart:
     """SHAP value per row for the ``top`` features, coloured by the feature's value; ``rows``
     hold the values of the ``carried`` features, in that order."""
-    order = list(explanation.importance(output).index[:top])
+    order = list(explanation.importance_at(output).index[:top])
     names = explanation.feature_names
     features = pd.DataFrame(
         {"k": [names.index(n) for n in order], "feature": order, "rank": range(len(order))}
@@ -686,7 +686,7 @@ def global_charts(
     Over ``global_data`` the importance covers every row, the dependence plot is binned over
     every row, the beeswarm shows the uniform sample, and a "predictions" chart is added.
     """
-    explanation.output_values(output)  # a clear error when this output was not explained
+    explanation.values_at(output)  # a clear error when this output was not explained
     carried = chart_features(explanation, output, feature)
     rows = rows_frame(explanation, schema, output, include_values=include_values, features=carried)
     if not explanation.rows_are_X:

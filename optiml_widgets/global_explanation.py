@@ -300,9 +300,15 @@ class GlobalExplanation:
             return self.default_output
         return self.outputs[0] if self.outputs else 0
 
+    # The public members read an output as a reader names it (``output``: a class label
+    # first); the panel's own code holds positions and calls the ``_at`` forms, so that a
+    # position 2 is never read as the class labelled 2.
     def output_values(self, output: int | str | None = None) -> np.ndarray:
         """``values`` of one output, ``[row, feature]``; a clear error when not computed."""
-        output = self.output(output)
+        return self.values_at(self.output(output))
+
+    def values_at(self, output: int) -> np.ndarray:
+        """``values`` of the output at position ``output``, ``[row, feature]``."""
         if self.outputs is None:
             return self.values[:, :, output]
         if output not in self.outputs:
@@ -316,10 +322,13 @@ class GlobalExplanation:
     def importance(self, output: int | str | None = None) -> pd.Series:
         """Mean |SHAP| per feature for one output (by default the widget's target), largest
         first (over every row of ``global_data`` when there is one)."""
-        output = self.output(output)
+        return self.importance_at(self.output(output))
+
+    def importance_at(self, output: int) -> pd.Series:
+        """``importance`` of the output at position ``output``."""
         if self.summary is not None:
             return self.summary.importance(output)
-        mean_abs = np.abs(self.output_values(output)).mean(axis=0)
+        mean_abs = np.abs(self.values_at(output)).mean(axis=0)
         series = pd.Series(mean_abs, index=self.feature_names, name="mean |SHAP|")
         return series.sort_values(ascending=False, kind="stable")
 
@@ -331,13 +340,16 @@ class GlobalExplanation:
         """The explanation of output ``first`` minus output ``second`` ("why A and not B"),
         as one output: the difference of the rows' SHAP values (exact, SHAP being linear
         in the output). Over X only: ``global_data`` keeps per-class summaries."""
+        return self.contrast_at(self.output(first), self.output(second))
+
+    def contrast_at(self, first: int, second: int) -> GlobalExplanation:
+        """``contrast`` of the outputs at positions ``first`` and ``second``."""
         if not self.rows_are_X:
             raise ValueError(
                 "A contrast of two classes needs every row's SHAP values: global_data keeps "
                 "per-class summaries. Explain the contrast over X (global_data=None)."
             )
-        first, second = self.output(first), self.output(second)
-        a, b = self.output_values(first), self.output_values(second)
+        a, b = self.values_at(first), self.values_at(second)
         return replace(
             self,
             values=(a - b)[:, :, None],
@@ -355,7 +367,7 @@ class GlobalExplanation:
         output = self.output(output)
         base = self.base_values[output]
         return shap.Explanation(
-            values=self.output_values(output),
+            values=self.values_at(output),
             base_values=np.full(len(self.rows), base),
             data=data.to_numpy() if data is not None else self.encoded,
             feature_names=self.feature_names,

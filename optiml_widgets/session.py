@@ -1072,7 +1072,7 @@ class ExplanationSession:
         versus = self._global_versus(explanation)
         if versus is None:
             return explanation, self.target_index, self.target_index
-        return explanation.contrast(self.target_index, versus), 0, self.output
+        return explanation.contrast_at(self.target_index, versus), 0, self.output
 
     def global_output_name(self) -> str:
         """The name of the output the global charts show (``global_of_output``'s), without
@@ -1125,7 +1125,7 @@ class ExplanationSession:
         current target, or contrast; ``global_of_output`` unless given)."""
         if explanation is None or position is None:
             explanation, position, _ = self.global_of_output()
-        return self.schema.names.index(explanation.importance(position).index[0])
+        return self.schema.names.index(explanation.importance_at(position).index[0])
 
     def global_specs(self, feature: str | None = None, *, include_values: bool = True) -> dict:
         """The global views' Vega-Lite specs (charts.charts_payload), built once for the same

@@ -15,7 +15,7 @@ import shap
 from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
 
-from optiml_widgets import ExplanationSession
+from optiml_widgets import ExplanationSession, explain_widget
 from optiml_widgets.compute import Chunks, InProcess
 from optiml_widgets.global_data import PanelShap, explain_global_data
 from optiml_widgets.global_explanation import compute_global
@@ -510,6 +510,36 @@ def test_a_global_explanation_reads_classes_by_name_too():
     assert session.check_target(2) == 1
     pd.testing.assert_series_equal(found.importance(0), found.importance(1))  # 0: no label
     session.close()
+
+
+@pytest.mark.parametrize("labels", [[1, 2], [1, 2, 3]])
+def test_the_charts_show_the_target_when_classes_are_numbers_that_are_not_positions(labels):
+    """The panel's own code holds positions: read as labels, the charts of class 2 showed
+    class 3's values (and a binary model's other class, signs flipped)."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=90), "b": rng.normal(size=90)})
+    cuts = np.quantile(X["a"], np.linspace(0, 1, len(labels) + 1)[1:-1])
+    y = np.array(labels)[np.digitize(X["a"] + 0.3 * X["b"], cuts)]
+    model = LogisticRegression().fit(X, y)
+    w = explain_widget(model, X, explainers=("shap",))
+    w.target = labels[-1]
+    session = w.session
+    explanation, position, _ = session.global_of_output()
+    own = session.global_explanation().values[:, :, session.target_index]
+    np.testing.assert_allclose(explanation.values_at(position), own)
+    assert (
+        explanation.importance_at(position).index[0] == session.schema.names[session.top_feature()]
+    )
+    if len(labels) == 3:
+        w.versus = 1
+        contrast, position, _ = session.global_of_output()
+        assert contrast.output_names == ["3 \N{MINUS SIGN} 1"]
+        np.testing.assert_allclose(
+            contrast.values_at(position), own - session.global_explanation().values[:, :, 0]
+        )
+    w.close()
 
 
 def test_numbers_an_integer_column_of_x_cannot_hold_are_refused():
