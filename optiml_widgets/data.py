@@ -126,18 +126,23 @@ class Feature:
                 f"Invalid value {value!r} for {self.kind} feature {self.name!r}: "
                 "pass a finite number."
             )
-        narrow = _narrow_dtype(self.dtype)
-        if narrow is not None:
-            low, high = _limits(narrow)
+        if self.kind == "integer" and abs(number) > LARGEST_EXACT_WHOLE:
+            raise ValueError(
+                f"Invalid value {value!r} for integer feature {self.name!r}: beyond ±2**53, "
+                "which the explainers' float64 cannot hold exactly. Pass a smaller number."
+            )
+        bounded = _bounded_dtype(self.dtype)
+        if bounded is not None:
+            low, high = _limits(bounded)
             if not low <= number <= high:
                 # The model would get the column's nearest number (or inf), not this one.
                 raise ValueError(
                     f"Invalid value {value!r} for {self.kind} feature {self.name!r}: its column "
-                    f"({self.dtype}) holds {format_number(low)} to {format_number(high)}. "
-                    "Pass a number in that range."
+                    f"({self.dtype}) holds {_limit_text(low, bounded)} to "
+                    f"{_limit_text(high, bounded)}. Pass a number in that range."
                 )
-            if narrow.kind == "f":  # shown as the model gets it: 0.1 is 0.0999755859375
-                number = float(narrow.type(number))
+            if bounded.kind == "f":  # shown as the model gets it: 0.1 is 0.0999755859375
+                number = float(bounded.type(number))
         if abs(number) > FLOAT32_MAX:  # X with such a number is refused too (check_columns)
             raise ValueError(
                 f"Invalid value {value!r} for {self.kind} feature {self.name!r}: beyond ±3.4e38, "
@@ -145,11 +150,6 @@ class Feature:
                 "number."
             )
         if self.kind == "integer":
-            if abs(number) > LARGEST_EXACT_WHOLE:
-                raise ValueError(
-                    f"Invalid value {value!r} for integer feature {self.name!r}: beyond ±2**53, "
-                    "which the explainers' float64 cannot hold exactly. Pass a smaller number."
-                )
             if number == round(number):
                 return round(number)
             # A float column whose values happen to be whole takes fractions too.
@@ -162,23 +162,35 @@ class Feature:
 
 
 @functools.lru_cache(maxsize=64)
-def _narrow_dtype(dtype: str) -> np.dtype | None:
-    """A column's dtype (its name) as numpy's when it holds fewer numbers than float64:
-    int8 to int32 (also unsigned, nullable and Arrow forms), float16, float32."""
+def _bounded_dtype(dtype: str) -> np.dtype | None:
+    """A column's dtype (its name) as numpy's when it bounds the numbers a float64 edit may
+    take: every integer dtype (also unsigned, nullable and Arrow forms), float16, float32."""
     try:
         resolved = pd.api.types.pandas_dtype(dtype)
     except (TypeError, ValueError, ImportError):
         return None
     numpy = getattr(resolved, "numpy_dtype", resolved)
-    if isinstance(numpy, np.dtype) and numpy.kind in "iuf" and numpy.itemsize < 8:
+    if isinstance(numpy, np.dtype) and (
+        numpy.kind in "iu" or (numpy.kind == "f" and numpy.itemsize < 8)
+    ):
         return numpy
     return None
 
 
 def _limits(dtype: np.dtype) -> tuple[float, float]:
-    """The smallest and largest number ``dtype`` holds."""
-    info = np.iinfo(dtype) if dtype.kind in "iu" else np.finfo(dtype)
-    return float(info.min), float(info.max)
+    """The smallest and largest number ``dtype`` holds; for integers, within ±2**53 (past
+    it float64 holds no whole number exactly)."""
+    if dtype.kind in "iu":
+        whole = np.iinfo(dtype)
+        return float(max(whole.min, -LARGEST_EXACT_WHOLE)), float(
+            min(whole.max, LARGEST_EXACT_WHOLE)
+        )
+    return -float(np.finfo(dtype).max), float(np.finfo(dtype).max)
+
+
+def _limit_text(limit: float, dtype: np.dtype) -> str:
+    """A limit as a message writes it: exact for integers (4,294,967,295)."""
+    return f"{int(limit):,}" if dtype.kind in "iu" else format_number(limit)
 
 
 def _integer_dtype(dtype: str) -> bool:
@@ -646,9 +658,9 @@ def check_whole_columns(frame: pd.DataFrame, dtypes: Mapping[str, Any], data: st
         values = values[~np.isnan(values)]
         if n := int((values != np.round(values)).sum()):
             fractions[str(name)] = n
-        narrow = _narrow_dtype(str(dtype))
+        bounded = _bounded_dtype(str(dtype))
         low, high = (
-            _limits(narrow) if narrow is not None else (-LARGEST_EXACT_WHOLE, LARGEST_EXACT_WHOLE)
+            _limits(bounded) if bounded is not None else (-LARGEST_EXACT_WHOLE, LARGEST_EXACT_WHOLE)
         )
         if n := int(((values < low) | (values > high)).sum()):
             outside[str(name)] = n

@@ -272,9 +272,11 @@ class ModelAdapter:
             )
         _check_probabilities(out, "The function", rows)
         n_classes = out.shape[1] if out.ndim == 2 and out.shape[1] > 1 else 2
+        # Its columns name the classes (as class_names would: y still reads by position).
         named = self._output_columns
-        labels = named if named is not None and len(named) == n_classes else list(range(n_classes))
-        return self._classes(n_classes, labels, class_names)
+        if class_names is None and named is not None and len({str(c) for c in named}) == n_classes:
+            class_names = named
+        return self._classes(n_classes, list(range(n_classes)), class_names)
 
     def _call_for_probe(self, probe: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
         """The model's output on the first rows of X (``rows``, positions in X): fails fast,

@@ -618,6 +618,7 @@ def test_an_edit_a_narrow_column_cannot_hold_is_refused():
     X = pd.DataFrame(
         {
             "u8": np.arange(30, dtype=np.uint8),
+            "u64": np.arange(30, dtype=np.uint64),
             "i16": pd.array(np.arange(30), dtype="Int16"),
             "h": np.linspace(0, 5, 30).astype(np.float16),
         }
@@ -628,9 +629,10 @@ def test_an_edit_a_narrow_column_cannot_hold_is_refused():
 
     w = explain_widget(model, X, explainers=("shap",))
     for edit, message in [
-        ({"u8": 300}, r"'u8': its column \(uint8\) holds 0 to 255"),
+        ({"u8": 300}, r"'u8': its column \(uint8\) holds 0 to 255\. "),
+        ({"u64": -5}, r"'u64': its column \(uint64\) holds 0 to 9,007,199,254,740,992"),
         ({"u8": -5}, r"'u8': its column \(uint8\) holds 0 to 255"),
-        ({"i16": 40_000}, r"'i16': its column \(Int16\) holds -32768 to 32767"),
+        ({"i16": 40_000}, r"'i16': its column \(Int16\) holds -32,768 to 32,767"),
         ({"h": 70_000.0}, r"'h': its column \(float16\) holds -65504 to 65504"),
         ({"u8": 10**400}, "'u8': pass a finite number"),
     ]:

@@ -245,8 +245,13 @@ def test_a_function_returning_a_frame_of_probabilities_names_its_classes_by_its_
         p = 1 / (1 + np.exp(-frame["a"].to_numpy()))
         return pd.DataFrame({"no": 1 - p, "yes": p}, index=frame.index)
 
-    w = explain_widget(probabilities, X, explainers=("shap",))
+    y = (X["a"] > 0).astype(int)  # positions, as for any function's classes
+    w = explain_widget(probabilities, X, y, explainers=("shap",))
     assert w.session.adapter.output_names == ["no", "yes"] and w.target == "yes"
     w.target = "no"
     assert w.explanation.prediction == pytest.approx(1 - 1 / (1 + np.exp(2.0)))
+    assert w._view["y"] == "no"  # y's 0 is the class named by the first column
     w.close()
+    named = explain_widget(probabilities, X, y, class_names=["neg", "pos"], explainers=("shap",))
+    assert named.session.adapter.output_names == ["neg", "pos"] and named._view["y"] == "neg"
+    named.close()
