@@ -93,7 +93,7 @@ class Feature:
         """Check a what-if value for this feature and return it in the column's type;
         None (or NaN) asks "what if it were unknown" of a column X has missing values in
         (the model was called with them)."""
-        if _is_missing(value):
+        if is_missing(value):
             if self.missing > 0:
                 return None if self.is_discrete else math.nan
             raise ValueError(
@@ -261,7 +261,7 @@ class FeatureSchema:
                 continue
             column = frame[feature.name]
             if feature.is_discrete:
-                codes = [None if _is_missing(v) else feature.code_of(v) for v in column.tolist()]
+                codes = [None if is_missing(v) else feature.code_of(v) for v in column.tolist()]
                 out[:, j] = [math.nan if c is None else c for c in codes]
             else:
                 out[:, j] = _as_floats(column)
@@ -307,7 +307,7 @@ class FeatureSchema:
         out = np.empty(len(self.features), dtype=float)
         for j, feature in enumerate(self.features):
             value = instance[feature.name]
-            if _is_missing(value):
+            if is_missing(value):
                 out[j] = math.nan
             elif feature.is_discrete:
                 out[j] = feature.category_code(value)
@@ -420,7 +420,7 @@ def _identity(value: Any) -> tuple[type, Any]:
     return type(value), value
 
 
-def _is_missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
@@ -812,7 +812,7 @@ def check_y(y: Any, X: Any) -> list[Any] | None:
         raise ValueError(
             f"y has {len(values)} values but X has {n_rows} rows: pass one target per row."
         )
-    return [None if _is_missing(v) else _key(v) for v in values]
+    return [None if is_missing(v) else _key(v) for v in values]
 
 
 def _aligned(y: pd.Series, index: pd.Index) -> pd.Series:

@@ -1096,6 +1096,7 @@ def explain_global_data(
     outputs: Sequence[int] | None = None,
     partition_rows: int | None = None,
     retries: int = 2,
+    warn_of_failures: bool = True,
 ) -> GlobalExplanation:
     """SHAP values over every row of ``global_data``, reduced (see the module docstring).
 
@@ -1108,8 +1109,10 @@ def explain_global_data(
     ``global_data`` (step by step), parts otherwise (a cluster's finished tasks). ``stop``
     (set by ``w.close()`` or a newer computation) cancels the queued tasks and stops the
     running ones at their next step. A part that fails
-    (after Dask's ``retries``) is reported in ``summary.failures`` and the results say how
-    many rows they cover; when every part fails, the first error is raised.
+    (after Dask's ``retries``) is reported in ``summary.failures``, the results say how
+    many rows they cover and a RuntimeWarning says so (``warn_of_failures=False``: the
+    widget's own thread, whose reader is warned); when every part fails, the first error
+    is raised.
 
     ``outputs``: the outputs whose binned dependence, prediction histogram and sample SHAP
     values are kept (default: every output of a binary classifier or regressor, the
@@ -1187,13 +1190,8 @@ def explain_global_data(
     )
     if summary.unseen_text:
         warnings.warn(f"global_data holds {summary.unseen_text}.", UserWarning, stacklevel=2)
-    if summary.failures:  # the charts say so; code reading the numbers is told here
-        warnings.warn(
-            f"The global explanation covers {summary.coverage_text}; the first failure: "
-            f"{summary.failures[0].text()}",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+    if warn_of_failures:
+        summary.warn_of_failures()
     # The sample in data order, each row numbered by its place among the covered rows.
     offsets, at = {}, 0
     for part in sorted(total.part_rows):

@@ -16,6 +16,7 @@ and values are then a stated uniform sample of the data for the beeswarm.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -137,6 +138,17 @@ class GlobalDataSummary:
         if not self.failures:
             return f"all {self.n_rows:,} rows"
         return f"{self.n_rows:,} rows ({len(self.failures)} of {self.parts} parts failed)"
+
+    def warn_of_failures(self) -> None:
+        """A RuntimeWarning when parts failed: the charts say so, code reading the numbers
+        is told here."""
+        if self.failures:
+            warnings.warn(
+                f"The global explanation covers {self.coverage_text}; the first failure: "
+                f"{self.failures[0].text()}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
     def importance(self, output: int = 0) -> pd.Series:
         """Mean |SHAP| per feature over every row, largest first."""

@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from .boosters import BoosterRegressor, tree_model
-from .format import first_names
+from .format import counted, first_names
 
 Task = Literal["binary", "multiclass", "regression"]
 
@@ -152,13 +152,14 @@ class ModelAdapter:
         try:
             raw = self._raw_predict(frame)
         except Exception as exc:
-            # The model's own error, with where it came from: it answered the first rows of
-            # X, and a call of another size is what differs.
+            # The model's own error, with where it came from: its first call had worked.
             note = getattr(exc, "add_note", None)  # Python 3.11+
             if note is not None:
                 note(
-                    f"optiml_widgets called the model on {len(frame):,} rows here: the "
-                    "explainers call it on batches of rows made from X, of any size."
+                    f"optiml_widgets called the model on {counted(len(frame), 'row')} made "
+                    "from X (the explainers' batches are of any size, an edit's rows hold its "
+                    f"values); its first call, on {counted(len(self._first_raw), 'row')} of X, "
+                    "had worked."
                 )
             raise
         out = self._normalise(raw, len(frame))

@@ -302,9 +302,14 @@ class ExplanationSession:
         merged = dict(self.edits_by_row.get(index, {}))
         original = self.original(index)
         known = set(self.schema.names)  # a panel's request holds every feature's value
+        given: dict[str, Any] = {}
         for name, value in values.items():
             if name not in known and str(name) in known:
                 name = str(name)  # X's own label: a column 0 or ("a", 1), named by its text
+            if name in given:
+                raise ValueError(f"Two values name feature {name!r}: give it one.")
+            given[name] = value
+        for name, value in given.items():
             if name not in known:
                 raise KeyError(self.schema.unknown_feature_message(name))
             feature = self.schema[name]
@@ -1023,6 +1028,7 @@ class ExplanationSession:
                 progress=progress,
                 stop=stop,
                 outputs=self._global_outputs(),
+                warn_of_failures=False,  # in the widget's thread: its reader is warned
             )
         while True:
             n = global_rows(

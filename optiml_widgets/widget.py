@@ -188,6 +188,8 @@ class ExplainerWidget(anywidget.AnyWidget):
         with while_open(self._stop):
             self._start_global()
             found = self._session.global_explanation()
+        if found.summary is not None:
+            found.summary.warn_of_failures()
         return dataclasses.replace(found, default_output=self._session.target_index)
 
     @property

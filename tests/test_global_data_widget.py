@@ -4,6 +4,7 @@ global views over every row of `big`, checked at the call and shown with their p
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -79,4 +80,33 @@ def test_a_parquet_file_without_a_column_of_x_is_named_at_the_call(data, tmp_pat
     X.iloc[100:200].to_parquet(tmp_path / "part-1.parquet")
     w = explain_widget(model, X.head(50), global_data=str(tmp_path / "*.parquet"))
     assert w.global_explanation.summary.n_rows == 200
+    w.close()
+
+
+def test_reading_a_global_explanation_some_parts_failed_for_warns():
+    """The warning goes to the reader of w.global_explanation, not to whatever cell runs
+    when the widget's own thread finishes."""
+    dd = pytest.importorskip("dask.dataframe")
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+
+    def refuses_a_marked_row(frame):
+        if (frame["a"] == 12345.0).any():
+            raise ValueError("a marked row")
+        return frame["a"].to_numpy() + frame["b"].to_numpy()
+
+    rows = X.copy()
+    rows.loc[250, "a"] = 12345.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # nothing from the widget's thread
+        w = explain_widget(
+            refuses_a_marked_row,
+            X,
+            explainers=("shap",),
+            global_data=dd.from_pandas(rows, npartitions=3),
+        )
+        w.session.jobs.wait_all(120)
+    with pytest.warns(RuntimeWarning, match=r"covers 200 rows \(1 of 3 parts failed\)"):
+        explanation = w.global_explanation
+    assert explanation.summary.n_rows == 200
     w.close()

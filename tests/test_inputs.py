@@ -6,8 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import breast_cancer, city_data, diabetes, formula
+from sklearn.compose import make_column_transformer
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestRegressor
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
 from sklearn.svm import SVC
 
 from optiml_widgets import explain_widget
@@ -211,6 +215,17 @@ def test_a_rule_for_a_partial_row_names_what_it_lacks():
     with pytest.raises(ValueError, match="Invalid value 'big' for numeric feature 'mean area'"):
         w.surrogate.rule_for({**w.instance, "mean area": "big"})
     w.surrogate.rule_for({**w.instance, "mean area": None})  # missing: covered as such
+    w.close()
+    # A category X never had is read as missing, as over global_data, and said so.
+    X = pd.DataFrame({"a": np.linspace(0, 1, 60), "c": list("uvw") * 20})
+    model = make_pipeline(
+        make_column_transformer((OneHotEncoder(), ["c"]), remainder="passthrough"),
+        LogisticRegression(),
+    ).fit(X, (X["a"] > 0.5) | (X["c"] == "u"))
+    w = explain_widget(model, X, explainers=("surrogate",))
+    with pytest.warns(UserWarning, match="'z' is not a category of 'c' in X: the rules read it"):
+        unseen = w.surrogate.rule_for({"a": 0.2, "c": "z"})
+    assert unseen is w.surrogate.rule_for({"a": 0.2, "c": None})
     w.close()
 
 
@@ -646,11 +661,6 @@ def test_an_edit_a_narrow_column_cannot_hold_is_refused():
 
 
 def test_what_if_a_value_were_unknown_in_a_column_with_missing_values():
-    from sklearn.compose import make_column_transformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder
-
     rng = np.random.default_rng(0)
     X = pd.DataFrame(
         {"a": rng.normal(size=120), "b": rng.normal(size=120), "c": rng.choice(["u", "v"], 120)}
@@ -747,4 +757,6 @@ def test_a_function_reads_x_under_its_own_column_labels(columns):
     assert w.explanation.prediction == 4.5 * 2 - X.iloc[0, 1]
     w.set_features({second: 1.0})  # X's own label works too
     assert w.explanation.prediction == 4.5 * 2 - 1.0
+    with pytest.raises(ValueError, match="Two values name feature"):
+        w.set_features({second: 2.0, str(second): 3.0})
     w.close()

@@ -235,7 +235,10 @@ def test_a_model_failing_on_a_larger_call_says_how_large():
         explain_widget(fails_on_big_calls, X, explainers=("shap",))
     if sys.version_info >= (3, 11):
         (note,) = raised.value.__notes__
-        assert re.search(r"called the model on [\d,]+ rows here: the explainers call it", note)
+        assert re.search(
+            r"called the model on [\d,]+ rows made from X .* its first call, on \d+ rows of X, had worked",
+            note,
+        )
 
 
 def test_a_function_returning_a_frame_of_probabilities_names_its_classes_by_its_columns():

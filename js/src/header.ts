@@ -92,7 +92,7 @@ export class Header {
     }
     // Fixed in height (a notice never moves the panel); focusable so that a longer one can
     // be scrolled with the keyboard.
-    controls.append(h("div", { class: "ow-status", tabindex: 0, "aria-label": "Status" }, this.error, this.exported, this.notice));
+    controls.append(h("div", { class: "ow-status", role: "region", tabindex: 0, "aria-label": "Status" }, this.error, this.exported, this.notice));
     this.el = h("div", { class: "ow-header" }, h("div", { class: "ow-headline" }, this.prediction, this.quality, this.busy, this.detail), controls, bar, barLegend);
   }
 

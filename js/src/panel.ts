@@ -237,10 +237,14 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
   root.addEventListener("keydown", (event) => {
     const target = event.target as HTMLElement;
     if (!target.matches("input, select, textarea, button, summary, [tabindex]")) return;
+    // Off a control, the notebook keeps its chords, Escape and Shift+Enter (run the cell).
+    const chord = event.ctrlKey || event.metaKey || event.altKey || event.shiftKey;
+    const control = target.matches("input, select, textarea, button, summary");
+    if (!control && (chord || event.key === "Escape")) return;
     event.stopPropagation();
     // Enter or Space on a feature's bar or condition does what a click on its bar in the
     // global views does: its dependence plot, and its slider.
-    if ((event.key === "Enter" || event.key === " ") && target.matches("li[data-j], .ow-cond[data-j]")) {
+    if ((event.key === "Enter" || event.key === " ") && !chord && target.matches("li[data-j], .ow-cond[data-j]")) {
       event.preventDefault();
       selectFeature(Number(target.dataset.j), true);
     }

@@ -201,6 +201,12 @@ describe("global views", () => {
       bar.focus();
       for (const key of ["ArrowDown", "b"]) bar.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true }));
       expect(notebook).toEqual([]); // JupyterLab moved between cells, "b" inserted one
+      // The notebook's own chords still reach it: Shift+Enter runs the cell, Escape, Ctrl+S.
+      bar.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", shiftKey: true, bubbles: true }));
+      bar.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+      bar.dispatchEvent(new KeyboardEvent("keydown", { key: "s", ctrlKey: true, bubbles: true }));
+      expect(notebook).toEqual(["Enter", "Escape", "s"]);
+      expect(engine.views.get("dependence")?.signals.feature).toBe(1); // Shift+Enter chose nothing
       bar.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true }));
       await settle();
       expect(engine.views.get("dependence")?.signals.feature).toBe(2);

@@ -7,7 +7,12 @@ the model once per permutation. This is the same estimator, with the same random
 the same seed: antithetic permutations (each feature switched from the background to the
 row's value in a random order, then back in the same order), the model re-run only on the
 background rows a switch changes, and all permutations of a row (of several rows, up to
-CELLS_PER_BATCH) in one model call. tests/test_permutation.py holds it to shap's values."""
+CELLS_PER_BATCH) in one model call. tests/test_permutation.py holds it to shap's values.
+
+One difference, on purpose: a feature counts as differing from a background row when its
+value differs at all. shap's masker compares with np.isclose, which calls values equal
+within 1e-5 of their size (epoch seconds hours apart); such a feature got 0 and the values
+no longer added up to the model's output."""
 
 from __future__ import annotations
 
@@ -29,7 +34,8 @@ def permutation_shap(
 ) -> tuple[np.ndarray, np.ndarray]:
     """SHAP values ``(rows, features, outputs)`` and base values ``(outputs,)`` of ``rows``
     against ``background``, as ``shap.PermutationExplainer(model, Independent(background),
-    seed=seed)(rows, max_evals=max_evals)`` computes them (the identity link)."""
+    seed=seed)(rows, max_evals=max_evals)`` computes them (the identity link), but for
+    values within np.isclose of the background (see the module docstring)."""
     rows = np.atleast_2d(np.asarray(rows, dtype=float))
     background = np.asarray(background, dtype=float)
     random = np.random.RandomState(seed)  # shap seeds numpy's global generator alike
@@ -74,10 +80,7 @@ def _permutations(
     row: np.ndarray, background: np.ndarray, max_evals: int, random: np.random.RandomState
 ) -> _Plan:
     """One row's random orders of the features it differs in, drawn as shap draws them."""
-    # (background rows, features). Compared exactly, NaN equal to NaN: shap's masker uses
-    # np.isclose, whose 1e-5 relative tolerance calls values 17,000 apart equal at 1.7e9
-    # (epoch seconds): such a feature was never switched, got 0 and the values no longer
-    # added up to the prediction.
+    # (background rows, features): compared exactly, NaN equal to NaN (module docstring).
     varies = (row != background) & ~(np.isnan(row) & np.isnan(background))
     switched = np.where(varies.any(axis=0))[0]
     if len(switched) == 0:

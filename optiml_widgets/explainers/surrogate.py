@@ -51,7 +51,9 @@ on (the forest's sample misses some of them, and then no family can match that t
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import nullcontext
@@ -65,7 +67,7 @@ from sklearn.model_selection import KFold, RepeatedKFold, train_test_split
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from threadpoolctl import threadpool_limits
 
-from ..data import Feature, FeatureSchema
+from ..data import Feature, FeatureSchema, is_missing
 from ..format import counted, format_number
 from ..jobs import NEVER, Gate, Stop, no_progress, yielding_to
 from ..model import ModelAdapter
@@ -373,12 +375,7 @@ class Surrogate:
                 f"The row has no value for {shown}{' …' if len(missing) > 5 else ''}: pass a "
                 "whole row of X (e.g. X.iloc[i] or w.instance), with every feature."
             )
-        # Checked as an edit is: an unknown category or text for a number is an error, not
-        # a missing value that the rules fill and cover.
-        values = {
-            name: row[name] if _is_missing(row[name]) else self.schema[name].coerce(row[name])
-            for name in self.schema.names
-        }
+        values = {name: _rule_value(self.schema[name], row[name]) for name in self.schema.names}
         frame = self.schema.row_frame(values)
         return self.rules_for_encoded(self.schema.encode(frame))[0]
 
@@ -1493,8 +1490,29 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_))
 
 
-def _is_missing(value: Any) -> bool:
-    """None, NaN or pd.NA: a value the rules cover as missing."""
-    return value is None or (
-        not isinstance(value, str) and bool(np.ndim(value) == 0 and pd.isna(value))
-    )
+def _rule_value(feature: Feature, value: Any) -> Any:
+    """A row's value as the rules read it. Text for a number is an error (it was read as a
+    missing value, and covered); a category X never had is read as missing, as over
+    global_data, with a warning; any number is a number (the rules compare, whatever the
+    column's dtype holds)."""
+    if is_missing(value):
+        return None if feature.is_discrete else math.nan
+    if feature.is_discrete:
+        try:
+            return feature.coerce(value)
+        except ValueError:
+            warnings.warn(
+                f"{value!r} is not a category of {feature.name!r} in X: the rules read it as "
+                "missing.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return None
+    try:
+        if isinstance(value, (bool, np.bool_)):
+            raise TypeError
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"Invalid value {value!r} for {feature.kind} feature {feature.name!r}: pass a number."
+        ) from None
