@@ -789,7 +789,7 @@ def check_y(y: Any, X: Any) -> list[Any] | None:
         y = y.iloc[:, 0]
     if isinstance(y, pd.Series):
         if isinstance(X, pd.DataFrame):
-            y = _aligned(y, X.index)
+            y = align_by_index(y, X.index)
         values = y.tolist()
     else:
         if isinstance(y, (str, bytes, Mapping, set)) or not (
@@ -815,7 +815,7 @@ def check_y(y: Any, X: Any) -> list[Any] | None:
     return [None if is_missing(v) else _key(v) for v in values]
 
 
-def _aligned(y: pd.Series, index: pd.Index) -> pd.Series:
+def align_by_index(y: pd.Series, index: pd.Index) -> pd.Series:
     """y in the order of X's index, or a ValueError saying how the two differ."""
     if y.index.equals(index):
         return y

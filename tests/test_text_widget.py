@@ -531,3 +531,17 @@ def test_an_export_names_the_text_the_model_fails_on(tmp_path):
     page = w.to_html(tmp_path / "texts.html", rows=[0, 1, 3])
     assert "boom" not in page
     w.close()
+
+
+def test_texts_are_checked_as_edits_are_and_y_follows_their_index():
+    from optiml_widgets.text.payloads import label_of
+    from optiml_widgets.text.session import MAX_TEXT_CHARS
+
+    with pytest.raises(ValueError, match=r"Text 1 has 100,001 characters; at most 100,000"):
+        explain_widget(additive, ["fine", "x" * (MAX_TEXT_CHARS + 1)])
+    texts = pd.Series(["the plot was awful", "a great film"], index=[10, 20])
+    y = pd.Series(["good", "bad"], index=[20, 10])  # the texts' labels, in another order
+    w = explain_widget(additive, texts, y, explainers=("lime_text",))
+    assert w.session.y == ["bad", "good"]
+    w.close()
+    assert label_of("") == "(empty text)" and label_of("  \n") == "(blank text)"

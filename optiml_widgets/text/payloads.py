@@ -322,6 +322,8 @@ def pack(array: np.ndarray) -> PackedArray:
 def label_of(text: str) -> str:
     """A short one-line label of a text for the picker."""
     line = " ".join(text.split())
+    if not line:
+        return "(empty text)" if not text else "(blank text)"
     return line if len(line) <= LABEL_CHARS else line[: LABEL_CHARS - 1] + "…"
 
 

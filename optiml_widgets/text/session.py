@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..data import align_by_index
 from ..explainers.base import (
     REGISTRY,
     Attribution,
@@ -80,6 +81,12 @@ def check_texts(texts: Any) -> list[str]:
         raise TypeError(
             f"texts must hold strings only; item {bad[0]} is {type(values[bad[0]]).__name__}."
         )
+    long = [i for i, v in enumerate(values) if len(v) > MAX_TEXT_CHARS]
+    if long:  # as an edited text is: explaining it would take minutes with no word
+        raise ValueError(
+            f"Text {long[0]} has {len(values[long[0]]):,} characters; at most "
+            f"{MAX_TEXT_CHARS:,}. Explain a passage of it (e.g. text[:{MAX_TEXT_CHARS}])."
+        )
     return values
 
 
@@ -130,6 +137,8 @@ class TextSession:
             embedding_layer=embedding_layer,
         )
         self.explainer_names = choose_explainers(explainers, self.adapter)
+        if isinstance(y, pd.Series) and isinstance(texts, pd.Series):
+            y = align_by_index(y, texts.index)  # by label, as a table's y is to X's rows
         self.y = _check_y(y, len(self.texts))
         self.random_state = random_state
         self.context = TextContext(self.adapter, random_state)
