@@ -5,6 +5,7 @@
 // the export's in-page model answers precomputed edits and labels the others.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Agreement, RequestMessage } from "../src/types";
+import { heat, textOn } from "../src/text/colour";
 import { TextExportAnswers } from "../src/text/host";
 import { PAUSE_MS, agreementText, renderTextPanel } from "../src/text/panel";
 import { editText } from "../src/text/tokens";
@@ -236,6 +237,32 @@ describe("text panel", () => {
     expect((el.querySelector(".optiml-widget") as HTMLElement).dataset.quality).toBe("estimate");
   });
 
+  it("from the keyboard: Escape closes the token menu back to its token; an edit gives the focus back", () => {
+    const { model } = fakeModel(textView());
+    const el = document.createElement("div");
+    document.body.append(el);
+    renderTextPanel(model, el);
+    const chip = () => el.querySelector('[data-method="ig"] .ow-token[data-token="5"]') as HTMLElement;
+    expect(chip().getAttribute("aria-label")).toMatch(/^great: [+−]/); // its value, read aloud
+    chip().focus();
+    chip().dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    const mask = el.querySelector('.ow-token-menu [data-action="mask"]') as HTMLButtonElement;
+    expect(el.querySelector(".ow-token-menu")?.getAttribute("aria-label")).toBe("Edit token “great”");
+    mask.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    expect(el.querySelector(".ow-token-menu")).toBeNull();
+    expect(document.activeElement).toBe(chip());
+    chip().click();
+    (el.querySelector('.ow-token-menu [data-action="mask"]') as HTMLButtonElement).click();
+    // The answer redraws every chip: the edited token's place has the focus again.
+    model.set("_view", textView(5, "the <script>alert(1)</script> constructor was [MASK]"));
+    expect((document.activeElement as HTMLElement).dataset.token).toBe("5");
+  });
+
+  it("attention chips' text reads on their colour, light or dark", () => {
+    expect(textOn(heat(0))).toBe("#111111"); // white chip
+    expect(textOn(heat(1))).toBe("#ffffff"); // the strongest, dark blue
+  });
+
   it("answers typing at once: tokens outside the edit keep their values, new words outlined", () => {
     const { model, sent } = fakeModel(textView());
     const el = document.createElement("div");
@@ -424,6 +451,11 @@ describe("text export", () => {
     const view = answers.answer({ type: "request", seq: 5, index: 0, target: "positive", edits: [[0, "something else"]], fast: false });
     expect(view.quality).toBe("unavailable");
     expect(view.notice).toContain("not in the file");
-    expect(view.prediction).toBe(0.9);
+    // The exported text's numbers are not this text's: unknown, not shown as current.
+    expect(Number.isNaN(view.prediction)).toBe(true);
+    expect(view.attributions.every((a) => a === null)).toBe(true);
+    expect(view.agreement).toEqual([]);
+    expect(view.rule).toBeNull();
+    expect(view.attention).toBeNull();
   });
 });

@@ -5,7 +5,7 @@
 // anywhere lights its row and column up; hovering a cell names both tokens.
 import { button, h } from "../dom";
 import { formatNumber } from "../format";
-import { heat } from "./colour";
+import { heat, textOn } from "./colour";
 import type { TokenLink } from "./link";
 import { base64Bytes } from "./packed";
 import type { AttentionInfo, TextView } from "./types";
@@ -132,6 +132,7 @@ export class AttentionCard {
       const chip = h("span", { class: `ow-token${view.tokens.special[i] ? " ow-special" : ""}`, title: `${token}: ${formatNumber(info.rollout[i], 3)}` }, token);
       const [r, g, b] = heat(view.tokens.special[i] ? 0 : info.rollout[i] / top);
       chip.style.background = `rgb(${r}, ${g}, ${b})`;
+      chip.style.color = textOn([r, g, b]); // the page's own colour vanished on light chips in dark mode
       chip.addEventListener("mouseenter", () => this.link.set(i));
       chip.addEventListener("mouseleave", () => this.link.set(null));
       return chip;

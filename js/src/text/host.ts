@@ -37,11 +37,19 @@ export class TextExportAnswers {
         notice: `Precomputed when this file was exported: the model's own output with “${base.tokens.strings[edit.token]}” ${edit.action === "mask" ? "masked" : "deleted"}. Attributions of edited texts are not in the file.`,
       };
     }
+    // Nothing of the exported text's answer is this text's: shown as unknown, never as its own.
     return {
       ...view,
       text,
       edited: true,
       quality: "unavailable",
+      prediction: Number.NaN,
+      probabilities: view.probabilities.map(() => Number.NaN),
+      predicted_label: "",
+      attributions: base.attributions.map(() => null),
+      agreement: [],
+      attention: null,
+      rule: null,
       notice: "This edit is not in the file: only each word masked or deleted on its own was precomputed. Run the notebook to explain any text.",
     };
   }

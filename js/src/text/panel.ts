@@ -173,13 +173,14 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
     picker.value = String(view.index);
     classes.value = view.target;
     if (editor.value !== view.text && !(loop.busy && document.activeElement === editor)) editor.value = view.text;
-    prediction.textContent = `P(${view.target}) = ${formatNumber(view.prediction, 4)}`;
+    const known = Number.isFinite(view.prediction); // an export's edit it does not hold: unknown
+    prediction.textContent = `P(${view.target}) = ${known ? formatNumber(view.prediction, 4) : "?"}`;
     prediction.dataset.value = String(view.prediction);
-    prediction.title = `predicted: ${view.predicted_label}${view.y !== null ? `; true label: ${view.y}` : ""}`;
+    prediction.title = `predicted: ${known ? view.predicted_label : "not in this file"}${view.y !== null ? `; true label: ${view.y}` : ""}`;
     const streaming = view.pending.filter((p) => p !== "attention" && p !== "surrogate").length;
     status.textContent = [
       view.quality === "fast" ? "fast view (while typing)" : view.quality === "unavailable" ? "not in this file" : view.quality === "estimate" ? "estimate" : "exact",
-      `predicted ${view.predicted_label}`,
+      known ? `predicted ${view.predicted_label}` : "",
       view.y !== null ? `true ${view.y}` : "",
       streaming ? `${streaming} method${streaming > 1 ? "s" : ""} computing…` : "",
       loop.busy ? "updating…" : "",

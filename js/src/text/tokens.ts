@@ -14,6 +14,8 @@ export type EditToken = (token: number, action: TokenAction, replacement?: strin
 export class TokenStrip {
   readonly el = h("div", { class: "ow-tokens", role: "list" });
   private chips: HTMLElement[] = [];
+  /** The token to focus once redrawn: the one whose menu made an edit, or that had it. */
+  private refocus: number | null = null;
 
   constructor(
     private readonly link: TokenLink,
@@ -33,6 +35,9 @@ export class TokenStrip {
     errors: readonly (number | null)[] | null = null,
   ): void {
     const top = values ? largest(values) : 0;
+    // A chip with the focus keeps it through the redraw (the answer to an edit redraws all).
+    const focused = this.chips.findIndex((c) => c === document.activeElement);
+    if (focused >= 0) this.refocus = focused;
     this.chips = tokens.strings.map((token, i) => {
       const special = tokens.special[i];
       const value = values?.[i] ?? null;
@@ -47,6 +52,8 @@ export class TokenStrip {
           tabindex: special || !this.onEdit ? null : 0,
           "data-token": i,
           title: value === null || !Number.isFinite(value) ? token : `${token}: ${signed(value, 3)}${spread}${title ? ` (${title})` : ""}`,
+          // Read aloud with its value (the title is the mouse's only).
+          "aria-label": value === null || !Number.isFinite(value) ? null : `${token}: ${signed(value, 3)}`,
         },
         token,
       );
@@ -68,6 +75,12 @@ export class TokenStrip {
     });
     this.el.replaceChildren(...this.chips);
     this.highlight(this.link.hovered);
+    if (this.refocus !== null) {
+      // The edited token's place (a deletion leaves the next token there).
+      const at = Math.min(this.refocus, this.chips.length - 1);
+      this.refocus = null;
+      (this.chips.slice(at).find((c) => c.tabIndex >= 0) ?? this.chips.find((c) => c.tabIndex >= 0))?.focus();
+    }
   }
 
   private highlight(token: number | null): void {
@@ -81,7 +94,7 @@ export class TokenStrip {
     const input = h("input", { type: "text", class: "ow-replace", "aria-label": "replacement", placeholder: "new word" });
     const menu = h(
       "span",
-      { class: "ow-token-menu", role: "group" },
+      { class: "ow-token-menu", role: "group", "aria-label": `Edit token “${chip.textContent ?? ""}”` },
       button("mask", { "data-action": "mask" }),
       button("delete", { "data-action": "delete" }),
       input,
@@ -92,13 +105,25 @@ export class TokenStrip {
       const action = (event.target as HTMLElement).dataset.action as TokenAction | undefined;
       if (!action) return;
       menu.remove();
+      this.refocus = i;
       edit(i, action, action === "replace" ? input.value : undefined);
     });
     input.addEventListener("keydown", (event) => {
       if (event.key === "Enter") {
         menu.remove();
+        this.refocus = i;
         edit(i, "replace", input.value);
-      } else if (event.key === "Escape") menu.remove();
+      }
+    });
+    // Escape anywhere in the menu closes it, and the token keeps the focus; so does leaving it.
+    menu.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape") return;
+      event.stopPropagation();
+      menu.remove();
+      chip.focus();
+    });
+    menu.addEventListener("focusout", (event) => {
+      if (!menu.contains(event.relatedTarget as Node | null) && event.relatedTarget !== null) menu.remove();
     });
     chip.after(menu);
     (menu.querySelector("button") as HTMLButtonElement).focus();
