@@ -244,6 +244,17 @@ describe("text panel", () => {
     renderTextPanel(model, el);
     const chip = () => el.querySelector('[data-method="ig"] .ow-token[data-token="5"]') as HTMLElement;
     expect(chip().getAttribute("aria-label")).toMatch(/^great: [+−]/); // its value, read aloud
+    // One tab stop per strip; the arrow keys move between its words.
+    const strip = el.querySelector('[data-method="ig"] .ow-tokens') as HTMLElement;
+    const stops = () => [...strip.querySelectorAll<HTMLElement>('.ow-token[tabindex="0"]')].map((c) => c.dataset.token);
+    expect(stops()).toEqual(["1"]);
+    const first = strip.querySelector('.ow-token[data-token="1"]') as HTMLElement;
+    first.focus();
+    first.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowRight", bubbles: true }));
+    expect((document.activeElement as HTMLElement).dataset.token).toBe("2");
+    expect(stops()).toEqual(["2"]);
+    (document.activeElement as HTMLElement).dispatchEvent(new KeyboardEvent("keydown", { key: "End", bubbles: true }));
+    expect((document.activeElement as HTMLElement).dataset.token).toBe("5");
     chip().focus();
     chip().dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
     const mask = el.querySelector('.ow-token-menu [data-action="mask"]') as HTMLButtonElement;

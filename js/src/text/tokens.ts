@@ -49,7 +49,8 @@ export class TokenStrip {
         {
           class: `ow-token${special ? " ow-special" : ""}${marked.includes(i) ? " ow-marked" : ""}${known ? "" : " ow-sign-unknown"}`,
           role: "listitem",
-          tabindex: special || !this.onEdit ? null : 0,
+          // One tab stop per strip (roving: the arrow keys move between its words).
+          tabindex: special || !this.onEdit ? null : -1,
           "data-token": i,
           title: value === null || !Number.isFinite(value) ? token : `${token}: ${signed(value, 3)}${spread}${title ? ` (${title})` : ""}`,
           // Read aloud with its value (the title is the mouse's only).
@@ -68,19 +69,39 @@ export class TokenStrip {
           if (event.key === "Enter" || event.key === " ") {
             event.preventDefault();
             open();
+            return;
           }
+          const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
+          const words = this.editable();
+          const at = words.indexOf(chip);
+          const next = step ? words[at + step] : event.key === "Home" ? words[0] : event.key === "End" ? words.at(-1) : undefined;
+          if (!next) return;
+          event.preventDefault();
+          this.rove(next);
+          next.focus();
         });
       }
       return chip;
     });
     this.el.replaceChildren(...this.chips);
     this.highlight(this.link.hovered);
-    if (this.refocus !== null) {
-      // The edited token's place (a deletion leaves the next token there).
-      const at = Math.min(this.refocus, this.chips.length - 1);
-      this.refocus = null;
-      (this.chips.slice(at).find((c) => c.tabIndex >= 0) ?? this.chips.find((c) => c.tabIndex >= 0))?.focus();
-    }
+    // The edited token's place (a deletion leaves the next token there), else the first word.
+    const words = this.editable();
+    const at = this.refocus === null ? 0 : Math.min(this.refocus, this.chips.length - 1);
+    const chosen = words.find((c) => Number(c.dataset.token) >= at) ?? words.at(-1);
+    if (chosen) this.rove(chosen);
+    if (this.refocus !== null) chosen?.focus();
+    this.refocus = null;
+  }
+
+  /** The chips a keyboard can edit, in order. */
+  private editable(): HTMLElement[] {
+    return this.chips.filter((c) => c.hasAttribute("tabindex"));
+  }
+
+  /** ``chip`` becomes the strip's one tab stop. */
+  private rove(chip: HTMLElement): void {
+    for (const c of this.editable()) c.tabIndex = c === chip ? 0 : -1;
   }
 
   private highlight(token: number | null): void {
