@@ -237,9 +237,12 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
   root.addEventListener("keydown", (event) => {
     const target = event.target as HTMLElement;
     if (!target.matches("input, select, textarea, button, summary, [tabindex]")) return;
-    // Off a control, the notebook keeps its chords, Escape and Shift+Enter (run the cell).
-    const chord = event.ctrlKey || event.metaKey || event.altKey || event.shiftKey;
+    // The notebook keeps its Ctrl/Cmd shortcuts (save...) but a text box's own editing keys,
+    // and off a control also Escape and Shift+Enter (run the cell).
     const control = target.matches("input, select, textarea, button, summary");
+    const editing = target.matches("input, textarea") && /^[acvxyz]$/i.test(event.key);
+    if ((event.ctrlKey || event.metaKey) && !event.altKey && !editing) return;
+    const chord = event.ctrlKey || event.metaKey || event.altKey || event.shiftKey;
     if (!control && (chord || event.key === "Escape")) return;
     event.stopPropagation();
     // Enter or Space on a feature's bar or condition does what a click on its bar in the

@@ -64,11 +64,21 @@ export function keepInView(panel: HTMLElement, header: HTMLElement): () => void 
   const schedule = () => {
     if (!frame) frame = requestAnimationFrame(place);
   };
+  // A control focused from the keyboard is scrolled by the browser to the top of what is
+  // visible, under the pinned header: the scroller moves it out from under.
+  const uncover = (event: FocusEvent) => {
+    const target = event.target as Element;
+    if (!header.classList.contains("ow-stuck") || header.contains(target)) return;
+    const hidden = header.getBoundingClientRect().bottom - target.getBoundingClientRect().top;
+    if (hidden > 0) scrollers(panel)[0]?.scrollBy({ top: -(hidden + 4) });
+  };
+  panel.addEventListener("focusin", uncover);
   // Scroll events do not bubble, but a capturing listener on the document sees every one.
   document.addEventListener("scroll", schedule, { capture: true, passive: true });
   window.addEventListener("resize", schedule, { passive: true });
   schedule();
   return () => {
+    panel.removeEventListener("focusin", uncover);
     document.removeEventListener("scroll", schedule, { capture: true });
     window.removeEventListener("resize", schedule);
     resized?.disconnect();

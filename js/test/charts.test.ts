@@ -206,6 +206,12 @@ describe("global views", () => {
       bar.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
       bar.dispatchEvent(new KeyboardEvent("keydown", { key: "s", ctrlKey: true, bubbles: true }));
       expect(notebook).toEqual(["Enter", "Escape", "s"]);
+      // In a value box: Ctrl+S saves the notebook; Ctrl+A selects the box's text, not every cell.
+      const box = el.querySelector("input.ow-number") as HTMLInputElement;
+      box.dispatchEvent(new KeyboardEvent("keydown", { key: "s", ctrlKey: true, bubbles: true }));
+      box.dispatchEvent(new KeyboardEvent("keydown", { key: "a", ctrlKey: true, bubbles: true }));
+      box.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowUp", bubbles: true }));
+      expect(notebook).toEqual(["Enter", "Escape", "s", "s"]);
       expect(engine.views.get("dependence")?.signals.feature).toBe(1); // Shift+Enter chose nothing
       bar.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true }));
       await settle();

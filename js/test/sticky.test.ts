@@ -70,6 +70,29 @@ describe("keepInView", () => {
     stop();
   });
 
+  it("scrolls a control focused under the pinned header out from under it", async () => {
+    const { scroller, panel, top, move } = notebook(150);
+    const stop = keepInView(panel, top);
+    move(panel, { top: -400 });
+    scroller.dispatchEvent(new Event("scroll"));
+    await frame();
+    expect(top.classList.contains("ow-stuck")).toBe(true);
+    // The pinned header covers 80..230 of the page; Shift+Tab lands on a control at 100.
+    vi.spyOn(top, "getBoundingClientRect").mockReturnValue({ top: 80, bottom: 230 } as DOMRect);
+    const control = document.createElement("button");
+    panel.append(control);
+    vi.spyOn(control, "getBoundingClientRect").mockReturnValue({ top: 100, bottom: 120 } as DOMRect);
+    const scrollBy = vi.fn();
+    (scroller as unknown as { scrollBy: typeof scrollBy }).scrollBy = scrollBy;
+    control.dispatchEvent(new FocusEvent("focusin", { bubbles: true }));
+    expect(scrollBy).toHaveBeenCalledWith({ top: -134 });
+    // One inside the header, or below it, stays where it is.
+    top.append(document.createElement("input"));
+    (top.lastChild as HTMLElement).dispatchEvent(new FocusEvent("focusin", { bubbles: true }));
+    expect(scrollBy).toHaveBeenCalledTimes(1);
+    stop();
+  });
+
   it("places the header again when a scroller changes size with no scroll event", async () => {
     // The window's resize event comes before JupyterLab lays the notebook out again: only the
     // scroller's new size tells the header where it now is.

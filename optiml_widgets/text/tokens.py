@@ -13,7 +13,14 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-WORD = re.compile(r"\w+(?:'\w+)?|[^\w\s]")
+# Words, and any other sign on its own; an emoji keeps its skin tone, variation selector
+# and zero-width-joined parts (👍🏽 is one token), and invisible format characters (zero-width
+# space and joiner, direction marks, BOM) are no token of their own: they read as nothing.
+_INVISIBLE = "\u200b-\u200f\u2060\ufeff"
+WORD = re.compile(
+    rf"\w+(?:'\w+)?|[^\w\s{_INVISIBLE}]"
+    rf"(?:[\U0001F3FB-\U0001F3FF\uFE0E\uFE0F\u20E3]|\u200d[^\w\s{_INVISIBLE}])*"
+)
 TokenEdit = Literal["mask", "delete", "replace"]
 
 
