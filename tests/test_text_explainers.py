@@ -257,6 +257,17 @@ def test_token_edits():
         edit_token(tokens, 2, "replace", "...", replacement=" ")  # was a silent deletion
 
 
+def test_invisible_characters_are_no_tokens_and_an_emoji_keeps_its_parts():
+    """A zero-width space was a token of its own (an empty chip); 👍🏽 was two, so masking
+    the thumb left its skin tone in the text."""
+    tokens = word_tokens("the\u200bmovie was\u200d great 👍🏽 👨\u200d👩\u200d👧")
+    assert tokens.strings == ("the", "movie", "was", "great", "👍🏽", "👨\u200d👩\u200d👧")
+    assert (
+        edit_token(tokens, 4, "mask", "...")
+        == "the\u200bmovie was\u200d great ... 👨\u200d👩\u200d👧"
+    )
+
+
 def test_model_tokens_mark_specials_and_spans(session):
     tokens = session.adapter.tokenize("The plot was GREAT")
     assert tokens.strings[0] == "[CLS]" and tokens.strings[-1] == "[SEP]"
