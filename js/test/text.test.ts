@@ -93,6 +93,7 @@ function fakeModel(view: TextView) {
       reason: "the fewest rules",
       n_texts: 10,
       n_samples: 90,
+      n_held_out: 3,
     },
     _progress: {},
     index: 0,
@@ -135,7 +136,7 @@ describe("text panel", () => {
     expect(el.querySelector(".ow-fired .ow-said")?.textContent).toBe("great");
     expect(el.querySelectorAll(".ow-head[data-layer='1']")).toHaveLength(2);
     expect(el.querySelector("[data-testid=ow-text-fidelity]")?.textContent).toMatch(
-      /^2 rules \(3 phrases\) fit .* held-out fidelity 0\.950, on perturbed held-out texts 0\.900\./,
+      /^2 rules \(3 phrases\) fit .* held-out fidelity 0\.950 on 3 texts, on perturbed held-out texts 0\.900\./,
     );
     const tips = [...el.querySelectorAll(".ow-text-surrogate svg title")].map((t) => t.textContent);
     expect(tips).toEqual([

@@ -128,6 +128,7 @@ class TextSurrogateInfo(TypedDict):
     reason: str
     n_texts: int
     n_samples: int
+    n_held_out: int
 
 
 class HeadReply(TypedDict):
@@ -306,6 +307,7 @@ def surrogate_info(found: TextSurrogate) -> TextSurrogateInfo:
         "reason": found.reason,
         "n_texts": found.n_texts,
         "n_samples": found.n_samples,
+        "n_held_out": len(found.held_out),
     }
 
 

@@ -497,7 +497,7 @@ def fit_text_surrogate(
         )
     else:
         scored = "agreement on the fitting texts and their perturbations"
-        judged = "too few texts to leave any out"
+        judged = "too few texts for cross-validation"
     if k == choice.best:
         reason = (
             f"the best {scored} ({chosen['validation']:.3f} ± {chosen['validation_se']:.3f} "

@@ -25,7 +25,7 @@ export class TextRulesCard {
       this.curve.replaceChildren();
       return;
     }
-    this.summary.textContent = `${counted(info.complexity, "rule")} (${counted(info.phrases, "phrase")}) fit to the model's own labels on ${info.n_texts} texts and ${info.n_samples - info.n_texts} perturbations; held-out fidelity ${formatScore(info.fidelity)}${info.between !== null ? `, on perturbed held-out texts ${formatScore(info.between)}` : ""}. Size: ${info.reason}.`;
+    this.summary.textContent = `${counted(info.complexity, "rule")} (${counted(info.phrases, "phrase")}) fit to the model's own labels on ${info.n_texts} texts and ${info.n_samples - info.n_texts} perturbations; held-out fidelity ${formatScore(info.fidelity)} on ${counted(info.n_held_out, "text")}${info.between !== null ? `, on perturbed held-out texts ${formatScore(info.between)}` : ""}. Size: ${info.reason}.`;
     this.curve.replaceChildren(curvePlot(info));
   }
 

@@ -147,6 +147,8 @@ export interface TextSurrogateInfo {
   reason: string;
   n_texts: number;
   n_samples: number;
+  /** The texts the fit never saw, whose agreement is the held-out fidelity. */
+  n_held_out: number;
 }
 
 export interface HeadRequest {
