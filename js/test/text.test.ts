@@ -327,6 +327,10 @@ describe("text panel", () => {
     await Promise.resolve();
     expect(el.querySelector("[data-testid=ow-head-title]")?.textContent).toContain("Layer 2, head 1");
     expect([...el.querySelectorAll(".ow-map-label")].map((l) => l.textContent)).toEqual(STRINGS);
+    // For a screen reader: which head is pressed, and the map in words.
+    const pressed = [...el.querySelectorAll(".ow-head[aria-pressed='true']")].map((b) => `${b.getAttribute("data-layer")}/${b.getAttribute("data-head")}`);
+    expect(pressed).toEqual(["1/0"]);
+    expect(el.querySelector("[data-testid=ow-head-map]")?.getAttribute("aria-label")).toContain(`each token attends most to: ${STRINGS[0]} → `);
   });
 
   it("keeps a long text's head map to one canvas (no node per cell or label)", async () => {

@@ -83,7 +83,7 @@ export class AttentionCard {
     if (!view) return;
     this.selected = [layer, head];
     const mine = ++this.request;
-    this.grid.querySelectorAll(".ow-head").forEach((b) => b.classList.toggle("ow-selected", b.getAttribute("data-layer") === String(layer) && b.getAttribute("data-head") === String(head)));
+    this.markSelected();
     this.mapTitle.textContent = layer < 0 ? "Rollout across layers: loading…" : `Layer ${layer + 1}, head ${head + 1}: loading…`;
     try {
       const map = await this.load(view, layer, head);
@@ -123,7 +123,17 @@ export class AttentionCard {
       rows.push(row);
     }
     this.grid.replaceChildren(...rows);
-    if (this.selected) this.grid.querySelector(`.ow-head[data-layer="${this.selected[0]}"][data-head="${this.selected[1]}"]`)?.classList.add("ow-selected");
+    this.markSelected();
+  }
+
+  /** The selected head's button looks and reads pressed (aria-pressed), the others not. */
+  private markSelected(): void {
+    const [layer, head] = this.selected ?? [null, null];
+    this.el.querySelectorAll(".ow-head").forEach((b) => {
+      const on = b.getAttribute("data-layer") === String(layer) && b.getAttribute("data-head") === String(head);
+      b.classList.toggle("ow-selected", on);
+      b.setAttribute("aria-pressed", String(on));
+    });
   }
 
   private drawRollout(info: AttentionInfo, view: TextView): void {
@@ -162,6 +172,14 @@ export class AttentionCard {
     this.canvas.style.width = `${MAP_PIXELS}px`;
     this.canvas.style.height = `${MAP_PIXELS}px`;
     this.canvas.getContext("2d")?.drawImage(canvas, 0, 0);
+    // Its text alternative: where each token looks most.
+    const tokens = this.view?.tokens.strings ?? [];
+    const most = Array.from({ length: map.size }, (_, i) => {
+      const row = map.cells.subarray(i * map.size, (i + 1) * map.size);
+      return `${tokens[i] ?? i} → ${tokens[row.indexOf(Math.max(...row))] ?? ""}`;
+    });
+    this.canvas.setAttribute("role", "img");
+    this.canvas.setAttribute("aria-label", `${this.mapTitle.textContent ?? "attention map"}; each token attends most to: ${most.join(", ")}`);
     this.rows.querySelectorAll(".ow-map-label").forEach((el, i) => el.classList.toggle("ow-linked", i === this.link.hovered));
     this.cols.querySelectorAll(".ow-map-col").forEach((el, i) => el.classList.toggle("ow-linked", i === this.link.hovered));
   }
