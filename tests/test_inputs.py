@@ -673,13 +673,18 @@ def test_what_if_a_value_were_unknown_in_a_column_with_missing_values():
     )
     columns = make_column_transformer((SimpleImputer(), ["a", "b"]), (encode, ["c"]))
     model = make_pipeline(columns, LogisticRegression()).fit(X, y)
-    w = explain_widget(model, X, explainers=("shap",))
+    w = explain_widget(model, X)  # every explainer: each reads the missing values
+    w.index = 1  # a row with every value
     w.set_features(a=None, c=None)
     assert np.isnan(w.instance["a"]) and w.instance["c"] is None
     e = w.explanation
     expected = model.predict_proba(pd.DataFrame([w.instance]).astype(X.dtypes.to_dict()))[0, 1]
     assert e.prediction == pytest.approx(expected)
     assert e.base_value + sum(e.shap.values()) == pytest.approx(expected, abs=1e-6)
+    assert set(e.lime) == {"a", "b", "c"} and e.rule is w.surrogate.rule_for(w.instance)
+    found = w.counterfactual()
+    assert found is None or found.model_agrees is not None
+    assert "optiml-data" in w.to_html(rows=[1])
     with pytest.raises(ValueError, match="'b': X has no missing value there"):
         w.set_features(b=None)
     w.close()
