@@ -76,6 +76,19 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 afterEach(() => document.body.replaceChildren());
 
+/** A panel on the page with its global views drawn. */
+async function drawn() {
+  const s = schema();
+  const m = model(s);
+  const engine = fakeEngine();
+  const el = document.createElement("div");
+  document.body.append(el);
+  renderPanel(m, el, { loadEngine: engine.load });
+  m.set("_global", ready());
+  await settle();
+  return { s, m, engine, el };
+}
+
 describe("global views", () => {
   it("asks the kernel once, shows progress, then draws every chart with the shared datasets", async () => {
     const s = schema();
@@ -141,14 +154,7 @@ describe("global views", () => {
   });
 
   it("links: a bar selects the feature, a point selects the row, hover goes both ways", async () => {
-    const s = schema();
-    const m = model(s);
-    const engine = fakeEngine();
-    const el = document.createElement("div");
-    document.body.append(el);
-    renderPanel(m, el, { loadEngine: engine.load });
-    m.set("_global", ready());
-    await settle();
+    const { s, m, engine, el } = await drawn();
     const names = s.features.map((f) => f.name);
     const v = view(s);
     // Python's first feature (the most important) is selected and marked in the panel.
@@ -185,14 +191,7 @@ describe("global views", () => {
   });
 
   it("from the keyboard: Enter on a feature's bar selects it as a click on its chart bar does; no key reaches the notebook", async () => {
-    const s = schema();
-    const m = model(s);
-    const engine = fakeEngine();
-    const el = document.createElement("div");
-    document.body.append(el);
-    renderPanel(m, el, { loadEngine: engine.load });
-    m.set("_global", ready());
-    await settle();
+    const { s, m, engine, el } = await drawn();
     const notebook: string[] = [];
     const listen = (event: KeyboardEvent) => notebook.push(event.key);
     document.addEventListener("keydown", listen);
