@@ -458,7 +458,7 @@ def test_infinite_values_are_named_by_column():
         ValueError, match=_literal("infinite values in 'a' (2 cells), 'c' (1 cell)")
     ):
         as_frame(frame)
-    with pytest.raises(ValueError, match=_literal("X has infinite values in 'a'")):
+    with pytest.raises(ValueError, match=_literal("X has infinite values in 'x0' (2 cells)")):
         as_frame(frame.to_numpy())
 
 
