@@ -760,7 +760,13 @@ class ExplanationSession:
             lime_intercept=float(lime.details["intercept"]) if lime is not None else math.nan,
             lime_score=float(lime.details["score"]) if lime is not None else math.nan,
             lime_conditions=(
-                {n: c for n, c in zip(names, lime.details["conditions"]) if c}
+                # A missing value was filled before LIME explained the row: its condition
+                # is the fill's, and says so.
+                {
+                    n: f"{c} (missing, filled)" if n in lime.details.get("filled", ()) else c
+                    for n, c in zip(names, lime.details["conditions"])
+                    if c
+                }
                 if lime is not None
                 else {}
             ),

@@ -682,6 +682,7 @@ def test_what_if_a_value_were_unknown_in_a_column_with_missing_values():
     assert e.prediction == pytest.approx(expected)
     assert e.base_value + sum(e.shap.values()) == pytest.approx(expected, abs=1e-6)
     assert set(e.lime) == {"a", "b", "c"} and e.rule is w.surrogate.rule_for(w.instance)
+    assert e.lime_conditions["a"].endswith("(missing, filled)")  # LIME read a filled row
     found = w.counterfactual()
     assert found is None or found.model_agrees is not None
     assert "optiml-data" in w.to_html(rows=[1])
