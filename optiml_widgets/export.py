@@ -23,6 +23,7 @@ import numpy as np
 from . import payloads
 from .explainers.base import Output, output_value
 from .format import format_number, format_value
+from .html_file import PAGE_SCHEME
 from .jobs import NEVER, Progress, Stop, no_progress
 from .progress import progress_bar
 from .session import ExplanationSession
@@ -347,16 +348,7 @@ PAGE = """<!doctype html>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' blob:; style-src 'unsafe-inline'; img-src data:; connect-src data:">
 <title>{title}</title>
 <style>
-:root {{ color-scheme: light dark; }}
-body {{ margin: 16px; background: #ffffff; }}
-@media (prefers-color-scheme: dark) {{
-  body {{ background: #111111; }}
-  .optiml-widget {{
-    --jp-ui-font-color1: rgba(255,255,255,0.87); --jp-ui-font-color2: rgba(255,255,255,0.6);
-    --jp-layout-color1: #111111; --jp-layout-color2: #2a2a2a; --jp-border-color2: #3a3a3a;
-    --jp-success-color1: #66bb6a; --jp-warn-color1: #ffb74d; --jp-error-color1: #ef5350;
-  }}
-}}
+{scheme}
 </style>
 </head>
 <body>
@@ -428,7 +420,7 @@ def to_html(
     finally:
         if bar is not None:
             bar.close()
-    page = PAGE.format(title=html.escape(title), panel=panel_html(data))
+    page = PAGE.format(title=html.escape(title), scheme=PAGE_SCHEME, panel=panel_html(data))
     if path is not None:
         Path(path).write_text(page, encoding="utf-8")
     return page

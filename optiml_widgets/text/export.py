@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..html_file import PAGE_SCHEME
 from ..jobs import NEVER, Cancelled, Progress, Stop, no_progress
 from ..progress import progress_bar
 from . import payloads
@@ -164,15 +165,7 @@ PAGE = """<!doctype html>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' blob:; style-src 'unsafe-inline'; img-src data: blob:; connect-src data:">
 <title>{title}</title>
 <style>
-:root {{ color-scheme: light dark; }}
-body {{ margin: 16px; background: #ffffff; }}
-@media (prefers-color-scheme: dark) {{
-  body {{ background: #111111; }}
-  .optiml-widget {{
-    --jp-ui-font-color1: rgba(255,255,255,0.87); --jp-ui-font-color2: rgba(255,255,255,0.6);
-    --jp-layout-color1: #111111; --jp-layout-color2: #2a2a2a; --jp-border-color2: #3a3a3a;
-  }}
-}}
+{scheme}
 {css}
 </style>
 </head>
@@ -219,6 +212,7 @@ def to_html(
             bar.close()
     page = PAGE.format(
         title=html.escape(title),
+        scheme=PAGE_SCHEME,
         css=(STATIC / "widget.css").read_text(encoding="utf-8"),
         esm=base64.b64encode((STATIC / "widget.js").read_bytes()).decode(),
         data=_script_json(data),
