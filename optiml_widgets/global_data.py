@@ -1096,7 +1096,7 @@ def explain_global_data(
     outputs: Sequence[int] | None = None,
     partition_rows: int | None = None,
     retries: int = 2,
-    warn_of_failures: bool = True,
+    warn: bool = True,
 ) -> GlobalExplanation:
     """SHAP values over every row of ``global_data``, reduced (see the module docstring).
 
@@ -1110,9 +1110,9 @@ def explain_global_data(
     (set by ``w.close()`` or a newer computation) cancels the queued tasks and stops the
     running ones at their next step. A part that fails
     (after Dask's ``retries``) is reported in ``summary.failures``, the results say how
-    many rows they cover and a RuntimeWarning says so (``warn_of_failures=False``: the
-    widget's own thread, whose reader is warned); when every part fails, the first error
-    is raised.
+    many rows they cover and a RuntimeWarning says so, as a UserWarning names categories
+    X lacks (``warn=False``: the widget's own thread, whose reader is warned); when every
+    part fails, the first error is raised.
 
     ``outputs``: the outputs whose binned dependence, prediction histogram and sample SHAP
     values are kept (default: every output of a binary classifier or regressor, the
@@ -1188,10 +1188,8 @@ def explain_global_data(
         backend=backend,
         algorithm=chosen[0],
     )
-    if summary.unseen_text:
-        warnings.warn(f"global_data holds {summary.unseen_text}.", UserWarning, stacklevel=2)
-    if warn_of_failures:
-        summary.warn_of_failures()
+    if warn:
+        summary.warn_reader()
     # The sample in data order, each row numbered by its place among the covered rows.
     offsets, at = {}, 0
     for part in sorted(total.part_rows):

@@ -139,9 +139,11 @@ class GlobalDataSummary:
             return f"all {self.n_rows:,} rows"
         return f"{self.n_rows:,} rows ({len(self.failures)} of {self.parts} parts failed)"
 
-    def warn_of_failures(self) -> None:
-        """A RuntimeWarning when parts failed: the charts say so, code reading the numbers
-        is told here."""
+    def warn_reader(self) -> None:
+        """What the charts' text says, told to code reading the numbers: categories X lacks
+        (UserWarning) and failed parts (RuntimeWarning)."""
+        if self.unseen_text:
+            warnings.warn(f"global_data holds {self.unseen_text}.", UserWarning, stacklevel=3)
         if self.failures:
             warnings.warn(
                 f"The global explanation covers {self.coverage_text}; the first failure: "

@@ -156,10 +156,10 @@ class ModelAdapter:
             note = getattr(exc, "add_note", None)  # Python 3.11+
             if note is not None:
                 note(
-                    f"optiml_widgets called the model on {counted(len(frame), 'row')} made "
-                    "from X (the explainers' batches are of any size, an edit's rows hold its "
-                    f"values); its first call, on {counted(len(self._first_raw), 'row')} of X, "
-                    "had worked."
+                    f"optiml_widgets called the model on {counted(len(frame), 'row')} here "
+                    "(the explainers' batches are of any size; an edit's row holds its values; "
+                    f"global_data's rows are its own); its first call, on "
+                    f"{counted(len(self._first_raw), 'row')} of X, had worked."
                 )
             raise
         out = self._normalise(raw, len(frame))

@@ -1034,7 +1034,7 @@ class ExplanationSession:
                 progress=progress,
                 stop=stop,
                 outputs=self._global_outputs(),
-                warn_of_failures=False,  # in the widget's thread: its reader is warned
+                warn=False,  # in the widget's thread: its reader is warned
             )
         while True:
             n = global_rows(

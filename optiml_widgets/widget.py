@@ -189,7 +189,7 @@ class ExplainerWidget(anywidget.AnyWidget):
             self._start_global()
             found = self._session.global_explanation()
         if found.summary is not None:
-            found.summary.warn_of_failures()
+            found.summary.warn_reader()
         return dataclasses.replace(found, default_output=self._session.target_index)
 
     @property

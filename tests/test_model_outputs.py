@@ -236,7 +236,7 @@ def test_a_model_failing_on_a_larger_call_says_how_large():
     if sys.version_info >= (3, 11):
         (note,) = raised.value.__notes__
         assert re.search(
-            r"called the model on [\d,]+ rows made from X .* its first call, on \d+ rows of X, had worked",
+            r"called the model on [\d,]+ rows here .* its first call, on \d+ rows of X, had worked",
             note,
         )
 

@@ -266,6 +266,10 @@ def test_invisible_characters_are_no_tokens_and_an_emoji_keeps_its_parts():
         edit_token(tokens, 4, "mask", "...")
         == "the\u200bmovie was\u200d great ... 👨\u200d👩\u200d👧"
     )
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # one word, a non-joiner inside
+    signs = word_tokens(f"1\ufe0f\u20e3 🇫🇷 {persian} a\u202eb")
+    assert signs.strings == ("1\ufe0f\u20e3", "🇫🇷", persian, "a", "b")
+    assert [signs.text[a:b] for a, b in signs.spans] == list(signs.strings)  # spans index it
 
 
 def test_model_tokens_mark_specials_and_spans(session):

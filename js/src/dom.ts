@@ -76,3 +76,22 @@ export function button(text: string, attrs: Attrs = {}): HTMLButtonElement {
   const cls = attrs.class ? `ow-button ${attrs.class}` : "ow-button";
   return h("button", { ...attrs, type: "button", class: cls }, text);
 }
+
+/** Keys pressed on a panel's controls and focusable items stay in the panel: a notebook
+ *  around it would move between cells on an arrow key or insert one on "b". The notebook
+ *  keeps its Ctrl/Cmd shortcuts (but a text box's own editing keys), and outside text boxes
+ *  plain Escape and Shift+Enter (leave the output, run the cell). */
+export function keepKeys(root: HTMLElement): void {
+  root.addEventListener("keydown", (event) => {
+    const target = event.target as HTMLElement;
+    if (!target.matches("input, select, textarea, button, summary, [tabindex]")) return;
+    const textBox = target.matches("input:not([type=range]):not([type=checkbox]), textarea, select");
+    const command = (event.ctrlKey || event.metaKey) && !event.altKey;
+    // By the key's place on the keyboard: Ctrl+A is select-all on every layout.
+    const editing = textBox && ["KeyA", "KeyC", "KeyV", "KeyX", "KeyY", "KeyZ"].includes(event.code);
+    const plain = !event.ctrlKey && !event.metaKey && !event.altKey;
+    const leave = plain && !textBox && (event.key === "Escape" ? !event.shiftKey : event.key === "Enter" && event.shiftKey);
+    if ((command && !editing) || leave) return;
+    event.stopPropagation();
+  });
+}

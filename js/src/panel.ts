@@ -4,7 +4,7 @@
 // views. Nothing above the sliders changes height as results stream in.
 import { ExplainerCard } from "./attributions";
 import { type ChartEngine, GlobalViews, type LoadEngine } from "./charts";
-import { h } from "./dom";
+import { h, keepKeys } from "./dom";
 import { dragEstimate } from "./estimate";
 import { Features } from "./features";
 import { forceLegend } from "./forceplot";
@@ -231,23 +231,13 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
       }
     });
   };
-  // Keys typed into the panel's controls (and its focusable bars and conditions) are
-  // theirs: the notebook around it must not move between cells on an arrow key, nor take
-  // "b" as "insert a cell".
+  keepKeys(root);
+  // Enter or Space on a feature's bar or condition does what a click on its bar in the
+  // global views does: its dependence plot, and its slider.
   root.addEventListener("keydown", (event) => {
     const target = event.target as HTMLElement;
-    if (!target.matches("input, select, textarea, button, summary, [tabindex]")) return;
-    // The notebook keeps its Ctrl/Cmd shortcuts (save...) but a text box's own editing keys,
-    // and off a control also Escape and Shift+Enter (run the cell).
-    const control = target.matches("input, select, textarea, button, summary");
-    const editing = target.matches("input, textarea") && /^[acvxyz]$/i.test(event.key);
-    if ((event.ctrlKey || event.metaKey) && !event.altKey && !editing) return;
-    const chord = event.ctrlKey || event.metaKey || event.altKey || event.shiftKey;
-    if (!control && (chord || event.key === "Escape")) return;
-    event.stopPropagation();
-    // Enter or Space on a feature's bar or condition does what a click on its bar in the
-    // global views does: its dependence plot, and its slider.
-    if ((event.key === "Enter" || event.key === " ") && !chord && target.matches("li[data-j], .ow-cond[data-j]")) {
+    const plain = !event.ctrlKey && !event.metaKey && !event.altKey && !event.shiftKey;
+    if ((event.key === "Enter" || event.key === " ") && plain && target.matches("li[data-j], .ow-cond[data-j]")) {
       event.preventDefault();
       selectFeature(Number(target.dataset.j), true);
     }

@@ -70,7 +70,8 @@ export function keepInView(panel: HTMLElement, header: HTMLElement): () => void 
     const target = event.target as Element;
     if (!header.classList.contains("ow-stuck") || header.contains(target)) return;
     const hidden = header.getBoundingClientRect().bottom - target.getBoundingClientRect().top;
-    if (hidden > 0) scrollers(panel)[0]?.scrollBy({ top: -(hidden + 4) });
+    // The innermost scroller, or the page itself (an export scrolls its document).
+    if (hidden > 0) (scrollers(panel)[0] ?? window).scrollBy({ top: -(hidden + 4) });
   };
   panel.addEventListener("focusin", uncover);
   // Scroll events do not bubble, but a capturing listener on the document sees every one.

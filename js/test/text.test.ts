@@ -256,6 +256,13 @@ describe("text panel", () => {
     expect(stops()).toEqual(["2"]);
     (document.activeElement as HTMLElement).dispatchEvent(new KeyboardEvent("keydown", { key: "End", bubbles: true }));
     expect((document.activeElement as HTMLElement).dataset.token).toBe("5");
+    // Keys on a chip stay in the panel, also past the strip's end ("b" inserted a cell).
+    const notebook: string[] = [];
+    const listen = (event: KeyboardEvent) => notebook.push(event.key);
+    document.addEventListener("keydown", listen);
+    for (const key of ["ArrowRight", "b"]) (document.activeElement as HTMLElement).dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true }));
+    document.removeEventListener("keydown", listen);
+    expect(notebook).toEqual([]);
     chip().focus();
     chip().dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
     const mask = el.querySelector('.ow-token-menu [data-action="mask"]') as HTMLButtonElement;
@@ -473,5 +480,6 @@ describe("text export", () => {
     expect(view.agreement).toEqual([]);
     expect(view.rule).toBeNull();
     expect(view.attention).toBeNull();
+    expect(view.tokens.spans.every((span) => span === null)).toBe(true); // no chip edits by them
   });
 });

@@ -375,9 +375,11 @@ class Surrogate:
                 f"The row has no value for {shown}{' …' if len(missing) > 5 else ''}: pass a "
                 "whole row of X (e.g. X.iloc[i] or w.instance), with every feature."
             )
-        values = {name: _rule_value(self.schema[name], row[name]) for name in self.schema.names}
-        frame = self.schema.row_frame(values)
-        return self.rules_for_encoded(self.schema.encode(frame))[0]
+        values = {}
+        for name in self.schema.names:  # a loop: a warning then points at the caller's line
+            values[name] = _rule_value(self.schema[name], row[name])
+        # Encoded as given: through the column's dtype 4.9 would read 4 in an int column.
+        return self.rules_for_encoded(self.schema.encode_row(values)[None, :])[0]
 
     def rules_for_encoded(self, encoded: np.ndarray) -> list[Rule]:
         """The covering rule of each encoded row."""
@@ -1491,10 +1493,9 @@ def _is_number(value: Any) -> bool:
 
 
 def _rule_value(feature: Feature, value: Any) -> Any:
-    """A row's value as the rules read it. Text for a number is an error (it was read as a
-    missing value, and covered); a category X never had is read as missing, as over
-    global_data, with a warning; any number is a number (the rules compare, whatever the
-    column's dtype holds)."""
+    """A row's value as the rules read it: a number as it is (the rules compare numbers,
+    whatever the column's dtype holds), a category X never had as missing (as over
+    global_data), with a warning; text for a number is an error, not a missing value."""
     if is_missing(value):
         return None if feature.is_discrete else math.nan
     if feature.is_discrete:
@@ -1505,11 +1506,11 @@ def _rule_value(feature: Feature, value: Any) -> Any:
                 f"{value!r} is not a category of {feature.name!r} in X: the rules read it as "
                 "missing.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=3,  # rule_for's caller
             )
             return None
     try:
-        if isinstance(value, (bool, np.bool_)):
+        if isinstance(value, (bool, np.bool_, str, bytes)):
             raise TypeError
         return float(value)
     except (TypeError, ValueError):

@@ -13,13 +13,19 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-# Words, and any other sign on its own; an emoji keeps its skin tone, variation selector
-# and zero-width-joined parts (👍🏽 is one token), and invisible format characters (zero-width
-# space and joiner, direction marks, BOM) are no token of their own: they read as nothing.
-_INVISIBLE = "\u200b-\u200f\u2060\ufeff"
+# Words, and any other sign on its own; an emoji keeps its skin tone, variation selector,
+# keycap and tag characters and its zero-width-joined parts (👍🏽, 1️⃣, 🇫🇷 and 👨‍👩‍👧 are
+# one token each), a zero-width non-joiner stays inside its word (Persian), and the other
+# invisible format characters (zero-width space, direction marks and controls, soft hyphen,
+# BOM) are no token of their own: they read as nothing.
+_INVISIBLE = "\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+_SIGN = rf"[^\w\s{_INVISIBLE}]"
+_SIGN_PART = r"[\U0001F3FB-\U0001F3FF\uFE0E\uFE0F\u20E3\U000E0020-\U000E007F]"
 WORD = re.compile(
-    rf"\w+(?:'\w+)?|[^\w\s{_INVISIBLE}]"
-    rf"(?:[\U0001F3FB-\U0001F3FF\uFE0E\uFE0F\u20E3]|\u200d[^\w\s{_INVISIBLE}])*"
+    r"[0-9#*]\uFE0F?\u20E3"  # a keycap
+    r"|[\U0001F1E6-\U0001F1FF]{2}"  # a flag: two regional indicators
+    r"|\w+(?:'\w+)?(?:\u200C\w+(?:'\w+)?)*"
+    rf"|{_SIGN}(?:{_SIGN_PART}|\u200D{_SIGN})*"
 )
 TokenEdit = Literal["mask", "delete", "replace"]
 

@@ -43,6 +43,9 @@ export class TextExportAnswers {
       text,
       edited: true,
       quality: "unavailable",
+      // Its tokens are the exported text's: shown, but no chip edits this text by them.
+      tokens: { ...view.tokens, spans: view.tokens.spans.map(() => null) },
+      y: null,
       prediction: Number.NaN,
       probabilities: view.probabilities.map(() => Number.NaN),
       predicted_label: "",

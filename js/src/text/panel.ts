@@ -4,7 +4,7 @@
 // rules. Typing is answered at once in the page (the tokens outside the edit keep their
 // values: typing.ts), asks for a fast view at most once per frame and for the exact one
 // after a pause; a click on a token edits it at once, with an estimate until Python answers.
-import { button, h } from "../dom";
+import { button, h, keepKeys } from "../dom";
 import { fileSize, formatNumber } from "../format";
 import { type Edits, RequestLoop } from "../requests";
 import type { Agreement, ExportReply, FailedReply, View } from "../types";
@@ -159,9 +159,7 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
     h("div", { class: "ow-lower" }, attention?.el ?? null, rules?.el ?? null),
     h("p", { class: "ow-note" }, `Model: ${schema.model}.`),
   );
-  root.addEventListener("keydown", (event) => {
-    if ((event.target as Element).matches("input, select, textarea, button")) event.stopPropagation();
-  });
+  keepKeys(root);
 
   function setBusy(): void {
     root.dataset.busy = String(loop.busy);

@@ -16,6 +16,8 @@ export class TokenStrip {
   private chips: HTMLElement[] = [];
   /** The token to focus once redrawn: the one whose menu made an edit, or that had it. */
   private refocus: number | null = null;
+  /** The token of the strip's tab stop. */
+  private stop = 0;
 
   constructor(
     private readonly link: TokenLink,
@@ -40,6 +42,8 @@ export class TokenStrip {
     if (focused >= 0) this.refocus = focused;
     this.chips = tokens.strings.map((token, i) => {
       const special = tokens.special[i];
+      // A token with no place in the text (special, or an export's stale one) is not edited.
+      const editable = !special && this.onEdit !== null && tokens.spans[i] !== null;
       const value = values?.[i] ?? null;
       const error = errors?.[i] ?? null;
       const known = value === null || signKnown({ value, error });
@@ -50,7 +54,7 @@ export class TokenStrip {
           class: `ow-token${special ? " ow-special" : ""}${marked.includes(i) ? " ow-marked" : ""}${known ? "" : " ow-sign-unknown"}`,
           role: "listitem",
           // One tab stop per strip (roving: the arrow keys move between its words).
-          tabindex: special || !this.onEdit ? null : -1,
+          tabindex: editable ? -1 : null,
           "data-token": i,
           title: value === null || !Number.isFinite(value) ? token : `${token}: ${signed(value, 3)}${spread}${title ? ` (${title})` : ""}`,
           // Read aloud with its value (the title is the mouse's only).
@@ -62,7 +66,7 @@ export class TokenStrip {
       if (special && !this.showSpecial) chip.hidden = true;
       chip.addEventListener("mouseenter", () => this.link.set(i));
       chip.addEventListener("mouseleave", () => this.link.set(null));
-      if (!special && this.onEdit) {
+      if (editable) {
         const open = () => this.openMenu(chip, i);
         chip.addEventListener("click", open);
         chip.addEventListener("keydown", (event) => {
@@ -87,7 +91,7 @@ export class TokenStrip {
     this.highlight(this.link.hovered);
     // The edited token's place (a deletion leaves the next token there), else the first word.
     const words = this.editable();
-    const at = this.refocus === null ? 0 : Math.min(this.refocus, this.chips.length - 1);
+    const at = Math.min(this.refocus ?? this.stop, this.chips.length - 1);
     const chosen = words.find((c) => Number(c.dataset.token) >= at) ?? words.at(-1);
     if (chosen) this.rove(chosen);
     if (this.refocus !== null) chosen?.focus();
@@ -99,9 +103,10 @@ export class TokenStrip {
     return this.chips.filter((c) => c.hasAttribute("tabindex"));
   }
 
-  /** ``chip`` becomes the strip's one tab stop. */
+  /** ``chip`` becomes the strip's one tab stop (kept through redraws, by position). */
   private rove(chip: HTMLElement): void {
     for (const c of this.editable()) c.tabIndex = c === chip ? 0 : -1;
+    this.stop = Number(chip.dataset.token);
   }
 
   private highlight(token: number | null): void {
