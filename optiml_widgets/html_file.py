@@ -1,5 +1,6 @@
-"""Where an export goes: ``to_html``'s arguments checked before the export's work (which
-takes seconds), so a typo costs no waiting and gets an error that says what to pass."""
+"""What both exports share about their file: ``to_html``'s arguments checked before the
+export's work (which takes seconds), so a typo costs no waiting and gets an error that says
+what to pass; and the page's light and dark colours."""
 
 from __future__ import annotations
 
