@@ -78,20 +78,11 @@ export function button(text: string, attrs: Attrs = {}): HTMLButtonElement {
 }
 
 /** Keys pressed on a panel's controls and focusable items stay in the panel: a notebook
- *  around it would move between cells on an arrow key or insert one on "b". The notebook
- *  keeps its Ctrl/Cmd shortcuts (but a text box's own editing keys), and outside text boxes
- *  plain Escape and Shift+Enter (leave the output, run the cell). */
+ *  around it would move between cells on an arrow key, insert one on "b" or merge on
+ *  Shift+M. (Its other shortcuts, Ctrl+S or Shift+Enter, do not act inside the panel
+ *  anyway: JupyterLab honours the root's data-lm-suppress-shortcuts for them.) */
 export function keepKeys(root: HTMLElement): void {
   root.addEventListener("keydown", (event) => {
-    const target = event.target as HTMLElement;
-    if (!target.matches("input, select, textarea, button, summary, [tabindex]")) return;
-    const textBox = target.matches("input:not([type=range]):not([type=checkbox]), textarea, select");
-    const command = (event.ctrlKey || event.metaKey) && !event.altKey;
-    // By the key's place on the keyboard: Ctrl+A is select-all on every layout.
-    const editing = textBox && ["KeyA", "KeyC", "KeyV", "KeyX", "KeyY", "KeyZ"].includes(event.code);
-    const plain = !event.ctrlKey && !event.metaKey && !event.altKey;
-    const leave = plain && !textBox && (event.key === "Escape" ? !event.shiftKey : event.key === "Enter" && event.shiftKey);
-    if ((command && !editing) || leave) return;
-    event.stopPropagation();
+    if ((event.target as Element).matches("input, select, textarea, button, summary, [tabindex]")) event.stopPropagation();
   });
 }
