@@ -93,6 +93,7 @@ export class AttentionCard {
       this.el.dataset.head = `${layer}:${head}`;
       this.frame.hidden = false;
       this.drawLabels();
+      this.describeMap(map);
       this.drawMap();
     } catch (error) {
       if (mine === this.request) this.mapTitle.textContent = String(error instanceof Error ? error.message : error);
@@ -163,6 +164,18 @@ export class AttentionCard {
     this.cols.replaceChildren(...(fits ? Array.from({ length: map.size }, (_, i) => h("span", { class: "ow-map-col", style: `width:${px}px` }, view.tokens.strings[i] ?? "")) : []));
   }
 
+  /** The map's text alternative, where each token looks most: made once per map (the
+   *  map is drawn again on every hover). */
+  private describeMap(map: HeadMap): void {
+    const tokens = this.view?.tokens.strings ?? [];
+    const most = Array.from({ length: map.size }, (_, i) => {
+      const row = map.cells.subarray(i * map.size, (i + 1) * map.size);
+      return `${tokens[i] ?? i} → ${tokens[row.indexOf(Math.max(...row))] ?? ""}`;
+    });
+    this.canvas.setAttribute("role", "img");
+    this.canvas.setAttribute("aria-label", `${this.mapTitle.textContent ?? "attention map"}; each token attends most to: ${most.join(", ")}`);
+  }
+
   private drawMap(): void {
     const map = this.map;
     if (!map) return;
@@ -172,14 +185,6 @@ export class AttentionCard {
     this.canvas.style.width = `${MAP_PIXELS}px`;
     this.canvas.style.height = `${MAP_PIXELS}px`;
     this.canvas.getContext("2d")?.drawImage(canvas, 0, 0);
-    // Its text alternative: where each token looks most.
-    const tokens = this.view?.tokens.strings ?? [];
-    const most = Array.from({ length: map.size }, (_, i) => {
-      const row = map.cells.subarray(i * map.size, (i + 1) * map.size);
-      return `${tokens[i] ?? i} → ${tokens[row.indexOf(Math.max(...row))] ?? ""}`;
-    });
-    this.canvas.setAttribute("role", "img");
-    this.canvas.setAttribute("aria-label", `${this.mapTitle.textContent ?? "attention map"}; each token attends most to: ${most.join(", ")}`);
     this.rows.querySelectorAll(".ow-map-label").forEach((el, i) => el.classList.toggle("ow-linked", i === this.link.hovered));
     this.cols.querySelectorAll(".ow-map-col").forEach((el, i) => el.classList.toggle("ow-linked", i === this.link.hovered));
   }
