@@ -1,4 +1,5 @@
-"""ExplainerWidget: the anywidget shell over an ExplanationSession.
+"""ExplainerWidget: the table's panel over an ExplanationSession (panel_widget.py holds
+what it shares with the text panel).
 
 The frontend sends one kind of message, the whole wanted state (row, target, edits) with a
 sequence number; live.py answers the newest one and drops those it overtook. Each answer is
@@ -24,7 +25,6 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import anywidget
 import traitlets
 
 from . import payloads
@@ -33,43 +33,31 @@ from .explainers.surrogate import Surrogate
 from .explanation import LocalExplanation
 from .global_explanation import GlobalExplanation
 from .html_file import check_include_data, export_path
-from .jobs import Cancelled, PanelHooks, check_open, while_open
-from .live import LiveLoop, Publishing, error_text, shut_down
-from .on_screen import EXPORT_STOPPED, OnScreen
+from .jobs import Cancelled, check_open, while_open
+from .live import error_text
+from .panel_widget import STATIC, MakePage, PanelWidget, job_state, weakly
 from .progress import working
 from .session import SURROGATE, ExplanationSession
 
 if TYPE_CHECKING:
     import altair as alt
 
-STATIC = Path(__file__).parent / "static"
-EXPORT_FILENAME = "optiml_widgets_export.html"
 PROGRESS_EVERY = 0.1  # seconds between progress updates sent to the panel
 
 
 UNEDITED = object()  # a feature's edit taken back (see ExplainerWidget._python_edits)
 
 
-class ExplainerWidget(anywidget.AnyWidget):
+class ExplainerWidget(PanelWidget):
     """A live panel explaining one model: SHAP, LIME, surrogate rules and what-if sliders."""
 
-    # Text, not paths: anywidget watches a path for hot reloading and its watcher keeps
-    # every widget alive.
-    _esm = (STATIC / "widget.js").read_text(encoding="utf-8")
-    _css = (STATIC / "widget.css").read_text(encoding="utf-8")
+    _session: ExplanationSession
+    EXPORT_FILENAME = "optiml_widgets_export.html"
 
-    _schema = traitlets.Dict().tag(sync=True)
-    _surrogate = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
-    _view = traitlets.Dict().tag(sync=True)
     _curves = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     _global = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
-    _progress = traitlets.Dict().tag(sync=True)
     feature = traitlets.Unicode(
         None, allow_none=True, help="The feature of the dependence plot."
-    ).tag(sync=True)
-    index = traitlets.Int(0, help="The explained row of X (settable).").tag(sync=True)
-    target = traitlets.Any(
-        None, help="The explained output: a class label, or 'prediction' for a regressor."
     ).tag(sync=True)
     # Another class: the views explain P(target) - P(versus), "why target and not versus".
     versus = traitlets.Any(
@@ -77,58 +65,26 @@ class ExplainerWidget(anywidget.AnyWidget):
         allow_none=True,
         help="Another class: every view then explains P(target) - P(versus); None: none.",
     ).tag(sync=True)
-    error = traitlets.Unicode(
-        None,
-        allow_none=True,
-        help="None, or the message of the last failed recomputation (the last good view stays).",
-    ).tag(sync=True)
 
     def __init__(self, session: ExplanationSession, **kwargs: Any) -> None:
-        self._session = session
-        self._stop = session.jobs.stop  # set by close(): the members then raise Closed
-        self._state = threading.RLock()  # the session's current row, target and edits
-        self._seq = 0  # newest sequence number seen or given out (views carry it)
-        self._request_seq = -1  # newest frontend request applied
-        self._failed_seq = -1  # newest request that failed: an older view keeps its error
         # The newest change made from Python (its view carries this seq), and per row the
         # edits made from Python that the panel may not have seen: feature -> value
         # (UNEDITED: taken back). A panel request built before it saw them keeps them.
         self._python_seq = -1
         self._python_edits: dict[int, dict[str, Any]] = {}
         self._curves_of: tuple | None = None  # the instance the synced curves were swept at
-        self._publishing = Publishing()
-        self.recomputations = 0  # views computed (tests check that bursts coalesce)
-        calls = session.context.calls
-        with working("Explaining the first row (prediction and SHAP)", lambda: calls[0]):
-            first = session.first_view()
-        shown = session.shown_features(session.index, session.edits)
-        with self._publishing():  # the initial values need no recomputation
-            super().__init__(
-                _schema=payloads.schema(session, shown),
-                _view=first,
-                _progress={},
-                index=session.index,
-                target=session.target,
-                versus=session.versus,
-                **kwargs,
-            )
-        self._loop = LiveLoop(self, "_answer", self._stop, session.gate)
-        self.on_msg(self._on_frontend_message)
-        # Threads hold the widget weakly; when it is collected, its work stops too.
-        weakref.finalize(self, shut_down, self._loop, session)
-        me = weakref.ref(self)
-        self._on_screen = OnScreen(session.jobs, _weakly(me, lambda w, s: w._back_on_screen(s)))
-        # The first view is on its way; one job starts the rest (ExplanationSession.start).
-        session.start(
-            PanelHooks(
-                on_surrogate_progress=_weakly(me, lambda w, d, t: w._job_progress(SURROGATE, d, t)),
-                on_surrogate_done=_weakly(me, lambda w, f: w._surrogate_done(f)),
-                then=_weakly(  # unless a request was answered meanwhile
-                    me,
-                    lambda w: w._loop.follow_up(w._completion(0), lambda: w._view.get("seq") == 0),
-                ),
-            )
-        )
+
+        def opening() -> tuple[dict, dict[str, Any]]:
+            calls = session.context.calls
+            with working("Explaining the first row (prediction and SHAP)", lambda: calls[0]):
+                first = session.first_view()
+            shown = session.shown_features(session.index, session.edits)
+            return dict(first), {
+                "_schema": payloads.schema(session, shown),
+                "versus": session.versus,
+            }
+
+        super().__init__(session, opening, **kwargs)
 
     # -- the public API (README: What you can do with the widget) -----------------
     @property
@@ -273,30 +229,12 @@ class ExplainerWidget(anywidget.AnyWidget):
         with while_open(self._stop):
             return to_html(frozen, target, rows=rows, include_data=include_data)
 
-    def close(self) -> None:
-        """Stop every thread and model call of the widget, then close it: a member asked
-        for work afterwards (or waiting for it meanwhile) raises ``Closed``."""
-        # No loop: the first view failed in __init__, and ipywidgets' __del__ calls this.
-        shut_down(getattr(self, "_loop", None), self._session)
-        super().close()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is None:
-            return None
+    def _static_picture(self) -> str:
         from .export import static_picture
 
-        data, metadata = bundle
-        # Where widgets cannot run (GitHub, nbconvert without widget state) this shows instead.
-        data["text/html"] = static_picture(self._session, cast(payloads.View, self._view))
-        return data, metadata
+        return static_picture(self._session, cast(payloads.View, self._view))
 
     # -- traits set from Python ----------------------------------------------------
-    @traitlets.validate("index")
-    def _valid_index(self, proposal: dict) -> int:
-        check_open(self._stop)
-        return self._session.check_index(proposal["value"])
-
     @traitlets.validate("feature")
     def _valid_feature(self, proposal: dict) -> str | None:
         name = proposal["value"]
@@ -341,36 +279,26 @@ class ExplainerWidget(anywidget.AnyWidget):
         self._refresh()
 
     # -- the live loop -------------------------------------------------------------
-    def _on_frontend_message(self, _widget: Any, content: Any, _buffers: list) -> None:
-        kind = content.get("type") if isinstance(content, dict) else None
-        if kind == "request":
-            self._loop.submit(content)
-        elif kind == "global":
-            self._start_global()
-        elif kind == "charts-engine":
-            self.send({"type": "charts-engine"}, buffers=[(STATIC / "vega.js").read_bytes()])
-        elif kind == "export":
-            self._export_to_frontend()
-        elif kind == "features":
-            self._send_features(content.get("features"))
-        elif kind == "surrogate-size":
-            self._size_from_panel(content.get("rules"), content.get("family"))
-        elif kind == "view":
-            self._on_screen.update(content)
+    def _message_handlers(self) -> dict[str, Callable[[dict], None]]:
+        return {
+            **super()._message_handlers(),
+            "global": lambda _content: self._start_global(),
+            "charts-engine": lambda _content: self.send(
+                {"type": "charts-engine"}, buffers=[(STATIC / "vega.js").read_bytes()]
+            ),
+            "features": lambda content: self._send_features(content.get("features")),
+            "surrogate-size": lambda content: self._size_from_panel(
+                content.get("rules"), content.get("family")
+            ),
+        }
 
-    def _back_on_screen(self, stopped: list[str]) -> None:
-        """A view is back after every view had gone: the jobs ``stopped`` meanwhile start
-        again (the surrogate, the streamed explainers, the global views), and the current
-        view is completed."""
+    def _restart_stopped(self, stopped: list[str]) -> None:
+        """The global views stopped while no view was on screen."""
         session = self._session
-        session.start(session.hooks)
         if "global" in stopped:
             self._start_global()
         elif "global-views" in stopped and (job := session.jobs.get("global")) is not None:
             self._global_done(job)
-        if "export" in stopped:
-            self._progress = {**self._progress, "export": _state("error", EXPORT_STOPPED)}
-        self._loop.follow_up(self._completion(self._view.get("seq", 0)))
 
     def _refresh(self) -> None:
         """Recompute the current view after a change made from Python; ``close()`` from
@@ -562,32 +490,16 @@ class ExplainerWidget(anywidget.AnyWidget):
         return complete
 
     # -- background jobs -------------------------------------------------------------
-    def _job_progress(self, name: str, done: int, total: int) -> None:
-        self._progress = {
-            **self._progress,
-            name: {"state": "running", "done": done, "total": total, "message": None},
-        }
-
     def _surrogate_done(self, job: Future) -> None:
         """The fit finished: show the rules, then the current view with its rule."""
-        if job.cancelled():
-            return
-        error = job.exception()
-        state: payloads.JobState
-        if error is not None:
-            if isinstance(error, Cancelled):
-                return
-            message = error_text(error)
-            state = {"state": "error", "done": 0, "total": 0, "message": message}
-            self._progress = {**self._progress, SURROGATE: state}
+        if self._surrogate_failed(job):
             return
         # The size shown: w.surrogate_size may have been set (waiting for this fit) before
         # this callback came.
         surrogate = self._session.ready_surrogate() or job.result()
-        state = {"state": "ready", "done": 1, "total": 1, "message": None}
         with self.hold_sync():
             self._surrogate = dict(payloads.surrogate(surrogate))
-            self._progress = {**self._progress, SURROGATE: state}
+            self._progress = {**self._progress, SURROGATE: job_state("ready", None)}
         self._loop.follow_up(self._completion(self._view.get("seq", 0)))
 
     def _start_global(self) -> None:
@@ -615,8 +527,8 @@ class ExplainerWidget(anywidget.AnyWidget):
             )
             w._global = {"state": "running", "done": done, "total": total, "message": what}
 
-        job = session.global_job(on_progress=_weakly(me, progress))
-        job.add_done_callback(_weakly(me, lambda w, f: w._global_done(f)))
+        job = session.global_job(on_progress=weakly(me, progress))
+        job.add_done_callback(weakly(me, lambda w, f: w._global_done(f)))
 
     def _global_done(self, job: Future) -> None:
         if job.cancelled() or isinstance(job.exception(), Cancelled):
@@ -647,40 +559,12 @@ class ExplainerWidget(anywidget.AnyWidget):
     def _global_payload(self) -> dict[str, Any]:
         return payloads.global_views(self._session, self.feature, include_data=True, live=True)
 
-    def _export_to_frontend(self) -> None:
-        """The panel's "Export HTML" button: made in a job (live edits go first), with its
-        progress in ``_progress``; the file goes back as a message buffer."""
+    def _page_maker(self) -> MakePage:
         from .export import to_html
 
-        session = self._session
-        me = weakref.ref(self)
-        session.jobs.cancel("export")  # a second click starts afresh
-
         with self._state:  # the panel as the click found it: edits meanwhile go live only
-            frozen = session.snapshot()
-
-        def export(stop: Any, progress: Any) -> bytes:
-            return to_html(frozen, stop=stop, progress=progress).encode("utf-8")
-
-        def done(w: ExplainerWidget, job: Future) -> None:
-            reply: dict[str, Any] = {"type": "export", "filename": EXPORT_FILENAME}
-            if job.cancelled() or isinstance(job.exception(), Cancelled):
-                return
-            error = job.exception()
-            if error is not None:  # the button must not take the kernel down either
-                w._progress = {**w._progress, "export": _state("error", error_text(error))}
-                w.send({**reply, "error": error_text(error)})
-                return
-            page = job.result()
-            w._progress = {**w._progress, "export": _state("ready", None)}
-            w.send({**reply, "bytes": len(page)}, buffers=[page])
-
-        job = session.jobs.submit(
-            "export",
-            export,
-            on_progress=_weakly(me, lambda w, d, t: w._job_progress("export", d, t)),
-        )
-        job.add_done_callback(_weakly(me, done))
+            frozen = self._session.snapshot()
+        return lambda stop, progress: to_html(frozen, stop=stop, progress=progress).encode()
 
     def _size_from_panel(self, rules: Any, family: Any = None) -> None:
         """The rule table's size control or a clicked point of the fidelity chart (with its
@@ -716,11 +600,6 @@ class ExplainerWidget(anywidget.AnyWidget):
             }
         )
 
-    def _wait_idle(self, timeout: float = 60) -> bool:
-        """Block until every request and what follows it is answered (tests and scripts)."""
-        self._session.jobs.wait_started(timeout)  # it queues the first view's completion
-        return self._loop.wait_idle(timeout)
-
 
 def _named(session: ExplanationSession, pairs: Any) -> dict[str, Any]:
     """The frontend's ``[feature position, value]`` edits as ``{name: value}``."""
@@ -734,18 +613,3 @@ def _named(session: ExplanationSession, pairs: Any) -> dict[str, Any]:
             raise KeyError(f"No feature at position {j!r}: X has {len(names)} features.")
         out[names[j]] = value
     return out
-
-
-def _state(state: str, message: str | None) -> payloads.JobState:
-    return {"state": state, "done": 1, "total": 1, "message": message}  # type: ignore[typeddict-item]
-
-
-def _weakly(ref: weakref.ref, call: Callable[..., Any]) -> Callable[..., None]:
-    """A callback that holds the widget weakly and does nothing once it is gone."""
-
-    def callback(*args: Any) -> None:
-        widget = ref()
-        if widget is not None:
-            call(widget, *args)
-
-    return callback

@@ -1,4 +1,5 @@
-"""TextWidget: the anywidget shell over a TextSession (the same bundle as the tabular panel).
+"""TextWidget: the text panel over a TextSession (panel_widget.py holds what it shares with
+the table's panel, the frontend bundle too).
 
 The frontend sends the whole wanted state (text number, class, edited text) with a sequence
 number; live.py answers the newest one and drops those it overtook. Every answer starts with
@@ -12,7 +13,6 @@ One head's attention map travels on request as a binary message.
 from __future__ import annotations
 
 import html
-import threading
 import traceback
 import warnings
 import weakref
@@ -21,76 +21,35 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-import anywidget
 import numpy as np
 import traitlets
 
 from ..html_file import check_include_data, export_path
-from ..jobs import Cancelled, PanelHooks, check_open, while_open
-from ..live import LiveLoop, Publishing, error_text, shut_down
-from ..on_screen import EXPORT_STOPPED, OnScreen
+from ..jobs import Cancelled, check_open, while_open
+from ..live import error_text
+from ..panel_widget import MakePage, PanelWidget, job_state
 from . import payloads
 from .explanation import TextExplanation
 from .session import SURROGATE, TextSession
 from .surrogate import TextSurrogate
 from .tokens import TokenEdit
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
 EXPORT_FILENAME = "optiml_widgets_text_export.html"
 
 
-class TextWidget(anywidget.AnyWidget):
+class TextWidget(PanelWidget):
     """A live panel explaining a text classifier: token attributions side by side, attention,
     a rule-list surrogate, and a text to edit."""
 
-    _esm = (STATIC / "widget.js").read_text(encoding="utf-8")
-    _css = (STATIC / "widget.css").read_text(encoding="utf-8")
-
-    _schema = traitlets.Dict().tag(sync=True)
-    _surrogate = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
-    _view = traitlets.Dict().tag(sync=True)
-    _progress = traitlets.Dict().tag(sync=True)
-    index = traitlets.Int(0).tag(sync=True)
-    target = traitlets.Any(None).tag(sync=True)
-    error = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+    _session: TextSession
+    EXPORT_FILENAME = EXPORT_FILENAME
 
     def __init__(self, session: TextSession, **kwargs: Any) -> None:
-        self._session = session
-        self._stop = session.jobs.stop  # set by close(): the members then raise Closed
-        self._state = threading.RLock()
-        self._seq = 0
-        self._request_seq = -1
-        self._failed_seq = -1
-        self._publishing = Publishing()
-        self.recomputations = 0
-        first = session.view(0, complete=False, wait=False)
-        with self._publishing():  # the initial values need no recomputation
-            super().__init__(
-                _schema=schema(session),
-                _view=first,
-                _progress={},
-                index=session.index,
-                target=session.target,
-                **kwargs,
-            )
-        self._loop = LiveLoop(self, "_answer", self._stop, session.gate)
-        self.on_msg(self._on_frontend_message)
-        weakref.finalize(self, shut_down, self._loop, session)
-        me = weakref.ref(self)
-        self._on_screen = OnScreen(session.jobs, _weakly(me, lambda w, s: w._back_on_screen(s)))
-        # The first view is on its way; one job starts the rest (TextSession.start).
-        session.start(
-            PanelHooks(
-                on_surrogate_progress=_weakly(me, lambda w, d, t: w._job_progress(SURROGATE, d, t)),
-                on_surrogate_done=_weakly(me, lambda w, f: w._surrogate_done(f)),
-                then=_weakly(
-                    me,
-                    lambda w: w._loop.follow_up(
-                        w._completion(0, fast=False), lambda: w._view.get("seq") == 0
-                    ),
-                ),
-            )
-        )
+        def opening() -> tuple[dict, dict[str, Any]]:
+            first = session.view(0, complete=False, wait=False)
+            return dict(first), {"_schema": schema(session)}
+
+        super().__init__(session, opening, **kwargs)
 
     # -- the public API -------------------------------------------------------------------
     @property
@@ -165,27 +124,10 @@ class TextWidget(anywidget.AnyWidget):
         with while_open(self._stop):
             return to_html(self._session, target, rows=rows)
 
-    def close(self) -> None:
-        """Stop every thread and model call of the widget, then close it: a member asked
-        for work afterwards (or waiting for it meanwhile) raises ``Closed``."""
-        # No loop: the first view failed in __init__, and ipywidgets' __del__ calls this.
-        shut_down(getattr(self, "_loop", None), self._session)
-        super().close()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is None:
-            return None
-        data, metadata = bundle
-        data["text/html"] = static_picture(self._view, self._schema)
-        return data, metadata
+    def _static_picture(self) -> str:
+        return static_picture(self._view, self._schema)
 
     # -- traits set from Python ---------------------------------------------------------
-    @traitlets.validate("index")
-    def _valid_index(self, proposal: dict) -> int:
-        check_open(self._stop)
-        return self._session.check_index(proposal["value"])
-
     @traitlets.validate("target")
     def _valid_target(self, proposal: dict) -> Any:
         check_open(self._stop)
@@ -214,25 +156,8 @@ class TextWidget(anywidget.AnyWidget):
         else:
             self._session.edits[index] = text
 
-    def _on_frontend_message(self, _widget: Any, content: Any, _buffers: list) -> None:
-        kind = content.get("type") if isinstance(content, dict) else None
-        if kind == "request":
-            self._loop.submit(content)
-        elif kind == "head":
-            self._send_head(content)
-        elif kind == "export":
-            self._export_to_frontend()
-        elif kind == "view":
-            self._on_screen.update(content)
-
-    def _back_on_screen(self, stopped: list[str]) -> None:
-        """A view is back after every view had gone: the jobs stopped meanwhile start again
-        and the current view is completed."""
-        self._session.start(self._session.hooks)
-        if "export" in stopped:
-            state = {"state": "error", "done": 1, "total": 1, "message": EXPORT_STOPPED}
-            self._progress = {**self._progress, "export": state}
-        self._loop.follow_up(self._completion(self._view.get("seq", 0), fast=False))
+    def _message_handlers(self) -> dict[str, Callable[[dict], None]]:
+        return {**super()._message_handlers(), "head": self._send_head}
 
     def _refresh(self) -> None:
         with self._state:
@@ -297,7 +222,7 @@ class TextWidget(anywidget.AnyWidget):
                 self._view = dict(view)
         return True
 
-    def _completion(self, seq: int, *, fast: bool) -> Callable[[], None]:
+    def _completion(self, seq: int, *, fast: bool = False) -> Callable[[], None]:
         """What follows the first answer to request ``seq``: the fast attributions while
         typing; else the exact ones, then the streamed methods."""
         me = weakref.ref(self)
@@ -348,73 +273,20 @@ class TextWidget(anywidget.AnyWidget):
         self.send(dict(reply), buffers=[data] if data else [])
 
     # -- background jobs -----------------------------------------------------------------
-    def _job_progress(self, name: str, done: int, total: int) -> None:
-        self._progress = {
-            **self._progress,
-            name: {"state": "running", "done": done, "total": total, "message": None},
-        }
-
     def _surrogate_done(self, job: Future) -> None:
-        if job.cancelled():
-            return
-        error = job.exception()
-        if error is not None:
-            if isinstance(error, Cancelled):
-                return
-            state = {"state": "error", "done": 0, "total": 0, "message": error_text(error)}
-            self._progress = {**self._progress, SURROGATE: state}
+        if self._surrogate_failed(job):
             return
         with self.hold_sync():
             self._surrogate = dict(payloads.surrogate_info(job.result()))
-            self._progress = {
-                **self._progress,
-                SURROGATE: {"state": "ready", "done": 1, "total": 1, "message": None},
-            }
+            self._progress = {**self._progress, SURROGATE: job_state("ready", None)}
         seq = self._view.get("seq", 0)
         self._loop.follow_up(lambda: self._session_complete(seq))
 
-    def _export_to_frontend(self) -> None:
-        """The panel's "Export HTML" button: made in a job, sent back as a message buffer."""
+    def _page_maker(self) -> MakePage:
         from .export import to_html
 
         session = self._session
-        me = weakref.ref(self)
-        session.jobs.cancel("export")
-
-        def export(stop: Any, progress: Any) -> bytes:
-            return to_html(session, stop=stop, progress=progress).encode("utf-8")
-
-        def done(w: TextWidget, job: Future) -> None:
-            reply: dict[str, Any] = {"type": "export", "filename": EXPORT_FILENAME}
-            if job.cancelled() or isinstance(job.exception(), Cancelled):
-                return
-            error = job.exception()
-            if error is not None:
-                message = error_text(error)
-                w._progress = {
-                    **w._progress,
-                    "export": {"state": "error", "done": 1, "total": 1, "message": message},
-                }
-                w.send({**reply, "error": message})
-                return
-            page = job.result()
-            w._progress = {
-                **w._progress,
-                "export": {"state": "ready", "done": 1, "total": 1, "message": None},
-            }
-            w.send({**reply, "bytes": len(page)}, buffers=[page])
-
-        job = session.jobs.submit(
-            "export",
-            export,
-            on_progress=_weakly(me, lambda w, d, t: w._job_progress("export", d, t)),
-        )
-        job.add_done_callback(_weakly(me, done))
-
-    def _wait_idle(self, timeout: float = 120) -> bool:
-        """Block until every request and what follows it is answered (tests and scripts)."""
-        self._session.jobs.wait_started(timeout)  # it queues the first view's completion
-        return self._loop.wait_idle(timeout)
+        return lambda stop, progress: to_html(session, stop=stop, progress=progress).encode()
 
 
 def schema(session: TextSession) -> payloads.TextSchema:
@@ -478,12 +350,3 @@ def _edited_text(edits: Any, original: str) -> str:
     if not isinstance(pair[1], str):
         raise TypeError(f"The edited text must be a string, not {type(pair[1]).__name__}.")
     return pair[1]
-
-
-def _weakly(ref: weakref.ref, call: Callable[..., Any]) -> Callable[..., None]:
-    def callback(*args: Any) -> None:
-        widget = ref()
-        if widget is not None:
-            call(widget, *args)
-
-    return callback

@@ -1,0 +1,241 @@
+"""PanelWidget: the anywidget shell the table's panel and the text panel share.
+
+Each runs one session behind a live loop (live.py). What is the same for both lives here:
+the synced state, the first view's hand-over, the streamed jobs started once the widget
+exists, the frontend's messages, the Export button's job, the panel coming back on screen,
+and ``close()``. A subclass says how a request is answered (``_answer``), what completes a
+view (``_completion``), what its surrogate's fit shows (``_surrogate_done``), how its page
+is made (``_page_maker``) and what its panel's other messages do (``_message_handlers``).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, ClassVar
+
+import anywidget
+import traitlets
+
+from .jobs import Cancelled, PanelHooks, Stop, check_open
+from .live import LiveLoop, Publishing, error_text, shut_down
+from .on_screen import EXPORT_STOPPED, OnScreen
+from .payloads import JobState
+
+STATIC = Path(__file__).parent / "static"
+SURROGATE = "surrogate"  # the surrogate's job, and its entry in ``_progress``
+
+MakePage = Callable[[Stop, Callable[[int, int], None]], bytes]
+
+
+class PanelWidget(anywidget.AnyWidget):
+    """A live panel over one session (ExplanationSession or TextSession)."""
+
+    # Text, not paths: anywidget watches a path for hot reloading and its watcher keeps
+    # every widget alive.
+    _esm = (STATIC / "widget.js").read_text(encoding="utf-8")
+    _css = (STATIC / "widget.css").read_text(encoding="utf-8")
+
+    _schema = traitlets.Dict().tag(sync=True)
+    _surrogate = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    _view = traitlets.Dict().tag(sync=True)
+    _progress = traitlets.Dict().tag(sync=True)
+    index = traitlets.Int(0, help="The explained row of X, or text (settable).").tag(sync=True)
+    target = traitlets.Any(
+        None, help="The explained output: a class label, or 'prediction' for a regressor."
+    ).tag(sync=True)
+    error = traitlets.Unicode(
+        None,
+        allow_none=True,
+        help="None, or the message of the last failed recomputation (the last good view stays).",
+    ).tag(sync=True)
+
+    EXPORT_FILENAME: ClassVar[str]  # the name the Export button's download suggests
+
+    def __init__(
+        self, session: Any, opening: Callable[[], tuple[dict, dict[str, Any]]], **traits: Any
+    ) -> None:
+        """``session`` explains; ``opening()`` gives the view the panel opens on and the
+        subclass's own traits (it may fail: ``close()`` then still stops the session)."""
+        self._session = session
+        self._stop = session.jobs.stop  # set by close(): the members then raise Closed
+        self._state = threading.RLock()  # the session's current row, target and edits
+        self._seq = 0  # newest sequence number seen or given out (views carry it)
+        self._request_seq = -1  # newest frontend request applied
+        self._failed_seq = -1  # newest request that failed: an older view keeps its error
+        self._publishing = Publishing()
+        self.recomputations = 0  # views computed (tests check that bursts coalesce)
+        first_view, own_traits = opening()
+        with self._publishing():  # the initial values need no recomputation
+            super().__init__(
+                _view=first_view,
+                _progress={},
+                index=session.index,
+                target=session.target,
+                **own_traits,
+                **traits,
+            )
+        self._loop = LiveLoop(self, "_answer", self._stop, session.gate)
+        self.on_msg(self._on_frontend_message)
+        # Threads hold the widget weakly; when it is collected, its work stops too.
+        weakref.finalize(self, shut_down, self._loop, session)
+        me = weakref.ref(self)
+        self._on_screen = OnScreen(session.jobs, weakly(me, lambda w, s: w._back_on_screen(s)))
+        # The first view is on its way; one job starts the rest (the session's ``start``).
+        session.start(
+            PanelHooks(
+                on_surrogate_progress=weakly(me, lambda w, d, t: w._job_progress(SURROGATE, d, t)),
+                on_surrogate_done=weakly(me, lambda w, f: w._surrogate_done(f)),
+                then=weakly(  # unless a request was answered meanwhile
+                    me,
+                    lambda w: w._loop.follow_up(w._completion(0), lambda: w._view.get("seq") == 0),
+                ),
+            )
+        )
+
+    def close(self) -> None:
+        """Stop every thread and model call of the widget, then close it: a member asked
+        for work afterwards (or waiting for it meanwhile) raises ``Closed``."""
+        # No loop: the first view failed in __init__, and ipywidgets' __del__ calls this.
+        shut_down(getattr(self, "_loop", None), self._session)
+        super().close()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle
+        # Where widgets cannot run (GitHub, nbconvert without widget state) this shows instead.
+        data["text/html"] = self._static_picture()
+        return data, metadata
+
+    # -- what a subclass says ------------------------------------------------------
+    def _static_picture(self) -> str:
+        """A script-free picture of the current view."""
+        raise NotImplementedError
+
+    def _answer(self, request: dict) -> Callable[[], None] | None:
+        """Apply a request and publish its view; returns what is left to stream in."""
+        raise NotImplementedError
+
+    def _completion(self, seq: int) -> Callable[[], None]:
+        """What completes the view of request ``seq`` once it is shown."""
+        raise NotImplementedError
+
+    def _surrogate_done(self, job: Future) -> None:
+        """The surrogate's fit finished (or failed)."""
+        raise NotImplementedError
+
+    def _page_maker(self) -> MakePage:
+        """What makes the Export button's page: called when the button is clicked (the
+        panel as the click found it), run in a job."""
+        raise NotImplementedError
+
+    def _restart_stopped(self, stopped: list[str]) -> None:
+        """Jobs of the subclass's own that stopped while no view was on screen."""
+
+    # -- traits set from Python ----------------------------------------------------
+    @traitlets.validate("index")
+    def _valid_index(self, proposal: dict) -> int:
+        check_open(self._stop)
+        return self._session.check_index(proposal["value"])
+
+    # -- the frontend's messages ---------------------------------------------------
+    def _message_handlers(self) -> dict[str, Callable[[dict], None]]:
+        """The panel's message types and what answers each."""
+        return {
+            "request": self._loop.submit,
+            "export": lambda _content: self._export_to_frontend(),
+            "view": self._on_screen.update,
+        }
+
+    def _on_frontend_message(self, _widget: Any, content: Any, _buffers: list) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        handler = self._message_handlers().get(kind) if isinstance(kind, str) else None
+        if handler is not None:
+            handler(content)
+
+    def _back_on_screen(self, stopped: list[str]) -> None:
+        """A view is back after every view had gone: the jobs ``stopped`` meanwhile start
+        again, and the current view is completed."""
+        self._session.start(self._session.hooks)
+        self._restart_stopped(stopped)
+        if "export" in stopped:
+            self._progress = {**self._progress, "export": job_state("error", EXPORT_STOPPED)}
+        self._loop.follow_up(self._completion(self._view.get("seq", 0)))
+
+    # -- background jobs -----------------------------------------------------------
+    def _job_progress(self, name: str, done: int, total: int) -> None:
+        self._progress = {
+            **self._progress,
+            name: {"state": "running", "done": done, "total": total, "message": None},
+        }
+
+    def _surrogate_failed(self, job: Future) -> bool:
+        """Whether the surrogate's job ended without a fit (its error then shown)."""
+        if job.cancelled():
+            return True
+        error = job.exception()
+        if error is None:
+            return False
+        if not isinstance(error, Cancelled):
+            state: JobState = {
+                "state": "error",
+                "done": 0,
+                "total": 0,
+                "message": error_text(error),
+            }
+            self._progress = {**self._progress, SURROGATE: state}
+        return True
+
+    def _export_to_frontend(self) -> None:
+        """The panel's "Export HTML" button: made in a job (live edits go first), with its
+        progress in ``_progress``; the file goes back as a message buffer."""
+        session = self._session
+        me = weakref.ref(self)
+        session.jobs.cancel("export")  # a second click starts afresh
+        make_page = self._page_maker()
+
+        def done(w: PanelWidget, job: Future) -> None:
+            reply: dict[str, Any] = {"type": "export", "filename": w.EXPORT_FILENAME}
+            if job.cancelled() or isinstance(job.exception(), Cancelled):
+                return
+            error = job.exception()
+            if error is not None:  # the button must not take the kernel down either
+                w._progress = {**w._progress, "export": job_state("error", error_text(error))}
+                w.send({**reply, "error": error_text(error)})
+                return
+            page = job.result()
+            w._progress = {**w._progress, "export": job_state("ready", None)}
+            w.send({**reply, "bytes": len(page)}, buffers=[page])
+
+        job = session.jobs.submit(
+            "export",
+            make_page,
+            on_progress=weakly(me, lambda w, d, t: w._job_progress("export", d, t)),
+        )
+        job.add_done_callback(weakly(me, done))
+
+    def _wait_idle(self, timeout: float = 120) -> bool:
+        """Block until every request and what follows it is answered (tests and scripts)."""
+        self._session.jobs.wait_started(timeout)  # it queues the first view's completion
+        return self._loop.wait_idle(timeout)
+
+
+def job_state(state: str, message: str | None) -> JobState:
+    """A finished job's entry in ``_progress``."""
+    return {"state": state, "done": 1, "total": 1, "message": message}  # type: ignore[typeddict-item]
+
+
+def weakly(ref: weakref.ref, call: Callable[..., Any]) -> Callable[..., None]:
+    """A callback that holds the widget weakly and does nothing once it is gone."""
+
+    def callback(*args: Any) -> None:
+        widget = ref()
+        if widget is not None:
+            call(widget, *args)
+
+    return callback
