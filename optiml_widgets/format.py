@@ -52,6 +52,23 @@ def format_number(value: float | int | None, digits: int = 4, scale: float | Non
     return "0" if text == "-0" else text
 
 
+def exact_number(value: float | int) -> str:
+    """Every digit a number holds (its shortest exact form), for a rule's threshold: the
+    surrogate rounded it to the fewest digits that keep every row of X on its side, and
+    rounding it again would move rows across ("price > 1000" for 1000.4).
+
+    >>> exact_number(1000.4), exact_number(52000.0), exact_number(1655000000.5)
+    ('1000.4', '52000', '1655000000.5')
+    >>> exact_number(1e-07), exact_number(-0.0), exact_number(3)
+    ('1e-07', '0', '3')
+    """
+    number = float(value)
+    if not math.isfinite(number):
+        return format_number(number)
+    text = repr(number).removesuffix(".0")
+    return "0" if text == "-0" else text
+
+
 def signed(value: float, digits: int = 3) -> str:
     """A signed contribution: "+0.123" / "\u22120.045" (as js/src/format.ts signed)."""
     return ("+" if value >= 0 else "\u2212") + format_number(abs(value), digits)

@@ -374,7 +374,10 @@ def _rule(rule: Rule, position: Mapping[str, int]) -> RuleInfo:
                 "center": t.center,
                 "fill": t.fill if math.isfinite(t.fill) else t.center,
                 "above": t.above,
-                "when": [condition(c, c.holds(f), c.text) for c, f in zip(t.when, t.when_fill)],
+                "when": [
+                    condition(c, c.holds(f), t.condition_text(c, f))
+                    for c, f in zip(t.when, t.when_fill)
+                ],
                 "when_fill": list(t.when_fill),
                 "shared": t.shared,
                 "text": t.phrase,

@@ -398,6 +398,10 @@ class ExplanationSession:
             return None
         if self._surrogate_size is not None:
             return self._surrogate_size
+        return self._fitted_surrogate()
+
+    def _fitted_surrogate(self) -> Surrogate:
+        """The surrogate at the size cross-validation chose, waiting for its fit."""
         return self._wait_job(
             self._surrogate_job, lambda: self.jobs.progress(SURROGATE), "Fitting the surrogate"
         )
@@ -422,11 +426,9 @@ class ExplanationSession:
             raise ValueError(
                 'There is no surrogate: create the widget with "surrogate" in explainers.'
             )
-        self._surrogate_size = None
-        fitted = self.surrogate
-        assert fitted is not None
-        if rules is not None:
-            self._surrogate_size = fitted.with_size(rules, family)
+        fitted = self._fitted_surrogate()
+        # Checked before anything changes: an invalid size keeps the one shown.
+        self._surrogate_size = None if rules is None else fitted.with_size(rules, family)
         return self.surrogate
 
     def ready_surrogate(self) -> Surrogate | None:

@@ -123,8 +123,19 @@ class ExplainerWidget(PanelWidget):
         with while_open(self._stop):
             surrogate = self._session.set_surrogate_size(rules, family)
         if surrogate is not None:
-            self._surrogate = dict(payloads.surrogate(surrogate))
+            self._show_surrogate(surrogate)
         self._refresh()
+
+    def _show_surrogate(self, surrogate: Surrogate, **also: Any) -> None:
+        """The rule table of ``surrogate`` (and ``also``'s traits), unless another size
+        became the session's meanwhile: the fit's callback and a size set from Python or
+        the panel race, and the size set last must stay shown."""
+        shown = dict(payloads.surrogate(surrogate))
+        with self._state, self.hold_sync():
+            if self._session.ready_surrogate() is surrogate:
+                self._surrogate = shown
+            for name, value in also.items():
+                setattr(self, name, value)
 
     def counterfactual(self) -> Counterfactual | None:
         """The smallest change of the current instance that reaches a surrogate rule with
@@ -497,9 +508,9 @@ class ExplainerWidget(PanelWidget):
         # The size shown: w.surrogate_size may have been set (waiting for this fit) before
         # this callback came.
         surrogate = self._session.ready_surrogate() or job.result()
-        with self.hold_sync():
-            self._surrogate = dict(payloads.surrogate(surrogate))
-            self._progress = {**self._progress, SURROGATE: job_state("ready", None)}
+        self._show_surrogate(
+            surrogate, _progress={**self._progress, SURROGATE: job_state("ready", None)}
+        )
         self._loop.follow_up(self._completion(self._view.get("seq", 0)))
 
     def _start_global(self) -> None:

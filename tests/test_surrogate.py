@@ -618,3 +618,49 @@ def test_one_output_on_every_training_row_gives_one_rule_and_says_why():
     assert surrogate.fidelity < 1  # the other class's row is held out (seed 0)
     assert "held out, it gives other outputs too" in surrogate.reason
     w.close()
+
+
+def test_printed_thresholds_keep_every_row_on_its_side():
+    """A threshold is printed with every digit it holds: "price > 1000.4", not "> 1000"
+    (which would move the rows between 1000 and 1000.4 to the other rule)."""
+    price = np.round(np.linspace(1000.0, 1000.9, 200), 3)
+    X = pd.DataFrame({"price": price, "noise": np.random.default_rng(0).normal(size=200)})
+    model = lambda df: (df["price"] > 1000.45).astype(float).to_numpy()  # noqa: E731
+    surrogate = ExplanationSession(model, X, task="regression", explainers=("surrogate",)).surrogate
+    for rule in surrogate.rules:
+        for condition in rule.conditions:
+            printed = float(condition.text.rsplit(" ", 1)[1])
+            assert printed == condition.value
+        covered = [rule.covers(row) for _, row in X.iterrows()]
+        read = np.ones(len(X), bool)
+        for condition in rule.conditions:
+            printed = float(condition.text.rsplit(" ", 1)[1])
+            read &= (
+                X[condition.feature] <= printed
+                if condition.op == "<="
+                else X[condition.feature] > printed
+            )
+        assert np.array_equal(read, covered)
+
+
+def test_a_step_term_says_a_missing_value_takes_it():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    x[rng.random(200) < 0.3] = np.nan
+    X = pd.DataFrame({"x": x, "u": rng.normal(size=200), "z": rng.normal(size=200)})
+
+    def model(df):
+        return np.asarray(2 * (df["x"].fillna(0.0) > -0.5) + 1.5 * (df["u"] > 0.3) + df["z"], float)
+
+    surrogate = ExplanationSession(model, X, task="regression", explainers=("surrogate",)).surrogate
+    row = X[X["x"].isna()].iloc[0]
+    terms = [t for t in surrogate.rule_for(row).terms if t.feature == "x"]
+    assert terms
+    for term in terms:
+        took_it = term.effect_in(row) != 0
+        assert ("or missing" in term.text) == took_it
+    # No term the rules carry is a rule read for nothing.
+    for k in surrogate.sizes:
+        sized = surrogate.with_size(k)
+        spread = float(np.ptp(model(X)))
+        assert all(abs(t.weight) > 1e-9 * spread for r in sized.rules for t in r.terms), k

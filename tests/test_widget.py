@@ -417,6 +417,34 @@ def test_a_size_set_while_the_fit_runs_stays_when_the_fit_lands(gbc, monkeypatch
     w.close()
 
 
+def test_a_fit_shown_slowly_does_not_replace_a_size_set_meanwhile(gbc, monkeypatch):
+    # The fit's callback builds the recommended size's table while w.surrogate_size sets
+    # another one: the size set last stays in the panel.
+    from optiml_widgets import widget as widget_module
+
+    build = widget_module.payloads.surrogate
+
+    def slow_for_the_fit(surrogate):
+        if "picked by hand" not in surrogate.reason:
+            time.sleep(0.5)
+        return build(surrogate)
+
+    monkeypatch.setattr(widget_module.payloads, "surrogate", slow_for_the_fit)
+    model, X, y = gbc
+    w = explain_widget(model, X, y)
+    w.surrogate_size = 3
+    picked = w.surrogate.complexity
+    assert w._wait_idle()
+    time.sleep(0.6)
+    assert w._surrogate["complexity"] == picked == w.surrogate_size
+    # An invalid size changes nothing, on either side.
+    for bad in (0, -1, 1.5, "5", True, float("nan")):
+        with pytest.raises(ValueError, match="A surrogate size is a whole number"):
+            w.surrogate_size = bad
+        assert w.surrogate_size == picked == w._surrogate["complexity"]
+    w.close()
+
+
 def test_the_surrogate_size_changes_live(widget):
     surrogate = widget.surrogate
     assert widget._wait_idle()

@@ -68,7 +68,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from threadpoolctl import threadpool_limits
 
 from ..data import Feature, FeatureSchema, is_missing
-from ..format import counted, format_number
+from ..format import counted, exact_number, format_number
 from ..jobs import NEVER, Gate, Stop, no_progress, yielding_to
 from ..model import ModelAdapter
 from ..size_choice import TOLERANCE, fewest_rules_near_best, frontier
@@ -148,7 +148,7 @@ class Condition(NamedTuple):
         """The condition as people read it: ``income > 52000``, ``city in {Paris, Lyon}``."""
         if self.op == "in":
             return f"{self.feature} in {{{', '.join(str(v) for v in self.value)}}}"
-        value = format_number(self.value) if _is_number(self.value) else str(self.value)
+        value = exact_number(self.value) if _is_number(self.value) else str(self.value)
         return f"{self.feature} {self.op} {value}"
 
 
@@ -158,8 +158,9 @@ class LinearTerm(NamedTuple):
     with ``when`` set (a leaf of a sum of trees), ``weight`` where every condition holds.
 
     A missing value counts as ``fill`` (the value the surrogate fills it with; per
-    condition of ``when``, ``when_fill``). A ``shared`` term is in every rule with the same
-    weight (only its centre differs).
+    condition of ``when``, ``when_fill``); ``missing`` names the term's features with
+    missing values in X, whose text says what a missing one does. A ``shared`` term is in
+    every rule with the same weight (only its centre differs).
     """
 
     feature: str
@@ -171,6 +172,7 @@ class LinearTerm(NamedTuple):
     above: float | None = None
     when: tuple[Condition, ...] = ()
     when_fill: tuple[float, ...] = ()
+    missing: frozenset[str] = frozenset()
 
     @property
     def is_step(self) -> bool:
@@ -185,10 +187,21 @@ class LinearTerm(NamedTuple):
         # Three digits: the weight's size is what is read; the payload keeps every digit.
         weight = format_number(abs(self.weight), digits=3)
         if self.when:
-            return f"{sign}{weight} if {' and '.join(c.text for c in self.when)}"
+            when = zip(self.when, self.when_fill)
+            return f"{sign}{weight} if {' and '.join(self.condition_text(c, f) for c, f in when)}"
         if self.above is not None:
-            return f"{sign}{weight} if {self.feature} > {format_number(self.above)}"
-        return f"{sign}{weight} per {format_number(self.per)} of {self.feature}"
+            step = Condition(self.feature, ">", self.above)
+            return f"{sign}{weight} if {self.condition_text(step, self.fill)}"
+        per = f"{sign}{weight} per {format_number(self.per)} of {self.feature}"
+        if self.feature in self.missing:
+            return f"{per} (a missing one counts as {format_number(self.fill)})"
+        return per
+
+    def condition_text(self, condition: Condition, fill: float) -> str:
+        """A condition of a step, and ``or missing`` where a missing value (counted as
+        ``fill``) meets it."""
+        meets = condition.feature in self.missing and condition.holds(fill)
+        return condition.text + (" or missing" if meets else "")
 
     @property
     def text(self) -> str:
@@ -292,7 +305,7 @@ class Rule:
             if linear:
                 then += f" at the rule's average row ({centre})"
             own = [t.text for t in self.terms if alone or not t.shared]
-            then += ", " + " ".join(own) if own else ""
+            then += ", " + ", ".join(own) if own else ""
         if self.classes is not None and alone:
             then += f"; {self.cut_text()}"
         return f"IF {when} THEN {self.outcome} = {then}"
@@ -1385,6 +1398,7 @@ def _linear_rule(
     prediction = leaf.mean
     cuts = leaf.cuts or (float("nan"),) * len(leaf.columns)
     joint = leaf.joint or ((),) * len(leaf.columns)
+    missing = frozenset(f.name for f in schema.features if f.missing > 0)
     for j, coef, center, cut, steps in zip(leaf.columns, leaf.coef, leaf.center, cuts, joint):
         feature, fill = schema.features[j], float(encoder.fill[j])
         if steps:
@@ -1395,17 +1409,29 @@ def _linear_rule(
             fill_of = {schema.features[c].name: float(encoder.fill[c]) for c, _, _ in steps}
             fills = tuple(fill_of[c.feature] for c in when)
             terms.append(
-                LinearTerm(feature.name, float(coef), 1.0, 0.0, fill, shared, None, when, fills)
+                LinearTerm(
+                    feature.name, float(coef), 1.0, 0.0, fill, shared, None, when, fills, missing
+                )
             )
         elif np.isnan(cut):
             per = _round_unit(feature)
             terms.append(
-                LinearTerm(feature.name, float(coef) * per, per, float(center), fill, shared)
+                LinearTerm(
+                    feature.name,
+                    float(coef) * per,
+                    per,
+                    float(center),
+                    fill,
+                    shared,
+                    missing=missing,
+                )
             )
         else:
             # A step adds its weight or nothing: its share of the leaf moves to the value.
             prediction -= float(coef) * float(center)
-            terms.append(LinearTerm(feature.name, float(coef), 1.0, 0.0, fill, shared, cut))
+            terms.append(
+                LinearTerm(feature.name, float(coef), 1.0, 0.0, fill, shared, cut, missing=missing)
+            )
     # The largest effects first: that is how the rule is read.
     terms.sort(key=lambda term: -abs(term.weight) * _term_scale(schema, term))
     return Rule(node, conditions, prediction, coverage, samples, outcome, tuple(terms), classes)
