@@ -664,3 +664,13 @@ def test_a_step_term_says_a_missing_value_takes_it():
         sized = surrogate.with_size(k)
         spread = float(np.ptp(model(X)))
         assert all(abs(t.weight) > 1e-9 * spread for r in sized.rules for t in r.terms), k
+
+
+def test_a_category_that_would_blur_its_list_is_quoted():
+    from optiml_widgets.explainers.surrogate import Condition
+
+    assert Condition("city", "in", ("Lyon}", "Paris, France", "Rome")).text == (
+        'city in {"Lyon}", "Paris, France", Rome}'
+    )
+    assert Condition("c", "==", "a b").text == "c == a b"
+    assert Condition("c", "!=", " x").text == 'c != " x"'

@@ -51,6 +51,7 @@ on (the forest's sample misses some of them, and then no family can match that t
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import warnings
@@ -147,9 +148,18 @@ class Condition(NamedTuple):
     def text(self) -> str:
         """The condition as people read it: ``income > 52000``, ``city in {Paris, Lyon}``."""
         if self.op == "in":
-            return f"{self.feature} in {{{', '.join(str(v) for v in self.value)}}}"
-        value = exact_number(self.value) if _is_number(self.value) else str(self.value)
+            return f"{self.feature} in {{{', '.join(_category_text(v) for v in self.value)}}}"
+        value = exact_number(self.value) if _is_number(self.value) else _category_text(self.value)
         return f"{self.feature} {self.op} {value}"
+
+
+def _category_text(value: Any) -> str:
+    """A category as written, quoted where it would blur the list it stands in
+    ("Paris, France", "", " x")."""
+    text = str(value)
+    if not text or text != text.strip() or any(c in text for c in ',{}"'):
+        return json.dumps(text, ensure_ascii=False)
+    return text
 
 
 class LinearTerm(NamedTuple):
