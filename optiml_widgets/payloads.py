@@ -111,6 +111,7 @@ class CurvePoint(TypedDict):
 class SurrogateInfo(TypedDict):
     rules: list[RuleInfo]
     fidelity: float
+    held_out: bool  # False: too few rows to hold any out (fidelity on samples near them)
     metric: str
     complexity: int
     thresholds: list[list[float]]
@@ -326,6 +327,7 @@ def surrogate(found: Surrogate) -> SurrogateInfo:
     return {
         "rules": [_rule(rule, position) for rule in found.rules],
         "fidelity": float(found.fidelity),
+        "held_out": found.held_out,
         "metric": found.metric,
         "complexity": found.complexity,
         "thresholds": [by_feature.get(name, []) for name in names],

@@ -674,3 +674,26 @@ def test_a_category_that_would_blur_its_list_is_quoted():
     )
     assert Condition("c", "==", "a b").text == "c == a b"
     assert Condition("c", "!=", " x").text == 'c != " x"'
+
+
+def test_rule_for_reads_a_row_by_xs_own_column_labels():
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(120, 3)))  # labels 0, 1, 2
+    model = lambda df: (df.iloc[:, 0] > 0).astype(float).to_numpy()  # noqa: E731
+    w = explain_widget(model, X, task="regression", explainers=("surrogate",))
+    surrogate = w.surrogate
+    for i in (0, 1, 2):
+        expected = surrogate.rule_for(w.session.original(i))
+        assert surrogate.rule_for(X.iloc[i]) == expected
+        assert surrogate.rule_for(X.iloc[i].to_dict()) == expected
+    w.close()
+
+
+def test_with_too_few_rows_to_hold_out_the_fidelity_says_what_judged_it():
+    X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0, 4.0], "b": [1.0, 0.0, 1.0, 0.0, 1.0]})
+    model = lambda df: (df["a"] > 1.5).astype(float).to_numpy()  # noqa: E731
+    few = ExplanationSession(model, X, task="regression", explainers=("surrogate",)).surrogate
+    assert not few.held_out and payloads.surrogate(few)["held_out"] is False
+    assert "held-out" not in few.caption and "too few rows to hold any out" in few.caption
+    many = pd.concat([X] * 4, ignore_index=True)
+    enough = ExplanationSession(model, many, task="regression", explainers=("surrogate",))
+    assert enough.surrogate.held_out and "held-out" in enough.surrogate.caption

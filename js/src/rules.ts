@@ -22,7 +22,8 @@ export function caption(surrogate: SurrogateInfo): string {
   // A term shared by every rule counts once (complexity).
   const terms = surrogate.complexity - leaves;
   const parts = terms ? ` (${counted(leaves, "leaf", "leaves")} + ${counted(terms, "term")})` : "";
-  return `${surrogate.family}, ${counted(surrogate.complexity, "rule")}${parts}, held-out ${metric} ${formatScore(surrogate.fidelity)}`;
+  const judged = surrogate.held_out ? `held-out ${metric}` : `${metric} on samples near X's rows (too few rows to hold any out)`;
+  return `${surrogate.family}, ${counted(surrogate.complexity, "rule")}${parts}, ${judged} ${formatScore(surrogate.fidelity)}`;
 }
 
 /** A select of the curve's sizes: the user may read fewer or more rules than recommended. */

@@ -132,6 +132,9 @@ export interface SurrogateInfo {
   rules: RuleInfo[];
   /** Held-out agreement with the model: accuracy (classification) or R² (regression). */
   fidelity: number;
+  /** False: X had too few rows (under 10) to hold any out; `fidelity` is then measured on
+   * samples drawn near its rows. */
+  held_out: boolean;
   metric: "accuracy" | "r2";
   complexity: number;
   /** Numeric thresholds the rules use, per feature position (slider ticks). */

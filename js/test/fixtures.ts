@@ -59,6 +59,7 @@ export function surrogate(s: Schema): SurrogateInfo {
       },
     ],
     fidelity: 0.93,
+    held_out: true,
     metric: "accuracy",
     complexity: 2,
     thresholds,

@@ -4,7 +4,7 @@ import { Features } from "../src/features";
 import { segments } from "../src/forceplot";
 import { renderPanel } from "../src/panel";
 import { sliderStep, trackPercent } from "../src/sliders";
-import { shows } from "../src/rules";
+import { caption, shows } from "../src/rules";
 import type { ExplainerInfo, LinearTermInfo, SurrogateInfo } from "../src/types";
 import { FakeModel, LIME, SHAP, limeOf, mixedSchema, model, panel, schema, shapOf, surrogate, view } from "./fixtures";
 
@@ -270,6 +270,11 @@ describe("rule table", () => {
     expect(reason.querySelector("summary")?.textContent).toBe("Why 2 rules?");
     expect(reason.querySelector("p")?.textContent).toBe("The fewest rules within 0.005 of the best cross-validated accuracy with 95% confidence.");
     expect(q(el, "ow-rules").querySelector("[data-testid=ow-legend]")?.textContent).toContain("the rule that fires for this row");
+  });
+
+  it("says when no row could be held out to judge the rules", () => {
+    const few = { ...surrogate(schema()), held_out: false };
+    expect(caption(few)).toBe("decision tree, 2 rules, accuracy on samples near X's rows (too few rows to hold any out) 0.930");
   });
 
   it("leaves out of a row's arithmetic what adds 0 at the precision shown (floating-point noise)", () => {

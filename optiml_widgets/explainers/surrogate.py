@@ -370,6 +370,9 @@ class Surrogate:
     screened: list[str] | None = field(default=None, repr=False)  # features the fit saw
     # Per point of the curve (family, rules), its score on each cross-validation fold.
     fold_scores: dict[tuple[str, int], np.ndarray] = field(default_factory=dict, repr=False)
+    # False: X had too few rows (under 10) to hold any out; fidelity is then measured on
+    # samples drawn near its rows.
+    held_out: bool = True
 
     @property
     def complexity(self) -> int:
@@ -391,6 +394,9 @@ class Surrogate:
 
     def rule_for(self, row: Mapping[str, Any] | pd.Series) -> Rule:
         """The rule that covers a row (a dict or Series of original feature values)."""
+        if any(name not in row for name in self.schema.names):
+            # X's own column labels (ints, tuples) name the features as their text does.
+            row = {str(label): value for label, value in row.items()}
         missing = [name for name in self.schema.names if name not in row]
         if missing:
             shown = ", ".join(repr(name) for name in missing[:5])
@@ -488,10 +494,12 @@ class Surrogate:
         leaves = counted(len(self.rules), "leaf", "leaves")
         parts = f" ({leaves} + {counted(terms, 'term')})" if terms else ""
         metric = "R²" if self.metric == "r2" else "accuracy"
-        return (
-            f"{self.family}, {counted(self.complexity, 'rule')}{parts}, "
-            f"held-out {metric} {self.fidelity:.3f}"
+        judged = (
+            f"held-out {metric}"
+            if self.held_out
+            else f"{metric} on samples near X's rows (too few rows to hold any out)"
         )
+        return f"{self.family}, {counted(self.complexity, 'rule')}{parts}, {judged} {self.fidelity:.3f}"
 
     def text(self) -> str:
         """All rules as IF … THEN … lines, with coverage; the terms every rule shares and a
@@ -1108,6 +1116,7 @@ def fit_surrogate(
         encoded_X=encoded_X,
         screened=[schema.features[j].name for j in columns] if len(columns) < len(schema) else None,
         fold_scores=fold_scores,
+        held_out=bool(data.test_is_real.any()),
     )
 
 
@@ -1267,6 +1276,7 @@ def _one_rule(
         ),
         alternatives={(TREE, 1): model},
         encoded_X=encoded_X,
+        held_out=bool(data.test_is_real.any()),
     )
 
 
