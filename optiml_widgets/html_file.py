@@ -34,6 +34,18 @@ def export_path(path: Any) -> Path | None:
             'e.g. w.to_html("panel.html"), or w.to_html() for the HTML as a string.'
         )
     target = Path(path).expanduser()
+    try:
+        return _writable(target)
+    except OSError as exc:  # a name too long, a folder one cannot write to, /proc
+        raise ValueError(
+            f"Cannot write path {str(target)!r}: {exc.strerror or exc}. Write to a file in a "
+            'folder you can write to, e.g. w.to_html("panel.html").'
+        ) from None
+
+
+def _writable(target: Path) -> Path:
+    """``target`` once it is known to be a file that can be written: a clear error for a
+    folder or a missing folder; an OSError where the system refuses it."""
     if target.is_dir():
         raise ValueError(
             f"path {str(target)!r} is a folder: name the file to write, e.g. "
@@ -44,6 +56,13 @@ def export_path(path: Any) -> Path | None:
             f"The folder of path {str(target)!r} does not exist: create it first "
             f"(e.g. Path({str(target.parent)!r}).mkdir(parents=True)) or write elsewhere."
         )
+    # Opened once now, so that a path that cannot be written fails before the export's
+    # work rather than after it.
+    existed = target.exists()
+    with open(target, "ab"):
+        pass
+    if not existed:
+        target.unlink(missing_ok=True)
     return target
 
 

@@ -511,6 +511,11 @@ def test_to_html_checks_its_arguments_before_the_export(widget, tmp_path, monkey
         widget.to_html(tmp_path / "nowhere" / "panel.html")
     with pytest.raises(TypeError, match="path must be a file name"):
         widget.to_html(open(tmp_path / "f.html", "w"))  # noqa: SIM115
+    # A path that cannot be written: before, an OSError after the export's work.
+    for unwritable in ("/proc/panel.html", tmp_path / ("x" * 300 + ".html")):
+        with pytest.raises(ValueError, match="Cannot write path"):
+            widget.to_html(unwritable)
+    assert list(tmp_path.iterdir()) == [tmp_path / "f.html"]  # the check leaves no file
     monkeypatch.undo()
     monkeypatch.setenv("HOME", str(tmp_path))
     widget.to_html("~/panel.html", rows=[0])
