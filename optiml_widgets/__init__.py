@@ -55,7 +55,8 @@ def explain_widget(
     background : rows for the SHAP/LIME background; default: a sample of 100 rows of X.
     random_state : same seed, same explanations.
     global_rows : how many rows of X the global views explain; default: all up to 1,000
-        (200 for model-agnostic permutation SHAP), a seeded random sample beyond.
+        (200 for model-agnostic permutation SHAP; with many classes, rows x classes within
+        2,000, at least 100 rows), a seeded random sample beyond.
     global_data : rows for the global views instead of X, however many: a pandas
         DataFrame, a Dask DataFrame, or a path or glob of Parquet files (with X's
         columns). They are explained partition by partition (on the active

@@ -55,6 +55,11 @@ class ModelAdapter:
         probe_rows: Sequence[int] | np.ndarray | None = None,
         column_labels: Mapping[str, Any] | None = None,
     ) -> None:
+        if isinstance(class_names, (str, bytes)):  # a string is a sequence of letters
+            raise TypeError(
+                f"class_names must be a list with one name per class (e.g. ['no', 'yes']), "
+                f"not the string {class_names!r}."
+            )
         if task not in ("auto", "classification", "regression"):
             raise ValueError(
                 f"task must be 'auto', 'classification' or 'regression', not {task!r}."

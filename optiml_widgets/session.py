@@ -157,6 +157,11 @@ class ExplanationSession:
         self.slow_model = time.perf_counter() - started > SLOW_MODEL_SECONDS
         self.random_state = random_state
         self.global_rows = _check_global_rows(global_rows)
+        if global_data is not None and global_rows is not None:
+            raise ValueError(
+                "global_rows samples X for the global views, and global_data replaces X "
+                "there (every row of it is explained): pass one of them."
+            )
         if global_data is not None:
             # Its columns and types are checked now (metadata only), before any long work.
             read_global_data(global_data, self.schema, partition_rows=GLOBAL_DATA_PART_ROWS)
@@ -178,6 +183,18 @@ class ExplanationSession:
         )
         rows, outputs = self.adapter.first_outputs
         self.context.remember(self.encoded_X[rows], outputs)
+        if background_frame is not None:
+            # The caller's rows: called now (as the sampled background is, with the first
+            # rows), where a failure can say which rows the model refused.
+            try:
+                outputs = self.adapter.predict(background_frame)
+            except Exception as exc:
+                exc.add_note(
+                    "These were the rows passed as background=: pass rows the model accepts, "
+                    "like X's, or leave background out for a sample of X."
+                )
+                raise
+            self.context.remember(self.background, outputs)
         self.jobs = Jobs()
         self.gate = Gate()
         self.memo = Memo()
@@ -1220,6 +1237,12 @@ def _background_frame(background: Any, frame: pd.DataFrame) -> pd.DataFrame | No
                 f"background lacks columns of X: {first_names(missing)}. Pass rows with X's columns."
             )
         return as_frame(background[names], data="background")
+    width = np.shape(background)[1] if np.ndim(background) == 2 else None
+    if width is not None and width != len(names):
+        raise ValueError(
+            f"background has {width} columns but X has {len(names)}: pass rows with X's "
+            "columns, in X's order."
+        )
     result = as_frame(background, names, data="background")
     for name in names:
         with contextlib.suppress(TypeError, ValueError):

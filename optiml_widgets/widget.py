@@ -31,6 +31,7 @@ from . import payloads
 from .counterfactual import Counterfactual
 from .explainers.surrogate import Surrogate
 from .explanation import LocalExplanation
+from .format import first_names
 from .global_explanation import GlobalExplanation
 from .html_file import check_include_data, export_path
 from .jobs import Cancelled, check_open, while_open
@@ -181,6 +182,12 @@ class ExplainerWidget(PanelWidget):
         changes then. A value the model itself rejects is kept, shown in ``w.error`` and the
         last good view stays.
         """
+        twice = sorted(set(mapping or {}) & set(values), key=str)
+        if twice:  # which one was meant?
+            raise ValueError(
+                f"{first_names(twice)} given twice, in the mapping and as a keyword: give each "
+                "feature once."
+            )
         changes = {**(mapping or {}), **values}
         with while_open(self._stop), self._state:
             edits = self._session.check_edits(changes)

@@ -770,3 +770,28 @@ def test_a_function_reads_x_under_its_own_column_labels(columns):
     with pytest.raises(ValueError, match="Two values name feature"):
         w.set_features({second: 2.0, str(second): 3.0})
     w.close()
+
+
+def test_more_bad_arguments_get_errors_that_name_them():
+    X, y = breast_cancer()
+    model = LogisticRegression(max_iter=3000).fit(X, y)
+    with pytest.raises(ValueError, match=r"random_state must be from 0 to 2\*\*32 - 1"):
+        explain_widget(model, X, random_state=2**40)
+    with pytest.raises(ValueError, match="background has 3 columns but X has 30"):
+        explain_widget(model, X, background=np.zeros((10, 3)))
+    with pytest.raises(TypeError, match="class_names must be a list with one name per class"):
+        explain_widget(model, X, class_names="ab")  # before: read as ['a', 'b']
+    with pytest.raises(ValueError, match="global_rows samples X .* pass one of them"):
+        explain_widget(model, X, global_rows=10, global_data=X)  # before: ignored
+
+
+def test_a_background_the_model_refuses_is_named():
+    from sklearn.linear_model import LinearRegression
+
+    X, y = diabetes()
+    model = LinearRegression().fit(X, y)
+    background = X.iloc[:40].copy()
+    background.iloc[0, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN") as caught:
+        explain_widget(model, X, background=background)
+    assert any("rows passed as background=" in note for note in caught.value.__notes__)

@@ -126,6 +126,15 @@ def test_bad_calls_say_what_to_do(tfidf, corpus):
         explain_widget(lambda texts: ["pos"] * len(texts), texts)
     with pytest.raises(ValueError, match=r"returned shape \(1, 2\) for 2 texts"):
         explain_widget(lambda texts: np.array([[0.3, 0.7]]), texts)  # ignores its batch
+    # Before: torch's and captum's own errors, naming neither the argument nor the fix.
+    for threads in (0, "2", True):
+        with pytest.raises(ValueError, match="torch_threads must be a number of threads"):
+            explain_widget(trained.model, texts, tokenizer=trained.tokenizer, torch_threads=threads)
+    import torch
+
+    for layer in ("nope", torch.nn.Linear(2, 2)):
+        with pytest.raises(ValueError, match="embedding_layer must be a layer of the model"):
+            explain_widget(trained.model, texts, tokenizer=trained.tokenizer, embedding_layer=layer)
 
 
 def test_missing_extras_are_named():

@@ -82,6 +82,8 @@ def test_bad_edits_raise_and_change_nothing(widget):
         widget.set_features(**{"mean radiuss": 1.0, "worst area": 900.0})
     with pytest.raises(ValueError, match="Invalid value 'big' for numeric feature 'worst area'"):
         widget.set_features(**{"worst area": "big"})
+    with pytest.raises(ValueError, match=r"\['worst area'\] given twice"):  # which one was meant?
+        widget.set_features({"worst area": 900.0}, **{"worst area": 901.0})
     with pytest.raises(ValueError, match="finite"):
         widget.set_features(**{"worst area": float("inf")})
     with pytest.raises(ValueError, match=r"'worst area': beyond ±3.4e38"):  # X refuses it too

@@ -142,8 +142,8 @@ def check_random_state(value: Any) -> int:
     the fix)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"random_state must be an int seed (e.g. 0), not {value!r}.")
-    if value < 0:
-        raise ValueError(f"random_state must be 0 or more, not {value}.")
+    if not 0 <= value < 2**32:  # numpy's seeds
+        raise ValueError(f"random_state must be from 0 to 2**32 - 1, not {value}: e.g. 0.")
     return int(value)
 
 

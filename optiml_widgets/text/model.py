@@ -64,6 +64,15 @@ class TextModelAdapter:
     ) -> None:
         self.model = model
         self.kind: Kind = model_kind(model)
+        if torch_threads is not None and (
+            isinstance(torch_threads, bool)
+            or not isinstance(torch_threads, int)
+            or torch_threads < 1
+        ):
+            raise ValueError(
+                f"torch_threads must be a number of threads, 1 or more (or None to leave "
+                f"torch's own setting), not {torch_threads!r}."
+            )
         self.torch_threads = torch_threads
         if self.kind == "function":
             if tokenizer is not None and not callable(tokenizer):
@@ -88,6 +97,8 @@ class TextModelAdapter:
             self.max_length = _max_length(model, tokenizer)
             model_classes = None
             model.eval()
+        if embedding_layer is not None:
+            _check_embedding_layer(embedding_layer, model, self.kind)
         self.embedding_layer = embedding_layer
         self.mask_id: int | None = self._mask_id()
         self._n_outputs: int | None = None
@@ -366,3 +377,17 @@ def _max_length(model: Any, tokenizer: Any) -> int | None:
     if isinstance(own, int) and 0 < own < 1_000_000:
         limits.append(own)
     return min(limits) if limits else None
+
+
+def _check_embedding_layer(layer: Any, model: Any, kind: Kind) -> None:
+    """``embedding_layer`` must be one of the torch model's own layers."""
+    if kind == "function":
+        raise TypeError(
+            "embedding_layer is for torch models (Integrated Gradients); a function model "
+            "has no layers: leave it out."
+        )
+    if not any(module is layer for module in model.modules()):
+        raise ValueError(
+            f"embedding_layer must be a layer of the model (e.g. model.embeddings.word_embeddings"
+            f"), not {type(layer).__name__}: Integrated Gradients interpolates that layer's output."
+        )
