@@ -189,10 +189,12 @@ class ExplanationSession:
             try:
                 outputs = self.adapter.predict(background_frame)
             except Exception as exc:
-                exc.add_note(
-                    "These were the rows passed as background=: pass rows the model accepts, "
-                    "like X's, or leave background out for a sample of X."
-                )
+                note = getattr(exc, "add_note", None)  # Python 3.11+
+                if note is not None:
+                    note(
+                        "These were the rows passed as background=: pass rows the model "
+                        "accepts, like X's, or leave background out for a sample of X."
+                    )
                 raise
             self.context.remember(self.background, outputs)
         self.jobs = Jobs()
