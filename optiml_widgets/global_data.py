@@ -31,6 +31,7 @@ panel's algorithm too (path-dependent TreeSHAP of the raw output).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import os
 import time
@@ -63,7 +64,7 @@ from .data import (
     check_whole_columns,
 )
 from .explainers.shap import ShapValues
-from .format import first_names, format_number
+from .format import counted, first_names, format_number
 from .global_explanation import (
     Dependence,
     GlobalDataSummary,
@@ -119,7 +120,11 @@ def read_global_data(
     if _is_dask_frame(global_data):
         columns = list(map(str, global_data.columns))
         _check_columns(columns, dict(global_data.dtypes), schema)
-        frame = global_data[names]
+        frame = global_data
+        if any(not isinstance(label, str) for label in frame.columns):  # ints, tuples
+            frame = frame.rename(columns={label: str(label) for label in frame.columns})
+        # Each part is checked against X's columns as it is read (PartitionWork), where a
+        # part unlike the frame's declared columns gets an error naming it.
         return Source(
             DaskPartitions(frame),
             f"a Dask DataFrame of {frame.npartitions:,} partitions",
@@ -189,6 +194,25 @@ def _check_parquet_files(paths: str | list[str], schema: FeatureSchema) -> None:
 
 def _is_dask_frame(value: Any) -> bool:
     return type(value).__module__.split(".")[0] == "dask" and hasattr(value, "npartitions")
+
+
+def _check_numbers(frame: pd.DataFrame, schema: FeatureSchema, where: str) -> None:
+    """A column of numbers in X holds numbers in this part too (a Dask part may hold text
+    where its frame declares numbers)."""
+    for feature in schema.features:
+        column = frame[feature.name]
+        if feature.is_discrete or pd.api.types.is_numeric_dtype(column.dtype):
+            continue
+        if pd.api.types.is_bool_dtype(column.dtype):
+            continue
+        numbers = pd.to_numeric(column, errors="coerce")
+        bad = numbers.isna() & column.notna()
+        if bad.any():
+            raise ValueError(
+                f"{where}: column {feature.name!r} holds {column[bad].iloc[0]!r} (in "
+                f"{counted(int(bad.sum()), 'row')}) where X holds numbers. Clean the column or "
+                "drop those rows."
+            )
 
 
 def _check_columns(columns: list[str], dtypes: dict[Any, Any], schema: FeatureSchema) -> None:
@@ -430,6 +454,9 @@ def choose_contributions(session: Any, algorithm: Algorithm) -> Contributions:
         if algorithm == "auto" and library is not None:
             return native()
         raise ValueError('The global views need SHAP: create the widget with "shap" in explainers.')
+    # The panel's algorithm as its first view settles it (a fast one may fall back on the
+    # first rows): every part runs that one.
+    explainer.settle(session.encoded_X[:1])
     # The library's own values are path-dependent TreeSHAP of the raw output (a classifier's
     # log-odds): the panel's only for a regressor explained that way (a classifier's panel is
     # in probability).
@@ -689,12 +716,29 @@ class PartitionWork:
         return {**self.__dict__, "hold": None, "on_rows": None}
 
     def __call__(self, frame: pd.DataFrame, part: int) -> Partial:
+        try:
+            return self._explain_part(frame, part)
+        except Exception as exc:
+            # Its rows are known once it is read: the sample's rows after it keep
+            # global_data's own numbers.
+            exc.part_rows = len(frame)  # type: ignore[attr-defined]
+            raise
+
+    def _explain_part(self, frame: pd.DataFrame, part: int) -> Partial:
         plan = self.plan
+        where = f"global_data's part {part}"
+        missing = [name for name in plan.names if name not in frame.columns]
+        if missing:  # a Dask part unlike its frame's declared columns
+            raise ValueError(
+                f"{where} lacks columns of X: {first_names(missing)}. Every part needs X's "
+                "columns (a Parquet file written without them, or a part built by hand)."
+            )
         frame = frame[plan.names].reset_index(drop=True)
+        _check_numbers(frame, self.schema, where)
         # Dask's parts are first seen here; an infinite value would reach shap and the
         # model as a failure of their own (or a number) rather than this clear error.
-        check_columns(frame, f"global_data's part {part}")
-        check_whole_columns(frame, self.schema.dtypes, f"global_data's part {part}")
+        check_columns(frame, where)
+        check_whole_columns(frame, self.schema.dtypes, where)
         n = len(frame)
         keys = np.random.default_rng([plan.random_state, part]).random(n)
         # The rows of this part that can be in the sample: its sample_rows smallest keys.
@@ -1188,13 +1232,23 @@ def explain_global_data(
         backend=backend,
         algorithm=chosen[0],
     )
+    # The sample in data order, each row numbered by its place in global_data: where every
+    # part's rows are known (a pandas frame's chunks, failed ones too), else among the rows
+    # of the parts explained (the summary says so when a part failed).
+    part_sizes = dict(enumerate(_part_sizes(source.parts) or [])) or dict(total.part_rows)
+    for failure in reduced.failures:  # a failed part's rows, where it was read
+        rows_read = getattr(failure.exception, "part_rows", None)
+        if rows_read is not None:
+            part_sizes.setdefault(failure.part, int(rows_read))
+    failed = {failure.part for failure in reduced.failures}
+    if not failed <= set(part_sizes):
+        summary = dataclasses.replace(summary, rows_numbered_by_data=False)
+    offsets, at = {}, 0
+    for part in sorted(part_sizes):
+        offsets[part] = at
+        at += part_sizes[part]
     if warn:
         summary.warn_reader()
-    # The sample in data order, each row numbered by its place among the covered rows.
-    offsets, at = {}, 0
-    for part in sorted(total.part_rows):
-        offsets[part] = at
-        at += total.part_rows[part]
     numbers = np.array(
         [offsets[p] + i for p, i in zip(total.sample_part, total.sample_position)], dtype=np.int64
     )

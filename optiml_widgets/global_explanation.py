@@ -131,6 +131,10 @@ class GlobalDataSummary:
     seconds: float
     sample_rows: int
     random_state: int
+    # Whether the sample's row numbers are global_data's own: they are not when a part
+    # failed whose number of rows is unknown (a Dask part's); they then count the rows of
+    # the parts explained, in order.
+    rows_numbered_by_data: bool = True
 
     @property
     def coverage_text(self) -> str:
@@ -145,9 +149,15 @@ class GlobalDataSummary:
         if self.unseen_text:
             warnings.warn(f"global_data holds {self.unseen_text}.", UserWarning, stacklevel=3)
         if self.failures:
+            numbering = (
+                ""
+                if self.rows_numbered_by_data
+                else " The sample's row numbers count the rows of the parts explained, in "
+                "order (the failed parts' rows are unknown), not global_data's own."
+            )
             warnings.warn(
                 f"The global explanation covers {self.coverage_text}; the first failure: "
-                f"{self.failures[0].text()}",
+                f"{self.failures[0].text()}{numbering}",
                 RuntimeWarning,
                 stacklevel=3,
             )

@@ -4,6 +4,7 @@ seam; the base package without Dask."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import warnings
@@ -563,3 +564,64 @@ def test_numbers_an_integer_column_of_x_cannot_hold_are_refused():
     with pytest.raises(RuntimeError, match="global_data's part 0 has fractions in 'u'"):
         explain_global_data(session, parts, client=False, progress=lambda *_: None)
     session.close()
+
+
+def test_parts_unlike_their_dask_frame_fail_naming_the_part_and_keep_row_numbers(gbc_session):
+    """A middle part fails (text in a number column, a column missing, an infinite value):
+    the sample's row numbers stay global_data's own (they shifted past the failed part)."""
+    dask = pytest.importorskip("dask")
+    dd = pytest.importorskip("dask.dataframe")
+    session, data = gbc_session
+    data = data.iloc[:600].reset_index(drop=True)
+    first, last = data.iloc[:200], data.iloc[400:]
+    as_text = data.iloc[200:400].astype({"x1": object})
+    as_text.loc[250, "x1"] = "oops"
+    broken = {
+        "holds 'oops' \\(in 1 row\\) where X holds numbers": as_text,
+        "lacks columns of X: \\['x3'\\]": data.iloc[200:400].drop(columns="x3"),
+    }
+    for message, middle in broken.items():
+        parts = [dask.delayed(lambda p=p: p)() for p in (first, middle, last)]
+        frame = dd.from_delayed(parts, meta=data.iloc[:0], verify_meta=False)
+        with pytest.warns(RuntimeWarning, match=r"covers 400 rows \(1 of 3 parts failed\)"):
+            found = explain_global_data(
+                session, frame, client=False, progress=lambda *_: None, sample_rows=400
+            )
+        (failure,) = found.summary.failures
+        assert failure.part == 1 and re.search(f"global_data's part 1.*{message}", failure.text())
+        assert found.summary.rows_numbered_by_data
+        assert set(found.rows) == set(range(200)) | set(range(400, 600))
+        X_rows = session.schema.encode(data.iloc[found.rows])
+        assert np.allclose(found.encoded, X_rows, equal_nan=True)
+
+
+def test_a_dask_frame_with_integer_column_labels_is_read_like_a_pandas_one():
+    dd = pytest.importorskip("dask.dataframe")
+    X, y = classification_data(800)
+    X.columns = range(6)
+    model = GradientBoostingClassifier(n_estimators=10, random_state=0).fit(X, y)
+    session = ExplanationSession(model, X.iloc[:200])
+    data = X.iloc[200:].reset_index(drop=True)
+    by_pandas = explain_global_data(session, data, client=False, progress=lambda *_: None)
+    by_dask = explain_global_data(
+        session, dd.from_pandas(data, npartitions=3), client=False, progress=lambda *_: None
+    )
+    assert np.allclose(by_pandas.summary.mean_abs_shap, by_dask.summary.mean_abs_shap)
+
+
+def test_a_fresh_session_runs_the_algorithm_its_panel_settles_on():
+    """HistGradientBoosting on its own categories: shap's TreeSHAP cannot read them, so the
+    first rows explained move the panel to permutation SHAP; a global pass started before
+    any view failed every part ("the panel TreeSHAP")."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {"num": rng.normal(size=400), "cat": pd.Categorical(rng.choice(list("abcd"), 400))}
+    )
+    y = ((X["num"] > 0) ^ X["cat"].isin(["a", "b"])).astype(int)
+    model = HistGradientBoostingClassifier(max_iter=10, categorical_features="from_dtype")
+    session = ExplanationSession(model.fit(X, y), X.iloc[:100])
+    found = explain_global_data(session, X.iloc[100:160], client=False, progress=lambda *_: None)
+    assert found.summary.n_rows == 60 and not found.summary.failures
+    assert found.algorithm == session.shap_explainer.description

@@ -659,11 +659,6 @@ def test_a_step_term_says_a_missing_value_takes_it():
     for term in terms:
         took_it = term.effect_in(row) != 0
         assert ("or missing" in term.text) == took_it
-    # No term the rules carry is a rule read for nothing.
-    for k in surrogate.sizes:
-        sized = surrogate.with_size(k)
-        spread = float(np.ptp(model(X)))
-        assert all(abs(t.weight) > 1e-9 * spread for r in sized.rules for t in r.terms), k
 
 
 def test_a_category_that_would_blur_its_list_is_quoted():

@@ -240,6 +240,12 @@ class ShapExplainer(Explainer):
         ]
 
     # -- batches --------------------------------------------------------------------
+    def settle(self, encoded: np.ndarray) -> None:
+        """Decide the algorithm on these rows unless rows explained before decided it: work
+        that must run the algorithm the panel shows (global_data's parts) asks first."""
+        if not self._verified:
+            self.values(encoded)
+
     def values(self, encoded: np.ndarray, *, fast: bool = False) -> ShapValues:
         """SHAP values of a batch of encoded rows (n, features); all outputs at once."""
         encoded = np.atleast_2d(encoded)

@@ -380,11 +380,6 @@ def _joint_fits(
         s_y = np.bincount(into, sum_y, len(groups))
         gram = sum_xx.sum(axis=0) - np.einsum("g,gj,gk->jk", 1 / n, s_x, s_x)
         moment = sum_xy.sum(axis=0) - (s_x * (s_y / n)[:, None]).sum(axis=0)
-        # A term the leaves already hold (a step at one of the tree's own splits) would be
-        # a rule read for no effect: that point of the curve is left to other fits.
-        spread = np.diag(sum_xx.sum(axis=0)) - s_x.sum(axis=0) ** 2 / n.sum()
-        if np.any(np.diag(gram) <= 1e-9 * np.maximum(spread, 1e-300)):
-            continue
         coef = np.linalg.lstsq(gram, moment, rcond=None)[0]
         fits = {
             int(node): Leaf(float(s_y[g] / n[g]), columns, coef, s_x[g] / n[g], cuts)
