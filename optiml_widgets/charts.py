@@ -51,6 +51,18 @@ WIDTH = 360
 # A chart's title is part of its width: a longer name is cut in the dependence plot's title
 # (the whole name is its tooltip), so that the plot keeps its width beside it.
 TITLE_NAME_CHARS = 36
+AXIS_NAME_CHARS = 28  # a feature's name on the importance and beeswarm axes
+
+
+def middle_cut(text: str, n: int) -> str:
+    """A Vega expression: ``text`` (an expression) cut in the middle to ``n`` characters,
+    where names that share a long start ("..._number_017", "..._number_018") differ."""
+    head, tail = (n - 1) // 2, n - 1 - (n - 1) // 2
+    return (
+        f"(length({text}) > {n} ? substring({text}, 0, {head}) + '…' + "
+        f"substring({text}, length({text}) - {tail}) : {text})"
+    )
+
 
 AnyChart = alt.TopLevelMixin  # a chart, or charts layered together
 
@@ -177,7 +189,12 @@ def importance_chart(
         .mark_bar(cursor="pointer")
         .encode(
             x=alt.X("importance:Q", title=f"mean |SHAP| ({explanation.output_names[output]})"),
-            y=alt.Y("feature:N", sort=alt.EncodingSortField(field="rank", op="min"), title=None),
+            y=alt.Y(
+                "feature:N",
+                sort=alt.EncodingSortField(field="rank", op="min"),
+                title=None,
+                axis=alt.Axis(labelExpr=middle_cut("datum.label", AXIS_NAME_CHARS)),
+            ),
             color=alt.condition("datum.k == feature", alt.value(SELECTED), alt.value(BAR)),
             fillOpacity=alt.condition(
                 "hover < 0 || datum.k == hover", alt.value(1.0), alt.value(0.35)
@@ -262,7 +279,12 @@ def beeswarm_chart(
         .mark_circle(opacity=1, cursor="pointer" if key == "row" else "default")
         .encode(
             x=alt.X("s:Q", title=f"SHAP value for {explanation.output_names[output]}"),
-            y=alt.Y("feature:N", sort=alt.EncodingSortField(field="rank", op="min"), title=None),
+            y=alt.Y(
+                "feature:N",
+                sort=alt.EncodingSortField(field="rank", op="min"),
+                title=None,
+                axis=alt.Axis(labelExpr=middle_cut("datum.label", AXIS_NAME_CHARS)),
+            ),
             yOffset=alt.YOffset("jitter:Q", scale=alt.Scale(domain=[-0.6, 0.6])),
             color=color,
             size=alt.condition(ring, alt.value(90), alt.value(12)),
@@ -341,11 +363,7 @@ def _dependence_title(carried: Sequence[int], total: int, subtitle: str) -> alt.
         if len(carried) < total
         else ""
     )
-    n = TITLE_NAME_CHARS
-    name = (
-        f"(length(names[feature]) > {n} ? substring(names[feature], 0, {n - 1}) + '…' "
-        ": names[feature])"
-    )
+    name = middle_cut("names[feature]", TITLE_NAME_CHARS)
     return alt.Title(alt.ExprRef(expr="'Dependence: ' + " + name + missing), subtitle=[subtitle])
 
 

@@ -10,7 +10,7 @@ import { Features } from "./features";
 import { forceLegend } from "./forceplot";
 import { Header } from "./header";
 import { Linker } from "./link";
-import { type Edits, RequestLoop, outputOf } from "./requests";
+import { Wanted, sharedOf } from "./requests";
 import { RulesCard } from "./rules";
 import { Sliders, impactOrder } from "./sliders";
 import { keepInView } from "./sticky";
@@ -90,27 +90,15 @@ function download(filename: string, data: DataView): void {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-/** The edits a view reports (its edited positions and their values). */
-function editsOf(view: View): Edits {
-  return new Map(view.edited.map((j): [number, Value] => [j, view.values[j]]));
-}
-
 export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOptions = {}): () => void {
   const schema = model.get("_schema");
   const features = new Features(schema, (request) => model.send(request), options.valuesHidden);
   let surrogate = model.get("_surrogate") ?? null;
   let view = model.get("_view");
-  let edits = editsOf(view);
-  /** The row last asked for: the view on screen may still be an older row's. */
-  let askedRow = view.index;
-  /** Positions the user changed that no view has answered yet: a view arriving meanwhile
-   * (one made from Python, or an older answer) gives every other edit. */
-  const touched = new Set<number>();
-  const setEdit = (j: number, value: Value) => {
-    if (value === view.original[j]) edits.delete(j);
-    else edits.set(j, value);
-    touched.add(j);
-  };
+  // Shared by every view of this widget: the edits, row and output asked for, the loop.
+  const wanted = sharedOf(model, () => new Wanted(view, (message) => model.send(message)));
+  const loop = wanted.loop;
+  const setEdit = (j: number, value: Value) => wanted.set(view, j, value);
   const classification = schema.task !== "regression";
   const titleOf = (name: string) => schema.explainers.find((e) => e.name === name)?.title ?? name;
   // The first additive explainer draws the header's force bar and orders the sliders.
@@ -122,57 +110,62 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
     schema,
     {
       selectRow: (index) => {
-        askedRow = index;
-        loop.requestExact(index, outputOf(view));
+        wanted.row = index;
+        loop.requestExact(index, wanted.output);
       },
-      // A target that was the contrasted class ends the contrast. Of the row asked for
-      // (quick clicks may not be on screen yet), with its own edits there.
-      selectTarget: (target) => loop.requestExact(askedRow, { target, versus: view.versus === target ? null : view.versus }, askedRow === view.index ? edits : undefined),
-      selectVersus: (versus) => loop.requestExact(askedRow, { target: view.target, versus }, askedRow === view.index ? edits : undefined),
+      // A target that was the contrasted class ends the contrast. Of the row and output
+      // asked for (quick clicks may not be on screen yet), with its own edits there.
+      selectTarget: (target) => {
+        wanted.output = { target, versus: wanted.output.versus === target ? null : wanted.output.versus };
+        loop.requestExact(wanted.row, wanted.output, wanted.row === view.index ? wanted.edits : undefined);
+      },
+      selectVersus: (versus) => {
+        wanted.output = { target: wanted.output.target, versus };
+        loop.requestExact(wanted.row, wanted.output, wanted.row === view.index ? wanted.edits : undefined);
+      },
       exportHtml: options.canExport ? () => model.send({ type: "export" }) : undefined,
     },
     primary >= 0 ? cards[primary].bar : null,
     primary >= 0 ? forceLegend() : null,
   );
-  const loop = new RequestLoop({
-    send(message) {
-      model.send(message);
-      header.setBusy(true);
-    },
+  const unlisten = wanted.onSent((lost) => {
+    if (lost) header.setError(lost);
+    header.setBusy(loop.busy);
   });
-  loop.accept(view);
   const rules = schema.surrogate
     ? new RulesCard(features, (changes) => {
         // One click: the hint's changes become what-if edits, the sliders follow.
         for (const [j, value] of changes) setEdit(j, value);
-        loop.requestExact(view.index, outputOf(view), edits);
+        loop.requestExact(view.index, wanted.output, wanted.edits);
       }, options.canExport ? (rules) => model.send({ type: "surrogate-size", rules }) : null)
     : null;
   const sliders = new Sliders(features, {
     stops: options.sliderStops,
     edit(j, value, phase) {
       setEdit(j, value);
-      if (phase === "done") return loop.requestExact(view.index, outputOf(view), edits);
-      loop.requestFast(view.index, outputOf(view), edits);
+      const { edits } = wanted;
+      if (phase === "done") return loop.requestExact(view.index, wanted.output, edits);
+      loop.requestFast(view.index, wanted.output, edits);
       // Instant feedback from the model's precomputed curves; Python's view replaces it.
-      const wanted = view.original.map((v, k) => (edits.has(k) ? (edits.get(k) ?? null) : v));
-      const estimate = dragEstimate(view, model.get("_curves"), surrogate, wanted, classification, primary);
+      const values = view.original.map((v, k) => (edits.has(k) ? (edits.get(k) ?? null) : v));
+      const estimate = dragEstimate(view, model.get("_curves"), surrogate, values, classification, primary);
       showEstimate(estimate ?? view, estimate !== null);
     },
     reset(j) {
-      for (const k of j === null ? [...edits.keys()] : [j]) touched.add(k);
-      if (j === null) edits = new Map();
-      else edits.delete(j);
-      loop.requestExact(view.index, outputOf(view), edits);
+      for (const k of j === null ? [...wanted.edits.keys()] : [j]) wanted.touched.add(k);
+      if (j === null) wanted.edits = new Map();
+      else wanted.edits.delete(j);
+      loop.requestExact(view.index, wanted.output, wanted.edits);
     },
-    pending: () => edits,
+    pending: () => wanted.edits,
     impactOrder: () => {
       const values = primaryValues(view);
       return values ? impactOrder(values) : null;
     },
   });
-  /** The row whose |impact| ordered the sliders: a new row orders them afresh. */
-  let orderedRow: number | null = null;
+  /** The row and output whose |impact| ordered the sliders: a new row, class or contrast
+   * orders them afresh (the user asked for it; never under the pointer). */
+  let orderedFor: string | null = null;
 
   const rowNumbers = options.rowNumbers;
   const rowOf = (index: number) => (rowNumbers ? (rowNumbers[index] ?? -1) : index);
@@ -184,7 +177,7 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
           selectRow(row) {
             const index = rowNumbers ? rowNumbers.indexOf(row) : row;
             if (index < 0) header.setError(`Row ${row} of X is not in this file: export it with rows=[…, ${row}].`);
-            else if (index !== view.index) loop.requestExact(index, outputOf(view));
+            else if (index !== view.index) loop.requestExact(index, wanted.output);
           },
           hover: (j) => linker.set(j),
           // A point of the fidelity curve: those rules in the table (as its size control).
@@ -249,8 +242,9 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
     rules?.update(view, view.quality !== "exact");
     sliders.update(view);
     const values = primaryValues(view);
-    if (values && orderedRow !== view.index) {
-      orderedRow = view.index;
+    const explained = JSON.stringify([view.index, view.target, view.versus ?? null]);
+    if (values && orderedFor !== explained) {
+      orderedFor = explained;
       sliders.setOrder(impactOrder(values), "impact");
     }
     root.dataset.seq = String(view.seq);
@@ -277,17 +271,7 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
     view = next;
     // A late part of a view the user has already moved on from: the newer answer shows it.
     if (fillIn && loop.busy) return;
-    // The view's edits, but while a newer request is in flight the user's own changes
-    // are the truth (on another row, set from Python, they are left behind).
-    const mine = edits;
-    edits = editsOf(view);
-    if (loop.busy && sameRow) {
-      for (const j of touched) {
-        if (mine.has(j)) edits.set(j, mine.get(j) as Value);
-        else edits.delete(j);
-      }
-    } else touched.clear();
-    if (!loop.busy) askedRow = view.index;
+    wanted.arrived(view, sameRow);
     show();
   };
   const onSurrogate = () => {
@@ -309,6 +293,7 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
     header.setError(error);
     if (error && loop.busy) {
       loop.settle();
+      wanted.settled(view);
       show();
     }
     header.setBusy(loop.busy);
@@ -317,7 +302,10 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
     if (message?.type === "features") return features.receive(message);
     if (message?.type === "failed") {
       // No view answers a failed request: the last good one shows, with the error.
-      if (loop.settle(message.seq)) show();
+      if (loop.settle(message.seq)) {
+        wanted.settled(view);
+        show();
+      }
       header.setBusy(loop.busy);
       return;
     }
@@ -356,6 +344,7 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
     model.off("msg:custom", onMessage);
     model.off("change:_global", showGlobal);
     model.off("change:feature", onFeature);
+    unlisten();
     unstick();
     global?.finalize();
   };

@@ -96,3 +96,105 @@ export class RequestLoop {
     this.sender.send({ type: "request", seq, basis: this.shownSeq, ...state });
   }
 }
+
+/** The edits a view reports (its edited positions and their values). */
+export function editsOf(view: View): Edits {
+  return new Map(view.edited.map((j): [number, Value] => [j, view.values[j]]));
+}
+
+/** One request loop shared by every view of a widget (a notebook may show it twice): their
+ * requests never share a sequence number (two loops each counting from the view on
+ * screen gave two requests one number, and Python showed one view's state while it held
+ * the other's). */
+export class SharedLoop {
+  readonly loop: RequestLoop;
+  private readonly sent = new Set<(lost: string | null) => void>();
+
+  constructor(view: { seq: number }, send: (message: RequestMessage) => void, schedule?: Scheduler) {
+    this.loop = new RequestLoop(
+      {
+        send: (message) => {
+          let lost: string | null = null;
+          try {
+            send(message);
+          } catch {
+            // The kernel is gone (restarted, shut down): no view will answer.
+            lost = KERNEL_GONE;
+            this.loop.settle();
+          }
+          for (const listener of this.sent) listener(lost);
+        },
+      },
+      schedule,
+    );
+    this.loop.accept(view as View); // it reads only the sequence number
+  }
+
+  /** Called after each request is sent (each view shows that it waits), with why it could
+   * not be sent, or null; returns the undo. */
+  onSent(listener: (lost: string | null) => void): () => void {
+    this.sent.add(listener);
+    return () => this.sent.delete(listener);
+  }
+}
+
+export const KERNEL_GONE =
+  "The kernel this panel talked to is gone (restarted or shut down): run its cell again for a live panel.";
+
+/** What the user asked for in a table's panel, shared by every view of the widget: the
+ * edits, the row and the output, and the request loop, so that an edit made in one view
+ * is in the other's next request. */
+export class Wanted extends SharedLoop {
+  edits: Edits;
+  /** Positions the user changed that no view has answered yet: a view arriving meanwhile
+   * (one made from Python, or an older answer) gives every other edit. */
+  readonly touched = new Set<number>();
+  /** The row and output last asked for: the view on screen may still be older. */
+  row: number;
+  output: Output;
+
+  constructor(view: View, send: (message: RequestMessage) => void, schedule?: Scheduler) {
+    super(view, send, schedule);
+    this.edits = editsOf(view);
+    this.row = view.index;
+    this.output = outputOf(view);
+  }
+
+  /** One feature's value as the user set it, on the row of ``view``. */
+  set(view: View, j: number, value: Value): void {
+    if (value === view.original[j]) this.edits.delete(j);
+    else this.edits.set(j, value);
+    this.touched.add(j);
+  }
+
+  /** A view arrived (from ``sameRow``: the row shown before it): its edits, but while a
+   * newer request is in flight the user's own changes are the truth (on another row, set
+   * from Python, they are left behind). Every view of the widget calls it: it gives the
+   * same state however many times it runs. */
+  arrived(view: View, sameRow: boolean): void {
+    const mine = this.edits;
+    this.edits = editsOf(view);
+    if (this.loop.busy && sameRow) {
+      for (const j of this.touched) {
+        if (mine.has(j)) this.edits.set(j, mine.get(j) as Value);
+        else this.edits.delete(j);
+      }
+    } else this.touched.clear();
+    this.settled(view);
+  }
+
+  /** Nothing is asked any more (answered, or failed): the row and output are the view's. */
+  settled(view: View): void {
+    if (this.loop.busy) return;
+    this.row = view.index;
+    this.output = outputOf(view);
+  }
+}
+
+const shared = new WeakMap<object, unknown>();
+
+/** The one shared state of a widget's model, made by its first view. */
+export function sharedOf<T>(model: object, make: () => T): T {
+  if (!shared.has(model)) shared.set(model, make());
+  return shared.get(model) as T;
+}

@@ -89,6 +89,14 @@ describe("slider drag", () => {
     expect(panel.order(el)).toEqual([0, 1, 2, 3]);
   });
 
+  it("another class orders the sliders by its own impact", () => {
+    const s = schema();
+    const { el, m } = mount(model(s, view(s, { seq: 1, attributions: [shapOf(s, [0.4, 0.3, 0.2, 0.1]), null] })));
+    expect(panel.order(el)).toEqual([0, 1, 2, 3]);
+    m.set("_view", view(s, { seq: 2, target: "no", attributions: [shapOf(s, [-0.1, -0.2, -0.3, -0.4]), null] }));
+    expect(panel.order(el)).toEqual([3, 2, 1, 0]);
+  });
+
   it("a re-sort never moves the control in use", () => {
     const s = schema();
     const { el, m } = mount(model(s, view(s, { seq: 0 })));
@@ -263,6 +271,51 @@ describe("edits", () => {
     select.dispatchEvent(new Event("change"));
     expect(m.sent.at(-1)).toMatchObject({ index: 2, target: "no" });
     expect(m.sent.at(-1)?.edits).toBeUndefined(); // that row keeps its own edits
+  });
+
+  it("a class picked, then a slider moved before the answer: the request keeps the class", () => {
+    const s = schema();
+    const { el, m } = mount(model(s, view(s, { seq: 2 })));
+    const select = el.querySelector("select") as HTMLSelectElement;
+    select.value = "no";
+    select.dispatchEvent(new Event("change"));
+    const range = panel.range(el, 0);
+    drag(range, [25]);
+    range.dispatchEvent(new Event("change"));
+    expect(m.sent.at(-1)).toMatchObject({ target: "no", edits: [[0, 25]], fast: false });
+  });
+
+  it("two views of one widget share its edits, and their requests never share a number", () => {
+    const s = schema();
+    const m = model(s, view(s, { seq: 3 }));
+    const one = mount(m).el;
+    const two = mount(m).el;
+    const first = panel.range(one, 0);
+    drag(first, [25]);
+    first.dispatchEvent(new Event("change"));
+    const second = panel.range(two, 1);
+    drag(second, [35]);
+    second.dispatchEvent(new Event("change"));
+    const exact = m.sent.filter((r) => r.type === "request" && !r.fast);
+    expect(exact.at(-1)).toMatchObject({ edits: [[0, 25], [1, 35]] });
+    const seqs = m.sent.map((r) => (r.type === "request" ? r.seq : -1));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(two.querySelector(".ow-busy")?.textContent).toBe("updating…"); // both views wait
+    expect(one.querySelector(".ow-busy")?.textContent).toBe("updating…");
+  });
+
+  it("a request the kernel can no longer take says the kernel is gone, and stops waiting", () => {
+    const s = schema();
+    const m = model(s, view(s, { seq: 3 }));
+    const { el } = mount(m);
+    m.send = () => {
+      throw new Error("Cannot send"); // what a widget's closed comm throws
+    };
+    const range = panel.range(el, 0);
+    drag(range, [25]);
+    range.dispatchEvent(new Event("change"));
+    expect(q(el, "ow-error").textContent).toContain("The kernel this panel talked to is gone");
+    expect(el.querySelector(".ow-busy")?.textContent ?? "").not.toBe("updating…");
   });
 
   it("an out-of-range or half-typed row number sends nothing", () => {

@@ -168,9 +168,12 @@ describe("drag estimates from the model's curves", () => {
     // Along f0 every other feature is as it was swept: 50 -> 70 is +0.2 on its curve.
     expect(Number(q(el, "ow-prediction").dataset.value)).toBeCloseTo(0.8, 5);
     expect(el.querySelector(".optiml-widget")?.getAttribute("data-estimate")).toBe("1");
-    // f1's curve fixed f0 at 10, not at 50: no estimate from it.
+    // f1's curve fixed f0 at 10, not at 50: no estimate from it (another widget: views
+    // of one widget share their edits, f0's drag included).
+    const fresh = model(s, released);
+    fresh.set("_curves", curves(4));
     const other = document.createElement("div");
-    renderPanel(m, other);
+    renderPanel(fresh, other);
     const f1 = range(other, 1);
     f1.value = "60";
     f1.dispatchEvent(new Event("input"));

@@ -6,7 +6,7 @@
 // after a pause; a click on a token edits it at once, with an estimate until Python answers.
 import { button, h, keepKeys } from "../dom";
 import { fileSize, formatNumber } from "../format";
-import { type Edits, RequestLoop } from "../requests";
+import { type Edits, SharedLoop, sharedOf } from "../requests";
 import type { Agreement, ExportReply, FailedReply, View } from "../types";
 import { AttentionCard, type HeadMap, type LoadHead } from "./attention";
 import type { TokenLink as Link } from "./link";
@@ -69,11 +69,12 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
   let view = model.get("_view");
   let shown = view; // the view on screen: the last answer, or an estimate while typing
   const link: Link = new TokenLink();
-  const loop = new RequestLoop({
-    send(message) {
-      model.send(message);
-      setBusy();
-    },
+  // Shared by every view of this widget: their requests never share a number.
+  const requests = sharedOf(model, () => new SharedLoop(view, (message) => model.send(message)));
+  const { loop } = requests;
+  const unlisten = requests.onSent((lost) => {
+    if (lost) errorLine.textContent = lost;
+    setBusy();
   });
   // RequestLoop reads only a view's sequence number.
   const accept = (next: TextView) => loop.accept(next as unknown as View);
@@ -283,5 +284,6 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
     model.off("change:_progress", onProgress);
     model.off("change:error", onError);
     model.off("msg:custom", onMessage);
+    unlisten();
   };
 }
