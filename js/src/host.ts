@@ -158,7 +158,7 @@ export async function renderExport(el: HTMLElement, data: ExportData, loadEngine
   const answers = new ExportAnswers(data, grids);
   const start = data.views[data.start];
   const state: WidgetModel = {
-    _schema: data.schema,
+    _schema: { ...data.schema }, // each call its own widget (views share state by schema)
     _surrogate: data.surrogate,
     _view: start,
     _global: data.global ?? { state: "idle", done: 0, total: 0, message: "The global views were not computed when this file was made." },

@@ -96,7 +96,9 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
   let surrogate = model.get("_surrogate") ?? null;
   let view = model.get("_view");
   // Shared by every view of this widget: the edits, row and output asked for, the loop.
-  const wanted = sharedOf(model, () => new Wanted(view, (message) => model.send(message)));
+  // Keyed by the schema: anywidget gives each view a model proxy of its own, while the
+  // synced schema (set once) is one object for them all.
+  const wanted = sharedOf(schema, () => new Wanted(view, (message) => model.send(message)));
   const loop = wanted.loop;
   const setEdit = (j: number, value: Value) => wanted.set(view, j, value);
   const classification = schema.task !== "regression";
@@ -129,7 +131,10 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
     primary >= 0 ? forceLegend() : null,
   );
   const unlisten = wanted.onSent((lost) => {
-    if (lost) header.setError(lost);
+    if (lost) {
+      header.setError(lost);
+      show(); // the last view Python sent, not a drag's estimate
+    }
     header.setBusy(loop.busy);
   });
   const rules = schema.surrogate

@@ -138,8 +138,7 @@ export class SharedLoop {
   }
 }
 
-export const KERNEL_GONE =
-  "The kernel this panel talked to is gone (restarted or shut down): run its cell again for a live panel.";
+export const KERNEL_GONE = "The kernel is gone (restarted or shut down): run the cell again.";
 
 /** What the user asked for in a table's panel, shared by every view of the widget: the
  * edits, the row and the output, and the request loop, so that an edit made in one view
@@ -193,8 +192,9 @@ export class Wanted extends SharedLoop {
 
 const shared = new WeakMap<object, unknown>();
 
-/** The one shared state of a widget's model, made by its first view. */
-export function sharedOf<T>(model: object, make: () => T): T {
-  if (!shared.has(model)) shared.set(model, make());
-  return shared.get(model) as T;
+/** The one shared state of a widget, made by its first view; ``key`` is an object every
+ * view of that widget sees as the same (its synced schema). */
+export function sharedOf<T>(key: object, make: () => T): T {
+  if (!shared.has(key)) shared.set(key, make());
+  return shared.get(key) as T;
 }

@@ -152,7 +152,13 @@ export class FakeModel implements PanelModel {
   asked: string[] = [];
   private listeners = new Map<string, Set<(...args: any[]) => void>>();
 
-  constructor(private state: WidgetModel) {}
+  private state: WidgetModel;
+
+  /** Its own copy of the schema: views of one widget share state keyed by its schema
+   * object, and tests build several widgets from one schema. */
+  constructor(state: WidgetModel) {
+    this.state = { ...state, _schema: { ...state._schema } };
+  }
 
   get<K extends keyof WidgetModel>(key: K): WidgetModel[K] {
     return this.state[key];

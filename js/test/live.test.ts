@@ -314,7 +314,8 @@ describe("edits", () => {
     const range = panel.range(el, 0);
     drag(range, [25]);
     range.dispatchEvent(new Event("change"));
-    expect(q(el, "ow-error").textContent).toContain("The kernel this panel talked to is gone");
+    expect(q(el, "ow-error").textContent).toContain("The kernel is gone (restarted or shut down)");
+    expect(el.querySelector(".optiml-widget")?.getAttribute("data-quality")).toBe("exact"); // no estimate left
     expect(el.querySelector(".ow-busy")?.textContent ?? "").not.toBe("updating…");
   });
 

@@ -69,8 +69,9 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
   let view = model.get("_view");
   let shown = view; // the view on screen: the last answer, or an estimate while typing
   const link: Link = new TokenLink();
-  // Shared by every view of this widget: their requests never share a number.
-  const requests = sharedOf(model, () => new SharedLoop(view, (message) => model.send(message)));
+  // Shared by every view of this widget (keyed by its schema: see panel.ts): their
+  // requests never share a number.
+  const requests = sharedOf(schema, () => new SharedLoop(view, (message) => model.send(message)));
   const { loop } = requests;
   const unlisten = requests.onSent((lost) => {
     if (lost) errorLine.textContent = lost;
