@@ -57,12 +57,13 @@ def _writable(target: Path) -> Path:
             f"(e.g. Path({str(target.parent)!r}).mkdir(parents=True)) or write elsewhere."
         )
     # Opened once now, so that a path that cannot be written fails before the export's
-    # work rather than after it.
-    existed = target.exists()
-    with open(target, "ab"):
+    # work rather than after it (where a link points: the link itself stays).
+    probe = target.resolve()
+    existed = probe.exists()
+    with open(probe, "ab"):
         pass
     if not existed:
-        target.unlink(missing_ok=True)
+        probe.unlink(missing_ok=True)
     return target
 
 

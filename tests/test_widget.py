@@ -518,6 +518,12 @@ def test_to_html_checks_its_arguments_before_the_export(widget, tmp_path, monkey
         with pytest.raises(ValueError, match="Cannot write path"):
             widget.to_html(unwritable)
     assert list(tmp_path.iterdir()) == [tmp_path / "f.html"]  # the check leaves no file
+    # A link to a file not written yet stays a link (the check looks where it points).
+    (tmp_path / "out").mkdir()
+    (tmp_path / "link.html").symlink_to(tmp_path / "out" / "panel.html")
+    with pytest.raises(pytest.fail.Exception, match="export started"):
+        widget.to_html(tmp_path / "link.html")
+    assert (tmp_path / "link.html").is_symlink() and not (tmp_path / "out" / "panel.html").exists()
     monkeypatch.undo()
     monkeypatch.setenv("HOME", str(tmp_path))
     widget.to_html("~/panel.html", rows=[0])

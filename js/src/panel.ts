@@ -130,11 +130,15 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
     primary >= 0 ? cards[primary].bar : null,
     primary >= 0 ? forceLegend() : null,
   );
-  const unlisten = wanted.onSent((lost) => {
-    if (lost) {
-      header.setError(lost);
-      show(); // the last view Python sent, not a drag's estimate
-    }
+  const unlistenSent = wanted.onSent((lost) => {
+    if (lost) header.setError(lost);
+    header.setBusy(loop.busy);
+  });
+  // No view answers (a failure, a lost kernel): every view shows the last good one again,
+  // not a drag's estimate.
+  const unlistenSettled = wanted.onSettled(() => {
+    wanted.settled(view);
+    show();
     header.setBusy(loop.busy);
   });
   const rules = schema.surrogate
@@ -182,7 +186,10 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
           selectRow(row) {
             const index = rowNumbers ? rowNumbers.indexOf(row) : row;
             if (index < 0) header.setError(`Row ${row} of X is not in this file: export it with rows=[…, ${row}].`);
-            else if (index !== view.index) loop.requestExact(index, wanted.output);
+            else if (index !== view.index) {
+              wanted.row = index;
+              loop.requestExact(index, wanted.output);
+            }
           },
           hover: (j) => linker.set(j),
           // A point of the fidelity curve: those rules in the table (as its size control).
@@ -296,21 +303,14 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
   const onError = () => {
     const error = model.get("error");
     header.setError(error);
-    if (error && loop.busy) {
-      loop.settle();
-      wanted.settled(view);
-      show();
-    }
+    if (error && loop.busy) wanted.settle();
     header.setBusy(loop.busy);
   };
   const onMessage = (message: ExportReply | FeatureReply | FailedReply, buffers?: DataView[]) => {
     if (message?.type === "features") return features.receive(message);
     if (message?.type === "failed") {
       // No view answers a failed request: the last good one shows, with the error.
-      if (loop.settle(message.seq)) {
-        wanted.settled(view);
-        show();
-      }
+      wanted.settle(message.seq);
       header.setBusy(loop.busy);
       return;
     }
@@ -349,7 +349,8 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
     model.off("msg:custom", onMessage);
     model.off("change:_global", showGlobal);
     model.off("change:feature", onFeature);
-    unlisten();
+    unlistenSent();
+    unlistenSettled();
     unstick();
     global?.finalize();
   };

@@ -109,6 +109,7 @@ export function editsOf(view: View): Edits {
 export class SharedLoop {
   readonly loop: RequestLoop;
   private readonly sent = new Set<(lost: string | null) => void>();
+  private readonly settledListeners = new Set<() => void>();
 
   constructor(view: { seq: number }, send: (message: RequestMessage) => void, schedule?: Scheduler) {
     this.loop = new RequestLoop(
@@ -120,9 +121,9 @@ export class SharedLoop {
           } catch {
             // The kernel is gone (restarted, shut down): no view will answer.
             lost = KERNEL_GONE;
-            this.loop.settle();
           }
           for (const listener of this.sent) listener(lost);
+          if (lost) this.settle();
         },
       },
       schedule,
@@ -135,6 +136,21 @@ export class SharedLoop {
   onSent(listener: (lost: string | null) => void): () => void {
     this.sent.add(listener);
     return () => this.sent.delete(listener);
+  }
+
+  /** A request failed in Python, or could not be sent: no view answers it. Every view is
+   * told (each shows the last good view again) when the loop waited for it; see
+   * ``RequestLoop.settle``. */
+  settle(seq?: number): boolean {
+    const waited = this.loop.settle(seq);
+    if (waited) for (const listener of this.settledListeners) listener();
+    return waited;
+  }
+
+  /** Called in every view when the loop stops waiting without a view; returns the undo. */
+  onSettled(listener: () => void): () => void {
+    this.settledListeners.add(listener);
+    return () => this.settledListeners.delete(listener);
   }
 }
 

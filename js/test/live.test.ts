@@ -6,7 +6,7 @@ import widget from "../src/index";
 import { type PanelMessage, type PanelModel, renderPanel } from "../src/panel";
 import { keepAt } from "../src/sliders";
 import type { FeatureInfo, WidgetModel } from "../src/types";
-import { limeOf, mixedSchema, model, panel, schema, shapOf, view } from "./fixtures";
+import { type FakeModel, limeOf, mixedSchema, model, panel, schema, shapOf, view } from "./fixtures";
 
 const { q, card } = panel;
 
@@ -24,7 +24,18 @@ afterEach(() => {
   document.body.replaceChildren();
 });
 
-function mount(m = model(schema())) {
+/** A view's own model proxy over a widget's model, as anywidget makes one per view. */
+function proxyOf(m: FakeModel): PanelModel {
+  return {
+    get: (key) => m.get(key),
+    on: (event, cb) => m.on(event, cb),
+    off: (event, cb) => m.off(event, cb),
+    send: (message) => m.send(message),
+    set: (key, value) => m.set(key, value),
+  };
+}
+
+function mount<M extends PanelModel = FakeModel>(m: M = model(schema()) as unknown as M) {
   const el = document.createElement("div");
   document.body.append(el);
   const cleanup = renderPanel(m, el);
@@ -288,8 +299,9 @@ describe("edits", () => {
   it("two views of one widget share its edits, and their requests never share a number", () => {
     const s = schema();
     const m = model(s, view(s, { seq: 3 }));
-    const one = mount(m).el;
-    const two = mount(m).el;
+    // anywidget gives each view a model proxy of its own, over one widget model.
+    const one = mount(proxyOf(m)).el;
+    const two = mount(proxyOf(m)).el;
     const first = panel.range(one, 0);
     drag(first, [25]);
     first.dispatchEvent(new Event("change"));
@@ -302,6 +314,21 @@ describe("edits", () => {
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(two.querySelector(".ow-busy")?.textContent).toBe("updating…"); // both views wait
     expect(one.querySelector(".ow-busy")?.textContent).toBe("updating…");
+  });
+
+  it("a failed request shows the last good view in every view of the widget", () => {
+    const s = schema();
+    const m = model(s, view(s, { seq: 3 }));
+    const one = mount(proxyOf(m)).el;
+    const two = mount(proxyOf(m)).el;
+    drag(panel.range(two, 0), [25]);
+    runFrame();
+    expect(two.querySelector(".optiml-widget")?.getAttribute("data-quality")).toBe("fast"); // an estimate
+    m.message({ type: "failed", seq: m.sent.at(-1)?.seq });
+    for (const el of [one, two]) {
+      expect(el.querySelector(".optiml-widget")?.getAttribute("data-quality")).toBe("exact");
+      expect(el.querySelector(".ow-busy")?.textContent ?? "").not.toBe("updating…");
+    }
   });
 
   it("a request the kernel can no longer take says the kernel is gone, and stops waiting", () => {

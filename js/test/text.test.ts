@@ -210,6 +210,17 @@ describe("text panel", () => {
     expect(requests()[1]).toMatchObject({ fast: false, edits: [[0, "the plot was bad"]] });
   });
 
+  it("typing right after picking a class asks for that class", async () => {
+    const { model, editor, type, requests } = typingPanel();
+    const classes = editor.closest(".optiml-widget, div")?.parentElement?.querySelector('select[aria-label="explained class"]') as HTMLSelectElement;
+    classes.value = "negative";
+    classes.dispatchEvent(new Event("change"));
+    type("the plot");
+    await vi.advanceTimersByTimeAsync(20);
+    expect(requests().at(-1)).toMatchObject({ target: "negative", fast: true });
+    expect(model.get("target")).toBe("positive"); // no answer yet: the view still explains "positive"
+  });
+
   it("never overwrites a keystroke with the answer to the text before it", async () => {
     const { model, editor, type, requests } = typingPanel();
     editor.focus();

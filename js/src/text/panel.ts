@@ -68,13 +68,21 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
   const schema = model.get("_schema");
   let view = model.get("_view");
   let shown = view; // the view on screen: the last answer, or an estimate while typing
+  /** The class last asked for: the view on screen may still explain another one. */
+  let askedTarget = view.target;
   const link: Link = new TokenLink();
   // Shared by every view of this widget (keyed by its schema: see panel.ts): their
   // requests never share a number.
   const requests = sharedOf(schema, () => new SharedLoop(view, (message) => model.send(message)));
   const { loop } = requests;
-  const unlisten = requests.onSent((lost) => {
+  const unlistenSent = requests.onSent((lost) => {
     if (lost) errorLine.textContent = lost;
+    setBusy();
+  });
+  // No view answers (a failure, a lost kernel): every view shows the last good one again.
+  const unlistenSettled = requests.onSettled(() => {
+    askedTarget = view.target;
+    show();
     setBusy();
   });
   // RequestLoop reads only a view's sequence number.
@@ -84,10 +92,13 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
   // -- header ------------------------------------------------------------------------
   const picker = h("select", { "aria-label": "text", "data-testid": "ow-text-picker" });
   schema.labels.forEach((label, i) => picker.append(h("option", { value: i }, `${i}: ${label}`)));
-  picker.addEventListener("change", () => loop.requestExact(Number(picker.value), { target: view.target, versus: null }));
+  picker.addEventListener("change", () => loop.requestExact(Number(picker.value), { target: askedTarget, versus: null }));
   const classes = h("select", { "aria-label": "explained class" });
   schema.targets.forEach((c) => classes.append(h("option", { value: c }, c)));
-  classes.addEventListener("change", () => loop.requestExact(view.index, { target: classes.value, versus: null }, asEdits(editor.value)));
+  classes.addEventListener("change", () => {
+    askedTarget = classes.value;
+    loop.requestExact(view.index, { target: askedTarget, versus: null }, asEdits(editor.value));
+  });
   const prediction = h("span", { class: "ow-prediction", "data-testid": "ow-prediction" });
   const status = h("span", { class: "ow-status", "data-testid": "ow-status" });
   const errorLine = h("p", { class: "ow-error", role: "alert" });
@@ -116,10 +127,10 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
   const exactNow = () => {
     if (pause) clearTimeout(pause);
     pause = null;
-    loop.requestExact(view.index, { target: view.target, versus: null }, asEdits(editor.value));
+    loop.requestExact(view.index, { target: askedTarget, versus: null }, asEdits(editor.value));
   };
   editor.addEventListener("input", () => {
-    loop.requestFast(view.index, { target: view.target, versus: null }, asEdits(editor.value));
+    loop.requestFast(view.index, { target: askedTarget, versus: null }, asEdits(editor.value));
     if (pause) clearTimeout(pause);
     pause = setTimeout(exactNow, PAUSE_MS);
     showTyping();
@@ -239,6 +250,7 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
     const next = model.get("_view");
     if (!accept(next)) return;
     view = next;
+    if (!loop.busy) askedTarget = view.target;
     show();
   };
   const onSurrogate = () => {
@@ -251,15 +263,12 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
   const onError = () => {
     const error = model.get("error");
     errorLine.textContent = error ?? "";
-    if (error && loop.busy) {
-      loop.settle();
-      show();
-    }
+    if (error && loop.busy) requests.settle();
   };
   const onMessage = (message: ExportReply | FailedReply, buffers?: DataView[]) => {
     if (message?.type === "failed") {
       // No view answers a failed request (the same error twice leaves `error` unchanged).
-      if (loop.settle(message.seq)) show();
+      requests.settle(message.seq);
       return;
     }
     if (message?.type !== "export") return;
@@ -285,6 +294,7 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
     model.off("change:_progress", onProgress);
     model.off("change:error", onError);
     model.off("msg:custom", onMessage);
-    unlisten();
+    unlistenSent();
+    unlistenSettled();
   };
 }
