@@ -4,7 +4,7 @@
 import { type BarItem, TOP_BARS, barList, topPositions } from "./bars";
 import { h, s } from "./dom";
 import type { Features } from "./features";
-import { HIDDEN, HIDDEN_TITLE, counted, formatNumber, formatValue, signed } from "./format";
+import { HIDDEN, HIDDEN_TITLE, counted, cutName, formatNumber, formatValue, signed } from "./format";
 import { legend } from "./legend";
 import type { AttributionInfo, View } from "./types";
 
@@ -93,7 +93,7 @@ export function forceBar(features: Features, attribution: AttributionInfo, view:
     if (w > 46) {
       const fits = Math.floor((w - 8) / CHAR_WIDTH);
       const name = seg.j === null ? seg.label : features.names[seg.j];
-      const text = name.length > fits ? `${name.slice(0, Math.max(1, fits - 1))}…` : name;
+      const text = cutName(name, fits);
       const on = seg.value > 0 ? "ow-on-pos" : "ow-on-neg";
       labels.push(s("text", { x: x0 + w / 2, y: BAR_Y + 14, "text-anchor": "middle", class: `ow-seg-label ${on}` }, text));
     }

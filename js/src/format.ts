@@ -45,6 +45,17 @@ export function formatNumber(value: number | null | undefined, digits = 4, scale
 }
 
 /** "1 rule", "8 rules", "2 leaves": a count and its noun. */
+/** A name cut to ``fits`` characters: in the middle where both ends can show (names that
+ * share a long start, "…_number_017", differ at their end), at the end where it is short. */
+export function cutName(name: string, fits: number): string {
+  const chars = [...name]; // code points: an emoji is never split
+  if (chars.length <= fits) return name;
+  const keep = Math.max(1, fits - 1);
+  if (keep < 12) return `${chars.slice(0, keep).join("")}…`;
+  const tail = Math.floor(keep * 0.4);
+  return `${chars.slice(0, keep - tail).join("")}…${chars.slice(chars.length - tail).join("")}`;
+}
+
 export function counted(n: number, word: string, plural = `${word}s`): string {
   return `${n} ${n === 1 ? word : plural}`;
 }

@@ -1,6 +1,6 @@
 // The same table as tests/test_format.py: Python and TypeScript write every number alike.
 import { describe, expect, it } from "vitest";
-import { MISSING, counted, featureScale, fileSize, formatNumber, formatScore, formatValue, signed } from "../src/format";
+import { MISSING, counted, cutName, featureScale, fileSize, formatNumber, formatScore, formatValue, signed } from "../src/format";
 import cases from "./format-cases.json";
 
 type Encoded = number | string | null;
@@ -52,5 +52,19 @@ describe("formatNumber", () => {
     expect(counted(1, "rule")).toBe("1 rule");
     expect(counted(0, "phrase")).toBe("0 phrases");
     expect(counted(2, "leaf", "leaves")).toBe("2 leaves");
+  });
+});
+
+describe("cutName", () => {
+  it("cuts a long name in the middle, where names sharing a long start still differ", () => {
+    expect(cutName("a_rather_long_feature_name_number_017", 20)).toBe("a_rather_lon…ber_017");
+    expect(cutName("a_rather_long_feature_name_number_018", 20)).not.toBe(cutName("a_rather_long_feature_name_number_017", 20));
+    expect([...cutName("a_rather_long_feature_name_number_017", 20)]).toHaveLength(20);
+  });
+
+  it("keeps a name that fits, cuts a short space at the end, and never splits an emoji", () => {
+    expect(cutName("worst area", 20)).toBe("worst area");
+    expect(cutName("mean concave points", 8)).toBe("mean co…");
+    expect(cutName("😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀", 14)).toBe("😀😀😀😀😀😀😀😀…😀😀😀😀😀");
   });
 });
