@@ -100,6 +100,9 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
   // synced schema (set once) is one object for them all.
   const wanted = sharedOf(schema, () => new Wanted(view, (message) => model.send(message)));
   const loop = wanted.loop;
+  // A view made later (the notebook opened again, the other views gone) starts from the
+  // newest view: its requests then number past it, and its edits are that view's.
+  if (loop.accept(view) && !loop.busy) wanted.arrived(view, true);
   const setEdit = (j: number, value: Value) => wanted.set(view, j, value);
   const classification = schema.task !== "regression";
   const titleOf = (name: string) => schema.explainers.find((e) => e.name === name)?.title ?? name;

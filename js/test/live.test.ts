@@ -316,6 +316,19 @@ describe("edits", () => {
     expect(one.querySelector(".ow-busy")?.textContent).toBe("updating…");
   });
 
+  it("a view made after the others are gone numbers its requests past the newest view", () => {
+    const s = schema();
+    const m = model(s, view(s, { seq: 3 }));
+    const first = mount(proxyOf(m));
+    first.cleanup(); // the notebook closed; Python moved on meanwhile
+    m.set("_view", view(s, { seq: 10, values: [50, 20, 30, 40], edited: [0] }));
+    const { el } = mount(proxyOf(m));
+    const range = panel.range(el, 1);
+    drag(range, [35]);
+    range.dispatchEvent(new Event("change"));
+    expect(m.sent.at(-1)).toMatchObject({ seq: 11, basis: 10, edits: [[0, 50], [1, 35]] });
+  });
+
   it("a failed request shows the last good view in every view of the widget", () => {
     const s = schema();
     const m = model(s, view(s, { seq: 3 }));
