@@ -25,7 +25,7 @@ from .explainers.base import Output, output_value
 from .format import format_number, format_value
 from .html_file import PAGE_SCHEME
 from .jobs import NEVER, Progress, Stop, no_progress
-from .progress import progress_bar
+from .progress import StepProgress, export_bar, waits_reported_to
 from .session import ExplanationSession
 from .sweeps import Sweep
 
@@ -208,16 +208,16 @@ def export_data(
     """Everything the export page needs, as JSON-able data (js/src/types.ts ExportData)."""
     rows = choose_rows(session, rows)
     # Steps: the surrogate, each row's view, each row's grids, the global views.
-    total = 1 + len(rows) + (len(rows) if include_data else 0) + 1
-    step = [0]
+    steps = StepProgress(1 + len(rows) + (len(rows) if include_data else 0) + 1, progress, stop)
+    with steps.waits():  # the surrogate's fit and global SHAP, if still running
+        return _export_data(session, rows, include_data, steps)
 
-    def advance(count: int = 1) -> None:
-        stop.check()
-        step[0] += count
-        progress(step[0], total)
 
+def _export_data(
+    session: ExplanationSession, rows: list[int], include_data: bool, steps: StepProgress
+) -> dict[str, Any]:
     surrogate = session.surrogate
-    advance()
+    steps.advance()
     schema = payloads.schema(session)
     schema["targets"] = [str(session.target)]
     schema["n_rows"] = len(rows)
@@ -234,20 +234,17 @@ def export_data(
                 shown["label"] = f"row {index} of X"
         views.append(view if include_data else _without_data(view))
         unedited.append(own)
-        advance()
+        steps.advance()
     grids = None
     if include_data:
-        start = step[0]
-        grids = precompute(
-            session, rows, stop=stop, progress=lambda done, _n: progress(start + done, total)
-        )
-        step[0] = start + len(rows)
+        grids = precompute(session, rows, stop=steps.stop, progress=steps.within(len(rows)))
+        steps.advance(len(rows))
     global_views = (
         payloads.global_views(session, None, include_data=include_data, live=False)
         if session.shap_explainer is not None
         else None
     )
-    advance()
+    steps.advance()
     surrogate_info = payloads.surrogate(surrogate) if surrogate is not None else None
     if not include_data:
         schema["features"] = [_feature_without_data(f) for f in schema["features"]]
@@ -402,23 +399,16 @@ def to_html(
 ) -> str:
     """The standalone HTML page; written to ``path`` when given. ``progress(done, total)``
     is called as it goes; without it (a call from code) a progress bar shows."""
-    bar = progress_bar("Export") if progress is None else None
-
-    def show(done: int, total: int) -> None:
-        assert bar is not None
-        bar.total = total
-        bar.update(done - bar.n)
-
-    try:
-        data = export_data(
-            session,
-            rows,
-            include_data=include_data,
-            stop=stop,
-            progress=progress if progress is not None else show,
-        )
-    finally:
-        if bar is not None:
+    if progress is not None:
+        data = export_data(session, rows, include_data=include_data, stop=stop, progress=progress)
+    else:
+        bar, show, waiting = export_bar()
+        try:
+            with waits_reported_to(waiting):
+                data = export_data(
+                    session, rows, include_data=include_data, stop=stop, progress=show
+                )
+        finally:
             bar.close()
     page = PAGE.format(title=html.escape(title), scheme=PAGE_SCHEME, panel=panel_html(data))
     if path is not None:

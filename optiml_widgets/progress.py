@@ -1,7 +1,9 @@
 """Waiting for background work from code, with a progress bar that suits where it is shown.
 
 In a notebook the bar is tqdm's notebook bar (a widget, not a red stderr block); in a
-console a text bar. Nothing is shown for waits shorter than half a second.
+console a text bar. Nothing is shown for waits shorter than half a second. Work that shows
+its own progress (an export) takes in the waits inside it (``waits_reported_to``): a call
+shows one bar, not one per job it waits for.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +22,27 @@ from .jobs import Cancelled
 
 QUIET_SECONDS = 0.5
 IDLE_SECONDS = 0.5  # the watcher thread ends after this long with nothing to watch
+
+# ``report(label, done, total)`` of the work whose progress is already on show in this
+# thread, if any: a wait inside it reports there instead of opening a bar of its own.
+WaitReport = Callable[[str, int, int], None]
+_SHOWN: ContextVar[WaitReport | None] = ContextVar("optiml_shown_progress", default=None)
+
+
+@contextlib.contextmanager
+def waits_reported_to(report: WaitReport) -> Iterator[None]:
+    """Within the block, ``wait_for`` in this thread reports to ``report`` (in any thread,
+    the panel's Export job included) rather than showing a bar."""
+    token = _SHOWN.set(report)
+    try:
+        yield
+    finally:
+        _SHOWN.reset(token)
+
+
+def shown_report() -> WaitReport | None:
+    """The report waits in this thread go to (``waits_reported_to``), if any."""
+    return _SHOWN.get()
 
 
 def wait_for(
@@ -33,6 +57,13 @@ def wait_for(
 
     Only the user's own call shows a bar: a background job waiting for another one (the
     charts for the surrogate) would print it into whichever cell runs at the time."""
+    report = _SHOWN.get()
+    if report is not None:
+        while True:
+            try:
+                return _result(future, 0.2)
+            except FutureTimeout:
+                report(label, *progress())
     if threading.current_thread() is not threading.main_thread():
         return _result(future, None)
     try:
@@ -131,11 +162,82 @@ def working(label: str, count: Callable[[], int] | None = None) -> Iterator[None
         _WATCHER.remove(key)
 
 
-def progress_bar(label: str, total: int | None = None) -> Any:
+def progress_bar(label: str, total: int | None = None, bar_format: str | None = None) -> Any:
     """A tqdm bar: the notebook kind inside Jupyter, text elsewhere; it disappears when done."""
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=label, leave=False)
+    return tqdm(total=total, desc=label, leave=False, bar_format=bar_format)
+
+
+class StepProgress:
+    """Work of ``steps`` steps reported as ``progress(done, total)`` in hundredths of a step,
+    so that a job waited for inside a step (``wait_for`` within ``waits()``: the surrogate's
+    fit, global SHAP) moves it on too; ``stop.check()`` runs at every report, so the work
+    stops while it waits as well. A wait is also passed on to the report already on show
+    around it (the caller's bar), if any."""
+
+    UNITS = 100
+
+    def __init__(self, steps: int, progress: Callable[[int, int], None], stop: Any) -> None:
+        self.total = steps * self.UNITS
+        self.done = 0
+        self._shown = 0  # what was last reported
+        self._progress = progress
+        self.stop = stop
+        self._outer = shown_report()
+
+    def advance(self, count: int = 1) -> None:
+        """``count`` more steps are done."""
+        self.stop.check()
+        self.done += count * self.UNITS
+        self._shown = self.done
+        self._progress(self.done, self.total)
+
+    def within(self, steps: int) -> Callable[[int, int], None]:
+        """A ``progress(done, total)`` for the next ``steps`` steps, done in ``total`` parts
+        (the steps themselves still count with ``advance``)."""
+        start = self.done
+
+        def report(done: int, total: int) -> None:
+            self.stop.check()
+            share = min(done / total, 1.0) if total else 0.0
+            # Never back: a job's total may grow as it goes (a fit's sizes found).
+            self._shown = max(self._shown, start + int(share * steps * self.UNITS))
+            self._progress(self._shown, self.total)
+
+        return report
+
+    @contextlib.contextmanager
+    def waits(self) -> Iterator[None]:
+        """Within the block, a job waited for reports as a part of the current step."""
+
+        def waiting(label: str, done: int, total: int) -> None:
+            self.within(1)(min(done, total - 1) if total else 0, total)
+            if self._outer is not None:
+                self._outer(label, done, total)
+
+        with waits_reported_to(waiting):
+            yield
+
+
+def export_bar() -> tuple[Any, Callable[[int, int], None], WaitReport]:
+    """The one bar of an export called from code: its ``progress(done, total)``, and the
+    report of a job it waits for (named beside the bar until the next step)."""
+    # Hundredths of steps mean nothing to a reader: the share and the times only.
+    bar = progress_bar("Export", bar_format="{l_bar}{bar}| [{elapsed}<{remaining}{postfix}]")
+    waited_at = [-1]  # where the bar stood when it last named a wait
+
+    def show(done: int, total: int) -> None:
+        bar.total = total
+        if done > waited_at[0] and done % StepProgress.UNITS == 0:  # the next step: no wait
+            bar.set_postfix_str("", refresh=False)
+        bar.update(done - bar.n)
+
+    def waiting(label: str, done: int, total: int) -> None:
+        waited_at[0] = bar.n
+        bar.set_postfix_str(f"{label} {done}/{total}" if total else label)
+
+    return bar, show, waiting
 
 
 def _result(future: Future, timeout: float | None) -> Any:

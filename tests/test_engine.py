@@ -35,6 +35,7 @@ from optiml_widgets.jobs import (
 )
 from optiml_widgets.live import _Slot
 from optiml_widgets.model import ModelAdapter
+from optiml_widgets.progress import StepProgress
 from optiml_widgets.session import SURROGATE
 
 
@@ -316,6 +317,89 @@ def test_an_edit_during_an_export_is_answered_at_once(gbc):
     while not any(m.get("type") == "export" for m in sent) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert any(m.get("type") == "export" and m.get("bytes") for m in sent)
+    w.close()
+
+
+class _Bar:
+    """A stand-in for tqdm that keeps what it was told."""
+
+    def __init__(self, shown: list) -> None:
+        self.n, self.total, self.postfix = 0, None, ""
+        self.seen: list[tuple[int, str]] = []
+        shown.append(self)
+
+    def update(self, count: int) -> None:
+        self.n += count
+        self.seen.append((self.n, self.postfix))
+
+    def set_postfix_str(self, text: str, refresh: bool = True) -> None:
+        self.postfix = text
+        self.seen.append((self.n, text))
+
+    def close(self) -> None:
+        pass
+
+
+def _slow_surrogate(monkeypatch, parts: int = 6, seconds: float = 0.25) -> None:
+    """The surrogate's fit reports ``parts`` steps of ``seconds`` before it fits."""
+    import optiml_widgets.session as session_module
+
+    real_fit = session_module.fit_surrogate
+
+    def slow_fit(*args, progress, **kwargs):
+        for part in range(parts):
+            progress(part, parts)
+            time.sleep(seconds)
+        return real_fit(*args, progress=progress, **kwargs)
+
+    monkeypatch.setattr(session_module, "fit_surrogate", slow_fit)
+
+
+def test_an_export_from_code_shows_one_bar_which_moves_while_it_waits(gbc, monkeypatch):
+    # It printed a bar of its own for each job it waited for (the surrogate, global SHAP)
+    # under a bar that stood still meanwhile.
+    from optiml_widgets import progress
+
+    model, X, y = gbc
+    _slow_surrogate(monkeypatch)
+    bars: list[_Bar] = []
+    monkeypatch.setattr(progress, "progress_bar", lambda label, **_options: _Bar(bars))
+    w = explain_widget(model, X, y)
+    w.to_html(rows=[0, 1])
+    assert len(bars) == 1, "one bar: the export's"
+    waits = [(n, text) for n, text in bar_seen(bars[0]) if "surrogate" in text]
+    assert waits, "the bar names the job it waits for"
+    assert any(0 < n < progress.StepProgress.UNITS for n, _ in waits), "and moves meanwhile"
+    assert bars[0].n == bars[0].total and bars[0].postfix == ""
+    w.close()
+
+
+def bar_seen(bar: _Bar) -> list[tuple[int, str]]:
+    counts = [n for n, _ in bar.seen]
+    assert counts == sorted(counts), "the bar never goes back"
+    return bar.seen
+
+
+def test_the_panels_export_moves_on_while_it_waits_for_the_surrogate(gbc, monkeypatch):
+    model, X, y = gbc
+    _slow_surrogate(monkeypatch)
+    w = explain_widget(model, X, y)
+    seen: list[tuple[int, int]] = []
+    real = w._job_progress
+
+    def record(name: str, done: int, total: int) -> None:
+        if name == "export":
+            seen.append((done, total))
+        real(name, done, total)
+
+    monkeypatch.setattr(w, "_job_progress", record)
+    w.send = lambda content, buffers=None: None
+    w._handle_custom_msg({"type": "export"}, [])
+    w.session.jobs.get("export").result(timeout=120)
+    shares = [done / total for done, total in seen if total]
+    assert shares == sorted(shares) and shares[-1] == 1.0
+    first_step = StepProgress.UNITS / seen[-1][1]
+    assert any(0 < share < first_step for share in shares), "the wait shows as progress"
     w.close()
 
 

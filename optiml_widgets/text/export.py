@@ -20,7 +20,7 @@ import numpy as np
 
 from ..html_file import PAGE_SCHEME
 from ..jobs import NEVER, Cancelled, Progress, Stop, no_progress
-from ..progress import progress_bar
+from ..progress import StepProgress, export_bar, waits_reported_to
 from . import payloads
 from .attention import quantise
 from .session import TextSession
@@ -104,10 +104,10 @@ def export_data(
     from .widget import schema as schema_of
 
     rows = choose_rows(session, rows)
-    total = 1 + len(rows)
-    surrogate = session.surrogate_unless_failed()  # the file goes on without rules
-    stop.check()
-    progress(1, total)
+    steps = StepProgress(1 + len(rows), progress, stop)
+    with steps.waits():  # the surrogate's fit, if still running
+        surrogate = session.surrogate_unless_failed()  # the file goes on without rules
+    steps.advance()
     schema = schema_of(session)
     schema["labels"] = [schema["labels"][i] for i in rows]
     schema["n_texts"] = len(rows)
@@ -132,7 +132,7 @@ def export_data(
         heads.append(packed)
         scales.append(head_scales)
         edits.append(one_token_edits(session, index))
-        progress(2 + position, total)
+        steps.advance()
     return {
         "schema": schema,
         "surrogate": payloads.surrogate_info(surrogate) if surrogate is not None else None,
@@ -196,19 +196,14 @@ def to_html(
     """The standalone page; written to ``path`` when given."""
     rows = choose_rows(session, rows)
     # A call from code shows a bar when the export is long (many texts).
-    bar = progress_bar("Export") if progress is None and len(rows) > QUIET_TEXTS else None
-
-    def report(done: int, total: int) -> None:
-        if progress is not None:
-            progress(done, total)
-        elif bar is not None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-    try:
-        data = export_data(session, rows, stop=stop, progress=report)
-    finally:
-        if bar is not None:
+    if progress is not None or len(rows) <= QUIET_TEXTS:
+        data = export_data(session, rows, stop=stop, progress=progress or no_progress)
+    else:
+        bar, show, waiting = export_bar()
+        try:
+            with waits_reported_to(waiting):
+                data = export_data(session, rows, stop=stop, progress=show)
+        finally:
             bar.close()
     page = PAGE.format(
         title=html.escape(title),
