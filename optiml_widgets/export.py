@@ -59,15 +59,21 @@ def precompute(
     n_features = len(session.schema)
     predictions, shap_rows, rules = [], [], []
     exact_features: list[list[int]] = []
-    offsets: list[int] = []
-    values: list[list[Any]] = []
+    # Per row, where each feature's grid starts in its block: with wide data each row
+    # sweeps its own most important features, so the blocks differ (a feature a row does
+    # not sweep has an empty grid there). A feature's grid values are the same in every row.
+    offsets: list[list[int]] = []
+    values: list[list[Any]] = [[] for _ in range(n_features)]
     splits = shap.split_points() if shap is not None else None
     budget = GRID_SHAP_ROWS
     for done, index in enumerate(rows):
         stop.check()
         edits = session.edits_by_row.get(index, {})
         sweep = session.sweep(index, edits)
-        offsets, values = sweep.offsets, sweep.display
+        offsets.append(list(sweep.offsets))
+        for j, shown in enumerate(sweep.display):
+            if shown:
+                values[j] = shown
         predictions.append(output_value(sweep.outputs, target).astype(np.float32))
         if shap is not None:
             own = session.attribution(index, edits, "shap", target)
@@ -92,15 +98,16 @@ def precompute(
             rules.append(np.full(len(sweep.rows), -1))
         progress(done + 1, len(rows))
     # SHAP values as int16 with one scale per row: half the bytes of float32, error < 1e-4 of the largest.
-    stacked = np.stack(shap_rows)
-    scale = np.abs(stacked).reshape(len(rows), -1).max(axis=1) / 32767.0
+    scale = np.array([np.abs(block).max(initial=0.0) for block in shap_rows]) / 32767.0
     scale[scale == 0] = 1.0
-    quantised = np.rint(stacked / scale[:, None, None]).astype(np.int16)
+    quantised = np.concatenate(
+        [np.rint(block / s).astype(np.int16) for block, s in zip(shap_rows, scale)]
+    )
     return {
         # The permutation algorithm runs with its cheaper setting here; the file says so.
         "shap_exact": shap is None or not shap.approximate,
         "shap_exact_features": exact_features,
-        "offsets": list(offsets),
+        "offsets": offsets,
         "values": values,
         "prediction": _pack(np.concatenate(predictions)),
         "shap": _pack(quantised),

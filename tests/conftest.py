@@ -85,6 +85,20 @@ def unpack(packed: dict) -> np.ndarray:
     return np.frombuffer(raw, dtype=packed["dtype"]).reshape(packed["shape"])
 
 
+def grid_point(grids: dict, row: int, j: int, k: int) -> int:
+    """Where grid point ``k`` of feature ``j`` of exported row ``row`` (its place in the
+    file) is in the grids' arrays: the rows' blocks one after another."""
+    start = sum(offsets[-1] for offsets in grids["offsets"][:row])
+    return start + grids["offsets"][row][j] + k
+
+
+def grid_shap(grids: dict) -> np.ndarray:
+    """The grids' SHAP values as float, one line per grid point (each row's own scale)."""
+    blocks = [offsets[-1] for offsets in grids["offsets"]]
+    scale = np.repeat(unpack(grids["shap_scale"]).astype(float), blocks)
+    return unpack(grids["shap"]).astype(float) * scale[:, None]
+
+
 def formula(df: pd.DataFrame) -> np.ndarray:
     """A plain function model: f(DataFrame) -> values."""
     return (

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shap
-from conftest import case, session_for, unpack
+from conftest import case, grid_point, grid_shap, session_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -517,7 +517,7 @@ def test_a_regressor_on_its_own_categories_gets_shaps_own_path_dependent_values(
     # own interval. Each exact grid point holds shap's own values for the row with that value.
     data = export_data(session, rows=[3])
     grids = data["grids"]
-    found = unpack(grids["shap"])[0].astype(float) * unpack(grids["shap_scale"])[0]
+    found = grid_shap(grids)
     exact = grids["shap_exact_features"][0]
     assert list(X.columns).index("city") in exact
     for j in exact:
@@ -526,7 +526,7 @@ def test_a_regressor_on_its_own_categories_gets_shaps_own_path_dependent_values(
             row = X.iloc[[3]].copy()
             row[name] = pd.Series([value], index=row.index, dtype=X[name].dtype)
             expected = own.shap_values(row, check_additivity=False)[0]
-            at = grids["offsets"][j] + k
+            at = grid_point(grids, 0, j, k)
             np.testing.assert_allclose(found[at], expected, atol=2e-4 * np.abs(found).max())
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import unpack
+from conftest import grid_point, grid_shap, unpack
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.model_selection import train_test_split
@@ -61,8 +61,7 @@ def test_grids_hold_the_models_own_outputs(quickstart):
     grids = data["grids"]
     names = [f["name"] for f in data["schema"]["features"]]
     predictions = unpack(grids["prediction"])
-    shap_values = unpack(grids["shap"]).astype(float) * unpack(grids["shap_scale"])[:, None, None]
-    block = grids["offsets"][-1]
+    shap_values = grid_shap(grids)
     for r, index in enumerate([3, 8]):
         exact = grids["shap_exact_features"][r]
         own = w.session.local_explanation(index, {}, 1)
@@ -72,22 +71,61 @@ def test_grids_hold_the_models_own_outputs(quickstart):
         assert names.index(ranked[0]) in exact
         for j in (exact[0], next(j for j in range(len(names)) if j not in exact)):
             for k, value in enumerate(grids["values"][j]):
-                at = grids["offsets"][j] + k
+                at = grid_point(grids, r, j, k)
                 row = X_test.iloc[[index]].assign(**{names[j]: value})
-                assert predictions[r * block + at] == pytest.approx(
+                assert predictions[at] == pytest.approx(
                     model.predict_proba(row)[0, 1], rel=1e-5, abs=1e-6
                 )
-                tolerance = 2e-4 * max(1, np.abs(shap_values[r]).max())
+                tolerance = 2e-4 * max(1, np.abs(shap_values[at]).max())
                 if j in exact:
                     explained = w.session.local_explanation(index, {names[j]: value}, 1)
                     expected = [explained.shap[n] for n in names]
                 else:
                     expected = [own.shap[n] for n in names]
-                    expected[j] += predictions[r * block + at] - own.prediction
-                np.testing.assert_allclose(shap_values[r, at], expected, atol=tolerance)
-                assert own.base_value + shap_values[r, at].sum() == pytest.approx(
-                    predictions[r * block + at], abs=50 * tolerance
+                    expected[j] += predictions[at] - own.prediction
+                np.testing.assert_allclose(shap_values[at], expected, atol=tolerance)
+                assert own.base_value + shap_values[at].sum() == pytest.approx(
+                    predictions[at], abs=50 * tolerance
                 )
+
+
+def test_wide_data_exports_each_rows_own_grids():
+    """With more than 64 features each row sweeps its own most important ones: the file
+    kept the last row's layout for every row, so the others' what-ifs read other features'
+    outputs (and a row whose grids had another length failed the export)."""
+    from sklearn.datasets import make_classification
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from optiml_widgets.session import SHOWN_FEATURES
+
+    values, label = make_classification(300, 80, n_informative=30, random_state=0)
+    X = pd.DataFrame(values, columns=[f"f{j}" for j in range(80)])
+    X["flag"] = (X["f0"] > 0).astype(float)  # a two-point grid: blocks of other lengths
+    model = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(X, label)
+    w = explain_widget(model, X, explainers=["shap"])
+    rows = [0, 1, 2, 3]
+    grids = export_data(w.session, rows=rows)["grids"]
+    swept = [
+        {j for j in range(X.shape[1]) if offsets[j + 1] > offsets[j]}
+        for offsets in grids["offsets"]
+    ]
+    assert all(len(features) == SHOWN_FEATURES for features in swept)
+    assert len(set(map(frozenset, swept))) > 1, "the rows sweep different features"
+    predictions, shap_values = unpack(grids["prediction"]), grid_shap(grids)
+    assert len(predictions) == sum(offsets[-1] for offsets in grids["offsets"])
+    for r, index in enumerate(rows):
+        own = w.session.local_explanation(index, {}, 1)
+        for j in sorted(swept[r])[::7]:
+            for k, value in enumerate(grids["values"][j]):
+                at = grid_point(grids, r, j, k)
+                edited = X.iloc[[index]].assign(**{X.columns[j]: value})
+                assert predictions[at] == pytest.approx(
+                    model.predict_proba(edited)[0, 1], rel=1e-5, abs=1e-6
+                )
+                assert own.base_value + shap_values[at].sum() == pytest.approx(
+                    predictions[at], abs=1e-3
+                )
+    w.close()
 
 
 def test_rows_are_checked_before_any_work(quickstart):

@@ -7,7 +7,9 @@ import { type PanelMessage, renderPanel } from "./panel";
 import type { AttributionInfo, ExportData, ExportGrids, PackedArray, RequestMessage, Value, View, WidgetModel } from "./types";
 
 interface Grids {
-  offsets: number[];
+  offsets: number[][];
+  /** Where each row's block starts in the arrays (the blocks one after another). */
+  starts: number[];
   values: Value[][];
   prediction: Float32Array;
   shap: Int16Array;
@@ -23,8 +25,11 @@ async function unpack(packed: PackedArray): Promise<ArrayBuffer> {
 
 export async function decodeGrids(grids: ExportGrids): Promise<Grids> {
   const [prediction, shap, scale, rule] = await Promise.all([unpack(grids.prediction), unpack(grids.shap), unpack(grids.shap_scale), unpack(grids.rule)]);
+  const starts = [0];
+  for (const offsets of grids.offsets) starts.push(starts[starts.length - 1] + offsets[offsets.length - 1]);
   return {
     offsets: grids.offsets,
+    starts,
     values: grids.values,
     prediction: new Float32Array(prediction),
     shap: new Int16Array(shap),
@@ -88,14 +93,22 @@ export class ExportAnswers {
     }
     const g = this.grids;
     const n = this.data.schema.features.length;
-    const block = g.offsets[g.offsets.length - 1];
-    const points = changed.map((j) => {
+    const features = this.data.schema.features;
+    const offsets = g.offsets[request.index];
+    // With many features the file holds what-ifs for each row's most important ones only:
+    // a change to another stays undone, and the view says so.
+    const withGrid = (j: number) => offsets[j + 1] > offsets[j];
+    const missing = changed.filter((j) => !withGrid(j));
+    const absent = missing.length
+      ? `This file has no what-ifs for ${missing.map((j) => features[j].name).join(", ")} in this row (only for its ${offsets.filter((_, j) => j < n && withGrid(j)).length} most important features): run the notebook to change ${missing.length === 1 ? "it" : "them"}. `
+      : "";
+    const points = changed.filter(withGrid).map((j) => {
       const k = nearestPoint(g.values[j], wanted[j]);
-      return { j, at: request.index * block + g.offsets[j] + k, value: g.values[j][k] };
+      return { j, at: g.starts[request.index] + offsets[j] + k, value: g.values[j][k] };
     });
+    if (!points.length) return { ...base, seq: request.seq, notice: absent };
     // The file holds each feature's what-ifs at its grid points only: a value between them
     // is answered at the nearest one, and the view says so (the slider shows that value).
-    const features = this.data.schema.features;
     const moved = points.filter((p) => formatValue(p.value, features[p.j]) !== formatValue(wanted[p.j], features[p.j]));
     const snapped = moved.length
       ? `Shown at the nearest value precomputed in this file: ${moved.map((p) => `${features[p.j].name} = ${formatValue(p.value, features[p.j])} (not ${formatValue(wanted[p.j], features[p.j])})`).join(", ")}. `
@@ -128,7 +141,7 @@ export class ExportAnswers {
         attributions: attributions(shapAt(at)),
         rule: ruleFor(this.data.surrogate, values, g.rule[at]),
         quality: "exact",
-        notice: `${snapped}Precomputed when this file was exported: the model's own output for this one-feature change; ${this.shapWords(request.index, j)}.${others}`,
+        notice: `${absent}${snapped}Precomputed when this file was exported: the model's own output for this one-feature change; ${this.shapWords(request.index, j)}.${others}`,
       };
     }
     // Two or more changes: add up each change's effect on its own.
@@ -147,7 +160,7 @@ export class ExportAnswers {
       attributions: attributions(additive),
       rule: ruleFor(this.data.surrogate, values),
       quality: "estimate",
-      notice: `${snapped}Estimate, not the model's output: ${points.length} features changed, composed from one-feature what-ifs precomputed at export time.`,
+      notice: `${absent}${snapped}Estimate, not the model's output: ${points.length} features changed, composed from one-feature what-ifs precomputed at export time.`,
     };
   }
 }

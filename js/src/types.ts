@@ -402,9 +402,13 @@ export interface ExportGrids {
    * change to the moved feature (the prediction stays the model's own).
    */
   shap_exact_features: number[][];
-  /** Start of each feature's grid points within a row's block; last entry = block size. */
-  offsets: number[];
-  /** Grid values per feature, as the sliders show them. */
+  /**
+   * Per exported row, the start of each feature's grid points within that row's block (the
+   * rows' blocks follow one another); last entry = the block's size. A feature the row does
+   * not sweep (with many features, one outside its most important ones) has an empty grid.
+   */
+  offsets: number[][];
+  /** Grid values per feature, as the sliders show them (the same in every row). */
   values: Value[][];
   prediction: PackedArray;
   shap: PackedArray;

@@ -182,9 +182,8 @@ describe("the export's in-page model", () => {
     const k = 3;
     const value = grids.values[numeric][k] as number;
     const one = answers.answer({ type: "request", seq: 8, index: 0, target: base.target, edits: [[numeric, value]], fast: false });
-    const block = grids.offsets[grids.offsets.length - 1];
     expect(one.quality).toBe("exact");
-    expect(one.prediction).toBe(grids.prediction[0 * block + grids.offsets[numeric] + k]);
+    expect(one.prediction).toBe(grids.prediction[grids.starts[0] + grids.offsets[0][numeric] + k]);
     expect(one.values[numeric]).toBe(value);
     expect(one.edited).toEqual([numeric]);
     expect(one.attributions.map((a) => a !== null)).toEqual([true, false]);
@@ -218,8 +217,32 @@ describe("the export's in-page model", () => {
     expect(kept.notice).toContain("What-ifs need a kernel");
     const hidden = new ExportAnswers({ ...data, grids: null, include_data: false }, null);
     expect(hidden.answer({ type: "request", seq: 13, index: 0, target: base.target, edits: [[numeric, value]], fast: false }).notice).toContain("without the rows' values");
+    // The second row reads its own block.
+    const second = answers.answer({ type: "request", seq: 14, index: 1, target: base.target, edits: [[numeric, value]], fast: false });
+    expect(second.prediction).toBe(grids.prediction[grids.starts[1] + grids.offsets[1][numeric] + k]);
     expect(nearestPoint([0, 1, 2, 3], 2.2)).toBe(2);
     expect(nearestPoint(["Paris", "Lyon"], "Lyon")).toBe(1);
+  });
+
+  it("with many features, reads each row's own grids and says which features have none", async () => {
+    // Wide data: each row sweeps its own most important features, so the rows' blocks
+    // differ. Here the second row sweeps every feature but the first numeric one.
+    const offsets = data.grids!.offsets.map((o, r) => (r === 1 ? o.map((at, j) => (j <= numeric ? 0 : at - o[numeric + 1])) : o));
+    const wide = { ...data, grids: { ...data.grids!, offsets } };
+    const grids = await decodeGrids(wide.grids);
+    const answers = new ExportAnswers(wide, grids);
+    const base = wide.views[1];
+    const value = grids.values[numeric][2] as number;
+    const none = answers.answer({ type: "request", seq: 1, index: 1, target: base.target, edits: [[numeric, value]], fast: false });
+    expect(none.prediction).toBe(base.prediction);
+    expect(none.values[numeric]).toBe(base.values[numeric]);
+    expect(none.notice).toContain(`no what-ifs for ${wide.schema.features[numeric].name} in this row`);
+    const other = wide.schema.features.findIndex((f, j) => j !== numeric && f.kind === "numeric");
+    const both = answers.answer({ type: "request", seq: 2, index: 1, target: base.target, edits: [[numeric, value], [other, grids.values[other][4]]], fast: false });
+    expect(both.quality).toBe("exact");
+    expect(both.prediction).toBe(grids.prediction[grids.starts[1] + offsets[1][other] + 4]);
+    expect(both.values[numeric]).toBe(base.values[numeric]);
+    expect(both.notice).toContain("no what-ifs for");
   });
 
   it("renders the file's panel: a slider edit is answered, LIME says it is not in the file for what-ifs", async () => {
@@ -434,10 +457,10 @@ describe("why one class and not another (a contrast of two classes)", () => {
     const base = data.views[0];
     expect(base.versus).toBe(v.versus);
     const numeric = data.schema.features.findIndex((f) => f.kind === "numeric");
-    const block = grids.offsets[grids.offsets.length - 1];
+    const block = grids.offsets[0][grids.offsets[0].length - 1];
     for (let k = 0; k < grids.values[numeric].length; k++) {
       const one = answers.answer({ type: "request", seq: 20 + k, index: 0, target: base.target, versus: base.versus, edits: [[numeric, grids.values[numeric][k]]], fast: false });
-      expect(one.prediction).toBe(grids.prediction[grids.offsets[numeric] + k]);
+      expect(one.prediction).toBe(grids.prediction[grids.offsets[0][numeric] + k]);
       expect(Math.abs(one.prediction)).toBeLessThanOrEqual(1);
       expect(one.versus).toBe(base.versus);
     }
