@@ -87,8 +87,16 @@ class ModelAdapter:
             self.feature_names_in = _feature_names_in(model)
             # A model fit on an array gets an array (sklearn warns on every call when a model
             # fit without column names is given a DataFrame); one fit on names gets a frame.
+            # A frame with no text label gives a model no names (sklearn keeps none), so
+            # such a model may have been fit on that very frame, its bools and strings as
+            # they are: it gets the frame (a model fit on an array reads it alike).
+            unnamed_frame = column_labels is not None and not any(
+                isinstance(label, str) for label in column_labels.values()
+            )
             fit_on_array = (
-                self.feature_names_in is None and getattr(model, "n_features_in_", None) is not None
+                self.feature_names_in is None
+                and getattr(model, "n_features_in_", None) is not None
+                and not unnamed_frame
             )
             self.wants_frame = self.feature_names_in is not None or not (
                 numpy_input or fit_on_array

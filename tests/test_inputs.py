@@ -774,6 +774,34 @@ def test_a_function_reads_x_under_its_own_column_labels(columns):
     w.close()
 
 
+def test_an_estimator_fit_on_a_frame_with_int_labels_gets_that_frame():
+    # scikit-learn keeps no names for such a frame, so the model looked fit on an array and
+    # got X's values as floats: True/False reached it as 1.0/0.0, which a pipeline reading
+    # them as text never saw in fit (a silently wrong prediction), and a step using pandas
+    # failed.
+    from sklearn.linear_model import LinearRegression
+    from sklearn.preprocessing import FunctionTransformer
+
+    X = pd.DataFrame({0: [False, False, True, False, True, True], 1: [1.0, 2, 3, 4, 5, 6]})
+    y = np.where(X[0], 10.0, 0.0)
+    as_text = FunctionTransformer(lambda values: np.asarray(values).astype(str))
+    model = make_pipeline(as_text, OneHotEncoder(handle_unknown="ignore"), LinearRegression())
+    model.fit(X, y)
+    assert not hasattr(model, "feature_names_in_")
+    w = explain_widget(model, X, explainers=("shap",))
+    for index in range(len(X)):
+        w.index = index
+        assert w.explanation.prediction == pytest.approx(model.predict(X.iloc[[index]])[0])
+    w.close()
+    doubled = FunctionTransformer(lambda frame: frame.apply(lambda column: column * 2))
+    uses_pandas = make_pipeline(doubled, LinearRegression()).fit(X[[1]].rename(columns={1: 7}), y)
+    w = explain_widget(uses_pandas, X[[1]].rename(columns={1: 7}), explainers=("shap",))
+    assert w.explanation.prediction == pytest.approx(
+        uses_pandas.predict(X[[1]].rename(columns={1: 7}).iloc[[0]])[0]
+    )
+    w.close()
+
+
 def test_more_bad_arguments_get_errors_that_name_them():
     X, y = breast_cancer()
     model = LogisticRegression(max_iter=3000).fit(X, y)
