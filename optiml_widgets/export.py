@@ -256,7 +256,7 @@ def _export_data(
     if not include_data:
         schema["features"] = [_feature_without_data(f) for f in schema["features"]]
         if surrogate_info is not None:
-            surrogate_info = _surrogate_without_categories(surrogate_info)
+            surrogate_info = _surrogate_without_data(surrogate_info)
     return {
         "schema": schema,
         "surrogate": surrogate_info,
@@ -298,20 +298,48 @@ def _feature_without_data(feature: payloads.FeatureInfo) -> payloads.FeatureInfo
     }
 
 
-def _surrogate_without_categories(info: payloads.SurrogateInfo) -> payloads.SurrogateInfo:
-    """Rules keep their numeric thresholds (midpoints the rules learned, not rows' values)
-    but not the categories they test, which are raw values of the data."""
-    rules = []
-    for rule in info["rules"]:
-        conditions = []
-        for c in rule["conditions"]:
-            if c["op"] in ("==", "!=", "in"):
-                n = len(c["value"]) if isinstance(c["value"], list) else 1
-                text = f"{c['feature']}: {n} hidden categor{'y' if n == 1 else 'ies'}"
-                c = {**c, "value": None, "text": text}
-            conditions.append(c)
-        prediction = rule["prediction"]
-        rules.append({**rule, "conditions": conditions, "text": "", "prediction": prediction})
+def _surrogate_without_data(info: payloads.SurrogateInfo) -> payloads.SurrogateInfo:
+    """Rules keep what they learned: numeric thresholds (cuts between values, rounded to
+    the data's resolution) and linear terms' weights and leaf means. The categories they
+    test are raw values of the data, and so is the median a missing value counts as (with
+    an odd number of rows, some row's own value): both are left out. Without the rows'
+    values the file holds no what-ifs, so nothing evaluates a rule in the page."""
+
+    def hidden(c: Any) -> Any:
+        if c["op"] not in ("==", "!=", "in"):
+            return c
+        n = len(c["value"]) if isinstance(c["value"], list) else 1
+        return {
+            **c,
+            "value": None,
+            "text": f"{c['feature']}: {n} hidden categor{'y' if n == 1 else 'ies'}",
+        }
+
+    def term_without_data(t: Any) -> Any:
+        when = [hidden(c) for c in t["when"]]
+        text = t["text"].replace(
+            f"(a missing one counts as {format_number(t['fill'])})",
+            "(a missing one counts as the column's median, not in this file)",
+        )
+        for c, shown in zip(t["when"], when):
+            text = text.replace(c["text"], shown["text"])
+        return {
+            **t,
+            "fill": t["center"],
+            "when_fill": [t["center"]] * len(when),
+            "when": when,
+            "text": text,
+        }
+
+    rules = [
+        {
+            **rule,
+            "conditions": [hidden(c) for c in rule["conditions"]],
+            "terms": [term_without_data(t) for t in rule["terms"]],
+            "text": "",
+        }
+        for rule in info["rules"]
+    ]
     return {**info, "rules": rules}  # type: ignore[typeddict-item]
 
 

@@ -182,6 +182,34 @@ def test_without_data_no_raw_value_of_the_rows_is_in_the_file():
     w.close()
 
 
+def test_without_data_a_linear_terms_fill_is_left_out():
+    # The value a missing one counts as is the column's median: with an odd number of
+    # rows, some row's own value. It was in the file, and in the term's text.
+    rng = np.random.default_rng(5)
+    n = 301
+    X = pd.DataFrame(
+        {"dose": np.round(rng.uniform(10, 90, n), 3), "weight": np.round(rng.normal(70, 12, n), 3)}
+    )
+    X.loc[rng.choice(n, 30, replace=False), "dose"] = np.nan
+
+    def model(df):
+        dose = df["dose"].fillna(50).to_numpy(dtype=float)
+        return 0.5 * dose + 0.1 * df["weight"].to_numpy(dtype=float)
+
+    w = explain_widget(model, X, explainers=("shap", "surrogate"))
+    surrogate = w.session.set_surrogate_size(4, "tree with linear leaves")
+    terms = [t for rule in surrogate.rules for t in rule.terms if t.feature == "dose"]
+    assert terms and all(np.isfinite(t.fill) for t in terms)
+    fills = {format_number(t.fill) for t in terms} | {repr(t.fill) for t in terms}
+    assert any(f"counts as {format_number(t.fill)}" in t.text for t in terms)
+    hidden = export_data(w.session, rows=[0, 1], include_data=False)["surrogate"]
+    text = json.dumps(hidden)
+    assert not any(fill in text for fill in fills)
+    shown = [t for rule in hidden["rules"] for t in rule["terms"] if t["feature"] == "dose"]
+    assert all("the column's median, not in this file" in t["text"] for t in shown)
+    w.close()
+
+
 def test_a_row_edited_before_the_export_carries_its_own_view_for_a_reset(quickstart):
     """The export shows an edited row as edited; "Reset" in the file then shows the row as
     it is (its own values, the model's output for them), not the nearest grid point."""
