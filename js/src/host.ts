@@ -64,6 +64,7 @@ export class ExportAnswers {
 
   /** What the SHAP values along feature `j`'s grid of exported row `index` are. */
   private shapWords(index: number, j: number): string {
+    if (this.additive < 0) return ""; // no SHAP in the file: nothing to say of it
     const grids = this.data.grids;
     if (grids && !grids.shap_exact) return "its SHAP values are a cheaper permutation estimate";
     const computed = grids?.shap_exact_features?.[index];
@@ -135,13 +136,14 @@ export class ExportAnswers {
     };
     if (points.length === 1) {
       const [{ at, j }] = points;
+      const shap = this.shapWords(request.index, j);
       return {
         ...common,
         prediction: g.prediction[at],
         attributions: attributions(shapAt(at)),
         rule: ruleFor(this.data.surrogate, values, g.rule[at]),
         quality: "exact",
-        notice: `${absent}${snapped}Precomputed when this file was exported: the model's own output for this one-feature change; ${this.shapWords(request.index, j)}.${others}`,
+        notice: `${absent}${snapped}Precomputed when this file was exported: the model's own output for this one-feature change${shap ? `; ${shap}` : ""}.${others}`,
       };
     }
     // Two or more changes: add up each change's effect on its own.

@@ -224,6 +224,17 @@ describe("the export's in-page model", () => {
     expect(nearestPoint(["Paris", "Lyon"], "Lyon")).toBe(1);
   });
 
+  it("a file without SHAP says nothing of SHAP values", async () => {
+    const explainers = data.schema.explainers.filter((e) => e.name !== "shap");
+    const views = data.views.map((v) => ({ ...v, attributions: v.attributions.filter((_, i) => data.schema.explainers[i].name !== "shap") }));
+    const lime = { ...data, schema: { ...data.schema, explainers }, views };
+    const grids = await decodeGrids(lime.grids!);
+    const one = new ExportAnswers(lime, grids).answer({ type: "request", seq: 3, index: 0, target: views[0].target, edits: [[numeric, grids.values[numeric][2]]], fast: false });
+    expect(one.quality).toBe("exact");
+    expect(one.notice).toContain("the model's own output for this one-feature change.");
+    expect(one.notice).not.toContain("SHAP");
+  });
+
   it("with many features, reads each row's own grids and says which features have none", async () => {
     // Wide data: each row sweeps its own most important features, so the rows' blocks
     // differ. Here the second row sweeps every feature but the first numeric one.
