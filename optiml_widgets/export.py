@@ -229,18 +229,29 @@ def _export_data(
     schema["targets"] = [str(session.target)]
     schema["n_rows"] = len(rows)
     views = []
-    # A row with what-if edits is exported as edited, and as it is, for a reset (without
-    # the data there is nothing to edit or reset).
+    # A row with what-if edits is exported as edited, and as it is, for a reset; with two
+    # or more edits, also with each one undone, for the reset of one feature (without the
+    # data there is nothing to edit or reset).
     unedited: list[payloads.View | None] = []
+    one_undone: list[list[tuple[int, payloads.View]]] = []
     for position, index in enumerate(rows):
         view = session.view(0, index=index)
-        own = session.view(0, index=index, edits={}) if include_data and view["edited"] else None
-        for shown in (view, own):
+        edits = session.edits_by_row.get(index, {}) if include_data else {}
+        own = session.view(0, index=index, edits={}) if edits and view["edited"] else None
+        moved = [
+            (j, name) for name in edits if (j := session.schema.names.index(name)) in view["edited"]
+        ]
+        undone = [
+            (j, session.view(0, index=index, edits=_without(edits, name)))
+            for j, name in (moved if len(moved) > 1 else ())
+        ]
+        for shown in (view, own, *(v for _, v in undone)):
             if shown is not None:
                 shown["index"] = position
                 shown["label"] = f"row {index} of X"
         views.append(view if include_data else _without_data(view))
         unedited.append(own)
+        one_undone.append(undone)
         steps.advance()
     grids = None
     if include_data:
@@ -265,9 +276,14 @@ def _export_data(
         "start": rows.index(session.index) if session.index in rows else 0,
         "include_data": include_data,
         "unedited": unedited,
+        "one_undone": one_undone,
         "grids": grids,
         "global": global_views,
     }
+
+
+def _without(edits: dict[str, Any], name: str) -> dict[str, Any]:
+    return {other: value for other, value in edits.items() if other != name}
 
 
 def _without_data(view: payloads.View) -> payloads.View:

@@ -228,6 +228,29 @@ def test_a_row_edited_before_the_export_carries_its_own_view_for_a_reset(quickst
     assert (own["index"], own["label"]) == (0, "row 4 of X")
     assert own["prediction"] == pytest.approx(model.predict_proba(X_test.iloc[[4]])[0, 1])
     assert data["unedited"][1] is None  # a row with no edits: its view is its own
+    assert data["one_undone"] == [[], []]  # one edit: undoing it is the row's own view
+
+
+def test_a_row_exported_with_two_edits_carries_each_one_undone(quickstart):
+    """Resetting one feature of two edited showed the nearest grid point of the edited
+    row, not the row's own value, and stayed marked edited."""
+    model, X_test, w = quickstart
+    shown = w.index
+    w.index = 4
+    w.set_features({"mean area": 1500.0, "mean texture": 30.0})
+    try:
+        data = export_data(w.session, rows=[4, 5])
+    finally:
+        w.reset()
+        w.index = shown
+    names = list(X_test.columns)
+    undone = dict(data["one_undone"][0])
+    assert sorted(undone) == sorted([names.index("mean area"), names.index("mean texture")])
+    view = undone[names.index("mean area")]
+    assert view["edited"] == [names.index("mean texture")] and view["index"] == 0
+    row = X_test.iloc[[4]].assign(**{"mean texture": 30.0})
+    assert view["prediction"] == pytest.approx(model.predict_proba(row)[0, 1])
+    assert data["one_undone"][1] == []
 
 
 def test_names_and_values_are_data_not_markup():

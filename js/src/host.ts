@@ -85,6 +85,10 @@ export class ExportAnswers {
     // A row exported with what-if edits, reset: its own view, also in the file.
     const unedited = this.data.unedited[request.index];
     if (unedited && !changedPositions(wanted, unedited.values).length) return { ...unedited, seq: request.seq };
+    // ... with one of its edits undone (a feature's own reset): that view, in the file too.
+    const undone = new Map(this.data.one_undone[request.index]);
+    const exactly = [...undone.values()].find((v) => !changedPositions(wanted, v.values).length);
+    if (exactly) return { ...exactly, seq: request.seq };
     if (!this.grids) {
       // No what-ifs in this file: the row stays as it is, and the panel says why.
       const why = this.data.include_data
@@ -99,23 +103,32 @@ export class ExportAnswers {
     // With many features the file holds what-ifs for each row's most important ones only:
     // a change to another stays undone, and the view says so.
     const withGrid = (j: number) => offsets[j + 1] > offsets[j];
-    const missing = changed.filter((j) => !withGrid(j));
+    // A feature set back to the row's own value, of a row exported with edits: its effect
+    // is that of the view with its edit undone (in the file), not of the nearest grid point.
+    const resetOf = (j: number) => (changedPositions([wanted[j]], [base.original[j]]).length ? undefined : undone.get(j));
+    const missing = changed.filter((j) => !resetOf(j) && !withGrid(j));
     const absent = missing.length
       ? `This file has no what-ifs for ${missing.map((j) => features[j].name).join(", ")} in this row (only for its ${offsets.filter((_, j) => j < n && withGrid(j)).length} most important features): run the notebook to change ${missing.length === 1 ? "it" : "them"}. `
       : "";
-    const points = changed.filter(withGrid).map((j) => {
-      const k = nearestPoint(g.values[j], wanted[j]);
-      return { j, at: g.starts[request.index] + offsets[j] + k, value: g.values[j][k] };
-    });
+    const scale = g.scale[request.index];
+    const shapAt = (at: number) => Array.from({ length: n }, (_, i) => g.shap[at * n + i] * scale);
+    const points = changed
+      .filter((j) => resetOf(j) || withGrid(j))
+      .map((j) => {
+        const reset = resetOf(j);
+        if (reset) return { j, value: base.original[j], reset, prediction: reset.prediction, shap: () => reset.attributions[this.additive]?.values ?? [] };
+        const k = nearestPoint(g.values[j], wanted[j]);
+        const at = g.starts[request.index] + offsets[j] + k;
+        return { j, value: g.values[j][k], at, prediction: g.prediction[at], shap: () => shapAt(at) };
+      });
     if (!points.length) return { ...base, seq: request.seq, notice: absent };
+    if (points.length === 1 && points[0].reset) return { ...points[0].reset, seq: request.seq, notice: absent };
     // The file holds each feature's what-ifs at its grid points only: a value between them
     // is answered at the nearest one, and the view says so (the slider shows that value).
     const moved = points.filter((p) => formatValue(p.value, features[p.j]) !== formatValue(wanted[p.j], features[p.j]));
     const snapped = moved.length
       ? `Shown at the nearest value precomputed in this file: ${moved.map((p) => `${features[p.j].name} = ${formatValue(p.value, features[p.j])} (not ${formatValue(wanted[p.j], features[p.j])})`).join(", ")}. `
       : "";
-    const scale = g.scale[request.index];
-    const shapAt = (at: number) => Array.from({ length: n }, (_, i) => g.shap[at * n + i] * scale);
     const values = [...base.values];
     for (const p of points) values[p.j] = p.value;
     const titles = this.data.schema.explainers.filter((_, i) => i !== this.additive).map((e) => e.title);
@@ -134,14 +147,14 @@ export class ExportAnswers {
       probabilities: null,
       predicted_label: null,
     };
-    if (points.length === 1) {
-      const [{ at, j }] = points;
-      const shap = this.shapWords(request.index, j);
+    const [first] = points;
+    if (points.length === 1 && first.at !== undefined) {
+      const shap = this.shapWords(request.index, first.j);
       return {
         ...common,
-        prediction: g.prediction[at],
-        attributions: attributions(shapAt(at)),
-        rule: ruleFor(this.data.surrogate, values, g.rule[at]),
+        prediction: first.prediction,
+        attributions: attributions(first.shap()),
+        rule: ruleFor(this.data.surrogate, values, g.rule[first.at]),
         quality: "exact",
         notice: `${absent}${snapped}Precomputed when this file was exported: the model's own output for this one-feature change${shap ? `; ${shap}` : ""}.${others}`,
       };
@@ -151,8 +164,8 @@ export class ExportAnswers {
     let prediction = base.prediction;
     const additive = own ? [...own.values] : new Array<number>(n).fill(0);
     for (const p of points) {
-      prediction += g.prediction[p.at] - base.prediction;
-      shapAt(p.at).forEach((v, i) => (additive[i] += v - (own?.values[i] ?? 0)));
+      prediction += p.prediction - base.prediction;
+      p.shap().forEach((v, i) => (additive[i] += v - (own?.values[i] ?? 0)));
     }
     // A probability stays in [0, 1]; a contrast of two, in [-1, 1].
     if (this.data.schema.task !== "regression") prediction = Math.min(1, Math.max(base.versus ? -1 : 0, prediction));

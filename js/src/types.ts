@@ -426,6 +426,9 @@ export interface ExportData {
   /** Per view, the row's own view when that view holds what-if edits made before the export
    * (null: it has none): what a reset of the edits shows. */
   unedited: (View | null)[];
+  /** Per view, for a row exported with two or more what-if edits, [feature, the row's view
+   * with that feature's edit undone] (else empty): what resetting one feature shows. */
+  one_undone: [number, View][][];
   grids: ExportGrids | null;
   /** The global views for the exported target; rows are rows of X (see `rows`). */
   global: GlobalInfo | null;

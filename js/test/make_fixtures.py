@@ -126,6 +126,12 @@ def payloads(name: str, model: Any, X: pd.DataFrame, y: Any, **options: Any) -> 
     }
     if name in ("cities", "wine"):
         rows = [0, 1] if name == "cities" else [0, len(X) - 1]  # wine: a class-0 and a class-2 row
+        if name == "wine":  # the last row exported with two edits: each can be reset alone
+            shown = w.index
+            w.index = rows[1]
+            names = [f.name for f in session.schema.features if not f.is_discrete][:2]
+            w.set_features({n: session.schema.features[session.schema.names.index(n)].max for n in names})
+            w.index = shown
         found["export"] = ("ExportData", {**export_data(session, rows=rows), "global": None})
     w.close()
     return {f"{name}_{key}": value for key, value in found.items()}

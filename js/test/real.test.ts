@@ -383,6 +383,7 @@ describe("an export without the rows' values", () => {
     start: 0,
     include_data: false,
     unedited: [null],
+    one_undone: [[]],
     grids: null,
     global: null,
   };
@@ -459,6 +460,37 @@ describe("why one class and not another (a contrast of two classes)", () => {
     target.value = v.versus ?? "";
     target.dispatchEvent(new Event("change"));
     expect(m.sent.at(-1)).toMatchObject({ target: v.versus, versus: null });
+  });
+
+  it("a row exported with two edits resets one feature to its own view in the file, not the nearest grid point", async () => {
+    const data = real.wine_export;
+    const grids = await decodeGrids(data.grids!);
+    const answers = new ExportAnswers(data, grids);
+    const base = data.views[1];
+    expect(base.edited.length).toBe(2);
+    const [a, b] = base.edited;
+    const undone = new Map(data.one_undone[1]);
+    expect([...undone.keys()].sort()).toEqual([a, b]);
+    // Feature a back to the row's own value (its "↺"), b still edited: the file's exact view.
+    const one = answers.answer({ type: "request", seq: 30, index: 1, target: base.target, versus: base.versus, edits: [[b, base.values[b]]], fast: false });
+    expect(one.quality).toBe("exact");
+    expect(one.values[a]).toBe(base.original[a]);
+    expect(one.edited).toEqual([b]);
+    expect(one.prediction).toBe(undone.get(a)!.prediction);
+    // Then b too: the row as it is.
+    const none = answers.answer({ type: "request", seq: 31, index: 1, target: base.target, versus: base.versus, edits: [], fast: false });
+    expect(none.edited).toEqual([]);
+    expect(none.prediction).toBe(data.unedited[1]!.prediction);
+    // a reset and a third feature moved: composed from a's undone view and the grid, a kept at its own value.
+    const c = data.schema.features.findIndex((f, j) => j !== a && j !== b && f.kind === "numeric");
+    const third = grids.values[c][3];
+    const both = answers.answer({ type: "request", seq: 32, index: 1, target: base.target, versus: base.versus, edits: [[b, base.values[b]], [c, third]], fast: false });
+    expect(both.quality).toBe("estimate");
+    expect(both.values[a]).toBe(base.original[a]);
+    expect(both.values[c]).toBe(third);
+    const at = grids.starts[1] + grids.offsets[1][c] + 3;
+    expect(both.prediction).toBeCloseTo(Math.min(1, Math.max(-1, base.prediction + (undone.get(a)!.prediction - base.prediction) + (grids.prediction[at] - base.prediction))), 6);
+    expect(both.notice).not.toContain("nearest value");
   });
 
   it("an export of the contrast answers a what-if with the difference, in [-1, 1]", async () => {
