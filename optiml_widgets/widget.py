@@ -25,6 +25,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+import pandas as pd
 import traitlets
 
 from . import payloads
@@ -175,13 +176,22 @@ class ExplainerWidget(PanelWidget):
         return self._session
 
     def set_features(self, mapping: Mapping[str, Any] | None = None, **values: Any) -> None:
-        """What-if edit of the current row, e.g. ``w.set_features(age=40)``; ``None``
+        """What-if edit of the current row, e.g. ``w.set_features(age=40)``, or with a
+        mapping of feature -> value (a dict, or a row such as ``X.iloc[5]``); ``None``
         makes a value missing, in a column X has missing values in.
 
         Raises KeyError for an unknown feature and ValueError for an invalid value; nothing
         changes then. A value the model itself rejects is kept, shown in ``w.error`` and the
         last good view stays.
         """
+        if isinstance(mapping, pd.Series):  # a row: its labels are the features
+            mapping = mapping.to_dict()
+        if mapping is not None and not isinstance(mapping, Mapping):
+            raise TypeError(
+                "set_features takes a mapping of feature -> value (a dict, or a row such as "
+                f"X.iloc[5]), or keywords, not {type(mapping).__name__}: e.g. "
+                "w.set_features({'age': 40})."
+            )
         twice = sorted(set(mapping or {}) & set(values), key=str)
         if twice:  # which one was meant?
             raise ValueError(
@@ -325,8 +335,10 @@ class ExplainerWidget(PanelWidget):
             self._seq += 1
             previous, seq = self._python_seq, self._seq
             self._python_seq = seq
+        calls = self._session.context.calls
         try:
-            with while_open(self._stop):
+            # A slow model or a wide one: a bar after half a second, counting model calls.
+            with while_open(self._stop), working("Explaining the view", lambda: calls[0]):
                 self._loop.answer_now({"type": "python", "seq": seq})
         finally:
             with self._state:

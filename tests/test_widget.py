@@ -558,6 +558,31 @@ def test_closing_stops_the_global_charts_being_built(gbc, monkeypatch):
     assert converted == []
 
 
+def test_a_slow_edit_from_code_shows_a_bar(monkeypatch):
+    # set_features waited seconds on a slow model with nothing on screen.
+    from sklearn.linear_model import LogisticRegression
+    from tqdm import tqdm
+
+    from optiml_widgets import progress
+
+    X, y = breast_cancer()
+    X = X.head(60)
+    fitted = LogisticRegression(max_iter=3000).fit(X, y.head(60))
+
+    def slow(frame):
+        time.sleep(0.4)
+        return fitted.predict_proba(frame)
+
+    w = explain_widget(slow, X, explainers=("shap",), task="classification")
+    shown: list[str] = []
+    monkeypatch.setattr(
+        progress, "progress_bar", lambda label, **_: shown.append(label) or tqdm(disable=True)
+    )
+    w.set_features({"mean radius": 20.0})  # three model calls: over a second
+    assert "Explaining the view" in shown
+    w.close()
+
+
 def test_only_the_users_own_call_shows_a_progress_bar(monkeypatch):
     # A job waiting for another (the charts for the surrogate) printed its bar into
     # whichever cell ran at the time.
