@@ -8,8 +8,10 @@ explainer works over the ORIGINAL columns whatever the model does inside.
 from __future__ import annotations
 
 import contextlib
+import decimal
 import functools
 import math
+import numbers
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -106,17 +108,27 @@ class Feature:
                 if lowered in ("true", "false"):
                     value = lowered == "true"
             return self.categories[self.category_code(value)]
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        if isinstance(value, np.ndarray) and value.ndim == 0:  # np.array(2.0)
+            value = value.item()
+        if isinstance(value, str):
             try:
-                number = float(value) if isinstance(value, str) else math.nan
+                parsed = float(value)
             except ValueError:
-                number = math.nan
-            if isinstance(value, (bool, np.bool_)) or math.isnan(number):
+                parsed = math.nan
+            if math.isnan(parsed):
                 raise ValueError(
                     f"Invalid value {value!r} for {self.kind} feature {self.name!r}: "
                     "pass a finite number."
                 )
-            value = number
+            value = parsed
+        # Any real number (Decimal, Fraction, numpy's) but a bool, which is not a quantity.
+        if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (numbers.Real, decimal.Decimal)
+        ):
+            raise ValueError(
+                f"Invalid value {value!r} for {self.kind} feature {self.name!r}: pass a number "
+                f"(an int or a float), not {type(value).__name__}."
+            )
         try:
             number = float(value)
         except OverflowError:  # an int past float64 (10**400)

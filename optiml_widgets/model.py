@@ -14,6 +14,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from .boosters import BoosterRegressor, tree_model
+from .data import FLOAT32_MAX
 from .format import counted, first_names
 
 Task = Literal["binary", "multiclass", "regression"]
@@ -415,21 +416,45 @@ def _as_numbers(out: Any) -> np.ndarray:
 
 
 def _check_finite(out: np.ndarray, rows_called: str, numbers: np.ndarray | None = None) -> None:
-    """A ValueError naming NaN or infinite model outputs (and the rows: positions in ``out``,
-    or the row ``numbers`` they stand for) when there are any."""
-    bad = ~np.isfinite(out)
+    """A ValueError naming NaN, infinite or float32-overflowing model outputs (and the rows:
+    positions in ``out``, or the row ``numbers`` they stand for) when there are any."""
+    finite = np.isfinite(out)
+    # The drag curves and the export keep outputs as float32: beyond its range they would
+    # read as infinite, so such outputs are refused like infinite ones.
+    bad = ~finite | (np.abs(np.where(finite, out, 0.0)) > FLOAT32_MAX)
     if not bad.any():
         return
     rows = np.flatnonzero(bad.reshape(len(out), -1).any(axis=1))
     if numbers is not None:
         rows = numbers[rows]
-    what = "NaN" if np.isnan(out).any() else "infinite values"
+    if np.isnan(out).any():
+        what, fix = (
+            "NaN",
+            (
+                "Fill or drop the missing values the model cannot handle (.isna().sum() shows "
+                "where they are in X, background= or global_data), or fix the model so it "
+                "returns a number for every row."
+            ),
+        )
+    elif not finite.all():
+        what, fix = (
+            "infinite values",
+            (
+                "Fix the model so it returns a finite number for every row (a division by zero "
+                "or an overflowing exp gives infinity)."
+            ),
+        )
+    else:
+        what, fix = (
+            "values beyond ±3.4e38",
+            (
+                "The panel's curves and the export keep outputs as float32: scale the target "
+                "(e.g. predict in thousands) so outputs stay within that range."
+            ),
+        )
     raise ValueError(
         f"The model returned {what} for {len(rows)} of {rows_called} (rows "
-        f"{rows[:5].tolist()}): explanations need a finite output for every row. Fill or "
-        "drop the missing values the model cannot handle (.isna().sum() shows where they are "
-        "in X, background= or global_data), or fix the model so it returns a number for "
-        "every row."
+        f"{rows[:5].tolist()}): explanations need a finite output for every row. {fix}"
     )
 
 

@@ -802,6 +802,23 @@ def test_an_estimator_fit_on_a_frame_with_int_labels_gets_that_frame():
     w.close()
 
 
+def test_set_features_takes_a_row_of_x():
+    # A row is the natural "what if this row's values": it raised pandas' "truth value of
+    # a Series is ambiguous", naming neither the argument nor the fix.
+    X, y = breast_cancer()
+    model = LogisticRegression(max_iter=3000).fit(X, y)
+    w = explain_widget(model, X.head(50), explainers=("shap",))
+    w.set_features(X.iloc[5])
+    assert w.instance == X.iloc[5].to_dict()
+    assert w.explanation.prediction == pytest.approx(model.predict_proba(X.iloc[[5]])[0, 1])
+    w.set_features(pd.Series({"mean radius": 30.0}))
+    assert w.instance["mean radius"] == 30.0
+    for bad in ([("mean radius", 1.0)], X.iloc[[5]], "mean radius"):
+        with pytest.raises(TypeError, match="set_features takes a mapping of feature -> value"):
+            w.set_features(bad)
+    w.close()
+
+
 def test_more_bad_arguments_get_errors_that_name_them():
     X, y = breast_cancer()
     model = LogisticRegression(max_iter=3000).fit(X, y)
