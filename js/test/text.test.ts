@@ -351,6 +351,41 @@ describe("text panel", () => {
     expect(el.querySelector("[data-testid=ow-head-map]")?.getAttribute("aria-label")).toContain(`each token attends most to: ${STRINGS[0]} → `);
   });
 
+  it("asks for the selected head's map again when a new text's attention arrives after a first answer without it", async () => {
+    const { model, sent } = fakeModel(textView(3));
+    const el = document.createElement("div");
+    document.body.append(el);
+    renderTextPanel(model, el);
+    (el.querySelector(".ow-head[data-layer='1'][data-head='0']") as HTMLButtonElement).click();
+    const n = STRINGS.length;
+    model.emit("msg:custom", { type: "head", seq: 3, layer: 1, head: 0, size: n, scale: 0.004, error: null }, [new DataView(new Uint8Array(n * n).fill(128).buffer)]);
+    await Promise.resolve();
+    await Promise.resolve();
+    const frame = el.querySelector(".ow-map-frame") as HTMLElement;
+    expect(frame.classList.contains("ow-stale")).toBe(false);
+    const heads = () => sent.filter((m) => m.type === "head");
+    expect(heads()).toHaveLength(1);
+    // An edit's first answer: the new text, its attention still computing.
+    const edited = "the plot was great";
+    model.set("_view", { ...textView(4, edited), attention: null, pending: ["attention"] });
+    expect(heads()).toHaveLength(1);
+    expect(frame.classList.contains("ow-stale")).toBe(true); // the old text's map, faded
+    // Its fill-in, same text with attention: the selected head is asked for that text.
+    model.set("_view", textView(4, edited));
+    expect(heads()).toHaveLength(2);
+    expect(heads()[1]).toEqual({ type: "head", seq: 4, index: 0, text: edited, layer: 1, head: 0 });
+    model.emit("msg:custom", { type: "head", seq: 4, layer: 1, head: 0, size: n, scale: 0.004, error: null }, [new DataView(new Uint8Array(n * n).fill(9).buffer)]);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(frame.classList.contains("ow-stale")).toBe(false);
+    // A later fill-in of the same text (rules, a method) does not ask again.
+    model.set("_view", textView(4, edited));
+    expect(heads()).toHaveLength(2);
+    // Back to a text picked before: asked again, as its own text.
+    model.set("_view", textView(5));
+    expect(heads().at(-1)).toMatchObject({ seq: 5, text: TEXT });
+  });
+
   it("keeps a long text's head map to one canvas (no node per cell or label)", async () => {
     const n = 400;
     const strings = Array.from({ length: n }, (_, i) => (i === 0 ? "[CLS]" : i === n - 1 ? "[SEP]" : `w${i}`));
