@@ -288,6 +288,49 @@ describe("text panel", () => {
     expect((document.activeElement as HTMLElement).dataset.token).toBe("5");
   });
 
+  it("keeps an open token menu, its half-typed word and its focus while the same text's methods stream in", () => {
+    const { model, sent } = fakeModel(textView(3));
+    const el = document.createElement("div");
+    document.body.append(el);
+    renderTextPanel(model, el);
+    (el.querySelector('[data-method="ig"] .ow-token[data-token="5"]') as HTMLElement).click();
+    const input = el.querySelector(".ow-token-menu .ow-replace") as HTMLInputElement;
+    input.focus();
+    input.value = "goo";
+    // LIME streams in: a new view of the same text and tokens.
+    const filled = textView(3);
+    filled.pending = [];
+    filled.attributions[2] = { values: [0, 0.02, -0.01, 0.003, 0, 0.3, 0], base: null, quality: "exact", algorithm: "LIME text", fallback: null, details: { space: "probability", samples: 2000, score: 0.9 } };
+    model.set("_view", filled);
+    expect(el.querySelector('[data-method="lime_text"]')?.getAttribute("data-state")).toBe("exact");
+    const menus = el.querySelectorAll(".ow-token-menu");
+    expect(menus).toHaveLength(1);
+    expect(menus[0].querySelector(".ow-replace")).toBe(input);
+    expect(input.value).toBe("goo");
+    expect(document.activeElement).toBe(input);
+    // Still beside its token, and still working: Escape gives the focus to the redrawn chip.
+    const chip = el.querySelector('[data-method="ig"] .ow-token[data-token="5"]') as HTMLElement;
+    expect(chip.nextElementSibling).toBe(menus[0]);
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    expect(el.querySelector(".ow-token-menu")).toBeNull();
+    expect(document.activeElement).toBe(chip);
+    // Typing in the menu and finishing the word edits the text.
+    chip.click();
+    const again = el.querySelector(".ow-token-menu .ow-replace") as HTMLInputElement;
+    model.set("_view", filled);
+    again.value = "good";
+    again.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    expect((sent.at(-1) as RequestMessage).edits?.[0][1]).toBe("the <script>alert(1)</script> constructor was good");
+    // A view with other tokens closes an open menu.
+    (el.querySelector('[data-method="ig"] .ow-token[data-token="1"]') as HTMLElement).click();
+    expect(el.querySelectorAll(".ow-token-menu")).toHaveLength(1);
+    const other = textView(9, "a plot");
+    other.tokens = { strings: ["[CLS]", "a", "plot", "[SEP]"], spans: [null, [0, 1], [2, 6], null], special: [true, false, false, true], truncated: 0 };
+    other.attributions = [null, null, null];
+    model.set("_view", other);
+    expect(el.querySelector(".ow-token-menu")).toBeNull();
+  });
+
   it("attention chips' text reads on their colour, light or dark", () => {
     expect(textOn(heat(0))).toBe("#111111"); // white chip
     expect(textOn(heat(1))).toBe("#ffffff"); // the strongest, dark blue
