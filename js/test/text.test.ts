@@ -331,6 +331,40 @@ describe("text panel", () => {
     expect(el.querySelector(".ow-token-menu")).toBeNull();
   });
 
+  it("with the panel shown twice, one Export click saves one file, from the view clicked", () => {
+    const { model, sent } = fakeModel(textView());
+    const [one, two] = [0, 1].map(() => {
+      const el = document.createElement("div");
+      document.body.append(el);
+      renderTextPanel(model, el, { canExport: true });
+      return el;
+    });
+    const exportButton = (el: HTMLElement) => [...el.querySelectorAll("button")].find((b) => b.textContent === "Export HTML") as HTMLButtonElement;
+    const state = (el: HTMLElement) => exportButton(el).nextElementSibling?.textContent;
+    const clicks: string[] = [];
+    const click = HTMLAnchorElement.prototype.click;
+    HTMLAnchorElement.prototype.click = function () {
+      clicks.push(this.download);
+    };
+    try {
+      exportButton(one).click();
+      const asked = sent.at(-1) as { type: string; id?: string };
+      expect(asked.type).toBe("export");
+      expect(asked.id).toBeTruthy();
+      expect(state(one)).toBe("exporting…");
+      expect(state(two)).toBe("");
+      model.emit("msg:custom", { type: "export", id: asked.id, filename: "t.html", bytes: 8 }, [new DataView(new ArrayBuffer(8))]);
+      expect(clicks).toEqual(["t.html"]);
+      expect(state(one)).toBe("saved t.html (8 bytes)");
+      expect(state(two)).toBe("");
+      // A reply naming no view (saved before replies named one) is taken by every view.
+      model.emit("msg:custom", { type: "export", filename: "u.html", bytes: 8 }, [new DataView(new ArrayBuffer(8))]);
+      expect(clicks).toEqual(["t.html", "u.html", "u.html"]);
+    } finally {
+      HTMLAnchorElement.prototype.click = click;
+    }
+  });
+
   it("attention chips' text reads on their colour, light or dark", () => {
     expect(textOn(heat(0))).toBe("#111111"); // white chip
     expect(textOn(heat(1))).toBe("#ffffff"); // the strongest, dark blue
