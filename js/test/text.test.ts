@@ -463,6 +463,34 @@ describe("text panel", () => {
     expect(heads().at(-1)).toMatchObject({ seq: 5, text: TEXT });
   });
 
+  it("in a narrow notebook the head map, the heads and the cards scroll sideways instead of being cut off", async () => {
+    const { model } = fakeModel(textView(3));
+    const el = document.createElement("div");
+    document.body.append(el);
+    renderTextPanel(model, el);
+    (el.querySelector(".ow-head[data-layer='0'][data-head='0']") as HTMLButtonElement).click();
+    const n = STRINGS.length;
+    model.emit("msg:custom", { type: "head", seq: 3, layer: 0, head: 0, size: n, scale: 0.004, error: null }, [new DataView(new Uint8Array(n * n).buffer)]);
+    await Promise.resolve();
+    await Promise.resolve();
+    const style = (selector: string) => getComputedStyle(el.querySelector(selector) as HTMLElement);
+    // The map (a fixed 360 px canvas and its labels) sits in a box as wide as the card
+    // at most, which scrolls.
+    const scroll = el.querySelector("[data-testid=ow-map-scroll]") as HTMLElement;
+    expect(scroll.contains(el.querySelector("[data-testid=ow-head-map]"))).toBe(true);
+    expect(scroll.contains(el.querySelector(".ow-map-cols"))).toBe(true);
+    expect(style("[data-testid=ow-map-scroll]").overflowX).toBe("auto");
+    expect(style("[data-testid=ow-map-scroll]").maxWidth).toBe("100%");
+    expect(style(".ow-heads").overflowX).toBe("auto"); // 12 × 12 heads of a base model
+    for (const card of ["ow-method", "ow-attention", "ow-text-surrogate"]) expect(style(`.${card}`).overflowX).toBe("auto");
+    expect(style("[data-testid=ow-text-picker]").minWidth).toMatch(/^0(px)?$/); // a long text's label shrinks
+    // No column asks for more than the panel's width: the cards stack instead.
+    for (const grid of [".ow-methods", ".ow-lower"]) {
+      const columns = style(grid).gridTemplateColumns;
+      expect(columns).toMatch(/^repeat\(auto-fit, minmax\(min\(100%, \d+px\), 1fr\)\)$/);
+    }
+  });
+
   it("keeps a long text's head map to one canvas (no node per cell or label)", async () => {
     const n = 400;
     const strings = Array.from({ length: n }, (_, i) => (i === 0 ? "[CLS]" : i === n - 1 ? "[SEP]" : `w${i}`));

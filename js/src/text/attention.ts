@@ -52,7 +52,8 @@ export class AttentionCard {
       this.grid,
       this.rolloutRow,
       this.mapTitle,
-      this.frame,
+      // A map wider than the card (a narrow notebook) scrolls, every column in reach.
+      h("div", { class: "ow-map-scroll", "data-testid": "ow-map-scroll" }, this.frame),
       this.hover,
     );
     this.frame.append(this.cols, h("div", { class: "ow-map-body" }, this.rows, this.canvas));
