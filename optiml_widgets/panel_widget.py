@@ -148,7 +148,7 @@ class PanelWidget(anywidget.AnyWidget):
         """The panel's message types and what answers each."""
         return {
             "request": self._loop.submit,
-            "export": lambda _content: self._export_to_frontend(),
+            "export": lambda content: self._export_to_frontend(content.get("id")),
             "view": self._on_screen.update,
         }
 
@@ -191,9 +191,10 @@ class PanelWidget(anywidget.AnyWidget):
             self._progress = {**self._progress, SURROGATE: state}
         return True
 
-    def _export_to_frontend(self) -> None:
+    def _export_to_frontend(self, view: object = None) -> None:
         """The panel's "Export HTML" button: made in a job (live edits go first), with its
-        progress in ``_progress``; the file goes back as a message buffer."""
+        progress in ``_progress``; the file goes back as a message buffer. The reply names
+        the ``view`` (its id) that asked, since every view of the widget receives it."""
         session = self._session
         me = weakref.ref(self)
         session.jobs.cancel("export")  # a second click starts afresh
@@ -201,6 +202,8 @@ class PanelWidget(anywidget.AnyWidget):
 
         def done(w: PanelWidget, job: Future) -> None:
             reply: dict[str, Any] = {"type": "export", "filename": w.EXPORT_FILENAME}
+            if isinstance(view, str):
+                reply["id"] = view
             if job.cancelled() or isinstance(job.exception(), Cancelled):
                 return
             error = job.exception()

@@ -343,7 +343,7 @@ def test_the_export_button_sends_the_file_back(widget, monkeypatch):
     monkeypatch.setattr(
         widget, "send", lambda content, buffers=None: sent.append((content, buffers))
     )
-    widget._handle_custom_msg({"type": "export"}, [])
+    widget._handle_custom_msg({"type": "export", "id": "export-1-abc"}, [])
     import time
 
     deadline = time.monotonic() + 120
@@ -351,10 +351,31 @@ def test_the_export_button_sends_the_file_back(widget, monkeypatch):
         time.sleep(0.1)
     content, buffers = sent[0]
     assert content["type"] == "export" and content["filename"] == "optiml_widgets_export.html"
+    assert content["id"] == "export-1-abc"  # only the view that asked saves the file
     assert content["bytes"] == len(buffers[0])
     assert widget._progress["export"]["state"] == "ready"
     page = buffers[0].decode()
     assert page.startswith("<!doctype html>") and 'id="optiml-data"' in page
+
+
+def test_an_export_asked_without_a_view_id_is_answered_without_one(widget, monkeypatch):
+    """A panel saved before replies named their view still gets its file."""
+    import time
+
+    sent = []
+    monkeypatch.setattr(
+        widget, "send", lambda content, buffers=None: sent.append((content, buffers))
+    )
+    monkeypatch.setattr(widget, "_page_maker", lambda: lambda _stop, _progress: b"<html>")
+    for asked in ({"type": "export"}, {"type": "export", "id": 7}):
+        sent.clear()
+        widget._handle_custom_msg(asked, [])
+        deadline = time.monotonic() + 60
+        while not sent and time.monotonic() < deadline:
+            time.sleep(0.05)
+        content, buffers = sent[0]
+        assert content["type"] == "export" and content["bytes"] == len(buffers[0]) == 6
+        assert "id" not in content
 
 
 def test_a_cells_last_line_reads_as_a_summary(widget):

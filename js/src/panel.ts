@@ -10,7 +10,7 @@ import { Features } from "./features";
 import { forceLegend } from "./forceplot";
 import { Header } from "./header";
 import { Linker } from "./link";
-import { Wanted, sharedOf } from "./requests";
+import { Wanted, exportId, exportIsMine, sharedOf } from "./requests";
 import { RulesCard } from "./rules";
 import { Sliders, impactOrder } from "./sliders";
 import { keepInView } from "./sticky";
@@ -111,6 +111,7 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
   const cards = schema.explainers.map((info, i) => new ExplainerCard(info, i, features, titleOf, { barOutside: i === primary }));
   const primaryValues = (v: View) => (primary >= 0 ? (v.attributions[primary]?.values ?? null) : null);
 
+  const exportAs = exportId(); // this view's: only it saves the file it asked for
   const header: Header = new Header(
     schema,
     {
@@ -128,7 +129,7 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
         wanted.output = { target: wanted.output.target, versus };
         loop.requestExact(wanted.row, wanted.output, wanted.row === view.index ? wanted.edits : undefined);
       },
-      exportHtml: options.canExport ? () => model.send({ type: "export" }) : undefined,
+      exportHtml: options.canExport ? () => model.send({ type: "export", id: exportAs }) : undefined,
     },
     primary >= 0 ? cards[primary].bar : null,
     primary >= 0 ? forceLegend() : null,
@@ -317,7 +318,7 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
       header.setBusy(loop.busy);
       return;
     }
-    if (message?.type !== "export") return;
+    if (message?.type !== "export" || !exportIsMine(message, exportAs)) return;
     if (message.error) {
       header.setExport({ state: "error", done: 0, total: 0, message: message.error });
     } else if (buffers?.length) {

@@ -1,7 +1,8 @@
 // The live loop: the frontend asks for a whole state (row, target, edits); the newest
 // request wins; an older view never replaces a newer one (a later update of the view on
 // screen, with the same sequence number, fills in what was still streaming).
-import type { RequestMessage, Value, View } from "./types";
+import { uid } from "./dom";
+import type { ExportReply, RequestMessage, Value, View } from "./types";
 
 /** A row's what-if edits by feature position. */
 export type Edits = Map<number, Value>;
@@ -213,4 +214,17 @@ const shared = new WeakMap<object, unknown>();
 export function sharedOf<T>(key: object, make: () => T): T {
   if (!shared.has(key)) shared.set(key, make());
   return shared.get(key) as T;
+}
+
+/** A view's id for its export requests. Every view of a widget (displayed twice, or open
+ *  in two browser tabs) gets each reply, so the reply names the view that asked; the
+ *  random part keeps two pages' counters apart. */
+export function exportId(): string {
+  return `${uid("export")}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/** Whether an export reply is for the view ``id``: a reply naming no view (from before
+ *  replies named one) is for every view. */
+export function exportIsMine(reply: ExportReply, id: string): boolean {
+  return reply.id === undefined || reply.id === null || reply.id === id;
 }

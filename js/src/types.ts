@@ -352,11 +352,15 @@ export interface WidgetModel {
 /** Asks Python for the standalone HTML export; the answer is a custom message with the file as a buffer. */
 export interface ExportRequest {
   type: "export";
+  /** The asking view's id, echoed in the reply: only that view saves the file. */
+  id?: string;
 }
 
 /** Python's answer to an ExportRequest (the HTML travels in the message's first buffer). */
 export interface ExportReply {
   type: "export";
+  /** The id of the view that asked; absent in a reply from before ids (every view took it). */
+  id?: string | null;
   filename: string;
   /** Size of the file in bytes. */
   bytes?: number;

@@ -288,6 +288,83 @@ describe("text panel", () => {
     expect((document.activeElement as HTMLElement).dataset.token).toBe("5");
   });
 
+  it("keeps an open token menu, its half-typed word and its focus while the same text's methods stream in", () => {
+    const { model, sent } = fakeModel(textView(3));
+    const el = document.createElement("div");
+    document.body.append(el);
+    renderTextPanel(model, el);
+    (el.querySelector('[data-method="ig"] .ow-token[data-token="5"]') as HTMLElement).click();
+    const input = el.querySelector(".ow-token-menu .ow-replace") as HTMLInputElement;
+    input.focus();
+    input.value = "goo";
+    // LIME streams in: a new view of the same text and tokens.
+    const filled = textView(3);
+    filled.pending = [];
+    filled.attributions[2] = { values: [0, 0.02, -0.01, 0.003, 0, 0.3, 0], base: null, quality: "exact", algorithm: "LIME text", fallback: null, details: { space: "probability", samples: 2000, score: 0.9 } };
+    model.set("_view", filled);
+    expect(el.querySelector('[data-method="lime_text"]')?.getAttribute("data-state")).toBe("exact");
+    const menus = el.querySelectorAll(".ow-token-menu");
+    expect(menus).toHaveLength(1);
+    expect(menus[0].querySelector(".ow-replace")).toBe(input);
+    expect(input.value).toBe("goo");
+    expect(document.activeElement).toBe(input);
+    // Still beside its token, and still working: Escape gives the focus to the redrawn chip.
+    const chip = el.querySelector('[data-method="ig"] .ow-token[data-token="5"]') as HTMLElement;
+    expect(chip.nextElementSibling).toBe(menus[0]);
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    expect(el.querySelector(".ow-token-menu")).toBeNull();
+    expect(document.activeElement).toBe(chip);
+    // Typing in the menu and finishing the word edits the text.
+    chip.click();
+    const again = el.querySelector(".ow-token-menu .ow-replace") as HTMLInputElement;
+    model.set("_view", filled);
+    again.value = "good";
+    again.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    expect((sent.at(-1) as RequestMessage).edits?.[0][1]).toBe("the <script>alert(1)</script> constructor was good");
+    // A view with other tokens closes an open menu.
+    (el.querySelector('[data-method="ig"] .ow-token[data-token="1"]') as HTMLElement).click();
+    expect(el.querySelectorAll(".ow-token-menu")).toHaveLength(1);
+    const other = textView(9, "a plot");
+    other.tokens = { strings: ["[CLS]", "a", "plot", "[SEP]"], spans: [null, [0, 1], [2, 6], null], special: [true, false, false, true], truncated: 0 };
+    other.attributions = [null, null, null];
+    model.set("_view", other);
+    expect(el.querySelector(".ow-token-menu")).toBeNull();
+  });
+
+  it("with the panel shown twice, one Export click saves one file, from the view clicked", () => {
+    const { model, sent } = fakeModel(textView());
+    const [one, two] = [0, 1].map(() => {
+      const el = document.createElement("div");
+      document.body.append(el);
+      renderTextPanel(model, el, { canExport: true });
+      return el;
+    });
+    const exportButton = (el: HTMLElement) => [...el.querySelectorAll("button")].find((b) => b.textContent === "Export HTML") as HTMLButtonElement;
+    const state = (el: HTMLElement) => exportButton(el).nextElementSibling?.textContent;
+    const clicks: string[] = [];
+    const click = HTMLAnchorElement.prototype.click;
+    HTMLAnchorElement.prototype.click = function () {
+      clicks.push(this.download);
+    };
+    try {
+      exportButton(one).click();
+      const asked = sent.at(-1) as { type: string; id?: string };
+      expect(asked.type).toBe("export");
+      expect(asked.id).toBeTruthy();
+      expect(state(one)).toBe("exporting…");
+      expect(state(two)).toBe("");
+      model.emit("msg:custom", { type: "export", id: asked.id, filename: "t.html", bytes: 8 }, [new DataView(new ArrayBuffer(8))]);
+      expect(clicks).toEqual(["t.html"]);
+      expect(state(one)).toBe("saved t.html (8 bytes)");
+      expect(state(two)).toBe("");
+      // A reply naming no view (saved before replies named one) is taken by every view.
+      model.emit("msg:custom", { type: "export", filename: "u.html", bytes: 8 }, [new DataView(new ArrayBuffer(8))]);
+      expect(clicks).toEqual(["t.html", "u.html", "u.html"]);
+    } finally {
+      HTMLAnchorElement.prototype.click = click;
+    }
+  });
+
   it("attention chips' text reads on their colour, light or dark", () => {
     expect(textOn(heat(0))).toBe("#111111"); // white chip
     expect(textOn(heat(1))).toBe("#ffffff"); // the strongest, dark blue
@@ -349,6 +426,69 @@ describe("text panel", () => {
     const pressed = [...el.querySelectorAll(".ow-head[aria-pressed='true']")].map((b) => `${b.getAttribute("data-layer")}/${b.getAttribute("data-head")}`);
     expect(pressed).toEqual(["1/0"]);
     expect(el.querySelector("[data-testid=ow-head-map]")?.getAttribute("aria-label")).toContain(`each token attends most to: ${STRINGS[0]} → `);
+  });
+
+  it("asks for the selected head's map again when a new text's attention arrives after a first answer without it", async () => {
+    const { model, sent } = fakeModel(textView(3));
+    const el = document.createElement("div");
+    document.body.append(el);
+    renderTextPanel(model, el);
+    (el.querySelector(".ow-head[data-layer='1'][data-head='0']") as HTMLButtonElement).click();
+    const n = STRINGS.length;
+    model.emit("msg:custom", { type: "head", seq: 3, layer: 1, head: 0, size: n, scale: 0.004, error: null }, [new DataView(new Uint8Array(n * n).fill(128).buffer)]);
+    await Promise.resolve();
+    await Promise.resolve();
+    const frame = el.querySelector(".ow-map-frame") as HTMLElement;
+    expect(frame.classList.contains("ow-stale")).toBe(false);
+    const heads = () => sent.filter((m) => m.type === "head");
+    expect(heads()).toHaveLength(1);
+    // An edit's first answer: the new text, its attention still computing.
+    const edited = "the plot was great";
+    model.set("_view", { ...textView(4, edited), attention: null, pending: ["attention"] });
+    expect(heads()).toHaveLength(1);
+    expect(frame.classList.contains("ow-stale")).toBe(true); // the old text's map, faded
+    // Its fill-in, same text with attention: the selected head is asked for that text.
+    model.set("_view", textView(4, edited));
+    expect(heads()).toHaveLength(2);
+    expect(heads()[1]).toEqual({ type: "head", seq: 4, index: 0, text: edited, layer: 1, head: 0 });
+    model.emit("msg:custom", { type: "head", seq: 4, layer: 1, head: 0, size: n, scale: 0.004, error: null }, [new DataView(new Uint8Array(n * n).fill(9).buffer)]);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(frame.classList.contains("ow-stale")).toBe(false);
+    // A later fill-in of the same text (rules, a method) does not ask again.
+    model.set("_view", textView(4, edited));
+    expect(heads()).toHaveLength(2);
+    // Back to a text picked before: asked again, as its own text.
+    model.set("_view", textView(5));
+    expect(heads().at(-1)).toMatchObject({ seq: 5, text: TEXT });
+  });
+
+  it("in a narrow notebook the head map, the heads and the cards scroll sideways instead of being cut off", async () => {
+    const { model } = fakeModel(textView(3));
+    const el = document.createElement("div");
+    document.body.append(el);
+    renderTextPanel(model, el);
+    (el.querySelector(".ow-head[data-layer='0'][data-head='0']") as HTMLButtonElement).click();
+    const n = STRINGS.length;
+    model.emit("msg:custom", { type: "head", seq: 3, layer: 0, head: 0, size: n, scale: 0.004, error: null }, [new DataView(new Uint8Array(n * n).buffer)]);
+    await Promise.resolve();
+    await Promise.resolve();
+    const style = (selector: string) => getComputedStyle(el.querySelector(selector) as HTMLElement);
+    // The map (a fixed 360 px canvas and its labels) sits in a box as wide as the card
+    // at most, which scrolls.
+    const scroll = el.querySelector("[data-testid=ow-map-scroll]") as HTMLElement;
+    expect(scroll.contains(el.querySelector("[data-testid=ow-head-map]"))).toBe(true);
+    expect(scroll.contains(el.querySelector(".ow-map-cols"))).toBe(true);
+    expect(style("[data-testid=ow-map-scroll]").overflowX).toBe("auto");
+    expect(style("[data-testid=ow-map-scroll]").maxWidth).toBe("100%");
+    expect(style(".ow-heads").overflowX).toBe("auto"); // 12 × 12 heads of a base model
+    for (const card of ["ow-method", "ow-attention", "ow-text-surrogate"]) expect(style(`.${card}`).overflowX).toBe("auto");
+    expect(style("[data-testid=ow-text-picker]").minWidth).toMatch(/^0(px)?$/); // a long text's label shrinks
+    // No column asks for more than the panel's width: the cards stack instead.
+    for (const grid of [".ow-methods", ".ow-lower"]) {
+      const columns = style(grid).gridTemplateColumns;
+      expect(columns).toMatch(/^repeat\(auto-fit, minmax\(min\(100%, \d+px\), 1fr\)\)$/);
+    }
   });
 
   it("keeps a long text's head map to one canvas (no node per cell or label)", async () => {

@@ -500,7 +500,7 @@ describe("the export button", () => {
     renderPanel(m, el, { canExport: true });
     const button = el.querySelector(".ow-export") as HTMLButtonElement;
     button.click();
-    expect(m.sent.at(-1)).toEqual({ type: "export" });
+    expect(m.sent.at(-1)).toEqual({ type: "export", id: expect.any(String) });
     expect(button.textContent).toBe("Exporting… 0%");
     expect(button.disabled).toBe(true);
     m.set("_progress", { export: { state: "running", done: 21, total: 50, message: null } });
@@ -520,6 +520,46 @@ describe("the export button", () => {
     expect(button.textContent).toBe("Export HTML");
     expect(button.disabled).toBe(false);
     expect(q(el, "ow-export-status").textContent).toBe("Saved optiml_widgets_export.html (1.2 MB) to your downloads.");
+  });
+
+  it("with the widget shown twice, only the view clicked saves the file; a reply naming no view is for every view", () => {
+    const s = schema();
+    const m = model(s);
+    const [one, two] = [0, 1].map(() => {
+      const el = document.createElement("div");
+      document.body.append(el);
+      renderPanel(m, el, { canExport: true });
+      return el;
+    });
+    const clicks: string[] = [];
+    const click = HTMLAnchorElement.prototype.click;
+    HTMLAnchorElement.prototype.click = function () {
+      clicks.push(this.download);
+    };
+    try {
+      (two.querySelector(".ow-export") as HTMLButtonElement).click();
+      const asked = m.messages.at(-1) as { type: string; id?: string };
+      expect(asked.type).toBe("export");
+      expect(asked.id).toBeTruthy();
+      (one.querySelector(".ow-export") as HTMLButtonElement).click();
+      const other = (m.messages.at(-1) as { id?: string }).id;
+      expect(other).toBeTruthy();
+      expect(other).not.toBe(asked.id); // each view has its own id
+      // The reply to the second view's click: one download, and only that view says so.
+      m.message({ type: "export", id: asked.id, filename: "a.html", bytes: 8 }, [new DataView(new ArrayBuffer(8))]);
+      expect(clicks).toEqual(["a.html"]);
+      expect(q(two, "ow-export-status").textContent).toBe("Saved a.html (8 bytes) to your downloads.");
+      expect(q(one, "ow-export-status").textContent).toBe("");
+      // A failure reply for one view is shown in that view only.
+      m.message({ type: "export", id: other, filename: "a.html", error: "MemoryError: no room" });
+      expect(q(one, "ow-export-status").textContent).toBe("The export failed: MemoryError: no room");
+      expect(q(two, "ow-export-status").textContent).toBe("Saved a.html (8 bytes) to your downloads.");
+      // A reply without an id (a notebook saved before replies named their view).
+      m.message({ type: "export", filename: "b.html", bytes: 8 }, [new DataView(new ArrayBuffer(8))]);
+      expect(clicks).toEqual(["a.html", "b.html", "b.html"]);
+    } finally {
+      HTMLAnchorElement.prototype.click = click;
+    }
   });
 
   it("a failed export says why", () => {

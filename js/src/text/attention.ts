@@ -34,6 +34,10 @@ export class AttentionCard {
   private view: TextView | null = null;
   private selected: [number, number] | null = null;
   private map: HeadMap | null = null;
+  /** The view whose text the map on screen is of (its labels and hover name its tokens). */
+  private mapView: TextView | null = null;
+  /** The text (and its index) the selected head's map was last asked for. */
+  private mapOf: { text: string; index: number } | null = null;
   private request = 0;
 
   constructor(
@@ -48,7 +52,8 @@ export class AttentionCard {
       this.grid,
       this.rolloutRow,
       this.mapTitle,
-      this.frame,
+      // A map wider than the card (a narrow notebook) scrolls, every column in reach.
+      h("div", { class: "ow-map-scroll", "data-testid": "ow-map-scroll" }, this.frame),
       this.hover,
     );
     this.frame.append(this.cols, h("div", { class: "ow-map-body" }, this.rows, this.canvas));
@@ -61,10 +66,13 @@ export class AttentionCard {
   }
 
   update(view: TextView): void {
-    const previous = this.view;
     this.view = view;
     const info = view.attention;
     this.el.hidden = false;
+    // The map is of the text it was asked for: compared with that text, not with the last
+    // view's (a first answer without attention, then its fill-in, are both of the new text).
+    const mapped = this.mapOf !== null && this.mapOf.text === view.text && this.mapOf.index === view.index;
+    this.frame.classList.toggle("ow-stale", !mapped);
     if (!info) {
       this.grid.replaceChildren(h("span", { class: "ow-note" }, view.pending.includes("attention") ? "computing…" : "no attention for this text"));
       this.rolloutRow.replaceChildren();
@@ -72,8 +80,7 @@ export class AttentionCard {
     }
     this.drawGrid(info);
     this.drawRollout(info, view);
-    const sameText = previous && previous.text === view.text && previous.index === view.index;
-    if (this.selected && !sameText) void this.select(this.selected[0], this.selected[1]);
+    if (this.selected && !mapped) void this.select(this.selected[0], this.selected[1]);
     else this.drawMap();
   }
 
@@ -82,6 +89,7 @@ export class AttentionCard {
     const view = this.view;
     if (!view) return;
     this.selected = [layer, head];
+    this.mapOf = { text: view.text, index: view.index };
     const mine = ++this.request;
     this.markSelected();
     this.mapTitle.textContent = layer < 0 ? "Rollout across layers: loading…" : `Layer ${layer + 1}, head ${head + 1}: loading…`;
@@ -89,9 +97,11 @@ export class AttentionCard {
       const map = await this.load(view, layer, head);
       if (mine !== this.request) return; // a newer click won
       this.map = map;
+      this.mapView = view;
       this.mapTitle.textContent = layer < 0 ? "Rollout across layers (row: token attending; column: token attended to)" : `Layer ${layer + 1}, head ${head + 1} (row: token attending; column: token attended to)`;
       this.el.dataset.head = `${layer}:${head}`;
       this.frame.hidden = false;
+      this.frame.classList.toggle("ow-stale", this.view?.text !== view.text || this.view?.index !== view.index);
       this.drawLabels();
       this.describeMap(map);
       this.drawMap();
@@ -154,7 +164,7 @@ export class AttentionCard {
   }
 
   private drawLabels(): void {
-    const view = this.view;
+    const view = this.mapView;
     const map = this.map;
     if (!view || !map) return;
     const fits = map.size <= LABELS_UP_TO;
@@ -167,7 +177,7 @@ export class AttentionCard {
   /** The map's text alternative, where each token looks most: made once per map (the
    *  map is drawn again on every hover). */
   private describeMap(map: HeadMap): void {
-    const tokens = this.view?.tokens.strings ?? [];
+    const tokens = this.mapView?.tokens.strings ?? [];
     const most = Array.from({ length: map.size }, (_, i) => {
       const row = map.cells.subarray(i * map.size, (i + 1) * map.size);
       return `${tokens[i] ?? i} → ${tokens[row.indexOf(Math.max(...row))] ?? ""}`;
@@ -191,7 +201,7 @@ export class AttentionCard {
 
   private onHover(event: MouseEvent): void {
     const map = this.map;
-    const view = this.view;
+    const view = this.mapView;
     if (!map || !view) return;
     const box = this.canvas.getBoundingClientRect();
     const row = Math.floor(((event.clientY - box.top) / box.height) * map.size);

@@ -6,7 +6,7 @@
 // after a pause; a click on a token edits it at once, with an estimate until Python answers.
 import { button, h, keepKeys } from "../dom";
 import { fileSize, formatNumber } from "../format";
-import { type Edits, SharedLoop, sharedOf } from "../requests";
+import { type Edits, SharedLoop, exportId, exportIsMine, sharedOf } from "../requests";
 import type { Agreement, ExportReply, FailedReply, View } from "../types";
 import { AttentionCard, type HeadMap, type LoadHead } from "./attention";
 import type { TokenLink as Link } from "./link";
@@ -105,9 +105,10 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
   const notice = h("p", { class: "ow-note" });
   const exportButton = options.canExport ? button("Export HTML") : null;
   const exportState = h("span", { class: "ow-note" });
+  const exportAs = exportId(); // this view's: only it saves the file it asked for
   exportButton?.addEventListener("click", () => {
     exportState.textContent = "exporting…";
-    model.send({ type: "export" });
+    model.send({ type: "export", id: exportAs });
   });
   const header = h(
     "div",
@@ -271,7 +272,7 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
       requests.settle(message.seq);
       return;
     }
-    if (message?.type !== "export") return;
+    if (message?.type !== "export" || !exportIsMine(message, exportAs)) return;
     if (message.error) exportState.textContent = `export failed: ${message.error}`;
     else if (buffers?.length) {
       download(message.filename, buffers[0]);

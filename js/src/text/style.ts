@@ -2,9 +2,12 @@
 export const TEXT_CSS = `
 .optiml-widget.ow-text { max-width: 1200px; }
 .ow-text .ow-text-header { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: center; }
+.ow-text .ow-text-header label { display: flex; gap: 4px; align-items: center; min-width: 0; max-width: 100%; }
+.ow-text .ow-text-header select { min-width: 0; flex: 0 1 auto; }
 .ow-text .ow-prediction { font-size: 1.25em; font-weight: 600; }
 .ow-text .ow-editor { width: 100%; min-height: 3.2em; font: inherit; color: var(--ow-fg); background: var(--ow-bg); border: 1px solid var(--ow-border); border-radius: 4px; padding: 4px 6px; resize: vertical; }
-.ow-text .ow-methods { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: 8px; }
+.ow-text .ow-methods { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 340px), 1fr)); gap: 8px; }
+.ow-text .ow-card { overflow-x: auto; }
 .ow-text .ow-tokens { display: flex; flex-wrap: wrap; gap: 3px; margin: 6px 0; position: relative; }
 .ow-text .ow-token { padding: 1px 4px; border-radius: 3px; border: 1px solid transparent; cursor: default; white-space: pre; font-family: var(--jp-code-font-family, monospace); font-size: 0.95em; }
 .ow-text .ow-token[tabindex] { cursor: pointer; }
@@ -25,9 +28,10 @@ export const TEXT_CSS = `
 .ow-text .ow-ok { color: var(--ow-ok); }
 .ow-text .ow-bad { color: var(--ow-bad); }
 .ow-text .ow-status { font-weight: 400; font-size: 0.85em; color: var(--ow-muted); }
-.ow-text .ow-lower { display: grid; grid-template-columns: minmax(360px, 1.2fr) minmax(300px, 1fr); gap: 8px; }
-.ow-text .ow-heads { display: flex; flex-direction: column; gap: 2px; }
+.ow-text .ow-lower { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 360px), 1fr)); gap: 8px; }
+.ow-text .ow-heads { display: flex; flex-direction: column; gap: 2px; overflow-x: auto; padding: 2px; }
 .ow-text .ow-heads-row { display: flex; gap: 3px; align-items: center; }
+.ow-text .ow-heads-row > * { flex: none; }
 .ow-text .ow-heads-row > span:first-child { width: 4.5em; }
 .ow-text .ow-heads-head > span { width: 40px; text-align: center; font-size: 0.8em; }
 .ow-text .ow-head { padding: 1px; line-height: 0; }
@@ -35,6 +39,7 @@ export const TEXT_CSS = `
 .ow-text .ow-head.ow-selected { outline: 2px solid var(--ow-accent); }
 .ow-text .ow-rollout { display: flex; flex-wrap: wrap; gap: 3px; align-items: center; margin: 6px 0; }
 .ow-text .ow-rollout .ow-head { line-height: 1.3; }
+.ow-text .ow-map-scroll { max-width: 100%; overflow-x: auto; }
 .ow-text .ow-map-frame { display: inline-flex; flex-direction: column; }
 .ow-text .ow-map-cols { display: flex; margin-left: 6em; height: 4.5em; align-items: flex-end; }
 .ow-text .ow-map-col { writing-mode: vertical-rl; transform: rotate(180deg); overflow: hidden; font-size: 10px; white-space: nowrap; text-align: left; }
@@ -53,5 +58,4 @@ export const TEXT_CSS = `
 .ow-text .ow-curve-chosen { fill: var(--ow-pos); }
 .ow-text .ow-agreement { margin: 0; }
 .ow-text .ow-error { color: var(--ow-bad); }
-@media (max-width: 760px) { .ow-text .ow-lower { grid-template-columns: 1fr; } }
 `;

@@ -14,6 +14,8 @@ export type EditToken = (token: number, action: TokenAction, replacement?: strin
 export class TokenStrip {
   readonly el = h("div", { class: "ow-tokens", role: "list" });
   private chips: HTMLElement[] = [];
+  /** The tokens the chips are of. */
+  private tokens: TokensInfo | null = null;
   /** The token to focus once redrawn: the one whose menu made an edit, or that had it. */
   private refocus: number | null = null;
   /** The token of the strip's tab stop. */
@@ -40,6 +42,7 @@ export class TokenStrip {
     // A chip with the focus keeps it through the redraw (the answer to an edit redraws all).
     const focused = this.chips.findIndex((c) => c === document.activeElement);
     if (focused >= 0) this.refocus = focused;
+    const previous = this.chips;
     this.chips = tokens.strings.map((token, i) => {
       const special = tokens.special[i];
       // A token with no place in the text (special, or an export's stale one) is not edited.
@@ -87,7 +90,13 @@ export class TokenStrip {
       }
       return chip;
     });
-    this.el.replaceChildren(...this.chips);
+    // An open token menu (its half-typed word, its focus) stays through a redraw of the
+    // same tokens (a method streaming in): the chips are swapped around it. New tokens
+    // close it.
+    const same = this.tokens !== null && sameTokens(this.tokens, tokens) && previous.length === this.chips.length;
+    if (same && this.el.querySelector(".ow-token-menu")) previous.forEach((chip, i) => chip.replaceWith(this.chips[i]));
+    else this.el.replaceChildren(...this.chips);
+    this.tokens = tokens;
     this.highlight(this.link.hovered);
     // The edited token's place (a deletion leaves the next token there), else the first word.
     const words = this.editable();
@@ -146,7 +155,7 @@ export class TokenStrip {
       if (event.key !== "Escape") return;
       event.stopPropagation();
       menu.remove();
-      chip.focus();
+      (this.chips[i] ?? chip).focus(); // the chip may have been redrawn since the menu opened
     });
     menu.addEventListener("focusout", (event) => {
       if (!menu.contains(event.relatedTarget as Node | null) && event.relatedTarget !== null) menu.remove();
@@ -154,6 +163,20 @@ export class TokenStrip {
     chip.after(menu);
     (menu.querySelector("button") as HTMLButtonElement).focus();
   }
+}
+
+/** Whether two tokenizations are the same tokens at the same places. */
+function sameTokens(a: TokensInfo, b: TokensInfo): boolean {
+  if (a === b) return true;
+  const n = a.strings.length;
+  if (b.strings.length !== n || a.spans.length !== b.spans.length) return false;
+  for (let i = 0; i < n; i++) {
+    if (a.strings[i] !== b.strings[i] || a.special[i] !== b.special[i]) return false;
+    const x = a.spans[i];
+    const y = b.spans[i];
+    if (x !== y && (x === null || y === null || x[0] !== y[0] || x[1] !== y[1])) return false;
+  }
+  return true;
 }
 
 // What Python's str.strip() removes (str.isspace): JavaScript's trim() differs (it keeps

@@ -1,7 +1,7 @@
 // The text panel's payloads: the same shapes as optiml_widgets/text/payloads.py (checked by
 // tests/test_text_contract.py with tsc). Tokens, phrases and class names are data: they
 // arrive in arrays and are addressed by position, never used as object keys.
-import type { Agreement, ExplainerInfo, ExportReply, JobState, RequestMessage } from "../types";
+import type { Agreement, ExplainerInfo, ExportReply, ExportRequest, JobState, RequestMessage } from "../types";
 
 export interface TextSchema {
   kind: "text";
@@ -208,7 +208,7 @@ export interface TextWidgetModel {
   error: string | null;
 }
 
-export type TextMessage = RequestMessage | HeadRequest | { type: "export" };
+export type TextMessage = RequestMessage | HeadRequest | ExportRequest;
 
 /** The part of anywidget's model the text panel uses (the export page provides the same). */
 export interface TextModel {
