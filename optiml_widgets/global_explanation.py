@@ -36,6 +36,7 @@ ROW_OUTPUT_BUDGET = 2 * GLOBAL_ROWS
 MIN_GLOBAL_ROWS = 100
 UNSEEN_SHARE_NOTED = 0.01  # a share of unseen categories the summary's text points out
 CHUNK_ROWS = 50  # rows per step: the progress bar moves and live requests slip in between
+PIECE_SECONDS = 1.0  # about how long a chunk's piece takes (global SHAP's progress moves)
 
 Progress = Callable[[int, int], None]
 
@@ -441,9 +442,28 @@ def compute_global(
         bar = tqdm(total=len(rows), desc="Global SHAP", unit="row", leave=False)
         progress = lambda done, _total: bar.update(done - bar.n)  # noqa: E731
     parts = Selected(encoded_X, rows, CHUNK_ROWS)
+    # A chunk goes in pieces that start at one row and double while they take little: an
+    # expensive row (a grown forest of many classes, thousands of features) still moves
+    # the progress every few seconds, and cheap ones soon go 50 at a time.
+    piece = [1]
 
-    def chunk_values(chunk: np.ndarray, _part: int) -> list[Any]:
-        return [explain(chunk)]
+    def chunk_values(chunk: np.ndarray, part: int) -> list[Any]:
+        found = []
+        at = 0
+        while at < len(chunk):
+            if stop is not None:
+                stop.check()
+            began = time.perf_counter()
+            found.append(explain(chunk[at : at + piece[0]]))
+            at += piece[0]
+            seconds = time.perf_counter() - began
+            if seconds < PIECE_SECONDS / 2:
+                piece[0] = min(2 * piece[0], CHUNK_ROWS)
+            elif seconds > 2 * PIECE_SECONDS:
+                piece[0] = max(1, piece[0] // 2)
+            if at < len(chunk):
+                progress(part * CHUNK_ROWS + at, len(rows))
+        return found
 
     def append(done: list[Any], more: list[Any]) -> list[Any]:
         done.extend(more)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -65,6 +66,36 @@ def in_memory(session, frame):
         algorithm=explainer.description,
         progress=lambda *_: None,
     ), encoded
+
+
+def test_global_shap_of_expensive_rows_moves_its_progress_within_a_chunk(monkeypatch):
+    # Progress came once per 50-row chunk: minutes without a tick on rows that take seconds.
+    import optiml_widgets.global_explanation as module
+    from optiml_widgets.explainers.shap import ShapValues
+
+    monkeypatch.setattr(module, "PIECE_SECONDS", 0.02)
+    sizes: list[int] = []
+
+    def slow(rows: np.ndarray) -> ShapValues:
+        sizes.append(len(rows))
+        time.sleep(0.03)  # more than the piece's time: pieces stay at one row or two
+        return ShapValues(rows[:, :, None] * 2.0, np.zeros(1))
+
+    encoded = np.arange(120.0).reshape(60, 2)
+    ticks: list[int] = []
+    found = compute_global(
+        slow,
+        encoded,
+        n_rows=60,
+        feature_names=["a", "b"],
+        output_names=["y"],
+        algorithm="test",
+        progress=lambda done, _total: ticks.append(done),
+    )
+    np.testing.assert_array_equal(found.values[:, :, 0], encoded * 2.0)
+    assert sizes[0] == 1 and max(sizes) <= 2
+    assert [t for t in ticks if 0 < t < 50], "ticks within the first chunk"
+    assert ticks == sorted(ticks) and ticks[-1] == 60
 
 
 def test_every_row_equals_the_in_memory_results_on_the_same_rows(gbc_session):
