@@ -854,6 +854,11 @@ def align_by_index(y: pd.Series, index: pd.Index) -> pd.Series:
 
 
 def _check_names_length(feature_names: Sequence[str], n_columns: int) -> None:
+    if isinstance(feature_names, (str, bytes)) or not isinstance(feature_names, Sequence):
+        raise TypeError(
+            "feature_names must be a list with one name per column, not "
+            f"{type(feature_names).__name__} (e.g. feature_names=['age', 'income'])."
+        )
     if len(feature_names) != n_columns:
         raise ValueError(
             f"feature_names has {len(feature_names)} names but X has {n_columns} columns: "

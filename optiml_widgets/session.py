@@ -121,6 +121,16 @@ class ExplanationSession:
         random_state = check_random_state(random_state)
         model = as_estimator(model)
         numpy_input = not isinstance(X, pd.DataFrame)
+        if (
+            not numpy_input
+            and isinstance(feature_names, Sequence)
+            and [str(c) for c in X.columns] != [str(n) for n in feature_names]
+        ):  # renamed, the columns would no longer be what the model reads
+            raise ValueError(
+                "feature_names names the columns of a numpy X, but X is a DataFrame with "
+                "its own column names: leave feature_names out, or rename X's columns "
+                "(X.set_axis([...], axis=1)) and fit the model on them."
+            )
         frame = as_frame(X, feature_names)
         if hasattr(model, "predict") or hasattr(model, "predict_proba"):
             frame = align_columns(model, frame)

@@ -819,6 +819,23 @@ def test_set_features_takes_a_row_of_x():
     w.close()
 
 
+def test_feature_names_are_for_a_numpy_x():
+    # With a DataFrame they renamed its columns: a model then failed on names it never saw,
+    # blamed on X. A generator gave a bare "has no len()".
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": [0.5, 0.1, 0.2, 0.9]})
+
+    def model(frame):
+        return frame["a"].to_numpy() + frame["b"].to_numpy()
+
+    with pytest.raises(ValueError, match="feature_names names the columns of a numpy X"):
+        explain_widget(model, X, feature_names=["x", "y"])
+    w = explain_widget(model, X, feature_names=["a", "b"], explainers=("shap",))  # the same
+    assert list(w.instance) == ["a", "b"]
+    w.close()
+    with pytest.raises(TypeError, match="feature_names must be a list with one name per column"):
+        explain_widget(lambda a: a[:, 0], X.to_numpy(), feature_names=(n for n in "ab"))
+
+
 def test_more_bad_arguments_get_errors_that_name_them():
     X, y = breast_cancer()
     model = LogisticRegression(max_iter=3000).fit(X, y)

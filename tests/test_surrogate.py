@@ -643,6 +643,17 @@ def test_printed_thresholds_keep_every_row_on_its_side():
         assert np.array_equal(read, covered)
 
 
+def test_subnormal_values_get_a_surrogate():
+    # Rounding a threshold between 0 and 5e-324 divided by a step that underflowed to 0.0:
+    # w.surrogate raised a bare ZeroDivisionError.
+    X = pd.DataFrame({"a": [0.0, 5e-324] * 3})
+    model = lambda df: (df["a"].to_numpy() > 0).astype(float)  # noqa: E731
+    surrogate = ExplanationSession(model, X, task="regression", explainers=("surrogate",)).surrogate
+    assert surrogate.fidelity == pytest.approx(1.0)
+    for _, row in X.iterrows():
+        assert surrogate.rule_for(row).predict(row) == pytest.approx(model(row.to_frame().T)[0])
+
+
 def test_a_step_term_says_a_missing_value_takes_it():
     rng = np.random.default_rng(0)
     x = rng.normal(size=200)

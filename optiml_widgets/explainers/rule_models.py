@@ -295,6 +295,8 @@ def round_between(low: float, high: float, threshold: float) -> float:
     magnitude = int(np.floor(np.log10(max(abs(low), abs(high)) or 1.0)))
     for digits in range(1, 17):
         step = 10.0 ** (magnitude - digits + 1)
+        if step == 0.0:  # below the smallest float (subnormal data): keep the threshold
+            break
         first, last = int(np.ceil(low / step)), int(np.ceil(high / step)) - 1
         for k in sorted(range(first, last + 1), key=lambda k: abs(k * step - threshold))[:3]:
             value = float(f"{k * step:.{digits + 2}g}")
