@@ -209,19 +209,25 @@ def export_data(
     rows: Sequence[int] | None = None,
     *,
     include_data: bool = True,
+    feature: str | None = None,
     stop: Stop = NEVER,
     progress: Progress = no_progress,
 ) -> dict[str, Any]:
-    """Everything the export page needs, as JSON-able data (js/src/types.ts ExportData)."""
+    """Everything the export page needs, as JSON-able data (js/src/types.ts ExportData);
+    the dependence plot shows ``feature`` (None: the most important one)."""
     rows = choose_rows(session, rows)
     # Steps: the surrogate, each row's view, each row's grids, the global views.
     steps = StepProgress(1 + len(rows) + (len(rows) if include_data else 0) + 1, progress, stop)
     with steps.waits():  # the surrogate's fit and global SHAP, if still running
-        return _export_data(session, rows, include_data, steps)
+        return _export_data(session, rows, include_data, feature, steps)
 
 
 def _export_data(
-    session: ExplanationSession, rows: list[int], include_data: bool, steps: StepProgress
+    session: ExplanationSession,
+    rows: list[int],
+    include_data: bool,
+    feature: str | None,
+    steps: StepProgress,
 ) -> dict[str, Any]:
     surrogate = session.surrogate
     steps.advance()
@@ -258,7 +264,7 @@ def _export_data(
         grids = precompute(session, rows, stop=steps.stop, progress=steps.within(len(rows)))
         steps.advance(len(rows))
     global_views = (
-        payloads.global_views(session, None, include_data=include_data, live=False)
+        payloads.global_views(session, feature, include_data=include_data, live=False)
         if session.shap_explainer is not None
         else None
     )
@@ -279,6 +285,7 @@ def _export_data(
         "one_undone": one_undone,
         "grids": grids,
         "global": global_views,
+        "feature": feature if global_views is not None else None,
     }
 
 
@@ -445,19 +452,28 @@ def to_html(
     rows: Sequence[int] | None = None,
     include_data: bool = True,
     title: str = "optiml_widgets export",
+    feature: str | None = None,
     stop: Stop = NEVER,
     progress: Progress | None = None,
 ) -> str:
-    """The standalone HTML page; written to ``path`` when given. ``progress(done, total)``
+    """The standalone HTML page; written to ``path`` when given; its dependence plot shows
+    ``feature`` (the panel's; None: the most important one). ``progress(done, total)``
     is called as it goes; without it (a call from code) a progress bar shows."""
     if progress is not None:
-        data = export_data(session, rows, include_data=include_data, stop=stop, progress=progress)
+        data = export_data(
+            session, rows, include_data=include_data, feature=feature, stop=stop, progress=progress
+        )
     else:
         bar, show, waiting = export_bar()
         try:
             with waits_reported_to(waiting):
                 data = export_data(
-                    session, rows, include_data=include_data, stop=stop, progress=show
+                    session,
+                    rows,
+                    include_data=include_data,
+                    feature=feature,
+                    stop=stop,
+                    progress=show,
                 )
         finally:
             bar.close()

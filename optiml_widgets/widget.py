@@ -253,9 +253,9 @@ class ExplainerWidget(PanelWidget):
 
         target, include_data = export_path(path), check_include_data(include_data)
         with self._state:  # the panel as it is now (the live loop may move on meanwhile)
-            frozen = self._session.snapshot()
+            frozen, feature = self._session.snapshot(), self.feature
         with while_open(self._stop):
-            return to_html(frozen, target, rows=rows, include_data=include_data)
+            return to_html(frozen, target, rows=rows, include_data=include_data, feature=feature)
 
     def _static_picture(self) -> str:
         from .export import static_picture
@@ -593,8 +593,10 @@ class ExplainerWidget(PanelWidget):
         from .export import to_html
 
         with self._state:  # the panel as the click found it: edits meanwhile go live only
-            frozen = self._session.snapshot()
-        return lambda stop, progress: to_html(frozen, stop=stop, progress=progress).encode()
+            frozen, feature = self._session.snapshot(), self.feature
+        return lambda stop, progress: to_html(
+            frozen, feature=feature, stop=stop, progress=progress
+        ).encode()
 
     def _size_from_panel(self, rules: Any, family: Any = None) -> None:
         """The rule table's size control or a clicked point of the fidelity chart (with its

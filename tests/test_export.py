@@ -128,6 +128,20 @@ def test_wide_data_exports_each_rows_own_grids():
     w.close()
 
 
+def test_the_export_shows_the_panels_dependence_feature(quickstart):
+    # The file's dependence plot showed the most important feature, whatever the panel's.
+    _, X_test, w = quickstart
+    shown = w.feature
+    w.feature = "mean texture"
+    try:
+        data = page_data(w.to_html(rows=[0, 1]))
+    finally:
+        w.feature = shown
+    assert data["feature"] == "mean texture"
+    j = list(X_test.columns).index("mean texture")
+    assert f'"name": "feature", "value": {j}' in json.dumps(data["global"])
+
+
 def test_rows_are_checked_before_any_work(quickstart):
     _, _, w = quickstart
     assert export_data(w.session, rows=[5, 2])["rows"] == [5, 2]

@@ -68,6 +68,11 @@ export class Header {
       const select = h("select", { id: targetId, class: "ow-target" });
       for (const target of schema.targets) select.append(h("option", { value: target }, target));
       select.addEventListener("change", () => actions.selectTarget(select.value));
+      if (schema.targets.length < 2) {
+        // An export holds one class's explanations: nothing to choose, and it says why.
+        select.disabled = true;
+        select.title = "This file explains this class only: run the notebook to explain another.";
+      }
       this.targetSelect = select;
       controls.append(h("span", {}, h("label", { for: targetId }, "Explain class"), select));
     }

@@ -191,7 +191,7 @@ export async function renderExport(el: HTMLElement, data: ExportData, loadEngine
     _view: start,
     _global: data.global ?? { state: "idle", done: 0, total: 0, message: "The global views were not computed when this file was made." },
     _progress: {},
-    feature: null,
+    feature: data.feature ?? null,
     index: start.index,
     target: start.target,
     error: null,

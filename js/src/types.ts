@@ -436,4 +436,6 @@ export interface ExportData {
   grids: ExportGrids | null;
   /** The global views for the exported target; rows are rows of X (see `rows`). */
   global: GlobalInfo | null;
+  /** The feature the dependence plot shows (the panel's when exported; null: the first). */
+  feature: string | null;
 }

@@ -261,6 +261,11 @@ describe("the export's in-page model", () => {
     document.body.append(el);
     await renderExport(el, data);
     expect(el.querySelector(".ow-export")).toBeNull(); // no kernel: no export button
+    // One class in the file: its select says so instead of offering a choice.
+    const target = el.querySelector<HTMLSelectElement>(".ow-target")!;
+    expect(target.options.length).toBe(1);
+    expect(target.disabled).toBe(true);
+    expect(target.title).toContain("explains this class only");
     const before = q(el, "ow-prediction").dataset.value;
     const range = panel.range(el, numeric);
     range.value = String(Number(range.max) * 0.9);
@@ -384,6 +389,7 @@ describe("an export without the rows' values", () => {
     include_data: false,
     unedited: [null],
     one_undone: [[]],
+    feature: null,
     grids: null,
     global: null,
   };
