@@ -308,6 +308,11 @@ class ModelAdapter:
                 f"Calling the model on the first rows of X failed ({type(exc).__name__}: "
                 f"{exc}). {fix}"
             ) from exc
+        if np.ndim(raw) == 0 and np.asarray(raw, dtype=object).item() is None:
+            raise ValueError(  # a function that forgot its return statement
+                f"The model returned None for {len(probe)} rows: it must return one value "
+                "(or one probability per class) per row; check that the function returns them."
+            )
         out = _as_numbers(raw)
         if out.ndim == 0 or out.shape[0] != len(probe):
             raise ValueError(

@@ -114,6 +114,8 @@ def test_a_model_that_returns_nan_fails_at_the_start():
     X, _ = small_regression()
     with pytest.raises(ValueError, match=r"returned NaN for (\d+) of the first \1 rows of X"):
         explain_widget(lambda df: np.full(len(df), np.nan), X)
+    with pytest.raises(ValueError, match="returned None for .* check that the function returns"):
+        explain_widget(lambda df: None, X)  # a forgotten return
     with pytest.raises(ValueError, match="returned infinite values") as error:
         explain_widget(lambda df: np.full(len(df), np.inf), X)
     assert "missing values" not in str(error.value)  # X has none: not what to fix
