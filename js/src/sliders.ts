@@ -143,6 +143,18 @@ class SliderRow {
       range.addEventListener("keydown", (event) => {
         const stops = actions.stops?.(j);
         const way = STEP_KEYS[event.key];
+        if (this.current === null && (way !== undefined || event.key === "Home")) {
+          // A missing value's thumb rests at the start, where Home or a step down moved
+          // nothing: any step key sets the first value (the minimum, or the first stop).
+          event.preventDefault();
+          const first = stops?.length ? stops[0] : Number(range.min);
+          range.value = String(first);
+          number.value = formatValue(first, feature);
+          this.current = first;
+          this.el.classList.remove("ow-no-value");
+          actions.edit(j, first, "done");
+          return;
+        }
         if (!stops?.length || way === undefined) return;
         event.preventDefault();
         const now = this.current ?? Number(range.value);

@@ -19,6 +19,21 @@ function mount(m = model(schema())) {
 
 afterEach(() => document.body.replaceChildren());
 
+describe("a missing value's slider", () => {
+  it("takes its minimum from the keyboard (its thumb rests there, so Home moved nothing)", () => {
+    const s = schema();
+    s.features[0] = { ...s.features[0], missing: 0.1 };
+    const values = [...view(s).values];
+    values[0] = null;
+    const { el, m } = mount(model(s, view(s, { values, original: values })));
+    const range = panel.range(el, 0);
+    expect(panel.slider(el, 0).classList.contains("ow-no-value")).toBe(true);
+    range.dispatchEvent(new KeyboardEvent("keydown", { key: "Home", cancelable: true }));
+    expect(m.sent.at(-1)).toMatchObject({ type: "request", edits: [[0, s.features[0].min]] });
+    expect(panel.slider(el, 0).classList.contains("ow-no-value")).toBe(false);
+  });
+});
+
 describe("header", () => {
   it("shows the prediction, the classes, the quality and the row", () => {
     const { el } = mount();
