@@ -148,6 +148,39 @@ def test_shap_text_equals_shaps_own_partition_explainer(session, trained):
     )
 
 
+def test_the_token_tree_is_shaps_own(trained):
+    """shap's Text masker re-scores every pair of neighbouring groups after each merge
+    (minutes for thousands of tokens); ours merges the same pairs in the same order from a
+    heap. Same tree for brackets, apostrophes, word pieces, separators, commas and ties."""
+    import random
+
+    import shap
+    from shap.maskers._text import partition_tree as shaps_tree
+
+    from optiml_widgets.text.shap_text import fast_text_masker, partition_tree
+    from optiml_widgets.text.tokens import WordTokenizer
+
+    pieces = ["the", "plot", "was", "not", "great", "and", "but", "or", ",", ".", "!", "?",
+              "(", ")", "'", "s", "t", "##ing", "[SEP]", "[CLS]", "[UNK]", ""]  # fmt: skip
+    rng = random.Random(0)
+    for trial in range(400):
+        tokens = [rng.choice(pieces) for _ in range(rng.randint(2, 80))]
+        special = ["[SEP]"] if trial % 2 else []
+        np.testing.assert_array_equal(partition_tree(tokens, special), shaps_tree(tokens, special))
+    texts = [
+        "the plot (it wasn't great, or was it?) was not bad. but the cast's work was awful!",
+        "the ((plot)) was great) and (the cast [SEP] was, awful. " * 12,
+    ]
+    for tokenizer, mask in (
+        (trained.tokenizer, trained.tokenizer.mask_token),
+        (WordTokenizer(), "..."),
+    ):
+        theirs = shap.maskers.Text(tokenizer, mask_token=mask, collapse_mask_token=False)
+        ours = fast_text_masker(tokenizer, mask)
+        for text in texts:
+            np.testing.assert_array_equal(ours.clustering(text), theirs.clustering(text))
+
+
 def test_shap_text_ranks_the_deciding_word_first(session, held_out):
     plain, _ = held_out
     hits = 0
