@@ -19,6 +19,7 @@ import torch
 from optiml_widgets.text import toy
 from optiml_widgets.text.attention import pool, quantise, rollout, thumbnails
 from optiml_widgets.text.integrated_gradients import TOLERANCE
+from optiml_widgets.text.model import MAX_TOKENS
 from optiml_widgets.text.session import TextSession
 from optiml_widgets.text.tokens import edit_token, word_tokens
 
@@ -353,6 +354,10 @@ def test_any_torch_module_on_token_ids(trained):
     assert w._wait_idle()
     try:
         assert [e["name"] for e in w._schema["explainers"]] == ["ig", "shap_text", "lime_text"]
+        # Neither the module nor its tokenizer states a limit: the panel's is used.
+        assert w.session.adapter.max_length == MAX_TOKENS and not w.session.adapter.own_limit
+        long = w.session.adapter.tokenize(" ".join(["the plot was great"] * 200))
+        assert len(long) == MAX_TOKENS and long.truncated > 0
         assert not w._schema["attention"] and w._view["attention"] is None
         tokens = w.session.instance(0).tokens
         ours = w.session.attribution(0, texts[0], "ig", 1)
