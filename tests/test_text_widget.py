@@ -558,6 +558,28 @@ def _long_text_model(calls, started):
     return model
 
 
+def test_the_newest_edit_stops_the_work_for_a_long_text():
+    """An edit made while SHAP and LIME explain a long text is answered at once, and the
+    work for the text nobody looks at any more stops at its next model call."""
+    import threading
+
+    calls: list[int] = []
+    started = threading.Event()
+    w = explain_widget(_long_text_model(calls, started), ["the movie was great", "awful"])
+    try:
+        assert w._wait_idle()
+        w.set_text(" ".join(["the movie was not good and the acting was fine"] * 40))
+        assert started.wait(60)
+        w.set_text("the movie was awful")
+        after = len(calls)
+        assert w._wait_idle(60)
+        assert w._view["text"] == "the movie was awful" and not w._view["pending"]
+        assert w.explanation.values("shap_text") == pytest.approx([0, 0, 0, -0.1])
+        assert all(n < 1000 for n in calls[after:])  # nothing more of the long text
+    finally:
+        w.close()
+
+
 def test_closing_stops_the_work_for_a_long_text():
     import threading
 
