@@ -19,6 +19,7 @@ import torch
 from optiml_widgets.text import toy
 from optiml_widgets.text.attention import pool, quantise, rollout, thumbnails
 from optiml_widgets.text.integrated_gradients import TOLERANCE
+from optiml_widgets.text.model import MAX_TOKENS
 from optiml_widgets.text.session import TextSession
 from optiml_widgets.text.tokens import edit_token, word_tokens
 
@@ -146,6 +147,39 @@ def test_shap_text_equals_shaps_own_partition_explainer(session, trained):
     assert ours.base + ours.values.sum() == pytest.approx(
         float(session.instance(2).outputs[1]), abs=1e-6
     )
+
+
+def test_the_token_tree_is_shaps_own(trained):
+    """shap's Text masker re-scores every pair of neighbouring groups after each merge
+    (minutes for thousands of tokens); ours merges the same pairs in the same order from a
+    heap. Same tree for brackets, apostrophes, word pieces, separators, commas and ties."""
+    import random
+
+    import shap
+    from shap.maskers._text import partition_tree as shaps_tree
+
+    from optiml_widgets.text.shap_text import fast_text_masker, partition_tree
+    from optiml_widgets.text.tokens import WordTokenizer
+
+    pieces = ["the", "plot", "was", "not", "great", "and", "but", "or", ",", ".", "!", "?",
+              "(", ")", "'", "s", "t", "##ing", "[SEP]", "[CLS]", "[UNK]", ""]  # fmt: skip
+    rng = random.Random(0)
+    for trial in range(400):
+        tokens = [rng.choice(pieces) for _ in range(rng.randint(2, 80))]
+        special = ["[SEP]"] if trial % 2 else []
+        np.testing.assert_array_equal(partition_tree(tokens, special), shaps_tree(tokens, special))
+    texts = [
+        "the plot (it wasn't great, or was it?) was not bad. but the cast's work was awful!",
+        "the ((plot)) was great) and (the cast [SEP] was, awful. " * 12,
+    ]
+    for tokenizer, mask in (
+        (trained.tokenizer, trained.tokenizer.mask_token),
+        (WordTokenizer(), "..."),
+    ):
+        theirs = shap.maskers.Text(tokenizer, mask_token=mask, collapse_mask_token=False)
+        ours = fast_text_masker(tokenizer, mask)
+        for text in texts:
+            np.testing.assert_array_equal(ours.clustering(text), theirs.clustering(text))
 
 
 def test_shap_text_ranks_the_deciding_word_first(session, held_out):
@@ -320,6 +354,10 @@ def test_any_torch_module_on_token_ids(trained):
     assert w._wait_idle()
     try:
         assert [e["name"] for e in w._schema["explainers"]] == ["ig", "shap_text", "lime_text"]
+        # Neither the module nor its tokenizer states a limit: the panel's is used.
+        assert w.session.adapter.max_length == MAX_TOKENS and not w.session.adapter.own_limit
+        long = w.session.adapter.tokenize(" ".join(["the plot was great"] * 200))
+        assert len(long) == MAX_TOKENS and long.truncated > 0
         assert not w._schema["attention"] and w._view["attention"] is None
         tokens = w.session.instance(0).tokens
         ours = w.session.attribution(0, texts[0], "ig", 1)

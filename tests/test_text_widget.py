@@ -507,6 +507,95 @@ def test_editing_a_word_of_a_text_past_the_models_limit_keeps_the_rest():
     w.close()
 
 
+# 15,000 words: to ``additive`` 0.6 positive, but 0.5 whole
+LONG = " ".join(
+    ["a great film:", *["the movie was not good and the acting was fine"] * 1500, "awful"]
+)
+
+
+def test_a_long_text_of_a_function_model_is_explained_on_its_first_512_tokens():
+    """A function of texts states no token limit: a text is explained on its first
+    MAX_TOKENS words and marks, the model given them alone, and the view says so (shap's
+    token tree alone took minutes for 15,000 words, and nothing could stop it)."""
+    from optiml_widgets.text.model import MAX_TOKENS
+
+    w = explain_widget(additive, ["the movie was great", "awful"])
+    try:
+        tokens = w.session.adapter.tokenize(LONG)
+        assert len(tokens) == MAX_TOKENS == 512 and LONG.startswith(tokens.text)
+        assert tokens.truncated == len(LONG) - len(tokens.text)
+        w.set_text(LONG)
+        assert w.text == LONG  # the editor keeps all of it
+        e = w.explanation
+        assert e.text == tokens.text and len(e.tokens) == MAX_TOKENS
+        assert e.prediction == pytest.approx(0.6)  # "awful" at the end is not given
+        shap_text = e.attributions["shap_text"]
+        assert shap_text.base + e.values("shap_text").sum() == pytest.approx(e.prediction)
+        assert w._view["notice"].startswith(
+            "Only the first 512 tokens reach the model (it states no limit; it is given at most "
+            f"512): the last {tokens.truncated:,} characters are not explained."
+        )
+        # an edit of a word inside the window keeps the rest of the text
+        w.edit_token(1, "delete")
+        assert w.text == LONG.replace(" great", "", 1)
+        assert w.explanation.prediction == pytest.approx(0.5)
+        assert len(w.explanation.tokens) == MAX_TOKENS
+    finally:
+        w.close()
+
+
+def _long_text_model(calls, started):
+    """``additive``, slowed down, noting the length of every text it is given."""
+    import time
+
+    def model(texts):
+        calls.append(max(len(t) for t in texts))
+        if len(texts) > 1 and len(texts[0]) > 1000:  # the long text's masked variants
+            started.set()
+            time.sleep(0.002 * len(texts))
+        return additive(texts)
+
+    return model
+
+
+def test_the_newest_edit_stops_the_work_for_a_long_text():
+    """An edit made while SHAP and LIME explain a long text is answered at once, and the
+    work for the text nobody looks at any more stops at its next model call."""
+    import threading
+
+    calls: list[int] = []
+    started = threading.Event()
+    w = explain_widget(_long_text_model(calls, started), ["the movie was great", "awful"])
+    try:
+        assert w._wait_idle()
+        w.set_text(" ".join(["the movie was not good and the acting was fine"] * 40))
+        assert started.wait(60)
+        w.set_text("the movie was awful")
+        after = len(calls)
+        assert w._wait_idle(60)
+        assert w._view["text"] == "the movie was awful" and not w._view["pending"]
+        assert w.explanation.values("shap_text") == pytest.approx([0, 0, 0, -0.1])
+        assert all(n < 1000 for n in calls[after:])  # nothing more of the long text
+    finally:
+        w.close()
+
+
+def test_closing_stops_the_work_for_a_long_text():
+    import threading
+
+    calls: list[int] = []
+    started = threading.Event()
+    w = explain_widget(_long_text_model(calls, started), ["the movie was great", "awful"])
+    assert w._wait_idle()
+    w.set_text(LONG)
+    assert started.wait(60)
+    w.close()
+    assert w._loop.wait_idle(30)  # the panel's threads have nothing left to do
+    made = len(calls)
+    threading.Event().wait(0.5)
+    assert len(calls) == made
+
+
 def test_a_model_failing_on_some_text_leaves_the_others_explained():
     """The surrogate is fit on every text: a model that fails on one of them fails that fit,
     and the other texts are still explained (without rules), in Python and in the file."""

@@ -64,7 +64,7 @@ def one_token_edits(session: TextSession, index: int) -> list[payloads.TokenEdit
     if not edits:
         return []
     with session.gate.hold():
-        outputs = session.context.probabilities([text for _, _, text in edits])
+        outputs = session.context.probabilities([session.adapter.given(t) for _, _, t in edits])
     target = session.target_index
     return [
         {

@@ -6,6 +6,12 @@
 - ``"function"``: anything with ``predict_proba(list[str])`` (a scikit-learn text Pipeline)
   or a callable ``f(list[str]) -> probabilities``.
 
+A text longer than the model takes is cut after the last token that fits, so that every
+explainer sees the same text. A model that states no limit of its own (a function of texts,
+a torch module whose config and tokenizer name none) is given at most ``MAX_TOKENS`` tokens: each
+explainer's work grows with the tokens (shap's token tree, LIME's samples, the one-token
+edits of an export) while their budgets (500 evaluations, 2,000 samples) resolve no more.
+
 Torch models also give logits, gradients through the embedding layer (Integrated Gradients)
 and, for transformers, attention weights. Every model call checks whether its work was
 stopped (a closed widget) and runs with a fixed number of torch threads: on a machine
@@ -30,6 +36,8 @@ BATCH = 64  # texts per forward pass
 # Texts per call of a function of texts: close() stops the work between two calls.
 FUNCTION_BATCH = 256
 _PROBABILITY_TOLERANCE = 1e-4
+# The most tokens of a text explained for a model with no limit of its own (BERT's).
+MAX_TOKENS = 512
 
 
 def model_kind(model: Any) -> Kind:
@@ -79,7 +87,8 @@ class TextModelAdapter:
                 raise TypeError("tokenizer must be callable (or None for word tokens).")
             self.tokenizer: Any = WordTokenizer()
             self.mask_token = WordTokenizer.mask_token
-            self.max_length: int | None = None
+            self.max_length: int = MAX_TOKENS
+            self.own_limit = False
             model_classes = list(getattr(model, "classes_", [])) or None
         else:
             require_text(f"Explaining a {type(model).__name__}", ("torch", "transformers"))
@@ -94,7 +103,9 @@ class TextModelAdapter:
                 )
             self.tokenizer = tokenizer
             self.mask_token = tokenizer.mask_token or tokenizer.unk_token or "[UNK]"
-            self.max_length = _max_length(model, tokenizer)
+            own = _max_length(model, tokenizer)
+            self.max_length = own if own is not None else MAX_TOKENS
+            self.own_limit = own is not None
             model_classes = None
             model.eval()
         if embedding_layer is not None:
@@ -134,10 +145,18 @@ class TextModelAdapter:
 
     # -- tokens ------------------------------------------------------------------------
     def tokenize(self, text: str) -> Tokens:
-        """The units ``text`` is explained by (the model's tokens, or words)."""
+        """The units ``text`` is explained by (the model's tokens, or words), at most
+        ``max_length`` of them: a longer text is cut after the last one that fits."""
         if self.kind == "function":
-            return word_tokens(text)
+            return word_tokens(text, self.max_length)
         return model_tokens(self.tokenizer, text, self.max_length)
+
+    def given(self, text: str) -> str:
+        """The part of ``text`` the model is given: a function of texts gets the text cut
+        after its ``max_length``-th word (a torch model's tokenizer cuts its own input)."""
+        if self.kind != "function" or len(text) <= self.max_length:  # no more tokens than chars
+            return text
+        return word_tokens(text, self.max_length).text
 
     # -- model calls -------------------------------------------------------------------
     @contextlib.contextmanager
@@ -185,7 +204,7 @@ class TextModelAdapter:
                 encoded = self.tokenizer(
                     batch,
                     padding=True,
-                    truncation=self.max_length is not None,
+                    truncation=True,
                     max_length=self.max_length,
                     return_tensors="pt",
                 )
@@ -200,9 +219,8 @@ class TextModelAdapter:
         (its output would depend on the texts batched with it). Texts of one length at a time."""
         import torch
 
-        encoded = self.tokenizer(
-            list(texts), truncation=self.max_length is not None, max_length=self.max_length
-        )["input_ids"]
+        tokenized = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)
+        encoded = tokenized["input_ids"]
         by_length: dict[int, list[int]] = {}
         for i, ids in enumerate(encoded):
             by_length.setdefault(len(ids), []).append(i)

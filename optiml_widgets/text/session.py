@@ -34,7 +34,7 @@ from ..progress import wait_for
 from . import integrated_gradients, lime_text, payloads, shap_text  # noqa: F401 -- registers them
 from .context import TextContext
 from .explanation import TextExplanation
-from .model import TextModelAdapter
+from .model import MAX_TOKENS, TextModelAdapter
 from .surrogate import TextSurrogate, fit_text_surrogate
 from .tokens import TokenEdit, Tokens, edit_token
 
@@ -381,7 +381,7 @@ class TextSession:
                     return self.context.probabilities(texts)
 
             return fit_text_surrogate(
-                self.texts,
+                [self.adapter.given(t) for t in self.texts],
                 predict,
                 self.adapter.classes,
                 random_state=self.random_state,
@@ -500,10 +500,7 @@ class TextSession:
             "pending": pending,
         }
         if tokens.truncated:
-            view["notice"] = (
-                f"Only the first {len(tokens)} tokens reach the model: the last "
-                f"{tokens.truncated:,} characters are not explained."
-            )
+            view["notice"] = truncation_notice(tokens, self.adapter)
         view["compute_ms"] = round((time.perf_counter() - started) * 1000, 1)
         return view
 
@@ -522,6 +519,15 @@ class TextSession:
         if self.adapter.task == "binary":
             return 1
         return int(np.argmax(self.instance(0, self.texts[0]).outputs))
+
+
+def truncation_notice(tokens: Tokens, adapter: TextModelAdapter) -> str:
+    """What a view says of a text cut to the tokens the model is given."""
+    why = "" if adapter.own_limit else f" (it states no limit; it is given at most {MAX_TOKENS})"
+    return (
+        f"Only the first {len(tokens)} tokens reach the model{why}: the last "
+        f"{tokens.truncated:,} characters are not explained."
+    )
 
 
 def _agreements(

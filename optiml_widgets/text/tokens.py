@@ -9,6 +9,7 @@ replace) are made on the text through those spans.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -85,15 +86,23 @@ class WordTokenizer:
         return "WordTokenizer()"
 
 
-def word_tokens(text: str) -> Tokens:
-    """A text split into words and punctuation marks."""
-    matches = list(WORD.finditer(text))
+def word_tokens(text: str, max_length: int | None = None) -> Tokens:
+    """A text split into words and punctuation marks; with more than ``max_length`` of
+    them, cut after the last one that fits (``truncated`` says how much was left out)."""
+    matches = list(itertools.islice(WORD.finditer(text), max_length))
+    truncated = 0
+    if max_length is not None and len(matches) == max_length and max_length > 0:
+        cut = matches[-1].end()
+        if WORD.search(text, cut) is not None:
+            truncated = len(text) - cut
+            text = text[:cut]
     return Tokens(
         text=text,
         strings=tuple(m.group(0) for m in matches),
         spans=tuple(m.span() for m in matches),
         special=tuple(False for _ in matches),
         ids=tuple(m.group(0) for m in matches),
+        truncated=truncated,
     )
 
 

@@ -25,7 +25,7 @@ import numpy as np
 import traitlets
 
 from ..html_file import check_include_data, export_path
-from ..jobs import Cancelled, check_open, while_open
+from ..jobs import Cancelled, Stop, check_open, stopping_with, while_open
 from ..live import error_text
 from ..panel_widget import MakePage, PanelWidget, job_state
 from . import payloads
@@ -45,6 +45,10 @@ class TextWidget(PanelWidget):
     EXPORT_FILENAME = EXPORT_FILENAME
 
     def __init__(self, session: TextSession, **kwargs: Any) -> None:
+        # The text, its number and the class the work completing a view is for, with its
+        # stop (``_work_stop``).
+        self._completing: tuple[tuple[int, str, int], Stop] | None = None
+
         def opening() -> tuple[dict, dict[str, Any]]:
             first = session.view(0, complete=False, wait=False)
             return dict(first), {"_schema": schema(session)}
@@ -192,6 +196,7 @@ class TextWidget(PanelWidget):
                     return None
                 session.index = index
                 session.target_index = target_index
+            self._work_stop()  # work for another text or class ends at its next model call
         if not self._publish(seq, warn=from_python, fast=fast, cached_only=True):
             return None
         return self._completion(seq, fast=fast)
@@ -226,20 +231,40 @@ class TextWidget(PanelWidget):
         """What follows the first answer to request ``seq``: the fast attributions while
         typing; else the exact ones, then the streamed methods."""
         me = weakref.ref(self)
+        stop = self._work_stop()
 
         def complete() -> None:
             w = me()
             if w is None or w._view.get("seq") != seq:
                 return
-            if fast:
-                w._publish(seq, fast=True)
-                return
-            if not w._publish(seq, fast=False):
-                return
-            if w._view.get("pending"):
-                w._session_complete(seq)
+            with stopping_with(stop):
+                if fast:
+                    w._publish(seq, fast=True)
+                    return
+                if not w._publish(seq, fast=False):
+                    return
+                if w._view.get("pending"):
+                    w._session_complete(seq)
 
         return complete
+
+    def _work_stop(self) -> Stop:
+        """The stop of the work that completes the view of the current text and class. Once
+        the text, its number or the class changes, the next call sets it and makes a new
+        one: the work for what nobody looks at any more (SHAP of a long text, say) ends at
+        its next model call, and the newest request has the model at once. Work for the
+        same text and class goes on (the newer view waits for its results, not a restart)."""
+        session = self._session
+        with self._state:
+            key = (session.index, session.text(), session.target_index)
+            found = self._completing
+            if found is not None and found[0] == key and not found[1].is_set:
+                return found[1]
+            if found is not None:
+                found[1].set()
+            stop = Stop(parent=self._stop)
+            self._completing = (key, stop)
+            return stop
 
     def _session_complete(self, seq: int) -> None:
         session = self._session
@@ -280,7 +305,13 @@ class TextWidget(PanelWidget):
             self._surrogate = dict(payloads.surrogate_info(job.result()))
             self._progress = {**self._progress, SURROGATE: job_state("ready", None)}
         seq = self._view.get("seq", 0)
-        self._loop.follow_up(lambda: self._session_complete(seq))
+        stop = self._work_stop()
+
+        def complete() -> None:
+            with stopping_with(stop):
+                self._session_complete(seq)
+
+        self._loop.follow_up(complete)
 
     def _page_maker(self) -> MakePage:
         from .export import to_html
