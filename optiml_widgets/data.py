@@ -133,6 +133,8 @@ class Feature:
             number = float(value)
         except OverflowError:  # an int past float64 (10**400)
             number = math.inf
+        except (ValueError, ArithmeticError):  # Decimal("sNaN")
+            number = math.nan
         if not math.isfinite(number):
             raise ValueError(
                 f"Invalid value {value!r} for {self.kind} feature {self.name!r}: "
@@ -453,9 +455,10 @@ def _category_codes(feature: Feature, column: pd.Series) -> np.ndarray:
 
 
 def is_missing(value: Any) -> bool:
+    """Whether a value is missing: None, NaN, pandas' NA and NaT (a list-like is not)."""
     try:
         return bool(pd.isna(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, ArithmeticError):  # list-likes; Decimal("sNaN")
         return False
 
 
@@ -471,6 +474,7 @@ def as_frame(X: Any, feature_names: Sequence[str] | None = None, data: str = "X"
     """
     frame = _to_pandas(X)
     if feature_names is not None:
+        feature_names = names_list(feature_names)
         _check_names_length(feature_names, frame.shape[1])
         frame = frame.set_axis([str(n) for n in feature_names], axis=1)
     if frame.shape[0] == 0:
@@ -875,12 +879,20 @@ def align_by_index(y: pd.Series, index: pd.Index) -> pd.Series:
     )
 
 
-def _check_names_length(feature_names: Sequence[str], n_columns: int) -> None:
-    if isinstance(feature_names, (str, bytes)) or not isinstance(feature_names, Sequence):
+def names_list(feature_names: Any) -> list[Any]:
+    """``feature_names`` as a list (a list, tuple, array or pandas Index), or a TypeError
+    naming what was given instead."""
+    if isinstance(feature_names, (str, bytes, Mapping)) or not (
+        hasattr(feature_names, "__len__") and hasattr(feature_names, "__iter__")
+    ):
         raise TypeError(
             "feature_names must be a list with one name per column, not "
             f"{type(feature_names).__name__} (e.g. feature_names=['age', 'income'])."
         )
+    return list(feature_names)
+
+
+def _check_names_length(feature_names: Sequence[str], n_columns: int) -> None:
     if len(feature_names) != n_columns:
         raise ValueError(
             f"feature_names has {len(feature_names)} names but X has {n_columns} columns: "

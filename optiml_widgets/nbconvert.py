@@ -34,15 +34,18 @@ def saved_panel(state: dict[str, Any]) -> str | None:
     schema = dict(state["_schema"])
     schema["n_rows"] = 1
     global_views = state.get("_global")
-    data = {
+    data: dict[str, Any] = {
         "schema": schema,
         "surrogate": state.get("_surrogate"),
         "views": [view],
         "rows": [index],
         "start": 0,
         "include_data": True,
+        "unedited": [None],
+        "one_undone": [[]],
         "grids": None,
         "global": global_views if (global_views or {}).get("state") == "ready" else None,
+        "feature": state.get("feature") if isinstance(state.get("feature"), str) else None,
     }
     esm = state.get("_esm")
     return panel_html(

@@ -66,6 +66,9 @@ class PanelWidget(anywidget.AnyWidget):
         self._seq = 0  # newest sequence number seen or given out (views carry it)
         self._request_seq = -1  # newest frontend request applied
         self._failed_seq = -1  # newest request that failed: an older view keeps its error
+        # The views whose Export click waits for a file (their ids; None: a view that sends
+        # none). A click restarts the export, and the file goes to every view waiting.
+        self._export_waiting: set[str | None] = set()
         self._publishing = Publishing()
         self.recomputations = 0  # views computed (tests check that bursts coalesce)
         first_view, own_traits = opening()
@@ -197,23 +200,30 @@ class PanelWidget(anywidget.AnyWidget):
         the ``view`` (its id) that asked, since every view of the widget receives it."""
         session = self._session
         me = weakref.ref(self)
-        session.jobs.cancel("export")  # a second click starts afresh
+        with self._state:
+            self._export_waiting.add(view if isinstance(view, str) else None)
+        session.jobs.cancel("export")  # a second click starts afresh (its file goes to both)
         make_page = self._page_maker()
 
         def done(w: PanelWidget, job: Future) -> None:
-            reply: dict[str, Any] = {"type": "export", "filename": w.EXPORT_FILENAME}
-            if isinstance(view, str):
-                reply["id"] = view
             if job.cancelled() or isinstance(job.exception(), Cancelled):
-                return
+                return  # the export that replaced it answers every view waiting
+            with w._state:
+                waiting, w._export_waiting = w._export_waiting, set()
             error = job.exception()
             if error is not None:  # the button must not take the kernel down either
                 w._progress = {**w._progress, "export": job_state("error", error_text(error))}
-                w.send({**reply, "error": error_text(error)})
-                return
-            page = job.result()
-            w._progress = {**w._progress, "export": job_state("ready", None)}
-            w.send({**reply, "bytes": len(page)}, buffers=[page])
+            else:
+                w._progress = {**w._progress, "export": job_state("ready", None)}
+            for asked in sorted(waiting, key=str):
+                reply: dict[str, Any] = {"type": "export", "filename": w.EXPORT_FILENAME}
+                if asked is not None:
+                    reply["id"] = asked
+                if error is not None:
+                    w.send({**reply, "error": error_text(error)})
+                else:
+                    page = job.result()
+                    w.send({**reply, "bytes": len(page)}, buffers=[page])
 
         job = session.jobs.submit(
             "export",

@@ -16,9 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
-import pandas as pd
 
-from .data import ColumnQuantiles
+from .data import ColumnQuantiles, is_missing
 from .explainers.base import Attribution, Explainer
 
 if TYPE_CHECKING:
@@ -467,7 +466,7 @@ def row_values(schema: FeatureSchema, row: Mapping[str, Any]) -> list[Value]:
     out: list[Value] = []
     for feature in schema.features:
         value = row[feature.name]
-        if feature.kind == "categorical" and not _missing(value):
+        if feature.kind == "categorical" and not is_missing(value):
             out.append(str(value))
         else:
             out.append(json_value(value))
@@ -478,7 +477,7 @@ def json_value(value: Any) -> Value:
     """A scalar as strict JSON: numpy to Python, NaN/inf/missing to None, others as text."""
     if isinstance(value, np.generic):
         value = value.item()
-    if _missing(value):
+    if is_missing(value):
         return None
     if isinstance(value, (bool, int, str)):
         return value
@@ -504,13 +503,6 @@ def _finite(value: Any) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) else None
-
-
-def _missing(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))  # None, NaN, pd.NA, NaT
-    except (TypeError, ValueError):  # list-likes
-        return False
 
 
 def finite_list(values: Sequence[float]) -> list[float | None]:

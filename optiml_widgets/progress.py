@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from .jobs import Cancelled
+from .jobs import Cancelled, no_progress
 
 QUIET_SECONDS = 0.5
 IDLE_SECONDS = 0.5  # the watcher thread ends after this long with nothing to watch
@@ -209,7 +209,11 @@ class StepProgress:
 
     @contextlib.contextmanager
     def waits(self) -> Iterator[None]:
-        """Within the block, a job waited for reports as a part of the current step."""
+        """Within the block, a job waited for reports as a part of the current step (with
+        nothing to report to, a wait keeps its own bar)."""
+        if self._progress is no_progress and self._outer is None:
+            yield
+            return
 
         def waiting(label: str, done: int, total: int) -> None:
             self.within(1)(min(done, total - 1) if total else 0, total)

@@ -35,6 +35,8 @@ from .data import (
     as_frame,
     build_schema,
     check_y,
+    is_missing,
+    names_list,
     row_values,
 )
 from .explainers import REGISTRY, Attribution, Explainer, Surrogate, TableContext, fit_surrogate
@@ -121,9 +123,11 @@ class ExplanationSession:
         random_state = check_random_state(random_state)
         model = as_estimator(model)
         numpy_input = not isinstance(X, pd.DataFrame)
+        if feature_names is not None:
+            feature_names = names_list(feature_names)
         if (
             not numpy_input
-            and isinstance(feature_names, Sequence)
+            and feature_names is not None
             and [str(c) for c in X.columns] != [str(n) for n in feature_names]
         ):  # renamed, the columns would no longer be what the model reads
             raise ValueError(
@@ -1262,13 +1266,6 @@ def _background_frame(background: Any, frame: pd.DataFrame) -> pd.DataFrame | No
     return result
 
 
-def _missing(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))  # None, NaN, pandas' NA and NaT
-    except (TypeError, ValueError):  # list-likes
-        return False
-
-
 def _own_labels(X: Any, feature_names: Sequence[str] | None) -> dict[str, Any] | None:
     """Feature name -> X's own column label, for a DataFrame whose labels are not text (ints,
     tuples): the panel names features by text, the model reads X's labels."""
@@ -1281,12 +1278,12 @@ def _own_labels(X: Any, feature_names: Sequence[str] | None) -> dict[str, Any] |
 
 
 def _same_value(feature: Feature, a: Any, b: Any) -> bool:
-    if _missing(a) and _missing(b):
+    if is_missing(a) and is_missing(b):
         return True
     if feature.is_discrete:  # by category: 1 and 1.0 may be two, though equal in Python
-        code = None if _missing(a) else feature.code_of(a)
+        code = None if is_missing(a) else feature.code_of(a)
         return code is not None and code == feature.code_of(b)
     try:
         return bool(a == b)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, ArithmeticError):  # Decimal("sNaN") compares with nothing
         return False

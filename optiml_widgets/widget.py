@@ -336,9 +336,13 @@ class ExplainerWidget(PanelWidget):
             previous, seq = self._python_seq, self._seq
             self._python_seq = seq
         calls = self._session.context.calls
+        before = calls[0]  # the bar counts this view's calls, not the session's
         try:
             # A slow model or a wide one: a bar after half a second, counting model calls.
-            with while_open(self._stop), working("Explaining the view", lambda: calls[0]):
+            with (
+                while_open(self._stop),
+                working("Explaining the view", lambda: calls[0] - before),
+            ):
                 self._loop.answer_now({"type": "python", "seq": seq})
         finally:
             with self._state:

@@ -380,6 +380,18 @@ def bar_seen(bar: _Bar) -> list[tuple[int, str]]:
     return bar.seen
 
 
+def test_a_wait_keeps_its_own_bar_when_the_export_reports_nowhere():
+    # A text export of a few texts shows no bar of its own: a wait inside it went to that
+    # nowhere, so the surrogate's fit was waited for with nothing on screen.
+    from optiml_widgets.jobs import NEVER, no_progress
+    from optiml_widgets.progress import shown_report
+
+    with StepProgress(3, no_progress, NEVER).waits():
+        assert shown_report() is None
+    with StepProgress(3, lambda done, total: None, NEVER).waits():
+        assert shown_report() is not None
+
+
 def test_the_panels_export_moves_on_while_it_waits_for_the_surrogate(gbc, monkeypatch):
     model, X, y = gbc
     _slow_surrogate(monkeypatch)

@@ -813,6 +813,12 @@ def test_set_features_takes_a_row_of_x():
     assert w.explanation.prediction == pytest.approx(model.predict_proba(X.iloc[[5]])[0, 1])
     w.set_features(pd.Series({"mean radius": 30.0}))
     assert w.instance["mean radius"] == 30.0
+    from decimal import Decimal
+
+    w.set_features({"mean radius": Decimal("12.5")})
+    assert w.instance["mean radius"] == 12.5
+    with pytest.raises(ValueError, match="pass a finite number"):
+        w.set_features({"mean radius": Decimal("sNaN")})
     for bad in ([("mean radius", 1.0)], X.iloc[[5]], "mean radius"):
         with pytest.raises(TypeError, match="set_features takes a mapping of feature -> value"):
             w.set_features(bad)
@@ -833,7 +839,13 @@ def test_feature_names_are_for_a_numpy_x():
     assert list(w.instance) == ["a", "b"]
     w.close()
     with pytest.raises(TypeError, match="feature_names must be a list with one name per column"):
-        explain_widget(lambda a: a[:, 0], X.to_numpy(), feature_names=(n for n in "ab"))
+        explain_widget(model, X.to_numpy(), feature_names=(n for n in "ab"))
+    for names in (np.array(["a", "b"]), pd.Index(["a", "b"])):  # load_*().feature_names
+        w = explain_widget(model, X.to_numpy(), feature_names=names, explainers=("shap",))
+        assert list(w.instance) == ["a", "b"]
+        w.close()
+    with pytest.raises(ValueError, match="feature_names names the columns of a numpy X"):
+        explain_widget(model, X, feature_names=np.array(["x", "y"]))
 
 
 def test_category_and_text_columns_encode_as_value_by_value():

@@ -378,6 +378,36 @@ def test_an_export_asked_without_a_view_id_is_answered_without_one(widget, monke
         assert "id" not in content
 
 
+def test_an_export_restarted_from_another_view_answers_both(widget, monkeypatch):
+    # The second click cancelled the first view's export, which then never got an answer
+    # (its button said "exporting" for good).
+    import threading
+    import time
+
+    sent = []
+    monkeypatch.setattr(
+        widget, "send", lambda content, buffers=None: sent.append((content, buffers))
+    )
+    release = threading.Event()
+
+    def slow_page(stop, _progress):
+        while not release.wait(0.02):
+            stop.check()
+        return b"<html>"
+
+    monkeypatch.setattr(widget, "_page_maker", lambda: slow_page)
+    widget._handle_custom_msg({"type": "export", "id": "view-a"}, [])
+    time.sleep(0.2)
+    widget._handle_custom_msg({"type": "export", "id": "view-b"}, [])
+    release.set()
+    deadline = time.monotonic() + 60
+    while len(sent) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # nothing more comes
+    assert sorted(content["id"] for content, _ in sent) == ["view-a", "view-b"]
+    assert all(content["bytes"] == 6 for content, _ in sent)
+
+
 def test_a_cells_last_line_reads_as_a_summary(widget):
     explanation = widget.explanation
     lines = repr(explanation).splitlines()

@@ -83,10 +83,11 @@ export class ExportAnswers {
     const changed = changedPositions(wanted, base.values);
     if (!changed.length) return { ...base, seq: request.seq };
     // A row exported with what-if edits, reset: its own view, also in the file.
-    const unedited = this.data.unedited[request.index];
+    // Read with care: a notebook saved by an older version has neither list.
+    const unedited = this.data.unedited?.[request.index];
     if (unedited && !changedPositions(wanted, unedited.values).length) return { ...unedited, seq: request.seq };
     // ... with one of its edits undone (a feature's own reset): that view, in the file too.
-    const undone = new Map(this.data.one_undone[request.index]);
+    const undone = new Map(this.data.one_undone?.[request.index] ?? []);
     const exactly = [...undone.values()].find((v) => !changedPositions(wanted, v.values).length);
     if (exactly) return { ...exactly, seq: request.seq };
     if (!this.grids) {
@@ -108,7 +109,7 @@ export class ExportAnswers {
     const resetOf = (j: number) => (changedPositions([wanted[j]], [base.original[j]]).length ? undefined : undone.get(j));
     const missing = changed.filter((j) => !resetOf(j) && !withGrid(j));
     const absent = missing.length
-      ? `This file has no what-ifs for ${missing.map((j) => features[j].name).join(", ")} in this row (only for its ${offsets.filter((_, j) => j < n && withGrid(j)).length} most important features): run the notebook to change ${missing.length === 1 ? "it" : "them"}. `
+      ? `This file has no what-ifs for ${missing.map((j) => features[j].name).join(", ")} in this row (it holds them for ${offsets.filter((_, j) => j < n && withGrid(j)).length} of its features): run the notebook to change ${missing.length === 1 ? "it" : "them"}. `
       : "";
     const scale = g.scale[request.index];
     const shapAt = (at: number) => Array.from({ length: n }, (_, i) => g.shap[at * n + i] * scale);

@@ -215,6 +215,9 @@ describe("the export's in-page model", () => {
     const kept = none.answer({ type: "request", seq: 12, index: 0, target: base.target, edits: [[numeric, value]], fast: false });
     expect(kept.prediction).toBe(base.prediction);
     expect(kept.notice).toContain("What-ifs need a kernel");
+    // A notebook saved by an older version has no lists of unedited views: no crash.
+    const older = new ExportAnswers({ ...data, grids: null, unedited: undefined, one_undone: undefined } as unknown as ExportData, null);
+    expect(older.answer({ type: "request", seq: 14, index: 0, target: base.target, edits: [[numeric, value]], fast: false }).notice).toContain("What-ifs need a kernel");
     const hidden = new ExportAnswers({ ...data, grids: null, include_data: false }, null);
     expect(hidden.answer({ type: "request", seq: 13, index: 0, target: base.target, edits: [[numeric, value]], fast: false }).notice).toContain("without the rows' values");
     // The second row reads its own block.
