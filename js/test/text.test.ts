@@ -235,6 +235,22 @@ describe("text panel", () => {
     expect(requests().at(-1)).toMatchObject({ fast: true, edits: [[0, "th"]] });
   });
 
+  it("keeps the typed text when the kernel is gone, and stops saying methods are computing", async () => {
+    const { model, editor, type } = typingPanel();
+    model.set("_view", { ...textView(), pending: ["lime", "ig"] });
+    model.send = () => {
+      throw new Error("Cannot send");
+    };
+    editor.focus();
+    type("my long edit");
+    await vi.advanceTimersByTimeAsync(PAUSE_MS + 50);
+    editor.blur();
+    const root = editor.closest(".optiml-widget") as HTMLElement;
+    expect(root.querySelector(".ow-error")?.textContent).toContain("kernel is gone");
+    expect(editor.value).toBe("my long edit");
+    expect(root.querySelector("[data-testid=ow-status]")?.textContent).not.toContain("computing");
+  });
+
   it("edits a clicked token at once, with an estimate until the answer", () => {
     const { model, sent } = fakeModel(textView());
     const el = document.createElement("div");

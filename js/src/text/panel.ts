@@ -6,7 +6,7 @@
 // after a pause; a click on a token edits it at once, with an estimate until Python answers.
 import { button, h, keepKeys } from "../dom";
 import { fileSize, formatNumber } from "../format";
-import { type Edits, SharedLoop, exportId, exportIsMine, sharedOf } from "../requests";
+import { type Edits, KERNEL_GONE, SharedLoop, exportId, exportIsMine, sharedOf } from "../requests";
 import type { Agreement, ExportReply, FailedReply, View } from "../types";
 import { AttentionCard, type HeadMap, type LoadHead } from "./attention";
 import type { TokenLink as Link } from "./link";
@@ -75,8 +75,14 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
   // requests never share a number.
   const requests = sharedOf(schema, () => new SharedLoop(view, (message) => model.send(message)));
   const { loop } = requests;
+  /** Whether the kernel is gone: no answer will come, so the editor keeps what the user
+   * typed (it is theirs to copy) and nothing says "computing" any more. */
+  let gone = false;
   const unlistenSent = requests.onSent((lost) => {
-    if (lost) errorLine.textContent = lost;
+    if (lost) {
+      errorLine.textContent = lost;
+      gone = lost === KERNEL_GONE;
+    }
     setBusy();
   });
   // No view answers (a failure, a lost kernel): every view shows the last good one again.
@@ -184,12 +190,12 @@ export function renderTextPanel(model: TextModel, el: HTMLElement, options: Text
     shown = view;
     picker.value = String(view.index);
     classes.value = view.target;
-    if (editor.value !== view.text && !(loop.busy && document.activeElement === editor)) editor.value = view.text;
+    if (!gone && editor.value !== view.text && !(loop.busy && document.activeElement === editor)) editor.value = view.text;
     const known = Number.isFinite(view.prediction); // an export's edit it does not hold: unknown
     prediction.textContent = `P(${view.target}) = ${known ? formatNumber(view.prediction, 4) : "?"}`;
     prediction.dataset.value = String(view.prediction);
     prediction.title = `predicted: ${known ? view.predicted_label : "not in this file"}${view.y !== null ? `; true label: ${view.y}` : ""}`;
-    const streaming = view.pending.filter((p) => p !== "attention" && p !== "surrogate").length;
+    const streaming = gone ? 0 : view.pending.filter((p) => p !== "attention" && p !== "surrogate").length;
     status.textContent = [
       view.quality === "fast" ? "fast view (while typing)" : view.quality === "unavailable" ? "not in this file" : view.quality === "estimate" ? "estimate" : "exact",
       known ? `predicted ${view.predicted_label}` : "",
