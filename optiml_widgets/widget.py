@@ -168,6 +168,9 @@ class ExplainerWidget(PanelWidget):
         surrogate, ``"fidelity"``."""
         self.global_explanation  # noqa: B018 -- waited for with progress first
         with while_open(self._stop):
+            self._session.surrogate  # noqa: B018 -- the fidelity chart's: its own bar
+        # Altair builds them in seconds on many rows: a bar after half a second.
+        with while_open(self._stop), working("Drawing the charts"):
             return self._session.global_charts(self.feature)
 
     @property

@@ -634,6 +634,27 @@ def test_a_slow_edit_from_code_shows_a_bar(monkeypatch):
     w.close()
 
 
+def test_charts_that_take_long_show_a_bar(widget, monkeypatch):
+    from tqdm import tqdm
+
+    from optiml_widgets import progress
+
+    widget.global_explanation  # noqa: B018
+    real = widget.session.global_charts
+
+    def slow(*args, **kwargs):
+        time.sleep(1.0)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(widget.session, "global_charts", slow)
+    shown: list[str] = []
+    monkeypatch.setattr(
+        progress, "progress_bar", lambda label, **_: shown.append(label) or tqdm(disable=True)
+    )
+    assert "importance" in widget.charts
+    assert shown[-1:] == ["Drawing the charts"]  # after the surrogate's, not over it
+
+
 def test_only_the_users_own_call_shows_a_progress_bar(monkeypatch):
     # A job waiting for another (the charts for the surrogate) printed its bar into
     # whichever cell ran at the time.
