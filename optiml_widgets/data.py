@@ -533,6 +533,9 @@ def _to_pandas(X: Any) -> pd.DataFrame:
         X = _densified(X)
     if isinstance(X, np.ndarray) and X.dtype.names:
         return pd.DataFrame(X)  # a structured array: its fields are the columns
+    if isinstance(X, np.ma.MaskedArray) and X.ndim == 2:
+        # pandas reads masked entries as missing (np.asarray would show the hidden values)
+        return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).infer_objects()
     if not hasattr(X, "shape") and not isinstance(X, (list, tuple)):
         hint = " Pass pd.DataFrame(X) for a dict of columns." if isinstance(X, dict) else ""
         raise TypeError(
@@ -823,6 +826,9 @@ def check_y(y: Any, X: Any) -> list[Any] | None:
                 f"y has {y.shape[1]} columns: pass one target per row (a Series or 1-D array)."
             )
         y = y.iloc[:, 0]
+    if isinstance(y, np.ma.MaskedArray):
+        # masked targets are missing ones (filled(None) would fill with "?")
+        y = np.where(np.ma.getmaskarray(y), None, np.asarray(y.data, dtype=object))
     if isinstance(y, pd.Series):
         if isinstance(X, pd.DataFrame):
             y = align_by_index(y, X.index)

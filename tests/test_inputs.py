@@ -471,6 +471,17 @@ def test_ragged_rows_and_structured_arrays():
     assert list(as_frame(structured).columns) == ["n", "v"]
 
 
+def test_masked_entries_are_missing_values_not_the_hidden_ones():
+    # np.asarray drops the mask: the hidden value would be shown and explained
+    X = np.ma.masked_array([[1.0, 2.0], [3.0, 4.0]], mask=[[True, False], [False, False]])
+    frame = as_frame(X)
+    assert np.isnan(frame.iloc[0, 0]) and frame.iloc[1].tolist() == [3.0, 4.0]
+    integers = np.ma.masked_array([[1, 2], [3, 4]], mask=[[False, True], [False, False]])
+    assert as_frame(integers).iloc[0].isna().tolist() == [False, True]
+    y = np.ma.masked_array([5, 6], mask=[False, True])
+    assert check_y(y, X) == [5, None]
+
+
 def test_a_numpy_x_for_a_model_fit_on_names_says_to_pass_feature_names():
     X, y = diabetes()
     model = RandomForestRegressor(5, random_state=0).fit(X, y)
