@@ -74,6 +74,14 @@ def signed(value: float, digits: int = 3) -> str:
     return ("+" if value >= 0 else "\u2212") + format_number(abs(value), digits)
 
 
+def percent(share: float) -> str:
+    """A share as the panel prints it: one decimal below 10% ("0.5%"), and a share too
+    small to show as "<0.1%", never "0%" (a rule that covers a few rows covers some)."""
+    if 0 < share < 0.0005:
+        return "<0.1%"
+    return f"{share * 100:.{1 if share < 0.1 else 0}f}%"
+
+
 def counted(n: int, word: str, plural: str | None = None) -> str:
     """A count and its noun: "1 rule", "8 rules", "2 leaves" (as js/src/format.ts counted)."""
     return f"{n} {word if n == 1 else plural or word + 's'}"

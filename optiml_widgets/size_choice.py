@@ -10,9 +10,12 @@ than lose fidelity nobody measured. (Breiman's one-standard-error rule, the fewe
 within one error of the best, gave up 0.01-0.03 of held-out accuracy on a few hundred rows;
 bench/surrogate.py.) The tabular surrogate and the text one choose alike.
 
+A candidate with no more rules and no lower mean than one so vouched for counts as near the
+best too (its folds may only vary more), or a user would read more rules for less.
+
 The frontier is what a user choosing a size reads: per number of rules the candidate
-cross-validation rates best, where it beats every smaller one. The chosen candidate may lie
-below it, where a smaller size's better mean is too noisy to vouch for.
+cross-validation rates best, where it beats every smaller one. The chosen candidate lies on
+it: a smaller one at least as good would have been chosen.
 """
 
 from __future__ import annotations
@@ -50,8 +53,9 @@ def fewest_rules_near_best(
     by_fold: Mapping[K, np.ndarray], rules: Callable[[K], int]
 ) -> SizeChoice[K]:
     """Choose among candidates (their scores per fold, NaN where a fold has none; higher is
-    better) the fewest ``rules`` confidently within TOLERANCE of the best; ties go to the
-    better mean, then to the first candidate."""
+    better) the fewest ``rules`` confidently within TOLERANCE of the best, or with no lower
+    mean than such a candidate at no more rules; ties go to the better mean, then to the
+    first candidate."""
     mean, error = {}, {}
     for key, folds in by_fold.items():
         known = folds[np.isfinite(folds)]
@@ -63,6 +67,13 @@ def fewest_rules_near_best(
         loss = mean[best] - mean[key]
         paired = standard_error(by_fold[best][both] - folds[both])
         near_best[key] = bool(key == best or loss + CONFIDENCE * paired <= TOLERANCE)
+    # Fewer rules and no lower mean than a candidate near the best: as near (its folds
+    # may only vary more), or a user would read more rules for less.
+    vouched = [k for k in by_fold if near_best[k]]
+    for key in by_fold:
+        near_best[key] = near_best[key] or any(
+            rules(key) <= rules(other) and mean[key] >= mean[other] for other in vouched
+        )
     chosen = min((k for k in by_fold if near_best[k]), key=lambda k: (rules(k), -mean[k]))
     return SizeChoice(mean, error, near_best, best, chosen)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from optiml_widgets.format import counted, feature_scale, first_names, format_number
+from optiml_widgets.format import counted, feature_scale, first_names, format_number, percent
 
 CASES = json.loads(
     (Path(__file__).resolve().parent.parent / "js" / "test" / "format-cases.json").read_text()
@@ -65,3 +65,9 @@ def test_a_cut_list_in_a_message_says_how_many_it_leaves_out():
     names = [f"x{i}" for i in range(30)]
     assert first_names(names) == f"{names[:10]!r} and 20 more"
     assert first_names(names, 12).endswith("'x11'] and 18 more")
+
+
+def test_a_share_of_a_few_rows_never_reads_as_none():
+    # As js/src/format.ts percent (format.test.ts checks the same cases there).
+    cases = {0.57: "57%", 0.0023: "0.2%", 1e-5: "<0.1%", 0.0: "0.0%", 1.0: "100%"}
+    assert {share: percent(share) for share in cases} == cases

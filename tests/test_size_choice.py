@@ -50,6 +50,17 @@ def test_a_steady_small_loss_is_told_apart_where_an_unpaired_error_would_not():
     assert fewest_rules_near_best({2: base - 0.006, 4: base}, int).chosen == 4  # beyond it
 
 
+def test_fewer_rules_with_a_better_mean_than_a_vouched_size_are_chosen_over_it():
+    # Size 11 beats size 12 on average, but its folds vary: the paired error cannot vouch
+    # for it against the best, while size 12 is steady. A user would read more rules for
+    # less, so size 11 counts as near the best too.
+    best = np.full(4, 0.995)
+    steady = np.full(4, 0.995)
+    varied = np.array([1.0, 0.99, 1.0, 1.0])
+    choice = fewest_rules_near_best({11: varied, 12: steady, 20: best}, int)
+    assert choice.mean[11] > choice.mean[12] and choice.chosen == 11
+
+
 def test_folds_without_a_score_are_left_out():
     by_fold = {1: np.array([0.5, np.nan, 0.6]), 3: np.array([0.9, 0.8, np.nan])}
     choice = fewest_rules_near_best(by_fold, int)
@@ -82,15 +93,18 @@ def test_the_choice_is_the_fewest_rules_near_the_best(by_fold):
     assert choice.near_best[choice.best] and choice.near_best[choice.chosen]
     assert choice.chosen <= choice.best
     assert not any(choice.near_best[k] for k in by_fold if k < choice.chosen)
+    vouched = set()
     for k, v in by_fold.items():  # near the best: its loss, plus its error, within tolerance
         paired = standard_error(by_fold[choice.best] - v)
         loss = means[choice.best] - means[k]
-        if k != choice.best:
-            assert choice.near_best[k] == (loss + CONFIDENCE * paired <= TOLERANCE)
-    # One size per frontier point, each better than every smaller size. (The chosen may lie
-    # below it: a smaller size whose better mean the folds cannot vouch for is not chosen.)
+        if k == choice.best or loss + CONFIDENCE * paired <= TOLERANCE:
+            vouched.add(k)
+    for k in by_fold:  # or no more rules and no lower mean than one of those
+        dominates = any(k <= o and means[k] >= means[o] for o in vouched)
+        assert choice.near_best[k] == (k in vouched or dominates)
+    # One size per frontier point, each better than every smaller size; the chosen is one.
     on = frontier(choice.mean, int)
     line = sorted(k for k, is_on in on.items() if is_on)
-    assert line[0] == min(by_fold) and on[choice.best]
+    assert line[0] == min(by_fold) and on[choice.best] and on[choice.chosen]
     assert all(means[a] < means[b] for a, b in itertools.pairwise(line))
     assert all(means[k] <= max(means[f] for f in line if f <= k) for k in by_fold)

@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import case, session_for
+from conftest import breast_cancer, case, session_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -35,6 +35,7 @@ from optiml_widgets.counterfactual import (
 from optiml_widgets.explainers.rule_models import LINEAR_TREE, SHARED_TREE, GrownTree
 from optiml_widgets.explainers.shared_terms import _best_splits, _Products, _Within
 from optiml_widgets.explainers.surrogate import surrogate_samples
+from optiml_widgets.format import percent
 
 ROWS = 4000  # the workloads use 10000 rows: bench/surrogate.py runs them in full
 
@@ -316,9 +317,11 @@ def test_linear_leaves_split_where_the_line_bends():
     trees = [p for p in surrogate.curve if p["family"] == "decision tree" and p["rules"] <= 16]
     assert max(p["fidelity"] for p in linear) >= 0.85
     assert max(p["fidelity"] for p in trees) < 0.7
-    assert surrogate.family == LINEAR_TREE and surrogate.complexity <= 12
-    assert {c.feature for rule in surrogate.rules for c in rule.conditions} == {"b"}
-    assert any(t.feature == "a" for rule in surrogate.rules for t in rule.terms)
+    best = max(linear, key=lambda p: p["validation"])
+    shown = surrogate.with_size(best["rules"], LINEAR_TREE)
+    assert shown.family == LINEAR_TREE and shown.complexity <= 12
+    assert {c.feature for rule in shown.rules for c in rule.conditions} == {"b"}
+    assert any(t.feature == "a" for rule in shown.rules for t in rule.terms)
 
 
 @pytest.mark.parametrize("name", ["callable", "rf_diabetes"])
@@ -443,7 +446,7 @@ def test_a_boundary_across_features_reads_as_a_score_with_shared_terms():
         lines = smaller.text().splitlines()
         shared = [t.phrase for t in smaller.rules[0].terms if t.shared]
         assert lines[: len(smaller.rules)] == [
-            f"{r.text(alone=False)}  [coverage {r.coverage:.0%}]" for r in smaller.rules
+            f"{r.text(alone=False)}  [coverage {percent(r.coverage)}]" for r in smaller.rules
         ]
         assert all("in every rule" not in line for line in lines[: len(smaller.rules)])
         tail = ["and in every rule: " + ", ".join(shared)] if shared else []
@@ -665,11 +668,30 @@ def test_a_step_term_says_a_missing_value_takes_it():
 
     surrogate = ExplanationSession(model, X, task="regression", explainers=("surrogate",)).surrogate
     row = X[X["x"].isna()].iloc[0]
-    terms = [t for t in surrogate.rule_for(row).terms if t.feature == "x"]
-    assert terms
+    # Some point of the curve reads x as a step term (another may split on it instead).
+    shown = (surrogate.with_size(p["rules"], p["family"]) for p in surrogate.curve)
+    terms = next(
+        found
+        for candidate in shown
+        if (found := [t for t in candidate.rule_for(row).terms if t.feature == "x"])
+    )
     for term in terms:
         took_it = term.effect_in(row) != 0
         assert ("or missing" in term.text) == took_it
+
+
+def test_no_point_of_the_curve_reads_a_term_that_does_nothing():
+    # Pure leaves fit the score already: a shared step term came out with weight 0 and was
+    # read (and counted) in every rule; so did a step the tree also split on.
+    X, y = breast_cancer()
+    model = GradientBoostingClassifier(n_estimators=20, random_state=0).fit(X[:120], y[:120])
+    surrogate = ExplanationSession(model, X[:120], explainers=("surrogate",)).surrogate
+    for point in surrogate.curve:
+        shown = surrogate.with_size(point["rules"], point["family"])
+        terms = [t for rule in shown.rules for t in rule.terms if t.shared]
+        assert all(t.weight != 0 for t in terms), (point, terms)
+        read = {(t.feature, t.above) for t in terms}
+        assert not read or shown.complexity == len(shown.rules) + len(read)
 
 
 def test_a_category_that_would_blur_its_list_is_quoted():

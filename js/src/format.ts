@@ -89,6 +89,7 @@ export function formatValue(value: Value | undefined, feature?: FeatureInfo): st
 }
 
 export function percent(share: number): string {
+  if (share > 0 && share < 0.0005) return "<0.1%"; // a few rows of many: some, not "0.0%"
   return `${(share * 100).toFixed(share < 0.1 ? 1 : 0)}%`;
 }
 

@@ -1,6 +1,6 @@
 // The same table as tests/test_format.py: Python and TypeScript write every number alike.
 import { describe, expect, it } from "vitest";
-import { MISSING, counted, cutName, featureScale, fileSize, formatNumber, formatScore, formatValue, signed } from "../src/format";
+import { MISSING, counted, cutName, featureScale, fileSize, formatNumber, formatScore, formatValue, percent, signed } from "../src/format";
 import cases from "./format-cases.json";
 
 type Encoded = number | string | null;
@@ -66,5 +66,12 @@ describe("cutName", () => {
     expect(cutName("worst area", 20)).toBe("worst area");
     expect(cutName("mean concave points", 8)).toBe("mean co…");
     expect(cutName("😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀", 14)).toBe("😀😀😀😀😀😀😀😀…😀😀😀😀😀");
+  });
+});
+
+describe("percent", () => {
+  it("never reads a share of a few rows as none (as optiml_widgets.format.percent)", () => {
+    const cases: [number, string][] = [[0.57, "57%"], [0.0023, "0.2%"], [1e-5, "<0.1%"], [0, "0.0%"], [1, "100%"]];
+    expect(cases.map(([share]) => percent(share))).toEqual(cases.map(([, text]) => text));
   });
 });

@@ -37,6 +37,7 @@ MAX_SHARED_TERMS = 12  # terms shared by every rule
 TERM_COUNTS = (1, 2, 3, 4, 6, 8, 12)  # numbers of shared terms tried
 PATH_ROWS = 8000  # an even sample of this many judges the path's steps and places the cuts
 GROW_ROWS = 2000  # the trees' splits are found on an even sample of this many
+VARIES = 1e-9  # a term whose part within the leaves is below this share (of its own or y's): none
 
 
 class TermBasis(NamedTuple):
@@ -364,6 +365,8 @@ def _joint_fits(
         hit = at == g
         sum_xx[g] = X[hit].T @ X[hit]
         sum_xy[g] = X[hit].T @ y[hit]
+    total_xx = sum_xx.sum(axis=0)
+    spread_y = float(np.sqrt(((y - y.mean()) ** 2).sum()))
     models = []
     for leaves in range(1, largest + 1):
         # Each leaf of the largest tree belongs to one leaf of this size.
@@ -380,9 +383,23 @@ def _joint_fits(
         s_y = np.bincount(into, sum_y, len(groups))
         gram = sum_xx.sum(axis=0) - np.einsum("g,gj,gk->jk", 1 / n, s_x, s_x)
         moment = sum_xy.sum(axis=0) - (s_x * (s_y / n)[:, None]).sum(axis=0)
-        coef = np.linalg.lstsq(gram, moment, rcond=None)[0]
+        # A term constant within every leaf (a step the tree splits on too), or whose
+        # weight comes out 0 (the leaves fit y where it varies), adds nothing the leaf
+        # values do not: it would be read in every rule for nothing.
+        varies = np.flatnonzero(np.diag(gram) > VARIES * np.maximum(np.diag(total_xx), 1.0))
+        coef = np.linalg.lstsq(gram[np.ix_(varies, varies)], moment[varies], rcond=None)[0]
+        matters = np.abs(coef) * np.sqrt(np.diag(gram)[varies]) > VARIES * spread_y
+        if not matters.all():
+            varies = varies[matters]
+            coef = np.linalg.lstsq(gram[np.ix_(varies, varies)], moment[varies], rcond=None)[0]
+        if len(varies) == 0:
+            continue  # a plain tree: another family
+        kept_columns = tuple(columns[k] for k in varies)
+        kept_cuts = tuple(cuts[k] for k in varies)
         fits = {
-            int(node): Leaf(float(s_y[g] / n[g]), columns, coef, s_x[g] / n[g], cuts)
+            int(node): Leaf(
+                float(s_y[g] / n[g]), kept_columns, coef, s_x[g, varies] / n[g], kept_cuts
+            )
             for g, node in enumerate(groups)
         }
         tree = grown if leaves > 1 else None

@@ -69,7 +69,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from threadpoolctl import threadpool_limits
 
 from ..data import Feature, FeatureSchema, is_missing
-from ..format import counted, exact_number, format_number
+from ..format import counted, exact_number, format_number, percent
 from ..jobs import NEVER, Gate, Stop, no_progress, yielding_to
 from ..model import ModelAdapter
 from ..size_choice import TOLERANCE, fewest_rules_near_best, frontier
@@ -266,7 +266,7 @@ class Rule:
     missing_as: Mapping[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
-        return f"Rule {self.id + 1}: {self.text()}  [coverage {self.coverage:.0%}]"
+        return f"Rule {self.id + 1}: {self.text()}  [coverage {percent(self.coverage)}]"
 
     def predict(self, row: Mapping[str, Any] | pd.Series) -> Any:
         """The rule's prediction for a row it covers (its terms applied): a class, or a
@@ -504,7 +504,7 @@ class Surrogate:
     def text(self) -> str:
         """All rules as IF … THEN … lines, with coverage; the terms every rule shares and a
         score's cut once, after them."""
-        lines = [f"{rule.text(alone=False)}  [coverage {rule.coverage:.0%}]" for rule in self.rules]
+        lines = [f"{rule.text(alone=False)}  [coverage {percent(rule.coverage)}]" for rule in self.rules]
         return "\n".join(lines + self.common_lines())
 
     def common_lines(self) -> list[str]:
