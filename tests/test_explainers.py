@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,6 +28,7 @@ from optiml_widgets.explainers.lime import (
 from optiml_widgets.explainers.surrogate import surrogate_samples
 from optiml_widgets.explainers.table import REMEMBERED_CALL_ROWS
 from optiml_widgets.export import export_data
+from optiml_widgets.format import format_number
 
 ROWS = (0, 7)
 
@@ -178,8 +181,30 @@ def test_lime_equals_limes_own_output(case_name):
         assert ours.lime[name] == pytest.approx(expected.get(position, 0.0), rel=1e-9, abs=1e-12)
     assert ours.lime_intercept == pytest.approx(explanation.intercept[label], rel=1e-9)
     assert ours.lime_score == pytest.approx(explanation.score, rel=1e-9)
-    conditions = dict(explanation.as_list(label=label))
-    assert set(ours.lime_conditions.values()) == set(conditions)
+    # The same bins, written at the feature's scale where lime writes two decimals.
+    theirs = {
+        session.schema.names[j]: text
+        for (j, _), (text, _) in zip(explanation.as_map()[label], explanation.as_list(label))
+    }
+    assert set(ours.lime_conditions) == set(theirs)
+    number = r"-?\d+(?:\.\d*)?(?:e[-+]?\d+)?"
+    for name, text in theirs.items():
+        mine = ours.lime_conditions[name]
+        assert re.sub(number, "#", mine) == re.sub(number, "#", text)
+        found = [float(v) for v in re.findall(number, mine)]
+        expected = [float(v) for v in re.findall(number, text)]
+        assert found == pytest.approx(expected, rel=1e-3, abs=0.0051)
+
+
+def test_limes_bins_are_written_at_the_features_scale():
+    # lime's own text reads "-0.00 < s5 <= 0.03" for the bin (-0.0019, 0.0324].
+    session = session_for("rf_diabetes")
+    ours = session.local_explanation(0, {}, session.target_index)
+    s5 = session.frame["s5"]
+    low, high = s5.quantile(0.5), s5.quantile(0.75)
+    assert low < s5[0] <= high
+    assert ours.lime_conditions["s5"] == f"{format_number(low)} < s5 <= {format_number(high)}"
+    assert format_number(low).startswith("-0.001")
 
 
 @pytest.mark.parametrize("case_name", ["gbc_breast_cancer", "rf_diabetes"])

@@ -13,6 +13,7 @@ from lime.lime_tabular import LimeTabularExplainer
 from scipy import special
 
 from ..data import FeatureSchema
+from ..format import format_number
 from ..jobs import let_live_through, locked_outside_gate
 from ..model import ModelAdapter
 from .base import Attribution, Explainer, register
@@ -157,6 +158,25 @@ class LimeExplainer(Explainer):
             "random_state": random_state,
         }
 
+    def _bin_text(self, j: int, text: str) -> str:
+        """A numeric feature's bin with four significant digits: lime's own text has two
+        decimals, so on standardised data it reads "-0.00 < s5 <= 0.03" for a bin that
+        starts at -0.0019 (and a bin edge between two values needs its own digits, where
+        the slider's scale would round 686.5 to 687)."""
+        discretizer = self.explainer.discretizer
+        names = None if discretizer is None else discretizer.names.get(j)
+        if names is None or text not in names:
+            return text  # a category: "city=Paris"
+        b = names.index(text)
+        feature = self.schema.features[j]
+        low = format_number(float(discretizer.mins[j][b]))
+        high = format_number(float(discretizer.maxs[j][b]))
+        if b == 0:
+            return f"{feature.name} <= {high}"
+        if b == len(names) - 1:
+            return f"{feature.name} > {low}"
+        return f"{low} < {feature.name} <= {high}"
+
     def predict_fn(self, encoded: np.ndarray) -> np.ndarray:
         """What LIME calls: encoded samples -> probabilities (n, k) or values (n,)."""
         out = self.context.model_output(encoded, live_between=True)
@@ -218,7 +238,7 @@ class LimeExplainer(Explainer):
         texts = explanation.domain_mapper.map_exp_ids(pairs)
         for (index, weight), (text, _) in zip(pairs, texts):
             weights[index] = weight
-            conditions[index] = text
+            conditions[index] = self._bin_text(index, text)
         return LimeResult(
             weights=weights,
             conditions=conditions,

@@ -504,7 +504,9 @@ class Surrogate:
     def text(self) -> str:
         """All rules as IF … THEN … lines, with coverage; the terms every rule shares and a
         score's cut once, after them."""
-        lines = [f"{rule.text(alone=False)}  [coverage {percent(rule.coverage)}]" for rule in self.rules]
+        lines = [
+            f"{rule.text(alone=False)}  [coverage {percent(rule.coverage)}]" for rule in self.rules
+        ]
         return "\n".join(lines + self.common_lines())
 
     def common_lines(self) -> list[str]:
