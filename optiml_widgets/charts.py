@@ -322,8 +322,14 @@ def _categories_param(schema: FeatureSchema) -> alt.Parameter:
 
 
 def _x_axis() -> alt.Axis:
+    # A category's ticks are its codes alone, each name cut to its share of the width: with
+    # blank labels between them, Vega's overlap removal hid every other name, real ones too.
     return alt.Axis(
-        labelExpr="categories[feature] ? (categories[feature][datum.value] || '') : datum.label"
+        labelExpr="categories[feature] ? (categories[feature][datum.value] || '') : datum.label",
+        values={"expr": "categories[feature] ? sequence(length(categories[feature])) : null"},
+        labelLimit={
+            "expr": "categories[feature] ? max(40, width / length(categories[feature]) - 8) : 180"
+        },
     )
 
 

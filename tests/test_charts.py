@@ -280,9 +280,12 @@ def frontend_fixture() -> dict:
     """The payload js/test/vega.test.ts draws with the real chart engine."""
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.normal(size=(40, 4)), columns=["f0", "f1", "f2", "f3"])
+    X["f3"] = rng.integers(0, 4, 40)  # a category, by its codes
     y = (X.f0 + X.f1 > 0).astype(int)
     model = RandomForestClassifier(10, max_depth=3, random_state=0).fit(X, y)
-    session = ExplanationSession(model, X, y, class_names=["no", "yes"])
+    session = ExplanationSession(
+        model, X, y, class_names=["no", "yes"], categorical_features=["f3"]
+    )
     session.global_explanation()
     payload = charts_payload(session.global_charts())
     return {

@@ -38,4 +38,25 @@ describe("the real chart engine", () => {
     await views.set({ shown_rules: 3, shown_family: "decision tree" });
     expect(ring()).toEqual([expect.stringMatching(/^rules: 3; .*rules shown: decision tree$/)]);
   });
+
+  it("names every category under the dependence plot, long names cut, none hidden", async () => {
+    // Blank labels between the categories' codes made Vega's overlap removal drop real names.
+    type Spec = { params: { name: string; value?: unknown }[] };
+    const spec = info.specs.dependence as Spec;
+    const cities = ["Paris", "New York", "São Paulo", "a very long city name that goes on and on"];
+    const categories = spec.params.find((p) => p.name === "categories")?.value as (string[] | null)[];
+    expect(categories[3]).toEqual(["0", "1", "2", "3"]); // f3 is a category, by its codes
+    const params = spec.params.map((p) =>
+      p.name === "categories" ? { ...p, value: categories.map((c, j) => (j === 3 ? cities : c)) } : p.name === "feature" ? { ...p, value: 3 } : p,
+    );
+    const box = document.createElement("div");
+    document.body.append(box);
+    const drawn = await engine.embed(box, { ...spec, params, datasets: info.datasets }, { renderer: "svg", actions: false, ast: true, expr: engine.expressionInterpreter });
+    const labels = [...box.querySelectorAll('.role-axis[aria-label^="X-axis"] .role-axis-label text')];
+    const visible = labels.filter((t) => t.getAttribute("opacity") !== "0").map((t) => t.textContent);
+    expect(visible.slice(0, 3)).toEqual(["Paris", "New York", "São Paulo"]);
+    expect(visible[3]).toMatch(/^a very .*…$/); // cut to its share of the width
+    expect(labels).toHaveLength(4); // a tick per category, none between them
+    drawn.finalize();
+  });
 });
