@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import breast_cancer, case, session_for
+from conftest import breast_cancer, case, diabetes, session_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -19,6 +19,7 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import (
     GradientBoostingClassifier,
     HistGradientBoostingClassifier,
+    GradientBoostingRegressor,
     HistGradientBoostingRegressor,
     RandomForestRegressor,
 )
@@ -692,6 +693,30 @@ def test_no_point_of_the_curve_reads_a_term_that_does_nothing():
         assert all(t.weight != 0 for t in terms), (point, terms)
         read = {(t.feature, t.above) for t in terms}
         assert not read or shown.complexity == len(shown.rules) + len(read)
+
+
+def test_a_regressors_surrogate_does_not_depend_on_the_outputs_units():
+    # Far from unit scale splits were lost to rounding (and STreeD crashed the process on
+    # outputs near 1e10): the same model in other units gets the same rules.
+    X, y = diabetes()
+    X = X[:250]
+    base = GradientBoostingRegressor(n_estimators=30, random_state=0).fit(X, y[:250])
+
+    def fit(scale: float, offset: float = 0.0):
+        def model(df):
+            return base.predict(df) * scale + offset
+
+        return ExplanationSession(
+            model, X, task="regression", explainers=("surrogate",)
+        ).surrogate
+
+    plain, tiny = fit(1.0), fit(1e-9)
+    assert (tiny.family, tiny.complexity) == (plain.family, plain.complexity)
+    assert tiny.fidelity == pytest.approx(plain.fidelity, abs=1e-9)
+    for small, rule in zip(tiny.rules, plain.rules):
+        assert small.prediction == pytest.approx(rule.prediction * 1e-9, rel=1e-6)
+    far = fit(1.0, 1e10)
+    assert far.fidelity == pytest.approx(plain.fidelity, abs=0.02)
 
 
 def test_a_category_that_would_blur_its_list_is_quoted():

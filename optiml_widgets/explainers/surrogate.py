@@ -719,6 +719,37 @@ def _in_columns(model: RuleModel, columns: list[int], remapped: dict[int, GrownT
     raise TypeError(f"unknown surrogate model {type(model).__name__}")
 
 
+def _in_units(
+    model: RuleModel, center: float, spread: float, rescaled: dict[int, GrownTree]
+) -> RuleModel:
+    """A regressor's model fit to ``(y - center) / spread`` -> the same model predicting y.
+    The sizes of one grown tree share one rescaled tree (``rescaled``, by its id)."""
+    if isinstance(model, ConstantLeaves):
+        grown = model.grown
+        if id(grown) not in rescaled:
+            assert grown.node_output is not None, "a tree of constant leaves has outputs"
+            rescaled[id(grown)] = GrownTree(
+                (grown.children_left, grown.children_right),
+                grown.feature,
+                grown.threshold,
+                grown.samples,
+                grown.node_output * spread + center,
+                grown.float32,
+            )
+        return ConstantLeaves(rescaled[id(grown)], model.leaves, model.family)
+    if isinstance(model, LinearLeaves):
+        fits = {
+            node: dataclasses.replace(
+                leaf, mean=leaf.mean * spread + center, coef=np.asarray(leaf.coef) * spread
+            )
+            for node, leaf in model.fits.items()
+        }
+        return LinearLeaves(
+            model.grown, model.leaves, fits, model.shared, model.scored, model.family
+        )
+    raise TypeError(f"unknown surrogate model {type(model).__name__}")
+
+
 class _RealRows(NamedTuple):
     """Per node of a whole grown tree: the real rows reaching it, and per split whose both
     sides they reach, its threshold rounded between the real values on either side. The
@@ -998,7 +1029,14 @@ def fit_surrogate(
     if len(np.unique(y)) == 1:  # nothing to split: no family can learn more than one rule
         report(1, 1)
         return _one_rule(data, schema, encoder, classes, encoded_X, test_T, score)
-    columns = _screened_columns(train_T, y, is_real, classify, importance, max_rules, random_state)
+    # A regressor's outputs are fit in standard units and the models read back in the
+    # model's: STreeD crashed the process on outputs near 1e10, and far from unit scale
+    # splits were lost to rounding (scikit-learn stops at an impurity of 1e-16).
+    center, spread = (0.0, 1.0) if classify else (float(y.mean()), float(y.std()))
+    fit_y = y if classify else (y - center) / spread
+    columns = _screened_columns(
+        train_T, fit_y, is_real, classify, importance, max_rules, random_state
+    )
     T = train_T[:, columns]
     numeric = [i for i, j in enumerate(columns) if not schema.features[j].is_discrete]
     folds = _folds(data, random_state, classify)
@@ -1008,9 +1046,21 @@ def fit_surrogate(
 
     def candidates(part: str, rows: np.ndarray | slice) -> dict[Key, RuleModel]:
         halt.check()
-        return _candidates(
-            T[rows], y[rows], is_real[rows], classify, numeric, random_state, max_rules, part, halt
+        found = _candidates(
+            T[rows],
+            fit_y[rows],
+            is_real[rows],
+            classify,
+            numeric,
+            random_state,
+            max_rules,
+            part,
+            halt,
         )
+        if classify:
+            return found
+        rescaled: dict[int, GrownTree] = {}
+        return {key: _in_units(m, center, spread, rescaled) for key, m in found.items()}
 
     def fold(part: str, fit: np.ndarray, judge: np.ndarray) -> dict[Key, float]:
         judged_T, truth, real = T[judge], y[judge], is_real[judge]
