@@ -1014,7 +1014,8 @@ class ExplanationSession:
             "features": features,
             "offsets": offsets,
             "values": values,
-            "prediction": np.ascontiguousarray(prediction, dtype=np.float32).tobytes(),
+            # float64: an output far from zero (123456789 +- 3) moved in float32 steps of 8
+            "prediction": np.ascontiguousarray(prediction, dtype=np.float64).tobytes(),
         }
 
     # -- the global views ---------------------------------------------------------------

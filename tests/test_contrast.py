@@ -121,7 +121,7 @@ def test_the_widget_explains_a_contrast_and_says_so(wine_widget):
     sweep = w.session.sweep(w.index, {})
     j = curves["features"][0]
     start, end = sweep.offsets[j], sweep.offsets[j + 1]
-    prediction = np.frombuffer(curves["prediction"], dtype=np.float32)[: end - start]
+    prediction = np.frombuffer(curves["prediction"], dtype=np.float64)[: end - start]
     assert prediction == pytest.approx(sweep.outputs[start:end, 0] - sweep.outputs[start:end, 2])
     w.versus = None
     assert w._wait_idle()

@@ -89,6 +89,29 @@ def test_grids_hold_the_models_own_outputs(quickstart):
                 )
 
 
+def test_grids_and_drag_curves_keep_an_output_far_from_zero_to_the_digit():
+    # In float32 an output near 123456789 moved in steps of 8, past the model's whole range.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+
+    def model(df):
+        return 123456789 + 3 * np.tanh(df["a"].to_numpy()) + 0.1 * df["b"].to_numpy()
+
+    w = explain_widget(model, X, task="regression", explainers=("shap",))
+    grids = export_data(w.session, rows=[0])["grids"]
+    predictions = unpack(grids["prediction"])
+    for k, value in enumerate(grids["values"][0]):
+        row = X.iloc[[0]].assign(a=value)
+        assert predictions[grid_point(grids, 0, 0, k)] == model(row)[0]
+    curves = w.session.curves(w._view["seq"])
+    sweep = w.session.sweep(w.index, {})
+    j = curves["features"][0]
+    start, end = sweep.offsets[j], sweep.offsets[j + 1]
+    along = np.frombuffer(curves["prediction"], dtype=np.float64)[: end - start]
+    assert (along == sweep.outputs[start:end, 0]).all() and np.ptp(along) > 1
+    w.close()
+
+
 def test_wide_data_exports_each_rows_own_grids():
     """With more than 64 features each row sweeps its own most important ones: the file
     kept the last row's layout for every row, so the others' what-ifs read other features'

@@ -320,7 +320,7 @@ def test_curves_give_the_models_output_along_each_slider(widget, gbc):
     assert curves["seq"] == widget._view["seq"]
     j = curves["features"].index(widget.session.schema.names.index("worst area"))
     start, end = curves["offsets"][j], curves["offsets"][j + 1]
-    predictions = np.frombuffer(curves["prediction"], dtype=np.float32)
+    predictions = np.frombuffer(curves["prediction"], dtype=np.float64)
     for value, prediction in zip(curves["values"][start:end], predictions[start:end]):
         row = X.iloc[[0]].assign(**{"worst area": value})
         assert prediction == pytest.approx(model.predict_proba(row)[0, 1], rel=1e-5, abs=1e-6)

@@ -114,7 +114,9 @@ export function dragEstimate(
   if (!curves) return null;
   const changed = changedPositions(wanted, view.values);
   if (!changed.length || !curvesServe(curves, view, changed)) return null;
-  const prediction = new Float32Array(curves.prediction.buffer, curves.prediction.byteOffset, curves.prediction.byteLength / 4);
+  // A copy: the message's buffer need not be 8-byte aligned where the curves start.
+  const { buffer, byteOffset, byteLength } = curves.prediction;
+  const prediction = new Float64Array(buffer.slice(byteOffset, byteOffset + byteLength));
   let estimate = view.prediction;
   const attribution = additive >= 0 ? view.attributions[additive] : null;
   const values = attribution ? [...attribution.values] : null;

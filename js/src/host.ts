@@ -11,7 +11,7 @@ interface Grids {
   /** Where each row's block starts in the arrays (the blocks one after another). */
   starts: number[];
   values: Value[][];
-  prediction: Float32Array;
+  prediction: Float64Array;
   shap: Int16Array;
   scale: Float32Array;
   rule: Int16Array;
@@ -31,7 +31,7 @@ export async function decodeGrids(grids: ExportGrids): Promise<Grids> {
     offsets: grids.offsets,
     starts,
     values: grids.values,
-    prediction: new Float32Array(prediction),
+    prediction: new Float64Array(prediction),
     shap: new Int16Array(shap),
     scale: new Float32Array(scale),
     rule: new Int16Array(rule),

@@ -288,7 +288,7 @@ export interface Curves {
   /** Start of each feature's points in `values`/`prediction`; last entry = total. */
   offsets: number[];
   values: number[];
-  /** float32 little-endian, the explained target's output at each point. */
+  /** float64 little-endian, the explained target's output at each point. */
   prediction: DataView;
 }
 
@@ -391,7 +391,7 @@ export interface FailedReply {
 
 /** What an HTML export carries (optiml_widgets/export.py). */
 export interface PackedArray {
-  dtype: "float32" | "int16";
+  dtype: "float64" | "float32" | "int16";
   shape: number[];
   /** base64 of gzip of the raw little-endian bytes. */
   data: string;

@@ -116,7 +116,7 @@ describe("drag estimates from the model's curves", () => {
   function curves(seq: number, edits: [number, number][] = []) {
     // f0 and f1 move the prediction by +0.01 per unit on [0, 100]; points every 10.
     const values = Array.from({ length: 11 }, (_, i) => i * 10);
-    const prediction = new Float32Array([...values, ...values].map((v) => 0.2 + 0.01 * v));
+    const prediction = new Float64Array([...values, ...values].map((v) => 0.2 + 0.01 * v));
     return {
       seq,
       index: 0,

@@ -51,7 +51,8 @@ describe("the real chart engine", () => {
     );
     const box = document.createElement("div");
     document.body.append(box);
-    const drawn = await engine.embed(box, { ...spec, params, datasets: info.datasets }, { renderer: "svg", actions: false, ast: true, expr: engine.expressionInterpreter });
+    const full = { ...spec, params, datasets: info.datasets } as unknown as Parameters<typeof engine.embed>[1];
+    const drawn = await engine.embed(box, full, { renderer: "svg", actions: false, ast: true, expr: engine.expressionInterpreter });
     const labels = [...box.querySelectorAll('.role-axis[aria-label^="X-axis"] .role-axis-label text')];
     const visible = labels.filter((t) => t.getAttribute("opacity") !== "0").map((t) => t.textContent);
     expect(visible.slice(0, 3)).toEqual(["Paris", "New York", "São Paulo"]);
