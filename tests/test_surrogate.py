@@ -18,8 +18,8 @@ from hypothesis.extra.numpy import arrays
 from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import (
     GradientBoostingClassifier,
-    HistGradientBoostingClassifier,
     GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
     RandomForestRegressor,
 )
@@ -706,9 +706,7 @@ def test_a_regressors_surrogate_does_not_depend_on_the_outputs_units():
         def model(df):
             return base.predict(df) * scale + offset
 
-        return ExplanationSession(
-            model, X, task="regression", explainers=("surrogate",)
-        ).surrogate
+        return ExplanationSession(model, X, task="regression", explainers=("surrogate",)).surrogate
 
     plain, tiny = fit(1.0), fit(1e-9)
     assert (tiny.family, tiny.complexity) == (plain.family, plain.complexity)
