@@ -105,6 +105,7 @@ class CurvePoint(TypedDict):
     validation: float
     frontier: bool  # the best cross-validated of its size, better than every smaller size
     chosen: bool
+    recommended: bool  # the point cross-validation chose (a size alone gives it back)
 
 
 class SurrogateInfo(TypedDict):
@@ -340,6 +341,7 @@ def surrogate(found: Surrogate) -> SurrogateInfo:
                 "validation": float(p["validation"]),
                 "frontier": bool(p["frontier"]),
                 "chosen": bool(p["chosen"]),
+                "recommended": bool(p.get("recommended")),
             }
             for p in found.curve
         ],

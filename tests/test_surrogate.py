@@ -111,6 +111,11 @@ def test_the_curve_has_every_size_and_the_chosen_one():
     assert [p["chosen"] for p in payload["curve"]] == [p["chosen"] for p in surrogate.curve]
     assert payload["complexity"] == chosen["rules"] == payload["recommended"]
     json.dumps(payload, allow_nan=False)  # strict JSON: the browser parses it
+    # The panel's size select tells a size's own point from another family's (a chart
+    # click): it needs the recommended one, which stays so when another size is shown.
+    other = payloads.surrogate(surrogate.with_size(chosen["rules"] + 2))
+    for shown in (payload, other):
+        assert [p["recommended"] for p in shown["curve"]] == [p is chosen for p in surrogate.curve]
 
 
 def test_linear_terms_read_in_original_units():

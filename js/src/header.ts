@@ -30,6 +30,10 @@ export class Header {
   private readonly exported = h("span", { class: "ow-exported", "data-testid": "ow-export-status" });
   private readonly error = h("span", { class: "ow-error", role: "alert", "data-testid": "ow-error", hidden: true });
   private exporting = false;
+  /** The row, output and values the shown view had when the file was saved: the "Saved"
+   *  note describes that state and goes once the panel shows another. */
+  private savedFor: string | null = null;
+  private shownState = "";
 
   constructor(
     private readonly schema: Schema,
@@ -111,6 +115,11 @@ export class Header {
     if (view.label) parts.push(view.label);
     this.detail.textContent = parts.join(" · ");
     this.notice.textContent = view.notice ?? "";
+    this.shownState = JSON.stringify([view.index, view.target, view.versus, view.values]);
+    if (this.savedFor !== null && this.savedFor !== this.shownState) {
+      this.savedFor = null;
+      this.exported.textContent = "";
+    }
     // While a request is in flight the box keeps the row asked for.
     if (!busy && focusedIn(this.rowInput) !== this.rowInput) this.rowInput.value = String(view.index);
     this.prev.disabled = view.index <= 0;
@@ -136,6 +145,7 @@ export class Header {
       this.exportButton.textContent = `Exporting… ${share}%`;
       this.exportButton.disabled = true;
       this.exported.textContent = "";
+      this.savedFor = null;
       return;
     }
     this.exporting = false;
@@ -148,6 +158,7 @@ export class Header {
   exportDone(filename: string, bytes: number): void {
     this.setExport(null);
     this.exported.textContent = `Saved ${filename} (${fileSize(bytes)}) to your downloads.`;
+    this.savedFor = this.shownState;
   }
 
   get isExporting(): boolean {

@@ -150,7 +150,7 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
         // One click: the hint's changes become what-if edits, the sliders follow.
         for (const [j, value] of changes) setEdit(j, value);
         loop.requestExact(view.index, wanted.output, wanted.edits);
-      }, options.canExport ? (rules) => model.send({ type: "surrogate-size", rules }) : null)
+      }, options.canExport ? (rules, family) => model.send({ type: "surrogate-size", rules, ...(family ? { family } : {}) }) : null)
     : null;
   const sliders = new Sliders(features, {
     stops: options.sliderStops,

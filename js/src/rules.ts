@@ -11,8 +11,9 @@ import { placeholder } from "./pending";
 import type { CounterfactualInfo, JobState, LinearTermInfo, SurrogateInfo, Value, View } from "./types";
 
 export type ApplyChanges = (changes: [number, Value][]) => void;
-/** Asks for the surrogate of another number of rules (a live kernel only). */
-export type ChooseSize = (rules: number) => void;
+/** Asks for the surrogate of another number of rules (a live kernel only); with a family,
+ *  that family's point of the curve. */
+export type ChooseSize = (rules: number, family?: string) => void;
 
 /** The caption's words: "decision tree, 3 rules, held-out accuracy 0.942"; with terms,
  * "8 rules (2 leaves + 6 terms)", since a size counts every leaf and term a person reads. */
@@ -26,18 +27,38 @@ export function caption(surrogate: SurrogateInfo): string {
   return `${surrogate.family}, ${counted(surrogate.complexity, "rule")}${parts}, ${judged} ${formatScore(surrogate.fidelity)}`;
 }
 
+/** The family a size alone gives (Python's Surrogate.with_size without one): the
+ *  recommended point if it has that size, else the best cross-validated; null: no point. */
+export function sizeFamily(surrogate: SurrogateInfo, rules: number): string | null {
+  let best: SurrogateInfo["curve"][number] | null = null;
+  const rank = (p: SurrogateInfo["curve"][number]) => [p.recommended ? 1 : 0, p.validation];
+  for (const p of surrogate.curve) {
+    if (p.rules !== rules) continue;
+    const [a, b] = rank(p);
+    const [c, d] = best ? rank(best) : [-1, -Infinity];
+    if (a > c || (a === c && b > d)) best = p; // the first of equals, as Python's max
+  }
+  return best?.family ?? null;
+}
+
 /** A select of the curve's sizes: the user may read fewer or more rules than recommended. */
 function sizeControl(surrogate: SurrogateInfo, chooseSize: ChooseSize): HTMLElement {
   const id = `ow-size-${Math.random().toString(36).slice(2, 9)}`;
   const select = h("select", { id, class: "ow-size", "data-testid": "ow-rules-size" });
+  const shown = surrogate.complexity;
+  // Another family than a size alone gives (a point of the fidelity chart clicked): an
+  // option of its own, after its size's, so the select says which rules these are.
+  const other = sizeFamily(surrogate, shown) !== surrogate.family ? surrogate.family : null;
   for (const k of surrogate.sizes) {
     const label = `${counted(k, "rule")}${k === surrogate.recommended ? " (recommended)" : ""}`;
     select.append(h("option", { value: String(k) }, label));
+    if (k === shown && other) select.append(h("option", { value: `${k} ${other}`, "data-family": other }, `${counted(k, "rule")} · ${other}`));
   }
-  select.value = String(surrogate.complexity);
+  select.value = other ? `${shown} ${other}` : String(shown);
   select.addEventListener("change", () => {
     select.disabled = true; // until the new rules arrive
-    chooseSize(Number(select.value));
+    const option = select.selectedOptions[0];
+    chooseSize(Number.parseInt(select.value, 10), option?.dataset.family);
   });
   select.title = "Held-out fidelity for each size: the fidelity chart";
   return h("p", { class: "ow-size-control" }, h("label", { for: id }, "Show "), select);

@@ -78,6 +78,11 @@ class SliderRow {
   private readonly checkbox: HTMLInputElement | null = null;
   private readonly ticks: HTMLElement | null = null;
   private readonly resetButton: HTMLButtonElement;
+  /** A line under a number's controls: a value outside X's range, or a typed text refused. */
+  private readonly note: HTMLElement | null = null;
+  /** Why a typed text was not taken, shown for a few seconds over the range note. */
+  private refused: string | null = null;
+  private refusedTimer: ReturnType<typeof setTimeout> | undefined;
   /** True while the user holds a range thumb: views must not move it under the pointer. */
   dragging = false;
   /** A drag sent fast requests that no exact one has followed yet. */
@@ -113,7 +118,9 @@ class SliderRow {
       control = h("span", { class: "ow-toggle-box" }, box);
     } else {
       const range = h("input", { id, type: "range", min: feature.min ?? 0, max: feature.max ?? 1, step: sliderStep(feature) });
-      const number = h("input", { type: "number", step: feature.kind === "integer" ? 1 : "any", class: "ow-number", "aria-label": `${name} value` });
+      const noteId = uid("ow-note");
+      const number = h("input", { type: "number", step: feature.kind === "integer" ? 1 : "any", class: "ow-number", "aria-label": `${name} value`, "aria-describedby": noteId });
+      this.note = h("span", { id: noteId, class: "ow-slider-note", role: "status", "data-testid": "ow-slider-note", hidden: true });
       const done = () => {
         this.dragging = false;
         this.unsettled = false;
@@ -169,9 +176,16 @@ class SliderRow {
       number.addEventListener("input", () => (this.typing = true));
       this.forgetTyped = onCommit(number, () => {
         this.typing = false;
-        if (number.value === "" || !Number.isFinite(Number(number.value))) return;
+        if (number.value === "" || !Number.isFinite(Number(number.value))) {
+          // Nothing is sent: the box shows the value in use again, and says why.
+          this.refuse(`not a number: kept ${this.current === null ? "missing" : formatValue(this.current, feature)}`);
+          this.showNumber();
+          return;
+        }
         // Wanted until the answer says which value is in use.
         this.current = Number(number.value);
+        this.refused = null;
+        this.showNote();
         actions.edit(j, this.current, "done");
       });
       // Leaving the box: it shows the value in use again (a text that was not a number, a
@@ -200,7 +214,33 @@ class SliderRow {
       control,
       this.number ?? h("span", { class: "ow-number-slot" }),
       this.resetButton,
+      this.note,
     );
+  }
+
+  /** Says for a few seconds why a typed text was not taken. */
+  private refuse(why: string): void {
+    this.refused = why;
+    clearTimeout(this.refusedTimer);
+    this.refusedTimer = setTimeout(() => {
+      this.refused = null;
+      this.showNote();
+    }, 4000);
+    this.showNote();
+  }
+
+  /** The note under the controls: a refused text, else whether the value in use lies
+   *  outside X's range (the model's answer there is an extrapolation, a calm warning). */
+  private showNote(): void {
+    if (!this.note || !this.number) return;
+    const { min, max } = this.feature;
+    const value = this.current;
+    const outside = value !== null && min !== null && max !== null && (value < min || value > max);
+    const text = this.refused ?? (outside ? `outside X (${formatValue(min, this.feature)} to ${formatValue(max, this.feature)}): the model extrapolates` : "");
+    if (this.note.textContent === text) return; // a live region: the same words are not news
+    this.note.textContent = text;
+    this.note.hidden = !text;
+    this.number.title = text;
   }
 
   /** The surrogate's thresholds on this track: where the firing rule would change. */
@@ -226,6 +266,7 @@ class SliderRow {
       // Read aloud as the box writes it: the thumb sits on its step, not on the value.
       this.range.setAttribute("aria-valuetext", number === null ? "missing" : formatValue(number, this.feature));
       this.number.placeholder = number === null ? "missing" : "";
+      this.showNote();
     } else if (this.select) {
       this.select.value = value === null ? "" : String(value);
     } else if (this.checkbox) {
@@ -455,7 +496,9 @@ export class Sliders {
     this.more.textContent = hidden <= MORE_SLIDERS ? `Show the other ${hidden}` : `Show ${MORE_SLIDERS} more (${hidden} not shown)`;
     this.fewer.hidden = this.limit <= TOP_SLIDERS;
     const what = query ? `${total} match${total === 1 ? "" : "es"} for “${query}”` : `${total} features`;
-    this.count.textContent = `${Math.min(total, this.limit)} of ${what}, ordered by ${this.orderedBy === "impact" ? "impact on this row" : "position in X"}`;
+    const order = `ordered by ${this.orderedBy === "impact" ? "impact on this row" : "position in X"}`;
+    // "0 of 0 matches" said nothing plainly.
+    this.count.textContent = query && total === 0 ? `no feature matches “${query}”` : `${Math.min(total, this.limit)} of ${what}, ${order}`;
   }
 
   /** Brings a feature's slider into the list (a bar clicked in the charts); its element. */

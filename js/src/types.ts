@@ -126,6 +126,8 @@ export interface CurvePoint {
   /** The best cross-validated of its size, better than every smaller size: the chart's line. */
   frontier: boolean;
   chosen: boolean;
+  /** The point cross-validation chose (absent in payloads of older versions). */
+  recommended?: boolean;
 }
 
 export interface SurrogateInfo {

@@ -320,6 +320,24 @@ describe("an export's what-ifs at the file's grid points", () => {
     expect(box.value).toBe(formatValue(points[3], feature));
   });
 
+  it("a value typed far outside X is answered at the grid's end, with no word of extrapolating left behind", async () => {
+    const grids = await decodeGrids(data.grids!);
+    const top = Math.max(...(grids.values[numeric] as number[]));
+    const el = document.createElement("div");
+    document.body.append(el);
+    await renderExport(el, data);
+    const box = panel.slider(el, numeric).querySelector("input.ow-number") as HTMLInputElement;
+    const note = panel.slider(el, numeric).querySelector("[data-testid=ow-slider-note]") as HTMLElement;
+    box.focus();
+    box.value = "1e9";
+    box.dispatchEvent(new Event("input"));
+    box.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(box.value).toBe(formatValue(top, feature));
+    expect(note.hidden).toBe(true);
+    expect(q(el, "ow-notice").textContent).toContain(`${feature.name} = ${formatValue(top, feature)} (not ${formatValue(1e9, feature)})`);
+  });
+
   it("arrow and page keys step from grid point to grid point (the slider's own step never left the nearest)", async () => {
     const grids = await decodeGrids(data.grids!);
     const points = [...(grids.values[numeric] as number[])].sort((a, b) => a - b);

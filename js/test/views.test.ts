@@ -1,5 +1,5 @@
 // What each part of the panel shows, from hand-made payloads of the contract (types.ts).
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Features } from "../src/features";
 import { segments } from "../src/forceplot";
 import { renderPanel } from "../src/panel";
@@ -436,6 +436,83 @@ describe("sliders", () => {
   });
 });
 
+describe("what-if values the panel has words for", () => {
+  const note = (el: Element, j: number) => panel.slider(el, j).querySelector("[data-testid=ow-slider-note]") as HTMLElement | null;
+
+  it("a value outside X's range says the model extrapolates there, until it is back in range or reset", () => {
+    const s = mixedSchema();
+    s.features[0] = { ...s.features[0], min: 5, max: 49.5 };
+    const { el, m } = mount(model(s, view(s)));
+    expect(note(el, 0)?.hidden).toBe(true);
+    const box = panel.slider(el, 0).querySelector("input.ow-number") as HTMLInputElement;
+    box.focus();
+    box.value = "-5";
+    box.dispatchEvent(new Event("input"));
+    box.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    expect(m.sent.at(-1)).toMatchObject({ edits: [[0, -5]] });
+    // At once, in words (a screen reader reads it too): not only a colour.
+    const words = "outside X (5 to 49.5): the model extrapolates";
+    expect(note(el, 0)?.hidden).toBe(false);
+    expect(note(el, 0)?.textContent).toBe(words);
+    expect(note(el, 0)?.getAttribute("role")).toBe("status");
+    expect(box.getAttribute("aria-describedby")).toBe(note(el, 0)?.id);
+    const values = [...view(s).values];
+    m.set("_view", view(s, { seq: m.sent.at(-1)?.seq, values: [-5, ...values.slice(1)], edited: [0] }));
+    expect(note(el, 0)?.textContent).toBe(words);
+    // Set from Python too (another row's values, say): the same words.
+    m.set("_view", view(s, { seq: (m.sent.at(-1)?.seq ?? 0) + 1, values: [1e9, ...values.slice(1)], edited: [0] }));
+    expect(note(el, 0)?.textContent).toBe("outside X (5 to 49.5): the model extrapolates");
+    m.set("_view", view(s, { seq: (m.sent.at(-1)?.seq ?? 0) + 2, values: [30, ...values.slice(1)], edited: [0] }));
+    expect(note(el, 0)?.hidden).toBe(true);
+    expect(note(el, 0)?.textContent).toBe("");
+    m.set("_view", view(s, { seq: (m.sent.at(-1)?.seq ?? 0) + 3, values: [60, ...values.slice(1)], edited: [0] }));
+    expect(note(el, 0)?.hidden).toBe(false);
+    (panel.slider(el, 0).querySelector(".ow-reset") as HTMLButtonElement).click();
+    expect(note(el, 0)?.hidden).toBe(true);
+    // Categories and booleans have no range to leave.
+    expect(note(el, 2)).toBeNull();
+    expect(note(el, 3)).toBeNull();
+  });
+
+  it("a text that is not a number, on Enter: the box shows the value in use again and says why; nothing is sent", () => {
+    vi.useFakeTimers();
+    try {
+      const { el, m } = mount();
+      const box = panel.slider(el, 0).querySelector("input.ow-number") as HTMLInputElement;
+      box.focus();
+      box.value = "abc"; // a number input's value is then "" (as for a cleared box)
+      box.dispatchEvent(new Event("input"));
+      box.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+      expect(m.sent).toHaveLength(0);
+      expect(box.value).toBe("10");
+      expect(note(el, 0)?.hidden).toBe(false);
+      expect(note(el, 0)?.textContent).toBe("not a number: kept 10");
+      expect(box.title).toBe("not a number: kept 10");
+      vi.advanceTimersByTime(5000);
+      expect(note(el, 0)?.hidden).toBe(true);
+      expect(box.title).toBe("");
+      // A number typed afterwards is taken as before.
+      box.value = "42";
+      box.dispatchEvent(new Event("input"));
+      box.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+      expect(m.sent.at(-1)).toMatchObject({ edits: [[0, 42]] });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("a search that finds nothing says so in words", () => {
+    const { el } = mount();
+    const search = q(el, "ow-sliders").querySelector("input[type=search]") as HTMLInputElement;
+    search.value = "zzz";
+    search.dispatchEvent(new Event("input"));
+    expect(q(el, "ow-slider-count").textContent).toBe("no feature matches “zzz”");
+    search.value = "f1";
+    search.dispatchEvent(new Event("input"));
+    expect(q(el, "ow-slider-count").textContent).toBe("1 of 1 match for “f1”, ordered by impact on this row");
+  });
+});
+
 describe("linking", () => {
   it("hovering a force segment lights the feature up in every view", () => {
     const { el } = mount();
@@ -572,6 +649,41 @@ describe("the export button", () => {
       // A reply without an id (a notebook saved before replies named their view).
       m.message({ type: "export", filename: "b.html", bytes: 8 }, [new DataView(new ArrayBuffer(8))]);
       expect(clicks).toEqual(["a.html", "b.html", "b.html"]);
+    } finally {
+      HTMLAnchorElement.prototype.click = click;
+    }
+  });
+
+  it("the saved note goes once the row or the edits change (it names a file of the state before)", () => {
+    const s = schema();
+    const m = model(s);
+    const el = document.createElement("div");
+    document.body.append(el);
+    renderPanel(m, el, { canExport: true });
+    const click = HTMLAnchorElement.prototype.click;
+    HTMLAnchorElement.prototype.click = () => {};
+    const save = () => {
+      (el.querySelector(".ow-export") as HTMLButtonElement).click();
+      m.message({ type: "export", id: (m.messages.at(-1) as { id?: string }).id, filename: "a.html", bytes: 8 }, [new DataView(new ArrayBuffer(8))]);
+    };
+    try {
+      save();
+      const status = q(el, "ow-export-status");
+      expect(status.textContent).toBe("Saved a.html (8 bytes) to your downloads.");
+      // The same view filled in (a late part of it): the note stays.
+      m.set("_view", view(s, { pending: [] }));
+      expect(status.textContent).toBe("Saved a.html (8 bytes) to your downloads.");
+      // Another row.
+      m.set("_view", view(s, { seq: 1, index: 1 }));
+      expect(status.textContent).toBe("");
+      save();
+      expect(status.textContent).toBe("Saved a.html (8 bytes) to your downloads.");
+      // An edit: the note goes as soon as the slider moves.
+      const range = panel.range(el, 0);
+      range.value = "60";
+      range.dispatchEvent(new Event("change"));
+      m.set("_view", view(s, { seq: m.sent.at(-1)?.seq, index: 1, values: [60, 20, 30, 40], edited: [0] }));
+      expect(status.textContent).toBe("");
     } finally {
       HTMLAnchorElement.prototype.click = click;
     }
