@@ -96,6 +96,20 @@ def _round(values: np.ndarray, digits: int = 4) -> list[float | None]:
     return out
 
 
+def _round_columns(values: np.ndarray, digits: int = 4) -> list[list[float | None]]:
+    """Each column rounded to ``digits`` significant digits of its own spread, NaN -> None:
+    a value's own digits drew a month of epoch seconds (1.7e9) at 4 positions."""
+    rounded = np.array(values, dtype=float)
+    for k in range(rounded.shape[1]):
+        finite = rounded[np.isfinite(rounded[:, k]), k]
+        if len(finite):
+            spread = float(np.ptp(finite)) or abs(float(finite[0]))
+            if spread > 0:
+                decimals = digits - 1 - math.floor(math.log10(spread))
+                rounded[:, k] = np.round(rounded[:, k], decimals)
+    return [[v if math.isfinite(v) else None for v in row] for row in rounded.tolist()]
+
+
 def chart_features(
     explanation: GlobalExplanation, output: int, feature: int | None = None
 ) -> list[int]:
@@ -130,7 +144,7 @@ def rows_frame(
         "s": [_round(r) for r in values],
     }
     if include_values:
-        records["v"] = [_round(r) for r in explanation.encoded[:, carried]]
+        records["v"] = _round_columns(explanation.encoded[:, carried])
     return pd.DataFrame(records)
 
 
@@ -151,8 +165,9 @@ def _colour_ranges(
         a, b = np.percentile(finite, [5, 95])
         if b <= a:
             a, b = finite.min(), finite.max()
-        low.append(_round(np.array([a]))[0] if b > a else None)
-        high.append(_round(np.array([b]))[0] if b > a else None)
+        rounded = _round_columns(np.array([[a], [b]])) if b > a else [[None], [None]]
+        low.append(rounded[0][0])
+        high.append(rounded[1][0])
     return low, high
 
 

@@ -23,6 +23,7 @@ from optiml_widgets import ExplanationSession, GlobalExplanation, explain_widget
 from optiml_widgets.charts import (
     CHART_FEATURES,
     TITLE_NAME_CHARS,
+    _round_columns,
     charts_payload,
     fidelity_chart,
     global_charts,
@@ -462,3 +463,20 @@ def test_global_data_points_are_not_rows_of_x(global_data_charts):
     assert "datum.n == row" not in json.dumps(spec)
     assert "of the data" in json.dumps(spec)
     assert "uniform random sample of 1,000 of 6,000 rows" in json.dumps(spec["title"])
+
+
+def test_feature_values_are_rounded_to_their_columns_spread_not_their_own_digits():
+    # A month of epoch seconds drew at 4 positions, one city's latitudes at 5.
+    rng = np.random.default_rng(0)
+    seconds = 1.7e9 + rng.uniform(0, 30 * 86400, 400)
+    latitudes = 37.76 + rng.uniform(-0.02, 0.02, 400)
+    constant = np.full(400, 5.123456)
+    values = np.column_stack([seconds, latitudes, constant])
+    values[0, 0] = np.nan
+    rounded = np.array(_round_columns(values), dtype=float)
+    assert len(np.unique(rounded[1:, 0])) > 350 and len(np.unique(rounded[:, 1])) > 350
+    assert np.isnan(rounded[0, 0]) and _round_columns(values)[0][0] is None
+    assert np.allclose(
+        rounded[1:, :2], values[1:, :2], rtol=0, atol=np.ptp(values[1:, :2], 0) * 1e-3
+    )
+    assert rounded[0, 2] == 5.123  # a constant: its own four digits
