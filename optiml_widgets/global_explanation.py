@@ -15,6 +15,7 @@ and values are then a stated uniform sample of the data for the beeswarm.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 from collections.abc import Callable
@@ -264,6 +265,10 @@ class GlobalExplanation:
     # The output read when none is named: the widget's target (class 0 would flip every
     # sign of a binary classifier's P(class 1) view); else the first one computed.
     default_output: int | None = None
+    # The encoded rows -> X's own values (None: the codes are the values).
+    decode: Callable[[np.ndarray], pd.DataFrame] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def __repr__(self) -> str:
         outputs = ", ".join(
@@ -391,10 +396,15 @@ class GlobalExplanation:
 
         output = self.output(output)
         base = self.base_values[output]
+        if data is None:  # X's own values, as a local explanation's to_shap
+            data = self.decode(self.encoded) if self.decode is not None else None
+        values = data.to_numpy() if data is not None else self.encoded
+        with contextlib.suppress(TypeError, ValueError):  # categories stay labels
+            values = values.astype(float)
         return shap.Explanation(
             values=self.values_at(output),
             base_values=np.full(len(self.rows), base),
-            data=data.to_numpy() if data is not None else self.encoded,
+            data=values,
             feature_names=self.feature_names,
         )
 

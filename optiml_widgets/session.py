@@ -1064,7 +1064,7 @@ class ExplanationSession:
             return found
 
         if self.global_data is not None:
-            return explain_global_data(
+            found = explain_global_data(
                 self,
                 self.global_data,
                 progress=progress,
@@ -1072,6 +1072,7 @@ class ExplanationSession:
                 outputs=self._global_outputs(),
                 warn=False,  # in the widget's thread: its reader is warned
             )
+            return replace(found, decode=self.schema.decode)
         while True:
             n = global_rows(
                 self.n_rows,
@@ -1080,7 +1081,7 @@ class ExplanationSession:
                 outputs=len(self.adapter.output_names),
             )
             try:
-                return compute_global(
+                found = compute_global(
                     explain,
                     self.encoded_X,
                     n_rows=n,
@@ -1093,6 +1094,8 @@ class ExplanationSession:
                 )
             except _AlgorithmDropped:
                 continue  # every row again with the next algorithm (it says why)
+            # Its rows read back in X's own values (to_shap: categories as labels).
+            return replace(found, decode=self.schema.decode)
 
     def shap_in_steps(
         self, explainer: ShapExplainer, rows: np.ndarray, *, fast: bool = False

@@ -379,6 +379,16 @@ def test_to_shap_works_with_shaps_own_plots():
     shap.plots.waterfall(exp, show=False)
 
 
+def test_the_global_to_shap_holds_xs_own_values_as_the_local_one_does():
+    session = session_for("onehot_pipeline")
+    found = session.global_explanation().to_shap(session.target_index)
+    rows = session.frame.iloc[session.global_explanation().rows]
+    city = session.schema.names.index("city")
+    assert list(found.data[:, city]) == list(rows["city"])  # labels, not category codes
+    local = session.local_explanation(int(rows.index[0]), {}, session.target_index).to_shap()
+    assert list(found.data[0]) == list(local.data)
+
+
 def test_a_later_row_that_does_not_add_up_is_explained_by_permutation_shap():
     """The first rows decide the algorithm; a later row whose values miss its output (seen
     with shap's interventional TreeSHAP on some models) is explained by permutation SHAP
