@@ -828,7 +828,9 @@ def check_y(y: Any, X: Any) -> list[Any] | None:
         y = y.iloc[:, 0]
     if isinstance(y, np.ma.MaskedArray):
         # masked targets are missing ones (filled(None) would fill with "?")
-        y = np.where(np.ma.getmaskarray(y), None, np.asarray(y.data, dtype=object))
+        targets = np.asarray(y.data, dtype=object)
+        targets[np.ma.getmaskarray(y)] = None
+        y = targets
     if isinstance(y, pd.Series):
         if isinstance(X, pd.DataFrame):
             y = align_by_index(y, X.index)
