@@ -828,7 +828,7 @@ def check_y(y: Any, X: Any) -> list[Any] | None:
         y = y.iloc[:, 0]
     if isinstance(y, np.ma.MaskedArray):
         # masked targets are missing ones (filled(None) would fill with "?")
-        targets = np.asarray(y.data, dtype=object)
+        targets = np.array(y.data, dtype=object)  # a copy: the caller's array stays
         targets[np.ma.getmaskarray(y)] = None
         y = targets
     if isinstance(y, pd.Series):
