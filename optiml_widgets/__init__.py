@@ -14,6 +14,7 @@ from .jobs import Closed
 from .model import ModelAdapter
 from .session import EXPLAINERS, ExplanationSession
 from .text.dispatch import text_panel_for_texts
+from .text.widget import TextWidget
 from .widget import ExplainerWidget
 
 __version__ = "0.1.0"
@@ -34,7 +35,7 @@ def explain_widget(
     random_state: int = 0,
     global_rows: int | None = None,
     global_data: Any = None,
-) -> ExplainerWidget:
+) -> ExplainerWidget | TextWidget:
     """A live panel explaining ``model`` on the rows of ``X``.
 
     Parameters
@@ -73,9 +74,10 @@ def explain_widget(
 
     Returns
     -------
-    ExplainerWidget
+    ExplainerWidget for a table, TextWidget for texts
         Show it as the last expression of a cell; use ``w.set_features(...)``,
-        ``w.explanation`` and ``w.surrogate`` without a browser too.
+        ``w.explanation`` and ``w.surrogate`` without a browser too (for texts
+        ``w.set_text(...)``, README "Text models").
     """
     session = ExplanationSession(
         model,
@@ -108,6 +110,7 @@ __all__ = [
     "ModelAdapter",
     "Rule",
     "Surrogate",
+    "TextWidget",
     "__version__",
     "explain_widget",
 ]

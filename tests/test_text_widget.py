@@ -80,9 +80,13 @@ def bert_widget(corpus):
 
 
 def test_a_list_of_strings_gives_the_text_panel(function_widget):
-    from optiml_widgets.text.widget import TextWidget
+    import inspect
 
-    assert isinstance(function_widget, TextWidget)
+    import optiml_widgets
+
+    assert isinstance(function_widget, optiml_widgets.TextWidget)  # public, as annotated
+    returned = inspect.signature(optiml_widgets.explain_widget).return_annotation
+    assert returned == "ExplainerWidget | TextWidget"
     assert function_widget._schema["kind"] == "text"
     names = [e["name"] for e in function_widget._schema["explainers"]]
     assert names == ["shap_text", "lime_text"]  # no gradients, no attention for a pipeline
