@@ -43,7 +43,7 @@ NOTEBOOKS = {
         "are here, and `w.charts` holds the Altair charts to save or restyle. The counterfactual "
         "hint is the smallest change that lands in a surrogate rule with another outcome, checked "
         "with the model itself.",
-        "importance = w.global_explanation.importance(w.session.target_index)\n"
+        "importance = w.global_explanation.importance()\n"
         'print("mean |SHAP| over X_test:")\n'
         "print(importance.head(5).round(4).to_string())\n"
         "hint = w.counterfactual()\n"

@@ -112,7 +112,8 @@ class ExplainerWidget(PanelWidget):
     def surrogate_size(self) -> int | None:
         """The number of rules the surrogate shows (leaves plus linear terms); set it to pick
         another point of its fidelity curve live (the rule table and slider thresholds
-        follow), or to None for the size cross-validation chose."""
+        follow), or to None for the size cross-validation chose. A size the fit did not try
+        gives the nearest one it did (the smaller on a tie), which this then reads."""
         with while_open(self._stop):
             surrogate = self._session.surrogate
         return surrogate.complexity if surrogate is not None else None

@@ -488,8 +488,8 @@ class Surrogate:
 
     @property
     def caption(self) -> str:
-        """``tree with shared terms, 8 rules (2 leaves + 6 terms), held-out accuracy 0.974``
-        (as js/src/rules.ts caption)."""
+        """What the surrogate is, as the panel's rule table heads it: ``tree with shared
+        terms, 8 rules (2 leaves + 6 terms), held-out accuracy 0.974``."""
         terms = self.complexity - len(self.rules)
         leaves = counted(len(self.rules), "leaf", "leaves")
         parts = f" ({leaves} + {counted(terms, 'term')})" if terms else ""
