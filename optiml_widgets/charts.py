@@ -377,6 +377,11 @@ def _cuts_and_marker(
     return cuts, marker
 
 
+# The dependence plot's legend, a subtitle line of its own: after the rows' description
+# on one line it was cut off in a narrow column.
+DEPENDENCE_LEGEND = "◆ the current instance, dashed: surrogate thresholds"
+
+
 def _dependence_title(carried: Sequence[int], total: int, subtitle: str) -> alt.Title:
     missing = (
         f" + (indexof(carried, feature) < 0 ? ' (not among the {len(carried)} features drawn: "
@@ -385,7 +390,10 @@ def _dependence_title(carried: Sequence[int], total: int, subtitle: str) -> alt.
         else ""
     )
     name = middle_cut("names[feature]", TITLE_NAME_CHARS)
-    return alt.Title(alt.ExprRef(expr="'Dependence: ' + " + name + missing), subtitle=[subtitle])
+    return alt.Title(
+        alt.ExprRef(expr="'Dependence: ' + " + name + missing),
+        subtitle=[subtitle, DEPENDENCE_LEGEND],
+    )
 
 
 # The whole name of the dependence plot's feature, the tooltip of its (perhaps cut) title.
@@ -466,7 +474,7 @@ def dependence_chart(
             title=_dependence_title(
                 carried,
                 len(names),
-                f"{explanation.sample_text}; ◆ the current instance, dashed: surrogate thresholds",
+                explanation.sample_text,
             ),
         )
     )
@@ -570,7 +578,7 @@ def binned_dependence_chart(
                 carried,
                 len(names),
                 f"mean SHAP per value bin over {summary.coverage_text}, band: ± 1 standard "
-                "deviation; ◆ the current instance, dashed: surrogate thresholds",
+                "deviation",
             ),
         )
     )

@@ -480,3 +480,12 @@ def test_feature_values_are_rounded_to_their_columns_spread_not_their_own_digits
         rounded[1:, :2], values[1:, :2], rtol=0, atol=np.ptp(values[1:, :2], 0) * 1e-3
     )
     assert rounded[0, 2] == 5.123  # a constant: its own four digits
+
+
+def test_the_dependence_legend_has_a_subtitle_line_of_its_own():
+    # After the rows' description on one line it was cut off in a narrow column.
+    from optiml_widgets.charts import DEPENDENCE_LEGEND
+
+    fixture = json.loads(FRONTEND_FIXTURE.read_text())
+    subtitle = fixture["specs"]["dependence"]["title"]["subtitle"]
+    assert subtitle == ["all 40 rows", DEPENDENCE_LEGEND]
