@@ -486,6 +486,5 @@ def test_the_dependence_legend_has_a_subtitle_line_of_its_own():
     # After the rows' description on one line it was cut off in a narrow column.
     from optiml_widgets.charts import DEPENDENCE_LEGEND
 
-    fixture = json.loads(FRONTEND_FIXTURE.read_text())
-    subtitle = fixture["specs"]["dependence"]["title"]["subtitle"]
+    subtitle = frontend_fixture()["specs"]["dependence"]["title"]["subtitle"]
     assert subtitle == ["all 40 rows", DEPENDENCE_LEGEND]
