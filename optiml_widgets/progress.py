@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import wait as futures_wait
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -62,20 +62,20 @@ def wait_for(
         while True:
             try:
                 return _result(future, 0.2)
-            except FutureTimeout:
+            except _StillRunning:
                 report(label, *progress())
     if threading.current_thread() is not threading.main_thread():
         return _result(future, None)
     try:
         return _result(future, quiet)
-    except FutureTimeout:
+    except _StillRunning:
         pass
     bar = progress_bar(label)
     try:
         while True:
             try:
                 return _result(future, 0.2)
-            except FutureTimeout:
+            except _StillRunning:
                 done, total = progress()
                 if total and bar.total != total:
                     bar.total = total
@@ -244,8 +244,16 @@ def export_bar() -> tuple[Any, Callable[[int, int], None], WaitReport]:
     return bar, show, waiting
 
 
+class _StillRunning(Exception):
+    """The job has not ended within the wait. (Not ``TimeoutError``: since Python 3.11 that
+    is also the job's own error when its model times out, which was then taken for "not
+    yet" and raised again, a busy loop whose tracebacks filled the memory.)"""
+
+
 def _result(future: Future, timeout: float | None) -> Any:
+    if timeout is not None and not futures_wait([future], timeout).done:
+        raise _StillRunning
     try:
-        return future.result(timeout)
+        return future.result()
     except CancelledError:
         raise Cancelled("stopped") from None

@@ -3,6 +3,8 @@ with no browser."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 
 import numpy as np
@@ -686,3 +688,22 @@ def test_only_the_users_own_call_shows_a_progress_bar(monkeypatch):
     assert found == ["a"] and shown == []
     assert progress.wait_for(later("b"), lambda: (0, 0), "user", quiet=0) == "b"
     assert shown == ["user"]
+
+
+@pytest.mark.parametrize("reported", [False, True])
+def test_a_jobs_own_timeout_error_is_raised_not_waited_on(reported):
+    # A model behind a server times out (socket.timeout, a TimeoutError): read as "not yet",
+    # the wait spun for ever, its tracebacks filling the memory.
+    from concurrent.futures import Future
+
+    from optiml_widgets import progress
+
+    failed: Future = Future()
+    threading.Timer(0.3, failed.set_exception, [TimeoutError("read timed out")]).start()
+    started = time.perf_counter()
+    waiting = (
+        progress.waits_reported_to(lambda *_: None) if reported else contextlib.nullcontext()
+    )
+    with waiting, pytest.raises(TimeoutError, match="read timed out"):
+        progress.wait_for(failed, lambda: (0, 0), "job", quiet=0)
+    assert time.perf_counter() - started < 5
