@@ -158,7 +158,7 @@ class PanelWidget(anywidget.AnyWidget):
     def _on_frontend_message(self, _widget: Any, content: Any, _buffers: list) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
         handler = self._message_handlers().get(kind) if isinstance(kind, str) else None
-        if handler is not None:
+        if handler is not None and _whole_numbers(content):
             handler(content)
 
     def _back_on_screen(self, stopped: list[str]) -> None:
@@ -252,3 +252,22 @@ def weakly(ref: weakref.ref, call: Callable[..., Any]) -> Callable[..., None]:
             call(widget, *args)
 
     return callback
+
+
+# What the panel sends as counts and positions: whole numbers JavaScript holds exactly. A
+# request numbered 1e300 overtook every later one for good; "abc" raised in the handler.
+COUNTED = ("seq", "basis", "index")
+LARGEST_COUNT = 2**53
+
+
+def _whole_numbers(content: dict) -> bool:
+    """Whether the message's counts and positions are whole numbers the panel can send."""
+    for key in COUNTED:
+        value = content.get(key)
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not -LARGEST_COUNT < value < LARGEST_COUNT
+        ):
+            return False
+    return True

@@ -701,9 +701,30 @@ def test_a_jobs_own_timeout_error_is_raised_not_waited_on(reported):
     failed: Future = Future()
     threading.Timer(0.3, failed.set_exception, [TimeoutError("read timed out")]).start()
     started = time.perf_counter()
-    waiting = (
-        progress.waits_reported_to(lambda *_: None) if reported else contextlib.nullcontext()
-    )
+    waiting = progress.waits_reported_to(lambda *_: None) if reported else contextlib.nullcontext()
     with waiting, pytest.raises(TimeoutError, match="read timed out"):
         progress.wait_for(failed, lambda: (0, 0), "job", quiet=0)
     assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"seq": 1e300},
+        {"seq": 10**300},
+        {"seq": "abc"},
+        {"seq": True},
+        {"basis": "x"},
+        {"index": 2.7},
+    ],
+)
+def test_a_malformed_request_is_dropped_and_later_ones_are_answered(widget, bad):
+    # seq 1e300 overtook every later request for good; "abc" raised out of the handler.
+    assert widget._wait_idle()
+    request = {"type": "request", "seq": 5, "index": 3, "target": widget.target, "fast": False}
+    widget._on_frontend_message(widget, {**request, **bad}, [])
+    assert widget._wait_idle() and widget.index == 0
+    widget._on_frontend_message(widget, {**request, "seq": 6, "index": 4}, [])
+    assert widget._wait_idle()
+    assert (widget.index, widget._view["seq"], widget._view["index"]) == (4, 6, 4)
+    widget.close()
