@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from .format import first_names, format_number
+from .format import first_names, format_number, short_repr
 from .jobs import in_flight
 
 FeatureKind = Literal["numeric", "integer", "categorical", "boolean"]
@@ -65,7 +65,7 @@ class Feature:
             if str(category) == text:
                 return i
         raise ValueError(
-            f"{value!r} is not a category of feature {self.name!r}; "
+            f"{short_repr(value)} is not a category of feature {self.name!r}; "
             f"known categories: {[str(c) for c in self.categories]}."
         )
 
@@ -99,7 +99,7 @@ class Feature:
             if self.missing > 0:
                 return None if self.is_discrete else math.nan
             raise ValueError(
-                f"Invalid value {value!r} for {self.kind} feature {self.name!r}: X has no "
+                f"Invalid value {short_repr(value)} for {self.kind} feature {self.name!r}: X has no "
                 "missing value there, so the model was never asked about one. Pass a value."
             )
         if self.is_discrete:
@@ -117,7 +117,7 @@ class Feature:
                 parsed = math.nan
             if math.isnan(parsed):
                 raise ValueError(
-                    f"Invalid value {value!r} for {self.kind} feature {self.name!r}: "
+                    f"Invalid value {short_repr(value)} for {self.kind} feature {self.name!r}: "
                     "pass a finite number."
                 )
             value = parsed
@@ -126,7 +126,7 @@ class Feature:
             value, (numbers.Real, decimal.Decimal)
         ):
             raise ValueError(
-                f"Invalid value {value!r} for {self.kind} feature {self.name!r}: pass a number "
+                f"Invalid value {short_repr(value)} for {self.kind} feature {self.name!r}: pass a number "
                 f"(an int or a float), not {type(value).__name__}."
             )
         try:
@@ -137,12 +137,12 @@ class Feature:
             number = math.nan
         if not math.isfinite(number):
             raise ValueError(
-                f"Invalid value {value!r} for {self.kind} feature {self.name!r}: "
+                f"Invalid value {short_repr(value)} for {self.kind} feature {self.name!r}: "
                 "pass a finite number."
             )
         if self.kind == "integer" and abs(number) > LARGEST_EXACT_WHOLE:
             raise ValueError(
-                f"Invalid value {value!r} for integer feature {self.name!r}: beyond ±2**53, "
+                f"Invalid value {short_repr(value)} for integer feature {self.name!r}: beyond ±2**53, "
                 "which the explainers' float64 cannot hold exactly. Pass a smaller number."
             )
         bounded = _bounded_dtype(self.dtype)
@@ -151,7 +151,7 @@ class Feature:
             if not low <= number <= high:
                 # The model would get the column's nearest number (or inf), not this one.
                 raise ValueError(
-                    f"Invalid value {value!r} for {self.kind} feature {self.name!r}: its column "
+                    f"Invalid value {short_repr(value)} for {self.kind} feature {self.name!r}: its column "
                     f"({self.dtype}) holds {_limit_text(low, bounded)} to "
                     f"{_limit_text(high, bounded)}. Pass a number in that range."
                 )
@@ -159,7 +159,7 @@ class Feature:
                 number = float(bounded.type(number))
         if abs(number) > FLOAT32_MAX:  # X with such a number is refused too (check_columns)
             raise ValueError(
-                f"Invalid value {value!r} for {self.kind} feature {self.name!r}: beyond ±3.4e38, "
+                f"Invalid value {short_repr(value)} for {self.kind} feature {self.name!r}: beyond ±3.4e38, "
                 "where the trees (the surrogate's, shap's) read it as infinite. Pass a smaller "
                 "number."
             )
@@ -169,7 +169,7 @@ class Feature:
             # A float column whose values happen to be whole takes fractions too.
             if _integer_dtype(self.dtype):
                 raise ValueError(
-                    f"Invalid value {value!r} for integer feature {self.name!r} "
+                    f"Invalid value {short_repr(value)} for integer feature {self.name!r} "
                     f"(dtype {self.dtype}): pass a whole number."
                 )
         return number
@@ -244,7 +244,7 @@ class FeatureSchema:
         close = difflib.get_close_matches(str(name), self.names, n=3)
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
         shown = self.names if len(self.names) <= 12 else [*self.names[:12], "…"]
-        return f"Unknown feature {name!r}.{hint} Known features: {shown}."
+        return f"Unknown feature {short_repr(name)}.{hint} Known features: {shown}."
 
     @property
     def discrete_indices(self) -> list[int]:

@@ -14,6 +14,7 @@ binary value, as JavaScript's ``toFixed`` does.
 from __future__ import annotations
 
 import math
+import reprlib
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
@@ -72,6 +73,16 @@ def exact_number(value: float | int) -> str:
 def signed(value: float, digits: int = 3) -> str:
     """A signed contribution: "+0.123" / "\u22120.045" (as js/src/format.ts signed)."""
     return ("+" if value >= 0 else "\u2212") + format_number(abs(value), digits)
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 80
+
+
+def short_repr(value: Any) -> str:
+    """``repr(value)`` cut in the middle beyond ~80 characters: a message quoting what was
+    given (a 10 MB string typed into a box) stays a message."""
+    return _SHORT.repr(value)
 
 
 def percent(share: float) -> str:

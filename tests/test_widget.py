@@ -728,3 +728,12 @@ def test_a_malformed_request_is_dropped_and_later_ones_are_answered(widget, bad)
     assert widget._wait_idle()
     assert (widget.index, widget._view["seq"], widget._view["index"]) == (4, 6, 4)
     widget.close()
+
+
+def test_a_huge_value_is_quoted_short_in_the_error(widget):
+    # A 10 MB string typed into a box was copied whole into w.error, synced and warned.
+    name = widget.session.schema.names[0]
+    with pytest.raises(ValueError) as refused:
+        widget.set_features({name: "x" * 10**6})
+    assert len(str(refused.value)) < 1000 and "..." in str(refused.value)
+    widget.close()
