@@ -597,6 +597,20 @@ class Jobs:
                 return False
             futures_wait(pending, timeout=left)
 
+    def forget_failed(self, name: str) -> bool:
+        """Forget job ``name`` if it ended with an error (not a stop), so that the next
+        ``submit`` runs it again: a model that failed once (a timeout) is asked again."""
+        with self._lock:
+            future = self._futures.get(name)
+            if future is None or not future.done() or future.cancelled():
+                return False
+            error = future.exception()
+            if error is None or isinstance(error, Cancelled):
+                return False
+            self._futures.pop(name)
+            self._stops.pop(name, None)
+        return True
+
     def cancel(self, name: str) -> None:
         """Stop one job; it may be submitted again."""
         with self._lock:

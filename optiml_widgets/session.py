@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -436,14 +437,22 @@ class ExplanationSession:
     def _fitted_surrogate(self) -> Surrogate:
         """The surrogate at the size cross-validation chose, waiting for its fit."""
         return self._wait_job(
-            self._surrogate_job, lambda: self.jobs.progress(SURROGATE), "Fitting the surrogate"
+            SURROGATE,
+            self._surrogate_job,
+            lambda: self.jobs.progress(SURROGATE),
+            "Fitting the surrogate",
         )
 
-    def _wait_job(self, submit: Callable[[], Any], progress: Callable[[], Any], label: str) -> Any:
+    def _wait_job(
+        self, name: str, submit: Callable[[], Any], progress: Callable[[], Any], label: str
+    ) -> Any:
         """A job's result, waited for with progress. For a notebook call, a job stopped
         while it waits for other reasons than close() (the panel left the screen; a result
         computed again) is submitted again: the caller asked for it. A job of the panel's
-        own waiting here stops with it instead (restarting would undo the stop)."""
+        own waiting here stops with it instead (restarting would undo the stop). A job that
+        failed before a notebook call runs again for it (a model that failed once)."""
+        if threading.current_thread() is threading.main_thread():
+            self.jobs.forget_failed(name)
         while True:
             try:
                 return wait_for(submit(), progress, label)
@@ -1032,10 +1041,10 @@ class ExplanationSession:
         """SHAP values over X (or a seeded sample of ``global_rows`` rows, or ``global_data``),
         computed once, waited for with progress; computed again for a class it lacks."""
         progress = lambda: self.jobs.progress("global")  # noqa: E731
-        found = self._wait_job(self.global_job, progress, "Global SHAP")
+        found = self._wait_job("global", self.global_job, progress, "Global SHAP")
         if not found.has_output(self.target_index):
             self.jobs.cancel("global")
-            found = self._wait_job(self.global_job, progress, "Global SHAP")
+            found = self._wait_job("global", self.global_job, progress, "Global SHAP")
         return found
 
     def _compute_global(self, stop: Stop, progress: Progress) -> GlobalExplanation:

@@ -156,6 +156,9 @@ class ExplainerWidget(PanelWidget):
         Every class's values are kept: with ``versus`` set, ``.contrast(a, b)`` (classes by
         name or position) gives the difference the panel's charts show."""
         with while_open(self._stop):
+            # Failed before (a model that failed once): asked again, it runs again, its
+            # progress and result in the panel too.
+            self._session.jobs.forget_failed("global")
             self._start_global()
             found = self._session.global_explanation()
         if found.summary is not None:

@@ -737,3 +737,28 @@ def test_a_huge_value_is_quoted_short_in_the_error(widget):
         widget.set_features({name: "x" * 10**6})
     assert len(str(refused.value)) < 1000 and "..." in str(refused.value)
     widget.close()
+
+
+def test_global_views_that_failed_once_run_again_when_asked(gbc):
+    # One passing failure (a model server's hiccup) kept the global views off for good.
+    model, X, y = gbc
+    failing = {"once": False}
+
+    def served(df):
+        if failing["once"] and threading.current_thread().name == "optiml-global":
+            failing["once"] = False
+            raise RuntimeError("model server hiccup")
+        return model.predict_proba(df)
+
+    w = explain_widget(served, X, y, explainers=("shap",))
+    assert w._wait_idle()
+    w.session.jobs.wait_all(60)
+    failing["once"] = True
+    with pytest.raises(RuntimeError, match="hiccup"):
+        _ = w.global_explanation
+    assert w.global_explanation.importance().shape == (X.shape[1],)
+    deadline = time.monotonic() + 30
+    while w._global.get("state") != "ready" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert w._global["state"] == "ready"  # the panel's global views follow
+    w.close()
