@@ -117,6 +117,20 @@ class ModelAdapter:
             )
         #: The rows of the first call (positions in X) and the model's outputs for them.
         self.first_outputs = (rows, self._normalise(self._first_raw, len(rows)))
+        # What a refit in place replaces: the cached outputs, base values and explainers
+        # would mix the old model's answers with the new one's.
+        self._fitted = fitted_state(model)
+
+    def check_unchanged(self) -> None:
+        """Refuse to go on when the model was fit again since the widget was made."""
+        now = fitted_state(self.model)
+        if len(now) != len(self._fitted) or any(a is not b for a, b in zip(now, self._fitted)):
+            raise ValueError(
+                f"The model ({self.name}) was fit again after the widget was made: the "
+                "explanations would mix the old model's answers (kept for the background, "
+                "the base value and the rows already explained) with the new one's. Make a "
+                "new widget for the refit model: explain_widget(model, X)."
+            )
 
     # -- public -------------------------------------------------------------
     @property
@@ -163,6 +177,7 @@ class ModelAdapter:
 
         Raises a ValueError naming the rows when the model returns NaN or infinity.
         """
+        self.check_unchanged()
         try:
             raw = self._raw_predict(frame)
         except Exception as exc:
@@ -618,3 +633,20 @@ def align_columns(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
             "columns the model was trained on."
         )
     return frame
+
+
+def fitted_state(model: Any, depth: int = 0) -> tuple[Any, ...]:
+    """The objects a refit replaces: an estimator's fitted attributes (scikit-learn's
+    trailing underscore, XGBoost's and LightGBM's booster) and its steps' (a Pipeline fits
+    its steps in place). A function has none."""
+    attributes = getattr(model, "__dict__", None)
+    if not isinstance(attributes, dict) or depth > 3:
+        return ()
+    found = [
+        value
+        for name, value in list(attributes.items())  # one step: a refit may run beside
+        if (name.endswith("_") and not name.endswith("__")) or name == "_Booster"
+    ]
+    for _, step in getattr(model, "steps", None) or []:
+        found.extend(fitted_state(step, depth + 1))
+    return tuple(found)

@@ -775,6 +775,7 @@ class ExplanationSession:
         """The LocalExplanation of an instance (default: the current one) for one output
         (default: the panel's target and versus), or with ``versus_index`` for the target's
         output minus that class's."""
+        self.adapter.check_unchanged()  # a cached one would show the old model's answers
         index = self.index if index is None else index
         edits = self.edits_by_row.get(index, {}) if edits is None else edits
         if target_index is None:
@@ -867,6 +868,7 @@ class ExplanationSession:
         counterfactual only if they are already there). ``wait=False``: never wait for the
         surrogate's fit. What is left out is named in ``pending``.
         """
+        self.adapter.check_unchanged()  # a cached view would show the old model's answers
         started = time.perf_counter()
         index = self.index if index is None else index
         edits = dict(self.edits_by_row.get(index, {}) if edits is None else edits)

@@ -762,3 +762,26 @@ def test_global_views_that_failed_once_run_again_when_asked(gbc):
         time.sleep(0.05)
     assert w._global["state"] == "ready"  # the panel's global views follow
     w.close()
+
+
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_a_model_fit_again_in_place_is_refused_not_mixed(pipeline):
+    # The cached outputs, base value and background were the old model's: SHAP values no
+    # longer added up to the prediction, with no word of why.
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = breast_cancer()
+    X, y = X.head(150), y.head(150)
+    model = GradientBoostingClassifier(n_estimators=10, random_state=0)
+    model = make_pipeline(StandardScaler(), model) if pipeline else model
+    model.fit(X, y)
+    w = explain_widget(model, X, y, explainers=("shap",))
+    assert w._wait_idle()
+    model.fit(X, 1 - y)
+    with pytest.warns(match="fit again after the widget was made"):
+        w.set_features({X.columns[0]: float(X.iloc[1, 0])})  # the edit kept, the error shown
+    assert "Make a new widget for the refit model" in (w.error or "")
+    with pytest.raises(ValueError, match="explain_widget\\(model, X\\)"):
+        _ = w.explanation
+    w.close()
