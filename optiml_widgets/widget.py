@@ -507,14 +507,18 @@ class ExplainerWidget(PanelWidget):
                 return
             del w
             if unfinished:
-                try:
-                    view = session.view(seq, complete=True, wait=False)
-                except Cancelled:
-                    return
-                except Exception as exc:
-                    if (w := me()) is not None:
-                        w._failed(seq, exc, warn=False)
-                    return
+                # Twice: a model's passing failure left the streamed parts pending for good.
+                for attempt in (1, 2):
+                    try:
+                        view = session.view(seq, complete=True, wait=False)
+                        break
+                    except Cancelled:
+                        return
+                    except Exception as exc:
+                        if attempt == 2 or current() is None:
+                            if (w := me()) is not None:
+                                w._failed(seq, exc, warn=False)
+                            return
                 if (w := current()) is None or not w._show(seq, view):
                     return
                 del w

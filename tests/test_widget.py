@@ -785,3 +785,28 @@ def test_a_model_fit_again_in_place_is_refused_not_mixed(pipeline):
     with pytest.raises(ValueError, match="explain_widget\\(model, X\\)"):
         _ = w.explanation
     w.close()
+
+
+def test_a_passing_failure_while_a_view_streams_in_does_not_leave_it_pending(gbc):
+    # The streamed parts' one failure kept their placeholders on screen for good.
+    _, X, y = gbc
+    X = X.iloc[:, :5]
+    fitted = GradientBoostingClassifier(n_estimators=20, random_state=0).fit(X, y)
+    failing = {"once": False}
+
+    def served(df):
+        if failing["once"] and threading.current_thread() is not threading.main_thread():
+            failing["once"] = False
+            raise TimeoutError("model server timed out")
+        return fitted.predict_proba(df)
+
+    w = explain_widget(served, X, y)
+    assert w._wait_idle()
+    w.session.jobs.wait_all(60)
+    failing["once"] = True
+    request = {"type": "request", "seq": 5, "basis": w._view["seq"], "index": 0}
+    w._on_frontend_message(w, {**request, "target": w.target, "edits": [[1, 25.0]]}, [])
+    assert w._wait_idle(60)
+    assert not failing["once"]  # it did fail once
+    assert (w._view["seq"], w._view["pending"], w.error) == (5, [], None)
+    w.close()
