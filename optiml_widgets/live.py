@@ -101,8 +101,8 @@ class _Slot:
             try:
                 with in_flight(), stopping_with(self.stop):
                     work()
-            except Exception:  # the owner reports its own errors; the loop must live on
-                pass
+            except BaseException:  # the owner reports its own errors; the loop must live on
+                pass  # (a model's KeyboardInterrupt here ended the thread for good)
 
 
 class LiveLoop:

@@ -293,6 +293,24 @@ def test_a_follow_up_whose_condition_no_longer_holds_leaves_the_waiting_one():
     slot.close()
 
 
+def test_the_loop_outlives_work_that_raises_any_exception():
+    # A model's KeyboardInterrupt in a background thread ended it: the panel waited for good.
+    ran = []
+    slot = _Slot("optiml-test", priority=FOLLOW_UP, stop=Stop())
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    slot.put(interrupted)
+    assert slot.idle.wait(10)
+    slot.put(lambda: ran.append("next"))
+    deadline = time.monotonic() + 10
+    while not ran and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ran == ["next"]
+    slot.close()
+
+
 # -- work off the live path ------------------------------------------------------------
 def test_an_edit_during_an_export_is_answered_at_once(gbc):
     model, X, y = gbc
