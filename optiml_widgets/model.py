@@ -439,8 +439,8 @@ def _check_finite(out: np.ndarray, rows_called: str, numbers: np.ndarray | None 
     """A ValueError naming NaN, infinite or float32-overflowing model outputs (and the rows:
     positions in ``out``, or the row ``numbers`` they stand for) when there are any."""
     finite = np.isfinite(out)
-    # The drag curves and the export keep outputs as float32: beyond its range they would
-    # read as infinite, so such outputs are refused like infinite ones.
+    # The export packs SHAP values with a float32 scale: beyond its range they would read
+    # as infinite, so such outputs are refused like infinite ones.
     bad = ~finite | (np.abs(np.where(finite, out, 0.0)) > FLOAT32_MAX)
     if not bad.any():
         return
@@ -453,7 +453,8 @@ def _check_finite(out: np.ndarray, rows_called: str, numbers: np.ndarray | None 
             (
                 "Fill or drop the missing values the model cannot handle (.isna().sum() shows "
                 "where they are in X, background= or global_data), or fix the model so it "
-                "returns a number for every row."
+                "returns a number for every row: these may be rows the explainers made, X's "
+                "rows with some values taken from others (SHAP) or drawn near them (LIME)."
             ),
         )
     elif not finite.all():
@@ -468,8 +469,8 @@ def _check_finite(out: np.ndarray, rows_called: str, numbers: np.ndarray | None 
         what, fix = (
             "values beyond ±3.4e38",
             (
-                "The panel's curves and the export keep outputs as float32: scale the target "
-                "(e.g. predict in thousands) so outputs stay within that range."
+                "The export packs SHAP values with a float32 scale: scale the target (e.g. "
+                "predict in thousands) so outputs stay within that range."
             ),
         )
     raise ValueError(

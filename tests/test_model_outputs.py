@@ -119,7 +119,7 @@ def test_a_model_that_returns_nan_fails_at_the_start():
     with pytest.raises(ValueError, match="returned infinite values") as error:
         explain_widget(lambda df: np.full(len(df), np.inf), X)
     assert "missing values" not in str(error.value)  # X has none: not what to fix
-    # Beyond float32, the curves and the export read them as infinite: refused alike.
+    # Beyond float32, the export's SHAP scale reads them as infinite: refused alike.
     with pytest.raises(ValueError, match=r"returned values beyond ±3.4e38 .* scale the target"):
         explain_widget(lambda df: df["bmi"].to_numpy() * 1e300, X)
 
