@@ -69,7 +69,17 @@ def precompute(
     for done, index in enumerate(rows):
         stop.check()
         edits = session.edits_by_row.get(index, {})
-        sweep = session.sweep(index, edits)
+        try:
+            sweep = session.sweep(index, edits)
+        except Exception as exc:
+            note = getattr(exc, "add_note", None)  # Python 3.11+
+            if note is not None:  # which of the file's work met the model's error
+                note(
+                    f"optiml_widgets was exporting row {index}: the model's outputs along "
+                    "each feature's slider, from its lowest value in X to its highest. Export "
+                    "other rows (rows=[...]), or include_data=False for no what-ifs."
+                )
+            raise
         offsets.append(list(sweep.offsets))
         for j, shown in enumerate(sweep.display):
             if shown:

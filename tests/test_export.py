@@ -374,3 +374,17 @@ def test_an_export_keeps_the_panel_as_it_was_when_it_started():
     assert found["views"][0]["edited"]  # the edit as it was
     assert w.session.target == "virginica" and not w.session.edits_by_row.get(0)
     w.close()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="exception notes are Python 3.11+")
+def test_a_model_error_during_the_export_says_which_row_it_was_exporting(quickstart, monkeypatch):
+    # A model that refused a value along a slider failed the whole file with its own words.
+    _, _, w = quickstart
+
+    def refused(index, edits):
+        raise ValueError("picky: too large")
+
+    monkeypatch.setattr(w.session, "sweep", refused)
+    with pytest.raises(ValueError, match="picky") as error:
+        export_data(w.session, rows=[3])
+    assert any("exporting row 3" in note for note in error.value.__notes__)
