@@ -121,6 +121,15 @@ class ModelAdapter:
         # would mix the old model's answers with the new one's.
         self._fitted = fitted_state(model)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy (a Dask worker's) takes its own model's state as the fitted one: pickling
+        makes new objects of its ints and floats, which would read as a refit."""
+        return {k: v for k, v in self.__dict__.items() if k != "_fitted"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._fitted = fitted_state(self.model)
+
     def check_unchanged(self) -> None:
         """Refuse to go on when the model was fit again since the widget was made."""
         now = fitted_state(self.model)
@@ -648,6 +657,7 @@ def fitted_state(model: Any, depth: int = 0) -> tuple[Any, ...]:
         for name, value in list(attributes.items())  # one step: a refit may run beside
         if (name.endswith("_") and not name.endswith("__")) or name == "_Booster"
     ]
-    for _, step in getattr(model, "steps", None) or []:
-        found.extend(fitted_state(step, depth + 1))
+    if isinstance(model, Pipeline):
+        for _, step in model.steps:
+            found.extend(fitted_state(step, depth + 1))
     return tuple(found)

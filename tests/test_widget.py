@@ -810,3 +810,32 @@ def test_a_passing_failure_while_a_view_streams_in_does_not_leave_it_pending(gbc
     assert not failing["once"]  # it did fail once
     assert (w._view["seq"], w._view["pending"], w.error) == (5, [], None)
     w.close()
+
+
+def test_a_copy_of_the_model_on_a_worker_is_not_taken_for_a_refit():
+    # Pickling makes new objects of a model's ints and floats (SGD's t_, 300 features'
+    # n_features_in_): compared by identity, a Dask worker's copy read as refit.
+    import pickle
+
+    import cloudpickle
+    from sklearn.linear_model import SGDRegressor
+
+    from optiml_widgets.model import ModelAdapter
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(300, 300)), columns=[f"f{i}" for i in range(300)])
+    model = SGDRegressor(max_iter=5, random_state=0).fit(X, X["f0"])
+    copy = pickle.loads(cloudpickle.dumps(ModelAdapter(model, X)))
+    assert copy.predict(X.head(3)).shape == (3, 1)
+
+
+def test_a_model_with_a_steps_setting_of_its_own_is_no_pipeline():
+    from optiml_widgets.model import fitted_state
+
+    class Forecaster:
+        steps = 3
+
+        def predict(self, X):
+            return np.zeros(len(X))
+
+    assert fitted_state(Forecaster()) == ()
