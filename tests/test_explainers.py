@@ -28,7 +28,6 @@ from optiml_widgets.explainers.lime import (
 from optiml_widgets.explainers.surrogate import surrogate_samples
 from optiml_widgets.explainers.table import REMEMBERED_CALL_ROWS
 from optiml_widgets.export import export_data
-from optiml_widgets.format import format_number
 
 ROWS = (0, 7)
 
@@ -203,8 +202,36 @@ def test_limes_bins_are_written_at_the_features_scale():
     s5 = session.frame["s5"]
     low, high = s5.quantile(0.5), s5.quantile(0.75)
     assert low < s5[0] <= high
-    assert ours.lime_conditions["s5"] == f"{format_number(low)} < s5 <= {format_number(high)}"
-    assert format_number(low).startswith("-0.001")
+    assert ours.lime_conditions["s5"] == "-0.00195 < s5 <= 0.03243"  # 4 digits of its width
+    assert (low, high) == pytest.approx((-0.00195, 0.03243), abs=1e-5)
+
+
+@pytest.mark.parametrize("offset, scale", [(0.0, 1e-3), (1.7e9, 86400.0)])
+def test_each_row_reads_its_own_bin_whatever_the_units(offset, scale):
+    # At 1e-3 lime's texts of two bins read alike ("0.00 < x <= 0.00"), and a row got the
+    # first one's edges; epoch seconds read "1.7e+9 < t <= 1.7e+9".
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": offset + scale * rng.uniform(0.1, 0.9, 200), "z": rng.normal(size=200)})
+    session = ExplanationSession(
+        lambda df: df["x"].to_numpy() / scale + df["z"].to_numpy(),
+        X,
+        task="regression",
+        explainers=("shap", "lime"),
+    )
+    number = r"-?\d+(?:\.\d*)?(?:e[-+]?\d+)?"
+    for row in range(0, 200, 9):
+        text = session.local_explanation(row, {}, 0).lime_conditions["x"]
+        edges = [float(v) for v in re.findall(number, text)]
+        value = X["x"][row]
+        width = scale * 0.8
+        if text.startswith("x <="):
+            assert value <= edges[0] + 1e-3 * width
+        elif text.startswith("x >"):
+            assert value > edges[0] - 1e-3 * width
+        else:
+            assert edges[0] - 1e-3 * width < value <= edges[1] + 1e-3 * width
+            assert edges[0] < edges[1]
+        assert "e+" not in text
 
 
 @pytest.mark.parametrize("case_name", ["gbc_breast_cancer", "rf_diabetes"])

@@ -13,7 +13,7 @@ from lime.lime_tabular import LimeTabularExplainer
 from scipy import special
 
 from ..data import FeatureSchema
-from ..format import format_number
+from ..format import exact_number, format_number
 from ..jobs import let_live_through, locked_outside_gate
 from ..model import ModelAdapter
 from .base import Attribution, Explainer, register
@@ -158,19 +158,20 @@ class LimeExplainer(Explainer):
             "random_state": random_state,
         }
 
-    def _bin_text(self, j: int, text: str) -> str:
-        """A numeric feature's bin with four significant digits: lime's own text has two
-        decimals, so on standardised data it reads "-0.00 < s5 <= 0.03" for a bin that
-        starts at -0.0019 (and a bin edge between two values needs its own digits, where
-        the slider's scale would round 686.5 to 687)."""
+    def _bin_text(self, j: int, value: float, text: str) -> str:
+        """The bin of a numeric feature's ``value``, its edges written to four digits of
+        the bin's width: lime's own text has two decimals, so on standardised data it reads
+        "-0.00 < s5 <= 0.03" for a bin that starts at -0.0019, and two bins can read alike
+        (the bin is found from the value, not from that text)."""
         discretizer = self.explainer.discretizer
         names = None if discretizer is None else discretizer.names.get(j)
-        if names is None or text not in names:
+        if names is None:
             return text  # a category: "city=Paris"
-        b = names.index(text)
+        b = int(discretizer.lambdas[j](value))
+        if names[b] != text:
+            return text
         feature = self.schema.features[j]
-        low = format_number(float(discretizer.mins[j][b]))
-        high = format_number(float(discretizer.maxs[j][b]))
+        low, high = _edges(float(discretizer.mins[j][b]), float(discretizer.maxs[j][b]))
         if b == 0:
             return f"{feature.name} <= {high}"
         if b == len(names) - 1:
@@ -238,7 +239,7 @@ class LimeExplainer(Explainer):
         texts = explanation.domain_mapper.map_exp_ids(pairs)
         for (index, weight), (text, _) in zip(pairs, texts):
             weights[index] = weight
-            conditions[index] = self._bin_text(index, text)
+            conditions[index] = self._bin_text(index, float(row[index]), text)
         return LimeResult(
             weights=weights,
             conditions=conditions,
@@ -246,6 +247,16 @@ class LimeExplainer(Explainer):
             score=float(score),
             errors=errors,
         )
+
+
+def _edges(low: float, high: float) -> tuple[str, str]:
+    """A bin's edges to four digits of its width (epoch seconds read 1700165606, not
+    1.7e+9), with more digits until the two differ."""
+    for digits in range(4, 17):
+        texts = format_number(low, digits, high - low), format_number(high, digits, high - low)
+        if texts[0] != texts[1]:
+            return texts
+    return exact_number(low), exact_number(high)
 
 
 def remember_local_fits(
