@@ -34,7 +34,12 @@ from optiml_widgets.counterfactual import (
     find_counterfactual,
 )
 from optiml_widgets.explainers.rule_models import LINEAR_TREE, SHARED_TREE, GrownTree
-from optiml_widgets.explainers.shared_terms import _best_splits, _Products, _Within
+from optiml_widgets.explainers.shared_terms import (
+    _best_splits,
+    _Products,
+    _Within,
+    shared_term_models,
+)
 from optiml_widgets.explainers.surrogate import surrogate_samples
 from optiml_widgets.format import percent
 
@@ -720,6 +725,22 @@ def test_a_regressors_surrogate_does_not_depend_on_the_outputs_units():
         assert small.prediction == pytest.approx(rule.prediction * 1e-9, rel=1e-6)
     far = fit(1.0, 1e10)
     assert far.fidelity == pytest.approx(plain.fidelity, abs=0.02)
+
+
+@pytest.mark.parametrize("scale, offset", [(1.0, 0.0), (1e-7, 0.0), (1e4, 1.7e9)])
+def test_a_shared_linear_term_is_kept_whatever_its_features_units(scale, offset):
+    # A term was judged by its raw sum of squares with a floor of 1: a feature of tiny values
+    # or far from zero (epoch seconds) lost its linear term (R² 1.00 -> 0.90).
+    rng = np.random.default_rng(0)
+    x, z = rng.normal(size=2000), rng.normal(size=2000)
+    T = np.column_stack([offset + scale * x, z])
+    y = x + (z > 0)
+    y = (y - y.mean()) / y.std()
+    models = shared_term_models(T, y, [0, 1], 8, 0, np.ones(2000, bool))
+    best = max(models, key=lambda m: 1 - np.mean((m.predict(T) - y) ** 2))
+    assert 1 - np.mean((best.predict(T) - y) ** 2) > 0.99
+    leaf = next(iter(best.fits.values()))
+    assert any(c == 0 and np.isnan(cut) for c, cut in zip(leaf.columns, leaf.cuts))
 
 
 def test_a_category_that_would_blur_its_list_is_quoted():

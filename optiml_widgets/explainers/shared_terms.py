@@ -37,7 +37,7 @@ MAX_SHARED_TERMS = 12  # terms shared by every rule
 TERM_COUNTS = (1, 2, 3, 4, 6, 8, 12)  # numbers of shared terms tried
 PATH_ROWS = 8000  # an even sample of this many judges the path's steps and places the cuts
 GROW_ROWS = 2000  # the trees' splits are found on an even sample of this many
-VARIES = 1e-9  # a term whose part within the leaves is below this share (of its own or y's): none
+VARIES = 1e-9  # a term whose part in the leaves is below this share (of its spread, of y's): none
 
 
 class TermBasis(NamedTuple):
@@ -351,6 +351,10 @@ def _joint_fits(
     Sums per leaf of the largest tree (count, x, x x', y, x y) add up to those of any
     smaller tree it grew through, so each size costs a small solve, not a pass over rows."""
     X = basis.values[:, terms]
+    # Sums of the terms less their means: a feature far from zero (epoch seconds) lost its
+    # spread to rounding in sums of squares; the leaves' centres take the means back.
+    shift = X.mean(axis=0)
+    X = X - shift
     columns = tuple(basis.columns[k] for k in terms)
     cuts = tuple(basis.cuts[k] for k in terms)
     largest = grown.n_leaves(most) if grown is not None else 1
@@ -386,7 +390,7 @@ def _joint_fits(
         # A term constant within every leaf (a step the tree splits on too), or whose
         # weight comes out 0 (the leaves fit y where it varies), adds nothing the leaf
         # values do not: it would be read in every rule for nothing.
-        varies = np.flatnonzero(np.diag(gram) > VARIES * np.maximum(np.diag(total_xx), 1.0))
+        varies = np.flatnonzero(np.diag(gram) > VARIES * np.diag(total_xx))
         coef = np.linalg.lstsq(gram[np.ix_(varies, varies)], moment[varies], rcond=None)[0]
         matters = np.abs(coef) * np.sqrt(np.diag(gram)[varies]) > VARIES * spread_y
         if not matters.all():
@@ -398,7 +402,11 @@ def _joint_fits(
         kept_cuts = tuple(cuts[k] for k in varies)
         fits = {
             int(node): Leaf(
-                float(s_y[g] / n[g]), kept_columns, coef, s_x[g, varies] / n[g], kept_cuts
+                float(s_y[g] / n[g]),
+                kept_columns,
+                coef,
+                s_x[g, varies] / n[g] + shift[varies],
+                kept_cuts,
             )
             for g, node in enumerate(groups)
         }
