@@ -44,9 +44,12 @@ class SizeChoice(Generic[K]):
 
     mean: dict[K, float]
     error: dict[K, float]  # of its own mean
-    near_best: dict[K, bool]  # confidently within TOLERANCE of the best
+    near_best: dict[K, bool]  # confidently within TOLERANCE of the best, or dominating one
     best: K
     chosen: K
+    # The candidate confidently near the best that the chosen one dominates (no more rules,
+    # no lower mean), when it is not so vouched for itself; else None.
+    dominated: K | None = None
 
 
 def fewest_rules_near_best(
@@ -75,7 +78,13 @@ def fewest_rules_near_best(
             rules(key) <= rules(other) and mean[key] >= mean[other] for other in vouched
         )
     chosen = min((k for k in by_fold if near_best[k]), key=lambda k: (rules(k), -mean[k]))
-    return SizeChoice(mean, error, near_best, best, chosen)
+    dominated = None
+    if chosen not in vouched:
+        dominated = min(
+            (k for k in vouched if rules(chosen) <= rules(k) and mean[chosen] >= mean[k]),
+            key=lambda k: (rules(k), -mean[k]),
+        )
+    return SizeChoice(mean, error, near_best, best, chosen, dominated)
 
 
 def frontier(mean: Mapping[K, float], rules: Callable[[K], int]) -> dict[K, bool]:

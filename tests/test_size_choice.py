@@ -52,13 +52,15 @@ def test_a_steady_small_loss_is_told_apart_where_an_unpaired_error_would_not():
 
 def test_fewer_rules_with_a_better_mean_than_a_vouched_size_are_chosen_over_it():
     # Size 11 beats size 12 on average, but its folds vary: the paired error cannot vouch
-    # for it against the best, while size 12 is steady. A user would read more rules for
-    # less, so size 11 counts as near the best too.
-    best = np.full(4, 0.995)
-    steady = np.full(4, 0.995)
-    varied = np.array([1.0, 0.99, 1.0, 1.0])
+    # for it against the best (size 20), while size 12 is steady. A user would read more
+    # rules for less, so size 11 counts as near the best too.
+    best = np.full(4, 1.0)
+    steady = np.full(4, 0.996)
+    varied = np.array([1.0, 0.988, 1.0, 1.0])
     choice = fewest_rules_near_best({11: varied, 12: steady, 20: best}, int)
-    assert choice.mean[11] > choice.mean[12] and choice.chosen == 11
+    assert choice.best == 20 and choice.mean[11] > choice.mean[12]
+    assert choice.chosen == 11 and choice.dominated == 12  # the reason names size 12
+    assert fewest_rules_near_best({12: steady, 20: best}, int).dominated is None
 
 
 def test_folds_without_a_score_are_left_out():

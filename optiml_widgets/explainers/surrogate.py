@@ -1262,6 +1262,17 @@ def _curve_and_choice(
             f"{chosen['validation_se']:.3f} at {counted(chosen['rules'], 'rule')}, {chosen['family']}); "
             f"no smaller surrogate is within {TOLERANCE} of it with 95% confidence ({folds_text})"
         )
+    elif choice.dominated is not None:
+        vouched = points[choice.dominated]
+        reason = (
+            f"the fewest rules within {TOLERANCE} of the best cross-validated {metric} with 95% "
+            f"confidence, or fewer rules no less faithful: {counted(chosen['rules'], 'rule')} "
+            f"({chosen['family']}) reach {chosen['validation']:.3f} ± "
+            f"{chosen['validation_se']:.3f}, no less than the "
+            f"{vouched['validation']:.3f} of {counted(vouched['rules'], 'rule')} "
+            f"({vouched['family']}) within {TOLERANCE} of the best ({best['validation']:.3f} at "
+            f"{counted(best['rules'], 'rule')}, {best['family']}) ({folds_text})"
+        )
     else:
         reason = (
             f"the fewest rules within {TOLERANCE} of the best cross-validated {metric} with 95% "

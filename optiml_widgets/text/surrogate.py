@@ -504,6 +504,14 @@ def fit_text_surrogate(
             f"at {counted(k, 'rule')}); no shorter list is within {TOLERANCE} of it with 95% "
             f"confidence ({judged})"
         )
+    elif choice.dominated is not None:
+        reason = (
+            f"the fewest rules within {TOLERANCE} of the best {scored} with 95% confidence, "
+            f"or fewer rules no less faithful: {counted(k, 'rule')} reach "
+            f"{chosen['validation']:.3f} ± {chosen['validation_se']:.3f}, no less than "
+            f"{counted(choice.dominated, 'rule')} within {TOLERANCE} of the best "
+            f"({best['validation']:.3f} at {counted(best['rules'], 'rule')}) ({judged})"
+        )
     else:
         reason = (
             f"the fewest rules within {TOLERANCE} of the best {scored} with 95% confidence "
