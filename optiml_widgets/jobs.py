@@ -252,34 +252,6 @@ def check_stopped() -> None:
         stop.check()
 
 
-class _LiveAnywhere:
-    """Live requests under way in any panel of this process, and when the last one ended:
-    a panel's jobs yield to another panel's edits too (with one gate each, a panel's edits
-    took ~7x longer while another computed its global views)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.under_way = 0
-        self.last = -float("inf")
-
-    @contextlib.contextmanager
-    def live(self) -> Iterator[None]:
-        with self.lock:
-            self.under_way += 1
-        try:
-            yield
-        finally:
-            with self.lock:
-                self.under_way -= 1
-                self.last = time.monotonic()
-
-    def busy(self) -> bool:
-        return bool(self.under_way) or time.monotonic() - self.last < IDLE_SECONDS
-
-
-LIVE_ANYWHERE = _LiveAnywhere()
-
-
 class Gate:
     """The one lock around the explainers' and the model's calls, with priorities: a live
     request goes first, then what completes its answer, then the jobs. A step waits while
@@ -310,8 +282,7 @@ class Gate:
             self._waiting += 1
             self._answering += 1
         try:
-            with LIVE_ANYWHERE.live():
-                yield
+            yield
         finally:
             with self._changed:
                 self._waiting -= 1
@@ -320,11 +291,10 @@ class Gate:
                 self._changed.notify_all()
 
     def wait_while_live(self) -> None:
-        """Wait (at most ``LIVE_PRIORITY_SECONDS``) while a live request is under way, of
-        this panel or another."""
+        """Wait (at most ``LIVE_PRIORITY_SECONDS``) while a live request is under way."""
         deadline = time.monotonic() + LIVE_PRIORITY_SECONDS
         with self._changed:
-            while (self._waiting or LIVE_ANYWHERE.under_way) and time.monotonic() < deadline:
+            while self._waiting and time.monotonic() < deadline:
                 self._changed.wait(0.05)
 
     def let_live_through(self) -> None:
@@ -384,11 +354,7 @@ class Gate:
             return True
         if level != JOB:
             return False
-        return (
-            self._following > 0
-            or time.monotonic() - self._last_live < IDLE_SECONDS
-            or LIVE_ANYWHERE.busy()
-        )
+        return self._following > 0 or time.monotonic() - self._last_live < IDLE_SECONDS
 
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:
