@@ -217,15 +217,13 @@ class SlowModel:
 def test_bad_input_fails_before_a_slow_model_does_any_long_work():
     X, _ = small_regression()
     model = SlowModel(np.nan)
-    started = time.perf_counter()
     with pytest.raises(ValueError, match="NaN"):
         explain_widget(model, X)
-    assert model.calls == 1 and time.perf_counter() - started < 1.0
+    assert model.calls == 1  # the check's one call, before any explainer's
     dated = X.assign(when=pd.date_range("2020", periods=len(X)))
-    started = time.perf_counter()
     with pytest.raises(ValueError, match="dates"):
         explain_widget(model, dated)
-    assert model.calls == 1 and time.perf_counter() - started < 0.5
+    assert model.calls == 1  # refused before the model is called
 
 
 def test_a_model_failing_on_a_larger_call_says_how_large():
