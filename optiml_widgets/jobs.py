@@ -252,6 +252,41 @@ def check_stopped() -> None:
         stop.check()
 
 
+class _LiveAnywhere:
+    """Live requests under way in any panel of this process, and when the last one ended:
+    a panel's jobs yield to another panel's edits too (with one gate each, a panel's edits
+    took ~7x longer while another computed its global views). A request under way for longer
+    than ``LIVE_PRIORITY_SECONDS`` (a model that hangs) no longer holds the others back."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.started: dict[int, float] = {}  # each request under way: when it began
+        self.last = -float("inf")
+
+    @contextlib.contextmanager
+    def live(self) -> Iterator[None]:
+        key = object()
+        with self.lock:
+            self.started[id(key)] = time.monotonic()
+        try:
+            yield
+        finally:
+            with self.lock:
+                del self.started[id(key)]
+                self.last = time.monotonic()
+
+    def under_way(self) -> bool:
+        now = time.monotonic()
+        with self.lock:
+            return any(now - began < LIVE_PRIORITY_SECONDS for began in self.started.values())
+
+    def busy(self) -> bool:
+        return self.under_way() or time.monotonic() - self.last < IDLE_SECONDS
+
+
+LIVE_ANYWHERE = _LiveAnywhere()
+
+
 class Gate:
     """The one lock around the explainers' and the model's calls, with priorities: a live
     request goes first, then what completes its answer, then the jobs. A step waits while
@@ -282,7 +317,8 @@ class Gate:
             self._waiting += 1
             self._answering += 1
         try:
-            yield
+            with LIVE_ANYWHERE.live():
+                yield
         finally:
             with self._changed:
                 self._waiting -= 1
@@ -291,10 +327,11 @@ class Gate:
                 self._changed.notify_all()
 
     def wait_while_live(self) -> None:
-        """Wait (at most ``LIVE_PRIORITY_SECONDS``) while a live request is under way."""
+        """Wait (at most ``LIVE_PRIORITY_SECONDS``) while a live request is under way, of
+        this panel or another."""
         deadline = time.monotonic() + LIVE_PRIORITY_SECONDS
         with self._changed:
-            while self._waiting and time.monotonic() < deadline:
+            while (self._waiting or LIVE_ANYWHERE.under_way()) and time.monotonic() < deadline:
                 self._changed.wait(0.05)
 
     def let_live_through(self) -> None:
@@ -354,7 +391,11 @@ class Gate:
             return True
         if level != JOB:
             return False
-        return self._following > 0 or time.monotonic() - self._last_live < IDLE_SECONDS
+        return (
+            self._following > 0
+            or time.monotonic() - self._last_live < IDLE_SECONDS
+            or LIVE_ANYWHERE.busy()
+        )
 
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:

@@ -616,6 +616,43 @@ def test_the_gate_lets_a_live_request_go_before_waiting_background_steps():
     assert order == ["bg-1", "live", "bg-2"]
 
 
+def test_a_panels_jobs_wait_while_another_panel_answers_an_edit():
+    # One gate per panel: another panel's global views took the cores from this one's
+    # edits (~7x slower).
+    mine, other = Gate(), Gate()
+    answered, stepped = [], []
+
+    def job() -> None:
+        mark_background()
+        with other.hold():
+            stepped.append(time.monotonic())
+
+    with mine.live():
+        worker = threading.Thread(target=job)
+        worker.start()
+        time.sleep(0.3)
+        answered.append(time.monotonic())
+    worker.join(10)
+    assert stepped and stepped[0] > answered[0]
+
+
+def test_a_request_stuck_in_one_panel_does_not_hold_back_the_others(monkeypatch):
+    """A model that hangs in one panel's edit: after ``LIVE_PRIORITY_SECONDS`` the other
+    panels' jobs no longer wait for it (each of their steps would wait that long)."""
+    from optiml_widgets import jobs
+
+    now = [time.monotonic() + 100.0]  # past the last request of any other test
+    monkeypatch.setattr(jobs.time, "monotonic", lambda: now[0])
+    stuck = Gate()
+    with stuck.live():
+        assert jobs.LIVE_ANYWHERE.busy()
+        now[0] += LIVE_PRIORITY_SECONDS + 0.1
+        assert not jobs.LIVE_ANYWHERE.busy()
+    assert jobs.LIVE_ANYWHERE.busy()  # it ended just now: the user may go on
+    now[0] += jobs.IDLE_SECONDS + 0.1
+    assert not jobs.LIVE_ANYWHERE.busy()
+
+
 def test_a_live_request_goes_between_the_model_calls_of_background_work():
     """Background work holding the gate (LIME's samples in a follow-up) lets a live request
     under way (a drag's fast view, a release's exact view) in between two model calls."""
