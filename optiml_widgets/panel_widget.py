@@ -106,6 +106,14 @@ class PanelWidget(anywidget.AnyWidget):
         shut_down(getattr(self, "_loop", None), self._session)
         super().close()
 
+    def __reduce__(self) -> Any:
+        # pickle's own error names anywidget's per-instance class ("not the same object").
+        raise TypeError(
+            f"A {type(self).__name__} cannot be pickled: it is a live panel (its "
+            "threads and its kernel connection). Pickle what it shows instead, such as "
+            "w.explanation or w.surrogate, or save the panel as a file with w.to_html(path)."
+        )
+
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is None:

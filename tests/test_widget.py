@@ -839,3 +839,17 @@ def test_a_model_with_a_steps_setting_of_its_own_is_no_pipeline():
             return np.zeros(len(X))
 
     assert fitted_state(Forecaster()) == ()
+
+
+def test_a_widget_cannot_be_pickled_and_says_what_can(gbc):
+    import pickle
+
+    model, X, y = gbc
+    w = explain_widget(model, X, y)
+    try:
+        for protocol in (0, pickle.DEFAULT_PROTOCOL, pickle.HIGHEST_PROTOCOL):
+            with pytest.raises(TypeError, match=r"ExplainerWidget cannot be pickled.*to_html"):
+                pickle.dumps(w, protocol)
+        assert pickle.loads(pickle.dumps(w.explanation)).prediction == w.explanation.prediction
+    finally:
+        w.close()
