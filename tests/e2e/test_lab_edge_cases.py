@@ -123,6 +123,15 @@ def test_why_one_class_and_not_another_in_jupyterlab(page, lab, artifacts: Path)
     panel = page.locator(WIDGET)
     prediction = panel.locator("[data-testid=ow-prediction]")
     assert prediction.inner_text().startswith("P(barolo) = ")
+    # The status line sits beside the three selects and the export button: wrapped onto a
+    # line of its own it left an empty band above the force bar (file browser open).
+    boxes = panel.evaluate(
+        "(el) => ['.ow-row-picker', '.ow-status', '[data-testid=ow-forcebar]'].map("
+        "(s) => el.querySelector(s).getBoundingClientRect().toJSON())"
+    )
+    picker, status, bar = boxes
+    assert status["top"] < picker["bottom"], boxes
+    assert bar["top"] - picker["bottom"] < 20, boxes
     versus = panel.locator("[data-testid=ow-versus]")
     assert versus.locator("option[value=barolo]").is_disabled()  # not the target itself
     versus.select_option("barbera")
