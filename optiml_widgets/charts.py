@@ -171,6 +171,12 @@ def _colour_ranges(
     return low, high
 
 
+def _value_axis() -> alt.Axis:
+    # Labels closer than this count as overlapping, and Vega drops every other one: in a
+    # narrow panel "0.00" and "0.01" stood 1 px apart and read "0.000.01".
+    return alt.Axis(labelSeparation=6)
+
+
 def importance_chart(
     explanation: GlobalExplanation,
     output: int,
@@ -203,7 +209,11 @@ def importance_chart(
         )
         .mark_bar(cursor="pointer")
         .encode(
-            x=alt.X("importance:Q", title=f"mean |SHAP| ({explanation.output_names[output]})"),
+            x=alt.X(
+                "importance:Q",
+                title=f"mean |SHAP| ({explanation.output_names[output]})",
+                axis=_value_axis(),
+            ),
             y=alt.Y(
                 "feature:N",
                 sort=alt.EncodingSortField(field="rank", op="min"),
@@ -221,7 +231,9 @@ def importance_chart(
             ],
         )
         .add_params(params["feature"], params["hover"])
-        .properties(width=WIDTH, height=alt.Step(16))
+        # A height, not alt.Step: with the panel's width="container" Vega-Lite warned on
+        # every draw that it dropped "fit-y" for a discrete height.
+        .properties(width=WIDTH, height=16 * len(frame))
     )
 
 
@@ -293,7 +305,11 @@ def beeswarm_chart(
         )
         .mark_circle(opacity=1, cursor="pointer" if key == "row" else "default")
         .encode(
-            x=alt.X("s:Q", title=f"SHAP value for {explanation.output_names[output]}"),
+            x=alt.X(
+                "s:Q",
+                title=f"SHAP value for {explanation.output_names[output]}",
+                axis=_value_axis(),
+            ),
             y=alt.Y(
                 "feature:N",
                 sort=alt.EncodingSortField(field="rank", op="min"),
@@ -325,7 +341,9 @@ def beeswarm_chart(
             alt.param(name="carried", value=list(carried)),
             *extra_params,
         )
-        .properties(width=WIDTH, height=alt.Step(26), usermeta={"marks": len(rows) * len(features)})
+        .properties(  # a height, not alt.Step: as in importance_chart
+            width=WIDTH, height=26 * len(features), usermeta={"marks": len(rows) * len(features)}
+        )
     )
 
 
@@ -359,19 +377,30 @@ def _cuts_and_marker(
         ],
         columns=["k", "t"],
     )
+    # Both are placed through the plot's scales and take no part in their domains: a domain
+    # over a layer with nothing to draw (a feature without thresholds, no current instance)
+    # made Vega warn "Infinite extent" on every draw. Clipped: a threshold or an edited value
+    # outside the points' range is not drawn over the axes.
     cuts = (
         alt.Chart(cut_frame)
         .transform_filter("datum.k == feature")
-        .mark_rule(strokeDash=[4, 3], color="#888888")
-        .encode(x="t:Q", tooltip=[alt.Tooltip("t:Q", title="surrogate threshold", format=".4g")])
+        .mark_rule(strokeDash=[4, 3], color="#888888", clip=True)
+        .encode(
+            x=alt.XValue(alt.ExprRef(expr="scale('x', datum.t)")),
+            y=alt.YValue(0),
+            y2=alt.Y2Value(alt.ExprRef(expr="height")),
+            tooltip=[alt.Tooltip("t:Q", title="surrogate threshold", format=".4g")],
+        )
     )
     marker = (
         alt.Chart(pd.DataFrame({"current": [1]}))
         .transform_filter("isValid(current_x) && isValid(current_y)")
-        .mark_point(shape="diamond", size=160, filled=True, color="black", stroke="white")
+        .mark_point(
+            shape="diamond", size=160, filled=True, color="black", stroke="white", clip=True
+        )
         .encode(
-            x=alt.XDatum(alt.ExprRef(expr="current_x"), type="quantitative"),
-            y=alt.YDatum(alt.ExprRef(expr="current_y"), type="quantitative"),
+            x=alt.XValue(alt.ExprRef(expr="scale('x', current_x)")),
+            y=alt.YValue(alt.ExprRef(expr="scale('y', current_y)")),
         )
     )
     return cuts, marker
@@ -382,7 +411,7 @@ def _cuts_and_marker(
 DEPENDENCE_LEGEND = "◆ the current instance, dashed: surrogate thresholds"
 
 
-def _dependence_title(carried: Sequence[int], total: int, subtitle: str) -> alt.Title:
+def _dependence_title(carried: Sequence[int], total: int, subtitle: Sequence[str]) -> alt.Title:
     missing = (
         f" + (indexof(carried, feature) < 0 ? ' (not among the {len(carried)} features drawn: "
         "see w.global_explanation)' : '')"
@@ -392,7 +421,7 @@ def _dependence_title(carried: Sequence[int], total: int, subtitle: str) -> alt.
     name = middle_cut("names[feature]", TITLE_NAME_CHARS)
     return alt.Title(
         alt.ExprRef(expr="'Dependence: ' + " + name + missing),
-        subtitle=[subtitle, DEPENDENCE_LEGEND],
+        subtitle=[*subtitle, DEPENDENCE_LEGEND],
     )
 
 
@@ -474,7 +503,7 @@ def dependence_chart(
             title=_dependence_title(
                 carried,
                 len(names),
-                explanation.sample_text,
+                [explanation.sample_text],
             ),
         )
     )
@@ -577,8 +606,11 @@ def binned_dependence_chart(
             title=_dependence_title(
                 carried,
                 len(names),
-                f"mean SHAP per value bin over {summary.coverage_text}, band: ± 1 standard "
-                "deviation",
+                # Two lines: as one (~75 characters) it was cut in a 360-px chart.
+                [
+                    f"mean SHAP per value bin over {summary.coverage_text}",
+                    "band: ± 1 standard deviation",
+                ],
             ),
         )
     )

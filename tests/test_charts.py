@@ -488,3 +488,21 @@ def test_the_dependence_legend_has_a_subtitle_line_of_its_own():
 
     subtitle = frontend_fixture()["specs"]["dependence"]["title"]["subtitle"]
     assert subtitle == ["all 40 rows", DEPENDENCE_LEGEND]
+
+
+def test_the_shap_value_axes_keep_their_labels_apart():
+    # Vega only drops labels whose boxes overlap: 1 px apart, "0.00" and "0.01" read "0.000.01".
+    specs = frontend_fixture()["specs"]
+    for name in ("importance", "beeswarm"):
+        assert specs[name]["encoding"]["x"]["axis"]["labelSeparation"] >= 4, name
+
+
+def test_every_dependence_subtitle_line_fits_a_narrow_column(global_data_charts):
+    # Vega cuts a title line wider than the chart: the binned plot's one line of ~75
+    # characters lost its band's meaning in a 360-px chart.
+    from optiml_widgets.charts import DEPENDENCE_LEGEND
+
+    subtitle = global_data_charts[2]["dependence"].to_dict()["title"]["subtitle"]
+    assert subtitle[-1] == DEPENDENCE_LEGEND
+    assert "band: ± 1 standard deviation" in subtitle
+    assert max(len(line) for line in subtitle) <= 55, subtitle

@@ -1,5 +1,5 @@
 import info from "./global.json";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { GlobalViews } from "../src/charts";
 import * as engine from "../src/vega";
 import type { GlobalInfo } from "../src/types";
@@ -37,6 +37,55 @@ describe("the real chart engine", () => {
     expect(ring()).toEqual([expect.stringMatching(new RegExp(`^rules: ${shown.shown_rules}; .*rules shown: ${shown.shown_family}$`))]);
     await views.set({ shown_rules: 3, shown_family: "decision tree" });
     expect(ring()).toEqual([expect.stringMatching(/^rules: 3; .*rules shown: decision tree$/)]);
+  });
+
+  it("draws every chart without a warning from Vega, whatever the parameters", async () => {
+    // Each draw warned: a chart of discrete height dropped "fit-y", and the dependence plot's
+    // layers with nothing to draw (no threshold, no current instance) had infinite extents.
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const hooks = { selectFeature() {}, selectRow() {}, hover() {} };
+      const views = new GlobalViews(async () => engine, hooks);
+      document.body.append(views.el);
+      await views.update(info as GlobalInfo);
+      for (const feature of [0, 1, 2, 3]) {
+        await views.set({ feature, current_x: null, current_y: null });
+        await views.set({ current_x: 0.5, current_y: 0.1 });
+      }
+      expect(views.el.querySelectorAll(".ow-chart[data-ready=true]")).toHaveLength(4);
+      expect(warn.mock.calls.map((call) => call.join(" "))).toEqual([]);
+      views.finalize();
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it("places the current instance and the thresholds on the dependence plot's scales", async () => {
+    type Spec = { params: { name: string; value?: unknown }[] };
+    const spec = info.specs.dependence as Spec;
+    const params = spec.params.map((p) => (p.name === "current_x" ? { ...p, value: 0.5 } : p.name === "current_y" ? { ...p, value: 0.1 } : p));
+    const box = document.createElement("div");
+    document.body.append(box);
+    const full = { ...spec, params, datasets: info.datasets } as unknown as Parameters<typeof engine.embed>[1];
+    const drawn = await engine.embed(box, full, { renderer: "svg", actions: false, ast: true, expr: engine.expressionInterpreter });
+    const view = drawn.view as unknown as { scale(name: string): (v: number) => number; signal(name: string): unknown };
+    const x = view.scale("x");
+    const y = view.scale("y");
+    const at = (e: Element) => (e.getAttribute("transform") ?? "").match(/translate\(([-\d.]+),([-\d.]+)\)/)?.slice(1).map(Number);
+    const diamond = [...box.querySelectorAll(".mark-symbol path")].find((p) => p.getAttribute("fill") === "black");
+    const [dx, dy] = at(diamond as Element) ?? [NaN, NaN];
+    expect(dx).toBeCloseTo(x(0.5), 1);
+    expect(dy).toBeCloseTo(y(0.1), 1);
+    // The selected feature's thresholds (the fixture's cut data), each a dashed line at its value.
+    const feature = view.signal("feature");
+    const data = info.datasets as Record<string, { k?: number; t?: number }[]>;
+    const thresholds = Object.values(data).flat().filter((d) => d.k === feature && typeof d.t === "number").map((d) => d.t as number);
+    expect(thresholds.length).toBeGreaterThan(0);
+    const lines = [...box.querySelectorAll(".mark-rule line")].filter((l) => l.getAttribute("stroke-dasharray"));
+    expect(lines.length).toBe(thresholds.length);
+    const xs = lines.map((l) => Number(at(l)?.[0] ?? l.getAttribute("x1")));
+    expect(xs.sort((a, b) => a - b).map((v) => v.toFixed(1))).toEqual(thresholds.map(x).sort((a, b) => a - b).map((v) => v.toFixed(1)));
+    drawn.finalize();
   });
 
   it("names every category under the dependence plot, long names cut, none hidden", async () => {
