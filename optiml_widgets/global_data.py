@@ -35,7 +35,6 @@ import dataclasses
 import itertools
 import os
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -73,6 +72,7 @@ from .global_explanation import (
     SurrogateFidelity,
 )
 from .jobs import NEVER, Stop
+from .warn import warn_caller
 
 Algorithm = Literal["auto", "panel", "native"]
 
@@ -784,8 +784,13 @@ class PartitionWork:
         changed = {}
         for name, dtype in self.schema.dtypes.items():
             if frame[name].dtype != dtype:
+                column = frame[name]
+                if isinstance(dtype, pd.CategoricalDtype):
+                    # A category X lacks is missing to the model (counted apart); pandas
+                    # deprecates making it so in astype.
+                    column = column.where(column.isin(dtype.categories) | column.isna())
                 with contextlib.suppress(TypeError, ValueError):
-                    changed[name] = frame[name].astype(dtype)
+                    changed[name] = column.astype(dtype)
         return frame.assign(**changed) if changed else frame
 
     def empty(self) -> Partial:
@@ -1291,13 +1296,12 @@ def _in_process_instead(session: Any, why: str, *, client_given: bool) -> InProc
             "picklable (no locks, open files or connections in its attributes), or explain "
             "in this process with explain_global_data(..., client=False)."
         )
-    warnings.warn(
+    warn_caller(
         f"global_data is explained in this process, not on the active Dask cluster: the "
         f"model ({model}) cannot be sent to its workers ({why}). Make the model picklable "
         "to use the cluster (no locks, open files or connections in its attributes), or pass "
         "explain_global_data(..., client=False) to skip the cluster without this warning.",
         UserWarning,
-        stacklevel=3,
     )
     backend = InProcess()
     backend.description = "in process (the model cannot be pickled for the Dask workers)"

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -28,6 +27,7 @@ import pandas as pd
 from .compute import InProcess, PartFailure, Selected
 from .data import Feature
 from .jobs import Stop
+from .warn import warn_caller
 
 GLOBAL_ROWS = 1000  # rows explained for the global views (tree and linear SHAP)
 GLOBAL_ROWS_PERMUTATION = 200  # the model-agnostic algorithm: ~10 permutations per row
@@ -149,7 +149,7 @@ class GlobalDataSummary:
         """What the charts' text says, told to code reading the numbers: categories X lacks
         (UserWarning) and failed parts (RuntimeWarning)."""
         if self.unseen_text:
-            warnings.warn(f"global_data holds {self.unseen_text}.", UserWarning, stacklevel=3)
+            warn_caller(f"global_data holds {self.unseen_text}.", UserWarning)
         if self.failures:
             numbering = (
                 ""
@@ -157,11 +157,9 @@ class GlobalDataSummary:
                 else " The sample's row numbers count the rows of the parts explained, in "
                 "order (the failed parts' rows are unknown), not global_data's own."
             )
-            warnings.warn(
+            warn_caller(
                 f"The global explanation covers {self.coverage_text}; the first failure: "
-                f"{self.failures[0].text()}{numbering}",
-                RuntimeWarning,
-                stacklevel=3,
+                f"{self.failures[0].text()}{numbering}"
             )
 
     def importance(self, output: int = 0) -> pd.Series:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 import traceback
-import warnings
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
@@ -40,6 +39,7 @@ from .live import error_text
 from .panel_widget import STATIC, MakePage, PanelWidget, job_state, weakly
 from .progress import working
 from .session import SURROGATE, ExplanationSession
+from .warn import warn_caller
 
 if TYPE_CHECKING:
     import altair as alt
@@ -432,7 +432,7 @@ class ExplainerWidget(PanelWidget):
         # tell it when the message is the same as the last failure's).
         self.send({"type": "failed", "seq": seq})
         if warn:  # the panel shows the banner; a notebook call also warns
-            warnings.warn(f"optiml_widgets: {self.error}", RuntimeWarning, stacklevel=6)
+            warn_caller(f"optiml_widgets: {self.error}")
         traceback.clear_frames(exc.__traceback__)
 
     def _show(self, seq: int, view: payloads.View) -> bool:
@@ -473,9 +473,7 @@ class ExplainerWidget(PanelWidget):
             return False
         except Exception as exc:  # curves are a nicety: never fail the view for them
             # (older curves stay: the panel uses curves only with their own view)
-            warnings.warn(
-                f"optiml_widgets: no drag estimates ({exc})", RuntimeWarning, stacklevel=2
-            )
+            warn_caller(f"optiml_widgets: no drag estimates ({exc})")
             return True
         with self._state:
             if self._view.get("seq") != seq or self._view.get("quality") == "fast":

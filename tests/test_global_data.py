@@ -324,10 +324,11 @@ def test_unseen_categories_are_counted_not_hidden():
     data["city"] = data["city"].cat.add_categories(["Rome"])
     data.iloc[:30, 1] = "Rome"
     data.iloc[30:40, 1] = None
-    with pytest.warns(UserWarning, match="global_data holds categories X lacks.*'city'"):
+    with pytest.warns(UserWarning, match="global_data holds categories X lacks.*'city'") as said:
         summary = explain_global_data(
             session, data, algorithm="native", progress=lambda *_: None
         ).summary
+    assert {r.filename for r in said} == {__file__}  # at the line that asked (no pandas warning)
     assert summary.unseen_categories == {"city": (30, ["Rome"])}
     # Said where the pass's text is read (the panel's status line), and warned.
     assert "categories X lacks, explained as missing: 'city' in 30 rows (4%), e.g. 'Rome'" in (

@@ -225,8 +225,11 @@ def test_a_rule_for_a_partial_row_names_what_it_lacks():
         LogisticRegression(),
     ).fit(X, (X["a"] > 0.5) | (X["c"] == "u"))
     w = explain_widget(model, X, explainers=("surrogate",))
-    with pytest.warns(UserWarning, match="'z' is not a category of 'c' in X: the rules read it"):
+    with pytest.warns(
+        UserWarning, match="'z' is not a category of 'c' in X: the rules read it"
+    ) as said:
         unseen = w.surrogate.rule_for({"a": 0.2, "c": "z"})
+    assert [r.filename for r in said] == [__file__]  # at the line that asked
     assert unseen is w.surrogate.rule_for({"a": 0.2, "c": None})
     w.close()
 

@@ -54,7 +54,6 @@ import dataclasses
 import json
 import math
 import os
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import nullcontext
@@ -73,6 +72,7 @@ from ..format import counted, exact_number, format_number, percent
 from ..jobs import NEVER, Gate, Stop, no_progress, yielding_to
 from ..model import ModelAdapter
 from ..size_choice import TOLERANCE, fewest_rules_near_best, frontier
+from ..warn import warn_caller
 from .linear_leaves import linear_leaf_models
 from .optimal_trees import OptimalTreeArrays, fit_optimal_trees, quantile_cuts
 from .rule_models import (
@@ -1611,11 +1611,10 @@ def _rule_value(feature: Feature, value: Any) -> Any:
         try:
             return feature.coerce(value)
         except ValueError:
-            warnings.warn(
+            warn_caller(
                 f"{value!r} is not a category of {feature.name!r} in X: the rules read it as "
                 "missing.",
                 UserWarning,
-                stacklevel=3,  # rule_for's caller
             )
             return None
     try:

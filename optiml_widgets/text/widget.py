@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import html
 import traceback
-import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -28,6 +27,7 @@ from ..html_file import check_include_data, export_path
 from ..jobs import Cancelled, Stop, check_open, stopping_with, while_open
 from ..live import error_text
 from ..panel_widget import MakePage, PanelWidget, job_state
+from ..warn import warn_caller
 from . import payloads
 from .explanation import TextExplanation
 from .session import SURROGATE, TextSession
@@ -212,7 +212,7 @@ class TextWidget(PanelWidget):
             self.error = error_text(exc)
             self.send({"type": "failed", "seq": seq})
             if warn:
-                warnings.warn(f"optiml_widgets: {self.error}", RuntimeWarning, stacklevel=5)
+                warn_caller(f"optiml_widgets: {self.error}")
             traceback.clear_frames(exc.__traceback__)
             return False
         with self._state:
