@@ -52,6 +52,27 @@ WIDTH = 360
 # (the whole name is its tooltip), so that the plot keeps its width beside it.
 TITLE_NAME_CHARS = 36
 AXIS_NAME_CHARS = 28  # a feature's name on the importance and beeswarm axes
+# Vega cuts a title line wider than its chart and never wraps one: subtitles go in lines
+# of at most this many characters (~280 px), which fit the panel's narrowest column.
+SUBTITLE_CHARS = 52
+
+
+def _subtitle(*texts: str) -> list[str]:
+    """Each text in lines that fit a narrow chart, as even as they come (no word left on a
+    line of its own): the narrowest width that needs no more lines than the widest."""
+    lines = []
+    for text in texts:
+        widest = textwrap.wrap(text, SUBTITLE_CHARS)
+        narrow = math.ceil(len(text) / max(1, len(widest)))
+        lines += next(
+            (
+                wrapped
+                for width in range(narrow, SUBTITLE_CHARS)
+                if len(wrapped := textwrap.wrap(text, width)) <= len(widest)
+            ),
+            widest,
+        )
+    return lines
 
 
 def middle_cut(text: str, n: int) -> str:
@@ -199,9 +220,9 @@ def importance_chart(
         }
     )
     params = _params(feature, -1, (None, None))
-    subtitle = [f"mean |SHAP value| over {explanation.importance_text}"]
+    subtitle = _subtitle(f"mean |SHAP value| over {explanation.importance_text}")
     if len(importance) > top:
-        subtitle.append(f"the {top} largest of {len(importance):,} features")
+        subtitle += _subtitle(f"the {top} largest of {len(importance):,} features")
     return (
         alt.Chart(frame, title=alt.Title("What the model relies on", subtitle=subtitle))
         .transform_calculate(
@@ -259,11 +280,13 @@ def beeswarm_chart(
     coloured = "v" in rows.columns and colours is not None
     key = "row" if "row" in rows.columns else "n"
     of = "of X" if key == "row" else "of the data"
-    subtitle = [explanation.sample_text + ("; click a point to explain it" if key == "row" else "")]
+    subtitle = _subtitle(
+        explanation.sample_text + ("; click a point to explain it" if key == "row" else "")
+    )
     # Points of global_data are not rows of X: none of them is the panel's current row.
     ring = "datum.row == row" if key == "row" else "false"
     if len(names) > top:
-        subtitle.append(f"the {top} features with the largest mean |SHAP| of {len(names):,}")
+        subtitle += _subtitle(f"the {top} features with the largest mean |SHAP| of {len(names):,}")
     # Each row's arrays become one record per carried feature, with its position k.
     chart = (
         alt.Chart(rows, title=alt.Title("Impact per row", subtitle=subtitle))
@@ -421,7 +444,7 @@ def _dependence_title(carried: Sequence[int], total: int, subtitle: Sequence[str
     name = middle_cut("names[feature]", TITLE_NAME_CHARS)
     return alt.Title(
         alt.ExprRef(expr="'Dependence: ' + " + name + missing),
-        subtitle=[*subtitle, DEPENDENCE_LEGEND],
+        subtitle=[*_subtitle(*subtitle), DEPENDENCE_LEGEND],
     )
 
 
@@ -681,13 +704,13 @@ def fidelity_chart(surrogate: Surrogate, explanation: GlobalExplanation | None =
     )
     layers: list[alt.Chart] = [frontier, points, halo, mark]
     recommended = next((p for p in surrogate.curve if p.get("recommended")), surrogate.chosen)
-    subtitle = [
+    subtitle = _subtitle(
         f"recommended: {counted(int(recommended['rules']), 'rule')}, {metric} "
         f"{recommended['fidelity']:.3f}; ○ the rules shown",
         "the line and filled points: the best of each size",
-    ]
-    if surrogate.reason:  # titles do not wrap by themselves: a line each
-        subtitle.extend(textwrap.wrap(f"why: {surrogate.reason}", 64))
+    )
+    if surrogate.reason:
+        subtitle += _subtitle(f"why: {surrogate.reason}")
     summary = explanation.summary if explanation is not None else None
     if summary is not None and summary.fidelity is not None:
         # At the size it was measured for: another size picked since has not been.
@@ -707,7 +730,7 @@ def fidelity_chart(surrogate: Surrogate, explanation: GlobalExplanation | None =
                 ],
             )
         )
-        subtitle.append(
+        subtitle += _subtitle(
             f"◆ {metric} {value:.3f} of the surrogate of {counted(measured, 'rule')} over "
             f"{summary.coverage_text} of the global data"
         )
@@ -730,7 +753,7 @@ def prediction_chart(explanation: GlobalExplanation, output: int) -> alt.Chart:
             frame,
             title=alt.Title(
                 "What the model predicts",
-                subtitle=[f"{name}: over {summary.coverage_text} of the global data"],
+                subtitle=_subtitle(f"{name}: over {summary.coverage_text} of the global data"),
             ),
         )
         .mark_bar(color=BAR)

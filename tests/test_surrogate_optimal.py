@@ -359,4 +359,4 @@ def test_one_class_everywhere_gives_one_rule():
     assert surrogate.with_size(8) is surrogate
     # Its chart reads "1 rule", not "1 rules".
     title = fidelity_chart(surrogate).to_dict()["title"]
-    assert "recommended: 1 rule, accuracy 1.000; ○ the rules shown" in title["subtitle"]
+    assert "recommended: 1 rule, accuracy 1.000; ○ the rules shown" in " ".join(title["subtitle"])
