@@ -360,3 +360,39 @@ def test_one_class_everywhere_gives_one_rule():
     # Its chart reads "1 rule", not "1 rules".
     title = fidelity_chart(surrogate).to_dict()["title"]
     assert "recommended: 1 rule, accuracy 1.000; ○ the rules shown" in " ".join(title["subtitle"])
+
+
+def test_a_fit_in_the_background_leaves_the_users_warnings_alone(monkeypatch):
+    # Silencing STreeD with catch_warnings in the fit's thread swapped the whole process's
+    # filters meanwhile: a warning of the user's cell during a background fit was dropped.
+    import threading
+    import uuid
+    import warnings
+
+    from pystreed import STreeDClassifier
+
+    inside, warned = threading.Event(), threading.Event()
+    real_fit = STreeDClassifier.fit
+
+    def held_fit(self, *args, **kwargs):
+        inside.set()
+        warned.wait(30)
+        return real_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(STreeDClassifier, "fit", held_fit)
+    rng = np.random.default_rng(0)
+    T = rng.normal(size=(80, 3))
+    y = (T[:, 0] > 0).astype(int)
+    cuts = quantile_cuts(T, [0, 1, 2], 3)
+    fit = threading.Thread(
+        target=fit_optimal_trees, args=(T, y), kwargs={"classify": True, "cuts": cuts, "sizes": [2]}
+    )
+    fit.start()
+    try:
+        assert inside.wait(30)
+        with warnings.catch_warnings(record=True) as said:  # the filters as they are
+            warnings.warn(f"the user's own {uuid.uuid4()}", UserWarning, stacklevel=1)
+    finally:
+        warned.set()
+        fit.join(60)
+    assert [str(r.message)[:14] for r in said] == ["the user's own"]

@@ -27,6 +27,15 @@ TIME_LIMIT = 10.0  # seconds per tree; past it STreeD returns the best tree foun
 # pystreed 1.4 is not documented as thread-safe, and a process was seen to crash when two
 # solvers fit at once (the surrogate's folds run in threads): one fit at a time.
 _ONE_FIT_AT_A_TIME = threading.Lock()
+# What STreeD says of a size it cannot fit, which the surrogate handles (it skips that size).
+# One filter set once: catch_warnings around each fit, in the fit's thread, swapped the whole
+# process's filters meanwhile and swallowed warnings of the user's cells.
+warnings.filterwarnings(
+    "ignore",
+    message="No feasible tree found|Maximum number of branching nodes is reduced",
+    category=UserWarning,
+    module=r"optiml_widgets\.",
+)
 
 
 @atexit.register
@@ -150,8 +159,7 @@ def fit_optimal_trees(
     found: dict[int, OptimalTreeArrays] = {}
     for size in sorted(s for s in set(sizes) if 2 <= s <= 2**MAX_DEPTH):
         solver.set_params(max_depth=depth_for(size), max_num_nodes=size - 1)
-        with _ONE_FIT_AT_A_TIME, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with _ONE_FIT_AT_A_TIME:
             solver.fit(B, target)
         if not solver.is_fitted():
             continue

@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import threading
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -463,14 +462,12 @@ class ShapExplainer(Explainer):
         self.linked = perturbation == "tree_path_dependent" and output == "probability"
         if self.linked:
             output = "raw"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self._tree = shap.TreeExplainer(
-                model,
-                data=self.background if perturbation == "interventional" else None,
-                model_output=output,
-                feature_perturbation=perturbation,
-            )
+        self._tree = shap.TreeExplainer(
+            model,
+            data=self.background if perturbation == "interventional" else None,
+            model_output=output,
+            feature_perturbation=perturbation,
+        )
         self.perturbation = perturbation
         self.algorithm_kind = "tree"
 
@@ -594,8 +591,4 @@ def _path_dependent(forest: Any, trees: list[Any]) -> shap.TreeExplainer:
     share = copy.copy(forest)
     share.estimators_ = trees
     share.n_estimators = len(trees)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return shap.TreeExplainer(
-            share, feature_perturbation="tree_path_dependent", model_output="raw"
-        )
+    return shap.TreeExplainer(share, feature_perturbation="tree_path_dependent", model_output="raw")
