@@ -258,33 +258,40 @@ class _LiveAnywhere:
     took ~7x longer while another computed its global views). A request under way for longer
     than ``LIVE_PRIORITY_SECONDS`` (a model that hangs) no longer holds the others back."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.forget()
+
+    def forget(self) -> None:
+        """No request under way, none before: a forked child has none of its parent's
+        (whose threads may have held the lock at the fork)."""
         self.lock = threading.Lock()
         self.started: dict[int, float] = {}  # each request under way: when it began
         self.last = -float("inf")
 
     @contextlib.contextmanager
     def live(self) -> Iterator[None]:
-        key = object()
+        key = object()  # alive until the request ends: its id is not reused meanwhile
         with self.lock:
-            self.started[id(key)] = time.monotonic()
+            self.started[id(key)] = self.clock()
         try:
             yield
         finally:
             with self.lock:
                 del self.started[id(key)]
-                self.last = time.monotonic()
+                self.last = self.clock()
 
     def under_way(self) -> bool:
-        now = time.monotonic()
+        now = self.clock()
         with self.lock:
             return any(now - began < LIVE_PRIORITY_SECONDS for began in self.started.values())
 
     def busy(self) -> bool:
-        return self.under_way() or time.monotonic() - self.last < IDLE_SECONDS
+        return self.under_way() or self.clock() - self.last < IDLE_SECONDS
 
 
 LIVE_ANYWHERE = _LiveAnywhere()
+os.register_at_fork(after_in_child=LIVE_ANYWHERE.forget)
 
 
 class Gate:
