@@ -145,16 +145,21 @@ def test_nan_during_a_what_if_is_shown_in_the_widget():
         return np.where(df["bmi"] > 0.1, np.nan, df["bmi"].to_numpy())
 
     w = explain_widget(model, X, explainers=("shap",))
+    assert w._wait_idle()
+
+    def the_views(records) -> list:  # the drag curves' thread may warn of NaN too
+        return [r for r in records if "no drag estimates" not in str(r.message)]
+
     with pytest.warns(RuntimeWarning, match="returned NaN") as said:
         w.set_features(bmi=0.2)
-    assert [r.filename for r in said] == [__file__]  # the cell's line, not one of ours
+    assert [r.filename for r in the_views(said)] == [__file__]  # the cell's, not ours
     assert w.error is not None and "returned NaN" in w.error
     # From a thread with no caller's line (as the panel's own): the package, no line of ours.
     with pytest.warns(RuntimeWarning, match="returned NaN") as said:
         edit = threading.Thread(target=w.set_features, kwargs={"bmi": 0.3})
         edit.start()
         edit.join(30)
-    assert [(r.filename, r.lineno) for r in said] == [("optiml_widgets", 0)]
+    assert [(r.filename, r.lineno) for r in the_views(said)] == [("optiml_widgets", 0)]
     w.set_features(bmi=0.05)
     assert w.error is None
     w.close()
