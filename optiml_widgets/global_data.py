@@ -783,14 +783,20 @@ class PartitionWork:
         text into categories): the model gets what it was fit on."""
         changed = {}
         for name, dtype in self.schema.dtypes.items():
-            if frame[name].dtype != dtype:
-                column = frame[name]
-                if isinstance(dtype, pd.CategoricalDtype):
-                    # A category X lacks is missing to the model (counted apart); pandas
-                    # deprecates making it so in astype.
-                    column = column.where(column.isin(dtype.categories) | column.isna())
-                with contextlib.suppress(TypeError, ValueError):
-                    changed[name] = column.astype(dtype)
+            if frame[name].dtype == dtype:
+                continue
+            column = frame[name]
+            if isinstance(dtype, pd.CategoricalDtype):
+                # A category X lacks is missing to the model (counted apart). By codes:
+                # pandas deprecates astype making it so, and ``where`` would turn integer
+                # categories into floats first (2**53 + 1 read as 2**53).
+                codes = dtype.categories.get_indexer(column)
+                changed[name] = pd.Series(
+                    pd.Categorical.from_codes(codes, dtype=dtype), index=column.index
+                )
+                continue
+            with contextlib.suppress(TypeError, ValueError):
+                changed[name] = column.astype(dtype)
         return frame.assign(**changed) if changed else frame
 
     def empty(self) -> Partial:
