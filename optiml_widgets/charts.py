@@ -402,8 +402,9 @@ def _cuts_and_marker(
     )
     # Both are placed through the plot's scales and take no part in their domains: a domain
     # over a layer with nothing to draw (a feature without thresholds, no current instance)
-    # made Vega warn "Infinite extent" on every draw. Clipped: a threshold or an edited value
-    # outside the points' range is not drawn over the axes.
+    # made Vega warn "Infinite extent" on every draw. A threshold outside the points' range
+    # is clipped; the current instance beyond it (an edit past X's values, a SHAP value past
+    # a bin's band) stays in view at the plot's edge.
     cuts = (
         alt.Chart(cut_frame)
         .transform_filter("datum.k == feature")
@@ -418,12 +419,10 @@ def _cuts_and_marker(
     marker = (
         alt.Chart(pd.DataFrame({"current": [1]}))
         .transform_filter("isValid(current_x) && isValid(current_y)")
-        .mark_point(
-            shape="diamond", size=160, filled=True, color="black", stroke="white", clip=True
-        )
+        .mark_point(shape="diamond", size=160, filled=True, color="black", stroke="white")
         .encode(
-            x=alt.XValue(alt.ExprRef(expr="scale('x', current_x)")),
-            y=alt.YValue(alt.ExprRef(expr="scale('y', current_y)")),
+            x=alt.XValue(alt.ExprRef(expr="clamp(scale('x', current_x), 0, width)")),
+            y=alt.YValue(alt.ExprRef(expr="clamp(scale('y', current_y), 0, height)")),
         )
     )
     return cuts, marker

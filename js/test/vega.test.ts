@@ -88,6 +88,31 @@ describe("the real chart engine", () => {
     drawn.finalize();
   });
 
+  it("keeps the current instance in view at the plot's edge when it lies beyond the points", async () => {
+    // An edit past X's values, or a SHAP value past a bin's band: clipped, the diamond vanished.
+    type Spec = { params: { name: string; value?: unknown }[] };
+    const spec = info.specs.dependence as Spec;
+    for (const [cx, cy] of [
+      [100, 0.1],
+      [0.5, 50],
+      [-100, -50],
+    ]) {
+      const params = spec.params.map((p) => (p.name === "current_x" ? { ...p, value: cx } : p.name === "current_y" ? { ...p, value: cy } : p));
+      const box = document.createElement("div");
+      document.body.append(box);
+      const full = { ...spec, params, datasets: info.datasets } as unknown as Parameters<typeof engine.embed>[1];
+      const drawn = await engine.embed(box, full, { renderer: "svg", actions: false, ast: true, expr: engine.expressionInterpreter });
+      const view = drawn.view as unknown as { signal(name: string): number };
+      const diamond = [...box.querySelectorAll(".mark-symbol path")].find((p) => p.getAttribute("fill") === "black");
+      const [dx, dy] = (diamond?.getAttribute("transform") ?? "").match(/translate\(([-\d.]+),([-\d.]+)\)/)?.slice(1).map(Number) ?? [NaN, NaN];
+      expect(dx).toBeGreaterThanOrEqual(0);
+      expect(dx).toBeLessThanOrEqual(view.signal("width"));
+      expect(dy).toBeGreaterThanOrEqual(0);
+      expect(dy).toBeLessThanOrEqual(view.signal("height"));
+      drawn.finalize();
+    }
+  });
+
   it("names every category under the dependence plot, long names cut, none hidden", async () => {
     // Blank labels between the categories' codes made Vega's overlap removal drop real names.
     type Spec = { params: { name: string; value?: unknown }[] };
