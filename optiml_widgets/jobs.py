@@ -312,7 +312,6 @@ class Gate:
         self._answering = 0  # live requests under way (``live``; see ``let_live_through``)
         self._depth = 0  # how many times the owner holds the lock (it is re-entrant)
         self._following = 0  # follow-ups under way (``following``)
-        self._last_live = -float("inf")  # when the last live request ended
         self._changed = threading.Condition()
         self._owner: int | None = None
 
@@ -330,7 +329,6 @@ class Gate:
             with self._changed:
                 self._waiting -= 1
                 self._answering -= 1
-                self._last_live = time.monotonic()
                 self._changed.notify_all()
 
     def wait_while_live(self) -> None:
@@ -398,11 +396,8 @@ class Gate:
             return True
         if level != JOB:
             return False
-        return (
-            self._following > 0
-            or time.monotonic() - self._last_live < IDLE_SECONDS
-            or LIVE_ANYWHERE.busy()
-        )
+        # Its own panel's last live request included: every panel's go through LIVE_ANYWHERE.
+        return self._following > 0 or LIVE_ANYWHERE.busy()
 
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:
