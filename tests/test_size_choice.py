@@ -110,3 +110,28 @@ def test_the_choice_is_the_fewest_rules_near_the_best(by_fold):
     assert line[0] == min(by_fold) and on[choice.best] and on[choice.chosen]
     assert all(means[a] < means[b] for a, b in itertools.pairwise(line))
     assert all(means[k] <= max(means[f] for f in line if f <= k) for k in by_fold)
+
+
+def test_the_reason_tells_two_variants_of_one_size_and_family_apart():
+    # Two decision trees of 20 rules (two variants of the family): "no less than the 0.956
+    # of 20 rules (decision tree)" read as the chosen point itself.
+    from types import SimpleNamespace
+
+    from sklearn.metrics import accuracy_score
+
+    from optiml_widgets.explainers.surrogate import _curve_and_choice
+
+    tree = SimpleNamespace(family="decision tree", complexity=20)
+    models = {"a": tree, "b": tree, "best": SimpleNamespace(family="decision tree", complexity=21)}
+    by_fold = {
+        "a": np.full(4, 0.956),  # steady: confidently near the best
+        "b": np.array([0.962, 0.950, 0.962, 0.962]),  # a higher mean, varied folds
+        "best": np.array([0.960, 0.960, 0.960, 0.960]),
+    }
+    data = SimpleNamespace(test_is_real=np.ones(4, bool), test_y=np.array([0, 1, 0, 1]))
+    predicted = dict.fromkeys(models, np.array([0, 1, 0, 1]))
+    _, chosen, reason = _curve_and_choice(
+        models, by_fold, data, predicted, accuracy_score, "accuracy", "4 folds"
+    )
+    assert chosen == "b"
+    assert "no less than the 0.956 of another of 20 rules (decision tree)" in reason

@@ -1264,14 +1264,17 @@ def _curve_and_choice(
         )
     elif choice.dominated is not None:
         vouched = points[choice.dominated]
+        # Two variants of one family can have as many rules: "another" tells them apart.
+        same = (vouched["rules"], vouched["family"]) == (chosen["rules"], chosen["family"])
         reason = (
             f"the fewest rules within {TOLERANCE} of the best cross-validated {metric} with 95% "
-            f"confidence, or fewer rules no less faithful: {counted(chosen['rules'], 'rule')} "
-            f"({chosen['family']}) reach {chosen['validation']:.3f} ± "
-            f"{chosen['validation_se']:.3f}, no less than the "
-            f"{vouched['validation']:.3f} of {counted(vouched['rules'], 'rule')} "
-            f"({vouched['family']}) within {TOLERANCE} of the best ({best['validation']:.3f} at "
-            f"{counted(best['rules'], 'rule')}, {best['family']}) ({folds_text})"
+            f"confidence, or no more rules and no less faithful: "
+            f"{counted(chosen['rules'], 'rule')} ({chosen['family']}) reach "
+            f"{chosen['validation']:.3f} ± {chosen['validation_se']:.3f}, no less than the "
+            f"{vouched['validation']:.3f} of {'another of ' if same else ''}"
+            f"{counted(vouched['rules'], 'rule')} ({vouched['family']}) within {TOLERANCE} of "
+            f"the best ({best['validation']:.3f} at {counted(best['rules'], 'rule')}, "
+            f"{best['family']}) ({folds_text})"
         )
     else:
         reason = (

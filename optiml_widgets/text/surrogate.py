@@ -507,7 +507,7 @@ def fit_text_surrogate(
     elif choice.dominated is not None:
         reason = (
             f"the fewest rules within {TOLERANCE} of the best {scored} with 95% confidence, "
-            f"or fewer rules no less faithful: {counted(k, 'rule')} reach "
+            f"or no more rules and no less faithful: {counted(k, 'rule')} reach "
             f"{chosen['validation']:.3f} ± {chosen['validation_se']:.3f}, no less than "
             f"{counted(choice.dominated, 'rule')} within {TOLERANCE} of the best "
             f"({best['validation']:.3f} at {counted(best['rules'], 'rule')}) ({judged})"
