@@ -7,6 +7,8 @@ word is known for every generated sentence.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -58,7 +60,9 @@ def test_ig_equals_captums_own_layer_integrated_gradients(session, trained):
 
     instance = session.instance(0)
     ours = session.attribution(0, instance.tokens.text, "ig", 1)
-    model, tok = trained.model, trained.tokenizer
+    # A copy: captum's hook would catch the forward pass of a job still stopping in a
+    # closed panel of an earlier test, on the same model.
+    model, tok = copy.deepcopy(trained.model), trained.tokenizer
     encoded = tok(instance.tokens.text, return_tensors="pt")
     ids, mask = encoded["input_ids"], encoded["attention_mask"]
     special = torch.tensor(
@@ -349,8 +353,9 @@ def test_any_torch_module_on_token_ids(trained):
     module = BagOfEmbeddings(len(trained.tokenizer))
     texts = ["the plot was great", "the cast was awful today"]
     w = explain_widget(module, texts, tokenizer=trained.tokenizer)
-    # captum hooks the embedding layer while the panel's Integrated Gradients run in the
-    # background: the test calls the same module only once the panel is idle.
+    # captum's hook on an embedding layer catches every thread's forward pass, and the
+    # panel's jobs (the surrogate's fit) call the module: captum gets its own copy.
+    reference = copy.deepcopy(module)
     assert w._wait_idle()
     try:
         assert [e["name"] for e in w._schema["explainers"]] == ["ig", "shap_text", "lime_text"]
@@ -363,7 +368,7 @@ def test_any_torch_module_on_token_ids(trained):
         ours = w.session.attribution(0, texts[0], "ig", 1)
         ids = torch.tensor([list(tokens.ids)])
         baseline = w.session.adapter.baseline_ids(tokens)
-        captum = LayerIntegratedGradients(module, module.embed)
+        captum = LayerIntegratedGradients(reference, reference.embed)
         steps = ours.details["steps"]
         found = captum.attribute(
             ids, baselines=baseline, target=1, n_steps=steps, method="gausslegendre"
