@@ -198,6 +198,12 @@ def _value_axis() -> alt.Axis:
     return alt.Axis(labelSeparation=6)
 
 
+def _shap_axis() -> alt.Axis:
+    # Trailing zeros dropped: a feature the model never uses read "0.000000" (Vega's
+    # precision for an empty extent).
+    return alt.Axis(format="~g")
+
+
 def importance_chart(
     explanation: GlobalExplanation,
     output: int,
@@ -499,7 +505,11 @@ def dependence_chart(
         )
         .encode(
             x=alt.X("x:Q", title="feature value", scale=alt.Scale(zero=False), axis=_x_axis()),
-            y=alt.Y("y:Q", title=f"SHAP value for {explanation.output_names[output]}"),
+            y=alt.Y(
+                "y:Q",
+                title=f"SHAP value for {explanation.output_names[output]}",
+                axis=_shap_axis(),
+            ),
             description=alt.Description("about:N"),
             tooltip=[
                 alt.Tooltip(f"{key}:Q", title=f"row {of}"),
@@ -588,7 +598,9 @@ def binned_dependence_chart(
     x = alt.X("x:Q", title="feature value (bin mean)", scale=alt.Scale(zero=False), axis=_x_axis())
     band = base.mark_area(opacity=0.25, color=BAR).encode(
         x=x,
-        y=alt.Y("low:Q", title=f"SHAP value for {explanation.output_names[output]}"),
+        y=alt.Y(
+            "low:Q", title=f"SHAP value for {explanation.output_names[output]}", axis=_shap_axis()
+        ),
         y2="high:Q",
     )
     line = base.mark_line(color=BAR).encode(x=x, y="m:Q")

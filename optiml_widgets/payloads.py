@@ -512,6 +512,15 @@ def finite_list(values: Sequence[float]) -> list[float | None]:
     return [_finite(v) for v in values]
 
 
+def carries(views: Mapping[str, Any], position: int) -> bool:
+    """Whether the global views' payload can draw the dependence plot of the feature at
+    ``position`` (``charts.chart_features``: every feature's values, or the most important
+    and the selected one's)."""
+    params = views.get("specs", {}).get("dependence", {}).get("params", [])
+    carried = next((p["value"] for p in params if p.get("name") == "carried"), None)
+    return carried is None or position in carried  # no dependence plot: nothing to draw
+
+
 def global_views(
     session: ExplanationSession, feature: str | None, *, include_data: bool, live: bool
 ) -> dict[str, Any]:

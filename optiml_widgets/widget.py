@@ -583,21 +583,39 @@ class ExplainerWidget(PanelWidget):
         # The charts need the surrogate's thresholds and the current row: build them in a
         # job of their own, where waiting for the surrogate holds nothing up (the live
         # loop's follow-up slot keeps only the newest work: a view's would replace them).
-        me = weakref.ref(self)
+        self._build_global_views()
 
+    @traitlets.observe("feature")
+    def _on_feature(self, change: dict) -> None:
+        """A feature whose values the charts do not carry (many features: only the most
+        important travel): the charts again, with its values, for its dependence plot."""
+        shown = self._global
+        if change["new"] is None or not shown or shown.get("state") != "ready":
+            return
+        position = self._session.schema.names.index(change["new"])
+        if not payloads.carries(shown, position):
+            self._build_global_views()
+
+    def _build_global_views(self) -> None:
+        """The global views' payload, built in the "global-views" job (again, if it ran)."""
+        me = weakref.ref(self)
         session = self._session
 
         def build(stop: Any, _progress: Any) -> None:
-            for _ in range(3):  # the target or contrast may change while the charts are built
+            # The target, contrast or feature may change while the charts are built.
+            for _ in range(3):
                 stop.check()
                 if (w := me()) is None:
                     return
-                w._global = w._global_payload()
-                if w._global.get("target") == session.global_output_name():
+                w._global = shown = w._global_payload()
+                feature = w.feature
+                if shown.get("target") == session.global_output_name() and (
+                    feature is None or payloads.carries(shown, session.schema.names.index(feature))
+                ):
                     return
 
-        self._session.jobs.cancel("global-views")  # the global job ran again: new charts
-        self._session.jobs.submit("global-views", build)
+        session.jobs.cancel("global-views")  # built before: new charts
+        session.jobs.submit("global-views", build)
 
     def _global_payload(self) -> dict[str, Any]:
         return payloads.global_views(self._session, self.feature, include_data=True, live=True)

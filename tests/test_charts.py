@@ -235,6 +235,40 @@ def test_the_widget_computes_the_global_views_in_the_background():
     assert w._global["target"] == "0" and w._global["state"] == "ready"
 
 
+def _carried(payload: dict) -> list[int]:
+    params = payload["specs"]["dependence"]["params"]
+    return next(p["value"] for p in params if p["name"] == "carried")
+
+
+def test_a_feature_the_charts_do_not_carry_comes_when_selected():
+    """Many features: the charts carry the most important ones' values; selecting another
+    (a click in the panel syncs ``feature``) sends the charts again with its values."""
+    X, y = make_classification(300, 45, n_informative=4, random_state=0)
+    X = pd.DataFrame(X, columns=[f"f{i}" for i in range(45)])
+    w = explain_widget(RandomForestClassifier(20, random_state=0).fit(X, y), X, y)
+    try:
+        w._on_frontend_message(w, {"type": "global"}, [])
+        deadline = time.monotonic() + 60
+        while (w._global or {}).get("state") != "ready" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert w._global["state"] == "ready" and len(_carried(w._global)) == CHART_FEATURES
+        first = w._global
+        other = next(j for j in range(45) if j not in _carried(first))
+        w.feature = f"f{other}"
+        while other not in _carried(w._global) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert other in _carried(w._global)
+        rows = w._global["datasets"][w._global["specs"]["beeswarm"]["data"]["name"]]
+        assert all(len(r["s"]) == CHART_FEATURES + 1 for r in rows)
+        # A carried feature changes no payload: the panel moves its charts' signal itself.
+        shown = w._global
+        w.feature = f"f{_carried(first)[0]}"
+        time.sleep(0.3)
+        assert w._global is shown
+    finally:
+        w.close()
+
+
 def test_the_chart_engine_is_sent_when_asked_for():
     w = explain_widget(*_gbc(), explainers=("shap",), global_rows=10)
     sent = []

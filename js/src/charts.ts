@@ -125,6 +125,10 @@ export class GlobalViews {
     const ticket = ++this.rendering;
     const engine = await this.load();
     if (ticket !== this.rendering) return;
+    // Charts drawn again (another feature's values came) keep their place meanwhile: the
+    // page must not jump while the new ones are embedded.
+    const height = this.grid.offsetHeight;
+    if (height > 0) this.grid.style.minHeight = `${height}px`;
     this.finalize();
     this.grid.replaceChildren();
     // Colours come from the page's theme through CSS (widget.css), so a theme switch
@@ -176,6 +180,7 @@ export class GlobalViews {
       box.dataset.ready = "true";
     }
     await this.push();
+    this.grid.style.minHeight = "";
     this.el.dataset.rendered = String(this.rendering);
   }
 

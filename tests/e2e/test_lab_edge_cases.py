@@ -212,6 +212,22 @@ def test_a_1000_feature_widget_edits_a_feature_found_by_search(page, lab, artifa
         )
     )
     assert state["value"] == pytest.approx(expected, abs=1e-12)
+    # A feature whose values the charts did not carry: selected, its dependence plot is
+    # drawn with every row's point (the kernel sends the charts again with its values).
+    expect(panel.locator(".ow-global")).to_have_attribute("data-state", "ready", timeout=TIMEOUT)
+    uncarried = kernel_print(
+        page,
+        "params = w._global['specs']['dependence']['params']\n"
+        "carried = next(p['value'] for p in params if p['name'] == 'carried')\n"
+        "name = next(X.columns[j] for j in range(999, -1, -1) if j not in carried)\n"
+        "w.feature = name\n"
+        "print(name, end='')",
+    )
+    dependence = panel.locator('.ow-chart[data-chart="dependence"]')
+    title = dependence.locator("text", has_text="Dependence:")
+    expect(title).to_have_text(f"Dependence: {uncarried}", timeout=TIMEOUT)
+    expect(dependence.locator('[aria-label^="row "]')).to_have_count(300, timeout=TIMEOUT)
+    dependence.screenshot(path=str(artifacts / "panel-wide-dependence.png"))
     panel.screenshot(path=str(artifacts / "panel-wide.png"))
     assert page.errors == [], json.dumps(page.errors, indent=1)
 
