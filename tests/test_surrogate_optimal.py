@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
 import re
 import time
 
@@ -23,6 +24,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from optiml_widgets.charts import fidelity_chart
 from optiml_widgets.data import build_schema
+from optiml_widgets.explainers import optimal_trees
 from optiml_widgets.explainers.optimal_trees import binarise, fit_optimal_trees, quantile_cuts
 from optiml_widgets.explainers.surrogate import (
     MAX_RULES,
@@ -365,12 +367,16 @@ def test_one_class_everywhere_gives_one_rule():
 def test_a_fit_in_the_background_leaves_the_users_warnings_alone(monkeypatch):
     # Silencing STreeD with catch_warnings in the fit's thread swapped the whole process's
     # filters meanwhile: a warning of the user's cell during a background fit was dropped.
+    # The solver in this process (where no other can start), held inside its fit.
+    import sys
     import threading
     import uuid
     import warnings
 
     from pystreed import STreeDClassifier
 
+    monkeypatch.setattr(optimal_trees, "SOLVER", optimal_trees.Solver())
+    monkeypatch.setattr(sys, "executable", "")
     inside, warned = threading.Event(), threading.Event()
     real_fit = STreeDClassifier.fit
 
@@ -384,8 +390,9 @@ def test_a_fit_in_the_background_leaves_the_users_warnings_alone(monkeypatch):
     T = rng.normal(size=(80, 3))
     y = (T[:, 0] > 0).astype(int)
     cuts = quantile_cuts(T, [0, 1, 2], 3)
+    found = []
     fit = threading.Thread(
-        target=fit_optimal_trees, args=(T, y), kwargs={"classify": True, "cuts": cuts, "sizes": [2]}
+        target=lambda: found.append(fit_optimal_trees(T, y, classify=True, cuts=cuts, sizes=[2]))
     )
     fit.start()
     try:
@@ -396,3 +403,59 @@ def test_a_fit_in_the_background_leaves_the_users_warnings_alone(monkeypatch):
         warned.set()
         fit.join(60)
     assert [str(r.message)[:14] for r in said] == ["the user's own"]
+    assert set(found[0]) == {2}
+
+
+class _EndsTheProcess:
+    """Unpickled, it ends the process that reads it: a solver's crash, on demand."""
+
+    def __reduce__(self):
+        import os
+
+        return (os._exit, (139,))
+
+
+def test_a_crash_of_the_solver_ends_its_own_process_only():
+    """STreeD crashed the process it ran in (a segfault): it runs in a process of its own,
+    a size whose fit ends that process is left out, and the next fit starts another."""
+    solver = optimal_trees.Solver()
+    rng = np.random.default_rng(0)
+    T = rng.normal(size=(80, 3))
+    y = (T[:, 0] > 0).astype(int)
+    cuts = quantile_cuts(T, [0, 1, 2], 3)
+    request = {
+        "B": binarise(T, cuts),
+        "target": y.astype(np.intc),
+        "classify": True,
+        "steps": [(2, 1, 1), (3, 2, 2)],
+        "min_leaf": 1,
+        "seed": 0,
+        "time_limit": 10.0,
+    }
+    try:
+        assert set(solver.fit(request)) == {2, 3}
+        first = solver._process
+        assert first is not None and first.pid != os.getpid()
+        crashing = {**request, "B": _EndsTheProcess()}
+        assert solver.fit(crashing) == {}
+        assert solver.crashes == 2  # each size alone, each ended a process
+        assert first.poll() is not None
+        again = solver.fit(request)
+        assert set(again) == {2, 3} and solver._process is not first
+    finally:
+        solver.stop()
+
+
+def test_a_regressor_of_two_values_gets_the_same_surrogate_every_time():
+    """A step of one feature: STreeD's regression crashed, on some runs only, on outputs
+    of two values (the surrogate differed from run to run); the greedy trees fit them."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.tree import DecisionTreeRegressor
+
+    X = load_breast_cancer(as_frame=True).data.iloc[:150, :5]
+    model = DecisionTreeRegressor(max_depth=1).fit(X, (X["mean radius"] > 14).astype(float))
+    before = optimal_trees.SOLVER.crashes
+    texts = {fit(model, X)[0].text() for _ in range(2)}
+    assert optimal_trees.SOLVER.crashes == before
+    (text,) = texts
+    assert "prediction = 0 " in text and "prediction = 1 " in text  # not -2.831e-15

@@ -10,40 +10,126 @@ Numeric features become binary ones "x <= t" at a few quantiles of the training 
 category code, ranked by the model's mean output, is numeric here too), so a split of the
 optimal tree is one of those thresholds. The search grows fast with depth and binary
 features: the surrogate gives it the few features its greedy tree found most useful and
-caps the rows, which keeps a fit well under a second.
+caps the rows, which keeps a fit well under a second. The solver runs in a process of its
+own (``Solver``), where its crash cannot take the kernel down.
 """
 
 from __future__ import annotations
 
 import atexit
+import os
+import pickle
+import subprocess
+import sys
 import threading
 import warnings
 from typing import Any
 
 import numpy as np
 
+from . import streed_worker
+
 MAX_DEPTH = 3  # 2**3 = 8 leaves: deeper searches take seconds to minutes
 TIME_LIMIT = 10.0  # seconds per tree; past it STreeD returns the best tree found so far
-# pystreed 1.4 is not documented as thread-safe, and a process was seen to crash when two
-# solvers fit at once (the surrogate's folds run in threads): one fit at a time.
-_ONE_FIT_AT_A_TIME = threading.Lock()
-# What STreeD says of a size it cannot fit, which the surrogate handles (it skips that size).
-# One filter set once: catch_warnings around each fit, in the fit's thread, swapped the whole
-# process's filters meanwhile and swallowed warnings of the user's cells.
+# Where the solver runs in this process (no other process can be started), STreeD's notes
+# of sizes it cannot fit are ignored by one filter set once: catch_warnings around each
+# fit, in the fit's thread, swapped the whole process's filters meanwhile and swallowed
+# warnings of the user's cells.
 warnings.filterwarnings(
-    "ignore",
-    message="No feasible tree found|Maximum number of branching nodes is reduced",
-    category=UserWarning,
-    module=r"optiml_widgets\.",
+    "ignore", message=streed_worker.QUIET, category=UserWarning, module=r"optiml_widgets\."
 )
 
 
-@atexit.register
-def _no_fit_at_exit() -> None:
-    """Let a fit under way end, and start no other, before the interpreter finalises: a
-    thread still inside the solver then aborts the process ("terminate called without an
-    active exception")."""
-    _ONE_FIT_AT_A_TIME.acquire(timeout=TIME_LIMIT + 1)
+class Solver:
+    """STreeD in a process of its own, one fit at a time. pystreed 1.4 crashed the process
+    it ran in: a segfault on some regressions whose target has two values, an abort when
+    two solvers fit at once, or when the interpreter finalised during a fit. A crash now
+    ends the solver's process alone; the surrogate goes on without those optimal trees,
+    and the next fit starts another process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen | None = None
+        self.crashes = 0  # processes that ended during a fit
+
+    def start(self) -> None:
+        """Start the process now (its imports take a second), without waiting for it."""
+        with self._lock:
+            self._running()
+
+    def _running(self) -> subprocess.Popen | None:
+        if self._process is not None and self._process.poll() is None:
+            return self._process
+        if not sys.executable:  # embedded Python: no interpreter to start
+            return None
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", _SERVE, streed_worker.__file__],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+        except OSError:
+            self._process = None
+        return self._process
+
+    def fit(self, request: dict[str, Any]) -> dict[int, streed_worker.Node]:
+        """``streed_worker.fit(**request)``, in the solver's process (in this one where
+        none can start), one size at a time, each by a new solver: one solver fitting the
+        sizes in turn (reusing its cache, no faster here) crashed on some runs and not on
+        others, and the same rows must give the same surrogate. A size whose fit ends the
+        process is left out; the next starts another."""
+        found: dict[int, streed_worker.Node] = {}
+        with self._lock:
+            for step in request["steps"]:
+                found.update(self._ask({**request, "steps": [step]}) or {})
+        return found
+
+    def _ask(self, request: dict[str, Any]) -> dict[int, streed_worker.Node] | None:
+        """The answer to one request; None when the process ended meanwhile."""
+        process = self._running()
+        if process is None:
+            return streed_worker.fit(**request)
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            pickle.dump(request, process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            process.stdin.flush()
+            status, answer = pickle.load(process.stdout)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            self.crashes += 1
+            self._stop(process)
+            return None
+        if status != "ok":
+            raise RuntimeError(f"STreeD failed: {answer}")
+        return answer
+
+    def stop(self) -> None:
+        """End the process (at exit: one still fitting would outlive the interpreter)."""
+        if self._process is not None:
+            self._stop(self._process)
+
+    def _stop(self, process: subprocess.Popen) -> None:
+        process.kill()
+        process.wait()
+        for pipe in (process.stdin, process.stdout):
+            if pipe is not None:
+                pipe.close()
+        if self._process is process:
+            self._process = None
+
+    def forget(self) -> None:
+        """In a forked child: the parent's process and pipes are the parent's."""
+        self._lock = threading.Lock()
+        self._process = None
+
+
+# The worker file runs as a script, not as a module of the package: importing the package
+# takes seconds, and the file's own folder must not come first on sys.path (it holds
+# modules named shap.py and lime.py).
+_SERVE = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
+SOLVER = Solver()
+atexit.register(SOLVER.stop)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=SOLVER.forget)
 
 
 def quantile_cuts(T: np.ndarray, columns: list[int], n_cuts: int) -> list[tuple[int, float]]:
@@ -88,30 +174,30 @@ class OptimalTreeArrays:
     def n_leaves(self) -> int:
         return sum(1 for c in self.children_left if c == -1)
 
-    def add(self, node: Any, cuts: list[tuple[int, float]]) -> int:
-        """Append STreeD's ``node`` and its subtree breadth first; returns its position."""
+    def add(self, node: streed_worker.Node, cuts: list[tuple[int, float]]) -> int:
+        """Append a solver's ``node`` and its subtree breadth first; returns its position."""
         queue = [node]
         first = len(self.feature)
         position = first
         while queue:
-            current = queue.pop(0)
-            self.samples.append(int(current.num_instances))
-            if current.is_leaf_node():
+            rows, label, feature, left, right = queue.pop(0)
+            self.samples.append(rows)
+            if feature < 0:
                 self.children_left.append(-1)
                 self.children_right.append(-1)
                 self.feature.append(-2)
                 self.threshold.append(-2.0)
-                self.output.append(float(current.label))
+                self.output.append(label)
             else:
-                j, t = cuts[int(current.feature)]
-                # STreeD's right child holds the rows whose binary feature is 1 (x <= t).
+                j, t = cuts[feature]
+                # The solver's right child holds the rows whose binary feature is 1 (x <= t).
                 queued = position + len(queue) + 1
                 self.children_left.append(queued)
                 self.children_right.append(queued + 1)
                 self.feature.append(j)
                 self.threshold.append(t)
                 self.output.append(np.nan)
-                queue.extend([current.right_child, current.left_child])
+                queue.extend([right, left])
             position += 1
         return first
 
@@ -128,42 +214,28 @@ def fit_optimal_trees(
 ) -> dict[int, OptimalTreeArrays]:
     """The optimal tree with at most ``size`` leaves, per size (at most 2**MAX_DEPTH).
 
-    One solver fits every size, smallest first: STreeD keeps its cache between fits that
-    change only the depth and number of splits, so the larger sizes reuse the smaller ones'
-    work. A size whose optimal tree has fewer leaves (more splits do not help) keeps that
-    tree: cross-validation then judges "at most ``size`` leaves" on every fold (left out
+    A size whose optimal tree has fewer leaves (more splits do not help) keeps that tree: cross-validation then judges "at most ``size`` leaves" on every fold (left out
     instead, a size was judged on the folds where it helped alone, whose lucky mean won
     the curve).
     """
-    from pystreed import STreeDClassifier, STreeDRegressor
-
     B = binarise(T, cuts)
     if B.shape[1] == 0 or len(np.unique(y)) < 2:
         return {}
-    solver: Any
-    if classify:
-        solver = STreeDClassifier(
-            max_depth=1, max_num_nodes=1, min_leaf_node_size=min_leaf, time_limit=TIME_LIMIT
-        )
-        target = y.astype(np.intc)
-    else:
-        solver = STreeDRegressor(
-            optimization_task="regression",
-            max_depth=1,
-            max_num_nodes=1,
-            min_leaf_node_size=min_leaf,
-            time_limit=TIME_LIMIT,
-        )
-        target = y.astype(float)
-    solver.set_params(random_seed=int(random_state) % (2**31))
+    sizes = sorted(s for s in set(sizes) if 2 <= s <= 2**MAX_DEPTH)
+    nodes = SOLVER.fit(
+        {
+            "B": B,
+            "target": y.astype(np.intc) if classify else y.astype(float),
+            "classify": classify,
+            "steps": [(size, depth_for(size), size - 1) for size in sizes],
+            "min_leaf": min_leaf,
+            "seed": int(random_state) % (2**31),
+            "time_limit": TIME_LIMIT,
+        }
+    )
     found: dict[int, OptimalTreeArrays] = {}
-    for size in sorted(s for s in set(sizes) if 2 <= s <= 2**MAX_DEPTH):
-        solver.set_params(max_depth=depth_for(size), max_num_nodes=size - 1)
-        with _ONE_FIT_AT_A_TIME:
-            solver.fit(B, target)
-        if not solver.is_fitted():
-            continue
+    for size, node in nodes.items():
         arrays = OptimalTreeArrays()
-        arrays.add(solver.get_tree(), cuts)
+        arrays.add(node, cuts)
         found[size] = arrays
     return found

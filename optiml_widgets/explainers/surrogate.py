@@ -74,7 +74,7 @@ from ..model import ModelAdapter
 from ..size_choice import TOLERANCE, fewest_rules_near_best, frontier
 from ..warn import warn_caller
 from .linear_leaves import linear_leaf_models
-from .optimal_trees import OptimalTreeArrays, fit_optimal_trees, quantile_cuts
+from .optimal_trees import SOLVER, OptimalTreeArrays, fit_optimal_trees, quantile_cuts
 from .rule_models import (
     OPTIMAL_TREE,
     SCORE_CUT,
@@ -654,7 +654,10 @@ def _optimal_trees(
     about OPTIMAL_WIDE_SPLITS thresholds in all (a search as long for 2 columns as for 30,
     and the 2 cut finely); depth 3 only the OPTIMAL_FEATURES columns they used most (its
     search grows with the cube of the thresholds)."""
-    sizes = [k for k in OPTIMAL_SIZES if k <= max_rules]
+    # STreeD's regression crashed its process, on some runs only, at depth 3 on outputs of
+    # two values (a step of one feature): those get depth 2 alone.
+    two_values = not classify and len(np.unique(y)) == 2
+    sizes = [k for k in OPTIMAL_SIZES if k <= (min(max_rules, 4) if two_values else max_rules)]
     if not sizes or len(y) < 20 or len(np.unique(y)) < 2:
         return {}
     rng = np.random.default_rng(random_state)
@@ -733,14 +736,16 @@ def _in_units(
                 grown.feature,
                 grown.threshold,
                 grown.samples,
-                grown.node_output * spread + center,
+                _in_model_units(grown.node_output, center, spread),
                 grown.float32,
             )
         return ConstantLeaves(rescaled[id(grown)], model.leaves, model.family)
     if isinstance(model, LinearLeaves):
         fits = {
             node: dataclasses.replace(
-                leaf, mean=leaf.mean * spread + center, coef=np.asarray(leaf.coef) * spread
+                leaf,
+                mean=float(_in_model_units(np.float64(leaf.mean), center, spread)),
+                coef=np.asarray(leaf.coef) * spread,
             )
             for node, leaf in model.fits.items()
         }
@@ -748,6 +753,13 @@ def _in_units(
             model.grown, model.leaves, fits, model.shared, model.scored, model.family
         )
     raise TypeError(f"unknown surrogate model {type(model).__name__}")
+
+
+def _in_model_units(values: np.ndarray, center: float, spread: float) -> np.ndarray:
+    """``values * spread + center``, where what is zero but for rounding is zero: a rule
+    read "prediction = -2.831e-15" where the model said 0."""
+    found = np.asarray(values, dtype=float) * spread + center
+    return np.where(np.abs(found) <= 1e-12 * (abs(center) + spread), 0.0, found)
 
 
 class _RealRows(NamedTuple):
@@ -1016,6 +1028,8 @@ def fit_surrogate(
     report = progress if progress is not None else no_progress
     if max_rules < 1:
         raise ValueError(f"max_rules must be at least 1 (one rule for every row), got {max_rules}")
+    if max_rules >= min(OPTIMAL_SIZES):
+        SOLVER.start()  # its process imports while the model labels the samples
     data = surrogate_samples(adapter, schema, encoded_X, random_state=random_state)
     stop.check()
     classify = adapter.is_classifier
