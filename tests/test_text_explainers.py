@@ -8,6 +8,8 @@ word is known for every generated sentence.
 from __future__ import annotations
 
 import copy
+import sys
+import unicodedata
 
 import numpy as np
 import pytest
@@ -23,6 +25,7 @@ from optiml_widgets.text.attention import pool, quantise, rollout, thumbnails
 from optiml_widgets.text.integrated_gradients import TOLERANCE
 from optiml_widgets.text.model import MAX_TOKENS
 from optiml_widgets.text.session import TextSession
+from optiml_widgets.text.surrogate import phrase_spans, phrases_of
 from optiml_widgets.text.tokens import edit_token, word_tokens
 
 torch.set_num_threads(1)
@@ -308,6 +311,37 @@ def test_invisible_characters_are_no_tokens_and_an_emoji_keeps_its_parts():
     signs = word_tokens(f"1\ufe0f\u20e3 🇫🇷 {persian} a\u202eb")
     assert signs.strings == ("1\ufe0f\u20e3", "🇫🇷", persian, "a", "b")
     assert [signs.text[a:b] for a, b in signs.spans] == list(signs.strings)  # spans index it
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "\u0905\u091a\u094d\u091b\u0940",  # Hindi अच्छी: a virama and a vowel sign
+        "\u0e20\u0e32\u0e29\u0e32\u0e44\u0e17\u0e22\u0e14\u0e35\u0e21\u0e32\u0e01",  # Thai
+        "cafe\u0301",  # Latin, decomposed (NFD): an accent after its letter
+        "\u0643\u064e\u062a\u064e\u0628\u064e",  # Arabic كَتَبَ with its harakat
+        "\u0dc1\u0dca\u200d\u0dbb\u0dd3",  # Sinhala ශ්‍රී: a joiner after the virama
+    ],
+)
+def test_a_word_keeps_its_combining_marks(word):
+    """\\w matches no combining mark: these words fell apart at every mark, and each piece
+    was masked and explained on its own."""
+    text = f"a {word}, {word}!"
+    tokens = word_tokens(text)
+    assert tokens.strings == ("a", word, ",", word, "!")
+    assert [tokens.text[a:b] for a, b in tokens.spans] == list(tokens.strings)
+    assert edit_token(tokens, 1, "mask", "...") == f"a ..., {word}!"
+    # The surrogate reads the same words.
+    assert phrases_of(text) == {"a", word, f"a {word}", f"{word} {word}"}
+    assert phrase_spans(text, word) == [(2, 2 + len(word)), (4 + len(word), 4 + 2 * len(word))]
+
+
+def test_every_combining_mark_joins_the_word_before_it():
+    marks = "".join(
+        chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)).startswith("M")
+    )
+    assert word_tokens(f"a{marks} b").strings == (f"a{marks}", "b")
+    assert word_tokens("\u0301 x").strings == ("\u0301", "x")  # a mark alone is a sign
 
 
 def test_model_tokens_mark_specials_and_spans(session):

@@ -459,6 +459,30 @@ def test_shap_of_words_is_each_words_own_effect():
         w.close()
 
 
+def test_a_word_with_combining_marks_is_one_token_with_its_whole_effect():
+    """A Hindi word was cut at its virama and vowel sign: SHAP spread its effect over four
+    pieces, the top token was a vowel sign, and masking a piece left a broken word."""
+    good = "\u0905\u091a\u094d\u091b\u0940"  # अच्छी, "good"
+
+    def scores_the_word(texts):
+        p = np.array([0.9 if good in t.split() else 0.1 for t in texts])
+        return np.column_stack([1 - p, p])
+
+    text = f"\u092f\u0939 \u092b\u093f\u0932\u094d\u092e {good} \u0925\u0940"  # यह फिल्म अच्छी थी
+    w = explain_widget(scores_the_word, [text, "x"], explainers=("shap_text",))
+    try:
+        e = w.explanation
+        assert e.tokens == text.split()
+        values = dict(zip(e.tokens, e.values("shap_text")))
+        assert values.pop(good) == pytest.approx(0.8)
+        assert values == pytest.approx(dict.fromkeys(values, 0.0), abs=1e-12)
+        assert e.top_tokens(1, "shap_text") == [good]
+        w.edit_token(e.tokens.index(good), "mask")
+        assert w.text == text.replace(good, "...")
+    finally:
+        w.close()
+
+
 def test_closing_stops_a_function_of_texts_between_its_calls():
     import threading
     import time

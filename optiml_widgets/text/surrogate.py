@@ -18,7 +18,6 @@ perturbations leave with it), the fewest rules within 0.005 of the best with 95%
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,8 +27,8 @@ import numpy as np
 from ..format import counted
 from ..jobs import NEVER, Progress, Stop, no_progress
 from ..size_choice import TOLERANCE, fewest_rules_near_best
+from .words import word_regex  # the words a function of texts is explained by
 
-WORD = re.compile(r"\w+(?:'\w+)?")
 MAX_RULES = 12
 MAX_PHRASES = 8  # phrases a rule may name (and as many exceptions)
 MIN_GAIN = 0.005  # a phrase must fix this share of the samples (and at least 3) to be added
@@ -136,13 +135,13 @@ class TextSurrogate:
 
 def phrases_of(text: str) -> set[str]:
     """The words and word pairs of a text, lowercased."""
-    words = [w.lower() for w in WORD.findall(text)]
+    words = [w.lower() for w in word_regex().findall(text)]
     return set(words) | {f"{a} {b}" for a, b in itertools.pairwise(words)}
 
 
 def phrase_spans(text: str, phrase: str) -> list[tuple[int, int]]:
     """Where a phrase (one word or two) occurs in ``text``: character spans."""
-    words = [(m.group(0).lower(), m.span()) for m in WORD.finditer(text)]
+    words = [(m.group(0).lower(), m.span()) for m in word_regex().finditer(text)]
     parts = phrase.split(" ")
     out = []
     for i in range(len(words) - len(parts) + 1):
@@ -220,7 +219,7 @@ def phrase_matrix(samples: Samples) -> tuple[Any, list[str]]:
     vectorizer = CountVectorizer(
         binary=True,
         ngram_range=(1, 2),
-        token_pattern=WORD.pattern,
+        token_pattern=word_regex().pattern,
         lowercase=True,
         min_df=2,
         max_features=MAX_FEATURES,

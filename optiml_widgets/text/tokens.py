@@ -9,25 +9,35 @@ replace) are made on the text through those spans.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-# Words, and any other sign on its own; an emoji keeps its skin tone, variation selector,
-# keycap and tag characters and its zero-width-joined parts (👍🏽, 1️⃣, 🇫🇷 and 👨‍👩‍👧 are
-# one token each), a zero-width non-joiner stays inside its word (Persian), and the other
-# invisible format characters (zero-width space, direction marks and controls, soft hyphen,
-# BOM) are no token of their own: they read as nothing.
+from .words import combining_marks, word_regex
+
+# Words (words.py: with their combining marks and joiners), and any other sign on its own;
+# an emoji keeps its skin tone, variation selector, keycap and tag characters, its
+# zero-width-joined parts and any combining mark after it (👍🏽, 1️⃣, 🇫🇷 and 👨‍👩‍👧 are one
+# token each), and the other invisible format characters (zero-width space, direction marks
+# and controls, soft hyphen, BOM) are no token of their own: they read as nothing.
 _INVISIBLE = "\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
 _SIGN = rf"[^\w\s{_INVISIBLE}]"
-_SIGN_PART = r"[\U0001F3FB-\U0001F3FF\uFE0E\uFE0F\u20E3\U000E0020-\U000E007F]"
-WORD = re.compile(
-    r"[0-9#*]\uFE0F?\u20E3"  # a keycap
-    r"|[\U0001F1E6-\U0001F1FF]{2}"  # a flag: two regional indicators
-    r"|\w+(?:'\w+)?(?:\u200C\w+(?:'\w+)?)*"
-    rf"|{_SIGN}(?:{_SIGN_PART}|\u200D{_SIGN})*"
-)
+
+
+@functools.cache
+def word_or_sign() -> re.Pattern[str]:
+    """One token of a function of texts (built on first use: words.combining_marks)."""
+    sign_part = rf"[\U0001F3FB-\U0001F3FF\U000E0020-\U000E007F{combining_marks()}]"
+    return re.compile(
+        r"[0-9#*]\uFE0F?\u20E3"  # a keycap
+        r"|[\U0001F1E6-\U0001F1FF]{2}"  # a flag: two regional indicators
+        rf"|{word_regex().pattern}"
+        rf"|{_SIGN}(?:{sign_part}|\u200D{_SIGN})*"
+    )
+
+
 TokenEdit = Literal["mask", "delete", "replace"]
 
 
@@ -72,7 +82,7 @@ class WordTokenizer:
     mask_token = "..."
 
     def __call__(self, s: str, return_offsets_mapping: bool = True) -> dict[str, list[Any]]:
-        matches = list(WORD.finditer(s))
+        matches = list(word_or_sign().finditer(s))
         out: dict[str, list[Any]] = {"input_ids": [m.group(0) for m in matches]}
         if return_offsets_mapping:
             # Each word with the spaces BEFORE it: shap's masker replaces a word's segment
@@ -89,11 +99,11 @@ class WordTokenizer:
 def word_tokens(text: str, max_length: int | None = None) -> Tokens:
     """A text split into words and punctuation marks; with more than ``max_length`` of
     them, cut after the last one that fits (``truncated`` says how much was left out)."""
-    matches = list(itertools.islice(WORD.finditer(text), max_length))
+    matches = list(itertools.islice(word_or_sign().finditer(text), max_length))
     truncated = 0
     if max_length is not None and len(matches) == max_length and max_length > 0:
         cut = matches[-1].end()
-        if WORD.search(text, cut) is not None:
+        if word_or_sign().search(text, cut) is not None:
             truncated = len(text) - cut
             text = text[:cut]
     return Tokens(
