@@ -43,8 +43,8 @@ def explain_widget(
     model : a fitted scikit-learn estimator or Pipeline, an XGBoost/LightGBM model (its
         scikit-learn API or a native Booster), or any callable ``f(DataFrame) -> array``
         (probabilities or values); for texts, a text classifier (below).
-    X : pandas DataFrame (preferred) or 2-D numpy array: the rows to explore; or a list
-        (or pandas Series) of strings: the text panel (README "Text models").
+    X : pandas DataFrame (preferred) or 2-D numpy array: the rows to explore; or a list,
+        pandas Series or 1-D numpy array of strings: the text panel (README "Text models").
     y : optional true targets, shown beside the predictions.
     feature_names : names for the columns of a numpy ``X``.
     class_names : labels of the classifier's outputs, in the order of ``model.classes_``.

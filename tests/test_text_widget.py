@@ -483,6 +483,58 @@ def test_a_word_with_combining_marks_is_one_token_with_its_whole_effect():
         w.close()
 
 
+def test_texts_in_other_containers_are_texts_or_told_what_to_pass(tfidf):
+    with pytest.raises(TypeError, match=re.escape("X is one text (str): pass a list of texts")):
+        explain_widget(tfidf, "the movie was great")  # was: X must be a pandas DataFrame
+    with pytest.raises(TypeError, match=r"explain_widget\(model, \[text\]\)"):
+        explain_widget(tfidf, "the movie was great", tokenizer=object())
+    decode = r"item 0 is bytes: decode it first, e\.g\. b\.decode\('utf-8'\)"
+    for undecoded in ([b"the movie was great", b"awful"], np.array([b"great", b"awful"])):
+        with pytest.raises(TypeError, match=decode):  # was: X must be 2-D
+            explain_widget(tfidf, undecoded)
+    # A 1-D array of strings is a list of texts, as a Series is (was: X must be 2-D).
+    texts = ["the movie was great", "the plot was awful"]
+    for array in (np.array(texts), np.array(texts, dtype=object)):
+        w = explain_widget(tfidf, array, explainers=("shap_text",))
+        try:
+            assert w._schema["kind"] == "text"
+            assert w.session.texts == texts and all(type(t) is str for t in w.session.texts)
+            assert w.explanation.tokens == texts[0].split()
+        finally:
+            w.close()
+    with pytest.raises(ValueError, match="on the first rows of X"):  # a 2-D one is a table
+        explain_widget(tfidf, np.array([texts]))
+
+
+def test_a_surrogate_half_is_named_before_any_model_call():
+    """A transformers tokenizer failed on it with "TextEncodeInput must be Union[...]", and
+    the page cannot be sent such a text (UTF-8 cannot encode it)."""
+    calls = []
+
+    def recording(texts):
+        calls.append(list(texts))
+        return additive(texts)
+
+    lone = r"Text 1 has a lone surrogate U\+D83D at character 6 \(text\[6\]\)"
+    with pytest.raises(ValueError, match=lone):
+        explain_widget(recording, ["fine", "great \ud83d movie"])
+    assert calls == []
+    pytest.importorskip("torch")
+    trained = toy.trained()
+    with pytest.raises(ValueError, match=lone):
+        explain_widget(trained.model, ["fine", "great \ud83d movie"], tokenizer=trained.tokenizer)
+    w = explain_widget(recording, ["the movie was great"], explainers=("shap_text",))
+    try:
+        pair = r"surrogate pair at character 6 \(text\[6:8\]\).*surrogatepass"
+        with pytest.raises(ValueError, match=r"The edited text has a UTF-16 " + pair):
+            w.set_text("great \ud83d\udc4d movie")
+        with pytest.raises(ValueError, match="The edited text has a lone surrogate U\\+DC4D"):
+            w.edit_token(0, "replace", "\udc4d")
+        assert w.text == "the movie was great"  # neither edit was made
+    finally:
+        w.close()
+
+
 def test_closing_stops_a_function_of_texts_between_its_calls():
     import threading
     import time

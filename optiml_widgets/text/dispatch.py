@@ -1,4 +1,5 @@
-"""How ``explain_widget`` picks the text panel: X a list (or pandas Series) of strings.
+"""How ``explain_widget`` picks the text panel: X a list, pandas Series or 1-D array of
+strings.
 
 Kept apart from the text panel itself so that the tabular path imports nothing of it (nor
 torch, transformers or captum).
@@ -32,15 +33,22 @@ def _default(value: Any, name: str) -> bool:
 
 
 def looks_like_texts(X: Any) -> bool:
-    """Whether ``X`` is a list/tuple or pandas Series of strings: one string among its
-    items is enough (a stray number or NaN then gets the text panel's own error naming
-    it, not a table's "X must be 2-D")."""
+    """Whether ``X`` is a list/tuple, pandas Series or 1-D numpy array of strings: one
+    string among its items is enough (a stray number or NaN then gets the text panel's own
+    error naming it, not a table's "X must be 2-D"). Bytes count as strings here, so that
+    undecoded texts are told to be decoded."""
     if type(X).__name__ == "Series" and type(X).__module__.startswith("pandas"):
-        return any(isinstance(v, str) for v in X.head(100))
+        return any(isinstance(v, (str, bytes)) for v in X.head(100))
+    if type(X).__name__ == "ndarray" and type(X).__module__ == "numpy":
+        if X.ndim != 1:
+            return False  # a 2-D array of strings is a table (of categories)
+        return X.dtype.kind in "US" or (
+            X.dtype.kind == "O" and any(isinstance(v, (str, bytes)) for v in X[:100])
+        )
     if not isinstance(X, (list, tuple)):
         return False
     rows = any(isinstance(v, (list, tuple)) or hasattr(v, "__array__") for v in X[:100])
-    return not rows and any(isinstance(v, str) for v in X)
+    return not rows and any(isinstance(v, (str, bytes)) for v in X)
 
 
 def text_panel_for_texts(explain_widget: Callable[..., Any]) -> Callable[..., Any]:
@@ -53,12 +61,18 @@ def text_panel_for_texts(explain_widget: Callable[..., Any]) -> Callable[..., An
         text_options = {k: kwargs.pop(k) for k in TEXT_ONLY if k in kwargs}
         if isinstance(X, (list, tuple)) and not X:
             raise ValueError("X is empty: pass at least one row (or text) to explain.")
+        if isinstance(X, (str, bytes)):
+            raise TypeError(
+                f"X is one text ({type(X).__name__}): pass a list of texts, e.g. "
+                "explain_widget(model, [text])."
+            )
         if not looks_like_texts(X):
             given = [k for k, v in text_options.items() if v is not TEXT_ONLY[k]]
             if given:
                 raise TypeError(
                     f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for text models: "
-                    "pass X as a list (or Series) of strings, or leave it out for tables."
+                    "pass X as a list (or Series, or 1-D array) of strings, or leave it out "
+                    "for tables."
                 )
             return explain_widget(model, X, y, **kwargs)
         tabular = [k for k, v in kwargs.items() if k in TABULAR_ONLY and not _default(v, k)]

@@ -10,6 +10,7 @@ Every model call holds the session's gate, which lets live requests go first.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ FUNCTION_EXPLAINERS = ("shap_text", "lime_text", SURROGATE)
 # The tabular names mean the same methods on text.
 ALIASES = {"shap": "shap_text", "lime": "lime_text", "integrated_gradients": "ig"}
 MAX_TEXT_CHARS = 100_000
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_SURROGATE_PAIR = re.compile(r"[\ud800-\udbff][\udc00-\udfff]")
 SURROGATE_QUIET = 10.0  # seconds of waiting for the surrogate before a progress bar shows
 
 
@@ -64,9 +67,17 @@ def check_texts(texts: Any) -> list[str]:
         values = texts.tolist()
     elif isinstance(texts, (list, tuple)):
         values = list(texts)
+    elif isinstance(texts, np.ndarray) and texts.ndim == 1:
+        values = texts.tolist()  # numpy's str_ and bytes_ become str and bytes
+    elif isinstance(texts, (str, bytes)):
+        raise TypeError(
+            f"texts must be a list of texts, not one {type(texts).__name__}: for one text "
+            "pass [text]."
+        )
     else:
         raise TypeError(
-            f"texts must be a list (or pandas Series) of strings, not {type(texts).__name__}."
+            "texts must be a list (or pandas Series, or 1-D array) of strings, not "
+            f"{type(texts).__name__}."
         )
     if not values:
         raise ValueError("texts is empty: pass at least one text to explain.")
@@ -78,8 +89,10 @@ def check_texts(texts: Any) -> list[str]:
                 f"texts must hold strings only; item {missing[0]} is missing "
                 f"({values[missing[0]]}): drop the missing texts first (e.g. texts.dropna())."
             )
+        item = values[bad[0]]
+        decode = ": decode it first, e.g. b.decode('utf-8')" if isinstance(item, bytes) else "."
         raise TypeError(
-            f"texts must hold strings only; item {bad[0]} is {type(values[bad[0]]).__name__}."
+            f"texts must hold strings only; item {bad[0]} is {type(item).__name__}{decode}"
         )
     long = [i for i, v in enumerate(values) if len(v) > MAX_TEXT_CHARS]
     if long:  # as an edited text is: explaining it would take minutes with no word
@@ -87,7 +100,31 @@ def check_texts(texts: Any) -> list[str]:
             f"Text {long[0]} has {len(values[long[0]]):,} characters; at most "
             f"{MAX_TEXT_CHARS:,}. Explain a passage of it (e.g. text[:{MAX_TEXT_CHARS}])."
         )
+    for i, text in enumerate(values):
+        _check_no_surrogate(text, f"Text {i}")
     return values
+
+
+def _check_no_surrogate(text: str, name: str) -> None:
+    """A clear error for a text holding a UTF-16 surrogate: half of a pair is no character
+    and UTF-8 cannot encode it, so a tokenizer failed on it with an error about its own
+    input types (and the page could not be sent the text)."""
+    found = _SURROGATE.search(text)
+    if found is None:
+        return
+    at = found.start()
+    if _SURROGATE_PAIR.match(text, at):
+        raise ValueError(
+            f"{name} has a UTF-16 surrogate pair at character {at} (text[{at}:{at + 2}]): "
+            "the two halves of one character kept apart, which no tokenizer can read; join "
+            "them with text.encode('utf-16', 'surrogatepass').decode('utf-16')."
+        )
+    raise ValueError(
+        f"{name} has a lone surrogate U+{ord(text[at]):04X} at character {at} "
+        f"(text[{at}]): half of a UTF-16 pair, not a character, so no tokenizer can read it; "
+        "fix the decoding that made it, or drop it with "
+        "text.encode('utf-8', 'ignore').decode('utf-8')."
+    )
 
 
 def choose_explainers(explainers: Any, adapter: TextModelAdapter) -> tuple[str, ...]:
@@ -201,6 +238,7 @@ class TextSession:
             raise TypeError(f"The edited text must be a string, not {type(text).__name__}.")
         if len(text) > MAX_TEXT_CHARS:
             raise ValueError(f"The text has {len(text):,} characters; at most {MAX_TEXT_CHARS:,}.")
+        _check_no_surrogate(text, "The edited text")
         return text
 
     def check_target(self, target: Any) -> int:
@@ -217,7 +255,9 @@ class TextSession:
         the model's limit too)."""
         text = self.text(index)
         tokens = self.instance(index, text).tokens
-        return edit_token(tokens, i, action, self.adapter.mask_token, replacement, text)
+        return self.check_text(
+            edit_token(tokens, i, action, self.adapter.mask_token, replacement, text)
+        )
 
     # -- explainers ------------------------------------------------------------------
     @property
