@@ -23,6 +23,7 @@ import torch
 from optiml_widgets.text import toy
 from optiml_widgets.text.attention import pool, quantise, rollout, thumbnails
 from optiml_widgets.text.integrated_gradients import TOLERANCE
+from optiml_widgets.text.lime_text import lime_words
 from optiml_widgets.text.model import MAX_TOKENS
 from optiml_widgets.text.session import TextSession
 from optiml_widgets.text.surrogate import phrase_spans, phrases_of
@@ -239,6 +240,90 @@ def test_lime_text_weights_sit_on_the_models_tokens(session, trained):
         seen.append([weights[k] for k in range(len(pieces))])
     ratio = np.median(errors[tokens.words] / np.std(seen, axis=0, ddof=1))
     assert 0.5 < ratio < 2.0, ratio  # 8 seeds pin the spread to about ±25%
+
+
+@pytest.fixture(scope="module")
+def roberta():
+    """A tiny RoBERTa from a config and a byte-level BPE tokenizer (RoBERTa's and GPT-2's
+    kind) trained here on the toy sentences: an emoji or a CJK character is several of its
+    tokens, and it states no token limit of its own."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import (
+        PreTrainedTokenizerFast,
+        RobertaConfig,
+        RobertaForSequenceClassification,
+    )
+
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=500,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    bpe.train_from_iterator([s.text for s in toy.sentences(200)], trainer)
+    bpe.post_processor = processors.RobertaProcessing(
+        ("</s>", bpe.token_to_id("</s>")), ("<s>", bpe.token_to_id("<s>")), trim_offsets=True
+    )
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+        pad_token="<pad>", mask_token="<mask>", cls_token="<s>", sep_token="</s>",
+    )  # fmt: skip
+    torch.manual_seed(0)
+    config = RobertaConfig(
+        vocab_size=len(tok), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=32, max_position_embeddings=40, num_labels=2,
+        pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+    )  # fmt: skip
+    return RobertaForSequenceClassification(config).eval(), tok
+
+
+def test_lime_text_takes_the_byte_tokens_of_one_character_as_one_word(roberta):
+    from lime.lime_text import LimeTextExplainer
+
+    model, tok = roberta
+    texts = ["the movie was great 👍", "电影很好 wonderful"]
+    session = TextSession(model, texts, tokenizer=tok, explainers=("lime_text",))
+    try:
+        tokens = session.instance(0).tokens
+        thumb = [i for i in tokens.words if tokens.surface(i) == "👍"]
+        assert len(thumb) == 4  # its four bytes, all with the emoji's span
+        groups, spans = lime_words(tokens)
+        words = [texts[0][start:end] for start, end in spans]
+        assert words == ["the", "movie", "was", "great", "👍"]
+        assert set(thumb) <= set(groups[-1])
+        # LIME masks the word's span: none of its byte tokens is left.
+        masked = texts[0][: spans[-1][0]] + tok.mask_token + texts[0][spans[-1][1] :]
+        assert not {tokens.ids[i] for i in thumb} & set(tok(masked)["input_ids"])
+        cjk = lime_words(session.instance(1, texts[1]).tokens)[1]
+        assert [texts[1][start:end] for start, end in cjk] == ["电", "影", "很", "好", "wonderful"]
+
+        ours = session.attribution(0, texts[0], "lime_text", 1)
+        assert len(ours.values) == len(tokens)
+        lime = LimeTextExplainer(
+            class_names=session.adapter.output_names, split_expression=lambda _t: words,
+            bow=False, mask_string=tok.mask_token, random_state=0,
+        ).explain_instance(
+            texts[0], session.adapter.probabilities, labels=(1,), num_features=len(words),
+            num_samples=2000,
+        )  # fmt: skip
+        theirs = dict(lime.as_map()[1])
+        # Each word's weight is lime's own, shared equally among its tokens.
+        np.testing.assert_allclose(
+            [ours.values[group].sum() for group in groups], [theirs[k] for k in range(5)]
+        )
+        np.testing.assert_allclose(ours.values[groups[-1]], theirs[4] / len(groups[-1]))
+        errors = np.asarray(ours.details["errors"], dtype=float)
+        assert (errors[groups[-1]] > 0).all() and np.isnan(errors[np.array(tokens.special)]).all()
+        assert session.attribution(1, texts[1], "lime_text", 1).values.shape == (
+            len(session.instance(1, texts[1]).tokens),
+        )
+    finally:
+        session.close()
 
 
 def test_attention_shapes_and_rows(session):

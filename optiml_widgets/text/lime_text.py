@@ -3,15 +3,17 @@
 lime's ``LimeTextExplainer`` splits the text exactly into the model's tokens (the pieces of
 the text they stand for), removes them at random (each removed one replaced by the mask
 token) and fits a weighted linear model to the probabilities: one weight per token, in
-probability space, with the local fit's R². Special tokens get no weight. An exact view's
-weights carry their standard error from LIME's sampling, as a table's do
-(explainers/lime.py, ``sampling_errors``).
+probability space, with the local fit's R². Tokens that stand for the same characters (a
+byte-level BPE tokenizer's pieces of one emoji) are one word to LIME (``lime_words``).
+Special tokens get no weight. An exact view's weights carry their standard error from
+LIME's sampling, as a table's do (explainers/lime.py, ``sampling_errors``).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -59,10 +61,10 @@ class TextLimeExplainer(Explainer):
     ) -> dict[int, Attribution]:
         from lime.lime_text import LimeTextExplainer
 
-        words = tokens.words
-        pieces = [tokens.surface(i) for i in words]
+        groups, spans = lime_words(tokens)
+        pieces = [tokens.text[start:end] for start, end in spans]
         out: dict[int, Attribution] = {}
-        if not words:
+        if not groups:
             for c in outputs:
                 out[c] = Attribution(np.zeros(len(tokens)), None, "exact", {"score": None})
             return out
@@ -79,20 +81,26 @@ class TextLimeExplainer(Explainer):
                 tokens.text,
                 self.context.probabilities,
                 labels=tuple(outputs),
-                num_features=len(words),
+                num_features=len(groups),
                 num_samples=FAST_SAMPLES if fast else SAMPLES,
             )
+        _check_words(explanation, spans)
         for c in outputs:
+            # A word of several tokens: its weight shared equally among them, so that a
+            # character's tokens add up to its weight, as SHAP's and IG's values of its
+            # tokens add up to its effect (and each token's error is shared likewise).
             values = np.zeros(len(tokens))
             for k, weight in explanation.as_map()[c]:
-                values[words[k]] = weight
+                values[groups[k]] = weight / len(groups[k])
             sampling = {}
             if not fast:  # each weight's standard error from LIME's sampling, as for tables
                 data, outputs_of_samples, distances, used = fitted[c]
                 errors = np.full(len(tokens), np.nan)
-                errors[[words[k] for k in used]] = sampling_errors(
+                found = sampling_errors(
                     data[:, used], outputs_of_samples[:, c], explainer.base.kernel_fn(distances)
                 )
+                for k, error in zip(used, found):
+                    errors[groups[k]] = error / len(groups[k])
                 sampling = {"errors": errors}
             out[c] = Attribution(
                 values=values,
@@ -109,3 +117,52 @@ class TextLimeExplainer(Explainer):
                 },
             )
         return out
+
+
+def lime_words(tokens: Tokens) -> tuple[list[list[int]], list[tuple[int, int]]]:
+    """LIME's words: groups of token positions, in text order, and the span of the text each
+    group stands for (masking a word replaces that span: none of its characters' tokens is left).
+
+    A byte-level BPE tokenizer (RoBERTa, GPT-2) splits one character (an emoji, a CJK
+    character, "é") into several tokens that all stand for it: LIME can only remove the
+    character, so they are one word. A token that stands for no text but spaces (RoBERTa's
+    "Ġ" before an emoji, with an empty span) has nothing LIME could remove on its own: it
+    goes with the next word (or the last one, at the end of the text).
+    """
+    groups: list[list[int]] = []
+    spans: list[tuple[int, int]] = []
+    waiting: list[int] = []  # tokens of no text of their own, for the next word
+    for i in tokens.words:
+        span = tokens.spans[i]
+        assert span is not None  # words are the tokens with a span
+        start, end = span
+        piece = tokens.text[start:end]
+        if not piece.strip():
+            waiting.append(i)
+            continue
+        # Without surrounding spaces: masking " great" would glue the mask to "was".
+        start += len(piece) - len(piece.lstrip())
+        end -= len(piece) - len(piece.rstrip())
+        if spans and start < spans[-1][1]:  # the same characters as the word before
+            groups[-1].extend([*waiting, i])
+            spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+        else:
+            groups.append([*waiting, i])
+            spans.append((start, end))
+        waiting = []
+    if waiting and groups:
+        groups[-1].extend(waiting)
+    return groups, spans
+
+
+def _check_words(explanation: Any, spans: list[tuple[int, int]]) -> None:
+    """LIME finds its words in the text by their strings: a stretch between two words that
+    read as one of them would shift every weight onto the wrong token. It cannot happen
+    with a tokenizer that reads the same characters the same way; if it did, say so."""
+    indexed = explanation.domain_mapper.indexed_string
+    starts = [int(indexed.string_position(k)[0]) for k in range(indexed.num_words())]
+    if starts != [start for start, _ in spans]:
+        raise ValueError(
+            "LIME could not split the text into the model's tokens (a stretch of text between "
+            "two tokens reads as a token): explain it with explainers=('ig', 'shap_text')."
+        )
