@@ -326,6 +326,28 @@ def test_lime_text_takes_the_byte_tokens_of_one_character_as_one_word(roberta):
         session.close()
 
 
+def test_a_roberta_is_given_no_more_tokens_than_its_positions_take(roberta):
+    """RoBERTa numbers its positions from padding_idx + 1: of its 40 position embeddings, a
+    text can use 40 - 2. Its tokenizer states no limit, so the model's must hold."""
+    model, tok = roberta
+    long = " ".join(s.text for s in toy.sentences(30))
+    session = TextSession(model, [long, "the plot was great"], tokenizer=tok, explainers=("ig",))
+    try:
+        limit = session.adapter.max_length
+        assert limit == 40 - (tok.pad_token_id + 1) and session.adapter.own_limit
+        ids = tok(long)["input_ids"]
+        with torch.no_grad():
+            model(input_ids=torch.tensor([ids[:limit]]))  # as many as it takes
+            with pytest.raises((IndexError, RuntimeError)):
+                model(input_ids=torch.tensor([ids[: limit + 1]]))
+        view = session.view(0, wait=False)
+        assert view["notice"].startswith(f"Only the first {limit} tokens reach the model:")
+        assert len(view["tokens"]["strings"]) == limit
+        assert np.isfinite(session.attribution(0, long, "ig", 1).values).all()
+    finally:
+        session.close()
+
+
 def test_attention_shapes_and_rows(session):
     weights = session.attention(0, session.texts[0])
     tokens = session.instance(0).tokens

@@ -391,10 +391,26 @@ def _max_length(model: Any, tokenizer: Any) -> int | None:
     positions = getattr(getattr(model, "config", None), "max_position_embeddings", None)
     if isinstance(positions, int) and positions > 0:
         limits.append(positions)
+    limits.extend(_position_limits(model))
     own = getattr(tokenizer, "model_max_length", None)
     if isinstance(own, int) and 0 < own < 1_000_000:
         limits.append(own)
     return min(limits) if limits else None
+
+
+def _position_limits(model: Any) -> list[int]:
+    """The tokens each position embedding of the model has room for. One with a padding
+    index numbers positions after it (RoBERTa, XLM-R, CamemBERT: from ``padding_idx + 1``),
+    so it takes ``padding_idx + 1`` fewer tokens than it has rows (512 of RoBERTa's 514)."""
+    import torch
+
+    limits = []
+    for name, module in model.named_modules():
+        if name.endswith("position_embeddings") and isinstance(module, torch.nn.Embedding):
+            skipped = 0 if module.padding_idx is None else module.padding_idx + 1
+            if module.num_embeddings > skipped:
+                limits.append(module.num_embeddings - skipped)
+    return limits
 
 
 def _check_embedding_layer(layer: Any, model: Any, kind: Kind) -> None:
