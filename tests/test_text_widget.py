@@ -20,6 +20,7 @@ from optiml_widgets import explain_widget
 from optiml_widgets.size_choice import TOLERANCE
 from optiml_widgets.text import toy
 from optiml_widgets.text.surrogate import fit_text_surrogate, make_samples, phrase_matrix
+from optiml_widgets.text.tokens import edit_token
 
 HOSTILE = [
     "the plot was great <script>alert(1)</script>",
@@ -368,7 +369,9 @@ def test_the_export_is_one_offline_file(bert_widget, tmp_path):
         (i, a) for i in words for a in ("mask", "delete")
     }
     edit = data["edits"][0][0]
-    expected = w.session.adapter.probabilities([edit["text"]])[0]
+    tokens = w.session.instance(0, w.session.text(0)).tokens
+    edited = edit_token(tokens, edit["token"], edit["action"], w.session.adapter.mask_token)
+    expected = w.session.adapter.probabilities([edited])[0]
     assert edit["probabilities"] == pytest.approx(list(expected))
 
 

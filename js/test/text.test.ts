@@ -8,9 +8,21 @@ import type { Agreement, RequestMessage } from "../src/types";
 import { heat, textOn } from "../src/text/colour";
 import { TextExportAnswers } from "../src/text/host";
 import { PAUSE_MS, agreementText, renderTextPanel } from "../src/text/panel";
-import { editText } from "../src/text/tokens";
+import { type TokenAction, editText } from "../src/text/tokens";
 import { editedWords, typingEstimate } from "../src/text/typing";
 import type { TextExportData, TextMessage, TextModel, TextSchema, TextView, TextWidgetModel, TokensInfo } from "../src/text/types";
+import tokenEditCases from "./token-edit-cases.json";
+
+/** Written by tests/test_text_export.py: tricky texts, their tokens and edit_token's texts. */
+interface TokenEditCase {
+  name: string;
+  text: string;
+  tokens: TokensInfo;
+  mask: string;
+  replacement: string;
+  edits: { token: number; action: TokenAction; text: string }[];
+}
+const CASES = tokenEditCases as TokenEditCase[];
 
 afterEach(() => {
   document.body.replaceChildren();
@@ -580,6 +592,16 @@ describe("text panel", () => {
     expect(editText(TEXT, tokens, 0, "mask", "[MASK]")).toBeNull();
   });
 
+  it("makes every edit of the shared cases exactly as Python's edit_token does", () => {
+    expect(CASES.map((c) => c.name)).toEqual(expect.arrayContaining(["zwj, flags and keycaps", "hebrew", "spaces around tokens", "truncated long text", "specials"]));
+    const wrong = CASES.flatMap((c) =>
+      c.edits
+        .map((e) => ({ case: c.name, ...e, got: editText(c.text, c.tokens, e.token, e.action, c.mask, c.replacement) }))
+        .filter((e) => e.got !== e.text),
+    );
+    expect(wrong).toEqual([]);
+  });
+
   it("counts spans in code points, as Python does: an emoji is one character there", () => {
     // Spans and expected texts from Python: word_tokens(text) and edit_token(tokens, i, action, "[MASK]", "nice 👍").
     const emoji = "I 😀😀 love this great movie";
@@ -623,7 +645,7 @@ describe("text export", () => {
     start: 0,
     heads: [null],
     head_scales: [[]],
-    edits: [[{ token: 5, action: "delete", text: "the <script>alert(1)</script> constructor was", prediction: 0.2, probabilities: [0.8, 0.2] }]],
+    edits: [[{ token: 5, action: "delete", prediction: 0.2, probabilities: [0.8, 0.2] }]],
   });
 
   it("answers a precomputed one-token edit with the model's own output", () => {
@@ -634,6 +656,21 @@ describe("text export", () => {
     expect(view.tokens.strings).not.toContain("great");
     expect(view.notice).toContain("Precomputed");
     expect(view.attributions.every((a) => a === null)).toBe(true);
+  });
+
+  it("rebuilds each precomputed edit's text as Python made it and answers it with that edit's output", () => {
+    for (const c of CASES) {
+      const made = c.edits.filter((e) => e.action !== "replace");
+      const edits = made.map((e, k) => ({ token: e.token, action: e.action as "mask" | "delete", prediction: k, probabilities: [0, k] }));
+      const view = { ...textView(0, c.text), original: c.text, edited: false, tokens: c.tokens };
+      const answers = new TextExportAnswers({ ...data(), schema: { ...textSchema(), mask_token: c.mask }, views: [view], edits: [edits] });
+      made.forEach((e, k) => {
+        const first = made.findIndex((other) => other.text === e.text); // deleting either "a" of "a a" makes one text
+        const answer = answers.answer({ type: "request", seq: k + 1, index: 0, target: "positive", edits: [[0, e.text]], fast: false });
+        expect(answer.notice, `${c.name}: ${e.action} token ${e.token}`).toContain("Precomputed");
+        expect(answer.prediction).toBe(first);
+      });
+    }
   });
 
   it("labels any other edit as not in the file", () => {

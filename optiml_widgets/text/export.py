@@ -3,8 +3,9 @@
 The same frontend bundle and CSS as the notebook, inlined, with an in-page model standing in
 for the kernel (js/src/text/host.ts). It holds, for each exported text: its exact view (every
 method's attributions, the attention grid, the firing rule), every head's full attention map
-(one byte a cell, gzip), and the model's own output for each one-token mask and deletion.
-Any other edit says it is not in the file.
+(one byte a cell, gzip), and the model's own output for each one-token mask and deletion
+(by token and action: the page rebuilds the edited text). Any other edit says it is not in
+the file.
 """
 
 from __future__ import annotations
@@ -52,29 +53,31 @@ def choose_rows(session: TextSession, rows: Sequence[int] | None) -> list[int]:
 
 
 def one_token_edits(session: TextSession, index: int) -> list[payloads.TokenEditInfo]:
-    """The model's output for each word token of a text masked, and deleted (one call)."""
+    """The model's output for each word token of a text masked, and deleted (one call).
+
+    Each entry names its token and action only: with the edited text, a long text was
+    stored once per token and edit (100 MB for one text of 99,000 characters). The page
+    rebuilds the text from the view's text and the token's span (js/src/text/tokens.ts
+    editText, checked against edit_token by tests/test_text_export.py)."""
     text = session.text(index)
     tokens = session.instance(index, text).tokens
-    edits: list[tuple[int, str, str]] = []
     actions: tuple[TokenEdit, ...] = ("mask", "delete")
-    mask = session.adapter.mask_token
-    for i in tokens.words:
-        for action in actions:
-            edits.append((i, action, edit_token(tokens, i, action, mask, text=text)))
+    edits = [(i, action) for i in tokens.words for action in actions]
     if not edits:
         return []
+    mask = session.adapter.mask_token
+    edited = [session.adapter.given(edit_token(tokens, i, a, mask, text=text)) for i, a in edits]
     with session.gate.hold():
-        outputs = session.context.probabilities([session.adapter.given(t) for _, _, t in edits])
+        outputs = session.context.probabilities(edited)
     target = session.target_index
     return [
         {
             "token": i,
             "action": action,  # type: ignore[typeddict-item]
-            "text": text,
             "prediction": float(out[target]),
             "probabilities": [float(p) for p in out],
         }
-        for (i, action, text), out in zip(edits, outputs)
+        for (i, action), out in zip(edits, outputs)
     ]
 
 

@@ -148,9 +148,11 @@ class PackedArray(TypedDict):
 
 
 class TokenEditInfo(TypedDict):
+    """The model's output for one token masked or deleted; no edited text (the page rebuilds
+    it from the view's text and the token's span, as edit_token does)."""
+
     token: int
     action: Literal["mask", "delete"]
-    text: str
     prediction: float
     probabilities: list[float]
 

@@ -1,24 +1,42 @@
 // The in-page model of a text export: answers the panel from data computed at export time
 // (no network, no kernel). An exported text shows its exact views; a one-token mask or
-// deletion shows the model's own output for it (precomputed); any other edit is labelled
-// as not in the file.
+// deletion shows the model's own output for it (precomputed; the file keeps the token and
+// the action, and the edited text is rebuilt here as Python made it); any other edit is
+// labelled as not in the file.
 import type { RequestMessage } from "../types";
 import type { HeadMap } from "./attention";
 import { base64Bytes, gunzip } from "./packed";
 import { renderTextPanel } from "./panel";
-import type { TextExportData, TextMessage, TextView, TextWidgetModel, TokensInfo } from "./types";
+import { codePointStarts, editText } from "./tokens";
+import type { TextExportData, TextMessage, TextView, TextWidgetModel, TokenEditInfo, TokensInfo } from "./types";
 
 export class TextExportAnswers {
   private readonly heads = new Map<number, Promise<Uint8Array>>();
+  /** Per exported text: the length of each precomputed edit's text, measured once. Only the
+   *  edits of a request's length are rebuilt to compare: rebuilding all of a long text's
+   *  (a thousand deletions of 100,000 characters) at each keystroke made typing crawl. */
+  private readonly lengths = new Map<number, number[]>();
 
   constructor(private readonly data: TextExportData) {}
+
+  /** The precomputed one-token edit that makes ``text`` of exported text ``index``, if any. */
+  private precomputed(index: number, text: string): TokenEditInfo | undefined {
+    const { text: exported, tokens } = this.data.views[index];
+    const entries = this.data.edits[index];
+    const mask = this.data.schema.mask_token;
+    let starts: number[] | undefined; // counted once, when some edit is rebuilt
+    const rebuilt = (e: TokenEditInfo) => editText(exported, tokens, e.token, e.action, mask, "", (starts ??= codePointStarts(exported)));
+    let lengths = this.lengths.get(index);
+    if (!lengths) this.lengths.set(index, (lengths = entries.map((e) => rebuilt(e)?.length ?? -1)));
+    return entries.find((e, k) => (lengths as number[])[k] === text.length && rebuilt(e) === text);
+  }
 
   answer(request: RequestMessage): TextView {
     const base = this.data.views[request.index];
     const text = request.edits?.length ? String(request.edits[0][1]) : base.text;
     const view = { ...base, seq: request.seq, target: base.target };
     if (text === base.text) return view;
-    const edit = this.data.edits[request.index].find((e) => e.text === text);
+    const edit = this.precomputed(request.index, text);
     if (edit) {
       return {
         ...view,

@@ -184,15 +184,36 @@ function sameTokens(a: TokensInfo, b: TokensInfo): boolean {
 const PY_SPACE = /[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/.source;
 const PY_STRIP = new RegExp(`^${PY_SPACE}+|${PY_SPACE}+$`, "g");
 
+/** Where each code point of a text starts in UTF-16 units, then the text's length: spans
+ *  count code points, as Python's strings do (an emoji is one there and two units here). */
+export function codePointStarts(text: string): number[] {
+  const starts: number[] = [];
+  let unit = 0;
+  for (const c of text) {
+    starts.push(unit);
+    unit += c.length;
+  }
+  starts.push(unit);
+  return starts;
+}
+
 /** The text with token ``i`` masked, deleted or replaced, exactly as Python's edit_token
- *  (optiml_widgets/text/tokens.py) makes it. Spans count code points, as Python's strings
- *  do: an emoji is one there and two UTF-16 units here. */
-export function editText(text: string, tokens: TokensInfo, i: number, action: TokenAction, mask: string, replacement = ""): string | null {
+ *  (optiml_widgets/text/tokens.py) makes it. ``starts``: the text's codePointStarts, when
+ *  many edits of one text are made (the export page rebuilds each precomputed one). */
+export function editText(
+  text: string,
+  tokens: TokensInfo,
+  i: number,
+  action: TokenAction,
+  mask: string,
+  replacement = "",
+  starts: number[] = codePointStarts(text),
+): string | null {
   const span = tokens.spans[i];
   if (!span) return null;
   const put = action === "mask" ? mask : action === "delete" ? "" : replacement;
-  const chars = [...text];
-  let out = chars.slice(0, span[0]).join("") + put + chars.slice(span[1]).join("");
+  const unitAt = (k: number) => starts[Math.min(k, starts.length - 1)]; // Python's slices stop at the end
+  let out = text.slice(0, unitAt(span[0])) + put + text.slice(unitAt(span[1]));
   if (!put) out = out.replace(/ {2,}/g, " ").replace(PY_STRIP, "");
   return out;
 }

@@ -178,10 +178,11 @@ export interface PackedArray {
   data: string;
 }
 
+/** The model's output for one token of an exported text masked or deleted; the edited
+ *  text is not stored (it would repeat the whole text per token): editText rebuilds it. */
 export interface TokenEditInfo {
   token: number;
   action: "mask" | "delete";
-  text: string;
   prediction: number;
   probabilities: number[];
 }
