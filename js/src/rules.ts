@@ -89,7 +89,6 @@ class RuleTable {
   private readonly arithmetic = new Map<number, HTMLElement>();
   /** The terms every rule shares, stated once under the table, and their lines. */
   private readonly sharedLines: [LinearTermInfo, HTMLElement][] = [];
-  private readonly scroller: HTMLElement;
   private revealed: number | null = null;
 
   constructor(
@@ -136,7 +135,6 @@ class RuleTable {
       h("thead", {}, h("tr", {}, h("th", {}, "#"), h("th", {}, "IF"), h("th", {}, "THEN"), h("th", { title: "share of rows the rule covers" }, "rows"))),
       body,
     );
-    this.scroller = h("div", { class: "ow-rules-scroll" }, table);
     this.el = h(
       "div",
       { class: "ow-rules-body" },
@@ -151,7 +149,7 @@ class RuleTable {
             h("p", {}, `${surrogate.reason.charAt(0).toUpperCase()}${surrogate.reason.slice(1)}.`),
           )
         : null,
-      this.scroller,
+      h("div", { class: "ow-rules-scroll" }, table),
       this.sharedBlock(),
       legend("rules", [
         { mark: "ow-key-rule", text: "the rule that fires for this row" },
@@ -197,8 +195,8 @@ class RuleTable {
         showMark(cell, met === undefined ? null : met ? ["✓ ", "met: "] : ["✗ ", "not met: "]);
       });
     }
-    // Scroll the firing rule into view when it changes, within the table's own box (never
-    // the page): the user may be reading other rules.
+    // Scroll the firing rule into view when it changes, within the card (never the page);
+    // only then: between changes the user may be reading other rules.
     const id = view.rule?.id ?? null;
     if (id === this.revealed) return;
     const row = id === null ? undefined : this.rows.get(id);
@@ -233,14 +231,32 @@ class RuleTable {
     }
   }
 
-  /** Scrolls `row` into the table's box; false when not laid out yet. */
+  /** Scrolls `row` (and its worked-out value under it) into the box around it that scrolls,
+   *  within the panel (the card; never the page); false when not laid out yet. */
   private reveal(row: HTMLElement): boolean {
-    const box = this.scroller.getBoundingClientRect();
-    if (!this.scroller.isConnected || box.height === 0) return false;
-    const r = row.getBoundingClientRect();
-    if (r.top < box.top || r.bottom > box.bottom) this.scroller.scrollTop += r.top - box.top - Math.max(0, (box.height - r.height) / 2);
+    if (!row.isConnected || row.getBoundingClientRect().height === 0) return false;
+    const box = scrollingBox(row, row.closest(".optiml-widget"));
+    if (!box) return true; // it all shows: nothing to scroll
+    const under = this.arithmetic.get(Number(row.dataset.rule));
+    const last = under && !under.hidden ? under : row;
+    const top = row.getBoundingClientRect().top;
+    const height = last.getBoundingClientRect().bottom - top;
+    const boxTop = box.getBoundingClientRect().top + box.clientTop;
+    const outside = top < boxTop || top + height > boxTop + box.clientHeight;
+    // In the middle of the box: the rules on either side show too.
+    if (outside) box.scrollTop += top - boxTop - Math.max(0, (box.clientHeight - height) / 2);
     return true;
   }
+}
+
+/** The nearest box around `el` that scrolls, inside `root` (the panel: the page around it is
+ *  never scrolled); null when none does. */
+export function scrollingBox(el: HTMLElement, root: Element | null): HTMLElement | null {
+  for (let box = el.parentElement; box && box !== root && box !== document.body; box = box.parentElement) {
+    const overflow = getComputedStyle(box).overflowY;
+    if ((overflow === "auto" || overflow === "scroll") && box.scrollHeight > box.clientHeight) return box;
+  }
+  return null;
 }
 
 /** The counterfactual hint: Python's words, the outcome it reaches, a one-click what-if. */

@@ -4,7 +4,7 @@ import { Features } from "../src/features";
 import { segments } from "../src/forceplot";
 import { renderPanel } from "../src/panel";
 import { sliderStep, trackPercent } from "../src/sliders";
-import { caption, shows } from "../src/rules";
+import { RulesCard, caption, shows } from "../src/rules";
 import type { ExplainerInfo, LinearTermInfo, SurrogateInfo } from "../src/types";
 import { FakeModel, LIME, SHAP, limeOf, mixedSchema, model, panel, schema, shapOf, surrogate, view } from "./fixtures";
 
@@ -308,6 +308,73 @@ describe("rule table", () => {
     expect(shows(-0.004, [68.27, 69.67])).toBe(false);
     expect(shows(0.006, [68.27, 69.67])).toBe(true);
     expect(shows(1e-7, [2e-6, 3e-6])).toBe(true);
+  });
+});
+
+describe("the firing rule in the rules card", () => {
+  // The card (overflow: auto) is the box that scrolls: 100 px tall, its rules 30 px each
+  // from 60 px down. Layout is stood in for: the test DOM has none.
+  const RULE_HEIGHT = 30;
+  function laidOut(rules: number) {
+    const s = schema();
+    const many = surrogate(s);
+    const [first] = many.rules;
+    many.rules = Array.from({ length: rules }, (_, id) => ({ ...first, id }));
+    const card = new RulesCard(new Features(s), () => {});
+    card.setSurrogate(many);
+    const root = document.createElement("div");
+    root.className = "optiml-widget";
+    root.style.overflowY = "auto"; // the panel itself is never scrolled
+    root.append(card.el);
+    document.body.append(root);
+    card.el.style.overflowY = "auto";
+    Object.defineProperty(card.el, "clientHeight", { value: 100 });
+    Object.defineProperty(card.el, "scrollHeight", { value: 60 + rules * RULE_HEIGHT });
+    Object.defineProperty(root, "clientHeight", { value: 100 });
+    Object.defineProperty(root, "scrollHeight", { value: 5000 });
+    const rect = (top: number, height: number) => ({ top, bottom: top + height, height, left: 0, right: 100, width: 100, x: 0, y: top, toJSON: () => ({}) });
+    vi.spyOn(Element.prototype, "getBoundingClientRect").mockImplementation(function (this: Element) {
+      if (this === card.el) return rect(0, 100);
+      const rule = (this as HTMLElement).dataset?.rule;
+      if (rule !== undefined) return rect(60 + Number(rule) * RULE_HEIGHT - card.el.scrollTop, RULE_HEIGHT);
+      return rect(0, 10);
+    });
+    const show = (id: number) => card.update(view(s, { rule: { id, met: [true] } }), false);
+    const visible = (id: number) => {
+      const top = 60 + id * RULE_HEIGHT - card.el.scrollTop;
+      return top >= 0 && top + RULE_HEIGHT <= 100;
+    };
+    return { card, root, show, visible };
+  }
+  afterEach(() => vi.restoreAllMocks());
+
+  it("is scrolled into the card at the first view and when another rule fires, never the panel or page", () => {
+    const { card, root, show, visible } = laidOut(12);
+    const page = vi.spyOn(window, "scrollTo");
+    show(9);
+    expect(visible(9)).toBe(true);
+    show(2);
+    expect(visible(2)).toBe(true);
+    show(11);
+    expect(visible(11)).toBe(true);
+    expect(card.el.querySelector("tr.ow-rule-active")?.getAttribute("data-rule")).toBe("11");
+    expect(root.scrollTop).toBe(0);
+    expect(page).not.toHaveBeenCalled();
+  });
+
+  it("stays where the user scrolled the card while the same rule fires", () => {
+    const { card, show, visible } = laidOut(12);
+    show(9);
+    card.el.scrollTop = 0; // the user reads the first rules
+    show(9); // an edit that leaves the same rule firing
+    expect(card.el.scrollTop).toBe(0);
+    expect(visible(9)).toBe(false);
+  });
+
+  it("leaves the card alone when the firing rule shows already", () => {
+    const { card, show } = laidOut(12);
+    show(0);
+    expect(card.el.scrollTop).toBe(0);
   });
 });
 

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from playwright.sync_api import expect
+from sklearn.datasets import load_wine
+from sklearn.ensemble import RandomForestClassifier
 
 from optiml_widgets import explain_widget
 
@@ -113,6 +115,57 @@ def test_the_export_works_offline_and_sliders_show_the_models_output(
         ).to_have_count(1)
 
         assert page.blocked == []
+        assert page.errors == [], json.dumps(page.errors, indent=1)
+    finally:
+        context.close()
+
+
+FIRING_RULE_JS = """() => {
+  const card = document.querySelector('.optiml-widget [data-testid=ow-rules]');
+  const row = card.querySelector('tr.ow-rule-active');
+  if (!row) return null;
+  const box = card.getBoundingClientRect();
+  const rule = row.getBoundingClientRect();
+  const top = box.top + card.clientTop;
+  return {
+    // Below the card's first screenful: it shows only if the card was scrolled to it.
+    farDown: rule.bottom - top + card.scrollTop > card.clientHeight,
+    shown: rule.top >= top && rule.bottom <= top + card.clientHeight,
+    pageScrolled: window.scrollY,
+  };
+}"""
+
+
+@pytest.fixture(scope="module")
+def wine_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three classes: a surrogate of about ten rules, more than the rules card shows at once."""
+    data = load_wine(as_frame=True)
+    model = RandomForestClassifier(n_estimators=50, random_state=0).fit(data.data, data.target)
+    w = explain_widget(model, data.data, data.target, class_names=list(data.target_names))
+    path = tmp_path_factory.mktemp("wine") / "wine.html"
+    w.to_html(path, rows=list(range(WINE_ROWS)))
+    w.close()
+    return path
+
+
+WINE_ROWS = 20
+
+
+def test_the_rule_that_fires_is_scrolled_into_the_rules_card(browser, wine_export):
+    context, page = open_offline(browser, wine_export)
+    try:
+        page.set_viewport_size({"width": 1200, "height": 800})
+        firing = page.evaluate(FIRING_RULE_JS)
+        for _ in range(1, WINE_ROWS):
+            if firing and firing["farDown"]:
+                break
+            before = panel_state(page)
+            page.click(f'{WIDGET} [aria-label="Next row"]')
+            wait_settled(page, before["seq"], exact=False)
+            firing = page.evaluate(FIRING_RULE_JS)
+        assert firing and firing["farDown"], "no exported row fires a rule far down"
+        assert firing["shown"], firing
+        assert firing["pageScrolled"] == 0  # the card scrolled, not the page
         assert page.errors == [], json.dumps(page.errors, indent=1)
     finally:
         context.close()
