@@ -1,12 +1,14 @@
 // Signed horizontal bars, one per feature: the force plot's contributions and a local
 // model's weights read the same way. Labels wrap: a long name is read in full.
-import { h } from "./dom";
+import { h, isolated } from "./dom";
 import { counted, formatNumber, signed } from "./format";
 
 export interface BarItem {
   /** Feature position (null: the folded rest). */
   j: number | null;
   label: string;
+  /** The user's strings in the label (its name, a category), in their order: isolated. */
+  isolate?: string[];
   value: number;
   /** Standard error of the value (a local model's sampling), drawn as ± 2 of it. */
   error?: number | null;
@@ -70,7 +72,7 @@ export function barList(items: BarItem[]): HTMLElement {
       h(
         "li",
         { "data-j": item.j ?? undefined, tabindex: item.j === null ? undefined : 0, class: item.j === null ? "ow-folded" : undefined, title },
-        h("span", { class: "ow-bar-label" }, item.label),
+        h("span", { class: "ow-bar-label" }, ...isolated(item.label, item.isolate ?? [])),
         track,
         h("span", { class: "ow-bar-value" }, signed(item.value)),
       ),

@@ -35,6 +35,30 @@ function setAttrs(el: Element, attrs: Attrs): void {
   }
 }
 
+/** `text` with the user's strings in it (feature names, categories: `parts`, in the order
+ *  they come) each in a <bdi>: a right-to-left name does not pull the numbers and operators
+ *  beside it into its direction ("name = −1.2" drawn as "1.2− = name"). A part not found
+ *  after the previous one is left as it is. */
+export function isolated(text: string, parts: readonly (string | null | undefined)[]): (string | Node)[] {
+  const out: (string | Node)[] = [];
+  let at = 0;
+  for (const part of parts) {
+    const found = part ? text.indexOf(part, at) : -1;
+    if (!part || found < 0) continue;
+    if (found > at) out.push(text.slice(at, found));
+    out.push(h("bdi", {}, part));
+    at = found + part.length;
+  }
+  if (at < text.length || !out.length) out.push(text.slice(at));
+  return out;
+}
+
+/** The strings a condition's text holds: its feature's name, then its categories. */
+export function conditionParts(condition: { feature: string; value: unknown }): string[] {
+  const values = Array.isArray(condition.value) ? condition.value : [condition.value];
+  return [condition.feature, ...values.filter((v): v is string => typeof v === "string")];
+}
+
 let counter = 0;
 /** A unique id for label/input pairs (several widgets may share a page). */
 export function uid(prefix: string): string {

@@ -21,6 +21,8 @@ export interface Segment {
   /** Feature position; null for the folded "N other features". */
   j: number | null;
   label: string;
+  /** The user's strings in the label (its name, a category), in their order: isolated. */
+  isolate?: string[];
   value: number;
   /** In output units. */
   start: number;
@@ -37,6 +39,7 @@ export function segments(features: Features, attribution: AttributionInfo, view:
   const items: Omit<Segment, "start" | "end">[] = shown.map((j) => ({
     j,
     label: `${features.names[j]} = ${hidden ? HIDDEN : formatValue(view.values[j], features.at(j))}`,
+    isolate: [features.names[j], ...(!hidden && typeof view.values[j] === "string" ? [view.values[j] as string] : [])],
     value: attribution.values[j],
     title: hidden ? HIDDEN_TITLE : undefined,
   }));

@@ -2,7 +2,7 @@
 // rules), the rule that fires for the current row, which of its conditions the current values
 // meet and its value for that row worked out, and the counterfactual hint. Until the
 // surrogate is fit, its progress.
-import { button, h } from "./dom";
+import { button, conditionParts, h, isolated } from "./dom";
 import type { Features } from "./features";
 import { SCORE_CUT, ruleOutput, termEffect } from "./estimate";
 import { counted, formatNumber, formatScore, percent } from "./format";
@@ -64,11 +64,20 @@ function sizeControl(surrogate: SurrogateInfo, chooseSize: ChooseSize): HTMLElem
   return h("p", { class: "ow-size-control" }, h("label", { for: id }, "Show "), select);
 }
 
+/** The features a term reads, in the order its text names them. */
+function termFeatures(term: LinearTermInfo): string[] {
+  return term.when.length ? [...new Set(term.when.map((c) => c.feature))] : [term.feature];
+}
+
+/** The user's strings in a term's text ("+0.3 if lpi > 4.2"), in their order. */
+function termParts(term: LinearTermInfo): string[] {
+  return term.when.length ? term.when.flatMap(conditionParts) : [term.feature];
+}
+
 /** "− 0.299 (worst area)", "+ 2.01 (b & c)": what a term adds to this row's value, and the
  * features it reads. */
-function addend(effect: number, term: SurrogateInfo["rules"][number]["terms"][number]): string {
-  const features = term.when.length ? [...new Set(term.when.map((c) => c.feature))].join(" & ") : term.feature;
-  return ` ${effect >= 0 ? "+" : "−"} ${formatNumber(Math.abs(effect), 3)} (${features})`;
+function addend(effect: number, term: LinearTermInfo): string {
+  return ` ${effect >= 0 ? "+" : "−"} ${formatNumber(Math.abs(effect), 3)} (${termFeatures(term).join(" & ")})`;
 }
 
 /** Whether an addend reads as more than 0 beside the other numbers of its line (written to 4
@@ -101,7 +110,7 @@ class RuleTable {
     const body = h("tbody");
     for (const rule of surrogate.rules) {
       const cells = rule.conditions.map((c) =>
-        h("span", { class: "ow-cond", "data-j": c.j, tabindex: 0 }, h("span", { class: "ow-mark", "aria-hidden": "true" }), h("span", { class: "ow-sr" }), c.text),
+        h("span", { class: "ow-cond", "data-j": c.j, tabindex: 0 }, h("span", { class: "ow-mark", "aria-hidden": "true" }), h("span", { class: "ow-sr" }), ...isolated(c.text, conditionParts(c))),
       );
       const when = h("td", { class: "ow-when" });
       cells.forEach((cell, i) => {
@@ -112,10 +121,10 @@ class RuleTable {
       const value = typeof rule.prediction === "number" ? formatNumber(rule.prediction) : String(rule.prediction);
       const classes = rule.classes ?? null;
       // The tooltip reads the rule whole (a linear term's average row, the shared terms).
-      const then = h("td", { class: "ow-then", title: rule.terms.length ? rule.text : null }, classes ? `score of ${String(classes[1])} = ${value}` : value);
+      const then = h("td", { class: "ow-then", title: rule.terms.length ? rule.text : null }, h("span", {}, ...(classes ? isolated(`score of ${String(classes[1])} = ${value}`, [String(classes[1])]) : [value])));
       // "+0.8 per 1000 of income", "+0.3 if lpi > 4.2": each own term on its own line; the
       // terms every rule shares are stated once, under the table.
-      for (const term of rule.terms) if (!term.shared) then.append(h("div", { class: "ow-term", "data-j": term.j }, term.text));
+      for (const term of rule.terms) if (!term.shared) then.append(h("div", { class: "ow-term", "data-j": term.j }, ...isolated(term.text, termParts(term))));
       const row = h("tr", { "data-rule": rule.id }, h("td", {}, String(rule.id + 1)), when, then, h("td", {}, percent(rule.coverage)));
       this.rows.set(rule.id, row);
       this.outcomes.set(rule.id, surrogate.metric === "accuracy" && !classes ? String(rule.prediction) : null);
@@ -167,11 +176,12 @@ class RuleTable {
     const block = h("div", { class: "ow-shared", "data-testid": "ow-rules-shared" });
     for (const term of first.terms) {
       if (!term.shared) continue;
-      const line = h("div", { class: "ow-term", "data-j": term.j }, h("span", { class: "ow-mark", "aria-hidden": "true" }), h("span", { class: "ow-sr" }), term.text);
+      const line = h("div", { class: "ow-term", "data-j": term.j }, h("span", { class: "ow-mark", "aria-hidden": "true" }), h("span", { class: "ow-sr" }), h("span", {}, ...isolated(term.text, termParts(term))));
       this.sharedLines.push([term, line]);
     }
     if (this.sharedLines.length) block.append(h("p", { class: "ow-shared-title" }, "Every rule adds:"), ...this.sharedLines.map(([, line]) => line));
-    if (classes) block.append(h("p", { class: "ow-score-cut" }, `Then: class ${String(classes[1])} above ${SCORE_CUT}, else ${String(classes[0])}.`));
+    const [below, above] = (classes ?? []).map(String);
+    if (classes) block.append(h("p", { class: "ow-score-cut" }, ...isolated(`Then: class ${above} above ${SCORE_CUT}, else ${below}.`, [above, below])));
     return block.childElementCount ? block : null;
   }
 
@@ -218,9 +228,12 @@ class RuleTable {
       under.hidden = !found || id !== rule?.id;
       if (under.hidden || !rule || !found) continue;
       const start = rule.prediction as number;
-      const parts = rule.terms.map((t, i) => (shows(found.effects[i], [start, found.total, ...found.effects]) ? addend(found.effects[i], t) : "")).join("");
+      const shown = rule.terms.filter((_, i) => shows(found.effects[i], [start, found.total, ...found.effects]));
+      const parts = shown.map((t) => addend(found.effects[rule.terms.indexOf(t)], t)).join("");
       const label = found.label === null ? "" : ` → ${String(found.label)}`;
-      (under.lastChild as HTMLElement).textContent = `this row: ${minus(formatNumber(start))}${parts} = ${minus(formatNumber(found.total))}${label}`;
+      const text = `this row: ${minus(formatNumber(start))}${parts} = ${minus(formatNumber(found.total))}${label}`;
+      const names = [...shown.flatMap(termFeatures), ...(found.label === null ? [] : [String(found.label)])];
+      (under.lastChild as HTMLElement).replaceChildren(...isolated(text, names));
     }
     for (const [term, line] of this.sharedLines) {
       // A step adds its weight or nothing, the same in every rule; a linear term always adds.

@@ -277,7 +277,7 @@ class SliderRow {
     this.el.dataset.value = value === null ? "" : String(value);
     const was = formatValue(original, this.feature);
     // The reset button keeps its place when hidden: nothing beside it moves.
-    this.resetButton.textContent = `↺ ${was}`;
+    this.resetButton.replaceChildren("↺ ", h("bdi", {}, was));
     this.resetButton.setAttribute("aria-label", `Reset ${this.feature.name} to ${was}`);
     this.resetButton.classList.toggle("ow-invisible", !edited);
     this.resetButton.disabled = !edited;

@@ -1,7 +1,7 @@
 // A local model's weights (LIME): signed bars with the model's own condition text, its local
 // fit, and Python's verdict on how far it agrees with the additive explainer.
 import { type BarItem, barList, samplingSummary, topPositions } from "./bars";
-import { h } from "./dom";
+import { h, isolated } from "./dom";
 import type { Features } from "./features";
 import { formatNumber, percent } from "./format";
 import type { Agreement, AttributionInfo } from "./types";
@@ -31,6 +31,7 @@ export function weightsBody(
   const items: BarItem[] = topPositions(attribution.values).map((j) => ({
     j,
     label: conditions?.[j] ?? features.names[j],
+    isolate: [features.names[j]],
     value: attribution.values[j],
     error: errors?.[j] ?? null,
   }));
@@ -46,7 +47,8 @@ export function weightsBody(
   const sampling = samplingSummary(items, "weight", { errors: "whiskers", unsure: "faded" });
   if (sampling) out.push(h("p", { class: "ow-muted ow-facts", "data-testid": "ow-sampling" }, sampling));
   if (details.filled?.length) {
-    out.push(h("p", { class: "ow-note", "data-testid": "ow-filled" }, `Missing values filled before explaining (a local model cannot sample around a gap): ${details.filled.join(", ")}.`));
+    const names = details.filled.flatMap((name, i) => (i ? [", ", h("bdi", {}, name)] : [h("bdi", {}, name)]));
+    out.push(h("p", { class: "ow-note", "data-testid": "ow-filled" }, "Missing values filled before explaining (a local model cannot sample around a gap): ", ...names, "."));
   }
   for (const agreement of agreements) {
     out.push(h("p", { class: "ow-muted ow-facts" }, `Against ${titleOf(agreement.reference)}: ${agreementFacts(agreement)}`));

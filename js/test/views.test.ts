@@ -621,6 +621,30 @@ describe("names are data", () => {
     expect((window as unknown as { __pwned?: number }).__pwned).toBeUndefined();
   });
 
+  it("isolates a right-to-left name or category from the numbers and operators beside it", () => {
+    const hebrew = "שם תכונה";
+    const category = "רגיל";
+    const s = mixedSchema();
+    s.features[0].name = hebrew;
+    s.features[2].categories = ["Lyon", category];
+    s.classes = ["no", "כן"];
+    s.targets = ["no", "כן"];
+    const values = [10, 20, category, true];
+    const edited = [10, 20, "Lyon", true];
+    const { el } = mount(model(s, view(s, { target: "כן", predicted_label: "כן", values: edited, original: values, edited: [2] })));
+    /** The isolating element around `text` in `box`, with what is beside it. */
+    const around = (box: Element, text: string) => {
+      const isolating = [...box.querySelectorAll("bdi")].find((b) => b.textContent === text);
+      return isolating ? isolating.parentElement?.textContent : undefined;
+    };
+    expect(around(card(el, "shap"), hebrew)).toBe(`${hebrew} = 10`);
+    expect(around(card(el, "lime"), hebrew)).toBe(`${hebrew} <= 50.00`);
+    const condition = q(el, "ow-rules").querySelector(".ow-cond[data-j='0']") as HTMLElement;
+    expect(around(condition, hebrew)).toBe(condition.textContent);
+    expect(around(q(el, "ow-prediction"), "כן")).toBe(q(el, "ow-prediction").textContent);
+    expect(around(panel.slider(el, 2), category)).toBe(`↺ ${category}`);
+  });
+
   it("features called constructor, __proto__ and toString are ordinary features", () => {
     const names = ["constructor", "__proto__", "toString", "hasOwnProperty"];
     const s = schema(4, names);
