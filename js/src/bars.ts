@@ -59,6 +59,8 @@ export function barList(items: BarItem[]): HTMLElement {
     bar.style.width = `${(Math.abs(item.value) / max) * 100}%`;
     const track = h("span", { class: "ow-bar-track" }, bar);
     let title = item.title;
+    // A focused bar is read by this name (an author's title alone would become its name).
+    let name = `${item.label}: ${signed(item.value)}`;
     if (typeof item.error === "number") {
       // The whisker spans ± 2 standard errors around the bar's end, within the track.
       const at = (v: number) => `${Math.min(100, Math.max(0, (v / max) * 100))}%`;
@@ -66,12 +68,20 @@ export function barList(items: BarItem[]): HTMLElement {
       whisker.style.left = at(Math.abs(item.value) - 2 * item.error);
       whisker.style.right = `calc(100% - ${at(Math.abs(item.value) + 2 * item.error)})`;
       track.append(whisker);
-      title = `${signed(item.value)} ± ${formatNumber(2 * item.error, 2)} (2 standard errors of its sampling)${known ? "" : ": another seed could flip its sign"}`;
+      const spread = ` ± ${formatNumber(2 * item.error, 2)}`;
+      title = `${signed(item.value)}${spread} (2 standard errors of its sampling)${known ? "" : ": another seed could flip its sign"}`;
+      name += `${spread}${known ? "" : ", either sign"}`;
     }
     list.append(
       h(
         "li",
-        { "data-j": item.j ?? undefined, tabindex: item.j === null ? undefined : 0, class: item.j === null ? "ow-folded" : undefined, title },
+        {
+          "data-j": item.j ?? undefined,
+          tabindex: item.j === null ? undefined : 0,
+          class: item.j === null ? "ow-folded" : undefined,
+          title,
+          "aria-label": item.j === null ? undefined : name,
+        },
         h("span", { class: "ow-bar-label" }, ...isolated(item.label, item.isolate ?? [])),
         track,
         h("span", { class: "ow-bar-value" }, signed(item.value)),

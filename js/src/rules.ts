@@ -110,7 +110,8 @@ class RuleTable {
     const body = h("tbody");
     for (const rule of surrogate.rules) {
       const cells = rule.conditions.map((c) =>
-        h("span", { class: "ow-cond", "data-j": c.j, tabindex: 0 }, h("span", { class: "ow-mark", "aria-hidden": "true" }), h("span", { class: "ow-sr" }), ...isolated(c.text, conditionParts(c))),
+        // A button: Enter or Space selects its feature. Its name is its words ("met: a > 1").
+        h("span", { class: "ow-cond", "data-j": c.j, tabindex: 0, role: "button" }, h("span", { class: "ow-mark", "aria-hidden": "true" }), h("span", { class: "ow-sr" }), ...isolated(c.text, conditionParts(c))),
       );
       const when = h("td", { class: "ow-when" });
       cells.forEach((cell, i) => {

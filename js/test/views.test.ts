@@ -108,6 +108,14 @@ describe("one card per explainer, drawn by its kind", () => {
 });
 
 describe("force plot", () => {
+  it("names each focusable SHAP bar by its feature, value and contribution", () => {
+    const { el } = mount();
+    const bars = [...card(el, "shap").querySelectorAll<HTMLElement>(".ow-bars li[tabindex]")];
+    expect(bars.length).toBe(4);
+    expect(bars[0].getAttribute("aria-label")).toBe("f0 = 10: +0.04");
+    expect(bars[1].getAttribute("aria-label")).toBe("f1 = 20: −0.03");
+  });
+
   it("draws the row's top 8 features and folds the rest into one segment", () => {
     const s = schema(20);
     const v = view(s, { attributions: [shapOf(s), limeOf(s)] });
@@ -193,6 +201,10 @@ describe("weights view (LIME)", () => {
     expect(rows.map((r) => r.querySelector("[data-testid=ow-whisker]") !== null)).toEqual([false, true, true, true]);
     expect(rows.map((r) => r.querySelector(".ow-sign-unknown") !== null)).toEqual([false, false, true, false]);
     expect(rows[2].title).toBe("−0.04 ± 0.06 (2 standard errors of its sampling): another seed could flip its sign");
+    // A focused bar is read by its condition and weight, not by its whisker's tooltip alone.
+    expect(rows[1].getAttribute("aria-label")).toBe("f2 <= 50.00: +0.06 ± 0.004");
+    expect(rows[2].getAttribute("aria-label")).toBe("f1 <= 50.00: −0.04 ± 0.06, either sign");
+    expect(rows[0].getAttribute("aria-label")).toBe("f3 <= 50.00: −0.08");
     const whisker = rows[1].querySelector("[data-testid=ow-whisker]") as HTMLElement;
     expect(whisker.style.left).toBe(`${((0.06 - 0.004) / 0.08) * 100}%`);
     expect(card(el, "lime").querySelector("[data-testid=ow-sampling]")?.textContent).toBe(
@@ -279,6 +291,10 @@ describe("rule table", () => {
     expect(conditions[0].querySelector("[aria-hidden]")?.textContent).toBe("✗ "); // read as words
     expect(conditions[1].querySelector(".ow-sr")?.textContent).toBe("met: ");
     expect(conditions[1].classList.contains("ow-met")).toBe(true);
+    // Enter or Space selects its feature: a button, named by its words (the glyph hidden).
+    for (const condition of q(el, "ow-rules").querySelectorAll(".ow-cond")) expect(condition.getAttribute("role")).toBe("button");
+    const spoken = (e: Element) => [...e.childNodes].filter((n) => !(n instanceof Element && n.getAttribute("aria-hidden") === "true")).map((n) => n.textContent).join("");
+    expect(spoken(conditions[0])).toBe("not met: f0 > 40");
     expect(q(el, "ow-rules-caption").textContent).toBe("Global surrogate: decision tree, 2 rules, held-out accuracy 0.930.");
     const reason = q(el, "ow-rules-reason") as HTMLDetailsElement;
     expect(reason.open).toBe(false); // folded: the rules come first
