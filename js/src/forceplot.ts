@@ -4,7 +4,7 @@
 import { type BarItem, TOP_BARS, barList, topPositions } from "./bars";
 import { h, s } from "./dom";
 import type { Features } from "./features";
-import { HIDDEN, HIDDEN_TITLE, counted, cutName, formatNumber, formatValue, signed } from "./format";
+import { HIDDEN, HIDDEN_TITLE, counted, cutName, formatValue, shownNumber, signed } from "./format";
 import { legend } from "./legend";
 import type { AttributionInfo, View } from "./types";
 
@@ -83,7 +83,7 @@ export function forceBar(features: Features, attribution: AttributionInfo, view:
     viewBox: `0 0 ${plotWidth} ${HEIGHT}`,
     class: "ow-force-svg",
     role: "img",
-    "aria-label": `${title}: from the base value ${formatNumber(base)} to the prediction ${formatNumber(view.prediction)}`,
+    "aria-label": `${title}: from the base value ${shownNumber(base)} to the prediction ${shownNumber(view.prediction)}`,
   });
   // Drawn after the markers: a marker's line crossing a segment passes under its name.
   const labels: SVGElement[] = [];
@@ -108,8 +108,8 @@ export function forceBar(features: Features, attribution: AttributionInfo, view:
       s("text", { x: x(value), y, "text-anchor": anchor(x(value), plotWidth), class: `${cls}-text` }, text),
     );
   };
-  marker(base, `base value ${formatNumber(base)}`, HEIGHT - 2, "ow-base");
-  marker(view.prediction, `f(x) = ${formatNumber(view.prediction)}`, 10, "ow-fx");
+  marker(base, `base value ${shownNumber(base)}`, HEIGHT - 2, "ow-base");
+  marker(view.prediction, `f(x) = ${shownNumber(view.prediction)}`, 10, "ow-fx");
   svg.append(s("g", { "aria-hidden": "true" }, ...labels));
   return svg;
 }
@@ -135,6 +135,6 @@ export function forceBody(features: Features, attribution: AttributionInfo, view
   });
   const base = attribution.base ?? 0;
   const sum = attribution.values.reduce((a, b) => a + b, 0);
-  const facts = `base value ${formatNumber(base)} ${signed(sum, 4)} (all contributions) = ${formatNumber(base + sum)}`;
+  const facts = `base value ${shownNumber(base)} ${signed(sum, 4)} (all contributions) = ${shownNumber(base + sum)}`;
   return [barList(items), h("p", { class: "ow-muted ow-facts" }, facts)];
 }

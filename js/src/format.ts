@@ -73,6 +73,14 @@ export function featureScale(feature: Pick<FeatureInfo, "min" | "max"> | undefin
   return biggest > 0 ? biggest : null;
 }
 
+/** A number as the panel shows it to be read: formatNumber's text with a true minus sign,
+ *  as signed() writes it. Not for what is typed or compared with Python's text (number
+ *  boxes, rule conditions): those keep formatNumber's "-". */
+export function shownNumber(value: number | null | undefined, digits = 4): string {
+  const text = formatNumber(value, digits);
+  return text.startsWith("-") ? `\u2212${text.slice(1)}` : text;
+}
+
 /** A signed contribution: "+0.123" / "−0.045" (a true minus sign, aligned with the plus). */
 export function signed(value: number, digits = 3): string {
   return (value >= 0 ? "+" : "−") + formatNumber(Math.abs(value), digits);

@@ -2,7 +2,7 @@
 // button with its progress, and one status line (notice, error, where the export went). Its
 // height never changes with what it says, so nothing below it moves.
 import { button, focusedIn, h, isolated, onCommit, uid } from "./dom";
-import { fileSize, formatNumber, outputText } from "./format";
+import { fileSize, outputText, shownNumber } from "./format";
 import type { JobState, Schema, View } from "./types";
 
 export interface HeaderActions {
@@ -108,11 +108,11 @@ export class Header {
   update(view: View, busy: boolean): void {
     // The classes are the user's strings: isolated from the brackets and number around them.
     const classes = this.schema.task === "regression" ? [] : [view.target, view.versus];
-    this.prediction.replaceChildren(...isolated(`${outputText(this.schema.task, view)} = ${formatNumber(view.prediction)}`, classes));
+    this.prediction.replaceChildren(...isolated(`${outputText(this.schema.task, view)} = ${shownNumber(view.prediction)}`, classes));
     this.prediction.dataset.value = String(view.prediction);
     const parts: (string | Node)[][] = [];
     if (view.predicted_label !== null) parts.push(["predicted: ", h("bdi", {}, String(view.predicted_label))]);
-    if (this.schema.has_y && view.y !== null) parts.push(["true: ", typeof view.y === "number" ? formatNumber(view.y) : h("bdi", {}, String(view.y))]);
+    if (this.schema.has_y && view.y !== null) parts.push(["true: ", typeof view.y === "number" ? shownNumber(view.y) : h("bdi", {}, String(view.y))]);
     if (view.edited.length) parts.push([`${view.edited.length} edited`]);
     if (view.label) parts.push([view.label]);
     this.detail.replaceChildren(...parts.flatMap((part, i) => (i ? [" · ", ...part] : part)));

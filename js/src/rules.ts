@@ -5,7 +5,7 @@
 import { button, conditionParts, h, isolated } from "./dom";
 import type { Features } from "./features";
 import { SCORE_CUT, ruleOutput, termEffect } from "./estimate";
-import { counted, formatNumber, formatScore, percent } from "./format";
+import { counted, formatNumber, formatScore, percent, shownNumber } from "./format";
 import { legend } from "./legend";
 import { placeholder } from "./pending";
 import type { CounterfactualInfo, JobState, LinearTermInfo, SurrogateInfo, Value, View } from "./types";
@@ -232,7 +232,7 @@ class RuleTable {
       const shown = rule.terms.filter((_, i) => shows(found.effects[i], [start, found.total, ...found.effects]));
       const parts = shown.map((t) => addend(found.effects[rule.terms.indexOf(t)], t)).join("");
       const label = found.label === null ? "" : ` → ${String(found.label)}`;
-      const text = `this row: ${minus(formatNumber(start))}${parts} = ${minus(formatNumber(found.total))}${label}`;
+      const text = `this row: ${shownNumber(start)}${parts} = ${shownNumber(found.total)}${label}`;
       const names = [...shown.flatMap(termFeatures), ...(found.label === null ? [] : [String(found.label)])];
       (under.lastChild as HTMLElement).replaceChildren(...isolated(text, names));
     }
@@ -402,9 +402,4 @@ function showMark(el: HTMLElement, mark: [string, string] | null): void {
   const [glyph, words] = el.children as unknown as [HTMLElement, HTMLElement];
   glyph.textContent = mark?.[0] ?? "";
   words.textContent = mark?.[1] ?? "";
-}
-
-/** A number as the rest of the panel writes it: a true minus sign. */
-function minus(text: string): string {
-  return text.startsWith("-") ? `\u2212${text.slice(1)}` : text;
 }

@@ -1,6 +1,6 @@
 // The same table as tests/test_format.py: Python and TypeScript write every number alike.
 import { describe, expect, it } from "vitest";
-import { MISSING, counted, cutName, featureScale, fileSize, formatNumber, formatScore, formatValue, percent, signed } from "../src/format";
+import { MISSING, counted, cutName, featureScale, fileSize, formatNumber, formatScore, formatValue, percent, shownNumber, signed } from "../src/format";
 import cases from "./format-cases.json";
 
 type Encoded = number | string | null;
@@ -20,6 +20,13 @@ describe("formatNumber", () => {
       .map((c) => ({ ...c, got: formatNumber(decode(c.value), c.digits, decode(c.scale)) }))
       .filter((c) => c.got !== c.text);
     expect(wrong).toEqual([]);
+  });
+
+  it("shows a negative number with a true minus sign, its exponent's sign as written", () => {
+    expect(shownNumber(-1)).toBe("\u22121");
+    expect(shownNumber(-0.000012345)).toBe("\u22121.234e-5");
+    expect(shownNumber(0.5)).toBe("0.5");
+    expect(shownNumber(null)).toBe(MISSING);
   });
 
   it("writes a feature's values at the feature's scale", () => {

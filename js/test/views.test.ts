@@ -46,6 +46,17 @@ describe("header", () => {
     expect(select.value).toBe("yes");
   });
 
+  it("writes a negative output with a true minus sign, as the SHAP and LIME values beside it", () => {
+    const s = schema();
+    const shap = { ...shapOf(s), base: -0.25 };
+    const { el } = mount(model(s, view(s, { versus: "no", prediction: -0.42, attributions: [shap, limeOf(s)] })));
+    expect(q(el, "ow-prediction").textContent).toBe("P(yes) − P(no) = \u22120.42");
+    expect(q(el, "ow-prediction").dataset.value).toBe("-0.42"); // the number itself, for scripts
+    const markers = [...q(el, "ow-forcebar").querySelectorAll("text.ow-fx-text, text.ow-base-text")].map((t) => t.textContent);
+    expect(markers.sort()).toEqual(["base value \u22120.25", "f(x) = \u22120.42"]);
+    expect(card(el, "shap").querySelector(".ow-facts")?.textContent).toMatch(/^base value \u22120\.25 /);
+  });
+
   it("asks for another row and another class", () => {
     const { el, m } = mount();
     (el.querySelector('[aria-label="Next row"]') as HTMLButtonElement).click();

@@ -88,7 +88,11 @@ class Quickstart:
 
 
 def prediction_text(target: str, value: float) -> str:
-    return f"P({target}) = {format_number(value)}"
+    """The headline as the panel writes it: a negative number with a true minus sign."""
+    number = format_number(value)
+    if number.startswith("-"):
+        number = "\u2212" + number[1:]
+    return f"P({target}) = {number}"
 
 
 STATE_JS = """(root) => {
