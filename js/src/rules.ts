@@ -203,7 +203,7 @@ class RuleTable {
         const met = active ? view.rule?.met[i] : undefined;
         cell.classList.toggle("ow-met", met === true);
         cell.classList.toggle("ow-unmet", met === false);
-        showMark(cell, met === undefined ? null : met ? ["✓ ", "met: "] : ["✗ ", "not met: "]);
+        showMark(cell, met === undefined ? null : met ? ["✓", "met: "] : ["✗", "not met: "]);
       });
     }
     // Scroll the firing rule into view when it changes, within the card (never the page);
@@ -241,7 +241,7 @@ class RuleTable {
       const applies = !this.valuesHidden && (term.above !== null || term.when.length) ? termEffect(term, view.values) !== 0 : null;
       line.classList.toggle("ow-met", applies === true);
       line.classList.toggle("ow-term-off", applies === false);
-      showMark(line, applies ? ["✓ ", "applies: "] : applies === false ? ["", "does not apply: "] : null);
+      showMark(line, applies ? ["✓", "applies: "] : applies === false ? ["", "does not apply: "] : null);
     }
   }
 
@@ -400,6 +400,7 @@ export class RulesCard {
  *  reads (the glyph is hidden from it); null: neither. */
 function showMark(el: HTMLElement, mark: [string, string] | null): void {
   const [glyph, words] = el.children as unknown as [HTMLElement, HTMLElement];
-  glyph.textContent = mark?.[0] ?? "";
+  // A no-break space: the mark never ends a line its condition starts the next of.
+  glyph.textContent = mark?.[0] ? `${mark[0]}\u00a0` : "";
   words.textContent = mark?.[1] ?? "";
 }
