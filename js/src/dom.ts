@@ -59,6 +59,20 @@ export function conditionParts(condition: { feature: string; value: unknown }): 
   return [condition.feature, ...values.filter((v): v is string => typeof v === "string")];
 }
 
+/** One tab stop for a group of items (a strip of tokens, a table's conditions): `item`
+ *  becomes it, the others are reached with the arrow keys (rovingKey). */
+export function makeTabStop(items: readonly HTMLElement[], item: HTMLElement): void {
+  for (const other of items) other.tabIndex = other === item ? 0 : -1;
+}
+
+/** The item of `items` (in reading order) a key moves to from `item`: the arrow keys step,
+ *  Home and End go to the ends; undefined for another key or past an end. */
+export function rovingKey(items: readonly HTMLElement[], item: HTMLElement, key: string): HTMLElement | undefined {
+  const step = ({ ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 } as Record<string, number>)[key];
+  if (step) return items[items.indexOf(item) + step];
+  return key === "Home" ? items[0] : key === "End" ? items.at(-1) : undefined;
+}
+
 let counter = 0;
 /** A unique id for label/input pairs (several widgets may share a page). */
 export function uid(prefix: string): string {

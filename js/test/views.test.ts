@@ -314,6 +314,33 @@ describe("rule table", () => {
     expect(q(el, "ow-rules").querySelector("[data-testid=ow-legend]")?.textContent).toContain("the rule that fires for this row");
   });
 
+  it("is one tab stop, on the firing rule, with the arrow keys, Home and End between its conditions", () => {
+    const { el } = mount();
+    const conditions = [...q(el, "ow-rules").querySelectorAll<HTMLElement>(".ow-cond")];
+    expect(conditions.map((c) => c.textContent?.replace(/^\W*(not met|met): /, ""))).toEqual(["f0 <= 40", "f0 > 40", "f1 <= 20"]);
+    const stops = () => conditions.filter((c) => c.tabIndex === 0);
+    expect(stops()).toEqual([conditions[1]]); // rule 2 fires
+    const press = (key: string) => {
+      const target = document.activeElement as HTMLElement;
+      const event = new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true });
+      target.dispatchEvent(event);
+      return event.defaultPrevented;
+    };
+    conditions[1].focus();
+    expect(press("ArrowRight")).toBe(true);
+    expect(document.activeElement).toBe(conditions[2]);
+    expect(stops()).toEqual([conditions[2]]); // Tab comes back where the keys left it
+    expect(press("ArrowRight")).toBe(false); // the last one: the key is not taken
+    expect(document.activeElement).toBe(conditions[2]);
+    press("Home");
+    expect(document.activeElement).toBe(conditions[0]);
+    press("End");
+    expect(document.activeElement).toBe(conditions[2]);
+    press("ArrowUp");
+    expect(document.activeElement).toBe(conditions[1]);
+    expect(stops()).toEqual([conditions[1]]);
+  });
+
   it("says when no row could be held out to judge the rules", () => {
     const few = { ...surrogate(schema()), held_out: false };
     expect(caption(few)).toBe("decision tree, 2 rules, accuracy on samples near X's rows (too few rows to hold any out) 0.930");

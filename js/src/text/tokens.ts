@@ -2,7 +2,7 @@
 // token to every other view; a click opens a small menu to mask, delete or replace it.
 // Tokens are text nodes: a token "<script>" is shown, never run.
 import { signKnown } from "../bars";
-import { button, h } from "../dom";
+import { button, h, makeTabStop, rovingKey } from "../dom";
 import { formatNumber, signed } from "../format";
 import { largest, tokenColour } from "./colour";
 import type { TokenLink } from "./link";
@@ -78,10 +78,7 @@ export class TokenStrip {
             open();
             return;
           }
-          const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
-          const words = this.editable();
-          const at = words.indexOf(chip);
-          const next = step ? words[at + step] : event.key === "Home" ? words[0] : event.key === "End" ? words.at(-1) : undefined;
+          const next = rovingKey(this.editable(), chip, event.key);
           if (!next) return;
           event.preventDefault();
           this.rove(next);
@@ -114,7 +111,7 @@ export class TokenStrip {
 
   /** ``chip`` becomes the strip's one tab stop (kept through redraws, by position). */
   private rove(chip: HTMLElement): void {
-    for (const c of this.editable()) c.tabIndex = c === chip ? 0 : -1;
+    makeTabStop(this.editable(), chip);
     this.stop = Number(chip.dataset.token);
   }
 
