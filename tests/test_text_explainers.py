@@ -326,6 +326,69 @@ def test_lime_text_takes_the_byte_tokens_of_one_character_as_one_word(roberta):
         session.close()
 
 
+def test_shap_text_adds_up_when_a_character_is_several_byte_tokens(roberta):
+    """Each byte token of an emoji or a CJK character has the character's span. shap's
+    masker gave each of them the character as its segment: with nothing masked it read
+    "great 👍👍👍👍", and base + sum was the model on that. The character's tokens are one
+    feature: base + sum is the prediction, and its value is shared among its tokens."""
+    from transformers import RobertaForSequenceClassification
+
+    from optiml_widgets.text.shap_text import fast_text_masker
+
+    _, tok = roberta
+    # Larger initial weights than the fixture's: its outputs move with the text by
+    # millionths, this one's by tenths, so a wrong sum cannot hide in rounding.
+    config = copy.deepcopy(roberta[0].config)
+    config.initializer_range = 0.5
+    torch.manual_seed(0)
+    model = RobertaForSequenceClassification(config).eval()
+    texts = ["the movie was great 👍", "电影很好 wonderful", "👍 great"]
+    session = TextSession(model, texts, tokenizer=tok, explainers=("shap_text",))
+    masker = fast_text_masker(tok, tok.mask_token)
+    try:
+        for i, text in enumerate(texts):
+            instance = session.instance(i)
+            tokens = instance.tokens
+            ours = session.attribution(i, text, "shap_text", 1)
+            assert len(ours.values) == len(tokens)
+            assert ours.base + ours.values.sum() == pytest.approx(
+                float(instance.outputs[1]), abs=1e-9
+            )
+            # shap's text with nothing masked is the text itself, once.
+            kept = np.ones(masker.shape(text)[1], dtype=bool)
+            assert masker(kept, text)[0][0] == text
+            by_character: dict[tuple[int, int], list[int]] = {}
+            for k in tokens.words:
+                start, end = tokens.spans[k]
+                if end - start == 1:
+                    by_character.setdefault((start, end), []).append(k)
+            shared = [group for group in by_character.values() if len(group) > 1]
+            assert len(shared) == (1 if "👍" in text else 4)
+            for group in shared:  # each character's tokens hold equal shares of its value
+                np.testing.assert_allclose(ours.values[group], ours.values[group[0]])
+            assert np.abs(ours.values).max() > 1e-3
+
+        # Two features (the emoji and "great"): shap's values are exact Shapley values,
+        # known from the model on four texts (a masked segment takes its spaces along). The
+        # float32 model's outputs move by ~1e-8 with the batch a text is padded in.
+        def output(text):
+            return float(session.adapter.probabilities([text])[0, 1])
+
+        both, no_emoji = output("👍 great"), output("<mask>great")
+        no_great, neither = output("👍 <mask>"), output("<mask> <mask>")
+        ours = session.attribution(2, texts[2], "shap_text", 1)
+        tokens = session.instance(2).tokens
+        thumb = [k for k in tokens.words if tokens.surface(k) == "👍"]
+        assert len(thumb) == 4
+        assert ours.base == pytest.approx(neither, abs=1e-6)  # one mask for the emoji
+        assert ours.values[thumb].sum() == pytest.approx(
+            ((both - no_emoji) + (no_great - neither)) / 2, abs=1e-6
+        )
+        np.testing.assert_allclose(ours.values[thumb], ours.values[thumb].sum() / 4)
+    finally:
+        session.close()
+
+
 def test_a_roberta_is_given_no_more_tokens_than_its_positions_take(roberta):
     """RoBERTa numbers its positions from padding_idx + 1: of its 40 position embeddings, a
     text can use 40 - 2. Its tokenizer states no limit, so the model's must hold."""

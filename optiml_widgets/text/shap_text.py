@@ -2,9 +2,17 @@
 
 shap's ``Partition`` explainer over ``shap.maskers.Text`` with the model's own tokenizer
 (transformers models) or the word tokenizer (functions of texts): a masked token is
-replaced by the tokenizer's mask token (``...`` for word tokens). The base value is the
+replaced by the tokenizer's mask token (``...`` for word tokens; a character's tokens by one). The base value is the
 model's output on the fully masked text, and ``base + sum(values)`` is the prediction
 exactly. All classes are explained in one call.
+
+A byte-level BPE tokenizer (RoBERTa, GPT-2) splits one character (an emoji, a CJK
+character, "é") into several tokens that all have that character's span. shap's masker
+cuts the text into one segment per token (from its start to the next token's), so each of
+them got the whole character: "great 👍" read "great 👍👍👍👍" with nothing masked, and
+base + sum was the model on that text, not on the real one. Here the tokens that share
+characters are one feature to shap (``character_groups``): one segment, masked by one mask
+token, as LIME's words are; the character's SHAP value is shared equally among its tokens.
 
 shap's masker groups the tokens into a tree (which words go together) by merging, again and
 again, the two neighbouring groups its ``merge_score`` likes best. Its own loop scores every
@@ -81,16 +89,18 @@ class TextShapExplainer(Explainer):
         """Per text: every requested class's SHAP values (one explainer call per text)."""
         found = []
         for tokens in instances:
-            if len(tokens) < 2:  # shap's partition tree needs two tokens to cluster
-                values, base = self._one_token(tokens)
+            groups, spans = character_groups(tokens.spans)
+            if len(groups) < 2:  # shap's partition tree needs two features to cluster
+                values, base = self._one_feature(tokens, spans)
             else:
                 values, base = self.values(tokens.text, fast=fast)
-            if values.shape[0] != len(tokens):
+            if values.shape[0] != len(groups):
                 raise ValueError(
-                    f"shap's text masker split the text into {values.shape[0]} tokens but the "
-                    f"model's tokenizer into {len(tokens)}: explain it with "
+                    f"shap's text masker split the text into {values.shape[0]} pieces but the "
+                    f"model's tokens make {len(groups)}: explain it with "
                     "explainers=('ig', 'lime_text')."
                 )
+            values = shared_among_tokens(values, groups)
             found.append(
                 {
                     c: Attribution(
@@ -119,14 +129,56 @@ class TextShapExplainer(Explainer):
             explanation.base_values[0], float
         )
 
-    def _one_token(self, tokens: Tokens) -> tuple[np.ndarray, np.ndarray]:
-        """Exact SHAP of a text of one token (its value is the prediction minus the output on
-        the masked text) or of none (the base value is the prediction)."""
+    def _one_feature(
+        self, tokens: Tokens, spans: Sequence[tuple[int, int]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact SHAP of a text of one token or one character's tokens (its value is the
+        prediction minus the output on the masked text) or of none (the base value is the
+        prediction)."""
         mask = self.context.adapter.mask_token
-        texts = [tokens.text] + ([edit_token(tokens, 0, "mask", mask)] if len(tokens) else [])
+        texts = [tokens.text]
+        if len(tokens) == 1:
+            texts.append(edit_token(tokens, 0, "mask", mask))  # says so if it is special
+        elif spans:
+            start, end = spans[0]
+            texts.append(tokens.text[:start] + mask + tokens.text[end:])
         outputs = np.asarray(self.context.probabilities(texts), float)
         base = outputs[-1]
-        return (outputs[0] - base)[None, :][: len(tokens)], base
+        return (outputs[0] - base)[None, :][: len(spans)], base
+
+
+def character_groups(
+    spans: Sequence[tuple[int, int] | None],
+) -> tuple[list[list[int]], list[tuple[int, int]]]:
+    """The features shap masks: groups of token positions, in order, and the span of the
+    text each group stands for, from the tokens' spans (None or empty: a special token).
+
+    Tokens whose spans overlap (a byte-level BPE tokenizer's pieces of one emoji, CJK
+    character or "é" each have that character's span) are one group: shap can only remove
+    the character, all its tokens at once. Every other token is a group of its own, so for
+    tokenizers that never split a character the features are the tokens, as in shap.
+    """
+    groups: list[list[int]] = []
+    found: list[tuple[int, int]] = []
+    for i, span in enumerate(spans):
+        start, end = (0, 0) if span is None else (int(span[0]), int(span[1]))
+        if groups and start < end and start < found[-1][1] and groups[-1][-1] == i - 1:
+            groups[-1].append(i)
+            found[-1] = (found[-1][0], max(found[-1][1], end))
+        else:
+            groups.append([i])
+            found.append((start, end))
+    return groups, found
+
+
+def shared_among_tokens(values: np.ndarray, groups: Sequence[Sequence[int]]) -> np.ndarray:
+    """Per token, from per group (groups, classes): a group's value shared equally among its
+    tokens (as LIME shares a word's weight), so a character's tokens add up to its value and
+    base + sum stays the prediction."""
+    out = np.zeros((sum(len(group) for group in groups), *values.shape[1:]))
+    for group, value in zip(groups, values):
+        out[group] = value / len(group)
+    return out
 
 
 def fast_text_masker(tokenizer: Any, mask_token: Any) -> Any:
@@ -138,7 +190,38 @@ def fast_text_masker(tokenizer: Any, mask_token: Any) -> Any:
         def clustering(self, s: str) -> np.ndarray:
             return text_clustering(self, s)
 
+        def token_segments(self, s: str) -> tuple[list[str], list[Any]]:
+            found = character_segments(self.tokenizer, s)
+            return super().token_segments(s) if found is None else found
+
     return FastTextMasker(tokenizer, mask_token=mask_token, collapse_mask_token=False)
+
+
+def character_segments(tokenizer: Any, s: str) -> tuple[list[str], list[Any]] | None:
+    """shap's ``Text.token_segments`` of ``s`` (the piece of the text each feature masks,
+    and its token id) with a character's tokens as one feature (``character_groups``); None
+    when no character has several tokens (or the tokenizer gives no offsets): shap's own.
+
+    shap's segment of a token runs from its start to the next token's start (or to its own
+    end, whichever is later). Each token of a character has the whole character's span, so
+    each segment was the character: it appeared as many times as it has tokens. A group's
+    segment is made the same way from the group's span, so the segments, joined, are the
+    text again, and masking the group puts one mask token where the character was. A
+    group's id is its first token's.
+    """
+    try:
+        encoded = tokenizer(s, return_offsets_mapping=True)
+    except (NotImplementedError, TypeError):  # as shap: it reads the tokens instead
+        return None
+    ids = list(encoded["input_ids"])
+    groups, spans = character_groups(encoded["offset_mapping"])
+    if len(groups) == len(ids):
+        return None
+    segments = [
+        s[start : max(end, after)] for (start, end), (after, _) in itertools.pairwise(spans)
+    ]
+    segments.append(s[spans[-1][0] : spans[-1][1]])
+    return segments, [ids[group[0]] for group in groups]
 
 
 _SPACE_END = re.compile(r"^.*\W$")
