@@ -77,7 +77,10 @@ export class GlobalViews {
   private views = new Map<string, ChartView>();
   private shown: GlobalInfo | null = null;
   private rendering = 0;
-  private signals: Record<string, unknown> = { feature: 0, row: -1, hover: -1, current_x: null, current_y: null };
+  // No `feature` until the panel selects one: the specs' own (Python's most important
+  // feature) stands meanwhile. A default of 0 drew the first feature's plot first, empty
+  // when its values do not travel (many features), and Vega warned of an infinite extent.
+  private signals: Record<string, unknown> = { row: -1, hover: -1, current_x: null, current_y: null };
 
   constructor(
     private readonly load: LoadEngine,

@@ -307,3 +307,18 @@ describe("global views", () => {
     expect(text).toContain("surrogate's thresholds");
   });
 });
+
+describe("the charts before the panel selects a feature", () => {
+  it("keep the specs' own feature (a default of 0 drew an empty plot when its values do not travel)", async () => {
+    const engine = fakeEngine();
+    const views = new GlobalViews(engine.load, { selectFeature() {}, selectRow() {}, hover() {} });
+    document.body.append(views.el);
+    const info = ready();
+    info.specs = { ...info.specs, dependence: { layer: [], params: [param("feature", 3), param("current_x", null)] } };
+    await views.update(info);
+    expect(engine.views.get("dependence")?.signals.feature).toBe(3);
+    expect(engine.views.get("dependence")?.runs).toBe(0); // nothing set: nothing run again
+    await views.set({ feature: 5 });
+    expect(engine.views.get("dependence")?.signals.feature).toBe(5);
+  });
+});
