@@ -386,8 +386,8 @@ export class Sliders {
         { class: "ow-sliders-head" },
         h("h3", {}, "What if?"),
         this.count,
-        h("label", { for: searchId }, "Search"),
-        this.search,
+        // One box: the label never stays at the end of a line its field wrapped off.
+        h("span", { class: "ow-search-box" }, h("label", { for: searchId }, "Search"), this.search),
         sort,
         resetAll,
       ),
