@@ -549,6 +549,8 @@ describe("text panel", () => {
     expect(editedWords("great movie", "great  movie")).toEqual({ start: 6, end: 6, newEnd: 7 });
     expect(editedWords("great movie", "great xmovie")).toEqual({ start: 6, end: 11, newEnd: 12 });
     expect(editedWords("great movie", "grand movie")).toEqual({ start: 0, end: 5, newEnd: 5 });
+    // A vowel sign typed into a Hindi word edits the whole word, not the letters after it.
+    expect(editedWords("यह अच्छी", "यह अच्छा")).toEqual({ start: 3, end: 8, newEnd: 8 });
     const view = textView();
     const found = typingEstimate(view, `so ${TEXT}`, 1);
     expect(found?.view.tokens.strings).toEqual(["[CLS]", "so", ...STRINGS.slice(1)]);

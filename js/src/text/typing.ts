@@ -4,7 +4,9 @@
 // they were typed. Labelled an estimate; the kernel's fast view replaces it.
 import type { TextAttributionInfo, TextView, TokensInfo } from "./types";
 
-const WORD = /[\p{L}\p{N}_'’-]/u;
+// A word's letters with their combining marks (Hindi's vowel signs, an accent typed after
+// its letter), as Python's words (optiml_widgets/text/words.py).
+const WORD = /[\p{L}\p{M}\p{N}_'’-]/u;
 const isWord = (c: string | undefined) => c !== undefined && WORD.test(c);
 
 export interface TypingEstimate {
