@@ -16,6 +16,7 @@ stops every thread and model call.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 import traceback
 import weakref
@@ -188,8 +189,8 @@ class ExplainerWidget(PanelWidget):
         makes a value missing, in a column X has missing values in.
 
         Raises KeyError for an unknown feature and ValueError for an invalid value; nothing
-        changes then. A value the model itself rejects is kept, shown in ``w.error`` and the
-        last good view stays.
+        changes then. Nor does a value the model itself rejects stay: its message is in
+        ``w.error`` (and a warning), and the last good view stays with its edits.
         """
         if isinstance(mapping, pd.Series):  # a row: its labels are the features
             mapping = mapping.to_dict()
@@ -217,8 +218,9 @@ class ExplainerWidget(PanelWidget):
 
     def _edit_row(self, edits: dict[str, Any] | None) -> None:
         """The current row's edits become ``edits`` (None: none), and its view follows.
-        Interrupted (Ctrl-C in the cell), the edit is taken back: the panel, ``w.instance``
-        and ``w.explanation`` keep agreeing."""
+        When no view shows them (the model rejected them, or Ctrl-C in the cell), they are
+        taken back: the panel, ``w.instance``, ``w.explanation`` and an export keep
+        agreeing with the last good view."""
         session = self._session
         with self._state:
             index, before = session.index, session.edits_by_row.get(session.index)
@@ -231,15 +233,26 @@ class ExplainerWidget(PanelWidget):
                 old, new = (before or {}).get(name, UNEDITED), (edits or {}).get(name, UNEDITED)
                 if old is UNEDITED or new is UNEDITED or not session.same_value(name, old, new):
                     changed[name] = new
+        shown = False
         try:
-            self._refresh()
-        except (KeyboardInterrupt, SystemExit):
-            with self._state:
-                if before is None:
-                    session.edits_by_row.pop(index, None)
-                else:
-                    session.edits_by_row[index] = before
-            raise
+            shown = self._refresh()
+        finally:
+            if not shown:
+                self._take_back(index, edits, before)
+
+    def _take_back(
+        self, index: int, edits: dict[str, Any] | None, before: dict[str, Any] | None
+    ) -> None:
+        """Row ``index``'s edits back to ``before`` after no view showed ``edits``, unless
+        a newer change replaced them meanwhile."""
+        session = self._session
+        with self._state:
+            if session.edits_by_row.get(index) is not edits:
+                return
+            if before is None:
+                session.edits_by_row.pop(index, None)
+            else:
+                session.edits_by_row[index] = before
 
     def to_html(
         self,
@@ -335,9 +348,10 @@ class ExplainerWidget(PanelWidget):
         elif "global-views" in stopped and (job := session.jobs.get("global")) is not None:
             self._global_done(job)
 
-    def _refresh(self) -> None:
-        """Recompute the current view after a change made from Python; ``close()`` from
-        another thread stops it at the next model call and it raises ``Closed``."""
+    def _refresh(self) -> bool:
+        """Recompute the current view after a change made from Python; whether a view shows
+        it. ``close()`` from another thread stops it at the next model call and it raises
+        ``Closed``."""
         with self._state:
             self._seq += 1
             previous, seq = self._python_seq, self._seq
@@ -353,12 +367,14 @@ class ExplainerWidget(PanelWidget):
                 self._loop.answer_now({"type": "python", "seq": seq})
         finally:
             with self._state:
-                if self._view.get("seq", -1) < seq and self._python_seq == seq:
+                shown = self._view.get("seq", -1) >= seq
+                if not shown and self._python_seq == seq:
                     # No view shows the change (the model rejected it, or it was stopped):
                     # the panel's next request, built on the last good view, wins.
                     self._python_seq = previous
                     self._python_edits.clear()
         check_open(self._stop)  # the view computed nothing after a close: say so
+        return shown
 
     def _answer(self, request: dict) -> Callable[[], None] | None:
         """Apply a request and publish its view; returns what is left to stream in."""
@@ -366,6 +382,7 @@ class ExplainerWidget(PanelWidget):
         session = self._session
         from_python = request.get("type") == "python"
         fast = bool(request.get("fast"))
+        take_back: Callable[[], None] | None = None  # the row's edits before this request's
         with self._state:
             if not from_python:
                 if seq < self._request_seq:
@@ -389,6 +406,7 @@ class ExplainerWidget(PanelWidget):
                     self._failed(seq, exc, warn=False)
                     return None
                 basis = request.get("basis")  # the seq of the view the panel showed
+                before = session.edits_by_row.get(index)
                 if basis is None or int(basis) >= self._python_seq:
                     self._python_edits.clear()  # the panel has seen them: they are in edits
                     session.index = index
@@ -406,7 +424,11 @@ class ExplainerWidget(PanelWidget):
                         else:
                             merged[name] = value
                     session.edits_by_row[index] = merged
-        if not self._publish(seq, fast=fast, complete=False, warn=from_python):
+                if request.get("edits") is not None:  # a rejected edit does not stay
+                    take_back = functools.partial(
+                        self._take_back, index, session.edits_by_row[index], before
+                    )
+        if not self._publish(seq, fast=fast, complete=False, warn=from_python, failed=take_back):
             return None
         if fast:
             return None
@@ -414,13 +436,24 @@ class ExplainerWidget(PanelWidget):
             self._send_curves(seq)
         return self._completion(seq)
 
-    def _publish(self, seq: int, *, fast: bool, complete: bool, warn: bool = False) -> bool:
-        """Compute and show the current view; on failure keep the last good one and say why."""
+    def _publish(
+        self,
+        seq: int,
+        *,
+        fast: bool,
+        complete: bool,
+        warn: bool = False,
+        failed: Callable[[], None] | None = None,
+    ) -> bool:
+        """Compute and show the current view; on failure keep the last good one (``failed``
+        takes the request's change back) and say why."""
         try:
             view = self._session.view(seq, fast=fast, complete=complete, wait=False)
         except Cancelled:
             return False
         except Exception as exc:
+            if failed is not None:
+                failed()
             self._failed(seq, exc, warn)
             return False
         return self._show(seq, view)

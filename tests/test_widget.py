@@ -222,13 +222,38 @@ def test_a_model_failure_while_live_keeps_the_last_good_view():
     assert w._wait_idle()
     assert "a is too large" in w.error
     assert w._view == good
+    assert w.instance["a"] == X["a"][0]  # the panel's rejected edit does not stay either
     with pytest.warns(RuntimeWarning, match="a is too large"):
         w.set_features(a=7.0)
-    assert w.instance["a"] == 7.0  # the user's edit is kept
     assert w._view == good
     w.set_features(a=0.5)
     assert w.error is None
     assert w.explanation.prediction == pytest.approx(0.5 * 2 + X["b"][0])
+
+
+def test_a_what_if_the_model_rejects_does_not_stay_and_the_export_works():
+    X = pd.DataFrame({"a": np.linspace(0, 1, 60), "b": np.linspace(0, 2, 60)})
+
+    def picky(df):
+        if (df["a"] > 1).any():
+            raise ValueError("a is outside the training range")
+        return df["a"].to_numpy() * 3 + df["b"].to_numpy()
+
+    w = explain_widget(picky, X, explainers=("shap",))
+    w.set_features(b=1.5)
+    with pytest.warns(RuntimeWarning, match="outside the training range"):
+        w.set_features(a=2.0)
+    # Nothing changed: the last good edits stay, as the last good view shows them.
+    assert "outside the training range" in w.error
+    assert w.instance == {"a": 0.0, "b": 1.5}
+    assert w.session.edits == {"b": 1.5}
+    assert w.explanation.prediction == pytest.approx(1.5)
+    w.index = 5
+    page = w.to_html(rows=[0, 5])  # row 0 is exported with its last good edits
+    assert "outside the training range" not in page
+    w.index = 0
+    assert w.instance == {"a": 0.0, "b": 1.5}
+    w.close()
 
 
 def test_a_model_failing_on_the_first_view_raises_its_own_error_alone():
@@ -780,7 +805,7 @@ def test_a_model_fit_again_in_place_is_refused_not_mixed(pipeline):
     assert w._wait_idle()
     model.fit(X, 1 - y)
     with pytest.warns(match="fit again after the widget was made"):
-        w.set_features({X.columns[0]: float(X.iloc[1, 0])})  # the edit kept, the error shown
+        w.set_features({X.columns[0]: float(X.iloc[1, 0])})  # the edit refused, the error shown
     assert "Make a new widget for the refit model" in (w.error or "")
     with pytest.raises(ValueError, match="explain_widget\\(model, X\\)"):
         _ = w.explanation
