@@ -28,7 +28,7 @@ def explain_widget(
     *,
     feature_names: Sequence[str] | None = None,
     class_names: Sequence[Any] | None = None,
-    categorical_features: Iterable[str] | None = None,
+    categorical_features: Iterable[str] | str | None = None,
     task: str = "auto",
     explainers: Iterable[str] = EXPLAINERS,
     background: Any = None,
@@ -48,7 +48,7 @@ def explain_widget(
     y : optional true targets, shown beside the predictions.
     feature_names : names for the columns of a numpy ``X``.
     class_names : labels of the classifier's outputs, in the order of ``model.classes_``.
-    categorical_features : names of categorical columns; default: category, object,
+    categorical_features : names of categorical columns (or one name); default: category, object,
         string and bool columns.
     task : "classification", "regression" or "auto".
     explainers : any of "shap", "lime", "surrogate"; for texts any of "ig", "shap_text",

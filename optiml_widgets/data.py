@@ -910,15 +910,18 @@ def _check_names_length(feature_names: Sequence[str], n_columns: int) -> None:
 
 def build_schema(
     frame: pd.DataFrame,
-    categorical_features: Iterable[str] | None = None,
+    categorical_features: Iterable[str] | str | None = None,
     extra: pd.DataFrame | None = None,
 ) -> FeatureSchema:
     """Infer each feature's kind and summary from X (and background rows, for categories).
 
     pandas category/object/string columns are categorical, bool columns boolean, integer
     columns (or float columns holding only whole numbers) integer, the rest numeric. Names
-    in ``categorical_features`` are categorical whatever their dtype.
+    in ``categorical_features`` (a list of names, or one name) are categorical whatever
+    their dtype.
     """
+    if isinstance(categorical_features, str):  # one name, not its letters
+        categorical_features = [categorical_features]
     told = set(categorical_features or ())
     unknown = told - set(frame.columns)
     if unknown:

@@ -112,7 +112,7 @@ class ExplanationSession:
         *,
         feature_names: Sequence[str] | None = None,
         class_names: Sequence[Any] | None = None,
-        categorical_features: Iterable[str] | None = None,
+        categorical_features: Iterable[str] | str | None = None,
         task: str = "auto",
         explainers: Iterable[str] = EXPLAINERS,
         background: Any = None,

@@ -60,6 +60,17 @@ def test_categorical_features_argument_overrides_the_dtype():
     assert schema["children"].categories == (0, 1, 2, 3)
 
 
+def test_categorical_features_takes_one_name_as_a_string():
+    # "zip" was read letter by letter: "names columns that X does not have: ['i', 'p', 'z']".
+    X = pd.DataFrame({"zip": [10001, 94105] * 20, "x": np.linspace(0, 1, 40)})
+    w = explain_widget(
+        lambda D: D["x"].to_numpy(), X, categorical_features="zip", explainers=("shap",)
+    )
+    assert w.session.schema["zip"].kind == "categorical"
+    assert w.session.schema["x"].kind == "numeric"
+    w.close()
+
+
 def test_encode_decode_round_trip_keeps_original_types():
     frame = mixed_frame()
     schema = build_schema(frame)
