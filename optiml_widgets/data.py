@@ -591,21 +591,35 @@ def _dense_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 # Column contents the explainers cannot vary, with the fix for each (by pandas'
 # inferred type of an object column, or by dtype).
+_SAME_NUMBERS = ", and give the model the same numbers (or drop them)"
 _UNSUPPORTED = {
     "date": (
         "dates or times",
         "convert each to a number, e.g. X[c] = (X[c] - X[c].min()).dt.days (days since "
-        "the first date)",
+        "the first date)" + _SAME_NUMBERS,
     ),
     "duration": (
         "durations",
-        "convert each to a number, e.g. X[c] = X[c].dt.total_seconds() / 86400 (days)",
+        "convert each to a number, e.g. X[c] = X[c].dt.total_seconds() / 86400 (days)"
+        + _SAME_NUMBERS,
     ),
-    "complex": ("complex numbers", "split each into two real columns (X[c].real, X[c].imag)"),
-    "interval": ("intervals", "replace each by a number, e.g. its midpoint X[c].array.mid"),
+    "complex": (
+        "complex numbers",
+        "split each into two real columns (X[c].real, X[c].imag)" + _SAME_NUMBERS,
+    ),
+    "interval": (
+        "intervals",
+        "replace each by a number, e.g. its midpoint X[c].array.mid" + _SAME_NUMBERS,
+    ),
     "unhashable": (
         "lists, dicts or other unhashable values",
-        "make one column per item, or convert them to strings",
+        "make one column per item, or convert them to strings" + _SAME_NUMBERS,
+    ),
+    # Categories to a reader, but pandas cannot count numpy's fixed-width bytes.
+    "bytes": (
+        "numpy bytes (dtype S)",
+        "decode each to text, e.g. X[c] = X[c].str.decode('utf-8'), and give the model the "
+        "same text (or drop them)",
     ),
 }
 _INFERRED = {
@@ -626,7 +640,7 @@ def check_columns(frame: pd.DataFrame, data: str = "X") -> None:
     (``data`` names the frame in the message: X, or a part of global_data).
 
     Dates, durations, complex numbers, intervals and unhashable objects have no scale the
-    explainers can vary; infinite numbers have no place on a slider and break every
+    explainers can vary, and pandas cannot count numpy bytes as categories; infinite numbers have no place on a slider and break every
     explainer's arithmetic. Checked once, before the model is called.
     """
     found: dict[str, list[str]] = {}
@@ -639,14 +653,16 @@ def check_columns(frame: pd.DataFrame, data: str = "X") -> None:
             found.setdefault(problem, []).append(str(name))
     if found:
         lines = [
-            f"{data} has columns of {_UNSUPPORTED[p][0]}: {first_names(names)}; {_UNSUPPORTED[p][1]}, and "
-            "give the model the same numbers (or drop them)."
+            f"{data} has columns of {_UNSUPPORTED[p][0]}: {first_names(names)}; "
+            f"{_UNSUPPORTED[p][1]}."
             for p, names in found.items()
         ]
-        raise ValueError(
-            " ".join(lines) + " The explainers vary each feature along a numeric scale or "
-            "over its categories, which these values do not have."
-        )
+        if set(found) - {"bytes"}:
+            lines.append(
+                "The explainers vary each feature along a numeric scale or over its "
+                "categories, which these values do not have."
+            )
+        raise ValueError(" ".join(lines))
     floats = [j for j, (_, d) in enumerate(dtypes) if _plainly_numeric(d) and d.kind == "f"]
     plain = {dtypes[j][0] for j in floats}
     others = [n for n, d in dtypes if pd.api.types.is_float_dtype(d) and n not in plain]
@@ -794,6 +810,8 @@ def _unsupported(column: pd.Series) -> str | None:
         return "duration"
     if kind == "c":
         return "complex"
+    if kind == "S":
+        return "bytes"
     if isinstance(dtype, pd.ArrowDtype):
         import pyarrow as pa
 

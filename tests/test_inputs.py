@@ -455,6 +455,21 @@ def test_columns_without_a_scale_are_named_with_the_fix(column, message):
     assert "give the model the same numbers" in str(error.value)
 
 
+def test_a_numpy_bytes_column_is_named_with_the_decode_fix():
+    # pandas raised a bare "NotImplementedError: |S2" while summarising the column.
+    X = pd.DataFrame({"a": np.linspace(0, 1, 40)})
+    X["code"] = np.array([b"x", b"yy"] * 20)  # as read from HDF5 or a structured array
+    assert X["code"].dtype.kind == "S"
+    model = lambda D: D["a"].to_numpy()  # noqa: E731
+    with pytest.raises(ValueError, match=r"numpy bytes \(dtype S\): \['code'\]") as error:
+        explain_widget(model, X)
+    assert "X[c] = X[c].str.decode('utf-8')" in str(error.value)
+    X["code"] = X["code"].str.decode("utf-8")  # the fix it gives works
+    w = explain_widget(model, X, explainers=("shap",))
+    assert w.session.schema["code"].categories == ("x", "yy")
+    w.close()
+
+
 def test_arrow_timestamps_are_dates():
     pa = pytest.importorskip("pyarrow")
     when = pd.Series([1, 2, 3], dtype=pd.ArrowDtype(pa.timestamp("s")))
