@@ -360,11 +360,18 @@ class ExplanationSession:
     def check_target(self, target: Any, role: str = "target") -> int:
         """The output position of a class label (or its text), or a clear error naming
         ``role`` (the target, or the class contrasted with it)."""
-        names = self.adapter.output_names
-        if self.adapter.classes is not None:
-            for i, label in enumerate(self.adapter.classes):
+        names: list[Any] = self.adapter.output_names
+        classes = self.adapter.classes
+        if classes is not None:
+            for i, label in enumerate(classes):
                 if (label == target and type(label) is type(target)) or str(label) == str(target):
                     return i
+            if _whole_float(target):  # 3.0 for the class 3 (a value read from a float column)
+                for i, label in enumerate(classes):
+                    if _integer(label) and label == target:
+                        return i
+            if all(_integer(label) for label in classes):  # as they are given: 3, not '3'
+                names = [int(label) for label in classes]
         elif str(target) == "prediction":
             return 0
         raise ValueError(f"Unknown {role} {target!r}: choose one of {names}.")
@@ -1221,6 +1228,18 @@ class ExplanationSession:
         if self.adapter.task == "multiclass":
             return int(np.argmax(self.row(0, {}).outputs))
         return 0
+
+
+def _integer(value: Any) -> bool:
+    """A Python or numpy integer, not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _whole_float(value: Any) -> bool:
+    """A Python or numpy float holding a whole number (3.0)."""
+    return (
+        isinstance(value, (float, np.floating)) and bool(np.isfinite(value)) and value == int(value)
+    )
 
 
 def _agreements(

@@ -121,6 +121,24 @@ def test_target_switches_the_explained_class():
         w.target = "c9"
 
 
+def test_a_whole_float_names_an_integer_class():
+    X, y = wine()
+    model = GradientBoostingClassifier(n_estimators=5, random_state=0).fit(X, y + 1)
+    w = explain_widget(model, X, explainers=("shap",))
+    probabilities = model.predict_proba(X.iloc[[0]])[0]
+    for label in (3, "3", 3.0, np.float64(3.0)):
+        w.target = label
+        assert w.target == 3
+        assert w.explanation.prediction == pytest.approx(probabilities[2])
+    w.target = 2.0
+    assert w.target == 2
+    # The classes listed as they are written, and a fraction or a bool names no class.
+    for wrong in (2.5, True):
+        with pytest.raises(Exception, match=r"choose one of \[1, 2, 3\]"):
+            w.target = wrong
+    w.close()
+
+
 def test_a_class_set_while_a_view_is_published_in_another_thread_is_kept():
     """A streamed view published by a worker thread writes index/target/versus from the
     session; a user's ``w.versus`` set meanwhile must still reach the session (it was
