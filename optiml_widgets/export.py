@@ -265,7 +265,7 @@ def _export_data(
         for shown in (view, own, *(v for _, v in undone)):
             if shown is not None:
                 shown["index"] = position
-                shown["label"] = f"row {index} of X"
+                shown["label"] = session.row_name(index, include_data=include_data)
         views.append(view if include_data else _without_data(view))
         unedited.append(own)
         one_undone.append(undone)
@@ -520,10 +520,11 @@ def static_picture(session: ExplanationSession, view: payloads.View | None = Non
         None,
     )
     algorithm = shap["algorithm"] if shap is not None else "off"
+    row_text = view.get("label") or f"row {view['index']}"  # a label is user data: escaped
     parts = [
         '<div class="optiml-static" style="font-family:system-ui,sans-serif;font-size:13px;max-width:900px">',
         f'<p><b style="font-size:1.3em">{esc(what)} = {esc(format_number(view["prediction"], 4))}</b>'
-        f" &nbsp;row {view['index']} · SHAP: {esc(str(algorithm))}"
+        f" &nbsp;{esc(row_text)} · SHAP: {esc(str(algorithm))}"
         " · <i>static picture: run the notebook for the live panel</i></p>",
     ]
     if shap is not None:

@@ -85,6 +85,21 @@ def short_repr(value: Any) -> str:
     return _SHORT.repr(value)
 
 
+ROW_LABEL_CHARS = 40  # a header line, not the record
+
+
+def row_label(label: Any) -> str:
+    """One of X's own row labels as short text: a date at midnight without its time, a
+    MultiIndex's parts joined by commas, cut with "…" beyond ROW_LABEL_CHARS characters."""
+    if isinstance(label, tuple):
+        text = ", ".join(row_label(part) for part in label)
+    elif hasattr(label, "normalize") and hasattr(label, "date") and label == label.normalize():
+        text = label.date().isoformat()  # a pandas Timestamp at midnight
+    else:
+        text = str(label)
+    return text if len(text) <= ROW_LABEL_CHARS else text[: ROW_LABEL_CHARS - 1] + "…"
+
+
 def percent(share: float) -> str:
     """A share as the panel prints it: one decimal below 10% ("0.5%"), and a share too
     small to show as "<0.1%", never "0%" (a rule that covers a few rows covers some)."""

@@ -30,7 +30,8 @@ def saved_panel(state: dict[str, Any]) -> str | None:
         return None
     view = dict(state["_view"])
     index = int(view.get("index", 0))
-    view.update(index=0, label=f"row {index} of X", pending=[])
+    # The live view's label names the row with X's own label, when X has one.
+    view.update(index=0, label=view.get("label") or f"row {index} of X", pending=[])
     schema = dict(state["_schema"])
     schema["n_rows"] = 1
     global_views = state.get("_global")

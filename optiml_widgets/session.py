@@ -53,7 +53,7 @@ from .explainers.base import (
 from .explainers.lime import LimeExplainer
 from .explainers.shap import ShapExplainer, ShapValues
 from .explanation import LocalExplanation
-from .format import first_names
+from .format import first_names, row_label
 from .global_data import explain_global_data, read_global_data
 from .global_explanation import GlobalExplanation, compute_global, global_rows
 from .jobs import (
@@ -140,6 +140,7 @@ class ExplanationSession:
         if hasattr(model, "predict") or hasattr(model, "predict_proba"):
             frame = align_columns(model, frame)
         self.frame = frame
+        self.row_labels = _own_row_labels(X)
         self.y = check_y(y, X)
         background_frame = _background_frame(background, frame)
         self.schema: FeatureSchema = build_schema(
@@ -307,6 +308,14 @@ class ExplanationSession:
         values = self.original(index)
         values.update(self.edits_by_row.get(index, {}) if edits is None else edits)
         return values
+
+    def row_name(self, index: int, *, include_data: bool = True) -> str:
+        """How a reader names row ``index``: "row 3 of X", with X's own label after it
+        ("row 3 of X · id56") when X has one that says more than the position."""
+        name = f"row {index} of X"
+        if self.row_labels is None or not include_data:  # a label can be a customer's id
+            return name
+        return f"{name} · {row_label(self.row_labels[index])}"
 
     def check_index(self, index: Any) -> int:
         """A valid row number, or a clear error."""
@@ -929,6 +938,8 @@ class ExplanationSession:
             "rule": {"id": rule.id, "met": rule.met(instance)} if rule is not None else None,
             "pending": pending,
         }
+        if self.row_labels is not None:  # X's own label of the row, beside its position
+            view["label"] = self.row_name(index)
         if not fast and surrogate is not None:
             hint = self.counterfactual(index, edits, wait=complete)
             if hint is PENDING:
@@ -1298,6 +1309,19 @@ def _background_frame(background: Any, frame: pd.DataFrame) -> pd.DataFrame | No
         with contextlib.suppress(TypeError, ValueError):
             result[name] = result[name].astype(frame[name].dtype)
     return result
+
+
+def _own_row_labels(X: Any) -> pd.Index | None:
+    """X's own row labels (a string, date or shuffled index), or None when they are the
+    positions 0, 1, 2, ... the panel numbers rows by anyway."""
+    if not isinstance(X, pd.DataFrame):
+        return None
+    index = X.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return None
+    if pd.api.types.is_integer_dtype(index.dtype) and index.equals(pd.RangeIndex(len(index))):
+        return None
+    return index
 
 
 def _own_labels(X: Any, feature_names: Sequence[str] | None) -> dict[str, Any] | None:

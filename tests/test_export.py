@@ -262,7 +262,7 @@ def test_a_row_edited_before_the_export_carries_its_own_view_for_a_reset(quickst
     edited, own = data["views"][0], data["unedited"][0]
     assert edited["values"][edited["edited"][0]] == 1500.0
     assert own["edited"] == [] and own["values"] == edited["original"]
-    assert (own["index"], own["label"]) == (0, "row 4 of X")
+    assert (own["index"], own["label"]) == (0, f"row 4 of X · {X_test.index[4]}")
     assert own["prediction"] == pytest.approx(model.predict_proba(X_test.iloc[[4]])[0, 1])
     assert data["unedited"][1] is None  # a row with no edits: its view is its own
     assert data["one_undone"] == [[], []]  # one edit: undoing it is the row's own view
@@ -312,6 +312,51 @@ def test_names_and_values_are_data_not_markup():
     picture = w._repr_mimebundle_()[0]["text/html"]
     assert "<img" not in picture and "<script" not in picture
     assert "&lt;img src=x" in picture
+
+
+def test_rows_are_named_by_xs_own_labels_as_data_not_markup():
+    # A reader of the file could not tell which record "row 3 of X" was.
+    rng = np.random.default_rng(0)
+    evil = "<b>id3</b></script><script>window.__pwned=1</script>"
+    labels = [f"id{i}" for i in range(40)]
+    labels[3] = evil
+    X = pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40)}, index=labels)
+    model = lambda df: df["a"].to_numpy() * 2 + df["b"].to_numpy()  # noqa: E731
+    w = explain_widget(model, X, explainers=("shap",))
+    w.index = 5
+    assert w._view["label"] == "row 5 of X · id5"  # the live panel's header line
+    w.index = 3
+    page = w.to_html(rows=[3, 5])
+    assert evil not in page and "<b>id3" not in page
+    assert page.count("</script>") == 4  # only the page's own four scripts close
+    views = page_data(page)["views"]
+    assert [v["label"] for v in views] == [f"row 3 of X · {evil[:39]}…", "row 5 of X · id5"]
+    picture = w._repr_mimebundle_()[0]["text/html"]
+    assert "<b>id3" not in picture and "&lt;b&gt;id3" in picture
+    # Without the data, a label (a customer's id) is left out as the values are.
+    hidden = w.to_html(rows=[3, 5], include_data=False)
+    data = page_data(hidden)
+    assert not any(label in json.dumps(data) for label in labels)
+    assert [v["label"] for v in data["views"]] == ["row 3 of X", "row 5 of X"]
+    w.close()
+
+
+@pytest.mark.parametrize(
+    ("index", "label"),
+    [
+        (pd.date_range("2024-01-01", periods=30, freq="D"), "row 2 of X · 2024-01-03"),
+        (pd.Index(range(100, 130)), "row 2 of X · 102"),
+        (pd.MultiIndex.from_product([["north", "south"], range(15)]), "row 2 of X · north, 2"),
+        (pd.RangeIndex(30), None),  # the labels are the positions: nothing to add
+        (pd.Index(list(range(30))), None),
+    ],
+)
+def test_a_rows_own_label_is_short(index, label):
+    X = pd.DataFrame({"a": np.linspace(0, 1, 30), "b": np.linspace(1, 0, 30)}, index=index)
+    w = explain_widget(lambda df: df["a"].to_numpy(), X, explainers=("shap",))
+    w.index = 2
+    assert w._view.get("label") == label
+    w.close()
 
 
 def test_static_picture_is_small_and_script_free(quickstart):
