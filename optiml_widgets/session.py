@@ -311,11 +311,12 @@ class ExplanationSession:
 
     def row_name(self, index: int, *, include_data: bool = True) -> str:
         """How a reader names row ``index``: "row 3 of X", with X's own label after it
-        ("row 3 of X · id56") when X has one that says more than the position."""
+        ("row 3 of X · index id56") when X has one that says more than the position
+        ("· 212" alone read as another count)."""
         name = f"row {index} of X"
         if self.row_labels is None or not include_data:  # a label can be a customer's id
             return name
-        return f"{name} · {row_label(self.row_labels[index])}"
+        return f"{name} · index {row_label(self.row_labels[index])}"
 
     def check_index(self, index: Any) -> int:
         """A valid row number, or a clear error."""

@@ -262,7 +262,7 @@ def test_a_row_edited_before_the_export_carries_its_own_view_for_a_reset(quickst
     edited, own = data["views"][0], data["unedited"][0]
     assert edited["values"][edited["edited"][0]] == 1500.0
     assert own["edited"] == [] and own["values"] == edited["original"]
-    assert (own["index"], own["label"]) == (0, f"row 4 of X · {X_test.index[4]}")
+    assert (own["index"], own["label"]) == (0, f"row 4 of X · index {X_test.index[4]}")
     assert own["prediction"] == pytest.approx(model.predict_proba(X_test.iloc[[4]])[0, 1])
     assert data["unedited"][1] is None  # a row with no edits: its view is its own
     assert data["one_undone"] == [[], []]  # one edit: undoing it is the row's own view
@@ -324,13 +324,16 @@ def test_rows_are_named_by_xs_own_labels_as_data_not_markup():
     model = lambda df: df["a"].to_numpy() * 2 + df["b"].to_numpy()  # noqa: E731
     w = explain_widget(model, X, explainers=("shap",))
     w.index = 5
-    assert w._view["label"] == "row 5 of X · id5"  # the live panel's header line
+    assert w._view["label"] == "row 5 of X · index id5"  # the live panel's header line
     w.index = 3
     page = w.to_html(rows=[3, 5])
     assert evil not in page and "<b>id3" not in page
     assert page.count("</script>") == 4  # only the page's own four scripts close
     views = page_data(page)["views"]
-    assert [v["label"] for v in views] == [f"row 3 of X · {evil[:39]}…", "row 5 of X · id5"]
+    assert [v["label"] for v in views] == [
+        f"row 3 of X · index {evil[:39]}…",
+        "row 5 of X · index id5",
+    ]
     picture = w._repr_mimebundle_()[0]["text/html"]
     assert "<b>id3" not in picture and "&lt;b&gt;id3" in picture
     # Without the data, a label (a customer's id) is left out as the values are.
@@ -344,9 +347,12 @@ def test_rows_are_named_by_xs_own_labels_as_data_not_markup():
 @pytest.mark.parametrize(
     ("index", "label"),
     [
-        (pd.date_range("2024-01-01", periods=30, freq="D"), "row 2 of X · 2024-01-03"),
-        (pd.Index(range(100, 130)), "row 2 of X · 102"),
-        (pd.MultiIndex.from_product([["north", "south"], range(15)]), "row 2 of X · north, 2"),
+        (pd.date_range("2024-01-01", periods=30, freq="D"), "row 2 of X · index 2024-01-03"),
+        (pd.Index(range(100, 130)), "row 2 of X · index 102"),
+        (
+            pd.MultiIndex.from_product([["north", "south"], range(15)]),
+            "row 2 of X · index north, 2",
+        ),
         (pd.RangeIndex(30), None),  # the labels are the positions: nothing to add
         (pd.Index(list(range(30))), None),
     ],
