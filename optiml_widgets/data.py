@@ -640,8 +640,8 @@ def check_columns(frame: pd.DataFrame, data: str = "X") -> None:
     (``data`` names the frame in the message: X, or a part of global_data).
 
     Dates, durations, complex numbers, intervals and unhashable objects have no scale the
-    explainers can vary, and pandas cannot count numpy bytes as categories; infinite numbers have no place on a slider and break every
-    explainer's arithmetic. Checked once, before the model is called.
+    explainers can vary, and pandas cannot count numpy bytes as categories; infinite
+    numbers have no place on a slider and break every explainer's arithmetic. Checked once, before the model is called.
     """
     found: dict[str, list[str]] = {}
     dtypes = column_dtypes(frame)

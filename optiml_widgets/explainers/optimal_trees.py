@@ -72,32 +72,23 @@ class Solver:
             self._process = None
         return self._process
 
-    def fit(self, request: dict[str, Any]) -> dict[int, streed_worker.Node]:
-        """``streed_worker.fit(**request)``, in the solver's process (in this one where
-        none can start), one size at a time, each by a new solver: one solver fitting the
-        sizes in turn (reusing its cache, no faster here) crashed on some runs and not on
-        others, and the same rows must give the same surrogate. A size whose fit ends the
-        process is left out; the next starts another."""
-        found: dict[int, streed_worker.Node] = {}
+    def fit(self, request: dict[str, Any]) -> streed_worker.Node | None:
+        """``streed_worker.fit(**request)``: one tree, in the solver's process (in this one
+        where none can start); None also when its fit ended the process (the next fit
+        starts another)."""
         with self._lock:
-            for step in request["steps"]:
-                found.update(self._ask({**request, "steps": [step]}) or {})
-        return found
-
-    def _ask(self, request: dict[str, Any]) -> dict[int, streed_worker.Node] | None:
-        """The answer to one request; None when the process ended meanwhile."""
-        process = self._running()
-        if process is None:
-            return streed_worker.fit(**request)
-        assert process.stdin is not None and process.stdout is not None
-        try:
-            pickle.dump(request, process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            process.stdin.flush()
-            status, answer = pickle.load(process.stdout)
-        except (EOFError, OSError, pickle.UnpicklingError):
-            self.crashes += 1
-            self._stop(process)
-            return None
+            process = self._running()
+            if process is None:
+                return streed_worker.fit(**request)
+            assert process.stdin is not None and process.stdout is not None
+            try:
+                pickle.dump(request, process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                process.stdin.flush()
+                status, answer = pickle.load(process.stdout)
+            except (EOFError, OSError, pickle.UnpicklingError):
+                self.crashes += 1
+                self._stop(process)
+                return None
         if status != "ok":
             raise RuntimeError(f"STreeD failed: {answer}")
         return answer
@@ -214,28 +205,31 @@ def fit_optimal_trees(
 ) -> dict[int, OptimalTreeArrays]:
     """The optimal tree with at most ``size`` leaves, per size (at most 2**MAX_DEPTH).
 
-    A size whose optimal tree has fewer leaves (more splits do not help) keeps that tree: cross-validation then judges "at most ``size`` leaves" on every fold (left out
-    instead, a size was judged on the folds where it helped alone, whose lucky mean won
-    the curve).
+    A size whose optimal tree has fewer leaves (more splits do not help) keeps that tree:
+    cross-validation then judges "at most ``size`` leaves" on every fold (left out instead,
+    a size was judged on the folds where it helped alone, whose lucky mean won the curve).
+    A size whose fit crashed the solver is left out.
     """
     B = binarise(T, cuts)
     if B.shape[1] == 0 or len(np.unique(y)) < 2:
         return {}
-    sizes = sorted(s for s in set(sizes) if 2 <= s <= 2**MAX_DEPTH)
-    nodes = SOLVER.fit(
-        {
-            "B": B,
-            "target": y.astype(np.intc) if classify else y.astype(float),
-            "classify": classify,
-            "steps": [(size, depth_for(size), size - 1) for size in sizes],
-            "min_leaf": min_leaf,
-            "seed": int(random_state) % (2**31),
-            "time_limit": TIME_LIMIT,
-        }
-    )
+    target = y.astype(np.intc) if classify else y.astype(float)
     found: dict[int, OptimalTreeArrays] = {}
-    for size, node in nodes.items():
-        arrays = OptimalTreeArrays()
-        arrays.add(node, cuts)
-        found[size] = arrays
+    for size in sorted(s for s in set(sizes) if 2 <= s <= 2**MAX_DEPTH):
+        node = SOLVER.fit(
+            {
+                "B": B,
+                "target": target,
+                "classify": classify,
+                "depth": depth_for(size),
+                "splits": size - 1,
+                "min_leaf": min_leaf,
+                "seed": int(random_state) % (2**31),
+                "time_limit": TIME_LIMIT,
+            }
+        )
+        if node is not None:
+            arrays = OptimalTreeArrays()
+            arrays.add(node, cuts)
+            found[size] = arrays
     return found

@@ -39,37 +39,37 @@ def fit(
     target: Any,
     *,
     classify: bool,
-    steps: list[tuple[int, int, int]],
+    depth: int,
+    splits: int,
     min_leaf: int,
     seed: int,
     time_limit: float,
-) -> dict[int, Node]:
-    """The optimal tree per ``(size, depth, splits)`` step, as plain nodes; one solver
-    fits the steps in turn (STreeD keeps its cache between fits that change only the depth
-    and number of splits)."""
+) -> Node | None:
+    """The optimal tree of at most ``depth`` levels and ``splits`` splits, as plain nodes
+    (None: STreeD found none). A new solver per tree: one solver fitting several sizes in
+    turn (reusing its cache, no faster here) crashed on some runs and not on others."""
     from pystreed import STreeDClassifier, STreeDRegressor
 
     solver: Any
     if classify:
         solver = STreeDClassifier(
-            max_depth=1, max_num_nodes=1, min_leaf_node_size=min_leaf, time_limit=time_limit
+            max_depth=depth,
+            max_num_nodes=splits,
+            min_leaf_node_size=min_leaf,
+            time_limit=time_limit,
+            random_seed=seed,
         )
     else:
         solver = STreeDRegressor(
             optimization_task="regression",
-            max_depth=1,
-            max_num_nodes=1,
+            max_depth=depth,
+            max_num_nodes=splits,
             min_leaf_node_size=min_leaf,
             time_limit=time_limit,
+            random_seed=seed,
         )
-    solver.set_params(random_seed=seed)
-    found: dict[int, Node] = {}
-    for size, depth, splits in steps:
-        solver.set_params(max_depth=depth, max_num_nodes=splits)
-        solver.fit(B, target)
-        if solver.is_fitted():
-            found[size] = _node(solver.get_tree())
-    return found
+    solver.fit(B, target)
+    return _node(solver.get_tree()) if solver.is_fitted() else None
 
 
 def serve() -> None:
