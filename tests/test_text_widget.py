@@ -731,3 +731,82 @@ def test_texts_are_checked_as_edits_are_and_y_follows_their_index():
     assert w.session.y == ["bad", "good"]
     w.close()
     assert label_of("") == "(empty text)" and label_of("  \n") == "(blank text)"
+
+
+def test_a_panel_request_built_before_a_python_change_keeps_that_change():
+    """The panel, still showing text 0, sends the user's edit of it (``basis``: the view it
+    showed) after Python picked text 2 and edited it: Python's change is newer and stays
+    (text number and text), and what the panel shows agrees with ``w.text`` and
+    ``w.explanation``. The request's edit goes to its own text, as the table's does."""
+    texts = ["the plot was great", "the plot was fine", "the cast was fine"]
+    w = explain_widget(additive, texts, explainers=("lime_text",))
+    try:
+        assert w._wait_idle()
+        basis = w._view["seq"]
+        w.index = 2
+        w.set_text("the cast was great")
+        assert w._view["seq"] > basis
+        w._on_frontend_message(
+            w,
+            {"type": "request", "seq": basis + 1, "basis": basis, "index": 0,
+             "target": w.target, "edits": [[0, "the plot was awful"]], "fast": False},
+            [],
+        )  # fmt: skip
+        assert w._wait_idle()
+        assert w.index == 2 == w._view["index"]
+        assert w.text == "the cast was great" == w._view["text"]
+        assert w.explanation.text == "the cast was great"
+        assert w.session.text(0) == "the plot was awful"
+        # A stale edit of a text Python edited since does not replace Python's edit.
+        basis = w._view["seq"]
+        w.set_text("the cast was awful")
+        w._on_frontend_message(
+            w,
+            {"type": "request", "seq": w._view["seq"] + 1, "basis": basis, "index": 2,
+             "target": w.target, "edits": [[0, "the cast was great great"]], "fast": False},
+            [],
+        )  # fmt: skip
+        assert w._wait_idle()
+        assert w.text == "the cast was awful" == w._view["text"]
+        # Once the panel has seen Python's change, its requests apply again.
+        seen = w._view["seq"]
+        w._on_frontend_message(
+            w,
+            {"type": "request", "seq": seen + 1, "basis": seen, "index": 1,
+             "target": w.target, "edits": [[0, "the plot was great"]], "fast": False},
+            [],
+        )  # fmt: skip
+        assert w._wait_idle()
+        assert w.index == 1 and w.text == "the plot was great" == w._view["text"]
+    finally:
+        w.close()
+
+
+def test_a_python_change_no_view_shows_does_not_lock_the_panel_out():
+    """When the model fails on Python's edit, the last good view stays; the panel's next
+    request, built on that view, is applied (else every click of the panel was stale)."""
+
+    def fails_on_boom(texts):
+        if any("boom" in t for t in texts):
+            raise RuntimeError("the model cannot read this")
+        return additive(texts)
+
+    w = explain_widget(
+        fails_on_boom, ["a great movie", "an awful movie"], explainers=("lime_text",)
+    )
+    try:
+        assert w._wait_idle()
+        basis = w._view["seq"]
+        with pytest.warns(RuntimeWarning, match="cannot read this"):
+            w.set_text("boom")
+        assert w._view["seq"] == basis and w.error is not None
+        w._on_frontend_message(
+            w,
+            {"type": "request", "seq": basis + 1, "basis": basis, "index": 1,
+             "target": w.target, "fast": False},
+            [],
+        )  # fmt: skip
+        assert w._wait_idle()
+        assert w.index == 1 == w._view["index"] and w.error is None
+    finally:
+        w.close()

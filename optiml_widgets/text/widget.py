@@ -48,6 +48,11 @@ class TextWidget(PanelWidget):
         # The text, its number and the class the work completing a view is for, with its
         # stop (``_work_stop``).
         self._completing: tuple[tuple[int, str, int], Stop] | None = None
+        # The newest change made from Python (its view carries this seq), and the texts
+        # whose edit Python changed that the panel may not have seen. A panel request built
+        # before it saw them keeps them (as ExplainerWidget does).
+        self._python_seq = -1
+        self._python_texts: set[int] = set()
 
         def opening() -> tuple[dict, dict[str, Any]]:
             first = session.view(0, complete=False, wait=False)
@@ -89,20 +94,20 @@ class TextWidget(PanelWidget):
         """Edit the current text (every view updates)."""
         with while_open(self._stop), self._state:
             text = self._session.check_text(text)
-            self._set_edit(self._session.index, text)
+            self._set_edit(self._session.index, text, from_python=True)
         self._refresh()
 
     def edit_token(self, i: int, action: TokenEdit = "mask", replacement: str = "") -> None:
         """Mask, delete or replace token ``i`` of the current text."""
         with while_open(self._stop), self._state:
             text = self._session.edited_token_text(i, action, replacement)
-            self._set_edit(self._session.index, text)
+            self._set_edit(self._session.index, text, from_python=True)
         self._refresh()
 
     def reset(self) -> None:
         """Back to the original text."""
         with while_open(self._stop), self._state:
-            self._session.edits.pop(self._session.index, None)
+            self._set_edit(self._session.index, None, from_python=True)
         self._refresh()
 
     def to_html(
@@ -154,20 +159,33 @@ class TextWidget(PanelWidget):
         self._refresh()
 
     # -- the live loop ----------------------------------------------------------------------
-    def _set_edit(self, index: int, text: str) -> None:
-        if text == self._session.texts[index]:
+    def _set_edit(self, index: int, text: str | None, *, from_python: bool = False) -> None:
+        """Text ``index`` becomes ``text`` (None: its original)."""
+        if text is None or text == self._session.texts[index]:
             self._session.edits.pop(index, None)
         else:
             self._session.edits[index] = text
+        if from_python:
+            self._python_texts.add(index)
 
     def _message_handlers(self) -> dict[str, Callable[[dict], None]]:
         return {**super()._message_handlers(), "head": self._send_head}
 
     def _refresh(self) -> None:
+        """Show the current view after a change made from Python."""
         with self._state:
             self._seq += 1
-            seq = self._seq
-        self._loop.answer_now({"type": "python", "seq": seq})
+            previous, seq = self._python_seq, self._seq
+            self._python_seq = seq
+        try:
+            self._loop.answer_now({"type": "python", "seq": seq})
+        finally:
+            with self._state:
+                if self._view.get("seq", -1) < seq and self._python_seq == seq:
+                    # No view shows the change (the model failed on it, or it was stopped):
+                    # the panel's next request, built on the last good view, wins.
+                    self._python_seq = previous
+                    self._python_texts.clear()
 
     def _answer(self, request: dict) -> Callable[[], None] | None:
         """Apply a request, publish what is known at once; returns the rest to fill in."""
@@ -185,17 +203,26 @@ class TextWidget(PanelWidget):
                     index = session.check_index(int(request.get("index", session.index)))
                     target_index = session.check_target(request.get("target", session.target))
                     edits = request.get("edits")
+                    text = None
                     if edits is not None:  # the panel's text travels as edit [0, text]
-                        text = _edited_text(edits, session.texts[index])
-                        session.check_text(text)
-                        self._set_edit(index, text)
+                        text = session.check_text(_edited_text(edits, session.texts[index]))
                 except (KeyError, ValueError, TypeError) as exc:
                     self._failed_seq = seq
                     self.error = error_text(exc)
                     self.send({"type": "failed", "seq": seq})  # see ExplainerWidget._failed
                     return None
-                session.index = index
-                session.target_index = target_index
+                basis = request.get("basis")  # the seq of the view the panel showed
+                if basis is None or int(basis) >= self._python_seq:
+                    self._python_texts.clear()  # the panel has seen them
+                    if text is not None:
+                        self._set_edit(index, text)
+                    session.index = index
+                    session.target_index = target_index
+                elif text is not None and index not in self._python_texts:
+                    # Built before the panel saw a change made from Python: that change is
+                    # newer and stays (text number, class, and the text Python edited); the
+                    # request's edit goes to its own text.
+                    self._set_edit(index, text)
             self._work_stop()  # work for another text or class ends at its next model call
         if not self._publish(seq, warn=from_python, fast=fast, cached_only=True):
             return None
