@@ -810,3 +810,25 @@ def test_a_python_change_no_view_shows_does_not_lock_the_panel_out():
         assert w.index == 1 == w._view["index"] and w.error is None
     finally:
         w.close()
+
+
+def test_explainers_given_are_kept_even_when_they_are_the_tables_default(monkeypatch):
+    """("shap", "lime", "surrogate") given for texts are SHAP text, LIME text and the rules:
+    the text panel's default (every method the model supports, IG and attention for torch)
+    is for explainers left out only."""
+    import optiml_widgets.text as text_package
+    from optiml_widgets.text.session import TextSession
+
+    given = []
+
+    def capture(model, texts, y=None, **kwargs):
+        given.append(kwargs["explainers"])
+        return TextSession(model, texts, y, explainers=kwargs["explainers"]).explainer_names
+
+    monkeypatch.setattr(text_package, "explain_text_widget", capture)
+    texts = ["a great movie", "an awful movie"]
+    chosen = explain_widget(additive, texts, explainers=("shap", "lime", "surrogate"))
+    assert given[-1] == ("shap", "lime", "surrogate")
+    assert chosen == ("shap_text", "lime_text", "surrogate")
+    explain_widget(additive, texts)
+    assert given[-1] is None  # not given: the model's own defaults

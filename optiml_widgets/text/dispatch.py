@@ -23,7 +23,6 @@ TABULAR_ONLY = {
 }
 # Text-only keyword arguments and their defaults.
 TEXT_ONLY = {"tokenizer": None, "torch_threads": 1, "embedding_layer": None}
-TABULAR_DEFAULT_EXPLAINERS = ("shap", "lime", "surrogate")
 
 
 def _default(value: Any, name: str) -> bool:
@@ -83,15 +82,14 @@ def text_panel_for_texts(explain_widget: Callable[..., Any]) -> Callable[..., An
             )
         from . import explain_text_widget
 
-        explainers = kwargs.get("explainers")
-        if explainers is not None and tuple(explainers) == TABULAR_DEFAULT_EXPLAINERS:
-            explainers = None  # the default: the methods the text model supports
         return explain_text_widget(
             model,
             X,
             y,
             class_names=kwargs.get("class_names"),
-            explainers=explainers,
+            # None (not given): the methods the text model supports; a list given is kept,
+            # whatever it holds.
+            explainers=kwargs.get("explainers"),
             random_state=kwargs.get("random_state", 0),
             **text_options,
         )
