@@ -69,6 +69,7 @@ class ModelAdapter:
         # Feature name -> X's own column label where it is not that text (ints, tuples):
         # the model gets frames under the labels it was written for.
         self.column_labels = column_labels
+        self.numpy_input = numpy_input  # X was an array (an error names its columns so)
         _check_predictor(model)
         self.is_estimator = hasattr(model, "predict") or hasattr(model, "predict_proba")
         self._first_raw = np.empty(0)  # the first call's output (set by _call_for_probe)
@@ -325,8 +326,10 @@ class ModelAdapter:
         except NotFittedError as exc:
             raise _not_fitted(self.name) from exc
         except Exception as exc:
-            fix = _categories_fix(self.model, probe) or (
-                "Check that X has the columns and types the model was trained on."
+            fix = (
+                _categories_fix(self.model, probe)
+                or self._texts_fix(probe)
+                or "Check that X has the columns and types the model was trained on."
             )
             raise ValueError(
                 f"Calling the model on the first rows of X failed ({type(exc).__name__}: "
@@ -339,9 +342,11 @@ class ModelAdapter:
             )
         out = _as_numbers(raw)
         if out.ndim == 0 or out.shape[0] != len(probe):
+            texts = self._texts_fix(probe)
             raise ValueError(
                 f"The model returned an array of shape {out.shape} for {len(probe)} rows: it "
                 "must return one value (or one probability per class) per row."
+                + (f" {texts}" if texts else "")
             )
         first = np.array_equal(rows, np.arange(len(rows)))
         called = (
@@ -352,6 +357,21 @@ class ModelAdapter:
         _check_finite(out, called, rows)
         self._first_raw = out
         return out
+
+    def _texts_fix(self, probe: pd.DataFrame) -> str | None:
+        """When X is one column of strings that the model failed on: most likely texts given
+        as a table (df[["review"]], an (n, 1) array), which a text model reads as one
+        document per column. The fix, or None. (A one-column table of strings stays a table:
+        a ColumnTransformer reads it so.)"""
+        if probe.shape[1] != 1 or not all(isinstance(v, str) for v in probe.iloc[:, 0]):
+            return None
+        label = (self.column_labels or {}).get(probe.columns[0], probe.columns[0])
+        column = "X[:, 0]" if self.numpy_input else f"X[{label!r}]"
+        return (
+            "X is one column of strings: if they are texts, pass that column as a list or "
+            f"Series of texts ({column}) for the text panel; a one-column table is for a "
+            "model that picks its column (e.g. a ColumnTransformer)."
+        )
 
     def _classes(
         self, n_classes: int, labels: list[Any], class_names: Sequence[Any] | None

@@ -832,3 +832,29 @@ def test_explainers_given_are_kept_even_when_they_are_the_tables_default(monkeyp
     assert chosen == ("shap_text", "lime_text", "surrogate")
     explain_widget(additive, texts)
     assert given[-1] is None  # not given: the model's own defaults
+
+
+def test_texts_as_a_one_column_table_are_told_to_be_passed_as_a_column(tfidf):
+    texts = ["the movie was great", "the plot was awful", "a great cast"]
+    frame = pd.DataFrame({"review": texts})
+    fix = "if they are texts, pass that column as a list or Series of texts ({})"
+    with pytest.raises(ValueError, match=re.escape(fix.format("X['review']"))):
+        explain_widget(tfidf, frame)  # was: returned an array of shape (1, 2) for 3 rows
+    with pytest.raises(ValueError, match=re.escape(fix.format("X[:, 0]"))):
+        explain_widget(tfidf, np.array(texts)[:, None])  # was: no attribute 'lower'
+    # A one-column table of strings read by a ColumnTransformer stays a table.
+    from sklearn.compose import make_column_transformer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from optiml_widgets import ExplainerWidget
+
+    reads_the_column = make_pipeline(
+        make_column_transformer((TfidfVectorizer(), "review")), LogisticRegression()
+    ).fit(frame, [1, 0, 1])
+    w = explain_widget(reads_the_column, frame, explainers=("shap",))
+    try:
+        assert isinstance(w, ExplainerWidget) and w.error is None
+    finally:
+        w.close()
