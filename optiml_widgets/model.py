@@ -400,6 +400,39 @@ def check_distinct_names(class_names: Sequence[Any]) -> None:
         )
 
 
+def class_position(classes: Sequence[Any], target: Any) -> int | None:
+    """The position of class ``target`` among ``classes``: the label itself, its text, or
+    a whole float for an integer class (3.0 for 3, a value read from a float column);
+    None when no class is it."""
+    for i, label in enumerate(classes):
+        if (label == target and type(label) is type(target)) or str(label) == str(target):
+            return i
+    if _whole_float(target):
+        for i, label in enumerate(classes):
+            if _integer(label) and label == target:
+                return i
+    return None
+
+
+def classes_as_given(classes: Sequence[Any]) -> list[Any]:
+    """The classes to list in a message: integers as they are (3, not '3'), others as text."""
+    if all(_integer(label) for label in classes):
+        return [int(label) for label in classes]
+    return [str(label) for label in classes]
+
+
+def _integer(value: Any) -> bool:
+    """A Python or numpy integer, not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _whole_float(value: Any) -> bool:
+    """A Python or numpy float holding a whole number (3.0)."""
+    return (
+        isinstance(value, (float, np.floating)) and bool(np.isfinite(value)) and value == int(value)
+    )
+
+
 def _check_predictor(model: Any) -> None:
     """Reject what cannot be explained (a class, a clusterer, a transformer) with the fix."""
     if isinstance(model, type):

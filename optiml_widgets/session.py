@@ -67,7 +67,7 @@ from .jobs import (
     current_stop,
 )
 from .memo import Memo
-from .model import ModelAdapter, align_columns
+from .model import ModelAdapter, align_columns, class_position, classes_as_given
 from .progress import wait_for, working
 from .sweeps import GRID_POINTS, Sweep, display_values, grid_values, sweep_rows
 
@@ -370,21 +370,17 @@ class ExplanationSession:
     def check_target(self, target: Any, role: str = "target") -> int:
         """The output position of a class label (or its text), or a clear error naming
         ``role`` (the target, or the class contrasted with it)."""
-        names: list[Any] = self.adapter.output_names
         classes = self.adapter.classes
-        if classes is not None:
-            for i, label in enumerate(classes):
-                if (label == target and type(label) is type(target)) or str(label) == str(target):
-                    return i
-            if _whole_float(target):  # 3.0 for the class 3 (a value read from a float column)
-                for i, label in enumerate(classes):
-                    if _integer(label) and label == target:
-                        return i
-            if all(_integer(label) for label in classes):  # as they are given: 3, not '3'
-                names = [int(label) for label in classes]
-        elif str(target) == "prediction":
-            return 0
-        raise ValueError(f"Unknown {role} {target!r}: choose one of {names}.")
+        if classes is None:
+            if str(target) == "prediction":
+                return 0
+            raise ValueError(f"Unknown {role} {target!r}: choose one of ['prediction'].")
+        position = class_position(classes, target)
+        if position is None:
+            raise ValueError(
+                f"Unknown {role} {target!r}: choose one of {classes_as_given(classes)}."
+            )
+        return position
 
     def check_versus(self, versus: Any, target_index: int | None = None) -> int | None:
         """The output position of the class to contrast the target with (None: no
@@ -1240,18 +1236,6 @@ class ExplanationSession:
         if self.adapter.task == "multiclass":
             return int(np.argmax(self.row(0, {}).outputs))
         return 0
-
-
-def _integer(value: Any) -> bool:
-    """A Python or numpy integer, not a bool."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _whole_float(value: Any) -> bool:
-    """A Python or numpy float holding a whole number (3.0)."""
-    return (
-        isinstance(value, (float, np.floating)) and bool(np.isfinite(value)) and value == int(value)
-    )
 
 
 def _agreements(

@@ -858,3 +858,22 @@ def test_texts_as_a_one_column_table_are_told_to_be_passed_as_a_column(tfidf):
         assert isinstance(w, ExplainerWidget) and w.error is None
     finally:
         w.close()
+
+
+def test_a_whole_float_names_an_integer_class_of_a_text_model():
+    """As in the table panel: 2.0 is the class 2, and the classes are listed as they are."""
+    w = explain_widget(
+        lambda texts: np.tile([0.2, 0.3, 0.5], (len(texts), 1)),
+        ["a great movie", "an awful movie"],
+        class_names=[0, 1, 2],
+        explainers=("lime_text",),
+    )
+    try:
+        for label in (2, "2", 2.0, np.float64(2.0)):
+            w.target = label
+            assert w.target == 2 and w.session.target_index == 2
+        for wrong in (2.5, True, "two"):
+            with pytest.raises(Exception, match=r"choose one of \[0, 1, 2\]"):
+                w.target = wrong
+    finally:
+        w.close()

@@ -31,6 +31,7 @@ from ..explainers.base import (
 )
 from ..jobs import Cancelled, Gate, Jobs, PanelHooks, Progress, Stop, check_stopped
 from ..memo import Memo
+from ..model import class_position, classes_as_given
 from ..progress import wait_for
 from . import integrated_gradients, lime_text, payloads, shap_text  # noqa: F401 -- registers them
 from .context import TextContext
@@ -243,10 +244,13 @@ class TextSession:
 
     def check_target(self, target: Any) -> int:
         """The position of a class label (or its text), or a clear error."""
-        for i, label in enumerate(self.adapter.classes):
-            if (label == target and type(label) is type(target)) or str(label) == str(target):
-                return i
-        raise ValueError(f"Unknown target {target!r}: choose one of {self.adapter.output_names}.")
+        classes = self.adapter.classes
+        position = class_position(classes, target)
+        if position is None:
+            raise ValueError(
+                f"Unknown target {target!r}: choose one of {classes_as_given(classes)}."
+            )
+        return position
 
     def edited_token_text(
         self, i: int, action: TokenEdit, replacement: str = "", index: int | None = None
