@@ -30,7 +30,7 @@ def explain_widget(
     class_names: Sequence[Any] | None = None,
     categorical_features: Iterable[str] | str | None = None,
     task: str = "auto",
-    explainers: Iterable[str] | None = None,
+    explainers: Iterable[str] | None = EXPLAINERS,
     background: Any = None,
     random_state: int = 0,
     global_rows: int | None = None,
@@ -51,9 +51,9 @@ def explain_widget(
     categorical_features : names of categorical columns (or one name); default: category, object,
         string and bool columns.
     task : "classification", "regression" or "auto".
-    explainers : any of "shap", "lime", "surrogate" (default: all three); for texts any of
-        "ig", "shap_text", "lime_text", "attention", "surrogate" (default: those the model
-        supports; "shap" and "lime" name the text methods).
+    explainers : any of "shap", "lime", "surrogate" (default: all three; None means the
+        default); for texts any of "ig", "shap_text", "lime_text", "attention", "surrogate"
+        (left out: those the model supports; "shap" and "lime" name the text methods).
     background : rows for the SHAP/LIME background; default: a sample of 100 rows of X.
     random_state : same seed, same explanations.
     global_rows : how many rows of X the global views explain; default: all up to 1,000
