@@ -389,6 +389,79 @@ def test_shap_text_adds_up_when_a_character_is_several_byte_tokens(roberta):
         session.close()
 
 
+def test_shap_text_adds_up_on_a_texts_own_line_breaks_tabs_and_spaces(roberta):
+    """shap's masker turned every whitespace run into one space and stripped the ends of
+    every text it built, the unmasked one too: SHAP explained "the movie was great" while
+    the prediction was the model on "the movie\n\nwas great". A byte-level BPE reads line
+    breaks and double spaces (and so may a function of texts): base + sum is the prediction
+    on the text as it is."""
+    from transformers import RobertaForSequenceClassification
+
+    from optiml_widgets import explain_widget
+
+    _, tok = roberta
+    config = copy.deepcopy(roberta[0].config)
+    config.initializer_range = 0.5  # outputs that move with the text by tenths
+    torch.manual_seed(0)
+    model = RobertaForSequenceClassification(config).eval()
+    texts = ["\n\nthe\tplot was great", "the cast  was awful", " the plot was fine \n"]
+    session = TextSession(model, texts, tokenizer=tok, explainers=("shap_text",))
+    try:
+        collapsed = session.adapter.probabilities([" ".join(t.split()) for t in texts])[:, 1]
+        for i, text in enumerate(texts):
+            prediction = float(session.instance(i).outputs[1])
+            assert abs(prediction - collapsed[i]) > 1e-3  # the model reads the whitespace
+            ours = session.attribution(i, text, "shap_text", 1)
+            assert ours.base + ours.values.sum() == pytest.approx(prediction, abs=1e-9)
+    finally:
+        session.close()
+
+    def f(texts):  # a function of texts that reads line breaks
+        p = np.array([0.2 + 0.6 * ("great" in t) + 0.15 * ("\n" in t) for t in texts])
+        return np.column_stack([1 - p, p])
+
+    w = explain_widget(f, ["the movie\n\nwas great"], explainers=("shap",))
+    try:
+        e = w.explanation
+        shap_values = e.attributions["shap_text"]
+        assert e.prediction == pytest.approx(0.95)
+        assert shap_values.base + shap_values.values.sum() == pytest.approx(0.95, abs=1e-12)
+    finally:
+        w.close()
+
+
+def test_the_masked_texts_are_shaps_own_where_shap_keeps_the_whitespace(trained, roberta):
+    """Where shap changes no whitespace (single spaces, none at the ends), every masked text
+    is shap's own string, so the values are shap's; with line breaks, tabs or runs of spaces,
+    the unmasked text is the text itself."""
+    import random
+
+    import shap
+
+    from optiml_widgets.text.shap_text import fast_text_masker
+    from optiml_widgets.text.tokens import WordTokenizer
+
+    words = ["the", "plot", "was", "great", "(it", "wasn't)", "[SEP]", "!", ",", "awful."]
+    rng = random.Random(0)
+    for tokenizer, mask in (
+        (trained.tokenizer, trained.tokenizer.mask_token),
+        (roberta[1], "<mask>"),
+        (WordTokenizer(), "..."),
+    ):
+        ours = fast_text_masker(tokenizer, mask)
+        theirs = shap.maskers.Text(tokenizer, mask_token=mask, collapse_mask_token=False)
+        for _ in range(60):
+            text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 8)))
+            n = ours.shape(text)[1]
+            for _ in range(5):
+                kept = np.array([rng.random() < 0.5 for _ in range(n)])
+                assert ours(kept, text)[0][0] == theirs(kept, text)[0][0]
+            spaced = rng.choice(["", " ", "\n"]) + text.replace(" ", "\n\n", 1) + "\t "
+            kept = np.ones(ours.shape(spaced)[1], dtype=bool)
+            assert ours(kept, spaced)[0][0] == spaced
+            assert theirs(kept, spaced)[0][0] != spaced
+
+
 def test_a_roberta_is_given_no_more_tokens_than_its_positions_take(roberta):
     """RoBERTa numbers its positions from padding_idx + 1: of its 40 position embeddings, a
     text can use 40 - 2. Its tokenizer states no limit, so the model's must hold."""

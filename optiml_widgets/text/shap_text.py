@@ -14,6 +14,10 @@ base + sum was the model on that text, not on the real one. Here the tokens that
 characters are one feature to shap (``character_groups``): one segment, masked by one mask
 token, as LIME's words are; the character's SHAP value is shared equally among its tokens.
 
+shap's masker also turned every whitespace run of every text it built into one space and
+stripped its ends, the unmasked text too: for a text with a line break, a tab or two spaces,
+base + sum was the model on another text than the prediction (``masked_text`` keeps them).
+
 shap's masker groups the tokens into a tree (which words go together) by merging, again and
 again, the two neighbouring groups its ``merge_score`` likes best. Its own loop scores every
 pair again after each merge: seconds for a thousand tokens, many minutes for fifteen
@@ -187,6 +191,10 @@ def fast_text_masker(tokenizer: Any, mask_token: Any) -> Any:
     import shap
 
     class FastTextMasker(shap.maskers.Text):
+        def __call__(self, mask: Any, s: str) -> tuple[np.ndarray]:
+            found = masked_text(self, mask, s)
+            return super().__call__(mask, s) if found is None else (np.array([found]),)
+
         def clustering(self, s: str) -> np.ndarray:
             return text_clustering(self, s)
 
@@ -222,6 +230,54 @@ def character_segments(tokenizer: Any, s: str) -> tuple[list[str], list[Any]] | 
     ]
     segments.append(s[spans[-1][0] : spans[-1][1]])
     return segments, [ids[group[0]] for group in groups]
+
+
+def masked_text(masker: Any, mask: Any, s: str) -> str | None:
+    """shap's ``Text.__call__`` of ``s`` keeping the text's own whitespace; None when the
+    masker's segments are not the text (shap's own then).
+
+    shap joins the kept segments and a " " + mask token for each masked one, then turns
+    every whitespace run into one space and strips the ends: the unmasked text was not
+    ``s`` when it had a line break, a tab, two spaces or spaces at an end, and base + sum
+    was the model on another text than the prediction. Here only the space shap adds before
+    a mask is left out where shap's collapse or strip would have removed it (at the start,
+    after whitespace), and the whitespace around the segments (before the first token,
+    after the last) is kept as it is. A text whose whitespace shap would not change gets
+    shap's own string.
+    """
+    from shap.utils.transformers import getattr_silent
+
+    mask = masker._standardize_mask(mask, s)
+    masker._update_s_cache(s)
+    segments = [str(v) for v in masker._segments_s]
+    joined = "".join(segments)
+    lead = len(s) - len(s.lstrip())
+    at = next(
+        (
+            a
+            for a in range(lead + 1)
+            if s.startswith(joined, a) and not s[a + len(joined) :].strip()
+        ),
+        None,
+    )
+    if at is None or masker.output_type != "string":
+        return None
+    mask = np.array(mask, dtype=bool)  # as shap: tokens it always keeps ([CLS], [SEP])
+    if masker.keep_prefix > 0:
+        mask[: masker.keep_prefix] = True
+    if masker.keep_suffix > 0:
+        mask[-masker.keep_suffix :] = True
+    sep_token = getattr_silent(masker.tokenizer, "sep_token")
+    out = s[:at]
+    after_mask = False
+    for keep, segment in zip(mask, segments):
+        if keep or segment == sep_token:
+            out += segment
+            after_mask = False
+        elif not (masker.collapse_mask_token and after_mask):
+            out += masker.mask_token if not out or out[-1].isspace() else " " + masker.mask_token
+            after_mask = True
+    return out + s[at + len(joined) :]
 
 
 _SPACE_END = re.compile(r"^.*\W$")
