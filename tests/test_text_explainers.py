@@ -462,6 +462,50 @@ def test_the_masked_texts_are_shaps_own_where_shap_keeps_the_whitespace(trained,
             assert theirs(kept, spaced)[0][0] != spaced
 
 
+def test_a_tokenizer_with_only_a_padding_token_masks_with_it_in_every_method():
+    """A GPT-2-style tokenizer has no mask and no unknown token, only a padding token (its
+    end-of-text). SHAP and LIME masked words with the literal "[UNK]" (five ordinary tokens
+    to it) while IG's baseline was the padding id, and IG's card said "[UNK]"."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import GPT2Config, GPT2ForSequenceClassification, PreTrainedTokenizerFast
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=300, special_tokens=["<|endoftext|>"], show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )  # fmt: skip
+    bpe.train_from_iterator([s.text for s in toy.sentences(50)], trainer)
+    bpe.post_processor = processors.ByteLevel(trim_offsets=True)
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, eos_token="<|endoftext|>", pad_token="<|endoftext|>"
+    )
+    torch.manual_seed(0)
+    config = GPT2Config(
+        vocab_size=len(tok), n_embd=16, n_layer=1, n_head=2, n_positions=32, num_labels=2,
+        pad_token_id=tok.pad_token_id,
+    )  # fmt: skip
+    model = GPT2ForSequenceClassification(config).eval()
+    session = TextSession(model, ["the plot was great"], tokenizer=tok, explainers=("ig", "shap"))
+    try:
+        adapter = session.adapter
+        assert adapter.mask_token == "<|endoftext|>"
+        # SHAP's and LIME's mask string is the one token IG's baseline is made of.
+        assert tok(adapter.mask_token)["input_ids"] == [adapter.mask_id] == [tok.pad_token_id]
+        tokens = session.instance(0).tokens
+        baseline = adapter.baseline_ids(tokens)[0].tolist()
+        assert [baseline[i] for i in tokens.words] == [adapter.mask_id] * len(tokens.words)
+        for method in ("ig", "shap_text"):
+            said = session.attribution(0, session.texts[0], method, 1).details["baseline"]
+            assert said.endswith(
+                "replaced by <|endoftext|> (the tokenizer's padding token: it has no mask or "
+                "unknown token)"
+            )
+    finally:
+        session.close()
+
+
 def test_a_roberta_is_given_no_more_tokens_than_its_positions_take(roberta):
     """RoBERTa numbers its positions from padding_idx + 1: of its 40 position embeddings, a
     text can use 40 - 2. Its tokenizer states no limit, so the model's must hold."""

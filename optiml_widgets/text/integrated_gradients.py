@@ -116,7 +116,7 @@ class IntegratedGradientsExplainer(Explainer):
                 "space": "logit",
                 "output": output_x,
                 "baseline_output": output_base,
-                "baseline": "every word replaced by " + str(self.adapter.mask_token),
+                "baseline": "every word replaced by " + self.adapter.absent,
                 "steps": steps,
                 "gap": gap,
                 "gap_share": abs(gap) / abs(difference) if difference else 0.0,

@@ -87,6 +87,8 @@ class TextModelAdapter:
                 raise TypeError("tokenizer must be callable (or None for word tokens).")
             self.tokenizer: Any = WordTokenizer()
             self.mask_token = WordTokenizer.mask_token
+            self.mask_id: int | None = None
+            self.mask_kind = "mask"
             self.max_length: int = MAX_TOKENS
             self.own_limit = False
             model_classes = list(getattr(model, "classes_", [])) or None
@@ -102,7 +104,7 @@ class TextModelAdapter:
                     f"tokenizer must be a transformers tokenizer, not {type(tokenizer).__name__}."
                 )
             self.tokenizer = tokenizer
-            self.mask_token = tokenizer.mask_token or tokenizer.unk_token or "[UNK]"
+            self.mask_token, self.mask_id, self.mask_kind = _absent(tokenizer)
             own = _max_length(model, tokenizer)
             self.max_length = own if own is not None else MAX_TOKENS
             self.own_limit = own is not None
@@ -111,7 +113,6 @@ class TextModelAdapter:
         if embedding_layer is not None:
             _check_embedding_layer(embedding_layer, model, self.kind)
         self.embedding_layer = embedding_layer
-        self.mask_id: int | None = self._mask_id()
         self._n_outputs: int | None = None
         names = self._class_names(class_names, model_classes)
         self.classes: list[Any] = names
@@ -299,19 +300,16 @@ class TextModelAdapter:
             return None
         return np.stack([a[0].detach().float().numpy() for a in found])
 
-    # -- checks ------------------------------------------------------------------------
-    def _mask_id(self) -> int | None:
-        if self.kind == "function":
-            return None
-        tok = self.tokenizer
-        for token_id in (tok.mask_token_id, tok.unk_token_id, tok.pad_token_id):
-            if token_id is not None:
-                return int(token_id)
-        raise ValueError(
-            "The tokenizer has no mask, unknown or padding token to mask words with: set "
-            "tokenizer.mask_token."
-        )
+    @property
+    def absent(self) -> str:
+        """What a masked word becomes, for people: the mask token, and which of the
+        tokenizer's tokens it is when it has no mask token."""
+        if self.mask_kind == "mask":
+            return str(self.mask_token)
+        missing = "mask token" if self.mask_kind == "unknown" else "mask or unknown token"
+        return f"{self.mask_token} (the tokenizer's {self.mask_kind} token: it has no {missing})"
 
+    # -- checks ------------------------------------------------------------------------
     def _class_names(
         self, class_names: Sequence[Any] | None, model_classes: list[Any] | None
     ) -> list[Any]:
@@ -383,6 +381,23 @@ class TextModelAdapter:
                 "to 1): pass predict_proba, or apply a softmax."
             )
         return out
+
+
+def _absent(tokenizer: Any) -> tuple[str, int, str]:
+    """The token a masked word becomes for every method (SHAP's and LIME's masks as text,
+    Integrated Gradients' baseline as an id), and which it is: the mask token, else the
+    unknown token, else the padding token (a GPT-2-style tokenizer has only that one). The
+    string and the id are one token: a string the tokenizer does not know ("[UNK]" to a
+    byte-level BPE) would be read as several ordinary tokens."""
+    for kind, attribute in (("mask", "mask"), ("unknown", "unk"), ("padding", "pad")):
+        token = getattr(tokenizer, f"{attribute}_token", None)
+        token_id = getattr(tokenizer, f"{attribute}_token_id", None)
+        if token is not None and token_id is not None:
+            return str(token), int(token_id), kind
+    raise ValueError(
+        "The tokenizer has no mask, unknown or padding token to mask words with: set "
+        "tokenizer.mask_token."
+    )
 
 
 def _max_length(model: Any, tokenizer: Any) -> int | None:

@@ -114,8 +114,7 @@ class TextShapExplainer(Explainer):
                         details={
                             "space": "probability",
                             "evaluations": FAST_EVALUATIONS if fast else EVALUATIONS,
-                            "baseline": "every token replaced by "
-                            + str(self.context.adapter.mask_token),
+                            "baseline": "every token replaced by " + self.context.adapter.absent,
                         },
                     )
                     for c in outputs
