@@ -506,6 +506,22 @@ def test_a_tokenizer_with_only_a_padding_token_masks_with_it_in_every_method():
         session.close()
 
 
+def test_each_token_has_its_piece_of_the_text_with_its_spaces(trained, roberta):
+    """to_shap()'s data: joined, the pieces are the text (shap's text plot joins them); a
+    character's byte tokens have it once, in the first of them."""
+    from optiml_widgets.text.tokens import model_tokens
+
+    bert = model_tokens(trained.tokenizer, "  the plot\n\nwas great ", None)
+    assert bert.pieces == ["  ", "the ", "plot\n\n", "was ", "great ", ""]
+    assert word_tokens("\tthe plot, great").pieces == ["\tthe ", "plot", ", ", "great"]
+    text = "the movie was 👍 great\n"
+    tokens = model_tokens(roberta[1], text, None)
+    pieces = tokens.pieces
+    assert "".join(pieces) == text and len(pieces) == len(tokens)
+    thumb = [i for i in tokens.words if tokens.surface(i) == "👍"]
+    assert len(thumb) == 4 and [pieces[i] for i in thumb] == ["👍 ", "", "", ""]
+
+
 def test_a_roberta_is_given_no_more_tokens_than_its_positions_take(roberta):
     """RoBERTa numbers its positions from padding_idx + 1: of its 40 position embeddings, a
     text can use 40 - 2. Its tokenizer states no limit, so the model's must hold."""

@@ -176,11 +176,28 @@ def test_editing_the_text_updates_every_view(bert_widget):
     assert view["attention"]["rollout"] and len(view["attention"]["rollout"]) == 7
     e = w.explanation
     explanation = e.to_shap()
-    assert list(explanation.data) == view["tokens"]["strings"]
+    # The pieces of the text, with their spaces, as in shap's own explanation (its text
+    # plot joins them: the stripped tokens read "[CLS]themoviewasnotgreat[SEP]").
+    import shap
+
+    own = shap.maskers.Text(w.session.adapter.tokenizer).data_transform(w.text)[0]
+    assert (
+        list(explanation.data) == list(own) == ["", "the ", "movie ", "was ", "not ", "great", ""]
+    )
+    assert explanation.feature_names == view["tokens"]["strings"]
+    assert "".join(explanation.data) == w.text
     np.testing.assert_allclose(explanation.values, e.values("shap_text"))
     assert explanation.base_values + explanation.values.sum() == pytest.approx(
         e.probabilities[1], abs=1e-6
     )
+    # The tabular names explainers= takes name the same methods here.
+    np.testing.assert_allclose(e.values("shap"), e.values("shap_text"))
+    np.testing.assert_allclose(e.to_shap("lime").values, e.values("lime_text"))
+    np.testing.assert_allclose(e.values("integrated_gradients"), e.values("ig"))
+    # LIME's base is its local model's intercept: base + sum is LIME's own prediction.
+    lime = e.to_shap("lime_text")
+    intercept = e.attributions["lime_text"].details["intercept"]
+    assert lime.base_values == intercept and abs(intercept) > 1e-3
     assert e.completeness_gap is not None
     w.edit_token(4, "delete")  # "not"
     assert w.text == "the movie was great"

@@ -24,7 +24,8 @@ class TextExplanation:
     result by name ("ig", "shap_text", "lime_text"): ``values`` per token, ``base``, and
     ``details`` (IG: ``space`` "logit", ``output``, ``baseline_output``, ``steps``, ``gap``,
     ``converged``; SHAP: ``space`` "probability"). ``prediction`` is the probability of
-    ``target``.
+    ``target``. ``pieces``: each token's piece of the text with the whitespace after it
+    (joined, they are ``text``).
     """
 
     text: str
@@ -36,6 +37,7 @@ class TextExplanation:
     attributions: dict[str, Attribution]
     titles: dict[str, str] = field(default_factory=dict)
     rule: Any = None  # the surrogate's TextRule that fires for this text
+    pieces: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:
         """The prediction, each method's strongest tokens and the rule, in a few lines."""
@@ -68,27 +70,39 @@ class TextExplanation:
         return [self.tokens[i] for i in order[:k]]
 
     def to_shap(self, method: str | None = None) -> Any:
-        """A ``shap.Explanation`` of this text: ``data`` are the tokens, ``values`` their
-        attributions for ``target`` (SHAP text's by default, or ``method``'s), for shap's
-        own plots (``shap.plots.text``, ``shap.plots.bar``)."""
+        """A ``shap.Explanation`` of this text: ``values`` the tokens' attributions for
+        ``target`` (SHAP text's by default, or ``method``'s), ``data`` each token's piece of
+        the text with its whitespace (as shap's own: ``shap.plots.text`` joins them into
+        the text), ``feature_names`` the tokens, for shap's own plots (``shap.plots.text``,
+        ``shap.plots.bar``). LIME's base value is its local model's intercept, so that base
+        + sum is LIME's own prediction for the text."""
         import shap
 
         name = self._method(method)
         found = self.attributions[name]
+        if found.base is not None:
+            base = float(found.base)
+        elif "intercept" in found.details:
+            base = float(found.details["intercept"])
+        else:  # no token to weigh (LIME of a text of no words): all is the prediction
+            base = self.prediction
         return shap.Explanation(
             values=np.asarray(found.values, dtype=float),
-            base_values=float(found.base) if found.base is not None else 0.0,
-            data=np.array(self.tokens, dtype=object),
+            base_values=base,
+            data=np.array(self.pieces or self.tokens, dtype=object),
             feature_names=list(self.tokens),
         )
 
     def _method(self, method: str | None) -> str:
         if method is not None:
-            if method not in self.attributions:
+            from .session import ALIASES  # not at the top: the session imports this module
+
+            name = ALIASES.get(method, method)
+            if name not in self.attributions:
                 raise KeyError(
                     f"No {method!r} attributions: this explanation has {sorted(self.attributions)}."
                 )
-            return method
+            return name
         for name in (*PREFERRED, *self.attributions):
             if name in self.attributions:
                 return name

@@ -465,6 +465,7 @@ class TextSession:
             attributions=found,
             titles={n: REGISTRY[n].title for n in found},
             rule=surrogate.rule_for(instance.tokens.text) if surrogate is not None else None,
+            pieces=instance.tokens.pieces,
         )
 
     # -- the view the panel shows ----------------------------------------------------------

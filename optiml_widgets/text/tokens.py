@@ -70,6 +70,34 @@ class Tokens:
         span = self.spans[i]
         return "" if span is None else self.text[span[0] : span[1]]
 
+    @property
+    def pieces(self) -> list[str]:
+        """Per token, its piece of the text with the whitespace after it, as shap's text
+        masker cuts a text: joined, they are the text. The text before the first token
+        goes to the special token before it (``[CLS]``, as in shap) or to that token; other
+        special tokens, tokens of no text and the later tokens of one character (a
+        byte-level BPE's bytes of an emoji) get ""."""
+        firsts: list[tuple[int, int]] = []  # (token, start) of each token with text of its own
+        covered = 0
+        for i, span in enumerate(self.spans):
+            if span is None or span[0] >= span[1]:
+                continue
+            if not firsts or span[0] >= covered:  # not inside the token before
+                firsts.append((i, span[0]))
+            covered = max(covered, span[1])
+        out = [""] * len(self)
+        for k, (i, start) in enumerate(firsts):
+            end = firsts[k + 1][1] if k + 1 < len(firsts) else len(self.text)
+            out[i] = self.text[start:end]
+        if firsts:
+            first = firsts[0][0]
+            lead = self.text[: firsts[0][1]]
+            if first > 0 and self.special[first - 1]:
+                out[first - 1] = lead
+            else:
+                out[first] = lead + out[first]
+        return out
+
 
 class WordTokenizer:
     """Words and punctuation marks, with their character offsets.
