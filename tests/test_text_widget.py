@@ -113,6 +113,10 @@ def test_bad_calls_say_what_to_do(tfidf, corpus):
         explain_widget(tfidf, pd.DataFrame({"a": [1.0, 2.0]}), tokenizer=trained.tokenizer)
     with pytest.raises(ValueError, match="Integrated Gradients needs a torch model"):
         explain_widget(tfidf, texts, explainers=("ig",))
+    # A function of texts is explained by words: its tokenizer was taken, then left unused.
+    for tokenizer in (trained.tokenizer, str.split):
+        with pytest.raises(TypeError, match="function of texts .* leave tokenizer out"):
+            explain_widget(tfidf, texts, tokenizer=tokenizer)
     with pytest.raises(ValueError, match="Unknown explainers"):
         explain_widget(tfidf, texts, explainers=("occlusion",))
     with pytest.raises(TypeError, match="texts must hold strings"):

@@ -48,7 +48,7 @@ def explain_text_widget(
     """The live text panel (``explain_widget`` calls this when X is a list of strings).
 
     ``tokenizer``: the transformers tokenizer of a transformers or torch model (a function
-    of texts needs none: it is explained by words). ``explainers``: any of "ig",
+    of texts takes none: it is explained by words). ``explainers``: any of "ig",
     "shap_text", "lime_text", "attention", "surrogate" (default: all the model supports).
     ``torch_threads``: torch's threads during the panel's model calls (1 by default: on
     busy cores more threads is many times slower). ``embedding_layer``: the layer Integrated

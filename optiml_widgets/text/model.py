@@ -83,8 +83,12 @@ class TextModelAdapter:
             )
         self.torch_threads = torch_threads
         if self.kind == "function":
-            if tokenizer is not None and not callable(tokenizer):
-                raise TypeError("tokenizer must be callable (or None for word tokens).")
+            if tokenizer is not None:  # it was checked, then left unused
+                raise TypeError(
+                    "tokenizer= is the tokenizer of a transformers model or of a torch module "
+                    f"taking token ids; a function of texts ({_name(model)}) is "
+                    "explained by words and punctuation marks: leave tokenizer out."
+                )
             self.tokenizer: Any = WordTokenizer()
             self.mask_token = WordTokenizer.mask_token
             self.mask_id: int | None = None
@@ -381,6 +385,12 @@ class TextModelAdapter:
                 "to 1): pass predict_proba, or apply a softmax."
             )
         return out
+
+
+def _name(model: Any) -> str:
+    """A function's own name, else its class's (a Pipeline)."""
+    name = getattr(model, "__name__", None)
+    return name if isinstance(name, str) else type(model).__name__
 
 
 def _absent(tokenizer: Any) -> tuple[str, int, str]:
