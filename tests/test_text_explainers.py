@@ -670,6 +670,20 @@ def test_long_texts_are_cut_to_what_the_model_takes(session):
     assert "Only the first" in view["notice"]
 
 
+def test_a_masked_word_of_a_function_of_texts_is_one_token():
+    """The mask "..." was three "." tokens: each got its own SHAP and LIME value, masking
+    one of them again gave "....." (five), and the page showed one token."""
+    from optiml_widgets.text.tokens import WordTokenizer
+
+    mask = WordTokenizer.mask_token
+    tokens = word_tokens("the plot was great.")
+    masked = word_tokens(edit_token(tokens, 1, "mask", mask))
+    assert masked.strings == ("the", mask, "was", "great", ".")
+    assert edit_token(masked, 1, "mask", mask) == masked.text  # masking it again: the same
+    assert WordTokenizer()(masked.text)["input_ids"] == list(masked.strings)  # shap's tokens
+    assert word_tokens("wait.... ok").strings == ("wait", "...", ".", "ok")
+
+
 def test_any_torch_module_on_token_ids(trained):
     """A plain module (embedding, mean, linear) with the toy tokenizer: IG on its embedding
     layer equals captum's, it is complete, and it has no attention to show."""

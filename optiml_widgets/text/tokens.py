@@ -24,6 +24,9 @@ from .words import combining_marks, word_regex
 # and controls, soft hyphen, BOM) are no token of their own: they read as nothing.
 _INVISIBLE = "\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
 _SIGN = rf"[^\w\s{_INVISIBLE}]"
+# What a masked word of a function of texts becomes (shap's own mask for strings): one
+# token, not three dots, so a masked text has as many tokens as the text (as the page shows).
+WORD_MASK = "..."
 
 
 @functools.cache
@@ -34,6 +37,7 @@ def word_or_sign() -> re.Pattern[str]:
         r"[0-9#*]\uFE0F?\u20E3"  # a keycap
         r"|[\U0001F1E6-\U0001F1FF]{2}"  # a flag: two regional indicators
         rf"|{word_regex().pattern}"
+        rf"|{re.escape(WORD_MASK)}"
         rf"|{_SIGN}(?:{sign_part}|\u200D{_SIGN})*"
     )
 
@@ -107,7 +111,7 @@ class WordTokenizer:
     are the words themselves.
     """
 
-    mask_token = "..."
+    mask_token = WORD_MASK
 
     def __call__(self, s: str, return_offsets_mapping: bool = True) -> dict[str, list[Any]]:
         matches = list(word_or_sign().finditer(s))
