@@ -593,6 +593,13 @@ def test_token_edits():
     assert edit_token(tokens, 3, "delete", "...") == "the plot was great"
     assert edit_token(tokens, 4, "mask", "[MASK]") == "the plot was not [MASK]"
     assert edit_token(tokens, 0, "replace", "a", replacement="my") == "my plot was not great"
+    # A deletion tidies the spaces beside the token, not the whole text (it made every run
+    # of spaces one and stripped the ends: line breaks too).
+    spaced = word_tokens("Title:  GREAT\n\nthe plot    was fine here\n")
+    assert edit_token(spaced, 7, "delete", "...") == "Title:  GREAT\n\nthe plot    was fine\n"
+    assert edit_token(spaced, 4, "delete", "...") == "Title:  GREAT\n\nthe was fine here\n"
+    assert edit_token(spaced, 3, "delete", "...") == "Title:  GREAT\n\nplot    was fine here\n"
+    assert edit_token(word_tokens(" great, movie"), 1, "delete", "...") == " great movie"
     with pytest.raises(ValueError, match="Unknown token edit"):
         edit_token(tokens, 0, "explode", "...")  # type: ignore[arg-type]
     with pytest.raises(IndexError, match="No token 9"):

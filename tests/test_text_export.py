@@ -35,6 +35,7 @@ TRICKY = {
     "what trim() strips and strip() does not": "\ufeffgreat movie",
     "wide spaces": "\xa0great\xa0movie\u3000",
     "signs against words": "great,movie!!! (really)",
+    "runs of spaces and blank lines": "Title:  GREAT\n\nthe plot    was fine here\n",
     "one token": "great",
 }
 LONG = "the film 😀 was great " * 6 + "👨\u200d👩\u200d👧 and the ending  was  bad " * 8
@@ -91,21 +92,26 @@ def test_the_shared_cases_are_what_edit_token_makes():
     )
 
 
-def test_the_cases_cover_first_and_last_tokens_and_edits_that_strip_or_collapse_spaces():
+def test_the_cases_cover_first_and_last_tokens_and_deletions_that_tidy_their_spaces():
     cases = {c["name"]: c for c in token_edit_cases()}
     spaced = cases["spaces around tokens"]
-    assert {e["text"] for e in spaced["edits"] if e["action"] == "delete"} == {
-        "movie was fine",
-        "great was fine",
-        "great movie fine",
-        "great movie was",
-    }
+    # A deletion takes the spaces beside the token along (one stays between two words);
+    # the text's other spaces stay as they were.
+    assert [e["text"] for e in spaced["edits"] if e["action"] == "delete"] == [
+        "movie  was  fine ",
+        "  great was  fine ",
+        "  great   movie fine ",
+        "  great   movie  was",
+    ]
+    lines = cases["runs of spaces and blank lines"]
+    deleted = [e["text"] for e in lines["edits"] if e["action"] == "delete"]
+    assert deleted[-1] == "Title:  GREAT\n\nthe plot    was fine\n"  # was: "…was fine"
+    assert deleted[0] == ":  GREAT\n\nthe plot    was fine here\n"
+    assert deleted[3] == "Title:  GREAT\n\nplot    was fine here\n"
     cut = cases["truncated long text"]
-    # The tail beyond the model's limit stays; a deletion tidies its spaces too, as Python does.
+    # The tail beyond the model's limit stays as it is.
     tail = LONG[-40:]
-    assert all(e["text"].endswith(tail) for e in cut["edits"] if e["action"] == "mask")
-    tidied = " ".join(tail.split())
-    assert all(e["text"].endswith(tidied) for e in cut["edits"] if e["action"] == "delete")
+    assert all(e["text"].endswith(tail) for e in cut["edits"])
     assert cases["specials"]["edits"][0]["token"] == 1
 
 

@@ -591,6 +591,12 @@ describe("text panel", () => {
   it("edits text through token spans like Python does", () => {
     const tokens = textView().tokens;
     expect(editText(TEXT, tokens, 3, "delete", "[MASK]")).toBe("the <script>alert(1)</script> was great");
+    // A deletion tidies the spaces beside the token only: the text's other runs of spaces
+    // and its line breaks stay.
+    const spaced = "Title:  GREAT\n\nthe plot    was fine here\n";
+    const words: TokensInfo = { strings: ["plot", "here"], spans: [[19, 23], [36, 40]], special: [false, false], truncated: 0 };
+    expect(editText(spaced, words, 1, "delete", "[MASK]")).toBe("Title:  GREAT\n\nthe plot    was fine\n");
+    expect(editText(spaced, words, 0, "delete", "[MASK]")).toBe("Title:  GREAT\n\nthe was fine here\n");
     expect(editText(TEXT, tokens, 0, "mask", "[MASK]")).toBeNull();
   });
 
@@ -618,9 +624,11 @@ describe("text panel", () => {
     const scriptTokens: TokensInfo = { strings: ["𝒜", "great", "😀", "film", "😀"], spans: [[0, 1], [2, 7], [8, 9], [10, 14], [15, 16]], special: [false, false, false, false, false], truncated: 0 };
     expect(editText(script, scriptTokens, 3, "mask", "[MASK]")).toBe("𝒜 great 😀 [MASK] 😀");
     expect(editText(script, scriptTokens, 3, "delete", "[MASK]")).toBe("𝒜 great 😀 😀");
-    // A deletion strips what Python's str.strip() strips, not what trim() does.
+    // Whitespace is what Python's str.isspace() says, not JavaScript's \s: no space stays
+    // after \x1c, and a \ufeff is no whitespace.
     const two: TokensInfo = { strings: ["great", "movie"], spans: [[1, 6], [7, 12]], special: [false, false], truncated: 0 };
-    expect(editText("\x1cgreat movie\x85", two, 0, "delete", "[MASK]")).toBe("movie");
+    expect(editText("\x1cgreat movie\x85", two, 0, "delete", "[MASK]")).toBe("\x1cmovie\x85");
+    expect(editText("\ufeffa great movie", { ...two, spans: [[3, 8], [9, 14]] }, 0, "delete", "[MASK]")).toBe("\ufeffa movie");
     const bom: TokensInfo = { strings: ["\ufeff", "great", "movie"], spans: [[0, 1], [1, 6], [7, 12]], special: [false, false, false], truncated: 0 };
     expect(editText("\ufeffgreat movie", bom, 2, "delete", "[MASK]")).toBe("\ufeffgreat");
   });

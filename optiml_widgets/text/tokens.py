@@ -193,7 +193,8 @@ def edit_token(
     replacement: str = "",
     text: str | None = None,
 ) -> str:
-    """The text with token ``i`` masked, deleted or replaced (spaces tidied). ``text``: the
+    """The text with token ``i`` masked, deleted or replaced (a deletion takes the spaces
+    beside the token along, leaving one between two words). ``text``: the
     whole text the tokens were read from, when the model's limit cut them short (their
     spans index it as they do the part kept); the part beyond the cut stays."""
     if not 0 <= i < len(tokens):
@@ -220,7 +221,18 @@ def edit_token(
     whole = tokens.text if text is None else text
     if not whole.startswith(tokens.text):
         raise ValueError("text must be the text the tokens were read from.")
-    text = whole[:start] + new + whole[end:]
-    if not new:  # deleting leaves two spaces (or a leading one) behind
-        text = re.sub(r" {2,}", " ", text).strip()
-    return text
+    before, after = whole[:start], whole[end:]
+    if new:
+        return before + new + after
+    # Deleting: the spaces beside the token go with it, and one stays if it stood between
+    # two words. Only there: the rest of the text keeps its own spaces and line breaks.
+    kept_before, kept_after = before.rstrip(" "), after.lstrip(" ")
+    spaced = len(kept_before) < len(before) or len(kept_after) < len(after)
+    between = (
+        spaced
+        and kept_before
+        and kept_after
+        and not kept_before[-1].isspace()
+        and not kept_after[0].isspace()
+    )
+    return kept_before + (" " if between else "") + kept_after

@@ -176,10 +176,11 @@ function sameTokens(a: TokensInfo, b: TokensInfo): boolean {
   return true;
 }
 
-// What Python's str.strip() removes (str.isspace): JavaScript's trim() differs (it keeps
-// \x1c-\x1f and \x85, and removes \ufeff).
+// What Python's str.isspace() takes for whitespace: JavaScript's \s and trim() differ (they
+// leave \x1c-\x1f and \x85 out, and take \ufeff in).
 const PY_SPACE = /[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/.source;
-const PY_STRIP = new RegExp(`^${PY_SPACE}+|${PY_SPACE}+$`, "g");
+const PY_SPACE_FIRST = new RegExp(`^${PY_SPACE}`);
+const PY_SPACE_LAST = new RegExp(`${PY_SPACE}$`);
 
 /** Where each code point of a text starts in UTF-16 units, then the text's length: spans
  *  count code points, as Python's strings do (an emoji is one there and two units here). */
@@ -210,7 +211,14 @@ export function editText(
   if (!span) return null;
   const put = action === "mask" ? mask : action === "delete" ? "" : replacement;
   const unitAt = (k: number) => starts[Math.min(k, starts.length - 1)]; // Python's slices stop at the end
-  let out = text.slice(0, unitAt(span[0])) + put + text.slice(unitAt(span[1]));
-  if (!put) out = out.replace(/ {2,}/g, " ").replace(PY_STRIP, "");
-  return out;
+  const before = text.slice(0, unitAt(span[0]));
+  const after = text.slice(unitAt(span[1]));
+  if (put) return before + put + after;
+  // Deleting: the spaces beside the token go with it, and one stays if it stood between two
+  // words; the rest of the text keeps its own spaces and line breaks.
+  const keptBefore = before.replace(/ +$/, "");
+  const keptAfter = after.replace(/^ +/, "");
+  const spaced = keptBefore.length < before.length || keptAfter.length < after.length;
+  const between = spaced && keptBefore !== "" && keptAfter !== "" && !PY_SPACE_LAST.test(keptBefore) && !PY_SPACE_FIRST.test(keptAfter);
+  return keptBefore + (between ? " " : "") + keptAfter;
 }
