@@ -691,6 +691,53 @@ def test_a_masked_word_of_a_function_of_texts_is_one_token():
     assert word_tokens("wait.... ok").strings == ("wait", "...", ".", "ok")
 
 
+def test_a_modules_own_position_table_limits_its_tokens_whatever_its_name(trained):
+    """A torch module whose position embedding is not named *position_embeddings, with a
+    tokenizer stating no limit: a text longer than its 16 positions failed with torch's bare
+    "index out of range in self". The table is seen numbering positions in one call."""
+    from optiml_widgets.text.model import TextModelAdapter
+
+    class Positions(torch.nn.Module):
+        def __init__(self, vocabulary: int, positions: int, offset: int = 0) -> None:
+            super().__init__()
+            self.embed = torch.nn.Embedding(vocabulary, 8)
+            self.kind = torch.nn.Embedding(2, 8)  # a segment embedding: zeros, no limit
+            self.where = torch.nn.Embedding(positions, 8)
+            self.offset = offset
+            self.out = torch.nn.Linear(8, 2)
+
+        def forward(self, ids):
+            at = torch.arange(ids.shape[1]) + self.offset
+            x = self.embed(ids) + self.where(at)[None] + self.kind(torch.zeros_like(ids))
+            return self.out(x.mean(dim=1))
+
+    torch.manual_seed(0)
+    tok = trained.tokenizer
+    long = " ".join(["the plot was great"] * 10)
+    for offset, limit in ((0, 16), (2, 14)):  # numbered from 0, or after a padding index
+        adapter = TextModelAdapter(Positions(len(tok), 16, offset), tok)
+        assert adapter.max_length == limit and adapter.own_limit
+        assert len(adapter.tokenize(long)) == limit
+        assert np.isfinite(adapter.probabilities([long])).all()
+
+    class Table(torch.nn.Module):  # positions from a plain tensor: not seen before the call
+        def __init__(self, vocabulary: int) -> None:
+            super().__init__()
+            self.embed = torch.nn.Embedding(vocabulary, 8)
+            self.table = torch.nn.Parameter(torch.zeros(16, 8))
+            self.out = torch.nn.Linear(8, 2)
+
+        def forward(self, ids):
+            at = torch.arange(ids.shape[1])
+            return self.out((self.embed(ids) + self.table[at][None]).mean(dim=1))
+
+    adapter = TextModelAdapter(Table(len(tok)), tok)
+    assert adapter.max_length == MAX_TOKENS
+    n = len(tok(long)["input_ids"])
+    with pytest.raises(IndexError, match=rf"a text of {n} tokens .*tokenizer\.model_max_length"):
+        adapter.probabilities([long])
+
+
 def test_any_torch_module_on_token_ids(trained):
     """A plain module (embedding, mean, linear) with the toy tokenizer: IG on its embedding
     layer equals captum's, it is complete, and it has no attention to show."""

@@ -7,8 +7,10 @@
   or a callable ``f(list[str]) -> probabilities``.
 
 A text longer than the model takes is cut after the last token that fits, so that every
-explainer sees the same text. A model that states no limit of its own (a function of texts,
-a torch module whose config and tokenizer name none) is given at most ``MAX_TOKENS`` tokens: each
+explainer sees the same text. A torch module's limit is also its position table's, found
+by the positions it is given in one short call. A model that states no limit of its own (a
+function of texts, a torch module whose config, tokenizer and positions name none) is given
+at most ``MAX_TOKENS`` tokens: each
 explainer's work grows with the tokens (shap's token tree, LIME's samples, the one-token
 edits of an export) while their budgets (500 evaluations, 2,000 samples) resolve no more.
 
@@ -109,11 +111,14 @@ class TextModelAdapter:
                 )
             self.tokenizer = tokenizer
             self.mask_token, self.mask_id, self.mask_kind = _absent(tokenizer)
-            own = _max_length(model, tokenizer)
+            model.eval()
+            limits = [_max_length(model, tokenizer)]
+            if self.kind == "torch":
+                limits.append(self._positions_seen())
+            own = min((n for n in limits if n is not None), default=None)
             self.max_length = own if own is not None else MAX_TOKENS
             self.own_limit = own is not None
             model_classes = None
-            model.eval()
         if embedding_layer is not None:
             _check_embedding_layer(embedding_layer, model, self.kind)
         self.embedding_layer = embedding_layer
@@ -247,10 +252,20 @@ class TextModelAdapter:
 
     def forward(self, ids: Any, attention_mask: Any) -> Any:
         """Logits of token ids (a torch tensor, with gradients when they are on)."""
-        if self.kind == "transformers":
-            out = self.model(input_ids=ids, attention_mask=attention_mask)
-        else:
-            out = self.model(ids)
+        try:
+            if self.kind == "transformers":
+                out = self.model(input_ids=ids, attention_mask=attention_mask)
+            else:
+                out = self.model(ids)
+        except IndexError as exc:  # torch's own says neither the length nor what to do
+            raise IndexError(
+                f"The model failed on a text of {ids.shape[-1]} tokens ({exc}): one of its "
+                "embeddings has no row for an index it was given. A module whose position "
+                f"table is shorter takes fewer tokens (this text was given up to "
+                f"{self.max_length}): set tokenizer.model_max_length to the number of "
+                "positions it has, and texts are cut to that; a module whose vocabulary is "
+                "smaller than the tokenizer's needs the tokenizer it was trained with."
+            ) from exc
         logits = getattr(out, "logits", out)
         if isinstance(logits, (tuple, list)):
             logits = logits[0]
@@ -303,6 +318,45 @@ class TextModelAdapter:
         if not found or any(a is None for a in found):
             return None
         return np.stack([a[0].detach().float().numpy() for a in found])
+
+    def _positions_seen(self) -> int | None:
+        """The tokens a torch module's position table has room for, seen in one call on a
+        short text: an ``nn.Embedding`` given 0, 1, 2, … (or k, k+1, …) numbers positions.
+        One not named ``*position_embeddings`` was not found by name, and a longer text
+        failed inside the module with torch's bare "index out of range in self". None when
+        no embedding numbers positions (or the call fails: the first real call says why)."""
+        import torch
+
+        ids = torch.tensor(
+            [self.tokenizer("probe probe probe probe")["input_ids"]], dtype=torch.long
+        )
+        seen: list[tuple[Any, Any]] = []
+
+        def record(module: Any, inputs: tuple[Any, ...]) -> None:
+            if inputs and isinstance(inputs[0], torch.Tensor):
+                seen.append((module, inputs[0].detach()))
+
+        embeddings = [m for m in self.model.modules() if isinstance(m, torch.nn.Embedding)]
+        hooks = [m.register_forward_pre_hook(record) for m in embeddings]
+        try:
+            with self.threads(), torch.no_grad():
+                self.model(ids)
+        except Exception:  # the model's first real call reports it
+            return None
+        finally:
+            for hook in hooks:
+                hook.remove()
+        n = ids.shape[1]
+        limits = []
+        for module, given in seen:
+            if given.dim() == 0 or given.shape[-1] != n or n < 3 or given.dtype != torch.long:
+                continue
+            row = given.reshape(-1, n)[0]
+            if torch.equal(row, ids[0]):
+                continue  # the token embedding
+            if torch.equal(row, torch.arange(n) + row[0]) and module.num_embeddings > row[0]:
+                limits.append(int(module.num_embeddings - row[0]))
+        return min(limits, default=None)
 
     @property
     def absent(self) -> str:
