@@ -199,9 +199,11 @@ def _value_axis() -> alt.Axis:
 
 
 def _shap_axis() -> alt.Axis:
-    # Trailing zeros dropped: a feature the model never uses read "0.000000" (Vega's
-    # precision for an empty extent).
-    return alt.Axis(format="~g")
+    # Rounded to the significant digits the tick step needs, never in exponent form ("~g"
+    # took one digit from a step of 20 and read "6e+1"), thousands grouped: 60, 0.005,
+    # 15,000. Trailing zeros dropped: a feature the model never uses read "0.000000"
+    # (Vega's precision for an empty extent).
+    return alt.Axis(format=",~r")
 
 
 def importance_chart(

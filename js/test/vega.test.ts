@@ -113,6 +113,33 @@ describe("the real chart engine", () => {
     }
   });
 
+  it("labels the dependence plot's SHAP axis in plain numbers at every scale", async () => {
+    // "~g" took one significant digit from a tick step of 20: SHAP values in the tens read
+    // "6e+1, 4e+1, 2e+1".
+    type Spec = { params: { name: string; value?: unknown }[]; layer: unknown[] };
+    const spec = info.specs.dependence as Spec;
+    const data = info.datasets as Record<string, { s?: number[] }[]>;
+    const params = spec.params.map((p) => (p.name === "current_y" || p.name === "current_x" ? { ...p, value: null } : p));
+    const read = (text: string) => Number(text.replace("\u2212", "-").replaceAll(",", ""));
+    for (const scale of [1e-4, 0.01, 1, 300, 1e5]) {
+      const datasets = Object.fromEntries(
+        Object.entries(data).map(([name, rows]) => [name, rows.map((row) => (row.s ? { ...row, s: row.s.map((v) => v * scale) } : row))]),
+      );
+      const box = document.createElement("div");
+      document.body.append(box);
+      const full = { ...spec, params, datasets } as unknown as Parameters<typeof engine.embed>[1];
+      const drawn = await engine.embed(box, full, { renderer: "svg", actions: false, ast: true, expr: engine.expressionInterpreter });
+      const labels = [...box.querySelectorAll('.role-axis[aria-label^="Y-axis"] .role-axis-label text')].map((t) => t.textContent ?? "");
+      const ticks = (drawn.view as unknown as { scale(name: string): { ticks(n: number): number[] } }).scale("y").ticks(labels.length);
+      expect(labels.length).toBeGreaterThan(2);
+      for (const label of labels) expect(label).toMatch(/^\u2212?[\d,]+(\.\d+)?$/); // no exponent
+      expect(new Set(labels).size).toBe(labels.length); // each tick its own number
+      // Each label reads as its tick's value.
+      labels.forEach((label, k) => expect(read(label)).toBeCloseTo(ticks[k], 12));
+      drawn.finalize();
+    }
+  });
+
   it("names every category under the dependence plot, long names cut, none hidden", async () => {
     // Blank labels between the categories' codes made Vega's overlap removal drop real names.
     type Spec = { params: { name: string; value?: unknown }[] };
