@@ -379,9 +379,7 @@ def beeswarm_chart(
 
 
 def _categories_param(schema: FeatureSchema) -> alt.Parameter:
-    categories = [
-        [str(c) for c in f.categories] if f.is_discrete else None for f in schema.features
-    ]
+    categories = [list(f.labels) if f.is_discrete else None for f in schema.features]
     return alt.param(name="categories", value=categories)
 
 

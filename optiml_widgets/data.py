@@ -56,18 +56,53 @@ class Feature:
         return self.kind in ("categorical", "boolean")
 
     def category_code(self, value: Any) -> int:
-        """The integer code of a category value (matched as is, then by its text)."""
+        """The integer code of a category value (matched as is, then by its label, then by
+        its text)."""
         code = self.code_of(value)
         if code is not None:
             return code
         text = str(value)
+        by_label = self._label_codes.get(text)
+        if by_label is not None:
+            return by_label
         for i, category in enumerate(self.categories):
             if str(category) == text:
                 return i
         raise ValueError(
             f"{short_repr(value)} is not a category of feature {self.name!r}; "
-            f"known categories: {[str(c) for c in self.categories]}."
+            f"known categories: {list(self.labels)}."
         )
+
+    @functools.cached_property
+    def labels(self) -> tuple[str, ...]:
+        """Each category's text as the panel shows and sends it, one per category: its
+        ``str``, with its type where two categories write the same ("1 (int)", "1 (str)";
+        in an object column 1 and "1" are two categories). A label never reads as another
+        category's own text, so a label the panel sends names one category."""
+        texts = [str(c) for c in self.categories]
+        counts = Counter(texts)
+        taken = set(texts)
+        out = []
+        for category, text in zip(self.categories, texts):
+            if counts[text] == 1:
+                out.append(text)
+                continue
+            kind = type(_key(category)).__name__
+            label, k = f"{text} ({kind})", 2
+            while label in taken:  # two of one type that write the same, or a text like it
+                label, k = f"{text} ({kind} {k})", k + 1
+            taken.add(label)
+            out.append(label)
+        return tuple(out)
+
+    def label_of(self, value: Any) -> str:
+        """The label of a category value (``labels``); a value that is no category, its text."""
+        code = self.code_of(value)
+        return str(value) if code is None else self.labels[code]
+
+    @functools.cached_property
+    def _label_codes(self) -> dict[str, int]:
+        return {label: i for i, label in enumerate(self.labels)}
 
     def code_of(self, value: Any) -> int | None:
         """The code of the category ``value`` is: the one of its own type first (True, 1

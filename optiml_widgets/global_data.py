@@ -1063,7 +1063,7 @@ def summarise(
 def _bin_labels(feature: Feature, plan: Plan, j: int) -> list[str]:
     edges = plan.dependence_edges[j]
     if edges is None:
-        return [str(c) for c in feature.categories] + ["missing or unseen"]
+        return [*feature.labels, "missing or unseen"]
     texts = [format_number(float(e), 4) for e in edges]
     if not texts:
         return ["all values", "missing"]

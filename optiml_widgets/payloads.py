@@ -226,7 +226,9 @@ def feature_info(feature: Feature) -> FeatureInfo:
         "min": feature.min,
         "max": feature.max,
         "quantiles": [[q, v] for q, v in feature.quantiles],
-        "categories": [str(c) for c in feature.categories] if feature.is_discrete else None,
+        # Labels, one per category (1 and "1" of an object column are two): the panel
+        # shows them, and names a category by its label in views and edits.
+        "categories": list(feature.labels) if feature.is_discrete else None,
         "counts": list(feature.counts) if feature.is_discrete else None,
         "missing": feature.missing,
     }
@@ -325,7 +327,7 @@ def surrogate(found: Surrogate) -> SurrogateInfo:
     position = {name: j for j, name in enumerate(names)}
     by_feature = found.thresholds()
     return {
-        "rules": [_rule(rule, position) for rule in found.rules],
+        "rules": [_rule(rule, position, found.schema) for rule in found.rules],
         "fidelity": float(found.fidelity),
         "held_out": found.held_out,
         "metric": found.metric,
@@ -351,13 +353,13 @@ def surrogate(found: Surrogate) -> SurrogateInfo:
     }
 
 
-def _rule(rule: Rule, position: Mapping[str, int]) -> RuleInfo:
+def _rule(rule: Rule, position: Mapping[str, int], schema: FeatureSchema) -> RuleInfo:
     def condition(c: Condition, missing: bool, text: str) -> ConditionInfo:
         return {
             "feature": c.feature,
             "j": position[c.feature],
             "op": c.op,
-            "value": json_value(c.value),
+            "value": condition_value(schema.features[position[c.feature]], c.op, c.value),
             "missing": missing,
             "text": text,
         }
@@ -395,10 +397,14 @@ def _rule(rule: Rule, position: Mapping[str, int]) -> RuleInfo:
 
 
 def counterfactual(found: Counterfactual, schema: FeatureSchema) -> CounterfactualInfo:
-    """A counterfactual hint; its changes as ``[feature position, value]`` pairs."""
+    """A counterfactual hint; its changes as ``[feature position, value]`` pairs (a
+    category by its label, as the views write it)."""
     names = schema.names
     return {
-        "changes": [[names.index(k), json_value(v)] for k, v in found.changes.items()],
+        "changes": [
+            [(j := names.index(k)), category_or_value(schema.features[j], v)]
+            for k, v in found.changes.items()
+        ],
         "rule": found.rule.id,
         "outcome_before": json_value(found.outcome_before),
         "outcome_after": json_value(found.outcome_after),
@@ -464,15 +470,26 @@ def agreement(
 
 
 def row_values(schema: FeatureSchema, row: Mapping[str, Any]) -> list[Value]:
-    """An instance's values in feature order (categories as their text)."""
-    out: list[Value] = []
-    for feature in schema.features:
-        value = row[feature.name]
-        if feature.kind == "categorical" and not is_missing(value):
-            out.append(str(value))
-        else:
-            out.append(json_value(value))
-    return out
+    """An instance's values in feature order (categories as their labels)."""
+    return [category_or_value(feature, row[feature.name]) for feature in schema.features]
+
+
+def category_or_value(feature: Feature, value: Any) -> Value:
+    """A value of a feature as the views write it: a category by its label (1 and "1" of an
+    object column are two categories, whose texts alone would be one), else as JSON."""
+    if feature.kind == "categorical" and not is_missing(value):
+        return feature.label_of(value)
+    return json_value(value)
+
+
+def condition_value(feature: Feature, op: str, value: Any) -> Any:
+    """A rule condition's value as the views write their values (the page tests a row's
+    values against it): categories by their labels."""
+    if op == "in" and isinstance(value, (list, tuple, set, frozenset)):
+        return [category_or_value(feature, v) for v in value]
+    if op in ("==", "!="):
+        return category_or_value(feature, value)
+    return json_value(value)
 
 
 def json_value(value: Any) -> Value:

@@ -66,7 +66,7 @@ def display_values(schema: FeatureSchema, j: int, grid: np.ndarray) -> list[Any]
     if feature.kind == "boolean":
         return [bool(feature.categories[int(c)]) for c in grid]
     if feature.kind == "categorical":
-        return [str(feature.categories[int(c)]) for c in grid]
+        return [feature.labels[int(c)] for c in grid]
     if feature.kind == "integer":
         return [int(v) for v in grid]
     return [float(v) for v in grid]

@@ -290,6 +290,56 @@ def test_a_row_exported_with_two_edits_carries_each_one_undone(quickstart):
     assert data["one_undone"][1] == []
 
 
+def test_categories_that_write_the_same_stay_apart_in_the_panel_and_the_export():
+    """An object column's 1 and "1" are two categories: both went to the page as "1", so
+    the panel's select and the export's what-ifs took one for the other (the int 1 gave the
+    str "1"'s output, labelled exact) and a row's int 1 became "1" at its next request."""
+    rng = np.random.default_rng(0)
+    k = np.array([1, "1", "x"], dtype=object)[rng.integers(0, 3, 90)]
+    X = pd.DataFrame({"k": k, "v": rng.normal(size=90)})
+
+    def model(df):
+        own = {int: 10.0, str: 20.0}
+        return np.array([0.0 if a == "x" else own[type(a)] for a in df["k"]]) + df["v"].to_numpy()
+
+    w = explain_widget(model, X, task="regression", explainers=("shap",))
+    labels = w._schema["features"][0]["categories"]
+    feature = w.session.schema["k"]
+    assert sorted(labels) == ["1 (int)", "1 (str)", "x"]
+    for i in range(6):  # a row's value is its own category's label
+        w.index = i
+        assert w._view["values"][0] == labels[feature.code_of(X["k"][i])]
+    row = next(i for i in range(len(X)) if X["k"][i] == "x")
+    w.index = row
+    seq = 100
+    for label, category in (("1 (int)", 1), ("1 (str)", "1")):
+        # As the panel asks: the category by its label, then another feature moved too
+        # (the first edit comes back as the view wrote it, and must stay that category).
+        for edits in ([[0, label]], [[0, label], [1, 0.5]]):
+            seq += 1
+            message = {"type": "request", "seq": seq, "index": row, "target": str(w.target)}
+            w._handle_custom_msg({**message, "edits": edits, "fast": False}, [])
+            assert w._wait_idle() and w.error is None
+            assert type(w.instance["k"]) is type(category) and w.instance["k"] == category
+            wanted = X.iloc[[row]].assign(k=[category], v=w.instance["v"])
+            assert w._view["prediction"] == pytest.approx(model(wanted)[0])
+            assert w._view["values"][0] == label
+            if w.session.surrogate is not None:  # its conditions name categories by label
+                for rule in w._surrogate["rules"]:
+                    for c in rule["conditions"]:
+                        if c["j"] == 0:
+                            assert set(np.atleast_1d(c["value"])) <= set(labels)
+    w.reset()
+    grids = export_data(w.session, rows=[row])["grids"]
+    predictions = unpack(grids["prediction"])
+    assert sorted(grids["values"][0]) == sorted(labels)
+    for at, label in enumerate(grids["values"][0]):
+        category = feature.categories[labels.index(label)]
+        expected = model(X.iloc[[row]].assign(k=[category]))[0]
+        assert predictions[grid_point(grids, 0, 0, at)] == pytest.approx(expected)
+    w.close()
+
+
 def test_names_and_values_are_data_not_markup():
     evil_feature = '<img src=x onerror="window.__pwned=1">'
     evil_class = "</script><script>window.__pwned=1</script>"

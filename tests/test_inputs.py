@@ -774,6 +774,21 @@ def test_true_one_and_one_point_zero_are_three_categories():
     assert only_true["f"].category_code(1) == 0  # equal to one category only: that one
 
 
+def test_each_category_has_its_own_label_that_names_it_back():
+    # The panel shows and sends categories by label: 1 and "1" wrote the same, and a label
+    # made to tell them apart must not be another category's own text.
+    column = pd.Series([1, "1", "1 (int)", True, "True", 2.5, "x"], dtype=object)
+    feature = build_schema(pd.DataFrame({"k": column}))["k"]
+    labels = dict(zip(feature.categories, feature.labels))
+    assert len(set(feature.labels)) == len(feature.categories) == 7
+    assert labels["1 (int)"] == "1 (int)" and labels["x"] == "x" and labels[2.5] == "2.5"
+    assert {feature.label_of(1), feature.label_of("1")} == {"1 (int 2)", "1 (str)"}
+    assert {feature.label_of(True), feature.label_of("True")} == {"True (bool)", "True (str)"}
+    for code, label in enumerate(feature.labels):
+        assert feature.category_code(label) == code
+        assert feature.coerce(label) is feature.categories[code]
+
+
 def test_a_float_column_of_whole_numbers_takes_fractions_but_an_int_column_does_not():
     X = pd.DataFrame({"price": [10.0, 20.0, 30.0, 40.0], "n": [1, 2, 3, 4]})
 

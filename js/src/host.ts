@@ -38,9 +38,10 @@ export async function decodeGrids(grids: ExportGrids): Promise<Grids> {
   };
 }
 
-/** The grid point of a feature nearest to a value (categories: the same one). */
+/** The grid point of a feature nearest to a value (categories: the same one, by its label,
+ *  which names one category: by its text, 1 and "1" were one). */
 export function nearestPoint(values: Value[], value: Value): number {
-  if (typeof value !== "number") return Math.max(0, values.findIndex((v) => String(v) === String(value)));
+  if (typeof value !== "number") return Math.max(0, values.indexOf(value));
   let best = 0;
   values.forEach((v, k) => {
     if (Math.abs((v as number) - value) < Math.abs((values[best] as number) - value)) best = k;

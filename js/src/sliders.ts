@@ -107,8 +107,13 @@ class SliderRow {
     let control: HTMLElement;
     if (feature.kind === "categorical") {
       const select = h("select", { id });
-      for (const c of feature.categories ?? []) select.append(h("option", { value: c }, c));
-      select.addEventListener("change", () => actions.edit(j, select.value, "done"));
+      // Options by position: a category is its place in the schema's list, whose labels
+      // tell apart categories that write the same ("1 (int)", "1 (str)").
+      (feature.categories ?? []).forEach((c, k) => select.append(h("option", { value: String(k) }, c)));
+      select.addEventListener("change", () => {
+        const category = feature.categories?.[Number(select.value)];
+        if (category !== undefined) actions.edit(j, category, "done");
+      });
       this.select = select;
       control = select;
     } else if (feature.kind === "boolean") {
@@ -268,7 +273,7 @@ class SliderRow {
       this.number.placeholder = number === null ? "missing" : "";
       this.showNote();
     } else if (this.select) {
-      this.select.value = value === null ? "" : String(value);
+      this.select.selectedIndex = value === null ? -1 : (this.feature.categories ?? []).indexOf(String(value));
     } else if (this.checkbox) {
       this.checkbox.checked = isOn(value);
     }

@@ -203,4 +203,9 @@ export const panel = {
   slider: (el: Element, j: number) => q(el, "ow-sliders").querySelector(`.ow-slider[data-j="${j}"]`) as HTMLElement,
   range: (el: Element, j: number) => q(el, "ow-sliders").querySelector(`.ow-slider[data-j="${j}"] input[type=range]`) as HTMLInputElement,
   order: (el: Element) => [...q(el, "ow-sliders").querySelectorAll<HTMLElement>(".ow-slider")].map((r) => Number(r.dataset.j)),
+  /** Chooses the option a select shows as `text`, as a user does. */
+  pick: (select: HTMLSelectElement, text: string) => {
+    select.selectedIndex = [...select.options].findIndex((o) => o.textContent === text);
+    select.dispatchEvent(new Event("change"));
+  },
 };

@@ -148,13 +148,24 @@ describe("edits", () => {
     const s = mixedSchema();
     const { el, m } = mount(model(s, view(s)));
     const select = panel.slider(el, 2).querySelector("select") as HTMLSelectElement;
-    select.value = "Lyon";
-    select.dispatchEvent(new Event("change"));
+    panel.pick(select, "Lyon");
     expect(m.sent.at(-1)).toMatchObject({ fast: false, edits: [[2, "Lyon"]] });
     const box = panel.slider(el, 3).querySelector("input[type=checkbox]") as HTMLInputElement;
     box.checked = false;
     box.dispatchEvent(new Event("change"));
     expect(m.sent.at(-1)).toMatchObject({ fast: false, edits: [[2, "Lyon"], [3, false]] });
+  });
+
+  it("a select names each category by its place: labels alike up to their type stay two", () => {
+    const s = mixedSchema();
+    s.features[2].categories = ["1 (int)", "1 (str)", "x"];
+    const values = [10, 20, "1 (str)", true];
+    const { el, m } = mount(model(s, view(s, { values, original: values })));
+    const select = panel.slider(el, 2).querySelector("select") as HTMLSelectElement;
+    expect([...select.options].map((o) => o.value)).toEqual(["0", "1", "2"]);
+    expect(select.selectedIndex).toBe(1);
+    panel.pick(select, "1 (int)");
+    expect(m.sent.at(-1)).toMatchObject({ fast: false, edits: [[2, "1 (int)"]] });
   });
 
   it("a reset moves the slider back at once and drops only that edit", () => {
