@@ -28,6 +28,10 @@ export interface SliderActions {
   stops?: (j: number) => number[] | null;
 }
 
+/** What a categorical select shows for a missing value (the SHAP card writes "missing"):
+ *  in parentheses, as no category's own text is likely to be. */
+export const MISSING_CATEGORY = "(missing)";
+
 const STEP_KEYS: Record<string, 1 | -1> = { ArrowRight: 1, ArrowUp: 1, PageUp: 1, ArrowLeft: -1, ArrowDown: -1, PageDown: -1 };
 
 /** The stop after `value` in direction `way` (stops ascending); null at the end. */
@@ -75,6 +79,9 @@ class SliderRow {
   private readonly range: HTMLInputElement | null = null;
   private readonly number: HTMLInputElement | null = null;
   private readonly select: HTMLSelectElement | null = null;
+  /** The select's option for a missing value, in it while the value is missing: not a
+   *  category (a "" category read the same as a blank select), and not one to choose. */
+  private readonly missingOption = h("option", { value: "", disabled: true, class: "ow-missing-option" }, MISSING_CATEGORY);
   private readonly checkbox: HTMLInputElement | null = null;
   private readonly ticks: HTMLElement | null = null;
   private readonly resetButton: HTMLButtonElement;
@@ -111,7 +118,7 @@ class SliderRow {
       // tell apart categories that write the same ("1 (int)", "1 (str)").
       (feature.categories ?? []).forEach((c, k) => select.append(h("option", { value: String(k) }, c)));
       select.addEventListener("change", () => {
-        const category = feature.categories?.[Number(select.value)];
+        const category = select.value === "" ? undefined : feature.categories?.[Number(select.value)];
         if (category !== undefined) actions.edit(j, category, "done");
       });
       this.select = select;
@@ -273,7 +280,12 @@ class SliderRow {
       this.number.placeholder = number === null ? "missing" : "";
       this.showNote();
     } else if (this.select) {
-      this.select.selectedIndex = value === null ? -1 : (this.feature.categories ?? []).indexOf(String(value));
+      if (value === null) {
+        if (!this.missingOption.isConnected) this.select.prepend(this.missingOption);
+      } else this.missingOption.remove();
+      const k = value === null ? -1 : (this.feature.categories ?? []).indexOf(String(value));
+      this.select.value = k < 0 ? "" : String(k);
+      this.el.classList.toggle("ow-no-value", value === null);
     } else if (this.checkbox) {
       this.checkbox.checked = isOn(value);
     }

@@ -727,6 +727,28 @@ describe("names are data", () => {
     expect(select.selectedOptions[0]?.textContent).toBe(evil);
     expect([...select.options].map((o) => o.textContent)).toEqual(["Lyon", evil]);
   });
+
+  it("shows a missing category as missing, apart from a category written as nothing", () => {
+    // The select was blank for a missing value, or on the "" category where X has one.
+    const s = mixedSchema();
+    s.features[2].categories = ["", "Lyon"];
+    s.features[2].missing = 0.1;
+    const values = [10, 20, null, true];
+    const m = model(s, view(s, { values, original: values }));
+    const { el } = mount(m);
+    const row = panel.slider(el, 2);
+    const select = row.querySelector("select") as HTMLSelectElement;
+    expect(select.selectedOptions[0]?.textContent).toBe("(missing)");
+    expect(select.selectedOptions[0]?.disabled).toBe(true); // shown, not a category to pick
+    expect(row.classList.contains("ow-no-value")).toBe(true);
+    panel.pick(select, "");
+    expect(m.sent.at(-1)).toMatchObject({ edits: [[2, ""]] });
+    const empty = [10, 20, "", true];
+    m.set("_view", view(s, { seq: m.sent.at(-1)?.seq, values: empty, original: values, edited: [2] }));
+    expect(select.selectedOptions[0]?.textContent).toBe("");
+    expect([...select.options].map((o) => o.textContent)).toEqual(["", "Lyon"]); // no "missing" left
+    expect(row.classList.contains("ow-no-value")).toBe(false);
+  });
 });
 
 describe("the export button", () => {

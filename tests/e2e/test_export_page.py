@@ -304,7 +304,9 @@ def test_names_like_constructor_and_proto_work_in_the_export(browser, proto_expo
         # A category edit goes to that feature, with that category.
         panel.get_by_role("button", name="Reset all").click()
         state = wait_settled(page, state["seq"])
-        choice = next(c for c in CATEGORIES if c != select.input_value())
+        # The options' values are the categories' places; their texts, the categories.
+        shown = select.evaluate("(s) => s.selectedOptions[0].text")
+        choice = next(c for c in CATEGORIES if c != shown)
         select.select_option(choice)
         state = wait_settled(page, state["seq"])
         assert state["edited"] == ["hasOwnProperty"]
