@@ -75,22 +75,60 @@ export class ExportAnswers {
     return "its SHAP values too";
   }
 
+  /** The row's own values of numeric features (as exported, and before its edits) are
+   *  points of their grids too, their views in the file: a wanted value nearer to one of
+   *  them than to any grid point is set to it (going back to where a slider started shows
+   *  the row, not the nearest quantile). The features moved so, with what was asked. */
+  private snapToOwn(index: number, base: View, wanted: Value[]): { j: number; value: Value; asked: Value }[] {
+    const g = this.grids;
+    if (!g) return [];
+    const offsets = g.offsets[index];
+    const moved: { j: number; value: Value; asked: Value }[] = [];
+    wanted.forEach((asked, j) => {
+      if (typeof asked !== "number" || !(offsets[j + 1] > offsets[j])) return;
+      const own = [base.values[j], base.original[j]].filter((v): v is number => typeof v === "number" && Number.isFinite(v));
+      if (!own.length || own.includes(asked)) return;
+      const mine = own.reduce((a, b) => (Math.abs(b - asked) < Math.abs(a - asked) ? b : a));
+      const point = g.values[j][nearestPoint(g.values[j], asked)];
+      if (typeof point === "number" && Math.abs(point - asked) < Math.abs(mine - asked)) return;
+      wanted[j] = mine;
+      moved.push({ j, value: mine, asked });
+    });
+    return moved;
+  }
+
+  /** "Shown at the nearest value precomputed…" for the values moved to a point of the file
+   *  (none that reads as what was asked). */
+  private snappedText(moved: { j: number; value: Value; asked: Value }[]): string {
+    const features = this.data.schema.features;
+    const shown = moved.filter((p) => formatValue(p.value, features[p.j]) !== formatValue(p.asked, features[p.j]));
+    return shown.length
+      ? `Shown at the nearest value precomputed in this file: ${shown.map((p) => `${features[p.j].name} = ${formatValue(p.value, features[p.j])} (not ${formatValue(p.asked, features[p.j])})`).join(", ")}. `
+      : "";
+  }
+
   answer(request: RequestMessage): View {
     const base = this.data.views[request.index];
     if (request.edits) this.edits.set(request.index, request.edits);
     const wanted = [...base.original];
     const rowEdits = this.edits.get(request.index) ?? base.edited.map((j): [number, Value] => [j, base.values[j]]);
     for (const [j, value] of rowEdits) if (j >= 0 && j < wanted.length) wanted[j] = value;
+    const ownMoves = this.snapToOwn(request.index, base, wanted);
+    // A view of the file as it is, but for a note on values moved to the row's own.
+    const asIs = (view: View): View => {
+      const note = this.snappedText(ownMoves);
+      return { ...view, seq: request.seq, ...(note ? { notice: note.trim() } : {}) };
+    };
     const changed = changedPositions(wanted, base.values);
-    if (!changed.length) return { ...base, seq: request.seq };
+    if (!changed.length) return asIs(base);
     // A row exported with what-if edits, reset: its own view, also in the file.
     // Read with care: a notebook saved by an older version has neither list.
     const unedited = this.data.unedited?.[request.index];
-    if (unedited && !changedPositions(wanted, unedited.values).length) return { ...unedited, seq: request.seq };
+    if (unedited && !changedPositions(wanted, unedited.values).length) return asIs(unedited);
     // ... with one of its edits undone (a feature's own reset): that view, in the file too.
     const undone = new Map(this.data.one_undone?.[request.index] ?? []);
     const exactly = [...undone.values()].find((v) => !changedPositions(wanted, v.values).length);
-    if (exactly) return { ...exactly, seq: request.seq };
+    if (exactly) return asIs(exactly);
     if (!this.grids) {
       // No what-ifs in this file: the row stays as it is, and the panel says why.
       const why = this.data.include_data
@@ -123,14 +161,11 @@ export class ExportAnswers {
         const at = g.starts[request.index] + offsets[j] + k;
         return { j, value: g.values[j][k], at, prediction: g.prediction[at], shap: () => shapAt(at) };
       });
-    if (!points.length) return { ...base, seq: request.seq, notice: absent };
-    if (points.length === 1 && points[0].reset) return { ...points[0].reset, seq: request.seq, notice: absent };
     // The file holds each feature's what-ifs at its grid points only: a value between them
     // is answered at the nearest one, and the view says so (the slider shows that value).
-    const moved = points.filter((p) => formatValue(p.value, features[p.j]) !== formatValue(wanted[p.j], features[p.j]));
-    const snapped = moved.length
-      ? `Shown at the nearest value precomputed in this file: ${moved.map((p) => `${features[p.j].name} = ${formatValue(p.value, features[p.j])} (not ${formatValue(wanted[p.j], features[p.j])})`).join(", ")}. `
-      : "";
+    const snapped = this.snappedText([...ownMoves, ...points.map((p) => ({ j: p.j, value: p.value, asked: wanted[p.j] }))]);
+    if (!points.length) return { ...base, seq: request.seq, notice: `${absent}${snapped}` };
+    if (points.length === 1 && points[0].reset) return { ...points[0].reset, seq: request.seq, notice: `${absent}${snapped}` };
     const values = [...base.values];
     for (const p of points) values[p.j] = p.value;
     const titles = this.data.schema.explainers.filter((_, i) => i !== this.additive).map((e) => e.title);
@@ -220,9 +255,14 @@ export async function renderExport(el: HTMLElement, data: ExportData, loadEngine
     },
   };
   if (!data.include_data) el.dataset.noData = "true";
+  // A key steps between the grid's points and the shown row's own values (as exported and
+  // before its edits), which the file answers too: a step back lands where it started.
   const stops = (j: number) => {
-    const values = grids?.values[j]?.filter((v): v is number => typeof v === "number" && Number.isFinite(v));
-    return values?.length ? [...values].sort((a, b) => a - b) : null;
+    if (!grids?.values[j]?.length) return null;
+    const row = data.views[state._view.index];
+    const points = [...grids.values[j], row?.values[j], row?.original[j]];
+    const values = points.filter((v): v is number => typeof v === "number" && Number.isFinite(v));
+    return values.length ? [...new Set(values)].sort((a, b) => a - b) : null;
   };
   return renderPanel(model, el, { loadEngine, rowNumbers: data.rows, valuesHidden: !data.include_data, sliderStops: stops });
 }

@@ -5,6 +5,7 @@ import { holds, ruleFor, ruleOutput, termEffect } from "../src/estimate";
 import { formatNumber, formatValue } from "../src/format";
 import { ExportAnswers, decodeGrids, nearestPoint, renderExport } from "../src/host";
 import { renderPanel } from "../src/panel";
+import { editPairs, editsOf } from "../src/requests";
 import type { Condition, ExportData, LinearTermInfo, View, WidgetModel } from "../src/types";
 import { FakeModel, panel } from "./fixtures";
 import * as real from "./payloads.fixture";
@@ -360,6 +361,50 @@ describe("an export's what-ifs at the file's grid points", () => {
     await press("ArrowRight");
     expect(shown()).toBe(below(start));
     expect(range.getAttribute("aria-valuetext")).toBe(formatValue(shown(), feature));
+  });
+
+  it("the row's own value is a point of every grid: a step away and back shows the row again", async () => {
+    // The grid is X's quantiles: stepping back, or typing the value the box showed, was
+    // answered at the nearest quantile, another prediction, marked edited.
+    const other = data.schema.features.findIndex((f, j) => j !== numeric && f.kind === "numeric");
+    const base = data.views[0];
+    const own = base.values[other] as number;
+    const grids = await decodeGrids(data.grids!);
+    expect(grids.values[other]).not.toContain(own);
+    const el = document.createElement("div");
+    document.body.append(el);
+    await renderExport(el, data);
+    const settle = () => new Promise((r) => setTimeout(r, 0));
+    const range = panel.range(el, other);
+    for (const [there, back] of [
+      ["ArrowRight", "ArrowLeft"],
+      ["ArrowLeft", "ArrowRight"],
+    ]) {
+      range.dispatchEvent(new KeyboardEvent("keydown", { key: there, cancelable: true }));
+      await settle();
+      expect(Number(panel.slider(el, other).dataset.value)).toBeOneOf(grids.values[other] as number[]);
+      range.dispatchEvent(new KeyboardEvent("keydown", { key: back, cancelable: true }));
+      await settle();
+      expect(panel.slider(el, other).dataset.value).toBe(String(own));
+      expect(panel.slider(el, other).classList.contains("ow-edited")).toBe(false);
+      expect(q(el, "ow-prediction").dataset.value).toBe(String(base.prediction));
+    }
+    // Typed as the box writes it (fewer digits): the row itself, and no word of a nearest value.
+    const answers = new ExportAnswers(data, grids);
+    const request = (seq: number, j: number, value: number) => answers.answer({ type: "request", seq, index: 0, target: base.target, edits: [...editPairs(editsOf(base)), [j, value]], fast: false });
+    const typed = request(1, other, Number(formatValue(own, data.schema.features[other])));
+    expect(typed).toEqual({ ...base, seq: 1 });
+    // Nearer to it than to any grid point, but not what the box writes: the row, and the view says so.
+    const points = grids.values[other] as number[];
+    const gap = Math.min(...points.map((p) => Math.abs(p - own)));
+    const near = request(2, other, own + gap / 3);
+    expect(near.prediction).toBe(base.prediction);
+    expect(near.values).toEqual(base.values);
+    expect(near.notice).toContain(`${data.schema.features[other].name} = ${formatValue(own, data.schema.features[other])} (not `);
+    // A row exported with an edit: its value before the edit is a point too (its own view).
+    const before = base.original[numeric] as number;
+    const reset = request(3, numeric, Number(formatValue(before, feature)));
+    expect(reset).toEqual({ ...data.unedited[0], seq: 3 });
   });
 
   it("a value beyond the grid is answered at its end, and a grid value needs no word", async () => {
