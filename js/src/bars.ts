@@ -1,7 +1,8 @@
 // Signed horizontal bars, one per feature: the force plot's contributions and a local
-// model's weights read the same way. Labels wrap: a long name is read in full.
+// model's weights read the same way. Labels wrap; a name too long for two lines of the
+// label is cut in its middle, the label read whole in its tooltip.
 import { h, isolated } from "./dom";
-import { counted, formatNumber, signed } from "./format";
+import { SHORT_NAME, counted, cutsAny, formatNumber, signed } from "./format";
 
 export interface BarItem {
   /** Feature position (null: the folded rest). */
@@ -82,7 +83,11 @@ export function barList(items: BarItem[]): HTMLElement {
           title,
           "aria-label": item.j === null ? undefined : name,
         },
-        h("span", { class: "ow-bar-label" }, ...isolated(item.label, item.isolate ?? [])),
+        h(
+          "span",
+          { class: "ow-bar-label", title: cutsAny(item.isolate ?? []) ? item.label : undefined },
+          ...isolated(item.label, item.isolate ?? [], SHORT_NAME),
+        ),
         track,
         h("span", { class: "ow-bar-value" }, signed(item.value)),
       ),

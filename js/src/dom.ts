@@ -1,5 +1,6 @@
 // Tiny DOM helpers. Data (feature names, classes, values) only ever goes in as text or
 // attributes, never as markup.
+import { cutName } from "./format";
 
 type Attrs = Record<string, string | number | boolean | null | undefined>;
 
@@ -38,15 +39,16 @@ function setAttrs(el: Element, attrs: Attrs): void {
 /** `text` with the user's strings in it (feature names, categories: `parts`, in the order
  *  they come) each in a <bdi>: a right-to-left name does not pull the numbers and operators
  *  beside it into its direction ("name = −1.2" drawn as "1.2− = name"). A part not found
- *  after the previous one is left as it is. */
-export function isolated(text: string, parts: readonly (string | null | undefined)[]): (string | Node)[] {
+ *  after the previous one is left as it is. With `fits`, a part longer than that is shown
+ *  cut (cutName): the caller gives the whole text a tooltip. */
+export function isolated(text: string, parts: readonly (string | null | undefined)[], fits?: number): (string | Node)[] {
   const out: (string | Node)[] = [];
   let at = 0;
   for (const part of parts) {
     const found = part ? text.indexOf(part, at) : -1;
     if (!part || found < 0) continue;
     if (found > at) out.push(text.slice(at, found));
-    out.push(h("bdi", {}, part));
+    out.push(h("bdi", {}, fits === undefined ? part : cutName(part, fits)));
     at = found + part.length;
   }
   if (at < text.length || !out.length) out.push(text.slice(at));

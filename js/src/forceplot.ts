@@ -1,6 +1,6 @@
 // Force plot: additive values from a base to the prediction, pushes up in one colour, down in
 // the other. A compact bar (kept in view in the panel's header while sliders move) and the
-// contributions as a list whose labels hold every name in full.
+// contributions as a list (barList: a very long name cut, whole in its tooltip).
 import { type BarItem, TOP_BARS, barList, topPositions } from "./bars";
 import { h, s } from "./dom";
 import type { Features } from "./features";

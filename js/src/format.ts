@@ -44,7 +44,15 @@ export function formatNumber(value: number | null | undefined, digits = 4, scale
   return text === "-0" ? "0" : text;
 }
 
-/** "1 rule", "8 rules", "2 leaves": a count and its noun. */
+/** Characters of a feature name a label of the panel shows (a slider's, a bar's): two lines
+ *  of a slider's name column. A longer one is cut by cutName, and read whole in a tooltip. */
+export const SHORT_NAME = 28;
+
+/** Whether a label with these user strings (names, categories) shows one of them cut. */
+export function cutsAny(parts: readonly (string | null | undefined)[]): boolean {
+  return parts.some((part) => !!part && [...part].length > SHORT_NAME);
+}
+
 /** A name cut to ``fits`` characters: in the middle where both ends can show (names that
  * share a long start, "…_number_017", differ at their end), at the end where it is short. */
 export function cutName(name: string, fits: number): string {
@@ -56,6 +64,7 @@ export function cutName(name: string, fits: number): string {
   return `${chars.slice(0, keep - tail).join("")}…${chars.slice(chars.length - tail).join("")}`;
 }
 
+/** "1 rule", "8 rules", "2 leaves": a count and its noun. */
 export function counted(n: number, word: string, plural = `${word}s`): string {
   return `${n} ${n === 1 ? word : plural}`;
 }

@@ -5,7 +5,7 @@
 import { button, conditionParts, focusedIn, h, isolated, makeTabStop, rovingKey } from "./dom";
 import type { Features } from "./features";
 import { SCORE_CUT, ruleOutput, termEffect } from "./estimate";
-import { counted, formatNumber, formatScore, percent, shownNumber } from "./format";
+import { SHORT_NAME, counted, cutsAny, formatNumber, formatScore, percent, shownNumber } from "./format";
 import { legend } from "./legend";
 import { placeholder } from "./pending";
 import type { CounterfactualInfo, JobState, LinearTermInfo, SurrogateInfo, Value, View } from "./types";
@@ -74,6 +74,12 @@ function termParts(term: LinearTermInfo): string[] {
   return term.when.length ? term.when.flatMap(conditionParts) : [term.feature];
 }
 
+/** A line of the card with the user's strings in it (`parts`): a long one cut, the line
+ *  read whole in its tooltip. */
+function cutLine(tag: "div" | "span", attrs: Record<string, string | number>, text: string, parts: string[], ...before: HTMLElement[]): HTMLElement {
+  return h(tag, { ...attrs, title: cutsAny(parts) ? text : undefined }, ...before, ...isolated(text, parts, SHORT_NAME));
+}
+
 /** "− 0.299 (worst area)", "+ 2.01 (b & c)": what a term adds to this row's value, and the
  * features it reads. */
 function addend(effect: number, term: LinearTermInfo): string {
@@ -113,7 +119,7 @@ class RuleTable {
     for (const rule of surrogate.rules) {
       const cells = rule.conditions.map((c) =>
         // A button: Enter or Space selects its feature. Its name is its words ("met: a > 1").
-        h("span", { class: "ow-cond", "data-j": c.j, tabindex: -1, role: "button" }, h("span", { class: "ow-mark", "aria-hidden": "true" }), h("span", { class: "ow-sr" }), ...isolated(c.text, conditionParts(c))),
+        cutLine("span", { class: "ow-cond", "data-j": c.j, tabindex: -1, role: "button" }, c.text, conditionParts(c), h("span", { class: "ow-mark", "aria-hidden": "true" }), h("span", { class: "ow-sr" })),
       );
       const when = h("td", { class: "ow-when" });
       cells.forEach((cell, i) => {
@@ -127,7 +133,7 @@ class RuleTable {
       const then = h("td", { class: "ow-then", title: rule.terms.length ? rule.text : null }, h("span", {}, ...(classes ? isolated(`score of ${String(classes[1])} = ${value}`, [String(classes[1])]) : [value])));
       // "+0.8 per 1000 of income", "+0.3 if lpi > 4.2": each own term on its own line; the
       // terms every rule shares are stated once, under the table.
-      for (const term of rule.terms) if (!term.shared) then.append(h("div", { class: "ow-term", "data-j": term.j }, ...isolated(term.text, termParts(term))));
+      for (const term of rule.terms) if (!term.shared) then.append(cutLine("div", { class: "ow-term", "data-j": term.j }, term.text, termParts(term)));
       const row = h("tr", { "data-rule": rule.id }, h("td", {}, String(rule.id + 1)), when, then, h("td", {}, percent(rule.coverage)));
       this.rows.set(rule.id, row);
       this.outcomes.set(rule.id, surrogate.metric === "accuracy" && !classes ? String(rule.prediction) : null);
@@ -195,7 +201,7 @@ class RuleTable {
     const block = h("div", { class: "ow-shared", "data-testid": "ow-rules-shared" });
     for (const term of first.terms) {
       if (!term.shared) continue;
-      const line = h("div", { class: "ow-term", "data-j": term.j }, h("span", { class: "ow-mark", "aria-hidden": "true" }), h("span", { class: "ow-sr" }), h("span", {}, ...isolated(term.text, termParts(term))));
+      const line = h("div", { class: "ow-term", "data-j": term.j }, h("span", { class: "ow-mark", "aria-hidden": "true" }), h("span", { class: "ow-sr" }), cutLine("span", {}, term.text, termParts(term)));
       this.sharedLines.push([term, line]);
     }
     if (this.sharedLines.length) block.append(h("p", { class: "ow-shared-title" }, "Every rule adds:"), ...this.sharedLines.map(([, line]) => line));
@@ -256,7 +262,10 @@ class RuleTable {
       const label = found.label === null ? "" : ` → ${String(found.label)}`;
       const text = `this row: ${shownNumber(start)}${parts} = ${shownNumber(found.total)}${label}`;
       const names = [...shown.flatMap(termFeatures), ...(found.label === null ? [] : [String(found.label)])];
-      (under.lastChild as HTMLElement).replaceChildren(...isolated(text, names));
+      const line = under.lastChild as HTMLElement;
+      line.replaceChildren(...isolated(text, names, SHORT_NAME));
+      if (cutsAny(names)) line.title = text;
+      else line.removeAttribute("title");
     }
     for (const [term, line] of this.sharedLines) {
       // A step adds its weight or nothing, the same in every rule; a linear term always adds.

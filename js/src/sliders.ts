@@ -5,7 +5,7 @@
 // Numeric sliders carry percentile ticks and the surrogate's thresholds.
 import { button, focusedIn, h, onCommit, uid } from "./dom";
 import type { Features } from "./features";
-import { formatNumber, formatValue } from "./format";
+import { SHORT_NAME, cutName, formatNumber, formatValue } from "./format";
 import { legend } from "./legend";
 import type { Edits } from "./requests";
 import type { FeatureInfo, Value, View } from "./types";
@@ -108,12 +108,16 @@ class SliderRow {
   ) {
     const id = uid("ow-f");
     const name = feature.name;
-    const label = h("label", { for: id, class: "ow-slider-name" }, name);
+    // A long name is cut in its middle (its end often tells it from its neighbours), read
+    // whole in its tooltip and by a screen reader.
+    const shown = cutName(name, SHORT_NAME);
+    const label = h("label", { for: id, class: "ow-slider-name", title: shown === name ? undefined : name }, shown);
+    const named = shown === name ? {} : { "aria-label": name };
     this.resetButton = button("", { class: "ow-reset", title: "Back to this row's own value" });
     this.resetButton.addEventListener("click", () => actions.reset(j));
     let control: HTMLElement;
     if (feature.kind === "categorical") {
-      const select = h("select", { id });
+      const select = h("select", { id, ...named });
       // Options by position: a category is its place in the schema's list, whose labels
       // tell apart categories that write the same ("1 (int)", "1 (str)").
       (feature.categories ?? []).forEach((c, k) => select.append(h("option", { value: String(k) }, c)));
@@ -124,12 +128,12 @@ class SliderRow {
       this.select = select;
       control = select;
     } else if (feature.kind === "boolean") {
-      const box = h("input", { id, type: "checkbox", class: "ow-toggle" });
+      const box = h("input", { id, type: "checkbox", class: "ow-toggle", ...named });
       box.addEventListener("change", () => actions.edit(j, box.checked, "done"));
       this.checkbox = box;
       control = h("span", { class: "ow-toggle-box" }, box);
     } else {
-      const range = h("input", { id, type: "range", min: feature.min ?? 0, max: feature.max ?? 1, step: sliderStep(feature) });
+      const range = h("input", { id, type: "range", min: feature.min ?? 0, max: feature.max ?? 1, step: sliderStep(feature), ...named });
       const noteId = uid("ow-note");
       const number = h("input", { type: "number", step: feature.kind === "integer" ? 1 : "any", class: "ow-number", "aria-label": `${name} value`, "aria-describedby": noteId });
       this.note = h("span", { id: noteId, class: "ow-slider-note", role: "status", "data-testid": "ow-slider-note", hidden: true });
@@ -323,7 +327,7 @@ function loadingRow(j: number, name: string): HTMLElement {
   return h(
     "div",
     { class: "ow-slider ow-slider-loading", "data-j": j, "data-name": name },
-    h("span", { class: "ow-slider-name" }, name),
+    h("span", { class: "ow-slider-name", title: cutName(name, SHORT_NAME) === name ? undefined : name }, cutName(name, SHORT_NAME)),
     h("span", { class: "ow-muted" }, "loading its range…"),
   );
 }

@@ -1,6 +1,7 @@
 // What each part of the panel shows, from hand-made payloads of the contract (types.ts).
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Features } from "../src/features";
+import { SHORT_NAME } from "../src/format";
 import { segments } from "../src/forceplot";
 import { renderPanel } from "../src/panel";
 import { sliderStep, trackPercent } from "../src/sliders";
@@ -667,10 +668,11 @@ describe("names are data", () => {
     expect(el.querySelector("img")).toBeNull();
     expect(el.querySelector("script")).toBeNull();
     expect(q(el, "ow-prediction").textContent).toContain(evilClass);
-    expect(q(el, "ow-sliders").textContent).toContain(evil);
+    // Its labels show it cut (it is long), their tooltips whole.
+    expect((panel.slider(el, 0).querySelector("label") as HTMLElement).title).toBe(evil);
     expect(q(el, "ow-forcebar").querySelector("g[data-j] title")?.textContent).toContain(`${evil} = 10`);
-    expect(card(el, "lime").textContent).toContain(`${evil} <= 50.00`);
-    expect(q(el, "ow-rules").textContent).toContain(`${evil} <= 40`);
+    expect((card(el, "lime").querySelector('[data-j="0"] .ow-bar-label') as HTMLElement).title).toBe(`${evil} <= 50.00`);
+    expect((q(el, "ow-rules").querySelector(".ow-cond[data-j='0']") as HTMLElement).title).toBe(`${evil} <= 40`);
     const options = [...(el.querySelector("select.ow-target") as HTMLSelectElement).options].map((o) => o.textContent);
     expect(options).toEqual(["safe", evilClass]);
     expect((window as unknown as { __pwned?: number }).__pwned).toBeUndefined();
@@ -698,6 +700,31 @@ describe("names are data", () => {
     expect(around(condition, hebrew)).toBe(condition.textContent);
     expect(around(q(el, "ow-prediction"), "כן")).toBe(q(el, "ow-prediction").textContent);
     expect(around(panel.slider(el, 2), category)).toBe(`↺ ${category}`);
+  });
+
+  it("a long name is cut in its labels (a slider's, a bar's, a rule's), whole in their tooltips", () => {
+    // A 120-character name wrapped into a column of letters: its slider row grew to
+    // 124 px, its LIME row to 160 px, and the rules card's lines ran past its edge.
+    const long = `customer_lifetime_value_${"rolling_mean_".repeat(7)}v2_final`;
+    const s = schema(4, [long, "f1", "f2", "f3"]);
+    const { el } = mount(model(s, view(s)));
+    const label = panel.slider(el, 0).querySelector("label") as HTMLLabelElement;
+    expect([...(label.textContent ?? "")].length).toBeLessThanOrEqual(SHORT_NAME);
+    expect(label.textContent).toMatch(/^customer_lifetime.*….*v2_final$/); // both ends tell it apart
+    expect(label.title).toBe(long);
+    expect(panel.range(el, 0).getAttribute("aria-label")).toBe(long); // read whole
+    expect((panel.slider(el, 1).querySelector("label") as HTMLLabelElement).title).toBe(""); // a short one, as it is
+    for (const [name, text] of [
+      ["shap", `${long} = 10`],
+      ["lime", `${long} <= 50.00`],
+    ]) {
+      const bar = card(el, name).querySelector('[data-j="0"] .ow-bar-label') as HTMLElement;
+      expect(bar.textContent).toBe(text.replace(long, label.textContent ?? ""));
+      expect(bar.title).toBe(text);
+    }
+    const condition = q(el, "ow-rules").querySelector(".ow-cond[data-j='0']") as HTMLElement;
+    expect(condition.textContent).toContain(label.textContent);
+    expect(condition.title).toBe(`${long} <= 40`);
   });
 
   it("features called constructor, __proto__ and toString are ordinary features", () => {

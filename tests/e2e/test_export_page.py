@@ -236,7 +236,11 @@ def test_hostile_names_stay_text_in_the_export(browser, tmp_path: Path):
     try:
         assert page.evaluate("() => window.__pwned") is None
         text = page.inner_text(WIDGET)
-        assert evil_feature in text
+        # A name this long shows cut in the slider's label, whole in its tooltip: text both.
+        names = page.locator(f"{WIDGET} .ow-slider label").evaluate_all(
+            "(labels) => labels.map((l) => [l.title, l.textContent])"
+        )
+        assert [evil_feature, '<img src=x onerro…_pwned=1">'] in names
         assert 'a "quoted" <b>' in text or "plain" in text
         assert page.locator(f"{WIDGET} img").count() == 0
         # The charts draw the names as text too (SVG <text>, aria-labels), never as markup.
