@@ -5,9 +5,12 @@ that outcome.
 
 "Another outcome" is another class for classifiers (the model's own predicted class before
 and after), or one chosen class (``wanted``: "why A and not B" asks what would make it B). For regressors it is the other side of the median of the model's outputs over
-X: a high prediction becomes a low one and the other way round. Within a rule with terms
-the outcome moves too: a linear term's feature slides, or step terms' features move
-across their cuts, until the rule's value (a score rule's score) crosses the median (0.5).
+X: a high prediction becomes a low one and the other way round. Predictions equal to the
+median all count as one side, the one with fewer rows besides them (``Split``), so that
+neither side is empty unless the model gives every row of X the same output (a capped or
+0/1 output often has most rows at the median). Within a rule with terms the outcome moves
+too: a linear term's feature slides, or step terms' features move across their cuts, until
+the rule's value (a score rule's score) crosses the median (0.5).
 
 Smallest means the fewest features changed first, then the smallest moves, each measured
 in the feature's spread (its interquartile range). A move goes just past the rule's
@@ -46,6 +49,32 @@ DEPTHS = (0.0, 0.25, 0.5, 1.0)
 
 
 @dataclass(frozen=True)
+class Split:
+    """Where a regressor's outcomes split: "high" above ``median``, "low" below it, and a
+    prediction equal to it on the side ``ties_high`` says (also a score rule's cut: its
+    second class above SCORE_CUT, not at it)."""
+
+    median: float
+    ties_high: bool = False
+
+    @classmethod
+    def of(cls, outputs: np.ndarray) -> Split:
+        """The split of a regressor's outputs over X: at their median, the predictions
+        equal to it joining the side with fewer rows. Many rows can sit at the median (an
+        output capped at a maximum, a 0/1 output with most rows at 1); on the side of the
+        others (the old "above the median is high") no row could be high."""
+        values = np.asarray(outputs, dtype=float)
+        median = float(np.median(values))
+        return cls(median, ties_high=int(np.sum(values > median)) < int(np.sum(values < median)))
+
+    def high(self, value: float) -> bool:
+        return value > self.median or (self.ties_high and value == self.median)
+
+    def outcome(self, value: float) -> str:
+        return "high" if self.high(value) else "low"
+
+
+@dataclass(frozen=True)
 class Counterfactual:
     """What to change, where it lands, and what the real model says about it."""
 
@@ -61,6 +90,8 @@ class Counterfactual:
     # The values are those of real rows the model gives that outcome (it followed none of
     # the rules' changes); ``rule`` is then the one the changed instance lands in.
     borrowed: bool = False
+    # Regressors: the outcome a prediction equal to the median counts as (Split.ties_high).
+    at_median: str | None = None
 
     def __repr__(self) -> str:
         return f"Counterfactual: {self.text()}"
@@ -75,12 +106,19 @@ class Counterfactual:
         said = (
             f"the model says {self.predicted_label}{sure}"
             if self.predicted_label is not None
-            else f"the model predicts {format_number(self.prediction)}, "
-            f"{'above' if self.outcome_after == 'high' else 'below'} the median "
-            f"{format_number(self.median or 0.0)}"
+            else f"the model predicts {format_number(self.prediction)}, {self._side()}"
         )
         verdict = "" if self.model_agrees else " (the model does not agree with the rule)"
         return f"{moves}: {said}{verdict}."
+
+    def _side(self) -> str:
+        """Where a regressor's prediction lies against the median, and at it, which side
+        that counts as: "below the median 0", "at the median 1, which counts as high"."""
+        median = self.median or 0.0
+        shown = format_number(median)
+        if self.prediction == median:
+            return f"at the median {shown}, which counts as {self.at_median or self.outcome_after}"
+        return f"{'above' if self.prediction > median else 'below'} the median {shown}"
 
 
 def find_counterfactual(
@@ -91,7 +129,7 @@ def find_counterfactual(
     *,
     output: Output,
     wanted: Any = None,
-    median_output: float | None = None,
+    split: Split | None = None,
     outputs: np.ndarray | None = None,
     reference: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None,
     importance: np.ndarray | None = None,
@@ -99,6 +137,7 @@ def find_counterfactual(
     """The smallest change to ``instance`` with another outcome (module docstring), or with
     the class ``wanted``; None when no rule has such an outcome. ``output``: what the
     prediction reports (a class's probability, a contrast, a regressor's value).
+    ``split``: a regressor's high and low outcomes (Split.of the model's outputs over X).
     ``outputs``: the model's outputs for the instance, when already known (saves a call).
     ``reference``: gives real rows (encoded) and the model's outputs for them. When the
     model follows none of the rules' changes (or no rule has the outcome), the instance
@@ -112,7 +151,7 @@ def find_counterfactual(
     encoded = schema.encode_row(instance)
     if outputs is None:
         outputs = adapter.predict(schema.decode(encoded[None, :]))[0]
-    before = _outcome(adapter, outputs, median_output)
+    before = _outcome(adapter, outputs, split)
     if wanted is not None and wanted == before:
         return None  # the model says so already
 
@@ -121,7 +160,7 @@ def find_counterfactual(
 
     def reaches(rule: Rule, row: Mapping[str, Any]) -> bool:
         """A move along a rule's terms flips its outcome; with ``wanted``, to that class?"""
-        return wanted is None or _rule_outcome(adapter, rule, row, median_output) == wanted
+        return wanted is None or _rule_outcome(adapter, rule, row, split) == wanted
 
     allowed = _AllowedCategories(schema)
     candidates = []
@@ -132,7 +171,7 @@ def find_counterfactual(
                 break
             changes, cost = moved
             landed = {**instance, **changes}
-            cut = SCORE_CUT if rule.classes is not None else median_output
+            cut = Split(SCORE_CUT) if rule.classes is not None else split
             if rule.terms and cut is not None:  # a regressor's rule, or a score rule
                 # A rule with terms also moves along them: its value (a score rule's score)
                 # crosses the median (the score's cut) on one of them.
@@ -160,19 +199,17 @@ def find_counterfactual(
                     )
                     more = {**changes, **flipped}
                     candidates.append((len(more), cost + extra, rule.id, rule, more))
-            if not changes or not sought(_rule_outcome(adapter, rule, landed, median_output)):
+            if not changes or not sought(_rule_outcome(adapter, rule, landed, split)):
                 continue
             candidates.append((len(changes), cost, rule.id, rule, changes))
     candidates.sort(key=lambda c: c[:3])
     tried = [(rule, changes) for *_, rule, changes in candidates[:CHECKED]]
-    predicted, outcomes = _checked(adapter, schema, encoded, [c for _, c in tried], median_output)
+    predicted, outcomes = _checked(adapter, schema, encoded, [c for _, c in tried], split)
     agreed = [i for i, outcome in enumerate(outcomes) if sought(outcome)]
     borrowed = False
     if not agreed and reference is not None:
         toward = _toward(adapter, before, wanted)
-        found = _borrow(
-            encoded, schema, *reference(), sought, toward, adapter, median_output, importance
-        )
+        found = _borrow(encoded, schema, *reference(), sought, toward, adapter, split, importance)
         if found is not None:
             changes, row_outputs, after = found
             tried = [(surrogate.rule_for({**instance, **changes}), changes)]
@@ -190,9 +227,14 @@ def find_counterfactual(
         prediction=float(output_value(predicted[pick], output)),
         predicted_label=(classes[int(np.argmax(predicted[pick]))] if classes is not None else None),
         model_agrees=bool(agreed),
-        median=median_output if classes is None else None,
+        median=split.median if classes is None and split is not None else None,
         probability=float(np.max(predicted[pick])) if classes is not None else None,
         borrowed=borrowed,
+        at_median=(
+            ("high" if split.ties_high else "low")
+            if classes is None and split is not None
+            else None
+        ),
     )
 
 
@@ -201,7 +243,7 @@ def _checked(
     schema: FeatureSchema,
     encoded: np.ndarray,
     changes: list[dict[str, Any]],
-    median: float | None,
+    split: Split | None,
 ) -> tuple[np.ndarray, list[Any]]:
     """The model's outputs and outcomes for the instance under each set of changes, in
     one call (none for no changes)."""
@@ -216,7 +258,7 @@ def _checked(
                 feature.category_code(value) if feature.is_discrete else float(value)
             )
     predicted = adapter.predict(schema.decode(rows))
-    return predicted, [_outcome(adapter, out, median) for out in predicted]
+    return predicted, [_outcome(adapter, out, split) for out in predicted]
 
 
 def _toward(adapter: ModelAdapter, before: Any, wanted: Any) -> Callable[[np.ndarray], float]:
@@ -239,7 +281,7 @@ def _borrow(
     sought: Callable[[Any], bool],
     toward: Callable[[np.ndarray], float],
     adapter: ModelAdapter,
-    median: float | None,
+    split: Split | None,
     importance: np.ndarray | None = None,
 ) -> tuple[dict[str, Any], np.ndarray, Any] | None:
     """The fewest values of a real row the model gives the sought outcome that, taken by
@@ -252,7 +294,7 @@ def _borrow(
     for every row's candidates. Each row's values tried are its FEATURES_TRIED furthest
     from the instance's, weighed by ``importance`` when given (a feature the model barely
     uses is tried last, however far)."""
-    unlike = [i for i, out in enumerate(outputs) if sought(_outcome(adapter, out, median))]
+    unlike = [i for i, out in enumerate(outputs) if sought(_outcome(adapter, out, split))]
     if not unlike:
         return None
     features = schema.features
@@ -286,7 +328,7 @@ def _borrow(
         for k, (n, picked) in enumerate(candidates):
             matrix[k, picked] = others[n, picked]
         predicted = adapter.predict(schema.decode(matrix))
-        outcomes = [_outcome(adapter, out, median) for out in predicted]
+        outcomes = [_outcome(adapter, out, split) for out in predicted]
         hits = [k for k, outcome in enumerate(outcomes) if sought(outcome)]
         if hits:
             k = min(hits, key=lambda k: float(gaps[candidates[k][0], candidates[k][1]].sum()))
@@ -343,30 +385,31 @@ class _AllowedCategories:
 
 
 def _slide(
-    term: Any, row: Mapping[str, Any], predicted: float, median: float, schema: FeatureSchema
+    term: Any, row: Mapping[str, Any], predicted: float, split: Split, schema: FeatureSchema
 ) -> float | None:
-    """The value of a term's feature that takes a rule's value 10% past ``median`` (a
-    regressor's median, or a score rule's cut), within the data's range; None when that is
-    out of range, or for a step term (it moves the value by its weight or not at all)."""
+    """The value of a term's feature that takes a rule's value 10% past the split's median
+    (a regressor's median, or a score rule's cut), within the data's range; None when that
+    is out of range, when the value is at the median (no distance to go 10% past), or for a
+    step term (it moves the value by its weight or not at all)."""
     feature = schema[term.feature]
     current = _finite(row[term.feature])
-    if current is None or term.weight == 0 or term.is_step:
+    if current is None or term.weight == 0 or term.is_step or predicted == split.median:
         return None
-    new = current + 1.1 * (median - predicted) * term.per / term.weight
+    new = current + 1.1 * (split.median - predicted) * term.per / term.weight
     if feature.min is None or feature.max is None or not feature.min <= new <= feature.max:
         return None
     return float(np.round(new)) if feature.kind == "integer" else float(new)
 
 
 def _flip_steps(
-    rule: Rule, row: Mapping[str, Any], cut: float, schema: FeatureSchema, depth: float
+    rule: Rule, row: Mapping[str, Any], cut: Split, schema: FeatureSchema, depth: float
 ) -> dict[str, float] | None:
     """The fewest step terms to flip (the largest weights first) that take the rule's value
-    across ``cut``, as feature -> new value; None when all of them together do not. A step
+    to the other side of ``cut``, as feature -> new value; None when all of them together do not. A step
     moves the value by its weight or not at all, so where a linear term slides, steps flip:
     a step's feature across its cut; a step of several conditions on by meeting them all,
     off by breaking one."""
-    below = rule.score(row) <= cut
+    below = not cut.high(rule.score(row))
 
     def toward(term: Any) -> float:
         """What flipping this step adds in the direction the value has to go."""
@@ -383,7 +426,7 @@ def _flip_steps(
         if moves is None or any(name in changes for name in moves):
             continue
         changes.update(moves)
-        if (rule.score({**row, **changes}) <= cut) != below:
+        if cut.high(rule.score({**row, **changes})) == below:
             return changes
     return None
 
@@ -428,18 +471,18 @@ def _spread(schema: FeatureSchema, term: Any) -> float:
     return _feature_spread(schema[term.feature]) or 1.0
 
 
-def _outcome(adapter: ModelAdapter, outputs: np.ndarray, median: float | None) -> Any:
+def _outcome(adapter: ModelAdapter, outputs: np.ndarray, split: Split | None) -> Any:
     if adapter.classes is not None:
         return adapter.classes[int(np.argmax(outputs))]
-    return "high" if float(outputs[0]) > (median or 0.0) else "low"
+    return (split or Split(0.0)).outcome(float(outputs[0]))
 
 
 def _rule_outcome(
-    adapter: ModelAdapter, rule: Rule, row: Mapping[str, Any], median: float | None
+    adapter: ModelAdapter, rule: Rule, row: Mapping[str, Any], split: Split | None
 ) -> Any:
     if adapter.classes is not None:
         return rule.predict(row)  # a score rule's class depends on the row
-    return "high" if float(rule.predict(row)) > (median or 0.0) else "low"
+    return (split or Split(0.0)).outcome(float(rule.predict(row)))
 
 
 def _move_into(

@@ -28,7 +28,7 @@ import pandas as pd
 
 from . import payloads
 from .boosters import as_estimator
-from .counterfactual import FEATURES_TRIED, Counterfactual, find_counterfactual
+from .counterfactual import FEATURES_TRIED, Counterfactual, Split, find_counterfactual
 from .data import (
     ColumnQuantiles,
     Feature,
@@ -747,7 +747,7 @@ class ExplanationSession:
                     self.instance(index, edits),
                     output=output,
                     wanted=wanted,
-                    median_output=self.median_output(),
+                    split=self.outcome_split(),
                     outputs=row.outputs,
                     reference=lambda: (self.encoded_X[: len(reference)], reference),
                     importance=importance,
@@ -755,12 +755,12 @@ class ExplanationSession:
 
         return self.memo.get(key, search)
 
-    def median_output(self) -> float | None:
-        """Regressors: the median prediction over X, which splits high from low outcomes."""
+    def outcome_split(self) -> Split | None:
+        """Regressors: where the predictions over X split into high and low outcomes (at
+        their median, counterfactual.Split)."""
         if self.adapter.classes is not None:
             return None
-
-        return float(np.median(self.x_outputs()[:, 0]))
+        return Split.of(self.x_outputs()[:, 0])
 
     def x_outputs(self) -> np.ndarray:
         """The model's outputs for the first rows of X (up to LIME_TRAINING_ROWS), once: the

@@ -403,8 +403,8 @@ def test_borrowed_values_are_one_real_rows_and_the_model_follows_them(frame, mod
             index = data.draw(st.integers(0, session.n_rows - 1), label="row")
             encoded = session.encoded_X[index]
             rows, outputs = session.encoded_X[: len(session.x_outputs())], session.x_outputs()
-            adapter, median = session.adapter, session.median_output()
-            before = _outcome(adapter, outputs[index], median)
+            adapter, split = session.adapter, session.outcome_split()
+            before = _outcome(adapter, outputs[index], split)
             found = _borrow(
                 encoded,
                 session.schema,
@@ -413,7 +413,7 @@ def test_borrowed_values_are_one_real_rows_and_the_model_follows_them(frame, mod
                 lambda outcome: outcome != before,
                 _toward(adapter, before, None),
                 adapter,
-                median,
+                split,
             )
             event("borrowed" if found else "nothing to borrow")
             if found is None:
@@ -423,14 +423,14 @@ def test_borrowed_values_are_one_real_rows_and_the_model_follows_them(frame, mod
             changed = {**session.instance(index, {}), **changes}
             real = adapter.predict(session.schema.row_frame(changed))[0]
             assert (
-                real == pytest.approx(outputs_there) and _outcome(adapter, real, median) == outcome
+                real == pytest.approx(outputs_there) and _outcome(adapter, real, split) == outcome
             )
             # Every value comes from one real row the model gives that outcome.
             taken = session.schema.encode_row(changed)
             same = [
                 k
                 for k in range(len(rows))
-                if _outcome(adapter, outputs[k], median) == outcome
+                if _outcome(adapter, outputs[k], split) == outcome
                 and all(
                     taken[j] == rows[k, j]
                     for j, name in enumerate(session.schema.names)
@@ -504,7 +504,9 @@ def check_counterfactual(w: Any) -> None:
         assert label == hint.predicted_label
         assert hint.model_agrees == (label != hint.outcome_before)
     else:
-        side = "high" if outputs[0] > hint.median else "low"
+        split = session.outcome_split()
+        assert hint.median == split.median
+        side = split.outcome(float(outputs[0]))
         assert side == hint.outcome_after
         assert hint.model_agrees == (side != hint.outcome_before)
     for name, value in hint.changes.items():

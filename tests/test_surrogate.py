@@ -28,6 +28,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from optiml_widgets import ExplanationSession, explain_widget, payloads
 from optiml_widgets.counterfactual import (
     MOST_MOVED,
+    Split,
     _borrow,
     _outcome,
     _toward,
@@ -41,7 +42,7 @@ from optiml_widgets.explainers.shared_terms import (
     shared_term_models,
 )
 from optiml_widgets.explainers.surrogate import surrogate_samples
-from optiml_widgets.format import percent
+from optiml_widgets.format import format_number, percent
 
 ROWS = 4000  # the issue's workloads use 10000 rows: bench/surrogate.py runs them in full
 
@@ -490,6 +491,68 @@ def test_a_counterfactual_flips_step_terms_across_the_score_cut():
                 flips += 1
         assert hint.rule.covers({**before, **hint.changes})
     assert found >= 10 and flips >= 1, (surrogate.family, found, flips)
+
+
+@pytest.mark.parametrize(
+    "outputs",
+    [
+        [0, 1, 1, 1, 1],  # most rows at the top value: the median is the largest output
+        [-3, -1, 0, 0, 0, 0],  # capped at a maximum
+        [0, 0, 0, 0, 2, 5],  # floored at a minimum
+        [1, 2, 2, 2, 3],  # ties in the middle
+        [1.0, 2.0, 3.0, 4.0],  # no ties
+    ],
+)
+def test_a_regressors_outcomes_split_with_both_sides_filled(outputs):
+    split = Split.of(np.array(outputs, dtype=float))
+    sides = [split.outcome(v) for v in outputs]
+    assert {"high", "low"} == set(sides), sides
+    # High is always at least as large as low, and every output equal to the median
+    # falls on one side.
+    assert max(v for v, s in zip(outputs, sides) if s == "low") < min(
+        v for v, s in zip(outputs, sides) if s == "high"
+    )
+    assert Split.of(np.full(4, 7.0)).outcome(7.0) == "low"  # one outcome: nothing to flip
+
+
+@pytest.mark.parametrize("capped", [False, True])
+def test_a_counterfactual_reaches_the_median_when_many_rows_sit_at_it(capped):
+    """A 0/1 step output with most rows at 1, or an output capped at its maximum with most
+    rows at the cap: the median is the largest output, and the hint still reaches the
+    other outcome from either side, its text true to the prediction it names."""
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame({"a": rng.normal(size=80), "b": rng.normal(size=80)})
+    if capped:
+        X["a"] += 0.3
+
+        def model(d):
+            return np.minimum(d["a"].to_numpy() * 10, 0.0)
+    else:
+
+        def model(d):
+            return (d["a"] > 0).astype(float).to_numpy()
+
+    top = float(model(X).max())
+    assert np.median(model(X)) == top
+    w = explain_widget(model, X, task="regression", explainers=("surrogate",))
+    sides = set()
+    for index in range(0, len(X), 8):
+        w.index = index
+        hint = w.counterfactual()
+        assert hint is not None and hint.model_agrees, index
+        after = float(model(pd.DataFrame([{**w.instance, **hint.changes}]))[0])
+        assert hint.prediction == pytest.approx(after)
+        assert (hint.outcome_after == "high") == (after == top) != (hint.outcome_before == "high")
+        sides.add(hint.outcome_before)
+        median = format_number(top)
+        said = (
+            f"at the median {median}, which counts as high"
+            if after == top
+            else f"below the median {median}"
+        )
+        assert said in hint.text(), hint.text()
+    assert sides == {"high", "low"}
+    w.close()
 
 
 @pytest.mark.parametrize("name", ["gbc_breast_cancer", "rf_diabetes"])
