@@ -46,6 +46,9 @@ class LocalExplanation:
     fallback: str | None = None  # why a faster SHAP algorithm did not run
     attributions: dict[str, Attribution] = field(default_factory=dict)  # every explainer's
     versus: Any = None  # the class contrasted with ``target``, or None
+    # What failed for this instance, by explainer name ("lime", "surrogate"): why. Its
+    # fields are then empty (``lime``) or None (``rule``); the others stand.
+    failed: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         """What a person reads first: the prediction, each explainer's largest attributions
@@ -64,6 +67,7 @@ class LocalExplanation:
                 lines.append(f"  {name}: {words}{rest}")
         if self.rule is not None:
             lines.append(f"  rule {self.rule.id + 1}: {self.rule.text()}")
+        lines.extend(f"  {why}" for why in self.failed.values())
         return "\n".join(lines)
 
     def to_shap(self) -> Any:

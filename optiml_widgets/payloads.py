@@ -181,6 +181,7 @@ class View(TypedDict, total=False):
     rule: RuleMatch | None
     counterfactual: CounterfactualInfo | None
     pending: list[str]
+    failed: dict[str, str]  # explainer name -> why it failed for this view (absent: none)
     compute_ms: float
     notice: str
     label: str

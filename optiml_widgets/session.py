@@ -66,6 +66,7 @@ from .jobs import (
     check_stopped,
     current_stop,
 )
+from .live import error_text
 from .memo import Memo
 from .model import ModelAdapter, align_columns, class_position, classes_as_given
 from .progress import wait_for, working
@@ -796,11 +797,22 @@ class ExplanationSession:
         output: Output = target_index if versus_index is None else (target_index, versus_index)
         row = self.row(index, edits)
         found: dict[str, Attribution] = {}
+        failed: dict[str, str] = {}
         for name in self.local_names:
-            attribution = self.attribution(index, edits, name, output, fast=fast)
+            try:
+                attribution = self.attribution(index, edits, name, output, fast=fast)
+            except Exception as exc:
+                failed[name] = self._part_failed(name, exc)
+                continue
             if attribution is not None:
                 found[name] = attribution
-        surrogate = self.surrogate
+        try:
+            surrogate = self.surrogate
+        except Exception as exc:  # its own samples too can make the model fail
+            if isinstance(exc, Cancelled):
+                raise
+            surrogate = None
+            failed[SURROGATE] = f"The surrogate could not be fit: {error_text(exc)}"
         names = self.schema.names
         shap, lime = found.get("shap"), found.get("lime")
         explainer = self.shap_explainer
@@ -843,7 +855,17 @@ class ExplanationSession:
             fallback=payloads.fallback_of(shap, explainer) if explainer is not None else None,
             quality="fast" if any(a.quality == "fast" for a in found.values()) else "exact",
             attributions=found,
+            failed=failed,
         )
+
+    def _part_failed(self, name: str, exc: Exception) -> str:
+        """What a streamed explainer's failure leaves of a view: the rest of it, and this
+        message ("LIME failed for this row: ValueError: ..."). Its samples (LIME's, drawn
+        where no real row is) can make a model fail where the row and SHAP's do not; a
+        stop, or the failure of an explainer the view is built on (SHAP), fails the view."""
+        if isinstance(exc, Cancelled) or not REGISTRY[name].streamed:
+            raise exc
+        return f"{REGISTRY[name].title} failed for this row: {error_text(exc)}"
 
     # -- the view the panel shows ---------------------------------------------------------
     def first_view(self) -> payloads.View:
@@ -891,9 +913,15 @@ class ExplanationSession:
         pending: list[str] = []
         attributions: list[payloads.AttributionInfo | None] = []
         found: list[tuple[str, Attribution]] = []
+        failed: dict[str, str] = {}
         for name in self.local_names:
             compute = not REGISTRY[name].streamed or (complete and not fast)
-            attribution = self.attribution(index, edits, name, target, fast=fast, wait=compute)
+            try:
+                attribution = self.attribution(index, edits, name, target, fast=fast, wait=compute)
+            except Exception as exc:
+                failed[name] = self._part_failed(name, exc)
+                attributions.append(None)
+                continue
             if attribution is None:
                 pending.append(name)
                 attributions.append(None)
@@ -935,6 +963,8 @@ class ExplanationSession:
             "rule": {"id": rule.id, "met": rule.met(instance)} if rule is not None else None,
             "pending": pending,
         }
+        if failed:
+            view["failed"] = failed
         if self.row_labels is not None:  # X's own label of the row, beside its position
             view["label"] = self.row_name(index)
         if not fast and surrogate is not None:

@@ -98,9 +98,18 @@ class ExplainerWidget(PanelWidget):
     @property
     def explanation(self) -> LocalExplanation:
         """The exact LocalExplanation of the current instance for ``target`` (it waits for
-        the streamed explainers and the surrogate)."""
+        the streamed explainers and the surrogate). A streamed part that failed (LIME's
+        samples can make a model fail where the row does not) is left out and named in
+        ``.failed``; an explainer's failure is also ``w.error``, as the panel shows it."""
         with while_open(self._stop):
-            return self._session.local_explanation()
+            found = self._session.local_explanation()
+        # The surrogate's failure is the rule table's own, as in the panel.
+        why = next((m for name, m in found.failed.items() if name != SURROGATE), None)
+        if why is not None:
+            with self._state:
+                self.error = why
+            warn_caller(f"optiml_widgets: {why}")
+        return found
 
     @property
     def surrogate(self) -> Surrogate | None:
@@ -480,7 +489,9 @@ class ExplainerWidget(PanelWidget):
                 self.target = session.target
                 self.versus = session.versus
                 if seq >= self._failed_seq:
-                    self.error = None
+                    # An explainer that failed for this view (the rest of it stands) is
+                    # the error, as its card says.
+                    self.error = next(iter(view.get("failed", {}).values()), None)
                 self._view = dict(view)
                 if (
                     view["quality"] != "fast"
@@ -538,11 +549,13 @@ class ExplainerWidget(PanelWidget):
                 return
             del w
             if unfinished:
-                # Twice: a model's passing failure left the streamed parts pending for good.
+                # Twice: a model's passing failure left the streamed parts pending (or
+                # failed) for good.
                 for attempt in (1, 2):
                     try:
                         view = session.view(seq, complete=True, wait=False)
-                        break
+                        if not view.get("failed") or attempt == 2 or current() is None:
+                            break
                     except Cancelled:
                         return
                     except Exception as exc:

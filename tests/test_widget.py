@@ -249,6 +249,67 @@ def test_a_model_failure_while_live_keeps_the_last_good_view():
     assert w.explanation.prediction == pytest.approx(0.5 * 2 + X["b"][0])
 
 
+def _undefined_where_no_row_is(undefined: dict[str, bool]):
+    """X and a model with no output (NaN) where a > 0.8 and b > 0.8, which no row of X has
+    together (while ``undefined["there"]``): LIME's samples, drawn per feature, go there."""
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=100)
+    b = np.where(a > 0.8, -np.abs(rng.normal(size=100)), rng.normal(size=100))
+    X = pd.DataFrame({"a": a, "b": b})
+
+    def model(df):
+        out = df["a"].to_numpy() + df["b"].to_numpy()
+        if undefined["there"]:
+            out[((df["a"] > 0.8) & (df["b"] > 0.8)).to_numpy()] = np.nan
+        return out
+
+    return X, model
+
+
+def test_limes_samples_failing_leave_shap_and_the_rule_and_name_the_failure():
+    undefined = {"there": False}
+    X, model = _undefined_where_no_row_is(undefined)
+    alone = explain_widget(model, X, explainers=("shap",))
+    alone.index = 1
+    shap = alone.explanation.shap
+    alone.close()
+    w = explain_widget(model, X)
+    assert w.surrogate is not None and w._wait_idle()
+    undefined["there"] = True  # from now on (a model served anew): LIME's samples fail
+    w.index = 1
+    with pytest.warns(RuntimeWarning, match="LIME failed for this row: ValueError: The model"):
+        e = w.explanation
+    assert e.shap == shap and e.rule is not None and e.rule.covers(w.instance)
+    assert e.lime == {} and list(e.failed) == ["lime"]
+    assert w.error == e.failed["lime"]  # at once, not when the panel's thread gets there
+    assert "LIME failed for this row" in repr(e)
+    # The panel: the view stands, LIME's card names the failure, and so does w.error.
+    assert w._wait_idle()
+    view = w._view
+    assert view["failed"] == e.failed and "lime" not in view["pending"]
+    assert view["attributions"][0] is not None and view["attributions"][1] is None
+    assert view["rule"] is not None and w.error == e.failed["lime"]
+    undefined["there"] = False
+    w.index = 2  # a row LIME explains clears it
+    assert w._wait_idle() and w.error is None and "failed" not in w._view
+    assert w.explanation.lime and not w.explanation.failed
+    w.close()
+
+
+def test_a_surrogate_whose_samples_fail_leaves_the_explanation_without_its_rule():
+    X, model = _undefined_where_no_row_is({"there": True})
+    w = explain_widget(model, X)
+    w.index = 1
+    with pytest.warns(RuntimeWarning, match="LIME failed"):
+        e = w.explanation
+    assert e.shap and e.rule is None
+    assert e.failed["surrogate"].startswith("The surrogate could not be fit: ValueError")
+    assert w.error == e.failed["lime"]  # the surrogate's is the rule table's, as in the panel
+    with pytest.raises(ValueError, match="returned NaN"):
+        w.surrogate  # noqa: B018 -- asked for itself, its failure is raised
+    w.close()
+
+
 def test_a_what_if_the_model_rejects_does_not_stay_and_the_export_works():
     X = pd.DataFrame({"a": np.linspace(0, 1, 60), "b": np.linspace(0, 2, 60)})
 

@@ -63,10 +63,13 @@ export class ExplainerCard {
     this.badge.textContent = "";
     this.fallback.hidden = true;
     this.bar?.replaceChildren();
+    const failed = view.failed?.[this.info.name];
     this.body.replaceChildren(
       coming
         ? placeholder(`Computing ${title} for this row…`)
-        : h("p", { class: "ow-muted" }, `${title} is not available for this view.`),
+        : failed
+          ? h("p", { class: "ow-error-text", role: "alert" }, failed)
+          : h("p", { class: "ow-muted" }, `${title} is not available for this view.`),
     );
   }
 

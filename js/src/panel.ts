@@ -289,6 +289,7 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
     if (fillIn && loop.busy) return;
     wanted.arrived(view, sameRow);
     show();
+    showError(); // the error may be this view's explainer's, set before the view came
   };
   const onSurrogate = () => {
     surrogate = model.get("_surrogate") ?? null;
@@ -304,10 +305,16 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
     if (!surrogate) rules?.setSurrogate(null, progress.surrogate);
     if (header.isExporting) header.setExport(progress.export);
   };
-  const onError = () => {
+  /** The error banner, and whether ``error`` is a failed request's. An explainer's failure
+   * that the view named is shown on its card instead: that view arrived, no request failed. */
+  const showError = (): boolean => {
     const error = model.get("error");
-    header.setError(error);
-    if (error && loop.busy) wanted.settle();
+    const failedPart = error !== null && Object.values(model.get("_view")?.failed ?? {}).includes(error);
+    header.setError(failedPart ? null : error);
+    return Boolean(error) && !failedPart;
+  };
+  const onError = () => {
+    if (showError() && loop.busy) wanted.settle();
     header.setBusy(loop.busy);
   };
   const onMessage = (message: ExportReply | FeatureReply | FailedReply, buffers?: DataView[]) => {

@@ -267,6 +267,9 @@ export interface View {
   counterfactual?: CounterfactualInfo | null;
   /** What is still streaming in for this view: explainer names, "surrogate", "counterfactual". */
   pending: string[];
+  /** Explainer name -> why it failed for this view ("LIME failed for this row: …"); the
+   * rest of the view stands. Absent when none failed. */
+  failed?: Record<string, string>;
   compute_ms?: number;
   /** Shown above the panel when set (e.g. what an exported view is made of). */
   notice?: string;

@@ -470,6 +470,35 @@ describe("optional views", () => {
     expect(card(el, "lime").textContent).toContain("LIME is not available for this view.");
   });
 
+  it("an explainer that failed for this view says why on its card; the rest of the view stands, with no failed-change banner", () => {
+    const s = schema();
+    const why = "LIME failed for this row: ValueError: The model returned NaN for 224 of 5000 rows";
+    for (const errorFirst of [true, false]) {
+      const { el, m, cleanup } = mount(model(s, view(s, { seq: 2 })));
+      const range = panel.range(el, 0);
+      range.value = "60";
+      range.dispatchEvent(new Event("change")); // waiting for the view of seq 3
+      const failed = view(s, { seq: 3, attributions: [shapOf(s), null], agreement: [], failed: { lime: why } });
+      // Python sets both in one message; their change events come in either order.
+      if (errorFirst) {
+        m.set("error", why);
+        m.set("_view", failed);
+      } else {
+        m.set("_view", failed);
+        m.set("error", why);
+      }
+      expect(card(el, "lime").textContent).toContain(why);
+      expect(card(el, "lime").querySelector("[role=alert]")).not.toBeNull();
+      expect(card(el, "shap").querySelector("[role=alert]")).toBeNull();
+      expect(q(el, "ow-error").hidden).toBe(true);
+      expect(el.querySelector(".ow-busy")?.textContent).toBe("");
+      // A request that fails after it is a failed change again.
+      m.set("error", "ValueError: f0 = 90 is out of range");
+      expect(q(el, "ow-error").textContent).toContain("The last change failed");
+      cleanup();
+    }
+  });
+
   it("regression: a value, no class switcher", () => {
     const s = schema();
     s.task = "regression";
