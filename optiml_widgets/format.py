@@ -4,7 +4,8 @@ js/src/format.ts ``formatNumber`` is the same function: tests/test_format.py and
 js/test/format.test.ts hold both to the same table (js/test/format-cases.json).
 
 The rule: ``digits`` significant digits of the number's scale, no exponent for everyday
-magnitudes, trailing zeros dropped. The scale is the number itself unless one is given: a
+magnitudes (a whole number below 1e15 keeps every digit: 123456789012 is read, not
+1.235e+11), trailing zeros dropped. The scale is the number itself unless one is given: a
 feature's values are written with the decimals its largest magnitude needs
 (``feature_scale``), so 0.0291 and 0.156 of one feature read alike, and 844 and 862 of
 another do not carry decimals that mean nothing. Ties round away from zero on the exact
@@ -15,13 +16,14 @@ from __future__ import annotations
 
 import math
 import reprlib
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 MISSING = "\u2013"  # en dash: no value
-SMALLEST_FIXED = 1e-4  # below this scale, and from LARGEST_FIXED up, numbers get an exponent
-LARGEST_FIXED = 1e9
-LARGEST_VALUE_FIXED = 1e15  # a value this large never gets decimals written out
+SMALLEST_FIXED = 1e-4  # below this scale numbers get an exponent
+# From here up too: a float's digits stop being whole numbers' (2**53 is about 9e15).
+LARGEST_VALUE_FIXED = 1e15
 MAX_DECIMALS = 20
 
 
@@ -33,7 +35,7 @@ def format_number(value: float | int | None, digits: int = 4, scale: float | Non
     >>> format_number(862.63, scale=4254.0), format_number(0.0291, scale=0.291)
     ('863', '0.0291')
     >>> format_number(52013.5), format_number(3), format_number(12345678901.0)
-    ('52014', '3', '1.235e+10')
+    ('52014', '3', '12345678901')
     """
     if value is None:
         return MISSING
@@ -46,11 +48,41 @@ def format_number(value: float | int | None, digits: int = 4, scale: float | Non
         return "0"
     digits = max(1, int(digits))
     size = abs(float(scale)) if scale is not None and _usable(scale) else abs(number)
-    if size < SMALLEST_FIXED or size >= LARGEST_FIXED or abs(number) >= LARGEST_VALUE_FIXED:
+    if size < SMALLEST_FIXED or abs(number) >= LARGEST_VALUE_FIXED:
         return _scientific(number, digits)
     decimals = min(MAX_DECIMALS, max(0, digits - 1 - _exponent(size)))
     text = _trim(_fixed(number, decimals))
     return "0" if text == "-0" else text
+
+
+def apart_scale(values: Iterable[Any], digits: int = 4) -> float | None:
+    """The scale (``format_number``'s) at which numbers read side by side, a rule table's
+    values, all read apart: None when each at its own ``digits`` already does; else the
+    largest power of ten that tells them apart, down to SMALLEST_FIXED (1000.1 and 1000.4
+    both read "1000" at their own size; at 100's four digits, "1000.1" and "1000.4"). A
+    value smaller than that scale keeps its own digits: write each at ``min(|value|,
+    scale)``.
+
+    >>> apart_scale([1000.1, 1000.4]), apart_scale([1000.2, 1000.6]), apart_scale([2.0])
+    (100.0, None, None)
+    """
+    numbers = sorted({float(v) for v in values if math.isfinite(float(v))})
+    if len(numbers) < 2:
+        return None
+
+    def apart(scale: float | None) -> bool:
+        texts = {
+            format_number(v, digits, None if scale is None else min(abs(v), scale)) for v in numbers
+        }
+        return len(texts) == len(numbers)
+
+    if apart(None):
+        return None
+    top = _exponent(max(abs(v) for v in numbers))
+    for exponent in range(top, _exponent(SMALLEST_FIXED) - 1, -1):
+        if apart(10.0**exponent):
+            return 10.0**exponent
+    return None
 
 
 def exact_number(value: float | int) -> str:

@@ -94,6 +94,9 @@ class RuleInfo(TypedDict):
     classes: list[Value] | None
     coverage: float
     samples: int
+    # The scale its value is written at, where its own digits would not tell it from
+    # another rule's (format.apart_scale); None: its own.
+    scale: float | None
     text: str
 
 
@@ -393,6 +396,7 @@ def _rule(rule: Rule, position: Mapping[str, int], schema: FeatureSchema) -> Rul
         "classes": None if rule.classes is None else [json_value(c) for c in rule.classes],
         "coverage": rule.coverage,
         "samples": rule.samples,
+        "scale": rule.scale,
         "text": rule.text(),
     }
 

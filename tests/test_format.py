@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from optiml_widgets.format import counted, feature_scale, first_names, format_number, percent
+from optiml_widgets.format import (
+    apart_scale,
+    counted,
+    feature_scale,
+    first_names,
+    format_number,
+    percent,
+)
 
 CASES = json.loads(
     (Path(__file__).resolve().parent.parent / "js" / "test" / "format-cases.json").read_text()
@@ -44,6 +51,18 @@ def test_feature_scale_is_the_largest_magnitude():
     assert feature_scale(None, None) is None
     assert feature_scale(0.0, 0.0) is None
     assert format_number(862.63, scale=feature_scale(185.2, 4254.0)) == "863"
+
+
+def test_values_side_by_side_get_the_digits_that_tell_them_apart():
+    assert apart_scale([1.5, 3.25, 1000.2]) is None  # apart at their own digits
+    assert apart_scale([7.0, 7.0]) is None and apart_scale([]) is None
+    scale = apart_scale([1000.1, 1000.4, 2.5])
+    assert scale == 100.0
+    texts = [format_number(v, scale=min(abs(v), scale)) for v in (1000.1, 1000.4, 2.5)]
+    assert texts == ["1000.1", "1000.4", "2.5"]  # a smaller value keeps its own digits
+    assert apart_scale([1e12 - 0.3, 1e12 + 0.3]) == 100.0
+    # Past SMALLEST_FIXED's digits they stay as they read (no exponent for a whole number).
+    assert apart_scale([1000.0, 1000.0 + 1e-9]) is None
 
 
 def test_integers_and_numpy_scalars_read_like_floats():

@@ -790,6 +790,28 @@ def test_a_regressors_surrogate_does_not_depend_on_the_outputs_units():
     assert far.fidelity == pytest.approx(plain.fidelity, abs=0.02)
 
 
+@pytest.mark.parametrize(
+    "step, texts",
+    [
+        (5.0, ["999999999995", "1000000000005"]),  # whole digits, not 1e+12 for both
+        (0.3, ["999999999999.7", "1000000000000.3"]),  # and the decimals that tell them apart
+    ],
+)
+def test_rules_on_a_large_offset_read_apart(step, texts):
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+
+    def model(df):
+        return 1e12 + np.where(df["a"] > 0, step, -step)
+
+    surrogate = ExplanationSession(model, X, task="regression", explainers=("surrogate",)).surrogate
+    shown = sorted(surrogate.rules, key=lambda r: r.prediction)
+    assert [r.text().rsplit(" = ", 1)[1] for r in shown] == texts
+    rules = payloads.surrogate(surrogate)["rules"]
+    assert {r["text"].rsplit(" = ", 1)[1] for r in rules} == set(texts)
+    assert all(r["scale"] == (100.0 if step < 1 else None) for r in rules)
+
+
 @pytest.mark.parametrize("scale, offset", [(1.0, 0.0), (1e-7, 0.0), (1e4, 1.7e9)])
 def test_a_shared_linear_term_is_kept_whatever_its_features_units(scale, offset):
     # A term was judged by its raw sum of squares with a floor of 1: a feature of tiny values

@@ -9,7 +9,7 @@ export const MISSING = "–";
 export const HIDDEN = "—";
 export const HIDDEN_TITLE = "value not in this file";
 const SMALLEST_FIXED = 1e-4;
-const LARGEST_FIXED = 1e9;
+/** From here up a float's digits stop being whole numbers' (2**53 is about 9e15): an exponent. */
 const LARGEST_VALUE_FIXED = 1e15;
 const MAX_DECIMALS = 20;
 
@@ -25,8 +25,9 @@ function trim(text: string): string {
 
 /**
  * `digits` significant digits of `scale` (default: of the value itself), no exponent for
- * everyday magnitudes, trailing zeros dropped: 862.63 → "862.6", 0.0817243 → "0.08172";
- * with a feature's scale 4254, 862.63 → "863".
+ * everyday magnitudes (a whole number below 1e15 keeps every digit: 123456789012, not
+ * 1.235e+11), trailing zeros dropped: 862.63 → "862.6", 0.0817243 → "0.08172"; with a
+ * feature's scale 4254, 862.63 → "863".
  */
 export function formatNumber(value: number | null | undefined, digits = 4, scale: number | null = null): string {
   if (value === null || value === undefined) return MISSING;
@@ -35,7 +36,7 @@ export function formatNumber(value: number | null | undefined, digits = 4, scale
   if (value === 0) return "0";
   const precision = Math.max(1, Math.floor(digits));
   const size = scale !== null && Number.isFinite(scale) && scale !== 0 ? Math.abs(scale) : Math.abs(value);
-  if (size < SMALLEST_FIXED || size >= LARGEST_FIXED || Math.abs(value) >= LARGEST_VALUE_FIXED) {
+  if (size < SMALLEST_FIXED || Math.abs(value) >= LARGEST_VALUE_FIXED) {
     const [mantissa, exponent] = value.toExponential(precision - 1).split("e");
     return `${trim(mantissa)}e${exponent}`;
   }

@@ -127,7 +127,7 @@ class RuleTable {
         when.append(cell);
       });
       if (!cells.length) when.append("always");
-      const value = typeof rule.prediction === "number" ? formatNumber(rule.prediction) : String(rule.prediction);
+      const value = typeof rule.prediction === "number" ? formatNumber(rule.prediction, 4, rule.scale ?? null) : String(rule.prediction);
       const classes = rule.classes ?? null;
       // The tooltip reads the rule whole (a linear term's average row, the shared terms).
       const then = h("td", { class: "ow-then", title: rule.terms.length ? rule.text : null }, h("span", {}, ...(classes ? isolated(`score of ${String(classes[1])} = ${value}`, [String(classes[1])]) : [value])));

@@ -111,6 +111,9 @@ export interface RuleInfo {
   classes?: [Value, Value] | null;
   coverage: number;
   samples: number;
+  /** The scale `prediction` is written at (formatNumber's), where its own digits would not
+   * tell it from another rule's value; null (or absent): its own. */
+  scale?: number | null;
   /** "IF … THEN …" line. */
   text: string;
 }

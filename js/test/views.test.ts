@@ -364,6 +364,22 @@ describe("rule table", () => {
     expect(shows(0.006, [68.27, 69.67])).toBe(true);
     expect(shows(1e-7, [2e-6, 3e-6])).toBe(true);
   });
+
+  it("writes a regressor's values on a large offset with the digits that tell them apart", () => {
+    const s = schema(3);
+    s.task = "regression";
+    s.classes = null;
+    s.targets = ["prediction"];
+    const rule = (id: number, prediction: number, scale: number | null) => ({ id, conditions: [], prediction, terms: [], classes: null, coverage: 0.3, samples: 10, scale, text: "" });
+    // Whole digits below 1e15, never 1e+12; a rule's scale where whole digits are not enough.
+    const rules: SurrogateInfo["rules"] = [rule(0, 999999999995, null), rule(1, 999999999999.7, 100), rule(2, 1000000000000.3, 100)];
+    const v = view(s, { target: "prediction", prediction: 123456789012, predicted_label: null, probabilities: null, y: null, rule: { id: 0, met: [] } });
+    const m = new FakeModel({ _schema: s, _surrogate: { ...surrogate(s), metric: "r2", rules }, _view: v, _progress: {}, index: 0, target: "prediction", error: null });
+    const { el } = mount(m);
+    const values = [...q(el, "ow-rules").querySelectorAll("td.ow-then")].map((cell) => cell.textContent);
+    expect(values).toEqual(["999999999995", "999999999999.7", "1000000000000.3"]);
+    expect(q(el, "ow-prediction").textContent).toBe("prediction = 123456789012");
+  });
 });
 
 describe("the firing rule in the rules card", () => {

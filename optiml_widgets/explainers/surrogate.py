@@ -68,7 +68,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from threadpoolctl import threadpool_limits
 
 from ..data import Feature, FeatureSchema, is_missing
-from ..format import counted, exact_number, format_number, percent
+from ..format import apart_scale, counted, exact_number, format_number, percent
 from ..jobs import NEVER, Gate, Stop, no_progress, yielding_to
 from ..model import ModelAdapter
 from ..size_choice import TOLERANCE, fewest_rules_near_best, frontier
@@ -264,6 +264,9 @@ class Rule:
     # Per feature of the conditions with missing values in X: the value a missing one counts
     # as (the surrogate fills them before it splits). A condition it meets reads "or missing".
     missing_as: Mapping[str, Any] = field(default_factory=dict)
+    # The scale its value is written at (format_number's), where its own digits would not
+    # tell it from another rule's; None: its own.
+    scale: float | None = None
 
     def __repr__(self) -> str:
         return f"Rule {self.id + 1}: {self.text()}  [coverage {percent(self.coverage)}]"
@@ -305,7 +308,9 @@ class Rule:
         terms shared by every rule and a score's cut, for a list that states them once."""
         when = " AND ".join(self.condition_text(c) for c in self.conditions) or "always"
         then = (
-            format_number(self.prediction) if _is_number(self.prediction) else str(self.prediction)
+            format_number(self.prediction, scale=self.scale)
+            if _is_number(self.prediction)
+            else str(self.prediction)
         )
         if self.terms:
             # The average row is printed so that the rule can be applied by hand (a step
@@ -1389,6 +1394,13 @@ def _numbered_rules(
     """Per leaf its rule, numbered by coverage (the most common first)."""
     rows = encoded_X if encoded_X is not None else np.zeros((0, len(schema)))
     leaf_rules = _leaf_rules(model, encoder, schema, classes, rows)
+    # A regressor's values (a score rule's scores), side by side in the rule table: with
+    # the digits that tell them apart (1e12 - 0.3 and 1e12 + 0.3 both read 1000000000000).
+    valued = {leaf: r for leaf, r in leaf_rules.items() if classes is None or r.classes}
+    apart = apart_scale(float(r.prediction) for r in valued.values())
+    for leaf, rule in valued.items():
+        if apart is not None and abs(float(rule.prediction)) > apart:  # smaller: its own
+            leaf_rules[leaf] = dataclasses.replace(rule, scale=apart)
     leaves = sorted(
         leaf_rules, key=lambda leaf: (-leaf_rules[leaf].coverage, -leaf_rules[leaf].samples)
     )
