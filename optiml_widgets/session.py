@@ -36,6 +36,7 @@ from .data import (
     as_frame,
     build_schema,
     check_y,
+    column_dtypes,
     is_missing,
     names_list,
     row_values,
@@ -141,6 +142,13 @@ class ExplanationSession:
         if hasattr(model, "predict") or hasattr(model, "predict_proba"):
             frame = align_columns(model, frame)
         self.frame = frame
+        # The columns whose missing cells read as NaN in a row (row_values): numpy floats'.
+        # Elsewhere (Int64, Float64, objects) one reads as None, and so does an edit to one.
+        self._nan_columns = frozenset(
+            str(name)
+            for name, dtype in column_dtypes(frame)
+            if isinstance(dtype, np.dtype) and dtype.kind == "f"
+        )
         self.row_labels = _own_row_labels(X)
         self.y = check_y(y, X)
         background_frame = _background_frame(background, frame)
@@ -362,6 +370,8 @@ class ExplanationSession:
                 merged.pop(name, None)
                 continue
             coerced = feature.coerce(value)
+            if is_missing(coerced) and name not in self._nan_columns:
+                coerced = None
             if _same_value(feature, coerced, original[name]):
                 merged.pop(name, None)
             else:

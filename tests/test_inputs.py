@@ -324,6 +324,21 @@ def test_nullable_dtypes_round_trip_in_their_own_dtype():
     pd.testing.assert_frame_equal(decoded, frame)
 
 
+def test_a_value_made_missing_reads_as_a_missing_cell_of_its_column():
+    # An edit to None in an Int64 column read NaN, where the column's own missing cells
+    # read None; in a numpy float column both read NaN.
+    frame = nullable_frame().assign(plain=[1.0, np.nan, 2.0, 3.0, 4.0])
+    w = explain_widget(lambda df: df["single"].to_numpy(dtype=float), frame, explainers=("shap",))
+    missing = {"count": w.session.instance(1)["count"], "share": w.session.instance(2)["share"]}
+    missing["plain"] = w.session.instance(1)["plain"]
+    w.set_features(count=None, share=np.nan, plain=None)
+    edited = w.instance
+    for name in ("count", "share"):
+        assert missing[name] is None and edited[name] is None, name
+    assert np.isnan(missing["plain"]) and np.isnan(edited["plain"])
+    w.close()
+
+
 def test_arrow_dtypes_round_trip_in_their_own_dtype():
     pytest.importorskip("pyarrow")
     frame = nullable_frame().convert_dtypes(dtype_backend="pyarrow")
