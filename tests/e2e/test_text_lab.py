@@ -126,7 +126,10 @@ def test_clicking_a_head_shows_its_map_linked_to_the_tokens(
     settled(page)
     panel = page.locator(PANEL)
     panel.locator(".ow-head[data-layer='1'][data-head='2']").click()
-    expect(panel.get_by_test_id("ow-head-title")).to_contain_text("Layer 2, head 3", timeout=WAIT)
+    # The title reads "Layer 2, head 3: loading…" until the map has come.
+    expect(panel.get_by_test_id("ow-head-title")).to_contain_text(
+        "Layer 2, head 3 (row: token attending", timeout=WAIT
+    )
     width = panel.get_by_test_id("ow-head-map").evaluate("(c) => c.width")
     assert width > 7
     labels = panel.locator(".ow-map-label")
