@@ -356,12 +356,16 @@ class DaskCluster(Backend):
                 stop.check()
         except BaseException:
             # Cancelling drops the queued tasks; the running ones stop at their next step.
-            with contextlib.suppress(Exception):  # a closed client has no tasks left
+            # A closed client has no tasks left, and its refusal to cancel them must not
+            # replace the error that ended the pass (ClosedClientError hid "dropped part").
+            with contextlib.suppress(Exception):
                 worker_stop.set(self.client)
-            self.client.cancel([f for f in futures if f is not None])
+            with contextlib.suppress(Exception):
+                self.client.cancel([f for f in futures if f is not None])
             raise
         finally:
-            self.client.cancel([shared_work])
+            with contextlib.suppress(Exception):
+                self.client.cancel([shared_work])
         failures.sort(key=lambda f: f.part)
         return Reduced(value, total, failures, time.perf_counter() - started)
 

@@ -245,6 +245,24 @@ def test_closing_cancels_the_clusters_tasks(client, data):
     assert client.run_on_scheduler(tasks_left) == 0  # nothing queued or running any more
 
 
+def test_a_client_closed_during_the_pass_gives_the_packages_error(client, data):
+    """Closing the Client mid-pass raised distributed's own error from the clean-up
+    (ClosedClientError "Can't send cancel-keys message", or "IOLoop is closed") over the
+    error that says what happened."""
+    session, X, _ = data
+    ddf = dd.from_pandas(X.iloc[:32_000], npartitions=16).map_partitions(slow_partition)
+    # A Client of its own on the same cluster: closing it leaves the module's one working.
+    other = distributed.Client(client.scheduler.address, set_as_default=False)
+
+    def progress(done, total):
+        if done == 1:  # closed once a part is in, before the pass looks at the next one
+            other.close()
+
+    with pytest.raises(RuntimeError, match=r"The Dask cluster dropped part \d+ \(was the client"):
+        explain_global_data(session, ddf, algorithm="native", client=other, progress=progress)
+    assert other.status == "closed"
+
+
 class SlowModel:
     """A callable model that takes its time and logs every call with its process."""
 
