@@ -165,7 +165,7 @@ def read_global_data(
         )
     raise TypeError(
         "global_data must be a pandas DataFrame, a Dask DataFrame or the path (or glob) of "
-        f"Parquet files, not {type(global_data).__name__}."
+        f"Parquet files, not a {_type_name(global_data)}{_conversion(global_data)}."
     )
 
 
@@ -193,7 +193,55 @@ def _check_parquet_files(paths: str | list[str], schema: FeatureSchema) -> None:
 
 
 def _is_dask_frame(value: Any) -> bool:
-    return type(value).__module__.split(".")[0] == "dask" and hasattr(value, "npartitions")
+    """A Dask DataFrame (a dask Array, Series or Bag has partitions too, but no columns).
+    Dask is imported only for a value that comes from it."""
+    if type(value).__module__.split(".")[0] not in ("dask", "dask_expr"):
+        return False
+    try:
+        import dask.dataframe as dd
+    except ImportError:  # dask without its dataframe part: not a Dask DataFrame
+        return False
+    return isinstance(value, dd.DataFrame)
+
+
+def _type_name(value: Any) -> str:
+    """The type with its package and module: a polars DataFrame is not "DataFrame"."""
+    kind = type(value)
+    if kind.__module__ == "builtins":
+        return kind.__qualname__
+    package = kind.__module__.split(".")[0]
+    return f"{package} {kind.__qualname__} ({kind.__module__}.{kind.__qualname__})"
+
+
+def _conversion(value: Any) -> str:
+    """How to turn ``value`` into what global_data takes, after a colon; or nothing."""
+    package = type(value).__module__.split(".")[0]
+    name = type(value).__name__
+    if package == "dask" and name == "Array":
+        return (
+            ": give it X's columns as a Dask DataFrame, "
+            "dd.from_dask_array(array, columns=list(X.columns))"
+        )
+    if name == "Series" and package in ("dask", "pandas", "polars"):
+        return (
+            ": a Series is one column; pass the frame with every column of X (or "
+            "series.to_frame() when X has that one column)"
+        )
+    if package == "polars" and name == "LazyFrame":
+        return (
+            ": collect it into pandas, frame.collect().to_pandas(), or for rows that do not "
+            "fit in memory write it with frame.sink_parquet(path) and pass the path"
+        )
+    if package == "polars":
+        return (
+            ": convert it with frame.to_pandas(), or for rows that do not fit in memory "
+            "write it with frame.write_parquet(path) and pass the path"
+        )
+    if isinstance(value, np.ndarray):
+        return ": give it X's columns, pd.DataFrame(array, columns=list(X.columns))"
+    if callable(getattr(value, "to_pandas", None)):  # a pyarrow Table, a cuDF frame...
+        return ": convert it with .to_pandas()"
+    return ""
 
 
 def _check_numbers(frame: pd.DataFrame, schema: FeatureSchema, where: str) -> None:

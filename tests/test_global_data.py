@@ -657,3 +657,41 @@ def test_a_fresh_session_runs_the_algorithm_its_panel_settles_on():
     found = explain_global_data(session, X.iloc[100:160], client=False, progress=lambda *_: None)
     assert found.summary.n_rows == 60 and not found.summary.failures
     assert found.algorithm == session.shap_explainer.description
+
+
+def test_frames_of_other_kinds_are_refused_naming_their_type_and_the_conversion(gbc_session):
+    """A dask Array or Series passed for a Dask DataFrame (both have partitions) failed with
+    "'Array' object has no attribute 'columns'" or "'Float64DType' object is not iterable",
+    and a polars DataFrame was refused as "not DataFrame"."""
+    da = pytest.importorskip("dask.array")
+    dd = pytest.importorskip("dask.dataframe")
+    pl = pytest.importorskip("polars")
+    session, data = gbc_session
+    rows = data.iloc[:200]
+    refused = "global_data must be a pandas DataFrame, a Dask DataFrame or the path"
+    cases = {
+        r"not a dask Array \(dask\.array\..*\.Array\): .*dd\.from_dask_array\(array, "
+        r"columns=list\(X\.columns\)\)": da.from_array(rows.to_numpy(), chunks=50),
+        r"not a dask Series \(dask\..*\.Series\): a Series is one column.*to_frame\(\)": (
+            dd.from_pandas(rows["x0"], npartitions=2)
+        ),
+        r"not a pandas Series \(pandas\.[\w.]*Series\): a Series is one column": rows["x0"],
+        r"not a polars DataFrame \(polars\..*\.DataFrame\): convert it with frame\.to_pandas"
+        r"\(\).*write_parquet\(path\)": pl.from_pandas(rows),
+        r"not a polars LazyFrame \(polars\..*\.LazyFrame\): .*\.collect\(\)\.to_pandas\(\)": (
+            pl.from_pandas(rows).lazy()
+        ),
+        r"not a numpy ndarray \(numpy\.ndarray\): .*pd\.DataFrame\(array, columns=": (
+            rows.to_numpy()
+        ),
+    }
+    for message, value in cases.items():
+        with pytest.raises(TypeError, match=refused + ".*" + message):
+            explain_global_data(session, value, client=False, progress=lambda *_: None)
+        with pytest.raises(TypeError, match=message):  # the widget says so at the call
+            explain_widget(session.adapter.model, data.iloc[:100], global_data=value)
+    # A Dask DataFrame still is one.
+    found = explain_global_data(
+        session, dd.from_pandas(rows, npartitions=2), client=False, progress=lambda *_: None
+    )
+    assert found.summary.n_rows == 200
