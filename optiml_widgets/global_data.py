@@ -170,8 +170,10 @@ def read_global_data(
 
 
 def _check_parquet_files(paths: str | list[str], schema: FeatureSchema) -> None:
-    """Every Parquet file has X's columns (dask reads the columns of the first file only:
-    a file without one failed as its part, after the others' work). Footers only."""
+    """Every Parquet file has X's columns, with types X's rules accept (dask takes the
+    columns and types of the first file only: a file without a column, or with text in a
+    number column, failed as its part after the others' work; one with a category's codes
+    was explained as unseen categories). Footers only, no data."""
     try:
         import fsspec
         import pyarrow.parquet as pq
@@ -179,17 +181,56 @@ def _check_parquet_files(paths: str | list[str], schema: FeatureSchema) -> None:
         fs, _, files = fsspec.core.get_fs_token_paths(paths)
         if len(files) == 1 and fs.isdir(files[0]):
             files = [f for f in fs.find(files[0]) if f.endswith((".parquet", ".parq"))]
-        found = {f: set(pq.read_schema(f, filesystem=fs).names) for f in files}
+        found = {f: pq.read_schema(f, filesystem=fs) for f in files}
     except Exception:  # a store fsspec cannot list: its parts report their own errors
         return
-    for file, columns in found.items():
-        lacking = [n for n in schema.names if n not in columns]
+    accepted: set[tuple[Any, ...]] = set()  # X's columns' types in files already checked
+    for file, arrow in found.items():
+        types = dict(zip(arrow.names, arrow.types))
+        lacking = [n for n in schema.names if n not in types]
         if lacking:
             raise ValueError(
                 f"The Parquet file {file!r} of global_data lacks columns of X: "
                 f"{first_names(lacking)} ({len(found)} files read). Every file needs X's columns: "
                 "write them into it, or leave the file out of the paths."
             )
+        these = tuple(types[name] for name in schema.names)
+        if these in accepted:  # files written alike: checked once
+            continue
+        dtypes = {name: _arrow_dtype(t) for name, t in zip(schema.names, these)}
+        _check_dtypes(
+            {name: dtype for name, dtype in dtypes.items() if dtype is not None},
+            schema,
+            where=f"the Parquet file {file!r} of global_data",
+            then=(
+                f" Write that file again so ({len(found)} files read), or leave it out of "
+                "the paths."
+            ),
+        )
+        accepted.add(these)
+
+
+def _arrow_dtype(arrow_type: Any) -> Any:
+    """The pandas dtype a Parquet column of this Arrow type is read as, for X's rules (None
+    for a column of nulls only: every value missing, which any column of X may hold)."""
+    import pyarrow as pa
+
+    if pa.types.is_null(arrow_type):
+        return None
+    if pa.types.is_dictionary(arrow_type):  # a pandas categorical, written by its values
+        values = _arrow_dtype(arrow_type.value_type)
+        return pd.CategoricalDtype(pd.Index([], dtype=object if values is None else values))
+    is_view = getattr(pa.types, "is_string_view", lambda _: False)
+    if (
+        pa.types.is_string(arrow_type)
+        or pa.types.is_large_string(arrow_type)
+        or is_view(arrow_type)
+    ):
+        return pd.StringDtype()
+    try:
+        return np.dtype(arrow_type.to_pandas_dtype())
+    except (NotImplementedError, TypeError):
+        return np.dtype(object)
 
 
 def _is_dask_frame(value: Any) -> bool:
@@ -282,19 +323,31 @@ def _check_columns(columns: list[str], dtypes: dict[Any, Any], schema: FeatureSc
             + ". Select them, e.g. big[list(X.columns)], or for Parquet "
             "dd.read_parquet(path, columns=list(X.columns))."
         )
-    by_name = {str(k): v for k, v in dtypes.items()}
+    _check_dtypes({str(k): v for k, v in dtypes.items()}, schema)
+
+
+def _check_dtypes(
+    dtypes: dict[str, Any], schema: FeatureSchema, *, where: str = "global_data", then: str = ""
+) -> None:
+    """X's rules for the dtypes of global_data's columns (those given), before any work: a
+    column of numbers in X holds numbers (any width, ints or floats), a categorical one
+    holds values its categories can be (text for text: strings or categories)."""
     for feature in schema.features:
-        dtype = by_name[feature.name]
+        if feature.name not in dtypes:
+            continue
+        dtype = dtypes[feature.name]
         if feature.is_discrete:
-            _check_categories(feature, dtype)
+            _check_categories(feature, dtype, where=where, then=then)
         elif not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
             raise ValueError(
-                f"Column {feature.name!r} holds {dtype} values in global_data but numbers in "
-                "X: give it the dtype it has in X (e.g. with astype)."
+                f"Column {feature.name!r} holds {dtype} values in {where} but numbers in X: "
+                f"give it the dtype it has in X (e.g. with astype).{then}"
             )
 
 
-def _check_categories(feature: Feature, dtype: Any) -> None:
+def _check_categories(
+    feature: Feature, dtype: Any, *, where: str = "global_data", then: str = ""
+) -> None:
     """Refuse a column whose dtype cannot hold X's text categories (numbers, such as the
     categories' codes): every row would be explained as an unseen category."""
     values = dtype.categories.dtype if isinstance(dtype, pd.CategoricalDtype) else dtype
@@ -303,10 +356,10 @@ def _check_categories(feature: Feature, dtype: Any) -> None:
         pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
     ):
         raise ValueError(
-            f"Column {name!r} holds text ({dtype}) in global_data but True/False in X: cast to "
+            f"Column {name!r} holds text ({dtype}) in {where} but True/False in X: cast to "
             'bool, any text is True ("False" too), so every row would be explained as True. '
             f"Convert it first, e.g. data[{name!r}] = data[{name!r}].map({{'True': True, "
-            "'False': False})."
+            f"'False': False}}).{then}"
         )
     if not any(isinstance(c, str) for c in feature.categories):
         return
@@ -314,10 +367,10 @@ def _check_categories(feature: Feature, dtype: Any) -> None:
         return
     shown = list(feature.categories[:5]) + (["..."] if len(feature.categories) > 5 else [])
     raise ValueError(
-        f"Column {name!r} holds numbers ({dtype}) in global_data but the categories {shown} "
+        f"Column {name!r} holds numbers ({dtype}) in {where} but the categories {shown} "
         "in X: every row would count as an unseen category. Give it X's categories: from "
         f"codes with pd.Categorical.from_codes(codes, X[{name!r}].cat.categories), from "
-        f"values with .astype(pd.CategoricalDtype(X[{name!r}].cat.categories))."
+        f"values with .astype(pd.CategoricalDtype(X[{name!r}].cat.categories)).{then}"
     )
 
 

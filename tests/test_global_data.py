@@ -695,3 +695,62 @@ def test_frames_of_other_kinds_are_refused_naming_their_type_and_the_conversion(
         session, dd.from_pandas(rows, npartitions=2), client=False, progress=lambda *_: None
     )
     assert found.summary.n_rows == 200
+
+
+def test_every_parquet_files_types_are_checked_at_the_call(tmp_path):
+    """Dask takes the types of the first file only: a later file with text in a number
+    column failed as its part after the others' work, and one with a category's codes was
+    explained as categories X lacks; both are refused at the call, naming the file."""
+    dd = pytest.importorskip("dask.dataframe")
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {
+            "size": rng.normal(size=900),
+            "rooms": rng.integers(1, 6, size=900),
+            "city": pd.Categorical(rng.choice(["Lyon", "Nice"], 900)),
+        }
+    )
+    y = (X["size"] + (X["city"] == "Nice") > 0.5).astype(int)
+    model = lightgbm.LGBMClassifier(n_estimators=5, num_leaves=4, verbose=-1).fit(X, y)
+    session = ExplanationSession(model, X.iloc[:300], explainers=("shap",))
+    rows = [X.iloc[300 + 150 * i : 450 + 150 * i] for i in range(4)]
+    bad = {
+        "text": rows[3].assign(size="n/a"),
+        "codes": rows[3].assign(city=rows[3]["city"].cat.codes),
+    }
+    refused = {
+        "text": r"Column 'size' holds string values in the Parquet file '.*part-3\.parquet' of "
+        r"global_data but numbers in X: .* Write that file again so \(4 files read\), or leave "
+        "it out of the paths.",
+        "codes": r"Column 'city' holds numbers \(int8\) in the Parquet file '.*part-3\.parquet' "
+        r"of global_data but the categories \['Lyon', 'Nice'\] in X: .*from_codes.* Write that "
+        "file again so",
+    }
+    calls = []
+    for case, last in bad.items():
+        folder = tmp_path / case
+        folder.mkdir()
+        for i, part in enumerate([*rows[:3], last]):
+            part.to_parquet(folder / f"part-{i}.parquet")
+        with pytest.raises(ValueError, match=refused[case]):
+            explain_global_data(
+                session, str(folder), client=False, progress=lambda *a: calls.append(a)
+            )
+        with pytest.raises(ValueError, match=refused[case]):
+            explain_widget(model, X.iloc[:300], global_data=f"{folder}/*.parquet")
+    assert calls == []  # nothing started
+    # What X's rules accept in a later file as in the first: floats for ints, text or other
+    # categories for categories, a column of nulls only.
+    folder = tmp_path / "alike"
+    folder.mkdir()
+    later = [
+        rows[1].assign(rooms=rows[1]["rooms"].astype(float)),
+        rows[2].assign(city=rows[2]["city"].astype(str)),
+        rows[3].assign(size=None),
+    ]
+    for i, part in enumerate([rows[0], *later]):
+        part.to_parquet(folder / f"part-{i}.parquet")
+    found = explain_global_data(session, str(folder), client=False, progress=lambda *_: None)
+    assert found.summary.n_rows == 600 and not found.summary.failures
+    assert found.summary.unseen_categories == {}
+    assert dd.read_parquet(str(folder)).npartitions == 4
