@@ -12,9 +12,10 @@ where it is read, and only the reductions travel back:
 - the model's prediction distribution, and the surrogate's fidelity on every row (with each
   rule's coverage and agreement);
 - a uniform random sample of ``sample_rows`` rows with their SHAP values (the beeswarm):
-  every row gets a random key from (``random_state``, partition), each partition keeps its
-  smallest keys, and the merge keeps the smallest overall, so the sample is uniform over
-  all rows whatever the partitioning;
+  every row gets a random key from ``random_state`` and the row itself (its index label and
+  values; a row repeated within its part, by its repeat), each partition keeps its smallest
+  keys, and the merge keeps the smallest overall (equal keys by the rows' order), so the
+  sample is uniform over all rows, and the same rows whatever the backend or partitioning;
 - the largest additivity error (base value + sum of SHAP values against the output) over
   every row.
 
@@ -720,7 +721,11 @@ def merge(a: Partial, b: Partial) -> Partial:
         pa, a.prediction_mean, a.prediction_m2, pb, b.prediction_mean, b.prediction_m2
     )
     keys = np.concatenate([a.sample_key, b.sample_key])
-    keep = np.argsort(keys, kind="stable")[: a.sample_limit]  # the smallest keys
+    parts = np.concatenate([a.sample_part, b.sample_part])
+    positions = np.concatenate([a.sample_position, b.sample_position])
+    # The smallest keys; equal ones (the same row in two parts) by the rows' order, which
+    # is data order whatever the partitioning, and not the order the parts finished in.
+    keep = np.lexsort((positions, parts, keys))[: a.sample_limit]
     examples = dict(a.unseen_examples)
     for j, values in b.unseen_examples.items():
         merged = examples.setdefault(j, [])
@@ -756,8 +761,8 @@ def merge(a: Partial, b: Partial) -> Partial:
         unseen=a.unseen + b.unseen,
         unseen_examples=examples,
         sample_key=keys[keep],
-        sample_part=np.concatenate([a.sample_part, b.sample_part])[keep],
-        sample_position=np.concatenate([a.sample_position, b.sample_position])[keep],
+        sample_part=parts[keep],
+        sample_position=positions[keep],
         sample_encoded=np.concatenate([a.sample_encoded, b.sample_encoded])[keep],
         sample_values=np.concatenate([a.sample_values, b.sample_values])[keep],
         base_values=a.base_values if a.rows else b.base_values,
@@ -834,6 +839,7 @@ class PartitionWork:
                 f"{where} lacks columns of X: {first_names(missing)}. Every part needs X's "
                 "columns (a Parquet file written without them, or a part built by hand)."
             )
+        index = frame.index
         frame = frame[plan.names].reset_index(drop=True)
         _check_numbers(frame, self.schema, where)
         # Dask's parts are first seen here; an infinite value would reach shap and the
@@ -841,15 +847,15 @@ class PartitionWork:
         check_columns(frame, where)
         check_whole_columns(frame, self.schema.dtypes, where)
         n = len(frame)
-        keys = np.random.default_rng([plan.random_state, part]).random(n)
-        # The rows of this part that can be in the sample: its sample_rows smallest keys.
-        cut = (
-            np.partition(keys, plan.sample_rows - 1)[plan.sample_rows - 1]
-            if n > plan.sample_rows
-            else np.inf
-        )
         stop = part_stop()
         most = self._most_rows()
+        keys = self._sample_keys(frame, index, most)
+        # The rows of this part that can be in the sample: its sample_rows smallest keys.
+        cut = np.uint64(
+            np.partition(keys, plan.sample_rows - 1)[plan.sample_rows - 1]
+            if n > plan.sample_rows
+            else np.iinfo(np.uint64).max
+        )
         # Under the gate, steps short enough for the live panel; elsewhere (a worker) steps
         # that grow from one row towards WORKER_STEP_SECONDS, so a stop is seen that soon.
         step = min(most, self.contributions.live_rows) if self.hold is not None else 1
@@ -872,6 +878,30 @@ class PartitionWork:
                 step = max(1, min(most, 4 * step, fits))
         total.part_rows = {part: n}
         return total
+
+    def _sample_keys(self, frame: pd.DataFrame, index: pd.Index, most: int) -> np.ndarray:
+        """Each row's key for the sample: random from ``random_state`` and the row itself
+        (its index label and its values as X encodes them), so a row draws the same key in
+        any part of any partitioning, in process or on a worker (keys from the part's
+        number drew other rows when a Client was active, or for other npartitions). A row
+        repeated in this part takes its repeat's key (their keys are independent draws, not
+        one); the same row (index label and values) in two parts has one key there."""
+        try:
+            labels = pd.util.hash_pandas_object(index, index=False)
+        except TypeError:  # labels pandas cannot hash (lists): by their text
+            labels = pd.util.hash_pandas_object(index.map(repr), index=False)
+        hashes = _mix(labels.to_numpy(np.uint64))
+        for start in range(0, len(frame), most):  # X's encoding, a step's rows at a time
+            block = slice(start, start + most)
+            hashes[block] = _hash_rows(self.schema.encode(frame.iloc[block]), hashes[block])
+        order = np.argsort(hashes, kind="stable")
+        ordered = hashes[order]
+        first = np.r_[True, ordered[1:] != ordered[:-1]]
+        at = np.arange(len(ordered))
+        repeat = np.empty(len(ordered), dtype=np.uint64)
+        repeat[order] = at - np.maximum.accumulate(np.where(first, at, 0))
+        seed = _mix(np.array([self.plan.random_state & _BITS], dtype=np.uint64))
+        return _mix(_mix(hashes ^ seed) ^ _mix(repeat))
 
     def _most_rows(self) -> int:
         """The most rows in one step (FLOATS_PER_STEP SHAP values at once)."""
@@ -933,7 +963,7 @@ class PartitionWork:
             ],
             unseen=np.zeros(F),
             unseen_examples={},
-            sample_key=np.zeros(0),
+            sample_key=np.zeros(0, dtype=np.uint64),
             sample_part=np.zeros(0, dtype=np.int64),
             sample_position=np.zeros(0, dtype=np.int64),
             sample_encoded=np.zeros((0, F)),
@@ -944,7 +974,7 @@ class PartitionWork:
         )
 
     def _reduce(
-        self, frame: pd.DataFrame, part: int, keys: np.ndarray, start: int, cut: float
+        self, frame: pd.DataFrame, part: int, keys: np.ndarray, start: int, cut: np.uint64
     ) -> Partial:
         plan = self.plan
         outputs_at = list(plan.outputs)
@@ -1074,6 +1104,31 @@ class PartitionWork:
             assert grid is not None
             cells = np.searchsorted(grid, values, side="right")
             result.sketch[j] = np.bincount(cells, minlength=len(grid) + 1).astype(float)
+
+
+_BITS = (1 << 64) - 1
+
+
+def _mix(values: np.ndarray) -> np.ndarray:
+    """SplitMix64 on every element (uint64, wrapping): a bijection whose outputs look
+    independent and uniform, the same on every machine (numpy's generators are not
+    promised to stay the same across versions)."""
+    with np.errstate(over="ignore"):
+        z = values + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def _hash_rows(encoded: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each encoded row, from ``start``: equal for equal values (one NaN,
+    0.0 and -0.0 alike), whatever the column's dtype was (ints, floats, text or categories)."""
+    values = np.where(np.isnan(encoded), np.nan, encoded) + 0.0
+    bits = np.asfortranarray(values, dtype=np.float64).view(np.uint64)  # by column
+    hashes = start.copy()
+    for j in range(bits.shape[1]):
+        hashes = _mix(hashes ^ bits[:, j])
+    return hashes
 
 
 def _plain(value: Any) -> Any:

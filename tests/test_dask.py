@@ -127,6 +127,20 @@ def test_a_pandas_frame_travels_to_the_workers_as_data_not_in_the_graph(client, 
     )
 
 
+def test_a_pandas_frame_gives_the_same_sample_on_the_cluster_as_in_process(client, data):
+    # In parts of 50,000 rows on the cluster and 10,000 in process: each row's key came from
+    # its part's number, so the beeswarm's rows changed with whether a Client was active.
+    session, X, _ = data
+    frame = X.iloc[:120_000]
+    quiet = {"algorithm": "native", "sample_rows": 200, "progress": lambda *_: None}
+    on_cluster = explain_global_data(session, frame, **quiet)
+    local = explain_global_data(session, frame, client=False, **quiet)
+    assert "on the Dask cluster" in on_cluster.summary.backend
+    assert (on_cluster.summary.parts, local.summary.parts) == (3, 12)
+    np.testing.assert_array_equal(on_cluster.rows, local.rows)
+    np.testing.assert_allclose(on_cluster.values, local.values, rtol=1e-12, atol=1e-15)
+
+
 def test_the_panels_explainer_runs_on_the_workers(client, data):
     session, X, _ = data
     frame = X.iloc[:3000]

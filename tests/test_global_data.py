@@ -754,3 +754,66 @@ def test_every_parquet_files_types_are_checked_at_the_call(tmp_path):
     assert found.summary.n_rows == 600 and not found.summary.failures
     assert found.summary.unseen_categories == {}
     assert dd.read_parquet(str(folder)).npartitions == 4
+
+
+def test_the_sample_is_the_same_rows_whatever_the_partitioning(gbc_session, tmp_path):
+    """Each row's key came from (random_state, part number): a pandas frame cut into other
+    parts (10,000 rows in process, 50,000 on a cluster), or a Dask frame of other
+    npartitions, drew other rows with the same random_state."""
+    dd = pytest.importorskip("dask.dataframe")
+    session, data = gbc_session
+    data = data.iloc[:1200]
+    quiet = {"client": False, "progress": lambda *_: None, "sample_rows": 60}
+    first = explain_global_data(session, data, partition_rows=1000, **quiet)
+    data.to_parquet(tmp_path / "data.parquet")  # its index is kept
+    for other in (
+        explain_global_data(session, data, partition_rows=170, **quiet),
+        explain_global_data(session, dd.from_pandas(data, npartitions=3), **quiet),
+        explain_global_data(session, dd.from_pandas(data, npartitions=7), **quiet),
+        explain_global_data(session, str(tmp_path / "data.parquet"), **quiet),
+    ):
+        np.testing.assert_array_equal(other.rows, first.rows)
+        np.testing.assert_allclose(other.values, first.values, rtol=1e-12, atol=1e-15)
+    assert len(set(first.rows)) == 60
+    # Another random_state, other rows.
+    session.random_state = 1
+    try:
+        again = explain_global_data(session, data, partition_rows=1000, **quiet)
+    finally:
+        session.random_state = 0
+    assert len(set(again.rows) & set(first.rows)) < 20
+
+
+@pytest.mark.parametrize(
+    "case", ["distinct rows", "one row repeated", "repeated rows and index labels"]
+)
+def test_the_samples_keys_pick_every_row_alike(case):
+    """Keys from the rows themselves (not the part's number): over many random_states each
+    row is drawn as often as the others, repeated rows too (a repeat takes its own key)."""
+    import dataclasses
+
+    from optiml_widgets.global_data import PartitionWork, make_plan
+
+    n, k, seeds = 200, 20, 1500
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=n), "c": pd.Categorical(rng.choice(list("xy"), n))})
+    model = lambda frame: frame["a"].to_numpy() + (frame["c"] == "x").to_numpy()  # noqa: E731
+    session = ExplanationSession(model, X, explainers=("shap",), task="regression")
+    frame = {
+        "distinct rows": X,
+        "one row repeated": X.iloc[[0] * n].reset_index(drop=True),
+        "repeated rows and index labels": X.iloc[[0, 1] * (n // 2)].set_axis([0] * n),
+    }[case]
+    plan = make_plan(session, outputs=None, sample_rows=k, random_state=0)
+    drawn = np.zeros(n)
+    for seed in range(seeds):
+        seeded = dataclasses.replace(plan, random_state=seed)
+        work = PartitionWork(seeded, session.schema, session.adapter, None, None)
+        keys = work._sample_keys(frame.reset_index(drop=True), frame.index, 10_000)
+        drawn[np.argsort(keys)[:k]] += 1
+    p = k / n
+    # Each row's draws are Binomial(seeds, p): their standardised squares sum to about n.
+    statistic = (((drawn - seeds * p) ** 2) / (seeds * p * (1 - p))).sum()
+    assert abs(statistic - n) < 5 * np.sqrt(2 * n), statistic
+    assert drawn.min() > 0
+    session.close()
