@@ -17,7 +17,8 @@ where it is read, and only the reductions travel back:
   keys, and the merge keeps the smallest overall (equal keys by the rows' order), so the
   sample is uniform over all rows, and the same rows whatever the backend or partitioning;
 - the largest additivity error (base value + sum of SHAP values against the output) over
-  every row.
+  every row, and the rows where it is more than exact values may have (the panel's own
+  tolerance), which the summary's text and a warning name.
 
 Bins and grids come from X (the session's rows), so no pass over the data is needed before
 the one that explains it, and the reductions are sums (exact merges) whatever the order
@@ -86,6 +87,8 @@ CLUSTER_ROWS = 50_000  # rows per partition when a pandas global_data goes to a 
 FLOATS_PER_STEP = 4_000_000  # SHAP values held at once (rows x features x outputs): 32 MB
 WORKER_STEP_SECONDS = 1.0  # a step off the gate (on a worker) lasts about this long
 UNSEEN_EXAMPLES = 5
+ADDITIVITY = 1e-6  # how far exact values may miss the output, relative to it (the API's)
+FLOAT32_ADDITIVITY = 1e-4  # the same for values added up in float32 (XGBoost's own)
 DASK_MISSING = (
     "Reading {what} needs Dask: pip install 'optiml-widgets[dask]' "
     "(it installs dask[dataframe,distributed] and pyarrow)."
@@ -392,6 +395,11 @@ class Contributions:
     def prepare_to_ship(self) -> None:
         """Make sure this pickles to a Dask worker (or say exactly why it cannot)."""
 
+    def allowed_gap(self, values: np.ndarray, base: np.ndarray, expected: np.ndarray) -> np.ndarray:
+        """How far ``base + values.sum(features)`` may miss ``expected`` (rows, outputs) for
+        exact values: more, and the summary says the rows do not add up."""
+        raise NotImplementedError
+
 
 class PanelShap(Contributions):
     """The panel's own SHAP explainer (session.shap_explainer), batch by batch.
@@ -430,6 +438,10 @@ class PanelShap(Contributions):
         if self._recipe is not None:
             state["explainer"] = None  # rebuilt on the worker, once
         return state
+
+    def allowed_gap(self, values: np.ndarray, base: np.ndarray, expected: np.ndarray) -> np.ndarray:
+        # What the panel holds its own exact views and global rows to.
+        return np.asarray(self.explainer.allowed_gap(expected), dtype=float)
 
     def __call__(
         self, model_input: Any, encoded: np.ndarray, outputs: np.ndarray
@@ -482,6 +494,13 @@ class NativeContributions(Contributions):
             space = "raw output"
         argument = "pred_contribs" if library == "XGBoost" else "pred_contrib"
         self.description = f"TreeSHAP (path-dependent, {space}; {library}'s own {argument})"
+        # The API's 1e-6, relative to the terms added up; XGBoost adds them in float32, whose
+        # rounding reaches about 2e-5 of them (a regressor's outputs near 1e8).
+        self.tolerance = FLOAT32_ADDITIVITY if library == "XGBoost" else ADDITIVITY
+
+    def allowed_gap(self, values: np.ndarray, base: np.ndarray, expected: np.ndarray) -> np.ndarray:
+        terms = np.abs(values).sum(axis=1) + np.abs(base)[None, :]
+        return np.asarray(self.tolerance * np.maximum(terms, np.abs(expected)), dtype=float)
 
     @staticmethod
     def library_of(model: Any) -> str | None:
@@ -706,6 +725,8 @@ class Partial:
     sample_values: np.ndarray  # [sample row, feature, output position]
     base_values: np.ndarray
     additivity_error: float
+    non_additive_rows: int  # rows whose values miss the output by more than exact ones may
+    non_additive_gap: float  # the most one of those misses by
     sample_limit: int
     algorithms: set[str] = field(default_factory=set)
 
@@ -767,6 +788,8 @@ def merge(a: Partial, b: Partial) -> Partial:
         sample_values=np.concatenate([a.sample_values, b.sample_values])[keep],
         base_values=a.base_values if a.rows else b.base_values,
         additivity_error=max(a.additivity_error, b.additivity_error),
+        non_additive_rows=a.non_additive_rows + b.non_additive_rows,
+        non_additive_gap=max(a.non_additive_gap, b.non_additive_gap),
         sample_limit=a.sample_limit,
         algorithms=a.algorithms | b.algorithms,
     )
@@ -970,6 +993,8 @@ class PartitionWork:
             sample_values=np.zeros((0, F, n_explained)),
             base_values=np.zeros(K),
             additivity_error=0.0,
+            non_additive_rows=0,
+            non_additive_gap=0.0,
             sample_limit=plan.sample_rows,
         )
 
@@ -996,6 +1021,10 @@ class PartitionWork:
         result.algorithms = {self.contributions.description}
         error = np.abs(base[None, :] + values.sum(axis=1) - expected)
         result.additivity_error = float(np.nanmax(error)) if error.size else 0.0
+        beyond = error > self.contributions.allowed_gap(values, base, expected)
+        missed = error[beyond]
+        result.non_additive_rows = int(beyond.any(axis=1).sum())
+        result.non_additive_gap = float(missed.max()) if missed.size else 0.0
         self._dependence(result, encoded, explained)
         self._predictions(result, predicted)
         self._fidelity(result, encoded, predicted)
@@ -1210,6 +1239,8 @@ def summarise(
         features=features,
         unseen_categories=unseen,
         additivity_error=total.additivity_error,
+        non_additive_rows=total.non_additive_rows,
+        non_additive_gap=total.non_additive_gap,
         seconds=reduced.seconds,
         sample_rows=plan.sample_rows,
         random_state=plan.random_state,

@@ -130,6 +130,10 @@ class GlobalDataSummary:
     features: list[Feature]  # quantiles, ranges and category counts over every row
     unseen_categories: dict[str, tuple[int, list[Any]]]  # name -> (rows, a few examples)
     additivity_error: float  # max |base + sum(SHAP) - output| over every row
+    # Rows where that is more than exact values may miss by (the panel's tolerance), and
+    # the most one of them misses by.
+    non_additive_rows: int
+    non_additive_gap: float
     seconds: float
     sample_rows: int
     random_state: int
@@ -147,9 +151,11 @@ class GlobalDataSummary:
 
     def warn_reader(self) -> None:
         """What the charts' text says, told to code reading the numbers: categories X lacks
-        (UserWarning) and failed parts (RuntimeWarning)."""
+        (UserWarning), values that do not add up and failed parts (RuntimeWarning)."""
         if self.unseen_text:
             warn_caller(f"global_data holds {self.unseen_text}.", UserWarning)
+        if self.additivity_text:
+            warn_caller(f"The global explanation has {self.additivity_text}.")
         if self.failures:
             numbering = (
                 ""
@@ -218,8 +224,22 @@ class GlobalDataSummary:
             parts.append(f"surrogate {metric} over these rows {self.fidelity.value:.3f}")
         if self.unseen_text:
             parts.append(self.unseen_text)
+        if self.additivity_text:
+            parts.append(self.additivity_text)
         parts.extend(f.text() for f in self.failures[:3])
         return "; ".join(parts)
+
+    @property
+    def additivity_text(self) -> str | None:
+        """Words on the rows whose SHAP values do not add up to the model's output within
+        what exact values may miss by, or None."""
+        if not self.non_additive_rows:
+            return None
+        return (
+            f"SHAP values that do not add up on {self.non_additive_rows:,} of "
+            f"{self.n_rows:,} rows: base value + sum of values misses the model's output by "
+            f"up to {self.non_additive_gap:.3g} ({self.algorithm}), more than exact values may"
+        )
 
     @property
     def unseen_text(self) -> str | None:

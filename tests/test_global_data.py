@@ -451,6 +451,7 @@ def test_xgboost_native_contributions_are_its_treeshap(classes):
     mean_abs = summary.mean_abs_shap[:, -own.shape[2] :]
     np.testing.assert_allclose(mean_abs, np.abs(own).mean(axis=0), rtol=1e-4)
     assert summary.additivity_error < 1e-4
+    assert summary.non_additive_rows == 0 and summary.additivity_text is None
 
 
 @pytest.mark.parametrize("classify", [True, False])
@@ -817,3 +818,35 @@ def test_the_samples_keys_pick_every_row_alike(case):
     assert abs(statistic - n) < 5 * np.sqrt(2 * n), statistic
     assert drawn.min() > 0
     session.close()
+
+
+def test_rows_whose_values_do_not_add_up_are_reported(lgbm_session, monkeypatch):
+    """The largest additivity error over every row was computed, and nothing read it: the
+    README says the global views' rows are checked as the panel's exact views are."""
+    from optiml_widgets.global_data import NativeContributions
+
+    session, X = lgbm_session
+    data = X.iloc[:3000]
+    quiet = {"algorithm": "native", "client": False, "progress": lambda *_: None}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # exact values: nothing to say
+        exact = explain_global_data(session, data, **quiet).summary
+    assert exact.non_additive_rows == 0 and exact.additivity_text is None
+    assert "add up" not in exact.text()
+    own = NativeContributions.__call__
+
+    def off_on_some_rows(self, model_input, encoded, outputs):
+        values, base, expected = own(self, model_input, encoded, outputs)
+        values = values.copy()
+        values[encoded[:, 0] > 1.5, 2, :] += 0.01  # x2's value, where x0 > 1.5
+        return values, base, expected
+
+    monkeypatch.setattr(NativeContributions, "__call__", off_on_some_rows)
+    off = int((data["x0"] > 1.5).sum())
+    said = rf"SHAP values that do not add up on {off:,} of 3,000 rows: .* by up to 0\.01 "
+    with pytest.warns(RuntimeWarning, match="The global explanation has " + said) as caught:
+        summary = explain_global_data(session, data, **quiet).summary
+    assert {w.filename for w in caught} == {__file__}  # at the line that asked
+    assert 0 < summary.non_additive_rows == off
+    assert summary.non_additive_gap == pytest.approx(0.01)
+    assert re.search(said + r"\(TreeSHAP .*\), more than exact values may", summary.text())

@@ -376,22 +376,27 @@ class ShapExplainer(Explainer):
 
     def excess_gap(self, result: ShapValues, expected: np.ndarray) -> float | None:
         """How far base + sum(values) misses the model's ``expected`` outputs (rows,
-        outputs), when that is more than the API allows; None within it. The API's promise:
-        within 1e-6 of a probability (a probability's range is 1; tighter, float32 models
-        such as XGBoost failed on rounding), of a regressor's output relative to it, and
-        where that output is near zero relative to the spread of its outputs over the
-        background, or to 1 if that is smaller (a regressor on a 1e-4 scale had non-additive
-        values pass as exact under 1e-6 absolute)."""
+        outputs), when that is more than the API allows (``allowed_gap``); None within it."""
         total = result.base_values[None, :] + result.values.sum(axis=1)
+        gap = np.abs(total - expected)
+        if np.all(gap <= self.allowed_gap(expected)):
+            return None
+        return float(np.max(gap))
+
+    def allowed_gap(self, expected: np.ndarray) -> np.ndarray:
+        """How far base + sum(values) may miss the model's ``expected`` outputs (rows,
+        outputs) for exact values. The API's promise: within 1e-6 of a probability (a
+        probability's range is 1; tighter, float32 models such as XGBoost failed on
+        rounding), of a regressor's output relative to it, and where that output is near
+        zero relative to the spread of its outputs over the background, or to 1 if that is
+        smaller (a regressor on a 1e-4 scale had non-additive values pass as exact under
+        1e-6 absolute)."""
         if self.adapter.is_classifier:
             scale = np.ones_like(expected)
         else:
             floor = np.minimum(1.0, self._output_spread())  # never looser than 1e-6 absolute
             scale = np.maximum(np.abs(expected), floor[None, :])
-        gap = np.abs(total - expected)
-        if np.all(gap <= _ADDITIVITY_TOLERANCE * scale):
-            return None
-        return float(np.max(gap))
+        return _ADDITIVITY_TOLERANCE * scale
 
     def repair(self, encoded: np.ndarray, result: ShapValues, expected: np.ndarray) -> ShapValues:
         """``result`` with the rows that miss the model's ``expected`` outputs explained by
