@@ -1353,8 +1353,9 @@ def explain_global_data(
     running ones at their next step. A part that fails
     (after Dask's ``retries``) is reported in ``summary.failures``, the results say how
     many rows they cover and a RuntimeWarning says so, as a UserWarning names categories
-    X lacks (``warn=False``: the widget's own thread, whose reader is warned); when every
-    part fails, the first error is raised.
+    X lacks (``warn=False``: a session's global views, in the widget's own thread, whose
+    reader is warned, and told what it can do when the model cannot be pickled); when
+    every part fails, the first error is raised.
 
     ``outputs``: the outputs whose binned dependence, prediction histogram and sample SHAP
     values are kept (default: every output of a binary classifier or regressor, the
@@ -1378,7 +1379,9 @@ def explain_global_data(
     if on_cluster:
         why = _why_not_shippable(work)
         if why is not None:
-            backend = _in_process_instead(session, why, client_given=client is not None)
+            backend = _in_process_instead(
+                session, why, client_given=client is not None, for_views=not warn
+            )
             on_cluster = False
             if isinstance(source.parts, Chunks):  # a pandas frame: the in-process part size
                 chunks = Chunks(source.parts.data, partition_rows or IN_PROCESS_ROWS)
@@ -1479,9 +1482,13 @@ def _why_not_shippable(work: PartitionWork) -> str | None:
     return None
 
 
-def _in_process_instead(session: Any, why: str, *, client_given: bool) -> InProcess:
+def _in_process_instead(
+    session: Any, why: str, *, client_given: bool, for_views: bool
+) -> InProcess:
     """In process in place of the active Client's cluster, with a warning; a given client
-    is an error (it was asked for)."""
+    is an error (it was asked for). The warning's advice is what its reader can do: a
+    caller of explain_global_data passes client=False; a session's global views (a
+    widget's) take no client, and use whichever one is active when they are computed."""
     model = type(session.adapter.model).__name__
     if client_given:
         raise TypeError(
@@ -1489,11 +1496,21 @@ def _in_process_instead(session: Any, why: str, *, client_given: bool) -> InProc
             "picklable (no locks, open files or connections in its attributes), or explain "
             "in this process with explain_global_data(..., client=False)."
         )
+    if for_views:
+        skip = (
+            "The global views use the Client active when they are computed: with none active "
+            "(a Client made with set_as_default=False never is) they run in this process "
+            "without this warning."
+        )
+    else:
+        skip = (
+            "Or pass explain_global_data(..., client=False) to skip the cluster without this "
+            "warning."
+        )
     warn_caller(
         f"global_data is explained in this process, not on the active Dask cluster: the "
         f"model ({model}) cannot be sent to its workers ({why}). Make the model picklable "
-        "to use the cluster (no locks, open files or connections in its attributes), or pass "
-        "explain_global_data(..., client=False) to skip the cluster without this warning.",
+        f"to use the cluster (no locks, open files or connections in its attributes). {skip}",
         UserWarning,
     )
     backend = InProcess()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -355,6 +356,34 @@ def test_a_model_that_cannot_be_pickled_is_explained_in_process(client, data):
     # A client given in the call was asked for: an error naming the fix, before any work.
     with pytest.raises(TypeError, match=r"cannot be sent to the Dask workers .*client=False"):
         explain_global_data(session, frame, client=client, progress=lambda *_: None)
+
+
+def test_the_widgets_views_advise_what_a_widget_can_do_with_a_model_that_cannot_be_pickled(
+    client, data
+):
+    # Its warning told widget users to pass explain_global_data(..., client=False), which
+    # the widget's global views do not take.
+    _, X, _ = data
+    rows = X.iloc[:500]
+    model = LockedModel(LogisticRegression().fit(rows, rows["x0"] > 0))
+    session = ExplanationSession(
+        model, rows.iloc[:100], explainers=("shap",), global_data=rows.iloc[100:300]
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = session.global_explanation()  # what w.global_explanation and the panel ask
+    said = [str(w.message) for w in caught if "cannot be sent to its workers" in str(w.message)]
+    assert len(said) == 1, [str(w.message) for w in caught]
+    assert "client=False" not in said[0]
+    assert re.search(
+        r"Make the model picklable to use the cluster .* The global views use the Client "
+        r"active when they are computed: with none active \(a Client made with "
+        r"set_as_default=False never is\) they run in this process without this warning\.",
+        said[0],
+    )
+    assert found.summary.n_rows == 200
+    assert found.summary.backend.startswith("in process (the model cannot be pickled")
+    session.close()
 
 
 def test_the_example_script_runs_with_its_main_guard(tmp_path):
