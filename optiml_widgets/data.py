@@ -14,7 +14,7 @@ import math
 import numbers
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -257,11 +257,39 @@ class FeatureSchema:
 
     features: list[Feature]
     dtypes: dict[str, Any] = field(default_factory=dict)
+    # Feature name -> X's own column label, when X's labels are not all text (ints from
+    # pd.DataFrame(array), tuples of a MultiIndex): features are named by their text inside
+    # and in the panel, and the Python API keys what it returns by these labels (by_label).
+    own_labels: dict[str, Any] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
         """Feature names in column order."""
         return [f.name for f in self.features]
+
+    @property
+    def labels(self) -> list[Any]:
+        """X's own column label of each feature, in column order (its name for text)."""
+        return [self.label(f.name) for f in self.features]
+
+    def label(self, name: str) -> Any:
+        """X's own column label of the feature named ``name``."""
+        return self.own_labels.get(name, name)
+
+    def by_label(self, values: Mapping[str, Any]) -> dict[Any, Any]:
+        """A dict keyed by feature names, keyed by X's own column labels instead."""
+        if not self.own_labels:
+            return dict(values)
+        return {self.own_labels.get(name, name): value for name, value in values.items()}
+
+    def name_of(self, key: Any) -> Any:
+        """The feature name of ``key``: a name as it is, X's own label (0, ("a", 1)) as its
+        name; anything else as it is (an unknown feature)."""
+        return _name_among(key, self._name_set)
+
+    @functools.cached_property
+    def _name_set(self) -> frozenset[str]:
+        return frozenset(self.names)
 
     def __len__(self) -> int:
         return len(self.features)
@@ -495,6 +523,23 @@ def is_missing(value: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError, ArithmeticError):  # list-likes; Decimal("sNaN")
         return False
+
+
+def _name_among(key: Any, names: Set[str]) -> Any:
+    if key in names or str(key) not in names:
+        return key
+    return str(key)  # X's own label: a column 0 or ("a", 1), named by its text
+
+
+def column_labels(X: Any, feature_names: Sequence[str] | None = None) -> dict[str, Any]:
+    """Feature name -> X's own column label, for a DataFrame whose labels are not all text
+    (ints, tuples); empty otherwise (text labels are the names; an array has none)."""
+    if not isinstance(X, pd.DataFrame) or feature_names is not None:
+        return {}
+    labels = X.columns.tolist()
+    if all(type(label) is str for label in labels):
+        return {}
+    return {str(label): label for label in labels}
 
 
 def as_frame(X: Any, feature_names: Sequence[str] | None = None, data: str = "X") -> pd.DataFrame:
@@ -965,21 +1010,23 @@ def build_schema(
     frame: pd.DataFrame,
     categorical_features: Iterable[str] | str | None = None,
     extra: pd.DataFrame | None = None,
+    labels: Mapping[str, Any] | None = None,
 ) -> FeatureSchema:
     """Infer each feature's kind and summary from X (and background rows, for categories).
 
     pandas category/object/string columns are categorical, bool columns boolean, integer
     columns (or float columns holding only whole numbers) integer, the rest numeric. Names
-    in ``categorical_features`` (a list of names, or one name) are categorical whatever
-    their dtype.
+    in ``categorical_features`` (a list of names or X's own labels, or one) are categorical
+    whatever their dtype. ``labels``: X's own column labels (``column_labels``).
     """
     if isinstance(categorical_features, str):  # one name, not its letters
         categorical_features = [categorical_features]
-    told = set(categorical_features or ())
+    columns = set(map(str, frame.columns))
+    told = {_name_among(name, columns) for name in categorical_features or ()}
     unknown = told - set(frame.columns)
     if unknown:
         raise ValueError(
-            f"categorical_features names columns that X does not have: {sorted(unknown)}. "
+            f"categorical_features names columns that X does not have: {sorted(unknown, key=str)}. "
             f"X's columns are: {first_names(frame.columns, 12)}."
         )
     features = []
@@ -1030,7 +1077,7 @@ def build_schema(
                     missing=missing,
                 )
             )
-    return FeatureSchema(features, dtypes)
+    return FeatureSchema(features, dtypes, dict(labels or {}))
 
 
 def _plain_numeric_features(frame: pd.DataFrame, told: set[str]) -> dict[str, Feature]:

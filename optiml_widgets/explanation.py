@@ -22,7 +22,8 @@ class LocalExplanation:
     is then P(target) - P(versus), and every attribution is of that difference.
 
     ``attributions`` holds every chosen explainer's result by name (``shap`` and ``lime``
-    are the same numbers keyed by feature); ``algorithm`` names the SHAP algorithm that ran
+    are the same numbers keyed by feature: by X's own column labels, ints or tuples where X
+    has them, as ``instance`` is); ``algorithm`` names the SHAP algorithm that ran
     and ``fallback`` why a faster one did not.
 
     ``base_value + sum(shap.values()) == prediction`` (within 1e-6 relative for the exact
@@ -32,15 +33,15 @@ class LocalExplanation:
     target: Any
     prediction: float
     base_value: float
-    shap: dict[str, float]
-    lime: dict[str, float]
+    shap: dict[Any, float]
+    lime: dict[Any, float]
     lime_intercept: float
     lime_score: float
     rule: Rule | None
-    instance: dict[str, Any]
-    lime_conditions: dict[str, str] = field(default_factory=dict)
+    instance: dict[Any, Any]
+    lime_conditions: dict[Any, str] = field(default_factory=dict)
     # Each LIME weight's standard error from its sampling (exact views; features in its model).
-    lime_errors: dict[str, float] = field(default_factory=dict)
+    lime_errors: dict[Any, float] = field(default_factory=dict)
     algorithm: str = ""
     quality: str = "exact"
     fallback: str | None = None  # why a faster SHAP algorithm did not run
@@ -85,6 +86,6 @@ class LocalExplanation:
             feature_names=names,
         )
 
-    def top_features(self, k: int = 5) -> list[str]:
+    def top_features(self, k: int = 5) -> list[Any]:
         """The ``k`` features with the largest |SHAP|."""
         return sorted(self.shap, key=lambda name: -abs(self.shap[name]))[:k]

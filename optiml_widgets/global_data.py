@@ -1466,6 +1466,8 @@ def explain_global_data(
         seconds=time.perf_counter() - started,
         outputs=plan.outputs,
         summary=summary,
+        # importance() and to_shap() name features by X's own column labels (ints, tuples)
+        feature_labels=session.schema.labels if session.schema.own_labels else None,
     )
 
 

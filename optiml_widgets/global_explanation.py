@@ -287,6 +287,9 @@ class GlobalExplanation:
     decode: Callable[[np.ndarray], pd.DataFrame] | None = field(
         default=None, repr=False, compare=False
     )
+    # X's own column label of each feature where they are not all text (ints, tuples):
+    # importance() and to_shap() name features by them (None: by feature_names).
+    feature_labels: list[Any] | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         outputs = ", ".join(
@@ -369,8 +372,14 @@ class GlobalExplanation:
 
     def importance(self, output: int | str | None = None) -> pd.Series:
         """Mean |SHAP| per feature for one output (by default the widget's target), largest
-        first (over every row of ``global_data`` when there is one)."""
-        return self.importance_at(self.output(output))
+        first (over every row of ``global_data`` when there is one); indexed by X's own
+        column labels."""
+        found = self.importance_at(self.output(output))
+        if self.feature_labels is None:
+            return found
+        label = dict(zip(self.feature_names, self.feature_labels))
+        # An Index as X.columns is (tuples make a MultiIndex): found[label] reads as X[label].
+        return found.set_axis(pd.Index([label[name] for name in found.index]))
 
     def importance_at(self, output: int) -> pd.Series:
         """``importance`` of the output at position ``output``."""
@@ -423,7 +432,8 @@ class GlobalExplanation:
             values=self.values_at(output),
             base_values=np.full(len(self.rows), base),
             data=values,
-            feature_names=self.feature_names,
+            # as shap names the columns of a DataFrame: list(X.columns)
+            feature_names=self.feature_labels or self.feature_names,
         )
 
 

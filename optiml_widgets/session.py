@@ -37,6 +37,7 @@ from .data import (
     build_schema,
     check_y,
     column_dtypes,
+    column_labels,
     is_missing,
     names_list,
     row_values,
@@ -53,6 +54,7 @@ from .explainers.base import (
 )
 from .explainers.lime import LimeExplainer
 from .explainers.shap import ShapExplainer, ShapValues
+from .explainers.surrogate import rule_with_labels
 from .explanation import LocalExplanation
 from .format import first_names, row_label
 from .global_data import explain_global_data, read_global_data
@@ -152,8 +154,9 @@ class ExplanationSession:
         self.row_labels = _own_row_labels(X)
         self.y = check_y(y, X)
         background_frame = _background_frame(background, frame)
+        labels = column_labels(X, feature_names)
         self.schema: FeatureSchema = build_schema(
-            frame, categorical_features, extra=background_frame
+            frame, categorical_features, extra=background_frame, labels=labels
         )
         if len(self.schema) <= WIDE_DATA:  # every feature is shown: its quantiles are sent
             ColumnQuantiles.read_ahead(self.schema.features)
@@ -176,7 +179,7 @@ class ExplanationSession:
                 class_names=class_names,
                 numpy_input=numpy_input,
                 probe_rows=probe_rows,
-                column_labels=_own_labels(X, feature_names),
+                column_labels=labels or None,
             )
         # A model this slow per call gets a cheaper first view; the exact one follows.
         self.slow_model = time.perf_counter() - started > SLOW_MODEL_SECONDS
@@ -357,8 +360,7 @@ class ExplanationSession:
         known = set(self.schema.names)  # a panel's request holds every feature's value
         given: dict[str, Any] = {}
         for name, value in values.items():
-            if name not in known and str(name) in known:
-                name = str(name)  # X's own label: a column 0 or ("a", 1), named by its text
+            name = self.schema.name_of(name)  # X's own label (0, ("a", 1)) names it too
             if name in given:
                 raise ValueError(f"Two values name feature {name!r}: give it one.")
             given[name] = value
@@ -823,7 +825,9 @@ class ExplanationSession:
                 raise
             surrogate = None
             failed[SURROGATE] = f"The surrogate could not be fit: {error_text(exc)}"
-        names = self.schema.names
+        # Keyed by X's own column labels (ints, tuples as X has them): e.shap[0] as X[0].
+        schema = self.schema
+        names = schema.labels
         shap, lime = found.get("shap"), found.get("lime")
         explainer = self.shap_explainer
         return LocalExplanation(
@@ -843,8 +847,10 @@ class ExplanationSession:
                 # A missing value was filled before LIME explained the row: its condition
                 # is the fill's, and says so.
                 {
-                    n: f"{c} (missing, filled)" if n in lime.details.get("filled", ()) else c
-                    for n, c in zip(names, lime.details["conditions"])
+                    schema.label(n): f"{c} (missing, filled)"
+                    if n in lime.details.get("filled", ())
+                    else c
+                    for n, c in zip(schema.names, lime.details["conditions"])
                     if c
                 }
                 if lime is not None
@@ -859,8 +865,12 @@ class ExplanationSession:
                 if lime is not None
                 else {}
             ),
-            rule=surrogate.rules_for_encoded(row.encoded[None, :])[0] if surrogate else None,
-            instance=self.instance(index, edits),
+            rule=(
+                rule_with_labels(surrogate.rules_for_encoded(row.encoded[None, :])[0], schema)
+                if surrogate
+                else None
+            ),
+            instance=schema.by_label(self.instance(index, edits)),
             algorithm=payloads.algorithm_of(shap, explainer) if explainer is not None else "",
             fallback=payloads.fallback_of(shap, explainer) if explainer is not None else None,
             quality="fast" if any(a.quality == "fast" for a in found.values()) else "exact",
@@ -1160,8 +1170,11 @@ class ExplanationSession:
                 )
             except _AlgorithmDropped:
                 continue  # every row again with the next algorithm (it says why)
-            # Its rows read back in X's own values (to_shap: categories as labels).
-            return replace(found, decode=self.schema.decode)
+            # Its rows read back in X's own values (to_shap: categories as labels), its
+            # features named by X's own column labels.
+            schema = self.schema
+            labels = schema.labels if schema.own_labels else None
+            return replace(found, decode=schema.decode, feature_labels=labels)
 
     def shap_in_steps(
         self, explainer: ShapExplainer, rows: np.ndarray, *, fast: bool = False
@@ -1347,17 +1360,6 @@ def _own_row_labels(X: Any) -> pd.Index | None:
     if pd.api.types.is_integer_dtype(index.dtype) and index.equals(pd.RangeIndex(len(index))):
         return None
     return index
-
-
-def _own_labels(X: Any, feature_names: Sequence[str] | None) -> dict[str, Any] | None:
-    """Feature name -> X's own column label, for a DataFrame whose labels are not text (ints,
-    tuples): the panel names features by text, the model reads X's labels."""
-    if not isinstance(X, pd.DataFrame) or feature_names is not None:
-        return None
-    labels = X.columns.tolist()
-    if all(type(label) is str for label in labels):
-        return None
-    return {str(label): label for label in labels}
 
 
 def _same_value(feature: Feature, a: Any, b: Any) -> bool:

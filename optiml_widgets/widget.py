@@ -30,7 +30,7 @@ import traitlets
 
 from . import payloads
 from .counterfactual import Counterfactual
-from .explainers.surrogate import Surrogate
+from .explainers.surrogate import Surrogate, rule_with_labels
 from .explanation import LocalExplanation
 from .format import first_names
 from .global_explanation import GlobalExplanation
@@ -91,9 +91,10 @@ class ExplainerWidget(PanelWidget):
 
     # -- the public API (README: What you can do with the widget) -----------------
     @property
-    def instance(self) -> dict[str, Any]:
-        """Feature -> current value: the selected row plus its what-if edits."""
-        return self._session.instance()
+    def instance(self) -> dict[Any, Any]:
+        """Feature -> current value: the selected row plus its what-if edits (keyed by X's
+        own column labels, as every result of the Python API is)."""
+        return self._session.schema.by_label(self._session.instance())
 
     @property
     def explanation(self) -> LocalExplanation:
@@ -116,7 +117,8 @@ class ExplainerWidget(PanelWidget):
         """The global rule surrogate (None when disabled with ``explainers=``); waits for
         its fit with a progress bar if it is still running."""
         with while_open(self._stop):
-            return self._session.surrogate
+            surrogate = self._session.surrogate
+        return surrogate.with_labels() if surrogate is not None else None
 
     @property
     def surrogate_size(self) -> int | None:
@@ -156,7 +158,13 @@ class ExplainerWidget(PanelWidget):
         ``.model_agrees``, ``.text()``. None without a surrogate or another outcome. Apply
         it with ``w.set_features(w.counterfactual().changes)``."""
         with while_open(self._stop):
-            return self._session.counterfactual()
+            found = self._session.counterfactual()
+        schema = self._session.schema
+        if found is None or not schema.own_labels:
+            return found  # the session's own (cached: the same object when asked again)
+        return dataclasses.replace(
+            found, changes=schema.by_label(found.changes), rule=rule_with_labels(found.rule, schema)
+        )
 
     @property
     def global_explanation(self) -> GlobalExplanation:

@@ -640,6 +640,9 @@ def test_a_dask_frame_with_integer_column_labels_is_read_like_a_pandas_one():
         session, dd.from_pandas(data, npartitions=3), client=False, progress=lambda *_: None
     )
     assert np.allclose(by_pandas.summary.mean_abs_shap, by_dask.summary.mean_abs_shap)
+    # Its results name the features by X's own labels, as X does (not '0', '1', ...).
+    assert sorted(by_dask.importance().index) == list(range(6))
+    assert by_pandas.to_shap().feature_names == list(range(6))
 
 
 def test_a_fresh_session_runs_the_algorithm_its_panel_settles_on():

@@ -833,7 +833,7 @@ def test_a_function_reads_x_under_its_own_column_labels(columns):
         return frame[first].to_numpy() * 2 - frame[second].to_numpy()
 
     w = explain_widget(model, X, explainers=("shap", "lime"))
-    assert list(w.instance) == [str(first), str(second)]
+    assert list(w.instance) == [first, second]
     assert w.explanation.prediction == model(X.iloc[[0]])[0]
     w.set_features({str(first): 4.5})
     assert w.explanation.prediction == 4.5 * 2 - X.iloc[0, 1]
@@ -841,6 +841,72 @@ def test_a_function_reads_x_under_its_own_column_labels(columns):
     assert w.explanation.prediction == 4.5 * 2 - 1.0
     with pytest.raises(ValueError, match="Two values name feature"):
         w.set_features({second: 2.0, str(second): 3.0})
+    w.close()
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [[3, 1, 2], [("x", "a"), ("x", "b"), ("y", "c")]],
+    ids=["ints", "tuples"],
+)
+def test_what_the_python_api_returns_is_keyed_by_xs_own_column_labels(columns):
+    # The features were named by their text ('3', "('x', 'a')") in every result, so
+    # e.shap[3] raised KeyError and importance() no longer lined up with X.columns.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(150, 3)), columns=pd.Index(columns, tupleize_cols=True))
+    X[X.columns[2]] = rng.integers(0, 3, size=150)
+    a, b, c = X.columns
+    labels = list(X.columns)
+
+    def model(frame):
+        return ((frame[a] > 0) * 2.0 + (frame[c] == 1)).to_numpy()
+
+    w = explain_widget(model, X, task="regression", categorical_features=[c])
+    assert w.session.schema[str(c)].kind == "categorical"  # an input, by X's own label
+    assert list(w.instance) == labels
+    e = w.explanation
+    assert list(e.shap) == list(e.lime) == list(e.instance) == labels
+    assert set(e.lime_conditions) <= set(labels)
+    assert e.shap[a] == e.attributions["shap"].values[0]
+    assert e.to_shap().feature_names == labels  # as shap names a DataFrame's columns
+    importance = w.global_explanation.importance()
+    assert set(importance.index) == set(labels)
+    assert importance[a] == importance.max()
+    assert w.global_explanation.to_shap().feature_names == labels
+
+    surrogate = w.surrogate
+    assert w.surrogate is surrogate
+    features = {cond.feature for rule in surrogate.rules for cond in rule.conditions}
+    features |= {term.feature for rule in surrogate.rules for term in rule.terms}
+    assert features and features <= set(labels)
+    assert set(surrogate.thresholds()) <= set(labels)
+    for rule in surrogate.rules:  # a condition's feature reads X's column
+        covered = np.ones(len(X), dtype=bool)
+        for cond in rule.conditions:
+            column = X[cond.feature]
+            if cond.op in ("<=", ">"):
+                held = column <= cond.value if cond.op == "<=" else column > cond.value
+            else:
+                held = column.map(cond.holds)
+            covered &= held.to_numpy()
+        assert covered.mean() == pytest.approx(rule.coverage)
+    text_keyed = w.session.instance()  # keyed by the labels' text: read all the same
+    assert list(text_keyed) == [str(label) for label in labels]
+    for row in (w.instance, X.iloc[0], text_keyed):
+        assert e.rule.covers(row)
+        assert surrogate.rule_for(row) == e.rule
+    assert str(a) in e.rule.text() or str(c) in e.rule.text()
+    w.surrogate_size = 2
+    assert {cond.feature for rule in w.surrogate.rules for cond in rule.conditions} <= set(labels)
+    w.surrogate_size = None
+
+    found = w.counterfactual()
+    assert found is not None and set(found.changes) <= set(labels)
+    assert all(cond.feature in labels for cond in found.rule.conditions)
+    w.set_features(found.changes)
+    assert all(w.instance[label] == value for label, value in found.changes.items())
+    w.set_features({str(b): 0.25})  # its text still names it
+    assert w.instance[b] == 0.25
     w.close()
 
 

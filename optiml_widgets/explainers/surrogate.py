@@ -51,6 +51,7 @@ on (the forest's sample misses some of them, and then no family can match that t
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -124,9 +125,10 @@ Key = tuple[str, int, int]  # (how it was fit, leaves, linear terms)
 
 
 class Condition(NamedTuple):
-    """One test of a rule, in original units: ``(feature, op, value)``."""
+    """One test of a rule, in original units: ``(feature, op, value)``. ``feature`` is the
+    feature's name; in rules the Python API returns, X's own column label (an int, a tuple)."""
 
-    feature: str
+    feature: Any
     op: str
     value: Any
 
@@ -173,7 +175,7 @@ class LinearTerm(NamedTuple):
     every rule with the same weight (only its centre differs).
     """
 
-    feature: str
+    feature: Any  # as a Condition's
     weight: float
     per: float
     center: float
@@ -230,9 +232,9 @@ class LinearTerm(NamedTuple):
     def effect_in(self, row: Mapping[str, Any] | pd.Series) -> float:
         """What this term adds for a row."""
         if not self.when:
-            return self.effect(row[self.feature])
+            return self.effect(row_value(row, self.feature))
         for condition, fill in zip(self.when, self.when_fill):
-            value = row[condition.feature]
+            value = row_value(row, condition.feature)
             if not condition.holds(fill if _missing(value) else value):
                 return 0.0
         return self.weight
@@ -240,6 +242,19 @@ class LinearTerm(NamedTuple):
 
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def row_value(row: Mapping[str, Any] | pd.Series, feature: Any) -> Any:
+    """A row's value of ``feature``: the row (a dict or Series) keyed by feature names or by
+    X's own column labels, which name a feature by their text ("0" for 0), whichever the
+    rule's conditions use."""
+    if feature in row:
+        return row[feature]
+    text = str(feature)
+    for key in row.keys():  # noqa: SIM118 -- a Series iterates its values
+        if str(key) == text:
+            return row[key]
+    raise KeyError(feature)
 
 
 @dataclass(frozen=True)
@@ -290,7 +305,7 @@ class Rule:
 
     def met(self, row: Mapping[str, Any] | pd.Series) -> list[bool]:
         """Per condition, whether the row meets it."""
-        return [self.holds(c, row[c.feature]) for c in self.conditions]
+        return [self.holds(c, row_value(row, c.feature)) for c in self.conditions]
 
     def holds(self, condition: Condition, value: Any) -> bool:
         """Whether a value meets one of the conditions (a missing one as it counts here)."""
@@ -378,6 +393,8 @@ class Surrogate:
     # False: X had too few rows (under 10) to hold any out; fidelity is then measured on
     # samples drawn near its rows.
     held_out: bool = True
+    # Whether its rules name features by X's own column labels (with_labels), not by name.
+    labelled: bool = field(default=False, repr=False)
 
     @property
     def complexity(self) -> int:
@@ -477,7 +494,7 @@ class Surrogate:
             f"recommends {recommended['rules']} ({recommended['family']}, "
             f"{recommended['validation']:.3f} ± {recommended['validation_se']:.3f})"
         )
-        return dataclasses.replace(
+        other = dataclasses.replace(
             self,
             rules=sorted(leaf_rules.values(), key=lambda r: r.id),
             fidelity=float(point["fidelity"]),
@@ -486,6 +503,29 @@ class Surrogate:
             model=model,
             leaf_rules=leaf_rules,
             reason=reason,
+            labelled=False,
+        )
+        return other.with_labels() if self.labelled else other
+
+    def with_labels(self) -> Surrogate:
+        """This surrogate with its rules naming features by X's own column labels (ints,
+        tuples), as the Python API returns it; itself when X's labels are text. The panel
+        and the counterfactual search read the rules by name."""
+        if self.labelled or not self.schema.own_labels:
+            return self
+        return self._labelled_copy
+
+    @functools.cached_property
+    def _labelled_copy(self) -> Surrogate:  # made once: w.surrogate is w.surrogate
+        schema = self.schema
+        return dataclasses.replace(
+            self,
+            rules=[rule_with_labels(rule, schema) for rule in self.rules],
+            leaf_rules={
+                leaf: rule_with_labels(rule, schema) for leaf, rule in self.leaf_rules.items()
+            },
+            screened=None if self.screened is None else list(map(schema.label, self.screened)),
+            labelled=True,
         )
 
     def __repr__(self) -> str:
@@ -1405,6 +1445,31 @@ def _numbered_rules(
         leaf_rules, key=lambda leaf: (-leaf_rules[leaf].coverage, -leaf_rules[leaf].samples)
     )
     return {leaf: _with_id(leaf_rules[leaf], i) for i, leaf in enumerate(leaves)}
+
+
+def rule_with_labels(rule: Rule, schema: FeatureSchema) -> Rule:
+    """``rule`` with its features named by X's own column labels (Surrogate.with_labels)."""
+    if not schema.own_labels:
+        return rule
+    label = schema.label
+
+    def relabelled(c: Condition) -> Condition:
+        return c._replace(feature=label(c.feature))
+
+    terms = tuple(
+        t._replace(
+            feature=label(t.feature),
+            when=tuple(map(relabelled, t.when)),
+            missing=frozenset(map(label, t.missing)),
+        )
+        for t in rule.terms
+    )
+    return dataclasses.replace(
+        rule,
+        conditions=list(map(relabelled, rule.conditions)),
+        terms=terms,
+        missing_as={label(name): value for name, value in rule.missing_as.items()},
+    )
 
 
 def _with_id(rule: Rule, new_id: int) -> Rule:
