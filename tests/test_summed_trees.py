@@ -13,7 +13,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from test_surrogate import by_formula, sampled_rules
 
 from optiml_widgets import ExplanationSession, payloads
-from optiml_widgets.counterfactual import _flip_steps
+from optiml_widgets.counterfactual import Split, _flip_steps
 from optiml_widgets.explainers.rule_models import SUMMED_TREES, joint_step
 from optiml_widgets.explainers.summed_trees import summed_tree_models
 from optiml_widgets.explainers.surrogate import Condition, LinearTerm, Rule
@@ -118,12 +118,12 @@ def test_a_counterfactual_meets_or_breaks_a_term_of_several_conditions():
     schema = build_schema(X)
     # Off (c too low): meet both conditions to go above 2.
     off = {"b": 0.8, "c": 0.2}
-    moved = _flip_steps(rule, off, 2.0, schema, 0.0)
+    moved = _flip_steps(rule, off, Split(2.0), schema, 0.0)
     assert moved is not None and set(moved) == {"c"} and moved["c"] > 0.5
     assert rule.score({**off, **moved}) == pytest.approx(3.0)
     # On: break one condition to go below 2.
     on = {"b": 0.8, "c": 0.9}
-    moved = _flip_steps(rule, on, 2.0, schema, 0.0)
+    moved = _flip_steps(rule, on, Split(2.0), schema, 0.0)
     assert moved is not None and len(moved) == 1
     assert rule.score({**on, **moved}) == pytest.approx(1.0)
 
