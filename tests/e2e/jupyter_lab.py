@@ -301,14 +301,15 @@ def lab_page(root: Path, log: Path) -> Iterator[tuple[LabServer, Any, list[str]]
 
 
 def kernel_print(page: Any, code: str) -> str:
-    """What a piece of code prints (or raises) in the open notebook's kernel."""
+    """What a piece of code prints to stdout (or raises) in the open notebook's kernel;
+    stderr is left out (a warning from a thread of the kernel can land in it meanwhile)."""
     return page.evaluate(
         """async (code) => {
             const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
             let out = '';
             const future = kernel.requestExecute({ code });
             future.onIOPub = (msg) => {
-                if (msg.header.msg_type === 'stream') out += msg.content.text;
+                if (msg.header.msg_type === 'stream' && msg.content.name === 'stdout') out += msg.content.text;
                 if (msg.header.msg_type === 'error') out += msg.content.ename + ': ' + msg.content.evalue;
             };
             await future.done;
