@@ -49,6 +49,9 @@ class Feature:
     categories: tuple[Any, ...] = ()
     counts: tuple[int, ...] = ()
     missing: float = 0.0
+    # The missing value X's object column holds (None or NaN), given back to the model as
+    # it is: a pipeline's SimpleImputer counts NaN as missing and None as a value.
+    missing_value: Any = field(default=None, compare=False)
 
     @property
     def is_discrete(self) -> bool:
@@ -411,7 +414,7 @@ def _decode_codes(feature: Feature, dtype: Any, values: np.ndarray) -> Any:
     codes = np.clip(codes, -1, len(feature.categories) - 1)
     if isinstance(dtype, pd.CategoricalDtype):
         return pd.Categorical.from_codes(codes, dtype=dtype)
-    decoded = np.array([*feature.categories, None], dtype=object)[codes]
+    decoded = np.array([*feature.categories, feature.missing_value], dtype=object)[codes]
     typed: Any = None
     if isinstance(dtype, np.dtype) and dtype.kind != "O":
         # A numpy bool or int column has no missing value: those stay objects with None.
@@ -1271,4 +1274,14 @@ def _discrete(
         categories=tuple(categories),
         counts=tuple(counted[_identity(c)] for c in categories),
         missing=missing,
+        missing_value=_missing_value(column) if missing else None,
     )
+
+
+def _missing_value(column: pd.Series) -> Any:
+    """The missing value an object column holds most (None, NaN, pandas' NA or NaT)."""
+    if not pd.api.types.is_object_dtype(column.dtype):
+        return None  # a typed column's own missing value comes back with its dtype
+    gone = column[column.isna()].tolist()
+    kind = Counter(type(v) for v in gone).most_common(1)[0][0]  # NaN != NaN: by type
+    return next(v for v in gone if type(v) is kind)

@@ -752,6 +752,31 @@ def test_what_if_a_value_were_unknown_in_a_column_with_missing_values():
     w.close()
 
 
+def test_a_text_columns_missing_values_reach_the_model_as_x_holds_them():
+    # X's text column held NaN; the model got None for it in rows the explainers made, and
+    # a SimpleImputer reads NaN as missing but None as a value: SHAP missed the output.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=150), "c": rng.choice(["u", "v", "w"], 150)})
+    X = X.astype({"c": object})
+    X.loc[::5, "c"] = np.nan
+    y = (X["a"] + (X["c"] == "u") - X["c"].isna() > 0).astype(int)
+    encode = make_pipeline(
+        SimpleImputer(strategy="constant", fill_value="?"), OneHotEncoder(handle_unknown="ignore")
+    )
+    columns = make_column_transformer(("passthrough", ["a"]), (encode, ["c"]))
+    model = make_pipeline(columns, LogisticRegression()).fit(X, y)
+    schema = build_schema(X)
+    decoded = schema.decode(schema.encode(X.iloc[:10]))["c"]
+    assert all(isinstance(v, float) and np.isnan(v) for v in decoded[::5])
+    w = explain_widget(model, X, explainers=("shap",))
+    for row in (0, 5, 10):  # rows whose text value is missing
+        w.index = row
+        e = w.explanation
+        assert e.prediction == pytest.approx(model.predict_proba(X.iloc[[row]])[0, 1])
+        assert e.base_value + sum(e.shap.values()) == pytest.approx(e.prediction, abs=1e-9)
+    w.close()
+
+
 def test_true_one_and_one_point_zero_are_three_categories():
     # Python holds True == 1 == 1.0: keyed by value they were one category, and a row's 1
     # reached the model as True.
