@@ -57,13 +57,7 @@ from .compute import (
     choose_backend,
     part_stop,
 )
-from .data import (
-    QUANTILE_LEVELS,
-    Feature,
-    FeatureSchema,
-    check_columns,
-    check_whole_columns,
-)
+from .data import QUANTILE_LEVELS, Feature, FeatureSchema
 from .explainers.shap import ShapValues
 from .format import counted, first_names, format_number
 from .global_explanation import (
@@ -73,6 +67,7 @@ from .global_explanation import (
     PredictionDistribution,
     SurrogateFidelity,
 )
+from .inputs import check_columns, check_whole_columns
 from .jobs import NEVER, Stop
 from .warn import warn_caller
 

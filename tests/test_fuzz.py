@@ -43,12 +43,11 @@ from optiml_widgets.data import (
     QUANTILE_LEVELS,
     ColumnQuantiles,
     FeatureSchema,
-    as_frame,
     build_schema,
-    check_y,
     plain_value,
     row_values,
 )
+from optiml_widgets.inputs import as_frame, check_y
 
 # -- profiles ------------------------------------------------------------------------------
 

@@ -17,7 +17,8 @@ from sklearn.preprocessing import OneHotEncoder
 from sklearn.svm import SVC
 
 from optiml_widgets import explain_widget
-from optiml_widgets.data import as_frame, build_schema, check_y, row_values
+from optiml_widgets.data import build_schema, row_values
+from optiml_widgets.inputs import as_frame, check_y
 from optiml_widgets.model import ModelAdapter
 
 
@@ -432,7 +433,7 @@ def test_a_small_sparse_matrix_is_densified():
 def test_a_large_sparse_matrix_gets_a_clear_error():
     from scipy import sparse
 
-    from optiml_widgets.data import SPARSE_MAX_CELLS
+    from optiml_widgets.inputs import SPARSE_MAX_CELLS
 
     big = sparse.random(SPARSE_MAX_CELLS // 100 + 1, 100, density=1e-5, format="csr")
     with pytest.raises(ValueError, match="scipy sparse matrix of .* Pass fewer rows, e.g. X"):

@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import align_by_index
 from ..explainers.base import (
     REGISTRY,
     Attribution,
@@ -29,6 +28,7 @@ from ..explainers.base import (
     check_names,
     check_random_state,
 )
+from ..inputs import align_by_index
 from ..jobs import Cancelled, Gate, Jobs, PanelHooks, Progress, Stop, check_stopped
 from ..memo import Memo
 from ..model import class_position, classes_as_given
