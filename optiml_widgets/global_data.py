@@ -24,10 +24,8 @@ Bins and grids come from X (the session's rows), so no pass over the data is nee
 the one that explains it, and the reductions are sums (exact merges) whatever the order
 the partitions finish in. The payload size does not grow with the rows.
 
-SHAP values are the panel's own algorithm (``algorithm="panel"``), or, for XGBoost and
-LightGBM models, the model's own ``pred_contribs`` (path-dependent TreeSHAP of the raw
-output; ``algorithm="native"``); ``"auto"`` takes the native ones only where they are the
-panel's algorithm too (path-dependent TreeSHAP of the raw output).
+Reading and checking ``global_data`` is global_source.py's; which SHAP algorithm explains
+a part, and how it travels to a worker, is partition_shap.py's.
 """
 
 from __future__ import annotations
@@ -35,21 +33,18 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .boosters import BoosterRegressor
 from .compute import (
     Backend,
     Chunks,
     DaskCluster,
-    DaskPartitions,
     InProcess,
     Parts,
     Progress,
@@ -58,8 +53,7 @@ from .compute import (
     part_stop,
 )
 from .data import QUANTILE_LEVELS, Feature, FeatureSchema
-from .explainers.shap import ShapValues
-from .format import counted, first_names, format_number
+from .format import first_names, format_number
 from .global_explanation import (
     Dependence,
     GlobalDataSummary,
@@ -67,11 +61,11 @@ from .global_explanation import (
     PredictionDistribution,
     SurrogateFidelity,
 )
+from .global_source import Source, check_numbers, read_global_data
 from .inputs import check_columns, check_whole_columns
 from .jobs import NEVER, Stop
+from .partition_shap import Algorithm, Contributions, choose_contributions
 from .warn import warn_caller
-
-Algorithm = Literal["auto", "panel", "native"]
 
 SAMPLE_ROWS = 1000  # rows of the beeswarm's uniform sample
 DEPENDENCE_BINS = 20  # value bins per numeric feature (at X's quantiles)
@@ -82,508 +76,6 @@ CLUSTER_ROWS = 50_000  # rows per partition when a pandas global_data goes to a 
 FLOATS_PER_STEP = 4_000_000  # SHAP values held at once (rows x features x outputs): 32 MB
 WORKER_STEP_SECONDS = 1.0  # a step off the gate (on a worker) lasts about this long
 UNSEEN_EXAMPLES = 5
-ADDITIVITY = 1e-6  # how far exact values may miss the output, relative to it (the API's)
-FLOAT32_ADDITIVITY = 1e-4  # the same for values added up in float32 (XGBoost's own)
-DASK_MISSING = (
-    "Reading {what} needs Dask: pip install 'optiml-widgets[dask]' "
-    "(it installs dask[dataframe,distributed] and pyarrow)."
-)
-
-
-# -- reading global_data ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Source:
-    """``global_data`` in parts, with what it is in words."""
-
-    parts: Parts
-    description: str
-
-
-def read_global_data(
-    global_data: Any,
-    schema: FeatureSchema,
-    *,
-    partition_rows: int,
-) -> Source:
-    """Check ``global_data`` against X's columns (a clear error before any long work) and
-    cut it into parts: pandas into chunks, Dask DataFrames by partition, Parquet with Dask."""
-    names = schema.names
-    if isinstance(global_data, pd.DataFrame):
-        _check_columns(list(map(str, global_data.columns)), dict(global_data.dtypes), schema)
-        if len(global_data) == 0:
-            raise ValueError("global_data is empty (0 rows): pass the rows to explain.")
-        frame = global_data.set_axis(list(map(str, global_data.columns)), axis=1)[names]
-        check_columns(frame, "global_data")
-        check_whole_columns(frame, schema.dtypes, "global_data")
-        return Source(Chunks(frame, partition_rows), f"a pandas DataFrame of {len(frame):,} rows")
-    if _is_dask_frame(global_data):
-        columns = list(map(str, global_data.columns))
-        _check_columns(columns, dict(global_data.dtypes), schema)
-        frame = global_data
-        if any(not isinstance(label, str) for label in frame.columns):  # ints, tuples
-            frame = frame.rename(columns={label: str(label) for label in frame.columns})
-        # Each part is checked against X's columns as it is read (PartitionWork), where a
-        # part unlike the frame's declared columns gets an error naming it.
-        return Source(
-            DaskPartitions(frame),
-            f"a Dask DataFrame of {frame.npartitions:,} partitions",
-        )
-    if isinstance(global_data, (str, os.PathLike)) or (
-        isinstance(global_data, (list, tuple))
-        and global_data
-        and all(isinstance(p, (str, os.PathLike)) for p in global_data)
-    ):
-        try:
-            import dask.dataframe as dd
-        except ImportError as exc:
-            raise ImportError(DASK_MISSING.format(what="Parquet files")) from exc
-        paths = (
-            os.fspath(global_data)
-            if isinstance(global_data, (str, os.PathLike))
-            else [os.fspath(p) for p in global_data]
-        )
-        try:
-            frame = dd.read_parquet(paths)
-        except (FileNotFoundError, OSError, ValueError) as exc:
-            raise ValueError(
-                f"global_data {paths!r} could not be read as Parquet ({type(exc).__name__}: "
-                f"{exc}). Pass the path or glob of Parquet files, e.g. 'data/*.parquet'."
-            ) from exc
-        if len(frame.columns) == 0:  # dask reads a glob that matches nothing as no columns
-            raise ValueError(
-                f"global_data {paths!r} matches no Parquet file with columns: check the path "
-                "or glob, e.g. 'data/*.parquet'."
-            )
-        _check_columns(list(map(str, frame.columns)), dict(frame.dtypes), schema)
-        _check_parquet_files(paths, schema)
-        frame = frame[names]
-        shown = paths if isinstance(paths, str) else f"{len(paths)} paths"
-        return Source(
-            DaskPartitions(frame),
-            f"the Parquet data {shown} ({frame.npartitions:,} partitions)",
-        )
-    raise TypeError(
-        "global_data must be a pandas DataFrame, a Dask DataFrame or the path (or glob) of "
-        f"Parquet files, not a {_type_name(global_data)}{_conversion(global_data)}."
-    )
-
-
-def _check_parquet_files(paths: str | list[str], schema: FeatureSchema) -> None:
-    """Every Parquet file has X's columns, with types X's rules accept (dask takes the
-    columns and types of the first file only: a file without a column, or with text in a
-    number column, failed as its part after the others' work; one with a category's codes
-    was explained as unseen categories). Footers only, no data."""
-    try:
-        import fsspec
-        import pyarrow.parquet as pq
-
-        fs, _, files = fsspec.core.get_fs_token_paths(paths)
-        if len(files) == 1 and fs.isdir(files[0]):
-            files = [f for f in fs.find(files[0]) if f.endswith((".parquet", ".parq"))]
-        found = {f: pq.read_schema(f, filesystem=fs) for f in files}
-    except Exception:  # a store fsspec cannot list: its parts report their own errors
-        return
-    accepted: set[tuple[Any, ...]] = set()  # X's columns' types in files already checked
-    for file, arrow in found.items():
-        types = dict(zip(arrow.names, arrow.types))
-        lacking = [n for n in schema.names if n not in types]
-        if lacking:
-            raise ValueError(
-                f"The Parquet file {file!r} of global_data lacks columns of X: "
-                f"{first_names(lacking)} ({len(found)} files read). Every file needs X's columns: "
-                "write them into it, or leave the file out of the paths."
-            )
-        these = tuple(types[name] for name in schema.names)
-        if these in accepted:  # files written alike: checked once
-            continue
-        dtypes = {name: _arrow_dtype(t) for name, t in zip(schema.names, these)}
-        _check_dtypes(
-            {name: dtype for name, dtype in dtypes.items() if dtype is not None},
-            schema,
-            where=f"the Parquet file {file!r} of global_data",
-            then=(
-                f" Write that file again so ({len(found)} files read), or leave it out of "
-                "the paths."
-            ),
-        )
-        accepted.add(these)
-
-
-def _arrow_dtype(arrow_type: Any) -> Any:
-    """The pandas dtype a Parquet column of this Arrow type is read as, for X's rules (None
-    for a column of nulls only: every value missing, which any column of X may hold)."""
-    import pyarrow as pa
-
-    if pa.types.is_null(arrow_type):
-        return None
-    if pa.types.is_dictionary(arrow_type):  # a pandas categorical, written by its values
-        values = _arrow_dtype(arrow_type.value_type)
-        return pd.CategoricalDtype(pd.Index([], dtype=object if values is None else values))
-    is_view = getattr(pa.types, "is_string_view", lambda _: False)
-    if (
-        pa.types.is_string(arrow_type)
-        or pa.types.is_large_string(arrow_type)
-        or is_view(arrow_type)
-    ):
-        return pd.StringDtype()
-    try:
-        return np.dtype(arrow_type.to_pandas_dtype())
-    except (NotImplementedError, TypeError):
-        return np.dtype(object)
-
-
-def _is_dask_frame(value: Any) -> bool:
-    """A Dask DataFrame (a dask Array, Series or Bag has partitions too, but no columns).
-    Dask is imported only for a value that comes from it."""
-    if type(value).__module__.split(".")[0] not in ("dask", "dask_expr"):
-        return False
-    try:
-        import dask.dataframe as dd
-    except ImportError:  # dask without its dataframe part: not a Dask DataFrame
-        return False
-    return isinstance(value, dd.DataFrame)
-
-
-def _type_name(value: Any) -> str:
-    """The type with its package and module: a polars DataFrame is not "DataFrame"."""
-    kind = type(value)
-    if kind.__module__ == "builtins":
-        return kind.__qualname__
-    package = kind.__module__.split(".")[0]
-    return f"{package} {kind.__qualname__} ({kind.__module__}.{kind.__qualname__})"
-
-
-def _conversion(value: Any) -> str:
-    """How to turn ``value`` into what global_data takes, after a colon; or nothing."""
-    package = type(value).__module__.split(".")[0]
-    name = type(value).__name__
-    if package == "dask" and name == "Array":
-        return (
-            ": give it X's columns as a Dask DataFrame, "
-            "dd.from_dask_array(array, columns=list(X.columns))"
-        )
-    if name == "Series" and package in ("dask", "pandas", "polars"):
-        return (
-            ": a Series is one column; pass the frame with every column of X (or "
-            "series.to_frame() when X has that one column)"
-        )
-    if package == "polars" and name == "LazyFrame":
-        return (
-            ": collect it into pandas, frame.collect().to_pandas(), or for rows that do not "
-            "fit in memory write it with frame.sink_parquet(path) and pass the path"
-        )
-    if package == "polars":
-        return (
-            ": convert it with frame.to_pandas(), or for rows that do not fit in memory "
-            "write it with frame.write_parquet(path) and pass the path"
-        )
-    if isinstance(value, np.ndarray):
-        return ": give it X's columns, pd.DataFrame(array, columns=list(X.columns))"
-    if callable(getattr(value, "to_pandas", None)):  # a pyarrow Table, a cuDF frame...
-        return ": convert it with .to_pandas()"
-    return ""
-
-
-def _check_numbers(frame: pd.DataFrame, schema: FeatureSchema, where: str) -> None:
-    """A column of numbers in X holds numbers in this part too (a Dask part may hold text
-    where its frame declares numbers)."""
-    for feature in schema.features:
-        column = frame[feature.name]
-        if feature.is_discrete or pd.api.types.is_numeric_dtype(column.dtype):
-            continue
-        if pd.api.types.is_bool_dtype(column.dtype):
-            continue
-        numbers = pd.to_numeric(column, errors="coerce")
-        bad = numbers.isna() & column.notna()
-        if bad.any():
-            raise ValueError(
-                f"{where}: column {feature.name!r} holds {column[bad].iloc[0]!r} (in "
-                f"{counted(int(bad.sum()), 'row')}) where X holds numbers. Clean the column or "
-                "drop those rows."
-            )
-
-
-def _check_columns(columns: list[str], dtypes: dict[Any, Any], schema: FeatureSchema) -> None:
-    names = schema.names
-    missing = [n for n in names if n not in columns]
-    extra = [c for c in columns if c not in names]
-    duplicates = sorted({c for c in columns if columns.count(c) > 1})
-    problems = []
-    if missing:
-        problems.append(f"it lacks columns of X: {first_names(missing)}")
-    if extra:
-        problems.append(f"it has columns X does not have: {first_names(extra)}")
-    if duplicates:
-        problems.append(f"it has duplicate columns: {first_names(duplicates)}")
-    if problems:
-        raise ValueError(
-            "global_data must have exactly X's columns, but "
-            + "; ".join(problems)
-            + ". Select them, e.g. big[list(X.columns)], or for Parquet "
-            "dd.read_parquet(path, columns=list(X.columns))."
-        )
-    _check_dtypes({str(k): v for k, v in dtypes.items()}, schema)
-
-
-def _check_dtypes(
-    dtypes: dict[str, Any], schema: FeatureSchema, *, where: str = "global_data", then: str = ""
-) -> None:
-    """X's rules for the dtypes of global_data's columns (those given), before any work: a
-    column of numbers in X holds numbers (any width, ints or floats), a categorical one
-    holds values its categories can be (text for text: strings or categories)."""
-    for feature in schema.features:
-        if feature.name not in dtypes:
-            continue
-        dtype = dtypes[feature.name]
-        if feature.is_discrete:
-            _check_categories(feature, dtype, where=where, then=then)
-        elif not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
-            raise ValueError(
-                f"Column {feature.name!r} holds {dtype} values in {where} but numbers in X: "
-                f"give it the dtype it has in X (e.g. with astype).{then}"
-            )
-
-
-def _check_categories(
-    feature: Feature, dtype: Any, *, where: str = "global_data", then: str = ""
-) -> None:
-    """Refuse a column whose dtype cannot hold X's text categories (numbers, such as the
-    categories' codes): every row would be explained as an unseen category."""
-    values = dtype.categories.dtype if isinstance(dtype, pd.CategoricalDtype) else dtype
-    name = feature.name
-    if feature.kind == "boolean" and (
-        pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
-    ):
-        raise ValueError(
-            f"Column {name!r} holds text ({dtype}) in {where} but True/False in X: cast to "
-            'bool, any text is True ("False" too), so every row would be explained as True. '
-            f"Convert it first, e.g. data[{name!r}] = data[{name!r}].map({{'True': True, "
-            f"'False': False}}).{then}"
-        )
-    if not any(isinstance(c, str) for c in feature.categories):
-        return
-    if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
-        return
-    shown = list(feature.categories[:5]) + (["..."] if len(feature.categories) > 5 else [])
-    raise ValueError(
-        f"Column {name!r} holds numbers ({dtype}) in {where} but the categories {shown} "
-        "in X: every row would count as an unseen category. Give it X's categories: from "
-        f"codes with pd.Categorical.from_codes(codes, X[{name!r}].cat.categories), from "
-        f"values with .astype(pd.CategoricalDtype(X[{name!r}].cat.categories)).{then}"
-    )
-
-
-# -- SHAP values of a partition -----------------------------------------------------------------
-class Contributions:
-    """SHAP values of a partition: ``(values[row, feature, output], base[output],
-    expected[row, output])`` where ``base + values.sum(features)`` should equal ``expected``
-    (the model's output in the space the values explain)."""
-
-    description: str
-    live_rows: int  # rows per step in process, so the live panel gets its turn in between
-
-    def __call__(
-        self, model_input: Any, encoded: np.ndarray, outputs: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        raise NotImplementedError
-
-    def prepare_to_ship(self) -> None:
-        """Make sure this pickles to a Dask worker (or say exactly why it cannot)."""
-
-    def allowed_gap(self, values: np.ndarray, base: np.ndarray, expected: np.ndarray) -> np.ndarray:
-        """How far ``base + values.sum(features)`` may miss ``expected`` (rows, outputs) for
-        exact values: more, and the summary says the rows do not add up."""
-        raise NotImplementedError
-
-
-class PanelShap(Contributions):
-    """The panel's own SHAP explainer (session.shap_explainer), batch by batch.
-
-    Sent to a worker as it is when it pickles; otherwise rebuilt there from its context
-    (its class and the model, schema and background it was built on), and the worker
-    checks it chose the panel's algorithm.
-    """
-
-    live_rows = 100
-
-    def __init__(self, explainer: Any) -> None:
-        self.explainer: Any = explainer
-        self.description = str(explainer.description)
-        self._recipe: tuple[type, Any] | None = None
-        self.why_rebuilt: str | None = None
-
-    def prepare_to_ship(self) -> None:
-        import cloudpickle
-
-        try:
-            cloudpickle.dumps(self.explainer)
-        except Exception as exc:
-            context = getattr(self.explainer, "context", None)
-            if context is None:
-                raise TypeError(
-                    "The SHAP explainer cannot be sent to the Dask workers "
-                    f"({type(exc).__name__}: {exc}) and has no context to rebuild it from: "
-                    "run without a cluster, or with algorithm='native' for XGBoost/LightGBM."
-                ) from exc
-            self._recipe = (type(self.explainer), context)
-            self.why_rebuilt = f"{type(exc).__name__}: {exc}"
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        if self._recipe is not None:
-            state["explainer"] = None  # rebuilt on the worker, once
-        return state
-
-    def allowed_gap(self, values: np.ndarray, base: np.ndarray, expected: np.ndarray) -> np.ndarray:
-        # What the panel holds its own exact views and global rows to.
-        return np.asarray(self.explainer.allowed_gap(expected), dtype=float)
-
-    def __call__(
-        self, model_input: Any, encoded: np.ndarray, outputs: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if self.explainer is None:
-            assert self._recipe is not None
-            cls, context = self._recipe
-            self.explainer = cls(context)
-        explainer = self.explainer
-        if explainer.approximate:
-            # Permutation SHAP draws its permutations per call: one row per call gives each
-            # row the panel's own values, whatever the batching (steps, workers) was.
-            rows = [explainer.values(encoded[i : i + 1]) for i in range(len(encoded))]
-            result = (
-                ShapValues(np.concatenate([r.values for r in rows]), rows[0].base_values)
-                if rows
-                else explainer.values(encoded)
-            )
-        else:
-            result = explainer.values(encoded)
-        if self.explainer.description != self.description:
-            raise RuntimeError(
-                f"The SHAP explainer rebuilt on this worker runs {self.explainer.description}, "
-                f"the panel {self.description}: the values would not be comparable."
-            )
-        return (
-            np.asarray(result.values, dtype=float),
-            np.asarray(result.base_values, dtype=float),
-            outputs,
-        )
-
-
-class NativeContributions(Contributions):
-    """XGBoost's ``pred_contribs`` / LightGBM's ``pred_contrib``: path-dependent TreeSHAP of
-    the raw output (log-odds for binary classifiers), computed by the model's own library
-    (XGBoost in float32: its values agree with shap's to about 1e-5, LightGBM's exactly)."""
-
-    live_rows = 2000
-
-    def __init__(self, model: Any, library: str, n_outputs: int, binary: bool) -> None:
-        self.model = model
-        self.library = library
-        self.n_outputs = n_outputs
-        self.binary = binary
-        if binary:
-            space = "log-odds"
-        elif n_outputs > 1:
-            space = "raw class scores"
-        else:
-            space = "raw output"
-        argument = "pred_contribs" if library == "XGBoost" else "pred_contrib"
-        self.description = f"TreeSHAP (path-dependent, {space}; {library}'s own {argument})"
-        # The API's 1e-6, relative to the terms added up; XGBoost adds them in float32, whose
-        # rounding reaches about 2e-5 of them (a regressor's outputs near 1e8).
-        self.tolerance = FLOAT32_ADDITIVITY if library == "XGBoost" else ADDITIVITY
-
-    def allowed_gap(self, values: np.ndarray, base: np.ndarray, expected: np.ndarray) -> np.ndarray:
-        terms = np.abs(values).sum(axis=1) + np.abs(base)[None, :]
-        return np.asarray(self.tolerance * np.maximum(terms, np.abs(expected)), dtype=float)
-
-    @staticmethod
-    def library_of(model: Any) -> str | None:
-        """ "XGBoost", "LightGBM", or None for a model without native contributions."""
-        if isinstance(model, BoosterRegressor):  # a native Booster, wrapped
-            return model.library
-        package = type(model).__module__.split(".")[0]
-        if package == "xgboost" and hasattr(model, "get_booster"):
-            return "XGBoost"
-        if package == "lightgbm" and hasattr(model, "booster_"):
-            return "LightGBM"
-        return None
-
-    def __call__(
-        self, model_input: Any, encoded: np.ndarray, outputs: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        n = len(encoded)
-        native = isinstance(self.model, BoosterRegressor)
-        if self.library == "LightGBM":
-            booster = self.model.booster if native else self.model.booster_
-            contributions = np.asarray(booster.predict(model_input, pred_contrib=True))
-            raw = np.asarray(booster.predict(model_input, raw_score=True), dtype=float)
-        else:
-            import xgboost
-
-            booster = self.model.booster if native else self.model.get_booster()
-            matrix = xgboost.DMatrix(model_input, enable_categorical=True)
-            options = {"iteration_range": _xgboost_iterations(self.model)}
-            contributions = np.asarray(booster.predict(matrix, pred_contribs=True, **options))
-            raw = np.asarray(booster.predict(matrix, output_margin=True, **options), dtype=float)
-        n_raw = 1 if self.binary else self.n_outputs
-        per_output = contributions.reshape(n, n_raw, -1).astype(float)  # [row, output, F + 1]
-        values = per_output[:, :, :-1].transpose(0, 2, 1)
-        base = per_output[0, :, -1]
-        raw = raw.reshape(n, n_raw)
-        if self.binary:  # the negative class's log-odds mirror the positive class's
-            values = np.concatenate([-values, values], axis=2)
-            base = np.array([-base[0], base[0]])
-            raw = np.hstack([-raw, raw])
-        return values, base, raw
-
-
-def _xgboost_iterations(model: Any) -> tuple[int, int]:
-    """The trees the sklearn wrapper predicts with (up to the best iteration, if any)."""
-    try:
-        best = model.best_iteration
-    except AttributeError:
-        return (0, 0)
-    return (0, int(best) + 1) if best is not None else (0, 0)
-
-
-def choose_contributions(session: Any, algorithm: Algorithm) -> Contributions:
-    """The SHAP algorithm for ``global_data``; see the module docstring."""
-    if algorithm not in ("auto", "panel", "native"):
-        raise ValueError(f"algorithm must be 'auto', 'panel' or 'native', not {algorithm!r}.")
-    adapter, explainer = session.adapter, session.shap_explainer
-    library = NativeContributions.library_of(adapter.model)
-
-    def native() -> NativeContributions:
-        return NativeContributions(
-            adapter.model, str(library), len(adapter.output_names), adapter.task == "binary"
-        )
-
-    if algorithm == "native":
-        if library is None:
-            raise ValueError(
-                f"algorithm='native' needs an XGBoost or LightGBM model with its own SHAP "
-                f"values (pred_contribs); {adapter.name} has none: use algorithm='panel'."
-            )
-        return native()
-    if explainer is None:
-        if algorithm == "auto" and library is not None:
-            return native()
-        raise ValueError('The global views need SHAP: create the widget with "shap" in explainers.')
-    # The panel's algorithm as its first view settles it (a fast one may fall back on the
-    # first rows): every part runs that one.
-    explainer.settle(session.encoded_X[:1])
-    # The library's own values are path-dependent TreeSHAP of the raw output (a classifier's
-    # log-odds): the panel's only for a regressor explained that way (a classifier's panel is
-    # in probability).
-    same_mode = (
-        not adapter.is_classifier
-        and getattr(explainer, "algorithm_kind", None) == "tree"
-        and getattr(explainer, "perturbation", None) != "interventional"
-    )
-    if algorithm == "auto" and library is not None and same_mode:
-        return native()
-    return PanelShap(explainer)
 
 
 # -- what every partition reduces to -----------------------------------------------------------------
@@ -859,7 +351,7 @@ class PartitionWork:
             )
         index = frame.index
         frame = frame[plan.names].reset_index(drop=True)
-        _check_numbers(frame, self.schema, where)
+        check_numbers(frame, self.schema, where)
         # Dask's parts are first seen here; an infinite value would reach shap and the
         # model as a failure of their own (or a number) rather than this clear error.
         check_columns(frame, where)

@@ -19,9 +19,10 @@ from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegress
 
 from optiml_widgets import ExplanationSession, explain_widget
 from optiml_widgets.compute import Chunks, InProcess
-from optiml_widgets.global_data import PanelShap, explain_global_data
+from optiml_widgets.global_data import explain_global_data
 from optiml_widgets.global_explanation import compute_global
 from optiml_widgets.jobs import Cancelled, Stop
+from optiml_widgets.partition_shap import PanelShap
 
 lightgbm = pytest.importorskip("lightgbm")
 
@@ -461,7 +462,7 @@ def test_auto_takes_the_native_values_only_where_they_are_the_panels(classify):
     too (the library's own values are log-odds); a regressor's on the raw output, the
     library's own."""
     lightgbm = pytest.importorskip("lightgbm")
-    from optiml_widgets.global_data import NativeContributions, choose_contributions
+    from optiml_widgets.partition_shap import NativeContributions, choose_contributions
 
     X, y = make_classification(600, 5, n_informative=3, random_state=1)
     X = pd.DataFrame(X, columns=[f"f{i}" for i in range(5)])
@@ -826,7 +827,7 @@ def test_the_samples_keys_pick_every_row_alike(case):
 def test_rows_whose_values_do_not_add_up_are_reported(lgbm_session, monkeypatch):
     """The largest additivity error over every row was computed, and nothing read it: the
     README says the global views' rows are checked as the panel's exact views are."""
-    from optiml_widgets.global_data import NativeContributions
+    from optiml_widgets.partition_shap import NativeContributions
 
     session, X = lgbm_session
     data = X.iloc[:3000]
