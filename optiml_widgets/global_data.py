@@ -183,7 +183,6 @@ class Partial:
     rows: int
     part_rows: dict[int, int]
     abs_sum: np.ndarray  # [feature, output]
-    sum: np.ndarray  # [feature, output]
     bin_count: np.ndarray  # [feature, bin]
     bin_value_sum: np.ndarray  # [feature, bin]
     bin_mean: np.ndarray  # [feature, bin, output position]
@@ -243,7 +242,6 @@ def merge(a: Partial, b: Partial) -> Partial:
         rows=a.rows + b.rows,
         part_rows={**a.part_rows, **_added(a.part_rows, b.part_rows)},
         abs_sum=a.abs_sum + b.abs_sum,
-        sum=a.sum + b.sum,
         bin_count=na + nb,
         bin_value_sum=a.bin_value_sum + b.bin_value_sum,
         bin_mean=bin_mean,
@@ -449,7 +447,6 @@ class PartitionWork:
             rows=0,
             part_rows={},
             abs_sum=np.zeros((F, K)),
-            sum=np.zeros((F, K)),
             bin_count=np.zeros((F, B)),
             bin_value_sum=np.zeros((F, B)),
             bin_mean=np.zeros((F, B, n_explained)),
@@ -503,7 +500,6 @@ class PartitionWork:
         n = len(frame)
         result.rows = n
         result.abs_sum = np.abs(values).sum(axis=0)
-        result.sum = values.sum(axis=0)
         result.base_values = base
         result.algorithms = {self.contributions.description}
         error = np.abs(base[None, :] + values.sum(axis=1) - expected)
@@ -719,7 +715,6 @@ def summarise(
         outputs=plan.outputs,
         base_values=total.base_values,
         mean_abs_shap=total.abs_sum / max(n, 1),
-        mean_shap=total.sum / max(n, 1),
         dependence=dependence,
         predictions=predictions,
         fidelity=fidelity,

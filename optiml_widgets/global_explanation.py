@@ -108,8 +108,8 @@ class SurrogateFidelity:
 class GlobalDataSummary:
     """What every row of ``global_data`` says, reduced partition by partition.
 
-    ``mean_abs_shap`` and ``mean_shap`` are ``[feature, output]`` for every output; the
-    dependence, the prediction histogram and the sample's SHAP values are for ``outputs``.
+    ``mean_abs_shap`` is ``[feature, output]`` for every output; the dependence, the
+    prediction histogram and the sample's SHAP values are for ``outputs``.
     """
 
     n_rows: int
@@ -123,7 +123,6 @@ class GlobalDataSummary:
     outputs: tuple[int, ...]
     base_values: np.ndarray
     mean_abs_shap: np.ndarray
-    mean_shap: np.ndarray
     dependence: Dependence
     predictions: PredictionDistribution
     fidelity: SurrogateFidelity | None

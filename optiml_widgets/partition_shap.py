@@ -58,7 +58,6 @@ class PanelShap(Contributions):
         self.explainer: Any = explainer
         self.description = str(explainer.description)
         self._recipe: tuple[type, Any] | None = None
-        self.why_rebuilt: str | None = None
 
     def prepare_to_ship(self) -> None:
         import cloudpickle
@@ -74,7 +73,6 @@ class PanelShap(Contributions):
                     "run without a cluster, or with algorithm='native' for XGBoost/LightGBM."
                 ) from exc
             self._recipe = (type(self.explainer), context)
-            self.why_rebuilt = f"{type(exc).__name__}: {exc}"
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
