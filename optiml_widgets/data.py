@@ -835,7 +835,3 @@ def _missing_value(column: pd.Series) -> Any:
     gone = column[column.isna()].tolist()
     kind = Counter(type(v) for v in gone).most_common(1)[0][0]  # NaN != NaN: by type
     return next(v for v in gone if type(v) is kind)
-
-
-# Reading and checking the inputs is inputs.py's; session.py imports these from here.
-from .inputs import as_frame, check_y, column_labels, names_list  # noqa: E402, F401

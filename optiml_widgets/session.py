@@ -33,13 +33,9 @@ from .data import (
     ColumnQuantiles,
     Feature,
     FeatureSchema,
-    as_frame,
     build_schema,
-    check_y,
     column_dtypes,
-    column_labels,
     is_missing,
-    names_list,
     row_values,
 )
 from .explainers import REGISTRY, Attribution, Explainer, Surrogate, TableContext, fit_surrogate
@@ -57,8 +53,10 @@ from .explainers.shap import ShapExplainer, ShapValues
 from .explainers.surrogate import rule_with_labels
 from .explanation import LocalExplanation
 from .format import first_names, row_label
-from .global_data import explain_global_data, read_global_data
+from .global_data import explain_global_data
 from .global_explanation import GlobalExplanation, compute_global, global_rows
+from .global_source import read_global_data
+from .inputs import as_frame, check_y, column_labels, names_list
 from .jobs import (
     Cancelled,
     Gate,
