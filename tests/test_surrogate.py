@@ -859,3 +859,40 @@ def test_with_too_few_rows_to_hold_out_the_fidelity_says_what_judged_it():
     many = pd.concat([X] * 4, ignore_index=True)
     enough = ExplanationSession(model, many, task="regression", explainers=("surrogate",))
     assert enough.surrogate.held_out and "held-out" in enough.surrogate.caption
+
+
+def test_a_row_with_pandas_na_is_covered_as_rule_for_reads_it():
+    # Nullable columns hold pd.NA, not NaN: a rule's own checks (covers, met, a term's
+    # effect) read it as missing, as rule_for does.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {
+            "a": pd.array(rng.integers(0, 10, 400), dtype="Int64"),
+            "b": pd.array(rng.normal(size=400), dtype="Float64"),
+        }
+    )
+    X.loc[::9, "a"] = pd.NA
+    X.loc[::7, "b"] = pd.NA
+    model = lambda df: (  # noqa: E731
+        3.0 * (df["a"].astype(float).fillna(5) > 4) + 2 * df["b"].astype(float).fillna(0)
+    ).to_numpy()
+    w = explain_widget(model, X, task="regression", explainers=("surrogate",))
+    surrogate = w.surrogate
+    assert any(rule.terms for rule in surrogate.rules)  # effect() is read below
+    predicted = surrogate.predict_encoded(w.session.encoded_X)
+    rows = np.flatnonzero((X["a"].isna() | X["b"].isna()).to_numpy())
+    for i in rows:
+        row = X.iloc[i]
+        rule = surrogate.rule_for(row)
+        assert [r.id for r in surrogate.rules if r.covers(row)] == [rule.id], rule.text()
+        assert all(rule.met(row))
+        assert rule.predict(row) == pytest.approx(predicted[i])
+    w.close()
+
+
+def test_a_rule_given_a_row_without_a_feature_says_what_to_pass():
+    surrogate = session_for("callable").surrogate
+    rule = next(r for r in surrogate.rules if r.conditions)
+    feature = rule.conditions[0].feature
+    with pytest.raises(KeyError, match=re.escape(f"no value for {feature!r}") + ".*whole row of X"):
+        rule.covers({})

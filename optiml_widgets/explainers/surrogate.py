@@ -134,7 +134,7 @@ class Condition(NamedTuple):
 
     def holds(self, value: Any) -> bool:
         """Whether a feature value meets this condition."""
-        if value is None or (isinstance(value, float) and np.isnan(value)):
+        if is_missing(value):
             return False
         if self.op == "<=":
             return float(value) <= self.value
@@ -223,7 +223,7 @@ class LinearTerm(NamedTuple):
     def effect(self, value: Any) -> float:
         """What this term adds for a value of ``feature`` (a term with ``when``: see
         ``effect_in``)."""
-        if _missing(value):
+        if is_missing(value):
             value = self.fill if np.isfinite(self.fill) else self.center
         if self.above is not None:
             return self.weight if float(value) > self.above else 0.0
@@ -235,13 +235,9 @@ class LinearTerm(NamedTuple):
             return self.effect(row_value(row, self.feature))
         for condition, fill in zip(self.when, self.when_fill):
             value = row_value(row, condition.feature)
-            if not condition.holds(fill if _missing(value) else value):
+            if not condition.holds(fill if is_missing(value) else value):
                 return 0.0
         return self.weight
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def row_value(row: Mapping[str, Any] | pd.Series, feature: Any) -> Any:
@@ -254,7 +250,17 @@ def row_value(row: Mapping[str, Any] | pd.Series, feature: Any) -> Any:
     for key in row.keys():  # noqa: SIM118 -- a Series iterates its values
         if str(key) == text:
             return row[key]
-    raise KeyError(feature)
+    raise _no_value([feature])
+
+
+def _no_value(features: Sequence[Any]) -> KeyError:
+    """The error for a row without a value for some features: what is missing, and what to
+    pass instead."""
+    shown = ", ".join(repr(feature) for feature in features[:5])
+    return KeyError(
+        f"The row has no value for {shown}{' …' if len(features) > 5 else ''}: pass a whole "
+        "row of X (e.g. X.iloc[i] or w.instance), with every feature."
+    )
 
 
 @dataclass(frozen=True)
@@ -309,7 +315,7 @@ class Rule:
 
     def holds(self, condition: Condition, value: Any) -> bool:
         """Whether a value meets one of the conditions (a missing one as it counts here)."""
-        if _missing(value) and condition.feature in self.missing_as:
+        if is_missing(value) and condition.feature in self.missing_as:
             value = self.missing_as[condition.feature]
         return condition.holds(value)
 
@@ -421,11 +427,7 @@ class Surrogate:
             row = {str(label): value for label, value in row.items()}
         missing = [name for name in self.schema.names if name not in row]
         if missing:
-            shown = ", ".join(repr(name) for name in missing[:5])
-            raise KeyError(
-                f"The row has no value for {shown}{' …' if len(missing) > 5 else ''}: pass a "
-                "whole row of X (e.g. X.iloc[i] or w.instance), with every feature."
-            )
+            raise _no_value(missing)
         values = {}
         for name in self.schema.names:  # a loop: a warning then points at the caller's line
             values[name] = _rule_value(self.schema[name], row[name])
