@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .counterfactual import Counterfactual
 from .data import Feature, FeatureSchema
@@ -14,10 +15,19 @@ from .jobs import Closed
 from .model import ModelAdapter
 from .session import EXPLAINERS, ExplanationSession
 from .text.dispatch import text_panel_for_texts
-from .text.widget import TextWidget
 from .widget import ExplainerWidget
 
+if TYPE_CHECKING:
+    from .text.widget import TextWidget
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # The text panel (and its explainers) load on first use: a table's panel needs none of it.
+    if name == "TextWidget":
+        return importlib.import_module(".text.widget", __name__).TextWidget
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @text_panel_for_texts  # X a list/Series of strings: the text panel (README "Text models")

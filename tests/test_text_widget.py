@@ -31,7 +31,9 @@ HOSTILE = [
 
 
 # First, before this module's widgets keep the cores busy.
-def test_the_tabular_path_never_imports_torch():
+def test_the_tabular_path_imports_nothing_of_the_text_panel():
+    # Only the dispatch (is X a list of strings?) is loaded: neither the text panel's
+    # modules nor torch, transformers or captum.
     code = (
         "import sys\n"
         "from sklearn.datasets import load_breast_cancer\n"
@@ -42,7 +44,9 @@ def test_the_tabular_path_never_imports_torch():
         " explainers=('shap',))\n"
         "w.close()\n"
         "found = [m for m in ('torch', 'transformers', 'captum') if m in sys.modules]\n"
+        "text = sorted(m for m in sys.modules if m.startswith('optiml_widgets.text'))\n"
         "print('IMPORTED', found, flush=True)\n"
+        "print('TEXT', text, flush=True)\n"
         "import os\n"
         "os._exit(0)  # the verdict is printed; nothing else of the process is tested here\n"
     )
@@ -51,6 +55,17 @@ def test_the_tabular_path_never_imports_torch():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "IMPORTED []" in result.stdout, result.stdout[-2000:]
+    expected = ["optiml_widgets.text", "optiml_widgets.text.dispatch"]
+    assert f"TEXT {expected}" in result.stdout, result.stdout[-2000:]
+
+
+def test_the_text_panel_is_importable_from_the_package():
+    import optiml_widgets
+    from optiml_widgets.text.widget import TextWidget
+
+    assert optiml_widgets.TextWidget is TextWidget
+    with pytest.raises(AttributeError, match="no attribute 'TextWidgets'"):
+        optiml_widgets.TextWidgets  # noqa: B018
 
 
 @pytest.fixture(scope="module")
