@@ -201,11 +201,6 @@ def in_background() -> bool:
     return priority() != LIVE
 
 
-def mark_background(background: bool = True) -> None:
-    """Give the calling thread job priority at the gate (or take it back)."""
-    set_priority(JOB if background else LIVE)
-
-
 @contextlib.contextmanager
 def stopping_with(stop: Stop) -> Iterator[None]:
     """Model calls made in this block raise ``Cancelled`` once ``stop`` is set (see

@@ -19,8 +19,6 @@ from typing import Any, Protocol
 
 from .jobs import FOLLOW_UP, LIVE, Gate, Stop, in_flight, set_priority, stopping_with
 
-Answer = Callable[[dict], Callable[[], None] | None]
-
 
 class Publishing:
     """Marks the trait writes that publish the session's own state, so the traits' observer

@@ -506,14 +506,6 @@ class ExplanationSession:
             return None
         return job.result()
 
-    def surrogate_error(self) -> str | None:
-        """Why the surrogate's fit failed, or None."""
-        job = self.jobs.get(SURROGATE)
-        if job is None or not job.done() or job.cancelled() or job.exception() is None:
-            return None
-        exc = job.exception()
-        return f"{type(exc).__name__}: {exc}"
-
     def _surrogate_job(self) -> Any:
         def fit(stop: Stop, progress: Progress) -> Surrogate:
             return fit_surrogate(

@@ -21,6 +21,7 @@ from optiml_widgets.explainers import REGISTRY, Attribution, Explainer, register
 from optiml_widgets.export import export_data
 from optiml_widgets.jobs import (
     FOLLOW_UP,
+    JOB,
     LIVE,
     LIVE_PRIORITY_SECONDS,
     Cancelled,
@@ -30,7 +31,6 @@ from optiml_widgets.jobs import (
     hand_off,
     let_live_through,
     locked_outside_gate,
-    mark_background,
     set_priority,
     wait,
 )
@@ -557,7 +557,7 @@ def test_code_that_needs_lime_while_its_background_step_is_paused_does_not_deadl
     has_gate, request_started, order = threading.Event(), threading.Event(), []
 
     def lime_in_background() -> None:
-        mark_background()
+        set_priority(JOB)
         with gate.hold(), locked_outside_gate(lime_lock):
             has_gate.set()
             assert request_started.wait(10)
@@ -591,13 +591,13 @@ def test_the_gate_lets_a_live_request_go_before_waiting_background_steps():
     holding = threading.Event()
 
     def background(label: str) -> None:
-        mark_background()
+        set_priority(JOB)
         with gate.hold():
             order.append(label)
             time.sleep(0.05)
 
     def first() -> None:
-        mark_background()
+        set_priority(JOB)
         with gate.hold():
             holding.set()
             time.sleep(0.2)
@@ -623,7 +623,7 @@ def test_a_panels_jobs_wait_while_another_panel_answers_an_edit():
     answered, stepped = [], []
 
     def job() -> None:
-        mark_background()
+        set_priority(JOB)
         with other.hold():
             stepped.append(time.monotonic())
 
@@ -750,7 +750,7 @@ def test_background_work_goes_in_short_steps_and_waits_for_a_live_request():
         return len(rows)
 
     def background() -> None:
-        mark_background()
+        set_priority(JOB)
         gate.in_steps(work, np.arange(400), seconds_per_row=0.004)
 
     thread = threading.Thread(target=background)
@@ -1105,7 +1105,7 @@ def test_the_rows_a_hint_borrows_from_are_predicted_in_steps_a_live_request_goes
     found: list[np.ndarray] = []
 
     def background() -> None:
-        mark_background()
+        set_priority(JOB)
         found.append(session.x_outputs())
 
     thread = threading.Thread(target=background)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 
 INSTALL = 'pip install "optiml-widgets[text]"'
-PACKAGES = {"torch": "torch", "transformers": "transformers", "captum": "captum"}
+PACKAGES = ("torch", "transformers", "captum")
 
 
 def missing(*modules: str) -> list[str]:
@@ -17,7 +17,7 @@ def missing(*modules: str) -> list[str]:
     return [m for m in modules if importlib.util.find_spec(m) is None]
 
 
-def require_text(what: str, modules: tuple[str, ...] = ("torch", "transformers", "captum")) -> None:
+def require_text(what: str, modules: tuple[str, ...] = PACKAGES) -> None:
     """Raise an ImportError naming what to install when ``modules`` are missing."""
     absent = missing(*modules)
     if absent:
