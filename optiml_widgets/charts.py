@@ -35,7 +35,7 @@ import pandas as pd
 
 from .data import FeatureSchema
 from .explainers.surrogate import Surrogate
-from .format import counted
+from .format import counted, finite
 from .global_explanation import GlobalExplanation
 
 BEESWARM_FEATURES = 12  # shap's beeswarm shows 10 by default; a few more fit the panel
@@ -95,13 +95,9 @@ def _params(
         "feature": alt.param(name="feature", value=int(feature)),
         "row": alt.param(name="row", value=int(row)),
         "hover": alt.param(name="hover", value=-1),
-        "current_x": alt.param(name="current_x", value=_finite(current[0])),
-        "current_y": alt.param(name="current_y", value=_finite(current[1])),
+        "current_x": alt.param(name="current_x", value=finite(current[0])),
+        "current_y": alt.param(name="current_y", value=finite(current[1])),
     }
-
-
-def _finite(value: float | None) -> float | None:
-    return float(value) if value is not None and math.isfinite(float(value)) else None
 
 
 def _round(values: np.ndarray, digits: int = 4) -> list[float | None]:

@@ -32,7 +32,7 @@ from .data import FeatureSchema
 from .explainers.base import Output, output_value
 from .explainers.rule_models import SCORE_CUT
 from .explainers.surrogate import Condition, Rule, Surrogate, _feature_spread
-from .format import format_number
+from .format import finite, format_number
 from .jobs import check_stopped
 from .model import ModelAdapter
 
@@ -392,7 +392,7 @@ def _slide(
     is out of range, when the value is at the median (no distance to go 10% past), or for a
     step term (it moves the value by its weight or not at all)."""
     feature = schema[term.feature]
-    current = _finite(row[term.feature])
+    current = finite(row[term.feature])
     if current is None or term.weight == 0 or term.is_step or predicted == split.median:
         return None
     new = current + 1.1 * (split.median - predicted) * term.per / term.weight
@@ -413,7 +413,7 @@ def _flip_steps(
 
     def toward(term: Any) -> float:
         """What flipping this step adds in the direction the value has to go."""
-        if not term.is_step or (term.above is not None and _finite(row[term.feature]) is None):
+        if not term.is_step or (term.above is not None and finite(row[term.feature]) is None):
             return 0.0
         change = -term.weight if term.effect_in(row) else term.weight
         return change if below else -change
@@ -514,7 +514,7 @@ def _move_into(
         if new is None:
             return None
         spread = _feature_spread(feature) or 1.0
-        current = _finite(value)
+        current = finite(value)
         cost += abs(new - current) / spread if current is not None else 1.0
         changes[name] = int(new) if feature.kind == "integer" else new
     return changes, cost
@@ -534,7 +534,7 @@ def _numeric_move(
         low_ok, high_ok = (np.floor(low) + 1 if np.isfinite(low) else -np.inf), np.floor(high)
     else:
         low_ok, high_ok = low + step, high
-    current = _finite(value)
+    current = finite(value)
     if current is not None and low < current <= high:
         return current
     if current is None:
@@ -556,11 +556,3 @@ def _numeric_move(
     if not np.isfinite(new) or new < lo or new > hi or new <= low or new > high:
         return None
     return float(new)
-
-
-def _finite(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if np.isfinite(number) else None

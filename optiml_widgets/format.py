@@ -55,6 +55,16 @@ def format_number(value: float | int | None, digits: int = 4, scale: float | Non
     return "0" if text == "-0" else text
 
 
+def finite(value: Any) -> float | None:
+    """A number as strict JSON and the rules read it: a float, or None for no number (None,
+    NaN, an infinity, pandas' NA, anything that is not a number)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 def apart_scale(values: Iterable[Any], digits: int = 4) -> float | None:
     """The scale (``format_number``'s) at which numbers read side by side, a rule table's
     values, all read apart: None when each at its own ``digits`` already does; else the

@@ -19,6 +19,7 @@ import numpy as np
 
 from .data import ColumnQuantiles, is_missing
 from .explainers.base import Attribution, Explainer
+from .format import finite
 
 if TYPE_CHECKING:
     from .counterfactual import Counterfactual
@@ -306,8 +307,8 @@ def attribution(found: Attribution, explainer: Explainer) -> AttributionInfo:
     """An attribution in the common form, strict JSON (no NaN), with what computed it."""
     details = {k: v for k, v in found.details.items() if k not in _LABELS}
     return {
-        "values": [_finite(v) or 0.0 for v in np.asarray(found.values, dtype=float).tolist()],
-        "base": _finite(found.base),
+        "values": [finite(v) or 0.0 for v in np.asarray(found.values, dtype=float).tolist()],
+        "base": finite(found.base),
         "quality": found.quality,
         "algorithm": algorithm_of(found, explainer),
         "fallback": fallback_of(found, explainer),
@@ -343,7 +344,7 @@ def surrogate(found: Surrogate) -> SurrogateInfo:
                 "family": str(p["family"]),
                 "rules": int(p["rules"]),
                 "fidelity": float(p["fidelity"]),
-                "between": _finite(p.get("between")),
+                "between": finite(p.get("between")),
                 "validation": float(p["validation"]),
                 "frontier": bool(p["frontier"]),
                 "chosen": bool(p["chosen"]),
@@ -441,13 +442,13 @@ def agreement(
     union = list(dict.fromkeys(top_a + top_b))
     rho = None
     if len(union) > 2 and np.ptp(a[union]) > 0 and np.ptp(b[union]) > 0:
-        rho = _finite(float(spearmanr(a[union], b[union]).statistic))
+        rho = finite(float(spearmanr(a[union], b[union]).statistic))
     errors = np.asarray(oth.details.get("errors", np.full(len(b), np.nan)), dtype=float)
     uncertain = [j for j in top_a if abs(b[j]) <= 2 * errors[j]]  # False where NaN
     signs = [np.sign(a[j]) == np.sign(b[j]) for j in top_a if j not in uncertain]
     overlap = len(set(top_a) & set(top_b)) / k if k else 1.0
     same_sign = float(np.mean(signs)) if signs else 1.0
-    fit = _finite(oth.details.get("score"))
+    fit = finite(oth.details.get("score"))
     titles = f"{ref_name.upper()} and {other_name.upper()}"
     verdict: Literal["agree", "disagree", "unreliable"]
     if fit is not None and fit < LOCAL_FIT_FLOOR:
@@ -520,18 +521,6 @@ def _json_details(details: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = json_value(value)
     return out
-
-
-def _finite(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
-def finite_list(values: Sequence[float]) -> list[float | None]:
-    """Floats as strict JSON."""
-    return [_finite(v) for v in values]
 
 
 def carries(views: Mapping[str, Any], position: int) -> bool:

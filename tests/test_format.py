@@ -13,6 +13,7 @@ from optiml_widgets.format import (
     apart_scale,
     counted,
     feature_scale,
+    finite,
     first_names,
     format_number,
     percent,
@@ -90,3 +91,13 @@ def test_a_share_of_a_few_rows_never_reads_as_none():
     # As js/src/format.ts percent (format.test.ts checks the same cases there).
     cases = {0.57: "57%", 0.0023: "0.2%", 1e-5: "<0.1%", 0.0: "0.0%", 1.0: "100%"}
     assert {share: percent(share) for share in cases} == cases
+
+
+def test_finite_is_a_number_or_none_whatever_it_is_given():
+    import numpy as np
+    import pandas as pd
+
+    assert finite(2) == 2.0 and isinstance(finite(np.int64(2)), float)
+    assert finite(np.float32(0.5)) == 0.5
+    for nothing in (None, math.nan, np.float32("inf"), -math.inf, pd.NA, pd.NaT, "a", [1.0]):
+        assert finite(nothing) is None, nothing

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import base64
 import gzip
-import math
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 import numpy as np
 
 from .. import payloads as table_payloads
 from ..explainers.base import Attribution, Explainer
+from ..format import finite
 from ..payloads import Agreement, AttributionInfo, ExplainerInfo
 from .attention import entropy, quantise, rollout, thumbnails
 from .tokens import Tokens
@@ -289,8 +289,8 @@ def surrogate_info(found: TextSurrogate) -> TextSurrogateInfo:
             }
             for r in found.rules
         ],
-        "fidelity": _finite(found.fidelity),
-        "between": _finite(found.between),
+        "fidelity": finite(found.fidelity),
+        "between": finite(found.between),
         "metric": found.metric,
         "complexity": found.complexity,
         "phrases": found.phrases,
@@ -298,10 +298,10 @@ def surrogate_info(found: TextSurrogate) -> TextSurrogateInfo:
         "curve": [
             {
                 "rules": int(p["rules"]),
-                "fidelity": _finite(p["fidelity"]),
-                "between": _finite(p["between"]),
-                "validation": _finite(p["validation"]),
-                "validation_se": _finite(p["validation_se"]),
+                "fidelity": finite(p["fidelity"]),
+                "between": finite(p["between"]),
+                "validation": finite(p["validation"]),
+                "validation_se": finite(p["validation_se"]),
                 "chosen": bool(p["chosen"]),
             }
             for p in found.curve
@@ -329,13 +329,6 @@ def label_of(text: str) -> str:
     if not line:
         return "(empty text)" if not text else "(blank text)"
     return line if len(line) <= LABEL_CHARS else line[: LABEL_CHARS - 1] + "…"
-
-
-def _finite(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
 
 
 def _round(value: float) -> float:
