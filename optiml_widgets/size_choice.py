@@ -26,6 +26,8 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
+from .format import counted
+
 TOLERANCE = 0.005  # fidelity (accuracy or R²) worth giving up for fewer rules
 CONFIDENCE = 1.645  # standard errors of the loss: one-sided 95%
 
@@ -85,6 +87,52 @@ def fewest_rules_near_best(
             key=lambda k: (rules(k), -mean[k]),
         )
     return SizeChoice(mean, error, near_best, best, chosen, dominated)
+
+
+def reason(
+    choice: SizeChoice[K],
+    rules: Callable[[K], int],
+    scored: str,
+    judged: str,
+    *,
+    family: Callable[[K], str] | None = None,
+    smaller: str = "smaller surrogate",
+) -> str:
+    """Why the chosen candidate has its number of rules, as the panel states it: the best
+    ``scored`` itself, no more rules and no less faithful than one near the best, or the
+    fewest rules near the best. ``judged``: what the folds were; ``family``: a candidate's
+    family, where several compete."""
+
+    def at(key: K) -> str:  # "12 rules, decision tree"
+        return counted(rules(key), "rule") + (f", {family(key)}" if family else "")
+
+    def named(key: K) -> str:  # "12 rules (decision tree)"
+        return counted(rules(key), "rule") + (f" ({family(key)})" if family else "")
+
+    def scores(key: K) -> str:
+        return f"{choice.mean[key]:.3f} ± {choice.error[key]:.3f}"
+
+    best, chosen = choice.best, choice.chosen
+    fewest = f"the fewest rules within {TOLERANCE} of the best {scored} with 95% confidence"
+    if chosen == best:
+        return (
+            f"the best {scored} ({scores(best)} at {at(best)}); no {smaller} is within "
+            f"{TOLERANCE} of it with 95% confidence ({judged})"
+        )
+    if choice.dominated is not None:
+        vouched = choice.dominated
+        # Two variants of one family can have as many rules: "another" tells them apart.
+        another = "another of " if named(vouched) == named(chosen) else ""
+        return (
+            f"{fewest}, or no more rules and no less faithful: {named(chosen)} reach "
+            f"{scores(chosen)}, no less than the {choice.mean[vouched]:.3f} of {another}"
+            f"{named(vouched)} within {TOLERANCE} of the best ({choice.mean[best]:.3f} at "
+            f"{at(best)}) ({judged})"
+        )
+    return (
+        f"{fewest} (the best: {scores(best)} at {at(best)}): {named(chosen)} reach "
+        f"{scores(chosen)} ({judged})"
+    )
 
 
 def frontier(mean: Mapping[K, float], rules: Callable[[K], int]) -> dict[K, bool]:

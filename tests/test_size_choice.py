@@ -14,8 +14,10 @@ from hypothesis.extra.numpy import arrays
 from optiml_widgets.size_choice import (
     CONFIDENCE,
     TOLERANCE,
+    SizeChoice,
     fewest_rules_near_best,
     frontier,
+    reason,
     standard_error,
 )
 
@@ -135,3 +137,33 @@ def test_the_reason_tells_two_variants_of_one_size_and_family_apart():
     )
     assert chosen == "b"
     assert "no less than the 0.956 of another of 20 rules (decision tree)" in reason
+
+
+def test_the_reason_states_each_way_a_size_is_chosen_for_either_surrogate():
+    mean = {2: 0.951, 3: 0.950, 5: 0.953}
+    error = dict.fromkeys(mean, 0.002)
+    near = dict.fromkeys(mean, True)
+
+    def said(best: int, chosen: int, dominated: int | None = None, **kw) -> str:
+        choice = SizeChoice(mean, error, near, best, chosen, dominated)
+        return reason(choice, int, "cross-validated agreement", "4 folds", **kw)
+
+    assert said(5, 5, smaller="shorter list") == (
+        "the best cross-validated agreement (0.953 ± 0.002 at 5 rules); no shorter list is "
+        f"within {TOLERANCE} of it with 95% confidence (4 folds)"
+    )
+    assert said(5, 2) == (
+        f"the fewest rules within {TOLERANCE} of the best cross-validated agreement with 95% "
+        "confidence (the best: 0.953 ± 0.002 at 5 rules): 2 rules reach 0.951 ± 0.002 (4 folds)"
+    )
+    assert said(5, 2, 3) == (
+        f"the fewest rules within {TOLERANCE} of the best cross-validated agreement with 95% "
+        "confidence, or no more rules and no less faithful: 2 rules reach 0.951 ± 0.002, no "
+        f"less than the 0.950 of 3 rules within {TOLERANCE} of the best (0.953 at 5 rules) "
+        "(4 folds)"
+    )
+    family = said(5, 2, 3, family=lambda k: "decision tree")
+    assert (
+        "2 rules (decision tree) reach" in family and "(0.953 at 5 rules, decision tree)" in family
+    )
+    assert "the 0.950 of 3 rules (decision tree)" in family

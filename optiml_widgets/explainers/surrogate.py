@@ -72,7 +72,8 @@ from ..data import Feature, FeatureSchema, is_missing
 from ..format import apart_scale, counted, exact_number, format_number, percent
 from ..jobs import NEVER, Gate, Stop, no_progress, yielding_to
 from ..model import ModelAdapter
-from ..size_choice import TOLERANCE, fewest_rules_near_best, frontier
+from ..size_choice import fewest_rules_near_best, frontier
+from ..size_choice import reason as size_choice_reason
 from ..warn import warn_caller
 from .linear_leaves import linear_leaf_models
 from .optimal_trees import SOLVER, OptimalTreeArrays, fit_optimal_trees, quantile_cuts
@@ -1299,8 +1300,7 @@ def _curve_and_choice(
             "validation_se": choice.error[key],
             "near_best": choice.near_best[key],
         }
-    best, chosen_key = points[choice.best], choice.chosen
-    chosen = points[chosen_key]
+    chosen_key = choice.chosen
     # One point per family and number of rules: the chosen one, else the best validated.
     curve: dict[tuple[str, int], dict[str, Any]] = {}
     for key, point in points.items():
@@ -1317,34 +1317,13 @@ def _curve_and_choice(
     for slot, point in curve.items():
         point["chosen"] = point["recommended"] = point["key"] == chosen_key
         point["frontier"] = on[slot]
-    if chosen_key == choice.best:
-        reason = (
-            f"the best cross-validated {metric} ({chosen['validation']:.3f} ± "
-            f"{chosen['validation_se']:.3f} at {counted(chosen['rules'], 'rule')}, {chosen['family']}); "
-            f"no smaller surrogate is within {TOLERANCE} of it with 95% confidence ({folds_text})"
-        )
-    elif choice.dominated is not None:
-        vouched = points[choice.dominated]
-        # Two variants of one family can have as many rules: "another" tells them apart.
-        same = (vouched["rules"], vouched["family"]) == (chosen["rules"], chosen["family"])
-        reason = (
-            f"the fewest rules within {TOLERANCE} of the best cross-validated {metric} with 95% "
-            f"confidence, or no more rules and no less faithful: "
-            f"{counted(chosen['rules'], 'rule')} ({chosen['family']}) reach "
-            f"{chosen['validation']:.3f} ± {chosen['validation_se']:.3f}, no less than the "
-            f"{vouched['validation']:.3f} of {'another of ' if same else ''}"
-            f"{counted(vouched['rules'], 'rule')} ({vouched['family']}) within {TOLERANCE} of "
-            f"the best ({best['validation']:.3f} at {counted(best['rules'], 'rule')}, "
-            f"{best['family']}) ({folds_text})"
-        )
-    else:
-        reason = (
-            f"the fewest rules within {TOLERANCE} of the best cross-validated {metric} with 95% "
-            f"confidence (the best: {best['validation']:.3f} ± {best['validation_se']:.3f} at "
-            f"{counted(best['rules'], 'rule')}, {best['family']}): {counted(chosen['rules'], 'rule')} "
-            f"({chosen['family']}) reach {chosen['validation']:.3f} ± "
-            f"{chosen['validation_se']:.3f} ({folds_text})"
-        )
+    reason = size_choice_reason(
+        choice,
+        lambda k: points[k]["rules"],
+        f"cross-validated {metric}",
+        folds_text,
+        family=lambda k: points[k]["family"],
+    )
     return sorted(curve.values(), key=lambda p: (p["family"], p["rules"])), chosen_key, reason
 
 

@@ -26,7 +26,8 @@ import numpy as np
 
 from ..format import counted
 from ..jobs import NEVER, Progress, Stop, no_progress
-from ..size_choice import TOLERANCE, fewest_rules_near_best
+from ..size_choice import fewest_rules_near_best
+from ..size_choice import reason as size_choice_reason
 from .words import word_regex  # the words a function of texts is explained by
 
 MAX_RULES = 12
@@ -486,7 +487,7 @@ def fit_text_surrogate(
             )
         )
     progress(3 * steps, 3 * steps)
-    chosen, best = curve[k - 1], curve[choice.best - 1]
+    chosen = curve[k - 1]
     if len(folds) > 1:
         scored = "cross-validated agreement"
         judged = (
@@ -497,27 +498,7 @@ def fit_text_surrogate(
     else:
         scored = "agreement on the fitting texts and their perturbations"
         judged = "too few texts for cross-validation"
-    if k == choice.best:
-        reason = (
-            f"the best {scored} ({chosen['validation']:.3f} ± {chosen['validation_se']:.3f} "
-            f"at {counted(k, 'rule')}); no shorter list is within {TOLERANCE} of it with 95% "
-            f"confidence ({judged})"
-        )
-    elif choice.dominated is not None:
-        reason = (
-            f"the fewest rules within {TOLERANCE} of the best {scored} with 95% confidence, "
-            f"or no more rules and no less faithful: {counted(k, 'rule')} reach "
-            f"{chosen['validation']:.3f} ± {chosen['validation_se']:.3f}, no less than "
-            f"{counted(choice.dominated, 'rule')} within {TOLERANCE} of the best "
-            f"({best['validation']:.3f} at {counted(best['rules'], 'rule')}) ({judged})"
-        )
-    else:
-        reason = (
-            f"the fewest rules within {TOLERANCE} of the best {scored} with 95% confidence "
-            f"({best['validation']:.3f} ± {best['validation_se']:.3f} at "
-            f"{counted(best['rules'], 'rule')}): {counted(k, 'rule')} reach "
-            f"{chosen['validation']:.3f} ± {chosen['validation_se']:.3f} ({judged})"
-        )
+    reason = size_choice_reason(choice, int, scored, judged, smaller="shorter list")
     return TextSurrogate(
         rules=rules,
         classes=list(classes),
