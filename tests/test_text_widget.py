@@ -739,6 +739,19 @@ def test_a_model_failing_on_some_text_leaves_the_others_explained():
     w.close()
 
 
+def test_nan_probabilities_name_the_text_and_the_fix():
+    def nan_on_boom(texts):
+        p = np.array([np.nan if "boom" in t else 0.3 for t in texts])
+        return np.column_stack([1 - p, p])
+
+    w = explain_widget(
+        nan_on_boom, ["a fine film", "boom goes the plot"], explainers=("lime_text",)
+    )
+    with pytest.raises(ValueError, match=r"NaN for 1 text .*'boom goes the plot'.*Fix the model"):
+        w.session.adapter.probabilities(["a fine film", "boom goes the plot"])
+    w.close()
+
+
 def test_an_export_names_the_text_the_model_fails_on(tmp_path):
     def fails_on_boom(texts):
         if any("boom" in t for t in texts):

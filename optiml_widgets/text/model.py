@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ..format import counted, short_repr
 from ..jobs import check_stopped
 from ..model import check_distinct_names
 from .optional import require_text
@@ -198,7 +199,9 @@ class TextModelAdapter:
         import torch
 
         logits = self.logits(texts)
-        return torch.softmax(torch.from_numpy(logits).double(), -1).numpy()
+        out = torch.softmax(torch.from_numpy(logits).double(), -1).numpy()
+        _check_finite(out, texts)
+        return out
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """The torch model's logits, one row per text (n, classes)."""
@@ -430,8 +433,7 @@ class TextModelAdapter:
                 f"The model returned shape {out.shape} for {len(texts)} texts: it must return "
                 "one row of class probabilities per text."
             )
-        if not np.all(np.isfinite(out)):
-            raise ValueError("The model returned NaN or infinite probabilities.")
+        _check_finite(out, texts)
         sums = out.sum(axis=1)
         if np.any(out < -_PROBABILITY_TOLERANCE) or np.any(np.abs(sums - 1) > 1e-3):
             raise ValueError(
@@ -439,6 +441,23 @@ class TextModelAdapter:
                 "to 1): pass predict_proba, or apply a softmax."
             )
         return out
+
+
+def _check_finite(out: np.ndarray, texts: Sequence[str]) -> None:
+    """A ValueError naming the texts the model gave NaN or infinite probabilities for, and
+    what to do, when there are any."""
+    bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
+    if not len(bad):
+        return
+    what = "NaN" if np.isnan(out[bad]).any() else "infinite values"
+    shown = ", ".join(short_repr(texts[i]) for i in bad[:3])
+    raise ValueError(
+        f"The model returned {what} for {counted(len(bad), 'text')} of the "
+        f"{len(texts)} it was called on (e.g. {shown}): explanations need class "
+        "probabilities for every text. Fix the model so that any text gets them: the "
+        "explainers also call it on texts with words masked, deleted or replaced, down to "
+        "every word masked."
+    )
 
 
 def _name(model: Any) -> str:
