@@ -39,10 +39,9 @@ from sklearn.ensemble import (
 )
 from sklearn.model_selection import train_test_split
 
-from optiml_widgets import explain_widget
+from optiml_widgets import explain_widget, html_file
 from optiml_widgets.explainers.lime import FULL_SAMPLES, LimeExplainer
-from optiml_widgets.export import PAGE, export_data, panel_html
-from optiml_widgets.html_file import PAGE_SCHEME
+from optiml_widgets.export import export_data, panel_html
 from optiml_widgets.session import ExplanationSession
 
 FIRST_VIEW_REPEATS = 5
@@ -487,7 +486,7 @@ def export(label: str, model, X, y) -> str:
         started = time.perf_counter()
         # What to_html does, kept apart to read how many sweeps got exact SHAP values.
         data = export_data(session, progress=lambda done, total: None)  # no bar in the timing
-        page = PAGE.format(title="export", scheme=PAGE_SCHEME, panel=panel_html(data))
+        page = html_file.page("export", panel_html(data))
         times.append(time.perf_counter() - started)
         if run < EXPORT_RUNS - 1:
             w.close()

@@ -12,18 +12,16 @@ from __future__ import annotations
 import base64
 import gzip
 import html
-import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import payloads
+from . import html_file, payloads
 from .explainers.base import Output, output_value
 from .format import format_number, format_value
-from .html_file import PAGE_SCHEME
 from .jobs import NEVER, Progress, Stop, no_progress
 from .progress import StepProgress, export_bar, waits_reported_to
 from .session import ExplanationSession
@@ -379,49 +377,17 @@ def _surrogate_without_data(info: payloads.SurrogateInfo) -> payloads.SurrogateI
 
 def choose_rows(session: ExplanationSession, rows: Sequence[int] | None) -> list[int]:
     """The exported rows: the current one and the next ones by default, or ``rows``."""
-    if rows is None:
-        others = [i for i in range(session.n_rows) if i != session.index][: DEFAULT_ROWS - 1]
-        return [session.index, *others]
-    if isinstance(rows, (str, bytes)) or not isinstance(rows, Iterable):
-        raise TypeError(f"rows must be a list of row numbers, not {type(rows).__name__}.")
-    rows = list(rows)
-    if len(rows) > MAX_ROWS:
-        raise ValueError(
-            f"rows has {len(rows)} rows; an export holds at most {MAX_ROWS} (each carries "
-            "every feature's what-if grid). Export a selection, e.g. rows=range(200)."
-        )
-    chosen = []
-    for i in rows:
-        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
-            raise TypeError(f"rows must hold int row numbers of X, not {i!r} ({type(i).__name__}).")
-        chosen.append(session.check_index(int(i)))
-    if not chosen:
-        raise ValueError("rows is empty: pass at least one row number to export.")
-    return list(dict.fromkeys(chosen))
+    return html_file.choose_rows(
+        rows,
+        session.index,
+        session.n_rows,
+        session.check_index,
+        default=DEFAULT_ROWS,
+        maximum=MAX_ROWS,
+        unit="row",
+        why="each carries every feature's what-if grid",
+    )
 
-
-def _script_json(data: Any) -> str:
-    """JSON that is safe inside <script>: no '</script>', no '<!--' can close or open anything."""
-    text = json.dumps(data, separators=(",", ":"), allow_nan=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' blob:; style-src 'unsafe-inline'; img-src data:; connect-src data:">
-<title>{title}</title>
-<style>
-{scheme}
-</style>
-</head>
-<body>
-{panel}
-</body>
-</html>
-"""
 
 # One panel: the bundle, the chart engine and the data as inert text, and a module script
 # that renders them (ids carry a suffix so that a page can hold several panels).
@@ -452,7 +418,7 @@ def panel_html(
             esm if esm is not None else (STATIC / "widget.js").read_bytes()
         ).decode(),
         charts=_chart_engine() if data.get("global") else "",
-        data=_script_json(data),
+        data=html_file.script_json(data),
     )
 
 
@@ -488,7 +454,7 @@ def to_html(
                 )
         finally:
             bar.close()
-    page = PAGE.format(title=html.escape(title), scheme=PAGE_SCHEME, panel=panel_html(data))
+    page = html_file.page(title, panel_html(data))
     if path is not None:
         Path(path).write_text(page, encoding="utf-8")
     return page

@@ -1,12 +1,18 @@
 """What both exports share about their file: ``to_html``'s arguments checked before the
 export's work (which takes seconds), so a typo costs no waiting and gets an error that says
-what to pass; and the page's light and dark colours."""
+what to pass; the rows exported; the page around the panel, with its content-security policy
+and its light and dark colours; data embedded in it."""
 
 from __future__ import annotations
 
+import html
+import json
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 # An export page's colours: the panel reads JupyterLab's theme variables, set here for a
 # reader whose system is dark (success, warning and error lighter than a light theme's,
@@ -21,6 +27,74 @@ body { margin: 16px; background: #ffffff; }
     --jp-success-color1: #66bb6a; --jp-warn-color1: #ffb74d; --jp-error-color1: #ef5350;
   }
 }"""
+
+
+# The page allows no network at all: scripts and styles are inline, the panel's module and
+# the chart engine are loaded from blob: URLs made in the page, images are data.
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' blob:; style-src 'unsafe-inline'; img-src {img_src}; connect-src data:">
+<title>{title}</title>
+<style>
+{style}
+</style>
+</head>
+<body>
+{body}
+</body>
+</html>
+"""
+
+
+def page(title: str, body: str, *, css: str = "", img_src: str = "data:") -> str:
+    """An export page: ``body`` (HTML) under the page's colours and ``css``, titled
+    ``title`` (text, escaped here); ``img_src``: where its images may come from."""
+    style = PAGE_SCHEME + (f"\n{css}" if css else "")
+    return PAGE.format(title=html.escape(title), style=style, img_src=img_src, body=body)
+
+
+def script_json(data: Any) -> str:
+    """JSON that is safe inside <script>: no '</script>', no '<!--' can close or open anything."""
+    text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def choose_rows(
+    rows: Any,
+    current: int,
+    count: int,
+    check_index: Callable[[int], int],
+    *,
+    default: int,
+    maximum: int,
+    unit: str,
+    why: str,
+) -> list[int]:
+    """The exported rows (``unit``: "row" or "text"): the current one and the next ones,
+    ``default`` in all, when ``rows`` is None; else ``rows``, each checked, at most
+    ``maximum`` (``why``: what each one carries), in their order without repeats."""
+    if rows is None:
+        others = [i for i in range(count) if i != current]
+        return [current, *others[: default - 1]]
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, Iterable):
+        raise TypeError(f"rows must be a list of {unit} numbers, not {type(rows).__name__}.")
+    rows = list(rows)
+    if len(rows) > maximum:
+        raise ValueError(
+            f"rows has {len(rows)} {unit}s; an export holds at most {maximum} ({why}). Export "
+            f"a selection, e.g. rows=range({maximum})."
+        )
+    chosen = []
+    for i in rows:
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"rows must hold int {unit} numbers, not {i!r} ({type(i).__name__}).")
+        chosen.append(check_index(int(i)))
+    if not chosen:
+        raise ValueError(f"rows is empty: pass at least one {unit} number to export.")
+    return list(dict.fromkeys(chosen))
 
 
 def export_path(path: Any) -> Path | None:

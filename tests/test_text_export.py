@@ -145,6 +145,28 @@ def test_the_export_keeps_no_edited_text_and_the_page_rebuilds_what_the_model_wa
         w.close()
 
 
+def test_rows_of_a_text_export_are_checked_as_a_tables_are(tfidf):
+    from optiml_widgets.text.export import MAX_TEXTS, choose_rows, to_html
+
+    w = explain_widget(tfidf, ["a great film", "an awful plot", "fine"], explainers=("lime_text",))
+    try:
+        assert choose_rows(w.session, None) == [0, 1, 2]
+        assert choose_rows(w.session, [2, 0, 2]) == [2, 0]
+        for bad in ([1.7], [True], ["2"], "12"):
+            with pytest.raises(TypeError, match="rows must .*text numbers"):
+                w.to_html(rows=bad)
+        with pytest.raises(ValueError, match=rf"at most {MAX_TEXTS} .*rows=range\({MAX_TEXTS}\)"):
+            w.to_html(rows=range(MAX_TEXTS + 1))
+        with pytest.raises(ValueError, match="out of range"):
+            w.to_html(rows=[3])
+        with pytest.raises(ValueError, match="rows is empty"):
+            w.to_html(rows=[])
+        page = to_html(w.session, rows=[1], title="<texts>")
+        assert "<title>&lt;texts&gt;</title>" in page and "img-src data: blob:;" in page
+    finally:
+        w.close()
+
+
 def test_a_long_texts_export_grows_with_the_text_not_with_tokens_times_text(tfidf):
     """Each edit stored the whole edited text: 1,024 copies of a 512-word text's tail."""
     words = " ".join(s.text for s in toy.sentences(800, random_state=3))

@@ -11,15 +11,12 @@ the file.
 from __future__ import annotations
 
 import base64
-import html
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ..html_file import PAGE_SCHEME
+from .. import html_file
 from ..jobs import NEVER, Cancelled, Progress, Stop, no_progress
 from ..progress import StepProgress, export_bar, waits_reported_to
 from . import payloads
@@ -36,20 +33,16 @@ HEAD_CELLS_BUDGET = 4_000_000  # bytes of head maps per text; beyond it only the
 
 def choose_rows(session: TextSession, rows: Sequence[int] | None) -> list[int]:
     """The exported texts: the current one and the next ones by default, or ``rows``."""
-    if rows is None:
-        others = [i for i in range(session.n_texts) if i != session.index]
-        return [session.index, *others[: DEFAULT_TEXTS - 1]]
-    if isinstance(rows, (str, bytes)) or not isinstance(rows, Iterable):
-        raise TypeError(f"rows must be a list of text numbers, not {type(rows).__name__}.")
-    rows = list(rows)
-    if len(rows) > MAX_TEXTS:
-        raise ValueError(
-            f"rows has {len(rows)} texts; an export holds at most {MAX_TEXTS}: pick a selection."
-        )
-    chosen = [session.check_index(i) for i in rows]
-    if not chosen:
-        raise ValueError("rows is empty: pass at least one text number to export.")
-    return list(dict.fromkeys(chosen))
+    return html_file.choose_rows(
+        rows,
+        session.index,
+        session.n_texts,
+        session.check_index,
+        default=DEFAULT_TEXTS,
+        maximum=MAX_TEXTS,
+        unit="text",
+        why="each carries its attention maps and the model's output for its one-token edits",
+    )
 
 
 def one_token_edits(session: TextSession, index: int) -> list[payloads.TokenEditInfo]:
@@ -154,26 +147,8 @@ def _shortened(rows: list[int]) -> str:
     return f"[{shown}, ...]" if len(rows) > DEFAULT_TEXTS else f"[{shown}]"
 
 
-def _script_json(data: Any) -> str:
-    """JSON that is safe inside <script>: nothing in it can close or open a tag."""
-    text = json.dumps(data, separators=(",", ":"), allow_nan=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' blob:; style-src 'unsafe-inline'; img-src data: blob:; connect-src data:">
-<title>{title}</title>
-<style>
-{scheme}
-{css}
-</style>
-</head>
-<body>
-<div id="optiml-export"></div>
+# The panel: the bundle and the data as inert text, and a module script that renders them.
+PANEL = """<div id="optiml-export"></div>
 <script type="text/plain" id="optiml-esm">{esm}</script>
 <script type="application/json" id="optiml-data">{data}</script>
 <script type="module">
@@ -181,10 +156,7 @@ const text = (id) => document.getElementById(id).textContent;
 const bytes = Uint8Array.from(atob(text("optiml-esm")), (c) => c.charCodeAt(0));
 const module = await import(URL.createObjectURL(new Blob([bytes], {{ type: "text/javascript" }})));
 await module.renderTextExport(document.getElementById("optiml-export"), JSON.parse(text("optiml-data")));
-</script>
-</body>
-</html>
-"""
+</script>"""
 
 
 def to_html(
@@ -208,12 +180,15 @@ def to_html(
                 data = export_data(session, rows, stop=stop, progress=show)
         finally:
             bar.close()
-    page = PAGE.format(
-        title=html.escape(title),
-        scheme=PAGE_SCHEME,
-        css=(STATIC / "widget.css").read_text(encoding="utf-8"),
+    panel = PANEL.format(
         esm=base64.b64encode((STATIC / "widget.js").read_bytes()).decode(),
-        data=_script_json(data),
+        data=html_file.script_json(data),
+    )
+    page = html_file.page(
+        title,
+        panel,
+        css=(STATIC / "widget.css").read_text(encoding="utf-8"),
+        img_src="data: blob:",
     )
     if path is not None:
         Path(path).write_text(page, encoding="utf-8")
