@@ -126,3 +126,15 @@ export function keepKeys(root: HTMLElement): void {
     if ((event.target as Element).matches("input, select, textarea, button, summary, [tabindex]")) event.stopPropagation();
   });
 }
+
+/** Saves an export (HTML bytes, as a message buffer) as a file through the browser's
+ *  download. The bytes are copied: the buffer may be reused once the message is handled. */
+export function download(filename: string, data: DataView): void {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+  const url = URL.createObjectURL(new Blob([bytes], { type: "text/html" }));
+  const link = h("a", { href: url, download: filename });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

@@ -4,7 +4,7 @@
 // views. Nothing above the sliders changes height as results stream in.
 import { ExplainerCard } from "./attributions";
 import { type ChartEngine, GlobalViews, type LoadEngine } from "./charts";
-import { h, keepKeys } from "./dom";
+import { download, h, keepKeys } from "./dom";
 import { dragEstimate } from "./estimate";
 import { Features } from "./features";
 import { forceLegend } from "./forceplot";
@@ -77,17 +77,6 @@ function engineFromKernel(model: PanelModel): LoadEngine {
     });
     return loading;
   };
-}
-
-/** Saves bytes as a file through the browser's download. */
-function download(filename: string, data: DataView): void {
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
-  const url = URL.createObjectURL(new Blob([bytes], { type: "text/html" }));
-  const link = h("a", { href: url, download: filename });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOptions = {}): () => void {

@@ -911,3 +911,30 @@ describe("the export button", () => {
     expect((el.querySelector(".ow-export") as HTMLButtonElement).textContent).toBe("Export HTML");
   });
 });
+
+describe("download", () => {
+  it("saves only the bytes the message's view covers, as HTML under the name given, and leaves no link behind", async () => {
+    const { download } = await import("../src/dom");
+    let blob: Blob | undefined;
+    const create = vi.spyOn(URL, "createObjectURL").mockImplementation((b) => {
+      blob = b as Blob;
+      return "blob:export";
+    });
+    const clicks: string[] = [];
+    const click = HTMLAnchorElement.prototype.click;
+    HTMLAnchorElement.prototype.click = function () {
+      clicks.push(`${this.download} ${this.getAttribute("href")}`);
+    };
+    const buffer = new Uint8Array([1, 2, 3, 4, 5, 6]).buffer;
+    try {
+      download("a.html", new DataView(buffer, 2, 3));
+    } finally {
+      HTMLAnchorElement.prototype.click = click;
+      create.mockRestore();
+    }
+    expect(clicks).toEqual(["a.html blob:export"]);
+    expect(blob?.type).toBe("text/html");
+    expect([...new Uint8Array(await (blob as Blob).arrayBuffer())]).toEqual([3, 4, 5]);
+    expect(document.querySelector("a[download]")).toBeNull();
+  });
+});

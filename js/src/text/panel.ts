@@ -4,7 +4,7 @@
 // rules. Typing is answered at once in the page (the tokens outside the edit keep their
 // values: typing.ts), asks for a fast view at most once per frame and for the exact one
 // after a pause; a click on a token edits it at once, with an estimate until Python answers.
-import { button, h, keepKeys } from "../dom";
+import { button, download, h, keepKeys } from "../dom";
 import { fileSize, formatNumber } from "../format";
 import { type Edits, KERNEL_GONE, SharedLoop, exportId, exportIsMine, sharedOf } from "../requests";
 import type { Agreement, ExportReply, FailedReply, View } from "../types";
@@ -53,15 +53,6 @@ function headsFromKernel(model: TextModel): LoadHead {
       model.on("msg:custom", onMessage);
       model.send({ type: "head", seq: view.seq, index: view.index, text: view.text, layer, head });
     });
-}
-
-function download(filename: string, data: DataView): void {
-  const url = URL.createObjectURL(new Blob([viewBytes(data)], { type: "text/html" }));
-  const link = h("a", { href: url, download: filename });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 export function renderTextPanel(model: TextModel, el: HTMLElement, options: TextPanelOptions = {}): () => void {
