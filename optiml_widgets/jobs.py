@@ -618,6 +618,22 @@ class Jobs:
         future = self._futures.get(name)
         return future is not None and future.done()
 
+    def result(self, name: str) -> Any:
+        """Job ``name``'s result if it finished with one (never waits); None while it runs,
+        and when it was not started, was stopped or failed."""
+        future = self._futures.get(name)
+        if future is None or not future.done() or future.cancelled():
+            return None
+        return None if future.exception() is not None else future.result()
+
+    def error(self, name: str) -> BaseException | None:
+        """The error job ``name`` ended with (a stop is no error); None otherwise."""
+        future = self._futures.get(name)
+        if future is None or not future.done() or future.cancelled():
+            return None
+        error = future.exception()
+        return None if isinstance(error, Cancelled) else error
+
     def progress(self, name: str) -> tuple[int, int]:
         """``(done, total)`` of a job as last reported."""
         return self._progress.get(name, (0, 0))

@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from .jobs import Cancelled, no_progress
+from .jobs import Cancelled, Jobs, current_stop, no_progress
 
 QUIET_SECONDS = 0.5
 IDLE_SECONDS = 0.5  # the watcher thread ends after this long with nothing to watch
@@ -84,6 +84,30 @@ def wait_for(
                     bar.update(done - bar.n)
     finally:
         bar.close()
+
+
+def wait_for_job(
+    jobs: Jobs,
+    name: str,
+    submit: Callable[[], Future],
+    label: str,
+    *,
+    quiet: float = QUIET_SECONDS,
+) -> Any:
+    """Job ``name``'s result (``submit()`` starts it, or gives it if it runs or ran), waited
+    for with progress as ``wait_for`` does. For a notebook call, a job stopped while it
+    waits for other reasons than close() (the panel left the screen; a result computed
+    again) is submitted again: the caller asked for it. A job of the panel's own waiting
+    here stops with it instead (restarting would undo the stop). A job that failed before
+    a notebook call runs again for it (a model that failed once)."""
+    if threading.current_thread() is threading.main_thread():
+        jobs.forget_failed(name)
+    while True:
+        try:
+            return wait_for(submit(), lambda: jobs.progress(name), label, quiet=quiet)
+        except Cancelled:
+            if jobs.stop.is_set or current_stop() not in (None, jobs.stop):
+                raise
 
 
 @dataclass

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -65,12 +64,11 @@ from .jobs import (
     Progress,
     Stop,
     check_stopped,
-    current_stop,
 )
 from .live import error_text
 from .memo import Memo
 from .model import ModelAdapter, align_columns, class_position, classes_as_given
-from .progress import wait_for, working
+from .progress import wait_for_job, working
 from .sweeps import GRID_POINTS, Sweep, display_values, grid_values, sweep_rows
 
 SURROGATE = "surrogate"
@@ -460,29 +458,7 @@ class ExplanationSession:
 
     def _fitted_surrogate(self) -> Surrogate:
         """The surrogate at the size cross-validation chose, waiting for its fit."""
-        return self._wait_job(
-            SURROGATE,
-            self._surrogate_job,
-            lambda: self.jobs.progress(SURROGATE),
-            "Fitting the surrogate",
-        )
-
-    def _wait_job(
-        self, name: str, submit: Callable[[], Any], progress: Callable[[], Any], label: str
-    ) -> Any:
-        """A job's result, waited for with progress. For a notebook call, a job stopped
-        while it waits for other reasons than close() (the panel left the screen; a result
-        computed again) is submitted again: the caller asked for it. A job of the panel's
-        own waiting here stops with it instead (restarting would undo the stop). A job that
-        failed before a notebook call runs again for it (a model that failed once)."""
-        if threading.current_thread() is threading.main_thread():
-            self.jobs.forget_failed(name)
-        while True:
-            try:
-                return wait_for(submit(), progress, label)
-            except Cancelled:
-                if self.jobs.stop.is_set or current_stop() not in (None, self.jobs.stop):
-                    raise
+        return wait_for_job(self.jobs, SURROGATE, self._surrogate_job, "Fitting the surrogate")
 
     def set_surrogate_size(self, rules: int | None, family: str | None = None) -> Surrogate | None:
         """Show the surrogate of another point of its curve (``rules`` rules, or the nearest
@@ -501,10 +477,8 @@ class ExplanationSession:
         """The surrogate if its fit has finished (never waits); None otherwise."""
         if self._surrogate_size is not None:
             return self._surrogate_size
-        job = self.jobs.get(SURROGATE)
-        if job is None or not job.done() or job.cancelled() or job.exception() is not None:
-            return None
-        return job.result()
+        found: Surrogate | None = self.jobs.result(SURROGATE)
+        return found
 
     def _surrogate_job(self) -> Any:
         def fit(stop: Stop, progress: Progress) -> Surrogate:
@@ -696,12 +670,9 @@ class ExplanationSession:
 
     def _global_attributions(self, explainer: Explainer, row: Row) -> dict | None:
         """A row of the global views keeps the SHAP values its point shows."""
-        job = self.jobs.get("global")
-        if explainer.name != "shap" or row.key[1] or job is None or not job.done():
+        found: GlobalExplanation | None = self.jobs.result("global")
+        if explainer.name != "shap" or row.key[1] or found is None:
             return None
-        if job.cancelled() or job.exception() is not None:
-            return None
-        found: GlobalExplanation = job.result()
         if not found.rows_are_X or found.outputs is not None:
             return None  # rows of global_data, or not every output: nothing to reuse
         position = np.flatnonzero(found.rows == row.index)
@@ -1088,7 +1059,7 @@ class ExplanationSession:
     @property
     def has_global(self) -> bool:
         """Whether global SHAP values are computed (they are cached for the session)."""
-        return self.jobs.done("global") and self.jobs.get("global").exception() is None  # type: ignore[union-attr]
+        return self.jobs.result("global") is not None
 
     def global_job(self, on_progress: Progress | None = None) -> Any:
         """The background job of the global views (started once)."""
@@ -1097,11 +1068,10 @@ class ExplanationSession:
     def global_explanation(self) -> GlobalExplanation:
         """SHAP values over X (or a seeded sample of ``global_rows`` rows, or ``global_data``),
         computed once, waited for with progress; computed again for a class it lacks."""
-        progress = lambda: self.jobs.progress("global")  # noqa: E731
-        found = self._wait_job("global", self.global_job, progress, "Global SHAP")
+        found = wait_for_job(self.jobs, "global", self.global_job, "Global SHAP")
         if not found.has_output(self.target_index):
             self.jobs.cancel("global")
-            found = self._wait_job("global", self.global_job, progress, "Global SHAP")
+            found = wait_for_job(self.jobs, "global", self.global_job, "Global SHAP")
         return found
 
     def _compute_global(self, stop: Stop, progress: Progress) -> GlobalExplanation:

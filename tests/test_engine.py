@@ -1167,3 +1167,20 @@ def test_a_member_waiting_for_a_job_the_panel_stopped_gets_it_started_again():
     assert session.surrogate is not None
     stopper.join()
     session.close()
+
+
+def test_a_jobs_result_and_error_never_wait_and_a_stop_is_no_error():
+    jobs = Jobs()
+    release = threading.Event()
+    jobs.submit("ok", lambda stop, progress: 42)
+    jobs.submit("fails", lambda stop, progress: 1 / 0)
+    jobs.submit("slow", lambda stop, progress: (release.wait(10), stop.check()))
+    assert jobs.result("slow") is None and jobs.error("slow") is None  # still running
+    jobs.close()  # the running job ends with Cancelled, and keeps it
+    release.set()
+    assert jobs.wait_all(10)
+    assert jobs.result("ok") == 42 and jobs.error("ok") is None
+    assert jobs.result("fails") is None and isinstance(jobs.error("fails"), ZeroDivisionError)
+    assert isinstance(jobs.get("slow").exception(), Cancelled)  # type: ignore[union-attr]
+    assert jobs.result("slow") is None and jobs.error("slow") is None
+    assert jobs.result("never") is None and jobs.error("never") is None

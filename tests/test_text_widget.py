@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -737,6 +738,28 @@ def test_a_model_failing_on_some_text_leaves_the_others_explained():
     assert explanation.rule is None and explanation.prediction == pytest.approx(0.9)
     assert "surrogate" not in w.session.view(0)["pending"]
     w.close()
+
+
+def test_w_surrogate_waiting_for_a_fit_the_panel_stopped_gets_it_started_again():
+    """The panel's every view gone stops unfinished jobs; ``w.surrogate`` waiting for the
+    fit starts it again rather than raising Cancelled (as the table's does)."""
+    from optiml_widgets.text.session import TextSession
+
+    def slow(texts):
+        time.sleep(0.002 * len(texts) ** 0.5)
+        return additive(texts)
+
+    texts = [s.text for s in toy.sentences(60, random_state=1)]
+    session = TextSession(slow, texts, explainers=("lime_text", "surrogate"))
+    session.start(None)
+    stopper = threading.Timer(0.3, session.jobs.stop_unfinished)
+    stopper.start()
+    try:
+        assert session.surrogate is not None
+        assert session.jobs.error("surrogate") is None and not session.surrogate_failed()
+    finally:
+        stopper.join()
+        session.close()
 
 
 def test_nan_probabilities_name_the_text_and_the_fix():

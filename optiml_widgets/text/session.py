@@ -32,7 +32,7 @@ from ..inputs import align_by_index
 from ..jobs import Cancelled, Gate, Jobs, PanelHooks, Progress, Stop, check_stopped
 from ..memo import Memo
 from ..model import class_position, classes_as_given
-from ..progress import wait_for
+from ..progress import wait_for_job
 from . import integrated_gradients, lime_text, payloads, shap_text  # noqa: F401 -- registers them
 from .context import TextContext
 from .explanation import TextExplanation
@@ -384,14 +384,15 @@ class TextSession:
         """The rule-list surrogate, waiting for its fit (with progress) if needed."""
         if not self.surrogate_enabled:
             return None
-        job = self._surrogate_job()
         # The fit takes seconds: a bar only when it is still running after SURROGATE_QUIET.
-        return wait_for(
-            job,
-            lambda: self.jobs.progress(SURROGATE),
+        found: TextSurrogate = wait_for_job(
+            self.jobs,
+            SURROGATE,
+            self._surrogate_job,
             "Fitting the text surrogate",
             quiet=SURROGATE_QUIET,
         )
+        return found
 
     def surrogate_unless_failed(self) -> TextSurrogate | None:
         """The surrogate, waited for; None when its fit failed (the model failed on some
@@ -406,17 +407,12 @@ class TextSession:
 
     def surrogate_failed(self) -> bool:
         """Whether the surrogate's fit ended in an error."""
-        job = self.jobs.get(SURROGATE)
-        return bool(
-            job is not None and job.done() and not job.cancelled() and job.exception() is not None
-        )
+        return self.jobs.error(SURROGATE) is not None
 
     def ready_surrogate(self) -> TextSurrogate | None:
         """The surrogate if its fit has finished (never waits)."""
-        job = self.jobs.get(SURROGATE)
-        if job is None or not job.done() or job.cancelled() or job.exception() is not None:
-            return None
-        return job.result()
+        found: TextSurrogate | None = self.jobs.result(SURROGATE)
+        return found
 
     def _surrogate_job(self) -> Any:
         def fit(stop: Stop, progress: Progress) -> TextSurrogate:
