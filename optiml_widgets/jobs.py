@@ -30,7 +30,7 @@ Progress = Callable[[int, int], None]
 # request may be waiting for what that step computes).
 LIVE_PRIORITY_SECONDS = 2.0
 # Jobs wait this long after a live request: the next drag, release or edit usually comes
-# sooner (a fast view waited behind a job's step ~150 ms when this was 0.5 s).
+# within it, and a shorter wait puts a job's step in front of it.
 IDLE_SECONDS = 1.5
 # The length of one background step of computation: a live request waits at most about
 # this long behind one (see ``Gate.in_steps``).
@@ -128,9 +128,8 @@ class _Launcher:
     """One long-lived thread that runs hand-offs, one at a time.
 
     ``threading.Thread.start`` waits until the new thread runs, and then for the GIL that
-    thread holds: starting a panel's start job in a thread of its own made bench/engine.py's
-    W1 first view return in 15.1 ms instead of 13.4 ms (medians of 3 runs of 21). A
-    hand-off to a thread already waiting is a queue put."""
+    thread holds, which a panel's first view would wait behind; a hand-off to a thread
+    already waiting is a queue put."""
 
     def __init__(self) -> None:
         self._reset()

@@ -7,8 +7,8 @@ difference to the best, paired over the same folds: two sizes share most of a fo
 so this is the noise that matters when telling them apart. When the folds cannot tell a
 smaller candidate from the best, the best is kept: a user reads a few more rules rather
 than lose fidelity nobody measured. (Breiman's one-standard-error rule, the fewest rules
-within one error of the best, gave up 0.01-0.03 of held-out accuracy on a few hundred rows;
-bench/surrogate.py.) The tabular surrogate and the text one choose alike.
+within one error of the best, gives up held-out accuracy on a few hundred rows, where that
+error is wide.) The tabular surrogate and the text one choose alike.
 
 A candidate with no more rules and no lower mean than one so vouched for counts as near the
 best too (its folds may only vary more), or a user would read more rules for less.

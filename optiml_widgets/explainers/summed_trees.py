@@ -18,12 +18,10 @@ keeps real rows (no rule or term is read for samples drawn between the rows). Th
 are the prefixes of one path, each with the values it had.
 
 imodels ships FIGS; it is not used here because it refits one scikit-learn stump per leaf
-of every tree at every step: in bench/surrogate.py its four sizes took 10.6 s on
-make_regression 30, where this path gives every size from 3 to 32 rules in ~0.5 s on
-10,000 x 30, and the surrogate fits each family once per cross-validation fold.
-A binary classifier's score does not get this family: on the benchmark's classifiers it
-met no more cells (23 of 28 within a standard error of the best peer, as without it) and
-the size choice on fewer datasets (5 of 7, against 6).
+of every tree at every step, and the surrogate fits each family once per cross-validation
+fold: this path gives every size from one path of splits (bench/surrogate.py compares the
+two). A binary classifier's score does not get this family: a tree with shared terms
+already reads such effects, and this one adds no fidelity there.
 """
 
 from __future__ import annotations

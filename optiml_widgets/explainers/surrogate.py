@@ -22,8 +22,7 @@ also hold between the rows. Families, each tried at every size up to ``max_rules
 - for binary classifiers, the same on a score: the second class's share, fit to 0 and 1
   (a linear probability model), the class being the second where the score is above 0.5.
   A class boundary across several features at once, which a tree draws as a staircase,
-  reads as a few terms (on 1,000 features, 0.05 more accuracy than a plain tree at 16
-  rules in bench/surrogate.py's wide section).
+  reads as a few terms.
 
 What a person must read is the number of rules: leaves plus terms (as RuleFit counts its
 linear terms; a term shared by every rule counts once). A leaf no real row reaches is
@@ -41,6 +40,9 @@ cross-validated mean and standard error and how well the rules also hold on samp
 near the held-out rows; its frontier is, per size, the point cross-validation rates best
 where it beats every smaller size (the line the fidelity chart draws). ``with_size(k)``
 gives the surrogate of another point of the curve without fitting again.
+
+bench/surrogate.py measures the fidelity and fit time behind the choices below, beside
+other rule learners.
 
 With many features (more than 40) the families see the 30 the model relies on most: by
 the importance the caller passes (e.g. mean |SHAP|), else by a quick randomised forest's,
@@ -109,9 +111,8 @@ OPTIMAL_WIDE_CUTS = (8, 64)
 OPTIMAL_ROWS = 3000  # real rows and as many near samples (an even sample above this)
 MAX_REAL_ROWS = 20_000
 NEAR_PER_ROW = 4  # samples drawn near each training row: rules must hold between rows
-# With thousands of real rows, more samples between them bought no fidelity: on the
-# 10,000 x 30 fit-time workloads of bench/surrogate.py, 20,000 held accuracy at 0.971 and
-# R² at 0.984 where 10,000 hold 0.970 and 0.987, for ~25% more time.
+# With thousands of real rows, the space between them is already covered: more samples
+# there add fit time, not fidelity.
 MAX_NEAR = 10_000
 TEST_SHARE = 0.3
 MIN_CV_ROWS = 10  # fewer real rows: cross-validate over the samples drawn near them
@@ -596,9 +597,8 @@ def _candidate_parts(classify: bool, numeric: list[int], n_classes: int) -> list
     return ["trees", "linear", "shared", "summed"]
 
 
-# Submitted costliest first, so that the pool's last tasks are short ones (on
-# bench/surrogate.py's 10,000 x 30 regressor, one task per fold left a core idle for most
-# of a fold at the end).
+# Submitted costliest first, so that the pool's last tasks are short ones: a long task
+# last leaves the other cores idle while it runs.
 PARTS_COSTLIEST_FIRST = ("shared", "trees", "summed", "linear")
 
 
@@ -723,8 +723,8 @@ def _optimal_trees(
         )
     ranked = [int(j) for j in np.argsort(-importance, kind="stable")]
     used = [j for j in ranked if importance[j] > 0] or ranked[:1]
-    # A regressor's constant-leaf optimal trees reached its curve's frontier in 2 of 30 fits
-    # of bench/surrogate.py: fine thresholds there cost ~1.5 s on 10,000 x 30 for nothing.
+    # A regressor's constant-leaf optimal trees are rarely its best of their size (trees
+    # with linear leaves are): fine thresholds for them would cost seconds for nothing.
     wide_cuts = (
         int(np.clip(OPTIMAL_WIDE_SPLITS // len(used), *OPTIMAL_WIDE_CUTS))
         if classify
@@ -1153,7 +1153,7 @@ def fit_surrogate(
     # Every part's folds and final fit are independent: tree building releases the GIL, so
     # threads use every core. Each thread's BLAS uses one core meanwhile (the library's
     # limit is per process, so for the fit's few seconds): a BLAS thread per core in every
-    # worker made the 10,000 x 30 regressor of bench/surrogate.py ~15% slower on 2 cores.
+    # worker would oversubscribe the cores the threads already use.
     workers = max(1, min(total - 1, os.cpu_count() or 1))
     finals: dict[str, dict[Key, tuple[RuleModel, np.ndarray]]] = {}
     scored: dict[tuple[str, int], dict[Key, float]] = {}
@@ -1242,8 +1242,7 @@ def _folds(
     Repeated k-fold over the real rows: a fold's rows and the samples drawn near them are
     left out of the fit. A classifier's surrogate is judged on both, the real rows weighing
     as much as all the near samples: more judges for a few hundred rows, so that fewer sizes
-    are chosen against what the held-out rows say (bench/surrogate.py: 4 more of 52 cells
-    within one standard error of the best peer). A regressor's is judged on the real rows:
+    are chosen against what the held-out rows say. A regressor's is judged on the real rows:
     R² over the near samples, whose values spread wider, chose more linear terms for no
     held-out gain.
     With fewer than MIN_CV_ROWS real rows no row can be left out: the folds are then of

@@ -7,7 +7,7 @@ against the truth. On it: a BERT made from a config (a few layers and heads, ran
 initialisation) with a word-level vocabulary written to a local file, trained for seconds on
 CPU; and a scikit-learn TF-IDF + logistic-regression pipeline for the model-agnostic path.
 
-Used by the tests, the example notebook and bench/text.py.
+For trying the text panel offline, where what it shows can be checked.
 """
 
 from __future__ import annotations
@@ -223,5 +223,5 @@ def tfidf_pipeline(n_train: int = 2000, random_state: int = 0) -> Any:
 @functools.cache
 def trained(steps: int = 250, random_state: int = 0) -> TrainedToy:
     """The toy BERT trained for ``steps`` steps (the same steps every time, so the same
-    model), once per process: tests, the example and the bench share it."""
+    model), once per process."""
     return train_tiny_bert(seconds=600.0, max_steps=steps, random_state=random_state)
