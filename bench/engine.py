@@ -493,7 +493,7 @@ def export(label: str, model, X, y) -> str:
     ours = statistics.median(times)
     exact = np.mean([len(f) for f in data["grids"]["shap_exact_features"]])
     rows = [session.index, *[i for i in range(session.n_rows) if i != session.index][:49]]
-    sweeps = np.vstack([session.sweep(i, {}).rows for i in rows])
+    sweeps = np.vstack([session.sweep(i, {}).rows() for i in rows])
     explainer = session.shap_explainer
     started = time.perf_counter()
     explainer.values(sweeps)

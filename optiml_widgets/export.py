@@ -99,12 +99,12 @@ def precompute(
             shap_rows.append(found)
             exact_features.append(exact)
         else:
-            shap_rows.append(np.zeros((len(sweep.rows), n_features), dtype=np.float32))
+            shap_rows.append(np.zeros((sweep.offsets[-1], n_features), dtype=np.float32))
             exact_features.append([])
         if surrogate is not None:
-            rules.append(np.array([r.id for r in surrogate.rules_for_encoded(sweep.rows)]))
+            rules.append(np.array([r.id for r in surrogate.rules_for_encoded(sweep.rows())]))
         else:
-            rules.append(np.full(len(sweep.rows), -1))
+            rules.append(np.full(sweep.offsets[-1], -1))
         progress(done + 1, len(rows))
     # SHAP values as int16 with one scale per row: half the bytes of float32, error < 1e-4 of the largest.
     scale = np.array([np.abs(block).max(initial=0.0) for block in shap_rows]) / 32767.0
@@ -143,14 +143,14 @@ def _sweep_shap(
     other features' sweeps the values are an estimate that credits the output's change to
     the moved feature (they still add up to the model's output), and the file says so.
     """
-    n_rows = len(sweep.rows)
+    n_rows = sweep.offsets[-1]
     out = np.repeat(own[None, :].astype(np.float32), n_rows, axis=0)
     todo: list[int] = []
     source = np.arange(n_rows)  # the grid row whose values each row takes (-1: the row's)
     exact: list[int] = []
     for j in np.argsort(-np.abs(own), kind="stable").tolist():
         block = range(sweep.offsets[j], sweep.offsets[j + 1])
-        column = sweep.rows[list(block), j]
+        column = sweep.grids[j]
         if splits is None:
             signature = column.tolist()  # every distinct value is its own point
             mine: Any = sweep.base[j]
@@ -187,7 +187,7 @@ def _sweep_shap(
         exact.append(j)
     if todo:
         # From the Export button, in short steps: live edits go in between.
-        rows = sweep.rows[todo]
+        rows = sweep.rows()[todo]
         found = None
         while found is None:  # None: a row missed its output and SHAP moved on
             found = session.additive_shap(

@@ -1000,7 +1000,7 @@ class ExplanationSession:
                 else np.zeros((0, len(self.adapter.output_names)))
             )
             display = [display_values(self.schema, j, g) for j, g in enumerate(grids)]
-            return Sweep(row.encoded, row.outputs, rows, outputs, offsets, display)
+            return Sweep(row.encoded, row.outputs, grids, outputs, offsets, display)
 
         return self.memo.get(("sweep", row.key, chosen), compute)
 
@@ -1038,7 +1038,7 @@ class ExplanationSession:
             if feature.is_discrete or end - start < 2:
                 continue
             features.append(j)
-            values.extend(float(v) for v in sweep.rows[start:end, j])
+            values.extend(float(v) for v in sweep.grids[j])
             predictions.append(output_value(sweep.outputs[start:end], target))
             offsets.append(offsets[-1] + end - start)
         prediction = np.concatenate(predictions) if predictions else np.zeros(0)

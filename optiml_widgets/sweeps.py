@@ -21,16 +21,21 @@ MAX_CATEGORIES = 40
 
 @dataclass(frozen=True)
 class Sweep:
-    """``rows[offsets[j]:offsets[j + 1]]`` is the instance with feature j moved along its grid
-    (encoded), ``outputs`` the model's outputs for them, ``display`` the grid values as the
-    sliders show them."""
+    """The instance with each feature j moved along ``grids[j]`` (encoded): ``rows()`` block
+    j, ``rows()[offsets[j]:offsets[j + 1]]``; ``outputs`` the model's outputs for them,
+    ``display`` the grid values as the sliders show them. The rows themselves are not
+    kept: sweeps are cached per edit, and on wide data each one's rows take megabytes."""
 
     base: np.ndarray  # the instance itself, encoded
     base_output: np.ndarray  # the model's outputs for it
-    rows: np.ndarray
+    grids: list[np.ndarray]
     outputs: np.ndarray
     offsets: list[int]
     display: list[list[Any]]
+
+    def rows(self) -> np.ndarray:
+        """The swept rows (encoded), made again on each call."""
+        return sweep_rows(self.base, self.grids)[0]
 
 
 def grid_values(

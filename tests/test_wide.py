@@ -219,3 +219,25 @@ def test_a_slow_model_gets_a_cheap_first_view_then_the_exact_one():
     shap = w._view["attributions"][0]
     assert shap["base"] + sum(shap["values"]) == pytest.approx(slow(X.iloc[[0]])[0])
     w.close()
+
+
+def test_cached_sweeps_keep_their_outputs_not_their_rows():
+    # Each edit caches a sweep; with every swept row kept, 1,000 features grew the kernel by
+    # ~4 MB per edit. The rows are made again from the instance and the grids when needed.
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(300, 400)))
+    X.columns = [f"f{j}" for j in range(400)]
+
+    def model(frame: pd.DataFrame) -> np.ndarray:
+        return frame.to_numpy().sum(axis=1)
+
+    w = explain_widget(model, X, explainers=("shap",))
+    session = w.session
+    sweeps = [session.sweep(0, {"f0": value}) for value in (0.1, 0.2, 0.3)]
+    for sweep in sweeps:
+        rows = sweep.rows()
+        assert rows.shape == (sweep.offsets[-1], 400)
+        assert np.allclose(model(pd.DataFrame(rows, columns=X.columns)), sweep.outputs[:, 0])
+        kept = [sweep.base, sweep.base_output, sweep.outputs, *sweep.grids]
+        assert sum(a.nbytes for a in kept) < rows.nbytes / 20
+        assert all(not np.shares_memory(rows, a) for a in kept)
+    w.close()
