@@ -11,9 +11,11 @@ classification objectives and ``predict`` for the others; TreeSHAP gets the Boos
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+
+Link = Literal["log", "logit"]
 
 # Objectives whose output is not class probabilities and cannot be made so.
 _NO_PROBABILITIES = {
@@ -41,6 +43,70 @@ def as_estimator(model: Any) -> Any:
     if regressor.objective.split(":")[0] in ("binary", "multi", "multiclass"):
         return BoosterClassifier(model, package)
     return regressor
+
+
+# Regression objectives whose prediction is a link's inverse of the trees' sum (the margin):
+# exp for a log link, the sigmoid for a logit link. Keyed by the library and the objective's
+# name as the model itself stores it (``objective``).
+_LINKS: dict[str, dict[str, Link]] = {
+    "xgboost": {
+        "count:poisson": "log",
+        "reg:gamma": "log",
+        "reg:tweedie": "log",
+        "survival:cox": "log",
+        "reg:logistic": "logit",
+    },
+    "lightgbm": {"poisson": "log", "gamma": "log", "tweedie": "log", "cross_entropy": "logit"},
+    "sklearn": {"poisson": "log", "gamma": "log"},  # HistGradientBoostingRegressor's loss
+}
+
+
+def objective(model: Any) -> str | None:
+    """The objective a tree model was trained with, as its library names it (XGBoost's
+    "count:poisson", LightGBM's "tweedie", scikit-learn's loss); None where it has none."""
+    if isinstance(model, BoosterRegressor):
+        return model.objective
+    package = type(model).__module__.split(".")[0]
+    if package == "xgboost" and hasattr(model, "get_booster"):
+        return _xgboost_objective(model.get_booster())
+    if package == "lightgbm" and hasattr(model, "booster_"):
+        return _lightgbm_objective(model.booster_)
+    loss = getattr(model, "loss", None)
+    return loss if package == "sklearn" and isinstance(loss, str) else None
+
+
+def margin_link(model: Any) -> Link | None:
+    """The link between a regressor's trees' sum and its prediction: "log" where the model
+    predicts exp(sum), "logit" where it predicts the sigmoid of it; None where it predicts
+    the sum itself or its objective is not one known here."""
+    package = model.package if isinstance(model, BoosterRegressor) else None
+    package = package or type(model).__module__.split(".")[0]
+    return _LINKS.get(package, {}).get(objective(model) or "")
+
+
+def margin(model: Any, X: Any) -> np.ndarray | None:
+    """The sum of a boosted regressor's trees for rows ``X`` (its margin, before the
+    objective's transform), as its own library computes it; None where it gives none."""
+    if isinstance(model, BoosterRegressor):
+        out = model._predict(X, output_margin=True)
+    elif type(model).__module__.startswith("xgboost") and hasattr(model, "get_booster"):
+        out = model.predict(X, output_margin=True)
+    elif type(model).__module__.startswith("lightgbm") and hasattr(model, "booster_"):
+        out = model.predict(X, raw_score=True)
+    else:
+        return None
+    return np.asarray(out, dtype=float)
+
+
+def _xgboost_objective(booster: Any) -> str:
+    return str(json.loads(booster.save_config())["learner"]["objective"]["name"])
+
+
+def _lightgbm_objective(booster: Any) -> str:
+    # The model's own header, canonical names (params may be empty for a Booster loaded
+    # from a file, and hold an alias such as "xentropy" for one trained in this process).
+    header = str(booster.dump_model(num_iteration=1).get("objective", ""))
+    return header.split(" ")[0] or "regression"
 
 
 def tree_model(model: Any) -> Any:
@@ -86,11 +152,8 @@ class BoosterRegressor:
 
     def _objective(self) -> str:
         if self.package == "lightgbm":
-            # The model's own header (params may be empty for a Booster loaded from a file).
-            objective = str(self.booster.dump_model(num_iteration=1).get("objective", ""))
-            return objective.split(" ")[0] or "regression"
-        config = json.loads(self.booster.save_config())
-        return str(config["learner"]["objective"]["name"])
+            return _lightgbm_objective(self.booster)
+        return _xgboost_objective(self.booster)
 
     def _feature_names(self) -> list[str] | None:
         """The Booster's column names, unless they are the ones it makes up for an array."""

@@ -132,7 +132,7 @@ class NativeContributions(Contributions):
         elif n_outputs > 1:
             space = "raw class scores"
         else:
-            space = "raw output"
+            space = "margin (the trees' sum)"
         argument = "pred_contribs" if library == "XGBoost" else "pred_contrib"
         self.description = f"TreeSHAP (path-dependent, {space}; {library}'s own {argument})"
         # The API's 1e-6, relative to the terms added up; XGBoost adds them in float32, whose
@@ -226,6 +226,7 @@ def choose_contributions(session: Any, algorithm: Algorithm) -> Contributions:
         not adapter.is_classifier
         and getattr(explainer, "algorithm_kind", None) == "tree"
         and getattr(explainer, "perturbation", None) != "interventional"
+        and not getattr(explainer, "linked", False)  # a Poisson regressor's is in counts
     )
     if algorithm == "auto" and library is not None and same_mode:
         return native()

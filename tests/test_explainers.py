@@ -97,7 +97,7 @@ def test_a_fallback_says_which_algorithm_and_why():
     session falls back to path-dependent TreeSHAP and every view and explanation says so."""
     session = session_for("rf_diabetes")
     explanation = session.local_explanation(0, {})
-    assert explanation.algorithm == "TreeSHAP (path-dependent, raw output)"
+    assert explanation.algorithm == "TreeSHAP (path-dependent, the model's prediction)"
     assert "interventional TreeSHAP is not additive" in explanation.fallback
     shap = session.view(1)["attributions"][0]
     assert shap["algorithm"] == explanation.algorithm and shap["fallback"] == explanation.fallback
@@ -512,7 +512,7 @@ def test_hist_gradient_boosting_starts_with_path_dependent_treeshap_and_says_why
     assert np.max(np.abs(own.expected_value + values.sum(axis=1) - model.predict(X[:20]))) > 1e-3
     session = ExplanationSession(model, X, explainers=("shap",))
     explanation = session.local_explanation(0, {})
-    assert explanation.algorithm == "TreeSHAP (path-dependent, raw output)"
+    assert explanation.algorithm == "TreeSHAP (path-dependent, the model's prediction)"
     assert "interventional TreeSHAP is not additive for HistGradientBoostingRegressor" in (
         explanation.fallback
     )
@@ -565,7 +565,7 @@ def test_a_regressor_on_its_own_categories_gets_shaps_own_path_dependent_values(
     model = lightgbm.LGBMRegressor(n_estimators=40, random_state=0, verbose=-1).fit(X, target)
     session = ExplanationSession(model, X, explainers=("shap",))
     explanation = session.local_explanation(3, {})
-    assert explanation.algorithm == "TreeSHAP (path-dependent, raw output)"
+    assert explanation.algorithm == "TreeSHAP (path-dependent, the model's prediction)"
     assert "interventional TreeSHAP cannot read categories (city)" in explanation.fallback
     own = shap.TreeExplainer(model)
     expected = own.shap_values(X.iloc[[3]], check_additivity=False)[0]
@@ -655,6 +655,114 @@ def test_a_boosted_classifier_without_interventional_treeshap_keeps_every_sign()
         assert np.all(np.sign(ours) == np.sign(margins[row]))
         assert np.all(np.abs(ours) <= 0.25 * np.abs(margins[row]) + 1e-12)
         assert explanation.base_value + ours.sum() == pytest.approx(explanation.prediction)
+
+
+def count_table(rows: int = 400) -> tuple[pd.DataFrame, np.ndarray]:
+    """Two numbers and a Poisson count whose log is linear in them."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows)})
+    return X, rng.poisson(np.exp(0.5 * X["a"] + 0.3 * X["b"])).astype(float)
+
+
+def log_link_model(library: str, X: pd.DataFrame, counts: np.ndarray) -> object:
+    if library == "xgboost":
+        xgboost = pytest.importorskip("xgboost")
+        return xgboost.XGBRegressor(objective="count:poisson", n_estimators=30, max_depth=3).fit(
+            X, counts
+        )
+    if library == "lightgbm":
+        lightgbm = pytest.importorskip("lightgbm")
+        return lightgbm.LGBMRegressor(objective="tweedie", n_estimators=30, verbose=-1).fit(
+            X, counts
+        )
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    return HistGradientBoostingRegressor(loss="poisson", max_iter=30, random_state=0).fit(X, counts)
+
+
+@pytest.mark.parametrize("library", ["xgboost", "lightgbm", "sklearn"])
+def test_a_log_link_regressor_gets_treeshap_of_its_margin_in_its_own_units(library):
+    """XGBoost count:poisson, LightGBM tweedie, HistGradientBoosting's poisson loss predict
+    exp of their trees' sum: TreeSHAP of that sum (shap's own values, exactly), shown in
+    counts through the exp link as a boosted classifier's log-odds are shown in probability
+    (they fell back to permutation SHAP, named "raw output", with a reason blaming TreeSHAP)."""
+    X, counts = count_table()
+    model = log_link_model(library, X, counts)
+    session = ExplanationSession(model, X, explainers=("shap",))
+    # HistGradientBoosting starts path-dependent (its interventional TreeSHAP misses in shap).
+    kind = "path-dependent" if library == "sklearn" else "interventional"
+    own = shap.TreeExplainer(
+        model,
+        data=session.background if kind == "interventional" else None,
+        feature_perturbation="interventional"
+        if kind == "interventional"
+        else "tree_path_dependent",
+        model_output="raw",
+    )
+    for row in (0, 3, 11):
+        explanation = session.local_explanation(row, {})
+        assert explanation.algorithm == (
+            f"TreeSHAP ({kind} on the log of the prediction, in the model's units through "
+            "the exp link)"
+        )
+        if library != "sklearn":
+            assert explanation.fallback is None
+        assert explanation.prediction == pytest.approx(model.predict(X.iloc[[row]])[0], rel=1e-6)
+        ours = np.array([explanation.shap[n] for n in X.columns])
+        assert explanation.base_value + ours.sum() == pytest.approx(
+            explanation.prediction, rel=1e-6
+        )
+        # Before the link: shap's own values of the margin, exactly.
+        margins = np.asarray(
+            own.shap_values(session.encoded_X[row : row + 1], check_additivity=False), dtype=float
+        ).reshape(-1)
+        base = float(np.asarray(own.expected_value).reshape(-1)[0])
+        assert explanation.base_value == pytest.approx(np.exp(base), rel=1e-12)
+        # One factor for every feature (each keeps its share of the margin's change): exp's
+        # mean slope from the base to the prediction.
+        change = margins.sum()
+        slope = (explanation.prediction - explanation.base_value) / change
+        np.testing.assert_allclose(ours / slope, margins, rtol=1e-9)
+        assert slope == pytest.approx((np.exp(base + change) - np.exp(base)) / change, rel=1e-5)
+
+
+def test_a_large_count_adds_up_to_xgboosts_own_float32_prediction():
+    """XGBoost adds its trees in float32: through the exp link a count near 8,000 missed
+    TreeSHAP's exp(margin) by 6e-6 of it, over the API's 1e-6, and the model fell back to
+    permutation SHAP. The values explain the model's own prediction, each feature keeping
+    its share of the margin's change."""
+    xgboost = pytest.importorskip("xgboost")
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(500, 3)), columns=list("abc"))
+    counts = rng.poisson(np.exp(9 + 0.8 * X["a"] + 0.3 * X["b"])).astype(float)
+    model = xgboost.XGBRegressor(objective="count:poisson", n_estimators=200, max_depth=4)
+    model.fit(X, counts)
+    session = ExplanationSession(model, X, explainers=("shap",))
+    for row in range(0, 500, 25):
+        explanation = session.local_explanation(row, {})
+        assert explanation.algorithm.startswith("TreeSHAP (interventional on the log")
+        total = explanation.base_value + sum(explanation.shap.values())
+        assert total == pytest.approx(explanation.prediction, rel=1e-6)
+    assert session.shap_explainer.fallback is None
+
+
+def test_a_transform_with_no_known_link_is_named_as_the_reason_not_treeshap():
+    """LightGBM's reg_sqrt predicts the square of its trees' sum: TreeSHAP adds up to that
+    sum, so the reason for the permutation explainer is the transform, not TreeSHAP."""
+    lightgbm = pytest.importorskip("lightgbm")
+    X, counts = count_table()
+    model = lightgbm.LGBMRegressor(reg_sqrt=True, n_estimators=30, verbose=-1).fit(X, counts)
+    session = ExplanationSession(model, X, explainers=("shap",))
+    explanation = session.local_explanation(3, {})
+    assert explanation.algorithm.startswith("Permutation SHAP")
+    assert explanation.algorithm.endswith(", the model's prediction)")
+    assert explanation.fallback == (
+        "TreeSHAP adds up to the sum of the model's trees, and the model's prediction is a "
+        "transform of that sum (objective 'regression') with no link known here"
+    )
+    assert explanation.base_value + sum(explanation.shap.values()) == pytest.approx(
+        explanation.prediction, rel=1e-6
+    )
 
 
 @pytest.mark.parametrize("library", ["lightgbm", "xgboost"])

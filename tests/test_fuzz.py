@@ -614,7 +614,7 @@ def test_a_model_on_its_own_categories_gets_shaps_own_exact_values(frame):
         for index in range(min(len(frame), 3)):
             w.index = index
             explanation = w.explanation
-            assert explanation.algorithm == "TreeSHAP (path-dependent, raw output)"
+            assert explanation.algorithm == "TreeSHAP (path-dependent, the model's prediction)"
             row = frame.iloc[[index]]
             assert explanation.prediction == pytest.approx(model.predict(row)[0], rel=1e-9)
             expected = np.asarray(own.shap_values(row, check_additivity=False))[0]

@@ -481,6 +481,26 @@ def test_auto_takes_the_native_values_only_where_they_are_the_panels(classify):
     session.close()
 
 
+def test_auto_keeps_the_panels_values_for_a_regressor_shown_through_its_link():
+    """A Poisson LightGBM regressor on its own categories: the panel's path-dependent
+    TreeSHAP of the log count is shown in counts through the exp link, so the library's own
+    values (of the log count) are not the panel's, and the global views run the panel's."""
+    from optiml_widgets.global_data import choose_contributions
+
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame({"a": rng.normal(size=400), "c": pd.Categorical(rng.choice(list("xyz"), 400))})
+    counts = rng.poisson(np.exp(0.5 * X["a"] + (X["c"] == "x"))).astype(float)
+    model = lightgbm.LGBMRegressor(objective="poisson", n_estimators=20, verbose=-1).fit(X, counts)
+    session = ExplanationSession(model, X.head(200), explainers=("shap",))
+    panel = session.local_explanation()
+    assert panel.algorithm.startswith("TreeSHAP (path-dependent on the log of the prediction")
+    assert isinstance(choose_contributions(session, "auto"), PanelShap)
+    found = explain_global_data(session, X.tail(100), progress=lambda *_: None)
+    assert found.algorithm == session.shap_explainer.description
+    assert found.summary.non_additive_rows == 0
+    session.close()
+
+
 def test_permutation_shap_over_global_data_gives_each_row_the_panels_own_values():
     """Permutation SHAP draws its permutations per call: rows explained in steps took values
     that depended on their step (up to 0.03 apart from the panel's force plot)."""

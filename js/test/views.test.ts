@@ -168,7 +168,7 @@ describe("force plot", () => {
 
   it("names a fallback in words", () => {
     const s = schema();
-    const shap = { ...shapOf(s), algorithm: "TreeSHAP (path-dependent, raw output)", fallback: "interventional TreeSHAP is not additive for this model" };
+    const shap = { ...shapOf(s), algorithm: "TreeSHAP (path-dependent, the model's prediction)", fallback: "interventional TreeSHAP is not additive for this model" };
     const { el } = mount(model(s, view(s, { attributions: [shap, limeOf(s)] })));
     expect(card(el, "shap").querySelector(".ow-fallback")?.textContent).toBe("Why not a faster algorithm: interventional TreeSHAP is not additive for this model.");
   });

@@ -5,7 +5,10 @@ Tree ensembles get TreeSHAP, linear regressors the linear explainer, everything 
 over the encoded original columns with a sampled background. Classifiers are explained in
 probability space. Every algorithm here is additive: base_value + sum(values) == model
 output, and the first rows explained are checked for it; when a fast algorithm fails that
-check (or cannot be built), the next one runs and ``fallback`` says why.
+check (or cannot be built), the next one runs and ``fallback`` says why. TreeSHAP explains
+the trees' sum (the margin); where the model's output is a link's inverse of it (a boosted
+classifier's sigmoid where shap has no probability output, a Poisson regressor's exp), the
+values are shown through that link (``_through_link``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 import numpy as np
 import shap
 
-from ..boosters import BoosterRegressor, tree_model
+from ..boosters import BoosterRegressor, Link, margin, margin_link, objective, tree_model
 from ..jobs import Cancelled
 from .base import Attribution, Explainer, Quality, register
 from .permutation import permutation_shap
@@ -50,6 +53,11 @@ _AVERAGED_PROBABILITIES = {
     "ExtraTreesClassifier",
     "DecisionTreeClassifier",
 }
+# How far the trees' sum as the model computes it may stray from TreeSHAP's, relative to
+# the terms added up, and still be read as the same sum: XGBoost adds its trees in float32
+# (global_data's FLOAT32_ADDITIVITY), which through the exp link missed a count near 8,000
+# by 6e-6 of it, more than the 1e-6 the API allows.
+_MARGIN_ROUNDING = 1e-4
 # Models whose interventional TreeSHAP (shap 0.51) misses their output: building it and
 # finding so cost the first view two explainers. tests/test_explainers.py checks that it
 # still misses, so that a shap that fixes it is noticed.
@@ -91,7 +99,7 @@ class ShapExplainer(Explainer):
         self._tree: shap.TreeExplainer | None = None
         self._linear: shap.LinearExplainer | None = None
         self.perturbation = "interventional"
-        self.linked = False  # path-dependent log-odds shown through the logistic link
+        self.linked = False  # TreeSHAP of the margin shown through ``link``
         self.seconds_per_row: float | None = None  # measured on the first rows explained
         self._spread: np.ndarray | None = None  # of the model's outputs over the background
         self._fast_tree: shap.TreeExplainer | None = None
@@ -117,9 +125,17 @@ class ShapExplainer(Explainer):
         # interventional TreeSHAP cannot run.
         on_margin = self.adapter.is_classifier and kind not in _AVERAGED_PROBABILITIES
         path_dependent = not on_margin or len(self.adapter.output_names) == 2
+        # A regressor whose prediction is exp (or the sigmoid) of its trees' sum, read from
+        # its own objective: TreeSHAP of that sum, shown through the link.
+        regressor_link = (
+            margin_link(self.adapter.model)
+            if family == "tree" and not self.adapter.is_classifier
+            else None
+        )
+        self.link: Link | None = "logit" if on_margin else regressor_link
         # A later row that misses moves the others on to the next algorithm, except where
         # that one has another base value (the link's): there only that row is repaired.
-        self._later_rows_move_on = not on_margin
+        self._later_rows_move_on = self.link is None
         # Said when the plan runs out (so in the order things were tried).
         self._not_in_plan = (
             "path-dependent TreeSHAP explains a multiclass model's margins, and no map of "
@@ -170,13 +186,25 @@ class ShapExplainer(Explainer):
 
     # -- the seam ------------------------------------------------------------------
     @property
+    def space(self) -> str:
+        """The output the values add up to, as the labels name it: never "raw output", which
+        XGBoost, LightGBM and shap use for the margin (the trees' sum)."""
+        return "probability" if self.adapter.is_classifier else "the model's prediction"
+
+    @property
     def algorithm(self) -> str:
         """Human-readable name of the algorithm, shown in the widget."""
-        space = "probability" if self.adapter.is_classifier else "raw output"
-        if self.algorithm_kind == "tree" and self.linked:
+        space = self.space
+        kind = "interventional" if self.perturbation == "interventional" else "path-dependent"
+        if self.algorithm_kind == "tree" and self.linked and self.adapter.is_classifier:
             return "TreeSHAP (path-dependent on the log-odds, in probability through the link)"
+        if self.algorithm_kind == "tree" and self.linked:
+            margin_space, link = ("log", "exp") if self.link == "log" else ("log-odds", "logistic")
+            return (
+                f"TreeSHAP ({kind} on the {margin_space} of the prediction, in the model's "
+                f"units through the {link} link)"
+            )
         if self.algorithm_kind == "tree":
-            kind = "interventional" if self.perturbation == "interventional" else "path-dependent"
             return f"TreeSHAP ({kind}, {space})"
         if self.algorithm_kind == "linear":
             return "Linear SHAP (interventional)"
@@ -201,10 +229,9 @@ class ShapExplainer(Explainer):
     @property
     def repair_algorithm(self) -> str:
         """The name of what explains a row the fast algorithm missed."""
-        space = "probability" if self.adapter.is_classifier else "raw output"
         return (
             f"Permutation SHAP for this row (model-agnostic, {len(self.background)}-row "
-            f"background, {space})"
+            f"background, {self.space})"
         )
 
     @property
@@ -371,8 +398,39 @@ class ShapExplainer(Explainer):
         gap = self.excess_gap(result, self.model_output(encoded))
         if gap is None:
             return True
+        transform = self._transformed(encoded, result)
+        if transform is not None:
+            # Every TreeSHAP misses the same way: none of the rest of the plan is tried.
+            self._reasons.append(transform)
+            self._plan.clear()
+            self._next_algorithm()
+            return False
         self._not_additive(gap)
         return False
+
+    def _transformed(self, encoded: np.ndarray, result: ShapValues) -> str | None:
+        """Why TreeSHAP missed a regressor's output when the cause is no fault of TreeSHAP:
+        base + sum(values) is the trees' sum (the margin, as the model's library computes
+        it), and the prediction a transform of it with no link known here; else None."""
+        if self.algorithm_kind != "tree" or self.linked or self.adapter.is_classifier:
+            return None
+        try:
+            trees = margin(
+                self.adapter.model, self.adapter.model_input(self.schema.decode(encoded))
+            )
+        except Exception:  # a margin the library cannot give: no claim either way
+            return None
+        if trees is None or trees.size != len(encoded):
+            return None
+        values, base = result.values[:, :, 0], result.base_values[0]
+        terms = abs(base) + np.abs(values).sum(axis=1)
+        if np.any(np.abs(base + values.sum(axis=1) - trees.reshape(-1)) > _MARGIN_ROUNDING * terms):
+            return None
+        name = objective(self.adapter.model)
+        return (
+            f"TreeSHAP adds up to the sum of the model's trees, and the model's prediction is "
+            f"a transform of that sum (objective {name!r}) with no link known here"
+        )
 
     def excess_gap(self, result: ShapValues, expected: np.ndarray) -> float | None:
         """How far base + sum(values) misses the model's ``expected`` outputs (rows,
@@ -463,8 +521,12 @@ class ShapExplainer(Explainer):
         model = tree_model(self.adapter.model)
         averaged = self.adapter.is_classifier and type(model).__name__ in _AVERAGED_PROBABILITIES
         output = "probability" if self.adapter.is_classifier and not averaged else "raw"
-        # Path-dependent TreeSHAP has no probability output: the log-odds, then the link.
-        self.linked = perturbation == "tree_path_dependent" and output == "probability"
+        # Path-dependent TreeSHAP has no probability output: the log-odds, then the link. A
+        # regressor with a link is explained on its trees' sum (where TreeSHAP is exact),
+        # then the link, either way.
+        self.linked = (perturbation == "tree_path_dependent" and output == "probability") or (
+            not self.adapter.is_classifier and self.link is not None
+        )
         if self.linked:
             output = "raw"
         self._tree = shap.TreeExplainer(
@@ -503,7 +565,9 @@ class ShapExplainer(Explainer):
         if values.ndim == 2:
             values = values[..., None]
         if self.linked:
-            values, base = _through_link(values[:, :, 0], base[0])
+            assert self.link is not None
+            own = self.model_output(encoded)[:, -1]  # P(positive), or the prediction
+            values, base = _through_link(values[:, :, 0], base[0], self.link, own)
         n_outputs = len(self.adapter.output_names)
         if values.shape[2] == 1 and n_outputs == 2:
             # Binary classifiers explain P(positive); P(negative) is its mirror image.
@@ -577,17 +641,34 @@ class ShapExplainer(Explainer):
         return ShapValues(values, base)
 
 
-def _through_link(values: np.ndarray, base: float) -> tuple[np.ndarray, np.ndarray]:
-    """Log-odds SHAP values (rows, features) of P(positive), shown in probability as shap's
-    ``force_plot(link="logit")`` draws them: from the probability at the mean log-odds
-    (the base value) to the row's, each feature keeping its share of the log-odds change.
-    The factor (p - p0) / (logit change) is positive and at most 1/4, so every sign is
-    kept and nothing blows up; base + sum(values) is the row's probability."""
+def _through_link(
+    values: np.ndarray, base: float, link: Link, own: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """SHAP values (rows, features) of a margin whose link's inverse is the model's output
+    (the log-odds of P(positive), the log of a Poisson regressor's prediction), shown in the
+    output's units as shap's ``force_plot(link="logit")`` draws log-odds: from the output at
+    the mean margin (the base value) to the row's, each feature keeping its share of the
+    margin's change. The factor (p - p0) / (margin change) is the inverse link's mean slope
+    over that change: positive, so every sign is kept (at most 1/4 for the logistic link);
+    base + sum(values) is the row's output. ``own`` is the model's output for the rows: p
+    where the model's margin is TreeSHAP's but for its rounding (``_MARGIN_ROUNDING``), so
+    the values add up to what the model says; elsewhere the link of TreeSHAP's margin, and
+    the additivity check sees the miss."""
     change = values.sum(axis=1)
-    p0 = 1.0 / (1.0 + np.exp(-base))
-    p = 1.0 / (1.0 + np.exp(-(base + change)))
-    small = np.abs(change) < 1e-9  # the limit: the link's slope at the base
-    factor = np.where(small, p0 * (1 - p0), (p - p0) / np.where(small, 1.0, change))
+    margin = base + change
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if link == "log":
+            p0, p = float(np.exp(base)), np.exp(margin)
+            own_margin = np.log(own)
+        else:
+            p0, p = 1.0 / (1.0 + np.exp(-base)), 1.0 / (1.0 + np.exp(-margin))
+            own_margin = np.log(own) - np.log1p(-own)
+    terms = abs(base) + np.abs(values).sum(axis=1)
+    rounding = np.abs(own_margin - margin) <= _MARGIN_ROUNDING * terms
+    p = np.where(rounding, own, p)
+    small = np.abs(change) < 1e-9  # the limit: the inverse link's slope at the base
+    slope = p0 if link == "log" else p0 * (1 - p0)
+    factor = np.where(small, slope, (p - p0) / np.where(small, 1.0, change))
     return (values * factor[:, None])[:, :, None], np.array([p0])
 
 
