@@ -120,7 +120,9 @@ def test_a_booster_s_values_are_shaps_own_for_the_booster(library):
     booster = train(library, {"objective": objective}, X, y)
     session = ExplanationSession(booster, X, explainers=("shap",))
     explanation = session.local_explanation(3, {}, 1)
-    assert explanation.algorithm == "TreeSHAP (interventional, probability)"
+    assert explanation.algorithm == (
+        "TreeSHAP (interventional, probability: shap's rescaling of the log-odds values)"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         own = shap.TreeExplainer(

@@ -106,6 +106,20 @@ def test_a_fallback_says_which_algorithm_and_why():
     )
 
 
+def test_shaps_probability_transform_is_named_apart_from_exact_probability_values():
+    """A boosted classifier's interventional TreeSHAP in probability is shap's rescaling of
+    each background row's log-odds values (additive to P, not its Shapley values; the same
+    model in a Pipeline gets the permutation explainer's): its label says so. A forest's
+    raw output is a probability already, so its values are Shapley values of P."""
+    boosted = session_for("gbc_breast_cancer")
+    assert boosted.local_explanation(0, {}).algorithm == (
+        "TreeSHAP (interventional, probability: shap's rescaling of the log-odds values)"
+    )
+    forest = session_for("rf_wine_multiclass")
+    algorithm = forest.local_explanation(0, {}).algorithm
+    assert algorithm.startswith("TreeSHAP (") and algorithm.endswith(", probability)")
+
+
 def test_categories_the_model_encodes_itself_are_named_as_the_reason_for_permutation():
     session = session_for("onehot_pipeline")
     explanation = session.local_explanation(0, {})

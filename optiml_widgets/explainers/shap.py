@@ -100,6 +100,7 @@ class ShapExplainer(Explainer):
         self._linear: shap.LinearExplainer | None = None
         self.perturbation = "interventional"
         self.linked = False  # TreeSHAP of the margin shown through ``link``
+        self.tree_output = "raw"  # shap's model_output of the TreeSHAP that runs
         self.seconds_per_row: float | None = None  # measured on the first rows explained
         self._spread: np.ndarray | None = None  # of the model's outputs over the background
         self._fast_tree: shap.TreeExplainer | None = None
@@ -204,6 +205,11 @@ class ShapExplainer(Explainer):
                 f"TreeSHAP ({kind} on the {margin_space} of the prediction, in the model's "
                 f"units through the {link} link)"
             )
+        if self.algorithm_kind == "tree" and self.tree_output == "probability":
+            # shap's probability output rescales each background row's log-odds values to
+            # that row's change in probability: additive to P, but not the Shapley values of
+            # P that the permutation explainer estimates (shap issue #963).
+            return f"TreeSHAP ({kind}, probability: shap's rescaling of the log-odds values)"
         if self.algorithm_kind == "tree":
             return f"TreeSHAP ({kind}, {space})"
         if self.algorithm_kind == "linear":
@@ -529,6 +535,7 @@ class ShapExplainer(Explainer):
         )
         if self.linked:
             output = "raw"
+        self.tree_output = output
         self._tree = shap.TreeExplainer(
             model,
             data=self.background if perturbation == "interventional" else None,
