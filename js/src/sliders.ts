@@ -454,15 +454,16 @@ export class Sliders {
   /** The positions shown now. */
   visible(): number[] {
     const query = this.search.value.trim();
+    let listed = this.order;
     if (query) {
       const rank = new Map(this.order.map((j, i) => [j, i]));
-      const found = this.features.search(query).sort((a, b) => (rank.get(a) ?? 0) - (rank.get(b) ?? 0));
-      return found.slice(0, this.limit);
+      listed = this.features.search(query).sort((a, b) => (rank.get(a) ?? 0) - (rank.get(b) ?? 0));
     }
-    const shown = this.order.slice(0, this.limit);
-    // Edited features (and revealed ones) stay in sight even when they are not among the top ones.
-    const edited = new Set([...(this.last?.edited ?? []), ...this.actions.pending().keys(), ...this.revealed]);
-    const extra = this.order.slice(this.limit).filter((j) => edited.has(j));
+    const shown = listed.slice(0, this.limit);
+    // Edited features (and revealed ones) stay in sight even when they are not among the top
+    // ones (of a search, when they match it).
+    const kept = new Set([...(this.last?.edited ?? []), ...this.actions.pending().keys(), ...this.revealed]);
+    const extra = listed.slice(this.limit).filter((j) => kept.has(j));
     return [...shown, ...extra];
   }
 
@@ -512,23 +513,29 @@ export class Sliders {
     if (current.length !== els.length || els.some((el, i) => current[i] !== el)) this.list.replaceChildren(...els);
     const query = this.search.value.trim();
     const total = query ? this.features.search(query).length : this.features.count;
-    const hidden = Math.max(0, total - Math.min(this.limit, total));
+    // Every listed row counts, those kept in sight beyond the top ones too.
+    const hidden = Math.max(0, total - shown.length);
     this.more.hidden = hidden === 0;
     this.more.textContent = hidden <= MORE_SLIDERS ? `Show the other ${hidden}` : `Show ${MORE_SLIDERS} more (${hidden} not shown)`;
     this.fewer.hidden = this.limit <= TOP_SLIDERS;
     const what = query ? `${total} match${total === 1 ? "" : "es"} for “${query}”` : `${total} features`;
     const order = `ordered by ${this.orderedBy === "impact" ? "impact on this row" : "position in X"}`;
     // "0 of 0 matches" said nothing plainly.
-    this.count.textContent = query && total === 0 ? `no feature matches “${query}”` : `${Math.min(total, this.limit)} of ${what}, ${order}`;
+    this.count.textContent = query && total === 0 ? `no feature matches “${query}”` : `${shown.length} of ${what}, ${order}`;
   }
 
   /** Brings a feature's slider into the list (a bar clicked in the charts); its element. */
   reveal(j: number): HTMLElement | null {
     if (this.features.valuesHidden) return null;
-    if (!this.visible().includes(j)) {
-      this.revealed.add(j);
-      this.layout();
+    const query = this.search.value.trim();
+    if (query && !this.features.search(query).includes(j)) {
+      // The user asked for this feature: a search it does not match gives way, and its
+      // field shows that it did (a slider shown against the search would contradict it).
+      this.search.value = "";
+      this.limit = TOP_SLIDERS;
     }
+    if (!this.visible().includes(j)) this.revealed.add(j);
+    this.layout();
     return this.list.querySelector<HTMLElement>(`.ow-slider[data-j="${j}"]`);
   }
 }

@@ -213,6 +213,69 @@ describe("global views", () => {
     }
   });
 
+  describe("a bar click brings its slider into the list", () => {
+    /** 40 features, the row's order f39, f0, f1, …: 16 sliders shown, the rest folded. */
+    async function wide() {
+      const s = schema(40);
+      const values = s.features.map((_, j) => (j === 39 ? 0.5 : 0.01 / (j + 1)));
+      const m = model(s, view(s, { attributions: [shapOf(s, values)] }));
+      const engine = fakeEngine();
+      const el = document.createElement("div");
+      document.body.append(el);
+      renderPanel(m, el, { loadEngine: engine.load });
+      m.set("_global", ready());
+      await settle();
+      const search = el.querySelector("[data-testid=ow-sliders] input[type=search]") as HTMLInputElement;
+      const type = (text: string) => {
+        search.value = text;
+        search.dispatchEvent(new Event("input"));
+      };
+      const click = async (k: number) => {
+        engine.views.get("importance")?.fire("click", { k, feature: s.features[k].name });
+        await settle();
+      };
+      const focused = () => (document.activeElement?.closest(".ow-slider") as HTMLElement | null)?.dataset.j;
+      const count = () => panel.q(el, "ow-slider-count").textContent;
+      return { s, m, engine, el, search, type, click, focused, count };
+    }
+
+    it("and counts it: the count is the number of sliders listed", async () => {
+      const { el, click, focused, count } = await wide();
+      expect(panel.order(el)).toHaveLength(16);
+      await click(20);
+      expect(panel.order(el)).toHaveLength(17);
+      expect(panel.order(el)).toContain(20);
+      expect(focused()).toBe("20");
+      expect(count()).toBe("17 of 40 features, ordered by impact on this row");
+      expect(panel.q(el, "ow-sliders").querySelector(".ow-more")?.textContent).toBe("Show the other 23");
+    });
+
+    it("under a search it does not match: the search gives way, its field cleared, and the slider takes the focus", async () => {
+      const { m, engine, el, search, type, click, focused, count } = await wide();
+      type("f3");
+      expect(panel.order(el)).toEqual([39, 3, 30, 31, 32, 33, 34, 35, 36, 37, 38]);
+      await click(20);
+      expect(engine.views.get("dependence")?.signals.feature).toBe(20);
+      expect(m.get("feature")).toBe("f20");
+      expect(search.value).toBe("");
+      expect(panel.order(el)).toContain(20);
+      expect(focused()).toBe("20");
+      expect(count()).toBe(`${panel.order(el).length} of 40 features, ordered by impact on this row`);
+    });
+
+    it("under a search it matches, beyond the search's top ones: the search stays, the slider is listed in addition", async () => {
+      const { el, search, type, click, focused, count } = await wide();
+      type("f");
+      expect(panel.order(el)).toHaveLength(16);
+      await click(25);
+      expect(search.value).toBe("f");
+      expect(panel.order(el)).toHaveLength(17);
+      expect(panel.order(el).at(-1)).toBe(25);
+      expect(focused()).toBe("25");
+      expect(count()).toBe("17 of 40 matches for “f”, ordered by impact on this row");
+    });
+  });
+
   it("a click on a point of the fidelity curve shows its rules, and the ring follows the table", async () => {
     const s = schema();
     const fidelity = { layer: [], params: [param("shown_rules", 2), param("shown_family", "decision tree")] };
