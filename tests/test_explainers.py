@@ -22,6 +22,7 @@ from optiml_widgets.explainers.lime import (
     FULL_SAMPLES,
     LimeExplainer,
     _BinSampler,
+    _edges,
     _weighted_ridge,
     sampling_errors,
 )
@@ -237,15 +238,41 @@ def test_each_row_reads_its_own_bin_whatever_the_units(offset, scale):
         text = session.local_explanation(row, {}, 0).lime_conditions["x"]
         edges = [float(v) for v in re.findall(number, text)]
         value = X["x"][row]
-        width = scale * 0.8
+        # As written, the text holds for the row (a rounded edge does not cross it).
         if text.startswith("x <="):
-            assert value <= edges[0] + 1e-3 * width
+            assert value <= edges[0]
         elif text.startswith("x >"):
-            assert value > edges[0] - 1e-3 * width
+            assert value > edges[0]
         else:
-            assert edges[0] - 1e-3 * width < value <= edges[1] + 1e-3 * width
-            assert edges[0] < edges[1]
+            assert edges[0] < value <= edges[1]
         assert "e+" not in text
+
+
+def test_a_bin_of_one_value_is_written_short_and_true():
+    """diabetes' sex takes two values: its first quartile bin holds one, so it has no width,
+    and its edge was written with every digit ("sex <= -0.044641636506989144")."""
+    session = session_for("rf_diabetes")
+    sex = session.frame["sex"]
+    assert sex.nunique() == 2
+    row = int(np.flatnonzero(sex == sex.min())[0])
+    text = session.local_explanation(row, {}, session.target_index).lime_conditions["sex"]
+    assert text == "sex <= -0.04464"  # four digits of the column's range, as its neighbours
+    assert sex[row] <= -0.04464
+    # The other value's row sits on its bin's upper edge: that edge takes the digits that
+    # keep the text true for it (0.05068 < 0.0506801187), the lower one stays short.
+    row = int(np.flatnonzero(sex == sex.max())[0])
+    text = session.local_explanation(row, {}, session.target_index).lime_conditions["sex"]
+    assert text == "-0.04464 < sex <= 0.05068012"
+
+
+def test_a_bin_edge_is_written_with_the_digits_that_keep_it_true():
+    # A row on its bin's upper edge (quartiles are values of X): four digits of the width
+    # rounded 1.23444 down to 1.234, and "x <= 1.234" was false for the row.
+    assert _edges(1.23444, None, 1.23444, 1.23444) == (None, "1.23444")
+    # Inside its bin, four digits of the width hold.
+    assert _edges(0.5, 0.123449, 1.23444, 1.111) == ("0.123", "1.234")
+    # Just above its lower edge, which rounds up past it: more digits.
+    assert _edges(0.12361, 0.1236, 1.23444, 1.111) == ("0.1236", "1.234")
 
 
 @pytest.mark.parametrize("case_name", ["gbc_breast_cancer", "rf_diabetes"])

@@ -171,12 +171,18 @@ class LimeExplainer(Explainer):
         if names[b] != text:
             return text
         feature = self.schema.features[j]
-        low, high = _edges(float(discretizer.mins[j][b]), float(discretizer.maxs[j][b]))
-        if b == 0:
-            return f"{feature.name} <= {high}"
-        if b == len(names) - 1:
-            return f"{feature.name} > {low}"
-        return f"{low} < {feature.name} <= {high}"
+        mins, maxs = discretizer.mins[j], discretizer.maxs[j]
+        low, high = float(mins[b]), float(maxs[b])
+        # A first or last bin of one value (a two-valued column's) has no width: the
+        # feature's range sets its digits.
+        scale = high - low or float(maxs[-1]) - float(mins[0])
+        first, last = b == 0, b == len(names) - 1
+        low_text, high_text = _edges(value, None if first else low, None if last else high, scale)
+        if first:
+            return f"{feature.name} <= {high_text}"
+        if last:
+            return f"{feature.name} > {low_text}"
+        return f"{low_text} < {feature.name} <= {high_text}"
 
     def predict_fn(self, encoded: np.ndarray) -> np.ndarray:
         """What LIME calls: encoded samples -> probabilities (n, k) or values (n,)."""
@@ -249,14 +255,27 @@ class LimeExplainer(Explainer):
         )
 
 
-def _edges(low: float, high: float) -> tuple[str, str]:
-    """A bin's edges to four digits of its width (epoch seconds read 1700165606, not
-    1.7e+9), with more digits until the two differ."""
+def _edges(
+    value: float, low: float | None, high: float | None, scale: float
+) -> tuple[str | None, str | None]:
+    """The written edges of the bin ``low < value <= high`` (None: an edge a first or last
+    bin does not write), each to four digits of ``scale`` (epoch seconds read 1700165606,
+    not 1.7e+9), or more until its text holds for ``value``: a rounded edge can cross it
+    (a row on its bin's upper edge, as quartiles of X often are). The two then differ."""
+    return (
+        None if low is None else _edge(low, scale, lambda text: float(text) < value),
+        None if high is None else _edge(high, scale, lambda text: value <= float(text)),
+    )
+
+
+def _edge(edge: float, scale: float, holds: Callable[[str], bool]) -> str:
+    """``edge`` with the fewest digits, from four of ``scale``, whose text ``holds``; every
+    digit when none does (the exact edge always holds: the bin was found from the value)."""
     for digits in range(4, 17):
-        texts = format_number(low, digits, high - low), format_number(high, digits, high - low)
-        if texts[0] != texts[1]:
-            return texts
-    return exact_number(low), exact_number(high)
+        text = format_number(edge, digits, scale)
+        if holds(text):
+            return text
+    return exact_number(edge)
 
 
 def remember_local_fits(
