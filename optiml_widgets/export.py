@@ -272,11 +272,13 @@ def _export_data(
     if include_data:
         grids = precompute(session, rows, stop=steps.stop, progress=steps.within(len(rows)))
         steps.advance(len(rows))
-    global_views = (
-        payloads.global_views(session, feature, include_data=include_data, live=False)
-        if session.shap_explainer is not None
-        else None
-    )
+    global_views = None
+    if session.shap_explainer is not None:
+        # Named in the file as the plot shows it (None: the most important one).
+        feature = session.dependence_feature(feature)
+        global_views = payloads.global_views(
+            session, feature, include_data=include_data, live=False
+        )
     steps.advance()
     surrogate_info = payloads.surrogate(surrogate) if surrogate is not None else None
     if not include_data:

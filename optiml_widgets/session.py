@@ -1186,8 +1186,7 @@ class ExplanationSession:
         from .charts import global_charts
 
         explanation, position, shown = self.global_of_output()
-        names = self.schema.names
-        j = names.index(feature) if feature is not None else self.top_feature(explanation, position)
+        j = self.schema.names.index(self.dependence_feature(feature, explanation, position))
         current: tuple[float | None, float | None] = (None, None)
         if include_values:
             row = self.row(self.index, self.edits)
@@ -1207,6 +1206,18 @@ class ExplanationSession:
             current=current,
             include_values=include_values,
         )
+
+    def dependence_feature(
+        self,
+        feature: str | None = None,
+        explanation: GlobalExplanation | None = None,
+        position: int | None = None,
+    ) -> str:
+        """The feature the dependence plot shows: ``feature``, or when None the most
+        important one of what the charts show (``top_feature``)."""
+        if feature is not None:
+            return feature
+        return self.schema.names[self.top_feature(explanation, position)]
 
     def top_feature(
         self, explanation: GlobalExplanation | None = None, position: int | None = None

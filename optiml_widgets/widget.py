@@ -60,7 +60,11 @@ class ExplainerWidget(PanelWidget):
     _curves = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     _global = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     feature = traitlets.Unicode(
-        None, allow_none=True, help="The feature of the dependence plot."
+        None,
+        allow_none=True,
+        help="The feature of the dependence plot (in the panel, w.charts and an export): "
+        "None until global SHAP values are there, then the most important one unless set; "
+        "None sets it back to that.",
     ).tag(sync=True)
     # Another class: the views explain P(target) - P(versus), "why target and not versus".
     versus = traitlets.Any(
@@ -179,6 +183,7 @@ class ExplainerWidget(PanelWidget):
             self._session.jobs.forget_failed("global")
             self._start_global()
             found = self._session.global_explanation()
+            self._shown_feature()
         if found.summary is not None:
             found.summary.warn_reader()
         return dataclasses.replace(found, default_output=self._session.target_index)
@@ -193,7 +198,7 @@ class ExplainerWidget(PanelWidget):
             self._session.surrogate  # noqa: B018 -- the fidelity chart's: its own bar
         # Altair builds them in seconds on many rows: a bar after half a second.
         with while_open(self._stop), working("Drawing the charts"):
-            return self._session.global_charts(self.feature)
+            return self._session.global_charts(self._shown_feature())
 
     @property
     def session(self) -> ExplanationSession:
@@ -292,7 +297,10 @@ class ExplainerWidget(PanelWidget):
         with self._state:  # the panel as it is now (the live loop may move on meanwhile)
             frozen, feature = self._session.snapshot(), self.feature
         with while_open(self._stop):
-            return to_html(frozen, target, rows=rows, include_data=include_data, feature=feature)
+            page = to_html(frozen, target, rows=rows, include_data=include_data, feature=feature)
+            if feature is None and frozen.shap_explainer is not None:
+                self._shown_feature(frozen)  # the file's plot shows it: so does w.feature
+            return page
 
     def _static_picture(self) -> str:
         from .export import static_picture
@@ -305,7 +313,20 @@ class ExplainerWidget(PanelWidget):
         name = proposal["value"]
         if name is not None and name not in self._session.schema.names:
             raise KeyError(self._session.schema.unknown_feature_message(name))
-        return name
+        # Under the lock _shown_feature writes its default with: a name set meanwhile is
+        # stored after the default, never replaced by it.
+        with self._state:
+            return name
+
+    def _shown_feature(self, session: ExplanationSession | None = None) -> str:
+        """The dependence plot's feature: ``feature``, or when None the one the charts choose
+        (``session.dependence_feature``), written to ``feature`` so that it says what the
+        plot shows from the start. Waits for global SHAP when it is not there yet."""
+        chosen = (session or self._session).dependence_feature(self.feature)
+        with self._state:
+            if self.feature is None:
+                self.feature = chosen
+            return self.feature or chosen
 
     @traitlets.validate("target")
     def _valid_target(self, proposal: dict) -> Any:
@@ -644,7 +665,10 @@ class ExplainerWidget(PanelWidget):
         """A feature whose values the charts do not carry (many features: only the most
         important travel): the charts again, with its values, for its dependence plot."""
         shown = self._global
-        if change["new"] is None or not shown or shown.get("state") != "ready":
+        if not shown or shown.get("state") != "ready":
+            return
+        if change["new"] is None:  # back to the default: chosen (and written) as it is drawn
+            self._build_global_views()
             return
         position = self._session.schema.names.index(change["new"])
         if not payloads.carries(shown, position):
@@ -672,7 +696,9 @@ class ExplainerWidget(PanelWidget):
         session.jobs.submit("global-views", build)
 
     def _global_payload(self) -> dict[str, Any]:
-        return payloads.global_views(self._session, self.feature, include_data=True, live=True)
+        return payloads.global_views(
+            self._session, self._shown_feature(), include_data=True, live=True
+        )
 
     def _page_maker(self) -> MakePage:
         from .export import to_html

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import time
 import warnings
 from pathlib import Path
@@ -233,6 +234,55 @@ def test_the_widget_computes_the_global_views_in_the_background():
     while w._global["target"] != "0" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert w._global["target"] == "0" and w._global["state"] == "ready"
+
+
+def _plotted(payload: dict) -> str:
+    """The name of the feature a global views' payload draws the dependence plot of."""
+    params = {p["name"]: p["value"] for p in payload["specs"]["dependence"]["params"]}
+    return params["names"][params["feature"]]
+
+
+def test_w_feature_names_the_feature_the_dependence_plot_shows():
+    """The plot's default (the most important feature) was chosen in the charts and never
+    written back: w.feature read None while the panel showed "Dependence: worst area"."""
+    w = explain_widget(*_gbc(), global_rows=150)
+    try:
+        assert w.feature is None  # no global SHAP yet: no plot, no feature
+        w._on_frontend_message(w, {"type": "global"}, [])
+        deadline = time.monotonic() + 60
+        while (w._global or {}).get("state") != "ready" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        top = w.global_explanation.importance().index[0]
+        assert w.feature == top == _plotted(w._global)
+        # Set, it is shown; set back to None, the default again (and written again).
+        w.feature = "mean texture"
+        assert w.feature == "mean texture"
+        spec = w.charts["dependence"].to_dict()
+        assert _plotted({"specs": {"dependence": spec}}) == "mean texture"
+        w.feature = None
+        while w.feature is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert w.feature == top
+    finally:
+        w.close()
+    # From code alone (no panel): the charts, the export and the explanation say it too.
+    for read in ("charts", "to_html", "global_explanation"):
+        w = explain_widget(*_gbc(), global_rows=150)
+        try:
+            assert w.feature is None
+            if read == "charts":
+                spec = w.charts["dependence"].to_dict()
+                assert _plotted({"specs": {"dependence": spec}}) == top
+            elif read == "to_html":
+                page = w.to_html(rows=[0])
+                found = re.search(r'id="optiml-data">(.*?)</script>', page, re.S)
+                data = json.loads(found.group(1) if found else "{}")
+                assert data["feature"] == top == _plotted(data["global"])
+            else:
+                w.global_explanation  # noqa: B018
+            assert w.feature == top
+        finally:
+            w.close()
 
 
 def _carried(payload: dict) -> list[int]:
