@@ -461,3 +461,33 @@ def test_a_regressor_of_two_values_fits_without_crashing_the_solver():
     assert surrogate.fidelity == pytest.approx(1.0) and len(surrogate.rules) == 2
     text = surrogate.text()
     assert "prediction = 0 " in text and "prediction = 1 " in text  # not -2.831e-15
+
+
+def test_the_solvers_process_ends_when_no_fit_comes():
+    """An idle solver process held ~200 MB for the rest of the session, after every panel
+    had closed; it ends a while after its last fit, and the next fit starts another."""
+    solver = optimal_trees.Solver(idle_seconds=0.5)
+    rng = np.random.default_rng(0)
+    T = rng.normal(size=(60, 2))
+    cuts = quantile_cuts(T, [0, 1], 3)
+    request = {
+        "B": binarise(T, cuts),
+        "target": (T[:, 0] > 0).astype(np.intc),
+        "classify": True,
+        "depth": 1,
+        "splits": 1,
+        "min_leaf": 1,
+        "seed": 0,
+        "time_limit": 10.0,
+    }
+    try:
+        assert solver.fit(request) is not None
+        process = solver._process
+        assert process is not None and process.poll() is None
+        deadline = time.monotonic() + 20
+        while process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert process.poll() is not None and solver._process is None
+        assert solver.fit(request) is not None  # another process answers
+    finally:
+        solver.stop()

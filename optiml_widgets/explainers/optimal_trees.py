@@ -31,6 +31,9 @@ from . import streed_worker
 
 MAX_DEPTH = 3  # 2**3 = 8 leaves: deeper searches take seconds to minutes
 TIME_LIMIT = 10.0  # seconds per tree; past it STreeD returns the best tree found so far
+# The solver's process ends when no fit has come for this long: a surrogate's fit asks for
+# its trees within seconds, and an idle process would hold its memory for the session.
+IDLE_SECONDS = 30.0
 # Where the solver runs in this process (no other process can be started), STreeD's notes
 # of sizes it cannot fit are ignored by one filter set once: catch_warnings around each
 # fit, in the fit's thread, swapped the whole process's filters meanwhile and swallowed
@@ -47,15 +50,35 @@ class Solver:
     ends the solver's process alone; the surrogate goes on without those optimal trees,
     and the next fit starts another process."""
 
-    def __init__(self) -> None:
+    def __init__(self, idle_seconds: float = IDLE_SECONDS) -> None:
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
         self.crashes = 0  # processes that ended during a fit
+        self._idle_seconds = idle_seconds
+        self._idle_timer: threading.Timer | None = None
 
     def start(self) -> None:
         """Start the process now (its imports take a second), without waiting for it."""
         with self._lock:
             self._running()
+            self._end_when_idle()
+
+    def _end_when_idle(self) -> None:
+        """(Re)start the count after which an unused process ends (with the lock held)."""
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        timer = threading.Timer(self._idle_seconds, self._end_if_idle)
+        timer.daemon = True
+        self._idle_timer = timer
+        timer.start()
+
+    def _end_if_idle(self) -> None:
+        with self._lock:
+            if self._idle_timer is not threading.current_thread():
+                return  # a fit came meanwhile, and its own count runs
+            self._idle_timer = None
+            if self._process is not None:
+                self._stop(self._process)
 
     def _running(self) -> subprocess.Popen | None:
         if self._process is not None and self._process.poll() is None:
@@ -89,12 +112,16 @@ class Solver:
                 self.crashes += 1
                 self._stop(process)
                 return None
+            finally:
+                self._end_when_idle()
         if status != "ok":
             raise RuntimeError(f"STreeD failed: {answer}")
         return answer
 
     def stop(self) -> None:
         """End the process (at exit: one still fitting would outlive the interpreter)."""
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
         if self._process is not None:
             self._stop(self._process)
 
@@ -111,6 +138,7 @@ class Solver:
         """In a forked child: the parent's process and pipes are the parent's."""
         self._lock = threading.Lock()
         self._process = None
+        self._idle_timer = None
 
 
 # The worker file runs as a script, not as a module of the package: importing the package
