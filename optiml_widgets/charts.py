@@ -35,7 +35,7 @@ import pandas as pd
 
 from .data import FeatureSchema
 from .explainers.surrogate import Surrogate
-from .format import counted, finite
+from .format import counted, exact_number, finite
 from .global_explanation import GlobalExplanation
 
 BEESWARM_FEATURES = 12  # shap's beeswarm shows 10 by default; a few more fit the panel
@@ -394,13 +394,15 @@ def _x_axis() -> alt.Axis:
 def _cuts_and_marker(
     names: list[str], thresholds: Mapping[str, Sequence[float]] | None
 ) -> tuple[alt.Chart, alt.Chart]:
+    # Each threshold's text as the rules write it, every digit: a format rounding it could
+    # name another cut (0.300003 read as 0.3, on the other side of rows near it).
     cut_frame = pd.DataFrame(
         [
-            {"k": names.index(name), "t": float(t)}
+            {"k": names.index(name), "t": float(t), "text": exact_number(t)}
             for name, cuts in (thresholds or {}).items()
             for t in cuts
         ],
-        columns=["k", "t"],
+        columns=["k", "t", "text"],
     )
     # Both are placed through the plot's scales and take no part in their domains: a domain
     # over a layer with nothing to draw (a feature without thresholds, no current instance)
@@ -415,7 +417,7 @@ def _cuts_and_marker(
             x=alt.XValue(alt.ExprRef(expr="scale('x', datum.t)")),
             y=alt.YValue(0),
             y2=alt.Y2Value(alt.ExprRef(expr="height")),
-            tooltip=[alt.Tooltip("t:Q", title="surrogate threshold", format=".4g")],
+            tooltip=[alt.Tooltip("text:N", title="surrogate threshold")],
         )
     )
     marker = (

@@ -19,6 +19,7 @@ from conftest import breast_cancer, case, city_data
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.tree import DecisionTreeClassifier
 
 from optiml_widgets import ExplanationSession, GlobalExplanation, explain_widget
 from optiml_widgets.charts import (
@@ -31,6 +32,7 @@ from optiml_widgets.charts import (
     middle_cut,
 )
 from optiml_widgets.data import build_schema
+from optiml_widgets.format import exact_number
 from optiml_widgets.global_data import explain_global_data
 from optiml_widgets.global_explanation import global_rows
 
@@ -149,12 +151,38 @@ def test_the_dependence_plot_marks_the_instance_and_the_surrogate_thresholds():
     assert params["feature"] == j
     assert params["current_x"] == 20.0
     assert params["current_y"] == pytest.approx(w.explanation.shap["worst radius"])
-    cuts = next(v for v in spec["datasets"].values() if v and set(v[0]) == {"k", "t"})
+    cuts = next(v for v in spec["datasets"].values() if v and set(v[0]) == {"k", "t", "text"})
     thresholds = w.surrogate.thresholds()
     expected = {(w.session.schema.names.index(n), t) for n, ts in thresholds.items() for t in ts}
     assert {(c["k"], c["t"]) for c in cuts} == expected
     with pytest.raises(KeyError, match="Unknown feature"):
         w.feature = "no such feature"
+
+
+def test_a_threshold_tooltip_says_the_cut_as_the_rule_writes_it():
+    # A cut at 0.300003 among values 1e-7 apart: 4 significant digits ("0.3") named a
+    # value on the other side of it.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"tiny": 0.3 + rng.integers(0, 60, 400) * 1e-7, "x": rng.normal(size=400)})
+    y = (X.tiny > 0.300003).astype(int)
+    model = DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, y)
+    w = explain_widget(model, X, explainers=("shap", "surrogate"), global_rows=80)
+    w.feature = "tiny"
+    spec = w.charts["dependence"].to_dict()
+    cuts = next(v for v in spec["datasets"].values() if v and set(v[0]) == {"k", "t", "text"})
+    tiny = [c for c in cuts if c["k"] == 0]
+    assert tiny, "the surrogate cuts on tiny"
+    rule_text = w.surrogate.text()
+    for cut in tiny:
+        assert cut["text"] == exact_number(cut["t"]) and f"tiny > {cut['text']}" in rule_text
+    tooltips = [
+        layer["encoding"]["tooltip"]
+        for layer in spec["layer"]
+        if "surrogate threshold" in json.dumps(layer.get("encoding", {}).get("tooltip"))
+    ]
+    # The text itself, not the number through a rounding format.
+    assert tooltips == [[{"field": "text", "type": "nominal", "title": "surrogate threshold"}]]
+    w.close()
 
 
 def test_the_fidelity_chart_is_the_surrogates_curve():

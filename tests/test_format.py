@@ -12,6 +12,7 @@ import pytest
 from optiml_widgets.format import (
     apart_scale,
     counted,
+    exact_number,
     feature_scale,
     finite,
     first_names,
@@ -21,6 +22,11 @@ from optiml_widgets.format import (
 
 CASES = json.loads(
     (Path(__file__).resolve().parent.parent / "js" / "test" / "format-cases.json").read_text()
+)
+# A rule's thresholds, written in full: the slider's tooltips (js exactNumber) say them as the
+# rules do.
+EXACT_CASES = json.loads(
+    (Path(__file__).resolve().parent.parent / "js" / "test" / "exact-cases.json").read_text()
 )
 
 
@@ -35,6 +41,11 @@ def decode(value: float | str | None) -> float | None:
 def test_format_number_matches_the_shared_table(case):
     got = format_number(decode(case["value"]), case["digits"], decode(case["scale"]))
     assert got == case["text"]
+
+
+@pytest.mark.parametrize("case", EXACT_CASES, ids=[str(c["value"]) for c in EXACT_CASES])
+def test_exact_number_matches_the_shared_table(case):
+    assert exact_number(decode(case["value"])) == case["text"]
 
 
 def test_the_table_covers_ties_exponents_scales_and_missing_values():

@@ -83,6 +83,28 @@ export function featureScale(feature: Pick<FeatureInfo, "min" | "max"> | undefin
   return biggest > 0 ? biggest : null;
 }
 
+/** Every digit a number holds, as optiml_widgets/format.py `exact_number` writes a rule's
+ *  threshold (Python's repr: the shortest decimal that reads back as the number, an exponent
+ *  below 1e-4 and from 1e16 on). A threshold rounded for reading could fall on the other
+ *  side of the rows it cuts ("0.3" for 0.300003). js/test/exact-cases.json holds both to
+ *  one table. */
+export function exactNumber(value: number): string {
+  if (!Number.isFinite(value)) return formatNumber(value);
+  if (value === 0) return "0"; // -0 too
+  // toExponential() with no digits asked gives the shortest round-trip digits, as repr does.
+  const [mantissa, power] = Math.abs(value).toExponential().split("e");
+  const digits = mantissa.replace(".", "");
+  const e = Number(power);
+  let text: string;
+  if (e < -4 || e >= 16) {
+    const lead = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    text = `${lead}e${e < 0 ? "-" : "+"}${String(Math.abs(e)).padStart(2, "0")}`;
+  } else if (e < 0) text = `0.${"0".repeat(-e - 1)}${digits}`;
+  else if (digits.length <= e + 1) text = digits + "0".repeat(e + 1 - digits.length);
+  else text = `${digits.slice(0, e + 1)}.${digits.slice(e + 1)}`;
+  return value < 0 ? `-${text}` : text;
+}
+
 /** A number as the panel shows it to be read: formatNumber's text with a true minus sign,
  *  as signed() writes it. Not for what is typed or compared with Python's text (number
  *  boxes, rule conditions): those keep formatNumber's "-". */

@@ -5,7 +5,7 @@
 // Numeric sliders carry percentile ticks and the surrogate's thresholds.
 import { button, focusedIn, h, onCommit, uid } from "./dom";
 import type { Features } from "./features";
-import { SHORT_NAME, cutName, formatNumber, formatValue } from "./format";
+import { SHORT_NAME, cutName, exactNumber, formatValue } from "./format";
 import { legend } from "./legend";
 import type { Edits } from "./requests";
 import type { FeatureInfo, Value, View } from "./types";
@@ -259,12 +259,13 @@ class SliderRow {
     this.number.title = text;
   }
 
-  /** The surrogate's thresholds on this track: where the firing rule would change. */
+  /** The surrogate's thresholds on this track: where the firing rule would change. Each
+   *  reads as the rules write it, every digit: rounded, it could name another cut. */
   setThresholds(thresholds: number[]): void {
     if (!this.ticks) return;
     for (const old of this.ticks.querySelectorAll(".ow-threshold-tick")) old.remove();
     for (const t of thresholds) {
-      const tick = h("span", { class: "ow-threshold-tick", title: `rule threshold: ${formatNumber(t)}`, "data-value": t });
+      const tick = h("span", { class: "ow-threshold-tick", title: `rule threshold: ${exactNumber(t)}`, "data-value": t });
       tick.style.left = `${trackPercent(this.feature, t)}%`;
       this.ticks.append(tick);
     }

@@ -1,6 +1,7 @@
 // The same table as tests/test_format.py: Python and TypeScript write every number alike.
 import { describe, expect, it } from "vitest";
-import { MISSING, counted, cutName, featureScale, fileSize, formatNumber, formatScore, formatValue, percent, shownNumber, signed } from "../src/format";
+import { MISSING, counted, cutName, exactNumber, featureScale, fileSize, formatNumber, formatScore, formatValue, percent, shownNumber, signed } from "../src/format";
+import exactCases from "./exact-cases.json";
 import cases from "./format-cases.json";
 
 type Encoded = number | string | null;
@@ -20,6 +21,15 @@ describe("formatNumber", () => {
       .map((c) => ({ ...c, got: formatNumber(decode(c.value), c.digits, decode(c.scale)) }))
       .filter((c) => c.got !== c.text);
     expect(wrong).toEqual([]);
+  });
+
+  it("writes a threshold in full as Python's exact_number does, on every row of the shared table", () => {
+    const wrong = (exactCases as { value: Encoded; text: string }[])
+      .map((c) => ({ ...c, got: exactNumber(decode(c.value) as number) }))
+      .filter((c) => c.got !== c.text);
+    expect(wrong).toEqual([]);
+    // Never the 4 digits of formatNumber: 0.300003 is not 0.3.
+    expect(exactNumber(0.300003)).toBe("0.300003");
   });
 
   it("shows a negative number with a true minus sign, its exponent's sign as written", () => {

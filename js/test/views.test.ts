@@ -525,6 +525,21 @@ describe("sliders", () => {
     expect(panel.slider(el, 0).querySelectorAll(".ow-quantile-tick")).toHaveLength(5);
   });
 
+  it("says a threshold in full, as the rule's text does: 0.300003 never reads as 0.3", () => {
+    const s = schema();
+    s.features[0] = { ...s.features[0], min: 0.3, max: 0.300006 };
+    const m = model(s);
+    const found = surrogate(s);
+    found.thresholds[0] = [0.300003, 1e-7];
+    found.rules[0].conditions[0] = { ...found.rules[0].conditions[0], value: 0.300003, text: `${s.features[0].name} <= 0.300003` };
+    m.set("_surrogate", found);
+    const { el } = mount(m);
+    const titles = [...panel.slider(el, 0).querySelectorAll<HTMLElement>(".ow-threshold-tick")].map((t) => t.title);
+    // As Python's exact_number writes them in the rules (repr: "1e-07").
+    expect(titles).toEqual(["rule threshold: 0.300003", "rule threshold: 1e-07"]);
+    expect(found.rules[0].conditions[0].text).toContain(titles[0].replace("rule threshold: ", ""));
+  });
+
   it("writes values at the feature's scale", () => {
     const s = schema();
     s.features[0] = { ...s.features[0], min: 185.2, max: 4254 };
