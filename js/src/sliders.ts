@@ -99,6 +99,12 @@ class SliderRow {
   /** The number the row has now (null: missing), what the number box shows otherwise. */
   private current: number | null = null;
   private forgetTyped: () => void = () => {};
+  /** What the controls show, as last set by show(); null when the user or a drag has moved
+   *  them since. A view that leaves the row as it was writes nothing to it: with a thousand
+   *  sliders listed, every edit rewrote every row. */
+  private shown: { value: Value; original: Value; edited: boolean } | null = null;
+  /** The thresholds drawn, to redraw them only when they change. */
+  private drawnThresholds: number[] | null = null;
 
   constructor(
     readonly j: number,
@@ -122,6 +128,7 @@ class SliderRow {
       // tell apart categories that write the same ("1 (int)", "1 (str)").
       (feature.categories ?? []).forEach((c, k) => select.append(h("option", { value: String(k) }, c)));
       select.addEventListener("change", () => {
+        this.shown = null;
         const category = select.value === "" ? undefined : feature.categories?.[Number(select.value)];
         if (category !== undefined) actions.edit(j, category, "done");
       });
@@ -129,7 +136,10 @@ class SliderRow {
       control = select;
     } else if (feature.kind === "boolean") {
       const box = h("input", { id, type: "checkbox", class: "ow-toggle", ...named });
-      box.addEventListener("change", () => actions.edit(j, box.checked, "done"));
+      box.addEventListener("change", () => {
+        this.shown = null;
+        actions.edit(j, box.checked, "done");
+      });
       this.checkbox = box;
       control = h("span", { class: "ow-toggle-box" }, box);
     } else {
@@ -153,6 +163,7 @@ class SliderRow {
       };
       range.addEventListener("pointerdown", () => (this.dragging = true));
       range.addEventListener("input", () => {
+        this.shown = null;
         this.dragging = true;
         this.unsettled = true;
         this.el.classList.remove("ow-no-value");
@@ -164,6 +175,7 @@ class SliderRow {
       // Where only some values are answered (an export), a key moves to the next of them:
       // the slider's own steps were answered at the nearest one, which a step never left.
       range.addEventListener("keydown", (event) => {
+        this.shown = null;
         const stops = actions.stops?.(j);
         const way = STEP_KEYS[event.key];
         if (this.current === null && (way !== undefined || event.key === "Home")) {
@@ -189,8 +201,12 @@ class SliderRow {
         actions.edit(j, next, "done");
       });
       for (const type of ["pointerup", "pointercancel", "blur"]) range.addEventListener(type, release);
-      number.addEventListener("input", () => (this.typing = true));
+      number.addEventListener("input", () => {
+        this.shown = null;
+        this.typing = true;
+      });
       this.forgetTyped = onCommit(number, () => {
+        this.shown = null;
         this.typing = false;
         if (number.value === "" || !Number.isFinite(Number(number.value))) {
           // Nothing is sent: the box shows the value in use again, and says why.
@@ -263,6 +279,9 @@ class SliderRow {
    *  reads as the rules write it, every digit: rounded, it could name another cut. */
   setThresholds(thresholds: number[]): void {
     if (!this.ticks) return;
+    const drawn = this.drawnThresholds;
+    if (drawn && drawn.length === thresholds.length && drawn.every((t, k) => t === thresholds[k])) return;
+    this.drawnThresholds = [...thresholds];
     for (const old of this.ticks.querySelectorAll(".ow-threshold-tick")) old.remove();
     for (const t of thresholds) {
       const tick = h("span", { class: "ow-threshold-tick", title: `rule threshold: ${exactNumber(t)}`, "data-value": t });
@@ -271,7 +290,10 @@ class SliderRow {
     }
   }
 
+  /** Shows a value (and the row's own); writes to the page only where it changed. */
   show(value: Value, original: Value, edited: boolean): void {
+    const last = this.shown;
+    if (last && Object.is(last.value, value) && Object.is(last.original, original) && last.edited === edited) return;
     if (this.range && this.number) {
       const number = typeof value === "number" && Number.isFinite(value) ? value : null;
       // A missing value has no place on the track: the thumb is hidden and the track empty.
@@ -297,12 +319,17 @@ class SliderRow {
     this.el.classList.toggle("ow-edited", edited);
     // The exact value (the thumb snaps to its steps, the number box rounds for reading).
     this.el.dataset.value = value === null ? "" : String(value);
-    const was = formatValue(original, this.feature);
-    // The reset button keeps its place when hidden: nothing beside it moves.
-    this.resetButton.replaceChildren("↺ ", h("bdi", {}, was));
-    this.resetButton.setAttribute("aria-label", `Reset ${this.feature.name} to ${was}`);
+    if (!last || !Object.is(last.original, original)) {
+      const was = formatValue(original, this.feature);
+      // The reset button keeps its place when hidden: nothing beside it moves.
+      this.resetButton.replaceChildren("↺ ", h("bdi", {}, was));
+      this.resetButton.setAttribute("aria-label", `Reset ${this.feature.name} to ${was}`);
+    }
     this.resetButton.classList.toggle("ow-invisible", !edited);
     this.resetButton.disabled = !edited;
+    // A thumb held or a box typed into was left as the user has it: the next view writes
+    // the row again.
+    this.shown = this.dragging || this.typing ? null : { value, original, edited };
   }
 
   /** The number box shows the value in use; a typed text that says the same (perhaps with
@@ -321,6 +348,28 @@ class SliderRow {
     const focused = focusedIn(this.el);
     return this.dragging || (focused !== null && this.el.contains(focused));
   }
+}
+
+/** Puts `els` in `list` in this order, moving only the rows that must move: taking a row out
+ *  of the page ends a drag on its slider and takes the focus off its number box, and putting
+ *  back the thousand rows listed to add 32 more made each "Show more" slower than the last. */
+function placeRows(list: HTMLElement, els: HTMLElement[]): void {
+  const wanted = new Set<Element>(els);
+  for (const child of [...list.children]) if (!wanted.has(child)) child.remove();
+  let at = list.firstElementChild;
+  for (const el of els) {
+    if (el === at) at = at.nextElementSibling;
+    else list.insertBefore(el, at);
+  }
+}
+
+/** Sets a text that changed (the same text set again is a write the page redoes). */
+function setText(el: HTMLElement, text: string): void {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+function setHidden(el: HTMLElement, hidden: boolean): void {
+  if (el.hidden !== hidden) el.hidden = hidden;
 }
 
 /** A feature whose range has not arrived yet (wide data): its name, and that it is coming. */
@@ -498,31 +547,29 @@ export class Sliders {
     // Controls show what the user asked for: the view's values, overlaid with edits not
     // answered yet (or refused by an error), so no edit of the user's is ever reverted.
     const pending = this.actions.pending();
+    const editedInView = new Set(view?.edited ?? []);
     const els = shown.map((j) => {
       const el = this.rowEl(j);
       const row = this.rows.get(j);
       if (view && row && el === row.el) {
         const edited = pending.has(j);
-        const value = edited ? (pending.get(j) ?? null) : view.edited.includes(j) ? view.original[j] : view.values[j];
+        const value = edited ? (pending.get(j) ?? null) : editedInView.has(j) ? view.original[j] : view.values[j];
         row.show(value ?? null, view.original[j] ?? null, edited);
       }
       return el;
     });
-    // Re-insert rows only when the list changes: taking a row out of the page ends a drag
-    // on its slider and takes the focus off its number box.
-    const current = this.list.children;
-    if (current.length !== els.length || els.some((el, i) => current[i] !== el)) this.list.replaceChildren(...els);
+    placeRows(this.list, els);
     const query = this.search.value.trim();
     const total = query ? this.features.search(query).length : this.features.count;
     // Every listed row counts, those kept in sight beyond the top ones too.
     const hidden = Math.max(0, total - shown.length);
-    this.more.hidden = hidden === 0;
-    this.more.textContent = hidden <= MORE_SLIDERS ? `Show the other ${hidden}` : `Show ${MORE_SLIDERS} more (${hidden} not shown)`;
-    this.fewer.hidden = this.limit <= TOP_SLIDERS;
+    setHidden(this.more, hidden === 0);
+    setText(this.more, hidden <= MORE_SLIDERS ? `Show the other ${hidden}` : `Show ${MORE_SLIDERS} more (${hidden} not shown)`);
+    setHidden(this.fewer, this.limit <= TOP_SLIDERS);
     const what = query ? `${total} match${total === 1 ? "" : "es"} for “${query}”` : `${total} features`;
     const order = `ordered by ${this.orderedBy === "impact" ? "impact on this row" : "position in X"}`;
     // "0 of 0 matches" said nothing plainly.
-    this.count.textContent = query && total === 0 ? `no feature matches “${query}”` : `${shown.length} of ${what}, ${order}`;
+    setText(this.count, query && total === 0 ? `no feature matches “${query}”` : `${shown.length} of ${what}, ${order}`);
   }
 
   /** Brings a feature's slider into the list (a bar clicked in the charts); its element. */
