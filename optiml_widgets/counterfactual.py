@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .data import FeatureSchema
+from .data import FeatureSchema, category_identity
 from .explainers.base import Output, output_value
 from .explainers.rule_models import SCORE_CUT
 from .explainers.surrogate import Condition, Rule, Surrogate, _feature_spread
@@ -362,22 +362,23 @@ def _value(feature: Any, code: float) -> Any:
 
 class _AllowedCategories:
     """The categories meeting a rule's conditions on a feature, by set lookups (a rule on a
-    5,000-category column must not test every category against every listed value)."""
+    5,000-category column must not test every category against every listed value). A
+    category is its value with its type, as in the schema: 1 and "1" are two."""
 
     def __init__(self, schema: FeatureSchema) -> None:
         self.schema = schema
-        self._texts: dict[str, list[str]] = {}
+        self._identities: dict[str, list[tuple[type, Any]]] = {}
 
     def __call__(self, name: str, conditions: list[Condition]) -> list[Any]:
         feature = self.schema[name]
-        texts = self._texts.get(name)
-        if texts is None:
-            texts = self._texts[name] = [str(c) for c in feature.categories]
-        keep = np.ones(len(texts), dtype=bool)
+        identities = self._identities.get(name)
+        if identities is None:
+            identities = self._identities[name] = list(map(category_identity, feature.categories))
+        keep = np.ones(len(identities), dtype=bool)
         for c in conditions:
             if c.op in ("==", "!=", "in"):
-                listed = {str(v) for v in (c.value if c.op == "in" else [c.value])}
-                hit = np.fromiter((t in listed for t in texts), bool, len(texts))
+                listed = {category_identity(v) for v in (c.value if c.op == "in" else [c.value])}
+                hit = np.fromiter((i in listed for i in identities), bool, len(identities))
                 keep &= ~hit if c.op == "!=" else hit
             else:  # a numeric test on a boolean's 0/1
                 keep &= np.array([c.holds(v) for v in feature.categories], dtype=bool)
@@ -506,8 +507,9 @@ def _move_into(
             allowed = allowed_categories(name, conditions)
             if not allowed:
                 return None
-            counts = dict(zip(feature.categories, feature.counts or [0] * len(allowed)))
-            changes[name] = max(allowed, key=lambda v: counts.get(v, 0))  # the commonest
+            # The commonest (by identity: as dict keys True, 1 and 1.0 would be one).
+            counts = dict(zip(map(category_identity, feature.categories), feature.counts))
+            changes[name] = max(allowed, key=lambda v: counts.get(category_identity(v), 0))
             cost += 1.0
             continue
         new = _numeric_move(conditions, feature, value, depth)

@@ -114,7 +114,7 @@ class Feature:
         equal to it if only one is (1 for a category True); None when none is."""
         exact, by_value = self._codes
         try:
-            code = exact.get(_identity(value))
+            code = exact.get(category_identity(value))
             if code is None:
                 code = by_value.get(_key(value))
         except TypeError:  # unhashable
@@ -123,7 +123,7 @@ class Feature:
 
     @functools.cached_property
     def _codes(self) -> tuple[dict[Any, int], dict[Any, int]]:
-        exact = {_identity(c): i for i, c in enumerate(self.categories)}
+        exact = {category_identity(c): i for i, c in enumerate(self.categories)}
         by_value: dict[Any, int] = {}
         for i, category in enumerate(self.categories):
             key = _key(category)
@@ -493,7 +493,7 @@ def _key(value: Any) -> Any:
     return value
 
 
-def _identity(value: Any) -> tuple[type, Any]:
+def category_identity(value: Any) -> tuple[type, Any]:
     """A category's identity: its value with its type (Python's True == 1 == 1.0 would make
     them one dict key, one category, and send the model another value than X's)."""
     value = _key(value)
@@ -805,8 +805,8 @@ def _numbers_among_objects(column: pd.Series, seen: Iterable[Any]) -> bool:
 
 
 def _identity_counts(values: pd.Series) -> Counter[tuple[type, Any]]:
-    """How often each category (by _identity) occurs, missing values left out."""
-    return Counter(_identity(v) for v in values.dropna().tolist())
+    """How often each category (by category_identity) occurs, missing values left out."""
+    return Counter(category_identity(v) for v in values.dropna().tolist())
 
 
 def _discrete(
@@ -816,13 +816,13 @@ def _discrete(
     if _numbers_among_objects(column, categories):
         counted = _identity_counts(column)
     else:
-        counted = Counter({_identity(k): int(v) for k, v in column.value_counts().items()})
+        counted = Counter({category_identity(k): int(v) for k, v in column.value_counts().items()})
     return Feature(
         name=name,
         kind=kind,
         dtype=str(column.dtype),
         categories=tuple(categories),
-        counts=tuple(counted[_identity(c)] for c in categories),
+        counts=tuple(counted[category_identity(c)] for c in categories),
         missing=missing,
         missing_value=_missing_value(column) if missing else None,
     )

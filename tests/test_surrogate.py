@@ -34,6 +34,7 @@ from optiml_widgets.counterfactual import (
     _toward,
     find_counterfactual,
 )
+from optiml_widgets.data import category_identity
 from optiml_widgets.explainers.rule_models import LINEAR_TREE, SHARED_TREE, GrownTree
 from optiml_widgets.explainers.shared_terms import (
     _best_splits,
@@ -836,6 +837,70 @@ def test_a_category_that_would_blur_its_list_is_quoted():
     )
     assert Condition("c", "==", "a b").text == "c == a b"
     assert Condition("c", "!=", " x").text == 'c != " x"'
+
+
+def test_categories_that_write_the_same_are_two_in_the_rules_checks_and_texts():
+    """In an object column 1 and "1" are two categories: the rule a row gets covers it and
+    meets every condition (the panel's check marks), and the texts tell them apart."""
+    rng = np.random.default_rng(0)
+    # The int 1 commoner than the text "1": a hint taking "the commonest" of both is wrong.
+    c = rng.choice(np.array([1, "1", "a"], dtype=object), 400, p=[0.45, 0.25, 0.3])
+    X = pd.DataFrame({"c": pd.Series(c, dtype=object), "x": rng.normal(size=400)})
+
+    def model(df):
+        p = np.where(df["c"].map(lambda v: v == "1" and isinstance(v, str)), 0.9, 0.1)
+        return np.c_[1 - p, p]
+
+    w = explain_widget(
+        model, X, explainers=("surrogate",), task="classification", class_names=["neg", "pos"]
+    )
+    surrogate = w.surrogate
+    for i in range(len(X)):
+        row = X.iloc[i]
+        rule = surrogate.rule_for(row)
+        assert [r.id for r in surrogate.rules if r.covers(row)] == [rule.id], (row["c"], rule)
+        assert all(rule.met(row))
+    texts = [c.text for r in surrogate.rules for c in r.conditions]
+    assert texts and all("1 (str)" in t for t in texts), texts
+    w.index = int(np.flatnonzero([v == 1 and not isinstance(v, str) for v in c])[0])
+    drawn = w._view["rule"]  # the firing rule the panel draws, with its check marks
+    assert drawn["id"] == surrogate.rule_for(w.instance).id and all(drawn["met"])
+    # The counterfactual moves the row to the category the rule names, not one like it.
+    for index in (w.index, int(np.flatnonzero(c == "a")[0])):
+        w.index = index
+        hint = w.counterfactual()
+        assert hint is not None and hint.model_agrees and not hint.borrowed, hint
+        assert [category_identity(v) for v in hint.changes.values()] == [(str, "1")], hint
+    w.close()
+
+
+MIXED = [1, "1", True, 1.0, 0, "0", False, "True", "a"]
+
+
+@settings(max_examples=5, deadline=None)
+@given(
+    st.lists(st.sampled_from(range(len(MIXED))), min_size=2, max_size=5, unique=True),
+    st.integers(0, 2**32 - 1),
+)
+def test_mixed_int_str_and_bool_categories_each_row_is_covered_by_its_rule(kept, seed):
+    pool = np.empty(len(kept), dtype=object)
+    pool[:] = [MIXED[k] for k in kept]
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"c": pd.Series(rng.choice(pool, 80), dtype=object)})
+    X["x"] = rng.normal(size=80)
+    # Each category (by value and type) gets its own output: 1, True and 1.0 differ.
+    output = {(type(v), v): rng.random() for v in pool}
+    model = lambda df: np.array([output[(type(v), v)] for v in df["c"]]) + 0.1 * df["x"]  # noqa: E731
+    surrogate = ExplanationSession(model, X, task="regression", explainers=("surrogate",)).surrogate
+    for i in range(len(X)):
+        row = X.iloc[i]
+        rule = surrogate.rule_for(row)
+        assert [r.id for r in surrogate.rules if r.covers(row)] == [rule.id], (row["c"], rule)
+    said: dict[str, object] = {}  # each text names one test
+    for c in (c for r in surrogate.rules for c in r.conditions):
+        values = c.value if c.op == "in" else (c.value,)
+        meaning = (c.op, tuple(map(category_identity, values)))
+        assert said.setdefault(c.text, meaning) == meaning, c.text
 
 
 def test_rule_for_reads_a_row_by_xs_own_column_labels():

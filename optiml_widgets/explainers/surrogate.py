@@ -70,7 +70,7 @@ from sklearn.model_selection import KFold, RepeatedKFold, train_test_split
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from threadpoolctl import threadpool_limits
 
-from ..data import Feature, FeatureSchema, is_missing
+from ..data import Feature, FeatureSchema, category_identity, is_missing
 from ..format import apart_scale, counted, exact_number, format_number, percent
 from ..jobs import NEVER, Gate, Stop, no_progress, yielding_to
 from ..model import ModelAdapter
@@ -128,39 +128,71 @@ Key = tuple[str, int, int]  # (how it was fit, leaves, linear terms)
 
 class Condition(NamedTuple):
     """One test of a rule, in original units: ``(feature, op, value)``. ``feature`` is the
-    feature's name; in rules the Python API returns, X's own column label (an int, a tuple)."""
+    feature's name; in rules the Python API returns, X's own column label (an int, a tuple).
+    ``column``: for a test on categories, the feature's summary, by which a value is read as
+    one of its categories (as ``rule_for`` reads it) and written by its label."""
 
     feature: Any
     op: str
     value: Any
+    column: Feature | None = None
+
+    def __repr__(self) -> str:
+        return f"Condition({self.feature!r}, {self.op!r}, {self.value!r})"
 
     def holds(self, value: Any) -> bool:
-        """Whether a feature value meets this condition."""
+        """Whether a feature value meets this condition. A category is the value with its
+        type, as in the schema: in an object column 1, "1" and True are three."""
         if is_missing(value):
             return False
         if self.op == "<=":
             return float(value) <= self.value
         if self.op == ">":
             return float(value) > self.value
+        category = self.category(value)
+        if category is None:  # no category of X: read as missing, as rule_for reads it
+            return False
         if self.op == "==":
-            return _eq(value, self.value)
+            return category == category_identity(self.value)
         if self.op == "!=":
-            return not _eq(value, self.value)
-        return any(_eq(value, v) for v in self.value)
+            return category != category_identity(self.value)
+        return category in {category_identity(v) for v in self.value}
+
+    def category(self, value: Any) -> tuple[type, Any] | None:
+        """The identity of the category a value is (``category_identity``), read as the
+        schema reads a row's value (``Feature.coerce``); None when it is none of X's."""
+        if self.column is None:  # a condition made by hand: the value as it is
+            return category_identity(value)
+        try:
+            return category_identity(self.column.coerce(value))
+        except ValueError:
+            return None
+
+    def reads_missing(self, value: Any) -> bool:
+        """Whether the rules read a value as missing: a missing one, or, in a test on
+        categories, one that is none of X's categories."""
+        if is_missing(value):
+            return True
+        return self.op in ("==", "!=", "in") and self.category(value) is None
 
     @property
     def text(self) -> str:
-        """The condition as people read it: ``income > 52000``, ``city in {Paris, Lyon}``."""
+        """The condition as people read it: ``income > 52000``, ``city in {Paris, Lyon}``;
+        categories by their labels, which tell apart two that write the same (``1 (int)``)."""
         if self.op == "in":
-            return f"{self.feature} in {{{', '.join(_category_text(v) for v in self.value)}}}"
-        value = exact_number(self.value) if _is_number(self.value) else _category_text(self.value)
-        return f"{self.feature} {self.op} {value}"
+            return f"{self.feature} in {{{', '.join(map(self._category_text, self.value))}}}"
+        if _is_number(self.value) and self.op in ("<=", ">"):
+            return f"{self.feature} {self.op} {exact_number(self.value)}"
+        return f"{self.feature} {self.op} {self._category_text(self.value)}"
+
+    def _category_text(self, value: Any) -> str:
+        label = str(value) if self.column is None else self.column.label_of(value)
+        return _category_text(label)
 
 
-def _category_text(value: Any) -> str:
-    """A category as written, quoted where it would blur the list it stands in
-    ("Paris, France", "", " x")."""
-    text = str(value)
+def _category_text(text: str) -> str:
+    """A category's text, quoted where it would blur the list it stands in ("Paris,
+    France", "", " x")."""
     if not text or text != text.strip() or any(c in text for c in ',{}"'):
         return json.dumps(text, ensure_ascii=False)
     return text
@@ -237,7 +269,7 @@ class LinearTerm(NamedTuple):
             return self.effect(row_value(row, self.feature))
         for condition, fill in zip(self.when, self.when_fill):
             value = row_value(row, condition.feature)
-            if not condition.holds(fill if is_missing(value) else value):
+            if not condition.holds(fill if condition.reads_missing(value) else value):
                 return 0.0
         return self.weight
 
@@ -317,7 +349,7 @@ class Rule:
 
     def holds(self, condition: Condition, value: Any) -> bool:
         """Whether a value meets one of the conditions (a missing one as it counts here)."""
-        if is_missing(value) and condition.feature in self.missing_as:
+        if condition.feature in self.missing_as and condition.reads_missing(value):
             value = self.missing_as[condition.feature]
         return condition.holds(value)
 
@@ -1658,17 +1690,11 @@ def _cut(feature: Feature, threshold: float) -> float | int:
 def _set_condition(feature: Feature, codes: set[int]) -> Condition:
     categories = feature.categories
     if len(codes) == 1:
-        return Condition(feature.name, "==", categories[next(iter(codes))])
+        return Condition(feature.name, "==", categories[next(iter(codes))], feature)
     others = set(range(len(categories))) - codes
     if len(others) == 1 and len(categories) > 2:
-        return Condition(feature.name, "!=", categories[next(iter(others))])
-    return Condition(feature.name, "in", tuple(categories[i] for i in sorted(codes)))
-
-
-def _eq(a: Any, b: Any) -> bool:
-    if isinstance(a, np.generic):
-        a = a.item()
-    return a == b or str(a) == str(b)
+        return Condition(feature.name, "!=", categories[next(iter(others))], feature)
+    return Condition(feature.name, "in", tuple(categories[i] for i in sorted(codes)), feature)
 
 
 def _is_number(value: Any) -> bool:
