@@ -228,12 +228,14 @@ def test_a_rule_for_a_partial_row_names_what_it_lacks():
     # A value the feature cannot take is an error, not a missing value the rules cover.
     with pytest.raises(ValueError, match="Invalid value 'big' for numeric feature 'mean area'"):
         w.surrogate.rule_for({**w.instance, "mean area": "big"})
-    w.surrogate.rule_for({**w.instance, "mean area": None})  # missing: covered as such
     w.close()
-    # A category X never had is read as missing, as over global_data, and said so.
-    X = pd.DataFrame({"a": np.linspace(0, 1, 60), "c": list("uvw") * 20})
+    # A category X never had is read as missing, as over global_data, and said so, where X
+    # has missing values: the rule covers it as it covers a missing one.
+    X = pd.DataFrame({"a": np.linspace(0, 1, 60), "c": list("uvw") * 19 + [None] * 3})
     model = make_pipeline(
-        make_column_transformer((OneHotEncoder(), ["c"]), remainder="passthrough"),
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["c"]), remainder="passthrough"
+        ),
         LogisticRegression(),
     ).fit(X, (X["a"] > 0.5) | (X["c"] == "u"))
     w = explain_widget(model, X, explainers=("surrogate",))
@@ -243,6 +245,7 @@ def test_a_rule_for_a_partial_row_names_what_it_lacks():
         unseen = w.surrogate.rule_for({"a": 0.2, "c": "z"})
     assert [r.filename for r in said] == [__file__]  # at the line that asked
     assert unseen is w.surrogate.rule_for({"a": 0.2, "c": None})
+    assert unseen.covers({"a": 0.2, "c": "z"}) and unseen.covers({"a": 0.2, "c": None})
     w.close()
 
 

@@ -955,6 +955,30 @@ def test_a_row_with_pandas_na_is_covered_as_rule_for_reads_it():
     w.close()
 
 
+def test_rule_for_refuses_a_missing_value_where_x_has_none_as_set_features_does():
+    """The surrogate only fills such a value: the rule it would land in does not cover the
+    row, so rule_for refuses it, with the what-if edit's own message."""
+    X = pd.DataFrame(
+        {"a": np.linspace(0, 1, 80), "c": list("uv") * 40, "m": [None, 1.0, 2.0, 3.0] * 20}
+    )
+    model = lambda df: ((df["a"] > 0.5) + (df["c"] == "u")).astype(float).to_numpy()  # noqa: E731
+    w = explain_widget(model, X, task="regression", explainers=("surrogate",))
+    surrogate, row = w.surrogate, dict(X.iloc[1])
+    for feature in ("a", "c"):
+        with pytest.raises(ValueError) as refused:
+            surrogate.rule_for({**row, feature: None})
+        with pytest.raises(ValueError) as edit:
+            w.set_features({feature: None})
+        assert str(refused.value) == str(edit.value)
+        assert f"{feature!r}: X has no missing value there" in str(refused.value)
+    with pytest.raises(ValueError, match="'z' is not a category of feature 'c'.*no missing"):
+        surrogate.rule_for({**row, "c": "z"})
+    # Where X has missing values, the rule a missing one gets covers the row.
+    rule = surrogate.rule_for({**row, "m": np.nan})
+    assert rule.covers({**row, "m": np.nan})
+    w.close()
+
+
 def test_a_rule_given_a_row_without_a_feature_says_what_to_pass():
     surrogate = session_for("callable").surrogate
     rule = next(r for r in surrogate.rules if r.conditions)

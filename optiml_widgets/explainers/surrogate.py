@@ -55,7 +55,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -455,7 +454,10 @@ class Surrogate:
         return self.complexity
 
     def rule_for(self, row: Mapping[str, Any] | pd.Series) -> Rule:
-        """The rule that covers a row (a dict or Series of original feature values)."""
+        """The rule that covers a row (a dict or Series of original feature values). A
+        missing value, or a category X never had (read as missing, with a warning), only
+        where X has missing values: elsewhere the model never saw one, and it is refused
+        (ValueError), as by ``set_features``."""
         if any(name not in row for name in self.schema.names):
             # X's own column labels (ints, tuples) name the features as their text does.
             row = {str(label): value for label, value in row.items()}
@@ -1704,13 +1706,20 @@ def _is_number(value: Any) -> bool:
 def _rule_value(feature: Feature, value: Any) -> Any:
     """A row's value as the rules read it: a number as it is (the rules compare numbers,
     whatever the column's dtype holds), a category X never had as missing (as over
-    global_data), with a warning; text for a number is an error, not a missing value."""
+    global_data), with a warning; text for a number is an error, not a missing value.
+    Where X has no missing value, a missing one (or a category X never had) is an error,
+    as for a what-if edit: the rules only fill it, and no rule's conditions would cover it."""
     if is_missing(value):
-        return None if feature.is_discrete else math.nan
+        return feature.coerce(value)  # set_features' own error where X has no missing value
     if feature.is_discrete:
         try:
             return feature.coerce(value)
-        except ValueError:
+        except ValueError as error:
+            if not feature.missing > 0:
+                raise ValueError(
+                    f"{error} X has no missing value there either, so the rules cannot read "
+                    "it as one."
+                ) from None
             warn_caller(
                 f"{value!r} is not a category of {feature.name!r} in X: the rules read it as "
                 "missing.",
