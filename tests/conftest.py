@@ -6,6 +6,7 @@ import base64
 import functools
 import gzip
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +78,16 @@ def held(fit: Callable[..., Any]) -> tuple[Callable[..., Any], threading.Event, 
         return fit(*args, stop=stop, **kwargs)
 
     return held_fit, release, stops
+
+
+def shown_surrogate(w: Any, timeout: float = 30.0) -> dict:
+    """The rules the panel shows (``w._surrogate``): the fit's callback publishes them
+    just after ``w.surrogate`` returns, on the job's thread."""
+    deadline = time.monotonic() + timeout
+    while w._surrogate is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert w._surrogate is not None, "the panel showed no rules"
+    return w._surrogate
 
 
 def unpack(packed: dict) -> np.ndarray:

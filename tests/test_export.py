@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import grid_point, grid_shap, unpack
+from conftest import grid_point, grid_shap, shown_surrogate, unpack
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.model_selection import train_test_split
@@ -325,7 +325,7 @@ def test_categories_that_write_the_same_stay_apart_in_the_panel_and_the_export()
             assert w._view["prediction"] == pytest.approx(model(wanted)[0])
             assert w._view["values"][0] == label
             if w.session.surrogate is not None:  # its conditions name categories by label
-                for rule in w._surrogate["rules"]:
+                for rule in shown_surrogate(w)["rules"]:
                     for c in rule["conditions"]:
                         if c["j"] == 0:
                             assert set(np.atleast_1d(c["value"])) <= set(labels)

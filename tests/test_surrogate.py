@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import breast_cancer, case, diabetes, session_for
+from conftest import breast_cancer, case, diabetes, session_for, shown_surrogate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -203,7 +203,7 @@ def test_a_row_with_a_missing_value_is_covered_by_its_rule_which_says_so():
                 assert (
                     rule.condition_text(c).endswith(" or missing") and " or missing" in rule.text()
                 )
-    shown = [c for r in w._surrogate["rules"] for c in r["conditions"] if c["missing"]]
+    shown = [c for r in shown_surrogate(w)["rules"] for c in r["conditions"] if c["missing"]]
     assert shown and all(c["text"].endswith(" or missing") for c in shown)
     w.close()
 
