@@ -573,7 +573,9 @@ class ShapExplainer(Explainer):
             values = values[..., None]
         if self.linked:
             assert self.link is not None
-            own = self.model_output(encoded)[:, -1]  # P(positive), or the prediction
+            # A regressor's own prediction: XGBoost sums its trees in float32, a miss the
+            # link magnifies. A classifier's log-odds need no second model call per view.
+            own = None if self.adapter.is_classifier else self.model_output(encoded)[:, -1]
             values, base = _through_link(values[:, :, 0], base[0], self.link, own)
         n_outputs = len(self.adapter.output_names)
         if values.shape[2] == 1 and n_outputs == 2:
@@ -649,7 +651,7 @@ class ShapExplainer(Explainer):
 
 
 def _through_link(
-    values: np.ndarray, base: float, link: Link, own: np.ndarray
+    values: np.ndarray, base: float, link: Link, own: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """SHAP values (rows, features) of a margin whose link's inverse is the model's output
     (the log-odds of P(positive), the log of a Poisson regressor's prediction), shown in the
@@ -657,22 +659,22 @@ def _through_link(
     the mean margin (the base value) to the row's, each feature keeping its share of the
     margin's change. The factor (p - p0) / (margin change) is the inverse link's mean slope
     over that change: positive, so every sign is kept (at most 1/4 for the logistic link);
-    base + sum(values) is the row's output. ``own`` is the model's output for the rows: p
+    base + sum(values) is the row's output. ``own``, the model's output for the rows if given: p
     where the model's margin is TreeSHAP's but for its rounding (``_MARGIN_ROUNDING``), so
     the values add up to what the model says; elsewhere the link of TreeSHAP's margin, and
     the additivity check sees the miss."""
     change = values.sum(axis=1)
     margin = base + change
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if link == "log":
-            p0, p = float(np.exp(base)), np.exp(margin)
-            own_margin = np.log(own)
-        else:
-            p0, p = 1.0 / (1.0 + np.exp(-base)), 1.0 / (1.0 + np.exp(-margin))
-            own_margin = np.log(own) - np.log1p(-own)
-    terms = abs(base) + np.abs(values).sum(axis=1)
-    rounding = np.abs(own_margin - margin) <= _MARGIN_ROUNDING * terms
-    p = np.where(rounding, own, p)
+    if link == "log":
+        p0, p = float(np.exp(base)), np.exp(margin)
+    else:
+        p0, p = 1.0 / (1.0 + np.exp(-base)), 1.0 / (1.0 + np.exp(-margin))
+    if own is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            own_margin = np.log(own) if link == "log" else np.log(own) - np.log1p(-own)
+        terms = abs(base) + np.abs(values).sum(axis=1)
+        rounding = np.abs(own_margin - margin) <= _MARGIN_ROUNDING * terms
+        p = np.where(rounding, own, p)
     small = np.abs(change) < 1e-9  # the limit: the inverse link's slope at the base
     slope = p0 if link == "log" else p0 * (1 - p0)
     factor = np.where(small, slope, (p - p0) / np.where(small, 1.0, change))
