@@ -23,7 +23,7 @@ that fails too is the cheapest rules' change returned, with ``model_agrees=False
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -92,6 +92,9 @@ class Counterfactual:
     borrowed: bool = False
     # Regressors: the outcome a prediction equal to the median counts as (Split.ties_high).
     at_median: str | None = None
+    # The text of each changed category as the panel writes it (FeatureSchema labels:
+    # "1 (int)" beside "1 (str)"), by feature name.
+    labels: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"Counterfactual: {self.text()}"
@@ -99,7 +102,7 @@ class Counterfactual:
     def text(self) -> str:
         """``worst area → 700, worst texture → 21: the model says benign (P = 0.93).``"""
         moves = ", ".join(
-            f"{name} → {format_number(v) if isinstance(v, float) else v}"
+            f"{name} → {self.labels.get(name, format_number(v) if isinstance(v, float) else v)}"
             for name, v in self.changes.items()
         )
         sure = f" (P = {self.probability:.2f})" if self.probability is not None else ""
@@ -235,6 +238,11 @@ def find_counterfactual(
             if classes is None and split is not None
             else None
         ),
+        labels={
+            name: schema[name].label_of(value)
+            for name, value in changes.items()
+            if schema[name].is_discrete
+        },
     )
 
 

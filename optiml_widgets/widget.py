@@ -167,7 +167,10 @@ class ExplainerWidget(PanelWidget):
         if found is None or not schema.own_labels:
             return found  # the session's own (cached: the same object when asked again)
         return dataclasses.replace(
-            found, changes=schema.by_label(found.changes), rule=rule_with_labels(found.rule, schema)
+            found,
+            changes=schema.by_label(found.changes),
+            rule=rule_with_labels(found.rule, schema),
+            labels=schema.by_label(found.labels),
         )
 
     @property

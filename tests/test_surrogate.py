@@ -871,6 +871,7 @@ def test_categories_that_write_the_same_are_two_in_the_rules_checks_and_texts():
         hint = w.counterfactual()
         assert hint is not None and hint.model_agrees and not hint.borrowed, hint
         assert [category_identity(v) for v in hint.changes.values()] == [(str, "1")], hint
+        assert hint.text().startswith("c → 1 (str): "), hint.text()  # the panel's text too
     w.close()
 
 
