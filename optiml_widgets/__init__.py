@@ -79,9 +79,10 @@ def explain_widget(
     tokenizer, torch_threads, embedding_layer : texts only: the transformers tokenizer of
         a transformers or torch model (a function of texts needs none); torch's threads
         during the panel's model calls (1 by default: on busy cores more threads is many
-        times slower); the layer Integrated Gradients interpolates, for a torch module with
-        more than one ``nn.Embedding``. ``feature_names``, ``categorical_features``,
-        ``task``, ``background``, ``global_rows`` and ``global_data`` are for tables only.
+        times slower); the layer Integrated Gradients interpolates (default: a torch module's
+        ``nn.Embedding`` given the token ids; where that cannot be told, it is asked for).
+        ``feature_names``, ``categorical_features``, ``task``, ``background``,
+        ``global_rows`` and ``global_data`` are for tables only.
 
     Returns
     -------

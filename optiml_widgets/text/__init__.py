@@ -52,7 +52,8 @@ def explain_text_widget(
     "shap_text", "lime_text", "attention", "surrogate" (default: all the model supports).
     ``torch_threads``: torch's threads during the panel's model calls (1 by default: on
     busy cores more threads is many times slower). ``embedding_layer``: the layer Integrated
-    Gradients interpolates, for a torch module with more than one ``nn.Embedding``.
+    Gradients interpolates (default: a torch module's ``nn.Embedding`` given the token ids;
+    where one call cannot tell which, the panel asks for it).
     """
     from .session import TextSession
     from .widget import TextWidget

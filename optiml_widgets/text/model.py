@@ -85,6 +85,7 @@ class TextModelAdapter:
                 f"torch's own setting), not {torch_threads!r}."
             )
         self.torch_threads = torch_threads
+        self._token_tables: list[Any] = []  # the torch module's embeddings given token ids
         if self.kind == "function":
             if tokenizer is not None:  # it was checked, then left unused
                 raise TypeError(
@@ -115,7 +116,7 @@ class TextModelAdapter:
             model.eval()
             limits = [_max_length(model, tokenizer)]
             if self.kind == "torch":
-                limits.append(self._positions_seen())
+                limits.append(self._probe_embeddings())
             own = min((n for n in limits if n is not None), default=None)
             self.max_length = own if own is not None else MAX_TOKENS
             self.own_limit = own is not None
@@ -299,12 +300,32 @@ class TextModelAdapter:
             return self.model.get_input_embeddings()
         import torch
 
-        for module in self.model.modules():
-            if isinstance(module, torch.nn.Embedding):
-                return module
+        tables = [
+            (name, module)
+            for name, module in self.model.named_modules()
+            if isinstance(module, torch.nn.Embedding)
+        ]
+        if not tables:
+            raise ValueError(
+                f"{type(self.model).__name__} has no torch.nn.Embedding: pass embedding_layer= "
+                "(the layer that turns token ids into vectors) for Integrated Gradients, or "
+                "leave 'ig' out of explainers."
+            )
+        if len(tables) == 1:
+            return tables[0][1]
+        # Several (token, position, segment tables): the one the probe gave the token ids.
+        # The first declared is often the position table, whose output is the same for a
+        # text and its baseline: every token would get 0.
+        given = [m for _, m in tables if any(m is t for t in self._token_tables)]
+        if len(given) == 1:
+            return given[0]
+        names = ", ".join(f"model.{name}" for name, _ in tables)
+        seen = "several of them were" if given else "none of them was seen being"
         raise ValueError(
-            f"{type(self.model).__name__} has no torch.nn.Embedding: pass embedding_layer= "
-            "(the layer that turns token ids into vectors) for Integrated Gradients."
+            f"{type(self.model).__name__} has {len(tables)} torch.nn.Embedding layers "
+            f"({names}) and {seen} given the token ids: pass embedding_layer= (the one that "
+            "turns token ids into vectors) for Integrated Gradients, or leave 'ig' out of "
+            "explainers."
         )
 
     def attentions(self, tokens: Tokens) -> np.ndarray | None:
@@ -322,12 +343,14 @@ class TextModelAdapter:
             return None
         return np.stack([a[0].detach().float().numpy() for a in found])
 
-    def _positions_seen(self) -> int | None:
-        """The tokens a torch module's position table has room for, seen in one call on a
-        short text: an ``nn.Embedding`` given 0, 1, 2, … (or k, k+1, …) numbers positions.
-        One not named ``*position_embeddings`` was not found by name, and a longer text
-        failed inside the module with torch's bare "index out of range in self". None when
-        no embedding numbers positions (or the call fails: the first real call says why)."""
+    def _probe_embeddings(self) -> int | None:
+        """What one call of a torch module on a short text shows of its ``nn.Embedding``
+        layers: those given the token ids (``_token_tables``: Integrated Gradients' layer),
+        and the tokens its position table has room for (returned). An embedding given 0,
+        1, 2, … (or k, k+1, …) numbers positions. One not named ``*position_embeddings``
+        was not found by name, and a longer text failed inside the module with torch's bare
+        "index out of range in self". None when no embedding numbers positions (or the call
+        fails: the first real call says why)."""
         import torch
 
         ids = torch.tensor(
@@ -356,7 +379,9 @@ class TextModelAdapter:
                 continue
             row = given.reshape(-1, n)[0]
             if torch.equal(row, ids[0]):
-                continue  # the token embedding
+                if not any(module is t for t in self._token_tables):
+                    self._token_tables.append(module)
+                continue
             if torch.equal(row, torch.arange(n) + row[0]) and module.num_embeddings > row[0]:
                 limits.append(int(module.num_embeddings - row[0]))
         return min(limits, default=None)

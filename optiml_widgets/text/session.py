@@ -130,22 +130,26 @@ def _check_no_surrogate(text: str, name: str) -> None:
 
 def choose_explainers(explainers: Any, adapter: TextModelAdapter) -> tuple[str, ...]:
     """The chosen names (aliases resolved), with the defaults of the model's kind."""
+    chosen: tuple[str, ...]
     if explainers is None:
-        return TORCH_EXPLAINERS if adapter.is_torch else FUNCTION_EXPLAINERS
-    if isinstance(explainers, str):
-        explainers = (explainers,)
-    names = tuple(ALIASES.get(e, e) if isinstance(e, str) else e for e in explainers)
-    chosen = check_names(names, unit="token", extra=(ATTENTION, SURROGATE))
-    if not adapter.is_torch and "ig" in chosen:
-        raise ValueError(
-            "Integrated Gradients needs a torch model (gradients through its embeddings); "
-            f"{adapter.description} has none: leave 'ig' out of explainers."
-        )
-    if ATTENTION in chosen and not adapter.has_attention:
-        raise ValueError(
-            f"{adapter.description} returns no attention weights (transformers models do): "
-            "leave 'attention' out of explainers."
-        )
+        chosen = TORCH_EXPLAINERS if adapter.is_torch else FUNCTION_EXPLAINERS
+    else:
+        if isinstance(explainers, str):
+            explainers = (explainers,)
+        names = tuple(ALIASES.get(e, e) if isinstance(e, str) else e for e in explainers)
+        chosen = check_names(names, unit="token", extra=(ATTENTION, SURROGATE))
+        if not adapter.is_torch and "ig" in chosen:
+            raise ValueError(
+                "Integrated Gradients needs a torch model (gradients through its embeddings); "
+                f"{adapter.description} has none: leave 'ig' out of explainers."
+            )
+        if ATTENTION in chosen and not adapter.has_attention:
+            raise ValueError(
+                f"{adapter.description} returns no attention weights (transformers models do): "
+                "leave 'attention' out of explainers."
+            )
+    if "ig" in chosen:
+        adapter.embeddings()  # which layer IG interpolates, or what to pass: before any work
     return chosen
 
 

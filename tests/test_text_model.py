@@ -1,0 +1,102 @@
+"""The text model adapter on small hand-written torch modules (no training, no download):
+which layer Integrated Gradients interpolates, what a module must return, and class names."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("captum")
+pytest.importorskip("transformers")
+
+import torch
+
+from optiml_widgets.text import toy
+from optiml_widgets.text.session import TextSession
+
+torch.set_num_threads(1)
+
+TEXT = "the movie was great"
+
+
+@pytest.fixture(scope="module")
+def tok(tmp_path_factory):
+    return toy.tokenizer(tmp_path_factory.mktemp("vocabulary"))
+
+
+class PositionsFirst(torch.nn.Module):
+    """A hand-written layout: the position table declared before the token table."""
+
+    def __init__(self, vocabulary: int, batched: bool = True) -> None:
+        super().__init__()
+        self.pos = torch.nn.Embedding(32, 8)
+        self.tok = torch.nn.Embedding(vocabulary, 8)
+        self.out = torch.nn.Linear(8, 2)
+        self.batched = batched
+
+    def forward(self, ids):
+        at = torch.arange(ids.shape[1])
+        h = self.tok(ids) + self.pos(at[None] if self.batched else at)
+        return self.out(torch.tanh(h).mean(1))
+
+
+def ig_of(session: TextSession):
+    return session.attribution(0, session.text(0), "ig", 1)
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_ig_interpolates_the_embedding_given_the_token_ids(tok, batched):
+    # The first nn.Embedding was taken: the position table, the same for a text and its
+    # baseline, so every token got 0 and the whole effect was "gap" (or, unbatched,
+    # captum failed on shapes).
+    torch.manual_seed(0)
+    module = PositionsFirst(len(tok), batched).eval()
+    session = TextSession(module, [TEXT], tokenizer=tok, explainers=("ig",))
+    try:
+        assert session.adapter.embeddings() is module.tok
+        found = ig_of(session)
+        difference = found.details["output"] - found.details["baseline_output"]
+        assert abs(difference) > 1e-3
+        assert found.details["converged"] and abs(found.details["gap"]) < 1e-3
+        assert np.abs(found.values).max() > 0.1 * abs(difference)
+    finally:
+        session.close()
+
+
+class TwoTokenTables(torch.nn.Module):
+    """Two tables both given the token ids: which one IG should take cannot be told."""
+
+    def __init__(self, vocabulary: int, shift: int = 0) -> None:
+        super().__init__()
+        self.words = torch.nn.Embedding(vocabulary + shift, 8)
+        self.chars = torch.nn.Embedding(vocabulary + shift, 8)
+        self.out = torch.nn.Linear(8, 2)
+        self.shift = shift
+
+    def forward(self, ids):
+        ids = ids + self.shift  # shifted: no table is seen given the ids themselves
+        return self.out(torch.tanh(self.words(ids) + self.chars(ids)).mean(1))
+
+
+@pytest.mark.parametrize("shift", [0, 1])
+def test_an_embedding_ig_cannot_tell_is_asked_for_up_front(tok, shift):
+    torch.manual_seed(0)
+    module = TwoTokenTables(len(tok), shift).eval()
+    with pytest.raises(
+        ValueError,
+        match=r"2 torch\.nn\.Embedding layers \(model\.words, model\.chars\).*"
+        r"pass embedding_layer=",
+    ):
+        TextSession(module, [TEXT], tokenizer=tok)
+    # Named, it is used; without IG nothing is asked.
+    session = TextSession(
+        module, [TEXT], tokenizer=tok, explainers=("ig",), embedding_layer=module.chars
+    )
+    try:
+        assert session.adapter.embeddings() is module.chars
+        # Half of the effect (the other table's is outside IG's path): not all zero.
+        assert np.abs(ig_of(session).values).max() > 1e-3
+    finally:
+        session.close()
+    TextSession(module, [TEXT], tokenizer=tok, explainers=("shap_text",)).close()
