@@ -884,6 +884,43 @@ def test_a_python_change_no_view_shows_does_not_lock_the_panel_out():
         w.close()
 
 
+def test_an_edit_the_model_rejects_is_not_kept():
+    """The last good view stays, and so does its text: ``w.text``, ``w.explanation`` and an
+    export agree with it (the rejected edit was kept: they read it, or raised the model's
+    error until ``w.reset()``). From Python and from the panel alike."""
+
+    def fails_on_boom(texts):
+        if any("boom" in t for t in texts):
+            raise RuntimeError("the model cannot read this")
+        return additive(texts)
+
+    w = explain_widget(
+        fails_on_boom, ["a great movie", "an awful movie"], explainers=("lime_text",)
+    )
+    try:
+        assert w._wait_idle()
+        w.set_text("a great film")
+        good = w._view["seq"]
+        for edit in (lambda: w.set_text("boom"), lambda: w.edit_token(2, "replace", "boom")):
+            with pytest.warns(RuntimeWarning, match="cannot read this"):
+                edit()
+            assert w._view["seq"] == good and w.error is not None
+            assert w.text == "a great film" == w._view["text"]
+            assert w.explanation.text == "a great film"
+            assert "a great film" in w.to_html()
+        w._on_frontend_message(
+            w,
+            {"type": "request", "seq": good + 5, "basis": good, "index": 0,
+             "target": w.target, "edits": [[0, "boom boom"]], "fast": False},
+            [],
+        )  # fmt: skip
+        assert w._wait_idle()
+        assert w._view["seq"] == good and "cannot read this" in w.error
+        assert w.text == "a great film" and w.explanation.text == "a great film"
+    finally:
+        w.close()
+
+
 def test_explainers_given_are_kept_even_when_they_are_the_tables_default(monkeypatch):
     """("shap", "lime", "surrogate") given for texts are SHAP text, LIME text and the rules:
     the text panel's default (every method the model supports, IG and attention for torch)

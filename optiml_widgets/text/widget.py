@@ -17,6 +17,7 @@ import traceback
 import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -91,24 +92,19 @@ class TextWidget(PanelWidget):
             return self._session.head(layer, head)
 
     def set_text(self, text: str) -> None:
-        """Edit the current text (every view updates)."""
+        """Edit the current text (every view updates). A text the model rejects is not
+        kept: its message is in ``w.error`` (and a warning), and the last good view stays."""
         with while_open(self._stop), self._state:
             text = self._session.check_text(text)
-            self._set_edit(self._session.index, text, from_python=True)
-        self._refresh()
+        self._edit_text(lambda: text)
 
     def edit_token(self, i: int, action: TokenEdit = "mask", replacement: str = "") -> None:
         """Mask, delete or replace token ``i`` of the current text."""
-        with while_open(self._stop), self._state:
-            text = self._session.edited_token_text(i, action, replacement)
-            self._set_edit(self._session.index, text, from_python=True)
-        self._refresh()
+        self._edit_text(lambda: self._session.edited_token_text(i, action, replacement))
 
     def reset(self) -> None:
         """Back to the original text."""
-        with while_open(self._stop), self._state:
-            self._set_edit(self._session.index, None, from_python=True)
-        self._refresh()
+        self._edit_text(lambda: None)
 
     def to_html(
         self,
@@ -159,6 +155,36 @@ class TextWidget(PanelWidget):
         self._refresh()
 
     # -- the live loop ----------------------------------------------------------------------
+    def _edit_text(self, edited: Callable[[], str | None]) -> None:
+        """The current text becomes ``edited()`` (None: its original), and its view follows.
+        When no view shows it (the model rejected it, or it was stopped), the edit is taken
+        back: ``w.text``, ``w.explanation`` and an export keep agreeing with the last good
+        view."""
+        session = self._session
+        with while_open(self._stop), self._state:
+            text = edited()
+            index, before = session.index, session.edits.get(session.index)
+            self._set_edit(index, text, from_python=True)
+            after = session.edits.get(index)
+        shown = False
+        try:
+            shown = self._refresh()
+        finally:
+            if not shown:
+                self._take_back(index, after, before)
+
+    def _take_back(self, index: int, after: str | None, before: str | None) -> None:
+        """Text ``index``'s edit back to ``before`` after no view showed ``after``, unless a
+        newer change replaced it meanwhile."""
+        edits = self._session.edits
+        with self._state:
+            if edits.get(index) != after:
+                return
+            if before is None:
+                edits.pop(index, None)
+            else:
+                edits[index] = before
+
     def _set_edit(self, index: int, text: str | None, *, from_python: bool = False) -> None:
         """Text ``index`` becomes ``text`` (None: its original)."""
         if text is None or text == self._session.texts[index]:
@@ -171,8 +197,8 @@ class TextWidget(PanelWidget):
     def _message_handlers(self) -> dict[str, Callable[[dict], None]]:
         return {**super()._message_handlers(), "head": self._send_head}
 
-    def _refresh(self) -> None:
-        """Show the current view after a change made from Python."""
+    def _refresh(self) -> bool:
+        """Show the current view after a change made from Python; whether a view shows it."""
         with self._state:
             self._seq += 1
             previous, seq = self._python_seq, self._seq
@@ -181,11 +207,13 @@ class TextWidget(PanelWidget):
             self._loop.answer_now({"type": "python", "seq": seq})
         finally:
             with self._state:
-                if self._view.get("seq", -1) < seq and self._python_seq == seq:
+                shown = self._view.get("seq", -1) >= seq
+                if not shown and self._python_seq == seq:
                     # No view shows the change (the model failed on it, or it was stopped):
                     # the panel's next request, built on the last good view, wins.
                     self._python_seq = previous
                     self._python_texts.clear()
+        return shown
 
     def _answer(self, request: dict) -> Callable[[], None] | None:
         """Apply a request, publish what is known at once; returns the rest to fill in."""
@@ -193,6 +221,7 @@ class TextWidget(PanelWidget):
         session = self._session
         from_python = request.get("type") == "python"
         fast = bool(request.get("fast"))
+        take_back: Callable[[], None] | None = None  # the panel's edit, when rejected
         with self._state:
             if not from_python:
                 if seq < self._request_seq:
@@ -212,6 +241,7 @@ class TextWidget(PanelWidget):
                     self.send({"type": "failed", "seq": seq})  # see ExplainerWidget._failed
                     return None
                 basis = request.get("basis")  # the seq of the view the panel showed
+                before = session.edits.get(index)
                 if basis is None or int(basis) >= self._python_seq:
                     self._python_texts.clear()  # the panel has seen them
                     if text is not None:
@@ -223,18 +253,31 @@ class TextWidget(PanelWidget):
                     # newer and stays (text number, class, and the text Python edited); the
                     # request's edit goes to its own text.
                     self._set_edit(index, text)
+                if text is not None:  # a rejected edit does not stay
+                    take_back = partial(self._take_back, index, session.edits.get(index), before)
             self._work_stop()  # work for another text or class ends at its next model call
-        if not self._publish(seq, warn=from_python, fast=fast, cached_only=True):
+        if not self._publish(seq, warn=from_python, failed=take_back, fast=fast, cached_only=True):
             return None
         return self._completion(seq, fast=fast)
 
-    def _publish(self, seq: int, *, warn: bool = False, **view_args: Any) -> bool:
+    def _publish(
+        self,
+        seq: int,
+        *,
+        warn: bool = False,
+        failed: Callable[[], None] | None = None,
+        **view_args: Any,
+    ) -> bool:
+        """Compute and show the current view; on failure keep the last good one (``failed``
+        takes the request's edit back) and say why."""
         session = self._session
         try:
             view = session.view(seq, wait=False, complete=False, **view_args)
         except Cancelled:
             return False
         except Exception as exc:
+            if failed is not None:
+                failed()
             self._failed_seq = max(self._failed_seq, seq)
             self.error = error_text(exc)
             self.send({"type": "failed", "seq": seq})
