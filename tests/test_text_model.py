@@ -100,3 +100,51 @@ def test_an_embedding_ig_cannot_tell_is_asked_for_up_front(tok, shift):
     finally:
         session.close()
     TextSession(module, [TEXT], tokenizer=tok, explainers=("shap_text",)).close()
+
+
+def tiny_bert(tok):
+    """A BERT from a config with transformers' default attention (SDPA on transformers 5)."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(tok),
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=32,
+    )
+    return BertForSequenceClassification(config).eval()
+
+
+def test_a_model_on_sdpa_attention_gives_its_attention_weights(tok):
+    # SDPA returns no attention weights: the attention view was silently empty.
+    model = tiny_bert(tok)
+    used = model.config._attn_implementation
+    session = TextSession(model, [TEXT], tokenizer=tok, explainers=("attention",))
+    try:
+        found = session.attention(0, TEXT)
+        assert found is not None and model.config._attn_implementation == used
+        ids = torch.tensor([tok(TEXT)["input_ids"]])
+        eager = tiny_bert(tok)
+        eager.config._attn_implementation = "eager"
+        with torch.no_grad():
+            theirs = eager(input_ids=ids, output_attentions=True).attentions
+        np.testing.assert_allclose(found, np.stack([a[0].numpy() for a in theirs]), atol=1e-6)
+        assert session.view(0)["attention"] is not None
+    finally:
+        session.close()
+
+
+def test_a_model_that_cannot_switch_to_eager_attention_says_so(tok):
+    model = tiny_bert(tok)
+    if model.config._attn_implementation == "eager":
+        pytest.skip("this transformers version builds models on eager attention")
+    model.set_attn_implementation = lambda implementation: None  # one that cannot switch
+    with pytest.raises(ValueError, match=r"'sdpa'.*attn_implementation='eager'.*leave 'att"):
+        TextSession(model, [TEXT], tokenizer=tok, explainers=("attention",))
+    with pytest.warns(RuntimeWarning, match=r"no attention view: .*'sdpa'"):
+        session = TextSession(model, [TEXT], tokenizer=tok)
+    assert not session.attention_enabled
+    session.close()

@@ -86,6 +86,8 @@ class TextModelAdapter:
             )
         self.torch_threads = torch_threads
         self._token_tables: list[Any] = []  # the torch module's embeddings given token ids
+        # Why a transformers model gives no attention weights (None: it gives them).
+        self.no_attention: str | None = None
         if self.kind == "function":
             if tokenizer is not None:  # it was checked, then left unused
                 raise TypeError(
@@ -114,6 +116,9 @@ class TextModelAdapter:
             self.tokenizer = tokenizer
             self.mask_token, self.mask_id, self.mask_kind = _absent(tokenizer)
             model.eval()
+            if self.kind == "transformers":
+                with self.threads():
+                    self.no_attention = _no_attention_weights(model, tokenizer)
             limits = [_max_length(model, tokenizer)]
             if self.kind == "torch":
                 limits.append(self._probe_embeddings())
@@ -137,8 +142,9 @@ class TextModelAdapter:
 
     @property
     def has_attention(self) -> bool:
-        """Whether the model returns attention weights (transformers models do)."""
-        return self.kind == "transformers"
+        """Whether the model returns attention weights (transformers models do, on eager
+        attention or one it can be switched from for a call)."""
+        return self.kind == "transformers" and self.no_attention is None
 
     @property
     def task(self) -> str:
@@ -336,7 +342,7 @@ class TextModelAdapter:
 
         check_stopped()
         ids, mask = self.ids(tokens)
-        with self.threads(), torch.no_grad():
+        with self.threads(), torch.no_grad(), _eager_attention(self.model):
             out = self.model(input_ids=ids, attention_mask=mask, output_attentions=True)
         found = getattr(out, "attentions", None)
         if not found or any(a is None for a in found):
@@ -534,6 +540,63 @@ def _position_limits(model: Any) -> list[int]:
             if module.num_embeddings > skipped:
                 limits.append(module.num_embeddings - skipped)
     return limits
+
+
+def _attention_used(model: Any) -> Any:
+    """The transformers model's attention implementation ("eager", "sdpa", …), if named."""
+    return getattr(getattr(model, "config", None), "_attn_implementation", None)
+
+
+@contextlib.contextmanager
+def _eager_attention(model: Any) -> Iterator[None]:
+    """The model on eager attention for one call, then back. transformers' default, SDPA
+    (and flash attention), returns no attention weights; eager computes the same outputs
+    and returns them. Model calls are one at a time (the session's gate)."""
+    used = _attention_used(model)
+    switch = getattr(model, "set_attn_implementation", None)
+    if used in (None, "eager") or switch is None:
+        yield
+        return
+    switch("eager")
+    try:
+        yield
+    finally:
+        switch(used)
+
+
+def _no_attention_weights(model: Any, tokenizer: Any) -> str | None:
+    """Why a transformers model cannot give its attention weights (an implementation other
+    than eager that cannot be switched for a call), or None when it can."""
+    used = _attention_used(model)
+    if used in (None, "eager"):
+        return None
+    switch = getattr(model, "set_attn_implementation", None)
+    if switch is not None:
+        try:
+            switch("eager")  # tried now: a model that cannot is told at once
+        except (ValueError, ImportError):
+            pass
+        else:
+            switched = _attention_used(model) == "eager"
+            switch(used)
+            if switched:
+                return None
+    # Older transformers fall back to eager by themselves when asked for the weights.
+    import torch
+
+    ids = torch.tensor([tokenizer("probe")["input_ids"]], dtype=torch.long)
+    try:
+        with torch.no_grad():
+            found = getattr(model(input_ids=ids, output_attentions=True), "attentions", None)
+    except Exception:  # the model's first real call says why
+        return None
+    if found and all(a is not None for a in found):
+        return None
+    return (
+        f"{type(model).__name__} computes attention with {used!r}, which returns no attention "
+        "weights, and cannot be switched to eager attention for a call: load it with "
+        "attn_implementation='eager' (from_pretrained(..., attn_implementation='eager'))"
+    )
 
 
 def _check_embedding_layer(layer: Any, model: Any, kind: Kind) -> None:

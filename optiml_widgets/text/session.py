@@ -33,6 +33,7 @@ from ..jobs import Cancelled, Gate, Jobs, PanelHooks, Progress, Stop, check_stop
 from ..memo import Memo
 from ..model import class_position, classes_as_given
 from ..progress import wait_for_job
+from ..warn import warn_caller
 from . import integrated_gradients, lime_text, payloads, shap_text  # noqa: F401 -- registers them
 from .context import TextContext
 from .explanation import TextExplanation
@@ -133,6 +134,8 @@ def choose_explainers(explainers: Any, adapter: TextModelAdapter) -> tuple[str, 
     chosen: tuple[str, ...]
     if explainers is None:
         chosen = TORCH_EXPLAINERS if adapter.is_torch else FUNCTION_EXPLAINERS
+        if adapter.no_attention is not None:  # a transformers model's attention left out
+            warn_caller(f"optiml_widgets: no attention view: {adapter.no_attention}.")
     else:
         if isinstance(explainers, str):
             explainers = (explainers,)
@@ -143,6 +146,8 @@ def choose_explainers(explainers: Any, adapter: TextModelAdapter) -> tuple[str, 
                 "Integrated Gradients needs a torch model (gradients through its embeddings); "
                 f"{adapter.description} has none: leave 'ig' out of explainers."
             )
+        if ATTENTION in chosen and adapter.no_attention is not None:
+            raise ValueError(f"{adapter.no_attention}; or leave 'attention' out of explainers.")
         if ATTENTION in chosen and not adapter.has_attention:
             raise ValueError(
                 f"{adapter.description} returns no attention weights (transformers models do): "
