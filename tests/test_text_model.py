@@ -148,3 +148,28 @@ def test_a_model_that_cannot_switch_to_eager_attention_says_so(tok):
         session = TextSession(model, [TEXT], tokenizer=tok)
     assert not session.attention_enabled
     session.close()
+
+
+class Scores(torch.nn.Module):
+    """A module whose output is not (texts, classes)."""
+
+    def __init__(self, vocabulary: int, shape: str) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(vocabulary, 2)
+        self.shape = shape
+
+    def forward(self, ids):
+        per_token = self.embed(ids)  # (texts, tokens, 2)
+        if self.shape == "per token":
+            return per_token
+        score = per_token.mean(1).sum(-1)  # (texts,)
+        return score if self.shape == "per text" else score.sum()
+
+
+@pytest.mark.parametrize("shape", ["per text", "per token", "one"])
+def test_a_module_whose_logits_are_not_texts_by_classes_is_told_so(tok, shape):
+    # One score per text was a bare IndexError; per-token logits took the probe text's
+    # tokens for classes, then failed with an IndexError on a longer text.
+    module = Scores(len(tok), shape).eval()
+    with pytest.raises(ValueError, match=r"returned shape .* must return logits of shape \(tex"):
+        TextSession(module, [TEXT, "a bad film"], tokenizer=tok, explainers=("shap_text",))

@@ -279,6 +279,16 @@ class TextModelAdapter:
         logits = getattr(out, "logits", out)
         if isinstance(logits, (tuple, list)):
             logits = logits[0]
+        shape = tuple(getattr(logits, "shape", ()))
+        if len(shape) != 2 or shape[0] != ids.shape[0]:
+            # One score per text, or one row per token, was read as classes further on.
+            what = f"shape {shape}" if hasattr(logits, "shape") else type(logits).__name__
+            raise ValueError(
+                f"The model returned {what} for {counted(int(ids.shape[0]), 'text')} of "
+                f"{ids.shape[-1]} tokens: it must return logits of shape (texts, classes), one "
+                "row of class logits per text (one logit x per text of a binary model: return "
+                "torch.stack([torch.zeros_like(x), x], dim=-1))."
+            )
         return logits
 
     def ids(self, tokens: Tokens) -> tuple[Any, Any]:
