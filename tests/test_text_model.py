@@ -173,3 +173,19 @@ def test_a_module_whose_logits_are_not_texts_by_classes_is_told_so(tok, shape):
     module = Scores(len(tok), shape).eval()
     with pytest.raises(ValueError, match=r"returned shape .* must return logits of shape \(tex"):
         TextSession(module, [TEXT, "a bad film"], tokenizer=tok, explainers=("shap_text",))
+
+
+def test_a_function_returning_a_dataframe_names_its_classes_by_its_columns():
+    # As the table's panel does; they were "class 0" and "class 1".
+    import pandas as pd
+
+    def frame(texts):
+        p = np.array([0.2 + 0.6 * ("good" in t) for t in texts])
+        return pd.DataFrame({"negative": 1 - p, "positive": p})
+
+    session = TextSession(frame, ["a good day", "a bad day"], explainers=("lime_text",))
+    assert session.adapter.classes == ["negative", "positive"] and session.target == "positive"
+    session.close()
+    session = TextSession(frame, ["a good day"], class_names=["bad", "good"], explainers=())
+    assert session.adapter.classes == ["bad", "good"]
+    session.close()

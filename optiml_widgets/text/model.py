@@ -4,7 +4,7 @@
 - ``"torch"``: any torch module taking token ids (``module(ids) -> logits``), with a
   transformers tokenizer that makes those ids;
 - ``"function"``: anything with ``predict_proba(list[str])`` (a scikit-learn text Pipeline)
-  or a callable ``f(list[str]) -> probabilities``.
+  or a callable ``f(list[str]) -> probabilities`` (a DataFrame's columns name the classes).
 
 A text longer than the model takes is cut after the last token that fits, so that every
 explainer sees the same text. A torch module's limit is also its position table's, found
@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 
 from ..format import counted, short_repr
 from ..jobs import check_stopped
@@ -86,6 +87,9 @@ class TextModelAdapter:
             )
         self.torch_threads = torch_threads
         self._token_tables: list[Any] = []  # the torch module's embeddings given token ids
+        # A function that returns a DataFrame of probabilities names its classes by its
+        # columns (read on its first call), as the table's panel does.
+        self._output_columns: list[Any] | None = None
         # Why a transformers model gives no attention weights (None: it gives them).
         self.no_attention: str | None = None
         if self.kind == "function":
@@ -431,6 +435,9 @@ class TextModelAdapter:
             return names
         if model_classes is not None and len(model_classes) == n:
             return model_classes
+        named = self._output_columns
+        if named is not None and len({str(c) for c in named}) == n:
+            return named
         labels = getattr(getattr(self.model, "config", None), "id2label", None)
         if isinstance(labels, dict) and len(labels) == n:
             found = [labels.get(i, labels.get(str(i))) for i in range(n)]
@@ -460,6 +467,8 @@ class TextModelAdapter:
                 f"The model failed on a list of {len(texts)} strings ({type(exc).__name__}: "
                 f"{exc}). It must take list[str] and return class probabilities."
             ) from exc
+        if self._output_columns is None and isinstance(out, pd.DataFrame):
+            self._output_columns = [c.item() if isinstance(c, np.generic) else c for c in out]
         try:
             out = np.asarray(out, dtype=float)
         except (TypeError, ValueError) as exc:
