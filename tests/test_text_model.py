@@ -83,12 +83,14 @@ class TwoTokenTables(torch.nn.Module):
 def test_an_embedding_ig_cannot_tell_is_asked_for_up_front(tok, shift):
     torch.manual_seed(0)
     module = TwoTokenTables(len(tok), shift).eval()
-    with pytest.raises(
-        ValueError,
-        match=r"2 torch\.nn\.Embedding layers \(model\.words, model\.chars\).*"
-        r"pass embedding_layer=",
-    ):
-        TextSession(module, [TEXT], tokenizer=tok)
+    asked = r"2 torch\.nn\.Embedding layers \(model\.words, model\.chars\).*pass embedding_layer="
+    with pytest.raises(ValueError, match=asked):
+        TextSession(module, [TEXT], tokenizer=tok, explainers=("ig", "shap"))
+    # By default, IG is left out and the user told why; the rest works.
+    with pytest.warns(RuntimeWarning, match="no Integrated Gradients: .*" + asked):
+        session = TextSession(module, [TEXT], tokenizer=tok)
+    assert "ig" not in session.explainer_names and session.explainer_names
+    session.close()
     # Named, it is used; without IG nothing is asked.
     session = TextSession(
         module, [TEXT], tokenizer=tok, explainers=("ig",), embedding_layer=module.chars

@@ -154,7 +154,14 @@ def choose_explainers(explainers: Any, adapter: TextModelAdapter) -> tuple[str, 
                 "leave 'attention' out of explainers."
             )
     if "ig" in chosen:
-        adapter.embeddings()  # which layer IG interpolates, or what to pass: before any work
+        try:
+            adapter.embeddings()  # which layer IG interpolates, or what to pass: before any work
+        except ValueError as exc:
+            if explainers is not None:
+                raise
+            # A default explainer the model cannot have is left out, and the user told why.
+            warn_caller(f"optiml_widgets: no Integrated Gradients: {exc}")
+            chosen = tuple(name for name in chosen if name != "ig")
     return chosen
 
 
