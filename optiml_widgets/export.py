@@ -13,7 +13,7 @@ import base64
 import gzip
 import html
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +45,18 @@ def precompute(
     *,
     stop: Stop = NEVER,
     progress: Progress = no_progress,
+    instances: Sequence[tuple[int, Mapping[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """One-feature what-if grids of the exported rows: output, SHAP and rule per grid point.
 
-    The model's outputs come from the session's sweeps (the same the drag curves use); the
-    SHAP values of a row's whole grid are one batched call.
+    One block per instance: by default each exported row with its edits; ``instances``
+    (row, edits) gives them instead (a row exported with edits also has a block of its own
+    values, for what-ifs after a reset). The model's outputs come from the session's sweeps
+    (the same the drag curves use); the SHAP values of a block's whole grid are one batched
+    call.
     """
+    if instances is None:
+        instances = [(index, session.edits_by_row.get(index, {})) for index in rows]
     target = session.output
     shap = session.shap_explainer
     surrogate = session.surrogate
@@ -64,9 +70,8 @@ def precompute(
     values: list[list[Any]] = [[] for _ in range(n_features)]
     splits = shap.split_points() if shap is not None else None
     budget = GRID_SHAP_ROWS
-    for done, index in enumerate(rows):
+    for done, (index, edits) in enumerate(instances):
         stop.check()
-        edits = session.edits_by_row.get(index, {})
         try:
             sweep = session.sweep(index, edits)
         except Exception as exc:
@@ -105,7 +110,7 @@ def precompute(
             rules.append(np.array([r.id for r in surrogate.rules_for_encoded(sweep.rows())]))
         else:
             rules.append(np.full(sweep.offsets[-1], -1))
-        progress(done + 1, len(rows))
+        progress(done + 1, len(instances))
     # SHAP values as int16 with one scale per row: half the bytes of float32, error < 1e-4 of the largest.
     scale = np.array([np.abs(block).max(initial=0.0) for block in shap_rows]) / 32767.0
     scale[scale == 0] = 1.0
@@ -225,8 +230,10 @@ def export_data(
     """Everything the export page needs, as JSON-able data (js/src/types.ts ExportData);
     the dependence plot shows ``feature`` (None: the most important one)."""
     rows = choose_rows(session, rows)
-    # Steps: the surrogate, each row's view, each row's grids, the global views.
-    steps = StepProgress(1 + len(rows) + (len(rows) if include_data else 0) + 1, progress, stop)
+    # Steps: the surrogate, each row's view, each row's grids (a row with edits has two
+    # blocks: as edited and as it is), the global views.
+    blocks = len(rows) + sum(bool(session.edits_by_row.get(index)) for index in rows)
+    steps = StepProgress(1 + len(rows) + (blocks if include_data else 0) + 1, progress, stop)
     with steps.waits():  # the surrogate's fit and global SHAP, if still running
         return _export_data(session, rows, include_data, feature, steps)
 
@@ -246,9 +253,11 @@ def _export_data(
     views = []
     # A row with what-if edits is exported as edited, and as it is, for a reset; with two
     # or more edits, also with each one undone, for the reset of one feature (without the
-    # data there is nothing to edit or reset).
+    # data there is nothing to edit or reset). Each of these views' counterfactual row is
+    # exported too, for its "Try it".
     unedited: list[payloads.View | None] = []
     one_undone: list[list[tuple[int, payloads.View]]] = []
+    counterfactual_views: list[list[payloads.View]] = []
     for position, index in enumerate(rows):
         view = session.view(0, index=index)
         edits = session.edits_by_row.get(index, {}) if include_data else {}
@@ -256,22 +265,44 @@ def _export_data(
         moved = [
             (j, name) for name in edits if (j := session.schema.names.index(name)) in view["edited"]
         ]
-        undone = [
-            (j, session.view(0, index=index, edits=_without(edits, name)))
-            for j, name in (moved if len(moved) > 1 else ())
+        undone_edits = [(j, _without(edits, name)) for j, name in (moved if len(moved) > 1 else ())]
+        undone = [(j, session.view(0, index=index, edits=e)) for j, e in undone_edits]
+        stored = [
+            (edits, view),
+            ({}, own),
+            *((e, v) for (_, e), (_, v) in zip(undone_edits, undone)),
         ]
-        for shown in (view, own, *(v for _, v in undone)):
+        reached = _counterfactual_views(session, index, stored) if include_data else []
+        for shown in (view, own, *(v for _, v in undone), *reached):
             if shown is not None:
                 shown["index"] = position
                 shown["label"] = session.row_name(index, include_data=include_data)
         views.append(view if include_data else _without_data(view))
         unedited.append(own)
         one_undone.append(undone)
+        counterfactual_views.append(reached)
         steps.advance()
     grids = None
     if include_data:
-        grids = precompute(session, rows, stop=steps.stop, progress=steps.within(len(rows)))
-        steps.advance(len(rows))
+        # Each row's block, then a block of each row exported with edits as it is: a
+        # one-feature what-if after its reset is the model's own output too.
+        instances: list[tuple[int, Mapping[str, Any]]] = [
+            (index, session.edits_by_row.get(index, {})) for index in rows
+        ]
+        unedited_block: list[int | None] = []
+        for index, own in zip(rows, unedited):
+            unedited_block.append(len(instances) if own is not None else None)
+            if own is not None:
+                instances.append((index, {}))
+        grids = precompute(
+            session,
+            rows,
+            instances=instances,
+            stop=steps.stop,
+            progress=steps.within(len(instances)),
+        )
+        grids["unedited_block"] = unedited_block
+        steps.advance(len(instances))
     global_views = None
     if session.shap_explainer is not None:
         # Named in the file as the plot shows it (None: the most important one).
@@ -294,13 +325,46 @@ def _export_data(
         "include_data": include_data,
         "unedited": unedited,
         "one_undone": one_undone,
+        "counterfactual_views": counterfactual_views,
         "grids": grids,
         "global": global_views,
         "feature": feature if global_views is not None else None,
     }
 
 
-def _without(edits: dict[str, Any], name: str) -> dict[str, Any]:
+def _counterfactual_views(
+    session: ExplanationSession,
+    index: int,
+    stored: Sequence[tuple[Mapping[str, Any], payloads.View | None]],
+) -> list[payloads.View]:
+    """The exact views of the counterfactual rows of a row's stored views (with their
+    edits): "Try it" in the file shows the model's own output there, as the hint says; the
+    nearest grid point could contradict it. Like a one-feature what-if they hold the
+    additive explainers and the rule only: the streamed ones (LIME) and a hint from there
+    are not computed (the panel says so)."""
+    original = session.original(index)
+    found: list[payloads.View] = []
+    for edits, view in stored:
+        if view is None or not view.get("counterfactual"):
+            continue
+        hint = session.counterfactual(index, edits)  # the view's own, kept by the session
+        if hint is None:
+            continue
+        moved = {
+            name: value
+            for name, value in {**edits, **hint.changes}.items()
+            if not session.same_value(name, value, original[name])
+        }
+        reached = session.view(0, index=index, edits=moved, complete=False)
+        if any(reached["values"] == other["values"] for other in found):
+            continue
+        reached.pop("counterfactual", None)
+        reached["pending"] = []
+        found.append(reached)
+    return found
+
+
+def _without(edits: Mapping[str, Any], name: str) -> dict[str, Any]:
     return {other: value for other, value in edits.items() if other != name}
 
 

@@ -3,7 +3,8 @@
 The panel reads its instant drag estimates off a sweep's model outputs, and the export
 stores the same sweep (with SHAP values and rules) for the what-ifs of every exported row.
 A numeric grid sits at quantiles of X (points where the data is, the ends at its min and
-max); a categorical one holds every category (the most common 40).
+max); a categorical one holds every category, at most the 40 most common (an export has
+no what-if for the others, and says so).
 """
 
 from __future__ import annotations

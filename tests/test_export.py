@@ -489,3 +489,61 @@ def test_a_model_error_during_the_export_says_which_row_it_was_exporting(quickst
     with pytest.raises(ValueError, match="picky") as error:
         export_data(w.session, rows=[3])
     assert any("exporting row 3" in note for note in error.value.__notes__)
+
+
+def test_each_counterfactual_the_file_shows_has_its_exact_view_for_try_it(quickstart):
+    """'Try it' in the file landed on the nearest grid point of the hint's change, where
+    the model could contradict the hint: the file holds the changed row's own view."""
+    model, X_test, w = quickstart
+    shown = w.index
+    w.index = 4
+    w.set_features({"mean area": 1500.0})
+    try:
+        data = export_data(w.session, rows=[4, 5])
+    finally:
+        w.reset()
+        w.index = shown
+    names = list(X_test.columns)
+    for position, index in enumerate([4, 5]):
+        stored = [data["views"][position], data["unedited"][position]]
+        stored = [v for v in stored if v is not None and v.get("counterfactual")]
+        assert stored
+        reached = data["counterfactual_views"][position]
+        for view in stored:
+            hint = view["counterfactual"]
+            values = list(view["values"])
+            for j, value in hint["changes"]:
+                values[j] = value
+            exact = next(v for v in reached if v["values"] == values)
+            row = X_test.iloc[[index]].assign(**dict(zip(names, values)))
+            assert exact["prediction"] == pytest.approx(model.predict_proba(row)[0, 1])
+            assert exact["prediction"] == pytest.approx(hint["prediction"])
+            assert (exact["index"], exact["pending"]) == (position, [])
+            assert "counterfactual" not in exact  # no hint from there: the panel says so
+
+
+def test_a_row_exported_with_edits_has_grids_of_the_row_as_it_is_too(quickstart):
+    """After "Reset all" in the file, one slider moved was an estimate of several changes
+    composed from the edited row's grids (42 % off): the row as it is has grids too."""
+    model, X_test, w = quickstart
+    shown = w.index
+    w.index = 4
+    w.set_features({"mean area": 1500.0})
+    try:
+        data = export_data(w.session, rows=[4, 5])
+    finally:
+        w.reset()
+        w.index = shown
+    grids = data["grids"]
+    assert grids["unedited_block"] == [2, None]
+    assert len(grids["offsets"]) == len(grids["shap_exact_features"]) == 3
+    names = [f["name"] for f in data["schema"]["features"]]
+    predictions = unpack(grids["prediction"])
+    assert len(predictions) == sum(offsets[-1] for offsets in grids["offsets"])
+    j = names.index("mean texture")
+    for block, edits in ((0, {"mean area": 1500.0}), (2, {})):
+        for k, value in enumerate(grids["values"][j]):
+            row = X_test.iloc[[4]].assign(**edits, **{"mean texture": value})
+            assert predictions[grid_point(grids, block, j, k)] == pytest.approx(
+                model.predict_proba(row)[0, 1], rel=1e-5, abs=1e-6
+            )

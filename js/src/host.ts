@@ -39,9 +39,10 @@ export async function decodeGrids(grids: ExportGrids): Promise<Grids> {
 }
 
 /** The grid point of a feature nearest to a value (categories: the same one, by its label,
- *  which names one category: by its text, 1 and "1" were one). */
+ *  which names one category: by its text, 1 and "1" were one; -1 where the grid lacks it,
+ *  for categories have no nearest one). */
 export function nearestPoint(values: Value[], value: Value): number {
-  if (typeof value !== "number") return Math.max(0, values.indexOf(value));
+  if (typeof value !== "number") return values.indexOf(value);
   let best = 0;
   values.forEach((v, k) => {
     if (Math.abs((v as number) - value) < Math.abs((values[best] as number) - value)) best = k;
@@ -107,20 +108,33 @@ export class ExportAnswers {
       : "";
   }
 
+  /** The titles of the explainers a view of the file holds no values of, where the row's own view has them. */
+  private othersText(view: View, base: View): string {
+    const titles = this.data.schema.explainers.filter((_, i) => view.attributions[i] === null && base.attributions[i] !== null).map((e) => e.title);
+    return titles.length ? ` ${titles.join(" and ")} ${titles.length === 1 ? "is" : "are"} shown for the rows as they are.` : "";
+  }
+
   answer(request: RequestMessage): View {
     const base = this.data.views[request.index];
     if (request.edits) this.edits.set(request.index, request.edits);
     const wanted = [...base.original];
     const rowEdits = this.edits.get(request.index) ?? base.edited.map((j): [number, Value] => [j, base.values[j]]);
     for (const [j, value] of rowEdits) if (j >= 0 && j < wanted.length) wanted[j] = value;
+    // The counterfactual row of a view of the file ("Try it"): its exact view, in the file
+    // too (the nearest grid point could contradict the hint). Read with care: a file made
+    // by an older version has no such list.
+    const reached = (this.data.counterfactual_views?.[request.index] ?? []).find((v) => !changedPositions(wanted, v.values).length);
+    if (reached) {
+      const notice = `Precomputed when this file was exported: the model's own output for the suggested change.${this.othersText(reached, base)}`;
+      return { ...reached, seq: request.seq, notice: notice.trim() };
+    }
     const ownMoves = this.snapToOwn(request.index, base, wanted);
     // A view of the file as it is, but for a note on values moved to the row's own.
     const asIs = (view: View): View => {
       const note = this.snappedText(ownMoves);
       return { ...view, seq: request.seq, ...(note ? { notice: note.trim() } : {}) };
     };
-    const changed = changedPositions(wanted, base.values);
-    if (!changed.length) return asIs(base);
+    if (!changedPositions(wanted, base.values).length) return asIs(base);
     // A row exported with what-if edits, reset: its own view, also in the file.
     // Read with care: a notebook saved by an older version has neither list.
     const unedited = this.data.unedited?.[request.index];
@@ -139,45 +153,68 @@ export class ExportAnswers {
     const g = this.grids;
     const n = this.data.schema.features.length;
     const features = this.data.schema.features;
-    const offsets = g.offsets[request.index];
+    // The file sweeps the row as exported and, for a row exported with edits, the row as it
+    // is too: the changes count from the nearer of the two (after a reset, one slider moved
+    // is one change of the row as it is, the model's own output; from the edited row it
+    // was an estimate of several). Read with care: an older file has the first only.
+    const uneditedBlock = this.data.grids?.unedited_block?.[request.index];
+    const fromOwn =
+      unedited && typeof uneditedBlock === "number" && changedPositions(wanted, unedited.values).length < changedPositions(wanted, base.values).length;
+    const from = fromOwn ? unedited : base;
+    const block = fromOwn ? uneditedBlock : request.index;
+    const resets = fromOwn ? new Map<number, View>() : undone;
+    const changed = changedPositions(wanted, from.values);
+    const offsets = g.offsets[block];
     // With many features the file holds what-ifs for each row's most important ones only:
     // a change to another stays undone, and the view says so.
     const withGrid = (j: number) => offsets[j + 1] > offsets[j];
+    // A category outside the grid's (the most common ones) has no what-if in the file:
+    // categories have no nearest one, and another's output would be shown as this one's.
+    const pointOf = (j: number) => nearestPoint(g.values[j], wanted[j]);
     // A feature set back to the row's own value, of a row exported with edits: its effect
     // is that of the view with its edit undone (in the file), not of the nearest grid point.
-    const resetOf = (j: number) => (changedPositions([wanted[j]], [base.original[j]]).length ? undefined : undone.get(j));
+    const resetOf = (j: number) => (changedPositions([wanted[j]], [from.original[j]]).length ? undefined : resets.get(j));
     const missing = changed.filter((j) => !resetOf(j) && !withGrid(j));
-    const absent = missing.length
-      ? `This file has no what-ifs for ${missing.map((j) => features[j].name).join(", ")} in this row (it holds them for ${offsets.filter((_, j) => j < n && withGrid(j)).length} of its features): run the notebook to change ${missing.length === 1 ? "it" : "them"}. `
-      : "";
-    const scale = g.scale[request.index];
+    const lacking = changed.filter((j) => !resetOf(j) && withGrid(j) && pointOf(j) < 0);
+    const absent =
+      (missing.length
+        ? `This file has no what-ifs for ${missing.map((j) => features[j].name).join(", ")} in this row (it holds them for ${offsets.filter((_, j) => j < n && withGrid(j)).length} of its features): run the notebook to change ${missing.length === 1 ? "it" : "them"}. `
+        : "") +
+      lacking
+        .map((j) => {
+          const f = features[j];
+          const held = f.categories ? ` (it holds the ${g.values[j].length} most common of its ${f.categories.length} categories)` : "";
+          return `This file has no what-if for ${f.name} = ${formatValue(wanted[j], f)}${held}: run the notebook to see it. `;
+        })
+        .join("");
+    const scale = g.scale[block];
     const shapAt = (at: number) => Array.from({ length: n }, (_, i) => g.shap[at * n + i] * scale);
     const points = changed
-      .filter((j) => resetOf(j) || withGrid(j))
+      .filter((j) => resetOf(j) || (withGrid(j) && pointOf(j) >= 0))
       .map((j) => {
         const reset = resetOf(j);
-        if (reset) return { j, value: base.original[j], reset, prediction: reset.prediction, shap: () => reset.attributions[this.additive]?.values ?? [] };
-        const k = nearestPoint(g.values[j], wanted[j]);
-        const at = g.starts[request.index] + offsets[j] + k;
+        if (reset) return { j, value: from.original[j], reset, prediction: reset.prediction, shap: () => reset.attributions[this.additive]?.values ?? [] };
+        const k = pointOf(j);
+        const at = g.starts[block] + offsets[j] + k;
         return { j, value: g.values[j][k], at, prediction: g.prediction[at], shap: () => shapAt(at) };
       });
     // The file holds each feature's what-ifs at its grid points only: a value between them
     // is answered at the nearest one, and the view says so (the slider shows that value).
     const snapped = this.snappedText([...ownMoves, ...points.map((p) => ({ j: p.j, value: p.value, asked: wanted[p.j] }))]);
-    if (!points.length) return { ...base, seq: request.seq, notice: `${absent}${snapped}` };
+    if (!points.length) return { ...from, seq: request.seq, notice: `${absent}${snapped}` };
     if (points.length === 1 && points[0].reset) return { ...points[0].reset, seq: request.seq, notice: `${absent}${snapped}` };
-    const values = [...base.values];
+    const values = [...from.values];
     for (const p of points) values[p.j] = p.value;
     const titles = this.data.schema.explainers.filter((_, i) => i !== this.additive).map((e) => e.title);
     const others = titles.length ? ` ${titles.join(" and ")} ${titles.length === 1 ? "is" : "are"} shown for the rows as they are.` : "";
     // Only the additive explainer has precomputed what-ifs; the others stay out of them.
     const attributions = (additive: number[]) =>
-      base.attributions.map((a, i): AttributionInfo | null => (i === this.additive && a ? { ...a, values: additive } : null));
+      from.attributions.map((a, i): AttributionInfo | null => (i === this.additive && a ? { ...a, values: additive } : null));
     const common = {
-      ...base,
+      ...from,
       seq: request.seq,
       values,
-      edited: changedPositions(values, base.original),
+      edited: changedPositions(values, from.original),
       agreement: [],
       counterfactual: undefined,
       pending: [],
@@ -186,7 +223,7 @@ export class ExportAnswers {
     };
     const [first] = points;
     if (points.length === 1 && first.at !== undefined) {
-      const shap = this.shapWords(request.index, first.j);
+      const shap = this.shapWords(block, first.j);
       return {
         ...common,
         prediction: first.prediction,
@@ -196,25 +233,41 @@ export class ExportAnswers {
         notice: `${absent}${snapped}Precomputed when this file was exported: the model's own output for this one-feature change${shap ? `; ${shap}` : ""}.${others}`,
       };
     }
-    // Two or more changes: add up each change's effect on its own.
-    const own = this.additive >= 0 ? base.attributions[this.additive] : null;
-    let prediction = base.prediction;
-    const additive = own ? [...own.values] : new Array<number>(n).fill(0);
-    for (const p of points) {
-      prediction += p.prediction - base.prediction;
-      p.shap().forEach((v, i) => (additive[i] += v - (own?.values[i] ?? 0)));
-    }
-    // A probability stays in [0, 1]; a contrast of two, in [-1, 1].
-    if (this.data.schema.task !== "regression") prediction = Math.min(1, Math.max(base.versus ? -1 : 0, prediction));
+    const estimate = composeChanges(from, this.additive, points, this.data.schema.task !== "regression");
     return {
       ...common,
-      prediction,
-      attributions: attributions(additive),
+      prediction: estimate.prediction,
+      attributions: attributions(estimate.additive),
       rule: ruleFor(this.data.surrogate, values),
       quality: "estimate",
-      notice: `${absent}${snapped}Estimate, not the model's output: ${points.length} features changed, composed from one-feature what-ifs precomputed at export time.`,
+      notice: `${absent}${snapped}Estimate, not the model's output: ${points.length} features changed, composed from one-feature what-ifs precomputed at export time${this.additive >= 0 ? "; SHAP credits each change's effect to the feature changed" : ""}.`,
     };
   }
+}
+
+/**
+ * Two or more changes from a view, each with the model's output for it alone: the
+ * estimate adds up each change's effect. Its additive explanation is the view's own, each
+ * change's effect credited to the feature changed (a one-feature sweep's values of the other
+ * features answer for that change alone: adding them up credited unmoved features). A
+ * probability stays in [0, 1] (a contrast of two, in [-1, 1]); where that bound cuts the
+ * sum, the credits shrink with it, so that the explanation adds up to the output shown.
+ */
+export function composeChanges(
+  from: View,
+  additive: number,
+  points: { j: number; prediction: number }[],
+  probability: boolean,
+): { prediction: number; additive: number[] } {
+  const own = additive >= 0 ? from.attributions[additive] : null;
+  const effects = points.map((p) => p.prediction - from.prediction);
+  const total = effects.reduce((a, b) => a + b, 0);
+  let prediction = from.prediction + total;
+  if (probability) prediction = Math.min(1, Math.max(from.versus ? -1 : 0, prediction));
+  const share = total !== 0 ? (prediction - from.prediction) / total : 1;
+  const values = own ? [...own.values] : new Array<number>(from.values.length).fill(0);
+  points.forEach((p, i) => (values[p.j] += effects[i] * share));
+  return { prediction, additive: values };
 }
 
 /** Renders an export page: the same panel, with an in-page model instead of a kernel. */

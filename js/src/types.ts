@@ -409,14 +409,15 @@ export interface ExportGrids {
   /** False when the grid's SHAP values come from the permutation explainer's cheaper setting. */
   shap_exact: boolean;
   /**
-   * Per exported row, the feature positions whose grid carries computed SHAP values; along
+   * Per block (see `offsets`), the feature positions whose grid carries computed SHAP values; along
    * the other features' grids the SHAP values are an estimate that credits the output's
    * change to the moved feature (the prediction stays the model's own).
    */
   shap_exact_features: number[][];
   /**
-   * Per exported row, the start of each feature's grid points within that row's block (the
-   * rows' blocks follow one another); last entry = the block's size. A feature the row does
+   * Per block (each exported row's, then those of `unedited_block`), the start of each
+   * feature's grid points within the block (the blocks follow one another); last entry =
+   * the block's size. A feature the row does
    * not sweep (with many features, one outside its most important ones) has an empty grid.
    */
   offsets: number[][];
@@ -426,6 +427,13 @@ export interface ExportGrids {
   shap: PackedArray;
   shap_scale: PackedArray;
   rule: PackedArray;
+  /**
+   * Per exported row, the block of its grids swept around the row as it is, for a row
+   * exported with what-if edits (its own block is swept around the edited row); null for
+   * the others. These blocks follow the rows' blocks, and `offsets`, `shap_exact_features`
+   * and `shap_scale` have an entry for each (absent in a file of an older version).
+   */
+  unedited_block?: (number | null)[];
 }
 
 export interface ExportData {
@@ -441,6 +449,10 @@ export interface ExportData {
   /** Per view, for a row exported with two or more what-if edits, [feature, the row's view
    * with that feature's edit undone] (else empty): what resetting one feature shows. */
   one_undone: [number, View][][];
+  /** Per view, the exact views of the counterfactual rows of its stored views (as exported,
+   * unedited, one edit undone): what "Try it" shows. Without the streamed explainers
+   * (LIME) and a hint of their own. Absent in a file of an older version. */
+  counterfactual_views?: View[][];
   grids: ExportGrids | null;
   /** The global views for the exported target; rows are rows of X (see `rows`). */
   global: GlobalInfo | null;

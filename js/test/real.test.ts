@@ -3,10 +3,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { holds, ruleFor, ruleOutput, termEffect } from "../src/estimate";
 import { formatNumber, formatValue } from "../src/format";
-import { ExportAnswers, decodeGrids, nearestPoint, renderExport } from "../src/host";
+import { ExportAnswers, composeChanges, decodeGrids, nearestPoint, renderExport } from "../src/host";
 import { renderPanel } from "../src/panel";
 import { editPairs, editsOf } from "../src/requests";
-import type { Condition, ExportData, LinearTermInfo, View, WidgetModel } from "../src/types";
+import type { Condition, ExportData, LinearTermInfo, Value, View, WidgetModel } from "../src/types";
 import { FakeModel, panel } from "./fixtures";
 import * as real from "./payloads.fixture";
 
@@ -442,6 +442,111 @@ describe("an export's what-ifs at the file's grid points", () => {
     expect(panel.slider(el, 0).dataset.value).toBe(String(own?.values[0]));
     expect(q(el, "ow-quality").textContent).toBe("exact");
     expect(q(el, "ow-notice").textContent).toBe("");
+  });
+});
+
+describe("an export's answers where the file holds less than the panel offers", () => {
+  const data = real.cities_export;
+  const features = data.schema.features;
+  const city = features.findIndex((f) => f.kind === "categorical");
+  const request = (seq: number, index: number, edits: [number, Value][]) => ({ type: "request" as const, seq, index, target: data.views[index].target, edits, fast: false });
+
+  it("a category the file has no what-if for is never answered by another category's output", async () => {
+    // Beyond its most common categories a grid holds none: here one of the three is taken
+    // out of it (its place kept), as a column of 60 categories leaves out 20.
+    const grids = await decodeGrids(data.grids!);
+    const base = data.views[1];
+    const left = grids.values[city].find((c) => c !== base.values[city]) as string;
+    const values = grids.values.map((v, j) => (j === city ? v.map((c) => (c === left ? "not in the grid" : c)) : v));
+    const answers = new ExportAnswers(data, { ...grids, values });
+    const view = answers.answer(request(1, 1, [[city, left]]));
+    expect(view.prediction).toBe(base.prediction);
+    expect(view.values[city]).toBe(base.values[city]);
+    expect(view.edited).toEqual([]);
+    expect(view.notice).toContain(`This file has no what-if for ${features[city].name} = ${left} (it holds the 3 most common of its 3 categories)`);
+    expect(view.notice).not.toContain("nearest");
+    expect(nearestPoint(["Paris", "Lyon"], "Nice")).toBe(-1);
+    // With another feature moved too: that one is answered, the category stays the row's.
+    const numeric = features.findIndex((f) => f.kind === "numeric");
+    const both = answers.answer(request(2, 1, [[city, left], [numeric, grids.values[numeric][2]]]));
+    expect(both.quality).toBe("exact");
+    expect(both.values[city]).toBe(base.values[city]);
+    expect(both.prediction).toBe(grids.prediction[grids.starts[1] + grids.offsets[1][numeric] + 2]);
+  });
+
+  it("“Try it” shows the model's own output at the hint's change, which the file holds", async () => {
+    const grids = await decodeGrids(data.grids!);
+    const answers = new ExportAnswers(data, grids);
+    for (const [index, base] of data.views.entries()) {
+      const hint = base.counterfactual;
+      expect(hint).toBeTruthy();
+      const edits = new Map(editPairs(editsOf(base)));
+      for (const [j, value] of hint!.changes) edits.set(j, value);
+      const view = answers.answer(request(3, index, [...edits]));
+      const exact = data.counterfactual_views![index].find((v) => v.values.every((x, j) => x === view.values[j]));
+      expect(exact).toBeDefined();
+      expect(view.prediction).toBe(exact!.prediction);
+      expect(view.prediction).toBeCloseTo(hint!.prediction, 9);
+      expect(view.quality).toBe("exact");
+      expect(view.notice).toContain("the model's own output for the suggested change");
+    }
+    // In the panel: the button applies the change and the header shows that output.
+    const el = document.createElement("div");
+    document.body.append(el);
+    await renderExport(el, data);
+    (q(el, "ow-counterfactual").querySelector("button.ow-try") as HTMLButtonElement).click();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(Number(q(el, "ow-prediction").dataset.value)).toBeCloseTo(data.views[0].counterfactual!.prediction, 9);
+    expect(q(el, "ow-quality").textContent).toBe("exact");
+  });
+
+  it("a row exported with edits, reset, then one slider moved: the model's own output, from the row's own grids", async () => {
+    const grids = await decodeGrids(data.grids!);
+    const answers = new ExportAnswers(data, grids);
+    const edited = data.views[0];
+    const own = data.unedited[0]!;
+    expect(edited.edited).toEqual([0]);
+    const block = data.grids!.unedited_block![0]!;
+    expect(block).toBe(data.views.length); // after the rows' own blocks
+    const other = features.findIndex((f, j) => j !== 0 && f.kind === "numeric");
+    const k = 4;
+    const value = grids.values[other][k];
+    const view = answers.answer(request(5, 0, [[other, value]]));
+    expect(view.quality).toBe("exact");
+    expect(view.edited).toEqual([other]);
+    expect(view.values).toEqual(own.values.map((v, j) => (j === other ? value : v)));
+    expect(view.prediction).toBe(grids.prediction[grids.starts[block] + grids.offsets[block][other] + k]);
+    expect(view.notice).toContain("the model's own output for this one-feature change");
+    // Still edited, and another slider moved: from the edited row's grids.
+    const kept = answers.answer(request(6, 0, [[0, edited.values[0]], [other, value]]));
+    expect(kept.quality).toBe("exact");
+    expect(kept.prediction).toBe(grids.prediction[grids.starts[0] + grids.offsets[0][other] + k]);
+  });
+
+  it("an estimate of several changes adds up to the output shown, credits no unmoved feature, and stays a probability", async () => {
+    const grids = await decodeGrids(data.grids!);
+    const answers = new ExportAnswers(data, grids);
+    const base = data.views[1];
+    const numeric = features.map((f, j) => (f.kind === "numeric" ? j : -1)).filter((j) => j >= 0);
+    expect(numeric.length).toBeGreaterThanOrEqual(2);
+    const [a, b] = numeric;
+    const ka = grids.values[a].length - 1;
+    const view = answers.answer(request(7, 1, [[a, grids.values[a][ka]], [b, grids.values[b][0]]]));
+    expect(view.quality).toBe("estimate");
+    const shap = view.attributions[0]!;
+    const own = base.attributions[0]!;
+    const sum = (shap.base ?? 0) + shap.values.reduce((x, y) => x + y, 0);
+    expect(sum).toBeCloseTo(view.prediction, 9);
+    for (const j of features.keys()) if (j !== a && j !== b) expect(shap.values[j]).toBe(own.values[j]);
+    // Where the sum of the changes passes a probability's bound, the credits shrink with it.
+    const from = { ...base, prediction: 0.9, attributions: [{ ...own, base: 0.5, values: [0.1, 0.2, 0.1, 0] }, null] } as View;
+    const composed = composeChanges(from, 0, [{ j: 0, prediction: 0.99 }, { j: 1, prediction: 0.98 }], true);
+    expect(composed.prediction).toBe(1);
+    expect(0.5 + composed.additive.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 12);
+    expect(composed.additive[2]).toBe(0.1);
+    expect(composed.additive[0] - 0.1).toBeCloseTo((0.09 * 0.1) / 0.17, 12);
+    // A regressor's is not bounded.
+    expect(composeChanges(from, 0, [{ j: 0, prediction: 0.99 }, { j: 1, prediction: 0.98 }], false).prediction).toBeCloseTo(1.07, 12);
   });
 });
 
