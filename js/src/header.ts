@@ -30,6 +30,8 @@ export class Header {
   private readonly exported = h("span", { class: "ow-exported", "data-testid": "ow-export-status" });
   private readonly error = h("span", { class: "ow-error", role: "alert", "data-testid": "ow-error", hidden: true });
   private exporting = false;
+  /** The place of the row asked for last (quick clicks of ‹ › step from it). */
+  private asked = 0;
   /** The row, output and values the shown view had when the file was saved: the "Saved"
    *  note describes that state and goes once the panel shows another. */
   private savedFor: string | null = null;
@@ -41,12 +43,26 @@ export class Header {
     /** The compact force bar, shown under the headline (kept in view with the header). */
     bar: HTMLElement | null,
     barLegend: HTMLElement | null,
+    /** The row of X of each row the panel knows (an export's, in the file's order); default: the same. */
+    private readonly rowNumbers: number[] | null = null,
   ) {
     const rowId = uid("ow-row");
-    this.rowInput = h("input", { id: rowId, type: "number", min: 0, max: schema.n_rows - 1, step: 1, class: "ow-row-input", "data-testid": "ow-row-input" });
-    const go = (index: number) => {
-      if (Number.isInteger(index) && index >= 0 && index < schema.n_rows) actions.selectRow(index);
-      else this.notice.textContent = `There is no row ${index}: the rows are 0 to ${schema.n_rows - 1}.`;
+    // An export holds some rows of X: the box names them as X does (as the header's "row 70
+    // of X", the charts and rows=[…] do), not by their place in the file.
+    const range = rowNumbers ? {} : { min: 0, max: schema.n_rows - 1 };
+    this.rowInput = h("input", { id: rowId, type: "number", ...range, step: 1, class: "ow-row-input", "data-testid": "ow-row-input" });
+    /** The place of a row of X among the panel's rows (-1: not there). */
+    const placeOf = (row: number) => (rowNumbers ? rowNumbers.indexOf(row) : Number.isInteger(row) && row >= 0 && row < schema.n_rows ? row : -1);
+    const go = (row: number) => {
+      const index = placeOf(row);
+      if (index >= 0) {
+        this.asked = index;
+        actions.selectRow(index);
+      } else if (!rowNumbers) this.notice.textContent = `There is no row ${row}: the rows are 0 to ${schema.n_rows - 1}.`;
+      else {
+        const listed = rowNumbers.length <= 8 ? rowNumbers.join(", ") : `${rowNumbers.slice(0, 8).join(", ")}, … (${rowNumbers.length} in all)`;
+        this.notice.textContent = `Row ${row} of X is not in this file: it holds row${rowNumbers.length === 1 ? "" : "s"} ${listed}.`;
+      }
     };
     onCommit(this.rowInput, () => {
       if (this.rowInput.value !== "") go(Number(this.rowInput.value));
@@ -56,16 +72,19 @@ export class Header {
     // The box shows the row asked for at once: quick clicks step from it, not from the
     // row of the view still on screen (ten clicks moved eight rows).
     const step = (by: number) => {
-      const index = Number(this.rowInput.value) + by;
-      if (index >= 0 && index < schema.n_rows) this.rowInput.value = String(index);
-      go(index);
+      const index = this.asked + by;
+      if (index >= 0 && index < schema.n_rows) {
+        this.rowInput.value = String(this.rowOf(index));
+        go(this.rowOf(index));
+      } else if (!rowNumbers) go(index);
     };
     prev.addEventListener("click", () => step(-1));
     next.addEventListener("click", () => step(1));
+    const count = rowNumbers ? `of X (${schema.n_rows} in this file)` : `of ${schema.n_rows}`;
     const controls = h(
       "div",
       { class: "ow-header-controls" },
-      h("span", { class: "ow-row-picker" }, h("label", { for: rowId }, "Row"), prev, this.rowInput, next, h("span", { class: "ow-muted" }, `of ${schema.n_rows}`)),
+      h("span", { class: "ow-row-picker" }, h("label", { for: rowId }, "Row"), prev, this.rowInput, next, h("span", { class: "ow-muted" }, count)),
     );
     if (schema.task !== "regression") {
       const targetId = uid("ow-target");
@@ -105,6 +124,11 @@ export class Header {
     this.el = h("div", { class: "ow-header" }, h("div", { class: "ow-headline" }, this.prediction, this.quality, this.busy, this.detail), controls, bar, barLegend);
   }
 
+  /** The row of X at a place among the panel's rows. */
+  private rowOf(index: number): number {
+    return this.rowNumbers?.[index] ?? index;
+  }
+
   update(view: View, busy: boolean): void {
     // The classes are the user's strings: isolated from the brackets and number around them.
     const classes = this.schema.task === "regression" ? [] : [view.target, view.versus];
@@ -123,7 +147,8 @@ export class Header {
       this.exported.textContent = "";
     }
     // While a request is in flight the box keeps the row asked for.
-    if (!busy && focusedIn(this.rowInput) !== this.rowInput) this.rowInput.value = String(view.index);
+    if (!busy) this.asked = view.index;
+    if (!busy && focusedIn(this.rowInput) !== this.rowInput) this.rowInput.value = String(this.rowOf(view.index));
     this.prev.disabled = view.index <= 0;
     this.next.disabled = view.index >= this.schema.n_rows - 1;
     if (this.targetSelect) this.targetSelect.value = view.target;

@@ -122,6 +122,7 @@ export function renderPanel(model: PanelModel, el: HTMLElement, options: PanelOp
     },
     primary >= 0 ? cards[primary].bar : null,
     primary >= 0 ? forceLegend() : null,
+    options.rowNumbers ?? null,
   );
   const unlistenSent = wanted.onSent((lost) => {
     if (lost) header.setError(lost);

@@ -548,6 +548,30 @@ describe("an export's answers where the file holds less than the panel offers", 
     // A regressor's is not bounded.
     expect(composeChanges(from, 0, [{ j: 0, prediction: 0.99 }, { j: 1, prediction: 0.98 }], false).prediction).toBeCloseTo(1.07, 12);
   });
+
+  it("the row picker names the rows as X does, not by their place in the file", async () => {
+    const el = document.createElement("div");
+    document.body.append(el);
+    const rows = [70, 3];
+    await renderExport(el, { ...data, rows });
+    const input = q(el, "ow-row-input") as HTMLInputElement;
+    const settle = () => new Promise((r) => setTimeout(r, 0));
+    expect(input.value).toBe("70");
+    expect(el.querySelector(".ow-row-picker")?.textContent).toContain("of X (2 in this file)");
+    input.value = "3";
+    input.dispatchEvent(new Event("change"));
+    await settle();
+    expect(input.value).toBe("3");
+    expect(q(el, "ow-prediction").dataset.value).toBe(String(data.views[1].prediction));
+    (el.querySelector('[aria-label="Previous row"]') as HTMLButtonElement).click();
+    await settle();
+    expect(input.value).toBe("70");
+    expect(q(el, "ow-prediction").dataset.value).toBe(String(data.views[0].prediction));
+    input.value = "1";
+    input.dispatchEvent(new Event("change"));
+    await settle();
+    expect(q(el, "ow-notice").textContent).toBe("Row 1 of X is not in this file: it holds rows 70, 3.");
+  });
 });
 
 describe("an export without the rows' values", () => {
