@@ -702,7 +702,8 @@ class ExplanationSession:
         edits = self.edits_by_row.get(index, {}) if edits is None else edits
         row = self.row(index, edits)
         output = self.output
-        key = ("counterfactual", row.key, output, id(surrogate))
+        # By the surrogate's serial, not its id(): another size can take a dropped one's.
+        key = ("counterfactual", row.key, output, surrogate._serial)
         if not wait:
             return self.memo.peek(key, PENDING)
         wanted = self.versus

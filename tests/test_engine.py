@@ -203,6 +203,26 @@ def test_the_counterfactual_is_cached_and_searched_in_batched_model_calls(gbc):
     w.close()
 
 
+def test_a_counterfactual_is_the_one_of_the_surrogate_size_shown(gbc, monkeypatch):
+    """Each size is a new Surrogate and the one before is dropped: the allocator may give
+    the new one its address. Simulated here for every size (one id for all): the cache
+    must still answer each size with a rule of its own."""
+    import optiml_widgets.session as session_module
+
+    monkeypatch.setattr(session_module, "id", lambda _obj: 1, raising=False)
+    model, X, y = gbc
+    w = explain_widget(model, X, y, explainers=("shap", "surrogate"))
+    sizes = w.surrogate.sizes
+    assert len(sizes) > 2
+    for k in sizes:
+        w.surrogate_size = k
+        hint = w.counterfactual()
+        if hint is not None:
+            assert hint.rule.text() in {rule.text() for rule in w.surrogate.rules}, k
+            assert w.counterfactual() is hint  # still cached per size
+    w.close()
+
+
 # -- the first view streams ------------------------------------------------------------
 def test_the_first_view_comes_before_the_surrogate_which_code_then_waits_for(gbc, monkeypatch):
     import optiml_widgets.session as session_module

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -399,6 +400,9 @@ class SurrogateData:
     test_is_real: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
 
+_SERIALS = itertools.count()  # Surrogate._serial (next() on a count is atomic in CPython)
+
+
 @dataclass
 class Surrogate:
     """The fitted global surrogate: rules, held-out fidelity, and the size trade-off.
@@ -434,6 +438,12 @@ class Surrogate:
     held_out: bool = True
     # Whether its rules name features by X's own column labels (with_labels), not by name.
     labelled: bool = field(default=False, repr=False)
+    # This object's own number, new for every copy (with_size, with_labels): what a cache
+    # keys results of these rules by. Its id() is no such key: a size dropped frees its
+    # address for the next one.
+    _serial: int = field(
+        init=False, default_factory=lambda: next(_SERIALS), repr=False, compare=False
+    )
 
     @property
     def complexity(self) -> int:
