@@ -424,11 +424,13 @@ class ExplainerWidget(PanelWidget):
         from_python = request.get("type") == "python"
         fast = bool(request.get("fast"))
         take_back: Callable[[], None] | None = None  # the row's edits before this request's
+        asked = seq  # the request's own number (the panel's "failed" names it)
         with self._state:
             if not from_python:
                 if seq < self._request_seq:
                     return None  # overtaken by a newer request of the frontend, already answered
                 self._request_seq = seq
+                newest = self._seq  # the newest seq a view was given so far
                 self._seq = max(self._seq, seq)
                 try:
                     index = session.check_index(int(request.get("index", session.index)))
@@ -448,7 +450,8 @@ class ExplainerWidget(PanelWidget):
                     return None
                 basis = request.get("basis")  # the seq of the view the panel showed
                 before = session.edits_by_row.get(index)
-                if basis is None or int(basis) >= self._python_seq:
+                fresh = basis is None or int(basis) >= self._python_seq
+                if fresh:
                     self._python_edits.clear()  # the panel has seen them: they are in edits
                     session.index = index
                     session.edits_by_row[index] = edits
@@ -469,7 +472,15 @@ class ExplainerWidget(PanelWidget):
                     take_back = functools.partial(
                         self._take_back, index, session.edits_by_row[index], before
                     )
-        if not self._publish(seq, fast=fast, complete=False, warn=from_python, failed=take_back):
+                if (fresh or request.get("edits") is not None) and seq <= newest:
+                    # A state no view has shown (a stale request's edits with Python's, or
+                    # a number a view already carries): numbered after every view, so
+                    # that it is shown, and no older view replaces it. A view dropped as
+                    # older would leave the panel on one state and w.instance on another.
+                    seq = self._seq = newest + 1
+        if not self._publish(
+            seq, fast=fast, complete=False, warn=from_python, failed=take_back, asked=asked
+        ):
             return None
         if fast:
             return None
@@ -485,9 +496,11 @@ class ExplainerWidget(PanelWidget):
         complete: bool,
         warn: bool = False,
         failed: Callable[[], None] | None = None,
+        asked: int | None = None,
     ) -> bool:
         """Compute and show the current view; on failure keep the last good one (``failed``
-        takes the request's change back) and say why."""
+        takes the request's change back) and say why (to the panel's request ``asked``,
+        when it numbered it otherwise)."""
         try:
             view = self._session.view(seq, fast=fast, complete=complete, wait=False)
         except Cancelled:
@@ -495,16 +508,16 @@ class ExplainerWidget(PanelWidget):
         except Exception as exc:
             if failed is not None:
                 failed()
-            self._failed(seq, exc, warn)
+            self._failed(seq, exc, warn, asked)
             return False
         return self._show(seq, view)
 
-    def _failed(self, seq: int, exc: Exception, warn: bool) -> None:
+    def _failed(self, seq: int, exc: Exception, warn: bool, asked: int | None = None) -> None:
         self._failed_seq = max(self._failed_seq, seq)
         self.error = error_text(exc)
         # No view answers this request: the panel stops waiting (``error`` alone does not
         # tell it when the message is the same as the last failure's).
-        self.send({"type": "failed", "seq": seq})
+        self.send({"type": "failed", "seq": seq if asked is None else asked})
         if warn:  # the panel shows the banner; a notebook call also warns
             warn_caller(f"optiml_widgets: {self.error}")
         traceback.clear_frames(exc.__traceback__)

@@ -413,6 +413,32 @@ def test_a_panel_request_built_before_a_python_edit_keeps_that_edit(widget):
     assert widget.instance["mean radius"] == 16.0
 
 
+def test_a_panel_edit_overtaken_by_python_views_is_shown_not_only_applied(widget):
+    """Two cells edit while the user releases a slider: the release, numbered from the view
+    the panel had (older than both Python views), reaches the kernel after them. Its edit
+    stays beside Python's, and a view shows it: the panel and w.instance agree."""
+    basis = widget._view["seq"]
+    widget.set_features({"worst area": 700.0})
+    widget.set_features({"mean texture": 20.0})
+    python_view = widget._view["seq"]
+    request(widget, basis + 1, basis=basis, edits={"mean radius": 15.0})
+    assert widget._wait_idle()
+    assert widget._view["seq"] > python_view
+    wanted = {"mean radius": 15.0, "worst area": 700.0, "mean texture": 20.0}
+    for name, value in wanted.items():
+        assert widget.instance[name] == value == shown(widget, name), name
+    assert widget.explanation.prediction == pytest.approx(widget._view["prediction"])
+    # Another release built on the same old view, then the panel's first request built on
+    # a Python view (numbered from it, below the views just published): each is shown.
+    request(widget, basis + 2, basis=basis, edits={"mean radius": 16.0})
+    assert widget._wait_idle()
+    assert shown(widget, "mean radius") == widget.instance["mean radius"] == 16.0
+    request(widget, python_view + 1, basis=python_view, edits={**wanted, "mean radius": 17.0})
+    assert widget._wait_idle()
+    for name, value in {**wanted, "mean radius": 17.0}.items():
+        assert widget.instance[name] == value == shown(widget, name), name
+
+
 def test_categorical_edit_through_the_frontend_uses_the_category_text():
     c = case("onehot_pipeline")
     w = explain_widget(c.model, c.X, explainers=("shap", "surrogate"))
