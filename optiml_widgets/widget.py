@@ -75,10 +75,11 @@ class ExplainerWidget(PanelWidget):
 
     def __init__(self, session: ExplanationSession, **kwargs: Any) -> None:
         # The newest change made from Python (its view carries this seq), and per row the
-        # edits made from Python that the panel may not have seen: feature -> value
-        # (UNEDITED: taken back). A panel request built before it saw them keeps them.
+        # edits made from Python since the panel's last up-to-date request: feature ->
+        # (the seq of the change, its value; UNEDITED: taken back). A panel request built
+        # on an older view than a change keeps that change.
         self._python_seq = -1
-        self._python_edits: dict[int, dict[str, Any]] = {}
+        self._python_edits: dict[int, dict[str, tuple[int, Any]]] = {}
         self._curves_of: tuple | None = None  # the instance the synced curves were swept at
 
         def opening() -> tuple[dict, dict[str, Any]]:
@@ -253,17 +254,38 @@ class ExplainerWidget(PanelWidget):
                 session.edits_by_row.pop(index, None)
             else:
                 session.edits_by_row[index] = edits
-            changed = self._python_edits.setdefault(index, {})
+            # Numbered with the edits (one lock): a panel request that comes between is
+            # either older than this change or has seen it.
+            change = self._python_change()
+            recorded = self._python_edits.setdefault(index, {})
+            replaced: dict[str, tuple[int, Any] | None] = {}
             for name in {*(before or {}), *(edits or {})}:
                 old, new = (before or {}).get(name, UNEDITED), (edits or {}).get(name, UNEDITED)
                 if old is UNEDITED or new is UNEDITED or not session.same_value(name, old, new):
-                    changed[name] = new
+                    replaced[name] = recorded.get(name)
+                    recorded[name] = (change[1], new)
         shown = False
         try:
-            shown = self._refresh()
+            shown = self._refresh(change)
         finally:
             if not shown:
                 self._take_back(index, edits, before)
+                self._unrecord(index, change[1], replaced)
+
+    def _unrecord(
+        self, index: int, seq: int, replaced: Mapping[str, tuple[int, Any] | None]
+    ) -> None:
+        """Forget the Python edits of change ``seq`` (taken back: no view showed them),
+        each feature's earlier one recorded again, unless a newer change replaced it."""
+        with self._state:
+            recorded = self._python_edits.get(index, {})
+            for name, earlier in replaced.items():
+                if name not in recorded or recorded[name][0] != seq:
+                    continue
+                if earlier is None:
+                    del recorded[name]
+                else:
+                    recorded[name] = earlier
 
     def _take_back(
         self, index: int, edits: dict[str, Any] | None, before: dict[str, Any] | None
@@ -389,14 +411,19 @@ class ExplainerWidget(PanelWidget):
         elif "global-views" in stopped and (job := session.jobs.get("global")) is not None:
             self._global_done(job)
 
-    def _refresh(self) -> bool:
-        """Recompute the current view after a change made from Python; whether a view shows
-        it. ``close()`` from another thread stops it at the next model call and it raises
-        ``Closed``."""
+    def _python_change(self) -> tuple[int, int]:
+        """Under ``_state``: the seq of a change made from Python, newer than any, and the
+        one of the change before (what ``_refresh`` goes back to if no view shows it)."""
+        self._seq += 1
+        previous, self._python_seq = self._python_seq, self._seq
+        return previous, self._seq
+
+    def _refresh(self, change: tuple[int, int] | None = None) -> bool:
+        """Recompute the current view after a change made from Python (``change``: its
+        ``_python_change``, by default a new one); whether a view shows it. ``close()``
+        from another thread stops it at the next model call and it raises ``Closed``."""
         with self._state:
-            self._seq += 1
-            previous, seq = self._python_seq, self._seq
-            self._python_seq = seq
+            previous, seq = self._python_change() if change is None else change
         calls = self._session.context.calls
         before = calls[0]  # the bar counts this view's calls, not the session's
         try:
@@ -413,7 +440,6 @@ class ExplainerWidget(PanelWidget):
                     # No view shows the change (the model rejected it, or it was stopped):
                     # the panel's next request, built on the last good view, wins.
                     self._python_seq = previous
-                    self._python_edits.clear()
         check_open(self._stop)  # the view computed nothing after a close: say so
         return shown
 
@@ -457,12 +483,16 @@ class ExplainerWidget(PanelWidget):
                     session.edits_by_row[index] = edits
                     session.target_index = target_index
                     session.versus_index = versus_index
-                elif request.get("edits") is not None:
+                elif basis is not None and request.get("edits") is not None:
                     # Built before the panel saw a change made from Python (a drag under
                     # way): that change is newer and stays (row, class, edits); the
-                    # request's edits go to its own row.
+                    # request's edits go to its own row, with the Python edits of that row
+                    # newer than the view it was built on (an older one the panel showed,
+                    # and the request's value of that feature is the user's, newer).
                     merged = dict(edits)
-                    for name, value in self._python_edits.get(index, {}).items():
+                    for name, (changed_at, value) in self._python_edits.get(index, {}).items():
+                        if changed_at <= int(basis):
+                            continue
                         if value is UNEDITED:
                             merged.pop(name, None)
                         else:

@@ -413,6 +413,42 @@ def test_a_panel_request_built_before_a_python_edit_keeps_that_edit(widget):
     assert widget.instance["mean radius"] == 16.0
 
 
+def test_a_drag_built_on_a_python_edit_it_showed_keeps_the_dragged_value(widget):
+    """The panel shows a Python edit of a feature, the user drags that feature, and a cell
+    edits another one before the drag's release arrives: the release is built on a view
+    older than the second edit, but newer than the first. Only the second edit is newer
+    than the user's drag."""
+    widget.set_features({"mean radius": 12.0})
+    basis = widget._view["seq"]  # the panel shows it; the drag starts from it
+    widget.set_features({"worst area": 700.0})
+    request(widget, basis + 1, basis=basis, edits={"mean radius": 15.0})
+    assert widget._wait_idle()
+    assert widget.instance["mean radius"] == 15.0 and widget.instance["worst area"] == 700.0
+    assert shown(widget, "mean radius") == 15.0 and shown(widget, "worst area") == 700.0
+
+
+def test_a_python_edit_taken_back_leaves_the_one_before_it_for_an_older_request():
+    """A cell's edit the model rejects is taken back; the cell's edit before it (shown)
+    still counts as newer than a release built on a view before both."""
+    X = pd.DataFrame({"a": np.linspace(0, 1, 60), "b": np.linspace(0, 2, 60)})
+
+    def picky(df):
+        if (df["a"] > 1).any():
+            raise ValueError("a is outside the training range")
+        return df["a"].to_numpy() * 3 + df["b"].to_numpy()
+
+    w = explain_widget(picky, X, explainers=("shap",))
+    basis = w._view["seq"]
+    w.set_features(a=0.5)
+    with pytest.warns(RuntimeWarning, match="outside the training range"):
+        w.set_features(a=2.0)
+    request(w, basis + 1, basis=basis, edits={"b": 1.5})
+    assert w._wait_idle()
+    assert w.instance == {"a": 0.5, "b": 1.5}
+    assert shown(w, "a") == 0.5 and shown(w, "b") == 1.5
+    w.close()
+
+
 def test_a_panel_edit_overtaken_by_python_views_is_shown_not_only_applied(widget):
     """Two cells edit while the user releases a slider: the release, numbered from the view
     the panel had (older than both Python views), reaches the kernel after them. Its edit
