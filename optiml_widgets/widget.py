@@ -51,6 +51,11 @@ PROGRESS_EVERY = 0.1  # seconds between progress updates sent to the panel
 UNEDITED = object()  # a feature's edit taken back (see ExplainerWidget._python_edits)
 
 
+def _feature_to_json(label: Any, widget: ExplainerWidget) -> Any:
+    """``feature`` as the panel names it: by its text (X's column 0 is "0")."""
+    return None if label is None else widget._session.schema.name_of(label)
+
+
 class ExplainerWidget(PanelWidget):
     """A live panel explaining one model: SHAP, LIME, surrogate rules and what-if sliders."""
 
@@ -59,13 +64,15 @@ class ExplainerWidget(PanelWidget):
 
     _curves = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     _global = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
-    feature = traitlets.Unicode(
+    # X's own column label (an int of pd.DataFrame(array)), as the Python API keys results
+    # by; the panel, which names features by their text, gets and sets that text.
+    feature = traitlets.Any(
         None,
         allow_none=True,
-        help="The feature of the dependence plot (in the panel, w.charts and an export): "
-        "None until global SHAP values are there, then the most important one unless set; "
-        "None sets it back to that.",
-    ).tag(sync=True)
+        help="The feature of the dependence plot (in the panel, w.charts and an export), by "
+        "X's own column label (or its text): None until global SHAP values are there, then "
+        "the most important one unless set; None sets it back to that.",
+    ).tag(sync=True, to_json=_feature_to_json)
     # Another class: the views explain P(target) - P(versus), "why target and not versus".
     versus = traitlets.Any(
         None,
@@ -320,7 +327,7 @@ class ExplainerWidget(PanelWidget):
 
         target, include_data = export_path(path), check_include_data(include_data)
         with self._state:  # the panel as it is now (the live loop may move on meanwhile)
-            frozen, feature = self._session.snapshot(), self.feature
+            frozen, feature = self._session.snapshot(), self._feature_name()
         with while_open(self._stop):
             page = to_html(frozen, target, rows=rows, include_data=include_data, feature=feature)
             if feature is None and frozen.shap_explainer is not None:
@@ -334,24 +341,38 @@ class ExplainerWidget(PanelWidget):
 
     # -- traits set from Python ----------------------------------------------------
     @traitlets.validate("feature")
-    def _valid_feature(self, proposal: dict) -> str | None:
-        name = proposal["value"]
-        if name is not None and name not in self._session.schema.names:
-            raise KeyError(self._session.schema.unknown_feature_message(name))
+    def _valid_feature(self, proposal: dict) -> Any:
+        """X's own label of the feature named by ``proposal`` (a label, or its text: the
+        panel's), or a clear error."""
+        value, schema = proposal["value"], self._session.schema
+        label = None
+        if value is not None:
+            try:
+                name = schema.name_of(value)
+            except TypeError:  # unhashable: no feature
+                name = value
+            if not isinstance(name, str) or name not in schema.names:
+                raise KeyError(schema.unknown_feature_message(value))
+            label = schema.label(name)
         # Under the lock _shown_feature writes its default with: a name set meanwhile is
         # stored after the default, never replaced by it.
         with self._state:
-            return name
+            return label
+
+    def _feature_name(self) -> str | None:
+        """The name of ``feature`` (what the session's charts take), or None."""
+        return _feature_to_json(self.feature, self)
 
     def _shown_feature(self, session: ExplanationSession | None = None) -> str:
         """The dependence plot's feature: ``feature``, or when None the one the charts choose
         (``session.dependence_feature``), written to ``feature`` so that it says what the
-        plot shows from the start. Waits for global SHAP when it is not there yet."""
-        chosen = (session or self._session).dependence_feature(self.feature)
+        plot shows from the start. Waits for global SHAP when it is not there yet. Its
+        name."""
+        chosen = (session or self._session).dependence_feature(self._feature_name())
         with self._state:
             if self.feature is None:
                 self.feature = chosen
-            return self.feature or chosen
+            return self._feature_name() or chosen
 
     @traitlets.validate("target")
     def _valid_target(self, proposal: dict) -> Any:
@@ -716,7 +737,8 @@ class ExplainerWidget(PanelWidget):
         if change["new"] is None:  # back to the default: chosen (and written) as it is drawn
             self._build_global_views()
             return
-        position = self._session.schema.names.index(change["new"])
+        schema = self._session.schema
+        position = schema.names.index(schema.name_of(change["new"]))
         if not payloads.carries(shown, position):
             self._build_global_views()
 
@@ -732,7 +754,7 @@ class ExplainerWidget(PanelWidget):
                 if (w := me()) is None:
                     return
                 w._global = shown = w._global_payload()
-                feature = w.feature
+                feature = w._feature_name()
                 if shown.get("target") == session.global_output_name() and (
                     feature is None or payloads.carries(shown, session.schema.names.index(feature))
                 ):
@@ -750,7 +772,7 @@ class ExplainerWidget(PanelWidget):
         from .export import to_html
 
         with self._state:  # the panel as the click found it: edits meanwhile go live only
-            frozen, feature = self._session.snapshot(), self.feature
+            frozen, feature = self._session.snapshot(), self._feature_name()
         return lambda stop, progress: to_html(
             frozen, feature=feature, stop=stop, progress=progress
         ).encode()

@@ -600,6 +600,38 @@ def test_an_export_restarted_from_another_view_answers_both(widget, monkeypatch)
     assert all(content["bytes"] == 6 for content, _ in sent)
 
 
+@pytest.mark.parametrize(
+    "columns", [[0, 1, 2], [("x", "a"), ("x", "b"), ("y", "c")]], ids=["ints", "tuples"]
+)
+def test_the_dependence_feature_is_xs_own_column_label_and_the_panels_text(columns):
+    # w.feature took text alone: importance()'s own index (X's label 0) raised a
+    # TraitError, and w.feature read "0" where every other result reads 0.
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.normal(size=(150, 3)), columns=pd.Index(columns, tupleize_cols=True))
+    a, b, _ = X.columns
+
+    def model(frame):
+        return (frame[a] + 0.1 * frame[b]).to_numpy()
+
+    w = explain_widget(model, X, task="regression", explainers=("shap",), global_rows=80)
+    top = w.global_explanation.importance().index[0]
+    assert top == a and w.feature == a
+    w.feature = w.global_explanation.importance().index[1]
+    assert w.feature == b
+    assert w.get_state("feature") == {"feature": str(b)}  # the panel names it by its text
+    params = {p["name"]: p["value"] for p in w.charts["dependence"].to_dict()["params"]}
+    assert params["feature"] == 1
+    w.set_state({"feature": str(a)})  # a click in the panel
+    assert w.feature == a
+    w.feature = str(b)  # its text, as inputs take
+    assert w.feature == b
+    for unknown in (7, "7", [0]):
+        with pytest.raises(KeyError, match="Unknown feature"):
+            w.feature = unknown
+    assert w.feature == b
+    w.close()
+
+
 def test_a_cells_last_line_reads_as_a_summary(widget):
     explanation = widget.explanation
     lines = repr(explanation).splitlines()
