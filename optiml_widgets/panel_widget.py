@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import anywidget
 import traitlets
@@ -29,6 +29,7 @@ STATIC = Path(__file__).parent / "static"
 SURROGATE = "surrogate"  # the surrogate's job, and its entry in ``_progress``
 
 MakePage = Callable[[Stop, Callable[[int, int], None]], bytes]
+K = TypeVar("K")
 
 
 class PanelWidget(anywidget.AnyWidget):
@@ -66,6 +67,7 @@ class PanelWidget(anywidget.AnyWidget):
         self._seq = 0  # newest sequence number seen or given out (views carry it)
         self._request_seq = -1  # newest frontend request applied
         self._failed_seq = -1  # newest request that failed: an older view keeps its error
+        self._python_seq = -1  # the newest change made from Python (its view carries it)
         # The views whose Export click waits for a file (their ids; None: a view that sends
         # none). A click restarts the export, and the file goes to every view waiting.
         self._export_waiting: set[str | None] = set()
@@ -240,10 +242,42 @@ class PanelWidget(anywidget.AnyWidget):
         )
         job.add_done_callback(weakly(me, done))
 
+    def _python_change(self) -> tuple[int, int]:
+        """Under ``_state``: the seq of a change made from Python, newer than any, and the
+        one of the change before (what ``_refresh`` goes back to if no view shows it)."""
+        self._seq += 1
+        previous, self._python_seq = self._python_seq, self._seq
+        return previous, self._seq
+
+    def _after_every_view(self, seq: int, newest: int) -> int:
+        """Under ``_state``: the seq to publish a panel request's state with, ``newest``
+        the newest seq a view was given before the request came. A state no view has shown
+        (a stale request's edits with Python's, or a number a view already carries) is
+        numbered after every view, so that it is shown and no older view replaces it: a
+        view dropped as older would leave the panel on one state and Python on another."""
+        if seq <= newest:
+            seq = self._seq = newest + 1
+        return seq
+
     def _wait_idle(self, timeout: float = 120) -> bool:
         """Block until every request and what follows it is answered (tests and scripts)."""
         self._session.jobs.wait_started(timeout)  # it queues the first view's completion
         return self._loop.wait_idle(timeout)
+
+
+def unrecord(
+    recorded: dict[K, tuple[int, Any]], seq: int, replaced: Mapping[K, tuple[int, Any] | None]
+) -> None:
+    """Forget the Python edits of change ``seq`` in ``recorded`` (key -> (the seq of the
+    change, its value)), taken back as no view showed them: each key's earlier one
+    (``replaced``) is recorded again, unless a newer change replaced it meanwhile."""
+    for key, earlier in replaced.items():
+        if key not in recorded or recorded[key][0] != seq:
+            continue
+        if earlier is None:
+            del recorded[key]
+        else:
+            recorded[key] = earlier
 
 
 def job_state(state: str, message: str | None) -> JobState:

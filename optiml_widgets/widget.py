@@ -37,7 +37,7 @@ from .global_explanation import GlobalExplanation
 from .html_file import check_include_data, export_path
 from .jobs import Cancelled, check_open, while_open
 from .live import error_text
-from .panel_widget import STATIC, MakePage, PanelWidget, job_state, weakly
+from .panel_widget import STATIC, MakePage, PanelWidget, job_state, unrecord, weakly
 from .progress import working
 from .session import SURROGATE, ExplanationSession
 from .warn import warn_caller
@@ -81,11 +81,9 @@ class ExplainerWidget(PanelWidget):
     ).tag(sync=True)
 
     def __init__(self, session: ExplanationSession, **kwargs: Any) -> None:
-        # The newest change made from Python (its view carries this seq), and per row the
-        # edits made from Python since the panel's last up-to-date request: feature ->
-        # (the seq of the change, its value; UNEDITED: taken back). A panel request built
-        # on an older view than a change keeps that change.
-        self._python_seq = -1
+        # Per row the edits made from Python since the panel's last up-to-date request:
+        # feature -> (the seq of the change, its value; UNEDITED: taken back). A panel
+        # request built on an older view than a change keeps that change.
         self._python_edits: dict[int, dict[str, tuple[int, Any]]] = {}
         self._curves_of: tuple | None = None  # the instance the synced curves were swept at
 
@@ -285,14 +283,7 @@ class ExplainerWidget(PanelWidget):
         """Forget the Python edits of change ``seq`` (taken back: no view showed them),
         each feature's earlier one recorded again, unless a newer change replaced it."""
         with self._state:
-            recorded = self._python_edits.get(index, {})
-            for name, earlier in replaced.items():
-                if name not in recorded or recorded[name][0] != seq:
-                    continue
-                if earlier is None:
-                    del recorded[name]
-                else:
-                    recorded[name] = earlier
+            unrecord(self._python_edits.get(index, {}), seq, replaced)
 
     def _take_back(
         self, index: int, edits: dict[str, Any] | None, before: dict[str, Any] | None
@@ -432,13 +423,6 @@ class ExplainerWidget(PanelWidget):
         elif "global-views" in stopped and (job := session.jobs.get("global")) is not None:
             self._global_done(job)
 
-    def _python_change(self) -> tuple[int, int]:
-        """Under ``_state``: the seq of a change made from Python, newer than any, and the
-        one of the change before (what ``_refresh`` goes back to if no view shows it)."""
-        self._seq += 1
-        previous, self._python_seq = self._python_seq, self._seq
-        return previous, self._seq
-
     def _refresh(self, change: tuple[int, int] | None = None) -> bool:
         """Recompute the current view after a change made from Python (``change``: its
         ``_python_change``, by default a new one); whether a view shows it. ``close()``
@@ -523,12 +507,8 @@ class ExplainerWidget(PanelWidget):
                     take_back = functools.partial(
                         self._take_back, index, session.edits_by_row[index], before
                     )
-                if (fresh or request.get("edits") is not None) and seq <= newest:
-                    # A state no view has shown (a stale request's edits with Python's, or
-                    # a number a view already carries): numbered after every view, so
-                    # that it is shown, and no older view replaces it. A view dropped as
-                    # older would leave the panel on one state and w.instance on another.
-                    seq = self._seq = newest + 1
+                if fresh or request.get("edits") is not None:
+                    seq = self._after_every_view(seq, newest)
         if not self._publish(
             seq, fast=fast, complete=False, warn=from_python, failed=take_back, asked=asked
         ):
