@@ -854,6 +854,101 @@ def test_a_panel_request_built_before_a_python_change_keeps_that_change():
         w.close()
 
 
+def _request(w, seq, basis, text, index=0):
+    """The panel's edit of text ``index`` (``basis``: the view it showed when it sent it)."""
+    w._on_frontend_message(
+        w,
+        {"type": "request", "seq": seq, "basis": basis, "index": index,
+         "target": w.target, "edits": [[0, text]], "fast": False},
+        [],
+    )  # fmt: skip
+    assert w._wait_idle()
+
+
+def test_a_panel_edit_overtaken_by_python_views_is_shown_not_only_applied(monkeypatch):
+    """Cells pick another class, then back, while the user's edit is on its way: the edit,
+    numbered from the view the panel had (older than both Python views), reaches the kernel
+    after them. It is applied (Python changed no text), and a view shows it: the panel and
+    ``w.text`` agree."""
+
+    def fails_on_boom(texts):
+        if any("boom" in t for t in texts):
+            raise RuntimeError("the model cannot read this")
+        return additive(texts)
+
+    w = explain_widget(
+        fails_on_boom, ["a great movie", "an awful movie"], explainers=("lime_text",)
+    )
+    try:
+        assert w._wait_idle()
+        basis = w._view["seq"]
+        w.target = w.session.adapter.classes[0]
+        w.target = w.session.adapter.classes[1]
+        python_view = w._view["seq"]
+        _request(w, basis + 1, basis, "a great great movie")
+        assert w._view["seq"] > python_view
+        assert w.text == "a great great movie" == w._view["text"]
+        assert w.explanation.text == "a great great movie"
+        # Another edit built on the same old view, then the panel's first request built on
+        # a Python view (numbered from it, below the view just published): each is shown.
+        _request(w, basis + 2, basis, "a great film")
+        assert w.text == "a great film" == w._view["text"]
+        _request(w, python_view + 1, python_view, "a great great film")
+        assert w.text == "a great great film" == w._view["text"]
+        # Such an edit the model rejects: the panel is told under its request's own number
+        # (it stops waiting for that request), and the last good view's text stays.
+        sent: list[dict] = []
+        monkeypatch.setattr(w, "send", lambda content, buffers=None: sent.append(content))
+        basis = w._view["seq"]
+        w.target = w.session.adapter.classes[0]
+        _request(w, basis + 1, basis, "boom")
+        assert {"type": "failed", "seq": basis + 1} in sent
+        assert w.text == "a great great film" == w._view["text"]
+    finally:
+        w.close()
+
+
+def test_an_edit_built_on_a_python_edit_it_showed_keeps_the_users_text():
+    """The panel shows Python's edit of the text, the user types on it, and a cell picks
+    another class before the typed text arrives: the request is built on a view older than
+    the class change, but newer than Python's edit. The user's text is newer than it."""
+    w = explain_widget(additive, ["a great movie", "an awful movie"], explainers=("lime_text",))
+    try:
+        assert w._wait_idle()
+        w.set_text("a great film")
+        basis = w._view["seq"]  # the panel shows it; the user types on it
+        w.target = w.session.adapter.classes[0]
+        _request(w, basis + 1, basis, "a great great film")
+        assert w.text == "a great great film" == w._view["text"]
+        assert w.target == w.session.adapter.classes[0] == w._view["target"]
+    finally:
+        w.close()
+
+
+def test_a_python_edit_taken_back_leaves_the_one_before_it_for_an_older_request():
+    """Python's edit the model rejects is taken back; its edit before it (shown) still
+    counts as newer than an edit of the panel built on a view before both."""
+
+    def fails_on_boom(texts):
+        if any("boom" in t for t in texts):
+            raise RuntimeError("the model cannot read this")
+        return additive(texts)
+
+    w = explain_widget(
+        fails_on_boom, ["a great movie", "an awful movie"], explainers=("lime_text",)
+    )
+    try:
+        assert w._wait_idle()
+        basis = w._view["seq"]
+        w.set_text("a great film")
+        with pytest.warns(RuntimeWarning, match="cannot read this"):
+            w.set_text("boom")
+        _request(w, basis + 1, basis, "an awful movie indeed")
+        assert w.text == "a great film" == w._view["text"]
+    finally:
+        w.close()
+
+
 def test_a_python_change_no_view_shows_does_not_lock_the_panel_out():
     """When the model fails on Python's edit, the last good view stays; the panel's next
     request, built on that view, is applied (else every click of the panel was stale)."""

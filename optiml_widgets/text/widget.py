@@ -27,7 +27,7 @@ import traitlets
 from ..html_file import check_include_data, export_path
 from ..jobs import Cancelled, Stop, check_open, stopping_with, while_open
 from ..live import error_text
-from ..panel_widget import MakePage, PanelWidget, job_state
+from ..panel_widget import MakePage, PanelWidget, job_state, unrecord
 from ..warn import warn_caller
 from . import payloads
 from .explanation import TextExplanation
@@ -49,11 +49,11 @@ class TextWidget(PanelWidget):
         # The text, its number and the class the work completing a view is for, with its
         # stop (``_work_stop``).
         self._completing: tuple[tuple[int, str, int], Stop] | None = None
-        # The newest change made from Python (its view carries this seq), and the texts
-        # whose edit Python changed that the panel may not have seen. A panel request built
-        # before it saw them keeps them (as ExplainerWidget does).
-        self._python_seq = -1
-        self._python_texts: set[int] = set()
+        # The texts whose edit Python changed since the panel's last up-to-date request:
+        # text number -> (the seq of the change, its text; None: the original). A panel
+        # request built on an older view than a change keeps that change (as
+        # ExplainerWidget does).
+        self._python_texts: dict[int, tuple[int, str | None]] = {}
 
         def opening() -> tuple[dict, dict[str, Any]]:
             first = session.view(0, complete=False, wait=False)
@@ -164,14 +164,21 @@ class TextWidget(PanelWidget):
         with while_open(self._stop), self._state:
             text = edited()
             index, before = session.index, session.edits.get(session.index)
-            self._set_edit(index, text, from_python=True)
+            self._set_edit(index, text)
             after = session.edits.get(index)
+            # Numbered with the edit (one lock): a panel request that comes between is
+            # either older than this change or has seen it.
+            change = self._python_change()
+            replaced = {index: self._python_texts.get(index)}
+            self._python_texts[index] = (change[1], after)
         shown = False
         try:
-            shown = self._refresh()
+            shown = self._refresh(change)
         finally:
             if not shown:
                 self._take_back(index, after, before)
+                with self._state:  # the text's earlier Python edit counts again
+                    unrecord(self._python_texts, change[1], replaced)
 
     def _take_back(self, index: int, after: str | None, before: str | None) -> None:
         """Text ``index``'s edit back to ``before`` after no view showed ``after``, unless a
@@ -185,24 +192,21 @@ class TextWidget(PanelWidget):
             else:
                 edits[index] = before
 
-    def _set_edit(self, index: int, text: str | None, *, from_python: bool = False) -> None:
+    def _set_edit(self, index: int, text: str | None) -> None:
         """Text ``index`` becomes ``text`` (None: its original)."""
         if text is None or text == self._session.texts[index]:
             self._session.edits.pop(index, None)
         else:
             self._session.edits[index] = text
-        if from_python:
-            self._python_texts.add(index)
 
     def _message_handlers(self) -> dict[str, Callable[[dict], None]]:
         return {**super()._message_handlers(), "head": self._send_head}
 
-    def _refresh(self) -> bool:
-        """Show the current view after a change made from Python; whether a view shows it."""
+    def _refresh(self, change: tuple[int, int] | None = None) -> bool:
+        """Show the current view after a change made from Python (``change``: its
+        ``_python_change``, by default a new one); whether a view shows it."""
         with self._state:
-            self._seq += 1
-            previous, seq = self._python_seq, self._seq
-            self._python_seq = seq
+            previous, seq = self._python_change() if change is None else change
         try:
             self._loop.answer_now({"type": "python", "seq": seq})
         finally:
@@ -212,7 +216,6 @@ class TextWidget(PanelWidget):
                     # No view shows the change (the model failed on it, or it was stopped):
                     # the panel's next request, built on the last good view, wins.
                     self._python_seq = previous
-                    self._python_texts.clear()
         return shown
 
     def _answer(self, request: dict) -> Callable[[], None] | None:
@@ -222,11 +225,13 @@ class TextWidget(PanelWidget):
         from_python = request.get("type") == "python"
         fast = bool(request.get("fast"))
         take_back: Callable[[], None] | None = None  # the panel's edit, when rejected
+        asked = seq  # the request's own number (the panel's "failed" names it)
         with self._state:
             if not from_python:
                 if seq < self._request_seq:
                     return None
                 self._request_seq = seq
+                newest = self._seq  # the newest seq a view was given so far
                 self._seq = max(self._seq, seq)
                 try:
                     index = session.check_index(int(request.get("index", session.index)))
@@ -242,21 +247,33 @@ class TextWidget(PanelWidget):
                     return None
                 basis = request.get("basis")  # the seq of the view the panel showed
                 before = session.edits.get(index)
-                if basis is None or int(basis) >= self._python_seq:
+                applied = basis is None or int(basis) >= self._python_seq
+                python_edit = self._python_texts.get(index)  # (its seq, its text) or None
+                if applied:
                     self._python_texts.clear()  # the panel has seen them
                     if text is not None:
                         self._set_edit(index, text)
                     session.index = index
                     session.target_index = target_index
-                elif text is not None and index not in self._python_texts:
+                elif (
+                    basis is not None
+                    and text is not None
+                    and (python_edit is None or python_edit[0] <= int(basis))
+                ):
                     # Built before the panel saw a change made from Python: that change is
-                    # newer and stays (text number, class, and the text Python edited); the
-                    # request's edit goes to its own text.
+                    # newer and stays (text number, class, and a text Python edited after
+                    # the view the request was built on); the request's edit goes to its
+                    # own text (typed on a Python edit the panel showed, it is newer).
                     self._set_edit(index, text)
+                    applied = True
                 if text is not None:  # a rejected edit does not stay
                     take_back = partial(self._take_back, index, session.edits.get(index), before)
+                if applied:
+                    seq = self._after_every_view(seq, newest)
             self._work_stop()  # work for another text or class ends at its next model call
-        if not self._publish(seq, warn=from_python, failed=take_back, fast=fast, cached_only=True):
+        if not self._publish(
+            seq, warn=from_python, failed=take_back, asked=asked, fast=fast, cached_only=True
+        ):
             return None
         return self._completion(seq, fast=fast)
 
@@ -266,10 +283,12 @@ class TextWidget(PanelWidget):
         *,
         warn: bool = False,
         failed: Callable[[], None] | None = None,
+        asked: int | None = None,
         **view_args: Any,
     ) -> bool:
         """Compute and show the current view; on failure keep the last good one (``failed``
-        takes the request's edit back) and say why."""
+        takes the request's edit back) and say why (to the panel's request ``asked``, when
+        it numbered it otherwise)."""
         session = self._session
         try:
             view = session.view(seq, wait=False, complete=False, **view_args)
@@ -280,7 +299,7 @@ class TextWidget(PanelWidget):
                 failed()
             self._failed_seq = max(self._failed_seq, seq)
             self.error = error_text(exc)
-            self.send({"type": "failed", "seq": seq})
+            self.send({"type": "failed", "seq": seq if asked is None else asked})
             if warn:
                 warn_caller(f"optiml_widgets: {self.error}")
             traceback.clear_frames(exc.__traceback__)
