@@ -61,7 +61,7 @@ from .global_explanation import (
     PredictionDistribution,
     SurrogateFidelity,
 )
-from .global_source import Source, check_numbers, read_global_data
+from .global_source import Source, check_missing, check_numbers, read_global_data
 from .inputs import check_columns, check_whole_columns
 from .jobs import NEVER, Stop
 from .partition_shap import Algorithm, Contributions, choose_contributions
@@ -354,6 +354,7 @@ class PartitionWork:
         # model as a failure of their own (or a number) rather than this clear error.
         check_columns(frame, where)
         check_whole_columns(frame, self.schema.dtypes, where)
+        check_missing(frame, self.schema, where)
         n = len(frame)
         stop = part_stop()
         most = self._most_rows()
@@ -417,9 +418,12 @@ class PartitionWork:
         per_row = max(1, len(plan.names) * plan.n_outputs)
         return max(1, FLOATS_PER_STEP // per_row)
 
-    def _for_model(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _for_model(self, frame: pd.DataFrame, where: str) -> pd.DataFrame:
         """The rows with X's dtypes where theirs differ (Parquet may widen integers or turn
-        text into categories): the model gets what it was fit on."""
+        text into categories): the model gets what it was fit on. A column that cannot take
+        X's dtype is an error naming it (passed on as it was, a NaN in an int or bool column
+        reached the model, which failed with its own error or answered for a value it was
+        never fit on)."""
         changed = {}
         for name, dtype in self.schema.dtypes.items():
             if frame[name].dtype == dtype:
@@ -434,8 +438,13 @@ class PartitionWork:
                     pd.Categorical.from_codes(codes, dtype=dtype), index=column.index
                 )
                 continue
-            with contextlib.suppress(TypeError, ValueError):
+            try:
                 changed[name] = column.astype(dtype)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"{where}: column {name!r} ({column.dtype}) cannot be read as X's {dtype} "
+                    f"({type(exc).__name__}: {exc}). Give it X's dtype and values."
+                ) from exc
         return frame.assign(**changed) if changed else frame
 
     def empty(self) -> Partial:
@@ -490,7 +499,7 @@ class PartitionWork:
         # Codes from the rows as they are (a category X lacks is counted as unseen), the
         # model's calls with X's dtypes.
         encoded = self.schema.encode(frame)
-        model_frame = self._for_model(frame)
+        model_frame = self._for_model(frame, f"global_data's part {part}")
         predicted = self.adapter.predict(model_frame)
         values, base, expected = self.contributions(
             self.adapter.model_input(model_frame), encoded, predicted

@@ -4,7 +4,8 @@ A pandas DataFrame, a Dask DataFrame or the path (or glob) of Parquet files (rea
 Dask) is checked against X's columns and dtypes before any long work (every Parquet file by
 its footer, not its rows), and cut into parts for the compute seam (compute.py). A Dask
 part is checked again as it is read (``check_numbers``): a part may not hold what its frame
-declares.
+declares; so is its missing values check (``check_missing``), which a pandas frame gets
+at the call.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def read_global_data(
         frame = global_data.set_axis(list(map(str, global_data.columns)), axis=1)[names]
         check_columns(frame, "global_data")
         check_whole_columns(frame, schema.dtypes, "global_data")
+        check_missing(frame, schema, "global_data")
         return Source(Chunks(frame, partition_rows), f"a pandas DataFrame of {len(frame):,} rows")
     if _is_dask_frame(global_data):
         columns = list(map(str, global_data.columns))
@@ -237,6 +239,37 @@ def check_numbers(frame: pd.DataFrame, schema: FeatureSchema, where: str) -> Non
                 f"{counted(int(bad.sum()), 'row')}) where X holds numbers. Clean the column or "
                 "drop those rows."
             )
+
+
+def check_missing(frame: pd.DataFrame, schema: FeatureSchema, where: str) -> None:
+    """No missing value (NaN, None, pandas' NA) in a column X has none in: the model was
+    never fit on one there, and the what-if path refuses one for the same reason. Let
+    through, it failed as the model's own error after the part's work (the part's every
+    row lost), or a model that takes NaN answered for rows the views then did not add up on."""
+    found: dict[str, int] = {}
+    empty: np.ndarray | None = None  # rows with a missing value in one of those columns
+    for feature in schema.features:
+        column = frame[feature.name]
+        plain = isinstance(column.dtype, np.dtype) and column.dtype.kind in "iub"
+        if feature.missing or plain:  # numpy ints and bools hold no missing value
+            continue
+        # A column at a time: a mask of the whole frame would double a large one's memory.
+        missing = column.isna().to_numpy(dtype=bool)
+        if n := int(missing.sum()):
+            found[feature.name] = n
+            empty = missing if empty is None else empty | missing
+    if empty is None:
+        return
+    rows = int(empty.sum())
+    cells = ", ".join(f"{name!r} ({counted(n, 'row')})" for name, n in list(found.items())[:10])
+    if len(found) > 10:
+        cells += f" and {len(found) - 10} more columns"
+    raise ValueError(
+        f"{where} has missing values (NaN, None or NA) in {counted(rows, 'row')}, in columns "
+        f"where X has none: {cells}. The model was never fit on a missing value there. Fill "
+        "or drop those rows, e.g. global_data.dropna(subset="
+        f"{first_names(found)}), or fit the model (and X) on data with missing values there."
+    )
 
 
 def _check_columns(columns: list[str], dtypes: dict[Any, Any], schema: FeatureSchema) -> None:

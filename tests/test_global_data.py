@@ -317,6 +317,7 @@ def test_unseen_categories_are_counted_not_hidden():
             "city": pd.Categorical(rng.choice(["Lyon", "Nice", "Paris"], 1200)),
         }
     )
+    X.iloc[:10, 1] = None  # X has missing cities, so global_data may too
     y = (X["size"] + (X["city"] == "Nice") > 0.5).astype(int)
     model = lightgbm.LGBMClassifier(n_estimators=10, num_leaves=4, verbose=-1).fit(X, y)
     session = ExplanationSession(model, X.iloc[:400], explainers=("shap",))
@@ -734,6 +735,7 @@ def test_every_parquet_files_types_are_checked_at_the_call(tmp_path):
             "city": pd.Categorical(rng.choice(["Lyon", "Nice"], 900)),
         }
     )
+    X.loc[0, "size"] = np.nan  # X has a missing size, so a file may hold a column of nulls
     y = (X["size"] + (X["city"] == "Nice") > 0.5).astype(int)
     model = lightgbm.LGBMClassifier(n_estimators=5, num_leaves=4, verbose=-1).fit(X, y)
     session = ExplanationSession(model, X.iloc[:300], explainers=("shap",))
@@ -873,3 +875,65 @@ def test_rows_whose_values_do_not_add_up_are_reported(lgbm_session, monkeypatch)
     assert 0 < summary.non_additive_rows == off
     assert summary.non_additive_gap == pytest.approx(0.01)
     assert re.search(said + r"\(TreeSHAP .*\), more than exact values may", summary.text())
+
+
+def test_missing_values_where_x_has_none_are_refused_naming_the_column_and_rows():
+    """One NaN in a column X has none in reached the model: its part failed with the
+    model's own error after the work (every row of the part lost), and a model that takes
+    NaN answered for a bool column given as 0/1 floats with NaN. Refused at the call for a
+    pandas frame, as the part's failure naming it for Dask; X's own missing values pass."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.integers(0, 5, 300)})
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, X["a"] + X["b"] > 2)
+    session = ExplanationSession(model, X, explainers=("shap",))
+    rows = pd.DataFrame({"a": rng.normal(size=3000), "b": rng.integers(0, 5, 3000)})
+    broken = rows.assign(a=rows["a"].where(rows.index != 3), b=rows["b"].astype("Int64"))
+    broken.loc[[7, 8], "b"] = pd.NA
+    message = (
+        r"global_data has missing values \(NaN, None or NA\) in 3 rows, in columns where X "
+        r"has none: 'a' \(1 row\), 'b' \(2 rows\).*dropna\(subset=\['a', 'b'\]\)"
+    )
+    with pytest.raises(ValueError, match=message):
+        explain_global_data(session, broken, progress=lambda *_: None)
+    with pytest.raises(ValueError, match="global_data has missing values"):
+        explain_widget(model, X, global_data=broken, explainers=("shap",))
+    dd = pytest.importorskip("dask.dataframe")
+    parts = dd.from_pandas(broken, npartitions=3)
+    with pytest.warns(RuntimeWarning, match=r"covers 2,000 rows \(1 of 3 parts failed\)"):
+        found = explain_global_data(session, parts, client=False, progress=lambda *_: None)
+    (failure,) = found.summary.failures
+    assert failure.part == 0
+    assert "global_data's part 0 has missing values (NaN, None or NA) in 3 rows" in failure.text()
+    assert "Input X contains NaN" not in failure.text()
+    session.close()
+
+    # A bool column of X read as 0/1 floats with NaN: a model that takes NaN answered.
+    flags = pd.DataFrame({"a": rng.normal(size=300), "f": rng.random(300) < 0.5})
+
+    def score(frame):
+        a = np.nan_to_num(frame["a"].to_numpy(dtype=float))
+        return a + 2 * frame["f"].to_numpy(dtype=float)
+
+    session = ExplanationSession(score, flags, explainers=("shap",))
+    as_floats = pd.DataFrame({"a": rng.normal(size=2000), "f": (rng.random(2000) < 0.5) * 1.0})
+    as_floats.loc[5, "f"] = np.nan
+    with pytest.raises(ValueError, match=r"in 1 row, in columns where X has none: 'f' \(1 row\)"):
+        explain_global_data(session, as_floats, progress=lambda *_: None)
+    with pytest.raises(RuntimeError, match="global_data's part 0 has missing values"):
+        explain_global_data(
+            session, dd.from_pandas(as_floats, npartitions=1), client=False,
+            progress=lambda *_: None,
+        )  # fmt: skip
+    session.close()
+    # Where X has missing values, global_data may too.
+    with_missing = flags.assign(a=flags["a"].where(flags.index % 10 > 0))
+    session = ExplanationSession(score, with_missing, explainers=("shap",))
+    found = explain_global_data(
+        session, as_floats.fillna({"f": 0.0}).assign(a=np.nan), progress=lambda *_: None
+    )
+    assert found.total_rows == 2000
+    session.close()
