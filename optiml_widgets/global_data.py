@@ -6,7 +6,9 @@ partition by partition through the compute seam (compute.py): on the cluster of 
 (or given) ``dask.distributed`` Client, in process otherwise. Each partition is reduced
 where it is read, and only the reductions travel back:
 
-- the features' quantiles, ranges and category counts (for the sliders' ticks);
+- the features' quantiles (a sketch: rows per cell between X's 256 quantiles, and past
+  X's range per cell of a geometric ladder, within 1% of the distance past X's edge),
+  ranges and category counts (for the sliders' ticks);
 - mean |SHAP| per feature and output, and each feature's binned dependence (mean and
   standard deviation of its SHAP value per value bin, for the explained outputs);
 - the model's prediction distribution, and the surrogate's fidelity on every row (with each
@@ -70,6 +72,12 @@ from .warn import warn_caller
 SAMPLE_ROWS = 1000  # rows of the beeswarm's uniform sample
 DEPENDENCE_BINS = 20  # value bins per numeric feature (at X's quantiles)
 SKETCH_CELLS = 256  # cells of the quantile sketch per numeric feature (at X's quantiles)
+# Past X's range the sketch's cells grow geometrically with the distance d from X's edge
+# (in X's range as unit): cell k holds d in (RATIO**(k-1), RATIO**k], so a quantile there is
+# within 1% of its distance from X's edge, however far global_data drifts; closer than
+# NEAREST units, one cell. Kept sparse: only cells holding rows travel.
+OVERFLOW_RATIO = 1.01
+OVERFLOW_NEAREST = 1e-6
 PREDICTION_BINS = 20
 IN_PROCESS_ROWS = 10_000  # rows per part when a pandas global_data is reduced in process
 CLUSTER_ROWS = 50_000  # rows per partition when a pandas global_data goes to a cluster
@@ -91,6 +99,7 @@ class Plan:
     n_categories: list[int]
     dependence_edges: list[np.ndarray | None]
     sketch_grids: list[np.ndarray | None]
+    sketch_scales: list[float]  # per numeric feature: the unit of the cells past X's range
     prediction_edges: np.ndarray
     n_rules: int
     surrogate_rules: int  # the surrogate's size (rules read) whose fidelity the pass measures
@@ -164,6 +173,7 @@ def make_plan(
         n_categories=[len(f.categories) for f in schema.features],
         dependence_edges=dependence_edges,
         sketch_grids=sketch_grids,
+        sketch_scales=[_overflow_unit(grid) for grid in sketch_grids],
         prediction_edges=prediction_edges,
         n_rules=len(surrogate.rules) if surrogate is not None else 0,
         surrogate_rules=surrogate.complexity if surrogate is not None else 0,
@@ -198,6 +208,8 @@ class Partial:
     rule_rows: np.ndarray  # [rule]
     rule_agree: np.ndarray  # [rule]: agreeing rows, or the sum of |model - rule|
     sketch: list[np.ndarray | None]  # per numeric feature: rows per grid cell (+ below/above)
+    # per numeric feature: rows per cell past X's range, below and above ({cell: rows})
+    overflow: list[tuple[dict[int, float], dict[int, float]] | None]
     minimum: np.ndarray  # [feature] over finite values
     maximum: np.ndarray
     missing: np.ndarray  # [feature]
@@ -257,6 +269,10 @@ def merge(a: Partial, b: Partial) -> Partial:
         rule_rows=a.rule_rows + b.rule_rows,
         rule_agree=a.rule_agree + b.rule_agree,
         sketch=[x if x is None or y is None else x + y for x, y in zip(a.sketch, b.sketch)],
+        overflow=[
+            x if x is None or y is None else (_add(x[0], y[0]), _add(x[1], y[1]))
+            for x, y in zip(a.overflow, b.overflow)
+        ],
         minimum=np.fmin(a.minimum, b.minimum),
         maximum=np.fmax(a.maximum, b.maximum),
         missing=a.missing + b.missing,
@@ -278,6 +294,15 @@ def merge(a: Partial, b: Partial) -> Partial:
         sample_limit=a.sample_limit,
         algorithms=a.algorithms | b.algorithms,
     )
+
+
+def _add(a: dict[int, float], b: dict[int, float]) -> dict[int, float]:
+    if not b:
+        return a
+    summed = dict(a)
+    for key, rows in b.items():
+        summed[key] = summed.get(key, 0.0) + rows
+    return summed
 
 
 def _added(a: dict[int, int], b: dict[int, int]) -> dict[int, int]:
@@ -471,6 +496,7 @@ class PartitionWork:
             rule_rows=np.zeros(plan.n_rules),
             rule_agree=np.zeros(plan.n_rules),
             sketch=[None if g is None else np.zeros(len(g) + 1) for g in plan.sketch_grids],
+            overflow=[None if g is None else ({}, {}) for g in plan.sketch_grids],
             minimum=np.full(F, np.nan),
             maximum=np.full(F, np.nan),
             missing=np.zeros(F),
@@ -623,6 +649,14 @@ class PartitionWork:
             if len(values):
                 result.minimum[j], result.maximum[j] = values.min(), values.max()
             assert grid is not None
+            if len(grid):  # past X's range: the geometric cells
+                unit = plan.sketch_scales[j]
+                below, above = values < grid[0], values > grid[-1]
+                result.overflow[j] = (
+                    _overflow_cells(grid[0] - values[below], unit),
+                    _overflow_cells(values[above] - grid[-1], unit),
+                )
+                values = values[~(below | above)]
             cells = np.searchsorted(grid, values, side="right")
             result.sketch[j] = np.bincount(cells, minlength=len(grid) + 1).astype(float)
 
@@ -772,12 +806,20 @@ def _feature_summaries(
             if total.unseen[j]:
                 unseen[feature.name] = (int(total.unseen[j]), total.unseen_examples.get(j, []))
             continue
-        grid, cells = plan.sketch_grids[j], total.sketch[j]
-        assert grid is not None and cells is not None
+        grid, cells, overflow = plan.sketch_grids[j], total.sketch[j], total.overflow[j]
+        assert grid is not None and cells is not None and overflow is not None
         low, high = float(total.minimum[j]), float(total.maximum[j])
         quantiles: tuple[tuple[float, float], ...] = ()
         if np.isfinite(low):
-            levels = [(q, _sketch_quantile(q, grid, cells, low, high)) for q in QUANTILE_LEVELS]
+            bounds = _sketch_cells(grid, overflow, plan.sketch_scales[j])
+            counts = np.concatenate(
+                [
+                    [overflow[0][k] for k in sorted(overflow[0], reverse=True)],
+                    cells,
+                    [overflow[1][k] for k in sorted(overflow[1])],
+                ]
+            )
+            levels = [(q, _sketch_quantile(q, bounds, counts, low, high)) for q in QUANTILE_LEVELS]
             if feature.kind == "integer":
                 levels = [(q, float(np.rint(v))) for q, v in levels]
             quantiles = tuple(levels)
@@ -795,17 +837,60 @@ def _feature_summaries(
     return features, unseen
 
 
+def _overflow_unit(grid: np.ndarray | None) -> float:
+    """The unit of the sketch's cells past X's range: X's range (1, or its one value's
+    size, when X holds one value)."""
+    if grid is None or not len(grid):
+        return 1.0
+    span = float(grid[-1] - grid[0])
+    return span if span > 0 else max(abs(float(grid[-1])), 1.0)
+
+
+def _overflow_cells(distance: np.ndarray, unit: float) -> dict[int, float]:
+    """Rows per geometric cell of their (positive) distances past X's edge."""
+    if not len(distance):
+        return {}
+    scaled = np.maximum(distance / unit, OVERFLOW_NEAREST)
+    cells = np.ceil(np.log(scaled) / np.log(OVERFLOW_RATIO)).astype(np.int64)
+    keys, rows = np.unique(cells, return_counts=True)
+    return dict(zip(keys.tolist(), rows.astype(float).tolist()))
+
+
+def _sketch_cells(
+    grid: np.ndarray, overflow: tuple[dict[int, float], dict[int, float]], unit: float
+) -> np.ndarray:
+    """The ``[low, high]`` bounds (one row per cell, in value order) of the sketch's cells:
+    those below X's range (farthest first), X's below/between/above cells, those above."""
+    inner = np.concatenate([[-np.inf], grid, [np.inf]])
+    dense = np.column_stack([inner[:-1], inner[1:]])
+    if not len(grid):
+        return dense
+    dense[-1] = grid[-1]  # past X's max: the overflow's; what stays is X's max itself
+    nearest = int(np.ceil(np.log(OVERFLOW_NEAREST) / np.log(OVERFLOW_RATIO)))
+
+    def distances(keys: list[int]) -> np.ndarray:
+        k = np.asarray(keys, dtype=float).reshape(-1)
+        far = unit * OVERFLOW_RATIO**k
+        near = np.where(k <= nearest, 0.0, unit * OVERFLOW_RATIO ** (k - 1))
+        return np.column_stack([near, far])
+
+    below = distances(sorted(overflow[0], reverse=True))
+    above = distances(sorted(overflow[1]))
+    return np.concatenate([grid[0] - below[:, ::-1], dense, grid[-1] + above])
+
+
 def _sketch_quantile(
-    q: float, grid: np.ndarray, cells: np.ndarray, low: float, high: float
+    q: float, bounds: np.ndarray, cells: np.ndarray, low: float, high: float
 ) -> float:
-    """Quantile ``q`` from rows per cell of ``grid`` (below, between the points, above),
-    interpolated linearly within its cell: exact at 0 and 1, otherwise within one cell."""
+    """Quantile ``q`` from rows per cell (``bounds``: each cell's low and high), interpolated
+    linearly within its cell: exact at 0 and 1, otherwise within one cell (one of X's 256
+    quantile cells in X's range, 1% of the distance from X's edge past it)."""
     if q <= 0:
         return low
     if q >= 1:
         return high
-    bounds = np.concatenate([[low], grid, [high]])
-    lows, highs = np.maximum(bounds[:-1], low), np.minimum(bounds[1:], high)
+    lows = np.clip(bounds[:, 0], low, high)
+    highs = np.clip(bounds[:, 1], low, high)
     total = cells.sum()
     target = q * total
     cumulative = np.cumsum(cells)
@@ -813,7 +898,8 @@ def _sketch_quantile(
     c = min(c, len(cells) - 1)
     before = cumulative[c] - cells[c]
     share = (target - before) / cells[c] if cells[c] else 0.0
-    return float(lows[c] + (highs[c] - lows[c]) * min(max(share, 0.0), 1.0))
+    value = lows[c] + (highs[c] - lows[c]) * min(max(share, 0.0), 1.0)
+    return float(min(max(value, low), high))
 
 
 # -- the entry point ---------------------------------------------------------------------------------
