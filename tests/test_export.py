@@ -247,18 +247,24 @@ def test_without_data_a_linear_terms_fill_is_left_out():
     w.close()
 
 
-def test_a_row_edited_before_the_export_carries_its_own_view_for_a_reset(quickstart):
-    """The export shows an edited row as edited; "Reset" in the file then shows the row as
-    it is (its own values, the model's output for them), not the nearest grid point."""
-    model, X_test, w = quickstart
+def _export_with_row_4_edited(w):
+    """The export data of rows 4 (its mean area set to 1500) and 5; the widget is left as
+    it was."""
     shown = w.index
     w.index = 4
     w.set_features({"mean area": 1500.0})
     try:
-        data = export_data(w.session, rows=[4, 5])
+        return export_data(w.session, rows=[4, 5])
     finally:
         w.reset()
         w.index = shown
+
+
+def test_a_row_edited_before_the_export_carries_its_own_view_for_a_reset(quickstart):
+    """The export shows an edited row as edited; "Reset" in the file then shows the row as
+    it is (its own values, the model's output for them), not the nearest grid point."""
+    model, X_test, w = quickstart
+    data = _export_with_row_4_edited(w)
     edited, own = data["views"][0], data["unedited"][0]
     assert edited["values"][edited["edited"][0]] == 1500.0
     assert own["edited"] == [] and own["values"] == edited["original"]
@@ -495,14 +501,7 @@ def test_each_counterfactual_the_file_shows_has_its_exact_view_for_try_it(quicks
     """'Try it' in the file landed on the nearest grid point of the hint's change, where
     the model could contradict the hint: the file holds the changed row's own view."""
     model, X_test, w = quickstart
-    shown = w.index
-    w.index = 4
-    w.set_features({"mean area": 1500.0})
-    try:
-        data = export_data(w.session, rows=[4, 5])
-    finally:
-        w.reset()
-        w.index = shown
+    data = _export_with_row_4_edited(w)
     names = list(X_test.columns)
     for position, index in enumerate([4, 5]):
         stored = [data["views"][position], data["unedited"][position]]
@@ -526,14 +525,7 @@ def test_a_row_exported_with_edits_has_grids_of_the_row_as_it_is_too(quickstart)
     """After "Reset all" in the file, one slider moved was an estimate of several changes
     composed from the edited row's grids (42 % off): the row as it is has grids too."""
     model, X_test, w = quickstart
-    shown = w.index
-    w.index = 4
-    w.set_features({"mean area": 1500.0})
-    try:
-        data = export_data(w.session, rows=[4, 5])
-    finally:
-        w.reset()
-        w.index = shown
+    data = _export_with_row_4_edited(w)
     grids = data["grids"]
     assert grids["unedited_block"] == [2, None]
     assert len(grids["offsets"]) == len(grids["shap_exact_features"]) == 3

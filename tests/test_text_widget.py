@@ -865,16 +865,18 @@ def _request(w, seq, basis, text, index=0):
     assert w._wait_idle()
 
 
+def fails_on_boom(texts):
+    """``additive``, but a text with "boom" in it is one the model cannot read."""
+    if any("boom" in t for t in texts):
+        raise RuntimeError("the model cannot read this")
+    return additive(texts)
+
+
 def test_a_panel_edit_overtaken_by_python_views_is_shown_not_only_applied(monkeypatch):
     """Cells pick another class, then back, while the user's edit is on its way: the edit,
     numbered from the view the panel had (older than both Python views), reaches the kernel
     after them. It is applied (Python changed no text), and a view shows it: the panel and
     ``w.text`` agree."""
-
-    def fails_on_boom(texts):
-        if any("boom" in t for t in texts):
-            raise RuntimeError("the model cannot read this")
-        return additive(texts)
 
     w = explain_widget(
         fails_on_boom, ["a great movie", "an awful movie"], explainers=("lime_text",)
@@ -929,11 +931,6 @@ def test_a_python_edit_taken_back_leaves_the_one_before_it_for_an_older_request(
     """Python's edit the model rejects is taken back; its edit before it (shown) still
     counts as newer than an edit of the panel built on a view before both."""
 
-    def fails_on_boom(texts):
-        if any("boom" in t for t in texts):
-            raise RuntimeError("the model cannot read this")
-        return additive(texts)
-
     w = explain_widget(
         fails_on_boom, ["a great movie", "an awful movie"], explainers=("lime_text",)
     )
@@ -952,11 +949,6 @@ def test_a_python_edit_taken_back_leaves_the_one_before_it_for_an_older_request(
 def test_a_python_change_no_view_shows_does_not_lock_the_panel_out():
     """When the model fails on Python's edit, the last good view stays; the panel's next
     request, built on that view, is applied (else every click of the panel was stale)."""
-
-    def fails_on_boom(texts):
-        if any("boom" in t for t in texts):
-            raise RuntimeError("the model cannot read this")
-        return additive(texts)
 
     w = explain_widget(
         fails_on_boom, ["a great movie", "an awful movie"], explainers=("lime_text",)
@@ -983,11 +975,6 @@ def test_an_edit_the_model_rejects_is_not_kept():
     """The last good view stays, and so does its text: ``w.text``, ``w.explanation`` and an
     export agree with it (the rejected edit was kept: they read it, or raised the model's
     error until ``w.reset()``). From Python and from the panel alike."""
-
-    def fails_on_boom(texts):
-        if any("boom" in t for t in texts):
-            raise RuntimeError("the model cannot read this")
-        return additive(texts)
 
     w = explain_widget(
         fails_on_boom, ["a great movie", "an awful movie"], explainers=("lime_text",)

@@ -334,15 +334,18 @@ def test_a_surrogate_whose_samples_fail_leaves_the_explanation_without_its_rule(
     w.close()
 
 
+PICKY_X = pd.DataFrame({"a": np.linspace(0, 1, 60), "b": np.linspace(0, 2, 60)})
+
+
+def picky(df):
+    """A model that refuses ``a`` past its training range (PICKY_X's)."""
+    if (df["a"] > 1).any():
+        raise ValueError("a is outside the training range")
+    return df["a"].to_numpy() * 3 + df["b"].to_numpy()
+
+
 def test_a_what_if_the_model_rejects_does_not_stay_and_the_export_works():
-    X = pd.DataFrame({"a": np.linspace(0, 1, 60), "b": np.linspace(0, 2, 60)})
-
-    def picky(df):
-        if (df["a"] > 1).any():
-            raise ValueError("a is outside the training range")
-        return df["a"].to_numpy() * 3 + df["b"].to_numpy()
-
-    w = explain_widget(picky, X, explainers=("shap",))
+    w = explain_widget(picky, PICKY_X, explainers=("shap",))
     w.set_features(b=1.5)
     with pytest.warns(RuntimeWarning, match="outside the training range"):
         w.set_features(a=2.0)
@@ -430,14 +433,7 @@ def test_a_drag_built_on_a_python_edit_it_showed_keeps_the_dragged_value(widget)
 def test_a_python_edit_taken_back_leaves_the_one_before_it_for_an_older_request():
     """A cell's edit the model rejects is taken back; the cell's edit before it (shown)
     still counts as newer than a release built on a view before both."""
-    X = pd.DataFrame({"a": np.linspace(0, 1, 60), "b": np.linspace(0, 2, 60)})
-
-    def picky(df):
-        if (df["a"] > 1).any():
-            raise ValueError("a is outside the training range")
-        return df["a"].to_numpy() * 3 + df["b"].to_numpy()
-
-    w = explain_widget(picky, X, explainers=("shap",))
+    w = explain_widget(picky, PICKY_X, explainers=("shap",))
     basis = w._view["seq"]
     w.set_features(a=0.5)
     with pytest.warns(RuntimeWarning, match="outside the training range"):
