@@ -279,7 +279,8 @@ class ModelAdapter:
             out = self._call_for_probe(probe, rows)
             if classify:
                 n_classes = out.shape[1] if out.ndim == 2 else 2
-                labels = list(getattr(self.model, "classes_", range(n_classes)))
+                own = getattr(self.model, "classes_", None)
+                labels = list(range(n_classes) if own is None else own)
                 if n_classes < 2 or len(labels) < 2:
                     raise ValueError(
                         f"{self.name} was fit on a single class "
@@ -288,7 +289,7 @@ class ModelAdapter:
                         "it on data with at least two classes."
                     )
                 _check_probabilities(out, f"{self.name}.predict_proba", rows)
-                return self._classes(n_classes, labels, class_names)
+                return self._classes(n_classes, labels, class_names, own is not None)
             if out.ndim == 2 and out.shape[1] > 1:
                 raise ValueError(
                     f"{self.name}.predict returns {out.shape[1]} outputs per row; only "
@@ -314,8 +315,11 @@ class ModelAdapter:
         n_classes = out.shape[1] if out.ndim == 2 and out.shape[1] > 1 else 2
         # Its columns name the classes (as class_names would: y still reads by position).
         named = self._output_columns
-        if class_names is None and named is not None and len({str(c) for c in named}) == n_classes:
-            class_names = named
+        if named is not None and len({str(c) for c in named}) == n_classes:
+            if class_names is None:
+                class_names = named
+            else:
+                _check_class_order(class_names, list(named))
         return self._classes(n_classes, list(range(n_classes)), class_names)
 
     def _call_for_probe(self, probe: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
@@ -374,8 +378,13 @@ class ModelAdapter:
         )
 
     def _classes(
-        self, n_classes: int, labels: list[Any], class_names: Sequence[Any] | None
+        self,
+        n_classes: int,
+        labels: list[Any],
+        class_names: Sequence[Any] | None,
+        labelled: bool = False,
     ) -> tuple[Task, list[Any]]:
+        """``labelled``: ``labels`` are the model's own (its classes_), not positions."""
         self.model_classes = [_plain(c) for c in labels]
         if class_names is not None:
             if len(class_names) != n_classes:
@@ -384,9 +393,24 @@ class ModelAdapter:
                     "classes: pass one name per class, in the order of model.classes_."
                 )
             check_distinct_names(class_names)
+            if labelled:
+                _check_class_order(class_names, self.model_classes)
             labels = list(class_names)
         labels = [_plain(c) for c in labels]
         return ("binary" if n_classes == 2 else "multiclass"), labels
+
+
+def _check_class_order(class_names: Sequence[Any], labels: list[Any]) -> None:
+    """Refuse the model's own labels in another order: names go by position, so each
+    would name another class's probability."""
+    names = [_plain(c) for c in class_names]
+    same = sorted(map(str, names)) == sorted(map(str, labels))
+    if same and [str(c) for c in names] != [str(c) for c in labels]:
+        raise ValueError(
+            f"class_names {names} are the model's classes {labels} in another order: "
+            "names go by position (the first names the first output), so pass them in the "
+            "order of model.classes_, or leave class_names out to use the model's own."
+        )
 
 
 def check_distinct_names(class_names: Sequence[Any]) -> None:

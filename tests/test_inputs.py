@@ -218,6 +218,26 @@ def test_class_names_that_cannot_name_every_class_are_refused():
         explain_widget(RandomForestRegressor(5).fit(Xd, yd), Xd, class_names=["low"])
 
 
+def test_class_names_that_reorder_the_models_own_labels_are_refused():
+    # Named by position, ["yes", "no"] for classes_ ["no", "yes"] would show P("no") as "yes".
+    X, y = breast_cancer()
+    labels = pd.Series(np.where(y == 1, "yes", "no"))
+    model = LogisticRegression(max_iter=2000).fit(X, labels)
+    with pytest.raises(ValueError, match=r"class_names \['yes', 'no'\] are the model's classes"):
+        explain_widget(model, X, class_names=["yes", "no"])
+    w = explain_widget(model, X, class_names=["no", "yes"], explainers=("shap",))
+    assert w.target == "yes"  # in the order of model.classes_, they are taken
+    proba = model.predict_proba(X.iloc[[0]])[0, 1]
+    assert w.explanation.prediction == pytest.approx(proba)
+    w.close()
+
+    def named(df):  # a function whose DataFrame's columns name its classes
+        return pd.DataFrame(model.predict_proba(df), columns=model.classes_)
+
+    with pytest.raises(ValueError, match="in another order"):
+        explain_widget(named, X, class_names=["yes", "no"])
+
+
 def test_a_rule_for_a_partial_row_names_what_it_lacks():
     X, y = breast_cancer()
     model = LogisticRegression(max_iter=2000).fit(X, y)
