@@ -75,6 +75,11 @@ class LocalExplanation:
         """This explanation as a ``shap.Explanation``, for shap's own plots."""
         import shap
 
+        if not self.shap:
+            raise ValueError(
+                self.failed.get("shap")
+                or 'No SHAP values to show: create the widget with "shap" in explainers.'
+            )
         names = list(self.shap)
         data = np.array([self.instance[name] for name in names], dtype=object)
         with contextlib.suppress(TypeError, ValueError):  # categories stay labels

@@ -447,6 +447,16 @@ def test_to_shap_works_with_shaps_own_plots():
     shap.plots.waterfall(exp, show=False)
 
 
+def test_to_shap_without_shap_says_how_to_get_it():
+    c = case("rf_diabetes")
+    session = ExplanationSession(c.model, c.X.iloc[:60], explainers=("lime",))
+    try:  # before: an IndexError from inside shap.Explanation
+        with pytest.raises(ValueError, match='create the widget with "shap" in explainers'):
+            session.local_explanation(0, {}, 0).to_shap()
+    finally:
+        session.close()
+
+
 def test_the_global_to_shap_holds_xs_own_values_as_the_local_one_does():
     session = session_for("onehot_pipeline")
     found = session.global_explanation().to_shap(session.target_index)
