@@ -248,6 +248,9 @@ def test_a_rule_for_a_partial_row_names_what_it_lacks():
     # A value the feature cannot take is an error, not a missing value the rules cover.
     with pytest.raises(ValueError, match="Invalid value 'big' for numeric feature 'mean area'"):
         w.surrogate.rule_for({**w.instance, "mean area": "big"})
+    # A row as an array has no feature names to read: said so (before: an AttributeError).
+    with pytest.raises(TypeError, match=r"rule_for takes a row as a dict or a pandas Series"):
+        w.surrogate.rule_for(X.to_numpy()[0])
     w.close()
     # A category X never had is read as missing, as over global_data, and said so, where X
     # has missing values: the rule covers it as it covers a missing one.

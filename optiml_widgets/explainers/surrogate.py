@@ -468,6 +468,12 @@ class Surrogate:
         missing value, or a category X never had (read as missing, with a warning), only
         where X has missing values: elsewhere the model never saw one, and it is refused
         (ValueError), as by ``set_features``."""
+        if not isinstance(row, (Mapping, pd.Series)):
+            raise TypeError(
+                "rule_for takes a row as a dict or a pandas Series of feature -> value (e.g. "
+                f"X.iloc[i] or w.instance), not {type(row).__name__}: its values need their "
+                "features' names."
+            )
         if any(name not in row for name in self.schema.names):
             # X's own column labels (ints, tuples) name the features as their text does.
             row = {str(label): value for label, value in row.items()}
