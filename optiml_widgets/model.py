@@ -681,6 +681,14 @@ def _spaces_renamed(extra: list[str], missing: list[str]) -> dict[str, str]:
     return {name: by_rewrite[name][0] for name in missing if len(by_rewrite.get(name, ())) == 1}
 
 
+def _fitted_names_read(model: Any) -> str:
+    """How the user reads the names ``model`` was fit on: a native Booster has no
+    ``feature_names_in_`` (that is our wrapper's)."""
+    if isinstance(model, BoosterRegressor):
+        return "booster.feature_name()" if model.package == "lightgbm" else "booster.feature_names"
+    return "model.feature_names_in_"
+
+
 def align_columns(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
     """Check X's columns against what the model saw in fit and put them in the model's order."""
     fitted_names = _feature_names_in(model) if hasattr(model, "predict") else None
@@ -705,12 +713,22 @@ def align_columns(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
             if missing:
                 parts.append(f"X lacks columns the model was fit on: {first_names(missing)}")
             unnamed = given == [f"x{i}" for i in range(frame.shape[1])]
-            fix = (
-                "X has no column names (an array): pass feature_names=list("
-                "model.feature_names_in_), or a DataFrame with the model's columns."
-                if unnamed and len(fitted_names) == frame.shape[1]
-                else "Pass X with exactly the model's columns, e.g. X[model.feature_names_in_]."
-            )
+            names = _fitted_names_read(model)
+            underscored = next((c for c in missing if "_" in c), None)
+            if unnamed and len(fitted_names) == frame.shape[1]:
+                fix = (
+                    f"X has no column names (an array): pass feature_names=list({names}), "
+                    "or a DataFrame with the model's columns."
+                )
+            elif _is_lightgbm(model) and underscored is not None:
+                # X[names] would be a KeyError: LightGBM's names are not X's.
+                fix = (
+                    f"Pass X with the columns the model was fit on ({names} lists them; "
+                    "LightGBM writes a space in a name as '_': X's "
+                    f"{underscored.replace('_', ' ')!r} is its {underscored!r})."
+                )
+            else:
+                fix = f"Pass X with exactly the model's columns, e.g. X[{names}]."
             raise ValueError("; ".join(parts) + ". " + fix)
         return frame[fitted]
     n_in = getattr(model, "n_features_in_", None) if hasattr(model, "predict") else None

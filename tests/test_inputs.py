@@ -129,6 +129,11 @@ def test_a_column_the_model_did_not_see_in_fit():
         explain_widget(model, X.assign(extra=1.0))
     with pytest.raises(ValueError, match=_literal("X lacks columns the model was fit on: ['bmi']")):
         explain_widget(model, X.drop(columns="bmi"))
+    xgboost = pytest.importorskip("xgboost")
+    booster = xgboost.train({}, xgboost.DMatrix(X, label=y), 2)
+    # A Booster has no feature_names_in_: the fix reads the names where it keeps them.
+    with pytest.raises(ValueError, match=_literal("e.g. X[booster.feature_names]")):
+        explain_widget(booster, X.drop(columns="bmi"))
 
 
 def test_columns_in_another_order_are_put_in_the_models_order():
@@ -152,9 +157,14 @@ def test_lightgbm_knows_names_with_spaces_as_underscores():
     assert w.explanation.prediction == pytest.approx(expected, rel=1e-6)
     with pytest.raises(
         ValueError, match=_literal("X lacks columns the model was fit on: ['mean_radius']")
-    ):
+    ) as refused:
         explain_widget(model, X.drop(columns="mean radius"))
+    # The fix names the underscores (X[model.feature_names_in_] is a KeyError on X).
+    assert "X's 'mean radius' is its 'mean_radius'" in str(refused.value)
+    assert "X[model.feature_names_in_]" not in str(refused.value)
     booster = lightgbm.train({"objective": "binary", "verbose": -1}, lightgbm.Dataset(X, y), 20)
+    with pytest.raises(ValueError, match=_literal("booster.feature_name() lists them")):
+        explain_widget(booster, X.drop(columns="mean radius"))
     w = explain_widget(booster, X.head(80), explainers=("shap",))
     assert list(w.instance) == list(X.columns)
     assert w.explanation.prediction == pytest.approx(booster.predict(X.head(1))[0], rel=1e-6)
