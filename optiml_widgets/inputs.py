@@ -56,15 +56,15 @@ def as_frame(X: Any, feature_names: Sequence[str] | None = None, data: str = "X"
     (dates, durations, complex numbers, unhashable objects) and infinite values are
     rejected here, before the model is called.
     """
-    frame = _to_pandas(X)
+    frame = _to_pandas(X, data)
     if feature_names is not None:
         feature_names = names_list(feature_names)
         _check_names_length(feature_names, frame.shape[1])
         frame = frame.set_axis([str(n) for n in feature_names], axis=1)
     if frame.shape[0] == 0:
-        raise ValueError("X is empty (0 rows): pass at least one row to explain.")
+        raise ValueError(f"{data} is empty (0 rows): pass at least one row to explain.")
     if frame.shape[1] == 0:
-        raise ValueError("X has no columns: pass at least one feature.")
+        raise ValueError(f"{data} has no columns: pass at least one feature.")
     given = frame.columns.tolist()  # one conversion (not an Arrow scalar per name)
     names = [c if type(c) is str else str(c) for c in given]
     duplicates = sorted(n for n, count in Counter(names).items() if count > 1)
@@ -88,21 +88,23 @@ _LAZY_FRAMES = {
 }
 
 
-def _to_pandas(X: Any) -> pd.DataFrame:
-    """Any supported 2-D input as a pandas DataFrame (column names not yet checked)."""
+def _to_pandas(X: Any, data: str = "X") -> pd.DataFrame:
+    """Any supported 2-D input as a pandas DataFrame (column names not yet checked); its
+    errors name it ``data``."""
     if isinstance(X, pd.DataFrame):
         return X
     library = type(X).__module__.split(".")[0]
     if isinstance(X, pd.Series) or (library == "polars" and type(X).__name__ == "Series"):
         raise ValueError(
-            f"X must be 2-D (rows x features) but got a {library} Series. For one feature "
-            "pass X.to_frame(); for one row of a pandas Series pass X.to_frame().T."
+            f"{data} must be 2-D (rows x features) but got a {library} Series. For one "
+            f"feature pass {data}.to_frame(); for one row of a pandas Series pass "
+            f"{data}.to_frame().T."
         )
     fix = _LAZY_FRAMES.get((library, type(X).__name__))
     if fix is not None:
         raise TypeError(
-            f"X is a lazy {library} {type(X).__name__}: the explainers need its rows in "
-            f"memory. Pass {fix}."
+            f"{data} is a lazy {library} {type(X).__name__}: the explainers need its rows in "
+            f"memory. Pass {fix.replace('X.', f'{data}.')}."
         )
     if hasattr(X, "__arrow_c_stream__") or hasattr(X, "__dataframe__"):
         # polars, pyarrow and others: pandas' own converter (through Arrow when installed).
@@ -110,50 +112,51 @@ def _to_pandas(X: Any) -> pd.DataFrame:
             return pd.api.interchange.from_dataframe(X)
         except (RuntimeError, TypeError, ValueError) as exc:
             raise ValueError(
-                f"X ({type(X).__name__}) could not be read as a table ({exc}): pass a "
+                f"{data} ({type(X).__name__}) could not be read as a table ({exc}): pass a "
                 "DataFrame (rows x features) or a 2-D array."
             ) from exc
     if sparse.issparse(X):
-        X = _densified(X)
+        X = _densified(X, data)
     if isinstance(X, np.ndarray) and X.dtype.names:
         return pd.DataFrame(X)  # a structured array: its fields are the columns
     if isinstance(X, np.ma.MaskedArray) and X.ndim == 2:
         # pandas reads masked entries as missing (np.asarray would show the hidden values)
         return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).infer_objects()
     if not hasattr(X, "shape") and not isinstance(X, (list, tuple)):
-        hint = " Pass pd.DataFrame(X) for a dict of columns." if isinstance(X, dict) else ""
+        hint = f" Pass pd.DataFrame({data}) for a dict of columns." if isinstance(X, dict) else ""
         raise TypeError(
-            f"X must be a pandas DataFrame or a 2-D numpy array, not {type(X).__name__}.{hint}"
+            f"{data} must be a pandas DataFrame or a 2-D numpy array, not {type(X).__name__}.{hint}"
         )
     try:
         array = np.asarray(X)
     except ValueError as exc:
         raise ValueError(
-            f"X could not be read as a 2-D array ({exc}): pass a DataFrame, or rows that "
-            "all have the same number of values."
+            f"{data} could not be read as a 2-D array ({exc}): pass a DataFrame, or rows "
+            "that all have the same number of values."
         ) from exc
     if array.ndim != 2:
         raise ValueError(
-            f"X must be 2-D (rows x features) but got an array of shape {array.shape}. "
-            "For a single row use X.reshape(1, -1); for a single feature X.reshape(-1, 1)."
+            f"{data} must be 2-D (rows x features) but got an array of shape {array.shape}. "
+            f"For a single row use {data}.reshape(1, -1); for a single feature "
+            f"{data}.reshape(-1, 1)."
         )
     frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
     return frame.infer_objects() if array.dtype == object else frame
 
 
-def _densified(matrix: Any) -> np.ndarray:
+def _densified(matrix: Any, data: str = "X") -> np.ndarray:
     """A scipy sparse matrix as a dense array, when it is small enough to be safe."""
     if len(matrix.shape) != 2:
         raise ValueError(
-            f"X must be 2-D (rows x features) but got a sparse array of shape {matrix.shape}."
+            f"{data} must be 2-D (rows x features) but got a sparse array of shape {matrix.shape}."
         )
     rows, columns = matrix.shape
     if rows * columns > SPARSE_MAX_CELLS:
         fits = max(1, SPARSE_MAX_CELLS // max(columns, 1))
         raise ValueError(
-            f"X is a scipy sparse matrix of {rows:,} x {columns:,} = {rows * columns:,} cells; "
+            f"{data} is a scipy sparse matrix of {rows:,} x {columns:,} = {rows * columns:,} cells; "
             f"the explainers need dense rows and densify at most {SPARSE_MAX_CELLS:,} cells. "
-            f"Pass fewer rows, e.g. X[:{fits:,}], or fewer columns (select the features the "
+            f"Pass fewer rows, e.g. {data}[:{fits:,}], or fewer columns (select the features the "
             "model uses)."
         )
     return np.asarray(matrix.toarray())

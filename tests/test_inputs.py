@@ -177,6 +177,13 @@ def test_an_empty_background_and_a_bad_seed_are_named():
         explain_widget(model, X, background=X.iloc[:0])
     with pytest.raises(ValueError, match=r"^background has infinite values in 'bmi'"):
         explain_widget(model, X, background=X.iloc[:50].assign(bmi=np.inf))
+    # Named as background, not X (which was fine), with the fix for it.
+    with pytest.raises(ValueError, match=_literal("background must be 2-D (rows x features)")):
+        explain_widget(model, X, background=X.iloc[0])
+    with pytest.raises(ValueError, match=_literal("use background.reshape(1, -1)")):
+        explain_widget(model, X, background=X.iloc[0].to_numpy())
+    with pytest.raises(TypeError, match=_literal("background must be a pandas DataFrame")):
+        explain_widget(model, X, background={"bmi": [0.1]})
     for seed, error in (("x", TypeError), (1.5, TypeError), (None, TypeError), (-1, ValueError)):
         with pytest.raises(error, match="random_state must be"):
             explain_widget(model, X, random_state=seed)
