@@ -61,6 +61,20 @@ class ModelAdapter:
                 f"class_names must be a list with one name per class (e.g. ['no', 'yes']), "
                 f"not the string {class_names!r}."
             )
+        if class_names is not None and (
+            isinstance(class_names, Mapping)
+            or not (hasattr(class_names, "__len__") and hasattr(class_names, "__getitem__"))
+        ):
+            # A dict's keys would be the names; a set has no order to name outputs by.
+            fix = (
+                "[names[c] for c in model.classes_]"
+                if isinstance(class_names, Mapping)
+                else "['no', 'yes']"
+            )
+            raise TypeError(
+                "class_names must be a list with one name per class, in the order of "
+                f"model.classes_ (e.g. {fix}), not {type(class_names).__name__}."
+            )
         if task not in ("auto", "classification", "regression"):
             raise ValueError(
                 f"task must be 'auto', 'classification' or 'regression', not {task!r}."

@@ -1087,6 +1087,11 @@ def test_more_bad_arguments_get_errors_that_name_them():
         explain_widget(model, X, background=np.zeros((10, 3)))
     with pytest.raises(TypeError, match="class_names must be a list with one name per class"):
         explain_widget(model, X, class_names="ab")  # before: read as ['a', 'b']
+    # A dict's keys were taken as the names (the names it held were dropped); a set has no
+    # order to name the outputs by; a generator was a TypeError about len().
+    for names in ({0: "benign", 1: "malignant"}, {"benign", "malignant"}, iter("ab")):
+        with pytest.raises(TypeError, match="class_names must be a list with one name per"):
+            explain_widget(model, X, class_names=names)
     with pytest.raises(ValueError, match="global_rows samples X .* pass one of them"):
         explain_widget(model, X, global_rows=10, global_data=X)  # before: ignored
 
