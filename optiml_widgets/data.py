@@ -572,7 +572,9 @@ def build_schema(
     in ``categorical_features`` (a list of names or X's own labels, or one) are categorical
     whatever their dtype. ``labels``: X's own column labels (``column_labels``).
     """
-    if isinstance(categorical_features, str):  # one name, not its letters
+    if isinstance(categorical_features, str) or not isinstance(
+        categorical_features, (Iterable, type(None))
+    ):  # one name (not its letters), or one of X's own labels (an int)
         categorical_features = [categorical_features]
     columns = set(map(str, frame.columns))
     told = {_name_among(name, columns) for name in categorical_features or ()}

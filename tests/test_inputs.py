@@ -1092,6 +1092,13 @@ def test_more_bad_arguments_get_errors_that_name_them():
     for names in ({0: "benign", 1: "malignant"}, {"benign", "malignant"}, iter("ab")):
         with pytest.raises(TypeError, match="class_names must be a list with one name per"):
             explain_widget(model, X, class_names=names)
+    # One column named by X's own label that is not a string, as one name is.
+    with pytest.raises(ValueError, match=r"categorical_features names columns that X does not"):
+        explain_widget(model, X, categorical_features=3)  # before: 'int' is not iterable
+    small = pd.DataFrame({0: np.linspace(0.0, 1.0, 40), 1: np.arange(40) % 3})
+    w = explain_widget(lambda d: d[0] + d[1], small, categorical_features=1, explainers=())
+    assert w._session.schema[w._session.schema.name_of(1)].is_discrete
+    w.close()
     with pytest.raises(ValueError, match="global_rows samples X .* pass one of them"):
         explain_widget(model, X, global_rows=10, global_data=X)  # before: ignored
 
