@@ -56,25 +56,7 @@ class ModelAdapter:
         probe_rows: Sequence[int] | np.ndarray | None = None,
         column_labels: Mapping[str, Any] | None = None,
     ) -> None:
-        if isinstance(class_names, (str, bytes)):  # a string is a sequence of letters
-            raise TypeError(
-                f"class_names must be a list with one name per class (e.g. ['no', 'yes']), "
-                f"not the string {class_names!r}."
-            )
-        if class_names is not None and (
-            isinstance(class_names, Mapping)
-            or not (hasattr(class_names, "__len__") and hasattr(class_names, "__getitem__"))
-        ):
-            # A dict's keys would be the names; a set has no order to name outputs by.
-            fix = (
-                "[names[c] for c in model.classes_]"
-                if isinstance(class_names, Mapping)
-                else "['no', 'yes']"
-            )
-            raise TypeError(
-                "class_names must be a list with one name per class, in the order of "
-                f"model.classes_ (e.g. {fix}), not {type(class_names).__name__}."
-            )
+        check_class_names_form(class_names)
         if task not in ("auto", "classification", "regression"):
             raise ValueError(
                 f"task must be 'auto', 'classification' or 'regression', not {task!r}."
@@ -333,7 +315,7 @@ class ModelAdapter:
             if class_names is None:
                 class_names = named
             else:
-                _check_class_order(class_names, list(named))
+                check_class_order(class_names, list(named))
         return self._classes(n_classes, list(range(n_classes)), class_names)
 
     def _call_for_probe(self, probe: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
@@ -408,16 +390,39 @@ class ModelAdapter:
                 )
             check_distinct_names(class_names)
             if labelled:
-                _check_class_order(class_names, self.model_classes)
+                check_class_order(class_names, self.model_classes)
             labels = list(class_names)
         labels = [_plain(c) for c in labels]
         return ("binary" if n_classes == 2 else "multiclass"), labels
 
 
-def _check_class_order(class_names: Sequence[Any], labels: list[Any]) -> None:
+def check_class_names_form(class_names: Any) -> None:
+    """Refuse class_names that are not a list of names by position."""
+    if isinstance(class_names, (str, bytes)):  # a string is a sequence of letters
+        raise TypeError(
+            f"class_names must be a list with one name per class (e.g. ['no', 'yes']), "
+            f"not the string {class_names!r}."
+        )
+    if class_names is not None and (
+        isinstance(class_names, Mapping)
+        or not (hasattr(class_names, "__len__") and hasattr(class_names, "__getitem__"))
+    ):
+        # A dict's keys would be the names; a set has no order to name outputs by.
+        fix = (
+            "[names[c] for c in model.classes_]"
+            if isinstance(class_names, Mapping)
+            else "['no', 'yes']"
+        )
+        raise TypeError(
+            "class_names must be a list with one name per class, in the order of "
+            f"model.classes_ (e.g. {fix}), not {type(class_names).__name__}."
+        )
+
+
+def check_class_order(class_names: Sequence[Any], labels: list[Any]) -> None:
     """Refuse the model's own labels in another order: names go by position, so each
     would name another class's probability."""
-    names = [_plain(c) for c in class_names]
+    names, labels = [_plain(c) for c in class_names], [_plain(c) for c in labels]
     same = sorted(map(str, names)) == sorted(map(str, labels))
     if same and [str(c) for c in names] != [str(c) for c in labels]:
         raise ValueError(

@@ -191,3 +191,10 @@ def test_a_function_returning_a_dataframe_names_its_classes_by_its_columns():
     session = TextSession(frame, ["a good day"], class_names=["bad", "good"], explainers=())
     assert session.adapter.classes == ["bad", "good"]
     session.close()
+    # Names go by position: a dict (its keys were the names), a set (no order) and the
+    # model's own classes in another order (each named another's probability) are refused.
+    for names in ({0: "bad", 1: "good"}, {"bad", "good"}):
+        with pytest.raises(TypeError, match="class_names must be a list with one name per"):
+            TextSession(frame, ["a good day"], class_names=names, explainers=())
+    with pytest.raises(ValueError, match="are the model's classes .* in another order"):
+        TextSession(frame, ["a good day"], class_names=["positive", "negative"], explainers=())

@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..format import counted, short_repr
 from ..jobs import check_stopped
-from ..model import check_distinct_names
+from ..model import check_class_names_form, check_class_order, check_distinct_names
 from .optional import require_text
 from .tokens import Tokens, WordTokenizer, model_tokens, word_tokens
 
@@ -74,6 +74,7 @@ class TextModelAdapter:
         torch_threads: int | None = 1,
         embedding_layer: Any = None,
     ) -> None:
+        check_class_names_form(class_names)
         self.model = model
         self.kind: Kind = model_kind(model)
         if torch_threads is not None and (
@@ -432,6 +433,11 @@ class TextModelAdapter:
                     f"class_names has {len(names)} names but the model has {n} classes."
                 )
             check_distinct_names(names)
+            named = self._output_columns
+            if model_classes is not None and len(model_classes) == n:
+                check_class_order(names, list(model_classes))
+            elif named is not None and len({str(c) for c in named}) == n:
+                check_class_order(names, list(named))
             return names
         if model_classes is not None and len(model_classes) == n:
             return model_classes
