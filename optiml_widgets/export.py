@@ -135,7 +135,7 @@ def _sweep_shap(
     shap: Any,
     sweep: Sweep,
     own: np.ndarray,
-    splits: dict[int, np.ndarray] | None,
+    splits: dict[int, np.ndarray | None] | None,
     target: Output,
     budget: int = GRID_SHAP_ROWS,
 ) -> tuple[np.ndarray, list[int], int]:
@@ -156,11 +156,11 @@ def _sweep_shap(
     for j in np.argsort(-np.abs(own), kind="stable").tolist():
         block = range(sweep.offsets[j], sweep.offsets[j + 1])
         column = sweep.grids[j]
-        if splits is None:
+        cuts = None if splits is None else splits.get(j, np.zeros(0))
+        if cuts is None:
             signature = column.tolist()  # every distinct value is its own point
             mine: Any = sweep.base[j]
         else:
-            cuts = splits.get(j, np.zeros(0))
             span = len(cuts) + 1
             signature = (
                 np.searchsorted(cuts, column, "left") * span

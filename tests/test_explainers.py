@@ -644,6 +644,39 @@ def test_a_regressor_on_its_own_categories_gets_shaps_own_path_dependent_values(
 
 
 @pytest.mark.parametrize("library", ["lightgbm", "xgboost"])
+def test_export_grids_of_a_number_the_model_splits_as_categories_are_shaps_own(library):
+    """LightGBM's categorical_feature and XGBoost's feature_types "c" make the model split
+    on a column of numbers as categories: shap stores those splits as category sets, not
+    thresholds, and the export read them as thresholds, so every grid value of the column
+    past the row's own took the row's SHAP values (cities 4 to 11 all explained as city 3)."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"city": rng.integers(0, 12, 600).astype(float), "age": rng.normal(size=600)})
+    y = rng.permutation(12).astype(float)[X["city"].astype(int)] + X["age"]
+    if library == "lightgbm":
+        model = pytest.importorskip("lightgbm").LGBMRegressor(
+            n_estimators=10, min_data_per_group=5, max_cat_to_onehot=1, verbose=-1
+        )
+        model.fit(X, y, categorical_feature=["city"])
+    else:
+        model = pytest.importorskip("xgboost").XGBRegressor(
+            n_estimators=10, max_depth=3, enable_categorical=True, feature_types=["c", "q"]
+        )
+        model.fit(X, y)
+    session = ExplanationSession(model, X, explainers=("shap",))
+    assert session.local_explanation(3, {}).algorithm.startswith("TreeSHAP (path-dependent")
+    own = shap.TreeExplainer(model)
+    grids = export_data(session, rows=[3])["grids"]
+    found = grid_shap(grids)
+    assert 0 in grids["shap_exact_features"][0]
+    assert len(grids["values"][0]) > 6
+    for k, value in enumerate(grids["values"][0]):
+        row = X.iloc[[3]].assign(city=float(value))
+        expected = own.shap_values(row, check_additivity=False)[0]
+        at = grid_point(grids, 0, 0, k)
+        np.testing.assert_allclose(found[at], expected, atol=2e-4 * np.abs(found).max())
+
+
+@pytest.mark.parametrize("library", ["lightgbm", "xgboost"])
 def test_a_classifier_on_its_own_categories_is_explained_in_probability(library):
     """shap's only TreeSHAP for category splits is path-dependent on the log-odds: shown in
     probability through the logistic link (the base value is the probability at the mean

@@ -329,10 +329,11 @@ class ShapExplainer(Explainer):
             self._fast_tree = None
             return True
 
-    def split_points(self) -> dict[int, np.ndarray] | None:
-        """For TreeSHAP, every threshold the trees test per feature (sorted); None for the
-        other algorithms. Two rows that differ only in feature j, with no threshold of j
-        between their values, get identical SHAP values: sweeps need each interval once."""
+    def split_points(self) -> dict[int, np.ndarray | None] | None:
+        """For TreeSHAP, every threshold the trees test per feature (sorted), None for a
+        feature whose values are each their own interval; None for the other algorithms.
+        Two rows that differ only in feature j, with no threshold of j between their
+        values, get identical SHAP values: sweeps need each interval once."""
         if self.algorithm_kind != "tree" or self._tree is None:
             return None
         trees = self._tree.model
@@ -343,13 +344,24 @@ class ShapExplainer(Explainer):
             if self.frames
             else {}
         )
+        # A column of numbers the model splits as categories (LightGBM's categorical_feature,
+        # XGBoost's feature_types "c"): shap stores a category set where the threshold is,
+        # so its "thresholds" say nothing of which values share their SHAP values.
+        indices = getattr(trees, "cat_feature_indices", None)
+        as_categories = {int(j) for j in (() if indices is None else indices)}
         found: dict[int, set[float]] = {}
-        for features, thresholds in zip(trees.features, trees.thresholds):
-            for j, t in zip(features, thresholds):
+        for features, thresholds, types in zip(
+            trees.features, trees.thresholds, trees.threshold_types
+        ):
+            for j, t, kind in zip(features, thresholds, types):
                 if j >= 0 and int(j) not in categories:
                     found.setdefault(int(j), set()).add(float(t))
-        cuts = {j: np.array(sorted(ts)) for j, ts in found.items()}
+                    if kind == 1:
+                        as_categories.add(int(j))
+        cuts: dict[int, np.ndarray | None] = {j: np.array(sorted(ts)) for j, ts in found.items()}
         cuts.update({j: np.arange(k) + 0.5 for j, k in categories.items()})
+        for j in as_categories - set(categories):
+            cuts[j] = None  # every value its own interval
         return cuts
 
     def max_evals(self, *, fast: bool) -> int:
