@@ -565,7 +565,9 @@ def build_schema(
     extra: pd.DataFrame | None = None,
     labels: Mapping[str, Any] | None = None,
 ) -> FeatureSchema:
-    """Infer each feature's kind and summary from X (and background rows, for categories).
+    """Infer each feature's kind and summary from X (and background rows, for categories:
+    a pandas category column's dtype is X's with the background's other categories after
+    its own).
 
     pandas category/object/string columns are categorical, bool columns boolean, integer
     columns (or float columns holding only whole numbers) integer, the rest numeric. Names
@@ -603,6 +605,14 @@ def build_schema(
             or not pd.api.types.is_numeric_dtype(column.dtype)
         ):
             categories = _categories(values)
+            if isinstance(column.dtype, pd.CategoricalDtype) and extra is not None:
+                # X's own categories, in X's order, then the background's others: decoded
+                # by code in X's dtype, any other order or set gives the model other values.
+                own = list(column.cat.categories)
+                known = set(own)
+                categories = own + [c for c in categories if c not in known]
+                if len(categories) > len(own):
+                    dtypes[name] = pd.CategoricalDtype(categories, ordered=column.dtype.ordered)
             if not categories:
                 raise ValueError(
                     f"Feature {name!r} has no values (every cell is missing): drop it or fill "

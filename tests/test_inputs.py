@@ -1114,3 +1114,43 @@ def test_a_background_the_model_refuses_is_named():
         explain_widget(model, X, background=background)
     notes = getattr(caught.value, "__notes__", [])  # Python 3.11+ adds them
     assert sys.version_info < (3, 11) or any("rows passed as background=" in n for n in notes)
+
+
+def test_a_background_with_a_category_x_lacks_reaches_the_model_as_itself():
+    """X's categories are the training data's less one (remove_unused_categories), in the
+    order the user gave them, and background rows come from the training data: the schema
+    knew the extra category, but rows were decoded by their codes in X's dtype, which has
+    fewer and other categories, so the model got other cities or pandas refused the codes
+    ("codes need to be between -1 and len(categories)-1") at explain_widget."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    rng = np.random.default_rng(0)
+    order = ["Rome", "Lima", "Kyiv", "Oslo", "Zurich"]
+    train = pd.DataFrame(
+        {
+            "city": pd.Categorical(rng.choice(order, 300), categories=order),
+            "age": rng.normal(size=300),
+        }
+    )
+    value = train["city"].map(dict(zip(order, [0.0, 1, 3, 5, 8]))).astype(float) + train["age"]
+    model = HistGradientBoostingRegressor(
+        max_iter=10, categorical_features="from_dtype", random_state=0
+    ).fit(train, value)
+    X = train[train["city"] != "Zurich"].reset_index(drop=True)
+    X["city"] = X["city"].cat.remove_unused_categories()
+    background = train.iloc[:40]
+    assert (background["city"] == "Zurich").any()
+    w = explain_widget(model, X, background=background, explainers=("shap",))
+    try:
+        for row in range(6):
+            w.index = row
+            explanation = w.explanation
+            assert explanation.instance["city"] == X["city"][row]
+            assert explanation.prediction == pytest.approx(model.predict(X.iloc[[row]])[0])
+            # Permutation SHAP's base value: the model's mean output over the background.
+            assert explanation.base_value == pytest.approx(model.predict(background).mean())
+        w.set_features(city="Zurich")
+        row = X.iloc[[5]].astype({"city": train["city"].dtype}).assign(city="Zurich")
+        assert w.explanation.prediction == pytest.approx(model.predict(row)[0])
+    finally:
+        w.close()
