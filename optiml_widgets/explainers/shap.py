@@ -415,7 +415,15 @@ class ShapExplainer(Explainer):
             return True
         gap = self.excess_gap(result, self.model_output(encoded))
         if gap is None:
-            return True
+            base_gap = self._base_gap(result)
+            if base_gap is None:
+                return True
+            self._reasons.append(
+                f"{self._label()} misreads the background (its base value misses the model's "
+                f"mean output there by {base_gap:.3g})"
+            )
+            self._next_algorithm()
+            return False
         transform = self._transformed(encoded, result)
         if transform is not None:
             # Every TreeSHAP misses the same way: none of the rest of the plan is tried.
@@ -425,6 +433,19 @@ class ShapExplainer(Explainer):
             return False
         self._not_additive(gap)
         return False
+
+    def _base_gap(self, result: ShapValues) -> float | None:
+        """How far interventional TreeSHAP's base value misses the model's mean output over
+        the background, when more than exact values may miss by; else None (and for the
+        other algorithms, whose base is not that mean). Rows that add up can still be
+        explained from a background shap reads otherwise than the model does (XGBoost's
+        missing=0, a category split read as a threshold): the row's own trees are read
+        right, and the base value and every value are shifted by the same error."""
+        if self.algorithm_kind != "tree" or self.perturbation != "interventional" or self.linked:
+            return None
+        mean = self.model_output(self.background).mean(axis=0)
+        base = ShapValues(np.zeros((1, 1, len(mean))), result.base_values)
+        return self.excess_gap(base, mean[None, :])
 
     def _transformed(self, encoded: np.ndarray, result: ShapValues) -> str | None:
         """Why TreeSHAP missed a regressor's output when the cause is no fault of TreeSHAP:
