@@ -418,9 +418,10 @@ class ShapExplainer(Explainer):
             base_gap = self._base_gap(result)
             if base_gap is None:
                 return True
+            mean = "output at the mean of its trees' sum" if self.linked else "mean output"
             self._reasons.append(
                 f"{self._label()} misreads the background (its base value misses the model's "
-                f"mean output there by {base_gap:.3g})"
+                f"{mean} there by {base_gap:.3g})"
             )
             self._next_algorithm()
             return False
@@ -436,13 +437,31 @@ class ShapExplainer(Explainer):
 
     def _base_gap(self, result: ShapValues) -> float | None:
         """How far interventional TreeSHAP's base value misses the model's mean output over
-        the background, when more than exact values may miss by; else None (and for the
-        other algorithms, whose base is not that mean). Rows that add up can still be
+        the background (through a regressor's link, its output at the trees' mean sum), when
+        more than exact values may miss by; else None (and for the other algorithms, whose
+        base is not that mean). Rows that add up can still be
         explained from a background shap reads otherwise than the model does (XGBoost's
         missing=0, a category split read as a threshold): the row's own trees are read
         right, and the base value and every value are shifted by the same error."""
-        if self.algorithm_kind != "tree" or self.perturbation != "interventional" or self.linked:
+        if self.algorithm_kind != "tree" or self.perturbation != "interventional":
             return None
+        if self.linked:  # a regressor's: the link of the trees' mean sum over the background
+            assert self._tree is not None and self.link is not None
+            rows = self.adapter.model_input(self.schema.decode(self.background))
+            try:
+                trees = margin(self.adapter.model, rows)
+            except Exception:  # a margin the library cannot give: no claim either way
+                return None
+            if trees is None:
+                return None
+            base_margin = float(np.ravel(self._tree.expected_value)[0])
+            mean_margin = float(trees.mean())
+            # The model's library may add its trees in float32 (XGBoost): that much is rounding.
+            rounding = _MARGIN_ROUNDING * (float(np.abs(trees).mean()) + 1e-12)
+            if abs(base_margin - mean_margin) <= rounding:
+                return None
+            p0, p = _inverse_link(np.array([base_margin, mean_margin]), self.link)
+            return abs(float(p0 - p))
         mean = self.model_output(self.background).mean(axis=0)
         base = ShapValues(np.zeros((1, 1, len(mean))), result.base_values)
         return self.excess_gap(base, mean[None, :])
@@ -698,10 +717,7 @@ def _through_link(
     the additivity check sees the miss."""
     change = values.sum(axis=1)
     margin = base + change
-    if link == "log":
-        p0, p = float(np.exp(base)), np.exp(margin)
-    else:
-        p0, p = 1.0 / (1.0 + np.exp(-base)), 1.0 / (1.0 + np.exp(-margin))
+    p0, p = float(_inverse_link(base, link)), _inverse_link(margin, link)
     if own is not None:
         with np.errstate(divide="ignore", invalid="ignore"):
             own_margin = np.log(own) if link == "log" else np.log(own) - np.log1p(-own)
@@ -712,6 +728,11 @@ def _through_link(
     slope = p0 if link == "log" else p0 * (1 - p0)
     factor = np.where(small, slope, (p - p0) / np.where(small, 1.0, change))
     return (values * factor[:, None])[:, :, None], np.array([p0])
+
+
+def _inverse_link(margin: Any, link: Link) -> Any:
+    """The model's output for a margin: exp of it, or its sigmoid."""
+    return np.exp(margin) if link == "log" else 1.0 / (1.0 + np.exp(-margin))
 
 
 def _path_dependent(forest: Any, trees: list[Any]) -> shap.TreeExplainer:
