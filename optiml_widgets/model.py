@@ -202,6 +202,16 @@ class ModelAdapter:
                 )
             raise
         out = self._normalise(raw, len(frame))
+        expected = self.first_outputs[1].shape[1]
+        if out.shape[1] != expected:
+            # Column k is read as output k (class k) on every call: another width would
+            # explain some other output under that one's name.
+            raise ValueError(
+                f"The model returned {out.shape[1]} outputs per row, but {expected} on its "
+                f"first call (on {counted(len(self._first_raw), 'row')} of X): it must "
+                "return the same outputs (one value, or one probability per class in the "
+                "same order) on every call."
+            )
         _check_finite(out, f"{len(out)} rows")
         return out
 

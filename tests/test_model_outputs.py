@@ -137,6 +137,29 @@ def test_nan_later_is_a_value_error_naming_nan():
         adapter.predict(pd.DataFrame({**X.head(2).to_dict("list"), "bmi": [0.0, 0.2]}))
 
 
+def test_a_model_whose_number_of_outputs_changes_later_is_named():
+    X, _ = small_regression()
+    calls = []
+
+    def classifier(df: pd.DataFrame) -> np.ndarray:
+        # Two classes on the first call, three afterwards: column 1 no longer means class 1.
+        calls.append(len(df))
+        p = 1 / (1 + np.exp(-df["bmi"].to_numpy()))
+        return np.c_[1 - p, p] if len(calls) == 1 else np.c_[1 - p, p / 2, p / 2]
+
+    adapter = ModelAdapter(classifier, X.head(5))
+    with pytest.raises(ValueError, match=re.escape("3 outputs per row, but 2 on its first call")):
+        adapter.predict(X.head(4))
+
+    def regressor(df: pd.DataFrame) -> np.ndarray:
+        out = df["bmi"].to_numpy()
+        return out if len(df) == 5 else np.c_[out, out]
+
+    adapter = ModelAdapter(regressor, X.head(5))
+    with pytest.raises(ValueError, match=re.escape("2 outputs per row, but 1 on its first call")):
+        adapter.predict(X.head(4))
+
+
 def test_nan_during_a_what_if_is_shown_in_the_widget():
     X, _ = small_regression()
     X = X[X["bmi"] < 0.1].head(30)
