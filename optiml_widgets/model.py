@@ -213,6 +213,11 @@ class ModelAdapter:
                 "same order) on every call."
             )
         _check_finite(out, f"{len(out)} rows")
+        if self.is_classifier:
+            # Checked on the first call too: a row made later (an edit's) can break it alone.
+            _check_probabilities(
+                out, f"The model on {counted(len(out), 'row')}", np.arange(len(out))
+            )
         return out
 
     def display_label(self, label: Any) -> Any:

@@ -111,6 +111,24 @@ def test_probabilities_that_do_not_sum_to_one_are_named():
         explain_widget(lambda df: np.full(len(df), 2.0), X.head(20), task="classification")
 
 
+def test_probabilities_out_of_range_after_a_what_if_are_shown_as_the_error():
+    X, _ = small_regression()
+
+    def model(df: pd.DataFrame) -> np.ndarray:
+        p = 1 / (1 + np.exp(-df["bmi"].to_numpy()))
+        p = np.where(df["age"].to_numpy() > 1, 1.7, p)  # no row of X: only an edit's
+        return np.c_[1 - p, p]
+
+    w = explain_widget(model, X, explainers=("shap",))
+    before = w.explanation.prediction
+    with pytest.warns(RuntimeWarning, match=re.escape("values outside [0, 1]")):
+        w.set_features(age=2.0)
+    assert w.error is not None and "values outside [0, 1]" in w.error
+    assert w.explanation.prediction == before
+    assert w.instance["age"] == X["age"].iloc[0]
+    w.close()
+
+
 def test_a_model_that_returns_nan_fails_at_the_start():
     X, _ = small_regression()
     with pytest.raises(ValueError, match=r"returned NaN for (\d+) of the first \1 rows of X"):
