@@ -688,6 +688,28 @@ def test_whole_numbers_up_to_2_to_the_53_reach_the_model_unchanged():
     w.close()
 
 
+def test_a_float_column_of_large_whole_numbers_takes_its_own_values_as_edits():
+    # Every float beyond 2**53 is whole, so such a column reads as integer: an edit to one
+    # of its own values was refused as beyond what float64 holds exactly.
+    X = pd.DataFrame({"t": 1.6e18 + np.arange(30) * 1e9, "b": np.arange(30.0)})
+
+    def model(frame):
+        return (frame["t"].to_numpy() - 1.6e18) / 1e9 + frame["b"].to_numpy()
+
+    w = explain_widget(model, X, explainers=("shap",))
+    w.set_features(t=X["t"].iloc[5])
+    assert w.instance["t"] == X["t"].iloc[5]
+    assert w.explanation.prediction == pytest.approx(5.0)
+    w.set_features(t=1.6e18 + 7.5e9)
+    assert w.explanation.prediction == pytest.approx(7.5)
+    with pytest.raises(ValueError, match=r"integer feature 't': beyond ±2\*\*53"):
+        w.set_features(t=2**60 + 1)  # an int the column's floats cannot hold
+    with pytest.raises(ValueError, match=r"integer feature 't': beyond ±2\*\*53"):
+        w.set_features(t=np.int64(2**60 + 1))
+    assert w.instance["t"] == 1.6e18 + 7.5e9
+    w.close()
+
+
 def test_an_edit_a_narrow_column_cannot_hold_is_refused():
     """uint8 300 reached the model as 255 (clipped), float16 70000 as inf; 10**400 raised a
     bare OverflowError."""
