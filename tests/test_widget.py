@@ -252,6 +252,38 @@ def test_a_model_failure_while_live_keeps_the_last_good_view():
     assert w.explanation.prediction == pytest.approx(0.5 * 2 + X["b"][0])
 
 
+def test_a_row_the_model_fails_on_leaves_the_last_good_row_selected():
+    # The index stayed on the failing row: w.instance and w.index named it while the view
+    # showed the row before, and w.explanation and the export raised the model's error.
+    X = pd.DataFrame({"a": np.linspace(-1, 1, 60), "b": np.linspace(0, 2, 60)})
+    refuse = {"row": None}
+
+    def picky(df):
+        if refuse["row"] is not None and (df["a"] == X["a"][refuse["row"]]).any():
+            raise ValueError("this row is out of the model's range")
+        return df["a"].to_numpy() * 2 + df["b"].to_numpy()
+
+    w = explain_widget(picky, X, explainers=("shap",), background=X.drop(index=[7, 9]))
+    w.index = 3
+    good = w.explanation.prediction
+    refuse["row"] = 7
+    with pytest.warns(RuntimeWarning, match="out of the model's range"):
+        w.index = 7
+    assert "out of the model's range" in w.error
+    assert w.index == 3 and w.instance["a"] == X["a"][3]
+    assert w.explanation.prediction == good
+    refuse["row"] = 9
+    message = {"type": "request", "seq": 50, "index": 9, "target": str(w.target), "fast": False}
+    w._handle_custom_msg(message, [])  # the panel's row change alike
+    assert w._wait_idle()
+    assert "out of the model's range" in w.error
+    assert w.index == 3 and w.instance["a"] == X["a"][3]
+    assert w.explanation.prediction == good
+    w.index = 4
+    assert w.error is None and w.index == 4
+    w.close()
+
+
 def _undefined_where_no_row_is(undefined: dict[str, bool]):
     """X and a model with no output (NaN) where a > 0.8 and b > 0.8, which no row of X has
     together (while ``undefined["there"]``): LIME's samples, drawn per feature, go there."""
