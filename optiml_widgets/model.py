@@ -342,7 +342,8 @@ class ModelAdapter:
             raise _not_fitted(self.name) from exc
         except Exception as exc:
             fix = (
-                _categories_fix(self.model, probe)
+                _read_only_fix(exc)
+                or _categories_fix(self.model, probe)
                 or self._texts_fix(probe)
                 or "Check that X has the columns and types the model was trained on."
             )
@@ -581,6 +582,17 @@ def _check_probabilities(out: np.ndarray, source: str, numbers: np.ndarray) -> N
             "Calibrate or normalise the model (e.g. CalibratedClassifierCV), or explain a "
             "score instead with task='regression' and f(X) -> one value per row."
         )
+
+
+def _read_only_fix(exc: Exception) -> str | None:
+    """When the model wrote into the values it was given (numpy's words for it): the fix."""
+    if not isinstance(exc, ValueError) or "read-only" not in str(exc):
+        return None
+    return (
+        "The model writes into the values it is given, which reach it read-only (X's own, "
+        "shared with the explainers): copy them in the model first (e.g. X = np.array(X, "
+        "dtype=float)) or use an operation that returns a new array (X = X - mean)."
+    )
 
 
 def _categories_fix(model: Any, frame: pd.DataFrame) -> str | None:

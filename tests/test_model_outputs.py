@@ -206,6 +206,22 @@ def test_nan_during_a_what_if_is_shown_in_the_widget():
     w.close()
 
 
+def test_a_model_that_writes_into_its_input_is_told_to_copy_it():
+    # X's values reach the model read-only (shared with the explainers): writing into them
+    # failed with "output array is read-only" and a fix about X's columns and types.
+    X, y = small_regression()
+
+    class Standardising(PlainRegressor):
+        def predict(self, X):
+            X -= X.mean(axis=0)  # in place, into the caller's array
+            return X @ self.coef_
+
+    model = Standardising().fit(X.to_numpy(), y)
+    with pytest.raises(ValueError, match="read-only") as error:
+        explain_widget(model, X.to_numpy())
+    assert "copy" in str(error.value) and "columns and types" not in str(error.value)
+
+
 def test_a_model_that_returns_labels_is_told_to_return_numbers():
     X, _ = small_regression()
     with pytest.raises(ValueError, match=re.escape("not numbers (e.g. ['yes'])")):
