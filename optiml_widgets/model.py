@@ -233,13 +233,31 @@ class ModelAdapter:
     def _raw_predict(self, frame: pd.DataFrame) -> np.ndarray:
         if not self.is_estimator:
             out = self.model(self._labelled(frame))
-            if self._output_columns is None and isinstance(out, pd.DataFrame):
-                self._output_columns = [_plain(c) for c in out.columns]
+            if isinstance(out, pd.DataFrame):
+                out = self._in_first_columns(out)
             return np.asarray(out)
         data = self.model_input(frame)
         if self._use_proba:
             return np.asarray(self.model.predict_proba(data))
         return np.asarray(self.model.predict(data))
+
+    def _in_first_columns(self, out: pd.DataFrame) -> pd.DataFrame:
+        """A function's frame of outputs in the columns of its first one, which named the
+        classes: a frame built per call (the likelier class first, a pivot) can come in
+        another order, and read by position it would swap the classes."""
+        columns = [_plain(c) for c in out.columns]
+        first = self._output_columns
+        if first is None:
+            self._output_columns = columns
+            return out
+        if columns == first or len(first) < 2:
+            return out
+        if len(set(columns)) == len(columns) == len(first) and set(columns) == set(first):
+            return out.iloc[:, [columns.index(c) for c in first]]
+        raise ValueError(
+            f"The model returned a frame with columns {columns[:10]}, but {first[:10]} on its "
+            "first call: return the same columns (one per class) on every call."
+        )
 
     def _labelled(self, frame: pd.DataFrame) -> pd.DataFrame:
         if not self.column_labels:

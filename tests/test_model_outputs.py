@@ -333,3 +333,29 @@ def test_a_function_returning_a_frame_of_probabilities_names_its_classes_by_its_
     named = explain_widget(probabilities, X, y, class_names=["neg", "pos"], explainers=("shap",))
     assert named.session.adapter.output_names == ["neg", "pos"] and named._view["y"] == "neg"
     named.close()
+
+
+def test_a_frame_of_probabilities_is_read_by_its_columns_on_every_call():
+    # Its columns in another order (here: the likelier class first) were read by position:
+    # an edit's P(yes) of 0.88 showed as 0.12.
+    X = pd.DataFrame({"a": np.linspace(-2, 1, 60), "b": np.linspace(0, 1, 60)})
+
+    def probabilities(frame):
+        p = 1 / (1 + np.exp(-frame["a"].to_numpy()))
+        out = pd.DataFrame({"no": 1 - p, "yes": p}, index=frame.index)
+        return out if p.mean() < 0.6 else out[["yes", "no"]]
+
+    w = explain_widget(probabilities, X, explainers=("shap",))
+    w.set_features(a=2.0)
+    assert w.error is None
+    assert w.explanation.prediction == pytest.approx(1 / (1 + np.exp(-2.0)))
+    w.close()
+
+    def renamed(frame):
+        p = 1 / (1 + np.exp(-frame["a"].to_numpy()))
+        columns = ["no", "yes"] if p.mean() < 0.6 else ["low", "high"]
+        return pd.DataFrame(np.c_[1 - p, p], columns=columns)
+
+    adapter = ModelAdapter(renamed, X.head(5))
+    with pytest.raises(ValueError, match=re.escape("columns ['low', 'high'], but ['no', 'yes']")):
+        adapter.predict(X.tail(1).assign(a=2.0))
