@@ -233,6 +233,17 @@ class ModelAdapter:
     def _raw_predict(self, frame: pd.DataFrame) -> np.ndarray:
         if not self.is_estimator:
             out = self.model(self._labelled(frame))
+            if (
+                isinstance(out, (pd.Series, pd.DataFrame))
+                and not out.index.equals(frame.index)
+                and len(out) == len(frame)
+                and frame.index.is_unique
+                and out.index.is_unique
+                and set(out.index) == set(frame.index)
+            ):
+                # The rows' own labels in another order (predicted per group and put
+                # together): read by position, each would get another row's output.
+                out = out.reindex(frame.index)
             if isinstance(out, pd.DataFrame):
                 out = self._in_first_columns(out)
             return np.asarray(out)

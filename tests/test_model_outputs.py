@@ -359,3 +359,25 @@ def test_a_frame_of_probabilities_is_read_by_its_columns_on_every_call():
     adapter = ModelAdapter(renamed, X.head(5))
     with pytest.raises(ValueError, match=re.escape("columns ['low', 'high'], but ['no', 'yes']")):
         adapter.predict(X.tail(1).assign(a=2.0))
+
+
+def test_a_function_returning_its_rows_in_another_order_is_read_by_their_labels():
+    # Predicted per segment and put together, the rows come back grouped: read by position
+    # each got another row's output, and the first view failed as if the model were random.
+    X, _ = small_regression()
+    X = X.set_axis(np.arange(100, 100 + len(X)))
+
+    def per_segment(df):
+        male = (df["sex"] > 0).to_numpy()
+        parts = [
+            pd.Series(df["bmi"].to_numpy()[male] * 2, index=df.index[male]),
+            pd.Series(df["bmi"].to_numpy()[~male] * 3, index=df.index[~male]),
+        ]
+        return pd.concat(parts)
+
+    w = explain_widget(per_segment, X, explainers=("shap",))
+    for i in (0, 1, 2):
+        w.index = i
+        factor = 2 if X["sex"].iloc[i] > 0 else 3
+        assert w.explanation.prediction == pytest.approx(factor * X["bmi"].iloc[i])
+    w.close()
