@@ -225,6 +225,10 @@ def test_a_rule_for_a_partial_row_names_what_it_lacks():
     with pytest.raises(KeyError, match="The row has no value for 'mean texture'"):
         w.surrogate.rule_for({"mean radius": 14.0})
     assert w.surrogate.rule_for(X.iloc[0]) is w.surrogate.rule_for(w.instance)
+    # One row of X as a frame is that row; several are named, not read as one odd value.
+    assert w.surrogate.rule_for(X.iloc[[0]]) is w.surrogate.rule_for(X.iloc[0])
+    with pytest.raises(TypeError, match=r"one row, not a DataFrame of 2 rows.*X\.iloc\[5\]"):
+        w.surrogate.rule_for(X.head(2))
     # A value the feature cannot take is an error, not a missing value the rules cover.
     with pytest.raises(ValueError, match="Invalid value 'big' for numeric feature 'mean area'"):
         w.surrogate.rule_for({**w.instance, "mean area": "big"})
