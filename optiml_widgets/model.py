@@ -331,6 +331,14 @@ class ModelAdapter:
                         "probability is 1 for every row, so there is nothing to explain. Fit "
                         "it on data with at least two classes."
                     )
+                if hasattr(self.model, "classes_") and len(labels) != n_classes:
+                    raise ValueError(
+                        f"{self.name}.predict_proba returns {n_classes} probabilities per "
+                        f"row but {self.name}.classes_ has {len(labels)} classes "
+                        f"({[_plain(c) for c in labels[:10]]}): each column must be the "
+                        "probability of the class at its position in classes_. Fix the "
+                        "model's classes_ (or predict_proba) so they agree."
+                    )
                 _check_probabilities(out, f"{self.name}.predict_proba", rows)
                 return self._classes(n_classes, labels, class_names)
             if out.ndim == 2 and out.shape[1] > 1:

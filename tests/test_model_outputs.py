@@ -381,3 +381,14 @@ def test_a_function_returning_its_rows_in_another_order_is_read_by_their_labels(
         factor = 2 if X["sex"].iloc[i] > 0 else 3
         assert w.explanation.prediction == pytest.approx(factor * X["bmi"].iloc[i])
     w.close()
+
+
+def test_probabilities_for_another_number_of_classes_than_classes_are_named():
+    # An IndexError (or KeyError 2) from deep inside the first view, not what was wrong.
+    X, _ = breast_cancer()
+    three_named = FixedProbabilities([0.4, 0.6], classes=(0, 1, 2))
+    with pytest.raises(ValueError, match=r"returns 2 probabilities per row but .*classes_ has 3"):
+        explain_widget(three_named, X.head(20))
+    two_named = FixedProbabilities([0.2, 0.3, 0.5], classes=("no", "yes"))
+    with pytest.raises(ValueError, match=r"returns 3 probabilities per row but .*classes_ has 2"):
+        explain_widget(two_named, X.head(20))
