@@ -17,6 +17,7 @@ from sklearn.ensemble import GradientBoostingClassifier
 
 import optiml_widgets.widget as widget_module
 from optiml_widgets import ExplainerWidget, LocalExplanation, Surrogate, explain_widget
+from optiml_widgets.jobs import Closed
 
 
 @pytest.fixture(scope="module")
@@ -831,6 +832,37 @@ def test_to_html_checks_its_arguments_before_the_export(widget, tmp_path, monkey
     monkeypatch.setenv("HOME", str(tmp_path))
     widget.to_html("~/panel.html", rows=[0])
     assert (tmp_path / "panel.html").read_text(encoding="utf-8").startswith("<!")
+
+
+def test_no_model_call_starts_after_close_in_work_that_waited_for_its_turn():
+    # The view's curves, waiting for the gate behind the edit's own calls, called the model
+    # 1.3 s after close(), and the edit waited for that call before it raised Closed.
+    X = pd.DataFrame({"a": np.linspace(-1, 1, 100), "b": np.linspace(0, 2, 100)})
+    slow, closed = threading.Event(), threading.Event()
+    after: list[tuple[int, str]] = []
+
+    def model(df):
+        if closed.is_set():
+            after.append((len(df), threading.current_thread().name))
+        if slow.is_set():
+            time.sleep(0.3)
+        return df["a"].to_numpy() * 2 + df["b"].to_numpy()
+
+    w = explain_widget(model, X)
+    slow.set()
+
+    def close_soon() -> None:
+        time.sleep(0.9)
+        w.close()
+        closed.set()
+
+    closer = threading.Thread(target=close_soon)
+    closer.start()
+    with pytest.raises(Closed):
+        w.set_features(a=0.5)
+    closer.join()
+    time.sleep(1.0)
+    assert after == []
 
 
 def test_closing_stops_the_global_charts_being_built(gbc, monkeypatch):
