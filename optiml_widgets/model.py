@@ -438,6 +438,15 @@ class ModelAdapter:
                 )
             check_distinct_names(class_names)
             labels = list(class_names)
+        else:
+            counts = Counter(str(label) for label in labels)
+            twice = [label for label, count in counts.items() if count > 1]
+            if twice:  # w.target would only ever find the first of them
+                raise ValueError(
+                    f"{self.name}.classes_ names {twice} more than once (as text): a class "
+                    "is chosen by its name (w.target, w.versus), so pass class_names with a "
+                    "name of its own for each class, in the order of classes_."
+                )
         labels = [_plain(c) for c in labels]
         return ("binary" if n_classes == 2 else "multiclass"), labels
 

@@ -392,3 +392,17 @@ def test_probabilities_for_another_number_of_classes_than_classes_are_named():
     two_named = FixedProbabilities([0.2, 0.3, 0.5], classes=("no", "yes"))
     with pytest.raises(ValueError, match=r"returns 3 probabilities per row but .*classes_ has 2"):
         explain_widget(two_named, X.head(20))
+
+
+def test_classes_that_read_alike_are_named_with_the_class_names_fix():
+    # Two classes 1 (or 1 and '1'): w.target = 1 always chose the first, silently.
+    X, _ = breast_cancer()
+    for classes in ([1, 1], np.array([1, "1"], dtype=object)):
+        with pytest.raises(ValueError, match=r"classes_ names \['1'\] more than once.*class_names"):
+            explain_widget(FixedProbabilities([0.4, 0.6], classes=classes), X.head(20))
+    named = explain_widget(
+        FixedProbabilities([0.4, 0.6], classes=[1, 1]), X.head(20), class_names=["a", "b"]
+    )
+    named.target = "a"
+    assert named.explanation.prediction == pytest.approx(0.4)
+    named.close()
