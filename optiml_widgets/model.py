@@ -249,7 +249,15 @@ class ModelAdapter:
             return np.asarray(out)
         data = self.model_input(frame)
         if self._use_proba:
-            return np.asarray(self.model.predict_proba(data))
+            out = self.model.predict_proba(data)
+            classes = [_plain(c) for c in getattr(self.model, "classes_", [])]
+            if isinstance(out, pd.DataFrame) and len(out.columns) == len(classes) > 1:
+                columns = [_plain(c) for c in out.columns]
+                distinct = len(set(columns)) == len(columns)
+                if columns != classes and distinct and set(columns) == set(classes):
+                    # Named by class in another order than classes_: read by those names.
+                    out = out.iloc[:, [columns.index(c) for c in classes]]
+            return np.asarray(out)
         return np.asarray(self.model.predict(data))
 
     def _in_first_columns(self, out: pd.DataFrame) -> pd.DataFrame:

@@ -406,3 +406,27 @@ def test_classes_that_read_alike_are_named_with_the_class_names_fix():
     named.target = "a"
     assert named.explanation.prediction == pytest.approx(0.4)
     named.close()
+
+
+def test_an_estimators_frame_of_probabilities_is_read_by_its_class_columns():
+    # Columns named by classes_ but in another order were read by position: P(no) as P(yes).
+    X, _ = small_regression()
+
+    class FrameProbabilities:
+        _estimator_type = "classifier"
+        classes_ = np.array(["no", "yes"])
+
+        def fit(self, X, y):
+            return self
+
+        def predict(self, X):
+            return np.where(X["bmi"] > 0, "yes", "no")
+
+        def predict_proba(self, X):
+            p = 1 / (1 + np.exp(-10 * X["bmi"].to_numpy()))
+            return pd.DataFrame({"yes": p, "no": 1 - p}, index=X.index)
+
+    w = explain_widget(FrameProbabilities(), X, explainers=("shap",))
+    assert w.target == "yes"
+    assert w.explanation.prediction == pytest.approx(1 / (1 + np.exp(-10 * X["bmi"].iloc[0])))
+    w.close()
