@@ -179,7 +179,17 @@ class Feature:
                 f"Invalid value {short_repr(value)} for {self.kind} feature {self.name!r}: "
                 "pass a finite number."
             )
-        if self.kind == "integer" and abs(number) > LARGEST_EXACT_WHOLE:
+        # Beyond 2**53 a float column's own values are whole too: only a number float64
+        # would change (or an int column, whose X is refused there) is refused.
+        if (
+            self.kind == "integer"
+            and abs(number) > LARGEST_EXACT_WHOLE
+            and (
+                _integer_dtype(self.dtype)
+                # numpy compares an int64 with a float as a float: the Python int does not
+                or number != (value.item() if isinstance(value, np.generic) else value)
+            )
+        ):
             raise ValueError(
                 f"Invalid value {short_repr(value)} for integer feature {self.name!r}: beyond ±2**53, "
                 "which the explainers' float64 cannot hold exactly. Pass a smaller number."

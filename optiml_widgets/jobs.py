@@ -410,12 +410,14 @@ class Gate:
             while True:  # work that came while this step waited goes first
                 with self._changed:
                     while self._yields(level) and time.monotonic() < deadline:
+                        check_stopped()  # closed while it waits: it ends now
                         self._changed.wait(0.05)
                 self._lock.acquire()
                 if not self._yields(level) or time.monotonic() >= deadline:
                     break
                 self._lock.release()
             try:
+                check_stopped()  # closed while it waited: no model call after close()
                 with self._owning():
                     yield
             finally:
@@ -430,6 +432,7 @@ class Gate:
                 self._waiting -= 1
                 self._changed.notify_all()
         try:
+            check_stopped()
             with self._owning():
                 yield
         finally:

@@ -198,7 +198,22 @@ class ModelAdapter:
                 )
             raise
         out = self._normalise(raw, len(frame))
+        expected = self.first_outputs[1].shape[1]
+        if out.shape[1] != expected:
+            # Column k is read as output k (class k) on every call: another width would
+            # explain some other output under that one's name.
+            raise ValueError(
+                f"The model returned {out.shape[1]} outputs per row, but {expected} on its "
+                f"first call (on {counted(len(self._first_raw), 'row')} of X): it must "
+                "return the same outputs (one value, or one probability per class in the "
+                "same order) on every call."
+            )
         _check_finite(out, f"{len(out)} rows")
+        if self.is_classifier:
+            # Checked on the first call too: a row made later (an edit's) can break it alone.
+            _check_probabilities(
+                out, f"The model on {counted(len(out), 'row')}", np.arange(len(out))
+            )
         return out
 
     def display_label(self, label: Any) -> Any:
@@ -214,13 +229,50 @@ class ModelAdapter:
     def _raw_predict(self, frame: pd.DataFrame) -> np.ndarray:
         if not self.is_estimator:
             out = self.model(self._labelled(frame))
-            if self._output_columns is None and isinstance(out, pd.DataFrame):
-                self._output_columns = [_plain(c) for c in out.columns]
+            if (
+                isinstance(out, (pd.Series, pd.DataFrame))
+                and not out.index.equals(frame.index)
+                and len(out) == len(frame)
+                and frame.index.is_unique
+                and out.index.is_unique
+                and set(out.index) == set(frame.index)
+            ):
+                # The rows' own labels in another order (predicted per group and put
+                # together): read by position, each would get another row's output.
+                out = out.reindex(frame.index)
+            if isinstance(out, pd.DataFrame):
+                out = self._in_first_columns(out)
             return np.asarray(out)
         data = self.model_input(frame)
         if self._use_proba:
-            return np.asarray(self.model.predict_proba(data))
+            out = self.model.predict_proba(data)
+            classes = [_plain(c) for c in getattr(self.model, "classes_", [])]
+            if isinstance(out, pd.DataFrame) and len(out.columns) == len(classes) > 1:
+                columns = [_plain(c) for c in out.columns]
+                distinct = len(set(columns)) == len(columns)
+                if columns != classes and distinct and set(columns) == set(classes):
+                    # Named by class in another order than classes_: read by those names.
+                    out = out.iloc[:, [columns.index(c) for c in classes]]
+            return np.asarray(out)
         return np.asarray(self.model.predict(data))
+
+    def _in_first_columns(self, out: pd.DataFrame) -> pd.DataFrame:
+        """A function's frame of outputs in the columns of its first one, which named the
+        classes: a frame built per call (the likelier class first, a pivot) can come in
+        another order, and read by position it would swap the classes."""
+        columns = [_plain(c) for c in out.columns]
+        first = self._output_columns
+        if first is None:
+            self._output_columns = columns
+            return out
+        if columns == first or len(first) < 2:
+            return out
+        if len(set(columns)) == len(columns) == len(first) and set(columns) == set(first):
+            return out.iloc[:, [columns.index(c) for c in first]]
+        raise ValueError(
+            f"The model returned a frame with columns {columns[:10]}, but {first[:10]} on its "
+            "first call: return the same columns (one per class) on every call."
+        )
 
     def _labelled(self, frame: pd.DataFrame) -> pd.DataFrame:
         if not self.column_labels:
@@ -284,6 +336,14 @@ class ModelAdapter:
                         "probability is 1 for every row, so there is nothing to explain. Fit "
                         "it on data with at least two classes."
                     )
+                if hasattr(self.model, "classes_") and len(labels) != n_classes:
+                    raise ValueError(
+                        f"{self.name}.predict_proba returns {n_classes} probabilities per "
+                        f"row but {self.name}.classes_ has {len(labels)} classes "
+                        f"({[_plain(c) for c in labels[:10]]}): each column must be the "
+                        "probability of the class at its position in classes_. Fix the "
+                        "model's classes_ (or predict_proba) so they agree."
+                    )
                 _check_probabilities(out, f"{self.name}.predict_proba", rows)
                 return self._classes(n_classes, labels, class_names, own is not None)
             if out.ndim == 2 and out.shape[1] > 1:
@@ -327,7 +387,8 @@ class ModelAdapter:
             raise _not_fitted(self.name) from exc
         except Exception as exc:
             fix = (
-                _categories_fix(self.model, probe)
+                _read_only_fix(exc)
+                or _categories_fix(self.model, probe)
                 or self._texts_fix(probe)
                 or "Check that X has the columns and types the model was trained on."
             )
@@ -392,6 +453,15 @@ class ModelAdapter:
             if labelled:
                 check_class_order(class_names, self.model_classes)
             labels = list(class_names)
+        else:
+            counts = Counter(str(label) for label in labels)
+            twice = [label for label, count in counts.items() if count > 1]
+            if twice:  # w.target would only ever find the first of them
+                raise ValueError(
+                    f"{self.name}.classes_ names {twice} more than once (as text): a class "
+                    "is chosen by its name (w.target, w.versus), so pass class_names with a "
+                    "name of its own for each class, in the order of classes_."
+                )
         labels = [_plain(c) for c in labels]
         return ("binary" if n_classes == 2 else "multiclass"), labels
 
@@ -609,6 +679,17 @@ def _check_probabilities(out: np.ndarray, source: str, numbers: np.ndarray) -> N
             "Calibrate or normalise the model (e.g. CalibratedClassifierCV), or explain a "
             "score instead with task='regression' and f(X) -> one value per row."
         )
+
+
+def _read_only_fix(exc: Exception) -> str | None:
+    """When the model wrote into the values it was given (numpy's words for it): the fix."""
+    if not isinstance(exc, ValueError) or "read-only" not in str(exc):
+        return None
+    return (
+        "The model writes into the values it is given, which reach it read-only (X's own, "
+        "shared with the explainers): copy them in the model first (e.g. X = np.array(X, "
+        "dtype=float)) or use an operation that returns a new array (X = X - mean)."
+    )
 
 
 def _categories_fix(model: Any, frame: pd.DataFrame) -> str | None:

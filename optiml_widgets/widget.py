@@ -86,6 +86,7 @@ class ExplainerWidget(PanelWidget):
         # request built on an older view than a change keeps that change.
         self._python_edits: dict[int, dict[str, tuple[int, Any]]] = {}
         self._curves_of: tuple | None = None  # the instance the synced curves were swept at
+        self._selection = object()  # the last change of row or classes (see _select)
 
         def opening() -> tuple[dict, dict[str, Any]]:
             calls = session.context.calls
@@ -388,18 +389,53 @@ class ExplainerWidget(PanelWidget):
         with self._state:
             # Only the trait that changed, from ``change``: a view published by a worker
             # thread meanwhile may have written the session's older values into the traits.
+            index, target_index = session.index, session.target_index
+            versus_index = session.versus_index
             if name == "index":
-                session.index = value
+                index = value
             elif name == "target":
-                session.target_index = session.check_target(value)
-                if session.versus_index == session.target_index:
-                    session.versus_index = None  # the new target was the contrasted class
+                target_index = session.check_target(value)
+                if versus_index == target_index:
+                    versus_index = None  # the new target was the contrasted class
             else:
-                session.versus_index = session.check_versus(value)
+                versus_index = session.check_versus(value)
+            take_back = self._select(index, target_index, versus_index)
             with self._publishing():  # the traits as the session now has them
                 self.index, self.target = session.index, session.target
                 self.versus = session.versus
-        self._refresh()
+        shown = False
+        try:
+            shown = self._refresh()
+        finally:
+            if not shown:
+                take_back()
+
+    def _select(
+        self, index: int, target_index: int, versus_index: int | None
+    ) -> Callable[[], None]:
+        """Select a row and classes (``self._state`` held); returns what selects the ones
+        before again when no view shows these (the model failed on the row): the traits,
+        ``w.instance``, ``w.explanation`` and an export keep agreeing with the last good
+        view. A newer selection meanwhile stays."""
+        session = self._session
+        before = (session.index, session.target_index, session.versus_index)
+        session.index, session.target_index, session.versus_index = (
+            index,
+            target_index,
+            versus_index,
+        )
+        token = self._selection = object()
+
+        def take_back() -> None:
+            with self._state:
+                if self._selection is not token:
+                    return
+                session.index, session.target_index, session.versus_index = before
+                with self._publishing():
+                    self.index, self.target = session.index, session.target
+                    self.versus = session.versus
+
+        return take_back
 
     # -- the live loop -------------------------------------------------------------
     def _message_handlers(self) -> dict[str, Callable[[dict], None]]:
@@ -484,10 +520,8 @@ class ExplainerWidget(PanelWidget):
                 fresh = basis is None or int(basis) >= self._python_seq
                 if fresh:
                     self._python_edits.clear()  # the panel has seen them: they are in edits
-                    session.index = index
+                    selected = self._select(index, target_index, versus_index)
                     session.edits_by_row[index] = edits
-                    session.target_index = target_index
-                    session.versus_index = versus_index
                 elif basis is not None and request.get("edits") is not None:
                     # Built before the panel saw a change made from Python (a drag under
                     # way): that change is newer and stays (row, class, edits); the
@@ -503,10 +537,19 @@ class ExplainerWidget(PanelWidget):
                         else:
                             merged[name] = value
                     session.edits_by_row[index] = merged
+                undo = [selected] if fresh else []  # nor a row the model failed on
                 if request.get("edits") is not None:  # a rejected edit does not stay
-                    take_back = functools.partial(
-                        self._take_back, index, session.edits_by_row[index], before
+                    undo.append(
+                        functools.partial(
+                            self._take_back, index, session.edits_by_row[index], before
+                        )
                     )
+                if undo:
+
+                    def take_back() -> None:
+                        for step in undo:
+                            step()
+
                 if fresh or request.get("edits") is not None:
                     seq = self._after_every_view(seq, newest)
         if not self._publish(

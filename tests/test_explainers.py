@@ -17,7 +17,7 @@ from lime.lime_tabular import LimeTabularExplainer
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from optiml_widgets import ExplanationSession
+from optiml_widgets import ExplanationSession, explain_widget
 from optiml_widgets.explainers.lime import (
     FULL_SAMPLES,
     LimeExplainer,
@@ -353,12 +353,17 @@ def test_a_lime_sign_within_its_sampling_noise_neither_agrees_nor_disagrees():
 )
 def test_bin_sampler_draws_what_lime_draws(columns, seed):
     """The fast sampler gives lime's own samples (to rounding) and leaves lime's random
-    stream where lime leaves it, whatever the data's tails, ties and constant columns."""
+    stream where lime leaves it, whatever the data's tails, ties and constant columns; but
+    a bin of one value, which lime leaves at its z-score, is that value."""
     discretizer = QuartileDiscretizer(columns, [], [str(j) for j in range(columns.shape[1])])
     bins = np.random.default_rng(seed).integers(0, 4, size=(200, columns.shape[1]))
     bins = np.minimum(bins, [len(discretizer.means[j]) - 1 for j in range(columns.shape[1])])
     discretizer.random_state = np.random.RandomState(seed)
     expected = discretizer.undiscretize(bins.astype(float))
+    for j in range(columns.shape[1]):
+        low = np.asarray(discretizer.mins[j])[bins[:, j]]
+        high = np.asarray(discretizer.maxs[j])[bins[:, j]]
+        expected[:, j] = np.where(low == high, low, expected[:, j])
     after_lime = discretizer.random_state.uniform()
     discretizer.random_state = np.random.RandomState(seed)
     ours = _BinSampler(discretizer)(bins.astype(float))
@@ -366,6 +371,28 @@ def test_bin_sampler_draws_what_lime_draws(columns, seed):
     # rounding level (scipy's log-space formula), so the absolute tolerance has a floor.
     np.testing.assert_allclose(ours, expected, rtol=1e-9, atol=1e-9 * np.abs(columns).max() + 1e-15)
     assert discretizer.random_state.uniform() == after_lime
+
+
+def test_lime_samples_a_bin_of_one_value_at_that_value():
+    # lime's own sampler gives such a bin its z-score, 0: a count column of 2s, 3s and 4s
+    # (its lowest quartile is its minimum) and a constant column reached the model as 0,
+    # and LIME weighed a feature the model does not tell apart.
+    rng = np.random.default_rng(0)
+    rooms = rng.choice([2, 3, 4], p=[0.5, 0.3, 0.2], size=200)
+    X = pd.DataFrame({"a": rng.normal(size=200), "rooms": rooms, "constant": 7.0})
+    seen = []
+
+    def model(df):
+        seen.append(df[["rooms", "constant"]].to_numpy(dtype=float, copy=True))
+        return df["a"].to_numpy() + 10.0 * (df["rooms"].to_numpy() >= 2) + df["constant"]
+
+    w = explain_widget(model, X, explainers=("lime",))
+    lime = w.explanation.lime
+    values = np.concatenate(seen)
+    assert set(np.unique(values[:, 0])) <= {2.0, 3.0, 4.0}
+    assert set(np.unique(values[:, 1])) == {7.0}
+    assert abs(lime["rooms"]) < 0.05 < abs(lime["a"])
+    w.close()
 
 
 def test_lime_keeps_its_condition_text_and_decodes_categories():

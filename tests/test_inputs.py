@@ -262,6 +262,10 @@ def test_a_rule_for_a_partial_row_names_what_it_lacks():
     with pytest.raises(KeyError, match="The row has no value for 'mean texture'"):
         w.surrogate.rule_for({"mean radius": 14.0})
     assert w.surrogate.rule_for(X.iloc[0]) is w.surrogate.rule_for(w.instance)
+    # One row of X as a frame is that row; several are named, not read as one odd value.
+    assert w.surrogate.rule_for(X.iloc[[0]]) is w.surrogate.rule_for(X.iloc[0])
+    with pytest.raises(TypeError, match=r"one row, not a DataFrame of 2 rows.*X\.iloc\[5\]"):
+        w.surrogate.rule_for(X.head(2))
     # A value the feature cannot take is an error, not a missing value the rules cover.
     with pytest.raises(ValueError, match="Invalid value 'big' for numeric feature 'mean area'"):
         w.surrogate.rule_for({**w.instance, "mean area": "big"})
@@ -725,6 +729,28 @@ def test_whole_numbers_up_to_2_to_the_53_reach_the_model_unchanged():
     with pytest.raises(ValueError, match=r"integer feature 'a': beyond ±2\*\*53"):
         w.set_features(a=2**53 + 2)  # the edit X would refuse
     assert w.instance["a"] == -(2**53)
+    w.close()
+
+
+def test_a_float_column_of_large_whole_numbers_takes_its_own_values_as_edits():
+    # Every float beyond 2**53 is whole, so such a column reads as integer: an edit to one
+    # of its own values was refused as beyond what float64 holds exactly.
+    X = pd.DataFrame({"t": 1.6e18 + np.arange(30) * 1e9, "b": np.arange(30.0)})
+
+    def model(frame):
+        return (frame["t"].to_numpy() - 1.6e18) / 1e9 + frame["b"].to_numpy()
+
+    w = explain_widget(model, X, explainers=("shap",))
+    w.set_features(t=X["t"].iloc[5])
+    assert w.instance["t"] == X["t"].iloc[5]
+    assert w.explanation.prediction == pytest.approx(5.0)
+    w.set_features(t=1.6e18 + 7.5e9)
+    assert w.explanation.prediction == pytest.approx(7.5)
+    with pytest.raises(ValueError, match=r"integer feature 't': beyond ±2\*\*53"):
+        w.set_features(t=2**60 + 1)  # an int the column's floats cannot hold
+    with pytest.raises(ValueError, match=r"integer feature 't': beyond ±2\*\*53"):
+        w.set_features(t=np.int64(2**60 + 1))
+    assert w.instance["t"] == 1.6e18 + 7.5e9
     w.close()
 
 

@@ -111,6 +111,24 @@ def test_probabilities_that_do_not_sum_to_one_are_named():
         explain_widget(lambda df: np.full(len(df), 2.0), X.head(20), task="classification")
 
 
+def test_probabilities_out_of_range_after_a_what_if_are_shown_as_the_error():
+    X, _ = small_regression()
+
+    def model(df: pd.DataFrame) -> np.ndarray:
+        p = 1 / (1 + np.exp(-df["bmi"].to_numpy()))
+        p = np.where(df["age"].to_numpy() > 1, 1.7, p)  # no row of X: only an edit's
+        return np.c_[1 - p, p]
+
+    w = explain_widget(model, X, explainers=("shap",))
+    before = w.explanation.prediction
+    with pytest.warns(RuntimeWarning, match=re.escape("values outside [0, 1]")):
+        w.set_features(age=2.0)
+    assert w.error is not None and "values outside [0, 1]" in w.error
+    assert w.explanation.prediction == before
+    assert w.instance["age"] == X["age"].iloc[0]
+    w.close()
+
+
 def test_a_model_that_returns_nan_fails_at_the_start():
     X, _ = small_regression()
     with pytest.raises(ValueError, match=r"returned NaN for (\d+) of the first \1 rows of X"):
@@ -135,6 +153,29 @@ def test_nan_later_is_a_value_error_naming_nan():
     assert adapter.predict(X.head(5)).shape == (5, 1)
     with pytest.raises(ValueError, match=re.escape("returned NaN for 1 of 2 rows (rows [1])")):
         adapter.predict(pd.DataFrame({**X.head(2).to_dict("list"), "bmi": [0.0, 0.2]}))
+
+
+def test_a_model_whose_number_of_outputs_changes_later_is_named():
+    X, _ = small_regression()
+    calls = []
+
+    def classifier(df: pd.DataFrame) -> np.ndarray:
+        # Two classes on the first call, three afterwards: column 1 no longer means class 1.
+        calls.append(len(df))
+        p = 1 / (1 + np.exp(-df["bmi"].to_numpy()))
+        return np.c_[1 - p, p] if len(calls) == 1 else np.c_[1 - p, p / 2, p / 2]
+
+    adapter = ModelAdapter(classifier, X.head(5))
+    with pytest.raises(ValueError, match=re.escape("3 outputs per row, but 2 on its first call")):
+        adapter.predict(X.head(4))
+
+    def regressor(df: pd.DataFrame) -> np.ndarray:
+        out = df["bmi"].to_numpy()
+        return out if len(df) == 5 else np.c_[out, out]
+
+    adapter = ModelAdapter(regressor, X.head(5))
+    with pytest.raises(ValueError, match=re.escape("2 outputs per row, but 1 on its first call")):
+        adapter.predict(X.head(4))
 
 
 def test_nan_during_a_what_if_is_shown_in_the_widget():
@@ -163,6 +204,22 @@ def test_nan_during_a_what_if_is_shown_in_the_widget():
     w.set_features(bmi=0.05)
     assert w.error is None
     w.close()
+
+
+def test_a_model_that_writes_into_its_input_is_told_to_copy_it():
+    # X's values reach the model read-only (shared with the explainers): writing into them
+    # failed with "output array is read-only" and a fix about X's columns and types.
+    X, y = small_regression()
+
+    class Standardising(PlainRegressor):
+        def predict(self, X):
+            X -= X.mean(axis=0)  # in place, into the caller's array
+            return X @ self.coef_
+
+    model = Standardising().fit(X.to_numpy(), y)
+    with pytest.raises(ValueError, match="read-only") as error:
+        explain_widget(model, X.to_numpy())
+    assert "copy" in str(error.value) and "columns and types" not in str(error.value)
 
 
 def test_a_model_that_returns_labels_is_told_to_return_numbers():
@@ -276,3 +333,100 @@ def test_a_function_returning_a_frame_of_probabilities_names_its_classes_by_its_
     named = explain_widget(probabilities, X, y, class_names=["neg", "pos"], explainers=("shap",))
     assert named.session.adapter.output_names == ["neg", "pos"] and named._view["y"] == "neg"
     named.close()
+
+
+def test_a_frame_of_probabilities_is_read_by_its_columns_on_every_call():
+    # Its columns in another order (here: the likelier class first) were read by position:
+    # an edit's P(yes) of 0.88 showed as 0.12.
+    X = pd.DataFrame({"a": np.linspace(-2, 1, 60), "b": np.linspace(0, 1, 60)})
+
+    def probabilities(frame):
+        p = 1 / (1 + np.exp(-frame["a"].to_numpy()))
+        out = pd.DataFrame({"no": 1 - p, "yes": p}, index=frame.index)
+        return out if p.mean() < 0.6 else out[["yes", "no"]]
+
+    w = explain_widget(probabilities, X, explainers=("shap",))
+    w.set_features(a=2.0)
+    assert w.error is None
+    assert w.explanation.prediction == pytest.approx(1 / (1 + np.exp(-2.0)))
+    w.close()
+
+    def renamed(frame):
+        p = 1 / (1 + np.exp(-frame["a"].to_numpy()))
+        columns = ["no", "yes"] if p.mean() < 0.6 else ["low", "high"]
+        return pd.DataFrame(np.c_[1 - p, p], columns=columns)
+
+    adapter = ModelAdapter(renamed, X.head(5))
+    with pytest.raises(ValueError, match=re.escape("columns ['low', 'high'], but ['no', 'yes']")):
+        adapter.predict(X.tail(1).assign(a=2.0))
+
+
+def test_a_function_returning_its_rows_in_another_order_is_read_by_their_labels():
+    # Predicted per segment and put together, the rows come back grouped: read by position
+    # each got another row's output, and the first view failed as if the model were random.
+    X, _ = small_regression()
+    X = X.set_axis(np.arange(100, 100 + len(X)))
+
+    def per_segment(df):
+        male = (df["sex"] > 0).to_numpy()
+        parts = [
+            pd.Series(df["bmi"].to_numpy()[male] * 2, index=df.index[male]),
+            pd.Series(df["bmi"].to_numpy()[~male] * 3, index=df.index[~male]),
+        ]
+        return pd.concat(parts)
+
+    w = explain_widget(per_segment, X, explainers=("shap",))
+    for i in (0, 1, 2):
+        w.index = i
+        factor = 2 if X["sex"].iloc[i] > 0 else 3
+        assert w.explanation.prediction == pytest.approx(factor * X["bmi"].iloc[i])
+    w.close()
+
+
+def test_probabilities_for_another_number_of_classes_than_classes_are_named():
+    # An IndexError (or KeyError 2) from deep inside the first view, not what was wrong.
+    X, _ = breast_cancer()
+    three_named = FixedProbabilities([0.4, 0.6], classes=(0, 1, 2))
+    with pytest.raises(ValueError, match=r"returns 2 probabilities per row but .*classes_ has 3"):
+        explain_widget(three_named, X.head(20))
+    two_named = FixedProbabilities([0.2, 0.3, 0.5], classes=("no", "yes"))
+    with pytest.raises(ValueError, match=r"returns 3 probabilities per row but .*classes_ has 2"):
+        explain_widget(two_named, X.head(20))
+
+
+def test_classes_that_read_alike_are_named_with_the_class_names_fix():
+    # Two classes 1 (or 1 and '1'): w.target = 1 always chose the first, silently.
+    X, _ = breast_cancer()
+    for classes in ([1, 1], np.array([1, "1"], dtype=object)):
+        with pytest.raises(ValueError, match=r"classes_ names \['1'\] more than once.*class_names"):
+            explain_widget(FixedProbabilities([0.4, 0.6], classes=classes), X.head(20))
+    named = explain_widget(
+        FixedProbabilities([0.4, 0.6], classes=[1, 1]), X.head(20), class_names=["a", "b"]
+    )
+    named.target = "a"
+    assert named.explanation.prediction == pytest.approx(0.4)
+    named.close()
+
+
+def test_an_estimators_frame_of_probabilities_is_read_by_its_class_columns():
+    # Columns named by classes_ but in another order were read by position: P(no) as P(yes).
+    X, _ = small_regression()
+
+    class FrameProbabilities:
+        _estimator_type = "classifier"
+        classes_ = np.array(["no", "yes"])
+
+        def fit(self, X, y):
+            return self
+
+        def predict(self, X):
+            return np.where(X["bmi"] > 0, "yes", "no")
+
+        def predict_proba(self, X):
+            p = 1 / (1 + np.exp(-10 * X["bmi"].to_numpy()))
+            return pd.DataFrame({"yes": p, "no": 1 - p}, index=X.index)
+
+    w = explain_widget(FrameProbabilities(), X, explainers=("shap",))
+    assert w.target == "yes"
+    assert w.explanation.prediction == pytest.approx(1 / (1 + np.exp(-10 * X["bmi"].iloc[0])))
+    w.close()

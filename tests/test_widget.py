@@ -17,6 +17,7 @@ from sklearn.ensemble import GradientBoostingClassifier
 
 import optiml_widgets.widget as widget_module
 from optiml_widgets import ExplainerWidget, LocalExplanation, Surrogate, explain_widget
+from optiml_widgets.jobs import Closed
 
 
 @pytest.fixture(scope="module")
@@ -250,6 +251,38 @@ def test_a_model_failure_while_live_keeps_the_last_good_view():
     w.set_features(a=0.5)
     assert w.error is None
     assert w.explanation.prediction == pytest.approx(0.5 * 2 + X["b"][0])
+
+
+def test_a_row_the_model_fails_on_leaves_the_last_good_row_selected():
+    # The index stayed on the failing row: w.instance and w.index named it while the view
+    # showed the row before, and w.explanation and the export raised the model's error.
+    X = pd.DataFrame({"a": np.linspace(-1, 1, 60), "b": np.linspace(0, 2, 60)})
+    refuse = {"row": None}
+
+    def picky(df):
+        if refuse["row"] is not None and (df["a"] == X["a"][refuse["row"]]).any():
+            raise ValueError("this row is out of the model's range")
+        return df["a"].to_numpy() * 2 + df["b"].to_numpy()
+
+    w = explain_widget(picky, X, explainers=("shap",), background=X.drop(index=[7, 9]))
+    w.index = 3
+    good = w.explanation.prediction
+    refuse["row"] = 7
+    with pytest.warns(RuntimeWarning, match="out of the model's range"):
+        w.index = 7
+    assert "out of the model's range" in w.error
+    assert w.index == 3 and w.instance["a"] == X["a"][3]
+    assert w.explanation.prediction == good
+    refuse["row"] = 9
+    message = {"type": "request", "seq": 50, "index": 9, "target": str(w.target), "fast": False}
+    w._handle_custom_msg(message, [])  # the panel's row change alike
+    assert w._wait_idle()
+    assert "out of the model's range" in w.error
+    assert w.index == 3 and w.instance["a"] == X["a"][3]
+    assert w.explanation.prediction == good
+    w.index = 4
+    assert w.error is None and w.index == 4
+    w.close()
 
 
 def _undefined_where_no_row_is(undefined: dict[str, bool]):
@@ -799,6 +832,37 @@ def test_to_html_checks_its_arguments_before_the_export(widget, tmp_path, monkey
     monkeypatch.setenv("HOME", str(tmp_path))
     widget.to_html("~/panel.html", rows=[0])
     assert (tmp_path / "panel.html").read_text(encoding="utf-8").startswith("<!")
+
+
+def test_no_model_call_starts_after_close_in_work_that_waited_for_its_turn():
+    # The view's curves, waiting for the gate behind the edit's own calls, called the model
+    # 1.3 s after close(), and the edit waited for that call before it raised Closed.
+    X = pd.DataFrame({"a": np.linspace(-1, 1, 100), "b": np.linspace(0, 2, 100)})
+    slow, closed = threading.Event(), threading.Event()
+    after: list[tuple[int, str]] = []
+
+    def model(df):
+        if closed.is_set():
+            after.append((len(df), threading.current_thread().name))
+        if slow.is_set():
+            time.sleep(0.3)
+        return df["a"].to_numpy() * 2 + df["b"].to_numpy()
+
+    w = explain_widget(model, X)
+    slow.set()
+
+    def close_soon() -> None:
+        time.sleep(0.9)
+        w.close()
+        closed.set()
+
+    closer = threading.Thread(target=close_soon)
+    closer.start()
+    with pytest.raises(Closed):
+        w.set_features(a=0.5)
+    closer.join()
+    time.sleep(1.0)
+    assert after == []
 
 
 def test_closing_stops_the_global_charts_being_built(gbc, monkeypatch):

@@ -386,7 +386,8 @@ class _BinSampler:
     sample: two thirds of a 5,000-sample explanation. Here each bin's constants are computed
     once, and every sample takes the same uniform draw (in lime's order) and the same
     inverse CDF (scipy's log-space formula), so the values agree with lime's to rounding and
-    the random stream stays in step.
+    the random stream stays in step; but a bin of one value gives that value, not lime's
+    z-score of it.
     """
 
     def __init__(self, discretizer: BaseDiscretizer) -> None:
@@ -401,6 +402,7 @@ class _BinSampler:
             return out
 
         self.means, self.stds = table(discretizer.means), table(discretizer.stds)
+        self.mins = table(discretizer.mins)
         self.low = (table(discretizer.mins) - self.means) / self.stds
         self.high = (table(discretizer.maxs) - self.means) / self.stds
         with np.errstate(all="ignore"):
@@ -423,8 +425,11 @@ class _BinSampler:
             features = self.features[start : start + FEATURES_AT_ONCE]
             rows = np.arange(start, start + len(features))[:, None]
             cell = out[:, features].T.astype(np.intp) + rows * width
-            z = self.low.ravel().take(cell)  # lime leaves a bin of one value at its z-score
-            drawn = z != self.high.ravel().take(cell)
+            # A bin of one value (a column's lowest quartile when it is also its minimum,
+            # as in a count column, or a constant column's only bin) is that value: lime
+            # returns its z-score, 0, so a column of 2s, 3s and 4s was sampled at 0 too.
+            z = self.mins.ravel().take(cell)
+            drawn = self.low.ravel().take(cell) != self.high.ravel().take(cell)
             cell = cell[drawn]
             q = self.discretizer.random_state.uniform(size=cell.size)
             left = self.left.ravel().take(cell)

@@ -468,6 +468,13 @@ class Surrogate:
         missing value, or a category X never had (read as missing, with a warning), only
         where X has missing values: elsewhere the model never saw one, and it is refused
         (ValueError), as by ``set_features``."""
+        if isinstance(row, pd.DataFrame):  # X.iloc[[5]]: its one row
+            if len(row) != 1:
+                raise TypeError(
+                    f"rule_for takes one row, not a DataFrame of {counted(len(row), 'row')}: "
+                    "pass a dict or a Series (e.g. X.iloc[5]), or call it once per row."
+                )
+            row = row.iloc[0]
         if not isinstance(row, (Mapping, pd.Series)):
             raise TypeError(
                 "rule_for takes a row as a dict or a pandas Series of feature -> value (e.g. "
