@@ -212,15 +212,15 @@ class Feature:
                 "where the trees (the surrogate's, shap's) read it as infinite. Pass a smaller "
                 "number."
             )
-        if self.kind == "integer":
-            if number == round(number):
-                return round(number)
-            # A float column whose values happen to be whole takes fractions too.
-            if _integer_dtype(self.dtype):
+        # A float column whose values happen to be whole takes fractions, and keeps its
+        # floats: an edit reads as X's own values do (50.0, not 50).
+        if self.kind == "integer" and _integer_dtype(self.dtype):
+            if number != round(number):
                 raise ValueError(
                     f"Invalid value {short_repr(value)} for integer feature {self.name!r} "
                     f"(dtype {self.dtype}): pass a whole number."
                 )
+            return round(number)
         return number
 
 

@@ -910,6 +910,10 @@ def test_a_float_column_of_whole_numbers_takes_fractions_but_an_int_column_does_
     assert w.instance["price"] == 15.5 and w.explanation.prediction == 32.0
     with pytest.raises(ValueError, match="integer feature 'n' \\(dtype int64\\): pass a whole"):
         w.set_features(n=2.5)
+    # An edit reads as X's own values do: a float column's whole number stays a float.
+    w.set_features(price=50, n=3.0)
+    assert w.instance == {"price": 50.0, "n": 3}
+    assert type(w.instance["price"]) is float and type(w.instance["n"]) is int
     w.close()
 
 
