@@ -547,13 +547,23 @@ def _whole_float(value: Any) -> bool:
 
 
 def _check_predictor(model: Any) -> None:
-    """Reject what cannot be explained (a class, a clusterer, a transformer) with the fix."""
+    """Reject what cannot be explained (a class, a clusterer, an outlier detector, a
+    transformer) with the fix."""
     if isinstance(model, type):
         raise TypeError(
             f"model is the class {model.__name__}, not a fitted model: pass an instance "
             f"fitted on your data, e.g. {model.__name__}().fit(X, y)."
         )
     name = type(model).__name__
+    if _estimator_type(model) == "outlier_detector":
+        # Its predict is a label of -1 or 1 per row: explained, it reads as a regressor's
+        # two-valued output, which says little of why a row is an outlier.
+        raise TypeError(
+            f"{name} is an outlier detector: its predict labels rows -1 (outlier) or 1, with "
+            "no target to explain. Explain its anomaly score instead, a function of the "
+            "rows: explain_widget(model.decision_function, X) (lower is more anomalous; "
+            "a LocalOutlierFactor needs novelty=True for it)."
+        )
     fit_predict_only = hasattr(model, "fit_predict") and not (
         hasattr(model, "predict") or hasattr(model, "predict_proba")
     )

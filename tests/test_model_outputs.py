@@ -17,11 +17,14 @@ from sklearn.cluster import DBSCAN, AgglomerativeClustering, KMeans
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
+    IsolationForest,
     RandomForestRegressor,
 )
 from sklearn.linear_model import LinearRegression
+from sklearn.neighbors import LocalOutlierFactor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.svm import OneClassSVM
 from sklearn.tree import DecisionTreeClassifier
 
 from optiml_widgets import explain_widget
@@ -83,6 +86,23 @@ def test_a_clusterer_is_rejected_with_what_to_pass_instead(model):
     assert "RandomForestClassifier().fit(X, model.labels_)" in str(error.value)
     with pytest.raises(TypeError, match="is a clustering model"):
         explain_widget(make_pipeline(StandardScaler(), model).fit(X), X)
+
+
+@pytest.mark.parametrize(
+    "model", [IsolationForest(random_state=0), LocalOutlierFactor(), OneClassSVM()], ids=repr
+)
+def test_an_outlier_detector_is_rejected_with_its_score_as_the_fix(model):
+    # Its predict labels rows -1 or 1: explained as a regressor's output, it said little.
+    X, _ = small_regression()
+    model.fit(X)
+    for given in (model, make_pipeline(StandardScaler(), model).fit(X)):
+        with pytest.raises(TypeError, match="is an outlier detector") as error:
+            explain_widget(given, X)
+        assert "explain_widget(model.decision_function, X)" in str(error.value)
+    forest = IsolationForest(random_state=0).fit(X)
+    w = explain_widget(forest.decision_function, X, explainers=("shap",))
+    assert w.explanation.prediction == pytest.approx(forest.decision_function(X.iloc[[0]])[0])
+    w.close()
 
 
 def test_a_transformer_and_a_class_are_rejected_with_the_fix():
