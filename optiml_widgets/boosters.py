@@ -114,6 +114,26 @@ def tree_model(model: Any) -> Any:
     return model.booster if isinstance(model, BoosterRegressor) else model
 
 
+def trees_past_best(model: Any) -> str | None:
+    """Why no TreeSHAP adds up to an early-stopped native XGBoost Booster's output, with the
+    fix; else None. Its predict adds every tree, where shap reads the trees up to its
+    best_iteration only (as XGBoost's scikit-learn models predict)."""
+    booster = tree_model(model)
+    if type(booster).__module__.split(".")[0] != "xgboost" or not hasattr(
+        booster, "num_boosted_rounds"
+    ):
+        return None
+    best = booster.attr("best_iteration")
+    rounds = int(booster.num_boosted_rounds())
+    if best is None or int(best) + 1 >= rounds:
+        return None
+    return (
+        f"the Booster was early-stopped at round {int(best)} and predicts with all {rounds} "
+        "rounds, where TreeSHAP reads those up to its best one: to explain the early-stopped "
+        "model, pass booster[: booster.best_iteration + 1]"
+    )
+
+
 class BoosterRegressor:
     """A native LightGBM or XGBoost Booster whose output is explained as it is."""
 

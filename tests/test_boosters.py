@@ -204,3 +204,33 @@ def test_global_data_uses_the_booster_s_own_contributions():
     np.testing.assert_allclose(
         explanation.summary.mean_abs_shap[:, 1], np.abs(own).mean(axis=0), rtol=1e-6
     )
+
+
+def test_an_early_stopped_booster_names_the_trees_shap_leaves_out_and_the_fix():
+    # Its predict adds every round; shap's TreeExplainer stops at best_iteration. Both
+    # TreeSHAPs missed, and the fallback's reason only said they were not additive.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(400, 3)), columns=list("abc"))
+    y = X["a"] + rng.normal(size=400) * 2
+    booster = xgboost.train(
+        {"max_depth": 3, "eta": 0.3},
+        xgboost.DMatrix(X.iloc[:300], y[:300]),
+        200,
+        evals=[(xgboost.DMatrix(X.iloc[300:], y[300:]), "valid")],
+        early_stopping_rounds=5,
+        verbose_eval=False,
+    )
+    assert booster.best_iteration + 1 < booster.num_boosted_rounds()
+    session = ExplanationSession(booster, X, explainers=("shap",))
+    explanation = session.local_explanation(0, {})
+    assert explanation.algorithm.startswith("Permutation SHAP")
+    assert "booster[: booster.best_iteration + 1]" in explanation.fallback
+    assert explanation.base_value + sum(explanation.shap.values()) == pytest.approx(
+        float(booster.predict(xgboost.DMatrix(X.iloc[[0]]))[0]), rel=1e-5
+    )
+    session.close()
+    stopped = booster[: booster.best_iteration + 1]
+    session = ExplanationSession(stopped, X, explainers=("shap",))
+    explanation = session.local_explanation(0, {})
+    assert explanation.algorithm.startswith("TreeSHAP") and not explanation.fallback
+    session.close()

@@ -23,7 +23,15 @@ from typing import Any
 import numpy as np
 import shap
 
-from ..boosters import BoosterRegressor, Link, margin, margin_link, objective, tree_model
+from ..boosters import (
+    BoosterRegressor,
+    Link,
+    margin,
+    margin_link,
+    objective,
+    tree_model,
+    trees_past_best,
+)
 from ..jobs import Cancelled
 from .base import Attribution, Explainer, Quality, register
 from .permutation import permutation_shap
@@ -467,10 +475,16 @@ class ShapExplainer(Explainer):
         return self.excess_gap(base, mean[None, :])
 
     def _transformed(self, encoded: np.ndarray, result: ShapValues) -> str | None:
-        """Why TreeSHAP missed a regressor's output when the cause is no fault of TreeSHAP:
+        """Why TreeSHAP missed the model's output when the cause is no fault of TreeSHAP:
+        an early-stopped Booster predicts with trees shap leaves out; or a regressor's
         base + sum(values) is the trees' sum (the margin, as the model's library computes
         it), and the prediction a transform of it with no link known here; else None."""
-        if self.algorithm_kind != "tree" or self.linked or self.adapter.is_classifier:
+        if self.algorithm_kind != "tree":
+            return None
+        past_best = trees_past_best(self.adapter.model)
+        if past_best is not None:
+            return past_best
+        if self.linked or self.adapter.is_classifier:
             return None
         try:
             trees = margin(
