@@ -111,6 +111,7 @@ class ShapExplainer(Explainer):
         self.tree_output = "raw"  # shap's model_output of the TreeSHAP that runs
         self.seconds_per_row: float | None = None  # measured on the first rows explained
         self._spread: np.ndarray | None = None  # of the model's outputs over the background
+        self._background_outputs: np.ndarray | None = None
         self._fast_tree: shap.TreeExplainer | None = None
         self._fast_trees = 0
         self._fast_lock = threading.Lock()  # the forest share is built once, by one thread
@@ -470,7 +471,7 @@ class ShapExplainer(Explainer):
                 return None
             p0, p = _inverse_link(np.array([base_margin, mean_margin]), self.link)
             return abs(float(p0 - p))
-        mean = self.model_output(self.background).mean(axis=0)
+        mean = self._background_output().mean(axis=0)
         base = ShapValues(np.zeros((1, 1, len(mean))), result.base_values)
         return self.excess_gap(base, mean[None, :])
 
@@ -561,9 +562,15 @@ class ShapExplainer(Explainer):
     def _output_spread(self) -> np.ndarray:
         """The standard deviation of each model output over the background (cached)."""
         if self._spread is None:
-            spread = self.model_output(self.background).std(axis=0)
+            spread = self._background_output().std(axis=0)
             self._spread = np.maximum(spread, np.finfo(float).tiny)
         return self._spread
+
+    def _background_output(self) -> np.ndarray:
+        """The model's outputs over the background (one call, for the spread and the base)."""
+        if self._background_outputs is None:
+            self._background_outputs = self.model_output(self.background)
+        return self._background_outputs
 
     def _label(self) -> str:
         """The current fast algorithm's name, in the reasons it was dropped."""
