@@ -225,6 +225,20 @@ class ModelAdapter:
                 return shown
         return label
 
+    def unknown_labels(self, labels: Sequence[Any]) -> list[Any]:
+        """The true labels (as in y) that name none of the classes, by the model's labels or
+        the names shown for them, each once in order; none for a regressor."""
+        if self.classes is None or self.model_classes is None:
+            return []
+        # As display_label matches them: equal (1.0 is 1) or written alike (1 is "1").
+        values = {*self.model_classes, *self.classes}
+        texts = {str(c) for c in values}
+        unknown: dict[str, Any] = {}
+        for label in labels:
+            if label is not None and label not in values and str(label) not in texts:
+                unknown.setdefault(str(label), label)
+        return list(unknown.values())
+
     # -- internals ----------------------------------------------------------
     def _raw_predict(self, frame: pd.DataFrame) -> np.ndarray:
         if not self.is_estimator:

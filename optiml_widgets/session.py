@@ -70,6 +70,7 @@ from .memo import Memo
 from .model import ModelAdapter, align_columns, class_position, classes_as_given
 from .progress import wait_for_job, working
 from .sweeps import GRID_POINTS, Sweep, display_values, grid_values, sweep_rows
+from .warn import warn_caller
 
 SURROGATE = "surrogate"
 EXPLAINERS = ("shap", "lime", SURROGATE)
@@ -177,6 +178,8 @@ class ExplanationSession:
                 probe_rows=probe_rows,
                 column_labels=labels or None,
             )
+        if self.y is not None:
+            _warn_unknown_labels(self.adapter, self.y)
         # A model this slow per call gets a cheaper first view; the exact one follows.
         self.slow_model = time.perf_counter() - started > SLOW_MODEL_SECONDS
         self.random_state = random_state
@@ -1344,3 +1347,17 @@ def _same_value(feature: Feature, a: Any, b: Any) -> bool:
         return bool(a == b)
     except (TypeError, ValueError, ArithmeticError):  # Decimal("sNaN") compares with nothing
         return False
+
+
+def _warn_unknown_labels(adapter: ModelAdapter, y: list[Any]) -> None:
+    """Warn of true labels that name none of the model's classes (y encoded otherwise than
+    the model's labels, or another column): each would read as a wrong prediction."""
+    unknown = adapter.unknown_labels(y)
+    if unknown:
+        warn_caller(
+            f"y holds labels that name none of the model's classes: {first_names(unknown, 5)} "
+            f"(its classes: {first_names(adapter.model_classes or [], 5)}). They "
+            "are shown as given beside predictions that can never match them. Pass y in "
+            "the model's own labels (as it was trained on), or name its classes with "
+            "class_names=[...] in the order of model.classes_."
+        )

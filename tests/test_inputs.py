@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -603,6 +604,23 @@ def test_y_whose_index_does_not_match_x_gets_a_clear_error():
     repeated = pd.DataFrame({"a": np.arange(3.0)}, index=[1, 1, 2])
     with pytest.raises(ValueError, match="the labels repeat"):
         check_y(pd.Series([1, 2, 3], index=[2, 1, 1]), repeated)
+
+
+def test_y_whose_labels_name_none_of_the_classes_is_warned_of():
+    # A y of class names beside a model trained on codes read as a wrong prediction on
+    # every row, with no word of why.
+    X = pd.DataFrame({"a": np.arange(20.0), "b": np.arange(20.0) % 3})
+    codes = (X["a"] > 9).astype(int)
+    model = LogisticRegression().fit(X, codes)
+    names = codes.map({0: "low", 1: "high"})
+    with pytest.warns(RuntimeWarning, match=_literal("['low', 'high'] (its classes: [0, 1])")):
+        explain_widget(model, X, names, explainers=("shap",)).close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for y in (codes, codes.astype(float), codes.astype(str), codes.where(X["a"] > 2)):
+            explain_widget(model, X, y, explainers=("shap",)).close()
+        named = explain_widget(model, X, names, class_names=["low", "high"], explainers=())
+        named.close()
 
 
 def test_y_arrays_and_lists_go_by_position_as_plain_values():
