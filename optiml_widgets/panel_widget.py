@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -55,6 +55,8 @@ class PanelWidget(anywidget.AnyWidget):
     ).tag(sync=True)
 
     EXPORT_FILENAME: ClassVar[str]  # the name the Export button's download suggests
+    # The session's attributes a change of row or class sets (see _select).
+    SELECTED: ClassVar[tuple[str, ...]] = ("index", "target_index")
 
     def __init__(
         self, session: Any, opening: Callable[[], tuple[dict, dict[str, Any]]], **traits: Any
@@ -72,6 +74,7 @@ class PanelWidget(anywidget.AnyWidget):
         # none). A click restarts the export, and the file goes to every view waiting.
         self._export_waiting: set[str | None] = set()
         self._publishing = Publishing()
+        self._selection = object()  # the last change of row or class (see _select)
         self.recomputations = 0  # views computed (tests check that bursts coalesce)
         first_view, own_traits = opening()
         with self._publishing():  # the initial values need no recomputation
@@ -249,6 +252,32 @@ class PanelWidget(anywidget.AnyWidget):
         previous, self._python_seq = self._python_seq, self._seq
         return previous, self._seq
 
+    def _select(self, **selected: Any) -> Callable[[], None]:
+        """Select a row and classes (``self._state`` held; ``selected``: values of
+        SELECTED); returns what selects the ones before again when no view shows these (the
+        model failed on the row): the traits, the row or text, ``w.explanation`` and an
+        export keep agreeing with the last good view. A newer selection meanwhile stays."""
+        session = self._session
+        before = {name: getattr(session, name) for name in self.SELECTED}
+        for name, value in selected.items():
+            setattr(session, name, value)
+        token = self._selection = object()
+
+        def take_back() -> None:
+            with self._state:
+                if self._selection is not token:
+                    return
+                for name, value in before.items():
+                    setattr(session, name, value)
+                with self._publishing():
+                    self._show_selection()
+
+        return take_back
+
+    def _show_selection(self) -> None:
+        """The traits of the selection as the session has them (under ``_publishing``)."""
+        self.index, self.target = self._session.index, self._session.target
+
     def _after_every_view(self, seq: int, newest: int) -> int:
         """Under ``_state``: the seq to publish a panel request's state with, ``newest``
         the newest seq a view was given before the request came. A state no view has shown
@@ -263,6 +292,18 @@ class PanelWidget(anywidget.AnyWidget):
         """Block until every request and what follows it is answered (tests and scripts)."""
         self._session.jobs.wait_started(timeout)  # it queues the first view's completion
         return self._loop.wait_idle(timeout)
+
+
+def in_turn(steps: Sequence[Callable[[], None]]) -> Callable[[], None] | None:
+    """One call that makes each of ``steps`` in turn; None for none."""
+    if not steps:
+        return None
+
+    def all_steps() -> None:
+        for step in steps:
+            step()
+
+    return all_steps
 
 
 def unrecord(

@@ -37,7 +37,15 @@ from .global_explanation import GlobalExplanation
 from .html_file import check_include_data, export_path
 from .jobs import Cancelled, check_open, while_open
 from .live import error_text
-from .panel_widget import STATIC, MakePage, PanelWidget, job_state, unrecord, weakly
+from .panel_widget import (
+    STATIC,
+    MakePage,
+    PanelWidget,
+    in_turn,
+    job_state,
+    unrecord,
+    weakly,
+)
 from .progress import working
 from .session import SURROGATE, ExplanationSession
 from .warn import warn_caller
@@ -61,6 +69,7 @@ class ExplainerWidget(PanelWidget):
 
     _session: ExplanationSession
     EXPORT_FILENAME = "optiml_widgets_export.html"
+    SELECTED = ("index", "target_index", "versus_index")
 
     _curves = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     _global = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
@@ -86,7 +95,6 @@ class ExplainerWidget(PanelWidget):
         # request built on an older view than a change keeps that change.
         self._python_edits: dict[int, dict[str, tuple[int, Any]]] = {}
         self._curves_of: tuple | None = None  # the instance the synced curves were swept at
-        self._selection = object()  # the last change of row or classes (see _select)
 
         def opening() -> tuple[dict, dict[str, Any]]:
             calls = session.context.calls
@@ -399,10 +407,11 @@ class ExplainerWidget(PanelWidget):
                     versus_index = None  # the new target was the contrasted class
             else:
                 versus_index = session.check_versus(value)
-            take_back = self._select(index, target_index, versus_index)
+            take_back = self._select(
+                index=index, target_index=target_index, versus_index=versus_index
+            )
             with self._publishing():  # the traits as the session now has them
-                self.index, self.target = session.index, session.target
-                self.versus = session.versus
+                self._show_selection()
         shown = False
         try:
             shown = self._refresh()
@@ -410,32 +419,9 @@ class ExplainerWidget(PanelWidget):
             if not shown:
                 take_back()
 
-    def _select(
-        self, index: int, target_index: int, versus_index: int | None
-    ) -> Callable[[], None]:
-        """Select a row and classes (``self._state`` held); returns what selects the ones
-        before again when no view shows these (the model failed on the row): the traits,
-        ``w.instance``, ``w.explanation`` and an export keep agreeing with the last good
-        view. A newer selection meanwhile stays."""
-        session = self._session
-        before = (session.index, session.target_index, session.versus_index)
-        session.index, session.target_index, session.versus_index = (
-            index,
-            target_index,
-            versus_index,
-        )
-        token = self._selection = object()
-
-        def take_back() -> None:
-            with self._state:
-                if self._selection is not token:
-                    return
-                session.index, session.target_index, session.versus_index = before
-                with self._publishing():
-                    self.index, self.target = session.index, session.target
-                    self.versus = session.versus
-
-        return take_back
+    def _show_selection(self) -> None:
+        super()._show_selection()
+        self.versus = self._session.versus
 
     # -- the live loop -------------------------------------------------------------
     def _message_handlers(self) -> dict[str, Callable[[dict], None]]:
@@ -520,7 +506,9 @@ class ExplainerWidget(PanelWidget):
                 fresh = basis is None or int(basis) >= self._python_seq
                 if fresh:
                     self._python_edits.clear()  # the panel has seen them: they are in edits
-                    selected = self._select(index, target_index, versus_index)
+                    selected = self._select(
+                        index=index, target_index=target_index, versus_index=versus_index
+                    )
                     session.edits_by_row[index] = edits
                 elif basis is not None and request.get("edits") is not None:
                     # Built before the panel saw a change made from Python (a drag under
@@ -544,12 +532,7 @@ class ExplainerWidget(PanelWidget):
                             self._take_back, index, session.edits_by_row[index], before
                         )
                     )
-                if undo:
-
-                    def take_back() -> None:
-                        for step in undo:
-                            step()
-
+                take_back = in_turn(undo)
                 if fresh or request.get("edits") is not None:
                     seq = self._after_every_view(seq, newest)
         if not self._publish(

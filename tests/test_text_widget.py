@@ -1068,3 +1068,37 @@ def test_a_whole_float_names_an_integer_class_of_a_text_model():
                 w.target = wrong
     finally:
         w.close()
+
+
+def test_a_text_the_model_fails_on_leaves_the_last_good_text_selected():
+    # The index stayed on the failing text: w.index and w.text named it while the view
+    # showed the text before, and w.explanation raised the model's error.
+    texts = ["a great movie", "an awful movie", "boom goes the movie", "boom again"]
+    refuse = {"on": False}
+
+    def picky(batch):
+        if refuse["on"]:
+            return fails_on_boom(batch)
+        return additive(batch)
+
+    w = explain_widget(picky, texts, explainers=("lime_text",))
+    try:
+        w.index = 1
+        good = w.explanation.prediction
+        refuse["on"] = True
+        with pytest.warns(RuntimeWarning, match="cannot read this"):
+            w.index = 2
+        assert "cannot read this" in w.error
+        assert w.index == 1 and w.text == texts[1] and w.explanation.prediction == good
+        w._on_frontend_message(
+            w,
+            {"type": "request", "seq": 50, "index": 3, "target": w.target, "fast": False},
+            [],
+        )  # the panel's text change alike
+        assert w._wait_idle()
+        assert "cannot read this" in w.error
+        assert w.index == 1 and w.text == texts[1] and w.explanation.prediction == good
+        w.index = 0
+        assert w.error is None and w.index == 0 and w.text == texts[0]
+    finally:
+        w.close()

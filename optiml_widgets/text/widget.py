@@ -27,7 +27,7 @@ import traitlets
 from ..html_file import check_include_data, export_path
 from ..jobs import Cancelled, Stop, check_open, stopping_with, while_open
 from ..live import error_text
-from ..panel_widget import MakePage, PanelWidget, job_state, unrecord
+from ..panel_widget import MakePage, PanelWidget, in_turn, job_state, unrecord
 from ..warn import warn_caller
 from . import payloads
 from .explanation import TextExplanation
@@ -146,13 +146,20 @@ class TextWidget(PanelWidget):
         with self._state:
             # Only the trait that changed, from ``change``: a view published by a worker
             # thread meanwhile may have written the session's older values into the traits.
+            index, target_index = session.index, session.target_index
             if change["name"] == "index":
-                session.index = change["new"]
+                index = change["new"]
             else:
-                session.target_index = session.check_target(change["new"])
+                target_index = session.check_target(change["new"])
+            take_back = self._select(index=index, target_index=target_index)
             with self._publishing():
-                self.index, self.target = session.index, session.target
-        self._refresh()
+                self._show_selection()
+        shown = False
+        try:
+            shown = self._refresh()
+        finally:
+            if not shown:
+                take_back()
 
     # -- the live loop ----------------------------------------------------------------------
     def _edit_text(self, edited: Callable[[], str | None]) -> None:
@@ -224,7 +231,7 @@ class TextWidget(PanelWidget):
         session = self._session
         from_python = request.get("type") == "python"
         fast = bool(request.get("fast"))
-        take_back: Callable[[], None] | None = None  # the panel's edit, when rejected
+        take_back: Callable[[], None] | None = None  # the panel's edit and text, when rejected
         asked = seq  # the request's own number (the panel's "failed" names it)
         with self._state:
             if not from_python:
@@ -249,12 +256,12 @@ class TextWidget(PanelWidget):
                 before = session.edits.get(index)
                 applied = basis is None or int(basis) >= self._python_seq
                 python_edit = self._python_texts.get(index)  # (its seq, its text) or None
+                undo = []  # what a view the model fails on takes back
                 if applied:
                     self._python_texts.clear()  # the panel has seen them
                     if text is not None:
                         self._set_edit(index, text)
-                    session.index = index
-                    session.target_index = target_index
+                    undo.append(self._select(index=index, target_index=target_index))
                 elif (
                     basis is not None
                     and text is not None
@@ -267,7 +274,8 @@ class TextWidget(PanelWidget):
                     self._set_edit(index, text)
                     applied = True
                 if text is not None:  # a rejected edit does not stay
-                    take_back = partial(self._take_back, index, session.edits.get(index), before)
+                    undo.append(partial(self._take_back, index, session.edits.get(index), before))
+                take_back = in_turn(undo)
                 if applied:
                     seq = self._after_every_view(seq, newest)
             self._work_stop()  # work for another text or class ends at its next model call
