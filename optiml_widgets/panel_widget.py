@@ -252,6 +252,30 @@ class PanelWidget(anywidget.AnyWidget):
         previous, self._python_seq = self._python_seq, self._seq
         return previous, self._seq
 
+    def _select_changed(self, change: dict) -> None:
+        """A row or class trait set from Python: the session selects it and a view shows
+        it, or it is taken back."""
+        if self._publishing.here:
+            return
+        with self._state:
+            # Only the trait that changed, from ``change``: a view published by a worker
+            # thread meanwhile may have written the session's older values into the traits.
+            take_back = self._select(**self._selection_after(change["name"], change["new"]))
+            with self._publishing():  # the traits as the session now has them
+                self._show_selection()
+        shown = False
+        try:
+            shown = self._refresh()
+        finally:
+            if not shown:
+                take_back()
+
+    def _selection_after(self, name: str, value: Any) -> dict[str, Any]:
+        """Under ``_state``: what trait ``name`` set to ``value`` selects (of SELECTED)."""
+        if name == "index":
+            return {"index": value}
+        return {"target_index": self._session.check_target(value)}
+
     def _select(self, **selected: Any) -> Callable[[], None]:
         """Select a row and classes (``self._state`` held; ``selected``: values of
         SELECTED); returns what selects the ones before again when no view shows these (the

@@ -390,34 +390,16 @@ class ExplainerWidget(PanelWidget):
 
     @traitlets.observe("index", "target", "versus")
     def _on_state_trait(self, change: dict) -> None:
-        if self._publishing.here:
-            return
+        self._select_changed(change)
+
+    def _selection_after(self, name: str, value: Any) -> dict[str, Any]:
         session = self._session
-        name, value = change["name"], change["new"]
-        with self._state:
-            # Only the trait that changed, from ``change``: a view published by a worker
-            # thread meanwhile may have written the session's older values into the traits.
-            index, target_index = session.index, session.target_index
-            versus_index = session.versus_index
-            if name == "index":
-                index = value
-            elif name == "target":
-                target_index = session.check_target(value)
-                if versus_index == target_index:
-                    versus_index = None  # the new target was the contrasted class
-            else:
-                versus_index = session.check_versus(value)
-            take_back = self._select(
-                index=index, target_index=target_index, versus_index=versus_index
-            )
-            with self._publishing():  # the traits as the session now has them
-                self._show_selection()
-        shown = False
-        try:
-            shown = self._refresh()
-        finally:
-            if not shown:
-                take_back()
+        if name == "versus":
+            return {"versus_index": session.check_versus(value)}
+        selected = super()._selection_after(name, value)
+        if selected.get("target_index") == session.versus_index:
+            selected["versus_index"] = None  # the new target was the contrasted class
+        return selected
 
     def _show_selection(self) -> None:
         super()._show_selection()

@@ -140,26 +140,7 @@ class TextWidget(PanelWidget):
 
     @traitlets.observe("index", "target")
     def _on_state_trait(self, change: dict) -> None:
-        if self._publishing.here:
-            return
-        session = self._session
-        with self._state:
-            # Only the trait that changed, from ``change``: a view published by a worker
-            # thread meanwhile may have written the session's older values into the traits.
-            index, target_index = session.index, session.target_index
-            if change["name"] == "index":
-                index = change["new"]
-            else:
-                target_index = session.check_target(change["new"])
-            take_back = self._select(index=index, target_index=target_index)
-            with self._publishing():
-                self._show_selection()
-        shown = False
-        try:
-            shown = self._refresh()
-        finally:
-            if not shown:
-                take_back()
+        self._select_changed(change)
 
     # -- the live loop ----------------------------------------------------------------------
     def _edit_text(self, edited: Callable[[], str | None]) -> None:
