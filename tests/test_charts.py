@@ -381,6 +381,23 @@ def test_shap_explanation_of_the_global_values():
     np.testing.assert_allclose(totals, outputs, rtol=1e-6)
 
 
+def test_global_to_shap_data_is_read_as_the_explained_rows_and_columns():
+    # X itself (all its rows, the sample explained 40 of them) and a frame with X's columns
+    # in another order: each value sits beside its own row's and column's SHAP value.
+    session = fresh("rf_diabetes", global_rows=40)
+    explanation = session.global_explanation()
+    X = session.frame
+    own = X.iloc[explanation.rows].to_numpy()
+    for data in (X, X.iloc[explanation.rows][X.columns[::-1]], X.to_numpy()):
+        exp = explanation.to_shap(0, data)
+        assert exp.data.shape == exp.values.shape
+        np.testing.assert_array_equal(exp.data, own)
+    with pytest.raises(ValueError, match="40 rows"):
+        explanation.to_shap(0, X.iloc[:100])
+    with pytest.raises(ValueError, match="columns"):
+        explanation.to_shap(0, X.iloc[explanation.rows].drop(columns=X.columns[0]))
+
+
 def _gbc():
     c = case("gbc_breast_cancer")
     return c.model, c.X, c.y
