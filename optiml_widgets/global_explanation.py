@@ -339,6 +339,11 @@ class GlobalExplanation:
             # (read as a position first, it was class 3's values under class 2's name).
             if str(output) in names:
                 return names.index(str(output))
+            # A number names the class it equals: 2 is the class 2.0 (read as the position
+            # 2, it was class 3.0's values), 2.0 the class 2, as w.target reads them.
+            equal = [i for i, name in enumerate(names) if _same_number(name, output)]
+            if equal:
+                return equal[0]
             position = isinstance(output, (int, np.integer)) and not isinstance(output, bool)
             if position and 0 <= int(output) < len(names):
                 return int(output)
@@ -564,6 +569,19 @@ def compute_global(
         algorithm=algorithm,
         seconds=time.perf_counter() - started,
     )
+
+
+def _same_number(name: str, output: Any) -> bool:
+    """Whether the output name ``name`` is the text of a number equal to ``output``."""
+    if isinstance(output, (bool, np.bool_)) or not isinstance(output, (int, float, np.number)):
+        return False
+    try:
+        number = float(name)
+    except ValueError:
+        return False
+    # The name as a number writes it ("2", "2.0"), not any text float() reads ("2_0").
+    texts = {str(number), str(int(number))} if number.is_integer() else {str(number)}
+    return number == output and name in texts
 
 
 def _explain_again(output_names: list[str], output: int) -> str:
