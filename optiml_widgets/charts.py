@@ -35,7 +35,7 @@ import pandas as pd
 
 from .data import FeatureSchema
 from .explainers.surrogate import Surrogate
-from .format import counted, exact_number, finite
+from .format import counted, exact_number, finite, row_label
 from .global_explanation import GlobalExplanation
 
 BEESWARM_FEATURES = 12  # shap's beeswarm shows 10 by default; a few more fit the panel
@@ -148,11 +148,12 @@ def rows_frame(
     *,
     include_values: bool,
     features: Sequence[int] | None = None,
+    row_labels: pd.Index | None = None,
 ) -> pd.DataFrame:
     """One record per explained row: the SHAP values ``s`` and encoded values ``v`` of the
     carried ``features`` (all by default; the charts get their positions as the ``carried``
     parameter), and the row's number: ``row`` for a row of X, ``n`` for a row of
-    ``global_data``."""
+    ``global_data``; with values, X's own ``label`` of a row of X (``row_labels``)."""
     carried = list(range(len(schema))) if features is None else list(features)
     values = explanation.values_at(output)[:, carried]
     key = "row" if explanation.rows_are_X else "n"
@@ -162,7 +163,18 @@ def rows_frame(
     }
     if include_values:
         records["v"] = _round_columns(explanation.encoded[:, carried])
+        if row_labels is not None and explanation.rows_are_X:  # a label can be an id
+            records["label"] = [row_label(row_labels[r]) for r in explanation.rows]
     return pd.DataFrame(records)
+
+
+def _row_tooltips(rows: pd.DataFrame, key: str, of: str) -> list[alt.Tooltip]:
+    """A point's row: its position, and X's own label beside it as the panel names it (a
+    shuffled index's 7 alone read as X.loc[7], another row)."""
+    tooltips = [alt.Tooltip(f"{key}:Q", title=f"row {of}")]
+    if "label" in rows.columns:
+        tooltips.append(alt.Tooltip("label:N", title="index"))
+    return tooltips
 
 
 def _colour_ranges(
@@ -356,7 +368,7 @@ def beeswarm_chart(
                 "hover < 0 || datum.k == hover", alt.value(0.8), alt.value(0.15)
             ),
             tooltip=[
-                alt.Tooltip(f"{key}:Q", title=f"row {of}"),
+                *_row_tooltips(rows, key, of),
                 alt.Tooltip("feature:N"),
                 alt.Tooltip("s:Q", title="SHAP value", format=".4g"),
             ],
@@ -510,7 +522,7 @@ def dependence_chart(
             ),
             description=alt.Description("about:N"),
             tooltip=[
-                alt.Tooltip(f"{key}:Q", title=f"row {of}"),
+                *_row_tooltips(rows, key, of),
                 alt.Tooltip("y:Q", title="SHAP value", format=".4g"),
             ],
         )
@@ -790,6 +802,7 @@ def global_charts(
     row: int = -1,
     current: tuple[float | None, float | None] = (None, None),
     include_values: bool = True,
+    row_labels: pd.Index | None = None,
 ) -> dict[str, AnyChart]:
     """All global charts for one output. Without values (an export with
     ``include_data=False``) the beeswarm is not coloured and there is no dependence plot.
@@ -799,7 +812,14 @@ def global_charts(
     """
     explanation.values_at(output)  # a clear error when this output was not explained
     carried = chart_features(explanation, output, feature)
-    rows = rows_frame(explanation, schema, output, include_values=include_values, features=carried)
+    rows = rows_frame(
+        explanation,
+        schema,
+        output,
+        include_values=include_values,
+        features=carried,
+        row_labels=row_labels,
+    )
     if not explanation.rows_are_X:
         row = -1  # the sample's rows are not rows of X
     charts: dict[str, AnyChart] = {

@@ -339,6 +339,11 @@ class GlobalExplanation:
             # (read as a position first, it was class 3's values under class 2's name).
             if str(output) in names:
                 return names.index(str(output))
+            # A number names the class it equals: 2 is the class 2.0 (read as the position
+            # 2, it was class 3.0's values), 2.0 the class 2, as w.target reads them.
+            equal = [i for i, name in enumerate(names) if _same_number(name, output)]
+            if equal:
+                return equal[0]
             position = isinstance(output, (int, np.integer)) and not isinstance(output, bool)
             if position and 0 <= int(output) < len(names):
                 return int(output)
@@ -415,16 +420,22 @@ class GlobalExplanation:
             default_output=None,
         )
 
-    def to_shap(self, output: int | str | None = None, data: pd.DataFrame | None = None) -> Any:
+    def to_shap(self, output: int | str | None = None, data: Any = None) -> Any:
         """One output's values of ``rows`` (by default the widget's target) as a
-        ``shap.Explanation``, for shap's own plots."""
+        ``shap.Explanation``, for shap's own plots. ``data`` (by default X's own values of
+        ``rows``): the explained rows, or all of X, a frame read by X's column labels."""
         import shap
 
         output = self.output(output)
         base = self.base_values[output]
         if data is None:  # X's own values, as a local explanation's to_shap
             data = self.decode(self.encoded) if self.decode is not None else None
-        values = data.to_numpy() if data is not None else self.encoded
+        else:
+            data = self._explained_data(data)
+        if data is None:
+            values = self.encoded
+        else:
+            values = data.to_numpy() if isinstance(data, pd.DataFrame) else np.asarray(data)
         with contextlib.suppress(TypeError, ValueError):  # categories stay labels
             values = values.astype(float)
         return shap.Explanation(
@@ -433,6 +444,29 @@ class GlobalExplanation:
             data=values,
             # as shap names the columns of a DataFrame: list(X.columns)
             feature_names=self.feature_labels or self.feature_names,
+        )
+
+    def _explained_data(self, data: Any) -> Any:
+        """``data`` as the values' rows and columns: all of X reduced to the sample's rows
+        (its row count unchecked, each value sat beside another row's SHAP values), a
+        frame's columns in X's order."""
+        labels = self.feature_labels or self.feature_names
+        if isinstance(data, pd.DataFrame):
+            missing = [label for label in labels if label not in data.columns]
+            if missing:
+                raise ValueError(f"data has no columns {missing}: give it X's columns.")
+            data = data[labels]
+        else:
+            data = np.asarray(data)
+            if data.ndim != 2 or data.shape[1] != len(labels):
+                raise ValueError(f"data has shape {data.shape}: give it X's {len(labels)} columns.")
+        if len(data) == len(self.rows):
+            return data
+        if self.rows_are_X and len(data) == self.total_rows:
+            return data.iloc[self.rows] if isinstance(data, pd.DataFrame) else data[self.rows]
+        raise ValueError(
+            f"data has {len(data):,} rows; the SHAP values are of {len(self.rows):,} rows "
+            f"({self.sample_text}): give X itself or X.iloc[rows] of this explanation."
         )
 
 
@@ -535,6 +569,19 @@ def compute_global(
         algorithm=algorithm,
         seconds=time.perf_counter() - started,
     )
+
+
+def _same_number(name: str, output: Any) -> bool:
+    """Whether the output name ``name`` is the text of a number equal to ``output``."""
+    if isinstance(output, (bool, np.bool_)) or not isinstance(output, (int, float, np.number)):
+        return False
+    try:
+        number = float(name)
+    except ValueError:
+        return False
+    # The name as a number writes it ("2", "2.0"), not any text float() reads ("2_0").
+    texts = {str(number), str(int(number))} if number.is_integer() else {str(number)}
+    return number == output and name in texts
 
 
 def _explain_again(output_names: list[str], output: int) -> str:

@@ -528,15 +528,20 @@ def check_distinct_names(class_names: Sequence[Any]) -> None:
 
 
 def class_position(classes: Sequence[Any], target: Any) -> int | None:
-    """The position of class ``target`` among ``classes``: the label itself, its text, or
-    a whole float for an integer class (3.0 for 3, a value read from a float column);
-    None when no class is it."""
+    """The position of class ``target`` among ``classes``: the label itself, its text, a
+    whole float for an integer class (3.0 for 3, a value read from a float column), or an
+    integer for a whole float class (3 for 3.0, classes fitted on a float column); None
+    when no class is it."""
     for i, label in enumerate(classes):
         if (label == target and type(label) is type(target)) or str(label) == str(target):
             return i
     if _whole_float(target):
         for i, label in enumerate(classes):
             if _integer(label) and label == target:
+                return i
+    if _integer(target):
+        for i, label in enumerate(classes):
+            if _whole_float(label) and label == target:
                 return i
     return None
 

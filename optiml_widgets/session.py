@@ -1209,6 +1209,7 @@ class ExplanationSession:
             row=self.index if in_sample else -1,
             current=current,
             include_values=include_values,
+            row_labels=self.row_labels,
         )
 
     def dependence_feature(

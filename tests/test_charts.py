@@ -381,6 +381,43 @@ def test_shap_explanation_of_the_global_values():
     np.testing.assert_allclose(totals, outputs, rtol=1e-6)
 
 
+def test_global_to_shap_data_is_read_as_the_explained_rows_and_columns():
+    # X itself (all its rows, the sample explained 40 of them) and a frame with X's columns
+    # in another order: each value sits beside its own row's and column's SHAP value.
+    session = fresh("rf_diabetes", global_rows=40)
+    explanation = session.global_explanation()
+    X = session.frame
+    own = X.iloc[explanation.rows].to_numpy()
+    for data in (X, X.iloc[explanation.rows][X.columns[::-1]], X.to_numpy()):
+        exp = explanation.to_shap(0, data)
+        assert exp.data.shape == exp.values.shape
+        np.testing.assert_array_equal(exp.data, own)
+    with pytest.raises(ValueError, match="40 rows"):
+        explanation.to_shap(0, X.iloc[:100])
+    with pytest.raises(ValueError, match="columns"):
+        explanation.to_shap(0, X.iloc[explanation.rows].drop(columns=X.columns[0]))
+
+
+def test_a_points_tooltip_gives_xs_own_row_label_beside_its_position():
+    # A shuffled index (after a train/test split): "row of X: 0" alone read as X.loc[0],
+    # another row; the panel names it "row 0 of X · index 1002".
+    X, y = breast_cancer()
+    X = X.iloc[:60].set_axis(np.random.default_rng(0).permutation(60) + 1000)
+    model = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y.iloc[:60])
+    session = ExplanationSession(model, X, explainers=("shap",))
+    charts = session.global_charts()
+    rows = next(v for v in charts["beeswarm"].to_dict()["datasets"].values() if "row" in v[0])
+    assert [r["label"] for r in rows] == [str(X.index[r["row"]]) for r in rows]
+    beeswarm = charts["beeswarm"].to_dict()["encoding"]["tooltip"]
+    dependence = charts["dependence"].to_dict()["layer"][0]["encoding"]["tooltip"]
+    for tooltip in (beeswarm, dependence):
+        assert {"field": "label", "type": "nominal", "title": "index"} in tooltip
+    # Without data (an export with include_data=False) no label travels: it can be an id.
+    hidden = charts_payload(session.global_charts(include_values=False))
+    assert "label" not in json.dumps(hidden["datasets"])
+    session.close()
+
+
 def _gbc():
     c = case("gbc_breast_cancer")
     return c.model, c.X, c.y

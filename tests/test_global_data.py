@@ -567,6 +567,24 @@ def test_a_global_explanation_reads_classes_by_name_too():
     session.close()
 
 
+def test_a_number_names_the_class_it_equals_not_the_position():
+    # Classes 1.0, 2.0, 3.0 (y read from a float column): 2 read as the position 2 gave
+    # class 3.0's values. As w.target reads them, 2.0 names the integer class 2 too.
+    from sklearn.ensemble import RandomForestClassifier
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=120), "b": rng.normal(size=120)})
+    y = np.digitize(X["a"], [-0.5, 0.5]) + 1
+    for classes in (y.astype(float), y):
+        model = RandomForestClassifier(10, max_depth=3, random_state=0).fit(X, classes)
+        session = ExplanationSession(model, X, explainers=("shap",))
+        found = session.global_explanation()
+        for label in (2, 2.0, np.float64(2.0), np.int64(2)):
+            assert found.output(label) == session.check_target(2.0) == 1
+        np.testing.assert_array_equal(found.to_shap(2).values, found.values[:, :, 1])
+        session.close()
+
+
 @pytest.mark.parametrize("labels", [[1, 2], [1, 2, 3]])
 def test_the_charts_show_the_target_when_classes_are_numbers_that_are_not_positions(labels):
     """The panel's own code holds positions: read as labels, the charts of class 2 showed

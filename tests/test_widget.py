@@ -143,6 +143,23 @@ def test_a_whole_float_names_an_integer_class():
     w.close()
 
 
+def test_an_integer_names_a_whole_float_class():
+    # Classes 1.0, 2.0, 3.0 (y read from a float column): 2 was an unknown target, where
+    # w.global_explanation.importance(2) reads class 2.0.
+    X, y = wine()
+    model = GradientBoostingClassifier(n_estimators=5, random_state=0).fit(X, y + 1.0)
+    w = explain_widget(model, X, explainers=("shap",))
+    probabilities = model.predict_proba(X.iloc[[0]])[0]
+    for label in (2, np.int64(2), "2.0", 2.0):
+        w.target = label
+        assert w.target == 2.0
+        assert w.explanation.prediction == pytest.approx(probabilities[1])
+    for wrong in (2.5, True, "2"):
+        with pytest.raises(Exception, match="Unknown target"):
+            w.target = wrong
+    w.close()
+
+
 def test_a_class_set_while_a_view_is_published_in_another_thread_is_kept():
     """A streamed view published by a worker thread writes index/target/versus from the
     session; a user's ``w.versus`` set meanwhile must still reach the session (it was
