@@ -31,7 +31,7 @@ import numpy as np
 from .data import FeatureSchema, category_identity
 from .explainers.base import Output, output_value
 from .explainers.rule_models import SCORE_CUT
-from .explainers.surrogate import Condition, Rule, Surrogate, _feature_spread
+from .explainers.surrogate import Condition, Rule, Surrogate, _category_text, _feature_spread
 from .format import finite, format_number
 from .jobs import check_stopped
 from .model import ModelAdapter
@@ -102,8 +102,7 @@ class Counterfactual:
     def text(self) -> str:
         """``worst area → 700, worst texture → 21: the model says benign (P = 0.93).``"""
         moves = ", ".join(
-            f"{name} → {self.labels.get(name, format_number(v) if isinstance(v, float) else v)}"
-            for name, v in self.changes.items()
+            f"{name} → {self._value_text(name, v)}" for name, v in self.changes.items()
         )
         sure = f" (P = {self.probability:.2f})" if self.probability is not None else ""
         said = (
@@ -113,6 +112,13 @@ class Counterfactual:
         )
         verdict = "" if self.model_agrees else " (the model does not agree with the rule)"
         return f"{moves}: {said}{verdict}."
+
+    def _value_text(self, name: str, value: Any) -> str:
+        """A category as the rules write it, quoted where it would blur the list of moves
+        ("Paris, France", ""); a number to four digits."""
+        if name in self.labels:
+            return _category_text(self.labels[name])
+        return format_number(value) if isinstance(value, float) else str(value)
 
     def _side(self) -> str:
         """Where a regressor's prediction lies against the median, and at it, which side

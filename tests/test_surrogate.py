@@ -875,6 +875,31 @@ def test_categories_that_write_the_same_are_two_in_the_rules_checks_and_texts():
     w.close()
 
 
+def test_a_counterfactual_quotes_a_category_as_the_rules_do():
+    # "city → Paris, France, x → 2" reads as three moves, and "city → :" as none: the hint
+    # writes a category as the rules' conditions do, quoted where it would blur.
+    rng = np.random.default_rng(0)
+    city = rng.choice(["Paris, France", "Lyon", ""], 300)
+    X = pd.DataFrame({"city": city, "x": rng.normal(size=300)})
+
+    def model(df: pd.DataFrame) -> np.ndarray:
+        p = (df["city"] == "Paris, France").to_numpy(dtype=float)
+        return np.c_[1 - p, p]
+
+    w = explain_widget(model, X, explainers=("surrogate",), task="classification")
+    texts = set()
+    for index in (int(np.flatnonzero(city == "Lyon")[0]), int(np.flatnonzero(city == "")[0])):
+        w.index = index
+        hint = w.counterfactual()
+        assert hint is not None and hint.model_agrees, hint
+        texts.add(hint.text().split(":")[0])
+    assert texts == {'city → "Paris, France"'}, texts
+    w.index = int(np.flatnonzero(city == "Paris, France")[0])
+    moved = w.counterfactual()
+    assert moved is not None and moved.text().split(":")[0] in {"city → Lyon", 'city → ""'}
+    w.close()
+
+
 MIXED = [1, "1", True, 1.0, 0, "0", False, "True", "a"]
 
 
