@@ -32,7 +32,7 @@ from .data import FeatureSchema, category_identity
 from .explainers.base import Output, output_value
 from .explainers.rule_models import SCORE_CUT
 from .explainers.surrogate import Condition, Rule, Surrogate, _category_text, _feature_spread
-from .format import finite, format_number
+from .format import exact_number, finite, format_number
 from .jobs import check_stopped
 from .model import ModelAdapter
 
@@ -115,10 +115,12 @@ class Counterfactual:
 
     def _value_text(self, name: str, value: Any) -> str:
         """A category as the rules write it, quoted where it would blur the list of moves
-        ("Paris, France", ""); a number to four digits."""
+        ("Paris, France", ""); a number with every digit it has: rounded, it can fall on
+        the other side of the threshold it was moved past ("year → 2005" for 2005.44). The
+        moves are made short (_short)."""
         if name in self.labels:
             return _category_text(self.labels[name])
-        return format_number(value) if isinstance(value, float) else str(value)
+        return exact_number(value) if isinstance(value, float) else str(value)
 
     def _side(self) -> str:
         """Where a regressor's prediction lies against the median, and at it, which side
@@ -413,7 +415,10 @@ def _slide(
     new = current + 1.1 * (split.median - predicted) * term.per / term.weight
     if feature.min is None or feature.max is None or not feature.min <= new <= feature.max:
         return None
-    return float(np.round(new)) if feature.kind == "integer" else float(new)
+    if feature.kind == "integer":
+        return float(np.round(new))
+    lo, hi = feature.min, feature.max
+    return _short(new, feature, lambda v: lo <= v <= hi)
 
 
 def _flip_steps(
@@ -571,4 +576,18 @@ def _numeric_move(
     hi = feature.max if feature.max is not None else np.inf
     if not np.isfinite(new) or new < lo or new > hi or new <= low or new > high:
         return None
-    return float(new)
+    if feature.kind == "integer":
+        return float(new)
+    return _short(new, feature, lambda v: lo <= v <= hi and low < v <= high)
+
+
+def _short(value: float, feature: Any, holds: Callable[[float], bool]) -> float:
+    """``value`` with the fewest digits, from four of the feature's spread, that still
+    ``holds`` (inside the rule's range and the data's): the hint writes every digit of
+    its values, and 2005.435115 reads worse than 2005.435."""
+    scale = _feature_spread(feature) or abs(value) or 1.0
+    for digits in range(4, 17):
+        short = float(format_number(value, digits, scale))
+        if holds(short):
+            return short
+    return float(value)

@@ -900,6 +900,30 @@ def test_a_counterfactual_quotes_a_category_as_the_rules_do():
     w.close()
 
 
+def test_the_value_a_counterfactual_writes_gives_the_outcome_it_says():
+    # A move goes just past the rule's threshold, year > 2005.4321: written to four digits,
+    # "year → 2005" gave the model's old class, though the hint said the new one.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {"year": np.round(2000 + rng.uniform(0, 10, 300), 2), "z": rng.normal(size=300)}
+    )
+
+    def model(df: pd.DataFrame) -> np.ndarray:
+        p = (df["year"].astype(float) > 2005.4321).to_numpy(dtype=float)
+        return np.c_[1 - p, p]
+
+    w = explain_widget(model, X, explainers=("surrogate",), task="classification")
+    for index in range(6):
+        w.index = index
+        hint = w.counterfactual()
+        assert hint is not None and hint.model_agrees and list(hint.changes) == ["year"], hint
+        written = float(hint.text().split("year → ")[1].split(":")[0])
+        assert written == hint.changes["year"], hint.text()
+        assert model(pd.DataFrame({"year": [written]}))[0].argmax() == hint.predicted_label
+        assert len(hint.text().split(":")[0]) <= len("year → 2005.435"), hint.text()
+    w.close()
+
+
 MIXED = [1, "1", True, 1.0, 0, "0", False, "True", "a"]
 
 
