@@ -556,6 +556,23 @@ def test_a_counterfactual_reaches_the_median_when_many_rows_sit_at_it(capped):
     w.close()
 
 
+def test_a_regressors_median_is_over_all_of_x_not_its_first_rows():
+    # X sorted by the output, with more rows than are called for the median: its first
+    # rows gave a median of the lowest outputs, and a row above X's median read "low".
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": np.sort(rng.uniform(0, 100, 20_000)), "b": rng.normal(size=20_000)})
+
+    def model(d):
+        return d["a"].to_numpy(dtype=float)
+
+    session = ExplanationSession(model, X, task="regression", explainers=("shap",))
+    split = session.outcome_split()
+    assert split.median == pytest.approx(np.median(model(X)), abs=1.0), split
+    outputs = session.x_outputs()
+    assert np.array_equal(outputs[:, 0], model(X.iloc[session.x_sample]))
+    session.close()
+
+
 @pytest.mark.parametrize("name", ["gbc_breast_cancer", "rf_diabetes"])
 def test_the_surrogate_pickles_for_dask_workers(name):
     """global_data sends the surrogate to the workers: every size of it pickles (no lock,
