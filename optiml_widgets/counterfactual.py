@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .data import FeatureSchema, category_identity
+from .data import FeatureSchema, bounded_dtype, category_identity
 from .explainers.base import Output, output_value
 from .explainers.rule_models import SCORE_CUT
 from .explainers.surrogate import Condition, Rule, Surrogate, _category_text, _feature_spread
@@ -581,13 +581,23 @@ def _numeric_move(
     return _short(new, feature, lambda v: lo <= v <= hi and low < v <= high)
 
 
-def _short(value: float, feature: Any, holds: Callable[[float], bool]) -> float:
+def _short(value: float, feature: Any, holds: Callable[[float], bool]) -> float | None:
     """``value`` with the fewest digits, from four of the feature's spread, that still
     ``holds`` (inside the rule's range and the data's): the hint writes every digit of
-    its values, and 2005.435115 reads worse than 2005.435."""
+    its values, and 2005.435115 reads worse than 2005.435. In a float16 or float32 column
+    it is the number the column holds (the model gets) that has to hold: 1050.05 is 1050
+    in float16, whose next number, 1051, is taken then. None when none holds."""
+    bounded = bounded_dtype(feature.dtype)
+    narrow = bounded.type if bounded is not None and bounded.kind == "f" else None
     scale = _feature_spread(feature) or abs(value) or 1.0
-    for digits in range(4, 17):
+    for digits in range(4, 18):
         short = float(format_number(value, digits, scale))
-        if holds(short):
+        if holds(short if narrow is None else float(narrow(short))):
             return short
-    return float(value)
+    if narrow is None:
+        return float(value) if holds(float(value)) else None
+    for toward in (np.inf, -np.inf):
+        near = np.nextafter(narrow(value), narrow(toward))
+        if holds(float(near)):
+            return float(str(near))  # its shortest text, read back as the same number
+    return None

@@ -556,6 +556,34 @@ def test_a_counterfactual_reaches_the_median_when_many_rows_sit_at_it(capped):
     w.close()
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_a_counterfactual_moves_a_narrow_float_to_a_number_its_column_holds(dtype):
+    # Between 1024 and 2048 float16 holds whole numbers only: the move just past x > 1050,
+    # 1050.05, reached the model as 1050, which gave the old class, so the hint went on to
+    # a deeper move it wrote as 1061.79 though the model got 1062.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {"x": (1000 + rng.uniform(0, 100, 300)).astype(dtype), "z": rng.normal(size=300)}
+    )
+
+    def model(df: pd.DataFrame) -> np.ndarray:
+        p = (df["x"].astype(float) > 1050.25).to_numpy(dtype=float)
+        return np.c_[1 - p, p]
+
+    w = explain_widget(model, X, explainers=("surrogate",), task="classification")
+    for index in np.flatnonzero(X["x"] < 1050)[:3]:
+        w.index = int(index)
+        hint = w.counterfactual()
+        assert hint is not None and hint.model_agrees and list(hint.changes) == ["x"], hint
+        value = hint.changes["x"]
+        got = float(dtype(value))  # the number the model gets
+        assert got > 1050.25 and model(pd.DataFrame({"x": [got]}))[0].argmax() == 1
+        assert len(hint.text().split(":")[0]) <= len("x → 1061.69"), hint.text()
+        if dtype is np.float16:
+            assert got == 1051, hint.text()  # the nearest past the rule's threshold
+    w.close()
+
+
 def test_a_regressors_median_is_over_all_of_x_not_its_first_rows():
     # X sorted by the output, with more rows than are called for the median: its first
     # rows gave a median of the lowest outputs, and a row above X's median read "low".
