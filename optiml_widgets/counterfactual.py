@@ -416,7 +416,9 @@ def _slide(
     if feature.min is None or feature.max is None or not feature.min <= new <= feature.max:
         return None
     if feature.kind == "integer":
-        return float(np.round(new))
+        new = float(np.round(new))
+        if _narrow_float(feature) is None:
+            return new
     lo, hi = feature.min, feature.max
     return _short(new, feature, lambda v: lo <= v <= hi)
 
@@ -576,9 +578,17 @@ def _numeric_move(
     hi = feature.max if feature.max is not None else np.inf
     if not np.isfinite(new) or new < lo or new > hi or new <= low or new > high:
         return None
-    if feature.kind == "integer":
+    if feature.kind == "integer" and _narrow_float(feature) is None:
         return float(new)
+    # A whole number stays whole (float16's numbers past 2048 are too, 2 or more apart).
     return _short(new, feature, lambda v: lo <= v <= hi and low < v <= high)
+
+
+def _narrow_float(feature: Any) -> type[np.floating] | None:
+    """The float16 or float32 type of a feature's column, which the model gets its values
+    in; None for any other column."""
+    bounded = bounded_dtype(feature.dtype)
+    return bounded.type if bounded is not None and bounded.kind == "f" else None
 
 
 def _short(value: float, feature: Any, holds: Callable[[float], bool]) -> float | None:
@@ -587,8 +597,7 @@ def _short(value: float, feature: Any, holds: Callable[[float], bool]) -> float 
     its values, and 2005.435115 reads worse than 2005.435. In a float16 or float32 column
     it is the number the column holds (the model gets) that has to hold: 1050.05 is 1050
     in float16, whose next number, 1051, is taken then. None when none holds."""
-    bounded = bounded_dtype(feature.dtype)
-    narrow = bounded.type if bounded is not None and bounded.kind == "f" else None
+    narrow = _narrow_float(feature)
     scale = _feature_spread(feature) or abs(value) or 1.0
     for digits in range(4, 18):
         short = float(format_number(value, digits, scale))

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import breast_cancer, case, diabetes, session_for, shown_surrogate
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.datasets import make_classification, make_regression
@@ -27,14 +27,16 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from optiml_widgets import ExplanationSession, explain_widget, payloads
 from optiml_widgets.counterfactual import (
+    DEPTHS,
     MOST_MOVED,
     Split,
     _borrow,
+    _numeric_move,
     _outcome,
     _toward,
     find_counterfactual,
 )
-from optiml_widgets.data import category_identity
+from optiml_widgets.data import build_schema, category_identity
 from optiml_widgets.explainers.rule_models import LINEAR_TREE, SHARED_TREE, GrownTree
 from optiml_widgets.explainers.shared_terms import (
     _best_splits,
@@ -42,7 +44,7 @@ from optiml_widgets.explainers.shared_terms import (
     _Within,
     shared_term_models,
 )
-from optiml_widgets.explainers.surrogate import surrogate_samples
+from optiml_widgets.explainers.surrogate import Condition, surrogate_samples
 from optiml_widgets.format import format_number, percent
 
 ROWS = 4000  # the workloads use 10000 rows: bench/surrogate.py runs them in full
@@ -582,6 +584,37 @@ def test_a_counterfactual_moves_a_narrow_float_to_a_number_its_column_holds(dtyp
         if dtype is np.float16:
             assert got == 1051, hint.text()  # the nearest past the rule's threshold
     w.close()
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.one_of(
+        st.lists(st.integers(-60_000, 60_000), min_size=5, max_size=30),  # float16: whole
+        st.lists(st.floats(-1e6, 1e6, width=32), min_size=5, max_size=30),
+    ),
+    st.sampled_from(["float16", "float32", "float64"]),
+    st.floats(0, 1),
+    st.sampled_from([">", "<="]),
+    st.sampled_from(DEPTHS),
+    st.integers(0, 29),
+)
+def test_a_move_past_a_threshold_is_past_it_as_the_column_holds_it(
+    values, dtype, level, op, depth, k
+):
+    # Whole float16 numbers past 2048 are 2 or more apart: a move to -47839 reached the
+    # model as -47840, on the threshold it was to pass.
+    with np.errstate(over="ignore"):
+        column = pd.Series(values, dtype=float).astype(dtype)
+    assume(np.isfinite(column).all())
+    feature = build_schema(pd.DataFrame({"x": column}))["x"]
+    cut = float(np.quantile(column.astype(float), level))
+    new = _numeric_move(
+        [Condition("x", op, cut)], feature, float(column.iloc[k % len(column)]), depth
+    )
+    if new is not None:
+        got = float(np.dtype(dtype).type(new))  # the number the model gets
+        assert (got > cut if op == ">" else got <= cut) and feature.min <= got <= feature.max
+        assert feature.kind != "integer" or got == round(got)
 
 
 def test_a_regressors_median_is_over_all_of_x_not_its_first_rows():
