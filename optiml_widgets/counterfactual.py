@@ -373,7 +373,12 @@ def _value(feature: Any, code: float) -> Any:
     """An encoded value in the feature's own terms: a category, an integer or a float."""
     if feature.is_discrete:
         return feature.categories[int(code)]
-    return int(code) if feature.kind == "integer" else float(code)
+    if feature.kind == "integer":
+        return int(code)
+    narrow = _narrow_float(feature)
+    # A float32 0.1 is 0.10000000149011612 in float64: its own shortest text, the same
+    # number in its column, is what the hint writes.
+    return float(code) if narrow is None else float(str(narrow(code)))
 
 
 class _AllowedCategories:

@@ -34,6 +34,7 @@ from optiml_widgets.counterfactual import (
     _numeric_move,
     _outcome,
     _toward,
+    _value,
     find_counterfactual,
 )
 from optiml_widgets.data import build_schema, category_identity
@@ -615,6 +616,15 @@ def test_a_move_past_a_threshold_is_past_it_as_the_column_holds_it(
         got = float(np.dtype(dtype).type(new))  # the number the model gets
         assert (got > cut if op == ">" else got <= cut) and feature.min <= got <= feature.max
         assert feature.kind != "integer" or got == round(got)
+
+
+def test_a_borrowed_float32_value_is_written_as_its_column_holds_it():
+    # Encoded as float64, a float32 0.1 read 0.10000000149011612 in the hint's text.
+    column = pd.Series([0.1, 0.7, 2.3, 5.9], dtype="float32")
+    feature = build_schema(pd.DataFrame({"x": column}))["x"]
+    for code in column.to_numpy(dtype=float):
+        value = _value(feature, code)
+        assert np.float32(value) == np.float32(code) and len(repr(value)) <= 3, value
 
 
 def test_a_regressors_median_is_over_all_of_x_not_its_first_rows():
