@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from .data import FeatureSchema, category_identity
+from .data import FeatureSchema, bounded_dtype, category_identity
 from .explainers.base import Output, output_value
 from .explainers.rule_models import SCORE_CUT
-from .explainers.surrogate import Condition, Rule, Surrogate, _feature_spread
-from .format import finite, format_number
+from .explainers.surrogate import Condition, Rule, Surrogate, _category_text, _feature_spread
+from .format import exact_number, finite, format_number
 from .jobs import check_stopped
 from .model import ModelAdapter
 
@@ -102,8 +102,7 @@ class Counterfactual:
     def text(self) -> str:
         """``worst area → 700, worst texture → 21: the model says benign (P = 0.93).``"""
         moves = ", ".join(
-            f"{name} → {self.labels.get(name, format_number(v) if isinstance(v, float) else v)}"
-            for name, v in self.changes.items()
+            f"{name} → {self._value_text(name, v)}" for name, v in self.changes.items()
         )
         sure = f" (P = {self.probability:.2f})" if self.probability is not None else ""
         said = (
@@ -113,6 +112,15 @@ class Counterfactual:
         )
         verdict = "" if self.model_agrees else " (the model does not agree with the rule)"
         return f"{moves}: {said}{verdict}."
+
+    def _value_text(self, name: str, value: Any) -> str:
+        """A category as the rules write it, quoted where it would blur the list of moves
+        ("Paris, France", ""); a number with every digit it has: rounded, it can fall on
+        the other side of the threshold it was moved past ("year → 2005" for 2005.44). The
+        moves are made short (_short)."""
+        if name in self.labels:
+            return _category_text(self.labels[name])
+        return exact_number(value) if isinstance(value, float) else str(value)
 
     def _side(self) -> str:
         """Where a regressor's prediction lies against the median, and at it, which side
@@ -365,7 +373,12 @@ def _value(feature: Any, code: float) -> Any:
     """An encoded value in the feature's own terms: a category, an integer or a float."""
     if feature.is_discrete:
         return feature.categories[int(code)]
-    return int(code) if feature.kind == "integer" else float(code)
+    if feature.kind == "integer":
+        return int(code)
+    narrow = _narrow_float(feature)
+    # A float32 0.1 is 0.10000000149011612 in float64: its own shortest text, the same
+    # number in its column, is what the hint writes.
+    return float(code) if narrow is None else float(str(narrow(code)))
 
 
 class _AllowedCategories:
@@ -407,7 +420,12 @@ def _slide(
     new = current + 1.1 * (split.median - predicted) * term.per / term.weight
     if feature.min is None or feature.max is None or not feature.min <= new <= feature.max:
         return None
-    return float(np.round(new)) if feature.kind == "integer" else float(new)
+    if feature.kind == "integer":
+        new = float(np.round(new))
+        if _narrow_float(feature) is None:
+            return new
+    lo, hi = feature.min, feature.max
+    return _short(new, feature, lambda v: lo <= v <= hi)
 
 
 def _flip_steps(
@@ -565,4 +583,35 @@ def _numeric_move(
     hi = feature.max if feature.max is not None else np.inf
     if not np.isfinite(new) or new < lo or new > hi or new <= low or new > high:
         return None
-    return float(new)
+    if feature.kind == "integer" and _narrow_float(feature) is None:
+        return float(new)
+    # A whole number stays whole (float16's numbers past 2048 are too, 2 or more apart).
+    return _short(new, feature, lambda v: lo <= v <= hi and low < v <= high)
+
+
+def _narrow_float(feature: Any) -> type[np.floating] | None:
+    """The float16 or float32 type of a feature's column, which the model gets its values
+    in; None for any other column."""
+    bounded = bounded_dtype(feature.dtype)
+    return bounded.type if bounded is not None and bounded.kind == "f" else None
+
+
+def _short(value: float, feature: Any, holds: Callable[[float], bool]) -> float | None:
+    """``value`` with the fewest digits, from four of the feature's spread, that still
+    ``holds`` (inside the rule's range and the data's): the hint writes every digit of
+    its values, and 2005.435115 reads worse than 2005.435. In a float16 or float32 column
+    it is the number the column holds (the model gets) that has to hold: 1050.05 is 1050
+    in float16, whose next number, 1051, is taken then. None when none holds."""
+    narrow = _narrow_float(feature)
+    scale = _feature_spread(feature) or abs(value) or 1.0
+    for digits in range(4, 18):
+        short = float(format_number(value, digits, scale))
+        if holds(short if narrow is None else float(narrow(short))):
+            return short
+    if narrow is None:
+        return float(value) if holds(float(value)) else None
+    for toward in (np.inf, -np.inf):
+        near = np.nextafter(narrow(value), narrow(toward))
+        if holds(float(near)):
+            return float(str(near))  # its shortest text, read back as the same number
+    return None

@@ -202,9 +202,13 @@ class ExplanationSession:
         else:
             self.background = self.encoded_X[picked]
         training = self.encoded_X
+        # The rows of X whose outputs x_outputs gives: all of them, or a sample spread over
+        # X (X's first rows of a frame sorted by the target are no fair median).
+        self.x_sample = np.arange(len(training))
         if len(training) > LIME_TRAINING_ROWS:
             picked = np.sort(rng.choice(len(training), LIME_TRAINING_ROWS, replace=False))
             training = training[picked]
+            self.x_sample = picked
         self.context = TableContext(
             self.adapter, self.schema, self.background, training, random_state
         )
@@ -727,7 +731,7 @@ class ExplanationSession:
                     wanted=wanted,
                     split=self.outcome_split(),
                     outputs=row.outputs,
-                    reference=lambda: (self.encoded_X[: len(reference)], reference),
+                    reference=lambda: (self.encoded_X[self.x_sample], reference),
                     importance=importance,
                 )
 
@@ -741,12 +745,12 @@ class ExplanationSession:
         return Split.of(self.x_outputs()[:, 0])
 
     def x_outputs(self) -> np.ndarray:
-        """The model's outputs for the first rows of X (up to LIME_TRAINING_ROWS), once: the
+        """The model's outputs for the rows ``x_sample`` of X (up to LIME_TRAINING_ROWS), once: the
         median a regressor's outcomes split at, and rows a counterfactual may take values of."""
 
         def compute() -> np.ndarray:
             # In steps (a slow model's 10,000 rows take seconds): a drag waits one step.
-            rows = self.frame.iloc[: min(self.n_rows, LIME_TRAINING_ROWS)]
+            rows = self.frame.iloc[self.x_sample]
             known = self.context.seconds_per_row[0]
             parts = self.gate.in_steps(self.context.predict, rows, seconds_per_row=known or None)
             return np.concatenate(parts)

@@ -421,7 +421,7 @@ def test_borrowed_values_are_one_real_rows_and_the_model_follows_them(frame, mod
         try:
             index = data.draw(st.integers(0, session.n_rows - 1), label="row")
             encoded = session.encoded_X[index]
-            rows, outputs = session.encoded_X[: len(session.x_outputs())], session.x_outputs()
+            rows, outputs = session.encoded_X[session.x_sample], session.x_outputs()
             adapter, split = session.adapter, session.outcome_split()
             before = _outcome(adapter, outputs[index], split)
             found = _borrow(
