@@ -260,8 +260,10 @@ class ModelAdapter:
         data = self.model_input(frame)
         if self._use_proba:
             out = self.model.predict_proba(data)
+            if not isinstance(out, pd.DataFrame):  # the usual array: nothing to read by name
+                return np.asarray(out)
             classes = [_plain(c) for c in getattr(self.model, "classes_", [])]
-            if isinstance(out, pd.DataFrame) and len(out.columns) == len(classes) > 1:
+            if len(out.columns) == len(classes) > 1:
                 columns = [_plain(c) for c in out.columns]
                 distinct = len(set(columns)) == len(columns)
                 if columns != classes and distinct and set(columns) == set(classes):
