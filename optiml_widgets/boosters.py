@@ -95,7 +95,23 @@ def margin(model: Any, X: Any) -> np.ndarray | None:
         out = model.predict(X, raw_score=True)
     else:
         return None
-    return np.asarray(out, dtype=float)
+    return np.asarray(out, dtype=float) / averaged_trees(model)
+
+
+def averaged_trees(model: Any) -> int:
+    """How many iterations the model averages its trees over where its library's raw score
+    and shap's TreeSHAP add them up: LightGBM's random forest (boosting="rf") predicts from
+    the mean of its iterations' trees, its ``raw_score`` and TreeSHAP give their sum. 1 for
+    a model that predicts from the sum."""
+    booster = tree_model(model)
+    booster = getattr(booster, "booster_", booster)
+    if type(booster).__module__.split(".")[0] != "lightgbm" or not hasattr(booster, "dump_model"):
+        return 1
+    if not booster.dump_model(num_iteration=1).get("average_output"):
+        return 1
+    # The iterations its predict uses (and shap reads): up to the best one, if any.
+    best = int(booster.best_iteration or 0)
+    return max(1, best if best > 0 else int(booster.current_iteration()))
 
 
 def _xgboost_objective(booster: Any) -> str:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .boosters import BoosterRegressor
+from .boosters import BoosterRegressor, averaged_trees
 from .explainers.shap import ShapValues
 
 Algorithm = Literal["auto", "panel", "native"]
@@ -162,8 +162,10 @@ class NativeContributions(Contributions):
         native = isinstance(self.model, BoosterRegressor)
         if self.library == "LightGBM":
             booster = self.model.booster if native else self.model.booster_
-            contributions = np.asarray(booster.predict(model_input, pred_contrib=True))
-            raw = np.asarray(booster.predict(model_input, raw_score=True), dtype=float)
+            # A random forest's (boosting="rf") are of its trees' sum; it predicts from their mean.
+            averaged = averaged_trees(self.model)
+            contributions = np.asarray(booster.predict(model_input, pred_contrib=True)) / averaged
+            raw = np.asarray(booster.predict(model_input, raw_score=True), dtype=float) / averaged
         else:
             import xgboost
 

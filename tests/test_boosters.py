@@ -234,3 +234,55 @@ def test_an_early_stopped_booster_names_the_trees_shap_leaves_out_and_the_fix():
     explanation = session.local_explanation(0, {})
     assert explanation.algorithm.startswith("TreeSHAP") and not explanation.fallback
     session.close()
+
+
+@pytest.mark.parametrize("objective", ["regression", "binary", "poisson"])
+def test_a_lightgbm_random_forest_gets_treeshap_of_its_trees_mean(objective):
+    # boosting="rf" predicts from the mean of its iterations' trees, where shap's TreeSHAP
+    # (and LightGBM's raw_score) reads their sum: the regressor fell back to permutation
+    # SHAP saying its prediction was a transform of that sum with no link known.
+    X, y = tables()["binary" if objective == "binary" else "regression"]
+    if objective == "poisson":
+        y = np.random.default_rng(0).poisson(np.exp(X["a"].to_numpy() / 2))
+    params = {"boosting_type": "rf", "bagging_freq": 1, "bagging_fraction": 0.7, "verbose": -1}
+    params.update(n_estimators=8, num_leaves=7, objective=objective)
+    estimator = lightgbm.LGBMClassifier if objective == "binary" else lightgbm.LGBMRegressor
+    model = estimator(**params).fit(X, y)
+    session = ExplanationSession(model, X, explainers=("shap",))
+    output = 1 if objective == "binary" else 0
+    explanation = session.local_explanation(3, {}, output)
+    assert explanation.algorithm.startswith("TreeSHAP"), explanation.fallback
+    assert explanation.fallback is None
+    own = (
+        model.predict_proba(X.iloc[[3]])[0, 1]
+        if objective == "binary"
+        else model.predict(X.iloc[[3]])[0]
+    )
+    assert explanation.prediction == pytest.approx(own, rel=1e-9)
+    total = explanation.base_value + sum(explanation.shap.values())
+    assert total == pytest.approx(own, rel=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trees = shap.TreeExplainer(model, data=session.background, model_output="raw")
+        summed = np.asarray(trees.shap_values(session.encoded_X[[3]])).reshape(-1)
+    values = np.array([explanation.shap[name] for name in X.columns])
+    if objective == "regression":
+        np.testing.assert_allclose(values, summed / 8, rtol=1e-6, atol=1e-12)
+    else:  # through the link: each value keeps its share of the mean margin's change
+        np.testing.assert_allclose(values / values.sum(), summed / summed.sum(), rtol=1e-6)
+    session.close()
+
+
+def test_global_data_divides_a_lightgbm_random_forest_s_own_contributions():
+    X, y = tables()["regression"]
+    params = {"boosting": "rf", "bagging_freq": 1, "bagging_fraction": 0.7}
+    booster = train("lightgbm", params, X, y)
+    session = ExplanationSession(booster, X.iloc[:300], explainers=("shap",))
+    explanation = explain_global_data(
+        session, X, algorithm="native", sample_rows=200, progress=lambda *_: None
+    )
+    own = np.asarray(booster.predict(X, pred_contrib=True))[:, :-1] / 20
+    np.testing.assert_allclose(
+        explanation.summary.mean_abs_shap[:, 0], np.abs(own).mean(axis=0), rtol=1e-6
+    )
+    session.close()

@@ -26,6 +26,7 @@ import shap
 from ..boosters import (
     BoosterRegressor,
     Link,
+    averaged_trees,
     margin,
     margin_link,
     objective,
@@ -128,6 +129,9 @@ class ShapExplainer(Explainer):
         # than as encoded numbers.
         self.frames = False
         kind = type(tree_model(self.adapter.model)).__name__ if family == "tree" else ""
+        # TreeSHAP explains the sum of a LightGBM random forest's trees, which it predicts
+        # from the mean of: the values and base are divided by this.
+        self.averaged = averaged_trees(self.adapter.model) if family == "tree" else 1
         # Path-dependent TreeSHAP explains a boosted classifier's margin (log-odds). A binary
         # one's is shown in probability through the logistic link (``_through_link``); no
         # such map is faithful for a softmax (one class's probability can fall while its
@@ -207,7 +211,7 @@ class ShapExplainer(Explainer):
         space = self.space
         kind = "interventional" if self.perturbation == "interventional" else "path-dependent"
         if self.algorithm_kind == "tree" and self.linked and self.adapter.is_classifier:
-            return "TreeSHAP (path-dependent on the log-odds, in probability through the link)"
+            return f"TreeSHAP ({kind} on the log-odds, in probability through the link)"
         if self.algorithm_kind == "tree" and self.linked:
             margin_space, link = ("log", "exp") if self.link == "log" else ("log-odds", "logistic")
             return (
@@ -463,7 +467,7 @@ class ShapExplainer(Explainer):
                 return None
             if trees is None:
                 return None
-            base_margin = float(np.ravel(self._tree.expected_value)[0])
+            base_margin = float(self._tree_base()[0])
             mean_margin = float(trees.mean())
             # The model's library may add its trees in float32 (XGBoost): that much is rounding.
             rounding = _MARGIN_ROUNDING * (float(np.abs(trees).mean()) + 1e-12)
@@ -602,10 +606,12 @@ class ShapExplainer(Explainer):
         output = "probability" if self.adapter.is_classifier and not averaged else "raw"
         # Path-dependent TreeSHAP has no probability output: the log-odds, then the link. A
         # regressor with a link is explained on its trees' sum (where TreeSHAP is exact),
-        # then the link, either way.
-        self.linked = (perturbation == "tree_path_dependent" and output == "probability") or (
-            not self.adapter.is_classifier and self.link is not None
-        )
+        # then the link, either way; so is a binary random forest of LightGBM's, whose
+        # probability shap would take of its trees' sum, not of their mean.
+        averaged_binary = self.averaged > 1 and len(self.adapter.output_names) == 2
+        self.linked = (
+            (perturbation == "tree_path_dependent" or averaged_binary) and output == "probability"
+        ) or (not self.adapter.is_classifier and self.link is not None)
         if self.linked:
             output = "raw"
         self.tree_output = output
@@ -638,10 +644,13 @@ class ShapExplainer(Explainer):
             rows = xgboost.DMatrix(rows, enable_categorical=True)
         # from_call: only silences shap's notice, on every LightGBM binary call, that its
         # output format changed in an old release.
-        values = np.asarray(
-            self._tree.shap_values(rows, check_additivity=False, from_call=True), dtype=float
+        values = (
+            np.asarray(
+                self._tree.shap_values(rows, check_additivity=False, from_call=True), dtype=float
+            )
+            / self.averaged
         )
-        base = np.atleast_1d(np.asarray(self._tree.expected_value, dtype=float))
+        base = self._tree_base()
         if values.ndim == 2:
             values = values[..., None]
         if self.linked:
@@ -656,6 +665,12 @@ class ShapExplainer(Explainer):
             values = np.concatenate([-values, values], axis=2)
             base = np.array([1.0 - base[0], base[0]])
         return ShapValues(values, base)
+
+    def _tree_base(self) -> np.ndarray:
+        """TreeSHAP's base value per output, of the mean of the trees where the model
+        averages them (``averaged``)."""
+        assert self._tree is not None
+        return np.atleast_1d(np.asarray(self._tree.expected_value, dtype=float)) / self.averaged
 
     def _subforest(self) -> shap.TreeExplainer | None:
         """For a random forest whose exact explanation of a row costs more than a drag can
