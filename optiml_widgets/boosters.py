@@ -30,19 +30,35 @@ def as_estimator(model: Any) -> Any:
     """A native Booster wrapped as a scikit-learn-style estimator; any other model as it is."""
     package = type(model).__module__.split(".")[0]
     if type(model).__name__ != "Booster" or package not in ("lightgbm", "xgboost"):
+        if package in ("lightgbm", "xgboost") and hasattr(model, "predict_proba"):
+            # The scikit-learn wrapper's predict_proba answers for these too: with 0 and 1
+            # (XGBoost's binary:hinge), which read as certain probabilities.
+            _check_probabilities(type(model).__name__, _fitted_objective(model))
         return model
     regressor = BoosterRegressor(model, package)
-    if regressor.objective in _NO_PROBABILITIES:
-        raise ValueError(
-            f"The {regressor.library} Booster's objective {regressor.objective!r} "
-            f"{_NO_PROBABILITIES[regressor.objective]}, and a classifier is explained in "
-            "probability space: train with a probabilistic objective ('binary', 'multiclass'; "
-            "'binary:logistic', 'multi:softprob'), or pass a function f(DataFrame) -> "
-            "class probabilities."
-        )
+    _check_probabilities(f"{regressor.library} Booster", regressor.objective)
     if regressor.objective.split(":")[0] in ("binary", "multi", "multiclass"):
         return BoosterClassifier(model, package)
     return regressor
+
+
+def _fitted_objective(model: Any) -> str | None:
+    """A fitted scikit-learn wrapper's objective; None before it is fitted (said elsewhere)."""
+    try:
+        return objective(model)
+    except Exception:
+        return None
+
+
+def _check_probabilities(name: str, objective: str | None) -> None:
+    """Refuse a classifier whose objective gives no class probabilities, with the fix."""
+    if objective in _NO_PROBABILITIES:
+        raise ValueError(
+            f"The {name}'s objective {objective!r} {_NO_PROBABILITIES[objective]}, and a "
+            "classifier is explained in probability space: train with a probabilistic "
+            "objective ('binary', 'multiclass'; 'binary:logistic', 'multi:softprob'), or pass "
+            "a function f(DataFrame) -> class probabilities."
+        )
 
 
 # Regression objectives whose prediction is a link's inverse of the trees' sum (the margin):

@@ -190,6 +190,20 @@ def test_an_objective_without_probabilities_is_named_with_the_fix(library, param
     assert "train with a probabilistic objective" in str(error.value)
 
 
+def test_a_scikit_learn_wrapper_without_probabilities_is_refused_as_its_booster_is():
+    # XGBClassifier(objective="binary:hinge").predict_proba answers 0 or 1: its labels were
+    # explained as certain probabilities, where its Booster is refused.
+    X, y = tables()["binary"]
+    model = xgboost.XGBClassifier(n_estimators=5, objective="binary:hinge").fit(X, y)
+    with pytest.raises(ValueError, match="'binary:hinge' predicts 0 or 1") as error:
+        ExplanationSession(model, X, explainers=("shap",))
+    assert "XGBClassifier's objective" in str(error.value)
+    three = tables()["three"][1]
+    model = lightgbm.LGBMClassifier(n_estimators=5, objective="multiclassova", verbose=-1)
+    with pytest.raises(ValueError, match="'multiclassova' gives one-vs-all scores"):
+        ExplanationSession(model.fit(X, three), X, explainers=("shap",))
+
+
 def test_global_data_uses_the_booster_s_own_contributions():
     X, y = tables()["binary"]
     booster = train("lightgbm", {"objective": "binary"}, X, y)
