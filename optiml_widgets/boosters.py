@@ -166,6 +166,23 @@ def trees_past_best(model: Any) -> str | None:
     )
 
 
+def linear_leaves(model: Any) -> str | None:
+    """Why no TreeSHAP explains a LightGBM model with linear trees (``linear_tree=True``);
+    else None. shap reads each leaf as its constant, and LightGBM has no SHAP values for
+    them."""
+    booster = tree_model(model)
+    booster = getattr(booster, "booster_", booster)
+    if type(booster).__module__.split(".")[0] != "lightgbm":
+        return None
+    linear = (getattr(booster, "params", None) or {}).get("linear_tree", False)
+    if str(linear).lower() not in ("true", "1"):
+        return None
+    return (
+        "the LightGBM model has linear trees (linear_tree=True), a linear model in each "
+        "leaf, where shap's TreeSHAP reads a constant and LightGBM computes no SHAP values"
+    )
+
+
 class BoosterRegressor:
     """A native LightGBM or XGBoost Booster whose output is explained as it is."""
 

@@ -300,3 +300,24 @@ def test_global_data_divides_a_lightgbm_random_forest_s_own_contributions():
         explanation.summary.mean_abs_shap[:, 0], np.abs(own).mean(axis=0), rtol=1e-6
     )
     session.close()
+
+
+@pytest.mark.parametrize("objective", ["regression", "binary"])
+def test_a_lightgbm_model_with_linear_trees_names_why_no_treeshap_runs(objective, capfd):
+    # shap reads a linear leaf as its constant and LightGBM refuses pred_contrib for it: both
+    # TreeSHAPs were tried first, LightGBM printed "[Fatal]", and the reason was that one
+    # was not additive.
+    table = "binary" if objective == "binary" else "regression"
+    X, y = tables()[table]
+    model = (lightgbm.LGBMClassifier if objective == "binary" else lightgbm.LGBMRegressor)(
+        n_estimators=5, num_leaves=7, linear_tree=True, verbose=-1
+    ).fit(X, y)
+    session = ExplanationSession(model, X, explainers=("shap",))
+    explanation = session.local_explanation(0, {}, 1 if objective == "binary" else 0)
+    assert explanation.algorithm.startswith("Permutation SHAP")
+    assert explanation.fallback.startswith("the LightGBM model has linear trees")
+    assert "not additive" not in explanation.fallback
+    own = model.predict_proba(X.iloc[[0]])[0, 1] if objective == "binary" else model.predict(X)[0]
+    assert explanation.base_value + sum(explanation.shap.values()) == pytest.approx(own)
+    assert "Fatal" not in capfd.readouterr().err
+    session.close()

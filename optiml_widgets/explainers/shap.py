@@ -27,6 +27,7 @@ from ..boosters import (
     BoosterRegressor,
     Link,
     averaged_trees,
+    linear_leaves,
     margin,
     margin_link,
     objective,
@@ -157,7 +158,10 @@ class ShapExplainer(Explainer):
             if family == "tree" and not path_dependent
             else None
         )
-        if family == "tree" and categories:
+        if family == "tree" and (linear := linear_leaves(self.adapter.model)):
+            self._reasons.append(linear)  # the only reason: no TreeSHAP is tried
+            self._not_in_plan = None
+        elif family == "tree" and categories:
             # A model that splits on categories itself (LightGBM's pandas categories,
             # XGBoost's enable_categorical) is explained by its own contributions, which
             # shap computes only path-dependently; the additivity check keeps out the rest.
