@@ -166,21 +166,30 @@ def trees_past_best(model: Any) -> str | None:
     )
 
 
-def linear_leaves(model: Any) -> str | None:
-    """Why no TreeSHAP explains a LightGBM model with linear trees (``linear_tree=True``);
-    else None. shap reads each leaf as its constant, and LightGBM has no SHAP values for
-    them."""
+def no_treeshap(model: Any) -> str | None:
+    """Why no TreeSHAP explains this tree library's model, known before trying; else None:
+    LightGBM's linear trees (``linear_tree=True``), where shap reads each leaf as its
+    constant and LightGBM has no SHAP values for them; XGBoost's gblinear, which has no
+    trees."""
     booster = tree_model(model)
-    booster = getattr(booster, "booster_", booster)
-    if type(booster).__module__.split(".")[0] != "lightgbm":
+    package = type(booster).__module__.split(".")[0]
+    if package == "lightgbm":
+        booster = getattr(booster, "booster_", booster)
+        linear = (getattr(booster, "params", None) or {}).get("linear_tree", False)
+        if str(linear).lower() not in ("true", "1"):
+            return None
+        return (
+            "the LightGBM model has linear trees (linear_tree=True), a linear model in each "
+            "leaf, where shap's TreeSHAP reads a constant and LightGBM computes no SHAP values"
+        )
+    if package == "xgboost" and hasattr(booster, "get_booster"):
+        booster = booster.get_booster()
+    if package != "xgboost" or not hasattr(booster, "save_config"):
         return None
-    linear = (getattr(booster, "params", None) or {}).get("linear_tree", False)
-    if str(linear).lower() not in ("true", "1"):
+    config = json.loads(booster.save_config())["learner"]
+    if config.get("gradient_booster", {}).get("name") != "gblinear":
         return None
-    return (
-        "the LightGBM model has linear trees (linear_tree=True), a linear model in each "
-        "leaf, where shap's TreeSHAP reads a constant and LightGBM computes no SHAP values"
-    )
+    return "the XGBoost model's booster is gblinear, a linear model with no trees for TreeSHAP"
 
 
 class BoosterRegressor:

@@ -321,3 +321,21 @@ def test_a_lightgbm_model_with_linear_trees_names_why_no_treeshap_runs(objective
     assert explanation.base_value + sum(explanation.shap.values()) == pytest.approx(own)
     assert "Fatal" not in capfd.readouterr().err
     session.close()
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_an_xgboost_gblinear_model_names_why_no_treeshap_runs(native):
+    # Both TreeSHAPs were tried, and the reason read "could not be built (KeyError:
+    # 'gbtree_model_param')" twice.
+    X, y = tables()["regression"]
+    if native:
+        model = xgboost.train({"booster": "gblinear"}, xgboost.DMatrix(X, y), 5)
+    else:
+        model = xgboost.XGBRegressor(booster="gblinear", n_estimators=5).fit(X, y)
+    session = ExplanationSession(model, X, explainers=("shap",))
+    explanation = session.local_explanation(0, {})
+    assert explanation.algorithm.startswith("Permutation SHAP")
+    assert explanation.fallback == (
+        "the XGBoost model's booster is gblinear, a linear model with no trees for TreeSHAP"
+    )
+    session.close()

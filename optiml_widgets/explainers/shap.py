@@ -27,9 +27,9 @@ from ..boosters import (
     BoosterRegressor,
     Link,
     averaged_trees,
-    linear_leaves,
     margin,
     margin_link,
+    no_treeshap,
     objective,
     tree_model,
     trees_past_best,
@@ -158,8 +158,8 @@ class ShapExplainer(Explainer):
             if family == "tree" and not path_dependent
             else None
         )
-        if family == "tree" and (linear := linear_leaves(self.adapter.model)):
-            self._reasons.append(linear)  # the only reason: no TreeSHAP is tried
+        if family == "tree" and (refused := no_treeshap(self.adapter.model)):
+            self._reasons.append(refused)  # the only reason: no TreeSHAP is tried
             self._not_in_plan = None
         elif family == "tree" and categories:
             # A model that splits on categories itself (LightGBM's pandas categories,
