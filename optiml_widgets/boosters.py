@@ -33,7 +33,17 @@ def as_estimator(model: Any) -> Any:
         if package in ("lightgbm", "xgboost") and hasattr(model, "predict_proba"):
             # The scikit-learn wrapper's predict_proba answers for these too: with 0 and 1
             # (XGBoost's binary:hinge), which read as certain probabilities.
-            _check_probabilities(type(model).__name__, _fitted_objective(model))
+            name, fitted = type(model).__name__, _fitted_objective(model)
+            _check_probabilities(name, fitted)
+            if fitted == "binary:logitraw":
+                # Its predict_proba answers the log-odds as they are; its Booster's are read
+                # through the sigmoid (BoosterClassifier).
+                raise ValueError(
+                    f"The {name}'s objective 'binary:logitraw' makes its predict_proba answer "
+                    "log-odds, not probabilities: pass model.get_booster(), whose log-odds are "
+                    "explained as probabilities through the sigmoid, or train with "
+                    "'binary:logistic'."
+                )
         return model
     regressor = BoosterRegressor(model, package)
     _check_probabilities(f"{regressor.library} Booster", regressor.objective)

@@ -198,6 +198,16 @@ def test_a_scikit_learn_wrapper_without_probabilities_is_refused_as_its_booster_
     with pytest.raises(ValueError, match="'binary:hinge' predicts 0 or 1") as error:
         ExplanationSession(model, X, explainers=("shap",))
     assert "XGBClassifier's objective" in str(error.value)
+    # binary:logitraw's predict_proba answers log-odds: refused for values outside [0, 1],
+    # with a fix (calibrate) that did not name its Booster, which is explained.
+    model = xgboost.XGBClassifier(n_estimators=5, objective="binary:logitraw").fit(X, y)
+    with pytest.raises(ValueError, match="'binary:logitraw' makes its predict_proba answer"):
+        ExplanationSession(model, X, explainers=("shap",))
+    session = ExplanationSession(model.get_booster(), X, explainers=("shap",))
+    log_odds = float(model.predict(X.iloc[[0]], output_margin=True)[0])
+    expected = 1 / (1 + np.exp(-log_odds))
+    assert session.local_explanation(0, {}, 1).prediction == pytest.approx(expected, rel=1e-6)
+    session.close()
     three = tables()["three"][1]
     model = lightgbm.LGBMClassifier(n_estimators=5, objective="multiclassova", verbose=-1)
     with pytest.raises(ValueError, match="'multiclassova' gives one-vs-all scores"):
