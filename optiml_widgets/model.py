@@ -334,10 +334,16 @@ class ModelAdapter:
                 )
             classify = is_classifier if task == "auto" else task == "classification"
             if classify and not has_proba:
+                # A hard-voting ensemble has neither predict_proba nor the decision_function
+                # CalibratedClassifierCV would need: soft voting is its probabilistic form.
+                fix = (
+                    "voting='soft', which averages its estimators' probabilities"
+                    if getattr(final, "voting", None) == "hard"
+                    else "e.g. SVC(probability=True), or CalibratedClassifierCV around it"
+                )
                 raise ValueError(
                     f"{self.name} is a classifier without predict_proba: explanations are in "
-                    "probability space, so use a probabilistic classifier (e.g. "
-                    "SVC(probability=True), or CalibratedClassifierCV around it)."
+                    f"probability space, so use a probabilistic classifier ({fix})."
                 )
             self._use_proba = classify
             out = self._call_for_probe(probe, rows)

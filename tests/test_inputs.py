@@ -10,12 +10,13 @@ import pandas as pd
 import pytest
 from conftest import breast_cancer, city_data, diabetes, formula
 from sklearn.compose import make_column_transformer
-from sklearn.ensemble import GradientBoostingClassifier, RandomForestRegressor
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestRegressor, VotingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.svm import SVC
+from sklearn.tree import DecisionTreeClassifier
 
 from optiml_widgets import explain_widget
 from optiml_widgets.data import build_schema, row_values
@@ -209,6 +210,18 @@ def test_a_classifier_without_probabilities():
     model = SVC().fit(X.head(100), y.head(100))
     with pytest.raises(ValueError, match=_literal("SVC(probability=True)")):
         explain_widget(model, X.head(100))
+
+
+def test_a_hard_voting_classifier_is_told_to_vote_soft():
+    # The fix named was CalibratedClassifierCV around it, which refuses a model with neither
+    # predict_proba nor decision_function.
+    X, y = breast_cancer()
+    model = VotingClassifier(
+        [("lr", LogisticRegression(max_iter=3000)), ("tree", DecisionTreeClassifier())]
+    ).fit(X.head(100), y.head(100))
+    with pytest.raises(ValueError, match=_literal("voting='soft'")) as error:
+        explain_widget(model, X.head(100))
+    assert "CalibratedClassifierCV" not in str(error.value)
 
 
 def test_a_function_that_fails_on_x():
