@@ -30,6 +30,11 @@ def as_estimator(model: Any) -> Any:
     """A native Booster wrapped as a scikit-learn-style estimator; any other model as it is."""
     package = type(model).__module__.split(".")[0]
     if type(model).__name__ != "Booster" or package not in ("lightgbm", "xgboost"):
+        steps = getattr(model, "steps", None)
+        if isinstance(steps, list) and steps and isinstance(steps[-1], tuple):
+            final = steps[-1][-1]  # a Pipeline's model answers its predict_proba
+            if type(final).__module__.split(".")[0] in ("lightgbm", "xgboost"):
+                _check_probabilities(type(final).__name__, _fitted_objective(final))
         if package in ("lightgbm", "xgboost") and hasattr(model, "predict_proba"):
             # The scikit-learn wrapper's predict_proba answers for these too: with 0 and 1
             # (XGBoost's binary:hinge), which read as certain probabilities.

@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 import shap
 from sklearn.datasets import make_classification, make_regression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from optiml_widgets import ExplanationSession, explain_widget
 from optiml_widgets.global_data import explain_global_data
@@ -198,6 +200,9 @@ def test_a_scikit_learn_wrapper_without_probabilities_is_refused_as_its_booster_
     with pytest.raises(ValueError, match="'binary:hinge' predicts 0 or 1") as error:
         ExplanationSession(model, X, explainers=("shap",))
     assert "XGBClassifier's objective" in str(error.value)
+    pipeline = make_pipeline(StandardScaler(), xgboost.XGBClassifier(objective="binary:hinge"))
+    with pytest.raises(ValueError, match="'binary:hinge' predicts 0 or 1"):
+        ExplanationSession(pipeline.fit(X, y), X, explainers=("shap",))
     # binary:logitraw's predict_proba answers log-odds: refused for values outside [0, 1],
     # with a fix (calibrate) that did not name its Booster, which is explained.
     model = xgboost.XGBClassifier(n_estimators=5, objective="binary:logitraw").fit(X, y)
