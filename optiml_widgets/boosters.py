@@ -85,6 +85,7 @@ _LINKS: dict[str, dict[str, Link]] = {
         "reg:gamma": "log",
         "reg:tweedie": "log",
         "survival:cox": "log",
+        "survival:aft": "log",  # the predicted time, whatever aft_loss_distribution
         "reg:logistic": "logit",
     },
     "lightgbm": {"poisson": "log", "gamma": "log", "tweedie": "log", "cross_entropy": "logit"},

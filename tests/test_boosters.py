@@ -354,3 +354,27 @@ def test_an_xgboost_gblinear_model_names_why_no_treeshap_runs(native):
         "the XGBoost model's booster is gblinear, a linear model with no trees for TreeSHAP"
     )
     session.close()
+
+
+def test_an_xgboost_aft_survival_booster_gets_treeshap_through_the_exp_link():
+    # survival:aft predicts exp of its trees' sum, as count:poisson does: it fell back to
+    # permutation SHAP, "a transform of that sum with no link known here".
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(300, 3)), columns=list("abc"))
+    time = np.exp(1 + 0.5 * X["a"].to_numpy() + rng.normal(size=300) * 0.2)
+    matrix = xgboost.DMatrix(X)
+    matrix.set_float_info("label_lower_bound", time)
+    matrix.set_float_info("label_upper_bound", time)
+    booster = xgboost.train({"objective": "survival:aft", "max_depth": 3}, matrix, 8)
+    session = ExplanationSession(booster, X, explainers=("shap",))
+    explanation = session.local_explanation(2, {})
+    assert explanation.algorithm == (
+        "TreeSHAP (interventional on the log of the prediction, in the model's units through "
+        "the exp link)"
+    )
+    assert explanation.fallback is None
+    own = float(booster.predict(xgboost.DMatrix(X.iloc[[2]]))[0])
+    assert explanation.prediction == pytest.approx(own, rel=1e-6)
+    total = explanation.base_value + sum(explanation.shap.values())
+    assert total == pytest.approx(explanation.prediction, rel=1e-6)
+    session.close()
