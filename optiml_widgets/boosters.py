@@ -87,8 +87,15 @@ _LINKS: dict[str, dict[str, Link]] = {
         "survival:cox": "log",
         "survival:aft": "log",  # the predicted time, whatever aft_loss_distribution
         "reg:logistic": "logit",
+        "binary:logistic": "logit",  # an XGBRegressor's (its classifier is explained as one)
     },
-    "lightgbm": {"poisson": "log", "gamma": "log", "tweedie": "log", "cross_entropy": "logit"},
+    "lightgbm": {
+        "poisson": "log",
+        "gamma": "log",
+        "tweedie": "log",
+        "cross_entropy": "logit",
+        "binary": "logit",  # an LGBMRegressor's
+    },
     "sklearn": {"poisson": "log", "gamma": "log"},  # HistGradientBoostingRegressor's loss
 }
 

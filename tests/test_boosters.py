@@ -378,3 +378,27 @@ def test_an_xgboost_aft_survival_booster_gets_treeshap_through_the_exp_link():
     total = explanation.base_value + sum(explanation.shap.values())
     assert total == pytest.approx(explanation.prediction, rel=1e-6)
     session.close()
+
+
+@pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
+def test_a_regressor_with_a_logistic_objective_gets_treeshap_through_the_link(library):
+    # XGBRegressor(objective="binary:logistic") and LGBMRegressor(objective="binary") predict
+    # the sigmoid of their trees' sum, as reg:logistic does: they fell back to permutation
+    # SHAP, "a transform of that sum with no link known here".
+    X, y = tables()["binary"]
+    if library == "xgboost":
+        model = xgboost.XGBRegressor(objective="binary:logistic", n_estimators=8, max_depth=3)
+    else:
+        model = lightgbm.LGBMRegressor(objective="binary", n_estimators=8, verbose=-1)
+    model.fit(X, y)
+    session = ExplanationSession(model, X, explainers=("shap",))
+    explanation = session.local_explanation(4, {})
+    assert explanation.algorithm == (
+        "TreeSHAP (interventional on the log-odds of the prediction, in the model's units "
+        "through the logistic link)"
+    )
+    assert explanation.fallback is None
+    assert explanation.prediction == pytest.approx(float(model.predict(X.iloc[[4]])[0]), rel=1e-6)
+    total = explanation.base_value + sum(explanation.shap.values())
+    assert total == pytest.approx(explanation.prediction, rel=1e-6)
+    session.close()
