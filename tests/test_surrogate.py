@@ -206,8 +206,13 @@ def test_a_row_with_a_missing_value_is_covered_by_its_rule_which_says_so():
                 assert (
                     rule.condition_text(c).endswith(" or missing") and " or missing" in rule.text()
                 )
-    shown = [c for r in shown_surrogate(w)["rules"] for c in r["conditions"] if c["missing"]]
-    assert shown and all(c["text"].endswith(" or missing") for c in shown)
+    rules = shown_surrogate(w)["rules"]
+    assert any(c["missing"] for r in rules for c in r["conditions"])
+    for r in rules:
+        for c in r["conditions"]:
+            # Said where a missing value meets every condition of the rule on its feature.
+            whole = all(d["missing"] for d in r["conditions"] if d["j"] == c["j"])
+            assert c["text"].endswith(" or missing") == whole, c["text"]
     w.close()
 
 
@@ -841,6 +846,46 @@ def test_a_step_term_says_a_missing_value_takes_it():
     for term in terms:
         took_it = term.effect_in(row) != 0
         assert ("or missing" in term.text) == took_it
+
+
+def test_or_missing_is_read_only_where_a_missing_value_meets_the_whole_rule_or_term():
+    # "x > -0.5 or missing AND x <= -0.475": a missing x meets the first condition but not
+    # the second, so the rule never covers it; a step term's "x > 1.7 and x <= 2.3 or
+    # missing" read as if a missing x took its weight.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    x[rng.random(200) < 0.3] = np.nan
+    X = pd.DataFrame({"x": x, "u": rng.normal(size=200), "z": rng.normal(size=200)})
+
+    def model(df):
+        return np.asarray(2 * (df["x"].fillna(0.0) > -0.5) + 1.5 * (df["u"] > 0.3) + df["z"], float)
+
+    surrogate = ExplanationSession(model, X, task="regression", explainers=("surrogate",)).surrogate
+    checked = 0
+    for point in surrogate.curve:
+        for rule in surrogate.with_size(point["rules"], point["family"]).rules:
+            covered = [row for _, row in X[X["x"].notna()].iterrows() if rule.covers(row)]
+            if not covered:
+                continue
+            row = covered[0]
+            gone = row.copy()
+            gone["x"] = np.nan
+            # A condition on x that reads "or missing": a missing x is covered.
+            said = [rule.condition_text(c).endswith(" or missing") for c in rule.conditions]
+            on_x = [s for s, c in zip(said, rule.conditions) if c.feature == "x"]
+            if on_x:
+                assert rule.covers(gone) == any(on_x), rule
+                checked += 1
+            for term in rule.terms:
+                on_x = [
+                    term.condition_text(c, f).endswith(" or missing")
+                    for c, f in zip(term.when, term.when_fill)
+                    if c.feature == "x"
+                ]
+                if on_x and term.effect_in(row) != 0:
+                    assert (term.effect_in(gone) != 0) == any(on_x), term.text
+                    checked += 1
+    assert checked
 
 
 def test_no_point_of_the_curve_reads_a_term_that_does_nothing():

@@ -245,8 +245,12 @@ class LinearTerm(NamedTuple):
 
     def condition_text(self, condition: Condition, fill: float) -> str:
         """A condition of a step, and ``or missing`` where a missing value (counted as
-        ``fill``) meets it."""
-        meets = condition.feature in self.missing and condition.holds(fill)
+        ``fill``) meets it and the step's other conditions on its feature: "x > 1.7 and
+        x <= 2.3 or missing" read as if a missing x took the weight it never takes."""
+        same = [(c, f) for c, f in zip(self.when, self.when_fill) if c.feature == condition.feature]
+        meets = condition.feature in self.missing and all(
+            c.holds(f) for c, f in [(condition, fill), *same]
+        )
         return condition.text + (" or missing" if meets else "")
 
     @property
@@ -354,8 +358,11 @@ class Rule:
         return condition.holds(value)
 
     def condition_text(self, condition: Condition) -> str:
-        """``bmi <= 0.017``, or ``bmi <= 0.017 or missing`` where a missing value meets it."""
-        meets = self.holds(condition, None)
+        """``bmi <= 0.017``, or ``bmi <= 0.017 or missing`` where a missing value meets it
+        and the rule's other conditions on its feature ("x > 1 or missing AND x <= 2" read
+        as if the rule covered a missing x, which fails ``x <= 2``)."""
+        same = [c for c in self.conditions if c.feature == condition.feature]
+        meets = all(self.holds(c, None) for c in [condition, *same])
         return condition.text + (" or missing" if meets else "")
 
     def text(self, *, alone: bool = True) -> str:
