@@ -1168,3 +1168,27 @@ def test_a_rule_given_a_row_without_a_feature_says_what_to_pass():
     feature = rule.conditions[0].feature
     with pytest.raises(KeyError, match=re.escape(f"no value for {feature!r}") + ".*whole row of X"):
         rule.covers({})
+
+
+def test_a_score_or_value_that_cancels_to_zero_reads_zero_not_rounding_noise():
+    # A step's share taken off the leaf's mean left "score of 1 = -3.109e-15": a negative
+    # score where the rule means 0.
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame({"big": rng.integers(0, 2000, 300), "u": rng.normal(size=300)})
+
+    def proba(df):
+        p = (df["big"].to_numpy() > 1000).astype(float)
+        return np.column_stack([1 - p, p])
+
+    surrogate = ExplanationSession(
+        proba, X, task="classification", explainers=("surrogate",)
+    ).surrogate
+    scored = [
+        rule
+        for p in surrogate.curve
+        for rule in surrogate.with_size(p["rules"], p["family"]).rules
+        if rule.classes is not None
+    ]
+    assert scored
+    for rule in scored:
+        assert "e-1" not in rule.text(), rule.text()

@@ -1617,6 +1617,8 @@ def _linear_rule(
 ) -> Rule:
     schema, terms = encoder.schema, []
     prediction = leaf.mean
+    # The size of what was summed, for the noise below: a score's is its unit, 1.
+    taken = 1.0 if classes is not None else abs(float(leaf.mean))
     cuts = leaf.cuts or (float("nan"),) * len(leaf.columns)
     joint = leaf.joint or ((),) * len(leaf.columns)
     missing = frozenset(f.name for f in schema.features if f.missing > 0)
@@ -1625,6 +1627,7 @@ def _linear_rule(
         if steps:
             # A leaf of another tree of a sum: its weight where all its conditions hold.
             prediction -= float(coef) * float(center)
+            taken += abs(float(coef) * float(center))
             path = [(column, not above, cut) for column, cut, above in steps]
             when = tuple(_merge(path, encoder, schema))
             fill_of = {schema.features[c].name: float(encoder.fill[c]) for c, _, _ in steps}
@@ -1650,11 +1653,16 @@ def _linear_rule(
         else:
             # A step adds its weight or nothing: its share of the leaf moves to the value.
             prediction -= float(coef) * float(center)
+            taken += abs(float(coef) * float(center))
             terms.append(
                 LinearTerm(feature.name, float(coef), 1.0, 0.0, fill, shared, cut, missing=missing)
             )
     # The largest effects first: that is how the rule is read.
     terms.sort(key=lambda term: -abs(term.weight) * _term_scale(schema, term))
+    # What is zero but for rounding is zero: "score of 1 = -3.109e-15" read as a negative
+    # score where the steps took all of the leaf's mean (or its fit gave -4.7e-19).
+    if abs(prediction) <= 1e-12 * taken:
+        prediction = 0.0
     return Rule(node, conditions, prediction, coverage, samples, outcome, tuple(terms), classes)
 
 
