@@ -38,7 +38,12 @@ from optiml_widgets.counterfactual import (
     find_counterfactual,
 )
 from optiml_widgets.data import build_schema, category_identity
-from optiml_widgets.explainers.rule_models import LINEAR_TREE, SHARED_TREE, GrownTree
+from optiml_widgets.explainers.rule_models import (
+    LINEAR_TREE,
+    SHARED_TREE,
+    GrownTree,
+    round_between,
+)
 from optiml_widgets.explainers.shared_terms import (
     _best_splits,
     _Products,
@@ -1192,3 +1197,39 @@ def test_a_score_or_value_that_cancels_to_zero_reads_zero_not_rounding_noise():
     assert scored
     for rule in scored:
         assert "e-1" not in rule.text(), rule.text()
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.floats(-6e4, 6e4, width=32),  # within float16's range
+    st.floats(-6e4, 6e4, width=32),
+    st.sampled_from([np.float16, np.float32]),
+)
+def test_a_threshold_between_narrow_floats_keeps_them_on_their_sides_as_they_read(a, b, narrow):
+    # A float32 column's 0.1 is 0.10000000149011612 in float64: "x <= 0.1" kept it above
+    # the threshold, while the row reads x = 0.1 (its own shortest text, as pandas shows it).
+    low, high = sorted(narrow(v) for v in (a, b))
+    assume(np.isfinite(low) and np.isfinite(high) and low < high)
+    cut = round_between(float(low), float(high), (float(low) + float(high)) / 2)
+    assert float(low) <= cut < float(high)
+    assert float(str(low)) <= cut < float(str(high))
+
+
+def test_a_float32_row_falls_in_the_rule_its_value_reads_in():
+    values = np.round(np.arange(0, 1, 0.01), 2)
+    X = pd.DataFrame(
+        {"a": np.tile(values, 3).astype(np.float32), "u": np.random.default_rng(0).normal(size=300)}
+    )
+
+    def proba(df):
+        p = (df["a"].to_numpy() >= np.float32(0.1)).astype(float)
+        return np.column_stack([1 - p, p])
+
+    surrogate = ExplanationSession(
+        proba, X, task="classification", explainers=("surrogate",)
+    ).surrogate
+    for i, row in X.drop_duplicates("a").iterrows():
+        for c in surrogate.rule_for(row).conditions:
+            read = float(str(X.at[i, c.feature]))  # 0.1, as X shows it
+            printed = float(c.text.rsplit(" ", 1)[1])
+            assert read <= printed if c.op == "<=" else read > printed, (c.text, read)
