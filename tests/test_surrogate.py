@@ -1233,3 +1233,21 @@ def test_a_float32_row_falls_in_the_rule_its_value_reads_in():
             read = float(str(X.at[i, c.feature]))  # 0.1, as X shows it
             printed = float(c.text.rsplit(" ", 1)[1])
             assert read <= printed if c.op == "<=" else read > printed, (c.text, read)
+
+
+def test_a_whole_float_is_a_surrogate_size():
+    # "A surrogate size is a whole number of rules >= 1, not 3.0": a whole number refused
+    # as not one.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=80), "b": rng.normal(size=80)})
+    model = lambda df: np.asarray(df["a"] + (df["b"] > 0), float)  # noqa: E731
+    w = explain_widget(model, X, task="regression", explainers=("surrogate",))
+    for size in w.surrogate.sizes[:3]:
+        w.surrogate_size = float(size)
+        assert w.surrogate_size == size == w._surrogate["complexity"]
+        w.surrogate_size = np.float64(size)
+        assert w.surrogate_size == size
+    for bad in (2.5, float("nan"), float("inf"), 0.0):
+        with pytest.raises(ValueError, match="A surrogate size is a whole number"):
+            w.surrogate_size = bad
+    w.close()

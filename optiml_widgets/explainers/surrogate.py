@@ -535,6 +535,8 @@ class Surrogate:
         whichever family the current ones are.
         Nothing is fitted again: the rules, their coverage and thresholds follow.
         """
+        if isinstance(rules, (float, np.floating)) and float(rules).is_integer():
+            rules = int(rules)  # 3.0 is the whole number its message asks for
         if isinstance(rules, bool) or not isinstance(rules, (int, np.integer)) or rules < 1:
             sizes = sorted({int(p["rules"]) for p in self.curve})
             raise ValueError(
