@@ -21,7 +21,7 @@ import numpy as np
 
 from . import html_file, payloads
 from .explainers.base import Output, output_value
-from .format import format_number, format_value
+from .format import format_number, format_value, percent
 from .jobs import NEVER, Progress, Stop, no_progress
 from .progress import StepProgress, export_bar, waits_reported_to
 from .session import ExplanationSession
@@ -596,7 +596,7 @@ def static_picture(session: ExplanationSession, view: payloads.View | None = Non
         for rule in surrogate.rules[:12]:
             style = ' style="font-weight:bold;background:#eef"' if rule.id == active else ""
             parts.append(
-                f"<tr{style}><td>{esc(rule.text(alone=False))}</td><td>{rule.coverage:.0%}</td></tr>"
+                f"<tr{style}><td>{esc(rule.text(alone=False))}</td><td>{esc(percent(rule.coverage))}</td></tr>"
             )
         parts.extend(
             f'<tr><td colspan="2">{esc(line)}</td></tr>' for line in surrogate.common_lines()

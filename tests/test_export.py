@@ -19,7 +19,7 @@ from sklearn.model_selection import train_test_split
 
 from optiml_widgets import explain_widget
 from optiml_widgets.export import export_data
-from optiml_widgets.format import format_number
+from optiml_widgets.format import format_number, percent
 
 
 @pytest.fixture(scope="module")
@@ -435,6 +435,9 @@ def test_static_picture_is_small_and_script_free(quickstart):
     assert shown and all(len(v.replace("-", "").replace(".", "")) <= 5 for v in shown), shown
     assert w.surrogate.rules[0].text(alone=False) in text
     assert all(line in text for line in w.surrogate.common_lines())
+    # Coverage as the panel writes it (a share of a few rows is not "0%").
+    for rule in w.surrogate.rules[:12]:
+        assert f"<td>{percent(rule.coverage)}</td>" in text
 
 
 def test_nbconvert_shows_the_static_picture(tmp_path: Path):
