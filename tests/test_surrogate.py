@@ -7,6 +7,7 @@ import functools
 import json
 import pickle
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -1251,3 +1252,19 @@ def test_a_whole_float_is_a_surrogate_size():
         with pytest.raises(ValueError, match="A surrogate size is a whole number"):
             w.surrogate_size = bad
     w.close()
+
+
+@pytest.mark.parametrize("n", [8, 30])
+def test_a_mostly_missing_column_fits_without_numpy_warnings(n):
+    # With no value of a column among the training rows, numpy warned "Degrees of freedom
+    # <= 0 for slice." and "All-NaN slice encountered" from inside the fit.
+    rng = np.random.default_rng(7)
+    X = pd.DataFrame({"a": np.r_[np.full(n - 1, np.nan), 1.0], "u": rng.normal(size=n)})
+    model = lambda df: np.nan_to_num(df["a"].to_numpy()) + df["u"].to_numpy()  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        for seed in range(3):  # the one value among the training rows or not
+            session = ExplanationSession(
+                model, X, task="regression", explainers=("surrogate",), random_state=seed
+            )
+            assert session.surrogate.rules

@@ -1031,8 +1031,10 @@ class _TreeEncoder:
     def __init__(self, schema: FeatureSchema, encoded: np.ndarray, target: np.ndarray) -> None:
         self.schema = schema
         self.order: dict[int, np.ndarray] = {}  # feature position -> codes in split order
-        self.fill = np.nanmedian(np.where(np.isnan(encoded), np.nan, encoded), axis=0)
-        self.fill = np.where(np.isnan(self.fill), 0.0, self.fill)
+        # A column with no value here fills with 0 (nanmedian would warn of its all-NaN slice).
+        known = ~np.isnan(encoded).all(axis=0)
+        self.fill = np.zeros(encoded.shape[1])
+        self.fill[known] = np.nanmedian(encoded[:, known], axis=0)
         for j in schema.discrete_indices:
             n = len(schema.features[j].categories)
             means = np.full(n, np.inf)
@@ -1537,7 +1539,9 @@ def _near_samples(
     for j, feature in enumerate(schema.features):
         if feature.is_discrete or feature.min is None or feature.max is None:
             continue
-        spread = np.nanstd(rows[:, j]) if len(rows) > 1 else 0.0
+        column = rows[:, j]
+        # No value at all (a mostly missing column): nanstd would warn.
+        spread = np.nanstd(column) if len(rows) > 1 and not np.isnan(column).all() else 0.0
         jittered = out[:, j] + rng.normal(0.0, 0.05 * spread, n) if spread > 0 else out[:, j]
         jittered = np.clip(jittered, feature.min, feature.max)
         out[:, j] = np.rint(jittered) if feature.kind == "integer" else jittered
