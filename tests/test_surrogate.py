@@ -1268,3 +1268,38 @@ def test_a_mostly_missing_column_fits_without_numpy_warnings(n):
                 model, X, task="regression", explainers=("surrogate",), random_state=seed
             )
             assert session.surrogate.rules
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.floats(-6e4, 6e4),
+    st.floats(-6e4, 6e4, width=32),
+    st.sampled_from([np.float16, np.float32]),
+)
+def test_a_threshold_below_a_narrow_float_keeps_it_above_as_it_reads(low, value, narrow):
+    # The value below may be no value of the column (a missing value's fill, between two of
+    # its values): the narrow one above still reads above the threshold.
+    high = narrow(value)
+    assume(np.isfinite(high) and low < float(high))
+    cut = round_between(low, float(high), low)
+    assert low <= cut < float(high)
+    if low < float(str(high)):
+        assert cut < float(str(high))
+
+
+def test_a_float32_row_above_a_filled_missing_value_reads_above():
+    # The missing row's fill (0.00086, a median over samples drawn near the rows) and
+    # float32's 0.1 were split at "f <= 0.1", and the row X shows as 0.1 read "f > 0.1".
+    X = pd.DataFrame({"f": np.array([0.1, np.nan, 0, 0, 0], np.float32), "u": np.arange(5.0)})
+
+    def proba(df):
+        p = (np.nan_to_num(df["f"].to_numpy(dtype=float), nan=0.5) > 0.1).astype(float)
+        return np.column_stack([1 - p, p])
+
+    surrogate = ExplanationSession(
+        proba, X, task="classification", explainers=("surrogate",)
+    ).surrogate
+    for size in surrogate.sizes:
+        for c in surrogate.with_size(size).rule_for(X.iloc[0]).conditions:
+            printed = float(c.text.rsplit(" ", 1)[1])
+            assert printed >= 0.1 if c.op == "<=" else printed < 0.1, c.text

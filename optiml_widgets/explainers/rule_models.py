@@ -315,8 +315,13 @@ def _as_read(low: float, high: float) -> tuple[float, float]:
     happens to hold these numbers loses nothing but a rounder threshold."""
     read_low, read_high = low, high
     for narrow in (np.float32, np.float16):
+        # Each end on its own: the other may be no value of the column (a missing value's
+        # fill, between two of its values).
         with np.errstate(over="ignore"):
             a, b = narrow(low), narrow(high)
-        if float(a) == low and float(b) == high:
-            read_low, read_high = max(read_low, float(str(a))), min(read_high, float(str(b)))
-    return read_low, read_high
+        if float(a) == low:
+            read_low = max(read_low, float(str(a)))
+        if float(b) == high:
+            read_high = min(read_high, float(str(b)))
+    # A fill within a rounding step of a column value can leave no room: as before, then.
+    return (read_low, read_high) if read_low < read_high else (low, high)
