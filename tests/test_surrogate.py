@@ -976,6 +976,9 @@ def test_a_category_that_would_blur_its_list_is_quoted():
     )
     assert Condition("c", "==", "a b").text == "c == a b"
     assert Condition("c", "!=", " x").text == 'c != " x"'
+    # A line break inside a category cut its rule in two lines of Surrogate.text().
+    assert Condition("c", "==", "a\nb").text == 'c == "a\\nb"'
+    assert Condition("c", "in", ("a\tb", "x")).text == 'c in {"a\\tb", x}'
 
 
 def test_categories_that_write_the_same_are_two_in_the_rules_checks_and_texts():

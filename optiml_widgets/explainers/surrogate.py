@@ -192,8 +192,8 @@ class Condition(NamedTuple):
 
 def _category_text(text: str) -> str:
     """A category's text, quoted where it would blur the list it stands in ("Paris,
-    France", "", " x")."""
-    if not text or text != text.strip() or any(c in text for c in ',{}"'):
+    France", "", " x"), or the line (a line break or tab, written as ``\\n``)."""
+    if not text or text != text.strip() or any(c in text for c in ',{}"\n\r\t'):
         return json.dumps(text, ensure_ascii=False)
     return text
 
