@@ -21,7 +21,7 @@ import numpy as np
 
 from . import html_file, payloads
 from .explainers.base import Output, output_value
-from .format import format_number, format_value
+from .format import counted, format_number, format_value, percent
 from .jobs import NEVER, Progress, Stop, no_progress
 from .progress import StepProgress, export_bar, waits_reported_to
 from .session import ExplanationSession
@@ -37,6 +37,8 @@ MAX_ROWS = 500  # each row carries every feature's what-if grid: beyond this, ex
 GRID_SHAP_ROWS = 48
 MIN_GRID_SHAP_ROWS = 8
 GRID_SHAP_SECONDS = 0.08
+
+SHOWN_RULES = 12  # rules in the script-free picture (the live panel and the export show all)
 
 
 def precompute(
@@ -593,11 +595,14 @@ def static_picture(session: ExplanationSession, view: payloads.View | None = Non
             f'<table style="border-collapse:collapse"><caption style="text-align:left">Surrogate: '
             f"{esc(surrogate.caption)}</caption>"
         )
-        for rule in surrogate.rules[:12]:
+        for rule in surrogate.rules[:SHOWN_RULES]:
             style = ' style="font-weight:bold;background:#eef"' if rule.id == active else ""
             parts.append(
-                f"<tr{style}><td>{esc(rule.text(alone=False))}</td><td>{rule.coverage:.0%}</td></tr>"
+                f"<tr{style}><td>{esc(rule.text(alone=False))}</td><td>{esc(percent(rule.coverage))}</td></tr>"
             )
+        if len(surrogate.rules) > SHOWN_RULES:  # a cut list says it is cut
+            left = counted(len(surrogate.rules) - SHOWN_RULES, "more rule")
+            parts.append(f'<tr><td colspan="2"><i>… and {left}</i></td></tr>')
         parts.extend(
             f'<tr><td colspan="2">{esc(line)}</td></tr>' for line in surrogate.common_lines()
         )

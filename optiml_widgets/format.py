@@ -144,10 +144,13 @@ def row_label(label: Any) -> str:
 
 def percent(share: float) -> str:
     """A share as the panel prints it: one decimal below 10% ("0.5%"), and a share too
-    small to show as "<0.1%", never "0%" (a rule that covers a few rows covers some)."""
+    small to show as "<0.1%", never "0%" (a rule that covers a few rows covers some); as
+    much short of all as "99.5%" or ">99.9%", never "100%" (nor does it cover all)."""
     if 0 < share < 0.0005:
         return "<0.1%"
-    return f"{share * 100:.{1 if share < 0.1 else 0}f}%"
+    if 0.9995 <= share < 1:
+        return ">99.9%"
+    return f"{share * 100:.{1 if share < 0.1 or 0.995 <= share < 1 else 0}f}%"
 
 
 def counted(n: int, word: str, plural: str | None = None) -> str:

@@ -95,6 +95,11 @@ class ExplainerWidget(PanelWidget):
         # request built on an older view than a change keeps that change.
         self._python_edits: dict[int, dict[str, tuple[int, Any]]] = {}
         self._curves_of: tuple | None = None  # the instance the synced curves were swept at
+        # Surrogate sizes asked for (from Python or the panel), numbered; one is applied at
+        # a time, and a panel pick older than the newest ask is dropped (see _size_from_panel).
+        self._size_asked = 0
+        self._size_asking = threading.Lock()  # the number, taken in the thread that asks
+        self._size_applying = threading.Lock()
 
         def opening() -> tuple[dict, dict[str, Any]]:
             calls = session.context.calls
@@ -151,7 +156,15 @@ class ExplainerWidget(PanelWidget):
 
     @surrogate_size.setter
     def surrogate_size(self, rules: int | None) -> None:
-        self._show_size(rules)
+        self._ask_size()
+        with self._size_applying:
+            self._show_size(rules)
+
+    def _ask_size(self) -> int:
+        """The number of a new ask for a size (the newest)."""
+        with self._size_asking:
+            self._size_asked += 1
+            return self._size_asked
 
     def _show_size(self, rules: int | None, family: str | None = None) -> None:
         with while_open(self._stop):
@@ -771,10 +784,16 @@ class ExplainerWidget(PanelWidget):
         if isinstance(rules, bool) or not isinstance(rules, int):
             return
         family = family if isinstance(family, str) else None
+        # Picks made in quick succession (arrow keys on the size select) each run in a
+        # thread: a slow one (a large size) finished after the next and showed instead.
+        asked = self._ask_size()
 
         def apply() -> None:
             try:
-                self._show_size(rules, family)
+                with self._size_applying:
+                    if asked != self._size_asked:
+                        return  # a newer size was asked for: it shows
+                    self._show_size(rules, family)
             except Cancelled:
                 pass  # closed meanwhile: nothing to show
             except Exception as exc:  # this thread's error goes to the panel, not the log

@@ -19,7 +19,7 @@ from sklearn.model_selection import train_test_split
 
 from optiml_widgets import explain_widget
 from optiml_widgets.export import export_data
-from optiml_widgets.format import format_number
+from optiml_widgets.format import counted, format_number, percent
 
 
 @pytest.fixture(scope="module")
@@ -435,6 +435,26 @@ def test_static_picture_is_small_and_script_free(quickstart):
     assert shown and all(len(v.replace("-", "").replace(".", "")) <= 5 for v in shown), shown
     assert w.surrogate.rules[0].text(alone=False) in text
     assert all(line in text for line in w.surrogate.common_lines())
+    # Coverage as the panel writes it (a share of a few rows is not "0%").
+    for rule in w.surrogate.rules[:12]:
+        assert f"<td>{percent(rule.coverage)}</td>" in text
+
+
+def test_static_picture_says_when_it_leaves_rules_out(quickstart):
+    # It shows the first 12 rules: a larger surrogate's table ended there without a word,
+    # as if it had no more rules (and the current row's rule could be one left out).
+    from optiml_widgets.export import static_picture
+
+    _, _, w = quickstart
+    w.surrogate_size = max(w.surrogate.sizes)
+    try:
+        rules = w.surrogate.rules
+        assert len(rules) > 12
+        text = html.unescape(static_picture(w.session))
+        assert f"and {counted(len(rules) - 12, 'more rule')}" in text
+        assert all(rule.text(alone=False) in text for rule in rules[:12])
+    finally:
+        w.surrogate_size = None
 
 
 def test_nbconvert_shows_the_static_picture(tmp_path: Path):

@@ -104,6 +104,13 @@ def test_a_share_of_a_few_rows_never_reads_as_none():
     assert {share: percent(share) for share in cases} == cases
 
 
+def test_a_share_short_of_all_never_reads_as_all():
+    # A rule covering 199 of 200 rows read "coverage 100%" beside another's 0.5%.
+    # As js/src/format.ts percent (format.test.ts checks the same cases there).
+    cases = {0.995: "99.5%", 0.999: "99.9%", 0.9996: ">99.9%", 0.994: "99%", 0.96: "96%"}
+    assert {share: percent(share) for share in cases} == cases
+
+
 def test_finite_is_a_number_or_none_whatever_it_is_given():
     import numpy as np
     import pandas as pd

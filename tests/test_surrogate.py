@@ -7,6 +7,7 @@ import functools
 import json
 import pickle
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -38,7 +39,12 @@ from optiml_widgets.counterfactual import (
     find_counterfactual,
 )
 from optiml_widgets.data import build_schema, category_identity
-from optiml_widgets.explainers.rule_models import LINEAR_TREE, SHARED_TREE, GrownTree
+from optiml_widgets.explainers.rule_models import (
+    LINEAR_TREE,
+    SHARED_TREE,
+    GrownTree,
+    round_between,
+)
 from optiml_widgets.explainers.shared_terms import (
     _best_splits,
     _Products,
@@ -206,8 +212,13 @@ def test_a_row_with_a_missing_value_is_covered_by_its_rule_which_says_so():
                 assert (
                     rule.condition_text(c).endswith(" or missing") and " or missing" in rule.text()
                 )
-    shown = [c for r in shown_surrogate(w)["rules"] for c in r["conditions"] if c["missing"]]
-    assert shown and all(c["text"].endswith(" or missing") for c in shown)
+    rules = shown_surrogate(w)["rules"]
+    assert any(c["missing"] for r in rules for c in r["conditions"])
+    for r in rules:
+        for c in r["conditions"]:
+            # Said where a missing value meets every condition of the rule on its feature.
+            whole = all(d["missing"] for d in r["conditions"] if d["j"] == c["j"])
+            assert c["text"].endswith(" or missing") == whole, c["text"]
     w.close()
 
 
@@ -843,6 +854,46 @@ def test_a_step_term_says_a_missing_value_takes_it():
         assert ("or missing" in term.text) == took_it
 
 
+def test_or_missing_is_read_only_where_a_missing_value_meets_the_whole_rule_or_term():
+    # "x > -0.5 or missing AND x <= -0.475": a missing x meets the first condition but not
+    # the second, so the rule never covers it; a step term's "x > 1.7 and x <= 2.3 or
+    # missing" read as if a missing x took its weight.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    x[rng.random(200) < 0.3] = np.nan
+    X = pd.DataFrame({"x": x, "u": rng.normal(size=200), "z": rng.normal(size=200)})
+
+    def model(df):
+        return np.asarray(2 * (df["x"].fillna(0.0) > -0.5) + 1.5 * (df["u"] > 0.3) + df["z"], float)
+
+    surrogate = ExplanationSession(model, X, task="regression", explainers=("surrogate",)).surrogate
+    checked = 0
+    for point in surrogate.curve:
+        for rule in surrogate.with_size(point["rules"], point["family"]).rules:
+            covered = [row for _, row in X[X["x"].notna()].iterrows() if rule.covers(row)]
+            if not covered:
+                continue
+            row = covered[0]
+            gone = row.copy()
+            gone["x"] = np.nan
+            # A condition on x that reads "or missing": a missing x is covered.
+            said = [rule.condition_text(c).endswith(" or missing") for c in rule.conditions]
+            on_x = [s for s, c in zip(said, rule.conditions) if c.feature == "x"]
+            if on_x:
+                assert rule.covers(gone) == any(on_x), rule
+                checked += 1
+            for term in rule.terms:
+                on_x = [
+                    term.condition_text(c, f).endswith(" or missing")
+                    for c, f in zip(term.when, term.when_fill)
+                    if c.feature == "x"
+                ]
+                if on_x and term.effect_in(row) != 0:
+                    assert (term.effect_in(gone) != 0) == any(on_x), term.text
+                    checked += 1
+    assert checked
+
+
 def test_no_point_of_the_curve_reads_a_term_that_does_nothing():
     # Pure leaves fit the score already: a shared step term came out with weight 0 and was
     # read (and counted) in every rule; so did a step the tree also split on.
@@ -925,6 +976,9 @@ def test_a_category_that_would_blur_its_list_is_quoted():
     )
     assert Condition("c", "==", "a b").text == "c == a b"
     assert Condition("c", "!=", " x").text == 'c != " x"'
+    # A line break inside a category cut its rule in two lines of Surrogate.text().
+    assert Condition("c", "==", "a\nb").text == 'c == "a\\nb"'
+    assert Condition("c", "in", ("a\tb", "x")).text == 'c in {"a\\tb", x}'
 
 
 def test_categories_that_write_the_same_are_two_in_the_rules_checks_and_texts():
@@ -1123,3 +1177,132 @@ def test_a_rule_given_a_row_without_a_feature_says_what_to_pass():
     feature = rule.conditions[0].feature
     with pytest.raises(KeyError, match=re.escape(f"no value for {feature!r}") + ".*whole row of X"):
         rule.covers({})
+
+
+def test_a_score_or_value_that_cancels_to_zero_reads_zero_not_rounding_noise():
+    # A step's share taken off the leaf's mean left "score of 1 = -3.109e-15": a negative
+    # score where the rule means 0.
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame({"big": rng.integers(0, 2000, 300), "u": rng.normal(size=300)})
+
+    def proba(df):
+        p = (df["big"].to_numpy() > 1000).astype(float)
+        return np.column_stack([1 - p, p])
+
+    surrogate = ExplanationSession(
+        proba, X, task="classification", explainers=("surrogate",)
+    ).surrogate
+    scored = [
+        rule
+        for p in surrogate.curve
+        for rule in surrogate.with_size(p["rules"], p["family"]).rules
+        if rule.classes is not None
+    ]
+    assert scored
+    for rule in scored:
+        assert "e-1" not in rule.text(), rule.text()
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.floats(-6e4, 6e4, width=32),  # within float16's range
+    st.floats(-6e4, 6e4, width=32),
+    st.sampled_from([np.float16, np.float32]),
+)
+def test_a_threshold_between_narrow_floats_keeps_them_on_their_sides_as_they_read(a, b, narrow):
+    # A float32 column's 0.1 is 0.10000000149011612 in float64: "x <= 0.1" kept it above
+    # the threshold, while the row reads x = 0.1 (its own shortest text, as pandas shows it).
+    low, high = sorted(narrow(v) for v in (a, b))
+    assume(np.isfinite(low) and np.isfinite(high) and low < high)
+    cut = round_between(float(low), float(high), (float(low) + float(high)) / 2)
+    assert float(low) <= cut < float(high)
+    assert float(str(low)) <= cut < float(str(high))
+
+
+def test_a_float32_row_falls_in_the_rule_its_value_reads_in():
+    values = np.round(np.arange(0, 1, 0.01), 2)
+    X = pd.DataFrame(
+        {"a": np.tile(values, 3).astype(np.float32), "u": np.random.default_rng(0).normal(size=300)}
+    )
+
+    def proba(df):
+        p = (df["a"].to_numpy() >= np.float32(0.1)).astype(float)
+        return np.column_stack([1 - p, p])
+
+    surrogate = ExplanationSession(
+        proba, X, task="classification", explainers=("surrogate",)
+    ).surrogate
+    for i, row in X.drop_duplicates("a").iterrows():
+        for c in surrogate.rule_for(row).conditions:
+            read = float(str(X.at[i, c.feature]))  # 0.1, as X shows it
+            printed = float(c.text.rsplit(" ", 1)[1])
+            assert read <= printed if c.op == "<=" else read > printed, (c.text, read)
+
+
+def test_a_whole_float_is_a_surrogate_size():
+    # "A surrogate size is a whole number of rules >= 1, not 3.0": a whole number refused
+    # as not one.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=80), "b": rng.normal(size=80)})
+    model = lambda df: np.asarray(df["a"] + (df["b"] > 0), float)  # noqa: E731
+    w = explain_widget(model, X, task="regression", explainers=("surrogate",))
+    for size in w.surrogate.sizes[:3]:
+        w.surrogate_size = float(size)
+        assert w.surrogate_size == size == w._surrogate["complexity"]
+        w.surrogate_size = np.float64(size)
+        assert w.surrogate_size == size
+    for bad in (2.5, float("nan"), float("inf"), 0.0):
+        with pytest.raises(ValueError, match="A surrogate size is a whole number"):
+            w.surrogate_size = bad
+    w.close()
+
+
+@pytest.mark.parametrize("n", [8, 30])
+def test_a_mostly_missing_column_fits_without_numpy_warnings(n):
+    # With no value of a column among the training rows, numpy warned "Degrees of freedom
+    # <= 0 for slice." and "All-NaN slice encountered" from inside the fit.
+    rng = np.random.default_rng(7)
+    X = pd.DataFrame({"a": np.r_[np.full(n - 1, np.nan), 1.0], "u": rng.normal(size=n)})
+    model = lambda df: np.nan_to_num(df["a"].to_numpy()) + df["u"].to_numpy()  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        for seed in range(3):  # the one value among the training rows or not
+            session = ExplanationSession(
+                model, X, task="regression", explainers=("surrogate",), random_state=seed
+            )
+            assert session.surrogate.rules
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.floats(-6e4, 6e4),
+    st.floats(-6e4, 6e4, width=32),
+    st.sampled_from([np.float16, np.float32]),
+)
+def test_a_threshold_below_a_narrow_float_keeps_it_above_as_it_reads(low, value, narrow):
+    # The value below may be no value of the column (a missing value's fill, between two of
+    # its values): the narrow one above still reads above the threshold.
+    high = narrow(value)
+    assume(np.isfinite(high) and low < float(high))
+    cut = round_between(low, float(high), low)
+    assert low <= cut < float(high)
+    if low < float(str(high)):
+        assert cut < float(str(high))
+
+
+def test_a_float32_row_above_a_filled_missing_value_reads_above():
+    # The missing row's fill (0.00086, a median over samples drawn near the rows) and
+    # float32's 0.1 were split at "f <= 0.1", and the row X shows as 0.1 read "f > 0.1".
+    X = pd.DataFrame({"f": np.array([0.1, np.nan, 0, 0, 0], np.float32), "u": np.arange(5.0)})
+
+    def proba(df):
+        p = (np.nan_to_num(df["f"].to_numpy(dtype=float), nan=0.5) > 0.1).astype(float)
+        return np.column_stack([1 - p, p])
+
+    surrogate = ExplanationSession(
+        proba, X, task="classification", explainers=("surrogate",)
+    ).surrogate
+    for size in surrogate.sizes:
+        for c in surrogate.with_size(size).rule_for(X.iloc[0]).conditions:
+            printed = float(c.text.rsplit(" ", 1)[1])
+            assert printed >= 0.1 if c.op == "<=" else printed < 0.1, c.text

@@ -768,6 +768,31 @@ def test_a_fit_shown_slowly_does_not_replace_a_size_set_meanwhile(gbc, monkeypat
     w.close()
 
 
+def test_the_size_picked_last_in_the_panel_stays_shown(gbc, monkeypatch):
+    # Each pick runs in a thread of its own: a slow first pick (a large size) finished
+    # after a quick second one, and the panel went back to the first.
+    from optiml_widgets.explainers.surrogate import Surrogate
+
+    model, X, y = gbc
+    w = explain_widget(model, X, y)
+    sizes = w.surrogate.sizes
+    first, last = sizes[-1], sizes[0]
+    original = Surrogate.with_size
+
+    def slow_for_the_first(self, rules, family=None):
+        if rules == first:
+            time.sleep(0.5)
+        return original(self, rules, family)
+
+    monkeypatch.setattr(Surrogate, "with_size", slow_for_the_first)
+    w._handle_custom_msg({"type": "surrogate-size", "rules": first}, [])
+    time.sleep(0.05)
+    w._handle_custom_msg({"type": "surrogate-size", "rules": last}, [])
+    time.sleep(1.5)
+    assert w._surrogate["complexity"] == last == w.surrogate_size
+    w.close()
+
+
 def test_the_surrogate_size_changes_live(widget):
     surrogate = widget.surrogate
     assert widget._wait_idle()

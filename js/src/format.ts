@@ -130,7 +130,8 @@ export function formatValue(value: Value | undefined, feature?: FeatureInfo): st
 
 export function percent(share: number): string {
   if (share > 0 && share < 0.0005) return "<0.1%"; // a few rows of many: some, not "0.0%"
-  return `${(share * 100).toFixed(share < 0.1 ? 1 : 0)}%`;
+  if (share >= 0.9995 && share < 1) return ">99.9%"; // all but a few: not all, not "100%"
+  return `${(share * 100).toFixed(share < 0.1 || (share >= 0.995 && share < 1) ? 1 : 0)}%`;
 }
 
 /** A file size: "1.2 MB", "830 kB". */

@@ -91,4 +91,8 @@ describe("percent", () => {
     const cases: [number, string][] = [[0.57, "57%"], [0.0023, "0.2%"], [1e-5, "<0.1%"], [0, "0.0%"], [1, "100%"]];
     expect(cases.map(([share]) => percent(share))).toEqual(cases.map(([, text]) => text));
   });
+  it("never reads a share short of all as all (as optiml_widgets.format.percent)", () => {
+    const cases: [number, string][] = [[0.995, "99.5%"], [0.999, "99.9%"], [0.9996, ">99.9%"], [0.994, "99%"], [0.96, "96%"]];
+    expect(cases.map(([share]) => percent(share))).toEqual(cases.map(([, text]) => text));
+  });
 });

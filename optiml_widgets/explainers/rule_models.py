@@ -289,9 +289,11 @@ def remap(leaf: Leaf, columns: Sequence[int]) -> Leaf:
 def round_between(low: float, high: float, threshold: float) -> float:
     """The number with the fewest significant digits in ``[low, high)`` (the largest real
     value at or below ``threshold`` and the smallest above it), nearest the threshold:
-    the same rows on each side, read more easily."""
+    the same rows on each side, read more easily. Also as the values read: see
+    ``_as_read``."""
     if not (np.isfinite(low) and np.isfinite(high)) or high <= low:
         return threshold
+    low, high = _as_read(low, high)
     magnitude = int(np.floor(np.log10(max(abs(low), abs(high)) or 1.0)))
     for digits in range(1, 17):
         step = 10.0 ** (magnitude - digits + 1)
@@ -303,3 +305,23 @@ def round_between(low: float, high: float, threshold: float) -> float:
             if low <= value < high:
                 return value
     return threshold
+
+
+def _as_read(low: float, high: float) -> tuple[float, float]:
+    """``[low, high)`` narrowed so that values of a float16 or float32 column stay on their
+    sides also as they read: float32's 0.1 is 0.10000000149011612, and "x <= 0.1" put a row
+    that X shows as 0.1 above it. A value such a column holds reads as its shortest text,
+    which lies in its own rounding interval, so the range stays open. Data in float64 that
+    happens to hold these numbers loses nothing but a rounder threshold."""
+    read_low, read_high = low, high
+    for narrow in (np.float32, np.float16):
+        # Each end on its own: the other may be no value of the column (a missing value's
+        # fill, between two of its values).
+        with np.errstate(over="ignore"):
+            a, b = narrow(low), narrow(high)
+        if float(a) == low:
+            read_low = max(read_low, float(str(a)))
+        if float(b) == high:
+            read_high = min(read_high, float(str(b)))
+    # A fill within a rounding step of a column value can leave no room: as before, then.
+    return (read_low, read_high) if read_low < read_high else (low, high)

@@ -192,8 +192,8 @@ class Condition(NamedTuple):
 
 def _category_text(text: str) -> str:
     """A category's text, quoted where it would blur the list it stands in ("Paris,
-    France", "", " x")."""
-    if not text or text != text.strip() or any(c in text for c in ',{}"'):
+    France", "", " x"), or the line (a line break or tab, written as ``\\n``)."""
+    if not text or text != text.strip() or any(c in text for c in ',{}"\n\r\t'):
         return json.dumps(text, ensure_ascii=False)
     return text
 
@@ -245,8 +245,12 @@ class LinearTerm(NamedTuple):
 
     def condition_text(self, condition: Condition, fill: float) -> str:
         """A condition of a step, and ``or missing`` where a missing value (counted as
-        ``fill``) meets it."""
-        meets = condition.feature in self.missing and condition.holds(fill)
+        ``fill``) meets it and the step's other conditions on its feature: "x > 1.7 and
+        x <= 2.3 or missing" read as if a missing x took the weight it never takes."""
+        same = [(c, f) for c, f in zip(self.when, self.when_fill) if c.feature == condition.feature]
+        meets = condition.feature in self.missing and all(
+            c.holds(f) for c, f in [(condition, fill), *same]
+        )
         return condition.text + (" or missing" if meets else "")
 
     @property
@@ -354,8 +358,11 @@ class Rule:
         return condition.holds(value)
 
     def condition_text(self, condition: Condition) -> str:
-        """``bmi <= 0.017``, or ``bmi <= 0.017 or missing`` where a missing value meets it."""
-        meets = self.holds(condition, None)
+        """``bmi <= 0.017``, or ``bmi <= 0.017 or missing`` where a missing value meets it
+        and the rule's other conditions on its feature ("x > 1 or missing AND x <= 2" read
+        as if the rule covered a missing x, which fails ``x <= 2``)."""
+        same = [c for c in self.conditions if c.feature == condition.feature]
+        meets = all(self.holds(c, None) for c in [condition, *same])
         return condition.text + (" or missing" if meets else "")
 
     def text(self, *, alone: bool = True) -> str:
@@ -528,6 +535,8 @@ class Surrogate:
         whichever family the current ones are.
         Nothing is fitted again: the rules, their coverage and thresholds follow.
         """
+        if isinstance(rules, (float, np.floating)) and float(rules).is_integer():
+            rules = int(rules)  # 3.0 is the whole number its message asks for
         if isinstance(rules, bool) or not isinstance(rules, (int, np.integer)) or rules < 1:
             sizes = sorted({int(p["rules"]) for p in self.curve})
             raise ValueError(
@@ -1022,8 +1031,10 @@ class _TreeEncoder:
     def __init__(self, schema: FeatureSchema, encoded: np.ndarray, target: np.ndarray) -> None:
         self.schema = schema
         self.order: dict[int, np.ndarray] = {}  # feature position -> codes in split order
-        self.fill = np.nanmedian(np.where(np.isnan(encoded), np.nan, encoded), axis=0)
-        self.fill = np.where(np.isnan(self.fill), 0.0, self.fill)
+        # A column with no value here fills with 0 (nanmedian would warn of its all-NaN slice).
+        known = ~np.isnan(encoded).all(axis=0)
+        self.fill = np.zeros(encoded.shape[1])
+        self.fill[known] = np.nanmedian(encoded[:, known], axis=0)
         for j in schema.discrete_indices:
             n = len(schema.features[j].categories)
             means = np.full(n, np.inf)
@@ -1528,7 +1539,9 @@ def _near_samples(
     for j, feature in enumerate(schema.features):
         if feature.is_discrete or feature.min is None or feature.max is None:
             continue
-        spread = np.nanstd(rows[:, j]) if len(rows) > 1 else 0.0
+        column = rows[:, j]
+        # No value at all (a mostly missing column): nanstd would warn.
+        spread = np.nanstd(column) if len(rows) > 1 and not np.isnan(column).all() else 0.0
         jittered = out[:, j] + rng.normal(0.0, 0.05 * spread, n) if spread > 0 else out[:, j]
         jittered = np.clip(jittered, feature.min, feature.max)
         out[:, j] = np.rint(jittered) if feature.kind == "integer" else jittered
@@ -1610,6 +1623,8 @@ def _linear_rule(
 ) -> Rule:
     schema, terms = encoder.schema, []
     prediction = leaf.mean
+    # The size of what was summed, for the noise below: a score's is its unit, 1.
+    taken = 1.0 if classes is not None else abs(float(leaf.mean))
     cuts = leaf.cuts or (float("nan"),) * len(leaf.columns)
     joint = leaf.joint or ((),) * len(leaf.columns)
     missing = frozenset(f.name for f in schema.features if f.missing > 0)
@@ -1618,6 +1633,7 @@ def _linear_rule(
         if steps:
             # A leaf of another tree of a sum: its weight where all its conditions hold.
             prediction -= float(coef) * float(center)
+            taken += abs(float(coef) * float(center))
             path = [(column, not above, cut) for column, cut, above in steps]
             when = tuple(_merge(path, encoder, schema))
             fill_of = {schema.features[c].name: float(encoder.fill[c]) for c, _, _ in steps}
@@ -1643,11 +1659,16 @@ def _linear_rule(
         else:
             # A step adds its weight or nothing: its share of the leaf moves to the value.
             prediction -= float(coef) * float(center)
+            taken += abs(float(coef) * float(center))
             terms.append(
                 LinearTerm(feature.name, float(coef), 1.0, 0.0, fill, shared, cut, missing=missing)
             )
     # The largest effects first: that is how the rule is read.
     terms.sort(key=lambda term: -abs(term.weight) * _term_scale(schema, term))
+    # What is zero but for rounding is zero: "score of 1 = -3.109e-15" read as a negative
+    # score where the steps took all of the leaf's mean (or its fit gave -4.7e-19).
+    if abs(prediction) <= 1e-12 * taken:
+        prediction = 0.0
     return Rule(node, conditions, prediction, coverage, samples, outcome, tuple(terms), classes)
 
 
