@@ -283,6 +283,43 @@ def test_progress_is_reported_and_stop_ends_the_fit():
     assert calls == [1]
 
 
+def test_stop_ends_every_part_of_the_fit_at_its_next_step(monkeypatch):
+    # close() sets the stop while the parts run in their threads: the shared terms' split
+    # searches, the summed trees' and the linear leaves' went on to their end (seconds
+    # on wide data), and the optimal trees sent the solver every size left (10 s each at
+    # most).
+    from optiml_widgets import jobs
+    from optiml_widgets.explainers import linear_leaves, shared_terms, summed_trees
+
+    X, y = make_classification(800, 8, random_state=0)
+    X = pd.DataFrame(X, columns=[f"x{i}" for i in range(8)])
+    stop = Stop()
+    steps: list[bool] = []  # per step: whether the stop was set when it came
+
+    def step() -> None:
+        steps.append(stop.is_set)
+        if len(steps) == 5:
+            stop.set()
+        jobs.yield_to_live()
+
+    for module in (shared_terms, summed_trees, linear_leaves):
+        monkeypatch.setattr(module, "yield_to_live", step)
+    solver_fit = optimal_trees.SOLVER.fit
+    fits_after: list[int] = []
+
+    def fit_tree(request):
+        if stop.is_set:
+            fits_after.append(request["splits"])
+        return solver_fit(request)
+
+    monkeypatch.setattr(optimal_trees.SOLVER, "fit", fit_tree)
+    with pytest.raises(Cancelled):
+        fit(RandomForestClassifier(20, random_state=0), X, y, stop=stop)
+    # At most one step per thread comes after the stop: the one that stops it.
+    assert steps.count(True) <= (os.cpu_count() or 1)
+    assert fits_after == []
+
+
 def test_wide_data_is_screened_and_beats_a_plain_tree():
     # The issue's workload at a third of the rows and features (its full size runs in
     # bench/surrogate.py): 30 informative features among 300.

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..jobs import check_stopped
 from . import streed_worker
 
 MAX_DEPTH = 3  # 2**3 = 8 leaves: deeper searches take seconds to minutes
@@ -244,6 +245,7 @@ def fit_optimal_trees(
     target = y.astype(np.intc) if classify else y.astype(float)
     found: dict[int, OptimalTreeArrays] = {}
     for size in sorted(s for s in set(sizes) if 2 <= s <= 2**MAX_DEPTH):
+        check_stopped()  # a closed widget's fit sends the solver no more trees
         node = SOLVER.fit(
             {
                 "B": B,
