@@ -488,9 +488,12 @@ def yielding_to(gate: Gate | None) -> None:
 
 
 def yield_to_live() -> None:
-    """Long work outside the gate that holds nothing the panel needs (the surrogate's fit,
-    in threads of its own): pause while a live request is under way, so that the request
-    has the GIL and the cores. Does nothing in a thread not set with ``yielding_to``."""
+    """Between two steps of long work outside the gate that holds nothing the panel needs
+    (the surrogate's fit, in threads of its own): raise ``Cancelled`` once its stop is set
+    (``stopping_with``), and pause while a live request is under way, so that the request
+    has the GIL and the cores. The pause does nothing in a thread not set with
+    ``yielding_to``."""
+    check_stopped()
     gate = getattr(_thread, "yields_to", None)
     if gate is not None:
         gate.wait_while_live()

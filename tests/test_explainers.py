@@ -630,6 +630,25 @@ def test_hist_gradient_boosting_starts_with_path_dependent_treeshap_and_says_why
     )
 
 
+def test_trees_too_big_for_interventional_treeshap_get_path_dependent_and_say_why():
+    """shap 0.51's interventional TreeSHAP numbers a tree's nodes with 16-bit integers: on
+    a tree of more than 32,767 nodes (a fully grown forest on ~20,000 rows or more) it
+    crashed the process, and the kernel with it. Such trees get path-dependent TreeSHAP,
+    and the panel says why."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(20_000, 3)), columns=list("abc"))
+    model = DecisionTreeRegressor(random_state=0).fit(X, X["a"] + rng.normal(size=len(X)))
+    assert model.tree_.node_count > 32_767
+    session = ExplanationSession(model, X, explainers=("shap",))
+    # Checked before any row is explained: there the process ended.
+    assert session.shap_explainer.perturbation == "tree_path_dependent"
+    explanation = session.local_explanation(0, {})
+    assert "32,767" in explanation.fallback
+    assert explanation.base_value + sum(explanation.shap.values()) == pytest.approx(
+        explanation.prediction, rel=1e-6
+    )
+
+
 def test_small_model_calls_reuse_the_outputs_of_rows_already_asked_for():
     """A first view asks the model about its row and the background, and the additivity
     probe asks about the row again: each row goes to the model once; large batches are

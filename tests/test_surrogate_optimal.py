@@ -283,6 +283,43 @@ def test_progress_is_reported_and_stop_ends_the_fit():
     assert calls == [1]
 
 
+def test_stop_ends_every_part_of_the_fit_at_its_next_step(monkeypatch):
+    # close() sets the stop while the parts run in their threads: the shared terms' split
+    # searches, the summed trees' and the linear leaves' went on to their end (seconds
+    # on wide data), and the optimal trees sent the solver every size left (10 s each at
+    # most).
+    from optiml_widgets import jobs
+    from optiml_widgets.explainers import linear_leaves, shared_terms, summed_trees
+
+    X, y = make_classification(800, 8, random_state=0)
+    X = pd.DataFrame(X, columns=[f"x{i}" for i in range(8)])
+    stop = Stop()
+    steps: list[bool] = []  # per step: whether the stop was set when it came
+
+    def step() -> None:
+        steps.append(stop.is_set)
+        if len(steps) == 5:
+            stop.set()
+        jobs.yield_to_live()
+
+    for module in (shared_terms, summed_trees, linear_leaves):
+        monkeypatch.setattr(module, "yield_to_live", step)
+    solver_fit = optimal_trees.SOLVER.fit
+    fits_after: list[int] = []
+
+    def fit_tree(request):
+        if stop.is_set:
+            fits_after.append(request["splits"])
+        return solver_fit(request)
+
+    monkeypatch.setattr(optimal_trees.SOLVER, "fit", fit_tree)
+    with pytest.raises(Cancelled):
+        fit(RandomForestClassifier(20, random_state=0), X, y, stop=stop)
+    # At most one step per thread comes after the stop: the one that stops it.
+    assert steps.count(True) <= (os.cpu_count() or 1)
+    assert fits_after == []
+
+
 def test_wide_data_is_screened_and_beats_a_plain_tree():
     # The issue's workload at a third of the rows and features (its full size runs in
     # bench/surrogate.py): 30 informative features among 300.
@@ -415,15 +452,22 @@ class _EndsTheProcess:
         return (os._exit, (139,))
 
 
-def test_a_crash_of_the_solver_ends_its_own_process_only():
-    """STreeD crashed the process it ran in (a segfault): it runs in a process of its own,
-    a size whose fit ends that process is left out, and the next fit starts another."""
-    solver = optimal_trees.Solver()
+class _TakesLong:
+    """Unpickled, it holds the process that reads it for a minute: a long fit, on demand."""
+
+    def __reduce__(self):
+        import time
+
+        return (time.sleep, (60,))
+
+
+def _solver_request() -> dict:
+    """A small fit request for the solver (a tree of depth 2 on 80 rows)."""
     rng = np.random.default_rng(0)
     T = rng.normal(size=(80, 3))
     y = (T[:, 0] > 0).astype(int)
     cuts = quantile_cuts(T, [0, 1, 2], 3)
-    request = {
+    return {
         "B": binarise(T, cuts),
         "target": y.astype(np.intc),
         "classify": True,
@@ -433,6 +477,13 @@ def test_a_crash_of_the_solver_ends_its_own_process_only():
         "seed": 0,
         "time_limit": 10.0,
     }
+
+
+def test_a_crash_of_the_solver_ends_its_own_process_only():
+    """STreeD crashed the process it ran in (a segfault): it runs in a process of its own,
+    a size whose fit ends that process is left out, and the next fit starts another."""
+    solver = optimal_trees.Solver()
+    request = _solver_request()
     try:
         first_tree = solver.fit(request)
         assert first_tree is not None and first_tree[2] >= 0  # a split at the root
@@ -443,6 +494,32 @@ def test_a_crash_of_the_solver_ends_its_own_process_only():
         assert first.poll() is not None
         assert repr(solver.fit(request)) == repr(first_tree) and solver._process is not first
     finally:
+        solver.stop()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the solver's pipe is polled on POSIX")
+def test_a_stop_ends_the_tree_the_solver_is_fitting():
+    """close() during an optimal tree's fit: the solver's process went on with it (up to
+    TIME_LIMIT, 10 s) and the fit's thread waited for it. Now the fit raises Cancelled at
+    once, the process ends (it fits for nobody), and the next fit starts another."""
+    import threading
+
+    from optiml_widgets.jobs import stopping_with
+
+    solver = optimal_trees.Solver()
+    request = _solver_request()
+    stop = Stop()
+    timer = threading.Timer(0.5, stop.set)
+    try:
+        timer.start()
+        started = time.monotonic()
+        with stopping_with(stop), pytest.raises(Cancelled):
+            solver.fit({**request, "B": _TakesLong()})
+        assert time.monotonic() - started < 10
+        assert solver.crashes == 0 and solver._process is None
+        assert solver.fit(request) is not None
+    finally:
+        timer.cancel()
         solver.stop()
 
 

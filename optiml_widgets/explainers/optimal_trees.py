@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import os
 import pickle
+import select
 import subprocess
 import sys
 import threading
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ..jobs import Cancelled, Stop, check_stopped, current_stop
 from . import streed_worker
 
 MAX_DEPTH = 3  # 2**3 = 8 leaves: deeper searches take seconds to minutes
@@ -34,6 +36,7 @@ TIME_LIMIT = 10.0  # seconds per tree; past it STreeD returns the best tree foun
 # The solver's process ends when no fit has come for this long: a surrogate's fit asks for
 # its trees within seconds, and an idle process would hold its memory for the session.
 IDLE_SECONDS = 30.0
+STOP_POLL_SECONDS = 0.1  # how soon a stopped fit leaves the solver's tree under way
 # Where the solver runs in this process (no other process can be started), STreeD's notes
 # of sizes it cannot fit are ignored by one filter set once: catch_warnings around each
 # fit, in the fit's thread, swapped the whole process's filters meanwhile and swallowed
@@ -98,8 +101,12 @@ class Solver:
     def fit(self, request: dict[str, Any]) -> streed_worker.Node | None:
         """``streed_worker.fit(**request)``: one tree, in the solver's process (in this one
         where none can start); None also when its fit ended the process (the next fit
-        starts another)."""
+        starts another). ``Cancelled`` once the calling thread's work is stopped
+        (``current_stop``), also during the fit."""
+        stop = current_stop()
         with self._lock:
+            if stop is not None:  # stopped while another widget's fit held the solver
+                stop.check()
             process = self._running()
             if process is None:
                 return streed_worker.fit(**request)
@@ -107,6 +114,11 @@ class Solver:
             try:
                 pickle.dump(request, process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
                 process.stdin.flush()
+                if not _answered(process.stdout, stop):
+                    # Its tree is for nobody now (a closed widget's fit); the next fit
+                    # starts another process.
+                    self._stop(process)
+                    raise Cancelled("stopped")
                 status, answer = pickle.load(process.stdout)
             except (EOFError, OSError, pickle.UnpicklingError):
                 self.crashes += 1
@@ -139,6 +151,17 @@ class Solver:
         self._lock = threading.Lock()
         self._process = None
         self._idle_timer = None
+
+
+def _answered(pipe: Any, stop: Stop | None) -> bool:
+    """Wait for the solver's answer on ``pipe``; False once ``stop`` is set first. Polled
+    where a pipe can be waited on with a timeout (POSIX); elsewhere the wait is the fit's."""
+    if stop is None or os.name != "posix":
+        return True
+    while not select.select([pipe], [], [], STOP_POLL_SECONDS)[0]:
+        if stop.is_set:
+            return False
+    return True
 
 
 # The worker file runs as a script, not as a module of the package: importing the package
@@ -244,6 +267,7 @@ def fit_optimal_trees(
     target = y.astype(np.intc) if classify else y.astype(float)
     found: dict[int, OptimalTreeArrays] = {}
     for size in sorted(s for s in set(sizes) if 2 <= s <= 2**MAX_DEPTH):
+        check_stopped()  # a closed widget's fit sends the solver no more trees
         node = SOLVER.fit(
             {
                 "B": B,

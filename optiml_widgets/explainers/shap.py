@@ -76,6 +76,10 @@ _INTERVENTIONAL_NOT_ADDITIVE = {
     "HistGradientBoostingRegressor",
 }
 
+# shap's interventional TreeSHAP (0.51, tree_shap_indep) holds node numbers in C shorts: a
+# tree with more nodes (a fully grown forest on ~20,000 rows or more) ended the process.
+_INTERVENTIONAL_MOST_NODES = 32_767
+
 
 @dataclass(frozen=True)
 class ShapValues:
@@ -619,12 +623,19 @@ class ShapExplainer(Explainer):
         if self.linked:
             output = "raw"
         self.tree_output = output
-        self._tree = shap.TreeExplainer(
+        tree = shap.TreeExplainer(
             model,
             data=self.background if perturbation == "interventional" else None,
             model_output=output,
             feature_perturbation=perturbation,
         )
+        nodes = tree.model.children_left.shape[1]  # of the largest tree
+        if perturbation == "interventional" and nodes > _INTERVENTIONAL_MOST_NODES:
+            raise ValueError(
+                f"a tree of {nodes:,} nodes: shap's interventional algorithm numbers them "
+                f"with 16-bit integers and crashes past {_INTERVENTIONAL_MOST_NODES:,}"
+            )
+        self._tree = tree
         self.perturbation = perturbation
         self.algorithm_kind = "tree"
 

@@ -135,6 +135,7 @@ def shared_term_models(
     for m in TERM_COUNTS:
         if m > len(order) or max_rules - m < 1:
             break
+        yield_to_live()  # a tree and joint fits per count: a stop ends them here
         terms = order[:m]
         residual = y - basis.values[:, terms] @ weights[m]
         most = max_rules - m

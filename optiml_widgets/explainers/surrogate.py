@@ -72,7 +72,7 @@ from threadpoolctl import threadpool_limits
 
 from ..data import Feature, FeatureSchema, category_identity, is_missing
 from ..format import apart_scale, counted, exact_number, format_number, percent
-from ..jobs import NEVER, Gate, Stop, no_progress, yielding_to
+from ..jobs import NEVER, Gate, Stop, no_progress, stopping_with, yielding_to
 from ..model import ModelAdapter
 from ..size_choice import fewest_rules_near_best, frontier
 from ..size_choice import reason as size_choice_reason
@@ -1176,17 +1176,19 @@ def fit_surrogate(
 
     def candidates(part: str, rows: np.ndarray | slice) -> dict[Key, RuleModel]:
         halt.check()
-        found = _candidates(
-            T[rows],
-            fit_y[rows],
-            is_real[rows],
-            classify,
-            numeric,
-            random_state,
-            max_rules,
-            part,
-            halt,
-        )
+        # The parts' steps (yield_to_live) and the optimal trees' solver fits end here too.
+        with stopping_with(halt):
+            found = _candidates(
+                T[rows],
+                fit_y[rows],
+                is_real[rows],
+                classify,
+                numeric,
+                random_state,
+                max_rules,
+                part,
+                halt,
+            )
         if classify:
             return found
         rescaled: dict[int, GrownTree] = {}
