@@ -51,7 +51,7 @@ from optiml_widgets.explainers.shared_terms import (
     _Within,
     shared_term_models,
 )
-from optiml_widgets.explainers.surrogate import Condition, surrogate_samples
+from optiml_widgets.explainers.surrogate import Condition, Surrogate, surrogate_samples
 from optiml_widgets.format import format_number, percent
 
 ROWS = 4000  # the issue's workloads use 10000 rows: bench/surrogate.py runs them in full
@@ -831,7 +831,9 @@ def test_subnormal_values_get_a_surrogate():
         assert surrogate.rule_for(row).predict(row) == pytest.approx(model(row.to_frame().T)[0])
 
 
-def test_a_step_term_says_a_missing_value_takes_it():
+def _surrogate_of_a_step_with_missing_values() -> tuple[pd.DataFrame, Surrogate]:
+    """X with a 30% missing x, and the surrogate of a regressor stepping at x = -0.5 (a
+    missing x read as 0, above the step)."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=200)
     x[rng.random(200) < 0.3] = np.nan
@@ -840,7 +842,12 @@ def test_a_step_term_says_a_missing_value_takes_it():
     def model(df):
         return np.asarray(2 * (df["x"].fillna(0.0) > -0.5) + 1.5 * (df["u"] > 0.3) + df["z"], float)
 
-    surrogate = ExplanationSession(model, X, task="regression", explainers=("surrogate",)).surrogate
+    session = ExplanationSession(model, X, task="regression", explainers=("surrogate",))
+    return X, session.surrogate
+
+
+def test_a_step_term_says_a_missing_value_takes_it():
+    X, surrogate = _surrogate_of_a_step_with_missing_values()
     row = X[X["x"].isna()].iloc[0]
     # Some point of the curve reads x as a step term (another may split on it instead).
     shown = (surrogate.with_size(p["rules"], p["family"]) for p in surrogate.curve)
@@ -858,15 +865,7 @@ def test_or_missing_is_read_only_where_a_missing_value_meets_the_whole_rule_or_t
     # "x > -0.5 or missing AND x <= -0.475": a missing x meets the first condition but not
     # the second, so the rule never covers it; a step term's "x > 1.7 and x <= 2.3 or
     # missing" read as if a missing x took its weight.
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=200)
-    x[rng.random(200) < 0.3] = np.nan
-    X = pd.DataFrame({"x": x, "u": rng.normal(size=200), "z": rng.normal(size=200)})
-
-    def model(df):
-        return np.asarray(2 * (df["x"].fillna(0.0) > -0.5) + 1.5 * (df["u"] > 0.3) + df["z"], float)
-
-    surrogate = ExplanationSession(model, X, task="regression", explainers=("surrogate",)).surrogate
+    X, surrogate = _surrogate_of_a_step_with_missing_values()
     checked = 0
     for point in surrogate.curve:
         for rule in surrogate.with_size(point["rules"], point["family"]).rules:
