@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import gzip
 import html
+import json
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -405,15 +406,24 @@ def _surrogate_without_data(info: payloads.SurrogateInfo) -> payloads.SurrogateI
     an odd number of rows, some row's own value): both are left out. Without the rows'
     values the file holds no what-ifs, so nothing evaluates a rule in the page."""
 
+    # Each hidden category is named by a number per feature, the same in every rule, so
+    # that "ward == hidden #1" and "ward != hidden #1" still read as opposites.
+    numbers: dict[str, dict[str, int]] = {}
+
+    def number(feature: str, value: Any) -> str:
+        known = numbers.setdefault(feature, {})
+        key = json.dumps(value, sort_keys=True, default=str)
+        return f"hidden #{known.setdefault(key, len(known) + 1)}"
+
     def hidden(c: Any) -> Any:
         if c["op"] not in ("==", "!=", "in"):
             return c
-        n = len(c["value"]) if isinstance(c["value"], list) else 1
-        return {
-            **c,
-            "value": None,
-            "text": f"{c['feature']}: {n} hidden categor{'y' if n == 1 else 'ies'}",
-        }
+        if c["op"] == "in":
+            shown = "{" + ", ".join(number(c["feature"], v) for v in c["value"]) + "}"
+        else:
+            shown = number(c["feature"], c["value"])
+        missing = " or missing" if c["text"].endswith(" or missing") else ""
+        return {**c, "value": None, "text": f"{c['feature']} {c['op']} {shown}{missing}"}
 
     def term_without_data(t: Any) -> Any:
         when = [hidden(c) for c in t["when"]]

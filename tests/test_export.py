@@ -247,6 +247,39 @@ def test_without_data_a_linear_terms_fill_is_left_out():
     w.close()
 
 
+def test_without_data_a_hidden_category_keeps_its_test_and_or_missing():
+    # "ward == Ward Cedar or missing" and "ward != Ward Cedar" both read "ward: 1 hidden
+    # category": opposite rules read alike, and a missing ward's rule was lost.
+    rng = np.random.default_rng(4)
+    n = 300
+    ward = pd.Series(rng.choice(["Ward Lilac", "Ward Cedar", "Ward Birch"], n), dtype=object)
+    ward[rng.random(n) < 0.2] = None
+    X = pd.DataFrame({"dose": rng.uniform(10, 90, n), "ward": ward})
+
+    def model(df):
+        z = 0.04 * (df["dose"] - 50) + (df["ward"].isna() | (df["ward"] == "Ward Cedar")) * 2.5
+        p = 1 / (1 + np.exp(-z.to_numpy(dtype=float)))
+        return np.column_stack([1 - p, p])
+
+    w = explain_widget(model, X, explainers=("surrogate",))
+    shown = export_data(w.session, rows=[0], include_data=True)["surrogate"]["rules"]
+    hidden = export_data(w.session, rows=[0], include_data=False)["surrogate"]["rules"]
+    names: dict[str, str] = {}  # each category's text -> its hidden name, one per category
+    for rule, kept in zip(shown, hidden):
+        for c, h in zip(rule["conditions"], kept["conditions"]):
+            if c["feature"] != "ward":
+                assert h == c
+                continue
+            assert h["value"] is None and "Ward" not in h["text"]
+            assert h["text"].endswith(" or missing") == c["text"].endswith(" or missing")
+            category = c["text"].removesuffix(" or missing").split(f" {c['op']} ", 1)[1]
+            name = h["text"].removesuffix(" or missing").split(f" {c['op']} ", 1)[1]
+            assert names.setdefault(category, name) == name
+    assert len(set(names.values())) == len(names)
+    assert any(c["text"].endswith(" or missing") for r in hidden for c in r["conditions"])
+    w.close()
+
+
 def _export_with_row_4_edited(w):
     """The export data of rows 4 (its mean area set to 1500) and 5; the widget is left as
     it was."""
