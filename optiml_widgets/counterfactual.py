@@ -32,7 +32,7 @@ from .data import FeatureSchema, bounded_dtype, category_identity
 from .explainers.base import Output, output_value
 from .explainers.rule_models import SCORE_CUT
 from .explainers.surrogate import Condition, Rule, Surrogate, _category_text, _feature_spread
-from .format import exact_number, finite, format_number
+from .format import apart_scale, exact_number, finite, format_number
 from .jobs import check_stopped
 from .model import ModelAdapter
 
@@ -108,7 +108,7 @@ class Counterfactual:
         said = (
             f"the model says {self.predicted_label}{sure}"
             if self.predicted_label is not None
-            else f"the model predicts {format_number(self.prediction)}, {self._side()}"
+            else f"the model predicts {self._side()}"
         )
         verdict = "" if self.model_agrees else " (the model does not agree with the rule)"
         return f"{moves}: {said}{verdict}."
@@ -123,13 +123,21 @@ class Counterfactual:
         return exact_number(value) if isinstance(value, float) else str(value)
 
     def _side(self) -> str:
-        """Where a regressor's prediction lies against the median, and at it, which side
-        that counts as: "below the median 0", "at the median 1, which counts as high"."""
-        median = self.median or 0.0
-        shown = format_number(median)
-        if self.prediction == median:
-            return f"at the median {shown}, which counts as {self.at_median or self.outcome_after}"
-        return f"{'above' if self.prediction > median else 'below'} the median {shown}"
+        """A regressor's prediction and where it lies against the median, and at it, which
+        side that counts as: "-1.2, below the median 0", "1, at the median 1, which counts
+        as high"; both with the digits that tell them apart."""
+        median, prediction = self.median or 0.0, float(self.prediction)
+        scale = apart_scale([prediction, median])
+        predicted, shown = (
+            format_number(v, scale=None if scale is None else min(abs(v), scale))
+            for v in (prediction, median)
+        )
+        if prediction == median:
+            return (
+                f"{predicted}, at the median {shown}, which counts as "
+                f"{self.at_median or self.outcome_after}"
+            )
+        return f"{predicted}, {'above' if prediction > median else 'below'} the median {shown}"
 
 
 def find_counterfactual(

@@ -30,6 +30,7 @@ from optiml_widgets import ExplanationSession, explain_widget, payloads
 from optiml_widgets.counterfactual import (
     DEPTHS,
     MOST_MOVED,
+    Counterfactual,
     Split,
     _borrow,
     _numeric_move,
@@ -636,6 +637,31 @@ def test_a_borrowed_float32_value_is_written_as_its_column_holds_it():
     for code in column.to_numpy(dtype=float):
         value = _value(feature, code)
         assert np.float32(value) == np.float32(code) and len(repr(value)) <= 3, value
+
+
+@pytest.mark.parametrize(
+    ("prediction", "median", "said"),
+    [
+        (25.61002, 25.6104, "25.61, below the median 25.6104"),
+        (1000.4, 1000.1, "1000.4, above the median 1000.1"),
+        (3.0, 3.0, "3, at the median 3, which counts as high"),
+        (-1.25, 0.0, "-1.25, below the median 0"),
+    ],
+)
+def test_a_regressors_hint_writes_its_prediction_and_the_median_apart(prediction, median, said):
+    # "predicts 25.61, above the median 25.61": the side was right, the numbers read alike.
+    hint = Counterfactual(
+        changes={"x": 1.5},
+        rule=None,
+        outcome_before="low",
+        outcome_after="high",
+        prediction=prediction,
+        predicted_label=None,
+        model_agrees=True,
+        median=median,
+        at_median="high",
+    )
+    assert hint.text() == f"x → 1.5: the model predicts {said}."
 
 
 def test_a_regressors_median_is_over_all_of_x_not_its_first_rows():
