@@ -411,6 +411,7 @@ def check_y(y: Any, X: Any) -> list[Any] | None:
     if isinstance(y, pd.Series):
         if isinstance(X, pd.DataFrame):
             y = align_by_index(y, X.index)
+        dtype = y.dtype
         values = y.tolist()
     else:
         if isinstance(y, (str, bytes, Mapping, set)) or not (
@@ -428,11 +429,16 @@ def check_y(y: Any, X: Any) -> list[Any] | None:
                 f"y must be 1-D (one target per row) but has shape {array.shape}: pass "
                 "one column, e.g. y[:, 0]."
             )
+        dtype = array.dtype
         values = array.tolist()
     if len(values) != n_rows:
         raise ValueError(
             f"y has {len(values)} values but X has {n_rows} rows: pass one target per row."
         )
+    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+        # numpy's tolist() gives plain bools, ints and floats already, NaN the only missing
+        # one: a tenth of the time of the general path below, part of every first view.
+        return [None if v != v else v for v in values] if dtype.kind == "f" else values
     # Missing values found at once (per value, pandas' isna took seconds on a million rows).
     missing = pd.Series(values, dtype=object).isna().to_numpy()
     return [None if gone else plain_value(v) for v, gone in zip(values, missing)]

@@ -9,6 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import breast_cancer, city_data, diabetes, formula
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from sklearn.compose import make_column_transformer
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestRegressor, VotingClassifier
 from sklearn.impute import SimpleImputer
@@ -644,6 +647,24 @@ def test_y_arrays_and_lists_go_by_position_as_plain_values():
     assert check_y(pd.Series([1.5, np.nan, 2.0]), X.to_numpy()) == [1.5, None, 2.0]
     assert check_y(pd.array([1, None, 3], dtype="Int64"), X) == [1, None, 3]
     assert check_y(np.array([[1.0], [2.0], [3.0]]), X) == [1.0, 2.0, 3.0]
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    y=arrays(
+        st.sampled_from([np.bool_, np.int8, np.uint64, np.int64, np.float16, np.float32, float]),
+        st.integers(1, 20),
+    ),
+    as_series=st.booleans(),
+)
+def test_a_numeric_y_reads_as_the_general_path_reads_it(y, as_series):
+    # Numeric arrays take a fast path: the same plain values, NaN as None, as their
+    # values one by one (the general path) give.
+    X = pd.DataFrame({"a": np.zeros(len(y))})
+    given_y = pd.Series(y) if as_series else y
+    fast = check_y(given_y, X)
+    general = check_y(list(y.astype(object)), X)
+    assert fast == general and [type(v) for v in fast] == [type(v) for v in general]
 
 
 @pytest.mark.parametrize(
