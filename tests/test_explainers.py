@@ -414,8 +414,10 @@ def test_same_seed_same_numbers(case_name):
     c = case(case_name)
     first = ExplanationSession(c.model, c.X, random_state=0).local_explanation(4, {}, None)
     again = ExplanationSession(c.model, c.X, random_state=0).local_explanation(4, {}, None)
-    assert first.shap == again.shap
-    assert first.lime == again.lime
+    # The same numbers but for the last digit: model calls are sized by the model's measured
+    # time, and a model's arithmetic (BLAS) can round a row otherwise in a call of another size.
+    assert first.shap == pytest.approx(again.shap, rel=1e-12, abs=1e-15)
+    assert first.lime == pytest.approx(again.lime, rel=1e-12, abs=1e-15)
     assert first.rule.text() == again.rule.text()
 
 
