@@ -146,7 +146,7 @@ def averaged_trees(model: Any) -> int:
     booster = getattr(booster, "booster_", booster)
     if type(booster).__module__.split(".")[0] != "lightgbm" or not hasattr(booster, "dump_model"):
         return 1
-    if not booster.dump_model(num_iteration=1).get("average_output"):
+    if not lightgbm_header(booster).get("average_output"):
         return 1
     # The iterations its predict uses (and shap reads): up to the best one, if any.
     best = int(booster.best_iteration or 0)
@@ -157,10 +157,15 @@ def _xgboost_objective(booster: Any) -> str:
     return str(json.loads(booster.save_config())["learner"]["objective"]["name"])
 
 
+def lightgbm_header(booster: Any) -> dict[str, Any]:
+    """A LightGBM Booster's own header (objective, average_output, feature_infos), read
+    from a dump of its first tree only. Its ``params`` may be empty for a Booster loaded
+    from a file, and hold an alias such as "xentropy" for one trained in this process."""
+    return booster.dump_model(num_iteration=1)
+
+
 def _lightgbm_objective(booster: Any) -> str:
-    # The model's own header, canonical names (params may be empty for a Booster loaded
-    # from a file, and hold an alias such as "xentropy" for one trained in this process).
-    header = str(booster.dump_model(num_iteration=1).get("objective", ""))
+    header = str(lightgbm_header(booster).get("objective", ""))
     return header.split(" ")[0] or "regression"
 
 

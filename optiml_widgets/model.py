@@ -13,7 +13,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from .boosters import BoosterRegressor, tree_model
+from .boosters import BoosterRegressor, lightgbm_header, tree_model
 from .data import FLOAT32_MAX
 from .format import counted, first_names
 
@@ -738,7 +738,7 @@ def _categories_fix(model: Any, frame: pd.DataFrame) -> str | None:
         package = type(native).__module__.split(".")[0]
         if package == "lightgbm":
             booster = getattr(native, "booster_", native)
-            infos = booster.dump_model(num_iteration=1)["feature_infos"]
+            infos = lightgbm_header(booster)["feature_infos"]
             kinds = [bool(info.get("values")) for info in infos.values()]
         elif package == "xgboost":
             booster = native.get_booster() if hasattr(native, "get_booster") else native
